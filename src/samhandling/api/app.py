@@ -1,0 +1,126 @@
+"""The ASGI application: routes, error handling, health checks and metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from samhandling.api.capability import capability_statement
+from samhandling.api.responses import error_response, fhir_response
+from samhandling.api.rest import FhirRestApi
+from samhandling.config import Settings, settings_from_env
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.observability.json_logging import configure_logging
+from samhandling.observability.metrics import Metrics, MetricsMiddleware
+from samhandling.store.database import make_engine, ping
+from samhandling.store.schema_migrations import upgrade
+
+log = logging.getLogger("samhandling.api")
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
+    """The whole HTTP application for `settings` (the schema is migrated on start)."""
+    engine = engine or make_engine(settings.database_url)
+    upgrade(engine)
+    api = FhirRestApi(engine, settings)
+    metrics = Metrics()
+    capability = capability_statement(settings.base_url)
+
+    async def readyz(_request: Request) -> Response:
+        ready = await run_in_threadpool(ping, engine)
+        return JSONResponse(
+            {"status": "ready" if ready else "database unavailable"}, 200 if ready else 503
+        )
+
+    routes = [
+        Route("/healthz", lambda _r: JSONResponse({"status": "ok"})),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics.endpoint),
+        Route("/fhir/metadata", lambda _r: fhir_response(capability)),
+        Route("/fhir", api.bundle, methods=["POST"]),
+        Route("/fhir/_history", api.history, methods=["GET"]),
+        Route("/fhir/{type}", api.search, methods=["GET"]),
+        Route("/fhir/{type}", api.create, methods=["POST"]),
+        Route("/fhir/{type}", api.conditional_update, methods=["PUT"]),
+        Route("/fhir/{type}", api.conditional_delete, methods=["DELETE"]),
+        Route("/fhir/{type}/_search", api.search, methods=["POST"]),
+        Route("/fhir/{type}/_history", api.history, methods=["GET"]),
+        Route("/fhir/{type}/{id}", api.read, methods=["GET"]),
+        Route("/fhir/{type}/{id}", api.update, methods=["PUT"]),
+        Route("/fhir/{type}/{id}", api.patch, methods=["PATCH"]),
+        Route("/fhir/{type}/{id}", api.delete, methods=["DELETE"]),
+        Route("/fhir/{type}/{id}/_history", api.history, methods=["GET"]),
+        Route("/fhir/{type}/{id}/_history/{vid}", api.vread, methods=["GET"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
+        exception_handlers={
+            FhirError: _fhir_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    return app
+
+
+async def _fhir_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FhirError)
+    return error_response(exc)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
+    return error_response(FhirError(exc.status_code, error(code, str(exc.detail)), exc.headers))
+
+
+async def _internal_error(_request: Request, exc: Exception) -> Response:
+    # Never leak internals: the details go to the log, the client gets a generic outcome.
+    log.error("unhandled error", exc_info=exc)
+    from sqlalchemy.exc import IntegrityError
+
+    if isinstance(exc, IntegrityError):
+        # Two writers raced for the same new id: the loser gets a conflict, not a 500.
+        return error_response(
+            FhirError(409, error("conflict", "A concurrent write conflicted; retry"))
+        )
+    if _is_database_outage(exc):
+        return error_response(
+            FhirError(503, error("transient", "The database is unavailable; try again"))
+        )
+    return error_response(FhirError(500, error("exception", "Internal server error")))
+
+
+def _is_database_outage(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError) and bool(
+        exc.connection_invalidated or "connect" in str(exc).lower()
+    )
+
+
+def create_app_from_env() -> Starlette:
+    """App factory for `uvicorn --factory` worker processes (settings from SAMHANDLING_*)."""
+    settings = settings_from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)

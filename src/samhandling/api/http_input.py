@@ -1,0 +1,70 @@
+"""Reading what arrives over HTTP: body size and media type, Prefer, If-Match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.interactions.resource_input import parse_json
+
+JSON_TYPES = ("application/fhir+json", "application/json")
+PATCH_TYPES = ("application/json-patch+json", *JSON_TYPES)
+
+
+async def read_body(request: Request, limit: int, accepted: tuple[str, ...] = JSON_TYPES) -> Any:
+    """The parsed JSON body: 415 for another media type, 413 above `limit` bytes."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in accepted:
+        message = (
+            f"Content-Type {media_type or '(none)'} is not supported; use {' or '.join(accepted)}"
+        )
+        raise FhirError(415, error("not-supported", message))
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise FhirError(
+            413, error("too-costly", f"The body is larger than the limit of {limit} bytes")
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise FhirError(
+                413, error("too-costly", f"The body is larger than the limit of {limit} bytes")
+            )
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw:
+        raise FhirError(400, error("required", "The request body is empty"))
+    return parse_json(raw)
+
+
+def prefer_return(request: Request) -> str:
+    """The `return` preference: minimal, representation (default) or OperationOutcome."""
+    for part in request.headers.get("prefer", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.strip() == "return" and value.strip() in (
+            "minimal",
+            "representation",
+            "OperationOutcome",
+        ):
+            return value.strip()
+    return "representation"
+
+
+def prefer_lenient(request: Request) -> bool:
+    return "handling=lenient" in request.headers.get("prefer", "").replace(" ", "")
+
+
+def query_items(request: Request) -> list[tuple[str, str]]:
+    return list(request.query_params.multi_items())
+
+
+def check_accept(request: Request) -> None:
+    """Only JSON is served: `_format`/Accept asking for XML alone is a 406."""
+    fmt = request.query_params.get("_format", "")
+    accept = request.headers.get("accept", "")
+    wants_xml = "xml" in fmt or ("xml" in accept and "json" not in accept and "*/*" not in accept)
+    if wants_xml:
+        raise FhirError(406, error("not-supported", "Only application/fhir+json is supported"))

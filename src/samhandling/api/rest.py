@@ -1,0 +1,186 @@
+"""HTTP handlers of the FHIR RESTful API: translate requests to interactions and back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from samhandling.api.http_input import (
+    PATCH_TYPES,
+    check_accept,
+    prefer_lenient,
+    prefer_return,
+    query_items,
+    read_body,
+)
+from samhandling.api.responses import fhir_response, version_headers
+from samhandling.config import Settings
+from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
+from samhandling.fhir.patch import apply_json_patch
+from samhandling.interactions import crud, read
+from samhandling.interactions.bundle import process_bundle
+from samhandling.interactions.conditions import parse_if_match
+from samhandling.interactions.entry_actions import patch_function
+from samhandling.interactions.resource_input import check_id, check_resource_type
+from samhandling.store.database import read_connection, write_connection
+from samhandling.store.version_writer import VersionWriter
+
+T = TypeVar("T")
+
+
+class FhirRestApi:
+    """The FHIR interactions over HTTP for one engine and base URL."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.base = settings.base_url
+
+    async def _write(self, action: Callable[[VersionWriter], T]) -> T:
+        def run() -> T:
+            with write_connection(self.engine) as connection:
+                return action(VersionWriter(connection))
+
+        return await run_in_threadpool(run)
+
+    async def _read(self, action: Callable[[Any], T]) -> T:
+        def run() -> T:
+            with read_connection(self.engine) as connection:
+                return action(connection)
+
+        return await run_in_threadpool(run)
+
+    def _type(self, request: Request) -> str:
+        check_accept(request)
+        resource_type: str = request.path_params["type"]
+        check_resource_type(resource_type)
+        if "id" in request.path_params:
+            check_id(request.path_params["id"])
+        return resource_type
+
+    async def read(self, request: Request) -> Response:
+        rtype, rid = self._type(request), request.path_params["id"]
+        version = await self._read(lambda c: read.read(c, rtype, rid))
+        headers = version_headers(version, self.base)
+        if request.headers.get("if-none-match") == version.etag:
+            return Response(status_code=304, headers=headers)
+        return fhir_response(version.content, 200, headers)
+
+    async def vread(self, request: Request) -> Response:
+        rtype, rid, vid = self._type(request), request.path_params["id"], request.path_params["vid"]
+        version = await self._read(lambda c: read.vread(c, rtype, rid, vid))
+        return fhir_response(version.content, 200, version_headers(version, self.base))
+
+    async def search(self, request: Request) -> Response:
+        rtype = self._type(request)
+        items = query_items(request)
+        if request.method == "POST":
+            items += await _form_items(request)
+        lenient = prefer_lenient(request)
+        bundle = await self._read(
+            lambda c: read.search(c, rtype, items, self.base, lenient=lenient)
+        )
+        return fhir_response(bundle)
+
+    async def history(self, request: Request) -> Response:
+        rtype = self._type(request) if "type" in request.path_params else None
+        rid = request.path_params.get("id")
+        items = query_items(request)
+        bundle = await self._read(lambda c: read.history(c, self.base, items, rtype, rid))
+        return fhir_response(bundle)
+
+    async def create(self, request: Request) -> Response:
+        rtype = self._type(request)
+        body = await read_body(request, self.settings.max_body_bytes)
+        if_none_exist = request.headers.get("if-none-exist")
+        result = await self._write(
+            lambda w: crud.create(w, body, resource_type=rtype, if_none_exist=if_none_exist)
+        )
+        return self._written(request, result, location=True)
+
+    async def update(self, request: Request) -> Response:
+        rtype, rid = self._type(request), request.path_params["id"]
+        body = await read_body(request, self.settings.max_body_bytes)
+        if_match = parse_if_match(request.headers.get("if-match"))
+        result = await self._write(lambda w: crud.update(w, rtype, rid, body, if_match=if_match))
+        return self._written(request, result, location=result.status == 201)
+
+    async def conditional_update(self, request: Request) -> Response:
+        rtype = self._type(request)
+        criteria = _criteria(request)
+        body = await read_body(request, self.settings.max_body_bytes)
+        if_match = parse_if_match(request.headers.get("if-match"))
+        result = await self._write(
+            lambda w: crud.conditional_update(w, rtype, criteria, body, if_match=if_match)
+        )
+        return self._written(request, result, location=result.status == 201)
+
+    async def patch(self, request: Request) -> Response:
+        rtype, rid = self._type(request), request.path_params["id"]
+        body = await read_body(request, self.settings.max_body_bytes, PATCH_TYPES)
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media == "application/json-patch+json":
+            apply = lambda current: apply_json_patch(current, body)  # noqa: E731
+        else:
+            apply = patch_function(body)
+        if_match = parse_if_match(request.headers.get("if-match"))
+        result = await self._write(lambda w: crud.patch(w, rtype, rid, apply, if_match=if_match))
+        return self._written(request, result)
+
+    async def delete(self, request: Request) -> Response:
+        rtype, rid = self._type(request), request.path_params["id"]
+        if_match = parse_if_match(request.headers.get("if-match"))
+        result = await self._write(lambda w: crud.delete(w, rtype, rid, if_match=if_match))
+        headers = {"ETag": result.version.etag} if result else {}
+        return Response(status_code=204, headers=headers)
+
+    async def conditional_delete(self, request: Request) -> Response:
+        rtype = self._type(request)
+        criteria = _criteria(request)
+        await self._write(lambda w: crud.conditional_delete(w, rtype, criteria))
+        return Response(status_code=204)
+
+    async def bundle(self, request: Request) -> Response:
+        check_accept(request)
+        body = await read_body(request, self.settings.max_body_bytes)
+        representation = prefer_return(request) == "representation"
+        result = await run_in_threadpool(
+            process_bundle, self.engine, body, self.base, representation=representation
+        )
+        return fhir_response(result)
+
+    def _written(
+        self, request: Request, result: crud.WriteResult, *, location: bool = False
+    ) -> Response:
+        headers = version_headers(result.version, self.base, location=location)
+        preference = prefer_return(request)
+        if preference == "minimal":
+            return Response(status_code=result.status, headers=headers)
+        if preference == "OperationOutcome":
+            message = f"{result.version.location} written"
+            body = operation_outcome([Issue("information", "informational", message)])
+            return fhir_response(body, result.status, headers)
+        return fhir_response(result.version.content, result.status, headers)
+
+
+def _criteria(request: Request) -> str:
+    criteria = request.url.query
+    if not criteria:
+        raise FhirError(400, error("invalid", "This interaction needs an id or search criteria"))
+    return criteria
+
+
+async def _form_items(request: Request) -> list[tuple[str, str]]:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        raise FhirError(
+            415, error("not-supported", "POST _search needs application/x-www-form-urlencoded")
+        )
+    body = await request.body()
+    return parse_qsl(body.decode("utf-8"), keep_blank_values=True)

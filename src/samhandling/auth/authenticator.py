@@ -1,0 +1,158 @@
+"""The request authenticator: Authorization header → verified token → DPoP → Principal.
+
+`Authorization: Bearer <token>` is accepted for tokens without `cnf.jkt` (unless DPoP is
+required); `Authorization: DPoP <token>` needs a DPoP-bound token and a matching `DPoP`
+proof header. A DPoP-bound token presented as Bearer is refused (RFC 9449 §7.1). Every
+refusal is an AuthError(401) with a `WWW-Authenticate` challenge; failures are logged with
+the reason only — never the token, the proof or a full national ID.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+
+import httpx
+
+from samhandling.auth.claims import ClaimsInvalid, principal_from_claims
+from samhandling.auth.dpop import DPoPInvalid, DPoPVerifier, ReplayCache
+from samhandling.auth.errors import AuthError, www_authenticate
+from samhandling.auth.jwks import KeySource, RemoteJwks, StaticKeySource
+from samhandling.auth.principal import Principal
+from samhandling.auth.settings import AuthSettings, TrustedIssuer
+from samhandling.auth.tokens import (
+    IssuerKeysUnavailable,
+    TokenInvalid,
+    TokenVerifier,
+    VerifiedToken,
+)
+
+log = logging.getLogger(__name__)
+
+_CREDENTIALS = re.compile(r"^(?P<scheme>[A-Za-z]+) +(?P<token>[A-Za-z0-9\-._~+/]+=*) *$")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+    return value
+
+
+class Authenticator:
+    """Authenticates requests against the configured trusted issuers."""
+
+    def __init__(
+        self,
+        settings: AuthSettings,
+        http_client: httpx.Client | None = None,
+        replay_cache: ReplayCache | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._http = http_client or httpx.Client(timeout=5.0, follow_redirects=False)
+        self.key_sources: dict[str, KeySource] = {
+            i.issuer: self._source(i) for i in settings.issuers
+        }
+        self.tokens = TokenVerifier(settings, self.key_sources)
+        self.dpop = DPoPVerifier(
+            replay_cache,
+            max_age_seconds=settings.dpop_max_age_seconds,
+            clock_skew_seconds=settings.clock_skew_seconds,
+            algorithms=settings.algorithms,
+        )
+
+    def _source(self, issuer: TrustedIssuer) -> KeySource:
+        if issuer.static_jwks is not None:
+            return StaticKeySource(issuer.static_jwks)
+        assert issuer.jwks_uri is not None
+        return RemoteJwks(
+            issuer.jwks_uri,
+            self._http,
+            min_refresh_seconds=self.settings.jwks_min_refresh_seconds,
+            max_age_seconds=self.settings.jwks_max_age_seconds,
+        )
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        """The accepted authorization schemes, in challenge order."""
+        return ("DPoP",) if self.settings.require_dpop else ("Bearer", "DPoP")
+
+    def authenticate(self, method: str, url: str, headers: Mapping[str, str]) -> Principal:
+        """The Principal of this request, or AuthError(401) with a challenge."""
+        authorization = _header(headers, "authorization")
+        if not authorization:
+            raise self._refuse(None, "authentication required")
+        match = _CREDENTIALS.match(authorization)
+        scheme = match["scheme"].lower() if match else ""
+        if match is None or scheme not in ("bearer", "dpop"):
+            raise self._refuse("invalid_request", "malformed Authorization header")
+        if scheme == "bearer" and self.settings.require_dpop:
+            raise self._refuse("invalid_token", "DPoP-bound tokens are required", "DPoP")
+        token = match["token"]
+        now = self._clock()
+        verified = self._verify_token(token, now)
+        jkt = self._check_binding(scheme, verified, token, method, url, headers, now)
+        try:
+            principal = principal_from_claims(verified.claims, verified.issuer, dpop_jkt=jkt)
+        except ClaimsInvalid as exc:
+            raise self._refuse("invalid_token", str(exc)) from exc
+        log.debug("authenticated %s via %s", principal.kind, verified.issuer.issuer)
+        return principal
+
+    def _verify_token(self, token: str, now: float) -> VerifiedToken:
+        try:
+            return self.tokens.verify(token, now)
+        except TokenInvalid as exc:
+            error = self._refuse("invalid_token", exc.reason)
+            if exc.expired:
+                error.issue_code = "expired"
+            raise error from exc
+        except IssuerKeysUnavailable as exc:
+            log.warning("issuer keys unavailable for %s", exc)
+            raise AuthError(
+                503, "the token issuer's keys are unavailable", error="temporarily_unavailable"
+            ) from exc
+
+    def _check_binding(
+        self,
+        scheme: str,
+        verified: VerifiedToken,
+        token: str,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        now: float,
+    ) -> str | None:
+        jkt = verified.jkt
+        if scheme == "bearer":
+            if jkt is not None:
+                raise self._refuse("invalid_token", "DPoP-bound token presented as Bearer")
+            return None
+        if jkt is None:
+            raise self._refuse("invalid_token", "token is not DPoP-bound", "DPoP")
+        proof = _header(headers, "dpop")
+        if not proof:
+            raise self._refuse("invalid_dpop_proof", "DPoP proof header is missing", "DPoP")
+        try:
+            self.dpop.verify(
+                proof, method=method, url=url, now=now, access_token=token, expected_jkt=jkt
+            )
+        except DPoPInvalid as exc:
+            raise self._refuse("invalid_dpop_proof", str(exc), "DPoP") from exc
+        return jkt
+
+    def _refuse(self, error: str | None, description: str, scheme: str | None = None) -> AuthError:
+        log.info("authentication refused: %s", description)
+        value = www_authenticate(
+            self.schemes,
+            error=error,
+            description=description,
+            error_scheme=scheme,
+            realm=self.settings.realm,
+        )
+        return AuthError(401, description, error=error, www_authenticate=value)

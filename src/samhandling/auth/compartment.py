@@ -1,0 +1,68 @@
+"""Which patient a resource belongs to, which types hold no patient data, and ages."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+#: Resource types that hold no patient's data (definitions, directories, terminology).
+NON_PATIENT_TYPES = frozenset(
+    {
+        "ActivityDefinition",
+        "CapabilityStatement",
+        "CodeSystem",
+        "ConceptMap",
+        "Endpoint",
+        "HealthcareService",
+        "Library",
+        "Location",
+        "Medication",
+        "MedicationKnowledge",
+        "NamingSystem",
+        "OperationDefinition",
+        "Organization",
+        "PlanDefinition",
+        "Practitioner",
+        "PractitionerRole",
+        "Questionnaire",
+        "SearchParameter",
+        "StructureDefinition",
+        "Substance",
+        "TerminologyCapabilities",
+        "ValueSet",
+    }
+)
+
+_PATIENT_FIELDS = ("subject", "patient", "beneficiary")
+
+
+def holds_patient_data(resource_type: str | None) -> bool:
+    """Whether resources of this type may hold a patient's data (unknown → True)."""
+    return resource_type not in NON_PATIENT_TYPES
+
+
+def _patient_id(reference: Any) -> str | None:
+    if not isinstance(reference, dict) or not isinstance(reference.get("reference"), str):
+        return None
+    parts = reference["reference"].split("/_history/")[0].rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-2] == "Patient" and parts[-1]:
+        return parts[-1]
+    return None
+
+
+def patient_ids_of(resource: dict[str, Any] | None) -> frozenset[str] | None:
+    """The Patient ids a resource belongs to; None when it cannot be told from the resource
+    (e.g. Binary, or a resource without a subject)."""
+    if not resource:
+        return None
+    if resource.get("resourceType") == "Patient":
+        rid = resource.get("id")
+        return frozenset({rid}) if isinstance(rid, str) and rid else None
+    ids = {pid for f in _PATIENT_FIELDS if (pid := _patient_id(resource.get(f))) is not None}
+    return frozenset(ids) if ids else None
+
+
+def age_on(birth: date, today: date) -> int:
+    """Completed years of age on `today`."""
+    before_birthday = (today.month, today.day) < (birth.month, birth.day)
+    return today.year - birth.year - (1 if before_birthday else 0)

@@ -1,0 +1,137 @@
+"""Verification of JWT access tokens from the trusted issuers.
+
+Order of checks: the compact form; `alg` on the allow-list (RS256, PS256, ES256 — `none`
+and HMAC are refused before any key is looked at); `typ` accepted for the issuer; `iss`
+one of the trusted issuers (read unverified only to pick the key source); the key by
+`kid` (an unknown kid refreshes a remote JWKS once, rate-limited); the signature with
+exactly that algorithm; then, on the *verified* claims, `iss`, `aud`, `exp` (required),
+`nbf` and `iat` with the configured clock skew, and a bound on the lifetime.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from samhandling.auth.jose import (
+    JoseInvalid,
+    check_algorithm,
+    numeric,
+    peek,
+    typ_matches,
+    verify_signature,
+)
+from samhandling.auth.jwks import KeyNotFound, KeySource, KeysUnavailable
+from samhandling.auth.settings import AuthSettings, TrustedIssuer
+
+log = logging.getLogger(__name__)
+
+
+class TokenInvalid(ValueError):
+    """The access token was refused; `reason` is safe to show and log."""
+
+    def __init__(self, reason: str, *, expired: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.expired = expired
+
+
+class IssuerKeysUnavailable(RuntimeError):
+    """The issuer's keys could not be fetched (a server-side problem, not the client's)."""
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    """A verified access token: its header, claims and the issuer that signed it."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    issuer: TrustedIssuer
+
+    @property
+    def jkt(self) -> str | None:
+        """The `cnf.jkt` DPoP key binding, if the token is DPoP-bound."""
+        cnf = self.claims.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+        return jkt if isinstance(jkt, str) and jkt else None
+
+
+class TokenVerifier:
+    """Verifies access tokens against the trusted issuers' keys."""
+
+    def __init__(self, settings: AuthSettings, key_sources: Mapping[str, KeySource]) -> None:
+        self.settings = settings
+        self._sources = dict(key_sources)
+
+    def verify(self, token: str, now: float) -> VerifiedToken:
+        """The verified token, or TokenInvalid / IssuerKeysUnavailable."""
+        try:
+            unverified = peek(token)
+            alg = check_algorithm(unverified.header, self.settings.algorithms)
+        except JoseInvalid as exc:
+            raise TokenInvalid(str(exc)) from exc
+        issuer = self._issuer_of(unverified.claims)
+        if not typ_matches(unverified.header, issuer.token_types):
+            raise TokenInvalid("token type (typ) is not an access token type")
+        key = self._key(issuer, unverified.header)
+        try:
+            claims = verify_signature(token, key, alg)
+        except JoseInvalid as exc:
+            raise TokenInvalid(str(exc)) from exc
+        self._check_claims(claims, issuer, now)
+        return VerifiedToken(unverified.header, claims, issuer)
+
+    def _issuer_of(self, claims: dict[str, Any]) -> TrustedIssuer:
+        iss = claims.get("iss")
+        issuer = self.settings.issuer(iss) if isinstance(iss, str) else None
+        if issuer is None:
+            raise TokenInvalid("issuer is not trusted")
+        return issuer
+
+    def _key(self, issuer: TrustedIssuer, header: dict[str, Any]) -> Any:
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise TokenInvalid("kid is not a string")
+        try:
+            return self._sources[issuer.issuer].get_key(kid)
+        except KeyNotFound as exc:
+            raise TokenInvalid("signing key (kid) is unknown to the issuer") from exc
+        except KeysUnavailable as exc:
+            raise IssuerKeysUnavailable(issuer.issuer) from exc
+
+    def _check_claims(self, claims: dict[str, Any], issuer: TrustedIssuer, now: float) -> None:
+        if claims.get("iss") != issuer.issuer:
+            raise TokenInvalid("issuer changed between header and payload")
+        if not _audience_ok(claims.get("aud"), self.settings.audience):
+            raise TokenInvalid("token is not meant for this audience")
+        try:
+            self._check_times(claims, now)
+        except JoseInvalid as exc:
+            raise TokenInvalid(str(exc)) from exc
+
+    def _check_times(self, claims: dict[str, Any], now: float) -> None:
+        skew = self.settings.clock_skew_seconds
+        exp = numeric(claims, "exp")
+        if exp is None:
+            raise TokenInvalid("token has no expiry (exp)")
+        if now >= exp + skew:
+            raise TokenInvalid("token has expired", expired=True)
+        nbf = numeric(claims, "nbf")
+        if nbf is not None and now + skew < nbf:
+            raise TokenInvalid("token is not valid yet (nbf)")
+        iat = numeric(claims, "iat")
+        if iat is not None and now + skew < iat:
+            raise TokenInvalid("token was issued in the future (iat)")
+        start = iat if iat is not None else nbf
+        if start is not None and exp - start > self.settings.max_token_lifetime_seconds:
+            raise TokenInvalid("token lifetime is too long")
+
+
+def _audience_ok(aud: Any, expected: str) -> bool:
+    if isinstance(aud, str):
+        return aud == expected
+    if isinstance(aud, list):
+        return expected in [a for a in aud if isinstance(a, str)]
+    return False

@@ -1,0 +1,1 @@
+"""The `samhandling` command line."""

@@ -1,0 +1,5 @@
+"""`python -m samhandling.cli` runs the command line."""
+
+from samhandling.cli.main import app
+
+app()

@@ -1,0 +1,90 @@
+"""`samhandling` command line: serve, import and the operator's tools."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from samhandling.cli.import_command import import_bundles
+from samhandling.config import (
+    DEFAULT_PORT,
+    default_database_url,
+    settings_from_env,
+    settings_to_env,
+)
+
+app = typer.Typer(
+    help="samhandling: Norway's collaboration services on FHIR R4.", no_args_is_help=True
+)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="local data directory [env SAMHANDLING_DATA_DIR]")
+]
+Database = Annotated[
+    str | None,
+    typer.Option(
+        "--database", help="sqlite:///path or postgresql://… [env SAMHANDLING_DATABASE_URL]"
+    ),
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = DEFAULT_PORT,
+    database: Database = None,
+    data_dir: DataDir = None,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    base_url: Annotated[str | None, typer.Option(help="public FHIR base URL")] = None,
+) -> None:
+    """Run the FHIR server (the schema is created or upgraded on start)."""
+    import uvicorn
+
+    settings = settings_from_env()
+    if data_dir is not None:
+        settings = settings.with_overrides(
+            data_dir=data_dir, database_url=database or default_database_url(data_dir)
+        )
+    settings = settings.with_overrides(
+        database_url=database, base_url=base_url or f"http://{_public_host(host)}:{port}/fhir"
+    )
+    os.environ.update(settings_to_env(settings))
+    typer.echo(
+        f"samhandling FHIR base {settings.base_url} on {_describe(settings.database_url)}", err=True
+    )
+    uvicorn.run(
+        "samhandling.api.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Bundles: .json, .json.bz2 or .ndjson")],
+    database: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Load transaction/batch Bundles through the same transaction code as the API."""
+    settings = settings_from_env()
+    if data_dir is not None:
+        settings = settings.with_overrides(
+            data_dir=data_dir, database_url=default_database_url(data_dir)
+        )
+    settings = settings.with_overrides(database_url=database)
+    import_bundles(settings, paths)
+
+
+def _public_host(host: str) -> str:
+    return "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
+
+
+def _describe(url: str) -> str:
+    return url.split("@")[-1] if "@" in url else url

@@ -1,0 +1,1 @@
+"""FHIR R4 spec knowledge: validation, search parameters, index values, bundles, patch."""

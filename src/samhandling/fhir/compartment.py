@@ -1,0 +1,117 @@
+"""Patient-compartment membership, per the official R4 Patient CompartmentDefinition.
+
+A resource belongs to the compartment of every Patient that one of its compartment
+parameters (e.g. Observation: ``subject``, ``performer``) references; a Patient belongs to its
+own compartment, and — by its ``link`` parameter — to those of the patients it links to.
+Only relative ``Patient/<id>`` references count (absolute URLs name other servers);
+``urn:uuid`` references must be rewritten to ``Patient/<id>`` by the caller first.
+
+The definition is packaged as ``definitions/r4-patient-compartment.json.gz`` (built by
+``tools/build_search_definitions.py``): 145 resource types, 66 of them with parameters.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from samhandling.fhir.index_convert import convert
+from samhandling.fhir.index_fhirpath import compile_fhirpath
+from samhandling.fhir.index_paths import Accessor, Unsupported, compile_expression
+from samhandling.fhir.index_rows import ReferenceValue
+from samhandling.fhir.index_values import ResourceIndex
+from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
+
+__all__ = ["compartment_params", "compartment_resource_types", "patient_compartment_ids"]
+
+_DEFINITION = "r4-patient-compartment.json.gz"
+
+
+@cache
+def _definition() -> Mapping[str, tuple[str, ...]]:
+    package = resources.files("samhandling.fhir.definitions")
+    data = json.loads(gzip.decompress(package.joinpath(_DEFINITION).read_bytes()))
+    return {name: tuple(params) for name, params in data["resources"].items()}
+
+
+def compartment_params(resource_type: str) -> tuple[str, ...]:
+    """The parameters linking ``resource_type`` to the Patient compartment; () if none."""
+    return _definition().get(resource_type, ())
+
+
+def compartment_resource_types() -> frozenset[str]:
+    """Resource types that can be in a Patient compartment (those with parameters)."""
+    return frozenset(name for name, params in _definition().items() if params)
+
+
+def patient_compartment_ids(
+    resource: dict[str, Any],
+    index: ResourceIndex | None = None,
+    registry: SearchParameterRegistry | None = None,
+) -> frozenset[str]:
+    """Ids of the Patients whose compartment ``resource`` belongs to.
+
+    Pass the resource's ``ResourceIndex`` when it has been extracted already: the reference
+    rows are then reused instead of evaluating the compartment parameters again.
+    """
+    resource_type = resource.get("resourceType")
+    if not isinstance(resource_type, str):
+        return frozenset()
+    ids: set[str] = set()
+    if resource_type == "Patient" and isinstance(resource.get("id"), str):
+        ids.add(resource["id"])
+    params = compartment_params(resource_type)
+    if not params:
+        return frozenset(ids)
+    if index is not None:
+        rows = [row for row in index.references if row.param in params]
+    else:
+        rows = _reference_rows(resource, resource_type, registry or default_registry())
+    ids.update(
+        row.target_id
+        for row in rows
+        if row.target_type == "Patient" and row.target_id is not None and row.url is None
+    )
+    return frozenset(ids)
+
+
+def _reference_rows(
+    resource: dict[str, Any], resource_type: str, registry: SearchParameterRegistry
+) -> list[ReferenceValue]:
+    rows: list[ReferenceValue] = []
+    root = [(resource, resource_type)]
+    for code, accessor in _accessors(registry, registry.generation, resource_type):
+        items = accessor(root, resource)
+        if items:
+            rows.extend(
+                r for r in convert("reference", code, items) if isinstance(r, ReferenceValue)
+            )
+    return rows
+
+
+_ACCESSORS: dict[tuple[int, int, str], tuple[tuple[str, Accessor], ...]] = {}
+
+
+def _accessors(
+    registry: SearchParameterRegistry, generation: int, resource_type: str
+) -> tuple[tuple[str, Accessor], ...]:
+    key = (id(registry), generation, resource_type)
+    found = _ACCESSORS.get(key)
+    if found is not None:
+        return found
+    compiled = []
+    for code in compartment_params(resource_type):
+        parameter = registry.get(resource_type, code)
+        if parameter is None or parameter.type != "reference" or not parameter.expression:
+            continue
+        try:
+            accessor = compile_expression(parameter.expression, resource_type).accessor
+        except Unsupported:
+            accessor = compile_fhirpath(parameter.expression, resource_type)
+        compiled.append((code, accessor))
+    _ACCESSORS[key] = result = tuple(compiled)
+    return result

@@ -1,0 +1,109 @@
+"""JSON Patch (RFC 6902) for the FHIR `patch` interaction (R4 §3.1.0.7.1).
+
+The engine behind `samhandling.fhir.patch.apply_json_patch`; call that function, which adds
+the resourceType/id guard. Operations are applied one at a time with the `jsonpatch`
+library so that an error names the operation (0-based index) that failed.
+
+* A malformed document (not an array, an operation that is not an object, an unknown `op`,
+  a missing or non-string `path`/`from`, a JSON Pointer without a leading `/` or with a bad
+  `~` escape, a missing `value`) → 400 `invalid`.
+* A well-formed operation that cannot be applied (failed `test`, missing target, index out
+  of range, moving a value into its own child) → 422 `processing`.
+* Members an operation does not use are ignored, as RFC 6902 §4 requires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+
+from samhandling.fhir.outcome import FhirError, error
+
+AfterEach = Callable[[int, Any], None]
+"""Called after each applied operation with its index and the document so far."""
+
+_REQUIRED_MEMBERS: dict[str, tuple[str, ...]] = {
+    "add": ("value",),
+    "remove": (),
+    "replace": ("value",),
+    "move": ("from",),
+    "copy": ("from",),
+    "test": ("value",),
+}
+
+
+def clone_json(value: Any) -> Any:
+    """A deep copy of a JSON-like value; unlike `copy.deepcopy` it never keeps shared objects."""
+    if isinstance(value, dict):
+        return {key: clone_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [clone_json(item) for item in value]
+    return value
+
+
+def apply(
+    resource: dict[str, Any], operations: object, after_each: AfterEach | None = None
+) -> dict[str, Any]:
+    """Apply an RFC 6902 patch document to a copy of `resource` and return the copy."""
+    checked = _validated(operations)
+    document: Any = clone_json(resource)
+    for index, operation in enumerate(checked):
+        try:
+            document = jsonpatch.JsonPatch([operation]).apply(document, in_place=True)
+        except jsonpatch.InvalidJsonPatch as exc:
+            raise _malformed(index, str(exc)) from None
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+            raise _unapplicable(index, operation, exc) from None
+        if after_each is not None:
+            after_each(index, document)
+    if not isinstance(document, dict):
+        raise FhirError(422, "JSON Patch result is not a JSON object (a resource)")
+    return document
+
+
+def _validated(operations: object) -> list[dict[str, Any]]:
+    if not isinstance(operations, list):
+        raise FhirError(400, "a JSON Patch document must be a JSON array", code="invalid")
+    for index, operation in enumerate(operations):
+        problem = _problem(operation)
+        if problem is not None:
+            raise _malformed(index, problem)
+    return operations
+
+
+def _problem(operation: object) -> str | None:
+    """Why `operation` is not a well-formed RFC 6902 operation, or None."""
+    if not isinstance(operation, dict):
+        return "an operation must be a JSON object"
+    op = operation.get("op")
+    if op not in _REQUIRED_MEMBERS:
+        return f"unknown or missing 'op' {op!r}"
+    for member in ("path", *(m for m in _REQUIRED_MEMBERS[op] if m == "from")):
+        pointer = operation.get(member)
+        if not isinstance(pointer, str):
+            return f"'{op}' needs a string '{member}'"
+        try:
+            jsonpointer.JsonPointer(pointer)
+        except jsonpointer.JsonPointerException as exc:
+            return f"invalid JSON Pointer in '{member}' {pointer!r}: {exc}"
+    missing = [m for m in _REQUIRED_MEMBERS[op] if m not in operation]
+    if missing:
+        return f"'{op}' needs a '{missing[0]}' member"
+    return None
+
+
+def _malformed(index: int, why: str) -> FhirError:
+    return FhirError(400, error("invalid", f"JSON Patch operation {index}: {why}"))
+
+
+def _unapplicable(index: int, operation: dict[str, Any], exc: Exception) -> FhirError:
+    if isinstance(exc, jsonpatch.JsonPatchTestFailed):
+        why = f"test failed: {exc}"
+    else:
+        why = str(exc) or type(exc).__name__
+    where = operation["path"]
+    message = f"JSON Patch operation {index} ({operation['op']} {where}) cannot be applied: {why}"
+    return FhirError(422, error("processing", message))

@@ -1,0 +1,195 @@
+"""References inside resources, for transaction processing (R4 §3.1.0.11.2).
+
+    iter_reference_holders(resource)       every Reference with a string `reference`
+    rewrite_references(resource, mapping)  replace mapped Reference.reference values in place
+    parse_conditional_reference(ref)       "Patient?identifier=x|y" → ("Patient", "identifier=x|y")
+    parse_relative_reference(ref)          "Patient/1/_history/2" → ("Patient", "1", "2")
+
+How a Reference is recognised. The resource is walked with element types from fhirpathpy's
+R4 model (paths → types, choice types, contentReference paths), so a dict is a Reference
+when its element has type Reference: `Patient.generalPractitioner`, `Extension.valueReference`,
+`Parameters.parameter.valueReference`, `Identifier.assigner`, ... in the resource itself,
+its contained resources, Bundle entries and nested backbone elements and extensions.
+
+The common shortcut "any dict with a string `reference` and no `resourceType`" is wrong for
+R4 core: `Expression.reference` and `Immunization.education.reference` are uri strings in
+elements that are not References (`DetectedIssue.reference` too, on a resource, and
+`Claim.related.reference` / `ExplanationOfBenefit.related.reference` are Identifiers).
+That shortcut is only the fallback where the model does not know the element (a resource
+type or element that is not R4 core, or content below one), and there it is narrowed to
+dicts whose keys are all Reference elements (id, extension, reference, type, identifier,
+display and their `_` primitive extensions).
+
+Only `Reference.reference` and narrative links are rewritten: canonical and uri elements
+(Attachment.url, ...) are not.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from fhirpathpy.models import models
+
+__all__ = [
+    "iter_reference_holders",
+    "parse_conditional_reference",
+    "parse_relative_reference",
+    "rewrite_references",
+]
+
+_MODEL: dict[str, Any] = models["r4"]
+_PATH2TYPE: dict[str, str] = _MODEL["path2Type"]
+_CHOICES: dict[str, list[str]] = _MODEL["choiceTypePaths"]
+_ELSEWHERE: dict[str, str] = _MODEL["pathsDefinedElsewhere"]
+_PARENTS: dict[str, str] = _MODEL["type2Parent"]
+_BACKBONES = frozenset(path.rsplit(".", 1)[0] for path in _PATH2TYPE if "." in path)
+_REFERENCE_KEYS = frozenset(
+    {"id", "extension", "reference", "type", "identifier", "display"}
+    | {"_reference", "_type", "_display"}
+)
+_NARRATIVE_KEYS = frozenset({"id", "extension", "status", "div", "_status"})
+
+_TYPE = r"[A-Z][A-Za-z]*"
+_ID = r"[A-Za-z0-9\-.]{1,64}"
+_CONDITIONAL = re.compile(rf"({_TYPE})\?(.+)", re.DOTALL)
+_RELATIVE = re.compile(rf"({_TYPE})/({_ID})(?:/_history/({_ID}))?")
+_LINK = re.compile(r"""(\s(?:href|src)\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+
+
+def iter_reference_holders(resource: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every Reference dict with a string `reference`, at any depth, in document order."""
+    for kind, holder in _holders(resource, None):
+        if kind == "reference":
+            yield holder
+
+
+def rewrite_references(resource: dict[str, Any], mapping: Mapping[str, str]) -> int:
+    """Replace, in place, each Reference.reference that is a key of `mapping` by its value,
+    and each narrative `href`/`src` attribute whose whole value is such a key (R4
+    §3.1.0.11.2: "references in the narrative are also rewritten"); in `text.div` of the
+    resource and of every resource inside it, and in Composition.section.text.
+
+    Returns the number of values rewritten (references plus narrative attributes).
+    """
+    count = 0
+    for kind, holder in list(_holders(resource, None)):
+        if kind == "reference":
+            target = mapping.get(holder["reference"])
+            if target is not None:
+                holder["reference"] = target
+                count += 1
+        else:
+            holder["div"], rewritten = _rewrite_links(holder["div"], mapping)
+            count += rewritten
+    return count
+
+
+def parse_conditional_reference(ref: str) -> tuple[str, str] | None:
+    """("Patient", "identifier=x|y") for "Patient?identifier=x|y"; None unless `ref` is a
+    resource type name (capitalised letters only) followed by `?` and a non-empty query."""
+    match = _CONDITIONAL.fullmatch(ref)
+    return (match[1], match[2]) if match else None
+
+
+def parse_relative_reference(ref: str) -> tuple[str, str, str | None] | None:
+    """(type, id, version or None) for "Patient/1" or "Patient/1/_history/2"; None for
+    anything else (absolute URLs, urn:uuid:, #fragments, conditional references, bad ids)."""
+    match = _RELATIVE.fullmatch(ref)
+    return (match[1], match[2], match[3]) if match else None
+
+
+# ----------------------------------------------------------------------------- the walk
+
+
+def _holders(value: Any, kind: str | None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """("reference" | "narrative", dict) for each Reference and Narrative below `value`;
+    `kind` is the element's type (or backbone element path), None when unknown."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _holders(item, kind)
+        return
+    if not isinstance(value, dict):
+        return
+    resource_type = value.get("resourceType")
+    if isinstance(resource_type, str):
+        kind = resource_type if _is_a(resource_type, "Resource") else None
+    elif _is_reference(value, kind):
+        yield "reference", value
+    elif _is_narrative(value, kind):
+        yield "narrative", value
+    for key, child in value.items():
+        if isinstance(child, dict | list):
+            yield from _holders(child, _child_type(kind, key))
+
+
+def _is_reference(value: dict[str, Any], kind: str | None) -> bool:
+    if not isinstance(value.get("reference"), str):
+        return False
+    return kind == "Reference" if kind is not None else value.keys() <= _REFERENCE_KEYS
+
+
+def _is_narrative(value: dict[str, Any], kind: str | None) -> bool:
+    if not isinstance(value.get("div"), str):
+        return False
+    if kind is not None:
+        return kind == "Narrative"
+    return "status" in value and value.keys() <= _NARRATIVE_KEYS
+
+
+def _child_type(kind: str | None, key: str) -> str | None:
+    """The type of element `key` of an element of type `kind`; None if unknown."""
+    if kind is None:
+        return None
+    if key.startswith("_"):
+        return "Element"  # a primitive's id and extensions
+    if key in ("extension", "modifierExtension"):
+        return "Extension"
+    path = _model_path(kind, key)
+    if path is not None:
+        return _PATH2TYPE.get(path, path)  # a backbone element is typed by its path
+    for cut in range(len(key) - 1, 0, -1):  # a choice element: valueReference, ...
+        if key[cut].isupper():
+            base = _model_path(kind, key[:cut])
+            if base is not None and key[cut:] in _CHOICES.get(base, ()):
+                return key[cut:]
+    return None
+
+
+def _model_path(kind: str, name: str) -> str | None:
+    """The model path of element `name` of type `kind`, following base types."""
+    current: str | None = kind
+    while current:
+        path = f"{current}.{name}"
+        path = _ELSEWHERE.get(path, path)
+        if path in _PATH2TYPE or path in _CHOICES or path in _BACKBONES:
+            return path
+        current = _PARENTS.get(current) if "." not in current else None
+    return None
+
+
+def _is_a(kind: str | None, base: str) -> bool:
+    while kind:
+        if kind == base:
+            return True
+        kind = _PARENTS.get(kind)
+    return False
+
+
+def _rewrite_links(div: str, mapping: Mapping[str, str]) -> tuple[str, int]:
+    """`div` with each href/src attribute whose (unescaped) value is mapped rewritten."""
+    count = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal count
+        quoted = match[2] if match[2] is not None else match[3]
+        target = mapping.get(html.unescape(quoted))
+        if target is None:
+            return match[0]
+        count += 1
+        quote = '"' if match[2] is not None else "'"
+        return f"{match[1]}{quote}{html.escape(target, quote=True)}{quote}"
+
+    return _LINK.sub(replace, div), count

@@ -1,0 +1,96 @@
+"""Identity inside a transaction: ids for new entries, `urn:uuid:` and conditional references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.references import iter_reference_holders, parse_conditional_reference
+from samhandling.interactions.bundle_entries import BundleEntry
+from samhandling.interactions.conditions import find_matches
+from samhandling.interactions.crud import new_id
+from samhandling.interactions.resource_input import check_resource_type
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The id an entry writes to, and whether it matched an existing resource."""
+
+    resource_id: str
+    existing: bool
+
+
+class ReferenceResolver:
+    """Collects fullUrl → `Type/id` and conditional reference → `Type/id` for rewriting."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.mapping: dict[str, str] = {}
+        self.assignments: dict[int, Assignment] = {}
+        self._criteria: dict[str, Assignment] = {}
+
+    def assign_id(self, entry: BundleEntry) -> None:
+        """Decide the id of a POST (or conditional PUT) entry before anything is written."""
+        if entry.method not in ("POST", "PUT") or not entry.path:
+            return
+        check_resource_type(entry.resource_type)
+        if entry.method == "POST":
+            assignment = self._post_assignment(entry)
+        elif len(entry.path) >= 2:
+            assignment = Assignment(entry.path[1], existing=False)
+        elif entry.query:
+            assignment = self._conditional(entry.resource_type, entry.query)
+        else:
+            raise FhirError(400, error("invalid", "PUT needs an id or search criteria"))
+        self.assignments[entry.index] = assignment
+        if entry.full_url:
+            self.mapping[entry.full_url] = f"{entry.resource_type}/{assignment.resource_id}"
+
+    def _post_assignment(self, entry: BundleEntry) -> Assignment:
+        criteria = entry.request.get("ifNoneExist")
+        if not criteria:
+            return Assignment(new_id(), existing=False)
+        return self._conditional(entry.resource_type, criteria)
+
+    def _conditional(self, resource_type: str, criteria: str) -> Assignment:
+        key = f"{resource_type}?{criteria}"
+        if key in self._criteria:
+            return self._criteria[key]
+        matches = find_matches(self.connection, resource_type, criteria)
+        if len(matches) > 1:
+            raise FhirError(412, error("multiple-matches", f"{key} matched more than one resource"))
+        assignment = (
+            Assignment(matches[0], existing=True) if matches else Assignment(new_id(), False)
+        )
+        self._criteria[key] = assignment
+        return assignment
+
+    def resolve_conditional_references(self, resource: dict[str, Any]) -> None:
+        """Map every `Type?criteria` reference in `resource` to the one resource it names."""
+        for holder in iter_reference_holders(resource):
+            reference = holder["reference"]
+            if reference in self.mapping:
+                continue
+            parsed = parse_conditional_reference(reference)
+            if parsed is None:
+                continue
+            resource_type, criteria = parsed
+            key = f"{resource_type}?{criteria}"
+            known = self._criteria.get(key)
+            if known is None:
+                matches = find_matches(self.connection, resource_type, criteria)
+                if len(matches) != 1:
+                    found = "no" if not matches else "more than one"
+                    raise FhirError(
+                        412,
+                        error(
+                            "not-found",
+                            f"Conditional reference {reference} matched {found} resource",
+                        ),
+                    )
+                known = Assignment(matches[0], existing=True)
+                self._criteria[key] = known
+            self.mapping[reference] = f"{resource_type}/{known.resource_id}"

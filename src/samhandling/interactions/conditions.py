@@ -1,0 +1,58 @@
+"""Preconditions of writes: If-Match versions and search criteria (conditional interactions)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl
+
+from sqlalchemy import Connection
+
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.search.query import parse_search
+from samhandling.search.sql import matching_resources
+from samhandling.store.database import lock_key
+from samhandling.store.records import StoredVersion
+
+ETAG = re.compile(r'^(?:W/)?"?([0-9]+)"?$')
+MAX_CONDITIONAL_MATCHES = 2
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """The version named by an If-Match header (`W/"3"`), or None when absent."""
+    if header is None or not header.strip():
+        return None
+    match = ETAG.match(header.strip())
+    if not match:
+        raise FhirError(400, error("invalid", f"Malformed If-Match header: {header!r}"))
+    return int(match.group(1))
+
+
+def check_version(current: StoredVersion | None, expected: int | None) -> None:
+    """Refuse with 412 when `expected` is given and is not the current version."""
+    if expected is None:
+        return
+    if current is None or current.deleted:
+        raise FhirError(
+            412, error("conflict", f"If-Match version {expected} but the resource does not exist")
+        )
+    if current.version_id != expected:
+        message = (
+            f"Version conflict: If-Match names version {expected}, "
+            f"the current version is {current.version_id}"
+        )
+        raise FhirError(412, error("conflict", message), headers={"ETag": current.etag})
+
+
+def find_matches(connection: Connection, resource_type: str, criteria: str) -> list[str]:
+    """Ids of current resources of `resource_type` matching `criteria`, serialised per criteria.
+
+    The lock makes check-then-write race-safe: two concurrent conditional creates with the
+    same criteria cannot both see "no match" (R4 §3.1.0.8.1).
+    """
+    items = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
+    if not items:
+        raise FhirError(400, error("invalid", "Conditional interaction without search criteria"))
+    query = parse_search(resource_type, items)
+    lock_key(connection, f"conditional:{resource_type}?{criteria}")
+    stmt = matching_resources(query).limit(MAX_CONDITIONAL_MATCHES)
+    return [row.resource_id for row in connection.execute(stmt)]

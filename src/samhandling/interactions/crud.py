@@ -1,0 +1,160 @@
+"""Create, update, patch and delete (R4 §3.1.0.4–3.1.0.7), plain and conditional."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.interactions.conditions import check_version, find_matches
+from samhandling.interactions.resource_input import require_resource
+from samhandling.store.records import StoredVersion
+from samhandling.store.version_writer import VersionWriter
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The outcome of a write: the stored version and the HTTP status it answers with."""
+
+    version: StoredVersion
+    status: int  # 200 updated / found, 201 created, 204 deleted
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def create(
+    writer: VersionWriter,
+    body: Any,
+    *,
+    resource_type: str | None = None,
+    if_none_exist: str | None = None,
+    resource_id: str | None = None,
+) -> WriteResult:
+    """Create with a server-assigned id; with If-None-Exist, return the match instead."""
+    resource = require_resource(body, resource_type)
+    rtype = resource["resourceType"]
+    if if_none_exist:
+        matches = find_matches(writer.connection, rtype, if_none_exist)
+        if len(matches) > 1:
+            raise FhirError(
+                412, error("duplicate", f"If-None-Exist matched several {rtype}: {if_none_exist}")
+            )
+        if matches:
+            existing = writer.current(rtype, matches[0])
+            assert existing is not None
+            return WriteResult(existing, 200)
+    version = writer.write(rtype, resource_id or new_id(), resource, method="create", previous=None)
+    return WriteResult(version, 201)
+
+
+def update(
+    writer: VersionWriter,
+    resource_type: str,
+    resource_id: str,
+    body: Any,
+    *,
+    if_match: int | None = None,
+) -> WriteResult:
+    """Update, or create with the client's id when it does not exist (update-as-create)."""
+    resource = require_resource(body, resource_type)
+    if resource.get("id") != resource_id:
+        message = (
+            f"The resource id ({resource.get('id')!r}) must equal the id in the URL ({resource_id})"
+        )
+        raise FhirError(400, error("invalid", message, f"{resource_type}.id"))
+    current = writer.current(resource_type, resource_id)
+    check_version(current, if_match)
+    if current is None or current.deleted:
+        version = writer.write(
+            resource_type, resource_id, resource, method="create", previous=current
+        )
+        return WriteResult(version, 201)
+    version = writer.write(resource_type, resource_id, resource, method="update", previous=current)
+    return WriteResult(version, 200)
+
+
+def conditional_update(
+    writer: VersionWriter,
+    resource_type: str,
+    criteria: str,
+    body: Any,
+    *,
+    if_match: int | None = None,
+) -> WriteResult:
+    """PUT Type?criteria: no match creates, one match updates, several is 412 (R4 §3.1.0.4.3)."""
+    resource = require_resource(body, resource_type)
+    matches = find_matches(writer.connection, resource_type, criteria)
+    if len(matches) > 1:
+        raise FhirError(
+            412, error("multiple-matches", f"Conditional update matched several: {criteria}")
+        )
+    if not matches:
+        resource_id = resource.get("id") or new_id()
+        return update(
+            writer, resource_type, resource_id, {**resource, "id": resource_id}, if_match=if_match
+        )
+    if resource.get("id") not in (None, matches[0]):
+        raise FhirError(400, error("invalid", "The resource id does not match the resource found"))
+    return update(
+        writer, resource_type, matches[0], {**resource, "id": matches[0]}, if_match=if_match
+    )
+
+
+def patch(
+    writer: VersionWriter,
+    resource_type: str,
+    resource_id: str,
+    apply: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    if_match: int | None = None,
+) -> WriteResult:
+    """Apply a patch function to the current version and store the result as the next one."""
+    current = writer.current(resource_type, resource_id)
+    _require_live(current, resource_type, resource_id)
+    assert current is not None
+    check_version(current, if_match)
+    patched = apply(current.resource())
+    resource = require_resource(patched, resource_type)
+    if resource.get("id") != resource_id:
+        raise FhirError(422, error("processing", "A patch may not change the resource id"))
+    version = writer.write(resource_type, resource_id, resource, method="patch", previous=current)
+    return WriteResult(version, 200)
+
+
+def delete(
+    writer: VersionWriter, resource_type: str, resource_id: str, *, if_match: int | None = None
+) -> WriteResult | None:
+    """Logical delete: a new version marks the resource deleted; None if already deleted."""
+    current = writer.current(resource_type, resource_id)
+    if current is None:
+        raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} does not exist"))
+    check_version(current, if_match)
+    if current.deleted:
+        return None
+    version = writer.write(resource_type, resource_id, None, method="delete", previous=current)
+    return WriteResult(version, 204)
+
+
+def conditional_delete(
+    writer: VersionWriter, resource_type: str, criteria: str
+) -> WriteResult | None:
+    """DELETE Type?criteria: one match is deleted; several is 412 (single-delete server)."""
+    matches = find_matches(writer.connection, resource_type, criteria)
+    if len(matches) > 1:
+        raise FhirError(
+            412, error("multiple-matches", f"Conditional delete matched several: {criteria}")
+        )
+    if not matches:
+        return None
+    return delete(writer, resource_type, matches[0])
+
+
+def _require_live(current: StoredVersion | None, resource_type: str, resource_id: str) -> None:
+    if current is None:
+        raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} does not exist"))
+    if current.deleted:
+        raise FhirError(410, error("deleted", f"{resource_type}/{resource_id} was deleted"))

@@ -1,0 +1,231 @@
+"""Read, vread, search and history (R4 §3.1.0.2, §3.1.0.3, §3.1.0.6, §3.1.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import Connection, func, select
+
+from samhandling.fhir.fhir_dates import parse_date_range
+from samhandling.fhir.outcome import FhirError, error, operation_outcome
+from samhandling.search.query import SearchQuery, parse_search
+from samhandling.search.sql import matching_resources
+from samhandling.store.index_rows import date_to_us
+from samhandling.store.reader import (
+    HistoryQuery,
+    latest_tx,
+    read_current,
+    read_history,
+    read_many_current,
+    read_version,
+)
+from samhandling.store.records import StoredVersion, format_instant
+from samhandling.store.schema import resource
+
+
+def read(connection: Connection, resource_type: str, resource_id: str) -> StoredVersion:
+    """The current version; 404 if it never existed, 410 if it is deleted."""
+    current = read_current(connection, resource_type, resource_id)
+    if current is None:
+        raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} is not known"))
+    if current.deleted:
+        raise FhirError(
+            410,
+            error("deleted", f"{resource_type}/{resource_id} was deleted"),
+            headers={"ETag": current.etag},
+        )
+    return current
+
+
+def vread(
+    connection: Connection, resource_type: str, resource_id: str, version: str
+) -> StoredVersion:
+    """One version; a deleted version answers 410."""
+    if not version.isdigit():
+        raise FhirError(
+            404,
+            error(
+                "not-found", f"Version {version!r} of {resource_type}/{resource_id} is not known"
+            ),
+        )
+    stored = read_version(connection, resource_type, resource_id, int(version))
+    if stored is None:
+        raise FhirError(
+            404,
+            error("not-found", f"{resource_type}/{resource_id}/_history/{version} is not known"),
+        )
+    if stored.deleted:
+        raise FhirError(
+            410, error("deleted", f"{resource_type}/{resource_id} version {version} is a deletion")
+        )
+    return stored
+
+
+def search(
+    connection: Connection,
+    resource_type: str,
+    items: list[tuple[str, str]],
+    base_url: str,
+    *,
+    lenient: bool = False,
+) -> dict[str, Any]:
+    """A searchset Bundle for the query, paged with a snapshot so pages stay consistent."""
+    query = parse_search(resource_type, items, lenient=lenient)
+    if query.snapshot_tx is None:
+        query.snapshot_tx = latest_tx(connection)
+    ids_stmt = matching_resources(query)
+    total = connection.execute(select(func.count()).select_from(ids_stmt.subquery())).scalar_one()
+    page_stmt = ids_stmt.order_by(resource.c.last_updated_us.desc(), resource.c.resource_id)
+    rows = connection.execute(page_stmt.offset(query.offset).limit(query.count)).all()
+    keys = [(r.resource_type, r.resource_id) for r in rows]
+    found = read_many_current(connection, keys)
+    entries = [_entry(base_url, found[k], mode="match") for k in keys if k in found]
+    if query.ignored:
+        entries.append(
+            {"resource": operation_outcome(query.ignored), "search": {"mode": "outcome"}}
+        )
+    links = _search_links(base_url, resource_type, items, query, int(total))
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": int(total),
+        "link": links,
+        "entry": entries,
+    }
+
+
+def _search_links(
+    base_url: str, resource_type: str, items: list[tuple[str, str]], query: SearchQuery, total: int
+) -> list[dict[str, str]]:
+    kept = [(k, v) for k, v in items if k not in ("_offset", "_snapshot", "_count")]
+
+    def url(offset: int) -> str:
+        extra = [
+            ("_count", str(query.count)),
+            ("_offset", str(offset)),
+            ("_snapshot", str(query.snapshot_tx)),
+        ]
+        return f"{base_url}/{resource_type}?{urlencode(kept + extra)}"
+
+    links = [{"relation": "self", "url": url(query.offset)}]
+    if query.offset + query.count < total:
+        links.append({"relation": "next", "url": url(query.offset + query.count)})
+    if query.offset > 0:
+        links.append({"relation": "previous", "url": url(max(0, query.offset - query.count))})
+    return links
+
+
+def history(
+    connection: Connection,
+    base_url: str,
+    items: list[tuple[str, str]],
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+) -> dict[str, Any]:
+    """A history Bundle, newest first, paged by a keyset cursor inside a pinned snapshot."""
+    params = dict(items)
+    query = HistoryQuery(
+        resource_type=resource_type,
+        resource_id=resource_id,
+        since_us=_instant_param(params, "_since"),
+        at_range_us=_range_param(params, "_at"),
+        count=min(_int_param(params, "_count", 50), 1000),
+        snapshot_tx=_int_param(params, "_snapshot", 0) or latest_tx(connection),
+        after=_cursor(params.get("_after")),
+    )
+    if (
+        resource_id is not None
+        and read_current(connection, resource_type or "", resource_id) is None
+    ):
+        raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} is not known"))
+    versions, total = read_history(connection, query)
+    path = "/".join(p for p in (resource_type, resource_id) if p)
+    path = f"{base_url}/{path}/_history" if path else f"{base_url}/_history"
+    kept = [(k, v) for k, v in items if k not in ("_after", "_snapshot")]
+    links = [
+        {
+            "relation": "self",
+            "url": f"{path}?{urlencode([*kept, ('_snapshot', query.snapshot_tx)])}",
+        }
+    ]
+    if len(versions) == query.count:
+        last = versions[-1]
+        cursor = f"{last.tx_id}:{last.resource_type}:{last.resource_id}:{last.version_id}"
+        more = [*kept, ("_snapshot", query.snapshot_tx), ("_after", cursor)]
+        links.append({"relation": "next", "url": f"{path}?{urlencode(more)}"})
+    entries = [_history_entry(base_url, v) for v in versions]
+    return {
+        "resourceType": "Bundle",
+        "type": "history",
+        "total": total,
+        "link": links,
+        "entry": entries,
+    }
+
+
+def _entry(base_url: str, version: StoredVersion, *, mode: str) -> dict[str, Any]:
+    return {
+        "fullUrl": f"{base_url}/{version.resource_type}/{version.resource_id}",
+        "resource": version.resource(),
+        "search": {"mode": mode},
+    }
+
+
+def _history_entry(base_url: str, version: StoredVersion) -> dict[str, Any]:
+    method = {"create": "POST", "delete": "DELETE"}.get(version.method, "PUT")
+    url = (
+        f"{version.resource_type}/{version.resource_id}"
+        if method != "POST"
+        else version.resource_type
+    )
+    entry: dict[str, Any] = {
+        "fullUrl": f"{base_url}/{version.resource_type}/{version.resource_id}",
+        "request": {"method": method, "url": url},
+        "response": {
+            "status": "410 Gone"
+            if version.deleted
+            else ("201 Created" if method == "POST" else "200 OK"),
+            "etag": version.etag,
+            "lastModified": format_instant(version.last_updated_us),
+        },
+    }
+    if not version.deleted:
+        entry["resource"] = version.resource()
+    return entry
+
+
+def _int_param(params: dict[str, str], name: str, default: int) -> int:
+    value = params.get(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise FhirError(400, error("invalid", f"{name} must be a non-negative integer", name))
+    return int(value)
+
+
+def _instant_param(params: dict[str, str], name: str) -> int | None:
+    value = params.get(name)
+    return None if value is None else _range_param(params, name)[0]  # type: ignore[index]
+
+
+def _range_param(params: dict[str, str], name: str) -> tuple[int, int] | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    try:
+        low, high = parse_date_range(value)
+    except ValueError as exc:
+        raise FhirError(
+            400, error("invalid", f"Invalid {name} value {value!r}: {exc}", name)
+        ) from exc
+    return date_to_us(low), date_to_us(high)
+
+
+def _cursor(value: str | None) -> tuple[int, str, str, int] | None:
+    if value is None:
+        return None
+    parts = value.split(":")
+    if len(parts) != 4 or not parts[0].isdigit() or not parts[3].isdigit():
+        raise FhirError(400, error("invalid", "Malformed _after cursor", "_after"))
+    return int(parts[0]), parts[1], parts[2], int(parts[3])

@@ -1,0 +1,61 @@
+"""Checking what a client sends before anything is written."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.validation import is_resource_type, validate_resource
+from samhandling.identity.resource_identifiers import identifier_issues
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse a request body; malformed JSON is a 400."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise FhirError(400, error("structure", f"Malformed JSON: {exc}")) from exc
+
+
+def check_resource_type(resource_type: str) -> None:
+    """404-free check of a type named in a URL: unknown types are a 400 (R4 §3.1.0.1)."""
+    if not is_resource_type(resource_type):
+        raise FhirError(400, error("not-supported", f"Unknown resource type '{resource_type}'"))
+
+
+def check_id(resource_id: str) -> None:
+    if not ID_PATTERN.match(resource_id):
+        raise FhirError(400, error("value", f"Invalid resource id '{resource_id}'"))
+
+
+def require_resource(body: Any, expected_type: str | None = None) -> dict[str, Any]:
+    """The body as a valid R4 resource of `expected_type`, or a FhirError saying what is wrong.
+
+    Structural errors are 400 (R4 §3.1.0.4: "failed basic FHIR validation rules"); invalid
+    Norwegian identifiers are a business rule and answer 422.
+    """
+    if not isinstance(body, dict):
+        raise FhirError(400, error("structure", "The body must be a JSON object (a FHIR resource)"))
+    resource_type = body.get("resourceType")
+    if not isinstance(resource_type, str) or not is_resource_type(resource_type):
+        raise FhirError(
+            400,
+            error(
+                "structure", f"Unknown or missing resourceType {resource_type!r}", "resourceType"
+            ),
+        )
+    if expected_type is not None and resource_type != expected_type:
+        message = f"resourceType {resource_type} does not match the URL ({expected_type})"
+        raise FhirError(400, error("invalid", message, "resourceType"))
+    issues = [i for i in validate_resource(body) if i.severity in ("error", "fatal")]
+    if issues:
+        raise FhirError(400, issues)
+    identifier_problems = identifier_issues(body)
+    if identifier_problems:
+        raise FhirError(422, identifier_problems)
+    return body

@@ -1,0 +1,104 @@
+"""Prometheus metrics and the middleware that records them and logs every request."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("samhandling.request")
+
+
+class Metrics:
+    """The platform's metrics in their own registry (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "samhandling_requests",
+            "FHIR requests",
+            ["interaction", "status"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "samhandling_errors",
+            "FHIR requests answered with 4xx/5xx",
+            ["interaction", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "samhandling_request_seconds",
+            "request latency",
+            ["interaction"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+        )
+
+    def endpoint(self, _request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def interaction_name(method: str, path: str) -> str:
+    """The FHIR interaction a request path stands for (bounded label cardinality)."""
+    parts = [p for p in path.split("/") if p][1:]  # drop the "fhir" prefix
+    if not parts:
+        return "transaction" if method == "POST" else "capabilities" if method == "GET" else "other"
+    if parts[0] == "metadata":
+        return "capabilities"
+    if "_history" in parts:
+        return "vread" if len(parts) == 4 else "history"
+    if len(parts) == 1 or parts[-1] == "_search":
+        return {"GET": "search", "POST": "create", "PUT": "update", "DELETE": "delete"}.get(
+            method, "other"
+        )
+    return {"GET": "read", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
+        method, "operation"
+    )
+
+
+class MetricsMiddleware:
+    """Counts, times and logs every /fhir request."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/fhir"):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        interaction = interaction_name(scope["method"], scope["path"])
+        self.metrics.requests.labels(interaction, str(status)).inc()
+        self.metrics.latency.labels(interaction).observe(seconds)
+        if status >= 400:
+            self.metrics.errors.labels(interaction, str(status)).inc()
+        log.info(
+            "request",
+            extra={
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "interaction": interaction,
+                "ms": round(seconds * 1000, 2),
+            },
+        )

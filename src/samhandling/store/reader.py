@@ -1,0 +1,178 @@
+"""Reading stored resources: current version, a given version, and history pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from samhandling.store.records import StoredVersion
+from samhandling.store.schema import resource, resource_version
+
+
+def read_current(
+    connection: Connection, resource_type: str, resource_id: str
+) -> StoredVersion | None:
+    """The current version (possibly a deletion marker), or None if it never existed."""
+    row = (
+        connection.execute(
+            select(resource).where(
+                resource.c.resource_type == resource_type, resource.c.resource_id == resource_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    return StoredVersion(
+        resource_type,
+        resource_id,
+        row["version_id"],
+        row["last_updated_us"],
+        row["tx_id"],
+        row["deleted"],
+        row["content"],
+    )
+
+
+def read_version(
+    connection: Connection, resource_type: str, resource_id: str, version_id: int
+) -> StoredVersion | None:
+    """One given version, or None."""
+    row = (
+        connection.execute(
+            select(resource_version).where(
+                resource_version.c.resource_type == resource_type,
+                resource_version.c.resource_id == resource_id,
+                resource_version.c.version_id == version_id,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return _version(row) if row is not None else None
+
+
+def read_many_current(
+    connection: Connection, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], StoredVersion]:
+    """Current, not deleted versions for (type, id) keys, in one query per type."""
+    found: dict[tuple[str, str], StoredVersion] = {}
+    by_type: dict[str, list[str]] = {}
+    for rtype, rid in keys:
+        by_type.setdefault(rtype, []).append(rid)
+    for rtype, ids in by_type.items():
+        rows = connection.execute(
+            select(resource).where(
+                resource.c.resource_type == rtype,
+                resource.c.resource_id.in_(ids),
+                resource.c.deleted.is_(False),
+            )
+        ).mappings()
+        for row in rows:
+            found[(rtype, row["resource_id"])] = StoredVersion(
+                rtype,
+                row["resource_id"],
+                row["version_id"],
+                row["last_updated_us"],
+                row["tx_id"],
+                False,
+                row["content"],
+            )
+    return found
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """A history request (R4 §3.1.0.6): scope, `_since`, `_at` and a keyset page cursor."""
+
+    resource_type: str | None = None
+    resource_id: str | None = None
+    since_us: int | None = None
+    at_range_us: tuple[int, int] | None = None
+    count: int = 50
+    snapshot_tx: int | None = None
+    after: tuple[int, str, str, int] | None = None  # (tx_id, type, id, version) of last row
+
+
+def latest_tx(connection: Connection) -> int:
+    return int(
+        connection.execute(
+            select(func.coalesce(func.max(resource_version.c.tx_id), 0))
+        ).scalar_one()
+    )
+
+
+def read_history(connection: Connection, query: HistoryQuery) -> tuple[list[StoredVersion], int]:
+    """One page of versions, newest first, and the total number in the whole history."""
+    conditions = _history_conditions(query)
+    v = resource_version.c
+    order = (v.tx_id.desc(), v.resource_type.desc(), v.resource_id.desc(), v.version_id.desc())
+    page_conditions = list(conditions)
+    if query.after is not None:
+        tx, rtype, rid, ver = query.after
+        page_conditions.append(
+            or_(
+                v.tx_id < tx,
+                and_(v.tx_id == tx, v.resource_type < rtype),
+                and_(v.tx_id == tx, v.resource_type == rtype, v.resource_id < rid),
+                and_(
+                    v.tx_id == tx,
+                    v.resource_type == rtype,
+                    v.resource_id == rid,
+                    v.version_id < ver,
+                ),
+            )
+        )
+    rows = connection.execute(
+        select(resource_version).where(*page_conditions).order_by(*order).limit(query.count)
+    ).mappings()
+    total = connection.execute(
+        select(func.count()).select_from(resource_version).where(*conditions)
+    ).scalar_one()
+    return [_version(row) for row in rows], int(total)
+
+
+def _history_conditions(query: HistoryQuery) -> list[ColumnElement[bool]]:
+    v = resource_version.c
+    conditions: list[ColumnElement[bool]] = []
+    if query.resource_type is not None:
+        conditions.append(v.resource_type == query.resource_type)
+    if query.resource_id is not None:
+        conditions.append(v.resource_id == query.resource_id)
+    if query.snapshot_tx is not None:
+        conditions.append(v.tx_id <= query.snapshot_tx)
+    if query.since_us is not None:
+        conditions.append(v.last_updated_us >= query.since_us)
+    if query.at_range_us is not None:
+        conditions.extend(_current_during(*query.at_range_us))
+    return conditions
+
+
+def _current_during(low_us: int, high_us: int) -> list[ColumnElement[bool]]:
+    """Versions that were current at some moment of [low, high) (the `_at` parameter)."""
+    v = resource_version.c
+    later = resource_version.alias("later")
+    superseded_before = exists().where(
+        later.c.resource_type == v.resource_type,
+        later.c.resource_id == v.resource_id,
+        later.c.version_id > v.version_id,
+        later.c.last_updated_us <= low_us,
+    )
+    return [v.last_updated_us < high_us, ~superseded_before]
+
+
+def _version(row: object) -> StoredVersion:
+    r = dict(row)  # type: ignore[call-overload]
+    return StoredVersion(
+        r["resource_type"],
+        r["resource_id"],
+        r["version_id"],
+        r["last_updated_us"],
+        r["tx_id"],
+        r["deleted"],
+        r["content"],
+        r["method"],
+    )

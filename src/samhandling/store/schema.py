@@ -1,0 +1,184 @@
+"""The storage schema: resource, version, typed index tables, compartment and outbox.
+
+See docs/ARCHITECTURE.md ("Storage") for why it is shaped like this. Every row that belongs
+to a clinical resource carries `patient_id`, the patient-compartment shard key, so that the
+tables can be distributed by patient (e.g. Citus) without a redesign.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# Resource ids are at most 64 characters (R4 §2.24.0.2 id datatype).
+TYPE = String(64)
+RID = String(64)
+PARAM = String(100)
+
+
+def _resource_key() -> list[Column]:
+    return [
+        Column("resource_type", TYPE, nullable=False),
+        Column("resource_id", RID, nullable=False),
+        Column("patient_id", RID, nullable=True),
+    ]
+
+
+transaction_log = Table(
+    "transaction_log",
+    metadata,
+    Column("tx_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("committed_at_us", BigInteger, nullable=False),
+)
+
+resource = Table(
+    "resource",
+    metadata,
+    Column("resource_type", TYPE, primary_key=True),
+    Column("resource_id", RID, primary_key=True),
+    Column("patient_id", RID, nullable=True),
+    Column("version_id", Integer, nullable=False),
+    Column("tx_id", BigInteger, nullable=False),
+    Column("last_updated_us", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("content", LargeBinary, nullable=True),
+    Index("ix_resource_type_updated", "resource_type", "last_updated_us"),
+    Index("ix_resource_patient", "patient_id"),
+)
+
+resource_version = Table(
+    "resource_version",
+    metadata,
+    Column("resource_type", TYPE, primary_key=True),
+    Column("resource_id", RID, primary_key=True),
+    Column("version_id", Integer, primary_key=True),
+    Column("patient_id", RID, nullable=True),
+    Column("tx_id", BigInteger, nullable=False),
+    Column("last_updated_us", BigInteger, nullable=False),
+    Column("method", String(10), nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("content", LargeBinary, nullable=True),
+    Index("ix_version_tx", "tx_id"),
+    Index("ix_version_type_tx", "resource_type", "tx_id"),
+)
+
+
+def _index_table(name: str, *columns: Column, indexes: tuple[tuple[str, ...], ...]) -> Table:
+    table = Table(
+        name,
+        metadata,
+        Column("row_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+        *_resource_key(),
+        Column("param", PARAM, nullable=False),
+        *columns,
+    )
+    Index(f"ix_{name}_resource", table.c.resource_type, table.c.resource_id)
+    for cols in indexes:
+        Index(f"ix_{name}_{'_'.join(cols)}", *(table.c[c] for c in ("resource_type", *cols)))
+    return table
+
+
+index_token = _index_table(
+    "index_token",
+    Column("system", Text, nullable=True),
+    Column("code", Text, nullable=True),
+    Column("text", Text, nullable=True),
+    indexes=(("param", "code", "system"),),
+)
+index_string = _index_table(
+    "index_string",
+    Column("value_folded", Text, nullable=False),
+    Column("value_exact", Text, nullable=False),
+    indexes=(("param", "value_folded"),),
+)
+index_date = _index_table(
+    "index_date",
+    Column("low_us", BigInteger, nullable=False),
+    Column("high_us", BigInteger, nullable=False),
+    indexes=(("param", "low_us"), ("param", "high_us")),
+)
+index_number = _index_table(
+    "index_number",
+    Column("value", Float, nullable=False),
+    Column("low", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    indexes=(("param", "value"),),
+)
+index_quantity = _index_table(
+    "index_quantity",
+    Column("value", Float, nullable=True),
+    Column("low", Float, nullable=True),
+    Column("high", Float, nullable=True),
+    Column("system", Text, nullable=True),
+    Column("code", Text, nullable=True),
+    Column("unit", Text, nullable=True),
+    indexes=(("param", "code", "value"),),
+)
+index_reference = _index_table(
+    "index_reference",
+    Column("target_type", TYPE, nullable=True),
+    Column("target_id", RID, nullable=True),
+    Column("target_version", String(64), nullable=True),
+    Column("url", Text, nullable=True),
+    indexes=(("param", "target_id", "target_type"),),
+)
+index_uri = _index_table(
+    "index_uri",
+    Column("uri", Text, nullable=False),
+    indexes=(("param", "uri"),),
+)
+index_composite = _index_table(
+    "index_composite",
+    Column("value_key", Text, nullable=False),
+    indexes=(("param", "value_key"),),
+)
+
+# Every patient compartment a resource belongs to (R4 CompartmentDefinition "patient").
+compartment = Table(
+    "compartment",
+    metadata,
+    Column("patient_id", RID, primary_key=True),
+    Column("resource_type", TYPE, primary_key=True),
+    Column("resource_id", RID, primary_key=True),
+    Index("ix_compartment_resource", "resource_type", "resource_id"),
+)
+
+# Transactional outbox: written in the same transaction as the change it announces.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("event_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("tx_id", BigInteger, nullable=False),
+    Column("resource_type", TYPE, nullable=False),
+    Column("resource_id", RID, nullable=False),
+    Column("version_id", Integer, nullable=False),
+    Column("patient_id", RID, nullable=True),
+    Column("event", String(10), nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("delivered_at_us", BigInteger, nullable=True),
+    Index("ix_outbox_undelivered", "delivered_at_us", "event_id"),
+)
+
+INDEX_TABLES = {
+    "token": index_token,
+    "string": index_string,
+    "date": index_date,
+    "number": index_number,
+    "quantity": index_quantity,
+    "reference": index_reference,
+    "uri": index_uri,
+    "composite": index_composite,
+}

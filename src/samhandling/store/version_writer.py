@@ -1,0 +1,176 @@
+"""Writing new versions of resources inside one open write transaction.
+
+One call writes everything a change consists of, in the caller's transaction: the current
+row, the version row, the index rows of the new current version, the compartment rows and
+the outbox event (DESIGN.md decisions 2, 4 and 5). Nothing here commits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, insert, select, update
+
+from samhandling.fhir.compartment import patient_compartment_ids
+from samhandling.store.database import is_sqlite
+from samhandling.store.index_rows import index_rows
+from samhandling.store.records import StoredVersion, format_instant, now_us
+from samhandling.store.schema import (
+    INDEX_TABLES,
+    compartment,
+    outbox,
+    resource,
+    resource_version,
+    transaction_log,
+)
+
+
+class VersionWriter:
+    """Writes versions within the transaction of `connection`; one tx id for all of them."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._tx_id: int | None = None
+        self._last_us = 0
+
+    @property
+    def tx_id(self) -> int:
+        if self._tx_id is None:
+            stmt = insert(transaction_log).values(committed_at_us=now_us())
+            self._tx_id = int(
+                self.connection.execute(stmt.returning(transaction_log.c.tx_id)).scalar_one()
+            )
+        return self._tx_id
+
+    def _timestamp(self) -> int:
+        # Strictly increasing within this transaction, so versions never share an instant.
+        self._last_us = max(now_us(), self._last_us + 1)
+        return self._last_us
+
+    def current(self, resource_type: str, resource_id: str) -> StoredVersion | None:
+        """The current version, locked against concurrent writers until commit."""
+        stmt = select(resource).where(
+            resource.c.resource_type == resource_type, resource.c.resource_id == resource_id
+        )
+        if not is_sqlite(self.connection):
+            stmt = stmt.with_for_update()
+        row = self.connection.execute(stmt).mappings().first()
+        if row is None:
+            return None
+        return StoredVersion(
+            resource_type=resource_type,
+            resource_id=resource_id,
+            version_id=row["version_id"],
+            last_updated_us=row["last_updated_us"],
+            tx_id=row["tx_id"],
+            deleted=row["deleted"],
+            content=row["content"],
+        )
+
+    def write(
+        self,
+        resource_type: str,
+        resource_id: str,
+        body: dict[str, Any] | None,
+        *,
+        method: str,
+        previous: StoredVersion | None,
+    ) -> StoredVersion:
+        """Write `body` (None = delete) as the next version after `previous`."""
+        version_id = previous.version_id + 1 if previous else 1
+        last_updated = self._timestamp()
+        content = None
+        patients: frozenset[str] = frozenset()
+        if body is not None:
+            body["id"] = resource_id
+            meta = body.setdefault("meta", {})
+            meta["versionId"] = str(version_id)
+            meta["lastUpdated"] = format_instant(last_updated)
+            content = orjson.dumps(body)
+            patients = patient_compartment_ids(body)
+        shard = min(patients) if patients else None
+        values = {
+            "patient_id": shard,
+            "version_id": version_id,
+            "tx_id": self.tx_id,
+            "last_updated_us": last_updated,
+            "deleted": body is None,
+            "content": content,
+        }
+        key = {"resource_type": resource_type, "resource_id": resource_id}
+        self._write_current(key, values, replace=previous is not None)
+        self.connection.execute(insert(resource_version).values(**key, **values, method=method))
+        if previous is not None:
+            self._remove_index(resource_type, resource_id)
+        if body is not None:
+            self._write_index(resource_type, resource_id, body, shard, patients)
+        self._write_outbox(key, version_id, shard, method, last_updated)
+        return StoredVersion(
+            resource_type,
+            resource_id,
+            version_id,
+            last_updated,
+            self.tx_id,
+            body is None,
+            content,
+            method,
+        )
+
+    def _write_current(self, key: dict[str, str], values: dict[str, Any], *, replace: bool) -> None:
+        if replace:
+            self.connection.execute(
+                update(resource)
+                .where(
+                    resource.c.resource_type == key["resource_type"],
+                    resource.c.resource_id == key["resource_id"],
+                )
+                .values(**values)
+            )
+        else:
+            self.connection.execute(insert(resource).values(**key, **values))
+
+    def _remove_index(self, resource_type: str, resource_id: str) -> None:
+        for table in (*INDEX_TABLES.values(), compartment):
+            self.connection.execute(
+                delete(table).where(
+                    table.c.resource_type == resource_type, table.c.resource_id == resource_id
+                )
+            )
+
+    def _write_index(
+        self,
+        resource_type: str,
+        resource_id: str,
+        body: dict[str, Any],
+        shard: str | None,
+        patients: frozenset[str],
+    ) -> None:
+        key = {"resource_type": resource_type, "resource_id": resource_id, "patient_id": shard}
+        for kind, rows in index_rows(body).items():
+            if rows:
+                self.connection.execute(
+                    insert(INDEX_TABLES[kind]), [{**key, **row} for row in rows]
+                )
+        if patients:
+            self.connection.execute(
+                insert(compartment),
+                [
+                    {"patient_id": p, "resource_type": resource_type, "resource_id": resource_id}
+                    for p in sorted(patients)
+                ],
+            )
+
+    def _write_outbox(
+        self, key: dict[str, str], version_id: int, shard: str | None, method: str, at_us: int
+    ) -> None:
+        self.connection.execute(
+            insert(outbox).values(
+                **key,
+                tx_id=self.tx_id,
+                version_id=version_id,
+                patient_id=shard,
+                event=method,
+                created_at_us=at_us,
+            )
+        )
