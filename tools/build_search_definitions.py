@@ -75,17 +75,17 @@ class ElementIndex:
 
     def resolve(self, root: str, steps: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
         """Elements reached from type ``root`` by (name, type filter) steps; [] if unknown."""
-        current = [(root, None)]  # (element path prefix, chosen type)
+        current = [root]  # element path prefixes reached so far
         found: list[dict[str, Any]] = []
         for position, (name, type_filter) in enumerate(steps):
             last = position == len(steps) - 1
-            following: list[tuple[str, str | None]] = []
-            for prefix, _ in current:
+            following: list[str] = []
+            for prefix in current:
                 element = self._element(prefix, name)
                 if element is None:
                     continue
                 if "contentReference" in element:
-                    following.append((element["contentReference"].lstrip("#"), None))
+                    following.append(element["contentReference"].lstrip("#"))
                     continue
                 for type_code in [t.get("code", "") for t in element.get("type", [])]:
                     if type_filter and type_code.lower() != type_filter.lower():
@@ -93,9 +93,9 @@ class ElementIndex:
                     if last:
                         found.append({**element, "_type": type_code})
                     elif type_code in ("BackboneElement", "Element"):
-                        following.append((element["path"], None))
+                        following.append(element["path"])
                     else:
-                        following.append((type_code, None))
+                        following.append(type_code)
             current = following
         return found
 
@@ -194,11 +194,12 @@ def _code_systems(
                 if binding.get("strength") == "required":
                     system = vs_systems.get(binding.get("valueSet", "").split("|")[0])
                 per_type.setdefault(base, set()).add(system)
-    return {
-        base: next(iter(systems))
-        for base, systems in sorted(per_type.items())
-        if len(systems) == 1 and None not in systems
-    }
+    found: dict[str, str] = {}
+    for base, systems in sorted(per_type.items()):
+        only = next(iter(systems)) if len(systems) == 1 else None
+        if only is not None:
+            found[base] = only
+    return found
 
 
 # --- output --------------------------------------------------------------------------

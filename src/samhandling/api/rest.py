@@ -23,7 +23,7 @@ from samhandling.api.responses import fhir_response, version_headers
 from samhandling.config import Settings
 from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
 from samhandling.fhir.patch import apply_json_patch
-from samhandling.interactions import crud, read
+from samhandling.interactions import crud, read, search
 from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.conditions import parse_if_match
 from samhandling.interactions.entry_actions import patch_function
@@ -84,7 +84,7 @@ class FhirRestApi:
             items += await _form_items(request)
         lenient = prefer_lenient(request)
         bundle = await self._read(
-            lambda c: read.search(c, rtype, items, self.base, lenient=lenient)
+            lambda c: search.search(c, rtype, items, self.base, lenient=lenient)
         )
         return fhir_response(bundle)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from samhandling.fhir.index_convert import convert
 from samhandling.fhir.index_fhirpath import compile_fhirpath
-from samhandling.fhir.index_paths import Accessor, Unsupported, compile_expression
+from samhandling.fhir.index_paths import Accessor, Item, Unsupported, compile_expression
 from samhandling.fhir.index_rows import ReferenceValue
 from samhandling.fhir.index_values import ResourceIndex
 from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
@@ -83,7 +83,7 @@ def _reference_rows(
     resource: dict[str, Any], resource_type: str, registry: SearchParameterRegistry
 ) -> list[ReferenceValue]:
     rows: list[ReferenceValue] = []
-    root = [(resource, resource_type)]
+    root: list[Item] = [(resource, resource_type)]
     for code, accessor in _accessors(registry, registry.generation, resource_type):
         items = accessor(root, resource)
         if items:

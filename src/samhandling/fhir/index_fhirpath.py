@@ -39,10 +39,10 @@ _log = logging.getLogger(__name__)
 _MODEL = models["r4"]
 
 
-class _RaisingListener(ErrorListener):  # type: ignore[misc]
-    def syntaxError(
+class _RaisingListener(ErrorListener):
+    def syntaxError(  # the ANTLR listener API's name
         self, recognizer: Any, symbol: Any, line: int, column: int, msg: str, e: Any
-    ) -> None:  # noqa: N802, E501
+    ) -> None:
         raise ValueError(f"column {column}: {msg}")
 
 

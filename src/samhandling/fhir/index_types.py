@@ -10,7 +10,7 @@ backbone element, its element path (``Observation.component``); ``None`` means u
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from fhirpathpy.models import models
@@ -99,7 +99,7 @@ def is_subtype(type_name: str | None, target: str) -> bool:
     return False
 
 
-@lru_cache(maxsize=None)
+@cache
 def child_info(parent: str, name: str) -> ChildInfo:
     """The member ``name`` of ``parent`` (a type name or a backbone element path)."""
     key = f"{parent}.{name}"

@@ -48,7 +48,7 @@ from typing import Any
 
 from samhandling.fhir.index_convert import convert
 from samhandling.fhir.index_fhirpath import compile_fhirpath, split_union
-from samhandling.fhir.index_paths import Accessor, Unsupported, compile_expression
+from samhandling.fhir.index_paths import Accessor, Item, Unsupported, compile_expression
 from samhandling.fhir.index_rows import (
     CompositeValue,
     DateValue,
@@ -175,7 +175,7 @@ class IndexExtractor:
                 selected.update(hit)
         memo: dict[tuple[Any, ...], tuple[Any, list[IndexValue]]] = {}
         found: list[Any] = []
-        root = [(resource, resource_type)]
+        root: list[Item] = [(resource, resource_type)]
         params = plan.params
         for index in sorted(selected):
             param_plan = params[index]

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.patch import apply_fhirpath_patch, apply_json_patch, read_fhirpath_patch
 from samhandling.fhir.validation.cardinality import element_repeats
-from samhandling.interactions import crud, read
+from samhandling.interactions import crud, read, search
 from samhandling.interactions.bundle_entries import BundleEntry, status_line
 from samhandling.interactions.bundle_refs import ReferenceResolver
 from samhandling.interactions.conditions import parse_if_match
@@ -91,7 +91,7 @@ def _get(writer: VersionWriter, entry: BundleEntry, base_url: str) -> dict[str, 
     connection = writer.connection
     if len(entry.path) == 1:
         items = parse_qsl(entry.query, keep_blank_values=True)
-        bundle = read.search(connection, entry.resource_type, items, base_url)
+        bundle = search.search(connection, entry.resource_type, items, base_url)
         return {"resource": bundle, "response": {"status": "200 OK"}}
     if len(entry.path) == 4 and entry.path[2] == "_history":
         version = read.vread(connection, entry.resource_type, entry.path[1], entry.path[3])
