@@ -18,6 +18,7 @@ from starlette.routing import Route
 from samhandling.api.capability import capability_statement
 from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
+from samhandling.api.search_routes import search_routes
 from samhandling.config import Settings, settings_from_env
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.observability.json_logging import configure_logging
@@ -49,11 +50,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
         Route("/fhir/metadata", lambda _r: fhir_response(capability)),
         Route("/fhir", api.bundle, methods=["POST"]),
         Route("/fhir/_history", api.history, methods=["GET"]),
-        Route("/fhir/{type}", api.search, methods=["GET"]),
+        *search_routes(api),
         Route("/fhir/{type}", api.create, methods=["POST"]),
         Route("/fhir/{type}", api.conditional_update, methods=["PUT"]),
         Route("/fhir/{type}", api.conditional_delete, methods=["DELETE"]),
-        Route("/fhir/{type}/_search", api.search, methods=["POST"]),
         Route("/fhir/{type}/_history", api.history, methods=["GET"]),
         Route("/fhir/{type}/{id}", api.read, methods=["GET"]),
         Route("/fhir/{type}/{id}", api.update, methods=["PUT"]),

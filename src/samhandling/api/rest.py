@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +13,6 @@ from starlette.responses import Response
 from samhandling.api.http_input import (
     PATCH_TYPES,
     check_accept,
-    prefer_lenient,
     prefer_return,
     query_items,
     read_body,
@@ -23,7 +21,7 @@ from samhandling.api.responses import fhir_response, version_headers
 from samhandling.config import Settings
 from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
 from samhandling.fhir.patch import apply_json_patch
-from samhandling.interactions import crud, read, search
+from samhandling.interactions import crud, read
 from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.conditions import parse_if_match
 from samhandling.interactions.entry_actions import patch_function
@@ -49,14 +47,14 @@ class FhirRestApi:
 
         return await run_in_threadpool(run)
 
-    async def _read(self, action: Callable[[Any], T]) -> T:
+    async def run_read(self, action: Callable[[Any], T]) -> T:
         def run() -> T:
             with read_connection(self.engine) as connection:
                 return action(connection)
 
         return await run_in_threadpool(run)
 
-    def _type(self, request: Request) -> str:
+    def resource_type(self, request: Request) -> str:
         check_accept(request)
         resource_type: str = request.path_params["type"]
         check_resource_type(resource_type)
@@ -65,38 +63,31 @@ class FhirRestApi:
         return resource_type
 
     async def read(self, request: Request) -> Response:
-        rtype, rid = self._type(request), request.path_params["id"]
-        version = await self._read(lambda c: read.read(c, rtype, rid))
+        rtype, rid = self.resource_type(request), request.path_params["id"]
+        version = await self.run_read(lambda c: read.read(c, rtype, rid))
         headers = version_headers(version, self.base)
         if request.headers.get("if-none-match") == version.etag:
             return Response(status_code=304, headers=headers)
         return fhir_response(version.content, 200, headers)
 
     async def vread(self, request: Request) -> Response:
-        rtype, rid, vid = self._type(request), request.path_params["id"], request.path_params["vid"]
-        version = await self._read(lambda c: read.vread(c, rtype, rid, vid))
+        rtype, rid, vid = (
+            self.resource_type(request),
+            request.path_params["id"],
+            request.path_params["vid"],
+        )
+        version = await self.run_read(lambda c: read.vread(c, rtype, rid, vid))
         return fhir_response(version.content, 200, version_headers(version, self.base))
 
-    async def search(self, request: Request) -> Response:
-        rtype = self._type(request)
-        items = query_items(request)
-        if request.method == "POST":
-            items += await _form_items(request)
-        lenient = prefer_lenient(request)
-        bundle = await self._read(
-            lambda c: search.search(c, rtype, items, self.base, lenient=lenient)
-        )
-        return fhir_response(bundle)
-
     async def history(self, request: Request) -> Response:
-        rtype = self._type(request) if "type" in request.path_params else None
+        rtype = self.resource_type(request) if "type" in request.path_params else None
         rid = request.path_params.get("id")
         items = query_items(request)
-        bundle = await self._read(lambda c: read.history(c, self.base, items, rtype, rid))
+        bundle = await self.run_read(lambda c: read.history(c, self.base, items, rtype, rid))
         return fhir_response(bundle)
 
     async def create(self, request: Request) -> Response:
-        rtype = self._type(request)
+        rtype = self.resource_type(request)
         body = await read_body(request, self.settings.max_body_bytes)
         if_none_exist = request.headers.get("if-none-exist")
         result = await self._write(
@@ -105,14 +96,14 @@ class FhirRestApi:
         return self._written(request, result, location=True)
 
     async def update(self, request: Request) -> Response:
-        rtype, rid = self._type(request), request.path_params["id"]
+        rtype, rid = self.resource_type(request), request.path_params["id"]
         body = await read_body(request, self.settings.max_body_bytes)
         if_match = parse_if_match(request.headers.get("if-match"))
         result = await self._write(lambda w: crud.update(w, rtype, rid, body, if_match=if_match))
         return self._written(request, result, location=result.status == 201)
 
     async def conditional_update(self, request: Request) -> Response:
-        rtype = self._type(request)
+        rtype = self.resource_type(request)
         criteria = _criteria(request)
         body = await read_body(request, self.settings.max_body_bytes)
         if_match = parse_if_match(request.headers.get("if-match"))
@@ -122,7 +113,7 @@ class FhirRestApi:
         return self._written(request, result, location=result.status == 201)
 
     async def patch(self, request: Request) -> Response:
-        rtype, rid = self._type(request), request.path_params["id"]
+        rtype, rid = self.resource_type(request), request.path_params["id"]
         body = await read_body(request, self.settings.max_body_bytes, PATCH_TYPES)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media == "application/json-patch+json":
@@ -134,14 +125,14 @@ class FhirRestApi:
         return self._written(request, result)
 
     async def delete(self, request: Request) -> Response:
-        rtype, rid = self._type(request), request.path_params["id"]
+        rtype, rid = self.resource_type(request), request.path_params["id"]
         if_match = parse_if_match(request.headers.get("if-match"))
         result = await self._write(lambda w: crud.delete(w, rtype, rid, if_match=if_match))
         headers = {"ETag": result.version.etag} if result else {}
         return Response(status_code=204, headers=headers)
 
     async def conditional_delete(self, request: Request) -> Response:
-        rtype = self._type(request)
+        rtype = self.resource_type(request)
         criteria = _criteria(request)
         await self._write(lambda w: crud.conditional_delete(w, rtype, criteria))
         return Response(status_code=204)
@@ -174,13 +165,3 @@ def _criteria(request: Request) -> str:
     if not criteria:
         raise FhirError(400, error("invalid", "This interaction needs an id or search criteria"))
     return criteria
-
-
-async def _form_items(request: Request) -> list[tuple[str, str]]:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/x-www-form-urlencoded":
-        raise FhirError(
-            415, error("not-supported", "POST _search needs application/x-www-form-urlencoded")
-        )
-    body = await request.body()
-    return parse_qsl(body.decode("utf-8"), keep_blank_values=True)

@@ -207,13 +207,29 @@ def _member_step(info: ChildInfo) -> Step:
 
         return choice_step
 
+    if ctype == "Resource":  # contained or bundled resources: the type is in the data
+
+        def resource_step(items: list[Item], root: dict[str, Any]) -> list[Item]:
+            out: list[Item] = []
+            for value, _ in items:
+                if isinstance(value, dict):
+                    _children(value.get(name), ctype, out)
+            return out
+
+        return resource_step
+
     def member_step(items: list[Item], root: dict[str, Any]) -> list[Item]:
+        # the hot path of all extraction: kept free of helper calls
         out: list[Item] = []
         for value, _ in items:
-            if isinstance(value, dict):
+            if value.__class__ is dict:
                 child = value.get(name)
-                if child is not None:
-                    _children(child, ctype, out)
+                if child is None:
+                    continue
+                if child.__class__ is list:
+                    out.extend([(each, ctype) for each in child if each is not None])
+                else:
+                    out.append((child, ctype))
         return out
 
     return member_step

@@ -132,6 +132,7 @@ class _TypePlan:
     params: tuple[_ParamPlan, ...]
     by_key: dict[str, tuple[int, ...]]
     always: frozenset[int]
+    component_codes: frozenset[str]  # codes whose rows composites reuse (memoised)
 
 
 _ALL_KINDS = (
@@ -185,8 +186,15 @@ class IndexExtractor:
                     found.extend(_composite_rows(param_plan, items, resource, memo))
                 else:
                     parameter = param_plan.parameter
+                    code = parameter.code
                     found.extend(
-                        convert(parameter.type, parameter.code, items, param_plan.code_system, memo)
+                        convert(
+                            parameter.type,
+                            code,
+                            items,
+                            param_plan.code_system,
+                            memo if code in plan.component_codes else None,
+                        )
                     )
         return _resource_index(resource_type, found)
 
@@ -218,7 +226,13 @@ class IndexExtractor:
                 always.add(index)
             for key in keys or ():
                 by_key.setdefault(key, []).append(index)
-        return _TypePlan(tuple(params), {k: tuple(v) for k, v in by_key.items()}, frozenset(always))
+        component_codes = frozenset(c.code for p in params for c in p.components)
+        return _TypePlan(
+            tuple(params),
+            {k: tuple(v) for k, v in by_key.items()},
+            frozenset(always),
+            component_codes,
+        )
 
     def _compile_param(
         self, parameter: SearchParameter, resource_type: str
