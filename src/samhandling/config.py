@@ -7,6 +7,11 @@
 | SAMHANDLING_BASE_URL | http://localhost:8080/fhir | the public FHIR base URL |
 | SAMHANDLING_MAX_BODY_BYTES | 10485760 | largest accepted request body (413 above) |
 | SAMHANDLING_LOG_LEVEL | INFO | log level of the JSON logs |
+| SAMHANDLING_DEV_ISSUER | 0 | 1: run the built-in development token issuer and trust it |
+| SAMHANDLING_PRODUCTION | 0 | 1: production mode (the development issuer refuses to start) |
+| SAMHANDLING_TRUSTED_ISSUERS | [] | JSON list of {"issuer", "jwks_uri", "kind": helseid/idporten} |
+| SAMHANDLING_AUDIENCE | samhandling | the `aud` access tokens must carry |
+| SAMHANDLING_REQUIRE_DPOP | 0 | 1: refuse Bearer tokens, accept only DPoP-bound ones |
 """
 
 from __future__ import annotations
@@ -25,6 +30,20 @@ class Settings:
     base_url: str
     max_body_bytes: int = 10 * 1024 * 1024
     log_level: str = "INFO"
+    dev_issuer: bool = False
+    production: bool = False
+    trusted_issuers: str = "[]"  # JSON, see the module docstring
+    audience: str = "samhandling"
+    require_dpop: bool = False
+
+    @property
+    def public_root(self) -> str:
+        """The server's public root URL (the FHIR base without `/fhir`)."""
+        return self.base_url.removesuffix("/fhir")
+
+    @property
+    def dev_issuer_url(self) -> str:
+        return self.public_root + "/dev-issuer"
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
@@ -46,7 +65,16 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         ),
         max_body_bytes=int(env.get("SAMHANDLING_MAX_BODY_BYTES", str(10 * 1024 * 1024))),
         log_level=env.get("SAMHANDLING_LOG_LEVEL", "INFO"),
+        dev_issuer=_flag(env.get("SAMHANDLING_DEV_ISSUER")),
+        production=_flag(env.get("SAMHANDLING_PRODUCTION")),
+        trusted_issuers=env.get("SAMHANDLING_TRUSTED_ISSUERS", "[]"),
+        audience=env.get("SAMHANDLING_AUDIENCE", "samhandling"),
+        require_dpop=_flag(env.get("SAMHANDLING_REQUIRE_DPOP")),
     )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def settings_to_env(settings: Settings) -> dict[str, str]:
@@ -57,4 +85,9 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         "SAMHANDLING_BASE_URL": settings.base_url,
         "SAMHANDLING_MAX_BODY_BYTES": str(settings.max_body_bytes),
         "SAMHANDLING_LOG_LEVEL": settings.log_level,
+        "SAMHANDLING_DEV_ISSUER": "1" if settings.dev_issuer else "0",
+        "SAMHANDLING_PRODUCTION": "1" if settings.production else "0",
+        "SAMHANDLING_TRUSTED_ISSUERS": settings.trusted_issuers,
+        "SAMHANDLING_AUDIENCE": settings.audience,
+        "SAMHANDLING_REQUIRE_DPOP": "1" if settings.require_dpop else "0",
     }

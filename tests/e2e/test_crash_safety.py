@@ -57,11 +57,12 @@ def _transaction_in_progress(database_url: str, data_dir: Path) -> bool:
 def test_sigkill_mid_transaction_leaves_nothing(database_url: str, tmp_path: Path) -> None:
     server = ServerProcess(database_url, tmp_path / "data").start()
     body = large_transaction()
+    headers = {**HEADERS, **server.headers()}
 
     def send() -> None:
         # The server dies under us: that is the point.
         with contextlib.suppress(httpx.HTTPError):
-            httpx.post(server.base_url, content=body, headers=HEADERS, timeout=120)
+            httpx.post(server.base_url, content=body, headers=headers, timeout=120)
 
     sender = threading.Thread(target=send)
     sender.start()
@@ -81,6 +82,11 @@ def test_sigkill_mid_transaction_leaves_nothing(database_url: str, tmp_path: Pat
                 == 0
             )
         engine.dispose()
-        assert httpx.get(f"{restarted.base_url}/Observation").json()["total"] == 0
+        assert (
+            httpx.get(f"{restarted.base_url}/Observation", headers=restarted.headers()).json()[
+                "total"
+            ]
+            == 0
+        )
     finally:
         restarted.stop()

@@ -53,15 +53,16 @@ def test_postgres_restart_while_serving(postgres_database_url: str, tmp_path: Pa
     migrate(postgres_database_url)
     server = ServerProcess(postgres_database_url, tmp_path / "data").start()
     root = server.base_url.removesuffix("/fhir")
+    headers = {**HEADERS, **server.headers()}
     try:
         assert (
-            httpx.post(f"{server.base_url}/Patient", content=PATIENT, headers=HEADERS).status_code
+            httpx.post(f"{server.base_url}/Patient", content=PATIENT, headers=headers).status_code
             == 201
         )
         _cluster("stop")
         try:
             during = httpx.post(
-                f"{server.base_url}/Patient", content=PATIENT, headers=HEADERS, timeout=30
+                f"{server.base_url}/Patient", content=PATIENT, headers=headers, timeout=30
             )
             assert during.status_code == 503
             assert during.json()["resourceType"] == "OperationOutcome"
@@ -70,8 +71,8 @@ def test_postgres_restart_while_serving(postgres_database_url: str, tmp_path: Pa
         finally:
             _cluster("start")
         _wait_ready(f"{root}/readyz")
-        after = httpx.post(f"{server.base_url}/Patient", content=PATIENT, headers=HEADERS)
+        after = httpx.post(f"{server.base_url}/Patient", content=PATIENT, headers=headers)
         assert after.status_code == 201
-        assert httpx.get(f"{server.base_url}/Patient").json()["total"] == 2
+        assert httpx.get(f"{server.base_url}/Patient", headers=headers).json()["total"] == 2
     finally:
         server.stop()

@@ -11,7 +11,7 @@ from fixtures.server_process import ServerProcess
 
 
 def test_fhirpy_create_read_search_update_delete(server: ServerProcess) -> None:
-    client = SyncFHIRClient(server.base_url)
+    client = SyncFHIRClient(server.base_url, authorization=f"Bearer {server.token()}")
     patient = client.resource(
         "Patient",
         identifier=[{"system": "urn:example:mrn", "value": "e2e-1"}],
@@ -35,7 +35,7 @@ def test_operational_endpoints(server: ServerProcess) -> None:
     root = server.base_url.removesuffix("/fhir")
     assert httpx.get(f"{root}/healthz").json() == {"status": "ok"}
     assert httpx.get(f"{root}/readyz").status_code == 200
-    httpx.get(f"{server.base_url}/Patient/nope")
+    httpx.get(f"{server.base_url}/Patient/nope", headers=server.headers())
     metrics = httpx.get(f"{root}/metrics").text
     assert 'samhandling_requests_total{interaction="read",status="404"}' in metrics
     statement = httpx.get(f"{server.base_url}/metadata").json()

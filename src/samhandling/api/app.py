@@ -1,4 +1,4 @@
-"""The ASGI application: routes, error handling, health checks and metrics."""
+"""The ASGI application: routes, authentication, error handling, health and metrics."""
 
 from __future__ import annotations
 
@@ -7,18 +7,23 @@ import logging
 from collections.abc import AsyncIterator
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from samhandling.api.authentication import AuthenticationMiddleware, make_authenticator
 from samhandling.api.capability import capability_statement
 from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
 from samhandling.api.search_routes import search_routes
+from samhandling.api.smart_configuration import smart_configuration
+from samhandling.auth import DevIssuer
+from samhandling.auth.dev_issuer_routes import dev_issuer_routes
 from samhandling.config import Settings, settings_from_env
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.observability.json_logging import configure_logging
@@ -31,23 +36,62 @@ log = logging.getLogger("samhandling.api")
 
 def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     """The whole HTTP application for `settings` (the schema is migrated on start)."""
+    dev = None
+    if settings.dev_issuer:
+        dev = DevIssuer(settings.data_dir, settings.dev_issuer_url, production=settings.production)
+    authenticator = make_authenticator(settings, dev)
     engine = engine or make_engine(settings.database_url)
     upgrade(engine)
-    api = FhirRestApi(engine, settings)
     metrics = Metrics()
-    capability = capability_statement(settings.base_url)
+    routes = [
+        *_operational_routes(engine, metrics),
+        *(dev_issuer_routes(dev, production=settings.production) if dev else []),
+        *_fhir_routes(FhirRestApi(engine, settings), settings),
+    ]
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(MetricsMiddleware, metrics=metrics),
+            Middleware(AuthenticationMiddleware, authenticator=authenticator, engine=engine),
+        ],
+        exception_handlers={
+            FhirError: _fhir_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    return app
+
+
+def _operational_routes(engine: Engine, metrics: Metrics) -> list[BaseRoute]:
     async def readyz(_request: Request) -> Response:
         ready = await run_in_threadpool(ping, engine)
-        return JSONResponse(
-            {"status": "ready" if ready else "database unavailable"}, 200 if ready else 503
-        )
+        status = {"status": "ready" if ready else "database unavailable"}
+        return JSONResponse(status, 200 if ready else 503)
 
-    routes = [
+    return [
         Route("/healthz", lambda _r: JSONResponse({"status": "ok"})),
         Route("/readyz", readyz),
         Route("/metrics", metrics.endpoint),
+    ]
+
+
+def _fhir_routes(api: FhirRestApi, settings: Settings) -> list[BaseRoute]:
+    capability = capability_statement(settings.base_url)
+    smart = smart_configuration(settings)
+    return [
         Route("/fhir/metadata", lambda _r: fhir_response(capability)),
+        Route("/fhir/.well-known/smart-configuration", lambda _r: JSONResponse(smart)),
+        Route("/.well-known/smart-configuration", lambda _r: JSONResponse(smart)),
         Route("/fhir", api.bundle, methods=["POST"]),
         Route("/fhir/_history", api.history, methods=["GET"]),
         *search_routes(api),
@@ -62,25 +106,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
         Route("/fhir/{type}/{id}/_history", api.history, methods=["GET"]),
         Route("/fhir/{type}/{id}/_history/{vid}", api.vread, methods=["GET"]),
     ]
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
-
-    app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
-        exception_handlers={
-            FhirError: _fhir_error,
-            HTTPException: _http_error,
-            Exception: _internal_error,
-        },
-    )
-    app.state.engine = engine
-    app.state.settings = settings
-    return app
 
 
 async def _fhir_error(_request: Request, exc: Exception) -> Response:
@@ -97,23 +122,17 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 async def _internal_error(_request: Request, exc: Exception) -> Response:
     # Never leak internals: the details go to the log, the client gets a generic outcome.
     log.error("unhandled error", exc_info=exc)
-    from sqlalchemy.exc import IntegrityError
-
     if isinstance(exc, IntegrityError):
         # Two writers raced for the same new id: the loser gets a conflict, not a 500.
-        return error_response(
-            FhirError(409, error("conflict", "A concurrent write conflicted; retry"))
-        )
+        message = "A concurrent write conflicted; retry"
+        return error_response(FhirError(409, error("conflict", message)))
     if _is_database_outage(exc):
-        return error_response(
-            FhirError(503, error("transient", "The database is unavailable; try again"))
-        )
+        message = "The database is unavailable; try again"
+        return error_response(FhirError(503, error("transient", message)))
     return error_response(FhirError(500, error("exception", "Internal server error")))
 
 
 def _is_database_outage(exc: Exception) -> bool:
-    from sqlalchemy.exc import DBAPIError
-
     return isinstance(exc, DBAPIError) and bool(
         exc.connection_invalidated or "connect" in str(exc).lower()
     )

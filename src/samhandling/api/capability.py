@@ -7,7 +7,6 @@ from typing import Any
 from samhandling import FHIR_VERSION, __version__
 from samhandling.fhir.search_parameters import default_registry
 from samhandling.fhir.validation import RESOURCE_TYPES
-from samhandling.search.query import SUPPORTED_TYPES
 
 INTERACTIONS = (
     "read",
@@ -53,7 +52,7 @@ def _resource(resource_type: str) -> dict[str, Any]:
     params = [
         {"name": code, "type": p.type, "definition": p.url}
         for code, p in sorted(registry.for_type(resource_type).items())
-        if p.type in SUPPORTED_TYPES
+        if not code.startswith("_")
     ]
     params.insert(0, {"name": "_id", "type": "token"})
     params.insert(1, {"name": "_lastUpdated", "type": "date"})

@@ -17,6 +17,7 @@ from samhandling.api.http_input import (
     query_items,
     read_body,
 )
+from samhandling.api.policy_guard import PolicyGuard
 from samhandling.api.responses import fhir_response, version_headers
 from samhandling.config import Settings
 from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
@@ -40,12 +41,18 @@ class FhirRestApi:
         self.settings = settings
         self.base = settings.base_url
 
-    async def _write(self, action: Callable[[VersionWriter], T]) -> T:
+    async def _write(self, request: Request, action: Callable[[VersionWriter], T]) -> T:
+        guard = self.guard(request)
+
         def run() -> T:
             with write_connection(self.engine) as connection:
-                return action(VersionWriter(connection))
+                return action(VersionWriter(connection, guard))
 
         return await run_in_threadpool(run)
+
+    def guard(self, request: Request) -> PolicyGuard:
+        """The access guard for this request's authenticated caller."""
+        return PolicyGuard(request.state.principal)
 
     async def run_read(self, action: Callable[[Any], T]) -> T:
         def run() -> T:
@@ -64,26 +71,24 @@ class FhirRestApi:
 
     async def read(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
-        version = await self.run_read(lambda c: read.read(c, rtype, rid))
+        guard = self.guard(request)
+        version = await self.run_read(lambda c: read.read(c, rtype, rid, guard))
         headers = version_headers(version, self.base)
         if request.headers.get("if-none-match") == version.etag:
             return Response(status_code=304, headers=headers)
         return fhir_response(version.content, 200, headers)
 
     async def vread(self, request: Request) -> Response:
-        rtype, rid, vid = (
-            self.resource_type(request),
-            request.path_params["id"],
-            request.path_params["vid"],
-        )
-        version = await self.run_read(lambda c: read.vread(c, rtype, rid, vid))
+        rtype, rid = self.resource_type(request), request.path_params["id"]
+        vid, guard = request.path_params["vid"], self.guard(request)
+        version = await self.run_read(lambda c: read.vread(c, rtype, rid, vid, guard))
         return fhir_response(version.content, 200, version_headers(version, self.base))
 
     async def history(self, request: Request) -> Response:
         rtype = self.resource_type(request) if "type" in request.path_params else None
         rid = request.path_params.get("id")
-        items = query_items(request)
-        bundle = await self.run_read(lambda c: read.history(c, self.base, items, rtype, rid))
+        items, guard = query_items(request), self.guard(request)
+        bundle = await self.run_read(lambda c: read.history(c, self.base, items, rtype, rid, guard))
         return fhir_response(bundle)
 
     async def create(self, request: Request) -> Response:
@@ -91,7 +96,8 @@ class FhirRestApi:
         body = await read_body(request, self.settings.max_body_bytes)
         if_none_exist = request.headers.get("if-none-exist")
         result = await self._write(
-            lambda w: crud.create(w, body, resource_type=rtype, if_none_exist=if_none_exist)
+            request,
+            lambda w: crud.create(w, body, resource_type=rtype, if_none_exist=if_none_exist),
         )
         return self._written(request, result, location=True)
 
@@ -99,7 +105,9 @@ class FhirRestApi:
         rtype, rid = self.resource_type(request), request.path_params["id"]
         body = await read_body(request, self.settings.max_body_bytes)
         if_match = parse_if_match(request.headers.get("if-match"))
-        result = await self._write(lambda w: crud.update(w, rtype, rid, body, if_match=if_match))
+        result = await self._write(
+            request, lambda w: crud.update(w, rtype, rid, body, if_match=if_match)
+        )
         return self._written(request, result, location=result.status == 201)
 
     async def conditional_update(self, request: Request) -> Response:
@@ -108,7 +116,7 @@ class FhirRestApi:
         body = await read_body(request, self.settings.max_body_bytes)
         if_match = parse_if_match(request.headers.get("if-match"))
         result = await self._write(
-            lambda w: crud.conditional_update(w, rtype, criteria, body, if_match=if_match)
+            request, lambda w: crud.conditional_update(w, rtype, criteria, body, if_match=if_match)
         )
         return self._written(request, result, location=result.status == 201)
 
@@ -121,20 +129,22 @@ class FhirRestApi:
         else:
             apply = patch_function(body)
         if_match = parse_if_match(request.headers.get("if-match"))
-        result = await self._write(lambda w: crud.patch(w, rtype, rid, apply, if_match=if_match))
+        result = await self._write(
+            request, lambda w: crud.patch(w, rtype, rid, apply, if_match=if_match)
+        )
         return self._written(request, result)
 
     async def delete(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
         if_match = parse_if_match(request.headers.get("if-match"))
-        result = await self._write(lambda w: crud.delete(w, rtype, rid, if_match=if_match))
+        result = await self._write(request, lambda w: crud.delete(w, rtype, rid, if_match=if_match))
         headers = {"ETag": result.version.etag} if result else {}
         return Response(status_code=204, headers=headers)
 
     async def conditional_delete(self, request: Request) -> Response:
         rtype = self.resource_type(request)
         criteria = _criteria(request)
-        await self._write(lambda w: crud.conditional_delete(w, rtype, criteria))
+        await self._write(request, lambda w: crud.conditional_delete(w, rtype, criteria))
         return Response(status_code=204)
 
     async def bundle(self, request: Request) -> Response:
@@ -142,7 +152,13 @@ class FhirRestApi:
         body = await read_body(request, self.settings.max_body_bytes)
         representation = prefer_return(request) == "representation"
         result = await run_in_threadpool(
-            process_bundle, self.engine, body, self.base, representation=representation
+            lambda: process_bundle(
+                self.engine,
+                body,
+                self.base,
+                representation=representation,
+                guard=self.guard(request),
+            )
         )
         return fhir_response(result)
 

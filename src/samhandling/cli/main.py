@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from samhandling.auth import DevIssuer
+from samhandling.auth.personas import PERSONAS
 from samhandling.cli.import_command import import_bundles
 from samhandling.config import (
     DEFAULT_PORT,
@@ -39,6 +41,9 @@ def serve(
     data_dir: DataDir = None,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     base_url: Annotated[str | None, typer.Option(help="public FHIR base URL")] = None,
+    dev_issuer: Annotated[
+        bool, typer.Option("--dev-issuer", help="run and trust the development token issuer")
+    ] = False,
 ) -> None:
     """Run the FHIR server (the schema is created or upgraded on start)."""
     import uvicorn
@@ -49,7 +54,9 @@ def serve(
             data_dir=data_dir, database_url=database or default_database_url(data_dir)
         )
     settings = settings.with_overrides(
-        database_url=database, base_url=base_url or f"http://{_public_host(host)}:{port}/fhir"
+        database_url=database,
+        base_url=base_url or f"http://{_public_host(host)}:{port}/fhir",
+        dev_issuer=dev_issuer or None,
     )
     os.environ.update(settings_to_env(settings))
     typer.echo(
@@ -80,6 +87,22 @@ def import_(
         )
     settings = settings.with_overrides(database_url=database)
     import_bundles(settings, paths)
+
+
+@app.command()
+def token(
+    persona: Annotated[str, typer.Option(help=f"one of: {', '.join(PERSONAS)}")] = "system",
+    patient: Annotated[str | None, typer.Option(help="the patient's national ID (FNR)")] = None,
+    purpose: Annotated[str | None, typer.Option(help="TREAT, ETREAT, COC or BTG")] = None,
+    reason: Annotated[str | None, typer.Option(help="reason for emergency access")] = None,
+    data_dir: DataDir = None,
+    base_url: Annotated[str | None, typer.Option(help="the server's public FHIR base URL")] = None,
+) -> None:
+    """Mint a development access token; it is printed alone on the last line."""
+    settings = settings_from_env().with_overrides(data_dir=data_dir, base_url=base_url)
+    issuer = DevIssuer(settings.data_dir, settings.dev_issuer_url, production=settings.production)
+    minted = issuer.mint(persona, patient_fnr=patient, purpose=purpose, reason=reason)
+    typer.echo(minted)
 
 
 def _public_host(host: str) -> str:

@@ -6,10 +6,12 @@ the error names the entry. A batch runs each entry in its own transaction.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
+from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir.outcome import FhirError, Issue
 from samhandling.fhir.references import rewrite_references
 from samhandling.interactions.bundle_entries import (
@@ -19,61 +21,73 @@ from samhandling.interactions.bundle_entries import (
     status_line,
 )
 from samhandling.interactions.bundle_refs import ReferenceResolver
-from samhandling.interactions.entry_actions import run_entry
+from samhandling.interactions.entry_actions import EntryContext, run_entry
 from samhandling.store.database import write_connection
 from samhandling.store.version_writer import VersionWriter
 
+T = TypeVar("T")
+
 
 def process_bundle(
-    engine: Engine, body: Any, base_url: str, *, representation: bool = False
+    engine: Engine,
+    body: Any,
+    base_url: str,
+    *,
+    representation: bool = False,
+    guard: AccessGuard = OPEN_ACCESS,
 ) -> dict[str, Any]:
     """Process a batch or transaction Bundle and return the response Bundle."""
     kind, entries = parse_bundle(body)
+    guard.check_request("transaction" if kind == "transaction" else "batch", None)
     if kind == "transaction":
-        responses = _transaction(engine, entries, base_url, representation)
+        responses = _transaction(engine, entries, base_url, representation, guard)
     else:
-        responses = [_batch_entry(engine, entry, base_url, representation) for entry in entries]
+        responses = [
+            _batch_entry(engine, entry, base_url, representation, guard) for entry in entries
+        ]
     return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": responses}
 
 
 def _transaction(
-    engine: Engine, entries: list[BundleEntry], base_url: str, representation: bool
+    engine: Engine,
+    entries: list[BundleEntry],
+    base_url: str,
+    representation: bool,
+    guard: AccessGuard,
 ) -> list[dict[str, Any]]:
     responses: list[dict[str, Any]] = [{} for _ in entries]
     with write_connection(engine) as connection:
-        writer = VersionWriter(connection)
         resolver = ReferenceResolver(connection)
+        context = EntryContext(VersionWriter(connection, guard), resolver, base_url, representation)
         ordered = sorted(entries, key=lambda e: METHOD_ORDER[e.method])
         for entry in ordered:
-            _guard_entry(entry, resolver.assign_id, entry)
+            _naming_entry(entry, resolver.assign_id, entry)
         for entry in ordered:
             if isinstance(entry.resource, dict):
-                _guard_entry(entry, resolver.resolve_conditional_references, entry.resource)
+                _naming_entry(entry, resolver.resolve_conditional_references, entry.resource)
                 rewrite_references(entry.resource, resolver.mapping)
         for entry in ordered:
-            responses[entry.index] = _guard_entry(
-                entry, run_entry, writer, entry, resolver, base_url, representation
-            )
+            responses[entry.index] = _naming_entry(entry, run_entry, context, entry)
     return responses
 
 
 def _batch_entry(
-    engine: Engine, entry: BundleEntry, base_url: str, representation: bool
+    engine: Engine, entry: BundleEntry, base_url: str, representation: bool, guard: AccessGuard
 ) -> dict[str, Any]:
     try:
         with write_connection(engine) as connection:
-            writer = VersionWriter(connection)
             resolver = ReferenceResolver(connection)
+            writer = VersionWriter(connection, guard)
             resolver.assign_id(entry)
             if isinstance(entry.resource, dict):
                 resolver.resolve_conditional_references(entry.resource)
                 rewrite_references(entry.resource, resolver.mapping)
-            return run_entry(writer, entry, resolver, base_url, representation)
+            return run_entry(EntryContext(writer, resolver, base_url, representation), entry)
     except FhirError as exc:
         return {"response": {"status": status_line(exc.status), "outcome": exc.outcome()}}
 
 
-def _guard_entry(entry: BundleEntry, action: Any, *args: Any) -> Any:
+def _naming_entry(entry: BundleEntry, action: Callable[..., T], *args: Any) -> T:
     """Run `action`; a FhirError is re-raised naming the entry that failed."""
     try:
         return action(*args)

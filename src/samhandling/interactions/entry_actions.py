@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.patch import apply_fhirpath_patch, apply_json_patch, read_fhirpath_patch
 from samhandling.fhir.validation.cardinality import element_repeats
-from samhandling.interactions import crud, read, search
+from samhandling.interactions import crud, read
 from samhandling.interactions.bundle_entries import BundleEntry, status_line
 from samhandling.interactions.bundle_refs import ReferenceResolver
 from samhandling.interactions.conditions import parse_if_match
+from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.resource_input import check_resource_type, parse_json
 from samhandling.store.records import StoredVersion, format_instant
 from samhandling.store.version_writer import VersionWriter
 
 
-def run_entry(
-    writer: VersionWriter,
-    entry: BundleEntry,
-    resolver: ReferenceResolver,
-    base_url: str,
-    representation: bool,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class EntryContext:
+    """What every entry of one Bundle shares: the writer (and its guard), ids, base URL."""
+
+    writer: VersionWriter
+    resolver: ReferenceResolver
+    base_url: str
+    representation: bool
+
+
+def run_entry(context: EntryContext, entry: BundleEntry) -> dict[str, Any]:
     """Execute one entry and return its response entry."""
+    writer, resolver = context.writer, context.resolver
+    base_url, representation = context.base_url, context.representation
     check_resource_type(entry.resource_type)
     if_match = parse_if_match(entry.request.get("ifMatch"))
     if entry.method in ("GET", "HEAD"):
@@ -88,15 +96,16 @@ def _delete(writer: VersionWriter, entry: BundleEntry, if_match: int | None) -> 
 
 
 def _get(writer: VersionWriter, entry: BundleEntry, base_url: str) -> dict[str, Any]:
-    connection = writer.connection
+    connection, guard = writer.connection, writer.guard
     if len(entry.path) == 1:
         items = parse_qsl(entry.query, keep_blank_values=True)
-        bundle = search.search(connection, entry.resource_type, items, base_url)
+        bundle = guarded_search(connection, entry.resource_type, items, base_url, guard)
         return {"resource": bundle, "response": {"status": "200 OK"}}
     if len(entry.path) == 4 and entry.path[2] == "_history":
-        version = read.vread(connection, entry.resource_type, entry.path[1], entry.path[3])
+        rid, vid = entry.path[1], entry.path[3]
+        version = read.vread(connection, entry.resource_type, rid, vid, guard)
     else:
-        version = read.read(connection, entry.resource_type, entry.path[1])
+        version = read.read(connection, entry.resource_type, entry.path[1], guard)
     return {"resource": version.resource(), "response": _response_meta(version, 200)}
 
 

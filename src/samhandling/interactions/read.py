@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Connection
 
+from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.store.index_rows import date_to_us
@@ -20,8 +21,11 @@ from samhandling.store.reader import (
 from samhandling.store.records import StoredVersion, format_instant
 
 
-def read(connection: Connection, resource_type: str, resource_id: str) -> StoredVersion:
+def read(
+    connection: Connection, resource_type: str, resource_id: str, guard: AccessGuard = OPEN_ACCESS
+) -> StoredVersion:
     """The current version; 404 if it never existed, 410 if it is deleted."""
+    guard.check_request("read", resource_type)
     current = read_current(connection, resource_type, resource_id)
     if current is None:
         raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} is not known"))
@@ -31,13 +35,20 @@ def read(connection: Connection, resource_type: str, resource_id: str) -> Stored
             error("deleted", f"{resource_type}/{resource_id} was deleted"),
             headers={"ETag": current.etag},
         )
+    if guard.inspects_resources:
+        guard.check_read("read", current.resource())
     return current
 
 
 def vread(
-    connection: Connection, resource_type: str, resource_id: str, version: str
+    connection: Connection,
+    resource_type: str,
+    resource_id: str,
+    version: str,
+    guard: AccessGuard = OPEN_ACCESS,
 ) -> StoredVersion:
     """One version; a deleted version answers 410."""
+    guard.check_request("vread", resource_type)
     if not version.isdigit():
         raise FhirError(
             404,
@@ -55,6 +66,8 @@ def vread(
         raise FhirError(
             410, error("deleted", f"{resource_type}/{resource_id} version {version} is a deletion")
         )
+    if guard.inspects_resources:
+        guard.check_read("vread", stored.resource())
     return stored
 
 
@@ -64,8 +77,14 @@ def history(
     items: list[tuple[str, str]],
     resource_type: str | None = None,
     resource_id: str | None = None,
+    guard: AccessGuard = OPEN_ACCESS,
 ) -> dict[str, Any]:
-    """A history Bundle, newest first, paged by a keyset cursor inside a pinned snapshot."""
+    """A history Bundle, newest first, paged by a keyset cursor inside a pinned snapshot.
+
+    Versions the caller may not see are left out; `total` is then omitted, so that the
+    Bundle never tells how much was withheld.
+    """
+    guard.check_request("history" if resource_id else "history-type", resource_type)
     params = dict(items)
     query = HistoryQuery(
         resource_type=resource_type,
@@ -76,11 +95,8 @@ def history(
         snapshot_tx=_int_param(params, "_snapshot", 0) or latest_tx(connection),
         after=_cursor(params.get("_after")),
     )
-    if (
-        resource_id is not None
-        and read_current(connection, resource_type or "", resource_id) is None
-    ):
-        raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} is not known"))
+    if resource_id is not None:
+        _check_instance(connection, resource_type or "", resource_id, guard)
     versions, total = read_history(connection, query)
     path = "/".join(p for p in (resource_type, resource_id) if p)
     path = f"{base_url}/{path}/_history" if path else f"{base_url}/_history"
@@ -96,14 +112,33 @@ def history(
         cursor = f"{last.tx_id}:{last.resource_type}:{last.resource_id}:{last.version_id}"
         more = [*kept, ("_snapshot", query.snapshot_tx), ("_after", cursor)]
         links.append({"relation": "next", "url": f"{path}?{urlencode(more)}"})
-    entries = [_history_entry(base_url, v) for v in versions]
-    return {
-        "resourceType": "Bundle",
-        "type": "history",
-        "total": total,
-        "link": links,
-        "entry": entries,
-    }
+    instance = resource_id is not None
+    entries = [_history_entry(base_url, v) for v in versions if _visible(guard, v, instance)]
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "history", "link": links}
+    if not guard.inspects_resources or total == len(entries):
+        bundle["total"] = total  # truthful, and nothing was withheld
+    bundle["entry"] = entries
+    return bundle
+
+
+def _check_instance(
+    connection: Connection, resource_type: str, resource_id: str, guard: AccessGuard
+) -> None:
+    current = read_current(connection, resource_type, resource_id)
+    if current is None:
+        raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} is not known"))
+    if guard.inspects_resources and not current.deleted:
+        guard.check_read("history", current.resource())
+
+
+def _visible(guard: AccessGuard, version: StoredVersion, instance: bool) -> bool:
+    if not guard.inspects_resources:
+        return True
+    if version.deleted:
+        # A deletion marker has no content to judge: shown only in the history of an
+        # instance the caller was already allowed to see.
+        return instance
+    return guard.visible("history", version.resource())
 
 
 def _history_entry(base_url: str, version: StoredVersion) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
 from samhandling.fhir.compartment import patient_compartment_ids
+from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.store.database import is_sqlite
 from samhandling.store.index_rows import index_rows
 from samhandling.store.records import StoredVersion, format_instant, now_us
@@ -29,8 +30,9 @@ from samhandling.store.schema import (
 class VersionWriter:
     """Writes versions within the transaction of `connection`; one tx id for all of them."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, guard: AccessGuard = OPEN_ACCESS) -> None:
         self.connection = connection
+        self.guard = guard
         self._tx_id: int | None = None
         self._last_us = 0
 
@@ -77,7 +79,14 @@ class VersionWriter:
         method: str,
         previous: StoredVersion | None,
     ) -> StoredVersion:
-        """Write `body` (None = delete) as the next version after `previous`."""
+        """Write `body` (None = delete) as the next version after `previous`.
+
+        Every write of every interaction passes here, so the access guard is asked here:
+        a transaction entry cannot bypass the policy.
+        """
+        if self.guard.inspects_resources:
+            before = previous.resource() if previous and not previous.deleted else None
+            self.guard.check_write(method, before, body)
         version_id = previous.version_id + 1 if previous else 1
         last_updated = self._timestamp()
         content = None

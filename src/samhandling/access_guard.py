@@ -1,0 +1,55 @@
+"""The access guard every interaction consults: who may read or write what.
+
+The interactions know nothing about tokens; they call a guard at the points where a
+resource is read or written. The API passes a guard built from the caller's principal and
+the policy (`api/access_control.py`); trusted internal callers (the importer, migrations)
+use `OPEN_ACCESS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class AccessGuard(Protocol):
+    """Raises a FhirError (403/404) when the caller may not do what it asks."""
+
+    #: whether the guard needs the resources themselves (else reads skip parsing them)
+    inspects_resources: bool
+
+    def check_request(self, interaction: str, resource_type: str | None) -> None:
+        """Before any data is touched: may the caller do `interaction` on the type at all?"""
+
+    def check_read(self, interaction: str, resource: dict[str, Any]) -> None:
+        """May the caller see this resource?"""
+
+    def visible(self, interaction: str, resource: dict[str, Any]) -> bool:
+        """Like check_read, as a filter (for search results, includes and history)."""
+
+    def check_write(
+        self, interaction: str, previous: dict[str, Any] | None, new: dict[str, Any] | None
+    ) -> None:
+        """May the caller replace `previous` (None: create) by `new` (None: delete)?"""
+
+
+class OpenAccess:
+    """Everything allowed: for trusted internal callers only (never for HTTP requests)."""
+
+    inspects_resources = False
+
+    def check_request(self, interaction: str, resource_type: str | None) -> None:
+        return None
+
+    def check_read(self, interaction: str, resource: dict[str, Any]) -> None:
+        return None
+
+    def visible(self, interaction: str, resource: dict[str, Any]) -> bool:
+        return True
+
+    def check_write(
+        self, interaction: str, previous: dict[str, Any] | None, new: dict[str, Any] | None
+    ) -> None:
+        return None
+
+
+OPEN_ACCESS: AccessGuard = OpenAccess()

@@ -1,0 +1,85 @@
+"""Authentication of every FHIR request (deny by default) and the trusted issuers.
+
+Only the CapabilityStatement and the SMART discovery document are open; health checks and
+metrics live outside `/fhir`. The principal is put on `request.state.principal`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URL, Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from samhandling.api.responses import fhir_response
+from samhandling.auth import Authenticator, AuthError, AuthSettings, DevIssuer, Principal
+from samhandling.auth.settings import TrustedIssuer
+from samhandling.config import Settings
+from samhandling.interactions.patient_identity import patient_ids_for_pids
+from samhandling.store.database import read_connection
+
+log = logging.getLogger("samhandling.auth")
+OPEN_PATHS = frozenset({"/fhir/metadata", "/fhir/.well-known/smart-configuration"})
+
+
+class NoTrustedIssuer(RuntimeError):
+    """Raised at start-up: without a trusted issuer no request could ever be allowed."""
+
+
+def trusted_issuers(settings: Settings, dev: DevIssuer | None) -> tuple[TrustedIssuer, ...]:
+    """The configured issuers plus the development issuer (when enabled)."""
+    configured = tuple(
+        TrustedIssuer(item["issuer"], item.get("jwks_uri"), item.get("kind", "helseid"))
+        for item in json.loads(settings.trusted_issuers or "[]")
+    )
+    issuers = configured + (dev.trusted_issuers() if dev else ())
+    if not issuers:
+        raise NoTrustedIssuer(
+            "no trusted token issuer: set SAMHANDLING_TRUSTED_ISSUERS, or use --dev-issuer"
+        )
+    return issuers
+
+
+def make_authenticator(settings: Settings, dev: DevIssuer | None) -> Authenticator:
+    issuers = trusted_issuers(settings, dev)
+    auth_settings = AuthSettings(
+        issuers=issuers, audience=settings.audience, require_dpop=settings.require_dpop
+    )
+    return Authenticator(auth_settings)
+
+
+class AuthenticationMiddleware:
+    """Verifies the access token of every `/fhir` request; 401 with WWW-Authenticate if not."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, engine: Engine) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.engine = engine
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/fhir") or path in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        url = str(URL(scope=scope).replace(query=""))
+        headers = Headers(scope=scope)
+        try:
+            principal = await run_in_threadpool(self._principal, scope["method"], url, headers)
+        except AuthError as exc:
+            log.info("authentication refused", extra={"status": exc.status, "error": exc.error})
+            response = fhir_response(exc.outcome(), exc.status, exc.headers)
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+    def _principal(self, method: str, url: str, headers: Headers) -> Principal:
+        principal = self.authenticator.authenticate(method, url, headers)
+        if principal.patient_pids:
+            with read_connection(self.engine) as connection:
+                ids = patient_ids_for_pids(connection, principal.patient_pids)
+            principal = principal.with_patient_ids(ids)
+        return principal
