@@ -44,6 +44,7 @@ def stored_counts(database_url: str) -> Counter[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 def test_all_synthea_bundles_load(database_url: str, tmp_path: Path) -> None:
     files = sorted(synthea_dir().glob("*.json.bz2"))
     assert len(files) == 122

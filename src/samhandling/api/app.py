@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from samhandling.api.authentication import AuthenticationMiddleware, make_authenticator
 from samhandling.api.capability import capability_statement
+from samhandling.api.operation_routes import operation_routes
 from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
 from samhandling.api.search_routes import search_routes
@@ -26,8 +27,10 @@ from samhandling.auth import DevIssuer
 from samhandling.auth.dev_issuer_routes import dev_issuer_routes
 from samhandling.config import Settings, settings_from_env
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.interactions.operations import OperationRegistry
 from samhandling.observability.json_logging import configure_logging
 from samhandling.observability.metrics import Metrics, MetricsMiddleware
+from samhandling.services import service_operations
 from samhandling.store.database import make_engine, ping
 from samhandling.store.schema_migrations import upgrade
 
@@ -46,7 +49,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     routes = [
         *_operational_routes(engine, metrics),
         *(dev_issuer_routes(dev, production=settings.production) if dev else []),
-        *_fhir_routes(FhirRestApi(engine, settings), settings),
+        *_fhir_routes(FhirRestApi(engine, settings), settings, service_operations()),
     ]
 
     @contextlib.asynccontextmanager
@@ -85,7 +88,9 @@ def _operational_routes(engine: Engine, metrics: Metrics) -> list[BaseRoute]:
     ]
 
 
-def _fhir_routes(api: FhirRestApi, settings: Settings) -> list[BaseRoute]:
+def _fhir_routes(
+    api: FhirRestApi, settings: Settings, operations: OperationRegistry
+) -> list[BaseRoute]:
     capability = capability_statement(settings.base_url)
     smart = smart_configuration(settings)
     return [
@@ -94,6 +99,7 @@ def _fhir_routes(api: FhirRestApi, settings: Settings) -> list[BaseRoute]:
         Route("/.well-known/smart-configuration", lambda _r: JSONResponse(smart)),
         Route("/fhir", api.bundle, methods=["POST"]),
         Route("/fhir/_history", api.history, methods=["GET"]),
+        *operation_routes(api, operations),
         *search_routes(api),
         Route("/fhir/{type}", api.create, methods=["POST"]),
         Route("/fhir/{type}", api.conditional_update, methods=["PUT"]),

@@ -1,0 +1,78 @@
+"""HTTP routes of extended operations: `/fhir/$op`, `/fhir/{type}/$op`, `/fhir/{type}/{id}/$op`."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from samhandling.api.http_input import query_items, read_body
+from samhandling.api.responses import fhir_response
+from samhandling.api.rest import FhirRestApi
+from samhandling.interactions.operations import (
+    Level,
+    OperationContext,
+    OperationRegistry,
+    OperationResult,
+    parameters_of,
+)
+from samhandling.store.database import read_connection, write_connection
+from samhandling.store.version_writer import VersionWriter
+
+
+class OperationNameConvertor(Convertor[str]):
+    """Matches `$name` path segments only, so operations never shadow resource ids."""
+
+    regex = r"\$[A-Za-z][A-Za-z0-9\-]*"
+
+    def convert(self, value: str) -> str:
+        return value[1:]
+
+    def to_string(self, value: str) -> str:
+        return "$" + value
+
+
+register_url_convertor("operation", OperationNameConvertor())
+
+
+def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[BaseRoute]:
+    """The operation routes; they must come before the instance routes."""
+
+    async def invoke(request: Request) -> Response:
+        params = request.path_params
+        level: Level = "instance" if "id" in params else "type" if "type" in params else "system"
+        rtype = api.resource_type(request) if "type" in params else None
+        operation = registry.find(params["op"], level, rtype, request.method)
+        guard = api.guard(request)
+        guard.check_request(f"operation:{operation.name}", rtype)
+        body = None
+        if request.method == "POST" and request.headers.get("content-length", "0") != "0":
+            body = await read_body(request, api.settings.max_body_bytes)
+        parameters = parameters_of(body, query_items(request))
+
+        def run() -> OperationResult:
+            opener = write_connection if operation.writes else read_connection
+            with opener(api.engine) as connection:
+                context = OperationContext(
+                    connection,
+                    VersionWriter(connection, guard),
+                    guard,
+                    api.base,
+                    rtype,
+                    params.get("id"),
+                    parameters,
+                    body,
+                )
+                return operation.handler(context)
+
+        result = await run_in_threadpool(run)
+        return fhir_response(result.body, result.status, result.headers)
+
+    methods = ["GET", "POST"]
+    return [
+        Route("/fhir/{op:operation}", invoke, methods=methods),
+        Route("/fhir/{type}/{op:operation}", invoke, methods=methods),
+        Route("/fhir/{type}/{id}/{op:operation}", invoke, methods=methods),
+    ]

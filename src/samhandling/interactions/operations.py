@@ -1,0 +1,109 @@
+"""Extended operations (R4 §3.1.0.13, `$name`): a registry the collaboration services fill.
+
+An operation is a function of an `OperationContext`. It runs in one database transaction
+(a write transaction when `writes` is set), with the caller's access guard, so an operation
+is as all-or-nothing and as policy-bound as any other interaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Connection
+
+from samhandling.access_guard import AccessGuard
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.store.version_writer import VersionWriter
+
+Level = Literal["system", "type", "instance"]
+
+
+@dataclass
+class OperationContext:
+    """Everything an operation handler may use."""
+
+    connection: Connection
+    writer: VersionWriter
+    guard: AccessGuard
+    base_url: str
+    resource_type: str | None
+    resource_id: str | None
+    parameters: dict[str, list[Any]]
+    body: Any = None
+
+    def parameter(self, name: str, default: Any = None) -> Any:
+        """The first value of a parameter, or `default`."""
+        values = self.parameters.get(name)
+        return values[0] if values else default
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """A resource (usually Parameters, Bundle or OperationOutcome) and the HTTP status."""
+
+    body: dict[str, Any]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[OperationContext], OperationResult]
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str  # without the leading "$"
+    level: Level
+    resource_type: str | None
+    handler: Handler
+    writes: bool = False
+    methods: tuple[str, ...] = ("POST",)
+
+
+class OperationRegistry:
+    """Operations by (name, level, resource type)."""
+
+    def __init__(self) -> None:
+        self._operations: dict[tuple[str, Level, str | None], Operation] = {}
+
+    def add(self, operation: Operation) -> None:
+        self._operations[(operation.name, operation.level, operation.resource_type)] = operation
+
+    def find(self, name: str, level: Level, resource_type: str | None, method: str) -> Operation:
+        """The operation, or a 404 (unknown) / 405 (wrong method) FhirError."""
+        operation = self._operations.get((name, level, resource_type))
+        if operation is None:
+            where = f"{resource_type or 'system'} ({level} level)"
+            raise FhirError(404, error("not-supported", f"Unknown operation ${name} on {where}"))
+        if method not in operation.methods:
+            raise FhirError(405, error("not-supported", f"${name} does not accept {method}"))
+        return operation
+
+    def all(self) -> list[Operation]:
+        return list(self._operations.values())
+
+
+def parameters_of(body: Any, query: list[tuple[str, str]]) -> dict[str, list[Any]]:
+    """Operation parameters from a Parameters body (value[x] or resource) and the query."""
+    found: dict[str, list[Any]] = {}
+    for name, value in query:
+        found.setdefault(name, []).append(value)
+    if body is None:
+        return found
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise FhirError(400, error("invalid", "An operation body must be a Parameters resource"))
+    for parameter in body.get("parameter", []):
+        found.setdefault(parameter.get("name", ""), []).append(_parameter_value(parameter))
+    return found
+
+
+def _parameter_value(parameter: dict[str, Any]) -> Any:
+    if "resource" in parameter:
+        return parameter["resource"]
+    if "part" in parameter:
+        return parameter
+    for key, value in parameter.items():
+        if key.startswith("value"):
+            return value
+    return None
