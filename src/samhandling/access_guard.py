@@ -31,6 +31,9 @@ class AccessGuard(Protocol):
     ) -> None:
         """May the caller replace `previous` (None: create) by `new` (None: delete)?"""
 
+    def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
+        """Called inside the write transaction after each write (the audit trail hooks in)."""
+
 
 class OpenAccess:
     """Everything allowed: for trusted internal callers only (never for HTTP requests)."""
@@ -49,6 +52,9 @@ class OpenAccess:
     def check_write(
         self, interaction: str, previous: dict[str, Any] | None, new: dict[str, Any] | None
     ) -> None:
+        return None
+
+    def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
         return None
 
 

@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from samhandling.api.audit_middleware import AuditMiddleware
+from samhandling.api.audit_routes import add_audit_operations, audit_routes
 from samhandling.api.authentication import AuthenticationMiddleware, make_authenticator
 from samhandling.api.capability import capability_statement
 from samhandling.api.operation_routes import operation_routes
@@ -23,6 +25,7 @@ from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
 from samhandling.api.search_routes import search_routes
 from samhandling.api.smart_configuration import smart_configuration
+from samhandling.audit.journal import AuditJournal
 from samhandling.auth import DevIssuer
 from samhandling.auth.dev_issuer_routes import dev_issuer_routes
 from samhandling.config import Settings, settings_from_env
@@ -46,15 +49,17 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     engine = engine or make_engine(settings.database_url)
     upgrade(engine)
     metrics = Metrics()
+    journal = AuditJournal(engine)
     routes = [
         *_operational_routes(engine, metrics),
         *(dev_issuer_routes(dev, production=settings.production) if dev else []),
-        *_fhir_routes(FhirRestApi(engine, settings), settings, service_operations()),
+        *_fhir_routes(FhirRestApi(engine, settings), settings, _operations()),
     ]
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
+        journal.close()
         engine.dispose()
 
     app = Starlette(
@@ -62,6 +67,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
+            Middleware(AuditMiddleware, journal=journal),
             Middleware(AuthenticationMiddleware, authenticator=authenticator, engine=engine),
         ],
         exception_handlers={
@@ -73,6 +79,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     app.state.engine = engine
     app.state.settings = settings
     return app
+
+
+def _operations() -> OperationRegistry:
+    registry = service_operations()
+    add_audit_operations(registry)
+    return registry
 
 
 def _operational_routes(engine: Engine, metrics: Metrics) -> list[BaseRoute]:
@@ -100,6 +112,7 @@ def _fhir_routes(
         Route("/fhir", api.bundle, methods=["POST"]),
         Route("/fhir/_history", api.history, methods=["GET"]),
         *operation_routes(api, operations),
+        *audit_routes(api),
         *search_routes(api),
         Route("/fhir/{type}", api.create, methods=["POST"]),
         Route("/fhir/{type}", api.conditional_update, methods=["PUT"]),

@@ -1,11 +1,21 @@
-"""The access guard of an HTTP request: the caller's principal judged by the policy."""
+"""The access guard of an HTTP request: the caller's principal judged by the policy.
+
+It also observes what the caller was shown (resources and the patients they concern) and
+records every write in the audit trail inside the write's own transaction.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection
+
+from samhandling.audit import trail
+from samhandling.audit.records import AuditRecord
 from samhandling.auth import Decision, Principal, decide
+from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.store.records import StoredVersion, now_us
 
 # Batch and transaction Bundles are judged entry by entry, not as a whole.
 ENTRY_BY_ENTRY = frozenset({"transaction", "batch"})
@@ -19,11 +29,24 @@ class PolicyGuard:
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
         self.decisions: list[Decision] = []
+        self.entities: list[tuple[str, str, str | None]] = []
+        self.patients: set[str] = set()
+        self.writes_audited = 0
+
+    @property
+    def emergency(self) -> Decision | None:
+        """The first emergency-access decision of this request, if any."""
+        return next((d for d in self.decisions if d.emergency and d.allowed), None)
 
     def _decide(self, interaction: str, resource_type: str | None, resource: Any) -> Decision:
         decision = decide(self.principal, interaction, resource_type, resource=resource)
         self.decisions.append(decision)
         return decision
+
+    def _observe(self, resource: dict[str, Any]) -> None:
+        version = resource.get("meta", {}).get("versionId")
+        self.entities.append((resource.get("resourceType", ""), resource.get("id", ""), version))
+        self.patients |= patient_compartment_ids(resource)
 
     def check_request(self, interaction: str, resource_type: str | None) -> None:
         if interaction in ENTRY_BY_ENTRY:
@@ -35,6 +58,7 @@ class PolicyGuard:
     def check_read(self, interaction: str, resource: dict[str, Any]) -> None:
         decision = self._decide(interaction, resource.get("resourceType"), resource)
         if decision.allowed:
+            self._observe(resource)
             return
         if self.principal.kind == "citizen":
             # A citizen is not told that somebody else's resource exists.
@@ -44,7 +68,10 @@ class PolicyGuard:
         raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
 
     def visible(self, interaction: str, resource: dict[str, Any]) -> bool:
-        return self._decide(interaction, resource.get("resourceType"), resource).allowed
+        allowed = self._decide(interaction, resource.get("resourceType"), resource).allowed
+        if allowed:
+            self._observe(resource)
+        return allowed
 
     def check_write(
         self, interaction: str, previous: dict[str, Any] | None, new: dict[str, Any] | None
@@ -55,6 +82,33 @@ class PolicyGuard:
             decision = self._decide(interaction, resource.get("resourceType"), resource)
             if not decision.allowed:
                 raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
+
+    def after_write(
+        self, connection: Connection, written: StoredVersion, patients: frozenset[str]
+    ) -> None:
+        """The write's audit record, committed with the write itself."""
+        emergency = self.emergency
+        record = AuditRecord(
+            interaction=written.method,
+            http_status=201 if written.method == "create" else 200,
+            recorded_at_us=now_us(),
+            agent=audit_agent(self.principal),
+            entities=[(written.resource_type, written.resource_id, str(written.version_id))],
+            patients=set(patients),
+            emergency=emergency is not None,
+            emergency_reason=emergency.emergency_reason if emergency else None,
+            decision_reason=self.decisions[-1].reason if self.decisions else None,
+        )
+        trail.append(connection, [record])
+        self.writes_audited += 1
+
+
+def audit_agent(principal: Principal) -> dict[str, Any]:
+    """Who acted, for the audit trail (no token, no full national ID), with the role."""
+    agent = principal.audit_agent()
+    if principal.attestation and principal.attestation.authorization_code:
+        agent["authorization_code"] = principal.attestation.authorization_code
+    return agent
 
 
 def _location(interaction: str, resource: dict[str, Any]) -> str:

@@ -51,8 +51,12 @@ class FhirRestApi:
         return await run_in_threadpool(run)
 
     def guard(self, request: Request) -> PolicyGuard:
-        """The access guard for this request's authenticated caller."""
-        return PolicyGuard(request.state.principal)
+        """The access guard of this request's authenticated caller (one per request)."""
+        guard: PolicyGuard | None = getattr(request.state, "guard", None)
+        if guard is None:
+            guard = PolicyGuard(request.state.principal)
+            request.state.guard = guard
+        return guard
 
     async def run_read(self, action: Callable[[Any], T]) -> T:
         def run() -> T:

@@ -128,6 +128,17 @@ PERSONAS: dict[str, Persona] = {
             client_name="Fjordbyen integrasjonsmotor",
             security_level=0,
         ),
+        Persona(
+            "security-officer",
+            "system",
+            "Fjordbyen personvernkonsoll",
+            ("system/AuditEvent.rs",),
+            legal_entity=("991000070", "Fjordbyen integrasjon AS"),
+            point_of_care=("991000089", "Fjordbyen integrasjon avd. lab"),
+            client_id="samhandling-dev-security-officer",
+            client_name="Fjordbyen personvernkonsoll",
+            security_level=0,
+        ),
     )
 }
 

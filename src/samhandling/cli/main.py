@@ -10,6 +10,7 @@ import typer
 
 from samhandling.auth import DevIssuer
 from samhandling.auth.personas import PERSONAS
+from samhandling.cli.audit_command import audit_app
 from samhandling.cli.import_command import import_bundles
 from samhandling.config import (
     DEFAULT_PORT,
@@ -21,6 +22,7 @@ from samhandling.config import (
 app = typer.Typer(
     help="samhandling: Norway's collaboration services on FHIR R4.", no_args_is_help=True
 )
+app.add_typer(audit_app, name="audit")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="local data directory [env SAMHANDLING_DATA_DIR]")

@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
-from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
+from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.store.database import is_sqlite
 from samhandling.store.index_rows import index_rows
 from samhandling.store.records import StoredVersion, format_instant, now_us
@@ -115,7 +115,7 @@ class VersionWriter:
         if body is not None:
             self._write_index(resource_type, resource_id, body, shard, patients)
         self._write_outbox(key, version_id, shard, method, last_updated)
-        return StoredVersion(
+        written = StoredVersion(
             resource_type,
             resource_id,
             version_id,
@@ -125,6 +125,10 @@ class VersionWriter:
             content,
             method,
         )
+        if previous is not None and body is None and previous.content is not None:
+            patients = patient_compartment_ids(orjson.loads(previous.content))
+        self.guard.after_write(self.connection, written, patients)
+        return written
 
     def _write_current(self, key: dict[str, str], values: dict[str, Any], *, replace: bool) -> None:
         if replace:

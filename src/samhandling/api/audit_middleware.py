@@ -1,0 +1,104 @@
+"""Every FHIR request leaves an audit record before its response is released.
+
+Successful writes are recorded inside their own transaction (see `PolicyGuard.after_write`);
+everything else — reads, searches, operations, refused and failed requests — is recorded
+here through the journal, and the response waits until the record is committed. If it
+cannot be recorded, the caller gets a 503 instead of the data.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from samhandling.api.policy_guard import audit_agent
+from samhandling.api.responses import error_response
+from samhandling.audit.journal import AuditJournal
+from samhandling.audit.records import AuditRecord
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.observability.metrics import interaction_name
+from samhandling.store.records import now_us
+
+NATIONAL_ID = re.compile(r"(?<!\d)(\d{6})\d{5}(?!\d)")
+
+
+def mask_national_ids(text: str) -> str:
+    """Keep the birth date part of 11-digit numbers only (never store full national IDs)."""
+    return NATIONAL_ID.sub(r"\1*****", text)
+
+
+class AuditMiddleware:
+    def __init__(self, app: ASGIApp, journal: AuditJournal) -> None:
+        self.app = app
+        self.journal = journal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/fhir"):
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        try:
+            await self.app(scope, receive, hold)
+        except Exception:
+            await self._record(scope, 500)
+            raise
+        status = held[0]["status"] if held else 500
+        try:
+            await self._record(scope, status)
+        except Exception:
+            outcome = FhirError(503, error("transient", "The access could not be audited"))
+            await error_response(outcome)(scope, receive, send)
+            return
+        for message in held:
+            await send(message)
+
+    async def _record(self, scope: Scope, status: int) -> None:
+        state: dict[str, Any] = scope.get("state", {})
+        guard = state.get("guard")
+        if guard is not None and guard.writes_audited and status < 400:
+            return  # recorded inside the write transaction
+        await self.journal.record(request_record(scope, status, state))
+
+
+def request_record(scope: Scope, status: int, state: dict[str, Any]) -> AuditRecord:
+    """The audit record of one request from what the guard saw."""
+    principal, guard = state.get("principal"), state.get("guard")
+    path, method = scope["path"], scope["method"]
+    interaction = interaction_name(method, path)
+    if "$" in path:
+        interaction = "operation:" + path.rsplit("$", 1)[1]
+    query = scope.get("query_string", b"").decode("latin-1")
+    record = AuditRecord(
+        interaction=interaction,
+        http_status=status,
+        recorded_at_us=now_us(),
+        agent=audit_agent(principal) if principal else {},
+        query=mask_national_ids(f"{method} {path}?{query}") if query else None,
+        method=method,
+        path=path,
+    )
+    if guard is not None:
+        record.entities = list(guard.entities)
+        record.patients = set(guard.patients)
+        emergency = guard.emergency
+        record.emergency = emergency is not None
+        record.emergency_reason = emergency.emergency_reason if emergency else None
+        denied = [d for d in guard.decisions if not d.allowed]
+        deciding = denied or guard.decisions
+        record.decision_reason = deciding[-1].reason if deciding else None
+    if not record.entities:
+        record.entities = _requested_entity(path)
+    return record
+
+
+def _requested_entity(path: str) -> list[tuple[str, str, str | None]]:
+    parts = [p for p in path.split("/") if p][1:]
+    if len(parts) >= 2 and not parts[1].startswith(("$", "_")):
+        return [(parts[0], parts[1], None)]
+    return []

@@ -1,0 +1,1 @@
+"""The audit trail: every access recorded as an IHE BALP-shaped AuditEvent, hash-chained."""

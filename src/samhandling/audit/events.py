@@ -1,0 +1,124 @@
+"""Turning an AuditRecord into a FHIR R4 AuditEvent shaped after IHE BALP.
+
+BALP (Basic Audit Log Patterns) "RESTful activity": type `rest`, subtype the FHIR
+interaction, the user and the client system as agents, the resource and the patients as
+entities, the purpose of use as `purposeOfEvent`. Emergency access is an extension.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from samhandling.audit.records import AuditRecord
+from samhandling.identity.identifier_systems import HPR_SYSTEM, ORGANISATION_NUMBER_SYSTEM
+from samhandling.store.records import format_instant
+
+EXTENSION_BASE = "https://samhandling.no/fhir/StructureDefinition"
+EMERGENCY_EXTENSION = f"{EXTENSION_BASE}/emergency-access"
+EMERGENCY_REASON_EXTENSION = f"{EXTENSION_BASE}/emergency-access-reason"
+DECISION_EXTENSION = f"{EXTENSION_BASE}/access-decision"
+PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+EVENT_TYPE = {
+    "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
+    "code": "rest",
+    "display": "RESTful Operation",
+}
+INTERACTION_SYSTEM = "http://hl7.org/fhir/restful-interaction"
+AUTHORIZATION_SYSTEM = "urn:oid:2.16.578.1.12.4.1.1.9060"  # health-personnel authorisation
+
+
+def audit_event(record: AuditRecord) -> dict[str, Any]:
+    """The AuditEvent resource for `record` (no id or meta: the trail assigns those)."""
+    event: dict[str, Any] = {
+        "resourceType": "AuditEvent",
+        "type": EVENT_TYPE,
+        "subtype": [_subtype(record.interaction)],
+        "action": record.action,
+        "recorded": format_instant(record.recorded_at_us),
+        "outcome": record.outcome,
+        "agent": _agents(record.agent),
+        "source": {"observer": {"display": "samhandling"}},
+    }
+    if record.outcome_description:
+        event["outcomeDesc"] = record.outcome_description
+    purpose = record.agent.get("purpose_of_use")
+    if purpose:
+        event["purposeOfEvent"] = [{"coding": [{"system": PURPOSE_SYSTEM, "code": purpose}]}]
+    entities = _entities(record)
+    if entities:
+        event["entity"] = entities
+    extensions = _extensions(record)
+    if extensions:
+        event["extension"] = extensions
+    return event
+
+
+def _subtype(interaction: str) -> dict[str, str]:
+    if interaction.startswith("operation:"):
+        return {"system": "urn:samhandling:operation", "code": interaction.split(":", 1)[1]}
+    return {"system": INTERACTION_SYSTEM, "code": interaction}
+
+
+def _agents(agent: dict[str, Any]) -> list[dict[str, Any]]:
+    user: dict[str, Any] = {"requestor": True}
+    who: dict[str, Any] = {}
+    if agent.get("hpr_number"):
+        who["identifier"] = {"system": HPR_SYSTEM, "value": agent["hpr_number"]}
+    if agent.get("name"):
+        who["display"] = agent["name"]
+    elif agent.get("masked_pid"):
+        who["display"] = f"person {agent['masked_pid']}"
+    if who:
+        user["who"] = who
+    if agent.get("kind"):
+        user["type"] = {"text": agent["kind"]}
+    if agent.get("authorization_code"):
+        coding = {"system": AUTHORIZATION_SYSTEM, "code": agent["authorization_code"]}
+        user["role"] = [{"coding": [coding]}]
+    if agent.get("decision_ref"):
+        user["policy"] = [agent["decision_ref"]]
+    agents = [user]
+    organisation = agent.get("organisation") or agent.get("point_of_care")
+    if organisation or agent.get("client_name"):
+        system: dict[str, Any] = {"requestor": False, "type": {"text": "client-system"}}
+        who = {"display": agent.get("client_name") or "client"}
+        if organisation:
+            who["identifier"] = {"system": ORGANISATION_NUMBER_SYSTEM, "value": organisation}
+        system["who"] = who
+        agents.append(system)
+    return agents
+
+
+def _entities(record: AuditRecord) -> list[dict[str, Any]]:
+    entities: list[dict[str, Any]] = []
+    for rtype, rid, version in record.entities:
+        reference = f"{rtype}/{rid}" + (f"/_history/{version}" if version else "")
+        entities.append({"what": {"reference": reference}, "role": _role("4", "Domain Resource")})
+    for patient_id in sorted(record.patients):
+        entities.append(
+            {"what": {"reference": f"Patient/{patient_id}"}, "role": _role("1", "Patient")}
+        )
+    if record.query is not None:
+        entities.append({"role": _role("24", "Query"), "description": record.query[:1000]})
+    return entities
+
+
+def _role(code: str, display: str) -> dict[str, str]:
+    return {
+        "system": "http://terminology.hl7.org/CodeSystem/object-role",
+        "code": code,
+        "display": display,
+    }
+
+
+def _extensions(record: AuditRecord) -> list[dict[str, Any]]:
+    extensions: list[dict[str, Any]] = []
+    if record.emergency:
+        extensions.append({"url": EMERGENCY_EXTENSION, "valueBoolean": True})
+        if record.emergency_reason:
+            extensions.append(
+                {"url": EMERGENCY_REASON_EXTENSION, "valueString": record.emergency_reason}
+            )
+    if record.decision_reason:
+        extensions.append({"url": DECISION_EXTENSION, "valueString": record.decision_reason})
+    return extensions

@@ -1,0 +1,176 @@
+"""The trail is tamper-evident: altering, deleting or reordering a record is detected."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, delete, select, update
+
+from samhandling.audit.archive import archive, verify_archive
+from samhandling.audit.chain import GENESIS, seal_pending, verify
+from samhandling.audit.records import AuditRecord
+from samhandling.audit.trail import append
+from samhandling.store.audit_tables import audit_anchor, audit_event, audit_patient
+from samhandling.store.database import write_connection
+
+
+def record(i: int, at_us: int | None = None) -> AuditRecord:
+    return AuditRecord(
+        interaction="read",
+        http_status=200,
+        recorded_at_us=at_us or 1_700_000_000_000_000 + i,
+        agent={"kind": "clinician", "hpr_number": "9100001", "organisation": "991000011"},
+        entities=[("Observation", f"o{i}", "1")],
+        patients={f"p{i % 3}"},
+    )
+
+
+def filled(engine: Engine, count: int = 12) -> None:
+    with write_connection(engine) as connection:
+        append(connection, [record(i) for i in range(count)])
+    assert seal_pending(engine) == count
+
+
+def test_intact_chain_verifies(engine: Engine) -> None:
+    filled(engine)
+    report = verify(engine)
+    assert report.ok and report.checked == 12 and report.unsealed == 0
+
+
+def test_altered_content_is_detected(engine: Engine) -> None:
+    filled(engine)
+    with write_connection(engine) as connection:
+        row = (
+            connection.execute(select(audit_event).where(audit_event.c.chain_pos == 5))
+            .mappings()
+            .one()
+        )
+        altered = row["content"].replace(b"9100001", b"9100002")
+        connection.execute(
+            update(audit_event).where(audit_event.c.chain_pos == 5).values(content=altered)
+        )
+    report = verify(engine)
+    assert not report.ok and report.broken_at == 5 and "altered" in (report.reason or "")
+
+
+def test_altered_search_column_or_patient_is_detected(engine: Engine) -> None:
+    filled(engine)
+    with write_connection(engine) as connection:
+        connection.execute(
+            update(audit_event).where(audit_event.c.chain_pos == 3).values(agent_hpr="1")
+        )
+    assert verify(engine).broken_at == 3
+    with write_connection(engine) as connection:
+        connection.execute(
+            update(audit_event).where(audit_event.c.chain_pos == 3).values(agent_hpr="9100001")
+        )
+        event_id = connection.execute(
+            select(audit_event.c.event_id).where(audit_event.c.chain_pos == 7)
+        ).scalar_one()
+        connection.execute(delete(audit_patient).where(audit_patient.c.event_id == event_id))
+    assert verify(engine).broken_at == 7
+
+
+def test_deleted_record_is_detected(engine: Engine) -> None:
+    filled(engine)
+    with write_connection(engine) as connection:
+        connection.execute(delete(audit_event).where(audit_event.c.chain_pos == 8))
+    report = verify(engine)
+    assert not report.ok and report.broken_at == 8 and "deleted" in (report.reason or "")
+
+
+def test_reordered_records_are_detected(engine: Engine) -> None:
+    filled(engine)
+    with write_connection(engine) as connection:
+        rows = {
+            r["chain_pos"]: r
+            for r in connection.execute(
+                select(audit_event).where(audit_event.c.chain_pos.in_([4, 5]))
+            ).mappings()
+        }
+        for position in (4, 5):
+            connection.execute(
+                update(audit_event)
+                .where(audit_event.c.event_id == rows[position]["event_id"])
+                .values(chain_pos=-position)
+            )
+        for position, other in ((4, 5), (5, 4)):
+            source = rows[other]
+            connection.execute(
+                update(audit_event)
+                .where(audit_event.c.chain_pos == -position)
+                .values(chain_pos=other, prev_hash=source["prev_hash"], hash=source["hash"])
+            )
+    report = verify(engine)
+    assert not report.ok and report.broken_at == 4
+
+
+def test_records_written_after_sealing_continue_the_chain(engine: Engine) -> None:
+    filled(engine, 5)
+    with write_connection(engine) as connection:
+        append(connection, [record(100), record(101)])
+    assert verify(engine).unsealed == 2
+    assert seal_pending(engine) == 2
+    assert verify(engine).checked == 7
+
+
+def test_archive_boundary_keeps_verification(engine: Engine, tmp_path: Path) -> None:
+    with write_connection(engine) as connection:
+        append(connection, [record(i, at_us=1_000_000 + i) for i in range(6)])
+        append(connection, [record(i, at_us=9_000_000_000_000_000 + i) for i in range(6, 10)])
+    seal_pending(engine)
+    result = archive(engine, before_us=2_000_000, directory=tmp_path)
+    assert result.count == 6 and result.path is not None and result.path.exists()
+    report = verify(engine)
+    assert report.ok and report.checked == 4
+    ok, last_hash, problem = verify_archive(result.path, GENESIS)
+    assert ok and problem is None
+    with engine.connect() as connection:
+        anchor = connection.execute(select(audit_anchor)).mappings().one()
+    assert anchor["hash"] == last_hash and anchor["chain_pos"] == 6
+    with write_connection(engine) as connection:
+        connection.execute(
+            update(audit_event).where(audit_event.c.chain_pos == 7).values(prev_hash="f" * 64)
+        )
+    assert verify(engine).broken_at == 7
+
+
+def test_tampered_archive_is_detected(engine: Engine, tmp_path: Path) -> None:
+    import gzip
+
+    with write_connection(engine) as connection:
+        append(connection, [record(i, at_us=1_000_000 + i) for i in range(4)])
+    seal_pending(engine)
+    result = archive(engine, before_us=2_000_000, directory=tmp_path)
+    assert result.path is not None
+    text = gzip.decompress(result.path.read_bytes()).replace(
+        b'"http_status":200', b'"http_status":201', 1
+    )
+    result.path.write_bytes(gzip.compress(text))
+    ok, _hash, problem = verify_archive(result.path, GENESIS)
+    assert not ok and "altered" in (problem or "")
+
+
+@pytest.mark.parametrize("tamper", [False, True])
+def test_cli_verify_reports_first_broken_link(
+    engine: Engine, database_url: str, tamper: bool
+) -> None:
+    filled(engine)
+    if tamper:
+        with write_connection(engine) as connection:
+            connection.execute(
+                update(audit_event).where(audit_event.c.chain_pos == 9).values(outcome="8")
+            )
+    result = subprocess.run(
+        [sys.executable, "-m", "samhandling.cli", "audit", "verify", "--database", database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if tamper:
+        assert result.returncode == 1 and "BROKEN at chain position 9" in result.stdout
+    else:
+        assert result.returncode == 0 and "12 records verified" in result.stdout

@@ -1,0 +1,185 @@
+"""Each kind of interaction leaves exactly the audit record it should."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, select
+from starlette.testclient import TestClient
+
+from fixtures.fhir_app import FHIR_JSON, mint
+from samhandling.audit.events import EMERGENCY_EXTENSION, EMERGENCY_REASON_EXTENSION
+from samhandling.auth.personas import persona
+from samhandling.identity.identifier_systems import FNR_SYSTEM
+from samhandling.store.audit_tables import audit_event, audit_patient
+
+CITIZEN_FNR = persona("citizen").pid or ""
+
+
+def events(client: TestClient) -> list[dict[str, Any]]:
+    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        rows = connection.execute(select(audit_event).order_by(audit_event.c.event_id)).mappings()
+        found = []
+        for row in rows:
+            patients = connection.execute(
+                select(audit_patient.c.patient_id).where(
+                    audit_patient.c.event_id == row["event_id"]
+                )
+            ).scalars()
+            found.append(
+                {**row, "event": orjson.loads(row["content"]), "patients": sorted(patients)}
+            )
+        return found
+
+
+def create(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(
+        f"/fhir/{body['resourceType']}", content=orjson.dumps(body), headers=FHIR_JSON
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def patient_with_observation(client: TestClient) -> tuple[str, str]:
+    patient = create(
+        client,
+        {"resourceType": "Patient", "identifier": [{"system": FNR_SYSTEM, "value": CITIZEN_FNR}]},
+    )
+    observation = create(
+        client,
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "weight"},
+            "subject": {"reference": f"Patient/{patient['id']}"},
+        },
+    )
+    return patient["id"], observation["id"]
+
+
+def test_write_is_audited_in_its_transaction(client: TestClient) -> None:
+    patient_id, observation_id = patient_with_observation(client)
+    recorded = events(client)
+    assert [e["interaction"] for e in recorded] == ["create", "create"]
+    event = recorded[1]["event"]
+    assert event["action"] == "C" and event["outcome"] == "0"
+    assert event["subtype"][0]["code"] == "create"
+    assert {"reference": f"Observation/{observation_id}/_history/1"} in [
+        e["what"] for e in event["entity"]
+    ]
+    assert recorded[1]["patients"] == [patient_id]
+    assert recorded[1]["agent_kind"] == "system" and recorded[1]["agent_org"] == "991000070"
+
+
+def test_read_search_and_refusals_are_audited(client: TestClient, tmp_path: Path) -> None:
+    patient_id, observation_id = patient_with_observation(client)
+    assert client.get(f"/fhir/Observation/{observation_id}").status_code == 200
+    assert client.get(f"/fhir/Observation?subject=Patient/{patient_id}").status_code == 200
+    assert (
+        client.get("/fhir/Observation/nope", headers={"Authorization": "Bearer forged"}).status_code
+        == 401
+    )
+    # a citizen with no record here: refused before anything is looked up
+    citizen = mint(tmp_path, "citizen", patient_fnr="12837510110")
+    assert (
+        client.get(
+            f"/fhir/Observation/{observation_id}", headers={"Authorization": f"Bearer {citizen}"}
+        ).status_code
+        == 403
+    )
+    read, search, unauthenticated, refused = events(client)[2:]
+    assert (
+        read["interaction"] == "read" and read["action"] == "R" and read["patients"] == [patient_id]
+    )
+    assert search["interaction"] == "search" and search["action"] == "E"
+    assert search["patients"] == [patient_id]
+    query = [e for e in search["event"]["entity"] if e["role"]["code"] == "24"]
+    assert query and "subject=Patient/" in query[0]["description"]
+    assert unauthenticated["outcome"] == "4" and unauthenticated["http_status"] == 401
+    assert unauthenticated["agent_kind"] is None
+    assert refused["outcome"] == "4" and refused["agent_kind"] == "citizen"
+    assert refused["patients"] == []  # nothing about the other patient is recorded as shown
+
+
+def test_emergency_access_is_flagged_with_reason(client: TestClient, tmp_path: Path) -> None:
+    _patient_id, observation_id = patient_with_observation(client)
+    token = mint(tmp_path, "hospital-physician", purpose="BTG", reason="bevisstløs pasient")
+    response = client.get(
+        f"/fhir/Observation/{observation_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.text
+    last = events(client)[-1]
+    assert last["emergency"] is True and last["purpose_of_use"] == "BTG"
+    extensions = {e["url"]: e for e in last["event"]["extension"]}
+    assert extensions[EMERGENCY_EXTENSION]["valueBoolean"] is True
+    assert extensions[EMERGENCY_REASON_EXTENSION]["valueString"] == "bevisstløs pasient"
+    assert (
+        last["event"]["agent"][0]["who"]["identifier"]["value"]
+        == persona("hospital-physician").hpr_number
+    )
+
+
+def test_full_national_ids_never_reach_the_trail(client: TestClient) -> None:
+    patient_with_observation(client)
+    client.get(f"/fhir/Patient?identifier={FNR_SYSTEM}|{CITIZEN_FNR}")
+    for event in events(client):
+        assert CITIZEN_FNR not in event["content"].decode()
+
+
+def test_audit_events_are_never_writable(client: TestClient) -> None:
+    body = orjson.dumps({"resourceType": "AuditEvent"})
+    assert client.post("/fhir/AuditEvent", content=body, headers=FHIR_JSON).status_code == 405
+    assert client.put("/fhir/AuditEvent/1", content=body, headers=FHIR_JSON).status_code == 405
+    assert client.delete("/fhir/AuditEvent/1").status_code == 405
+
+
+def test_security_officer_searches_the_trail(client: TestClient, tmp_path: Path) -> None:
+    patient_id, observation_id = patient_with_observation(client)
+    token = mint(tmp_path, "hospital-physician", purpose="ETREAT", reason="akutt")
+    client.get(f"/fhir/Observation/{observation_id}", headers={"Authorization": f"Bearer {token}"})
+    # the integration system (system/*.cruds) is not a security officer
+    assert client.get("/fhir/AuditEvent").status_code == 403
+    officer = {"Authorization": f"Bearer {mint(tmp_path, 'security-officer')}"}
+    hpr = persona("hospital-physician").hpr_number
+    found = client.get(f"/fhir/AuditEvent?agent={hpr}&emergency=true", headers=officer).json()
+    assert len(found["entry"]) == 1
+    assert found["entry"][0]["resource"]["purposeOfEvent"][0]["coding"][0]["code"] == "ETREAT"
+    by_patient = client.get(
+        f"/fhir/AuditEvent?patient=Patient/{patient_id}", headers=officer
+    ).json()
+    assert len(by_patient["entry"]) >= 2
+    assert client.get("/fhir/AuditEvent?date=ge2000-01-01&outcome=0", headers=officer).json()[
+        "entry"
+    ]
+    assert client.get("/fhir/AuditEvent?bogus=1", headers=officer).status_code == 400
+    event_id = found["entry"][0]["resource"]["id"]
+    assert client.get(f"/fhir/AuditEvent/{event_id}", headers=officer).json()["id"] == event_id
+    report = client.get(
+        "/fhir/AuditEvent/$emergency-report?start=2000-01-01", headers=officer
+    ).json()
+    parts = report["parameter"][0]["part"]
+    assert parts[0]["valueString"] == persona("hospital-physician").legal_entity[0]  # type: ignore[index]
+    assert parts[1]["valueInteger"] == 1
+
+
+def test_citizen_sees_who_accessed_their_data(client: TestClient, tmp_path: Path) -> None:
+    patient_id, observation_id = patient_with_observation(client)
+    gp = mint(tmp_path, "gp", patient_fnr=CITIZEN_FNR)
+    client.get(f"/fhir/Observation/{observation_id}", headers={"Authorization": f"Bearer {gp}"})
+    citizen = {"Authorization": f"Bearer {mint(tmp_path, 'citizen', patient_fnr=CITIZEN_FNR)}"}
+    log = client.get(f"/fhir/Patient/{patient_id}/$access-log", headers=citizen)
+    assert log.status_code == 200, log.text
+    accesses = [
+        {p["name"]: next(v for k, v in p.items() if k.startswith("value")) for p in a["part"]}
+        for a in log.json()["parameter"]
+    ]
+    gp_reads = [a for a in accesses if a.get("role") == "lege"]
+    assert gp_reads and gp_reads[0]["action"] == "leste" and gp_reads[0]["purpose"] == "behandling"
+    assert gp_reads[0]["emergency"] is False
+    assert "991000011" in gp_reads[0]["organisation"]
+    assert persona("gp").hpr_number not in log.text  # no staff identifiers beyond the portal's
+    other = {"Authorization": f"Bearer {mint(tmp_path, 'citizen', patient_fnr='12837510110')}"}
+    assert client.get(f"/fhir/Patient/{patient_id}/$access-log", headers=other).status_code == 404
