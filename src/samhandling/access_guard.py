@@ -34,6 +34,9 @@ class AccessGuard(Protocol):
     def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
         """Called inside the write transaction after each write (the audit trail hooks in)."""
 
+    def search_restriction(self, resource_type: str | None) -> Any:
+        """A `search.restriction.SearchRestriction` for a search, or None for no limits."""
+
 
 class OpenAccess:
     """Everything allowed: for trusted internal callers only (never for HTTP requests)."""
@@ -55,6 +58,9 @@ class OpenAccess:
         return None
 
     def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
+        return None
+
+    def search_restriction(self, resource_type: str | None) -> Any:
         return None
 
 

@@ -15,6 +15,7 @@ from samhandling.audit.records import AuditRecord
 from samhandling.auth import Decision, Principal, decide
 from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.search.restriction import SearchRestriction
 from samhandling.store.records import StoredVersion, now_us
 
 # Batch and transaction Bundles are judged entry by entry, not as a whole.
@@ -72,6 +73,17 @@ class PolicyGuard:
         if allowed:
             self._observe(resource)
         return allowed
+
+    def search_restriction(self, resource_type: str | None) -> SearchRestriction:
+        """What a search by this caller may return (narrowed by the policy's decision)."""
+        decision = self._decide("search", resource_type, None)
+        if not decision.allowed:
+            raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
+        return SearchRestriction(
+            patient_ids=decision.patient_ids if decision.effect == "narrow" else None,
+            hidden=lambda resource: not self.visible("search", resource),
+            owner=self.principal.subject,
+        )
 
     def check_write(
         self, interaction: str, previous: dict[str, Any] | None, new: dict[str, Any] | None

@@ -1,8 +1,7 @@
-"""Search under an access guard.
+"""Search under an access guard: the policy's narrowing handed to the search engine.
 
-Until the search engine narrows queries itself (see docs/ARCHITECTURE.md), results the
-caller may not see are removed after the query; `total` is given only when it is all on
-this page and nothing was withheld, so the Bundle never tells how many were withheld.
+The engine applies the restriction to matches, includes, chains and compartments alike,
+and counts only what the caller may see (see docs/SEARCH.md, "Restrictions").
 """
 
 from __future__ import annotations
@@ -17,26 +16,36 @@ from samhandling.interactions import search
 
 def guarded_search(
     connection: Connection,
-    resource_type: str,
+    resource_type: str | None,
     items: list[tuple[str, str]],
     base_url: str,
     guard: AccessGuard,
     *,
     lenient: bool = False,
+    compartment: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A searchset Bundle holding only what `guard` lets the caller see."""
-    guard.check_request("search", resource_type)
-    bundle = search.search(connection, resource_type, items, base_url, lenient=lenient)
-    if not guard.inspects_resources:
-        return bundle
-    total = bundle.pop("total", None)
-    bundle["entry"] = [
-        entry
-        for entry in bundle.get("entry", [])
-        if entry.get("search", {}).get("mode") == "outcome"
-        or guard.visible("search", entry["resource"])
-    ]
-    matches = [e for e in bundle["entry"] if e.get("search", {}).get("mode") == "match"]
-    if total == len(matches):
-        bundle["total"] = total  # truthful, and nothing was withheld
-    return bundle
+    """A searchset Bundle holding only what `guard` lets the caller see.
+
+    `resource_type` None is a system-wide search (`[base]?_type=…`, or `Patient/x/*`).
+    """
+    restriction = guard.search_restriction(resource_type)
+    if compartment is not None and guard.inspects_resources:
+        _check_compartment_owner(connection, compartment, guard)
+    if resource_type is None:
+        return search.system_search(
+            connection, items, base_url, lenient=lenient, restriction=restriction,
+            compartment=compartment,
+        )  # fmt: skip
+    return search.search(
+        connection, resource_type, items, base_url, lenient=lenient, restriction=restriction,
+        compartment=compartment,
+    )  # fmt: skip
+
+
+def _check_compartment_owner(
+    connection: Connection, compartment: tuple[str, str], guard: AccessGuard
+) -> None:
+    """`Patient/x/Observation`: the caller must be allowed to see Patient x itself."""
+    from samhandling.interactions.read import read
+
+    read(connection, compartment[0], compartment[1], guard)
