@@ -238,43 +238,49 @@ def _parameter(
     return out
 
 
-def build(data: Path, out_dir: Path) -> tuple[Path, Path]:
-    r4 = data / "fhir-r4"
-    profiles = _load_json(r4 / "profiles-resources.json.bz2")
-    types = _load_json(r4 / "profiles-types.json")
+def _search_definitions(r4: Path) -> dict[str, Any]:
     sds = [
         sd
-        for bundle in (profiles, types)
-        for sd in _resources(bundle, "StructureDefinition")
-        if sd.get("fhirVersion", "4.0.1") == "4.0.1"
+        for name in ("profiles-resources.json.bz2", "profiles-types.json")
+        for sd in _resources(_load_json(r4 / name), "StructureDefinition")
+        if sd.get("fhirVersion", "4.0.1") == "4.0.1"  # drops the R4B SubscriptionStatus
     ]
     elements = ElementIndex(sds)
     vs_systems = _value_set_systems(
         [_load_json(r4 / name) for name in ("valuesets.json", "v3-codesystems.json")]
     )
-    resource_types = sorted(
-        sd["id"] for sd in sds if sd["kind"] == "resource" and not sd.get("abstract")
-    )
     source = _load_json(r4 / "search-parameters.json")
-    parameters = [
-        _parameter(sp, elements, vs_systems) for sp in _resources(source, "SearchParameter")
-    ]
-    search = {
+    return {
         "fhirVersion": "4.0.1",
         "source": "FHIR R4 4.0.1 search-parameters.json (official, CC0)",
-        "resourceTypes": resource_types,
-        "parameters": parameters,
+        "resourceTypes": sorted(
+            sd["id"] for sd in sds if sd["kind"] == "resource" and not sd.get("abstract")
+        ),
+        "parameters": [
+            _parameter(sp, elements, vs_systems) for sp in _resources(source, "SearchParameter")
+        ],
     }
-    compartment_def = _load_json(r4 / "compartmentdefinition-patient.json")
-    compartment = {
-        "url": compartment_def["url"],
-        "code": compartment_def["code"],
-        "resources": {r["code"]: r.get("param", []) for r in compartment_def["resource"]},
+
+
+def _compartment_definition(r4: Path) -> dict[str, Any]:
+    definition = _load_json(r4 / "compartmentdefinition-patient.json")
+    return {
+        "url": definition["url"],
+        "code": definition["code"],
+        "resources": {r["code"]: r.get("param", []) for r in definition["resource"]},
     }
+
+
+def build(data: Path, out_dir: Path) -> tuple[Path, Path]:
+    """Write both files from the shared data folder ``data`` into ``out_dir``."""
+    r4 = data / "fhir-r4"
     out_dir.mkdir(parents=True, exist_ok=True)
     search_path = out_dir / "r4-search-parameters.json.gz"
     compartment_path = out_dir / "r4-patient-compartment.json.gz"
-    for path, payload in ((search_path, search), (compartment_path, compartment)):
+    for path, payload in (
+        (search_path, _search_definitions(r4)),
+        (compartment_path, _compartment_definition(r4)),
+    ):
         raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         # mtime=0 keeps the checked-in bytes stable across rebuilds
         path.write_bytes(gzip.compress(raw.encode("utf-8"), compresslevel=9, mtime=0))

@@ -55,7 +55,7 @@ def test_observation_via_subject_and_performer() -> None:
 
 
 def test_patient_is_in_its_own_compartment() -> None:
-    patient = {"resourceType": "Patient", "id": "p1"}
+    patient: dict[str, Any] = {"resourceType": "Patient", "id": "p1"}
     assert patient_compartment_ids(patient) == {"p1"}
     patient["link"] = [
         {"other": {"reference": "Patient/p0"}, "type": "replaces"},
@@ -66,7 +66,11 @@ def test_patient_is_in_its_own_compartment() -> None:
 
 
 def test_encounter_via_patient() -> None:
-    encounter = {"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"}}
+    encounter: dict[str, Any] = {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "class": {"code": "AMB"},
+    }
     assert patient_compartment_ids(encounter) == frozenset()
     encounter["subject"] = {"reference": "Patient/p1"}
     encounter["participant"] = [{"individual": {"reference": "Practitioner/d1"}}]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import weakref
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -93,14 +94,19 @@ def _reference_rows(
     return rows
 
 
-_ACCESSORS: dict[tuple[int, int, str], tuple[tuple[str, Accessor], ...]] = {}
+_ACCESSORS: weakref.WeakKeyDictionary[
+    SearchParameterRegistry, dict[tuple[int, str], tuple[tuple[str, Accessor], ...]]
+] = weakref.WeakKeyDictionary()
 
 
 def _accessors(
     registry: SearchParameterRegistry, generation: int, resource_type: str
 ) -> tuple[tuple[str, Accessor], ...]:
-    key = (id(registry), generation, resource_type)
-    found = _ACCESSORS.get(key)
+    """Compiled compartment parameters of ``resource_type`` (cached per registry state)."""
+    cache = _ACCESSORS.get(registry)
+    if cache is None:
+        cache = _ACCESSORS.setdefault(registry, {})
+    found = cache.get((generation, resource_type))
     if found is not None:
         return found
     compiled = []
@@ -113,5 +119,5 @@ def _accessors(
         except Unsupported:
             accessor = compile_fhirpath(parameter.expression, resource_type)
         compiled.append((code, accessor))
-    _ACCESSORS[key] = result = tuple(compiled)
+    cache[(generation, resource_type)] = result = tuple(compiled)
     return result

@@ -8,13 +8,13 @@ local ``#id`` reference) are skipped: validating resources is not the indexer's 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from samhandling.fhir.fhir_dates import MAX_DATETIME, MIN_DATETIME, parse_date_range
+from samhandling.fhir.index_numbers import number_range, precision_range, to_decimal
 from samhandling.fhir.index_paths import Item
 from samhandling.fhir.index_references import parse_canonical, parse_reference
 from samhandling.fhir.index_rows import (
@@ -30,7 +30,7 @@ from samhandling.fhir.index_rows import (
 from samhandling.fhir.index_types import is_subtype
 from samhandling.fhir.text_folding import fold
 
-__all__ = ["CONVERTERS", "convert", "precision_range", "to_decimal"]
+__all__ = ["CONVERTERS", "convert", "number_range", "precision_range", "to_decimal"]
 
 Rows = list[IndexValue]
 Converter = Callable[[str, Any, str | None, str | None, Rows], None]
@@ -44,41 +44,10 @@ _ADDRESS_PARTS = ("line", "city", "district", "state", "postalCode", "country", 
 # --- numbers --------------------------------------------------------------------------
 
 
-def to_decimal(value: Any) -> Decimal | None:
-    """A JSON number as Decimal, keeping the precision the parsed value still shows."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value)) if math.isfinite(value) else None
-    if isinstance(value, str):
-        try:
-            parsed = Decimal(value)
-        except InvalidOperation:
-            return None
-        return parsed if parsed.is_finite() else None
-    return None
-
-
-def precision_range(value: Decimal) -> tuple[Decimal, Decimal]:
-    """``[low, high)`` implied by the written precision: half a unit of the last digit.
-
-    ``100`` -> [99.5, 100.5), ``100.00`` -> [99.995, 100.005), ``1e2`` -> [50, 150).
-    """
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)  # finite values only
-    half = Decimal((0, (5,), exponent - 1))
-    return value - half, value + half
-
-
 def _number(param: str, value: Any, value_type: str | None, _: str | None, out: Rows) -> None:
-    number = to_decimal(value) if not isinstance(value, str) else None
-    if number is not None:
-        low, high = precision_range(number)
-        out.append(NumberValue(param, number, low, high))
+    found = number_range(value)
+    if found is not None:
+        out.append(NumberValue(param, *found))
 
 
 # --- tokens ---------------------------------------------------------------------------
@@ -102,8 +71,12 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _codeable_concept(param: str, concept: dict[str, Any], out: Rows) -> None:
-    for coding in concept.get("coding") or ():
+    for coding in _list(concept.get("coding")):
         _coding(param, coding, out)
     text = concept.get("text")
     if isinstance(text, str) and text:
@@ -119,20 +92,20 @@ def _identifier(param: str, identifier: dict[str, Any], out: Rows) -> None:
     out.append(TokenValue(param, system, value, _text(id_type.get("text"))))
     if value is None:
         return
-    for coding in id_type.get("coding") or ():
+    for coding in _list(id_type.get("coding")):
         if isinstance(coding, dict) and isinstance(coding.get("code"), str):
             code = f"{coding['code']}|{value}"
             out.append(TokenValue(param + ":of-type", _str(coding.get("system")), code, None))
 
 
 def _token_kind(value: Any, value_type: str | None) -> str | None:
+    if not isinstance(value, dict):
+        if isinstance(value, bool):
+            return "boolean"
+        return "number" if isinstance(value, int | float | Decimal) else None
     if value_type in ("Coding", "CodeableConcept", "Identifier", "ContactPoint"):
         return value_type
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float | Decimal):
-        return "number"
-    if not isinstance(value, dict) or value_type not in (None, "Element"):
+    if value_type not in (None, "Element"):
         return None
     if "coding" in value:
         return "CodeableConcept"
@@ -217,7 +190,7 @@ def _period(value: dict[str, Any]) -> tuple[datetime, datetime] | None:
 
 def _timing(value: dict[str, Any]) -> tuple[datetime, datetime] | None:
     """The outer limits of a Timing: its events and ``repeat.boundsPeriod`` (R4 §3.1.1.4.5)."""
-    ranges = [r for r in map(_date_range, value.get("event") or ()) if r is not None]
+    ranges = [r for r in map(_date_range, _list(value.get("event"))) if r is not None]
     repeat = value.get("repeat")
     if isinstance(repeat, dict) and isinstance(repeat.get("boundsPeriod"), dict):
         bounds = _period(repeat["boundsPeriod"])
@@ -246,6 +219,8 @@ def _date(param: str, value: Any, value_type: str | None, _: str | None, out: Ro
 
 
 def _quantity_kind(value: dict[str, Any], value_type: str | None) -> str | None:
+    if value_type == "Quantity":
+        return value_type
     if value_type in ("Range", "Money", "SampledData"):
         return value_type
     if value_type is not None and is_subtype(value_type, "Quantity"):
@@ -260,10 +235,10 @@ def _quantity_kind(value: dict[str, Any], value_type: str | None) -> str | None:
 
 
 def _quantity(param: str, value: dict[str, Any], money: bool) -> QuantityValue | None:
-    number = to_decimal(value.get("value"))
-    if number is None:
+    found = number_range(value.get("value"))
+    if found is None:
         return None
-    low, high = precision_range(number)
+    number, low, high = found
     if money:
         currency = _str(value.get("currency"))
         return QuantityValue(param, number, low, high, CURRENCY_SYSTEM, currency, None)
@@ -300,10 +275,9 @@ def _quantity_value(
         elif kind == "Range":
             row = _range(param, value)
     else:
-        number = to_decimal(value) if not isinstance(value, str) else None
-        if number is not None:
-            low, high = precision_range(number)
-            row = QuantityValue(param, number, low, high, None, None, None)
+        found = number_range(value)
+        if found is not None:
+            row = QuantityValue(param, *found, None, None, None)
     if row is not None:
         out.append(row)
 

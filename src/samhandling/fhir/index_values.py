@@ -34,7 +34,11 @@ store's narrow index tables. Decisions, documented once here:
   ``value`` None with its bounds; SampledData is not indexed.
 * **Composites**: one ``CompositeValue`` per combination of component values taken from the
   same repetition of the base (R4 §3.1.1.4.10); text-only token rows do not take part.
-* Rows are de-duplicated per resource; their order is deterministic.
+* **Malformed values** (a bad date, a string where a number belongs) are skipped without an
+  exception: validation happens before indexing and is not repeated here.
+* Rows are de-duplicated per resource; their order is deterministic. The reference rows can
+  be handed to ``compartment.patient_compartment_ids(resource, index)`` to avoid evaluating
+  the compartment parameters twice on the write path.
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ from samhandling.fhir.index_values import (
     NumberValue,
     QuantityValue,
     ReferenceValue,
+    ResourceIndex,
     StringValue,
     TokenValue,
     UriValue,
-    extract_index_values,
 )
 from samhandling.store.records import datetime_to_us
 
@@ -36,9 +36,8 @@ def date_to_us(value: datetime) -> int:
     return datetime_to_us(value)
 
 
-def index_rows(body: dict[str, Any]) -> dict[str, list[Row]]:
-    """Rows per index table for `body` (the kinds are the keys of schema.INDEX_TABLES)."""
-    index = extract_index_values(body)
+def index_rows(index: ResourceIndex) -> dict[str, list[Row]]:
+    """Rows per index table (the kinds are the keys of schema.INDEX_TABLES)."""
     return {
         kind: [convert(value) for value in getattr(index, field)]
         for kind, (field, convert) in _ROWS.items()

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir.compartment import patient_compartment_ids
+from samhandling.fhir.index_values import ResourceIndex, extract_index_values
 from samhandling.store.database import is_sqlite
 from samhandling.store.index_rows import index_rows
 from samhandling.store.records import StoredVersion, format_instant, now_us
@@ -89,15 +90,7 @@ class VersionWriter:
             self.guard.check_write(method, before, body)
         version_id = previous.version_id + 1 if previous else 1
         last_updated = self._timestamp()
-        content = None
-        patients: frozenset[str] = frozenset()
-        if body is not None:
-            body["id"] = resource_id
-            meta = body.setdefault("meta", {})
-            meta["versionId"] = str(version_id)
-            meta["lastUpdated"] = format_instant(last_updated)
-            content = orjson.dumps(body)
-            patients = patient_compartment_ids(body)
+        content, index, patients = self._prepare(resource_id, body, version_id, last_updated)
         shard = min(patients) if patients else None
         values = {
             "patient_id": shard,
@@ -112,23 +105,31 @@ class VersionWriter:
         self.connection.execute(insert(resource_version).values(**key, **values, method=method))
         if previous is not None:
             self._remove_index(resource_type, resource_id)
-        if body is not None:
-            self._write_index(resource_type, resource_id, body, shard, patients)
+        if index is not None:
+            self._write_index(key, index, shard, patients)
         self._write_outbox(key, version_id, shard, method, last_updated)
         written = StoredVersion(
-            resource_type,
-            resource_id,
-            version_id,
-            last_updated,
-            self.tx_id,
-            body is None,
-            content,
-            method,
-        )
-        if previous is not None and body is None and previous.content is not None:
+            resource_type, resource_id, version_id, last_updated, self.tx_id,
+            body is None, content, method,
+        )  # fmt: skip
+        if body is None and previous is not None and previous.content is not None:
             patients = patient_compartment_ids(orjson.loads(previous.content))
         self.guard.after_write(self.connection, written, patients)
         return written
+
+    @staticmethod
+    def _prepare(
+        resource_id: str, body: dict[str, Any] | None, version_id: int, last_updated: int
+    ) -> tuple[bytes | None, ResourceIndex | None, frozenset[str]]:
+        """The stored JSON (meta filled in), its index values and its patient compartments."""
+        if body is None:
+            return None, None, frozenset()
+        body["id"] = resource_id
+        meta = body.setdefault("meta", {})
+        meta["versionId"] = str(version_id)
+        meta["lastUpdated"] = format_instant(last_updated)
+        index = extract_index_values(body)
+        return orjson.dumps(body), index, patient_compartment_ids(body, index)
 
     def _write_current(self, key: dict[str, str], values: dict[str, Any], *, replace: bool) -> None:
         if replace:
@@ -153,17 +154,17 @@ class VersionWriter:
 
     def _write_index(
         self,
-        resource_type: str,
-        resource_id: str,
-        body: dict[str, Any],
+        key: dict[str, str],
+        index: ResourceIndex,
         shard: str | None,
         patients: frozenset[str],
     ) -> None:
-        key = {"resource_type": resource_type, "resource_id": resource_id, "patient_id": shard}
-        for kind, rows in index_rows(body).items():
+        resource_type, resource_id = key["resource_type"], key["resource_id"]
+        row_key = {**key, "patient_id": shard}
+        for kind, rows in index_rows(index).items():
             if rows:
                 self.connection.execute(
-                    insert(INDEX_TABLES[kind]), [{**key, **row} for row in rows]
+                    insert(INDEX_TABLES[kind]), [{**row_key, **row} for row in rows]
                 )
         if patients:
             self.connection.execute(
