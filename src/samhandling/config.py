@@ -12,6 +12,7 @@
 | SAMHANDLING_TRUSTED_ISSUERS | [] | JSON list of {"issuer", "jwks_uri", "kind": helseid/idporten} |
 | SAMHANDLING_AUDIENCE | samhandling | the `aud` access tokens must carry |
 | SAMHANDLING_REQUIRE_DPOP | 0 | 1: refuse Bearer tokens, accept only DPoP-bound ones |
+| SAMHANDLING_CHECK_REGISTERS | 1 | 0: do not check callers against the HPR/organisation registers |
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Settings:
     trusted_issuers: str = "[]"  # JSON, see the module docstring
     audience: str = "samhandling"
     require_dpop: bool = False
+    check_registers: bool = True
 
     @property
     def public_root(self) -> str:
@@ -70,6 +72,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         trusted_issuers=env.get("SAMHANDLING_TRUSTED_ISSUERS", "[]"),
         audience=env.get("SAMHANDLING_AUDIENCE", "samhandling"),
         require_dpop=_flag(env.get("SAMHANDLING_REQUIRE_DPOP")),
+        check_registers=_flag(env.get("SAMHANDLING_CHECK_REGISTERS", "1")),
     )
 
 
@@ -90,4 +93,5 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         "SAMHANDLING_TRUSTED_ISSUERS": settings.trusted_issuers,
         "SAMHANDLING_AUDIENCE": settings.audience,
         "SAMHANDLING_REQUIRE_DPOP": "1" if settings.require_dpop else "0",
+        "SAMHANDLING_CHECK_REGISTERS": "1" if settings.check_registers else "0",
     }

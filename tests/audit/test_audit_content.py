@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from fixtures.fhir_app import FHIR_JSON, mint
 from samhandling.audit.events import EMERGENCY_EXTENSION, EMERGENCY_REASON_EXTENSION
 from samhandling.auth.personas import persona
-from samhandling.identity.identifier_systems import FNR_SYSTEM
+from samhandling.identity.identifier_systems import FNR_SYSTEM, HPR_SYSTEM
 from samhandling.store.audit_tables import audit_event, audit_patient
 
 CITIZEN_FNR = persona("citizen").pid or ""
@@ -180,6 +180,7 @@ def test_citizen_sees_who_accessed_their_data(client: TestClient, tmp_path: Path
     assert gp_reads and gp_reads[0]["action"] == "leste" and gp_reads[0]["purpose"] == "behandling"
     assert gp_reads[0]["emergency"] is False
     assert "991000011" in gp_reads[0]["organisation"]
-    assert persona("gp").hpr_number not in log.text  # no staff identifiers beyond the portal's
+    assert HPR_SYSTEM not in log.text  # no staff identifiers beyond what the portal shows
+    # another citizen (with no record here) is refused before anything is looked up
     other = {"Authorization": f"Bearer {mint(tmp_path, 'citizen', patient_fnr='12837510110')}"}
-    assert client.get(f"/fhir/Patient/{patient_id}/$access-log", headers=other).status_code == 404
+    assert client.get(f"/fhir/Patient/{patient_id}/$access-log", headers=other).status_code == 403

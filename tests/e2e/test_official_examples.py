@@ -46,6 +46,8 @@ def test_every_valid_example_round_trips(client: TestClient) -> None:
         if [i for i in validate_resource(example) if i.severity == "error"]:
             continue  # a genuinely invalid example: the validator's own tests cover those
         rtype = example["resourceType"]
+        if rtype == "AuditEvent":
+            continue  # never writable through the API: the trail writes its own
         example.setdefault("id", path.stem.replace("_", "-")[:64])
         response = client.put(
             f"/fhir/{rtype}/{example['id']}", content=orjson.dumps(example), headers=FHIR_JSON
@@ -54,4 +56,4 @@ def test_every_valid_example_round_trips(client: TestClient) -> None:
         stored = client.get(f"/fhir/{rtype}/{example['id']}").json()
         assert without_volatile_meta(stored) == without_volatile_meta(example), path.name
         round_tripped += 1
-    assert round_tripped >= 68  # 72 examples, 4 of them genuinely invalid R4
+    assert round_tripped >= 67  # 72 examples, 4 genuinely invalid R4, 1 AuditEvent

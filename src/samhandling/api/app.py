@@ -18,7 +18,11 @@ from starlette.routing import BaseRoute, Route
 
 from samhandling.api.audit_middleware import AuditMiddleware
 from samhandling.api.audit_routes import add_audit_operations, audit_routes
-from samhandling.api.authentication import AuthenticationMiddleware, make_authenticator
+from samhandling.api.authentication import (
+    AuthenticationMiddleware,
+    RegisterCheck,
+    make_authenticator,
+)
 from samhandling.api.capability import capability_statement
 from samhandling.api.operation_routes import operation_routes
 from samhandling.api.responses import error_response, fhir_response
@@ -68,7 +72,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(AuditMiddleware, journal=journal),
-            Middleware(AuthenticationMiddleware, authenticator=authenticator, engine=engine),
+            Middleware(
+                AuthenticationMiddleware,
+                authenticator=authenticator,
+                engine=engine,
+                registers=RegisterCheck(engine) if settings.check_registers else None,
+            ),
         ],
         exception_handlers={
             FhirError: _fhir_error,

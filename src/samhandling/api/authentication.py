@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -19,9 +20,11 @@ from samhandling.auth import Authenticator, AuthError, AuthSettings, DevIssuer, 
 from samhandling.auth.settings import TrustedIssuer
 from samhandling.config import Settings
 from samhandling.interactions.patient_identity import patient_ids_for_pids
+from samhandling.services.identity import check_principal_registered
 from samhandling.store.database import read_connection
 
 log = logging.getLogger("samhandling.auth")
+MAX_CACHED_CALLERS = 10_000
 OPEN_PATHS = frozenset({"/fhir/metadata", "/fhir/.well-known/smart-configuration"})
 
 
@@ -52,12 +55,23 @@ def make_authenticator(settings: Settings, dev: DevIssuer | None) -> Authenticat
 
 
 class AuthenticationMiddleware:
-    """Verifies the access token of every `/fhir` request; 401 with WWW-Authenticate if not."""
+    """Verifies the access token of every `/fhir` request; 401 with WWW-Authenticate if not.
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, engine: Engine) -> None:
+    With `registers`, the caller's practitioner (HPR number and authorisation) and
+    organisations must be in the base registers, or the request is refused with 403.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        engine: Engine,
+        registers: RegisterCheck | None = None,
+    ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.engine = engine
+        self.registers = registers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -78,8 +92,39 @@ class AuthenticationMiddleware:
 
     def _principal(self, method: str, url: str, headers: Headers) -> Principal:
         principal = self.authenticator.authenticate(method, url, headers)
+        if self.registers is not None:
+            reason = self.registers.refusal(principal)
+            if reason:
+                raise AuthError(403, f"not in the base registers: {reason}", issue_code="forbidden")
         if principal.patient_pids:
             with read_connection(self.engine) as connection:
                 ids = patient_ids_for_pids(connection, principal.patient_pids)
             principal = principal.with_patient_ids(ids)
         return principal
+
+
+class RegisterCheck:
+    """`check_principal_registered` with a short cache (registers change rarely)."""
+
+    def __init__(self, engine: Engine, ttl_seconds: float = 60.0) -> None:
+        self.engine = engine
+        self.ttl = ttl_seconds
+        self._cache: dict[tuple[object, ...], tuple[float, str | None]] = {}
+
+    def refusal(self, principal: Principal) -> str | None:
+        attestation = principal.attestation
+        key = (
+            principal.kind,
+            principal.hpr_number,
+            principal.organisation,
+            attestation.authorization_code if attestation else None,
+        )
+        cached = self._cache.get(key)
+        if cached and time.monotonic() - cached[0] < self.ttl:
+            return cached[1]
+        with read_connection(self.engine) as connection:
+            reason = check_principal_registered(connection, principal)
+        if len(self._cache) >= MAX_CACHED_CALLERS:
+            self._cache.clear()
+        self._cache[key] = (time.monotonic(), reason)
+        return reason

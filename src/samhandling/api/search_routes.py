@@ -1,4 +1,8 @@
-"""HTTP routes of FHIR search: type search by GET and by POST `_search`."""
+"""HTTP routes of FHIR search: type, compartment and system search, by GET and POST.
+
+Every search runs under the caller's access guard (`interactions.guarded_search`), which
+hands the policy's `SearchRestriction` to the engine.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +12,61 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from samhandling.api.http_input import prefer_lenient, query_items
+from samhandling.api.http_input import check_accept, prefer_lenient, query_items
 from samhandling.api.responses import fhir_response
 from samhandling.api.rest import FhirRestApi
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.interactions import search
+from samhandling.interactions.guarded_search import guarded_search
+from samhandling.interactions.resource_input import check_id, check_resource_type
 
 
 def search_routes(api: FhirRestApi) -> list[Route]:
     """The search routes; they must come before the instance routes `/fhir/{type}/{id}`."""
 
-    async def type_search(request: Request) -> Response:
-        rtype = api.resource_type(request)
+    async def run(
+        request: Request, rtype: str | None, compartment: tuple[str, str] | None = None
+    ) -> Response:
         items = query_items(request)
         if request.method == "POST":
             items += await _form_items(request)
-        lenient = prefer_lenient(request)
+        lenient, guard = prefer_lenient(request), api.guard(request)
         bundle = await api.run_read(
-            lambda c: search.search(c, rtype, items, api.base, lenient=lenient)
+            lambda c: guarded_search(
+                c, rtype, items, api.base, guard, lenient=lenient, compartment=compartment
+            )
         )
         return fhir_response(bundle)
 
+    async def type_search(request: Request) -> Response:
+        return await run(request, api.resource_type(request))
+
+    async def system_search(request: Request) -> Response:
+        check_accept(request)
+        return await run(request, None)
+
+    async def compartment_search(request: Request) -> Response:
+        owner, owner_id = request.path_params["ctype"], request.path_params["cid"]
+        rtype = request.path_params["type"]
+        if rtype == "_history" and request.method == "GET":
+            # `/fhir/Patient/1/_history` has the same shape: it is instance history
+            request.scope["path_params"] = {"type": owner, "id": owner_id}
+            return await api.history(request)
+        check_accept(request)
+        check_resource_type(owner)
+        check_id(owner_id)
+        if owner != "Patient":
+            raise FhirError(404, error("not-found", f"No {owner} compartment is searchable"))
+        if rtype != "*":
+            check_resource_type(rtype)
+        return await run(request, None if rtype == "*" else rtype, (owner, owner_id))
+
     return [
+        Route("/fhir", system_search, methods=["GET"]),
+        Route("/fhir/_search", system_search, methods=["POST"]),
         Route("/fhir/{type}", type_search, methods=["GET"]),
         Route("/fhir/{type}/_search", type_search, methods=["POST"]),
+        Route("/fhir/{ctype}/{cid}/{type}", compartment_search, methods=["GET"]),
+        Route("/fhir/{ctype}/{cid}/{type}/_search", compartment_search, methods=["POST"]),
     ]
 
 

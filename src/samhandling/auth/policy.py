@@ -63,6 +63,11 @@ DEFAULT_OPERATIONS = {
     "stats": "s",
     "validate": "",
     "meta": "r",
+    "allocate-fh": "c",
+    "merge": "u",
+    "match": "s",
+    "access-log": "r",
+    "emergency-report": "s",
 }
 
 

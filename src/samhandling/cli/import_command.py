@@ -52,12 +52,15 @@ def import_bundles(settings: Settings, paths: list[Path]) -> Counter[str]:
     counts: Counter[str] = Counter()
     failures = 0
     files = import_order(paths)
-    with Progress(transient=False) as progress:
-        task = progress.add_task("importing", total=len(files))
-        for path in files:
-            for bundle in read_bundles(path):
-                failures += _import_one(engine, bundle, settings.base_url, counts, path)
-            progress.advance(task)
+    try:
+        with Progress(transient=False) as progress:
+            task = progress.add_task("importing", total=len(files))
+            for path in files:
+                for bundle in read_bundles(path):
+                    failures += _import_one(engine, bundle, settings.base_url, counts, path)
+                progress.advance(task)
+    finally:
+        engine.dispose()
     total = sum(counts.values())
     typer.echo(f"imported {total} resources from {len(files)} files ({failures} failed bundles)")
     for resource_type, count in sorted(counts.items()):

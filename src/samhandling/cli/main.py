@@ -11,6 +11,7 @@ import typer
 from samhandling.auth import DevIssuer
 from samhandling.auth.personas import PERSONAS
 from samhandling.cli.audit_command import audit_app
+from samhandling.cli.demo_command import demo
 from samhandling.cli.import_command import import_bundles
 from samhandling.config import (
     DEFAULT_PORT,
@@ -23,6 +24,7 @@ app = typer.Typer(
     help="samhandling: Norway's collaboration services on FHIR R4.", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+app.command()(demo)
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="local data directory [env SAMHANDLING_DATA_DIR]")
@@ -46,6 +48,9 @@ def serve(
     dev_issuer: Annotated[
         bool, typer.Option("--dev-issuer", help="run and trust the development token issuer")
     ] = False,
+    demo_patients: Annotated[
+        int, typer.Option(help="seed a demo population of N citizens into an empty database")
+    ] = 0,
 ) -> None:
     """Run the FHIR server (the schema is created or upgraded on start)."""
     import uvicorn
@@ -60,6 +65,8 @@ def serve(
         base_url=base_url or f"http://{_public_host(host)}:{port}/fhir",
         dev_issuer=dev_issuer or None,
     )
+    if demo_patients:
+        seed_demo_population(settings.database_url, settings.base_url, demo_patients)
     os.environ.update(settings_to_env(settings))
     typer.echo(
         f"samhandling FHIR base {settings.base_url} on {_describe(settings.database_url)}", err=True
@@ -105,6 +112,32 @@ def token(
     issuer = DevIssuer(settings.data_dir, settings.dev_issuer_url, production=settings.production)
     minted = issuer.mint(persona, patient_fnr=patient, purpose=purpose, reason=reason)
     typer.echo(minted)
+
+
+def seed_demo_population(database_url: str, base_url: str, patients: int) -> None:
+    """Load the demo population (registers, personas, citizens) if there are no Patients."""
+    from sqlalchemy import func, select
+
+    from samhandling.demo import load_bundles, population_bundles
+    from samhandling.store.database import make_engine
+    from samhandling.store.schema import resource
+    from samhandling.store.schema_migrations import upgrade
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            existing = connection.execute(
+                select(func.count())
+                .select_from(resource)
+                .where(resource.c.resource_type == "Patient")
+            ).scalar_one()
+        if existing:
+            return
+        counts = load_bundles(engine, population_bundles(patients, 1), base_url)
+        typer.echo(f"seeded a demo population: {sum(counts.values())} resources", err=True)
+    finally:
+        engine.dispose()
 
 
 def _public_host(host: str) -> str:

@@ -54,5 +54,5 @@ def find_matches(connection: Connection, resource_type: str, criteria: str) -> l
         raise FhirError(400, error("invalid", "Conditional interaction without search criteria"))
     query = parse_search(resource_type, items)
     lock_key(connection, f"conditional:{resource_type}?{criteria}")
-    stmt = matching_resources(query).limit(MAX_CONDITIONAL_MATCHES)
+    stmt = matching_resources(query, connection=connection).limit(MAX_CONDITIONAL_MATCHES)
     return [row.resource_id for row in connection.execute(stmt)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import orjson
 from sqlalchemy import Connection, select
 
 from samhandling.identity.identifier_systems import DNR_SYSTEM, FHN_SYSTEM, FNR_SYSTEM
@@ -19,7 +20,7 @@ def patient_ids_for_pids(connection: Connection, pids: Iterable[str]) -> dict[st
         return {}
     t = index_token.c
     rows = connection.execute(
-        select(t.code, t.resource_id)
+        select(t.code, t.resource_id, resource.c.content)
         .join(
             resource,
             (resource.c.resource_type == t.resource_type)
@@ -35,6 +36,16 @@ def patient_ids_for_pids(connection: Connection, pids: Iterable[str]) -> dict[st
         .order_by(t.resource_id)
     ).all()
     found: dict[str, str] = {}
-    for code, resource_id in rows:
-        found.setdefault(code, resource_id)
+    found_content: dict[str, bytes | None] = {}
+    for code, resource_id, content in rows:
+        # After a merge the old number is on both Patients; the one replaced by the other
+        # is never the person's current record.
+        if code not in found or _replaced(found_content[code]):
+            found[code] = resource_id
+            found_content[code] = content
     return found
+
+
+def _replaced(content: bytes | None) -> bool:
+    links = orjson.loads(content or b"{}").get("link", [])
+    return any(link.get("type") == "replaced-by" for link in links)

@@ -1,18 +1,37 @@
-"""Search (R4 §3.1.1): a query string in, a searchset Bundle out."""
+"""Search (R4 §3.1.1): a query string in, a searchset Bundle out.
+
+Type search, compartment search (``Patient/1/Observation``) and system search
+(``?_type=…``) share one path: parse, select the ordered matches (cached for stable paging,
+see ``search/paging.py``), read the page, add includes, shape by ``_summary``/``_elements``.
+
+**Totals under a restriction.** Matches are restricted before they are counted, so
+``total`` counts only what the caller may see. When a ``hidden`` test applies, it can only be
+evaluated resource by resource: ``total`` is then given only when every match was checked
+(at most ``paging.MAX_RESULTS``), and omitted otherwise — never a number that includes
+withheld resources.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
-from samhandling.fhir.outcome import operation_outcome
-from samhandling.search.query import SearchQuery, parse_search
-from samhandling.search.sql import matching_resources
-from samhandling.store.reader import latest_tx, read_many_current
+from samhandling.fhir.outcome import Issue, operation_outcome
+from samhandling.search import custom_parameters, paging
+from samhandling.search.elements import shape
+from samhandling.search.includes import included
+from samhandling.search.model import SearchQuery
+from samhandling.search.query import parse_search
+from samhandling.search.restriction import UNRESTRICTED, SearchRestriction
+from samhandling.search.sql import SearchSql
+from samhandling.search.visibility import allowed_keys, visible_versions
 from samhandling.store.records import StoredVersion
-from samhandling.store.schema import resource
+
+__all__ = ["SearchRestriction", "search", "system_search"]
+
+LINK_DROPPED = frozenset({"_offset", "_snapshot", "_count", "_cursor"})
 
 
 def search(
@@ -22,56 +41,149 @@ def search(
     base_url: str,
     *,
     lenient: bool = False,
+    restriction: SearchRestriction | None = None,
+    compartment: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A searchset Bundle for the query, paged with a snapshot so pages stay consistent."""
-    query = parse_search(resource_type, items, lenient=lenient)
-    if query.snapshot_tx is None:
-        query.snapshot_tx = latest_tx(connection)
-    ids_stmt = matching_resources(query)
-    total = connection.execute(select(func.count()).select_from(ids_stmt.subquery())).scalar_one()
-    page_stmt = ids_stmt.order_by(resource.c.last_updated_us.desc(), resource.c.resource_id)
-    rows = connection.execute(page_stmt.offset(query.offset).limit(query.count)).all()
-    keys = [(r.resource_type, r.resource_id) for r in rows]
-    found = read_many_current(connection, keys)
-    entries = [_entry(base_url, found[k], mode="match") for k in keys if k in found]
-    if query.ignored:
-        entries.append(
-            {"resource": operation_outcome(query.ignored), "search": {"mode": "outcome"}}
+    """A searchset Bundle for a type search (or, with ``compartment``, a compartment search)."""
+    custom_parameters.refresh(connection)
+    query = parse_search(resource_type, items, lenient=lenient, base_url=base_url)
+    query.compartment = compartment
+    path = resource_type
+    if compartment is not None:
+        path = f"{compartment[0]}/{compartment[1]}/{resource_type}"
+    return _run(connection, query, items, f"{base_url}/{path}", restriction or UNRESTRICTED)
+
+
+def system_search(
+    connection: Connection,
+    items: list[tuple[str, str]],
+    base_url: str,
+    *,
+    lenient: bool = False,
+    restriction: SearchRestriction | None = None,
+    compartment: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """``GET [base]?_type=A,B&…`` (all types without ``_type``; then only common parameters),
+    or with ``compartment`` every type of the patient compartment (``Patient/1/*``)."""
+    from samhandling.fhir.compartment import compartment_resource_types
+    from samhandling.fhir.search_parameters import default_registry
+
+    custom_parameters.refresh(connection)
+    named = [t for k, v in items if k == "_type" for t in v.split(",") if t]
+    types = tuple(sorted(set(named)))
+    if compartment is not None and not types:
+        types = tuple(sorted(compartment_resource_types() | {"Patient"}))
+    _check_types(types, default_registry().resource_types)
+    all_types = types or tuple(sorted(default_registry().resource_types))
+    query = parse_search("", items, lenient=lenient, resource_types=all_types, base_url=base_url)
+    query.compartment = compartment
+    query.every_type = not named  # the compartment table holds only compartment types
+    path = f"{compartment[0]}/{compartment[1]}/*" if compartment else ""
+    url = f"{base_url}/{path}" if path else base_url
+    return _run(connection, query, items, url, restriction or UNRESTRICTED)
+
+
+def _check_types(types: tuple[str, ...], known: frozenset[str]) -> None:
+    from samhandling.fhir.outcome import FhirError, error
+
+    unknown = [t for t in types if t not in known]
+    if unknown:
+        raise FhirError(
+            400, error("not-supported", f"Unknown resource type(s) in _type: {unknown}")
         )
-    links = _search_links(base_url, resource_type, items, query, int(total))
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": int(total),
-        "link": links,
-        "entry": entries,
-    }
 
 
-def _search_links(
-    base_url: str, resource_type: str, items: list[tuple[str, str]], query: SearchQuery, total: int
+def _run(
+    connection: Connection,
+    query: SearchQuery,
+    items: list[tuple[str, str]],
+    url: str,
+    restriction: SearchRestriction,
+) -> dict[str, Any]:
+    builder = SearchSql(connection, restriction, base_url=query.base_url)
+    if query.summary == "count" or (query.count == 0 and query.explicit_count):
+        total = paging.count_matches(connection, builder, query)
+        return _bundle(url, items, query, [], None, total, query.ignored)
+    key = paging.query_key(items, query, restriction)
+    matches = paging.all_matches(connection, builder, query, key)
+    page = _page(connection, matches, query, restriction)
+    issues = list(query.ignored)
+    found, cut = included(connection, query.includes, page, restriction)
+    if cut:
+        issues.append(Issue("warning", "too-costly", "Not every included resource is shown"))
+    if matches.truncated:
+        message = f"Only the first {paging.MAX_RESULTS} matches can be paged through"
+        issues.append(Issue("warning", "too-costly", message))
+    entries = [_entry(query, v, "match") for v in page]
+    entries += [_entry(query, v, "include") for v in found]
+    more = len(matches.keys) > query.offset + query.count
+    links = _links(url, items, query, matches.search_id, more)
+    total = None if query.total == "none" else matches.total
+    return _bundle(url, items, query, entries, links, total, issues)
+
+
+def _page(
+    connection: Connection,
+    matches: paging.Matches,
+    query: SearchQuery,
+    restriction: SearchRestriction,
+) -> list[StoredVersion]:
+    """The current versions of this page's matches, checked against the restriction again
+    (a cached page may be served after the resources or the caller's access changed)."""
+    keys = matches.keys[query.offset : query.offset + query.count]
+    if query.cursor:  # the first request's SQL applied the patient restriction already
+        keys = allowed_keys(connection, keys, restriction)
+    checked = [matches.checked[k] for k in keys if k in matches.checked]
+    if len(checked) == len(keys):
+        return checked
+    return list(visible_versions(connection, keys, restriction))
+
+
+def _bundle(
+    url: str,
+    items: list[tuple[str, str]],
+    query: SearchQuery,
+    entries: list[dict[str, Any]],
+    links: list[dict[str, str]] | None,
+    total: int | None,
+    issues: list[Issue],
+) -> dict[str, Any]:
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = links if links is not None else _links(url, items, query, None, False)
+    if issues:
+        outcome = {"resource": operation_outcome(issues), "search": {"mode": "outcome"}}
+        entries = [*entries, outcome]
+    bundle["entry"] = entries
+    return bundle
+
+
+def _links(
+    url: str, items: list[tuple[str, str]], query: SearchQuery, search_id: str | None, more: bool
 ) -> list[dict[str, str]]:
-    kept = [(k, v) for k, v in items if k not in ("_offset", "_snapshot", "_count")]
+    kept = [(k, v) for k, v in items if k not in LINK_DROPPED]
 
-    def url(offset: int) -> str:
-        extra = [
-            ("_count", str(query.count)),
-            ("_offset", str(offset)),
-            ("_snapshot", str(query.snapshot_tx)),
-        ]
-        return f"{base_url}/{resource_type}?{urlencode(kept + extra)}"
+    def page(offset: int) -> str:
+        extra = [("_count", str(query.count))]
+        if search_id:
+            extra += [("_cursor", search_id), ("_offset", str(offset))]
+        joiner = "&" if "?" in url else "?"
+        return f"{url}{joiner}{urlencode(kept + extra)}"
 
-    links = [{"relation": "self", "url": url(query.offset)}]
-    if query.offset + query.count < total:
-        links.append({"relation": "next", "url": url(query.offset + query.count)})
-    if query.offset > 0:
-        links.append({"relation": "previous", "url": url(max(0, query.offset - query.count))})
+    links = [{"relation": "self", "url": page(query.offset)}]
+    if more and search_id:
+        links.append({"relation": "next", "url": page(query.offset + query.count)})
+    if query.offset > 0 and search_id:
+        links.append({"relation": "previous", "url": page(max(0, query.offset - query.count))})
     return links
 
 
-def _entry(base_url: str, version: StoredVersion, *, mode: str) -> dict[str, Any]:
+def _entry(query: SearchQuery, version: StoredVersion, mode: str) -> dict[str, Any]:
+    base = query.base_url or ""
+    resource = shape(version.resource(), query.summary, query.elements)
     return {
-        "fullUrl": f"{base_url}/{version.resource_type}/{version.resource_id}",
-        "resource": version.resource(),
+        "fullUrl": f"{base}/{version.resource_type}/{version.resource_id}",
+        "resource": resource,
         "search": {"mode": mode},
     }

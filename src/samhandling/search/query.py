@@ -1,40 +1,55 @@
-"""Parsing a FHIR search query string (R4 §3.1.1) into criteria the SQL builder understands."""
+"""Parsing a FHIR search query string (R4 §3.1.1) into a ``SearchQuery``.
+
+Unknown or unsupported parameters are a 400 OperationOutcome, or — with
+``Prefer: handling=lenient`` — ignored and reported in the Bundle. Malformed values are
+always a 400.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
-
-DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
-RESULT_PARAMETERS = frozenset(
-    {"_count", "_sort", "_total", "_summary", "_elements", "_format", "_pretty"}
+from samhandling.search.criteria import Unsupported, parse_criterion
+from samhandling.search.model import (
+    DEFAULT_COUNT,
+    MAX_COUNT,
+    Criterion,
+    Include,
+    SearchQuery,
+    SortKey,
 )
-PAGING_PARAMETERS = frozenset({"_offset", "_snapshot"})
-SPECIAL_TYPES = {"_id": "id", "_lastUpdated": "lastUpdated"}
-MAX_COUNT = 1000
-DEFAULT_COUNT = 50
+from samhandling.search.values import DATE_PREFIXES, invalid, split_prefix
 
+__all__ = [
+    "DATE_PREFIXES",
+    "DEFAULT_COUNT",
+    "MAX_COUNT",
+    "Criterion",
+    "SearchQuery",
+    "parse_search",
+    "split_prefix",
+]
 
-@dataclass(frozen=True)
-class Criterion:
-    """One search parameter occurrence: its values are OR-ed, occurrences are AND-ed."""
-
-    code: str
-    type: str
-    modifier: str | None
-    values: tuple[str, ...]
-
-
-@dataclass
-class SearchQuery:
-    resource_type: str
-    criteria: list[Criterion] = field(default_factory=list)
-    count: int = DEFAULT_COUNT
-    offset: int = 0
-    snapshot_tx: int | None = None
-    ignored: list[Issue] = field(default_factory=list)
+RESULT_PARAMETERS = frozenset(
+    {
+        "_count",
+        "_sort",
+        "_total",
+        "_summary",
+        "_elements",
+        "_format",
+        "_pretty",
+        "_contained",
+        "_totalMethod",
+    }
+)
+PAGING_PARAMETERS = frozenset({"_offset", "_snapshot", "_cursor"})
+INCLUDE_PARAMETERS = frozenset({"_include", "_revinclude"})
+SORTABLE = frozenset(
+    {"string", "token", "date", "number", "quantity", "reference", "uri", "id", "lastUpdated"}
+)
+SUMMARY_VALUES = frozenset({"true", "text", "data", "count", "false"})
+TOTAL_VALUES = frozenset({"none", "estimate", "accurate"})
 
 
 def parse_search(
@@ -43,44 +58,70 @@ def parse_search(
     *,
     lenient: bool = False,
     registry: SearchParameterRegistry | None = None,
+    resource_types: tuple[str, ...] = (),
+    base_url: str | None = None,
 ) -> SearchQuery:
-    """Parse query items; unknown parameters are a 400 unless `lenient` (then reported)."""
+    """Parse query items for a type search (or, with ``resource_types``, a system search)."""
     registry = registry or default_registry()
-    query = SearchQuery(resource_type)
+    query = SearchQuery(resource_type, resource_types=resource_types, base_url=base_url)
     for name, value in items:
-        if name in RESULT_PARAMETERS or name in PAGING_PARAMETERS:
-            _result_parameter(query, name, value)
-            continue
-        code, _, modifier = name.partition(":")
-        kind = SPECIAL_TYPES.get(code) or _param_type(registry, resource_type, code)
-        problem = None if kind else f"Unknown search parameter '{code}' for {resource_type}"
-        if kind and kind not in SUPPORTED_TYPES:
-            problem = f"Search parameter '{code}' of type {kind} is not supported yet"
-        if problem:
+        try:
+            _parse_item(query, registry, name, value)
+        except Unsupported as problem:
             if not lenient:
-                raise FhirError(400, error("not-supported", problem, name))
-            query.ignored.append(Issue("warning", "not-supported", problem, (name,)))
-            continue
-        assert kind is not None
-        query.criteria.append(Criterion(code, kind, modifier or None, tuple(_split_or(value))))
+                raise FhirError(400, error("not-supported", problem.message, name)) from None
+            query.ignored.append(Issue("warning", "not-supported", problem.message, (name,)))
     return query
 
 
-SUPPORTED_TYPES = frozenset({"id", "lastUpdated", "token", "reference", "string", "date", "uri"})
+def _parse_item(
+    query: SearchQuery, registry: SearchParameterRegistry, name: str, value: str
+) -> None:
+    base = name.split(":", 1)[0]
+    if base in RESULT_PARAMETERS or base in PAGING_PARAMETERS:
+        _result_parameter(query, registry, name, value)
+    elif base in INCLUDE_PARAMETERS:
+        _include_parameter(query, registry, name, value)
+    elif base == "_type":
+        pass  # handled by the system search before parsing
+    else:
+        query.criteria.append(parse_criterion(registry, query.types, name, value))
 
 
-def _param_type(registry: SearchParameterRegistry, resource_type: str, code: str) -> str | None:
-    parameter = registry.get(resource_type, code)
-    return parameter.type if parameter else None
-
-
-def _result_parameter(query: SearchQuery, name: str, value: str) -> None:
+def _result_parameter(
+    query: SearchQuery, registry: SearchParameterRegistry, name: str, value: str
+) -> None:
     if name == "_count":
         query.count = min(_non_negative_int(name, value), MAX_COUNT)
+        query.explicit_count = True
     elif name == "_offset":
         query.offset = _non_negative_int(name, value)
     elif name == "_snapshot":
         query.snapshot_tx = _non_negative_int(name, value)
+    elif name == "_cursor":
+        query.cursor = value
+    elif name == "_sort":
+        query.sort = _sort_keys(registry, query.types, value)
+    elif name == "_total":
+        query.total = _choice(name, value, TOTAL_VALUES)
+    elif name == "_totalMethod":  # Aidbox's name for _total, sent by fhirpy's count()
+        query.total = "accurate" if value == "count" else "estimate"
+    elif name == "_summary":
+        query.summary = _choice(name, value, SUMMARY_VALUES)
+    elif name == "_elements":
+        query.elements = tuple(e.strip() for e in value.split(",") if e.strip())
+    elif name == "_contained" and value != "false":
+        raise Unsupported(
+            "_contained is not supported (contained resources are not searched)", name
+        )
+    elif name not in ("_format", "_pretty", "_contained"):
+        raise Unsupported(f"Unknown modifier on {name}", name)
+
+
+def _choice(name: str, value: str, allowed: frozenset[str]) -> str:
+    if value not in allowed:
+        raise invalid(name, f"{name} must be one of {sorted(allowed)}, got '{value}'")
+    return value
 
 
 def _non_negative_int(name: str, value: str) -> int:
@@ -89,26 +130,55 @@ def _non_negative_int(name: str, value: str) -> int:
     return int(value)
 
 
-def _split_or(value: str) -> list[str]:
-    """Split on unescaped commas (R4 §3.1.1.5.1 / §3.1.1.5.7 escaping with backslash)."""
-    parts, current, escaped = [], [], False
-    for ch in value:
-        if escaped:
-            current.append(ch)
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == ",":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current))
-    return parts
+def _sort_keys(
+    registry: SearchParameterRegistry, types: tuple[str, ...], value: str
+) -> list[SortKey]:
+    keys = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        descending = part.startswith("-")
+        code = part.lstrip("-")
+        kind = {"_id": "id", "_lastUpdated": "lastUpdated"}.get(code) or _sort_type(
+            registry, types, code
+        )
+        keys.append(SortKey(code, kind, descending))
+    return keys
 
 
-def split_prefix(value: str) -> tuple[str, str]:
-    """Split a date/number value into (prefix, rest); the default prefix is eq."""
-    if len(value) > 2 and value[:2] in DATE_PREFIXES and not value[:2].isdigit():
-        return value[:2], value[2:]
-    return "eq", value
+def _sort_type(registry: SearchParameterRegistry, types: tuple[str, ...], code: str) -> str:
+    found = [registry.get(t, code) for t in types]
+    kinds = {p.type for p in found if p is not None}
+    if not found or any(p is None for p in found) or len(kinds) != 1:
+        raise Unsupported(f"Unknown sort parameter '{code}'", "_sort")
+    kind = kinds.pop()
+    if kind not in SORTABLE:
+        raise Unsupported(f"Cannot sort by '{code}' of type {kind}", "_sort")
+    return kind
+
+
+def _include_parameter(
+    query: SearchQuery, registry: SearchParameterRegistry, name: str, value: str
+) -> None:
+    base, _, modifier = name.partition(":")
+    if modifier not in ("", "iterate", "recurse"):
+        raise Unsupported(f"Unknown modifier on {name}", name)
+    reverse = base == "_revinclude"
+    iterate = modifier in ("iterate", "recurse")
+    if value == "*":
+        query.includes.append(Include("*", "*", None, iterate, reverse))
+        return
+    parts = value.split(":")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise invalid(name, f"{name} must be Type:parameter[:targetType] or *, got '{value}'")
+    source, param = parts[0], parts[1]
+    target = parts[2] if len(parts) == 3 else None
+    if source not in registry.resource_types:
+        raise Unsupported(f"Unknown resource type '{source}' in {name}", name)
+    if param != "*":
+        parameter = registry.get(source, param)
+        if parameter is None or parameter.type != "reference":
+            raise Unsupported(f"'{param}' is not a reference parameter of {source}", name)
+    if target is not None and target not in registry.resource_types:
+        raise Unsupported(f"Unknown target type '{target}' in {name}", name)
+    query.includes.append(Include(source, param, target, iterate, reverse))

@@ -1,149 +1,261 @@
-"""Turning parsed search criteria into SQL over the resource and index tables."""
+"""Turning parsed search criteria into SQL over the resource and index tables.
+
+Every criterion becomes one condition on a resource row: ``EXISTS`` over an alias of its
+typed index table, with its OR-ed values inside. Chains select the referenced resources
+with the chained criterion; ``_has`` selects the referring ones. A ``SearchRestriction``
+narrows every one of these selections, so no part of a query reaches a resource the caller
+may not see (see docs/SEARCH.md).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, Table, and_, exists, false, not_, or_, select
+from sqlalchemy import Connection, Select, and_, exists, false, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.fhir.text_folding import fold
-from samhandling.search.query import Criterion, SearchQuery, split_prefix
-from samhandling.store.index_rows import date_to_us
-from samhandling.store.schema import INDEX_TABLES, resource
+from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
+from samhandling.search import conditions as cond
+from samhandling.search.composite import composite_ids
+from samhandling.search.model import Criterion, SearchQuery
+from samhandling.search.reference_values import reference
+from samhandling.search.restriction import UNRESTRICTED, SearchRestriction
+from samhandling.search.sorting import order_by
+from samhandling.search.visibility import visible_ids
+from samhandling.store.schema import INDEX_TABLES, compartment, resource
 
 Condition = ColumnElement[bool]
+MAX_INNER_IDS = 30_000
 
 
-def matching_resources(query: SearchQuery) -> Select[tuple[str, str]]:
-    """SELECT (resource_type, resource_id) of current resources matching every criterion."""
-    conditions = [resource.c.resource_type == query.resource_type, resource.c.deleted.is_(False)]
-    if query.snapshot_tx is not None:
-        conditions.append(resource.c.tx_id <= query.snapshot_tx)
-    for criterion in query.criteria:
-        values = [_value_condition(query.resource_type, criterion, v) for v in criterion.values]
-        conditions.append(or_(*values))
-    return select(resource.c.resource_type, resource.c.resource_id).where(*conditions)
+@dataclass(frozen=True)
+class Scope:
+    """The resource rows a condition is about: a ``resource`` alias and, if single, the type."""
+
+    row: Any
+    resource_type: str | None  # None: several types, use the row's column
+
+    @property
+    def type_expr(self) -> Any:
+        return self.resource_type if self.resource_type else self.row.c.resource_type
+
+    @property
+    def id_col(self) -> Any:
+        return self.row.c.resource_id
 
 
-def _value_condition(resource_type: str, criterion: Criterion, value: str) -> Condition:
-    if criterion.type == "id":
-        return resource.c.resource_id == value
-    if criterion.type == "lastUpdated":
-        prefix, text = split_prefix(value)
-        low, high = _date_range(criterion.code, text)
-        return _date_match(
-            prefix, resource.c.last_updated_us, resource.c.last_updated_us + 1, low, high
+class SearchSql:
+    """Builds the SQL of one search for one caller (restriction) and database connection."""
+
+    def __init__(
+        self,
+        connection: Connection | None = None,
+        restriction: SearchRestriction | None = None,
+        registry: SearchParameterRegistry | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        self.connection = connection
+        self.restriction = restriction or UNRESTRICTED
+        self.registry = registry or default_registry()
+        self.base_url = base_url
+
+    # --- whole queries ------------------------------------------------------------------
+
+    def matches(self, query: SearchQuery) -> Select[str, str]:
+        """SELECT (resource_type, resource_id) of current resources matching the query."""
+        types = query.types
+        single = types[0] if len(types) == 1 and types[0] else None
+        scope = Scope(resource, single)
+        where: list[Condition] = [resource.c.deleted.is_(False)]
+        if single:
+            where.append(resource.c.resource_type == single)
+        elif query.resource_types and not query.every_type:
+            where.append(resource.c.resource_type.in_(query.resource_types))
+        if query.snapshot_tx is not None:
+            where.append(resource.c.tx_id <= query.snapshot_tx)
+        if query.compartment is not None:
+            where.append(self.in_compartment(scope, *query.compartment))
+        where.extend(self.criterion(c, scope) for c in query.criteria)
+        where.extend(self.restricted(scope))
+        return select(resource.c.resource_type, resource.c.resource_id).where(*where)
+
+    def ordered(self, query: SearchQuery) -> Select[str, str]:
+        return self.matches(query).order_by(*order_by(query.sort, Scope(resource, None)))
+
+    # --- restriction and compartments ---------------------------------------------------
+
+    def restricted(self, scope: Scope) -> list[Condition]:
+        """Conditions limiting ``scope`` to the restriction's patient compartments."""
+        patients = self.restriction.patient_ids
+        if patients is None:
+            return []
+        ids = sorted(patients)
+        member = exists().where(
+            compartment.c.patient_id.in_(ids),
+            compartment.c.resource_type == scope.type_expr,
+            compartment.c.resource_id == scope.id_col,
         )
-    table = INDEX_TABLES[criterion.type]
-    match = _MATCHERS[criterion.type](table, criterion, value)
-    return exists().where(
-        table.c.resource_type == resource_type,
-        table.c.resource_id == resource.c.resource_id,
-        table.c.param == criterion.code,
-        match,
-    )
+        if scope.resource_type == "Patient":
+            return [scope.id_col.in_(ids)]
+        if scope.resource_type is not None:
+            return [member]
+        is_patient = scope.row.c.resource_type == "Patient"
+        return [or_(and_(is_patient, scope.id_col.in_(ids)), and_(not_(is_patient), member))]
+
+    @staticmethod
+    def in_compartment(scope: Scope, compartment_type: str, compartment_id: str) -> Condition:
+        if compartment_type != "Patient":
+            raise FhirError(400, error("not-supported", "Only Patient compartments are searched"))
+        return exists().where(
+            compartment.c.patient_id == compartment_id,
+            compartment.c.resource_type == scope.type_expr,
+            compartment.c.resource_id == scope.id_col,
+        )
+
+    def typed_ids(self, resource_type: str, criteria: list[Criterion]) -> Any:
+        """Ids of ``resource_type`` resources matching ``criteria`` that the caller may see:
+        a sub-select, or (when a ``hidden`` test applies) the visible ids as a list."""
+        row = resource.alias()
+        scope = Scope(row, resource_type)
+        stmt = select(row.c.resource_id).where(
+            row.c.resource_type == resource_type,
+            row.c.deleted.is_(False),
+            *(self.criterion(c, scope) for c in criteria),
+            *self.restricted(scope),
+        )
+        if self.restriction.hidden is None:
+            return stmt
+        return visible_ids(self._connection(), resource_type, stmt, self.restriction)
+
+    def _connection(self) -> Connection:
+        if self.connection is None:
+            raise FhirError(500, error("exception", "This search needs a database connection"))
+        return self.connection
+
+    # --- criteria -------------------------------------------------------------------------
+
+    def criterion(self, criterion: Criterion, scope: Scope) -> Condition:
+        if criterion.type == "id":
+            return self._id(criterion, scope)
+        if criterion.type == "lastUpdated":
+            return self._last_updated(criterion, scope)
+        if criterion.type == "has":
+            return self._has(criterion, scope)
+        if criterion.chain:
+            return self._chain(criterion, scope)
+        if criterion.type == "composite" and criterion.modifier != "missing":
+            return self._composite(criterion, scope)
+        return self._indexed(criterion, scope)
+
+    def _id(self, criterion: Criterion, scope: Scope) -> Condition:
+        if criterion.modifier == "missing":
+            return false() if criterion.values[0] == "true" else true()
+        matched = scope.id_col.in_(list(criterion.values))
+        return not_(matched) if criterion.modifier == "not" else matched
+
+    def _last_updated(self, criterion: Criterion, scope: Scope) -> Condition:
+        if criterion.modifier == "missing":
+            return false() if criterion.values[0] == "true" else true()
+        column = scope.row.c.last_updated_us
+        ranges = [cond.parse_date_value(criterion.code, v) for v in criterion.values]
+        return or_(*(cond.date_range(column, column + 1, r) for r in ranges))
+
+    def _indexed(self, criterion: Criterion, scope: Scope) -> Condition:
+        kind, param = criterion.type, criterion.code
+        if criterion.modifier == "identifier":
+            kind, param = "token", f"{param}:identifier"
+        elif criterion.modifier == "of-type":
+            param = f"{param}:of-type"
+        table = INDEX_TABLES[kind].alias()
+        rows = [
+            table.c.resource_type == scope.type_expr,
+            table.c.resource_id == scope.id_col,
+            table.c.param == param,
+        ]
+        if criterion.modifier == "missing":
+            found = exists().where(*rows)
+            return not_(found) if criterion.values[0] == "true" else found
+        if kind == "reference" and criterion.modifier in ("above", "below"):
+            return self._hierarchy(criterion, scope)
+        matcher = self._matcher(kind, criterion)
+        found = exists().where(*rows, or_(*(matcher(table.c, v) for v in criterion.values)))
+        return not_(found) if criterion.modifier == "not" else found
+
+    def _matcher(self, kind: str, criterion: Criterion) -> Callable[[Any, str], Condition]:
+        modifier, code = criterion.modifier, criterion.code
+        matchers: dict[str, Callable[[Any, str], Condition]] = {
+            "token": lambda c, v: cond.token(c, None if modifier == "not" else modifier, v),
+            "string": lambda c, v: cond.string(c, modifier, v),
+            "uri": lambda c, v: cond.uri(c, modifier, v),
+            "date": lambda c, v: cond.date(c, v, code),
+            "number": lambda c, v: cond.number(c, v, code),
+            "quantity": lambda c, v: cond.quantity(c, v, code),
+            "reference": lambda c, v: reference(c, modifier, v, self.base_url),
+        }
+        if modifier == "identifier":
+            return matchers["token"]
+        return matchers[kind]
+
+    def _chain(self, criterion: Criterion, scope: Scope) -> Condition:
+        refs = INDEX_TABLES["reference"].alias()
+        targets = [
+            and_(
+                refs.c.target_type == target, refs.c.target_id.in_(self.typed_ids(target, [inner]))
+            )
+            for target, inner in criterion.chain
+        ]
+        return exists().where(
+            refs.c.resource_type == scope.type_expr,
+            refs.c.resource_id == scope.id_col,
+            refs.c.param == criterion.code,
+            refs.c.url.is_(None),
+            or_(*targets),
+        )
+
+    def _has(self, criterion: Criterion, scope: Scope) -> Condition:
+        link = criterion.has
+        assert link is not None
+        refs = INDEX_TABLES["reference"].alias()
+        sources = self.typed_ids(link.source_type, [link.inner])
+        referenced = select(refs.c.target_id).where(
+            refs.c.resource_type == link.source_type,
+            refs.c.param == link.reference_param,
+            refs.c.target_type == scope.type_expr,
+            refs.c.url.is_(None),
+            refs.c.resource_id.in_(sources),
+        )
+        return scope.id_col.in_(referenced)
+
+    def _composite(self, criterion: Criterion, scope: Scope) -> Condition:
+        if scope.resource_type is None:
+            raise FhirError(400, error("not-supported", "Composite parameters need one type"))
+        ids = composite_ids(self._connection(), self.registry, scope.resource_type, criterion)
+        if len(ids) > MAX_INNER_IDS:
+            raise _too_costly(criterion.code)
+        return scope.id_col.in_(sorted(ids))
+
+    def _hierarchy(self, criterion: Criterion, scope: Scope) -> Condition:
+        from samhandling.search.hierarchy import hierarchy_ids
+
+        if scope.resource_type is None:
+            raise FhirError(400, error("not-supported", ":above/:below need one resource type"))
+        ids = hierarchy_ids(self, scope.resource_type, criterion)
+        return scope.id_col.in_(sorted(ids))
 
 
-def _token(table: Table, criterion: Criterion, value: str) -> Condition:
-    if criterion.modifier == "text":
-        return table.c.text.like(_like_prefix(fold(value)), escape="\\")
-    if criterion.modifier not in (None,):
-        raise _unsupported_modifier(criterion)
-    if "|" not in value:
-        return table.c.code == value
-    system, code = value.split("|", 1)
-    conditions = [table.c.system == system if system else table.c.system.is_(None)]
-    if code:
-        conditions.append(table.c.code == code)
-    return and_(*conditions)
+def _too_costly(code: str) -> FhirError:
+    message = f"The search on {code} matches too many resources; narrow it down"
+    return FhirError(400, error("too-costly", message, code))
 
 
-def _string(table: Table, criterion: Criterion, value: str) -> Condition:
-    if criterion.modifier == "exact":
-        return table.c.value_exact == value
-    if criterion.modifier == "contains":
-        return table.c.value_folded.like("%" + _escape_like(fold(value)) + "%", escape="\\")
-    if criterion.modifier is not None:
-        raise _unsupported_modifier(criterion)
-    return table.c.value_folded.like(_like_prefix(fold(value)), escape="\\")
-
-
-def _reference(table: Table, criterion: Criterion, value: str) -> Condition:
-    target_type = criterion.modifier
-    parts = value.rstrip("/").split("/")
-    if len(parts) >= 2 and parts[-2][:1].isupper():
-        target_type, target_id = parts[-2], parts[-1]
-        if "://" in value:
-            return or_(table.c.url == value, table.c.target_id == target_id)
-    else:
-        target_id = value
-    conditions = [table.c.target_id == target_id]
-    if target_type:
-        conditions.append(table.c.target_type == target_type)
-    return and_(*conditions)
-
-
-def _date(table: Table, criterion: Criterion, value: str) -> Condition:
-    if criterion.modifier is not None:
-        raise _unsupported_modifier(criterion)
-    prefix, text = split_prefix(value)
-    low, high = _date_range(criterion.code, text)
-    return _date_match(prefix, table.c.low_us, table.c.high_us, low, high)
-
-
-def _uri(table: Table, criterion: Criterion, value: str) -> Condition:
-    if criterion.modifier is not None:
-        raise _unsupported_modifier(criterion)
-    return table.c.uri == value
-
-
-def _date_match(prefix: str, t_low, t_high, s_low: int, s_high: int) -> Condition:
-    """Range comparison of a target [t_low, t_high) with a search value [s_low, s_high)."""
-    within = and_(t_low >= s_low, t_high <= s_high)
-    comparisons: dict[str, Condition] = {
-        "eq": within,
-        "ne": not_(within),
-        "gt": t_high > s_high,
-        "lt": t_low < s_low,
-        "ge": or_(t_high > s_high, within),
-        "le": or_(t_low < s_low, within),
-        "sa": t_low >= s_high,
-        "eb": t_high <= s_low,
-        "ap": and_(t_low < s_high, t_high > s_low),
-    }
-    return comparisons.get(prefix, false())
-
-
-def _date_range(code: str, text: str) -> tuple[int, int]:
-    try:
-        low, high = parse_date_range(text)
-    except ValueError as exc:
-        raise FhirError(
-            400, error("invalid", f"Invalid date '{text}' for {code}: {exc}", code)
-        ) from exc
-    return date_to_us(low), date_to_us(high)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _like_prefix(text: str) -> str:
-    return _escape_like(text) + "%"
-
-
-def _unsupported_modifier(criterion: Criterion) -> FhirError:
-    message = f"Modifier ':{criterion.modifier}' is not supported for {criterion.code}"
-    return FhirError(400, error("not-supported", message, f"{criterion.code}:{criterion.modifier}"))
-
-
-_MATCHERS: dict[str, Callable[..., Condition]] = {
-    "token": _token,
-    "string": _string,
-    "reference": _reference,
-    "date": _date,
-    "uri": _uri,
-}
+def matching_resources(
+    query: SearchQuery,
+    *,
+    connection: Connection | None = None,
+    restriction: SearchRestriction | None = None,
+) -> Select[str, str]:
+    """SELECT (resource_type, resource_id) of current resources matching every criterion."""
+    return SearchSql(connection, restriction, base_url=query.base_url).matches(query)

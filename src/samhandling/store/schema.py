@@ -182,3 +182,46 @@ INDEX_TABLES = {
     "uri": index_uri,
     "composite": index_composite,
 }
+
+# Search result pages (search/paging.py): the ordered matches of a search whose result has
+# more than one page, so that later pages stay the same while resources change (no
+# duplicates, no gaps). Rows expire after an hour; `query_key` binds a row to the query
+# and to the caller's restriction.
+search_cache = Table(
+    "search_cache",
+    metadata,
+    Column("search_id", String(36), primary_key=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("query_key", String(64), nullable=False),
+    Column("total", Integer, nullable=True),
+    Column("entries", LargeBinary, nullable=False),
+    # with a `hidden` restriction: the visible matches found so far, and how many of
+    # `entries` have been checked to find them
+    Column("visible", LargeBinary, nullable=True),
+    Column("scanned", Integer, nullable=True),
+    Index("ix_search_cache_created", "created_us"),
+)
+
+# Prefix searches (`name=ode`, LIKE 'ode%') can use a btree index only in the "C"
+# collation; on PostgreSQL this index with text_pattern_ops serves them in any collation.
+Index(
+    "ix_index_string_param_value_pattern",
+    index_string.c.resource_type,
+    index_string.c.param,
+    index_string.c.value_folded,
+    postgresql_ops={"value_folded": "text_pattern_ops"},
+).ddl_if(dialect="postgresql")
+
+# The ledger of issued felles hjelpenummer (services/identity/fh_ledger.py): the number is the
+# primary key, so no number is ever issued twice, and rows are never removed (not on merge,
+# not on deletion of the Patient). Who asked for the number and why is kept with it.
+fh_number = Table(
+    "fh_number",
+    metadata,
+    Column("number", String(11), primary_key=True),
+    Column("patient_id", RID, nullable=True),
+    Column("allocated_at_us", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Index("ix_fh_number_patient", "patient_id"),
+)

@@ -1,0 +1,101 @@
+"""`samhandling reindex`: recompute the index rows of every current resource.
+
+Needed after a custom SearchParameter is added (the resources written before it have no
+rows for it) or after the extraction rules change. Resources are read in keyset order and
+re-indexed in batches, one write transaction per batch, so a long reindex neither holds
+one huge transaction nor blocks writers for long; a resource written concurrently is
+indexed by its own write and then again, identically, by the reindex.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+import typer
+from sqlalchemy import Connection, and_, delete, insert, or_, select
+
+from samhandling.config import settings_from_env
+from samhandling.fhir.compartment import patient_compartment_ids
+from samhandling.fhir.index_values import extract_index_values
+from samhandling.search.custom_parameters import load_custom_parameters
+from samhandling.store.database import make_engine, read_connection, write_connection
+from samhandling.store.index_rows import index_rows
+from samhandling.store.schema import INDEX_TABLES, compartment, resource
+from samhandling.store.schema_migrations import upgrade
+
+BATCH = 500
+
+
+def reindex(database_url: str, *, batch_size: int = BATCH) -> int:
+    """Re-extract the index rows of every current resource; returns how many were indexed."""
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        with read_connection(engine) as connection:
+            load_custom_parameters(connection)
+        done, after = 0, ("", "")
+        while True:
+            with write_connection(engine) as connection:
+                rows = _batch(connection, after, batch_size)
+                for rtype, rid, content in rows:
+                    _reindex_one(connection, rtype, rid, orjson.loads(content))
+            if not rows:
+                return done
+            done += len(rows)
+            after = (rows[-1][0], rows[-1][1])
+    finally:
+        engine.dispose()
+
+
+def _batch(connection: Connection, after: tuple[str, str], size: int) -> list[Any]:
+    r = resource.c
+    stmt = (
+        select(r.resource_type, r.resource_id, r.content)
+        .where(
+            r.deleted.is_(False),
+            or_(
+                r.resource_type > after[0],
+                and_(r.resource_type == after[0], r.resource_id > after[1]),
+            ),
+        )
+        .order_by(r.resource_type, r.resource_id)
+        .limit(size)
+    )
+    return list(connection.execute(stmt).all())
+
+
+def _reindex_one(connection: Connection, rtype: str, rid: str, body: dict[str, Any]) -> None:
+    index = extract_index_values(body)
+    patients = patient_compartment_ids(body, index)
+    shard = min(patients) if patients else None
+    for table in (*INDEX_TABLES.values(), compartment):
+        connection.execute(
+            delete(table).where(table.c.resource_type == rtype, table.c.resource_id == rid)
+        )
+    key = {"resource_type": rtype, "resource_id": rid, "patient_id": shard}
+    for kind, rows in index_rows(index).items():
+        if rows:
+            connection.execute(insert(INDEX_TABLES[kind]), [{**key, **row} for row in rows])
+    if patients:
+        connection.execute(
+            insert(compartment),
+            [
+                {"patient_id": p, "resource_type": rtype, "resource_id": rid}
+                for p in sorted(patients)
+            ],
+        )
+
+
+def reindex_command(
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database", help="sqlite:///path or postgresql://… [env SAMHANDLING_DATABASE_URL]"
+        ),
+    ] = None,
+) -> None:
+    """Recompute the search index of every resource (after adding a SearchParameter)."""
+    url = database or settings_from_env().database_url
+    count = reindex(url)
+    typer.echo(f"reindexed {count} resources")

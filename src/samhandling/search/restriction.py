@@ -1,0 +1,47 @@
+"""What a caller may see of a search: the hook the trust framework's policy fills in.
+
+A ``SearchRestriction`` narrows every part of a search — matches, chained and reverse-chained
+targets, ``_include``/``_revinclude`` and compartment searches — so that no part of the
+answer depends on a resource the caller may not see (see docs/SEARCH.md, "Restrictions").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["SearchRestriction"]
+
+
+@dataclass(frozen=True)
+class SearchRestriction:
+    """Limits on what a search may return.
+
+    * ``patient_ids``: when set, only resources in the patient compartments of these
+      patients (table ``compartment``) are returned; Patient resources by their own id.
+      Resources outside every patient compartment (Organization, Practitioner …) are then
+      not returned either.
+    * ``hidden``: a resource for which it returns True is dropped from matches, includes and
+      the targets of chains and ``_has``. It is called with the resource as a dict.
+    * ``owner``: who the restriction is for (e.g. the principal's id); a cached result page
+      is only served to a request with the same owner and the same restriction.
+    """
+
+    patient_ids: frozenset[str] | None = None
+    hidden: Callable[[dict[str, Any]], bool] | None = None
+    owner: str | None = None
+
+    def fingerprint(self) -> str:
+        """A stable key for the restriction, binding cached search results to it."""
+        patients = "*" if self.patient_ids is None else ",".join(sorted(self.patient_ids))
+        hidden = "" if self.hidden is None else "hidden"
+        text = f"{patients}\n{hidden}\n{self.owner or ''}"
+        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+    def is_hidden(self, resource: dict[str, Any]) -> bool:
+        return self.hidden is not None and bool(self.hidden(resource))
+
+
+UNRESTRICTED = SearchRestriction()

@@ -1,0 +1,61 @@
+"""``_sort`` (R4 §3.1.1.6.4): ORDER BY clauses over the index tables.
+
+A parameter with several values per resource sorts by its lowest value ascending and its
+highest value descending (dates: the start of the earliest range ascending, the end of the
+latest descending). Resources without a value come last in either direction. The resource
+type and id end every ordering, so the order is total and pages never tie.
+Without ``_sort`` the newest come first (``-_lastUpdated``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from samhandling.search.model import SortKey
+from samhandling.store.schema import INDEX_TABLES
+
+DEFAULT_SORT = [SortKey("_lastUpdated", "lastUpdated", True)]
+_COLUMNS = {
+    "string": ("value_folded", "value_folded"),
+    "token": ("code", "code"),
+    "date": ("low_us", "high_us"),
+    "number": ("value", "value"),
+    "quantity": ("value", "value"),
+    "uri": ("uri", "uri"),
+    "reference": ("target_id", "target_id"),
+}
+
+
+def order_by(keys: list[SortKey], scope: Any) -> list[Any]:
+    """ORDER BY expressions for ``keys`` over the resource rows of ``scope``."""
+    clauses = []
+    for key in keys or DEFAULT_SORT:
+        expression = sort_expression(key, scope)
+        ordered = expression.desc() if key.descending else expression.asc()
+        clauses.append(ordered.nulls_last())
+    clauses.extend((scope.row.c.resource_type, scope.id_col))
+    return clauses
+
+
+def sort_expression(key: SortKey, scope: Any) -> Any:
+    if key.type == "id":
+        return scope.id_col
+    if key.type == "lastUpdated":
+        return scope.row.c.last_updated_us
+    table = INDEX_TABLES[key.type].alias()
+    ascending, descending = _COLUMNS[key.type]
+    column: Any = table.c[descending if key.descending else ascending]
+    if key.type == "quantity":
+        column = func.coalesce(column, table.c.low)
+    aggregate = func.max(column) if key.descending else func.min(column)
+    return (
+        select(aggregate)
+        .where(
+            table.c.resource_type == scope.row.c.resource_type,
+            table.c.resource_id == scope.id_col,
+            table.c.param == key.code,
+        )
+        .scalar_subquery()
+    )

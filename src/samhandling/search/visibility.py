@@ -1,0 +1,66 @@
+"""Applying a restriction's ``hidden`` test, which only Python can evaluate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection
+
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.search.restriction import SearchRestriction
+from samhandling.store.reader import read_many_current
+from samhandling.store.records import StoredVersion
+
+BATCH = 500
+MAX_SCANNED = 30_000
+
+
+def visible_ids(
+    connection: Connection, resource_type: str, stmt: Any, restriction: SearchRestriction
+) -> list[str]:
+    """The ids selected by ``stmt`` whose resources the restriction does not hide."""
+    ids = list(connection.execute(stmt.limit(MAX_SCANNED + 1)).scalars())
+    if len(ids) > MAX_SCANNED:
+        message = "The search is too broad to be checked against your access; narrow it down"
+        raise FhirError(400, error("too-costly", message))
+    keys = [(resource_type, rid) for rid in ids]
+    return [version.resource_id for version in visible_versions(connection, keys, restriction)]
+
+
+def visible_versions(
+    connection: Connection, keys: Iterable[tuple[str, str]], restriction: SearchRestriction
+) -> Iterator[StoredVersion]:
+    """Current versions of ``keys`` in order, without deleted and hidden ones."""
+    keys = list(keys)
+    for start in range(0, len(keys), BATCH):
+        batch = keys[start : start + BATCH]
+        found = read_many_current(connection, batch)
+        for key in batch:
+            version = found.get(key)
+            if version is not None and not restriction.is_hidden(version.resource()):
+                yield version
+
+
+def allowed_keys(
+    connection: Connection, keys: list[tuple[str, str]], restriction: SearchRestriction
+) -> list[tuple[str, str]]:
+    """``keys`` inside the restriction's patient compartments (all of them when unset)."""
+    patients = restriction.patient_ids
+    if patients is None or not keys:
+        return keys
+    from sqlalchemy import select
+
+    from samhandling.store.schema import compartment
+
+    allowed = {k for k in keys if k[0] == "Patient" and k[1] in patients}
+    others = [k for k in keys if k[0] != "Patient"]
+    for start in range(0, len(others), BATCH):
+        batch = others[start : start + BATCH]
+        stmt = select(compartment.c.resource_type, compartment.c.resource_id).where(
+            compartment.c.patient_id.in_(sorted(patients)),
+            compartment.c.resource_id.in_(sorted({rid for _, rid in batch})),
+        )
+        wanted = set(batch)
+        allowed.update(k for k in ((t, i) for t, i in connection.execute(stmt)) if k in wanted)
+    return [k for k in keys if k in allowed]
