@@ -275,3 +275,40 @@ def test_citizen_reaches_only_own_data(
         headers={**JSON, "Authorization": f"Bearer {citizen}"},
     )
     _refused(refused, 403)
+
+
+def _ids(bundle: dict[str, Any]) -> set[str]:
+    return {
+        e["resource"]["id"]
+        for e in bundle.get("entry", [])
+        if e.get("search", {}).get("mode") != "outcome"
+    }
+
+
+def test_citizen_searches_reveal_nothing_of_others(
+    server: ServerProcess, issuer: DevIssuer, data: dict[str, str]
+) -> None:
+    citizen = issuer.mint("citizen", patient_fnr=CITIZEN_FNR)
+    own = {data["own"], data["own-obs"]}
+    found = _get(server, "Observation", citizen).json()
+    assert _ids(found) == {data["own-obs"]} and found.get("total", 1) == 1
+    included = _get(server, "Observation?_include=Observation:subject", citizen).json()
+    assert _ids(included) == own
+    revincluded = _get(server, "Patient?_revinclude=Observation:subject", citizen).json()
+    assert _ids(revincluded) == own
+    everything = _get(server, "Observation?_include=*&_revinclude=*", citizen).json()
+    assert _ids(everything) <= own
+    chained = _get(
+        server, f"Observation?subject:Patient.identifier={FNR_SYSTEM}|{OTHER_FNR}", citizen
+    )
+    assert chained.status_code == 200 and _ids(chained.json()) == set()
+    assert chained.json().get("total", 0) == 0
+    has = _get(server, f"Patient?_has:Observation:subject:_id={data['other-obs']}", citizen).json()
+    assert _ids(has) == set()
+    compartment = _get(server, f"Patient/{data['other']}/Observation", citizen)
+    assert compartment.status_code in (403, 404) and data["other-obs"] not in compartment.text
+    system_wide = httpx.get(
+        f"{server.base_url}?_type=Observation,Patient",
+        headers={"Authorization": f"Bearer {citizen}"},
+    ).json()
+    assert _ids(system_wide) <= own
