@@ -96,16 +96,48 @@ def follow(store: SearchStore, url: str) -> dict:
     return store.bundle(resource_type, parts.query)
 
 
-def test_paging_is_stable_while_resources_change(store: SearchStore) -> None:
+def test_paging_by_id_is_stable_while_resources_change(store: SearchStore) -> None:
     store.put(*({"resourceType": "Patient", "id": f"p{i:02}", "gender": "male"} for i in range(10)))
-    first = store.bundle("Patient", "gender=male&_count=4&_sort=_id")
+    first = store.bundle("Patient", "gender=male&_count=4")  # by id: keyset paging
+    assert "_after=p03" in links(first)["next"]
+    seen = [e["resource"]["id"] for e in first["entry"]]
+    store.put({"resourceType": "Patient", "id": "p000", "gender": "male"})  # sorts before
+    store.put({"resourceType": "Patient", "id": "p07", "gender": "male", "active": True})
+    store.put({"resourceType": "Patient", "id": "p01", "gender": "male", "active": True})
+    page = first
+    while "next" in links(page):
+        page = follow(store, links(page)["next"])
+        seen += [e["resource"]["id"] for e in page["entry"]]
+        assert page["total"] == 11  # the count as of this page
+    assert seen == [f"p{i:02}" for i in range(10)]
+    previous = follow(store, links(page)["previous"])
+    assert [e["resource"]["id"] for e in previous["entry"]] == ["p04", "p05", "p06", "p07"]
+    assert previous["entry"][3]["resource"]["active"] is True
+    back = follow(store, links(previous)["previous"])
+    assert [e["resource"]["id"] for e in back["entry"]] == ["p000", "p01", "p02", "p03"]
+    descending = store.bundle("Patient", "gender=male&_count=4&_sort=-_id&_after=p05")
+    assert [e["resource"]["id"] for e in descending["entry"]] == ["p04", "p03", "p02", "p01"]
+
+
+def test_paging_is_stable_while_resources_change(store: SearchStore) -> None:
+    store.put(
+        *(
+            {"resourceType": "Patient", "id": f"p{i:02}", "gender": "male",
+             "name": [{"family": f"F{i:02}"}]}
+            for i in range(10)
+        )
+    )  # fmt: skip
+    first = store.bundle("Patient", "gender=male&_count=4&_sort=family")
     seen = [e["resource"]["id"] for e in first["entry"]]
     assert seen == ["p00", "p01", "p02", "p03"]
     # between page requests: a new match, an update that moves a resource to the front of the
     # default order, and an update of one already seen
-    store.put({"resourceType": "Patient", "id": "p000", "gender": "male"})
-    store.put({"resourceType": "Patient", "id": "p07", "gender": "male", "active": True})
-    store.put({"resourceType": "Patient", "id": "p01", "gender": "male", "active": True})
+    store.put({"resourceType": "Patient", "id": "p000", "gender": "male",
+               "name": [{"family": "A"}]})  # fmt: skip
+    store.put({"resourceType": "Patient", "id": "p07", "gender": "male", "active": True,
+               "name": [{"family": "A7"}]})  # fmt: skip
+    store.put({"resourceType": "Patient", "id": "p01", "gender": "male", "active": True,
+               "name": [{"family": "Z1"}]})  # fmt: skip
     page = first
     while "next" in links(page):
         page = follow(store, links(page)["next"])
@@ -121,7 +153,7 @@ def test_paging_is_stable_while_resources_change(store: SearchStore) -> None:
 
 def test_paging_with_default_order_has_no_duplicates(store: SearchStore) -> None:
     store.put(*({"resourceType": "Patient", "id": f"q{i}"} for i in range(7)))
-    page = store.bundle("Patient", "_count=3")
+    page = store.bundle("Patient", "_count=3&_sort=-_lastUpdated")
     seen = [e["resource"]["id"] for e in page["entry"]]
     store.put({"resourceType": "Patient", "id": seen[-1], "active": False})  # now the newest
     while "next" in links(page):
@@ -132,7 +164,7 @@ def test_paging_with_default_order_has_no_duplicates(store: SearchStore) -> None
 
 def test_expired_or_foreign_cursor_is_410(store: SearchStore) -> None:
     store.put(*({"resourceType": "Patient", "id": f"r{i}", "gender": "male"} for i in range(3)))
-    first = store.bundle("Patient", "gender=male&_count=1")
+    first = store.bundle("Patient", "gender=male&_count=1&_sort=-_lastUpdated")
     cursor = dict(parse_qsl(urlsplit(links(first)["next"]).query))["_cursor"]
     with pytest.raises(FhirError) as caught:
         store.bundle("Patient", f"gender=female&_count=1&_cursor={cursor}&_offset=1")

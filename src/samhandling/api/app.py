@@ -112,7 +112,9 @@ def _operational_routes(engine: Engine, metrics: Metrics) -> list[BaseRoute]:
 def _fhir_routes(
     api: FhirRestApi, settings: Settings, operations: OperationRegistry
 ) -> list[BaseRoute]:
-    capability = capability_statement(settings.base_url)
+    capability = capability_statement(
+        settings.base_url, [(op.name, op.level) for op in operations.all()]
+    )
     smart = smart_configuration(settings)
     return [
         Route("/fhir/metadata", lambda _r: fhir_response(capability)),

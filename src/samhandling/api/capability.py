@@ -21,8 +21,35 @@ INTERACTIONS = (
 )
 
 
-def capability_statement(base_url: str) -> dict[str, Any]:
-    """A server CapabilityStatement for `base_url`."""
+CANONICAL_BASE = "https://samhandling.no/fhir"
+SECURITY = {
+    "cors": False,
+    "service": [
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                    "code": "SMART-on-FHIR",
+                }
+            ],
+            "text": "OAuth 2 / HelseID-style JWT access tokens",
+        }
+    ],
+    "description": (
+        "Every request except this CapabilityStatement and .well-known/smart-configuration"
+        " needs a JWT access token (RS256, PS256 or ES256) from a trusted issuer, as Bearer or"
+        " DPoP-bound (RFC 9449). Clinicians need the trust-framework attestation"
+        " (nhn:tillitsrammeverk:parameters) with purpose of use TREAT, ETREAT, COC or BTG, at"
+        " most 60 minutes old; emergency access needs a reason. SMART v1 and v2 scopes"
+        " (patient/, user/, system/) restrict types and interactions. Every access is audited."
+    ),
+}
+
+
+def capability_statement(
+    base_url: str, operations: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    """A server CapabilityStatement for `base_url` (operations: (name, level) pairs)."""
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -36,7 +63,12 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
+                "security": SECURITY,
                 "resource": [_resource(t) for t in sorted(RESOURCE_TYPES)],
+                "operation": [
+                    {"name": name, "definition": f"{CANONICAL_BASE}/OperationDefinition/{name}"}
+                    for name, _level in sorted(set(operations or []))
+                ],
                 "interaction": [
                     {"code": "transaction"},
                     {"code": "batch"},

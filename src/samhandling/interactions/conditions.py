@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.query import parse_search
-from samhandling.search.sql import matching_resources
+from samhandling.search.sql import custom_plans, matching_resources
 from samhandling.store.database import lock_key
 from samhandling.store.records import StoredVersion
 
@@ -54,5 +54,6 @@ def find_matches(connection: Connection, resource_type: str, criteria: str) -> l
         raise FhirError(400, error("invalid", "Conditional interaction without search criteria"))
     query = parse_search(resource_type, items)
     lock_key(connection, f"conditional:{resource_type}?{criteria}")
+    custom_plans(connection)
     stmt = matching_resources(query, connection=connection).limit(MAX_CONDITIONAL_MATCHES)
     return [row.resource_id for row in connection.execute(stmt)]

@@ -22,16 +22,17 @@ from samhandling.fhir.outcome import Issue, operation_outcome
 from samhandling.search import custom_parameters, paging
 from samhandling.search.elements import shape
 from samhandling.search.includes import included
+from samhandling.search.keyset import keyset_eligible, keyset_page
 from samhandling.search.model import SearchQuery
 from samhandling.search.query import parse_search
 from samhandling.search.restriction import UNRESTRICTED, SearchRestriction
-from samhandling.search.sql import SearchSql
+from samhandling.search.sql import SearchSql, custom_plans
 from samhandling.search.visibility import allowed_keys, visible_versions
 from samhandling.store.records import StoredVersion
 
 __all__ = ["SearchRestriction", "search", "system_search"]
 
-LINK_DROPPED = frozenset({"_offset", "_snapshot", "_count", "_cursor"})
+LINK_DROPPED = frozenset({"_offset", "_snapshot", "_count", "_cursor", "_after", "_before"})
 
 
 def search(
@@ -101,25 +102,84 @@ def _run(
     restriction: SearchRestriction,
 ) -> dict[str, Any]:
     builder = SearchSql(connection, restriction, base_url=query.base_url)
+    custom_plans(connection)
     if query.summary == "count" or (query.count == 0 and query.explicit_count):
         total = paging.count_matches(connection, builder, query)
         return _bundle(url, items, query, [], None, total, query.ignored)
+    if keyset_eligible(query):
+        keyset = keyset_page(connection, builder, query)
+        page = _versions(connection, keyset.keys, keyset.checked, restriction)
+        links = _keyset_links(url, items, query, keyset.keys, keyset.has_next, keyset.has_previous)
+        return _finish(connection, query, page, links, keyset.total, False, url, items, restriction)
     key = paging.query_key(items, query, restriction)
     matches = paging.all_matches(connection, builder, query, key)
     page = _page(connection, matches, query, restriction)
+    more = len(matches.keys) > query.offset + query.count
+    links = _links(url, items, query, matches.search_id, more)
+    return _finish(
+        connection, query, page, links, matches.total, matches.truncated, url, items, restriction
+    )
+
+
+def _finish(
+    connection: Connection,
+    query: SearchQuery,
+    page: list[StoredVersion],
+    links: list[dict[str, str]],
+    total: int | None,
+    truncated: bool,
+    url: str,
+    items: list[tuple[str, str]],
+    restriction: SearchRestriction,
+) -> dict[str, Any]:
+    """Includes, outcome issues and the Bundle around a page of matches."""
     issues = list(query.ignored)
     found, cut = included(connection, query.includes, page, restriction)
     if cut:
         issues.append(Issue("warning", "too-costly", "Not every included resource is shown"))
-    if matches.truncated:
+    if truncated:
         message = f"Only the first {paging.MAX_RESULTS} matches can be paged through"
         issues.append(Issue("warning", "too-costly", message))
     entries = [_entry(query, v, "match") for v in page]
     entries += [_entry(query, v, "include") for v in found]
-    more = len(matches.keys) > query.offset + query.count
-    links = _links(url, items, query, matches.search_id, more)
-    total = None if query.total == "none" else matches.total
+    total = None if query.total == "none" else total
     return _bundle(url, items, query, entries, links, total, issues)
+
+
+def _versions(
+    connection: Connection,
+    keys: list[tuple[str, str]],
+    checked: dict[tuple[str, str], StoredVersion],
+    restriction: SearchRestriction,
+) -> list[StoredVersion]:
+    if all(k in checked for k in keys):
+        return [checked[k] for k in keys]
+    return list(visible_versions(connection, keys, restriction))
+
+
+def _keyset_links(
+    url: str,
+    items: list[tuple[str, str]],
+    query: SearchQuery,
+    keys: list[tuple[str, str]],
+    has_next: bool,
+    has_previous: bool,
+) -> list[dict[str, str]]:
+    kept = [(k, v) for k, v in items if k not in LINK_DROPPED]
+    joiner = "&" if "?" in url else "?"
+
+    def link(relation: str, extra: list[tuple[str, str]]) -> dict[str, str]:
+        query_string = urlencode([*kept, ("_count", str(query.count)), *extra])
+        return {"relation": relation, "url": f"{url}{joiner}{query_string}"}
+
+    here = [("_after", query.after)] if query.after else []
+    here += [("_before", query.before)] if query.before and not query.after else []
+    links = [link("self", here)]
+    if has_next and keys:
+        links.append(link("next", [("_after", keys[-1][1])]))
+    if has_previous and keys:
+        links.append(link("previous", [("_before", keys[0][1])]))
+    return links
 
 
 def _page(

@@ -72,6 +72,8 @@ class SearchQuery:
     summary: str | None = None  # true | text | data | count | false
     elements: tuple[str, ...] = ()
     cursor: str | None = None
+    after: str | None = None  # keyset paging by id (see search/keyset.py)
+    before: str | None = None
     compartment: tuple[str, str] | None = None  # ("Patient", id)
     base_url: str | None = None
     explicit_count: bool = False

@@ -18,6 +18,7 @@ the check got. ``total`` is then known only once every match has been checked (a
 from __future__ import annotations
 
 import hashlib
+import random
 import uuid
 import zlib
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ Key = tuple[str, str]
 MAX_RESULTS = 100_000
 CACHE_SECONDS = 3600
 MIN_SCAN = 20
+EXPIRY_CHANCE = 0.05
 UNCACHED = frozenset(
     {"_count", "_offset", "_cursor", "_snapshot", "_format", "_pretty", "_summary",
      "_elements", "_total"}
@@ -156,8 +158,11 @@ def _store(connection: Connection, key: str, scan: _Scan) -> str:
         "entries": _pack(scan.entries), "visible": _pack(scan.visible) if hidden else None,
         "scanned": scan.scanned if hidden else None,
     }  # fmt: skip
-    expired = delete(search_cache).where(search_cache.c.created_us < now - CACHE_SECONDS * 10**6)
-    _write(connection, expired, insert(search_cache).values(**row))
+    statements: list[object] = [insert(search_cache).values(**row)]
+    if random.random() < EXPIRY_CHANCE:  # expired rows are removed now and then
+        cutoff = now - CACHE_SECONDS * 10**6
+        statements.append(delete(search_cache).where(search_cache.c.created_us < cutoff))
+    _write(connection, *statements)
     return search_id
 
 

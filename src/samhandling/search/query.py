@@ -43,7 +43,7 @@ RESULT_PARAMETERS = frozenset(
         "_totalMethod",
     }
 )
-PAGING_PARAMETERS = frozenset({"_offset", "_snapshot", "_cursor"})
+PAGING_PARAMETERS = frozenset({"_offset", "_snapshot", "_cursor", "_after", "_before"})
 INCLUDE_PARAMETERS = frozenset({"_include", "_revinclude"})
 SORTABLE = frozenset(
     {"string", "token", "date", "number", "quantity", "reference", "uri", "id", "lastUpdated"}
@@ -100,6 +100,8 @@ def _result_parameter(
         query.snapshot_tx = _non_negative_int(name, value)
     elif name == "_cursor":
         query.cursor = value
+    elif name in ("_after", "_before"):
+        setattr(query, name[1:], value)
     elif name == "_sort":
         query.sort = _sort_keys(registry, query.types, value)
     elif name == "_total":

@@ -4,7 +4,8 @@ A parameter with several values per resource sorts by its lowest value ascending
 highest value descending (dates: the start of the earliest range ascending, the end of the
 latest descending). Resources without a value come last in either direction. The resource
 type and id end every ordering, so the order is total and pages never tie.
-Without ``_sort`` the newest come first (``-_lastUpdated``).
+Without ``_sort`` the order is by id (``_sort=_id``): it needs no resource row, so the
+matches can come from narrow index rows alone (search/driver.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 from samhandling.search.model import SortKey
 from samhandling.store.schema import INDEX_TABLES
 
-DEFAULT_SORT = [SortKey("_lastUpdated", "lastUpdated", True)]
+DEFAULT_SORT = [SortKey("_id", "id", False)]
 _COLUMNS = {
     "string": ("value_folded", "value_folded"),
     "token": ("code", "code"),

@@ -20,11 +20,13 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
 from samhandling.search import conditions as cond
 from samhandling.search.composite import composite_ids
-from samhandling.search.model import Criterion, SearchQuery
+from samhandling.search.driver import plan_driver
+from samhandling.search.model import Criterion, SearchQuery, SortKey
 from samhandling.search.reference_values import reference
 from samhandling.search.restriction import UNRESTRICTED, SearchRestriction
-from samhandling.search.sorting import order_by
+from samhandling.search.sorting import DEFAULT_SORT, order_by
 from samhandling.search.visibility import visible_ids
+from samhandling.store.database import is_sqlite
 from samhandling.store.schema import INDEX_TABLES, compartment, resource
 
 Condition = ColumnElement[bool]
@@ -66,8 +68,39 @@ class SearchSql:
 
     def matches(self, query: SearchQuery) -> Select[str, str]:
         """SELECT (resource_type, resource_id) of current resources matching the query."""
+        scope, where = self._plan(query)
+        return select(scope.row.c.resource_type, scope.row.c.resource_id).where(*where)
+
+    def ordered(
+        self, query: SearchQuery, *, after: str | None = None, backwards: bool = False
+    ) -> Select[str, str]:
+        """The matches in order; for keyset paging by id (``query.sort`` is ``_id`` or
+        ``-_id``) only those after id ``after`` in the order, or, ``backwards``, before it."""
+        scope, where = self._plan(query)
+        keys = query.sort
+        if backwards:
+            keys = [SortKey(k.code, k.type, not k.descending) for k in keys or DEFAULT_SORT]
+        if after is not None:
+            descending = bool(keys) and keys[0].descending
+            where.append(scope.id_col < after if descending else scope.id_col > after)
+        stmt = select(scope.row.c.resource_type, scope.row.c.resource_id).where(*where)
+        return stmt.order_by(*order_by(keys, scope))
+
+    def _plan(self, query: SearchQuery) -> tuple[Scope, list[Condition]]:
+        """The rows to start from and the conditions on them.
+
+        When no condition needs the resource row itself (``_lastUpdated``), the search starts
+        from the index rows of its most selective criterion, or from the compartment rows:
+        index and compartment rows exist only for current, not deleted resources, so the
+        wide resource rows are never read (docs/SEARCH.md, "Query shapes").
+        """
         types = query.types
         single = types[0] if len(types) == 1 and types[0] else None
+        driven = plan_driver(self, query, single)
+        if driven is not None:
+            scope, rest = driven
+            checks = [self.criterion(c, scope) for c in rest]
+            return scope, [*checks, *self.restricted(scope)]
         scope = Scope(resource, single)
         where: list[Condition] = [resource.c.deleted.is_(False)]
         if single:
@@ -79,11 +112,7 @@ class SearchSql:
         if query.compartment is not None:
             where.append(self.in_compartment(scope, *query.compartment))
         where.extend(self.criterion(c, scope) for c in query.criteria)
-        where.extend(self.restricted(scope))
-        return select(resource.c.resource_type, resource.c.resource_id).where(*where)
-
-    def ordered(self, query: SearchQuery) -> Select[str, str]:
-        return self.matches(query).order_by(*order_by(query.sort, Scope(resource, None)))
+        return scope, [*where, *self.restricted(scope)]
 
     # --- restriction and compartments ---------------------------------------------------
 
@@ -164,25 +193,29 @@ class SearchSql:
         return or_(*(cond.date_range(column, column + 1, r) for r in ranges))
 
     def _indexed(self, criterion: Criterion, scope: Scope) -> Condition:
+        if criterion.type == "reference" and criterion.modifier in ("above", "below"):
+            return self._hierarchy(criterion, scope)
+        table, rows, match = self.index_parts(criterion, scope.type_expr)
+        found = exists().where(*rows, table.c.resource_id == scope.id_col, match)
+        if criterion.modifier == "missing":
+            return not_(found) if criterion.values[0] == "true" else found
+        return not_(found) if criterion.modifier == "not" else found
+
+    def index_parts(
+        self, criterion: Criterion, type_expr: Any
+    ) -> tuple[Any, list[Condition], Condition]:
+        """The index-table alias of a criterion, its row key conditions and its value match."""
         kind, param = criterion.type, criterion.code
         if criterion.modifier == "identifier":
             kind, param = "token", f"{param}:identifier"
         elif criterion.modifier == "of-type":
             param = f"{param}:of-type"
         table = INDEX_TABLES[kind].alias()
-        rows = [
-            table.c.resource_type == scope.type_expr,
-            table.c.resource_id == scope.id_col,
-            table.c.param == param,
-        ]
+        rows = [table.c.resource_type == type_expr, table.c.param == param]
         if criterion.modifier == "missing":
-            found = exists().where(*rows)
-            return not_(found) if criterion.values[0] == "true" else found
-        if kind == "reference" and criterion.modifier in ("above", "below"):
-            return self._hierarchy(criterion, scope)
+            return table, rows, true()
         matcher = self._matcher(kind, criterion)
-        found = exists().where(*rows, or_(*(matcher(table.c, v) for v in criterion.values)))
-        return not_(found) if criterion.modifier == "not" else found
+        return table, rows, or_(*(matcher(table.c, v) for v in criterion.values))
 
     def _matcher(self, kind: str, criterion: Criterion) -> Callable[[Any, str], Condition]:
         modifier, code = criterion.modifier, criterion.code
@@ -249,6 +282,18 @@ class SearchSql:
 def _too_costly(code: str) -> FhirError:
     message = f"The search on {code} matches too many resources; narrow it down"
     return FhirError(400, error("too-costly", message, code))
+
+
+def custom_plans(connection: Connection) -> None:
+    """Plan every search statement for its values (PostgreSQL), for this transaction.
+
+    psycopg prepares a statement executed often, and PostgreSQL then may switch to a generic
+    plan that ignores the values; for search SQL, whose best plan depends entirely on how
+    selective each value is (one patient's rows or everybody's), that plan can be orders of
+    magnitude slower.
+    """
+    if not is_sqlite(connection):
+        connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 def matching_resources(

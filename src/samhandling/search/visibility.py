@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select, tuple_
 
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.restriction import SearchRestriction
-from samhandling.store.reader import read_many_current
 from samhandling.store.records import StoredVersion
+from samhandling.store.schema import compartment, resource
 
 BATCH = 500
 MAX_SCANNED = 30_000
@@ -35,11 +35,27 @@ def visible_versions(
     keys = list(keys)
     for start in range(0, len(keys), BATCH):
         batch = keys[start : start + BATCH]
-        found = read_many_current(connection, batch)
+        found = read_current_versions(connection, batch)
         for key in batch:
             version = found.get(key)
             if version is not None and not restriction.is_hidden(version.resource()):
                 yield version
+
+
+def read_current_versions(
+    connection: Connection, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], StoredVersion]:
+    """Current, not deleted versions of ``keys``, in one query whatever their types."""
+    if not keys:
+        return {}
+    r = resource.c
+    stmt = select(
+        r.resource_type, r.resource_id, r.version_id, r.last_updated_us, r.tx_id, r.content
+    ).where(tuple_(r.resource_type, r.resource_id).in_(keys), r.deleted.is_(False))
+    return {
+        (row[0], row[1]): StoredVersion(row[0], row[1], row[2], row[3], row[4], False, row[5])
+        for row in connection.execute(stmt)
+    }
 
 
 def allowed_keys(
@@ -49,10 +65,6 @@ def allowed_keys(
     patients = restriction.patient_ids
     if patients is None or not keys:
         return keys
-    from sqlalchemy import select
-
-    from samhandling.store.schema import compartment
-
     allowed = {k for k in keys if k[0] == "Patient" and k[1] in patients}
     others = [k for k in keys if k[0] != "Patient"]
     for start in range(0, len(others), BATCH):

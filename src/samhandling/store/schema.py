@@ -225,3 +225,28 @@ fh_number = Table(
     Column("requested_by", Text, nullable=False),
     Index("ix_fh_number_patient", "patient_id"),
 )
+
+# Covering indexes for the per-resource probes of search (`EXISTS (… WHERE resource_type =
+# … AND resource_id = … AND param = …)`) and for reading sort keys and the deleted flag of
+# matched resources: the probe reads index pages only, not the wide rows (search/sql.py).
+Index(
+    "ix_resource_type_id_updated",
+    resource.c.resource_type,
+    resource.c.resource_id,
+    resource.c.last_updated_us,
+    resource.c.deleted,
+)
+Index(
+    "ix_index_token_probe",
+    index_token.c.resource_type,
+    index_token.c.resource_id,
+    index_token.c.param,
+    postgresql_include=["system", "code"],
+)
+Index(
+    "ix_index_date_probe",
+    index_date.c.resource_type,
+    index_date.c.resource_id,
+    index_date.c.param,
+    postgresql_include=["low_us", "high_us"],
+)

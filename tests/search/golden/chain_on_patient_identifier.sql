@@ -6,4 +6,4 @@ WHERE index_reference_1.resource_type = 'Observation' AND index_reference_1.reso
 FROM resource AS resource_1 
 WHERE resource_1.resource_type = 'Patient' AND resource_1.deleted IS false AND (EXISTS (SELECT * 
 FROM index_token AS index_token_1 
-WHERE index_token_1.resource_type = 'Patient' AND index_token_1.resource_id = resource_1.resource_id AND index_token_1.param = 'identifier' AND index_token_1.system = 'urn:oid:2.16.578.1.12.4.1.4.1' AND index_token_1.code = '12345678901'))))) ORDER BY resource.last_updated_us DESC NULLS LAST, resource.resource_type, resource.resource_id
+WHERE index_token_1.resource_type = 'Patient' AND index_token_1.param = 'identifier' AND index_token_1.resource_id = resource_1.resource_id AND index_token_1.system = 'urn:oid:2.16.578.1.12.4.1.4.1' AND index_token_1.code = '12345678901'))))) ORDER BY resource.resource_id ASC NULLS LAST, resource.resource_type, resource.resource_id

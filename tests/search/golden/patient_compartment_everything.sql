@@ -1,7 +1,6 @@
-SELECT resource.resource_type, resource.resource_id 
-FROM resource 
-WHERE resource.deleted IS false AND resource.resource_type = 'Observation' AND (EXISTS (SELECT * 
+SELECT anon_1.resource_type, anon_1.resource_id 
+FROM (SELECT compartment.resource_type AS resource_type, compartment.resource_id AS resource_id 
 FROM compartment 
-WHERE compartment.patient_id = 'p1' AND compartment.resource_type = 'Observation' AND compartment.resource_id = resource.resource_id)) ORDER BY (SELECT max(index_date_1.high_us) AS max_1 
+WHERE compartment.patient_id = 'p1' AND compartment.resource_type = 'Observation') AS anon_1 ORDER BY (SELECT max(index_date_1.high_us) AS max_1 
 FROM index_date AS index_date_1 
-WHERE index_date_1.resource_type = resource.resource_type AND index_date_1.resource_id = resource.resource_id AND index_date_1.param = 'date') DESC NULLS LAST, resource.resource_type, resource.resource_id
+WHERE index_date_1.resource_type = anon_1.resource_type AND index_date_1.resource_id = anon_1.resource_id AND index_date_1.param = 'date') DESC NULLS LAST, anon_1.resource_type, anon_1.resource_id

@@ -1,11 +1,11 @@
-SELECT resource.resource_type, resource.resource_id 
-FROM resource 
-WHERE resource.deleted IS false AND resource.resource_type = 'Observation' AND (EXISTS (SELECT * 
+SELECT anon_1.resource_type, anon_1.resource_id 
+FROM (SELECT DISTINCT index_reference_1.resource_type AS resource_type, index_reference_1.resource_id AS resource_id 
 FROM index_reference AS index_reference_1 
-WHERE index_reference_1.resource_type = 'Observation' AND index_reference_1.resource_id = resource.resource_id AND index_reference_1.param = 'subject' AND index_reference_1.target_id = 'p1' AND index_reference_1.target_type = 'Patient' AND (index_reference_1.url IS NULL OR index_reference_1.url = 'http://example.org/fhir/Patient/p1'))) AND (EXISTS (SELECT * 
+WHERE index_reference_1.resource_type = 'Observation' AND index_reference_1.param = 'subject' AND index_reference_1.target_id = 'p1' AND index_reference_1.target_type = 'Patient' AND (index_reference_1.url IS NULL OR index_reference_1.url = 'http://example.org/fhir/Patient/p1')) AS anon_1 
+WHERE (EXISTS (SELECT * 
 FROM index_token AS index_token_1 
-WHERE index_token_1.resource_type = 'Observation' AND index_token_1.resource_id = resource.resource_id AND index_token_1.param = 'code' AND index_token_1.system = 'http://loinc.org' AND index_token_1.code = '8480-6')) AND (EXISTS (SELECT * 
+WHERE index_token_1.resource_type = 'Observation' AND index_token_1.param = 'code' AND index_token_1.resource_id = anon_1.resource_id AND index_token_1.system = 'http://loinc.org' AND index_token_1.code = '8480-6')) AND (EXISTS (SELECT * 
 FROM index_date AS index_date_1 
-WHERE index_date_1.resource_type = 'Observation' AND index_date_1.resource_id = resource.resource_id AND index_date_1.param = 'date' AND (index_date_1.high_us > 1704150000000000 OR index_date_1.low_us >= 1704063600000000 AND index_date_1.high_us <= 1704150000000000))) AND (EXISTS (SELECT * 
+WHERE index_date_1.resource_type = 'Observation' AND index_date_1.param = 'date' AND index_date_1.resource_id = anon_1.resource_id AND (index_date_1.high_us > 1704150000000000 OR index_date_1.low_us >= 1704063600000000 AND index_date_1.high_us <= 1704150000000000))) AND (EXISTS (SELECT * 
 FROM index_date AS index_date_2 
-WHERE index_date_2.resource_type = 'Observation' AND index_date_2.resource_id = resource.resource_id AND index_date_2.param = 'date' AND (index_date_2.low_us < 1735599600000000 OR index_date_2.low_us >= 1735599600000000 AND index_date_2.high_us <= 1735686000000000))) ORDER BY resource.last_updated_us DESC NULLS LAST, resource.resource_type, resource.resource_id
+WHERE index_date_2.resource_type = 'Observation' AND index_date_2.param = 'date' AND index_date_2.resource_id = anon_1.resource_id AND (index_date_2.low_us < 1735599600000000 OR index_date_2.low_us >= 1735599600000000 AND index_date_2.high_us <= 1735686000000000))) ORDER BY anon_1.resource_id ASC NULLS LAST, anon_1.resource_type, anon_1.resource_id

@@ -6,4 +6,4 @@ WHERE index_reference_1.resource_type = 'Observation' AND index_reference_1.para
 FROM resource AS resource_1 
 WHERE resource_1.resource_type = 'Observation' AND resource_1.deleted IS false AND (EXISTS (SELECT * 
 FROM index_token AS index_token_1 
-WHERE index_token_1.resource_type = 'Observation' AND index_token_1.resource_id = resource_1.resource_id AND index_token_1.param = 'code' AND index_token_1.code = '8480-6')))) ORDER BY resource.last_updated_us DESC NULLS LAST, resource.resource_type, resource.resource_id
+WHERE index_token_1.resource_type = 'Observation' AND index_token_1.param = 'code' AND index_token_1.resource_id = resource_1.resource_id AND index_token_1.code = '8480-6')))) ORDER BY resource.resource_id ASC NULLS LAST, resource.resource_type, resource.resource_id

@@ -27,6 +27,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("search_id"),
     )
     op.create_index("ix_search_cache_created", "search_cache", ["created_us"], unique=False)
+    op.create_index(
+        "ix_resource_type_id_updated",
+        "resource",
+        ["resource_type", "resource_id", "last_updated_us", "deleted"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_index_token_probe",
+        "index_token",
+        ["resource_type", "resource_id", "param"],
+        unique=False,
+        postgresql_include=["system", "code"],
+    )
+    op.create_index(
+        "ix_index_date_probe",
+        "index_date",
+        ["resource_type", "resource_id", "param"],
+        unique=False,
+        postgresql_include=["low_us", "high_us"],
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.create_index(
             "ix_index_string_param_value_pattern",
@@ -40,5 +60,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_index_string_param_value_pattern", table_name="index_string")
+    op.drop_index("ix_index_date_probe", table_name="index_date")
+    op.drop_index("ix_index_token_probe", table_name="index_token")
+    op.drop_index("ix_resource_type_id_updated", table_name="resource")
     op.drop_index("ix_search_cache_created", table_name="search_cache")
     op.drop_table("search_cache")
