@@ -13,6 +13,7 @@
 | SAMHANDLING_AUDIENCE | samhandling | the `aud` access tokens must carry |
 | SAMHANDLING_REQUIRE_DPOP | 0 | 1: refuse Bearer tokens, accept only DPoP-bound ones |
 | SAMHANDLING_CHECK_REGISTERS | 1 | 0: do not check callers against the HPR/organisation registers |
+| SAMHANDLING_BENCHMARK_WITHOUT_AUDIT | 0 | 1: no audit trail, only to measure its cost |
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Settings:
     audience: str = "samhandling"
     require_dpop: bool = False
     check_registers: bool = True
+    audit: bool = True
 
     @property
     def public_root(self) -> str:
@@ -73,6 +75,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         audience=env.get("SAMHANDLING_AUDIENCE", "samhandling"),
         require_dpop=_flag(env.get("SAMHANDLING_REQUIRE_DPOP")),
         check_registers=_flag(env.get("SAMHANDLING_CHECK_REGISTERS", "1")),
+        audit=not _flag(env.get("SAMHANDLING_BENCHMARK_WITHOUT_AUDIT")),
     )
 
 
@@ -94,4 +97,5 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         "SAMHANDLING_AUDIENCE": settings.audience,
         "SAMHANDLING_REQUIRE_DPOP": "1" if settings.require_dpop else "0",
         "SAMHANDLING_CHECK_REGISTERS": "1" if settings.check_registers else "0",
+        "SAMHANDLING_BENCHMARK_WITHOUT_AUDIT": "0" if settings.audit else "1",
     }

@@ -184,3 +184,23 @@ def test_citizen_sees_who_accessed_their_data(client: TestClient, tmp_path: Path
     # another citizen (with no record here) is refused before anything is looked up
     other = {"Authorization": f"Bearer {mint(tmp_path, 'citizen', patient_fnr='12837510110')}"}
     assert client.get(f"/fhir/Patient/{patient_id}/$access-log", headers=other).status_code == 403
+
+
+def test_audit_can_be_off_only_for_benchmarks(database_url: str, tmp_path: Path) -> None:
+    import pytest
+
+    from fixtures.fhir_app import make_client
+
+    with make_client(database_url, tmp_path, audit=False) as client:
+        patient_with_observation(client)
+        client.get("/fhir/Observation")
+        assert events(client) == []
+    with pytest.raises(RuntimeError, match="production"):
+        make_client(
+            database_url,
+            tmp_path,
+            audit=False,
+            production=True,
+            dev_issuer=False,
+            trusted_issuers='[{"issuer": "https://helseid.example", "jwks_uri": "https://helseid.example/jwks"}]',
+        )

@@ -46,6 +46,8 @@ log = logging.getLogger("samhandling.api")
 
 def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     """The whole HTTP application for `settings` (the schema is migrated on start)."""
+    if not settings.audit and settings.production:
+        raise RuntimeError("the audit trail cannot be switched off in production mode")
     dev = None
     if settings.dev_issuer:
         dev = DevIssuer(settings.data_dir, settings.dev_issuer_url, production=settings.production)
@@ -53,17 +55,18 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     engine = engine or make_engine(settings.database_url)
     upgrade(engine)
     metrics = Metrics()
-    journal = AuditJournal(engine)
+    journal = AuditJournal(engine) if settings.audit else None
     routes = [
         *_operational_routes(engine, metrics),
         *(dev_issuer_routes(dev, production=settings.production) if dev else []),
-        *_fhir_routes(FhirRestApi(engine, settings), settings, _operations()),
+        *_fhir_routes(FhirRestApi(engine, settings, audit=settings.audit), settings, _operations()),
     ]
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
-        journal.close()
+        if journal is not None:
+            journal.close()
         engine.dispose()
 
     app = Starlette(
@@ -71,7 +74,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(AuditMiddleware, journal=journal),
+            *([Middleware(AuditMiddleware, journal=journal)] if journal else []),
             Middleware(
                 AuthenticationMiddleware,
                 authenticator=authenticator,

@@ -27,8 +27,9 @@ class PolicyGuard:
 
     inspects_resources = True
 
-    def __init__(self, principal: Principal) -> None:
+    def __init__(self, principal: Principal, *, audit_writes: bool = True) -> None:
         self.principal = principal
+        self.audit_writes = audit_writes
         self.decisions: list[Decision] = []
         self.entities: list[tuple[str, str, str | None]] = []
         self.patients: set[str] = set()
@@ -99,6 +100,8 @@ class PolicyGuard:
         self, connection: Connection, written: StoredVersion, patients: frozenset[str]
     ) -> None:
         """The write's audit record, committed with the write itself."""
+        if not self.audit_writes:
+            return
         emergency = self.emergency
         record = AuditRecord(
             interaction=written.method,

@@ -36,7 +36,8 @@ T = TypeVar("T")
 class FhirRestApi:
     """The FHIR interactions over HTTP for one engine and base URL."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, *, audit: bool = True) -> None:
+        self.audit = audit
         self.engine = engine
         self.settings = settings
         self.base = settings.base_url
@@ -54,7 +55,7 @@ class FhirRestApi:
         """The access guard of this request's authenticated caller (one per request)."""
         guard: PolicyGuard | None = getattr(request.state, "guard", None)
         if guard is None:
-            guard = PolicyGuard(request.state.principal)
+            guard = PolicyGuard(request.state.principal, audit_writes=self.audit)
             request.state.guard = guard
         return guard
 

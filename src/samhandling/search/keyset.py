@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func
 
 from samhandling.search.model import SearchQuery
 from samhandling.search.sql import SearchSql
@@ -45,6 +45,8 @@ def keyset_eligible(query: SearchQuery) -> bool:
 def keyset_page(connection: Connection, builder: SearchSql, query: SearchQuery) -> KeysetPage:
     backwards = query.before is not None and query.after is None
     start = query.before if backwards else query.after
+    if start is None and builder.restriction.hidden is None and query.total != "none":
+        return _first_page_with_total(connection, builder, query)
     keys, checked, exhausted = _collect(connection, builder, query, start, backwards)
     more = len(keys) > query.count
     keys = keys[: query.count]
@@ -55,6 +57,17 @@ def keyset_page(connection: Connection, builder: SearchSql, query: SearchQuery) 
     whole = start is None and exhausted and not more
     return KeysetPage(keys, _total(connection, builder, query, keys, whole), has_next,
                       has_previous, checked)  # fmt: skip
+
+
+def _first_page_with_total(
+    connection: Connection, builder: SearchSql, query: SearchQuery
+) -> KeysetPage:
+    """The first page and the number of all matches from one scan (a window count)."""
+    stmt = builder.ordered(query).add_columns(func.count().over()).limit(query.count + 1)
+    rows = connection.execute(stmt).all()
+    total = int(rows[0][2]) if rows else 0
+    keys: list[Key] = [(row[0], row[1]) for row in rows[: query.count]]
+    return KeysetPage(keys, total, len(rows) > query.count, False)
 
 
 def _collect(
