@@ -331,3 +331,23 @@ def test_malformed_dates_are_400(store: SearchStore, bad: str) -> None:
         store.bundle("Observation", bad)
     assert caught.value.status == 400
     assert "date" in caught.value.message
+
+
+def test_common_parameters(store: SearchStore) -> None:
+    store.put(
+        {"resourceType": "Patient", "id": "tagged",
+         "meta": {"tag": [{"system": "urn:t", "code": "vip"}],
+                  "security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+                                "code": "R"}],
+                  "profile": ["http://hl7.no/fhir/StructureDefinition/no-basis-Patient"],
+                  "source": "urn:system:dips"}},
+        {"resourceType": "Patient", "id": "plain"},
+    )  # fmt: skip
+    assert store.found("Patient", "_tag=urn:t|vip") == {"tagged"}
+    assert store.found("Patient", "_tag:not=urn:t|vip") == {"plain"}
+    assert store.found("Patient", "_security=R") == {"tagged"}
+    profile = "http://hl7.no/fhir/StructureDefinition/no-basis-Patient"
+    assert store.found("Patient", f"_profile={profile}") == {"tagged"}
+    assert store.found("Patient", "_source=urn:system:dips") == {"tagged"}
+    assert store.found("Patient", "_id=tagged,plain&_id:not=plain") == {"tagged"}
+    assert store.found("Patient", "_tag:missing=true") == {"plain"}
