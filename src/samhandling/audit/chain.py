@@ -52,12 +52,7 @@ def chain_head(connection: Connection) -> tuple[int, str]:
     ).first()
     if row is not None:
         return int(row.chain_pos), str(row.hash)
-    anchor = connection.execute(
-        select(audit_anchor.c.chain_pos, audit_anchor.c.hash)
-        .order_by(audit_anchor.c.chain_pos.desc())
-        .limit(1)
-    ).first()
-    return (int(anchor.chain_pos), str(anchor.hash)) if anchor else (0, GENESIS)
+    return _chain_start(connection)
 
 
 def patients_of(connection: Connection, event_ids: list[int]) -> dict[int, list[str]]:
