@@ -53,3 +53,19 @@ def test_legacy_organisation_oid_is_normalised(client: TestClient) -> None:
         client.post("/fhir/Organization", content=orjson.dumps(bad), headers=FHIR_JSON).status_code
         == 422
     )
+
+
+def test_unusable_custom_search_parameter_is_422(client: TestClient) -> None:
+    body = {
+        "resourceType": "SearchParameter",
+        "url": "https://samhandling.no/fhir/SearchParameter/broken",
+        "name": "broken",
+        "status": "active",
+        "description": "an expression that does not parse",
+        "code": "broken",
+        "base": ["Patient"],
+        "type": "token",
+        "expression": "Patient.name.where(",
+    }
+    response = client.post("/fhir/SearchParameter", content=orjson.dumps(body), headers=FHIR_JSON)
+    assert response.status_code == 422, response.text

@@ -13,6 +13,7 @@ from samhandling.auth.personas import PERSONAS
 from samhandling.cli.audit_command import audit_app
 from samhandling.cli.demo_command import demo
 from samhandling.cli.import_command import import_bundles
+from samhandling.cli.reindex_command import reindex_command
 from samhandling.config import (
     DEFAULT_PORT,
     default_database_url,
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(audit_app, name="audit")
 app.command()(demo)
+app.command("reindex")(reindex_command)
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="local data directory [env SAMHANDLING_DATA_DIR]")

@@ -10,6 +10,7 @@ import orjson
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.validation import is_resource_type, validate_resource
 from samhandling.identity.resource_identifiers import identifier_issues
+from samhandling.search.custom_parameters import check_search_parameter
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
@@ -58,4 +59,6 @@ def require_resource(body: Any, expected_type: str | None = None) -> dict[str, A
     identifier_problems = identifier_issues(body)
     if identifier_problems:
         raise FhirError(422, identifier_problems)
+    if resource_type == "SearchParameter":
+        check_search_parameter(body)  # a custom parameter must be usable for search (422)
     return body
