@@ -11,7 +11,13 @@ import orjson
 
 REPO = Path(__file__).resolve().parent.parent
 # The shared test data, as the test suite finds it ($SAMHANDLING_SHARED_DATA).
-SHARED_DATA = Path(os.environ.get("SAMHANDLING_SHARED_DATA", REPO.parent / "shared" / "data"))
+_BESIDE_REPO = REPO.parent / "shared" / "data"
+SHARED_DATA = Path(
+    os.environ.get(
+        "SAMHANDLING_SHARED_DATA",
+        _BESIDE_REPO if _BESIDE_REPO.is_dir() else "/work/shared/data",
+    )
+)
 DEFAULT_DIR = SHARED_DATA / "synthea"
 
 
