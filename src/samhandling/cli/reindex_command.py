@@ -13,16 +13,14 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from sqlalchemy import Connection, and_, delete, insert, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from samhandling.config import settings_from_env
-from samhandling.fhir.compartment import patient_compartment_ids
-from samhandling.fhir.index_values import extract_index_values
 from samhandling.search.custom_parameters import load_custom_parameters
 from samhandling.store.database import make_engine, read_connection, write_connection
-from samhandling.store.index_rows import index_rows
-from samhandling.store.schema import INDEX_TABLES, compartment, resource
+from samhandling.store.schema import resource
 from samhandling.store.schema_migrations import upgrade
+from samhandling.store.version_writer import VersionWriter
 
 BATCH = 500
 
@@ -66,25 +64,7 @@ def _batch(connection: Connection, after: tuple[str, str], size: int) -> list[An
 
 
 def _reindex_one(connection: Connection, rtype: str, rid: str, body: dict[str, Any]) -> None:
-    index = extract_index_values(body)
-    patients = patient_compartment_ids(body, index)
-    shard = min(patients) if patients else None
-    for table in (*INDEX_TABLES.values(), compartment):
-        connection.execute(
-            delete(table).where(table.c.resource_type == rtype, table.c.resource_id == rid)
-        )
-    key = {"resource_type": rtype, "resource_id": rid, "patient_id": shard}
-    for kind, rows in index_rows(index).items():
-        if rows:
-            connection.execute(insert(INDEX_TABLES[kind]), [{**key, **row} for row in rows])
-    if patients:
-        connection.execute(
-            insert(compartment),
-            [
-                {"patient_id": p, "resource_type": rtype, "resource_id": rid}
-                for p in sorted(patients)
-            ],
-        )
+    VersionWriter(connection).reindex(rtype, rid, body)
 
 
 def reindex_command(

@@ -117,6 +117,14 @@ class VersionWriter:
         self.guard.after_write(self.connection, written, patients)
         return written
 
+    def reindex(self, resource_type: str, resource_id: str, body: dict[str, Any]) -> None:
+        """Recompute the index and compartment rows of a stored current version."""
+        index = extract_index_values(body)
+        patients = patient_compartment_ids(body, index)
+        key = {"resource_type": resource_type, "resource_id": resource_id}
+        self._remove_index(resource_type, resource_id)
+        self._write_index(key, index, min(patients) if patients else None, patients)
+
     @staticmethod
     def _prepare(
         resource_id: str, body: dict[str, Any] | None, version_id: int, last_updated: int
