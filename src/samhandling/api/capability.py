@@ -7,6 +7,7 @@ from typing import Any
 from samhandling import FHIR_VERSION, __version__
 from samhandling.fhir.search_parameters import default_registry
 from samhandling.fhir.validation import RESOURCE_TYPES
+from samhandling.profiles import shipped_profiles
 
 INTERACTIONS = (
     "read",
@@ -88,8 +89,10 @@ def _resource(resource_type: str) -> dict[str, Any]:
     ]
     params.insert(0, {"name": "_id", "type": "token"})
     params.insert(1, {"name": "_lastUpdated", "type": "date"})
+    profiles = sorted(p.url for p in shipped_profiles().values() if p.type == resource_type)
     return {
         "type": resource_type,
+        **({"supportedProfile": profiles} if profiles else {}),
         "interaction": [{"code": code} for code in INTERACTIONS],
         "versioning": "versioned-update",
         "readHistory": True,

@@ -34,6 +34,7 @@ class PolicyGuard:
         self.entities: list[tuple[str, str, str | None]] = []
         self.patients: set[str] = set()
         self.writes_audited = 0
+        self.operation: str | None = None  # "operation:confirm" while an operation runs
 
     @property
     def emergency(self) -> Decision | None:
@@ -53,6 +54,8 @@ class PolicyGuard:
     def check_request(self, interaction: str, resource_type: str | None) -> None:
         if interaction in ENTRY_BY_ENTRY:
             return
+        if interaction.startswith("operation:"):
+            self.operation = interaction
         decision = self._decide(interaction, resource_type, None)
         if not decision.allowed:
             raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
@@ -104,7 +107,7 @@ class PolicyGuard:
             return
         emergency = self.emergency
         record = AuditRecord(
-            interaction=written.method,
+            interaction=self.operation or written.method,  # an operation's writes say so
             http_status=201 if written.method == "create" else 200,
             recorded_at_us=now_us(),
             agent=audit_agent(self.principal),

@@ -86,7 +86,7 @@ PERSONAS: dict[str, Persona] = {
                 "user/MedicationStatement.rs",
                 "user/MedicationRequest.rs",
                 "user/MedicationDispense.crus",
-                "user/AllergyIntolerance.rs",
+                "user/AllergyIntolerance.rs?category=medication",  # drug reactions only
                 "user/Medication.rs",
                 "user/Composition.rs",
                 "user/List.rs",

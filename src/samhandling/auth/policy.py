@@ -15,7 +15,7 @@ with a reason for the audit trail). The rules, in order:
 5. Citizens: read-only except the types the service lets them write (never delete); only
    their own compartment and those they act for: children under 12; children aged 12–15
    only for types the service opens (documents and lab results never); nobody from 16;
-   power of attorney and guardianship as recorded.
+   power of attorney and guardianship as recorded; never an entry entered in error.
 6. Security labels (see `labels`): withheld-from-patient, parent/youth withholding,
    blocked-for-personnel, restricted and very restricted.
 
@@ -42,6 +42,7 @@ from samhandling.auth.policy_rules import (
 )
 from samhandling.auth.principal import PURPOSES, Principal
 from samhandling.auth.scopes import INTERACTION_PERMISSION, Grant, grant
+from samhandling.fhir.entry_status import is_entered_in_error
 
 __all__ = [
     "ALWAYS_CLOSED_TO_PARENTS_OF_TEENS",
@@ -68,6 +69,12 @@ DEFAULT_OPERATIONS = {
     "match": "s",
     "access-log": "r",
     "emergency-report": "s",
+    "lookup": "",  # terminology (CodeSystem, ValueSet): no patient data, no scope needed
+    "validate-code": "",
+    "expand": "",
+    "critical-information": "r",
+    "critical-information-indicator": "r",
+    "confirm": "u",
 }
 
 
@@ -244,6 +251,10 @@ def _citizen(req: _Request) -> Decision:
     if not holds_patient_data(req.resource_type):
         return _allow(req, scope, None, "no patient data involved")
     today = req.now.date()
+    if req.reads and is_entered_in_error(req.resource):
+        return deny(
+            "entries entered in error are not shown to citizens", "citizen.entered-in-error"
+        )
     reach, excluded = citizen_reach(p, req.resource_type, req.rules.parent_teen_types, today)
     if req.targets:
         labels = labels_of(req.resource)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from samhandling.demo.critical_information import critical_information
 from samhandling.demo.people import PeopleBuilder, generate_households, persona_households
 from samhandling.demo.people_resources import household_resources
 from samhandling.demo.register_build import build_register
@@ -29,7 +30,8 @@ def population_bundles(
     patients: int, seed: int, today: dt.date | None = None
 ) -> list[dict[str, Any]]:
     """The register Bundle, then Bundles of whole households: the personas' and
-    `patients` generated citizens (ids `demo-<seed>-<n>`)."""
+    `patients` generated citizens (ids `demo-<seed>-<n>`), with the critical information
+    of a few percent of them (`critical_information`)."""
     if patients < 0:
         raise ValueError("the number of patients cannot be negative")
     register = build_register()
@@ -42,6 +44,8 @@ def population_bundles(
     chunk: list[dict[str, Any]] = []
     for members in households:
         resources = household_resources(members)
+        for person in members:
+            resources += critical_information(person, register, seed, anchor)
         if chunk and len(chunk) + len(resources) > ENTRIES_PER_BUNDLE:
             bundles.append(transaction(chunk))
             chunk = []

@@ -10,6 +10,7 @@ from typing import Any
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.conditions import check_version, find_matches
 from samhandling.interactions.resource_input import require_resource
+from samhandling.interactions.write_rules import WriteContext, apply_write_rules
 from samhandling.store.records import StoredVersion
 from samhandling.store.version_writer import VersionWriter
 
@@ -47,7 +48,9 @@ def create(
             existing = writer.current(rtype, matches[0])
             assert existing is not None
             return WriteResult(existing, 200)
-    version = writer.write(rtype, resource_id or new_id(), resource, method="create", previous=None)
+    rid = resource_id or new_id()
+    resource = _checked(WriteContext(writer, "create", rtype, rid, None, resource))
+    version = writer.write(rtype, rid, resource, method="create", previous=None)
     return WriteResult(version, 201)
 
 
@@ -68,7 +71,10 @@ def update(
         raise FhirError(400, error("invalid", message, f"{resource_type}.id"))
     current = writer.current(resource_type, resource_id)
     check_version(current, if_match)
-    if current is None or current.deleted:
+    method = "create" if current is None or current.deleted else "update"
+    context = WriteContext(writer, method, resource_type, resource_id, current, resource, if_match)
+    resource = _checked(context)
+    if method == "create":
         version = writer.write(
             resource_type, resource_id, resource, method="create", previous=current
         )
@@ -121,6 +127,8 @@ def patch(
     resource = require_resource(patched, resource_type)
     if resource.get("id") != resource_id:
         raise FhirError(422, error("processing", "A patch may not change the resource id"))
+    context = WriteContext(writer, "patch", resource_type, resource_id, current, resource, if_match)
+    resource = _checked(context)
     version = writer.write(resource_type, resource_id, resource, method="patch", previous=current)
     return WriteResult(version, 200)
 
@@ -135,6 +143,7 @@ def delete(
     check_version(current, if_match)
     if current.deleted:
         return None
+    apply_write_rules(WriteContext(writer, "delete", resource_type, resource_id, current, None))
     version = writer.write(resource_type, resource_id, None, method="delete", previous=current)
     return WriteResult(version, 204)
 
@@ -151,6 +160,13 @@ def conditional_delete(
     if not matches:
         return None
     return delete(writer, resource_type, matches[0])
+
+
+def _checked(context: WriteContext) -> dict[str, Any]:
+    """The resource to store once the services' write rules have checked (and amended) it."""
+    apply_write_rules(context)
+    assert context.new is not None
+    return context.new
 
 
 def _require_live(current: StoredVersion | None, resource_type: str, resource_id: str) -> None:

@@ -10,6 +10,7 @@ import orjson
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.validation import is_resource_type, validate_resource
 from samhandling.identity.resource_identifiers import identifier_issues
+from samhandling.profiles import profile_issues
 from samhandling.search.custom_parameters import check_search_parameter
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -38,7 +39,8 @@ def require_resource(body: Any, expected_type: str | None = None) -> dict[str, A
     """The body as a valid R4 resource of `expected_type`, or a FhirError saying what is wrong.
 
     Structural errors are 400 (R4 §3.1.0.4: "failed basic FHIR validation rules"); invalid
-    Norwegian identifiers are a business rule and answer 422.
+    Norwegian identifiers and breaches of a shipped profile claimed in `meta.profile` are
+    422.
     """
     if not isinstance(body, dict):
         raise FhirError(400, error("structure", "The body must be a JSON object (a FHIR resource)"))
@@ -59,6 +61,9 @@ def require_resource(body: Any, expected_type: str | None = None) -> dict[str, A
     identifier_problems = identifier_issues(body)
     if identifier_problems:
         raise FhirError(422, identifier_problems)
+    nonconformance = profile_issues(body)  # R4 §3.1.0.4: 422 "violated applicable profiles"
+    if nonconformance:
+        raise FhirError(422, nonconformance)
     if resource_type == "SearchParameter":
         check_search_parameter(body)  # a custom parameter must be usable for search (422)
     return body

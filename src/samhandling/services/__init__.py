@@ -1,14 +1,27 @@
-"""The collaboration services, each registering its operations here."""
+"""The collaboration services, each registering its operations and write rules here."""
 
 from __future__ import annotations
 
 from samhandling.interactions.operations import OperationRegistry
+from samhandling.interactions.write_rules import WriteRule
+from samhandling.services.critical_information import (
+    critical_information_operations,
+    critical_information_rules,
+)
 from samhandling.services.identity import identity_operations
+from samhandling.terminology.operations import terminology_operations
 
 
 def service_operations() -> OperationRegistry:
     """Every service's extended operations."""
     registry = OperationRegistry()
-    for operation in identity_operations():
+    for operation in [*identity_operations(), *critical_information_operations()]:
+        registry.add(operation)
+    for operation in terminology_operations():
         registry.add(operation)
     return registry
+
+
+def service_write_rules() -> list[WriteRule]:
+    """Every service's rules for writes of its resources."""
+    return [*critical_information_rules()]

@@ -1,0 +1,63 @@
+"""Business rules a collaboration service attaches to writes of its resources.
+
+The plain interactions (create, update, patch, delete) ask every registered rule whether it
+applies to a write and, if so, let it check (and complete) the write before it is stored:
+the critical-information service, for instance, forbids changing the code of an entry and
+stamps who updated it. Rules run inside the write's transaction, for REST calls and Bundle
+entries alike, so a transaction cannot bypass them.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from samhandling.store.records import StoredVersion
+from samhandling.store.version_writer import VersionWriter
+
+
+@dataclass
+class WriteContext:
+    """One write about to happen. `new` is None for a delete; rules may amend `new`."""
+
+    writer: VersionWriter
+    method: str  # create | update | patch | delete
+    resource_type: str
+    resource_id: str
+    previous: StoredVersion | None
+    new: dict[str, Any] | None
+    if_match: int | None = None
+
+    @property
+    def before(self) -> dict[str, Any] | None:
+        """The current content, or None when there is none (or it is deleted)."""
+        if self.previous is None or self.previous.deleted:
+            return None
+        return self.previous.resource()
+
+
+class WriteRule(Protocol):
+    """A service's rule for writes of some resources."""
+
+    def applies(self, context: WriteContext) -> bool:
+        """Whether this rule governs the write."""
+
+    def check(self, context: WriteContext) -> None:
+        """Raise a FhirError to refuse the write; may amend `context.new`."""
+
+
+def apply_write_rules(context: WriteContext) -> None:
+    """Let every rule that governs this write check it."""
+    for rule in registered_rules():
+        if rule.applies(context):
+            rule.check(context)
+
+
+@functools.cache
+def registered_rules() -> tuple[WriteRule, ...]:
+    """The rules of every collaboration service (loaded once)."""
+    # Imported here: the services build on the interactions, not the other way round.
+    from samhandling.services import service_write_rules
+
+    return tuple(service_write_rules())

@@ -1,0 +1,132 @@
+"""Checking a resource against a shipped profile's differential (the supported subset).
+
+Supported: cardinality (`min`/`max`, per parent), the allowed types of a choice element,
+`pattern[x]` (the value must contain the pattern) and `fixed[x]` (must equal it), required
+bindings to value sets the terminology module can evaluate (a CodeableConcept needs at
+least one coding in the value set, and every coding of a system the platform knows must
+be valid), and extension slices by URL, each extension checked against its own shipped
+definition. Not supported (ignored): invariants, other slicing, `mustSupport`, bindings
+weaker than required. See docs/PROFILES.md.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from samhandling.fhir.outcome import Issue
+from samhandling.profiles.elements import Located, choice_type, locate, slice_urls
+from samhandling.profiles.registry import ElementRule, Profile, shipped_profile
+from samhandling.terminology import validate_in_value_set, value_set
+
+MAX_DEPTH = 4  # extensions nested in extensions in …: enough for complex extensions
+
+
+def conformance_issues(value: dict[str, Any], profile: Profile, where: str = "") -> list[Issue]:
+    """Every way `value` (a resource, or an extension for extension profiles) breaks `profile`."""
+    return _check(Located(value, where or profile.type), profile, 0)
+
+
+def _check(root: Located, profile: Profile, depth: int) -> list[Issue]:
+    urls = slice_urls(profile.rules)
+    issues: list[Issue] = []
+    for rule in profile.rules:
+        parents, found = locate(root, rule.id, urls)
+        for parent, values in zip(parents, found, strict=True):
+            issues += _cardinality(rule, parent, values, profile)
+            for item in values:
+                issues += _value_issues(rule, item, profile, depth)
+    return issues
+
+
+def _cardinality(
+    rule: ElementRule, parent: Located, values: list[Located], profile: Profile
+) -> list[Issue]:
+    name = rule.id.rsplit(".", 1)[-1]
+    where = f"{parent.where}.{name}"
+    if rule.min and len(values) < rule.min:
+        what = rule.short or name
+        message = f"{profile.name}: {what} is required ({name}, at least {rule.min})"
+        return [Issue("error", "required", message, (where,))]
+    if rule.max not in (None, "*") and len(values) > int(rule.max):
+        message = f"{profile.name}: {name} may occur at most {rule.max} time(s)"
+        return [Issue("error", "structure", message, (where,))]
+    return []
+
+
+def _value_issues(rule: ElementRule, item: Located, profile: Profile, depth: int) -> list[Issue]:
+    issues: list[Issue] = []
+    if rule.id.endswith("[x]") and rule.types and not _typed_as(choice_type(item), rule.types):
+        allowed = ", ".join(rule.types)
+        message = f"{profile.name}: {item.where} must be of type {allowed}"
+        issues.append(Issue("error", "structure", message, (item.where,)))
+    if rule.pattern is not None and not _matches(rule, item.value):
+        kind = "fixed value" if rule.fixed else "pattern"
+        message = f"{profile.name}: {item.where} does not match the profile's {kind}"
+        issues.append(Issue("error", "value", message, (item.where,)))
+    if rule.value_set:
+        issues += _binding_issues(rule.value_set, item, profile)
+    for url in rule.type_profiles:
+        extension_profile = shipped_profile(url)
+        if extension_profile is not None and depth < MAX_DEPTH:
+            issues += _check(item, extension_profile, depth + 1)
+    return issues
+
+
+def _typed_as(found: str, allowed: tuple[str, ...]) -> bool:
+    # Keys say `valueCodeableConcept` / `valueDateTime`; types `CodeableConcept`, `dateTime`.
+    return any(found[:1].lower() + found[1:] == t[:1].lower() + t[1:] for t in allowed)
+
+
+def _matches(rule: ElementRule, value: Any) -> bool:
+    assert rule.pattern is not None
+    expected = rule.pattern[1]
+    return value == expected if rule.fixed else contains(value, expected)
+
+
+def contains(value: Any, pattern: Any) -> bool:
+    """FHIR pattern matching: every element of the pattern is present in the value."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(
+            contains(value.get(key), part) for key, part in pattern.items()
+        )
+    if isinstance(pattern, list):
+        items = value if isinstance(value, list) else []
+        return all(any(contains(v, part) for v in items) for part in pattern)
+    return bool(value == pattern)
+
+
+def _binding_issues(value_set: str, item: Located, profile: Profile) -> list[Issue]:
+    value = item.value
+    if isinstance(value, dict) and "coding" in value:
+        codings = [(c, f"{item.where}.coding[{i}]") for i, c in enumerate(value["coding"])]
+    elif isinstance(value, dict) and "code" in value:
+        codings = [(value, item.where)]
+    else:
+        return []  # codes of type `code` are checked by the structural validator
+    # A coding of a system outside the value set is allowed beside one inside it (e.g. a
+    # local code next to the national one); a wrong code of an included system never is.
+    included = value_set_systems(value_set)
+    issues: list[Issue] = []
+    accepted = 0
+    for coding, where in codings:
+        system = coding.get("system", "")
+        check = validate_in_value_set(
+            value_set, system, coding.get("code", ""), coding.get("display")
+        )
+        if check.valid:
+            accepted += 1
+        elif system in included:
+            issues.append(Issue("error", "code-invalid", str(check.message), (where,)))
+    if not accepted and not issues:
+        message = f"{profile.name}: {item.where} has no coding from {value_set}"
+        issues.append(Issue("error", "code-invalid", message, (item.where,)))
+    return issues
+
+
+@functools.cache
+def value_set_systems(url: str) -> frozenset[str]:
+    """The code systems a shipped value set draws on (directly, not through other sets)."""
+    definition = value_set(url) or {}
+    includes = (definition.get("compose") or {}).get("include", [])
+    return frozenset(i["system"] for i in includes if i.get("system"))

@@ -1,0 +1,118 @@
+"""The write rules of critical information (docs/CRITICAL_INFORMATION.md, "Rules on write").
+
+* only clinicians with TREAT/ETREAT/COC and a registered authorisation write (`writers`);
+* an update names the current version (If-Match or `meta.versionId`), else 412 (trusted
+  internal loaders, which replay their own data, are exempt);
+* category and code (an implant's device type) never change; an entry stays critical
+  information (its profile cannot be dropped);
+* removal is `entered-in-error` with a reason; DELETE is refused (405); an entry entered in
+  error is final;
+* the server stamps who registered and who last updated the entry; the last confirmation
+  is kept as it was (only `$confirm` moves it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from samhandling.fhir.entry_status import is_entered_in_error
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.interactions.write_rules import WriteContext
+from samhandling.services.critical_information import stamps
+from samhandling.services.critical_information.devices import implant_issues
+from samhandling.services.critical_information.kinds import (
+    KIND_BY_TYPE,
+    Kind,
+    identity_of,
+    kind_of,
+)
+from samhandling.services.critical_information.writers import writing_principal
+from samhandling.store.records import format_instant, now_us
+
+
+class CriticalInformationRule:
+    """`interactions.write_rules.WriteRule` for the five kinds of critical information."""
+
+    def applies(self, context: WriteContext) -> bool:
+        if context.resource_type not in KIND_BY_TYPE:
+            return False
+        return kind_of(context.before) is not None or kind_of(context.new) is not None
+
+    def check(self, context: WriteContext) -> None:
+        kind = kind_of(context.before) or kind_of(context.new)
+        assert kind is not None
+        if context.method == "delete":
+            message = (
+                f"Critical information is never deleted: set the {kind.status_parameter} "
+                "to entered-in-error with a reason (extension kj-entered-in-error-reason)"
+            )
+            raise FhirError(405, error("not-supported", message))
+        principal = writing_principal(context.writer.connection, context.writer.guard)
+        new = context.new
+        assert new is not None
+        before = context.before
+        if before is not None:
+            if principal is not None:  # trusted loaders (demo, import) replay their own data
+                _require_current_version(context, new)
+            _check_update(kind, before, new)
+        _check_entry(kind, new)
+        if principal is not None:
+            at = format_instant(now_us())
+            _stamp(new, before, stamps.stamp(stamps.LAST_UPDATED, stamps.Actor.of(principal), at))
+            if before is None:
+                registered = stamps.stamp(stamps.REGISTERED, stamps.Actor.of(principal), at)
+                stamps.replace_extension(new, stamps.REGISTERED, [registered])
+
+
+def _check_update(kind: Kind, before: dict[str, Any], new: dict[str, Any]) -> None:
+    if is_entered_in_error(before):
+        raise FhirError(
+            422, error("business-rule", "An entry entered in error cannot be changed again")
+        )
+    if kind_of(new) is not kind:
+        message = f"The entry must keep its profile {kind.profile}: it stays critical information"
+        raise FhirError(422, error("business-rule", message, "meta.profile"))
+    old_identity, new_identity = identity_of(kind, before), identity_of(kind, new)
+    for element, value in old_identity.items():
+        if new_identity.get(element) != value:
+            message = (
+                f"{kind.resource_type}.{element} cannot change on update: register a new "
+                "entry and mark this one entered-in-error instead"
+            )
+            raise FhirError(422, error("business-rule", message, f"{kind.resource_type}.{element}"))
+
+
+def _require_current_version(context: WriteContext, new: dict[str, Any]) -> None:
+    """An update must name the version it replaces (If-Match or meta.versionId)."""
+    previous = context.previous
+    assert previous is not None
+    named = context.if_match
+    if named is None:
+        text = (new.get("meta") or {}).get("versionId")
+        named = int(text) if isinstance(text, str) and text.isdigit() else None
+    if named == previous.version_id:
+        return
+    current = f"the current version is {previous.version_id} ({previous.etag})"
+    if named is None:
+        message = f"An update of critical information must name the version it replaces: {current}"
+    else:
+        message = f"Version {named} is not the current version of this entry: {current}"
+    raise FhirError(412, error("conflict", message), headers={"ETag": previous.etag})
+
+
+def _check_entry(kind: Kind, new: dict[str, Any]) -> None:
+    if is_entered_in_error(new) and not stamps.extensions(new, stamps.ENTERED_IN_ERROR_REASON):
+        message = "An entry marked entered-in-error needs a reason (kj-entered-in-error-reason)"
+        raise FhirError(422, error("required", message, f"{kind.resource_type}.extension"))
+    if kind.resource_type == "DeviceUseStatement":
+        problems = implant_issues(new)
+        if problems:
+            raise FhirError(422, problems)
+
+
+def _stamp(new: dict[str, Any], before: dict[str, Any] | None, updated: dict[str, Any]) -> None:
+    """Server stamps replace whatever the client sent; earlier stamps are carried over."""
+    for url in (stamps.REGISTERED, stamps.LAST_CONFIRMED):
+        kept = stamps.extensions(before, url) if before is not None else []
+        stamps.replace_extension(new, url, kept)
+    stamps.replace_extension(new, stamps.LAST_UPDATED, [updated])

@@ -1,0 +1,144 @@
+"""`Patient/{id}/$critical-information` and `…/$critical-information-indicator`.
+
+The first returns the patient's whole current critical information in one response,
+grouped by kind, with the time of the last change per kind and overall (what the national
+"health indicator" gives an EPJ before it asks for details). The second answers only
+"is there any, how much of each kind, and when did it last change", for EPJs to poll: the
+same indexed look-ups, without the entries.
+
+Both run the caller's own searches (`_profile` + `patient`, one per kind), so they show
+exactly what the caller may see: a pharmacist gets the drug reactions and nothing else,
+kinds the caller may not read at all are named under `withheld`, and citizens never see
+entries entered in error (the policy hides them). Entries entered in error are left out
+of the groups for everybody; for clinicians they still count as a change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from samhandling.fhir.entry_status import is_entered_in_error
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.identity.identifier_systems import FNR_SYSTEM
+from samhandling.interactions.guarded_search import guarded_search
+from samhandling.interactions.operations import (
+    Level,
+    Operation,
+    OperationContext,
+    OperationResult,
+)
+from samhandling.interactions.read import read
+from samhandling.services.critical_information.kinds import KINDS, Kind
+from samhandling.services.identity.lookups import ids_by_identifier
+
+MAX_ENTRIES_PER_KIND = 1000
+LEVELS: tuple[Level, ...] = ("instance", "type")
+
+
+@dataclass
+class Group:
+    """One kind's entries as the caller may see them."""
+
+    kind: Kind
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    last_changed: str | None = None
+
+
+def collect(context: OperationContext, patient_id: str) -> tuple[list[Group], list[Kind]]:
+    """The visible groups and the kinds the caller may not read at all."""
+    groups: list[Group] = []
+    withheld: list[Kind] = []
+    for kind in KINDS:
+        items = [
+            ("patient", f"Patient/{patient_id}"),
+            ("_profile", kind.profile),
+            ("_count", str(MAX_ENTRIES_PER_KIND)),
+        ]
+        try:
+            bundle = guarded_search(
+                context.connection, kind.resource_type, items, context.base_url, context.guard
+            )
+        except FhirError as refusal:
+            if refusal.status != 403:
+                raise
+            withheld.append(kind)
+            continue
+        groups.append(_group(kind, bundle))
+    return groups, withheld
+
+
+def _group(kind: Kind, bundle: dict[str, Any]) -> Group:
+    group = Group(kind)
+    for entry in bundle.get("entry", []):
+        resource = entry.get("resource") or {}
+        changed = (resource.get("meta") or {}).get("lastUpdated")
+        if changed and (group.last_changed is None or changed > group.last_changed):
+            group.last_changed = changed
+        if not is_entered_in_error(resource):
+            group.entries.append(resource)
+    return group
+
+
+def patient_of(context: OperationContext) -> str:
+    """The Patient the operation is about: the instance, or `identifier` (FNR/D-number)."""
+    if context.resource_id is not None:
+        return context.resource_id
+    identifier = context.parameter("identifier")
+    if not isinstance(identifier, str) or not identifier:
+        message = "Name the patient: Patient/{id}/$… or ?identifier=system|value"
+        raise FhirError(400, error("required", message, "identifier"))
+    system, _, value = identifier.rpartition("|")
+    ids = ids_by_identifier(context.connection, "Patient", system or FNR_SYSTEM, value)
+    if len(ids) != 1:
+        raise FhirError(404, error("not-found", "No single patient has that identifier"))
+    return ids[0]
+
+
+def _run(context: OperationContext, with_entries: bool) -> OperationResult:
+    patient_id = patient_of(context)
+    read(context.connection, "Patient", patient_id, context.guard)  # 404/403 as for a read
+    groups, withheld = collect(context, patient_id)
+    changes = [g.last_changed for g in groups if g.last_changed]
+    parameters: list[dict[str, Any]] = [
+        {"name": "patient", "valueReference": {"reference": f"Patient/{patient_id}"}},
+        {"name": "present", "valueBoolean": any(g.entries for g in groups)},
+    ]
+    if changes:
+        parameters.append({"name": "lastChanged", "valueInstant": max(changes)})
+    parameters += [_group_parameter(g, with_entries) for g in groups]
+    parameters += [{"name": "withheld", "valueCode": kind.key} for kind in withheld]
+    return OperationResult({"resourceType": "Parameters", "parameter": parameters})
+
+
+def _group_parameter(group: Group, with_entries: bool) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [
+        {"name": "kind", "valueCode": group.kind.key},
+        {"name": "title", "valueString": group.kind.title},
+        {"name": "count", "valueInteger": len(group.entries)},
+    ]
+    if group.last_changed:
+        parts.append({"name": "lastChanged", "valueInstant": group.last_changed})
+    if with_entries:
+        parts += [{"name": "entry", "resource": entry} for entry in group.entries]
+    return {"name": "group", "part": parts}
+
+
+def summary(context: OperationContext) -> OperationResult:
+    """The grouped critical information of one patient."""
+    return _run(context, with_entries=True)
+
+
+def indicator(context: OperationContext) -> OperationResult:
+    """Whether the patient has critical information, how much and when it last changed."""
+    return _run(context, with_entries=False)
+
+
+OPERATIONS = [
+    Operation(name, level, "Patient", handler, methods=("GET", "POST"))
+    for name, handler in (
+        ("critical-information", summary),
+        ("critical-information-indicator", indicator),
+    )
+    for level in LEVELS
+]
