@@ -29,7 +29,7 @@ class WriteContext:
     new: dict[str, Any] | None
     if_match: int | None = None
 
-    @property
+    @functools.cached_property
     def before(self) -> dict[str, Any] | None:
         """The current content, or None when there is none (or it is deleted)."""
         if self.previous is None or self.previous.deleted:

@@ -201,3 +201,18 @@ def test_a_transaction_entry_obeys_the_same_rules(world: World) -> None:
     response = world.client.post("/fhir", json=bundle, headers={**FHIR_JSON, **world.as_("gp")})
     assert response.status_code == 412, response.text
     assert world.client.get("/fhir/Condition").json().get("total", 0) == 0
+
+
+def test_patch_needs_if_match(world: World) -> None:
+    stored = world.create("gp", drug_reaction(CITIZEN)).json()
+    url = f"/fhir/AllergyIntolerance/{stored['id']}"
+    operations = [{"op": "replace", "path": "/criticality", "value": "low"}]
+    headers = {"Content-Type": "application/json-patch+json", **world.as_("gp")}
+    blind = world.client.patch(url, json=operations, headers=headers)
+    assert blind.status_code == 412, blind.text  # the body's versionId is the server's own
+    named = world.client.patch(url, json=operations, headers={**headers, "If-Match": 'W/"1"'})
+    assert named.status_code == 200, named.text
+    assert named.json()["criticality"] == "low"
+    forbidden = [{"op": "replace", "path": "/code/coding/0/code", "value": "J01CA04"}]
+    changed = world.client.patch(url, json=forbidden, headers={**headers, "If-Match": 'W/"2"'})
+    assert changed.status_code == 422

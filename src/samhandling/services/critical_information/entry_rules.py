@@ -83,11 +83,15 @@ def _check_update(kind: Kind, before: dict[str, Any], new: dict[str, Any]) -> No
 
 
 def _require_current_version(context: WriteContext, new: dict[str, Any]) -> None:
-    """An update must name the version it replaces (If-Match or meta.versionId)."""
+    """An update must name the version it replaces (If-Match or meta.versionId).
+
+    A patch names it by If-Match only: the patched body carries the current versionId
+    whatever the client knew.
+    """
     previous = context.previous
     assert previous is not None
     named = context.if_match
-    if named is None:
+    if named is None and context.method == "update":
         text = (new.get("meta") or {}).get("versionId")
         named = int(text) if isinstance(text, str) and text.isdigit() else None
     if named == previous.version_id:
