@@ -175,3 +175,12 @@ def test_confirm_moves_only_the_confirmation(world: World) -> None:
     assert _without_confirmation(confirmed) == _without_confirmation(reaction)
     refused = world.client.post(url, headers={**FHIR_JSON, **world.as_("pharmacist")})
     assert refused.status_code == 403
+
+
+def test_a_parent_reads_the_young_child_s_critical_information(world: World) -> None:
+    world.create("gp", drug_reaction("persona-child"))
+    response = world.client.get(
+        "/fhir/Patient/persona-child/$critical-information", headers=world.as_("parent")
+    )
+    assert response.status_code == 200, response.text
+    assert _groups(response.json())["allergy"]["count"] == 1
