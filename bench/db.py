@@ -22,6 +22,15 @@ class BenchDatabase:
     url: str
     admin_url: str | None = None
     path: Path | None = None
+    keep: bool = False  # an existing database the run must leave as it found it
+
+    @classmethod
+    def existing(cls, url: str, admin_url: str = DEFAULT_POSTGRES) -> BenchDatabase:
+        """An already loaded database (e.g. 10,000 replicated patients); never dropped."""
+        if url.startswith("sqlite"):
+            path = Path(url.removeprefix("sqlite:///"))
+            return cls("sqlite", path.stem, url, path=path, keep=True)
+        return cls("postgresql", url.rsplit("/", 1)[1], url, admin_url=admin_url, keep=True)
 
     @classmethod
     def fresh(
@@ -141,6 +150,8 @@ class BenchDatabase:
         return counters
 
     def drop(self) -> None:
+        if self.keep:
+            return
         if self.engine == "sqlite":
             assert self.path is not None
             for suffix in ("", "-wal", "-shm"):

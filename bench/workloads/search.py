@@ -1,11 +1,13 @@
 """Typical searches, with values taken from the stored data.
 
 Per sampled patient: the searches an EPJ or an app makes for one patient (observations by
-code, vital signs since a date, conditions, encounters since a date, active prescriptions),
-patient lookups by identifier, family name, name prefix, birth year and gender, and one
-broad search (an Observation code across all patients). Each request picks one of these at
-random: first a query shape uniformly, then one of its values. The `op` of a request is its
-shape, so the result has percentiles per shape.
+code, by code in a date range, vital signs since a date, conditions, encounters since a
+date, active prescriptions, the patient's everything as the compartment search
+`Patient/x/*`, observations by code chained on the patient's identifier), patient lookups
+by identifier, family name, name prefix, birth year and gender, and two broad searches (an
+Observation code, and a Condition code with `_count=50`, across all patients). Each
+request picks one of these at random: first a query shape uniformly, then one of its
+values. The `op` of a request is its shape, so the result has percentiles per shape.
 Every search answers a searchset Bundle with `total` and up to 50 entries (the default
 page).
 """
@@ -21,6 +23,15 @@ import orjson
 from bench.workloads.base import Prepared, Request, SimpleSource
 
 LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+SSN = "http://hl7.org/fhir/sid/us-ssn"
+# The search issue's typical clinical searches (goal: p50 < 50 ms, p99 < 200 ms).
+TYPICAL_SHAPES = (
+    "Observation?patient&code&date",
+    "Patient/*",
+    "Condition?code&_count=50",
+    "Observation?subject:Patient.identifier&code",
+)
 
 
 def prepare(engine: Any, *, patients: int = 50) -> Prepared:
@@ -46,6 +57,17 @@ def prepare(engine: Any, *, patients: int = 50) -> Prepared:
             .order_by(func.count().desc(), index_token.c.code)
             .limit(10)
         ).all()
+        conditions = connection.execute(
+            select(index_token.c.code, func.count().label("n"))
+            .where(
+                index_token.c.resource_type == "Condition",
+                index_token.c.param == "code",
+                index_token.c.system == SNOMED,
+            )
+            .group_by(index_token.c.code)
+            .order_by(func.count().desc(), index_token.c.code)
+            .limit(10)
+        ).all()
     if not rows or not codes:
         raise RuntimeError("no patients or observation codes to search for")
     code_list = [c.code for c in codes]
@@ -55,6 +77,9 @@ def prepare(engine: Any, *, patients: int = 50) -> Prepared:
         queries.extend(_patient_queries(row.resource_id, patient, code_list[i % len(code_list)]))
     for code in code_list:
         queries.append(["Observation?code", _path("Observation", [("code", f"{LOINC}|{code}")])])
+    for row in conditions:
+        items = [("code", f"{SNOMED}|{row.code}"), ("_count", "50")]
+        queries.append(["Condition?code&_count=50", _path("Condition", items)])
     shapes = sorted({name for name, _ in queries})
     notes = {"queries": len(queries), "shapes": shapes, "patients": len(rows)}
     return Prepared({"queries": queries}, notes)
@@ -66,8 +91,11 @@ def _path(rtype: str, items: list[tuple[str, str]]) -> str:
 
 def _patient_queries(pid: str, patient: dict[str, Any], code: str) -> list[list[str]]:
     ref = f"Patient/{pid}"
+    dated = [("patient", ref), ("code", code), ("date", "ge2015-01-01"), ("date", "le2020-12-31")]
     queries = [
         ["Observation?patient&code", _path("Observation", [("patient", ref), ("code", code)])],
+        ["Observation?patient&code&date", _path("Observation", dated)],
+        ["Patient/*", f"/fhir/{ref}/*"],
         [
             "Observation?patient&category&date",
             _path(
@@ -87,9 +115,13 @@ def _patient_queries(pid: str, patient: dict[str, Any], code: str) -> list[list[
         queries.append(["Patient?family", _path("Patient", [("family", family)])])
         queries.append(["Patient?name(prefix)", _path("Patient", [("name", family[:3])])])
     for identifier in patient.get("identifier", []):
-        if identifier.get("system") == "http://hl7.org/fhir/sid/us-ssn":
+        if identifier.get("system") == SSN:
             token = f"{identifier['system']}|{identifier['value']}"
             queries.append(["Patient?identifier", _path("Patient", [("identifier", token)])])
+            chained = [("subject:Patient.identifier", token), ("code", code)]
+            queries.append(
+                ["Observation?subject:Patient.identifier&code", _path("Observation", chained)]
+            )
     birth, gender = patient.get("birthDate"), patient.get("gender")
     if birth and gender:
         items = [("birthdate", birth[:4]), ("gender", gender)]
