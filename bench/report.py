@@ -21,7 +21,7 @@ measured on the machine named in its section; ratios to the ceilings come from t
 
 """
 
-ORDER = ("ingest", "read", "search", "create", "crud")
+ORDER = ("ingest", "read", "search", "critical-information", "create", "crud")
 
 
 def _num(value: Any, digits: int = 1) -> str:
@@ -139,7 +139,11 @@ def run_section(result: dict[str, Any]) -> str:
     ]
     if activity:
         lines.append(f"- PostgreSQL per request (pg_stat_database): {'; '.join(activity)}")
-    for name, label in (("search", "search shape"), ("crud", "CRUD operation")):
+    for name, label in (
+        ("search", "search shape"),
+        ("critical-information", "critical-information request"),
+        ("crud", "CRUD operation"),
+    ):
         by_op = workloads.get(name, {}).get("by_op", {})
         if by_op:
             lines.append(f"- p50/p99 ms by {label}: {_by_op(by_op)}")

@@ -39,7 +39,7 @@ from bench import profiling, report, synthea
 from bench.db import DEFAULT_POSTGRES, BenchDatabase
 from bench.procstats import Sampler, git_commit, load_average, machine_info, wait_idle
 from bench.server import REPO, ServerHandle, auth_enabled, pin_prefix, start_server
-from bench.workloads import CRUD_TYPES, crud, ingest, reads, search
+from bench.workloads import CRUD_TYPES, critical_information, crud, ingest, reads, search
 from bench.workloads.base import Prepared
 
 BENCH_DIR = REPO / "bench"
@@ -312,6 +312,10 @@ class EngineRun:
                 with self._sa_engine() as engine:
                     prepared = search.prepare(engine, patients=cfg.search_patients)
                 self._run_simple("search", "search", prepared)
+            if "critical-information" in cfg.workloads:
+                with self._sa_engine() as engine:
+                    prepared = critical_information.prepare(engine)
+                self._run_simple("critical-information", "critical_information", prepared)
             if "create" in cfg.workloads:
                 with self._sa_engine() as engine:
                     prepared = crud.prepare(engine, crud.CREATE_ONLY, pool=50)
@@ -756,7 +760,9 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--preload-patients", type=int, help="load only the first N of --preload")
         p.add_argument(
-            "--workloads", help="comma-separated subset of ingest,read,search,create,crud"
+            "--workloads",
+            help="comma-separated subset of ingest,read,search,create,crud "
+            "(with --database: read,search,critical-information)",
         )
         p.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
         p.add_argument(
@@ -825,10 +831,11 @@ def config_from_args(args: argparse.Namespace) -> Config:
     cfg.keep_work_dir = args.keep_work_dir
     if cfg.database:
         cfg.engines = ["sqlite" if cfg.database.startswith("sqlite") else "postgresql"]
-        writing = sorted(set(cfg.workloads) - {"read", "search"})
+        readers = ("read", "search", "critical-information")
+        writing = sorted(set(cfg.workloads) - set(readers))
         if args.workloads and writing:
-            raise SystemExit(f"--database runs read and search only, not {', '.join(writing)}")
-        cfg.workloads = [w for w in cfg.workloads if w in ("read", "search")]
+            raise SystemExit(f"--database runs {', '.join(readers)} only, not {', '.join(writing)}")
+        cfg.workloads = [w for w in cfg.workloads if w in readers]
     return cfg
 
 

@@ -8,6 +8,7 @@ side (`make_source(params, rng)`, run inside the load-generator process).
 | search | search | a set of typical searches with values taken from the stored data |
 | create | crud | POST of single resources (compared with the driver ceiling, batch size 1) |
 | crud | crud | the C10/R60/U25/D5 mix over the five CRUD_TYPES |
+| critical-information | critical_information | indicator and summary (`--database`, demo data) |
 """
 
 CRUD_TYPES = ("Patient", "Observation", "Condition", "Encounter", "MedicationRequest")

@@ -10,7 +10,10 @@ use it; ``samhandling reindex`` then indexes the resources written before.
   cannot be used (bad expression, unknown base …) is refused with 422.
 * ``refresh(connection)`` — called by every search: when the stored SearchParameters have
   changed since this process last looked (another worker wrote one), they are (re)loaded.
-  It is cheap: one indexed ``max(tx_id)``/``count`` over the SearchParameter rows.
+  It looks at most once every ``REFRESH_SECONDS`` (one indexed ``max(tx_id)``/``count``
+  over the SearchParameter rows), and at once after this process wrote a SearchParameter
+  (``SearchParameterWrites``): a parameter another worker adds is seen within a second,
+  one this process adds by its next search.
 
 A custom parameter that is deleted or retired stays in the registry of running processes
 until they restart (the registry has no removal); its index rows are not consulted by then
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,12 +38,16 @@ from samhandling.fhir.search_parameters import (
     default_registry,
 )
 from samhandling.store.schema import resource
+from samhandling.store.version_writer import SearchParameterWrites
 
 log = logging.getLogger("samhandling.search")
 
 USABLE_STATUSES = frozenset({"active", "draft", None})
 _lock = threading.Lock()
 _seen: dict[tuple[str, int], tuple[int, int]] = {}  # (db url, registry id) -> (max tx, count)
+# (db url, registry id) -> (time.monotonic(), SearchParameterWrites.count) of the last look
+_looked_at: dict[tuple[str, int], tuple[float, int]] = {}
+REFRESH_SECONDS = 1.0
 
 
 def is_custom(item: Mapping[str, Any], registry: SearchParameterRegistry | None = None) -> bool:
@@ -100,11 +108,16 @@ def load_custom_parameters(
 def refresh(connection: Connection, registry: SearchParameterRegistry | None = None) -> None:
     """Load the stored custom SearchParameters when they changed since the last look."""
     registry = registry or default_registry()
+    key = (str(connection.engine.url), id(registry))
+    now, writes = time.monotonic(), SearchParameterWrites.count
+    last_time, last_writes = _looked_at.get(key, (-REFRESH_SECONDS, -1))
+    if now - last_time < REFRESH_SECONDS and writes == last_writes:
+        return
     stmt = select(func.coalesce(func.max(resource.c.tx_id), 0), func.count()).where(
         resource.c.resource_type == "SearchParameter"
     )
     state = tuple(int(x) for x in connection.execute(stmt).one())
-    key = (str(connection.engine.url), id(registry))
+    _looked_at[key] = (now, writes)
     if _seen.get(key) == state:
         return
     with _lock:

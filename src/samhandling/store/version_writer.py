@@ -28,6 +28,13 @@ from samhandling.store.schema import (
 )
 
 
+class SearchParameterWrites:
+    """How many SearchParameter versions this process has written (searches compare it to
+    know when to reload the custom search parameters; see `search.custom_parameters`)."""
+
+    count = 0
+
+
 class VersionWriter:
     """Writes versions within the transaction of `connection`; one tx id for all of them."""
 
@@ -89,6 +96,8 @@ class VersionWriter:
             before = previous.resource() if previous and not previous.deleted else None
             self.guard.check_write(method, before, body)
         version_id = previous.version_id + 1 if previous else 1
+        if resource_type == "SearchParameter":
+            SearchParameterWrites.count += 1
         last_updated = self._timestamp()
         content, index, patients = self._prepare(resource_id, body, version_id, last_updated)
         shard = min(patients) if patients else None
