@@ -4,12 +4,13 @@ The first returns the patient's whole current critical information in one respon
 grouped by kind, with the time of the last change per kind and overall (what the national
 "health indicator" gives an EPJ before it asks for details). The second answers only
 "is there any, how much of each kind, and when did it last change", for EPJs to poll: the
-same indexed look-ups, without the entries.
+same query, without the entries in the response.
 
-Both run the caller's own searches (`_profile` + `patient`, one per kind), so they show
-exactly what the caller may see: a pharmacist gets the drug reactions and nothing else,
-kinds the caller may not read at all are named under `withheld`, and citizens never see
-entries entered in error (the policy hides them). Entries entered in error are left out
+Both read the patient's entries in one indexed query (`entries.stored_entries`) and show
+each only where the caller's guard would show it in a search, so they show exactly what
+the caller may see: a pharmacist gets the drug reactions and nothing else, kinds the
+caller may not search at all are named under `withheld`, and citizens never see entries
+entered in error (the policy hides them). Entries entered in error are left out
 of the groups for everybody; for clinicians they still count as a change.
 """
 
@@ -21,7 +22,6 @@ from typing import Any
 from samhandling.fhir.entry_status import is_entered_in_error
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.identity.identifier_systems import FNR_SYSTEM
-from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.operations import (
     Level,
     Operation,
@@ -29,10 +29,10 @@ from samhandling.interactions.operations import (
     OperationResult,
 )
 from samhandling.interactions.read import read
-from samhandling.services.critical_information.kinds import KINDS, Kind
+from samhandling.services.critical_information.entries import stored_entries
+from samhandling.services.critical_information.kinds import KINDS, Kind, kind_of
 from samhandling.services.identity.lookups import ids_by_identifier
 
-MAX_ENTRIES_PER_KIND = 1000
 LEVELS: tuple[Level, ...] = ("instance", "type")
 
 
@@ -47,37 +47,31 @@ class Group:
 
 def collect(context: OperationContext, patient_id: str) -> tuple[list[Group], list[Kind]]:
     """The visible groups and the kinds the caller may not read at all."""
-    groups: list[Group] = []
+    readable: list[Kind] = []
     withheld: list[Kind] = []
     for kind in KINDS:
-        items = [
-            ("patient", f"Patient/{patient_id}"),
-            ("_profile", kind.profile),
-            ("_count", str(MAX_ENTRIES_PER_KIND)),
-        ]
         try:
-            bundle = guarded_search(
-                context.connection, kind.resource_type, items, context.base_url, context.guard
-            )
+            context.guard.check_request("search", kind.resource_type)
         except FhirError as refusal:
             if refusal.status != 403:
                 raise
             withheld.append(kind)
             continue
-        groups.append(_group(kind, bundle))
-    return groups, withheld
+        readable.append(kind)
+    groups = {kind.key: Group(kind) for kind in readable}
+    for entry in stored_entries(context.connection, patient_id, readable):
+        kind = kind_of(entry)
+        if kind is not None and context.guard.visible("search", entry):
+            _add(groups[kind.key], entry)
+    return list(groups.values()), withheld
 
 
-def _group(kind: Kind, bundle: dict[str, Any]) -> Group:
-    group = Group(kind)
-    for entry in bundle.get("entry", []):
-        resource = entry.get("resource") or {}
-        changed = (resource.get("meta") or {}).get("lastUpdated")
-        if changed and (group.last_changed is None or changed > group.last_changed):
-            group.last_changed = changed
-        if not is_entered_in_error(resource):
-            group.entries.append(resource)
-    return group
+def _add(group: Group, entry: dict[str, Any]) -> None:
+    changed = (entry.get("meta") or {}).get("lastUpdated")
+    if changed and (group.last_changed is None or changed > group.last_changed):
+        group.last_changed = changed
+    if not is_entered_in_error(entry):
+        group.entries.append(entry)
 
 
 def patient_of(context: OperationContext) -> str:
