@@ -16,6 +16,7 @@ from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.index_values import ResourceIndex, extract_index_values
 from samhandling.store.database import is_sqlite
+from samhandling.store.index_buffer import IndexBuffer
 from samhandling.store.index_rows import index_rows
 from samhandling.store.records import StoredVersion, format_instant, now_us
 from samhandling.store.schema import (
@@ -43,6 +44,11 @@ class VersionWriter:
         self.guard = guard
         self._tx_id: int | None = None
         self._last_us = 0
+
+    @property
+    def buffer(self) -> IndexBuffer:
+        """The bulk buffer of the transaction's version, outbox, index and compartment rows."""
+        return IndexBuffer.of(self.connection)
 
     @property
     def tx_id(self) -> int:
@@ -111,7 +117,8 @@ class VersionWriter:
         }
         key = {"resource_type": resource_type, "resource_id": resource_id}
         self._write_current(key, values, replace=previous is not None)
-        self.connection.execute(insert(resource_version).values(**key, **values, method=method))
+        owner = (resource_type, resource_id)
+        self.buffer.add(resource_version, owner, [{**key, **values, "method": method}])
         if previous is not None:
             self._remove_index(resource_type, resource_id)
         if index is not None:
@@ -162,6 +169,7 @@ class VersionWriter:
             self.connection.execute(insert(resource).values(**key, **values))
 
     def _remove_index(self, resource_type: str, resource_id: str) -> None:
+        self.buffer.discard((resource_type, resource_id))
         for table in (*INDEX_TABLES.values(), compartment):
             self.connection.execute(
                 delete(table).where(
@@ -178,30 +186,29 @@ class VersionWriter:
     ) -> None:
         resource_type, resource_id = key["resource_type"], key["resource_id"]
         row_key = {**key, "patient_id": shard}
+        owner = (resource_type, resource_id)
         for kind, rows in index_rows(index).items():
             if rows:
-                self.connection.execute(
-                    insert(INDEX_TABLES[kind]), [{**row_key, **row} for row in rows]
-                )
+                self.buffer.add(INDEX_TABLES[kind], owner, ({**row_key, **row} for row in rows))
         if patients:
-            self.connection.execute(
-                insert(compartment),
-                [
+            self.buffer.add(
+                compartment,
+                owner,
+                (
                     {"patient_id": p, "resource_type": resource_type, "resource_id": resource_id}
                     for p in sorted(patients)
-                ],
+                ),
             )
 
     def _write_outbox(
         self, key: dict[str, str], version_id: int, shard: str | None, method: str, at_us: int
     ) -> None:
-        self.connection.execute(
-            insert(outbox).values(
-                **key,
-                tx_id=self.tx_id,
-                version_id=version_id,
-                patient_id=shard,
-                event=method,
-                created_at_us=at_us,
-            )
-        )
+        row = {
+            **key,
+            "tx_id": self.tx_id,
+            "version_id": version_id,
+            "patient_id": shard,
+            "event": method,
+            "created_at_us": at_us,
+        }
+        self.buffer.add(outbox, (key["resource_type"], key["resource_id"]), [row])

@@ -1,0 +1,131 @@
+"""Version, outbox, index and compartment rows of a write transaction, inserted in bulk.
+
+A transaction Bundle of 500 resources writes some 20,000 index rows. Inserted one
+statement (or one executemany row) at a time they cost a round trip each; buffered, they
+go in with one `COPY … FROM STDIN` per table on PostgreSQL (an `executemany` on SQLite)
+when the transaction is about to read or to commit:
+
+* before any statement runs on the connection (SQLAlchemy `before_execute`) except the
+  version writer's own inserts, updates and deletes of resource, version, outbox and index
+  rows — those read nothing — so a search, a conditional reference or a
+  `SELECT … FOR UPDATE` inside the transaction always sees every row written before it;
+* when the transaction commits (SQLAlchemy's `commit` event runs inside the transaction,
+  before the database commit; a failing insert rolls everything back).
+
+A rollback empties the buffer. Rows of a resource written again in the same transaction
+are dropped from the buffer (`discard`) before its old rows are deleted, so a stale
+version's rows are never inserted. Savepoints are not supported (nothing uses them): a
+savepoint rolled back would not take its buffered rows with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Delete, Insert, Table, Update, event, insert
+
+from samhandling.store.database import is_sqlite
+from samhandling.store.schema import (
+    INDEX_TABLES,
+    compartment,
+    outbox,
+    resource,
+    resource_version,
+    transaction_log,
+)
+
+Key = tuple[str, str]
+_INFO_KEY = "samhandling.index_buffer"
+_REPLACED_TABLES = frozenset({compartment, *INDEX_TABLES.values()})
+_WRITER_TABLES = frozenset(
+    {resource, resource_version, outbox, transaction_log, compartment, *INDEX_TABLES.values()}
+)
+
+
+class IndexBuffer:
+    """Rows waiting to be inserted, per table, in the order they were added. Only the
+    current `resource` row is written at once (its unique key detects concurrent creates)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._rows: dict[Table, list[dict[str, Any]]] = {}
+        self._keys: set[Key] = set()
+        self._flushing = False
+        # The transaction is over once it commits or rolls back: a later one on the same
+        # connection is not ours (the listeners stay, inert: SQLAlchemy cannot remove a
+        # listener while it runs the event).
+        self._closed = False
+        event.listen(connection, "before_execute", self._before_execute)
+        event.listen(connection, "commit", self._at_commit)
+        event.listen(connection, "rollback", self._at_rollback)
+
+    @classmethod
+    def of(cls, connection: Connection) -> IndexBuffer:
+        """The buffer of the connection's current transaction (one for all its writers)."""
+        found = connection.info.get(_INFO_KEY)
+        if isinstance(found, IndexBuffer) and found.connection is connection and not found._closed:
+            return found
+        buffer = cls(connection)
+        connection.info[_INFO_KEY] = buffer
+        return buffer
+
+    def add(self, table: Table, key: Key, rows: Iterable[dict[str, Any]]) -> None:
+        """Queue rows of the resource `key` for `table`."""
+        if self._closed:
+            raise RuntimeError("the transaction of this buffer is over")
+        self._rows.setdefault(table, []).extend(rows)
+        self._keys.add(key)
+
+    def discard(self, key: Key) -> None:
+        """Forget the queued index and compartment rows of one resource (it is being
+        written again); its queued versions and outbox events stay."""
+        if key not in self._keys:
+            return
+        for table, rows in self._rows.items():
+            if table in _REPLACED_TABLES:
+                self._rows[table] = [
+                    r for r in rows if (r["resource_type"], r["resource_id"]) != key
+                ]
+
+    def flush(self) -> None:
+        """Insert everything queued."""
+        if self._flushing or self._closed or not self._rows:
+            return
+        self._flushing = True
+        try:
+            pending, self._rows, self._keys = self._rows, {}, set()
+            for table, rows in pending.items():
+                if rows:
+                    _insert(self.connection, table, rows)
+        finally:
+            self._flushing = False
+
+    def _before_execute(self, _connection: Connection, statement: Any, *_args: Any) -> None:
+        if isinstance(statement, Insert | Update | Delete) and statement.table in _WRITER_TABLES:
+            return  # the writer's own blind writes: nothing they do reads the index
+        self.flush()
+
+    def _at_commit(self, _connection: Connection) -> None:
+        if not self._closed:
+            self.flush()
+        self._closed = True
+
+    def _at_rollback(self, _connection: Connection) -> None:
+        self._rows, self._keys = {}, set()
+        self._closed = True
+
+
+def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    columns = list(dict.fromkeys(c for row in rows for c in row))
+    if is_sqlite(connection):
+        connection.execute(insert(table), [{c: row.get(c) for c in columns} for row in rows])
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([row.get(c) for c in columns])
+    finally:
+        cursor.close()

@@ -1,0 +1,69 @@
+"""The version writer's bulk buffer: rows are visible to every later statement of the
+transaction, committed with it, dropped with a rollback, and never stale."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from samhandling.store.database import read_connection, write_connection
+from samhandling.store.index_buffer import IndexBuffer
+from samhandling.store.schema import index_token, outbox, resource_version
+from samhandling.store.version_writer import VersionWriter
+
+
+def patient(rid: str, family: str, gender: str = "female") -> dict:
+    return {"resourceType": "Patient", "id": rid, "gender": gender, "name": [{"family": family}]}
+
+
+def genders(connection, rid: str) -> list[str]:  # type: ignore[no-untyped-def]
+    t = index_token.c
+    stmt = select(t.code).where(t.resource_id == rid, t.param == "gender")
+    return list(connection.execute(stmt).scalars())
+
+
+def count(engine: Engine, table, rid: str) -> int:  # type: ignore[no-untyped-def]
+    with read_connection(engine) as connection:
+        stmt = select(func.count()).select_from(table).where(table.c.resource_id == rid)
+        return int(connection.execute(stmt).scalar_one())
+
+
+def test_a_later_statement_of_the_transaction_sees_the_rows(engine: Engine) -> None:
+    with write_connection(engine) as connection:
+        VersionWriter(connection).write(
+            "Patient", "a", patient("a", "Ås"), method="create", previous=None
+        )
+        assert genders(connection, "a") == ["female"]  # flushed before this SELECT
+    assert count(engine, resource_version, "a") == 1 and count(engine, outbox, "a") == 1
+
+
+def test_writing_a_resource_twice_keeps_only_the_new_rows(engine: Engine) -> None:
+    with write_connection(engine) as connection:
+        writer = VersionWriter(connection)
+        first = writer.write("Patient", "b", patient("b", "Berg"), method="create", previous=None)
+        writer.write("Patient", "b", patient("b", "Berg", "male"), method="update", previous=first)
+    with read_connection(engine) as connection:
+        assert genders(connection, "b") == ["male"]
+    assert count(engine, resource_version, "b") == 2 and count(engine, outbox, "b") == 2
+
+
+def test_a_rollback_drops_the_queue_and_the_next_transaction_is_clean(engine: Engine) -> None:
+    with engine.connect() as connection:
+        with pytest.raises(RuntimeError), connection.begin():
+            VersionWriter(connection).write(
+                "Patient", "c", patient("c", "Dal"), method="create", previous=None
+            )
+            raise RuntimeError("the request failed")
+        with connection.begin():
+            VersionWriter(connection).write(
+                "Patient", "d", patient("d", "Eik"), method="create", previous=None
+            )
+    assert count(engine, index_token, "c") == 0 and count(engine, resource_version, "c") == 0
+    assert count(engine, resource_version, "d") == 1
+
+
+def test_a_finished_transaction_s_buffer_refuses_rows(engine: Engine) -> None:
+    with write_connection(engine) as connection:
+        buffer = IndexBuffer.of(connection)
+    with pytest.raises(RuntimeError):
+        buffer.add(index_token, ("Patient", "x"), [{"resource_type": "Patient"}])
