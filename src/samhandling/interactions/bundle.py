@@ -60,6 +60,7 @@ def _transaction(
         resolver = ReferenceResolver(connection)
         context = EntryContext(VersionWriter(connection, guard), resolver, base_url, representation)
         ordered = sorted(entries, key=lambda e: METHOD_ORDER[e.method])
+        resolver.lock_conditional_writes(ordered)
         for entry in ordered:
             _naming_entry(entry, resolver.assign_id, entry)
         for entry in ordered:

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.references import iter_reference_holders, parse_conditional_reference
 from samhandling.interactions.bundle_entries import BundleEntry
-from samhandling.interactions.conditions import find_matches
+from samhandling.interactions.conditions import conditional_lock, find_matches
 from samhandling.interactions.crud import new_id
 from samhandling.interactions.resource_input import check_resource_type
 
@@ -31,6 +31,21 @@ class ReferenceResolver:
         self.mapping: dict[str, str] = {}
         self.assignments: dict[int, Assignment] = {}
         self._criteria: dict[str, Assignment] = {}
+
+    def lock_conditional_writes(self, entries: list[BundleEntry]) -> None:
+        """Take the locks of every conditional write of a transaction at once, in one order.
+
+        Each lock is otherwise taken when its entry runs; two transactions whose conditional
+        creates name the same criteria in a different order would then deadlock.
+        """
+        keys = set()
+        for entry in entries:
+            if entry.method == "POST" and entry.request.get("ifNoneExist"):
+                keys.add((entry.resource_type, str(entry.request["ifNoneExist"])))
+            elif entry.method in ("PUT", "DELETE") and len(entry.path) == 1 and entry.query:
+                keys.add((entry.resource_type, entry.query))
+        for resource_type, criteria in sorted(keys):
+            conditional_lock(self.connection, resource_type, criteria)
 
     def assign_id(self, entry: BundleEntry) -> None:
         """Decide the id of a POST (or conditional PUT) entry before anything is written."""
@@ -81,7 +96,9 @@ class ReferenceResolver:
             key = f"{resource_type}?{criteria}"
             known = self._criteria.get(key)
             if known is None:
-                matches = find_matches(self.connection, resource_type, criteria)
+                # Only read: no lock, so Bundles naming the same shared resources in a
+                # different order cannot deadlock on each other.
+                matches = find_matches(self.connection, resource_type, criteria, lock=False)
                 if len(matches) != 1:
                     found = "no" if not matches else "more than one"
                     raise FhirError(

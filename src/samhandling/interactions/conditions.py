@@ -43,17 +43,26 @@ def check_version(current: StoredVersion | None, expected: int | None) -> None:
         raise FhirError(412, error("conflict", message), headers={"ETag": current.etag})
 
 
-def find_matches(connection: Connection, resource_type: str, criteria: str) -> list[str]:
+def conditional_lock(connection: Connection, resource_type: str, criteria: str) -> None:
+    """The transaction lock that serialises conditional writes with these criteria."""
+    lock_key(connection, f"conditional:{resource_type}?{criteria}")
+
+
+def find_matches(
+    connection: Connection, resource_type: str, criteria: str, *, lock: bool = True
+) -> list[str]:
     """Ids of current resources of `resource_type` matching `criteria`, serialised per criteria.
 
     The lock makes check-then-write race-safe: two concurrent conditional creates with the
-    same criteria cannot both see "no match" (R4 §3.1.0.8.1).
+    same criteria cannot both see "no match" (R4 §3.1.0.8.1). A look-up that writes nothing
+    on the strength of its answer (resolving a conditional reference) takes no lock.
     """
     items = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
     if not items:
         raise FhirError(400, error("invalid", "Conditional interaction without search criteria"))
     query = parse_search(resource_type, items)
-    lock_key(connection, f"conditional:{resource_type}?{criteria}")
+    if lock:
+        conditional_lock(connection, resource_type, criteria)
     custom_plans(connection)
     stmt = matching_resources(query, connection=connection).limit(MAX_CONDITIONAL_MATCHES)
     return [row.resource_id for row in connection.execute(stmt)]
