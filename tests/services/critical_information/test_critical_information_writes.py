@@ -216,3 +216,23 @@ def test_patch_needs_if_match(world: World) -> None:
     forbidden = [{"op": "replace", "path": "/code/coding/0/code", "value": "J01CA04"}]
     changed = world.client.patch(url, json=forbidden, headers={**headers, "If-Match": 'W/"2"'})
     assert changed.status_code == 422
+
+
+def test_the_authorisation_must_be_the_registered_one(world: World) -> None:
+    from fixtures.fhir_app import app_settings
+    from samhandling.auth import DevIssuer
+    from samhandling.auth.personas import persona
+
+    issuer = DevIssuer(world.data_dir, app_settings("", world.data_dir).dev_issuer_url)
+    claims = issuer.claims_for(
+        persona("gp"), patient_fnr=None, purpose=None, dpop_jkt=None, lifetime=600,
+        reason=None, scopes=None, authorization_details=None, client_id=None,
+    )  # fmt: skip
+    attestation = dict(claims["nhn:tillitsrammeverk:parameters"])
+    attestation["practitioner"] = {
+        **attestation["practitioner"],
+        "authorization": {**attestation["practitioner"]["authorization"], "code": "SP"},
+    }
+    response = world.create("gp", drug_reaction(CITIZEN), authorization_details=attestation)
+    assert response.status_code == 403, response.text
+    assert "does not hold the authorisation SP" in response.json()["issue"][0]["diagnostics"]
