@@ -20,8 +20,11 @@ if TYPE_CHECKING:
     from samhandling.search.sql import Scope, SearchSql
 
 # How well a criterion narrows a search, best first: exact references and tokens are
-# usually a handful of rows, date ranges often most of a table.
+# usually a handful of rows, date ranges often most of a table. A chain
+# (`subject:Patient.identifier=…`) names one or a few targets: the references to them are
+# few, where a code alone can match a hundred thousand rows.
 _RANK = {"reference": 0, "token": 1, "uri": 2, "string": 3, "quantity": 4, "number": 4, "date": 5}
+_CHAIN_RANK = 0.5
 _NO_DRIVER_MODIFIERS = frozenset({"missing", "not", "above", "below", "contains", "text"})
 
 
@@ -50,16 +53,17 @@ def plan_driver(
     best = _best(query.criteria) if single else None
     if best is None:
         return None
-    table, rows_key, match = builder.index_parts(best, single)
+    parts = builder.chain_parts if best.chain else builder.index_parts
+    table, rows_key, match = parts(best, single)
     driving = select(table.c.resource_type, table.c.resource_id).where(*rows_key, match).distinct()
     rest = [c for c in query.criteria if c is not best]
     return Scope(driving.subquery(), single), rest
 
 
 def _best(criteria: list[Criterion]) -> Criterion | None:
-    usable = [
-        c
-        for c in criteria
-        if c.type in _RANK and not c.chain and c.modifier not in _NO_DRIVER_MODIFIERS
-    ]
-    return min(usable, key=lambda c: _RANK[c.type], default=None)
+    usable = [c for c in criteria if c.type in _RANK and c.modifier not in _NO_DRIVER_MODIFIERS]
+    return min(usable, key=_rank, default=None)
+
+
+def _rank(criterion: Criterion) -> float:
+    return _CHAIN_RANK if criterion.chain else _RANK[criterion.type]

@@ -233,6 +233,13 @@ class SearchSql:
         return matchers[kind]
 
     def _chain(self, criterion: Criterion, scope: Scope) -> Condition:
+        refs, rows, match = self.chain_parts(criterion, scope.type_expr)
+        return exists().where(*rows, refs.c.resource_id == scope.id_col, match)
+
+    def chain_parts(
+        self, criterion: Criterion, type_expr: Any
+    ) -> tuple[Any, list[Condition], Condition]:
+        """Like `index_parts` for a chained criterion: reference rows pointing at a match."""
         refs = INDEX_TABLES["reference"].alias()
         targets = [
             and_(
@@ -240,13 +247,12 @@ class SearchSql:
             )
             for target, inner in criterion.chain
         ]
-        return exists().where(
-            refs.c.resource_type == scope.type_expr,
-            refs.c.resource_id == scope.id_col,
+        rows = [
+            refs.c.resource_type == type_expr,
             refs.c.param == criterion.code,
             refs.c.url.is_(None),
-            or_(*targets),
-        )
+        ]
+        return refs, rows, or_(*targets)
 
     def _has(self, criterion: Criterion, scope: Scope) -> Condition:
         link = criterion.has
