@@ -96,7 +96,7 @@ index_token = _index_table(
     Column("system", Text, nullable=True),
     Column("code", Text, nullable=True),
     Column("text", Text, nullable=True),
-    indexes=(("param", "code", "system"),),
+    indexes=(("param", "code", "system", "resource_id"),),  # covering: see migration 0011
 )
 index_string = _index_table(
     "index_string",
@@ -133,7 +133,7 @@ index_reference = _index_table(
     Column("target_id", RID, nullable=True),
     Column("target_version", String(64), nullable=True),
     Column("url", Text, nullable=True),
-    indexes=(("param", "target_id", "target_type"),),
+    indexes=(("param", "target_id", "target_type", "resource_id"),),
 )
 index_uri = _index_table(
     "index_uri",
