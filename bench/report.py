@@ -89,8 +89,7 @@ def run_section(result: dict[str, Any]) -> str:
         f"{'on' if result['server'].get('audit', True) else '**off** (benchmark switch)'}; "
         "clients: "
         f"{result['clients']['default']} (ingest {result['clients']['ingest']})",
-        f"- setup (untimed): {result['setup'].get('entries')} entries of the shared Bundles in "
-        f"{result['setup'].get('seconds')} s",
+        _setup_line(result),
         "",
         "| workload | clients | requests | errors | throughput | p50 ms | p95 ms | p99 ms "
         "| server CPU (cores) | server CPU ms/req | server peak RSS MB | DB CPU (cores) "
@@ -164,6 +163,18 @@ def run_section(result: dict[str, Any]) -> str:
             f"by our module: {layers}.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _setup_line(result: dict[str, Any]) -> str:
+    database = (result.get("config") or {}).get("database")
+    if database:
+        name = database.rsplit("/", 1)[-1]
+        return f"- database: an existing, loaded database (`--database`, {name})"
+    setup = result["setup"]
+    return (
+        f"- setup (untimed): {setup.get('entries')} entries of the shared Bundles in "
+        f"{setup.get('seconds')} s"
+    )
 
 
 def _by_op(by_op: dict[str, Any]) -> str:

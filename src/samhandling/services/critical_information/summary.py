@@ -60,9 +60,9 @@ def collect(context: OperationContext, patient_id: str) -> tuple[list[Group], li
         readable.append(kind)
     groups = {kind.key: Group(kind) for kind in readable}
     for entry in stored_entries(context.connection, patient_id, readable):
-        kind = kind_of(entry)
-        if kind is not None and context.guard.visible("search", entry):
-            _add(groups[kind.key], entry)
+        found = kind_of(entry)
+        if found is not None and context.guard.visible("search", entry):
+            _add(groups[found.key], entry)
     return list(groups.values()), withheld
 
 

@@ -53,9 +53,9 @@ def upgrade() -> None:
         op.drop_index(_name(table, columns), table_name=table)
     if op.get_bind().dialect.name != "postgresql":
         return  # SQLite's planner has no extended statistics
-    for name, table, columns in STATISTICS:
+    for name, table, keys in STATISTICS:
         op.execute(
-            f"CREATE STATISTICS IF NOT EXISTS {name} (mcv, dependencies) ON {columns} FROM {table}"
+            f"CREATE STATISTICS IF NOT EXISTS {name} (mcv, dependencies) ON {keys} FROM {table}"
         )
         op.execute(f"ALTER STATISTICS {name} SET STATISTICS {STATISTICS_TARGET}")
 
