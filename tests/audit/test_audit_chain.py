@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from samhandling.audit.archive import archive, verify_archive
 from samhandling.audit.chain import GENESIS, seal_pending, verify
 from samhandling.audit.records import AuditRecord
-from samhandling.audit.trail import append
+from samhandling.audit.trail import append, append_at_commit, event_row
 from samhandling.store.audit_tables import audit_anchor, audit_event, audit_patient
 from samhandling.store.database import write_connection
 
@@ -31,7 +33,7 @@ def record(i: int, at_us: int | None = None) -> AuditRecord:
 def filled(engine: Engine, count: int = 12) -> None:
     with write_connection(engine) as connection:
         append(connection, [record(i) for i in range(count)])
-    assert seal_pending(engine) == count
+    assert seal_pending(engine) == 0  # chained as they were inserted
 
 
 def test_intact_chain_verifies(engine: Engine) -> None:
@@ -108,20 +110,85 @@ def test_reordered_records_are_detected(engine: Engine) -> None:
     assert not report.ok and report.broken_at == 4
 
 
-def test_records_written_after_sealing_continue_the_chain(engine: Engine) -> None:
+def test_records_appended_later_continue_the_chain(engine: Engine) -> None:
     filled(engine, 5)
     with write_connection(engine) as connection:
         append(connection, [record(100), record(101)])
+    report = verify(engine)
+    assert report.ok and report.checked == 7 and report.unsealed == 0
+
+
+def test_rows_waiting_for_their_link_are_linked_by_the_next_batch(engine: Engine) -> None:
+    filled(engine, 3)
+    with write_connection(engine) as connection:
+        for i in (200, 201):  # as versions before 0.2 appended them, or a crashed write path
+            connection.execute(
+                insert(audit_event).values(event_id=1000 + i, **event_row(record(i)))
+            )
     assert verify(engine).unsealed == 2
     assert seal_pending(engine) == 2
-    assert verify(engine).checked == 7
+    report = verify(engine)
+    assert report.ok and report.checked == 5 and report.unsealed == 0
+
+
+def test_a_large_batch_is_chained_whole(engine: Engine) -> None:
+    """A transaction Bundle's records: more rows than one INSERT takes."""
+    records = [record(i) for i in range(250)]
+    for r in records[::2]:
+        r.patients |= {"q1", "q2"}
+    with write_connection(engine) as connection:
+        append(connection, records)
+    report = verify(engine)
+    assert report.ok and report.checked == 250
+    with engine.connect() as connection:
+        patients = connection.execute(select(func.count()).select_from(audit_patient))
+        assert patients.scalar_one() == 250 + 2 * 125
+
+
+@pytest.mark.parametrize("opener", ["write_connection", "engine.begin"])
+def test_write_transaction_inserts_its_records_at_commit(engine: Engine, opener: str) -> None:
+    """Without their link and without the chain lock; the next chained batch links them."""
+
+    def transaction() -> Any:
+        return write_connection(engine) if opener == "write_connection" else engine.begin()
+
+    with transaction() as connection:
+        append_at_commit(connection, record(1))
+        append_at_commit(connection, record(2))
+        in_transaction = connection.execute(select(func.count()).select_from(audit_event))
+        assert in_transaction.scalar_one() == 0  # not yet: inserted as the write commits
+    with pytest.raises(RuntimeError), transaction() as connection:
+        append_at_commit(connection, record(3))
+        raise RuntimeError("the write fails: its record goes with it")
+    assert verify(engine).unsealed == 2
+    with write_connection(engine) as connection:
+        append(connection, [record(4)])  # links the two waiting rows, then its own
+    report = verify(engine)
+    assert report.ok and report.checked == 3 and report.unsealed == 0
+
+
+def test_concurrent_appenders_extend_one_chain(engine: Engine) -> None:
+    """Journals of several processes and write transactions append at the same time."""
+
+    def writer(worker: int) -> int:
+        for i in range(15):
+            with write_connection(engine) as connection:
+                append_at_commit(connection, record(worker * 100 + i))
+                if i % 3 == 0:
+                    append(connection, [record(worker * 100 + 50 + i)])
+        return 20
+
+    with ThreadPoolExecutor(6) as pool:
+        total = sum(pool.map(writer, range(6)))
+    seal_pending(engine)  # the last write transactions' rows
+    report = verify(engine)
+    assert report.ok and report.checked == total and report.unsealed == 0
 
 
 def test_archive_boundary_keeps_verification(engine: Engine, tmp_path: Path) -> None:
     with write_connection(engine) as connection:
         append(connection, [record(i, at_us=1_000_000 + i) for i in range(6)])
         append(connection, [record(i, at_us=9_000_000_000_000_000 + i) for i in range(6, 10)])
-    seal_pending(engine)
     result = archive(engine, before_us=2_000_000, directory=tmp_path)
     assert result.count == 6 and result.path is not None and result.path.exists()
     report = verify(engine)
@@ -143,7 +210,6 @@ def test_tampered_archive_is_detected(engine: Engine, tmp_path: Path) -> None:
 
     with write_connection(engine) as connection:
         append(connection, [record(i, at_us=1_000_000 + i) for i in range(4)])
-    seal_pending(engine)
     result = archive(engine, before_us=2_000_000, directory=tmp_path)
     assert result.path is not None
     text = gzip.decompress(result.path.read_bytes()).replace(

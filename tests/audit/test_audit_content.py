@@ -21,7 +21,8 @@ CITIZEN_FNR = persona("citizen").pid or ""
 def events(client: TestClient) -> list[dict[str, Any]]:
     engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
     with engine.connect() as connection:
-        rows = connection.execute(select(audit_event).order_by(audit_event.c.event_id)).mappings()
+        order = (audit_event.c.recorded_at_us, audit_event.c.event_id)  # ids: not time order
+        rows = connection.execute(select(audit_event).order_by(*order)).mappings()
         found = []
         for row in rows:
             patients = connection.execute(

@@ -62,7 +62,8 @@ class AuditMiddleware:
         state: dict[str, Any] = scope.get("state", {})
         guard = state.get("guard")
         if guard is not None and guard.writes_audited and status < 400:
-            return  # recorded inside the write transaction
+            self.journal.nudge()  # recorded inside the write transaction, to be linked
+            return
         await self.journal.record(request_record(scope, status, state))
 
 

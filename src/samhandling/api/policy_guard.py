@@ -102,7 +102,7 @@ class PolicyGuard:
     def after_write(
         self, connection: Connection, written: StoredVersion, patients: frozenset[str]
     ) -> None:
-        """The write's audit record, committed with the write itself."""
+        """The write's audit record, appended at the end of the write's own transaction."""
         if not self.audit_writes:
             return
         emergency = self.emergency
@@ -117,7 +117,7 @@ class PolicyGuard:
             emergency_reason=emergency.emergency_reason if emergency else None,
             decision_reason=self.decisions[-1].reason if self.decisions else None,
         )
-        trail.append(connection, [record])
+        trail.append_at_commit(connection, record)
         self.writes_audited += 1
 
 

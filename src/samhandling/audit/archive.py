@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, delete, insert, select
 
-from samhandling.audit.chain import GENESIS, _chain_start, patients_of, row_hash, seal_pending
+from samhandling.audit.chain import GENESIS, chain_start, patients_of, row_hash, seal_pending
 from samhandling.store.audit_tables import audit_anchor, audit_event, audit_patient
 from samhandling.store.database import lock_key, write_connection
 from samhandling.store.records import now_us
@@ -35,8 +35,8 @@ def archive(engine: Engine, before_us: int, directory: Path) -> ArchiveResult:
     seal_pending(engine)
     directory.mkdir(parents=True, exist_ok=True)
     with write_connection(engine) as connection:
-        lock_key(connection, "audit-sealer")
-        start, _ = _chain_start(connection)
+        lock_key(connection, "audit-archive")  # appenders need not wait: they add at the head
+        start, _ = chain_start(connection)
         rows = _prefix(connection, start, before_us)
         if not rows:
             return ArchiveResult(None, 0, start)

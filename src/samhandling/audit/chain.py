@@ -1,11 +1,14 @@
 """The hash chain that makes the audit trail tamper-evident.
 
-Rows are appended unsealed (by many processes and inside write transactions); the sealer
-gives each committed row the next chain position and
-`hash = SHA-256(prev_hash | chain_pos | canonical row)`, where the canonical row covers the
-AuditEvent JSON, every searchable column and the patients. Altering, deleting or reordering
-a sealed row breaks the chain at that row, which `verify` reports. Only one sealer runs at
-a time (a PostgreSQL advisory lock; the SQLite write lock).
+Every row gets a chain position and `hash = SHA-256(prev_hash | chain_pos | canonical row)`,
+where the canonical row covers the AuditEvent JSON, every searchable column (the event id
+too) and the patients. Only chained batches link rows (`store/audit_writes.py`): they take
+one lock held until their transaction commits (a PostgreSQL advisory transaction lock;
+SQLite's database write lock), so all processes extend one chain, and link first the rows
+still waiting (those write transactions inserted as they committed, without taking the
+lock) and then their own new rows. The request journal of every process runs such a
+batch for every group of requests; `seal_pending` runs one on its own. Altering, deleting
+or reordering a linked row breaks the chain at that row, which `verify` reports.
 """
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select
 
+from samhandling.store.audit_sql import LINK_COLUMNS
 from samhandling.store.audit_tables import audit_anchor, audit_event, audit_patient
-from samhandling.store.database import lock_key, write_connection
+from samhandling.store.audit_writes import SEAL_LIMIT, Batch, ChainWriter, Head
 
 GENESIS = "0" * 64
-SEAL_BATCH = 1000
+SEAL_BATCH = 1000  # rows verify reads at a time
+# The advisory lock's name from the time of the periodic sealer: processes of both versions
+# exclude each other during a rolling upgrade.
+CHAIN_LOCK = "audit-sealer"
 CHAINED_COLUMNS = (
     "event_id", "recorded_at_us", "interaction", "action", "outcome", "http_status",
     "agent_kind", "agent_hpr", "agent_org", "purpose_of_use", "emergency",
@@ -42,17 +49,32 @@ def row_hash(prev_hash: str, chain_pos: int, row: dict[str, Any], patients: list
     return digest.hexdigest()
 
 
-def chain_head(connection: Connection) -> tuple[int, str]:
-    """(last chain position, its hash): from the newest sealed row, or the newest anchor."""
-    row = connection.execute(
-        select(audit_event.c.chain_pos, audit_event.c.hash)
-        .where(audit_event.c.chain_pos.is_not(None))
-        .order_by(audit_event.c.chain_pos.desc())
-        .limit(1)
-    ).first()
-    if row is not None:
-        return int(row.chain_pos), str(row.hash)
-    return _chain_start(connection)
+def link_batch(
+    head: Head,
+    waiting: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    patients: list[list[str]],
+) -> Batch:
+    """Link the waiting rows (their "patients" with them), then `events`, after `head`.
+
+    `events` get their chain columns in place; the waiting rows' links are returned.
+    """
+    position, previous = head or (0, GENESIS)
+    position, previous = _link(waiting, [w["patients"] for w in waiting], position, previous)
+    _link(events, patients, position, previous)
+    links = [{c: row[c] for c in LINK_COLUMNS} for row in waiting]
+    return Batch(events=events, links=links)
+
+
+def _link(
+    rows: list[dict[str, Any]], patients: list[list[str]], position: int, previous: str
+) -> tuple[int, str]:
+    for row, row_patients in zip(rows, patients, strict=True):
+        position += 1
+        digest = row_hash(previous, position, row, row_patients)
+        row.update(chain_pos=position, prev_hash=previous, hash=digest)
+        previous = digest
+    return position, previous
 
 
 def patients_of(connection: Connection, event_ids: list[int]) -> dict[int, list[str]]:
@@ -70,41 +92,19 @@ def patients_of(connection: Connection, event_ids: list[int]) -> dict[int, list[
 
 
 def seal_pending(engine: Engine) -> int:
-    """Chain every committed, unsealed row (oldest first); returns how many were sealed."""
+    """Link every committed row still waiting for its link (oldest first); how many."""
+    writer = ChainWriter(engine)
     sealed = 0
-    while True:
-        with write_connection(engine) as connection:
-            lock_key(connection, "audit-sealer")
-            count = _seal_batch(connection)
-        sealed += count
-        if count < SEAL_BATCH:
-            return sealed
-
-
-def _seal_batch(connection: Connection) -> int:
-    rows = [
-        dict(r)
-        for r in connection.execute(
-            select(audit_event)
-            .where(audit_event.c.chain_pos.is_(None))
-            .order_by(audit_event.c.event_id)
-            .limit(SEAL_BATCH)
-        ).mappings()
-    ]
-    if not rows:
-        return 0
-    position, previous = chain_head(connection)
-    patients = patients_of(connection, [r["event_id"] for r in rows])
-    for row in rows:
-        position += 1
-        digest = row_hash(previous, position, row, patients.get(row["event_id"], []))
-        connection.execute(
-            update(audit_event)
-            .where(audit_event.c.event_id == row["event_id"])
-            .values(chain_pos=position, prev_hash=previous, hash=digest)
-        )
-        previous = digest
-    return len(rows)
+    try:
+        while True:
+            count = writer.append(
+                0, CHAIN_LOCK, lambda _ids, head, w: link_batch(head, w, [], []), True
+            )
+            sealed += count
+            if count < SEAL_LIMIT:
+                return sealed
+    finally:
+        writer.close()
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class VerifyReport:
 def verify(engine: Engine, *, start: tuple[int, str] | None = None) -> VerifyReport:
     """Walk the chain from its start (genesis, or the newest archive anchor)."""
     with engine.connect() as connection:
-        position, previous = start or _chain_start(connection)
+        position, previous = start or chain_start(connection)
         checked = 0
         while True:
             rows = _sealed_after(connection, position)
@@ -138,7 +138,8 @@ def verify(engine: Engine, *, start: tuple[int, str] | None = None) -> VerifyRep
     return VerifyReport(True, checked, unsealed)
 
 
-def _chain_start(connection: Connection) -> tuple[int, str]:
+def chain_start(connection: Connection) -> tuple[int, str]:
+    """Where verification starts: the newest archive anchor, else genesis."""
     anchor = connection.execute(
         select(audit_anchor.c.chain_pos, audit_anchor.c.hash)
         .order_by(audit_anchor.c.chain_pos.desc())

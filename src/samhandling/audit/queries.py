@@ -68,8 +68,11 @@ def _date_bound(value: str) -> tuple[str, int]:
 
 
 def search_audit_events(connection: Connection, search: AuditSearch) -> list[dict[str, Any]]:
-    """Matching AuditEvents, newest first, with their ids."""
-    stmt = _filtered(select(audit_event), search).order_by(audit_event.c.event_id.desc())
+    """Matching AuditEvents, newest first, with their ids (which are not in time order)."""
+    c = audit_event.c
+    stmt = _filtered(select(audit_event), search).order_by(
+        c.recorded_at_us.desc(), c.event_id.desc()
+    )
     rows = connection.execute(stmt.limit(search.count)).mappings()
     return [_resource(row) for row in rows]
 

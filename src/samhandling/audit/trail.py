@@ -1,34 +1,107 @@
-"""Appending audit records to the trail (unsealed; `chain.seal_pending` chains them)."""
+"""Appending audit records to the trail.
+
+* Request records go through the journal: `commit` writes a group of them in a chained
+  batch of its own, which, when asked, first links the rows write transactions left
+  waiting.
+* A write transaction's records are inserted as it commits (`append_at_commit`), inside
+  it, without their link and without the chain lock, so concurrent writes do not wait for
+  each other; the next chained batch (of any process) links them.
+* `append` is a chained batch inside the caller's transaction.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, event
 
+from samhandling.audit.chain import CHAIN_LOCK, link_batch
 from samhandling.audit.events import audit_event
 from samhandling.audit.records import AuditRecord
-from samhandling.store.audit_tables import audit_event as audit_event_table
-from samhandling.store.audit_tables import audit_patient
+from samhandling.store.audit_writes import Batch, ChainWriter, Head, append_unlinked, chain_in
+from samhandling.store.database import before_commit
+
+_INFO_KEY = "samhandling.audit_at_commit"
+
+
+def commit(writer: ChainWriter, records: list[AuditRecord], *, link_waiting: bool) -> int:
+    """Commit `records` in a chained batch of their own, after the rows waiting for their
+    link when `link_waiting`; returns how many of those it linked."""
+    return writer.append(
+        len(records), CHAIN_LOCK, lambda i, h, w: _batch(records, i, h, w), link_waiting
+    )
 
 
 def append(connection: Connection, records: Iterable[AuditRecord]) -> int:
-    """Insert the records in the caller's transaction; returns how many."""
-    count = 0
-    for record in records:
-        event_id = connection.execute(
-            insert(audit_event_table)
-            .values(**event_row(record))
-            .returning(audit_event_table.c.event_id)
-        ).scalar_one()
-        if record.patients:
-            connection.execute(
-                insert(audit_patient),
-                [{"event_id": event_id, "patient_id": p} for p in sorted(record.patients)],
-            )
-        count += 1
-    return count
+    """Insert the records, chained, in the caller's transaction; returns how many."""
+    batch = list(records)
+    chain_in(connection, len(batch), CHAIN_LOCK, lambda i, h, w: _batch(batch, i, h, w))
+    return len(batch)
+
+
+def append_at_commit(connection: Connection, record: AuditRecord) -> None:
+    """Insert `record` when the caller's transaction commits, with the transaction's other
+    records (a whole Bundle's go in together), to be linked by the next chained batch."""
+    _AtCommit.of(connection).records.append(record)
+
+
+def _batch(
+    records: list[AuditRecord], ids: list[int], head: Head, waiting: list[dict[str, Any]]
+) -> Batch:
+    events, patients = _rows(records, ids)
+    batch = link_batch(head, waiting, events, [sorted(r.patients) for r in records])
+    batch.patients = patients
+    return batch
+
+
+def _rows(
+    records: list[AuditRecord], ids: list[int]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The audit_event rows of `records` with their ids, and their audit_patient rows."""
+    events = [{"event_id": i, **event_row(r)} for i, r in zip(ids, records, strict=True)]
+    patients = [
+        {"event_id": i, "patient_id": p}
+        for i, r in zip(ids, records, strict=True)
+        for p in sorted(r.patients)
+    ]
+    return events, patients
+
+
+class _AtCommit:
+    """The records of one write transaction, inserted when it is about to commit (a failure
+    rolls the write back): by the pre-commit hook of `store.database.write_connection`, on
+    other connections by SQLAlchemy's `commit` event (dearer: a listener per transaction).
+    A rollback drops them."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.records: list[AuditRecord] = []
+        self.closed = False  # event listeners stay, inert (they cannot go while they run)
+        if not before_commit(connection, self._at_commit):
+            event.listen(connection, "commit", self._at_commit)
+            event.listen(connection, "rollback", self._at_rollback)
+
+    @classmethod
+    def of(cls, connection: Connection) -> _AtCommit:
+        found = connection.info.get(_INFO_KEY)
+        if isinstance(found, _AtCommit) and found.connection is connection and not found.closed:
+            return found
+        pending = cls(connection)
+        connection.info[_INFO_KEY] = pending
+        return pending
+
+    def _at_commit(self, connection: Connection) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        records = self.records
+        if records:
+            append_unlinked(connection, len(records), lambda ids: _rows(records, ids))
+
+    def _at_rollback(self, _connection: Connection) -> None:
+        self.closed, self.records = True, []
 
 
 def event_row(record: AuditRecord) -> dict[str, object]:

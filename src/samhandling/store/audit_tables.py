@@ -1,7 +1,8 @@
 """Tables of the audit trail (on the same metadata as the rest of the schema).
 
-`audit_event` rows are appended by the request journal and inside write transactions;
-the sealer gives each row its place in the hash chain (`chain_pos`, `prev_hash`, `hash`).
+`audit_event` rows get their place in the hash chain (`chain_pos`, `prev_hash`, `hash`)
+from a chained batch (`store/audit_writes.py`): the journal's rows as they are inserted,
+the rows of write transactions (inserted with `chain_pos` NULL) by the next batch.
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ audit_event = Table(
     Index("ix_audit_event_recorded", "recorded_at_us"),
     Index("ix_audit_event_agent_hpr", "agent_hpr"),
     Index("ix_audit_event_agent_org", "agent_org", "recorded_at_us"),
-    Index("ix_audit_event_unsealed", "chain_pos", "event_id"),
+)
+# Only the rows waiting for their link (a few at a time): no cost for the journal's rows.
+_UNSEALED = audit_event.c.chain_pos.is_(None)
+Index(
+    "ix_audit_event_unsealed",
+    audit_event.c.event_id,
+    postgresql_where=_UNSEALED,
+    sqlite_where=_UNSEALED,
 )
 
 # The patients an event concerns (the citizen's access log reads this).

@@ -8,10 +8,11 @@ pragmas and write locking, PostgreSQL advisory locks.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -66,11 +67,35 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+PreCommitHook = Callable[[Connection], None]
+_PRE_COMMIT: WeakKeyDictionary[Connection, list[PreCommitHook]] = WeakKeyDictionary()
+
+
 @contextmanager
 def write_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection inside one write transaction: committed on success, else rolled back."""
+    """A connection inside one write transaction: committed on success, else rolled back.
+
+    Hooks registered with `before_commit` run in the transaction after the caller's work,
+    before the commit (cheaper than SQLAlchemy's per-connection `commit` listeners).
+    """
     with engine.connect().execution_options(write=True) as connection, connection.begin():
-        yield connection
+        hooks = _PRE_COMMIT.setdefault(connection, [])
+        try:
+            yield connection
+            while hooks:
+                hooks.pop(0)(connection)
+        finally:
+            _PRE_COMMIT.pop(connection, None)
+
+
+def before_commit(connection: Connection, hook: PreCommitHook) -> bool:
+    """Run `hook(connection)` before the transaction of a `write_connection` commits; a hook
+    that raises rolls it back. False (nothing registered) for any other connection."""
+    hooks = _PRE_COMMIT.get(connection)
+    if hooks is None:
+        return False
+    hooks.append(hook)
+    return True
 
 
 @contextmanager
@@ -88,9 +113,13 @@ def lock_key(connection: Connection, key: str) -> None:
     """
     if is_sqlite(connection):
         return
+    connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_number(key)})
+
+
+def lock_number(key: str) -> int:
+    """The PostgreSQL advisory lock number of `key`."""
     digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
-    number = int.from_bytes(digest, "big", signed=True)
-    connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": number})
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def ping(engine: Engine) -> bool:
