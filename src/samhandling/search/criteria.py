@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.search_parameters import SearchParameter, SearchParameterRegistry
+from samhandling.search import token_terminology
 from samhandling.search.model import Criterion, HasLink
+from samhandling.search.token_terminology import TERMINOLOGY_MODIFIERS
 from samhandling.search.values import (
     invalid,
     parse_date_value,
@@ -23,7 +25,7 @@ MAX_CHAIN_DEPTH = 4
 COMMON_TYPES = {"_id": "id", "_lastUpdated": "lastUpdated"}
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"missing", "exact", "contains"}),
-    "token": frozenset({"missing", "text", "not", "of-type"}),
+    "token": frozenset({"missing", "text", "not", "of-type", "above", "below", "in", "not-in"}),
     "reference": frozenset({"missing", "identifier", "above", "below"}),
     "uri": frozenset({"missing", "above", "below"}),
     "date": frozenset({"missing"}),
@@ -118,9 +120,6 @@ def _check_modifier(
         if targets and modifier not in targets:
             raise Unsupported(f"{modifier} is not a target type of {code}", name)
         return
-    if kind == "token" and modifier in ("above", "below", "in", "not-in"):
-        message = f"Modifier ':{modifier}' on token {code} needs terminology; not supported"
-        raise Unsupported(message, name)
     raise Unsupported(f"Modifier ':{modifier}' is not supported for {code} ({kind})", name)
 
 
@@ -162,6 +161,10 @@ def _validate_value(
         parse_quantity(code, value)
     elif kind == "token" and modifier == "of-type" and len(split_escaped(value, "|")) != 3:
         raise invalid(code, f"{code}:of-type needs system|code|value, got '{value}'")
+    elif kind == "token" and modifier in TERMINOLOGY_MODIFIERS:
+        refused = token_terminology.refusal(code, modifier, value)
+        if refused is not None:
+            raise Unsupported(refused, f"{code}:{modifier}")
     elif kind == "composite":
         validate_composite(registry, parameter, code, value)
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # few, where a code alone can match a hundred thousand rows.
 _RANK = {"reference": 0, "token": 1, "uri": 2, "string": 3, "quantity": 4, "number": 4, "date": 5}
 _CHAIN_RANK = 0.5
-_NO_DRIVER_MODIFIERS = frozenset({"missing", "not", "above", "below", "contains", "text"})
+_NO_DRIVER_MODIFIERS = frozenset({"missing", "not", "not-in", "above", "below", "contains", "text"})
 
 
 def plan_driver(

@@ -19,12 +19,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
 from samhandling.search import conditions as cond
+from samhandling.search import token_terminology
 from samhandling.search.composite import composite_ids
 from samhandling.search.driver import plan_driver
 from samhandling.search.model import Criterion, SearchQuery, SortKey
 from samhandling.search.reference_values import reference
 from samhandling.search.restriction import UNRESTRICTED, SearchRestriction
 from samhandling.search.sorting import DEFAULT_SORT, order_by
+from samhandling.search.token_terminology import TERMINOLOGY_MODIFIERS
 from samhandling.search.visibility import visible_ids
 from samhandling.store.database import is_sqlite
 from samhandling.store.schema import INDEX_TABLES, compartment, resource
@@ -199,7 +201,7 @@ class SearchSql:
         found = exists().where(*rows, table.c.resource_id == scope.id_col, match)
         if criterion.modifier == "missing":
             return not_(found) if criterion.values[0] == "true" else found
-        return not_(found) if criterion.modifier == "not" else found
+        return not_(found) if criterion.modifier in ("not", "not-in") else found
 
     def index_parts(
         self, criterion: Criterion, type_expr: Any
@@ -230,6 +232,9 @@ class SearchSql:
         }
         if modifier == "identifier":
             return matchers["token"]
+        if kind == "token" and modifier in TERMINOLOGY_MODIFIERS:
+            walk = "in" if modifier == "not-in" else modifier  # the caller negates :not-in
+            return lambda c, v: token_terminology.condition(c, walk, v)
         return matchers[kind]
 
     def _chain(self, criterion: Criterion, scope: Scope) -> Condition:
