@@ -8,6 +8,7 @@ cannot be recorded, the caller gets a 503 instead of the data.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -21,6 +22,7 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.observability.metrics import interaction_name
 from samhandling.store.records import now_us
 
+log = logging.getLogger("samhandling.audit")
 NATIONAL_ID = re.compile(r"(?<!\d)(\d{6})\d{5}(?!\d)")
 
 
@@ -46,7 +48,10 @@ class AuditMiddleware:
         try:
             await self.app(scope, receive, hold)
         except Exception:
-            await self._record(scope, 500)
+            try:
+                await self._record(scope, 500)
+            except Exception:  # a database outage fails both: the request's error decides
+                log.warning("the failed request could not be audited", exc_info=True)
             raise
         status = held[0]["status"] if held else 500
         try:

@@ -200,7 +200,12 @@ class ChainWriter:
 
     def _connection(self) -> Any:
         if self._fairy is None:
-            fairy = self.engine.raw_connection()  # checked (pre-ping) like any checkout
+            import psycopg
+
+            try:
+                fairy = self.engine.raw_connection()  # checked (pre-ping) like any checkout
+            except psycopg.Error as exc:  # the pool passes the driver's error on unwrapped
+                raise _wrapped(exc) from exc
             fairy.detach()
             fairy.dbapi_connection.autocommit = True  # type: ignore[union-attr]
             self._fairy = fairy
