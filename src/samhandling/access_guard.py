@@ -20,10 +20,15 @@ class AccessGuard(Protocol):
     def check_request(self, interaction: str, resource_type: str | None) -> None:
         """Before any data is touched: may the caller do `interaction` on the type at all?"""
 
-    def check_read(self, interaction: str, resource: dict[str, Any]) -> None:
-        """May the caller see this resource?"""
+    def check_read(
+        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
+    ) -> None:
+        """May the caller see this resource? An earlier version is judged together with the
+        `current` one: what the caller may no longer see now, it may not see in the past."""
 
-    def visible(self, interaction: str, resource: dict[str, Any]) -> bool:
+    def visible(
+        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
+    ) -> bool:
         """Like check_read, as a filter (for search results, includes and history)."""
 
     def check_write(
@@ -46,10 +51,14 @@ class OpenAccess:
     def check_request(self, interaction: str, resource_type: str | None) -> None:
         return None
 
-    def check_read(self, interaction: str, resource: dict[str, Any]) -> None:
+    def check_read(
+        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
+    ) -> None:
         return None
 
-    def visible(self, interaction: str, resource: dict[str, Any]) -> bool:
+    def visible(
+        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
+    ) -> bool:
         return True
 
     def check_write(

@@ -60,8 +60,21 @@ class PolicyGuard:
         if not decision.allowed:
             raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
 
-    def check_read(self, interaction: str, resource: dict[str, Any]) -> None:
+    def _decide_versions(
+        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None
+    ) -> Decision:
+        """The decision on `resource`; for an earlier version, also on the `current` one (an
+        entry entered in error since, a label added since, hides its past as well)."""
         decision = self._decide(interaction, resource.get("resourceType"), resource)
+        if decision.allowed and current is not None:
+            now = self._decide(interaction, current.get("resourceType"), current)
+            return decision if now.allowed else now
+        return decision
+
+    def check_read(
+        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
+    ) -> None:
+        decision = self._decide_versions(interaction, resource, current)
         if decision.allowed:
             self._observe(resource)
             return
@@ -72,8 +85,10 @@ class PolicyGuard:
             )
         raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
 
-    def visible(self, interaction: str, resource: dict[str, Any]) -> bool:
-        allowed = self._decide(interaction, resource.get("resourceType"), resource).allowed
+    def visible(
+        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
+    ) -> bool:
+        allowed = self._decide_versions(interaction, resource, current).allowed
         if allowed:
             self._observe(resource)
         return allowed

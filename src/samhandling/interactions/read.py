@@ -16,6 +16,7 @@ from samhandling.store.reader import (
     latest_tx,
     read_current,
     read_history,
+    read_many_current,
     read_version,
 )
 from samhandling.store.records import StoredVersion, format_instant
@@ -67,8 +68,17 @@ def vread(
             410, error("deleted", f"{resource_type}/{resource_id} version {version} is a deletion")
         )
     if guard.inspects_resources:
-        guard.check_read("vread", stored.resource())
+        guard.check_read("vread", stored.resource(), _current_of(connection, stored))
     return stored
+
+
+def _current_of(connection: Connection, version: StoredVersion) -> dict[str, Any] | None:
+    """The current content when `version` is an earlier one (None: it is current, or the
+    resource is deleted now, which hides nothing of its past)."""
+    current = read_current(connection, version.resource_type, version.resource_id)
+    if current is None or current.deleted or current.version_id == version.version_id:
+        return None
+    return current.resource()
 
 
 def history(
@@ -113,7 +123,12 @@ def history(
         more = [*kept, ("_snapshot", query.snapshot_tx), ("_after", cursor)]
         links.append({"relation": "next", "url": f"{path}?{urlencode(more)}"})
     instance = resource_id is not None
-    entries = [_history_entry(base_url, v) for v in versions if _visible(guard, v, instance)]
+    currents = {} if instance else _currents(connection, guard, versions)
+    entries = [
+        _history_entry(base_url, v)
+        for v in versions
+        if _visible(guard, v, instance, currents.get((v.resource_type, v.resource_id)))
+    ]
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "history", "link": links}
     if not guard.inspects_resources or total == len(entries):
         bundle["total"] = total  # truthful, and nothing was withheld
@@ -131,14 +146,28 @@ def _check_instance(
         guard.check_read("history", current.resource())
 
 
-def _visible(guard: AccessGuard, version: StoredVersion, instance: bool) -> bool:
+def _currents(
+    connection: Connection, guard: AccessGuard, versions: list[StoredVersion]
+) -> dict[tuple[str, str], StoredVersion]:
+    """The current versions of the resources of a type or system history page (an
+    instance's history checks its current version up front)."""
+    if not guard.inspects_resources:
+        return {}
+    keys = list(dict.fromkeys((v.resource_type, v.resource_id) for v in versions))
+    return read_many_current(connection, keys)
+
+
+def _visible(
+    guard: AccessGuard, version: StoredVersion, instance: bool, current: StoredVersion | None
+) -> bool:
     if not guard.inspects_resources:
         return True
     if version.deleted:
         # A deletion marker has no content to judge: shown only in the history of an
         # instance the caller was already allowed to see.
         return instance
-    return guard.visible("history", version.resource())
+    later = current.resource() if current and current.version_id != version.version_id else None
+    return guard.visible("history", version.resource(), later)
 
 
 def _history_entry(base_url: str, version: StoredVersion) -> dict[str, Any]:

@@ -163,6 +163,35 @@ def test_citizen_sees_own_entries_but_not_those_entered_in_error(world: World) -
     assert other.status_code == 404
 
 
+def test_citizen_cannot_reach_the_earlier_versions_of_an_entry_entered_in_error(
+    world: World,
+) -> None:
+    """Version 1 was correct when written, but the entry is entered in error now: its past
+    is hidden from the citizen too (vread, instance, type and system history)."""
+    reaction = world.create("gp", drug_reaction(CITIZEN)).json()
+    kept = world.create("gp", food_allergy(CITIZEN)).json()
+    citizen = world.as_("citizen")
+    first = f"/fhir/AllergyIntolerance/{reaction['id']}/_history/1"
+    assert world.client.get(first, headers=citizen).status_code == 200
+    removal = copy.deepcopy(reaction)
+    entered_in_error(removal)
+    assert world.update("gp", removal).status_code == 200
+    assert world.client.get(first, headers=citizen).status_code == 404
+    instance = f"/fhir/AllergyIntolerance/{reaction['id']}/_history"
+    assert world.client.get(instance, headers=citizen).status_code == 404
+    for url in ("/fhir/AllergyIntolerance/_history", "/fhir/_history"):
+        history = world.client.get(url, headers=citizen)
+        assert history.status_code == 200, history.text
+        ids = {e["resource"]["id"] for e in history.json()["entry"] if "resource" in e}
+        assert kept["id"] in ids and reaction["id"] not in ids
+    gp = world.as_("gp")
+    assert world.client.get(first, headers=gp).status_code == 200  # clinicians keep it
+    type_history = world.client.get("/fhir/AllergyIntolerance/_history", headers=gp).json()
+    versions = [e["resource"]["meta"]["versionId"] for e in type_history["entry"]
+                if e["resource"]["id"] == reaction["id"]]  # fmt: skip
+    assert sorted(versions) == ["1", "2"]
+
+
 def test_confirm_moves_only_the_confirmation(world: World) -> None:
     reaction = world.create("gp", drug_reaction(CITIZEN)).json()
     url = f"/fhir/AllergyIntolerance/{reaction['id']}/$confirm"
