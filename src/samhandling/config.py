@@ -14,6 +14,7 @@
 | SAMHANDLING_REQUIRE_DPOP | 0 | 1: refuse Bearer tokens, accept only DPoP-bound ones |
 | SAMHANDLING_CHECK_REGISTERS | 1 | 0: do not check callers against the HPR/organisation registers |
 | SAMHANDLING_BENCHMARK_WITHOUT_AUDIT | 0 | 1: no audit trail, only to measure its cost |
+| SAMHANDLING_PUBLISH_DEFINITIONS | 1 | 0: do not store the shipped definitions at start |
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Settings:
     require_dpop: bool = False
     check_registers: bool = True
     audit: bool = True
+    publish_definitions: bool = True
 
     @property
     def public_root(self) -> str:
@@ -76,6 +78,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         require_dpop=_flag(env.get("SAMHANDLING_REQUIRE_DPOP")),
         check_registers=_flag(env.get("SAMHANDLING_CHECK_REGISTERS", "1")),
         audit=not _flag(env.get("SAMHANDLING_BENCHMARK_WITHOUT_AUDIT")),
+        publish_definitions=_flag(env.get("SAMHANDLING_PUBLISH_DEFINITIONS", "1")),
     )
 
 
@@ -98,4 +101,5 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         "SAMHANDLING_REQUIRE_DPOP": "1" if settings.require_dpop else "0",
         "SAMHANDLING_CHECK_REGISTERS": "1" if settings.check_registers else "0",
         "SAMHANDLING_BENCHMARK_WITHOUT_AUDIT": "0" if settings.audit else "1",
+        "SAMHANDLING_PUBLISH_DEFINITIONS": "1" if settings.publish_definitions else "0",
     }

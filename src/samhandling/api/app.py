@@ -33,6 +33,7 @@ from samhandling.audit.journal import AuditJournal
 from samhandling.auth import DevIssuer
 from samhandling.auth.dev_issuer_routes import dev_issuer_routes
 from samhandling.config import Settings, settings_from_env
+from samhandling.definitions.published import publish
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.operations import OperationRegistry
 from samhandling.observability.json_logging import configure_logging
@@ -54,6 +55,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     authenticator = make_authenticator(settings, dev)
     engine = engine or make_engine(settings.database_url)
     upgrade(engine)
+    if settings.publish_definitions:
+        publish(engine)
     metrics = Metrics()
     journal = AuditJournal(engine) if settings.audit else None
     routes = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from samhandling.definitions.read_only import ShippedDefinitionsAreReadOnly
 from samhandling.interactions.operations import OperationRegistry
 from samhandling.interactions.write_rules import WriteRule
 from samhandling.services.critical_information import (
@@ -23,5 +24,5 @@ def service_operations() -> OperationRegistry:
 
 
 def service_write_rules() -> list[WriteRule]:
-    """Every service's rules for writes of its resources."""
-    return [*critical_information_rules()]
+    """Every service's rules for writes of its resources (and the shipped definitions')."""
+    return [*critical_information_rules(), ShippedDefinitionsAreReadOnly()]
