@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 
+from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError
 from samhandling.store.records import StoredVersion, format_http_date
 
@@ -16,7 +16,7 @@ FHIR_JSON = "application/fhir+json; charset=utf-8"
 def fhir_response(
     body: dict[str, Any] | bytes | None, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    content = body if isinstance(body, bytes | None) else orjson.dumps(body)
+    content = body if isinstance(body, bytes | None) else json_codec.dump(body)
     return Response(
         content,
         status_code=status,

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import typer
 from rich.progress import Progress
 
 from samhandling.config import Settings
+from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError
 from samhandling.interactions.bundle import process_bundle
 from samhandling.store.database import make_engine
@@ -25,9 +25,9 @@ def read_bundles(path: Path) -> Iterator[dict[str, Any]]:
     if path.name.endswith((".ndjson", ".ndjson.bz2")):
         for line in raw.splitlines():
             if line.strip():
-                yield orjson.loads(line)
+                yield json_codec.parse(line)
     else:
-        yield orjson.loads(raw)
+        yield json_codec.parse(raw)
 
 
 def import_order(paths: list[Path]) -> list[Path]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 import typer
 from sqlalchemy import Connection, and_, or_, select
 
 from samhandling.config import settings_from_env
+from samhandling.fhir import json_codec
 from samhandling.search.custom_parameters import load_custom_parameters
 from samhandling.store.database import make_engine, read_connection, write_connection
 from samhandling.store.schema import resource
@@ -37,7 +37,7 @@ def reindex(database_url: str, *, batch_size: int = BATCH) -> int:
             with write_connection(engine) as connection:
                 rows = _batch(connection, after, batch_size)
                 for rtype, rid, content in rows:
-                    _reindex_one(connection, rtype, rid, orjson.loads(content))
+                    _reindex_one(connection, rtype, rid, json_codec.parse(content))
             if not rows:
                 return done
             done += len(rows)

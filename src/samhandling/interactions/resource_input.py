@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
-
+from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.validation import is_resource_type, validate_resource
 from samhandling.identity.resource_identifiers import identifier_issues
@@ -19,8 +18,8 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 def parse_json(raw: bytes) -> Any:
     """Parse a request body; malformed JSON is a 400."""
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        return json_codec.parse(raw)
+    except json_codec.JSONDecodeError as exc:
         raise FhirError(400, error("structure", f"Malformed JSON: {exc}")) from exc
 
 

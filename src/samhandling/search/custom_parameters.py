@@ -28,9 +28,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, func, select
 
+from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.search_parameters import (
     InvalidSearchParameterError,
@@ -93,7 +93,8 @@ def load_custom_parameters(
         resource.c.resource_type == "SearchParameter", resource.c.deleted.is_(False)
     )
     added = 0
-    pending = [orjson.loads(content) for content in connection.execute(stmt).scalars() if content]
+    contents = connection.execute(stmt).scalars()
+    pending = [json_codec.parse(content) for content in contents if content]
     for _ in range(2):  # a composite may name a component defined by a later one
         retry = []
         for item in pending:

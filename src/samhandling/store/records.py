@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
+from samhandling.fhir import json_codec
 
 
 def now_us() -> int:
@@ -57,5 +57,5 @@ class StoredVersion:
         """The resource as a dict (a fresh copy each call)."""
         if self.content is None:
             raise ValueError("a deleted version has no content")
-        parsed: dict[str, Any] = orjson.loads(self.content)
+        parsed: dict[str, Any] = json_codec.parse(self.content)
         return parsed

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
+from samhandling.fhir import json_codec
 from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.index_values import ResourceIndex, extract_index_values
 from samhandling.store.database import is_sqlite
@@ -129,7 +129,7 @@ class VersionWriter:
             body is None, content, method,
         )  # fmt: skip
         if body is None and previous is not None and previous.content is not None:
-            patients = patient_compartment_ids(orjson.loads(previous.content))
+            patients = patient_compartment_ids(json_codec.parse(previous.content))
         self.guard.after_write(self.connection, written, patients)
         return written
 
@@ -153,7 +153,7 @@ class VersionWriter:
         meta["versionId"] = str(version_id)
         meta["lastUpdated"] = format_instant(last_updated)
         index = extract_index_values(body)
-        return orjson.dumps(body), index, patient_compartment_ids(body, index)
+        return json_codec.dump(body), index, patient_compartment_ids(body, index)
 
     def _write_current(self, key: dict[str, str], values: dict[str, Any], *, replace: bool) -> None:
         if replace:

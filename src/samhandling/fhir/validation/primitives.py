@@ -122,9 +122,9 @@ def _decimal_check(value: Any) -> Problem | None:
     kind = type(value)
     if kind is int or (kind is float and math.isfinite(value)):
         return None
-    if kind is Decimal and value.is_finite():
-        return None
-    if kind in (float, Decimal):
+    if isinstance(value, Decimal):  # WrittenDecimal from fhir/json_codec.py too
+        return None if value.is_finite() else ("value", f"{value} is not a valid decimal")
+    if kind is float:
         return "value", f"{value} is not a valid decimal"
     return "structure", f"decimal must be a JSON number, not {_json_name(value)}"
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, exists, select
 
+from samhandling.fhir import json_codec
 from samhandling.services.critical_information.kinds import Kind
 from samhandling.store.schema import compartment, index_uri, resource
 
@@ -44,4 +44,4 @@ def stored_entries(
         )
         .order_by(c.resource_type, c.resource_id)
     )
-    return [orjson.loads(content) for content in connection.execute(stmt).scalars() if content]
+    return [json_codec.parse(content) for content in connection.execute(stmt).scalars() if content]

@@ -1,0 +1,97 @@
+"""FHIR JSON in and out, keeping the precision of decimals.
+
+R4 §2.1.0 (decimal): "the precision of the decimal value has significance" — a lab result
+of `1.50` mmol/L was measured to two decimals and must come back as `1.50`, not `1.5`.
+orjson parses every number with a fraction as a binary float, which keeps the value but
+not its written form. The standard library can parse those numbers as `Decimal`, but is
+several times slower, so `parse` uses orjson and parses again with `Decimal`s only when
+the bytes hold a number whose written form a float would not give back (each number with a
+fraction or exponent is printed as orjson would and compared). The scan looks at the bytes
+without knowing what is inside a string, so text that looks like a JSON member, such as
+`"x": 1.50` in a narrative, also takes the exact path: slower, never wrong. `dump` writes
+the `Decimal`s back exactly as they were written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+# The numbers a float could print differently: with a fraction or an exponent, or integers
+# beyond 64 bits — where a JSON number can start (after `"key":`, `[` or `,`, so that times
+# such as "06:06.190" inside strings do not count).
+_CANDIDATE = re.compile(
+    rb'(?:"\s*:|[\[,])\s*'
+    rb"(-?(?:[0-9]+\.[0-9]+(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+|[0-9]{19,}))"
+)
+
+JSONDecodeError = orjson.JSONDecodeError
+
+
+class WrittenDecimal(Decimal):
+    """A decimal that remembers how it was written (`Decimal` itself prints 0.0000001 as
+    1E-7). Immutable like `Decimal`, so copies are the object itself."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> WrittenDecimal:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+    def __copy__(self) -> WrittenDecimal:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> WrittenDecimal:
+        return self
+
+    def __reduce__(self) -> tuple[type[WrittenDecimal], tuple[str]]:
+        return (WrittenDecimal, (self.text,))
+
+
+def parse(raw: bytes | str) -> Any:
+    """A JSON document, its decimals as `WrittenDecimal` where a float would change them."""
+    data = raw.encode() if isinstance(raw, str) else raw
+    parsed = orjson.loads(data)
+    # What the store wrote (compact, floats as orjson prints them) prints back the same:
+    # nothing to lose, and cheaper to see than scanning for numbers.
+    if orjson.dumps(parsed) == data or not _float_would_change(data):
+        return parsed
+    try:
+        return json.loads(data, parse_float=WrittenDecimal, parse_int=_integer)
+    except ValueError as exc:  # orjson accepted it; keep its error type for the callers
+        raise orjson.JSONDecodeError(str(exc), data.decode(errors="replace"), 0) from exc
+
+
+def _float_would_change(data: bytes) -> bool:
+    """Whether orjson's parse would print some number of `data` differently (1.50 as 1.5,
+    0.0000001 as 1e-7); text inside strings may make it say yes needlessly, never no."""
+    for match in _CANDIDATE.finditer(data):
+        token = match.group(1)
+        if len(token) > 18 or orjson.dumps(float(token)) != token:
+            return True
+    return False
+
+
+def _integer(text: str) -> int | WrittenDecimal:
+    """An integer; beyond 64 bits (which orjson cannot write) a decimal as written."""
+    number = int(text)
+    return number if -(2**63) <= number < 2**64 else WrittenDecimal(text)
+
+
+def dump(value: Any) -> bytes:
+    """JSON bytes; `Decimal`s as written (`1.50` stays `1.50`)."""
+    return orjson.dumps(value, default=_exact)
+
+
+def _exact(value: Any) -> Any:
+    if isinstance(value, WrittenDecimal):
+        return orjson.Fragment(value.text)
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(str(value))
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
