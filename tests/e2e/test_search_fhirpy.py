@@ -66,3 +66,23 @@ def test_fhirpy_searches(server: ServerProcess) -> None:
     assert [p.id for p in has] == [kari.id]
     slim = patients.search(_id=kari.id).elements("birthDate").fetch_all()
     assert "name" not in slim[0] and slim[0]["birthDate"] == "1980-03-15"
+
+
+def test_fhirpy_terminology_modifiers(server: ServerProcess) -> None:
+    """`code:below` on the ATC hierarchy and `code:in` a bundled value set, through HTTP."""
+    client = SyncFHIRClient(server.base_url, authorization=f"Bearer {server.token()}")
+    patient = client.resource("Patient", name=[{"family": "Lie"}])
+    patient.save()
+    atc = "http://www.whocc.no/atc"
+    for code in ("J01CA04", "J01CE02", "N02BE01"):
+        client.resource(
+            "AllergyIntolerance",
+            patient=patient.to_reference(),
+            code={"coding": [{"system": atc, "code": code}]},
+        ).save()
+    allergies = client.resources("AllergyIntolerance")
+    penicillins = allergies.search(Raw(**{"code:below": f"{atc}|J01C"})).fetch_all()
+    assert sorted(a["code"]["coding"][0]["code"] for a in penicillins) == ["J01CA04", "J01CE02"]
+    value_set = "https://samhandling.no/fhir/ValueSet/kj-allergy-substance"
+    assert len(allergies.search(Raw(**{"code:in": value_set})).fetch_all()) == 3
+    assert allergies.search(Raw(**{"code:not-in": value_set})).fetch_all() == []
