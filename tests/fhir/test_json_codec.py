@@ -23,8 +23,10 @@ NUMBERS = st.from_regex(
 def test_every_number_comes_back_as_written(text: str) -> None:
     if text.lstrip("-") in ("0",) or text == "-0":
         return  # -0 and 0 as integers: no precision to keep
-    document = f'{{"value":{text},"other":[{text}]}}'.encode()
+    document = f'{{"value":{text},"other":[{text}],"more":[1,{text}]}}'.encode()
     assert dump(parse(document)) == document
+    spaced = f'{{"value" : {text} , "other": [ 1, {text} ]}}'.encode()  # as clients write
+    assert dump(parse(spaced)) == dump(parse(spaced.replace(b" ", b"")))
 
 
 @pytest.mark.parametrize(
