@@ -155,11 +155,16 @@ def run_section(result: dict[str, Any]) -> str:
     for p in result.get("profiles", []):
         top = p.get("our_code_pct") or p["layers_pct"]
         layers = ", ".join(f"{name.removeprefix('samhandling/')} {pct}%" for name, pct in top[:6])
+        kept = p["collapsed"].startswith("bench/")  # a run without --record profiles in /tmp
+        files = (
+            f"[stacks]({_link(p['collapsed'])}), [summary]({_link(p['summary'])})"
+            if kept
+            else "profile files not kept"
+        )
         lines += [
             "",
             f"Profile of the server under **{p['workload']}** (GIL held "
-            f"{p.get('gil_busy_pct')}% of the time; {p['samples']} samples, "
-            f"[stacks]({_link(p['collapsed'])}), [summary]({_link(p['summary'])})), "
+            f"{p.get('gil_busy_pct')}% of the time; {p['samples']} samples, {files}), "
             f"by our module: {layers}.",
         ]
     return "\n".join(lines) + "\n"
