@@ -6,7 +6,7 @@ import pytest
 
 from samhandling.terminology.content import value_set_entry, value_sets
 from samhandling.terminology.subsumption import SubsumptionError, above, below
-from samhandling.terminology.value_set_rules import contains, membership
+from samhandling.terminology.value_set_rules import CodeRule, membership
 from samhandling.terminology.value_sets import ValueSetError
 
 ATC = "http://www.whocc.no/atc"
@@ -49,12 +49,12 @@ def test_what_cannot_be_answered_says_why(system: str, code: str, needle: str) -
 def test_rules_of_a_value_set_with_listed_concepts() -> None:
     rules = membership(f"{VS}kj-procedural-change-type")
     kj_type = "urn:oid:2.16.578.1.12.4.1.1.7651"
-    assert contains(rules, kj_type, "8") and contains(rules, kj_type, "9")
-    assert not contains(rules, kj_type, "6")
-    assert not contains(rules, "urn:oid:other", "8")
+    assert rules.includes == (CodeRule(kj_type, frozenset({"8", "9"}), ()),)
+    assert rules.excludes == ()
 
 
 def test_rules_with_an_exclude_and_a_nested_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Evaluated against stored codings in tests/search/test_search_terminology_modifiers.py."""
     url = "https://example.org/fhir/ValueSet/test-atc-without-paracetamol"
     resource = {
         "resourceType": "ValueSet",
@@ -67,9 +67,13 @@ def test_rules_with_an_exclude_and_a_nested_set(monkeypatch: pytest.MonkeyPatch)
     }
     monkeypatch.setitem(value_sets(), url, value_set_entry(resource))
     rules = membership(url)
-    assert contains(rules, ATC, "J01CA04")
-    assert not contains(rules, ATC, "N02BE01")
-    assert not contains(rules, "http://snomed.info/sct", "91936005")  # in the nested set only
+    (include,) = rules.includes
+    assert include.system == ATC and include.codes is None
+    (nested,) = include.within
+    assert {r.system for r in nested.includes} == {
+        ATC, "http://snomed.info/sct", "urn:oid:2.16.578.1.12.4.1.1.7514",
+    }  # fmt: skip
+    assert rules.excludes == (CodeRule(ATC, frozenset({"N02BE01"}), ()),)
 
 
 def test_unknown_value_set_and_filters_are_errors(monkeypatch: pytest.MonkeyPatch) -> None:

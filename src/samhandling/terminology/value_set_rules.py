@@ -69,19 +69,3 @@ def _entry(url: str) -> ValueSetEntry:
     if entry is None:
         raise ValueSetError("not-found", f"The value set {url!r} is not known to this server")
     return entry
-
-
-def contains(rules: Membership, system: str | None, code: str | None) -> bool:
-    """Whether the coding `system|code` is in the set the rules describe (in Python, for
-    the search engine's in-memory checks and tests)."""
-    return any(_takes(r, system, code) for r in rules.includes) and not any(
-        _takes(r, system, code) for r in rules.excludes
-    )
-
-
-def _takes(rule: CodeRule, system: str | None, code: str | None) -> bool:
-    if rule.system is not None and rule.system != system:
-        return False
-    if rule.codes is not None and code not in rule.codes:
-        return False
-    return all(contains(m, system, code) for m in rule.within)
