@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import orjson
@@ -10,11 +11,13 @@ from sqlalchemy import Engine, func, select, text
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON
-from samhandling.audit.chain import VerifyReport, verify
+from samhandling.audit.chain import CHAIN_LOCK, VerifyReport, verify
+from samhandling.audit.journal import AuditJournal
 from samhandling.audit.records import AuditRecord
 from samhandling.audit.trail import commit
 from samhandling.store.audit_tables import audit_event
-from samhandling.store.audit_writes import ChainWriter
+from samhandling.store.chain_writer import APPLICATION_NAME, ChainWriter
+from samhandling.store.database import lock_number
 
 
 def _reads(engine: Engine) -> int:
@@ -63,15 +66,19 @@ def _linked(engine: Engine) -> VerifyReport:
 
 def test_journals_of_two_processes_take_turns(engine: Engine) -> None:
     """A journal links after the head its last batch left unless another came in between."""
-    first, second = ChainWriter(engine), ChainWriter(engine)
-    try:
-        for i in range(4):
-            commit(first, [_record(i), _record(i + 100)], link_waiting=False)
-            if i % 2:
-                commit(second, [_record(i + 200)], link_waiting=False)
-    finally:
-        first.close()
-        second.close()
+
+    async def take_turns() -> None:
+        first, second = ChainWriter(engine), ChainWriter(engine)
+        try:
+            for i in range(4):
+                await commit(first, [_record(i), _record(i + 100)], link_waiting=False)
+                if i % 2:
+                    await commit(second, [_record(i + 200)], link_waiting=False)
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(take_turns())
     report = verify(engine)
     assert report.ok and report.checked == 4 * 2 + 2
 
@@ -84,3 +91,85 @@ def _record(i: int) -> AuditRecord:
         agent={"kind": "system"},
         patients={f"p{i % 3}"},
     )
+
+
+def test_a_batch_waits_for_the_chain_lock(engine: Engine) -> None:
+    """The one-statement batch takes the chain lock before it inserts anything."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's write lock serialises batches")
+    lock = lock_number(CHAIN_LOCK)
+
+    async def batches() -> None:
+        writer = ChainWriter(engine)
+        try:
+            await commit(writer, [_record(1)], link_waiting=False)  # learns the head
+            with engine.connect() as holder:
+                holder.execute(text(f"SELECT pg_advisory_lock({lock})"))
+                waiting = asyncio.ensure_future(commit(writer, [_record(2)], link_waiting=False))
+                done, _ = await asyncio.wait([waiting], timeout=0.5)
+                assert not done, "the batch did not wait for the chain lock"
+                holder.execute(text(f"SELECT pg_advisory_unlock({lock})"))
+                holder.commit()
+            await asyncio.wait_for(waiting, timeout=10)
+        finally:
+            await writer.close()
+
+    asyncio.run(batches())
+    report = verify(engine)
+    assert report.ok and report.checked == 2
+
+
+def test_batches_larger_than_one_statement_stay_linked(engine: Engine) -> None:
+    """A batch above the one-statement size goes in a pipeline, linked as well."""
+
+    async def batches() -> None:
+        writer = ChainWriter(engine)
+        try:
+            for start in (0, 20, 40):
+                records = [_record(i) for i in range(start, start + 20)]
+                await commit(writer, records, link_waiting=False)
+        finally:
+            await writer.close()
+
+    asyncio.run(batches())
+    report = verify(engine)
+    assert report.ok and report.checked == 60
+
+
+def test_journal_serves_each_event_loop_and_closes(engine: Engine) -> None:
+    """A test client may run every request on a loop of its own: each gets its records
+    committed; a closed loop's connection is dropped, the last one closed by close()."""
+    journal = AuditJournal(engine)
+
+    async def one(i: int) -> None:
+        await journal.record(_record(i))
+
+    async def last() -> None:
+        await journal.record(_record(9))
+        assert _journal_connections(engine, settled_at=1) == 1  # the earlier loops' are gone
+        await journal.close()
+
+    asyncio.run(one(1))
+    asyncio.run(one(2))
+    asyncio.run(last())
+    report = verify(engine)
+    assert report.ok and report.checked == 3
+    assert _journal_connections(engine, settled_at=0) == 0
+
+
+def _journal_connections(engine: Engine, *, settled_at: int) -> int:
+    """The journal's open connections (PostgreSQL; on SQLite `settled_at`), once that many
+    or after 5 s: a backend leaves pg_stat_activity a moment after its client closed."""
+    if engine.dialect.name != "postgresql":
+        return settled_at
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND application_name = :name"
+    )
+    deadline = time.monotonic() + 5
+    while True:
+        with engine.connect() as connection:
+            found = int(connection.execute(query, {"name": APPLICATION_NAME}).scalar_one())
+        if found == settled_at or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)

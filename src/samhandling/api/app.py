@@ -67,9 +67,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if journal is not None:
+            journal.start()
         yield
         if journal is not None:
-            journal.close()
+            await journal.close()
         engine.dispose()
 
     app = Starlette(

@@ -14,6 +14,7 @@ or reordering a linked row breaks the chain at that row, which `verify` reports.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,8 @@ from sqlalchemy import Connection, Engine, func, select
 
 from samhandling.store.audit_sql import LINK_COLUMNS
 from samhandling.store.audit_tables import audit_anchor, audit_event, audit_patient
-from samhandling.store.audit_writes import SEAL_LIMIT, Batch, ChainWriter, Head
+from samhandling.store.audit_writes import SEAL_LIMIT, Batch, Head, chain_in
+from samhandling.store.database import write_connection
 
 GENESIS = "0" * 64
 SEAL_BATCH = 1000  # rows verify reads at a time
@@ -93,18 +95,15 @@ def patients_of(connection: Connection, event_ids: list[int]) -> dict[int, list[
 
 def seal_pending(engine: Engine) -> int:
     """Link every committed row still waiting for its link (oldest first); how many."""
-    writer = ChainWriter(engine)
     sealed = 0
-    try:
-        while True:
-            count = writer.append(
-                0, CHAIN_LOCK, lambda _ids, head, w: link_batch(head, w, [], []), True
+    while True:
+        with write_connection(engine) as connection:
+            count = chain_in(
+                connection, 0, CHAIN_LOCK, lambda _ids, head, w: link_batch(head, w, [], [])
             )
-            sealed += count
-            if count < SEAL_LIMIT:
-                return sealed
-    finally:
-        writer.close()
+        sealed += count
+        if count < SEAL_LIMIT:
+            return sealed
 
 
 @dataclass(frozen=True)
@@ -116,26 +115,77 @@ class VerifyReport:
     unsealed: int
     broken_at: int | None = None  # chain position of the first bad row
     reason: str | None = None
+    checkpoints: int = 0  # checkpoints the chain was found to pass through
 
 
-def verify(engine: Engine, *, start: tuple[int, str] | None = None) -> VerifyReport:
-    """Walk the chain from its start (genesis, or the newest archive anchor)."""
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain head at a moment, kept outside the database (`audit/checkpoints.py`)."""
+
+    chain_pos: int
+    hash: str
+    taken_at: str = ""
+
+
+def verify(
+    engine: Engine, *, start: tuple[int, str] | None = None, checkpoints: Iterable[Checkpoint] = ()
+) -> VerifyReport:
+    """Walk the chain from its start (genesis, or the newest archive anchor); with
+    checkpoints, also check that it passes through each (those before the start are in
+    the archives, which `archive.verify_archive` checks)."""
     with engine.connect() as connection:
         position, previous = start or chain_start(connection)
-        checked = 0
-        while True:
-            rows = _sealed_after(connection, position)
-            if not rows:
-                break
-            patients = patients_of(connection, [r["event_id"] for r in rows])
-            for row in rows:
-                problem = _check_row(row, position, previous, patients)
-                if problem:
-                    return VerifyReport(False, checked, 0, position + 1, problem)
-                position, previous = row["chain_pos"], row["hash"]
-                checked += 1
+        expected = {c.chain_pos: c for c in checkpoints if c.chain_pos >= position}
+        anchor = expected.pop(position, None)
+        if anchor is not None and anchor.hash != previous:
+            return VerifyReport(False, 0, 0, position, _rewritten(anchor))
+        checked, problem = _walk(connection, position, previous, expected)
+        if problem is not None:
+            return VerifyReport(False, checked, 0, *problem)
         unsealed = _unsealed_count(connection)
-    return VerifyReport(True, checked, unsealed)
+    passed = len(expected) + (anchor is not None)
+    return VerifyReport(True, checked, unsealed, checkpoints=passed)
+
+
+def _walk(
+    connection: Connection, position: int, previous: str, expected: dict[int, Checkpoint]
+) -> tuple[int, tuple[int, str] | None]:
+    """Check every linked row after `position`; how many, and the first problem."""
+    checked = 0
+    while True:
+        rows = _sealed_after(connection, position)
+        if not rows:
+            break
+        patients = patients_of(connection, [r["event_id"] for r in rows])
+        for row in rows:
+            problem = _check_row(row, position, previous, patients)
+            checkpoint = expected.get(row["chain_pos"])
+            if problem is None and checkpoint is not None and checkpoint.hash != row["hash"]:
+                problem = _rewritten(checkpoint)
+            if problem:
+                return checked, (position + 1, problem)
+            position, previous = row["chain_pos"], row["hash"]
+            checked += 1
+    beyond = [c for c in expected.values() if c.chain_pos > position]
+    if beyond:
+        last = max(beyond, key=lambda c: c.chain_pos)
+        return checked, (position + 1, _truncated(last, position))
+    return checked, None
+
+
+def _rewritten(checkpoint: Checkpoint) -> str:
+    return (
+        f"the record at chain position {checkpoint.chain_pos} is not the one the checkpoint"
+        f" taken at {checkpoint.taken_at or 'an earlier time'} saw (the chain was rewritten)"
+    )
+
+
+def _truncated(checkpoint: Checkpoint, end: int) -> str:
+    return (
+        f"the chain ends at position {end}, but the checkpoint taken at"
+        f" {checkpoint.taken_at or 'an earlier time'} saw it reach {checkpoint.chain_pos}"
+        " (the newest records were removed)"
+    )
 
 
 def chain_start(connection: Connection) -> tuple[int, str]:

@@ -20,16 +20,17 @@ from sqlalchemy import Connection, event
 from samhandling.audit.chain import CHAIN_LOCK, link_batch
 from samhandling.audit.events import audit_event
 from samhandling.audit.records import AuditRecord
-from samhandling.store.audit_writes import Batch, ChainWriter, Head, append_unlinked, chain_in
+from samhandling.store.audit_writes import Batch, Head, append_unlinked, chain_in
+from samhandling.store.chain_writer import ChainWriter
 from samhandling.store.database import before_commit
 
 _INFO_KEY = "samhandling.audit_at_commit"
 
 
-def commit(writer: ChainWriter, records: list[AuditRecord], *, link_waiting: bool) -> int:
+async def commit(writer: ChainWriter, records: list[AuditRecord], *, link_waiting: bool) -> int:
     """Commit `records` in a chained batch of their own, after the rows waiting for their
     link when `link_waiting`; returns how many of those it linked."""
-    return writer.append(
+    return await writer.append(
         len(records), CHAIN_LOCK, lambda i, h, w: _batch(records, i, h, w), link_waiting
     )
 

@@ -1,4 +1,5 @@
-"""`samhandling audit …`: verify, seal and archive the audit trail; emergency report."""
+"""`samhandling audit …`: verify, checkpoint, seal and archive the audit trail; emergency
+report."""
 
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ from sqlalchemy import Engine
 
 from samhandling.audit.archive import archive
 from samhandling.audit.chain import seal_pending, verify
+from samhandling.audit.checkpoints import append_to as append_checkpoint
+from samhandling.audit.checkpoints import read as read_checkpoints
+from samhandling.audit.checkpoints import take as take_checkpoint
 from samhandling.audit.queries import emergency_report
 from samhandling.config import settings_from_env
 from samhandling.store.database import make_engine
 from samhandling.store.records import datetime_to_us, format_instant
 from samhandling.store.schema_migrations import upgrade
 
-audit_app = typer.Typer(help="The audit trail: verify, seal, archive, emergency report.")
+audit_app = typer.Typer(
+    help="The audit trail: verify, checkpoint, seal, archive, emergency report."
+)
 Database = Annotated[str | None, typer.Option("--database", help="sqlite:///… or postgresql://…")]
 
 
@@ -29,15 +35,44 @@ def _engine(database: str | None) -> Engine:
 
 
 @audit_app.command("verify")
-def verify_command(database: Database = None) -> None:
+def verify_command(
+    database: Database = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(help="checkpoints from `audit checkpoint`: the chain must pass through each"),
+    ] = None,
+) -> None:
     """Check the hash chain; exits 1 and names the first broken link if it is broken."""
-    report = verify(_engine(database))
+    try:
+        expected = read_checkpoints(checkpoints) if checkpoints else []
+    except (OSError, ValueError) as exc:
+        typer.echo(f"cannot read the checkpoints: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    report = verify(_engine(database), checkpoints=expected)
     if report.ok:
         checked, unsealed = report.checked, report.unsealed
-        typer.echo(f"audit trail intact: {checked} records verified, {unsealed} not yet sealed")
+        passed = f", {report.checkpoints} checkpoints passed" if checkpoints else ""
+        typer.echo(
+            f"audit trail intact: {checked} records verified, {unsealed} not yet sealed{passed}"
+        )
         return
     typer.echo(f"audit trail BROKEN at chain position {report.broken_at}: {report.reason}")
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint_command(
+    to: Annotated[Path, typer.Option(help="the file the checkpoint is appended to")],
+    database: Database = None,
+) -> None:
+    """Append the chain head (position and hash) to a file kept outside the database's
+    reach; `verify --checkpoints` then detects records removed from the end."""
+    checkpoint = take_checkpoint(_engine(database))
+    if checkpoint is None:
+        typer.echo("the audit trail is empty: no checkpoint")
+        return
+    append_checkpoint(to, checkpoint)
+    typer.echo(f"checkpoint at chain position {checkpoint.chain_pos}: {checkpoint.hash}")
 
 
 @audit_app.command("seal")
