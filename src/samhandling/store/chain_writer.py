@@ -56,12 +56,13 @@ class ChainWriter:
     """Chained batches in transactions of their own, for one event loop (the journal's).
 
     Usually a batch is one round trip: it links after the head its previous batch left
-    and takes its ids from a stock, sending BEGIN, the lock, the INSERT and COMMIT as one
-    pipeline. If another appender came in between, the INSERT meets an existing chain
-    position (the unique index), nothing is written, and the batch goes the general way:
-    lock, ids and head (and the rows waiting for their link) read first, then the rest.
-    A connection found broken before anything was committed (the database restarted) is
-    replaced and the batch tried once more.
+    and takes its ids from a stock, sending one statement that takes the chain lock and
+    inserts the rows, in a transaction of its own (a larger batch: BEGIN, the lock, the
+    INSERTs and COMMIT in a pipeline). If another appender came in between, the INSERT
+    meets an existing chain position (the unique index), nothing is written, and the
+    batch goes the general way: lock, ids and head (and the rows waiting for their link)
+    read first, then the rest. A connection found broken before anything was committed
+    (the database restarted) is replaced and the batch tried once more.
     """
 
     def __init__(self, engine: Engine) -> None:
