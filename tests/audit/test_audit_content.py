@@ -10,7 +10,11 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON, mint
-from samhandling.audit.events import EMERGENCY_EXTENSION, EMERGENCY_REASON_EXTENSION
+from samhandling.audit.events import (
+    EMERGENCY_EXTENSION,
+    EMERGENCY_REASON_EXTENSION,
+    HEALTHCARE_SERVICE_EXTENSION,
+)
 from samhandling.auth.personas import persona
 from samhandling.identity.identifier_systems import FNR_SYSTEM, HPR_SYSTEM
 from samhandling.store.audit_tables import audit_event, audit_patient
@@ -117,6 +121,11 @@ def test_emergency_access_is_flagged_with_reason(client: TestClient, tmp_path: P
     extensions = {e["url"]: e for e in last["event"]["extension"]}
     assert extensions[EMERGENCY_EXTENSION]["valueBoolean"] is True
     assert extensions[EMERGENCY_REASON_EXTENSION]["valueString"] == "bevisstløs pasient"
+    assert extensions[HEALTHCARE_SERVICE_EXTENSION]["valueCoding"] == {
+        "system": "urn:oid:2.16.578.1.12.4.1.1.8655",
+        "code": "S03",
+        "display": "Indremedisin",
+    }
     assert (
         last["event"]["agent"][0]["who"]["identifier"]["value"]
         == persona("hospital-physician").hpr_number
@@ -170,6 +179,11 @@ def test_citizen_sees_who_accessed_their_data(client: TestClient, tmp_path: Path
     patient_id, observation_id = patient_with_observation(client)
     gp = mint(tmp_path, "gp", patient_fnr=CITIZEN_FNR)
     client.get(f"/fhir/Observation/{observation_id}", headers={"Authorization": f"Bearer {gp}"})
+    hospital = mint(tmp_path, "hospital-physician", patient_fnr=CITIZEN_FNR)
+    read = client.get(
+        f"/fhir/Observation/{observation_id}", headers={"Authorization": f"Bearer {hospital}"}
+    )
+    assert read.status_code == 200, read.text
     citizen = {"Authorization": f"Bearer {mint(tmp_path, 'citizen', patient_fnr=CITIZEN_FNR)}"}
     log = client.get(f"/fhir/Patient/{patient_id}/$access-log", headers=citizen)
     assert log.status_code == 200, log.text
@@ -177,10 +191,12 @@ def test_citizen_sees_who_accessed_their_data(client: TestClient, tmp_path: Path
         {p["name"]: next(v for k, v in p.items() if k.startswith("value")) for p in a["part"]}
         for a in log.json()["parameter"]
     ]
-    gp_reads = [a for a in accesses if a.get("role") == "lege"]
+    gp_reads = [a for a in accesses if "991000011" in a.get("organisation", "")]
     assert gp_reads and gp_reads[0]["action"] == "leste" and gp_reads[0]["purpose"] == "behandling"
-    assert gp_reads[0]["emergency"] is False
-    assert "991000011" in gp_reads[0]["organisation"]
+    assert gp_reads[0]["emergency"] is False and gp_reads[0]["role"] == "lege"
+    assert "service" not in gp_reads[0]  # the GP's attestation names no healthcare service
+    hospital_reads = [a for a in accesses if "991000046" in a.get("organisation", "")]
+    assert hospital_reads and hospital_reads[0]["service"] == "Indremedisin"
     assert HPR_SYSTEM not in log.text  # no staff identifiers beyond what the portal shows
     # another citizen (with no record here) is refused before anything is looked up
     other = {"Authorization": f"Bearer {mint(tmp_path, 'citizen', patient_fnr='12837510110')}"}

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
-from samhandling.audit.events import EMERGENCY_REASON_EXTENSION
+from samhandling.audit.events import EMERGENCY_REASON_EXTENSION, HEALTHCARE_SERVICE_EXTENSION
 from samhandling.store.audit_tables import audit_event, audit_patient
 from samhandling.store.records import format_instant
 
@@ -56,6 +56,9 @@ def _access(row: Any) -> dict[str, Any]:
     role = _role(event)
     if role:
         parts.append({"name": "role", "valueString": role})
+    service = _extension(event, HEALTHCARE_SERVICE_EXTENSION)
+    if service:
+        parts.append({"name": "service", "valueString": service.get("display") or service["code"]})
     parts.append({"name": "emergency", "valueBoolean": bool(row["emergency"])})
     reason = _extension(event, EMERGENCY_REASON_EXTENSION)
     if row["emergency"] and reason:

@@ -2,7 +2,8 @@
 
 BALP (Basic Audit Log Patterns) "RESTful activity": type `rest`, subtype the FHIR
 interaction, the user and the client system as agents, the resource and the patients as
-entities, the purpose of use as `purposeOfEvent`. Emergency access is an extension.
+entities, the purpose of use as `purposeOfEvent`. Emergency access, the attested healthcare
+service and the access decision are extensions.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ from typing import Any
 from samhandling.audit.records import AuditRecord
 from samhandling.identity.identifier_systems import HPR_SYSTEM, ORGANISATION_NUMBER_SYSTEM
 from samhandling.store.records import format_instant
+from samhandling.terminology.codes import lookup
 
 EXTENSION_BASE = "https://samhandling.no/fhir/StructureDefinition"
 EMERGENCY_EXTENSION = f"{EXTENSION_BASE}/emergency-access"
 EMERGENCY_REASON_EXTENSION = f"{EXTENSION_BASE}/emergency-access-reason"
 DECISION_EXTENSION = f"{EXTENSION_BASE}/access-decision"
+# The attested healthcare service (helsehjelpsområde, Volven 8655): part of "why".
+HEALTHCARE_SERVICE_EXTENSION = f"{EXTENSION_BASE}/healthcare-service"
+HEALTHCARE_SERVICE_SYSTEM = "urn:oid:2.16.578.1.12.4.1.1.8655"
 PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 EVENT_TYPE = {
     "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
@@ -113,6 +118,13 @@ def _role(code: str, display: str) -> dict[str, str]:
 
 def _extensions(record: AuditRecord) -> list[dict[str, Any]]:
     extensions: list[dict[str, Any]] = []
+    service = record.agent.get("healthcare_service")
+    if service:
+        coding = {"system": HEALTHCARE_SERVICE_SYSTEM, "code": service}
+        concept = lookup(HEALTHCARE_SERVICE_SYSTEM, service)
+        if concept is not None and concept.display:
+            coding["display"] = concept.display
+        extensions.append({"url": HEALTHCARE_SERVICE_EXTENSION, "valueCoding": coding})
     if record.emergency:
         extensions.append({"url": EMERGENCY_EXTENSION, "valueBoolean": True})
         if record.emergency_reason:
