@@ -56,7 +56,7 @@ class BenchDatabase:
 
         assert self.admin_url is not None
         with psycopg.connect(self.admin_url, autocommit=True) as connection:
-            connection.execute(sql)  # type: ignore[arg-type]
+            connection.execute(sql)
 
     def create_schema(self) -> None:
         """The server's schema (Alembic migrations), for databases no server has started on."""

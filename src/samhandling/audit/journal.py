@@ -32,6 +32,7 @@ from samhandling.store.chain_writer import ChainWriter
 log = logging.getLogger("samhandling.audit")
 MAX_BATCH = 500
 LINK_DELAY_SECONDS = 0.2
+CLOSE_TIMEOUT_SECONDS = 10.0
 _Pending = tuple[AuditRecord, "asyncio.Future[None]"]  # a record, and its request waiting
 
 
@@ -108,7 +109,12 @@ class _LoopJournal:
         if self.timer is not None:
             self.timer.cancel()
         if self.flushing is not None:
-            await asyncio.shield(self.flushing)
+            try:  # a database that does not answer must not hold up the shutdown
+                await asyncio.wait_for(asyncio.shield(self.flushing), CLOSE_TIMEOUT_SECONDS)
+            except TimeoutError:
+                log.error("audit journal: the last batch did not finish before shutdown")
+                self.writer.discard()
+                return
         await self.writer.close()
 
     def _on_timer(self) -> None:
