@@ -8,6 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from samhandling.store.database import lock_key
+
 SCRIPT_LOCATION = "samhandling.store:migrations"
 
 
@@ -18,9 +20,12 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to `revision` in one transaction."""
+    """Apply every migration up to `revision` in one transaction. Processes starting
+    together (`serve --workers N` on a new database) take turns: the later ones find the
+    schema up to date instead of creating it a second time."""
     config = alembic_config()
     with engine.connect().execution_options(write=True) as connection, connection.begin():
+        lock_key(connection, "schema-migrations")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
