@@ -221,3 +221,48 @@ def test_audit_can_be_off_only_for_benchmarks(database_url: str, tmp_path: Path)
             dev_issuer=False,
             trusted_issuers='[{"issuer": "https://helseid.example", "jwks_uri": "https://helseid.example/jwks"}]',
         )
+
+
+def test_security_officer_pages_through_the_trail(client: TestClient, tmp_path: Path) -> None:
+    """Searches page by (recorded time, id); `next` links lead through every match once
+    (the officer's own searches name no patient, so this patient's matches stay put)."""
+    patient_id, observation_id = patient_with_observation(client)
+    for _ in range(5):
+        assert client.get(f"/fhir/Observation/{observation_id}").status_code == 200
+    officer = {"Authorization": f"Bearer {mint(tmp_path, 'security-officer')}"}
+    query = f"/fhir/AuditEvent?patient=Patient/{patient_id}"
+    everything = client.get(f"{query}&_count=1000", headers=officer).json()
+    expected = [e["resource"]["id"] for e in everything["entry"]]
+    assert len(expected) >= 6 and "next" not in {k["relation"] for k in everything["link"]}
+    seen: list[str] = []
+    url: str | None = f"{query}&_count=2"
+    while url is not None:
+        page = client.get(url, headers=officer)
+        assert page.status_code == 200, page.text
+        bundle = page.json()
+        assert len(bundle["entry"]) <= 2
+        seen += [e["resource"]["id"] for e in bundle["entry"]]
+        links = {link["relation"]: link["url"] for link in bundle["link"]}
+        url = links.get("next")
+        if url is not None:
+            assert "_count=2" in url and f"patient=Patient%2F{patient_id}" in url
+            url = url.removeprefix("http://testserver")
+    assert seen == expected
+    assert client.get(f"{query}&_after=x", headers=officer).status_code == 400
+
+
+def test_security_officer_date_prefixes_are_ranges(client: TestClient, tmp_path: Path) -> None:
+    """date=YYYY-MM-DD is that day; gt after it, lt before it, le up to its end."""
+    patient_with_observation(client)
+    officer = {"Authorization": f"Bearer {mint(tmp_path, 'security-officer')}"}
+    today = events(client)[-1]["event"]["recorded"][:10]
+
+    def count(date: str) -> int:
+        found = client.get(f"/fhir/AuditEvent?date={date}&_count=1000", headers=officer)
+        assert found.status_code == 200, found.text
+        return len(found.json().get("entry", []))
+
+    assert count(today) >= 2 and count(f"le{today}") >= 2 and count(f"ge{today}") >= 2
+    assert count(f"eq{today}") >= 2
+    assert count("2000-01-01") == 0 and count(f"gt{today}") == 0 and count(f"lt{today}") == 0
+    assert count("le2000-01-01") == 0 and count("ge2000-01-01") >= 2

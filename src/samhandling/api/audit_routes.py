@@ -3,6 +3,8 @@ writable), the citizen's `Patient/{id}/$access-log` and `AuditEvent/$emergency-r
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -11,7 +13,12 @@ from samhandling.api.http_input import query_items
 from samhandling.api.responses import fhir_response
 from samhandling.api.rest import FhirRestApi
 from samhandling.audit.access_log import access_log
-from samhandling.audit.queries import emergency_report, parse_audit_search, search_audit_events
+from samhandling.audit.queries import (
+    AuditPage,
+    emergency_report,
+    parse_audit_search,
+    search_audit_events,
+)
 from samhandling.auth import Principal
 from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.outcome import FhirError, error
@@ -39,17 +46,27 @@ def audit_routes(api: FhirRestApi) -> list[BaseRoute]:
     async def search(request: Request) -> Response:
         require_security_officer(request.state.principal)
         api.guard(request).check_request("search", "AuditEvent")
-        query = parse_audit_search(query_items(request))
-        events = await api.run_read(lambda c: search_audit_events(c, query))
+        items = query_items(request)
+        query = parse_audit_search(items)
+        page = await api.run_read(lambda c: search_audit_events(c, query))
         entries = [
             {
                 "fullUrl": f"{api.base}/AuditEvent/{e['id']}",
                 "resource": e,
                 "search": {"mode": "match"},
             }
-            for e in events
+            for e in page.events
         ]
-        return fhir_response({"resourceType": "Bundle", "type": "searchset", "entry": entries})
+        bundle = {"resourceType": "Bundle", "type": "searchset", "link": _links(items, page)}
+        return fhir_response({**bundle, "entry": entries})
+
+    def _links(items: list[tuple[str, str]], page: AuditPage) -> list[dict[str, str]]:
+        kept = [(name, value) for name, value in items if name != "_after"]
+        links = [{"relation": "self", "url": f"{api.base}/AuditEvent?{urlencode(items)}"}]
+        if page.next_after is not None:
+            following = urlencode([*kept, ("_after", page.next_after)])
+            links.append({"relation": "next", "url": f"{api.base}/AuditEvent?{following}"})
+        return links
 
     async def read_one(request: Request) -> Response:
         require_security_officer(request.state.principal)
@@ -57,10 +74,10 @@ def audit_routes(api: FhirRestApi) -> list[BaseRoute]:
         if not event_id.isdigit():
             raise FhirError(404, error("not-found", f"AuditEvent/{event_id} is not known"))
         query = parse_audit_search([("_id", event_id)])
-        events = await api.run_read(lambda c: search_audit_events(c, query))
-        if not events:
+        page = await api.run_read(lambda c: search_audit_events(c, query))
+        if not page.events:
             raise FhirError(404, error("not-found", f"AuditEvent/{event_id} is not known"))
-        return fhir_response(events[0])
+        return fhir_response(page.events[0])
 
     async def refuse_write(_request: Request) -> Response:
         raise FhirError(

@@ -14,7 +14,7 @@ from samhandling.store.audit_tables import audit_event, audit_patient
 from samhandling.store.index_rows import date_to_us
 
 SEARCH_PARAMETERS = frozenset(
-    {"patient", "agent", "date", "purpose", "outcome", "emergency", "_count", "_id"}
+    {"patient", "agent", "date", "purpose", "outcome", "emergency", "_count", "_id", "_after"}
 )
 
 
@@ -24,12 +24,21 @@ class AuditSearch:
 
     patient: str | None = None
     agent: str | None = None  # HPR number (or org number)
-    date_ranges: tuple[tuple[str, int], ...] = ()  # (prefix, bound) pairs
+    date_ranges: tuple[tuple[str, int], ...] = ()  # (">=" or "<", µs) bounds
     purpose: str | None = None
     outcome: str | None = None
     emergency: bool | None = None
     event_id: int | None = None
     count: int = 50
+    after: tuple[int, int] | None = None  # (recorded_at_us, event_id) of the previous page's last
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of a search, newest first, and the `_after` value of the next (None: last)."""
+
+    events: list[dict[str, Any]]
+    next_after: str | None
 
 
 def parse_audit_search(items: list[tuple[str, str]]) -> AuditSearch:
@@ -41,7 +50,7 @@ def parse_audit_search(items: list[tuple[str, str]]) -> AuditSearch:
             message = f"Unknown search parameter '{name}' for AuditEvent"
             raise FhirError(400, error("not-supported", message, name))
         if name == "date":
-            dates.append(_date_bound(value))
+            dates.extend(_date_bound(value))
         else:
             values[name] = value
     return AuditSearch(
@@ -52,29 +61,63 @@ def parse_audit_search(items: list[tuple[str, str]]) -> AuditSearch:
         outcome=values.get("outcome"),
         emergency=None if "emergency" not in values else values["emergency"] == "true",
         event_id=int(values["_id"]) if values.get("_id", "").isdigit() else None,
-        count=min(int(values.get("_count", "50") or 50), 1000),
+        count=_count(values.get("_count", "50")),
+        after=_after(values["_after"]) if "_after" in values else None,
     )
 
 
-def _date_bound(value: str) -> tuple[str, int]:
+def _count(value: str) -> int:
+    if not value.isdigit():
+        raise FhirError(400, error("invalid", f"Invalid _count {value!r}", "_count"))
+    return min(int(value), 1000)
+
+
+def _after(value: str) -> tuple[int, int]:
+    """The page cursor this server put in a `next` link."""
+    recorded, _, event_id = value.partition(".")
+    if not (recorded.isdigit() and event_id.isdigit()):
+        raise FhirError(400, error("invalid", f"Invalid _after {value!r}", "_after"))
+    return int(recorded), int(event_id)
+
+
+def _date_bound(value: str) -> tuple[tuple[str, int], ...]:
+    """The (">=" or "<", µs) bounds of a date parameter on the recorded instant. The value
+    is a range (a day, a month, …; R4 §3.1.1.5.6): eq is inside it, ge from its start, gt
+    after its end, le up to its end, lt before its start."""
     prefix, text = (
-        (value[:2], value[2:]) if value[:2] in ("ge", "le", "gt", "lt") else ("eq", value)
+        (value[:2], value[2:]) if value[:2] in ("ge", "le", "gt", "lt", "eq") else ("eq", value)
     )
     try:
-        low, high = parse_date_range(text)
+        low, high = (date_to_us(bound) for bound in parse_date_range(text))
     except ValueError as exc:
         raise FhirError(400, error("invalid", f"Invalid date {value!r}: {exc}", "date")) from exc
-    return prefix, date_to_us(low if prefix in ("ge", "gt", "eq") else high)
+    return {
+        "eq": ((">=", low), ("<", high)),
+        "ge": ((">=", low),),
+        "gt": ((">=", high),),
+        "le": (("<", high),),
+        "lt": (("<", low),),
+    }[prefix]
 
 
-def search_audit_events(connection: Connection, search: AuditSearch) -> list[dict[str, Any]]:
-    """Matching AuditEvents, newest first, with their ids (which are not in time order)."""
+def search_audit_events(connection: Connection, search: AuditSearch) -> AuditPage:
+    """A page of matching AuditEvents, newest first, with their ids (which are not in time
+    order); pages follow each other by (recorded time, id), stable while events come in."""
     c = audit_event.c
     stmt = _filtered(select(audit_event), search).order_by(
         c.recorded_at_us.desc(), c.event_id.desc()
     )
-    rows = connection.execute(stmt.limit(search.count)).mappings()
-    return [_resource(row) for row in rows]
+    if search.after is not None:
+        recorded, event_id = search.after
+        stmt = stmt.where(
+            (c.recorded_at_us < recorded)
+            | ((c.recorded_at_us == recorded) & (c.event_id < event_id))
+        )
+    rows = list(connection.execute(stmt.limit(search.count + 1)).mappings())
+    page = rows[: search.count]
+    more = len(rows) > search.count and bool(page)
+    next_after = f"{page[-1]['recorded_at_us']}.{page[-1]['event_id']}" if more else None
+    return AuditPage([_resource(row) for row in page], next_after)
 
 
 def _filtered(stmt: Select[Any], search: AuditSearch) -> Select[Any]:
@@ -87,9 +130,9 @@ def _filtered(stmt: Select[Any], search: AuditSearch) -> Select[Any]:
         )
     if search.agent:
         stmt = stmt.where((c.agent_hpr == search.agent) | (c.agent_org == search.agent))
-    for prefix, bound in search.date_ranges:
+    for comparison, bound in search.date_ranges:
         column = c.recorded_at_us
-        stmt = stmt.where(column >= bound if prefix in ("ge", "gt", "eq") else column < bound)
+        stmt = stmt.where(column >= bound if comparison == ">=" else column < bound)
     if search.purpose:
         stmt = stmt.where(c.purpose_of_use == search.purpose)
     if search.outcome:
