@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from samhandling.audit.events import (
     HEALTHCARE_SERVICE_EXTENSION,
 )
 from samhandling.auth.personas import persona
+from samhandling.fhir.fhir_dates import LOCAL_TZ
 from samhandling.identity.identifier_systems import FNR_SYSTEM, HPR_SYSTEM
 from samhandling.store.audit_tables import audit_event, audit_patient
 
@@ -255,7 +257,8 @@ def test_security_officer_date_prefixes_are_ranges(client: TestClient, tmp_path:
     """date=YYYY-MM-DD is that day; gt after it, lt before it, le up to its end."""
     patient_with_observation(client)
     officer = {"Authorization": f"Bearer {mint(tmp_path, 'security-officer')}"}
-    today = events(client)[-1]["event"]["recorded"][:10]
+    recorded = datetime.fromisoformat(events(client)[-1]["event"]["recorded"])
+    today = recorded.astimezone(LOCAL_TZ).date().isoformat()  # a date is a local day
 
     def count(date: str) -> int:
         found = client.get(f"/fhir/AuditEvent?date={date}&_count=1000", headers=officer)
