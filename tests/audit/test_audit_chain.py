@@ -11,28 +11,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from fixtures.audit_records import read_record
 from samhandling.audit.archive import archive, verify_archive
 from samhandling.audit.chain import GENESIS, seal_pending, verify
-from samhandling.audit.records import AuditRecord
 from samhandling.audit.trail import append, append_at_commit, event_row
 from samhandling.store.audit_tables import audit_anchor, audit_event, audit_patient
 from samhandling.store.database import write_connection
 
 
-def record(i: int, at_us: int | None = None) -> AuditRecord:
-    return AuditRecord(
-        interaction="read",
-        http_status=200,
-        recorded_at_us=at_us or 1_700_000_000_000_000 + i,
-        agent={"kind": "clinician", "hpr_number": "9100001", "organisation": "991000011"},
-        entities=[("Observation", f"o{i}", "1")],
-        patients={f"p{i % 3}"},
-    )
-
-
 def filled(engine: Engine, count: int = 12) -> None:
     with write_connection(engine) as connection:
-        append(connection, [record(i) for i in range(count)])
+        append(connection, [read_record(i) for i in range(count)])
     assert seal_pending(engine) == 0  # chained as they were inserted
 
 
@@ -113,7 +102,7 @@ def test_reordered_records_are_detected(engine: Engine) -> None:
 def test_records_appended_later_continue_the_chain(engine: Engine) -> None:
     filled(engine, 5)
     with write_connection(engine) as connection:
-        append(connection, [record(100), record(101)])
+        append(connection, [read_record(100), read_record(101)])
     report = verify(engine)
     assert report.ok and report.checked == 7 and report.unsealed == 0
 
@@ -123,7 +112,7 @@ def test_rows_waiting_for_their_link_are_linked_by_the_next_batch(engine: Engine
     with write_connection(engine) as connection:
         for i in (200, 201):  # as versions before 0.2 appended them, or a crashed write path
             connection.execute(
-                insert(audit_event).values(event_id=1000 + i, **event_row(record(i)))
+                insert(audit_event).values(event_id=1000 + i, **event_row(read_record(i)))
             )
     assert verify(engine).unsealed == 2
     assert seal_pending(engine) == 2
@@ -133,7 +122,7 @@ def test_rows_waiting_for_their_link_are_linked_by_the_next_batch(engine: Engine
 
 def test_a_large_batch_is_chained_whole(engine: Engine) -> None:
     """A transaction Bundle's records: more rows than one INSERT takes."""
-    records = [record(i) for i in range(250)]
+    records = [read_record(i) for i in range(250)]
     for r in records[::2]:
         r.patients |= {"q1", "q2"}
     with write_connection(engine) as connection:
@@ -153,16 +142,16 @@ def test_write_transaction_inserts_its_records_at_commit(engine: Engine, opener:
         return write_connection(engine) if opener == "write_connection" else engine.begin()
 
     with transaction() as connection:
-        append_at_commit(connection, record(1))
-        append_at_commit(connection, record(2))
+        append_at_commit(connection, read_record(1))
+        append_at_commit(connection, read_record(2))
         in_transaction = connection.execute(select(func.count()).select_from(audit_event))
         assert in_transaction.scalar_one() == 0  # not yet: inserted as the write commits
     with pytest.raises(RuntimeError), transaction() as connection:
-        append_at_commit(connection, record(3))
+        append_at_commit(connection, read_record(3))
         raise RuntimeError("the write fails: its record goes with it")
     assert verify(engine).unsealed == 2
     with write_connection(engine) as connection:
-        append(connection, [record(4)])  # links the two waiting rows, then its own
+        append(connection, [read_record(4)])  # links the two waiting rows, then its own
     report = verify(engine)
     assert report.ok and report.checked == 3 and report.unsealed == 0
 
@@ -173,9 +162,9 @@ def test_concurrent_appenders_extend_one_chain(engine: Engine) -> None:
     def writer(worker: int) -> int:
         for i in range(15):
             with write_connection(engine) as connection:
-                append_at_commit(connection, record(worker * 100 + i))
+                append_at_commit(connection, read_record(worker * 100 + i))
                 if i % 3 == 0:
-                    append(connection, [record(worker * 100 + 50 + i)])
+                    append(connection, [read_record(worker * 100 + 50 + i)])
         return 20
 
     with ThreadPoolExecutor(6) as pool:
@@ -187,8 +176,8 @@ def test_concurrent_appenders_extend_one_chain(engine: Engine) -> None:
 
 def test_archive_boundary_keeps_verification(engine: Engine, tmp_path: Path) -> None:
     with write_connection(engine) as connection:
-        append(connection, [record(i, at_us=1_000_000 + i) for i in range(6)])
-        append(connection, [record(i, at_us=9_000_000_000_000_000 + i) for i in range(6, 10)])
+        append(connection, [read_record(i, at_us=1_000_000 + i) for i in range(6)])
+        append(connection, [read_record(i, at_us=9_000_000_000_000_000 + i) for i in range(6, 10)])
     result = archive(engine, before_us=2_000_000, directory=tmp_path)
     assert result.count == 6 and result.path is not None and result.path.exists()
     report = verify(engine)
@@ -209,7 +198,7 @@ def test_tampered_archive_is_detected(engine: Engine, tmp_path: Path) -> None:
     import gzip
 
     with write_connection(engine) as connection:
-        append(connection, [record(i, at_us=1_000_000 + i) for i in range(4)])
+        append(connection, [read_record(i, at_us=1_000_000 + i) for i in range(4)])
     result = archive(engine, before_us=2_000_000, directory=tmp_path)
     assert result.path is not None
     text = gzip.decompress(result.path.read_bytes()).replace(

@@ -10,29 +10,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, delete, select
 
+from fixtures.audit_records import read_record
 from samhandling.audit.archive import archive
 from samhandling.audit.chain import Checkpoint, verify
 from samhandling.audit.checkpoints import append_to, read, take
-from samhandling.audit.records import AuditRecord
 from samhandling.audit.trail import append
 from samhandling.store.audit_tables import audit_event, audit_patient
 from samhandling.store.database import write_connection
 
 
-def _record(i: int, at_us: int | None = None) -> AuditRecord:
-    return AuditRecord(
-        interaction="read",
-        http_status=200,
-        recorded_at_us=at_us or 1_700_000_000_000_000 + i,
-        agent={"kind": "clinician", "hpr_number": "9100001", "organisation": "991000011"},
-        entities=[("Observation", f"o{i}", "1")],
-        patients={f"p{i % 3}"},
-    )
-
-
 def _append(engine: Engine, numbers: range) -> None:
     with write_connection(engine) as connection:
-        append(connection, [_record(i) for i in numbers])
+        append(connection, [read_record(i) for i in numbers])
 
 
 def _remove_from(engine: Engine, position: int) -> None:
@@ -85,10 +74,10 @@ def test_an_intact_chain_passes_its_checkpoints(engine: Engine) -> None:
 
 def test_checkpoints_before_the_archive_boundary(engine: Engine, tmp_path: Path) -> None:
     with write_connection(engine) as connection:
-        append(connection, [_record(i, at_us=1_000_000 + i) for i in range(6)])
+        append(connection, [read_record(i, at_us=1_000_000 + i) for i in range(6)])
     at_boundary = _checkpoint(engine)
     with write_connection(engine) as connection:
-        append(connection, [_record(i, at_us=9_000_000_000_000_000 + i) for i in range(6, 9)])
+        append(connection, [read_record(i, at_us=9_000_000_000_000_000 + i) for i in range(6, 9)])
     result = archive(engine, before_us=2_000_000, directory=tmp_path)
     assert result.count == 6
     archived = Checkpoint(3, "0" * 64)  # in the archive: verify_archive checks those

@@ -16,10 +16,7 @@ import httpx
 
 from fixtures.critical_information import CITIZEN
 from fixtures.server_process import ServerProcess
-from samhandling.demo import population_bundles
 from samhandling.identity.identifier_systems import HPR_SYSTEM
-
-FHIR_JSON = {"Content-Type": "application/fhir+json"}
 
 
 def _accesses(log: dict[str, Any]) -> list[dict[str, Any]]:
@@ -31,11 +28,7 @@ def _accesses(log: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_citizen_sees_who_accessed_their_data(server: ServerProcess) -> None:
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        for bundle in population_bundles(0, seed=3):
-            loaded = client.post(
-                server.base_url, json=bundle, headers={**FHIR_JSON, **server.headers()}
-            )
-            assert loaded.status_code == 200, loaded.text
+        server.load_personas(client)
         citizen = server.headers("citizen")
         assert client.get(f"/Patient/{CITIZEN}", headers=citizen).status_code == 200
         gp = server.headers("gp")

@@ -20,7 +20,6 @@ from fixtures.critical_information import (
     entered_in_error,
 )
 from fixtures.server_process import ServerProcess
-from samhandling.demo import population_bundles
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 HPR = {"gp": "9100001", "hospital-physician": "9100003", "pharmacist": "9100004"}
@@ -44,11 +43,7 @@ def _steps(events: list[dict[str, Any]], reference: str) -> list[tuple[str, str]
 
 def test_critical_information_story(server: ServerProcess) -> None:
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        for bundle in population_bundles(0, seed=3):
-            loaded = client.post(
-                server.base_url, json=bundle, headers={**FHIR_JSON, **server.headers()}
-            )
-            assert loaded.status_code == 200, loaded.text
+        server.load_personas(client)
         gp, physician = server.headers("gp"), server.headers("hospital-physician")
         pharmacist, citizen = server.headers("pharmacist"), server.headers("citizen")
 
