@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from fixtures.fhir_app import make_client
-from samhandling.cli import import_command
+from samhandling.cli import operator_errors
 from samhandling.cli.main import app
 from samhandling.demo import load_bundles, population_bundles, register_bundle
 from samhandling.store.database import make_engine, read_connection
@@ -76,7 +76,7 @@ def test_the_register_file_loads_with_samhandling_import(
         engines.append(make_engine(url))
         return engines[-1]
 
-    monkeypatch.setattr(import_command, "make_engine", tracked_engine)
+    monkeypatch.setattr(operator_errors, "make_engine", tracked_engine)
     result = CliRunner().invoke(app, ["import", str(REGISTER_FILE), "--database", database_url])
     for opened in engines:
         opened.dispose()

@@ -251,6 +251,12 @@ class DevIssuer:
             return out
         out["pid"] = p.pid
         child = patient_fnr or p.default_child_pid
+        if child != p.default_child_pid:
+            # The persona is the parent of one child in the demo population; a token for
+            # anybody else would claim a relation the population register does not have.
+            raise ValueError(
+                f"persona {p.name!r} is the parent of its own child only; omit --patient"
+            )
         born = birth_date_from_nin(child)
         entry = {"pid": child, "relation": "parent"}
         if born is not None:

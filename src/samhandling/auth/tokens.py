@@ -87,7 +87,10 @@ class TokenVerifier:
         iss = claims.get("iss")
         issuer = self.settings.issuer(iss) if isinstance(iss, str) else None
         if issuer is None:
-            raise TokenInvalid("issuer is not trusted")
+            # The trusted issuers are public (SMART discovery); naming them tells a client
+            # holding a token minted for another server which issuer this one expects.
+            expected = ", ".join(i.issuer for i in self.settings.issuers)
+            raise TokenInvalid(f"issuer is not trusted; this server accepts tokens from {expected}")
         return issuer
 
     def _key(self, issuer: TrustedIssuer, header: dict[str, Any]) -> Any:

@@ -1,5 +1,5 @@
 """`python -m samhandling.cli` runs the command line."""
 
-from samhandling.cli.main import app
+from samhandling.cli.main import main
 
-app()
+main()

@@ -1,8 +1,17 @@
-"""`samhandling import`: load Bundles from files with a progress bar and a final count."""
+"""`samhandling import`: load Bundles from files with a progress bar and a final count.
+
+Importing a file twice imports it twice: a Bundle's POST entries create new resources each
+time (that is what POST means). `--skip-existing` makes a re-run of an interrupted import
+safe: every POST entry is tagged with its Bundle's content hash and its position
+(`meta.tag`, system `IMPORT_TAG_SYSTEM`) and made a conditional create on that tag, so an
+entry already imported answers 200 with the existing resource instead of creating a twin,
+and references inside the Bundle resolve to it (R4 §3.1.0.11.2 conditional create).
+"""
 
 from __future__ import annotations
 
 import bz2
+import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,12 +20,13 @@ from typing import Any
 import typer
 from rich.progress import Progress
 
+from samhandling.cli.operator_errors import OperatorError, open_database
 from samhandling.config import Settings
 from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError
 from samhandling.interactions.bundle import process_bundle
-from samhandling.store.database import make_engine
-from samhandling.store.schema_migrations import upgrade
+
+IMPORT_TAG_SYSTEM = "https://samhandling.no/fhir/CodeSystem/import-entry"
 
 
 def read_bundles(path: Path) -> Iterator[dict[str, Any]]:
@@ -32,6 +42,9 @@ def read_bundles(path: Path) -> Iterator[dict[str, Any]]:
 
 def import_order(paths: list[Path]) -> list[Path]:
     """Files in load order: directories expanded; shared-entity bundles ('0-…') first."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise OperatorError(f"no such file or directory: {', '.join(missing)}")
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -45,29 +58,68 @@ def import_order(paths: list[Path]) -> list[Path]:
     return sorted(files, key=lambda p: (not p.name.startswith("0-"), p.name))
 
 
-def import_bundles(settings: Settings, paths: list[Path]) -> Counter[str]:
+def import_bundles(
+    settings: Settings, paths: list[Path], *, skip_existing: bool = False
+) -> Counter[str]:
     """Import every Bundle; prints the count of entries per resource type and outcome."""
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
+    files = import_order(paths)
+    engine = open_database(settings.database_url)
     counts: Counter[str] = Counter()
     failures = 0
-    files = import_order(paths)
     try:
         with Progress(transient=False) as progress:
             task = progress.add_task("importing", total=len(files))
             for path in files:
-                for bundle in read_bundles(path):
-                    failures += _import_one(engine, bundle, settings.base_url, counts, path)
+                failures += _import_file(engine, path, settings.base_url, counts, skip_existing)
                 progress.advance(task)
     finally:
         engine.dispose()
+    existing = counts.pop(EXISTING, 0)
     total = sum(counts.values())
     typer.echo(f"imported {total} resources from {len(files)} files ({failures} failed bundles)")
+    if skip_existing:
+        typer.echo(f"  already there (skipped): {existing}")
     for resource_type, count in sorted(counts.items()):
         typer.echo(f"  {resource_type}: {count}")
     if failures:
         raise typer.Exit(1)
     return counts
+
+
+EXISTING = "\0existing"
+
+
+def tag_for_skip_existing(bundle: Any) -> Any:
+    """The Bundle with each POST entry tagged and conditional on its tag (see module doc)."""
+    if not isinstance(bundle, dict) or not isinstance(bundle.get("entry"), list):
+        return bundle
+    key = hashlib.sha256(json_codec.dump(bundle)).hexdigest()[:40]
+    for index, entry in enumerate(bundle["entry"]):
+        request = entry.get("request") if isinstance(entry, dict) else None
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(request, dict) or not isinstance(resource, dict):
+            continue
+        if request.get("method") != "POST" or request.get("ifNoneExist"):
+            continue
+        code = f"{key}.{index}"
+        meta = resource.setdefault("meta", {})
+        meta.setdefault("tag", []).append({"system": IMPORT_TAG_SYSTEM, "code": code})
+        request["ifNoneExist"] = f"_tag={IMPORT_TAG_SYSTEM}|{code}"
+    return bundle
+
+
+def _import_file(
+    engine: Any, path: Path, base_url: str, counts: Counter[str], skip_existing: bool
+) -> int:
+    failures = 0
+    try:
+        for bundle in read_bundles(path):
+            prepared = tag_for_skip_existing(bundle) if skip_existing else bundle
+            failures += _import_one(engine, prepared, base_url, counts, path)
+    except (OSError, ValueError, FhirError) as exc:  # unreadable, not JSON, not a Bundle
+        typer.echo(f"{path.name}: not imported: {exc}", err=True)
+        return failures + 1
+    return failures
 
 
 def _import_one(
@@ -83,7 +135,10 @@ def _import_one(
         bundle.get("entry", []), response["entry"], strict=True
     ):
         status = response_entry.get("response", {}).get("status", "")
-        if status.startswith(("200", "201")):
+        method = request_entry.get("request", {}).get("method")
+        if status.startswith("200") and method == "POST":
+            counts[EXISTING] += 1
+        elif status.startswith(("200", "201")):
             counts[request_entry.get("resource", {}).get("resourceType", "?")] += 1
         else:
             failed = 1

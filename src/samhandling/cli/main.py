@@ -7,13 +7,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
-from samhandling.auth import DevIssuer
-from samhandling.auth.personas import PERSONAS
 from samhandling.cli.audit_command import audit_app
 from samhandling.cli.demo_command import demo
 from samhandling.cli.import_command import import_bundles
+from samhandling.cli.operator_errors import (
+    EXIT_OPERATOR_ERROR,
+    OperatorError,
+    describe_url,
+    open_database,
+)
 from samhandling.cli.reindex_command import reindex_command
+from samhandling.cli.token_command import start_banner, token, write_server_note
 from samhandling.config import (
     DEFAULT_PORT,
     default_database_url,
@@ -27,6 +33,7 @@ app = typer.Typer(
 app.add_typer(audit_app, name="audit")
 app.command()(demo)
 app.command("reindex")(reindex_command)
+app.command()(token)
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="local data directory [env SAMHANDLING_DATA_DIR]")
@@ -53,6 +60,9 @@ def serve(
     demo_patients: Annotated[
         int, typer.Option(help="seed a demo population of N citizens into an empty database")
     ] = 0,
+    create_database: Annotated[
+        bool, typer.Option("--create-database", help="create a missing PostgreSQL database")
+    ] = False,
 ) -> None:
     """Run the FHIR server (the schema is created or upgraded on start)."""
     import uvicorn
@@ -67,12 +77,19 @@ def serve(
         base_url=base_url or f"http://{_public_host(host)}:{port}/fhir",
         dev_issuer=dev_issuer or None,
     )
+    open_database(settings.database_url, create_missing=create_database).dispose()
     if demo_patients:
         seed_demo_population(settings.database_url, settings.base_url, demo_patients)
     os.environ.update(settings_to_env(settings))
     typer.echo(
-        f"samhandling FHIR base {settings.base_url} on {_describe(settings.database_url)}", err=True
+        f"samhandling FHIR base {settings.base_url} on {describe_url(settings.database_url)}",
+        err=True,
     )
+    if settings.dev_issuer:
+        write_server_note(settings.data_dir, settings.base_url)
+        command = os.environ.get("SAMHANDLING_COMMAND", "samhandling")
+        for line in start_banner(settings.base_url, command):
+            typer.echo(line, err=True)
     uvicorn.run(
         "samhandling.api.app:create_app_from_env",
         factory=True,
@@ -89,6 +106,12 @@ def import_(
     paths: Annotated[list[Path], typer.Argument(help="Bundles: .json, .json.bz2 or .ndjson")],
     database: Database = None,
     data_dir: DataDir = None,
+    skip_existing: Annotated[
+        bool,
+        typer.Option(
+            "--skip-existing", help="re-run safely: entries imported before are not created again"
+        ),
+    ] = False,
 ) -> None:
     """Load transaction/batch Bundles through the same transaction code as the API."""
     settings = settings_from_env()
@@ -97,23 +120,7 @@ def import_(
             data_dir=data_dir, database_url=default_database_url(data_dir)
         )
     settings = settings.with_overrides(database_url=database)
-    import_bundles(settings, paths)
-
-
-@app.command()
-def token(
-    persona: Annotated[str, typer.Option(help=f"one of: {', '.join(PERSONAS)}")] = "system",
-    patient: Annotated[str | None, typer.Option(help="the patient's national ID (FNR)")] = None,
-    purpose: Annotated[str | None, typer.Option(help="TREAT, ETREAT, COC or BTG")] = None,
-    reason: Annotated[str | None, typer.Option(help="reason for emergency access")] = None,
-    data_dir: DataDir = None,
-    base_url: Annotated[str | None, typer.Option(help="the server's public FHIR base URL")] = None,
-) -> None:
-    """Mint a development access token; it is printed alone on the last line."""
-    settings = settings_from_env().with_overrides(data_dir=data_dir, base_url=base_url)
-    issuer = DevIssuer(settings.data_dir, settings.dev_issuer_url, production=settings.production)
-    minted = issuer.mint(persona, patient_fnr=patient, purpose=purpose, reason=reason)
-    typer.echo(minted)
+    import_bundles(settings, paths, skip_existing=skip_existing)
 
 
 def seed_demo_population(database_url: str, base_url: str, patients: int) -> None:
@@ -121,13 +128,10 @@ def seed_demo_population(database_url: str, base_url: str, patients: int) -> Non
     from sqlalchemy import func, select
 
     from samhandling.demo import load_bundles, population_bundles
-    from samhandling.store.database import make_engine
     from samhandling.store.schema import resource
-    from samhandling.store.schema_migrations import upgrade
 
-    engine = make_engine(database_url)
+    engine = open_database(database_url)
     try:
-        upgrade(engine)
         with engine.connect() as connection:
             existing = connection.execute(
                 select(func.count())
@@ -146,5 +150,14 @@ def _public_host(host: str) -> str:
     return "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
 
 
-def _describe(url: str) -> str:
-    return url.split("@")[-1] if "@" in url else url
+def main() -> None:
+    """The `samhandling` command: operator errors are one line on stderr, exit status 2."""
+    try:
+        app()
+    except OperatorError as exc:
+        typer.echo(f"samhandling: {exc}", err=True)
+        raise SystemExit(EXIT_OPERATOR_ERROR) from None
+    except DBAPIError as exc:
+        first = str(exc.orig or exc).strip().splitlines()[0]
+        typer.echo(f"samhandling: the database refused: {first}", err=True)
+        raise SystemExit(EXIT_OPERATOR_ERROR) from None
