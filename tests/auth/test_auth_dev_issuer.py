@@ -311,6 +311,15 @@ def test_routes(registered: DevIssuer) -> None:
         assert refused_response.json()["error"] == "unsupported_grant_type"
         as_json = client.post("/dev-issuer/token", json=form(registered))
         assert as_json.status_code == 400
+        # the htu is the issuer's own token URL, whatever Host the request names
+        for_other_host = proof(method="POST", url="http://evil.example/dev-issuer/token")
+        spoofed = client.post(
+            "http://evil.example/dev-issuer/token",
+            data=form(registered),
+            headers={"DPoP": for_other_host},
+        )
+        assert spoofed.status_code == 400
+        assert spoofed.json()["error"] == "invalid_dpop_proof"
 
 
 def test_end_to_end_token_then_protected_call(registered: DevIssuer) -> None:

@@ -170,7 +170,7 @@ def test_shared_replay_store_is_used() -> None:
         def __init__(self) -> None:
             self.keys: dict[str, float] = {}
 
-        def add(self, key: str, expires_at: float) -> bool:
+        def add(self, key: str, expires_at: float, now: float) -> bool:
             if key in self.keys:
                 return False
             self.keys[key] = expires_at
@@ -188,14 +188,12 @@ def test_shared_replay_store_is_used() -> None:
 
 
 def test_in_memory_replay_cache_expiry_and_bound() -> None:
-    now = [1000.0]
-    cache = InMemoryReplayCache(max_entries=3, clock=lambda: now[0])
-    assert cache.add("a", 1010)
-    assert not cache.add("a", 1010)
-    now[0] = 1011
-    assert cache.add("a", 1020)
+    cache = InMemoryReplayCache(max_entries=3)
+    assert cache.add("a", 1010, now=1000)
+    assert not cache.add("a", 1010, now=1000)
+    assert cache.add("a", 1020, now=1011)
     for key in "bcd":
-        assert cache.add(key, 1100)
+        assert cache.add(key, 1100, now=1011)
     assert len(cache) <= 3
 
 

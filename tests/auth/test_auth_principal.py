@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 from authkit import CITIZEN_ISSUER, HPR, ISSUER, PID, URL, attestation, claims, settings, token
 
-from samhandling.auth import Authenticator, Principal
+from samhandling.auth import Authenticator, AuthError, Principal
 from samhandling.auth.claims import ACTS_FOR, TRUST_FRAMEWORK, principal_from_claims
 from samhandling.auth.principal import birth_date_from_nin, mask_pid
 
@@ -176,3 +176,42 @@ def test_mask_pid() -> None:
     assert mask_pid("01019012345") == "010190*****"
     assert mask_pid("abc") == "***"
     assert mask_pid(None) is None
+
+
+def _citizen_acting_for(entry: dict[str, object]) -> str:
+    return token(
+        iss=CITIZEN_ISSUER,
+        pid="21908345182",
+        acr="idporten-loa-high",
+        scope="patient/*.rs",
+        **{"helseid://claims/identity/pid": None, TRUST_FRAMEWORK: None, ACTS_FOR: [entry]},
+    )
+
+
+def test_claimed_birth_date_contradicting_the_national_id_is_refused() -> None:
+    """Issue 16 #5: a 'parent' claim with 2020 for an adult born 1975 gave a child's access."""
+    adult = {"pid": "12837510110", "relation": "parent", "birth_date": "2020-01-01"}
+    with pytest.raises(AuthError) as info:
+        principal_of(_citizen_acting_for(adult))
+    assert info.value.status == 401
+    assert "birth_date contradicts the national ID" in info.value.description
+
+
+def test_malformed_claimed_birth_date_is_refused() -> None:
+    entry = {"pid": "07851950170", "relation": "parent", "birth_date": "yesterday"}
+    with pytest.raises(AuthError):
+        principal_of(_citizen_acting_for(entry))
+
+
+def test_claimed_birth_date_agreeing_with_the_national_id_is_accepted() -> None:
+    entry = {"pid": "07851950170", "relation": "parent", "birth_date": "2019-05-07"}
+    p = principal_of(_citizen_acting_for(entry))
+    assert p.acts_for[1].birth_date == date(2019, 5, 7)
+
+
+def test_claimed_birth_date_is_ignored_without_one_in_the_number() -> None:
+    """A felles hjelpenummer encodes no birth date: the claimed one is not trusted either, so
+    the age stays unknown (and the policy refuses a parent)."""
+    entry = {"pid": "81018012345", "relation": "parent", "birth_date": "2020-01-01"}
+    p = principal_of(_citizen_acting_for(entry))
+    assert p.acts_for[1].birth_date is None

@@ -107,6 +107,13 @@ def test_too_long_lifetime() -> None:
     refused(token(exp=now + 3 * 86400))
 
 
+def test_token_without_iat_is_refused() -> None:
+    """Issue 16 #6: without iat and nbf a ten-year token escaped the lifetime bound."""
+    now = int(time.time())
+    assert "iat" in refused(token(iat=None, nbf=None, exp=now + 10 * 365 * 86400)).description
+    assert "iat" in refused(token(iat=None, exp=now + 600)).description
+
+
 def test_wrong_issuer() -> None:
     assert "issuer" in refused(token(iss="https://evil.test")).description
 

@@ -52,8 +52,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     dev = None
     if settings.dev_issuer:
         dev = DevIssuer(settings.data_dir, settings.dev_issuer_url, production=settings.production)
-    authenticator = make_authenticator(settings, dev)
     engine = engine or make_engine(settings.database_url)
+    authenticator = make_authenticator(settings, dev, engine)
     upgrade(engine)
     if settings.publish_definitions:
         publish(engine)
@@ -84,6 +84,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
                 AuthenticationMiddleware,
                 authenticator=authenticator,
                 engine=engine,
+                public_root=settings.public_root,
                 registers=RegisterCheck(engine) if settings.check_registers else None,
             ),
         ],

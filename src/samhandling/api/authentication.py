@@ -12,9 +12,10 @@ import time
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import URL, Headers
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from samhandling.api.dpop_replay import DatabaseReplayCache
 from samhandling.api.responses import fhir_response
 from samhandling.auth import Authenticator, AuthError, AuthSettings, DevIssuer, Principal
 from samhandling.auth.settings import TrustedIssuer
@@ -46,12 +47,13 @@ def trusted_issuers(settings: Settings, dev: DevIssuer | None) -> tuple[TrustedI
     return issuers
 
 
-def make_authenticator(settings: Settings, dev: DevIssuer | None) -> Authenticator:
+def make_authenticator(settings: Settings, dev: DevIssuer | None, engine: Engine) -> Authenticator:
+    """The authenticator of the server; DPoP proofs are remembered in the database."""
     issuers = trusted_issuers(settings, dev)
     auth_settings = AuthSettings(
         issuers=issuers, audience=settings.audience, require_dpop=settings.require_dpop
     )
-    return Authenticator(auth_settings)
+    return Authenticator(auth_settings, replay_cache=DatabaseReplayCache(engine))
 
 
 class AuthenticationMiddleware:
@@ -59,6 +61,9 @@ class AuthenticationMiddleware:
 
     With `registers`, the caller's practitioner (HPR number and authorisation) and
     organisations must be in the base registers, or the request is refused with 403.
+    The URL a DPoP proof's `htu` must name is `public_root` (the configured base URL
+    without `/fhir`) + the request path: never built from the `Host` header, which the
+    client chooses (RFC 9449 §4.3 check 9; issue 16).
     """
 
     def __init__(
@@ -66,11 +71,13 @@ class AuthenticationMiddleware:
         app: ASGIApp,
         authenticator: Authenticator,
         engine: Engine,
+        public_root: str,
         registers: RegisterCheck | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.engine = engine
+        self.public_root = public_root.rstrip("/")
         self.registers = registers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,7 +85,7 @@ class AuthenticationMiddleware:
         if scope["type"] != "http" or not path.startswith("/fhir") or path in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        url = str(URL(scope=scope).replace(query=""))
+        url = self.public_root + path
         headers = Headers(scope=scope)
         try:
             principal = await run_in_threadpool(self._principal, scope["method"], url, headers)

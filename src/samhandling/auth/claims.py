@@ -10,7 +10,10 @@ Claim names used:
 - ID-porten: `pid`, `acr` (`idporten-loa-high` = 4, `idporten-loa-substantial` = 3).
 - Representation (ours): `samhandling://claims/acts_for`, a list of
   `{"pid", "relation": parent|power-of-attorney|guardian, "birth_date"?}`; the citizen
-  always also acts for themselves. A missing birth date is read from the national ID.
+  always also acts for themselves. The birth date (and so a child's age, which decides a
+  parent's access) is always the one encoded in the national ID; a claimed `birth_date`
+  that contradicts it refuses the token, and one for a number without a birth date (felles
+  hjelpenummer) is ignored, so the age stays unknown.
 - SMART launch context: `patient` (a Patient id).
 """
 
@@ -239,9 +242,14 @@ def _acting(entry: Any) -> ActingFor | None:
         return None
     if relation == "self":
         return None
-    born = _str(_dig(entry, "birth_date"))
-    try:
-        birth = date.fromisoformat(born) if born else birth_date_from_nin(pid)
-    except ValueError:
-        return None
+    birth = birth_date_from_nin(pid)
+    _check_claimed_birth_date(_dig(entry, "birth_date"), birth)
     return ActingFor(pid, relation, birth)  # type: ignore[arg-type]
+
+
+def _check_claimed_birth_date(claimed: Any, encoded: date | None) -> None:
+    """A claimed birth date must agree with the national ID's (the ID wins, issue 16)."""
+    if claimed is None or encoded is None:
+        return
+    if _str(claimed) != encoded.isoformat():
+        raise ClaimsInvalid("acts_for birth_date contradicts the national ID number")

@@ -13,7 +13,7 @@ mode (the DevIssuer constructor already does). Paths, under `prefix` (default
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -25,12 +25,6 @@ from samhandling.auth.dev_token_endpoint import TokenEndpointError
 log = logging.getLogger(__name__)
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MAX_FORM_BYTES = 64 * 1024
-
-
-def _request_url(request: Request) -> str:
-    """The request URL without query and fragment (the DPoP `htu` to compare)."""
-    parts = urlsplit(str(request.url))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -75,7 +69,9 @@ def dev_issuer_routes(
     async def token(request: Request) -> JSONResponse:
         try:
             fields = await _form(request)
-            body = issuer.token_endpoint(fields, request.headers.get("dpop"), _request_url(request))
+            # The DPoP `htu` is compared with the issuer's configured token URL, never with
+            # a URL built from the request's Host header (which the client chooses).
+            body = issuer.token_endpoint(fields, request.headers.get("dpop"), issuer.token_url)
         except TokenEndpointError as exc:
             log.info("dev issuer token request refused: %s", exc.description)
             return JSONResponse(exc.body(), exc.status, headers=_NO_STORE)

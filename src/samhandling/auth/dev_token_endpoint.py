@@ -168,7 +168,7 @@ class TokenEndpoint:
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti:
             raise fail("assertion has no jti")
-        if not self._assertions.add(f"{client_id}|{jti}", exp + CLOCK_SKEW):
+        if not self._assertions.add(f"{client_id}|{jti}", exp + CLOCK_SKEW, now):
             raise fail("assertion has been used before")
 
     def _bind(self, proof: str | None, url: str, now: float) -> str | None:

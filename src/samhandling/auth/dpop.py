@@ -5,8 +5,9 @@ key in its `jwk` header; it is signed by that key and carries `jti`, `htm` (the 
 method), `htu` (the request URL without query and fragment), `iat` (recent) and, at a
 resource server, `ath` = base64url(SHA-256(access token)). Its key thumbprint (RFC 7638)
 must equal the token's `cnf.jkt`. A `jti` is accepted once: the replay cache remembers it
-for the proof's lifetime. `ReplayCache` is a protocol so a shared store (e.g. PostgreSQL
-or Redis) can replace the in-memory cache when several API nodes run.
+for the proof's lifetime. `ReplayCache` is a protocol: the server passes a store shared by
+all its worker processes and nodes (the database, `api/dpop_replay.py`); the in-memory
+cache here holds within one process only (the development issuer, unit tests).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -45,23 +45,22 @@ class DPoPInvalid(ValueError):
 class ReplayCache(Protocol):
     """Remembers seen proof identifiers until they expire."""
 
-    def add(self, key: str, expires_at: float) -> bool:
-        """Remember `key` until `expires_at` (epoch seconds); False if it was already seen."""
+    def add(self, key: str, expires_at: float, now: float) -> bool:
+        """Remember `key` until `expires_at` (epoch seconds); False if it was seen before and
+        has not expired by `now`. Must be atomic across everything sharing the cache."""
         ...
 
 
 class InMemoryReplayCache:
     """A process-local replay cache with expiry and a size bound (oldest dropped first)."""
 
-    def __init__(self, max_entries: int = 200_000, clock: Any = time.time) -> None:
+    def __init__(self, max_entries: int = 200_000) -> None:
         self._entries: dict[str, float] = {}
         self._max = max_entries
-        self._clock = clock
         self._lock = threading.Lock()
 
-    def add(self, key: str, expires_at: float) -> bool:
+    def add(self, key: str, expires_at: float, now: float) -> bool:
         """Add `key`; False when it is present and not yet expired."""
-        now = self._clock()
         with self._lock:
             seen = self._entries.get(key)
             if seen is not None and seen > now:
@@ -146,7 +145,7 @@ class DPoPVerifier:
         if expected_jkt is not None and not _same(jkt, expected_jkt):
             raise DPoPInvalid("DPoP proof key does not match the token binding (cnf.jkt)")
         replay_key = hashlib.sha256(f"{jkt}|{jti}".encode()).hexdigest()
-        if not self.replay_cache.add(replay_key, iat + self.max_age + 2 * self.skew):
+        if not self.replay_cache.add(replay_key, iat + self.max_age + 2 * self.skew, now):
             raise DPoPInvalid("DPoP proof has been used before (jti replay)")
         return DPoPProof(jkt=jkt, jti=jti, iat=iat, public_jwk=public)
 

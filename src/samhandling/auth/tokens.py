@@ -4,8 +4,9 @@ Order of checks: the compact form; `alg` on the allow-list (RS256, PS256, ES256 
 and HMAC are refused before any key is looked at); `typ` accepted for the issuer; `iss`
 one of the trusted issuers (read unverified only to pick the key source); the key by
 `kid` (an unknown kid refreshes a remote JWKS once, rate-limited); the signature with
-exactly that algorithm; then, on the *verified* claims, `iss`, `aud`, `exp` (required),
-`nbf` and `iat` with the configured clock skew, and a bound on the lifetime.
+exactly that algorithm; then, on the *verified* claims, `iss`, `aud`, `exp` and `iat`
+(both required), `nbf` with the configured clock skew, and a bound on the lifetime:
+exp − iat (and so exp − now) at most `max_token_lifetime_seconds`.
 """
 
 from __future__ import annotations
@@ -124,11 +125,15 @@ class TokenVerifier:
         nbf = numeric(claims, "nbf")
         if nbf is not None and now + skew < nbf:
             raise TokenInvalid("token is not valid yet (nbf)")
+        # RFC 9068 §2.2: `iat` is REQUIRED in a JWT access token. Without it the lifetime
+        # cannot be bounded (a token without iat and nbf once lived ten years; issue 16).
         iat = numeric(claims, "iat")
-        if iat is not None and now + skew < iat:
+        if iat is None:
+            raise TokenInvalid("token has no issue time (iat)")
+        if now + skew < iat:
             raise TokenInvalid("token was issued in the future (iat)")
-        start = iat if iat is not None else nbf
-        if start is not None and exp - start > self.settings.max_token_lifetime_seconds:
+        # With iat at most `skew` ahead of now, this also bounds exp − now.
+        if exp - iat > self.settings.max_token_lifetime_seconds:
             raise TokenInvalid("token lifetime is too long")
 
 

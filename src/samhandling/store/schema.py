@@ -226,6 +226,18 @@ fh_number = Table(
     Index("ix_fh_number_patient", "patient_id"),
 )
 
+# DPoP proofs already accepted (auth/dpop.py, api/dpop_replay.py), shared by every worker
+# and node: `proof_key` is SHA-256(jkt|jti) in hex (no key material or jti is stored), so
+# the primary key makes a second insert of the same proof fail. Rows are dead after
+# `expires_us` (the proof's iat window has closed) and are purged in passing.
+dpop_replay = Table(
+    "dpop_replay",
+    metadata,
+    Column("proof_key", String(64), primary_key=True),
+    Column("expires_us", BigInteger, nullable=False),
+    Index("ix_dpop_replay_expires", "expires_us"),
+)
+
 # Covering indexes for the per-resource probes of search (`EXISTS (… WHERE resource_type =
 # … AND resource_id = … AND param = …)`) and for reading sort keys and the deleted flag of
 # matched resources: the probe reads index pages only, not the wide rows (search/sql.py).
