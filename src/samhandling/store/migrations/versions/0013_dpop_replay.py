@@ -3,7 +3,7 @@
 One row per accepted DPoP proof (SHA-256 of key thumbprint and jti) until the proof's
 acceptance window has closed; the primary key refuses the same proof a second time.
 
-Revision ID: 0014
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-04
 """
@@ -11,7 +11,7 @@ Create Date: 2026-12-04
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
