@@ -70,14 +70,16 @@ def test_parent_claim_with_a_false_birth_date_is_refused(
 ) -> None:
     """#5: 'parent of a child born 2020' for an adult born 1975 read the adult's data."""
     oid = adult_observation(client)
-    claims = claims_of(tmp_path, "parent", patient_fnr=ADULT_FNR)
-    claims[ACTS_FOR][0]["birth_date"] = "2020-01-01"
+    # The dev issuer mints the parent persona only for its own child: forge the claim.
+    claims = claims_of(tmp_path, "parent")
+    claims[ACTS_FOR] = [{"pid": ADULT_FNR, "relation": "parent", "birth_date": "2020-01-01"}]
     response = client.get(
         f"{BASE}/Observation/{oid}", headers=bearer(issuer(tmp_path).sign(claims))
     )
     assert response.status_code == 401, response.text
     assert "birth_date" in response.json()["issue"][0]["diagnostics"]
-    honest = issuer(tmp_path).sign(claims_of(tmp_path, "parent", patient_fnr=ADULT_FNR))
+    claims[ACTS_FOR] = [{"pid": ADULT_FNR, "relation": "parent", "birth_date": "1975-03-12"}]
+    honest = issuer(tmp_path).sign(claims)
     assert client.get(f"{BASE}/Observation/{oid}", headers=bearer(honest)).status_code == 403
 
 
