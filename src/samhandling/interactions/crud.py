@@ -39,7 +39,9 @@ def create(
     resource = require_resource(body, resource_type)
     rtype = resource["resourceType"]
     if if_none_exist:
-        matches = find_matches(writer.connection, rtype, if_none_exist)
+        matches = find_matches(
+            writer.connection, rtype, if_none_exist, guard=writer.guard, interaction="create"
+        )
         if len(matches) > 1:
             raise FhirError(
                 412, error("duplicate", f"If-None-Exist matched several {rtype}: {if_none_exist}")
@@ -93,7 +95,9 @@ def conditional_update(
 ) -> WriteResult:
     """PUT Type?criteria: no match creates, one match updates, several is 412 (R4 §3.1.0.4.3)."""
     resource = require_resource(body, resource_type)
-    matches = find_matches(writer.connection, resource_type, criteria)
+    matches = find_matches(
+        writer.connection, resource_type, criteria, guard=writer.guard, interaction="update"
+    )
     if len(matches) > 1:
         raise FhirError(
             412, error("multiple-matches", f"Conditional update matched several: {criteria}")
@@ -152,7 +156,9 @@ def conditional_delete(
     writer: VersionWriter, resource_type: str, criteria: str
 ) -> WriteResult | None:
     """DELETE Type?criteria: one match is deleted; several is 412 (single-delete server)."""
-    matches = find_matches(writer.connection, resource_type, criteria)
+    matches = find_matches(
+        writer.connection, resource_type, criteria, guard=writer.guard, interaction="delete"
+    )
     if len(matches) > 1:
         raise FhirError(
             412, error("multiple-matches", f"Conditional delete matched several: {criteria}")
