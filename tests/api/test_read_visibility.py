@@ -115,3 +115,35 @@ def test_others_deleted_resource_is_not_known_to_a_citizen(
     # a clinician outside the other's reach is refused as for a live resource
     gp = {"Authorization": f"Bearer {mint(tmp_path, 'gp', patient_fnr=CITIZEN_FNR)}"}
     assert client.get(f"/fhir/Observation/{theirs}", headers=gp).status_code == 403
+
+
+def test_writes_on_a_deleted_resource_answer_as_on_the_live_one(
+    client: TestClient, citizen: dict[str, str], tmp_path: Path
+) -> None:
+    other = _write(
+        client,
+        {"resourceType": "Patient", "identifier": [{"system": FNR_SYSTEM, "value": OTHER_FNR}]},
+    )["id"]
+    live = _write(client, _observation(f"Patient/{other}"))["id"]
+    gone = _write(client, _observation(f"Patient/{other}"))["id"]
+    assert client.delete(f"/fhir/Observation/{gone}").status_code == 204
+    token = mint(tmp_path, "gp", patient_fnr=CITIZEN_FNR, scopes=("user/*.cruds",))
+    patch = orjson.dumps([{"op": "replace", "path": "/status", "value": "amended"}])
+    patch_type = {"Content-Type": "application/json-patch+json"}
+    for caller in (citizen, {"Authorization": f"Bearer {token}"}):
+        answers = {
+            rid: (
+                client.delete(f"/fhir/Observation/{rid}", headers=caller).status_code,
+                client.patch(
+                    f"/fhir/Observation/{rid}", content=patch, headers=caller | patch_type
+                ).status_code,
+            )
+            for rid in (live, gone)
+        }
+        assert answers[gone] == answers[live] == (403, 403), answers
+    # whoever may write it still learns that it is gone
+    assert client.delete(f"/fhir/Observation/{gone}").status_code == 204
+    assert (
+        client.patch(f"/fhir/Observation/{gone}", content=patch, headers=patch_type).status_code
+        == 410
+    )
