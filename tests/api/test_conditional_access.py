@@ -173,6 +173,14 @@ def test_returned_match_is_audited_with_its_patient(
     assert response.json()["id"] == people["other-condition"]
     audited = _audited(client, f"Condition/{people['other-condition']}")
     assert any(a["status"] == 200 and a["patients"] == {people["other"]} for a in audited)
+    # several matches (412): the record names them and their patients too
+    own_condition = _post(client, _condition(people["own"]))["id"]
+    response = _conditional_create(client, FHIR_JSON, _condition(people["own"]), f"code={CODE}")
+    assert response.status_code == 412, response.text
+    audited = _audited(client, f"Condition/{own_condition}")
+    assert any(
+        a["status"] == 412 and a["patients"] == {people["own"], people["other"]} for a in audited
+    )
 
 
 @pytest.mark.parametrize("method", ["DELETE", "PUT"])
