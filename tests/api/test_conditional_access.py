@@ -230,3 +230,19 @@ def test_conditional_update_counts_only_visible_matches(
     assert response.json()["subject"]["reference"] == f"Patient/{people['own']}"
     others = client.get(f"/fhir/Condition?patient={people['other']}").json()["entry"]
     assert all(e["resource"]["meta"]["versionId"] == "1" for e in others)
+
+
+def test_conditional_reference_resolves_only_to_what_the_caller_sees(
+    client: TestClient, tmp_path: Path, people: dict[str, str]
+) -> None:
+    gp = _bearer(tmp_path, "gp", patient_fnr=CITIZEN_FNR)
+    answers = []
+    for fnr in (OTHER_FNR, "01010112345", CITIZEN_FNR):  # another's, nobody's, own
+        condition = _condition(people["own"])
+        condition["subject"] = {"reference": f"Patient?identifier={FNR_SYSTEM}|{fnr}"}
+        entry = {"resource": condition, "request": {"method": "POST", "url": "Condition"}}
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+        response = client.post("/fhir", content=orjson.dumps(bundle), headers=gp)
+        assert people["other"] not in response.text
+        answers.append(response.status_code)
+    assert answers == [412, 412, 200]
