@@ -20,6 +20,11 @@ class AccessGuard(Protocol):
     def check_request(self, interaction: str, resource_type: str | None) -> None:
         """Before any data is touched: may the caller do `interaction` on the type at all?"""
 
+    def conditional_restriction(self, interaction: str, resource_type: str) -> Any:
+        """Before a conditional interaction matches anything: may the caller do
+        `interaction` on the type at all (which patient is judged per resource later), and
+        search it? The `SearchRestriction` its matches are found under (None: no limits)."""
+
     def check_read(
         self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
     ) -> None:
@@ -49,6 +54,9 @@ class OpenAccess:
     inspects_resources = False
 
     def check_request(self, interaction: str, resource_type: str | None) -> None:
+        return None
+
+    def conditional_restriction(self, interaction: str, resource_type: str) -> Any:
         return None
 
     def check_read(

@@ -926,3 +926,20 @@ def test_decision_is_pure_and_deterministic() -> None:
     p = citizen()
     first: Decision = decide(p, "search", "Observation", now=NOW)
     assert decide(p, "search", "Observation", now=NOW) == first
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        f"https://other-hospital.example/fhir/Patient/{SELF}",
+        f"https://other-hospital.example/fhir/Patient/{SELF}/_history/3",
+        f"urn:uuid:Patient/{SELF}",
+    ],
+)
+def test_absolute_patient_urls_name_no_local_patient(reference: str) -> None:
+    """Only a relative `Patient/<id>` names a patient here (issue 16, item 3)."""
+    resource = res() | {"subject": {"reference": reference}}
+    decision = decide(citizen(), "read", "Observation", resource=resource, now=NOW)
+    assert not decision.allowed and decision.rule == "compartment.unknown"
+    own = res() | {"subject": {"reference": f"Patient/{SELF}/_history/3"}}
+    assert decide(citizen(), "read", "Observation", resource=own, now=NOW).allowed

@@ -312,3 +312,80 @@ def test_citizen_searches_reveal_nothing_of_others(
         headers={"Authorization": f"Bearer {citizen}"},
     ).json()
     assert _ids(system_wide) <= own
+
+
+def _send(
+    server: ServerProcess, method: str, path: str, token: str, body: Any = None, **headers: str
+) -> httpx.Response:
+    headers = {**JSON, "Authorization": f"Bearer {token}", **headers}
+    content = orjson.dumps(body) if body is not None else None
+    url = f"{server.base_url}/{path}" if path else server.base_url
+    return httpx.request(method, url, content=content, headers=headers)
+
+
+def test_conditional_interactions_reveal_nothing_of_others(
+    server: ServerProcess, issuer: DevIssuer, data: dict[str, str]
+) -> None:
+    """If-None-Exist, conditional update and delete: no match, count or content of what the
+    caller may not see (issue 16, items 1 and 2)."""
+    criteria = f"patient.identifier={FNR_SYSTEM}|{OTHER_FNR}"
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": f"Patient/{data['own']}"},
+    }
+    citizen = issuer.mint("citizen", patient_fnr=CITIZEN_FNR)
+    officer = issuer.mint("security-officer")
+    if_none_exist = {"If-None-Exist": criteria}
+    for token in (citizen, officer):
+        response = _send(server, "POST", "Observation", token, observation, **if_none_exist)
+        _refused(response, 403)
+        assert data["other-obs"] not in response.text
+        for method in ("DELETE", "PUT"):
+            body = observation if method == "PUT" else None
+            _refused(_send(server, method, f"Observation?{criteria}", token, body), 403)
+    # a GP attested for the citizen only: the other's Observation does not match
+    gp = issuer.mint("gp", patient_fnr=CITIZEN_FNR)
+    condition = observation | {"resourceType": "Condition"}
+    del condition["status"]
+    entry = {
+        "resource": condition,
+        "request": {"method": "POST", "url": "Condition", "ifNoneExist": criteria},
+    }
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+    response = _send(server, "POST", "", gp, bundle)
+    assert response.status_code == 200, response.text
+    assert response.json()["entry"][0]["response"]["status"].startswith("201")
+    answer = _send(server, "POST", "Condition", gp, condition, **if_none_exist)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["subject"] == condition["subject"]
+    system = issuer.mint("system")
+    assert _get(server, f"Observation/{data['other-obs']}", system).status_code == 200
+
+
+def test_foreign_and_deleted_resources_stay_hidden(
+    server: ServerProcess, issuer: DevIssuer, data: dict[str, str]
+) -> None:
+    """A Patient URL of another server is not the local patient; another's deleted resource
+    is as unknown as a live one (issue 16, items 3 and 4)."""
+    system = server.headers()
+    foreign = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": f"https://other-hospital.example/fhir/Patient/{data['own']}"},
+    }
+    foreign_id = _post(server, "Observation", foreign, system)["id"]
+    gone = foreign | {"subject": {"reference": f"Patient/{data['other']}"}}
+    gone_id = _post(server, "Observation", gone, system)["id"]
+    deleted = httpx.delete(f"{server.base_url}/Observation/{gone_id}", headers=system)
+    assert deleted.status_code == 204
+    citizen = issuer.mint("citizen", patient_fnr=CITIZEN_FNR)
+    for rid in (foreign_id, gone_id):
+        for path in (f"Observation/{rid}", f"Observation/{rid}/_history"):
+            response = _get(server, path, citizen)
+            assert response.status_code == 404, (path, response.text)
+    for path in ("Observation/_history", "_history", "Observation"):
+        response = _get(server, path, citizen)
+        assert foreign_id not in response.text and gone_id not in response.text

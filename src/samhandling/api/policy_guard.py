@@ -60,6 +60,16 @@ class PolicyGuard:
         if not decision.allowed:
             raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
 
+    def conditional_restriction(self, interaction: str, resource_type: str) -> SearchRestriction:
+        """Decided before any match is looked for, so that no answer depends on data the
+        caller may not see: the interaction on the type (its patient is judged on each
+        resource when written), then the search, whose narrowing the matching runs under."""
+        decision = decide(self.principal, interaction, resource_type)
+        if not decision.allowed and decision.rule != "compartment.unknown":
+            self.decisions.append(decision)
+            raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
+        return self.search_restriction(resource_type)
+
     def _decide_versions(
         self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None
     ) -> Decision:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from samhandling.fhir.references import parse_relative_reference
+
 #: Resource types that hold no patient's data (definitions, directories, terminology).
 NON_PATIENT_TYPES = frozenset(
     {
@@ -42,12 +44,12 @@ def holds_patient_data(resource_type: str | None) -> bool:
 
 
 def _patient_id(reference: Any) -> str | None:
+    """The id of a relative `Patient/<id>` reference. An absolute URL names a patient of
+    another server, however its path ends (the compartment table counts the same way)."""
     if not isinstance(reference, dict) or not isinstance(reference.get("reference"), str):
         return None
-    parts = reference["reference"].split("/_history/")[0].rstrip("/").split("/")
-    if len(parts) >= 2 and parts[-2] == "Patient" and parts[-1]:
-        return parts[-1]
-    return None
+    parsed = parse_relative_reference(reference["reference"])
+    return parsed[1] if parsed is not None and parsed[0] == "Patient" else None
 
 
 def patient_ids_of(resource: dict[str, Any] | None) -> frozenset[str] | None:

@@ -57,7 +57,7 @@ def _transaction(
 ) -> list[dict[str, Any]]:
     responses: list[dict[str, Any]] = [{} for _ in entries]
     with write_connection(engine) as connection:
-        resolver = ReferenceResolver(connection)
+        resolver = ReferenceResolver(connection, guard)
         context = EntryContext(VersionWriter(connection, guard), resolver, base_url, representation)
         ordered = sorted(entries, key=lambda e: METHOD_ORDER[e.method])
         resolver.lock_conditional_writes(ordered)
@@ -77,7 +77,7 @@ def _batch_entry(
 ) -> dict[str, Any]:
     try:
         with write_connection(engine) as connection:
-            resolver = ReferenceResolver(connection)
+            resolver = ReferenceResolver(connection, guard)
             writer = VersionWriter(connection, guard)
             resolver.assign_id(entry)
             if isinstance(entry.resource, dict):

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.references import iter_reference_holders, parse_conditional_reference
 from samhandling.interactions.bundle_entries import BundleEntry
@@ -26,8 +27,9 @@ class Assignment:
 class ReferenceResolver:
     """Collects fullUrl → `Type/id` and conditional reference → `Type/id` for rewriting."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, guard: AccessGuard = OPEN_ACCESS) -> None:
         self.connection = connection
+        self.guard = guard
         self.mapping: dict[str, str] = {}
         self.assignments: dict[int, Assignment] = {}
         self._criteria: dict[str, Assignment] = {}
@@ -57,7 +59,7 @@ class ReferenceResolver:
         elif len(entry.path) >= 2:
             assignment = Assignment(entry.path[1], existing=False)
         elif entry.query:
-            assignment = self._conditional(entry.resource_type, entry.query)
+            assignment = self._conditional(entry.resource_type, entry.query, "update")
         else:
             raise FhirError(400, error("invalid", "PUT needs an id or search criteria"))
         self.assignments[entry.index] = assignment
@@ -68,13 +70,15 @@ class ReferenceResolver:
         criteria = entry.request.get("ifNoneExist")
         if not criteria:
             return Assignment(new_id(), existing=False)
-        return self._conditional(entry.resource_type, criteria)
+        return self._conditional(entry.resource_type, criteria, "create")
 
-    def _conditional(self, resource_type: str, criteria: str) -> Assignment:
+    def _conditional(self, resource_type: str, criteria: str, interaction: str) -> Assignment:
         key = f"{resource_type}?{criteria}"
         if key in self._criteria:
             return self._criteria[key]
-        matches = find_matches(self.connection, resource_type, criteria)
+        matches = find_matches(
+            self.connection, resource_type, criteria, guard=self.guard, interaction=interaction
+        )
         if len(matches) > 1:
             raise FhirError(412, error("multiple-matches", f"{key} matched more than one resource"))
         assignment = (
@@ -98,7 +102,9 @@ class ReferenceResolver:
             if known is None:
                 # Only read: no lock, so Bundles naming the same shared resources in a
                 # different order cannot deadlock on each other.
-                matches = find_matches(self.connection, resource_type, criteria, lock=False)
+                matches = find_matches(
+                    self.connection, resource_type, criteria, lock=False, guard=self.guard
+                )
                 if len(matches) != 1:
                     found = "no" if not matches else "more than one"
                     raise FhirError(

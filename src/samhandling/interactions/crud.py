@@ -11,6 +11,7 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.conditions import check_version, find_matches
 from samhandling.interactions.resource_input import require_resource
 from samhandling.interactions.write_rules import WriteContext, apply_write_rules
+from samhandling.store.reader import read_live_before
 from samhandling.store.records import StoredVersion
 from samhandling.store.version_writer import VersionWriter
 
@@ -39,7 +40,9 @@ def create(
     resource = require_resource(body, resource_type)
     rtype = resource["resourceType"]
     if if_none_exist:
-        matches = find_matches(writer.connection, rtype, if_none_exist)
+        matches = find_matches(
+            writer.connection, rtype, if_none_exist, guard=writer.guard, interaction="create"
+        )
         if len(matches) > 1:
             raise FhirError(
                 412, error("duplicate", f"If-None-Exist matched several {rtype}: {if_none_exist}")
@@ -93,7 +96,9 @@ def conditional_update(
 ) -> WriteResult:
     """PUT Type?criteria: no match creates, one match updates, several is 412 (R4 §3.1.0.4.3)."""
     resource = require_resource(body, resource_type)
-    matches = find_matches(writer.connection, resource_type, criteria)
+    matches = find_matches(
+        writer.connection, resource_type, criteria, guard=writer.guard, interaction="update"
+    )
     if len(matches) > 1:
         raise FhirError(
             412, error("multiple-matches", f"Conditional update matched several: {criteria}")
@@ -120,7 +125,7 @@ def patch(
 ) -> WriteResult:
     """Apply a patch function to the current version and store the result as the next one."""
     current = writer.current(resource_type, resource_id)
-    _require_live(current, resource_type, resource_id)
+    _require_live(writer, current, resource_type, resource_id)
     assert current is not None
     check_version(current, if_match)
     patched = apply(current.resource())
@@ -139,9 +144,10 @@ def delete(
     """Logical delete: a new version marks the resource deleted; None if already deleted."""
     current = writer.current(resource_type, resource_id)
     if current is None:
-        raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} does not exist"))
+        raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} is not known"))
     check_version(current, if_match)
     if current.deleted:
+        _check_gone(writer, current, "delete")
         return None
     apply_write_rules(WriteContext(writer, "delete", resource_type, resource_id, current, None))
     version = writer.write(resource_type, resource_id, None, method="delete", previous=current)
@@ -152,7 +158,9 @@ def conditional_delete(
     writer: VersionWriter, resource_type: str, criteria: str
 ) -> WriteResult | None:
     """DELETE Type?criteria: one match is deleted; several is 412 (single-delete server)."""
-    matches = find_matches(writer.connection, resource_type, criteria)
+    matches = find_matches(
+        writer.connection, resource_type, criteria, guard=writer.guard, interaction="delete"
+    )
     if len(matches) > 1:
         raise FhirError(
             412, error("multiple-matches", f"Conditional delete matched several: {criteria}")
@@ -169,8 +177,24 @@ def _checked(context: WriteContext) -> dict[str, Any]:
     return context.new
 
 
-def _require_live(current: StoredVersion | None, resource_type: str, resource_id: str) -> None:
+def _check_gone(writer: VersionWriter, deletion: StoredVersion, method: str) -> None:
+    """A write on a deleted resource is judged on the content it deleted: the caller gets
+    the answer it would have had while the resource was there (so 403, not 204 or 410, for
+    a resource it may not write)."""
+    if not writer.guard.inspects_resources:
+        return
+    rtype, rid = deletion.resource_type, deletion.resource_id
+    deleted = read_live_before(writer.connection, rtype, rid, deletion.version_id)
+    if deleted is None:
+        raise FhirError(404, error("not-found", f"{rtype}/{rid} is not known"))
+    writer.guard.check_write(method, deleted.resource(), None)
+
+
+def _require_live(
+    writer: VersionWriter, current: StoredVersion | None, resource_type: str, resource_id: str
+) -> None:
     if current is None:
-        raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} does not exist"))
+        raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} is not known"))
     if current.deleted:
+        _check_gone(writer, current, "patch")
         raise FhirError(410, error("deleted", f"{resource_type}/{resource_id} was deleted"))

@@ -16,6 +16,7 @@ from samhandling.store.reader import (
     latest_tx,
     read_current,
     read_history,
+    read_live_before,
     read_many_current,
     read_version,
 )
@@ -31,6 +32,7 @@ def read(
     if current is None:
         raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} is not known"))
     if current.deleted:
+        check_deletion(connection, current, "read", guard)
         raise FhirError(
             410,
             error("deleted", f"{resource_type}/{resource_id} was deleted"),
@@ -39,6 +41,28 @@ def read(
     if guard.inspects_resources:
         guard.check_read("read", current.resource())
     return current
+
+
+def check_deletion(
+    connection: Connection, deletion: StoredVersion, interaction: str, guard: AccessGuard
+) -> None:
+    """May the caller learn of this deletion? Judged on the content it deleted, so that a
+    deleted resource is exactly as visible as it was (a citizen gets the 404 of an unknown
+    resource for somebody else's, not 410). With no content to judge, nothing is told."""
+    if not guard.inspects_resources:
+        return
+    deleted = read_live_before(
+        connection, deletion.resource_type, deletion.resource_id, deletion.version_id
+    )
+    if deleted is None:
+        location = f"{deletion.resource_type}/{deletion.resource_id}"
+        if interaction == "vread":
+            location += f"/_history/{deletion.version_id}"
+        raise FhirError(404, error("not-found", f"{location} is not known"))
+    judged = deleted.resource()
+    # Named by the deletion's version, so that a refusal reads like a miss of that version.
+    judged["meta"] = {**judged.get("meta", {}), "versionId": str(deletion.version_id)}
+    guard.check_read(interaction, judged, _current_of(connection, deletion))
 
 
 def vread(
@@ -64,6 +88,7 @@ def vread(
             error("not-found", f"{resource_type}/{resource_id}/_history/{version} is not known"),
         )
     if stored.deleted:
+        check_deletion(connection, stored, "vread", guard)
         raise FhirError(
             410, error("deleted", f"{resource_type}/{resource_id} version {version} is a deletion")
         )
@@ -142,7 +167,9 @@ def _check_instance(
     current = read_current(connection, resource_type, resource_id)
     if current is None:
         raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} is not known"))
-    if guard.inspects_resources and not current.deleted:
+    if current.deleted:
+        check_deletion(connection, current, "history", guard)
+    elif guard.inspects_resources:
         guard.check_read("history", current.resource())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, select, tuple_
@@ -17,15 +18,22 @@ MAX_SCANNED = 30_000
 
 
 def visible_ids(
-    connection: Connection, resource_type: str, stmt: Any, restriction: SearchRestriction
+    connection: Connection,
+    resource_type: str,
+    stmt: Any,
+    restriction: SearchRestriction,
+    *,
+    first: int | None = None,
 ) -> list[str]:
-    """The ids selected by ``stmt`` whose resources the restriction does not hide."""
+    """The ids selected by ``stmt`` whose resources the restriction does not hide (only the
+    ``first`` of them, in the statement's order, when given)."""
     ids = list(connection.execute(stmt.limit(MAX_SCANNED + 1)).scalars())
     if len(ids) > MAX_SCANNED:
         message = "The search is too broad to be checked against your access; narrow it down"
         raise FhirError(400, error("too-costly", message))
     keys = [(resource_type, rid) for rid in ids]
-    return [version.resource_id for version in visible_versions(connection, keys, restriction)]
+    versions = visible_versions(connection, keys, restriction)
+    return [version.resource_id for version in islice(versions, first)]
 
 
 def visible_versions(

@@ -55,6 +55,29 @@ def read_version(
     return _version(row) if row is not None else None
 
 
+def read_live_before(
+    connection: Connection, resource_type: str, resource_id: str, version_id: int
+) -> StoredVersion | None:
+    """The newest version before `version_id` that is not a deletion, or None."""
+    v = resource_version.c
+    row = (
+        connection.execute(
+            select(resource_version)
+            .where(
+                v.resource_type == resource_type,
+                v.resource_id == resource_id,
+                v.version_id < version_id,
+                v.deleted.is_(False),
+            )
+            .order_by(v.version_id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return _version(row) if row is not None else None
+
+
 def read_many_current(
     connection: Connection, keys: list[tuple[str, str]]
 ) -> dict[tuple[str, str], StoredVersion]:
