@@ -47,9 +47,9 @@ def checked_resource(
     FhirError saying what is wrong.
 
     Structural errors are 400 (R4 §3.1.0.4: "failed basic FHIR validation rules"); invalid
-    Norwegian identifiers, breaches of a shipped profile claimed in `meta.profile` and an
-    unsafe narrative are 422. Warnings (e.g. a display that is not the code's) leave the
-    resource valid; the write reports them to the client.
+    Norwegian identifiers, breaches of a shipped profile claimed in `meta.profile` and a
+    narrative that breaks txt-1/txt-2 (e.g. a `<script>`) are 422. Warnings (e.g. a display
+    that is not the code's) leave the resource valid; the write reports them to the client.
     """
     if not isinstance(body, dict):
         raise FhirError(400, error("structure", "The body must be a JSON object (a FHIR resource)"))
@@ -65,8 +65,9 @@ def checked_resource(
         message = f"resourceType {resource_type} does not match the URL ({expected_type})"
         raise FhirError(400, error("invalid", message, "resourceType"))
     structural, warnings = _by_severity(validate_resource(body))
-    if structural:
-        raise FhirError(400, structural)
+    if structural:  # an unsafe narrative alone (txt-1, txt-2: code invariant) is a 422
+        unsafe_narrative_only = all(issue.code == "invariant" for issue in structural)
+        raise FhirError(422 if unsafe_narrative_only else 400, structural)
     identifier_problems = identifier_issues(body)
     if identifier_problems:
         raise FhirError(422, identifier_problems)
