@@ -11,6 +11,15 @@ official English ATC names of the WHO Collaborating Centre for Drug Statistics M
 ATC/DDD index). Each concept gets a `parent` property (the level above, derived from the
 code); the script refuses a table whose codes break the ATC structure rules or lack a
 parent. See docs/TERMINOLOGY.md.
+
+The second table, `NORWEGIAN`, gives the Norwegian (bokmål) ATC names, written as a
+designation with language `nb`, so that a Norwegian display ("Fenoksymetylpenicillin" for
+J01CE02) counts as a correct one. They are the names of the Norwegian ATC index as the
+Norwegian Institute of Public Health (FHI, host of the WHO Collaborating Centre) lists them
+in github.com/folkehelseinstituttet/Fhi.Frontend.Demo (MIT licence, file
+`alle_atckoder_som_items.ts`, commit 0edbe600, 2024-06-28), with one typo mended (M03AC03
+"ekuronium" → "vekuronium"). Codes that list lacks (N03AX12, N03AX16, V08AB04/05/09/10 and
+V08C…) have no Norwegian designation until one is added from the official index.
 """
 
 from __future__ import annotations
@@ -228,18 +237,216 @@ V08CA01 gadopentetic acid
 V08CA09 gadobutrol
 """
 
+NORWEGIAN = """
+A FORDØYELSESORGANER OG STOFFSKIFTE
+A10 MIDLER TIL DIABETESBEHANDLING
+A10A INSULINER OG ANALOGER
+A10AB Insuliner og analoger til injeksjon, hurtigvirkende
+A10AB01 insulin (human)
+A10AB04 insulin lispro
+A10AB05 insulin aspart
+A10AE Insuliner og analoger til injeksjon, langtidsvirkende
+A10AE04 insulin glargin
+A10AE05 insulin detemir
+A10AE06 insulin degludec
+A10B BLODGLUKOSESENKENDE MIDLER, EKSKL. INSULINER
+A10BA Biguanidderivater
+A10BA02 metformin
+B BLOD OG BLODDANNENDE ORGANER
+B01 ANTITROMBOTISKE MIDLER
+B01A ANTITROMBOTISKE MIDLER
+B01AA Vitamin K-antagonister
+B01AA03 warfarin
+B01AB Heparingruppen
+B01AB01 heparin
+B01AB04 dalteparin
+B01AB05 enoksaparin
+B01AC Hemmere av blodplateaggregasjonen, ekskl. heparin
+B01AC04 klopidogrel
+B01AC06 acetylsalisylsyre
+B01AE Direkte trombininhibitorer
+B01AE07 dabigatran eteksilat
+B01AF Direkte faktor Xa-inhibitorer
+B01AF01 rivaroksaban
+B01AF02 apiksaban
+B01AF03 edoksaban
+C HJERTE OG KRETSLØP
+C09 MIDLER MED VIRKNING PÅ RENIN-ANGIOTENSINSYSTEMET
+C09A ACE-HEMMERE, USAMMENSATTE
+C09AA ACE-hemmere, usammensatte
+C09AA01 kaptopril
+C09AA02 enalapril
+C09AA03 lisinopril
+C09AA05 ramipril
+C10 LIPIDMODIFISERENDE MIDLER
+C10A LIPIDMODIFISERENDE MIDLER, USAMMENSATTE
+C10AA HMG-CoA-reduktasehemmere
+C10AA01 simvastatin
+C10AA02 lovastatin
+C10AA03 pravastatin
+C10AA04 fluvastatin
+C10AA05 atorvastatin
+C10AA07 rosuvastatin
+H HORMONER TIL SYSTEMISK BRUK, EKSKL. KJØNNSHORMONER OG INSULIN
+H03 THYREOIDEATERAPI
+H03A THYREOIDEAMIDLER
+H03AA Thyreoideahormoner
+H03AA01 levotyroksinnatrium
+J ANTIINFEKTIVA TIL SYSTEMISK BRUK
+J01 ANTIBAKTERIELLE MIDLER TIL SYSTEMISK BRUK
+J01A TETRASYKLINER
+J01AA tetrasykliner
+J01AA02 doksysyklin
+J01C BETA-LAKTAM ANTIBAKTERIELLE MIDLER, PENICILLINER
+J01CA Penicilliner med utvidet spekter
+J01CA01 ampicillin
+J01CA04 amoksicillin
+J01CA08 pivmecillinam
+J01CA11 mecillinam
+J01CE Beta-laktamaseømfintlige penicilliner
+J01CE01 benzylpenicillin
+J01CE02 fenoksymetylpenicillin
+J01CF Beta-laktamaseresistente penicilliner
+J01CF01 dikloksacillin
+J01CF02 kloksacillin
+J01CF05 flukloksacillin
+J01CR Kombinasjoner av penicilliner, inkludert beta-laktamasehemmere
+J01CR02 amoksicillin og beta-laktamasehemmer
+J01CR05 piperacillin og beta-laktamasehemmer
+J01D ANDRE BETA-LAKTAM ANTIBAKTERIELLE MIDLER
+J01DB Første generasjon cefalosporiner
+J01DB01 cefaleksin
+J01DB03 cefalotin
+J01DB04 cefazolin
+J01DC Andre generasjon cefalosporiner
+J01DC02 cefuroksim
+J01DD Tredje generasjon cefalosporiner
+J01DD01 cefotaksim
+J01DD02 ceftazidim
+J01DD04 ceftriakson
+J01DH Karbapenemer
+J01DH02 meropenem
+J01E SULFONAMIDER OG TRIMETOPRIM
+J01EA Trimetoprim og derivater
+J01EA01 trimetoprim
+J01EE Kombinasjoner av sulfonamider og trimetoprim, inkl. derivater
+J01EE01 sulfametoksazol og trimetoprim
+J01F MAKROLIDER, LINKOSAMIDER OG STREPTOGRAMINER
+J01FA Makrolider
+J01FA01 erytromycin
+J01FA09 klaritromycin
+J01FA10 azitromycin
+J01FF Linkosamider
+J01FF01 klindamycin
+J01M KINOLONER, ANTIBAKTERIELLE
+J01MA Fluorokinoloner
+J01MA02 ciprofloksacin
+J01MA12 levofloksacin
+J01MA14 moksifloksacin
+J01X ANDRE ANTIBAKTERIELLE MIDLER
+J01XA Glykopeptid antibakterielle midler
+J01XA01 vankomycin
+J01XD Imidazolderivater
+J01XD01 metronidazol
+J01XE Nitrofuranderivater
+J01XE01 nitrofurantoin
+M MUSKLER OG SKJELETT
+M01 ANTIINFLAMMATORISKE OG ANTIREUMATISKE MIDLER
+M01A ANTIINFLAMMATORISKE OG ANTIREUMATISKE MIDLER, EKSKL. STEROIDER
+M01AB Eddiksyrederivater og lignende substanser
+M01AB01 indometacin
+M01AB05 diklofenak
+M01AE Propionsyrederivater
+M01AE01 ibuprofen
+M01AE02 naproksen
+M01AE03 ketoprofen
+M01AH Koksiber
+M01AH01 celekoksib
+M01AH05 etorikoksib
+M03 MUSKELRELAKSERENDE MIDLER
+M03A PERIFERT VIRKENDE MUSKELRELAKSERENDE MIDLER
+M03AB Kolinderivater
+M03AB01 suksametonium
+M03AC Andre kvartære ammoniumforbindelser
+M03AC03 vekuronium
+M03AC09 rokuroniumbromid
+M03AC11 cisatrakurium
+M04 GIKTMIDLER
+M04A GIKTMIDLER
+M04AA Midler som hemmer urinsyreproduksjonen
+M04AA01 allopurinol
+N NERVESYSTEMET
+N01 ANESTETIKA
+N01A GENERELLE ANESTETIKA
+N01AH Opioidanestetika
+N01AH01 fentanyl
+N01AX Andre generelle anestetika
+N01AX03 ketamin
+N01AX10 propofol
+N01B LOKALANESTETIKA
+N01BB Amider
+N01BB01 bupivakain
+N01BB02 lidokain
+N01BB09 ropivakain
+N02 ANALGETIKA
+N02A OPIOIDER
+N02AA Opiumsalkaloider
+N02AA01 morfin
+N02AA05 oksykodon
+N02AB Fenylpiperidinderivater
+N02AB03 fentanyl
+N02AE Oripavinderivater
+N02AE01 buprenorfin
+N02AJ Opioider i kombinasjon med ikke-opioide analgetika
+N02AJ06 kodein og paracetamol
+N02AJ13 tramadol og paracetamol
+N02AX Andre opioider
+N02AX02 tramadol
+N02B ANDRE ANALGETIKA OG ANTIPYRETIKA
+N02BA Salisylsyrederivater
+N02BA01 acetylsalisylsyre
+N02BE Anilider
+N02BE01 paracetamol
+N03 ANTIEPILEPTIKA
+N03A ANTIEPILEPTIKA
+N03AA Barbiturater og derivater
+N03AA02 fenobarbital
+N03AB Hydantoinderivater
+N03AB02 fenytoin
+N03AF Karboksamidderivater
+N03AF01 karbamazepin
+N03AF02 okskarbazepin
+N03AG Fettsyrederivater
+N03AG01 valproinsyre
+N03AX Diverse antiepileptika
+N03AX09 lamotrigin
+N03AX14 levetiracetam
+V VARIA
+V08 KONTRASTMIDLER
+V08A RØNTGENKONTRASTMIDLER, MED JOD
+V08AB Vannløselige, nefrotrope, lavosmolære røntgenkontrastmidler
+V08AB02 joheksol
+"""
+
 DESCRIPTION = (
     "A subset of the Anatomical Therapeutic Chemical (ATC) classification: the codes most "
     "often recorded as the cause of a drug reaction in Norwegian critical information, with "
-    "every level on the path to them and the official English names. Codes outside this "
+    "every level on the path to them, the official English names and the Norwegian names "
+    "(designations, language nb). Codes outside this "
     "subset are checked against the ATC structure only (see docs/TERMINOLOGY.md). ATC is "
     "maintained by the WHO Collaborating Centre for Drug Statistics Methodology, Oslo."
 )
 
 
-def concepts(table: str = ATC) -> list[dict[str, Any]]:
-    """The concepts of the table, each with its `parent`; ValueError on a broken table."""
-    rows = [line.split(" ", 1) for line in table.strip().splitlines()]
+def _rows(table: str) -> list[list[str]]:
+    return [line.split(" ", 1) for line in table.strip().splitlines()]
+
+
+def concepts(table: str = ATC, norwegian: str = NORWEGIAN) -> list[dict[str, Any]]:
+    """The concepts of the table, each with its `parent` and Norwegian designation;
+    ValueError on a broken table."""
+    rows = _rows(table)
+    names = {code: name.strip() for code, name in _rows(norwegian)}
     known = {code for code, _ in rows}
     if len(known) != len(rows):
         raise ValueError("duplicate ATC codes in the table")
@@ -248,12 +455,16 @@ def concepts(table: str = ATC) -> list[dict[str, Any]]:
         if atc_level(code) is None:
             raise ValueError(f"{code} breaks the ATC structure rules")
         concept: dict[str, Any] = {"code": code, "display": name.strip()}
+        if code in names:
+            concept["designation"] = [{"language": "nb", "value": names.pop(code)}]
         parent = atc_parent(code)
         if parent is not None:
             if parent not in known:
                 raise ValueError(f"{code}: its parent {parent} is missing from the table")
             concept["property"] = [{"code": "parent", "valueCode": parent}]
         result.append(concept)
+    if names:
+        raise ValueError(f"Norwegian names for codes not in the table: {sorted(names)}")
     return result
 
 

@@ -44,3 +44,6 @@ def test_operational_endpoints(server: ServerProcess) -> None:
     )
     log = server.log_path.read_text()
     assert '"message":"request"' in log and '"status":404' in log
+    assert "\x1b" not in log and "\\u001b" not in log  # uvicorn's colours stay out of JSON
+    requests = [line for line in log.splitlines() if '"message":"request"' in line]
+    assert all('"request_id":"' in line and '"client_id":' in line for line in requests)

@@ -138,15 +138,28 @@ def test_inner_whitespace_runs_count_as_one_space() -> None:
     assert lookup(V7497, "13").display == "Oppkast, \u00a0diaré, magesmerter"  # type: ignore[union-attr]
     assert validate_code(V7497, "13", "Oppkast, diaré, magesmerter").valid
     assert validate_code(V7497, "13", "oppkast,\tdiaré,  magesmerter").valid
-    assert not validate_code(V7497, "13", "Oppkast diaré magesmerter").valid
+    assert validate_code(V7497, "13", "Oppkast diaré magesmerter").warning is not None
 
 
-def test_a_wrong_display_is_refused_with_the_expected_one() -> None:
+def test_a_wrong_display_is_a_warning_naming_the_expected_one() -> None:
     check = validate_code(V7497, "1", "Astma")
-    assert not check.valid
+    assert check.valid and check.message is None
     assert check.display == "Anafylaktisk reaksjon"
-    assert check.message == (
+    assert check.warning == (
         "Wrong display 'Astma' for 7497 code '1': expected 'Anafylaktisk reaksjon'"
+    )
+    assert validate_code(V7497, "1", "Anafylaktisk reaksjon").warning is None
+
+
+def test_the_norwegian_atc_name_is_a_correct_display() -> None:
+    check = validate_code(ATC_SYSTEM, "J01CE02", "Fenoksymetylpenicillin")
+    assert check == CodeCheck(True, None, "phenoxymethylpenicillin")
+    assert validate_code(ATC_SYSTEM, "J01CE02", "phenoxymethylpenicillin").warning is None
+    assert validate_code(ATC_SYSTEM, "N02BE01", "Paracetamol").warning is None
+    wrong = validate_code(ATC_SYSTEM, "J01CE02", "Amoksicillin")
+    assert wrong.warning == (
+        "Wrong display 'Amoksicillin' for ATC code 'J01CE02': "
+        "expected 'phenoxymethylpenicillin' or 'fenoksymetylpenicillin'"
     )
 
 

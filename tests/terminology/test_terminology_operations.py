@@ -193,7 +193,11 @@ def test_code_system_validate_code_results(app: Any, token: Any) -> None:
 
     assert check(url=ATC_SYSTEM, code="N02BE01") == {"result": True, "display": "paracetamol"}
     wrong = check(url=ATC_SYSTEM, code="N02BE01", display="ibuprofen")
-    assert wrong["result"] is False and "expected 'paracetamol'" in wrong["message"]
+    # R4: a true result may carry "hints and warnings" in its message.
+    assert wrong["result"] is True and "expected 'paracetamol'" in wrong["message"]
+    assert wrong["display"] == "paracetamol"
+    norwegian = check(url=ATC_SYSTEM, code="J01CE02", display="Fenoksymetylpenicillin")
+    assert norwegian == {"result": True, "display": "phenoxymethylpenicillin"}
     assert check(system=V7497, code="99") == {"result": False, "message": "7497 has no code '99'"}
     structural = check(url=SNOMED_SYSTEM, code="22298006")
     assert structural["result"] is True and "structure only" in structural["message"]
@@ -228,6 +232,16 @@ def test_value_set_validate_code_results(app: Any, token: Any) -> None:
         "result": True,
         "display": "Latex",
     }
+    wrong = check(url=SUBSTANCE, system=volven_system(7514), code="14", display="Melk")
+    assert wrong == {
+        "result": True,
+        "message": "Wrong display 'Melk' for 7514 code '14': expected 'Latex'",
+        "display": "Latex",
+    }
+    norwegian = check(
+        url=SUBSTANCE, system=ATC_SYSTEM, code="J01CE02", display="Fenoksymetylpenicillin"
+    )
+    assert norwegian == {"result": True, "display": "phenoxymethylpenicillin"}
     not_in = check(url=REACTION, system=volven_system(7498), code="1")
     assert not_in["result"] is False and "is not in the value set" in not_in["message"]
     unknown = check(url=VALUE_SET_BASE + "nope", system=V7497, code="1")

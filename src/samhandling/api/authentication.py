@@ -7,7 +7,6 @@ metrics live outside `/fhir`. The principal is put on `request.state.principal`.
 from __future__ import annotations
 
 import json
-import logging
 import time
 
 from sqlalchemy import Engine
@@ -21,10 +20,10 @@ from samhandling.auth import Authenticator, AuthError, AuthSettings, DevIssuer, 
 from samhandling.auth.settings import TrustedIssuer
 from samhandling.config import Settings
 from samhandling.interactions.patient_identity import patient_ids_for_pids
+from samhandling.observability.request_context import note_client, note_refusal
 from samhandling.services.identity import check_principal_registered
 from samhandling.store.database import read_connection
 
-log = logging.getLogger("samhandling.auth")
 MAX_CACHED_CALLERS = 10_000
 OPEN_PATHS = frozenset({"/fhir/metadata", "/fhir/.well-known/smart-configuration"})
 
@@ -90,11 +89,13 @@ class AuthenticationMiddleware:
         try:
             principal = await run_in_threadpool(self._principal, scope["method"], url, headers)
         except AuthError as exc:
-            log.info("authentication refused", extra={"status": exc.status, "error": exc.error})
+            # Logged once: the reason goes on the request's log line (MetricsMiddleware).
+            note_refusal(f"{exc.error or exc.issue_code}: {exc.description}")
             response = fhir_response(exc.outcome(), exc.status, exc.headers)
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
+        note_client(principal.client.client_id)
         await self.app(scope, receive, send)
 
     def _principal(self, method: str, url: str, headers: Headers) -> Principal:

@@ -175,9 +175,11 @@ class FhirRestApi:
         if preference == "minimal":
             return Response(status_code=result.status, headers=headers)
         if preference == "OperationOutcome":
+            # R4 §3.1.0.4: the outcome carries the warnings (e.g. a display that is not the
+            # code's), then an information issue naming what was written.
             message = f"{result.version.location} written"
-            body = operation_outcome([Issue("information", "informational", message)])
-            return fhir_response(body, result.status, headers)
+            issues = [*result.warnings, Issue("information", "informational", message)]
+            return fhir_response(operation_outcome(issues), result.status, headers)
         return fhir_response(result.version.content, result.status, headers)
 
 

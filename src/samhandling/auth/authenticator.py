@@ -147,7 +147,7 @@ class Authenticator:
         return jkt
 
     def _refuse(self, error: str | None, description: str, scheme: str | None = None) -> AuthError:
-        log.info("authentication refused: %s", description)
+        # Not logged here: the request's log line carries the refusal (logged once).
         value = www_authenticate(
             self.schemes,
             error=error,

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.interactions.conditions import check_version, find_matches
-from samhandling.interactions.resource_input import require_resource
+from samhandling.interactions.resource_input import checked_resource, require_resource
 from samhandling.interactions.write_rules import WriteContext, apply_write_rules
 from samhandling.store.reader import read_live_before
 from samhandling.store.records import StoredVersion
@@ -18,10 +18,13 @@ from samhandling.store.version_writer import VersionWriter
 
 @dataclass(frozen=True)
 class WriteResult:
-    """The outcome of a write: the stored version and the HTTP status it answers with."""
+    """The outcome of a write: the stored version, the HTTP status it answers with, and the
+    warnings of the input (issues that did not stop the write, e.g. a display that is not
+    the code's, or what a service's write rule added to `WriteContext.warnings`)."""
 
     version: StoredVersion
     status: int  # 200 updated / found, 201 created, 204 deleted
+    warnings: tuple[Issue, ...] = ()
 
 
 def new_id() -> str:
@@ -37,7 +40,7 @@ def create(
     resource_id: str | None = None,
 ) -> WriteResult:
     """Create with a server-assigned id; with If-None-Exist, return the match instead."""
-    resource = require_resource(body, resource_type)
+    resource, warnings = checked_resource(body, resource_type)
     rtype = resource["resourceType"]
     if if_none_exist:
         matches = find_matches(
@@ -52,9 +55,10 @@ def create(
             assert existing is not None
             return WriteResult(existing, 200)
     rid = resource_id or new_id()
-    resource = _checked(WriteContext(writer, "create", rtype, rid, None, resource))
+    context = WriteContext(writer, "create", rtype, rid, None, resource, warnings=warnings)
+    resource = _checked(context)
     version = writer.write(rtype, rid, resource, method="create", previous=None)
-    return WriteResult(version, 201)
+    return WriteResult(version, 201, tuple(context.warnings))
 
 
 def update(
@@ -66,7 +70,7 @@ def update(
     if_match: int | None = None,
 ) -> WriteResult:
     """Update, or create with the client's id when it does not exist (update-as-create)."""
-    resource = require_resource(body, resource_type)
+    resource, warnings = checked_resource(body, resource_type)
     if resource.get("id") != resource_id:
         message = (
             f"The resource id ({resource.get('id')!r}) must equal the id in the URL ({resource_id})"
@@ -75,15 +79,12 @@ def update(
     current = writer.current(resource_type, resource_id)
     check_version(current, if_match)
     method = "create" if current is None or current.deleted else "update"
-    context = WriteContext(writer, method, resource_type, resource_id, current, resource, if_match)
+    context = WriteContext(
+        writer, method, resource_type, resource_id, current, resource, if_match, warnings
+    )
     resource = _checked(context)
-    if method == "create":
-        version = writer.write(
-            resource_type, resource_id, resource, method="create", previous=current
-        )
-        return WriteResult(version, 201)
-    version = writer.write(resource_type, resource_id, resource, method="update", previous=current)
-    return WriteResult(version, 200)
+    version = writer.write(resource_type, resource_id, resource, method=method, previous=current)
+    return WriteResult(version, 201 if method == "create" else 200, tuple(context.warnings))
 
 
 def conditional_update(
@@ -129,13 +130,15 @@ def patch(
     assert current is not None
     check_version(current, if_match)
     patched = apply(current.resource())
-    resource = require_resource(patched, resource_type)
+    resource, warnings = checked_resource(patched, resource_type)
     if resource.get("id") != resource_id:
         raise FhirError(422, error("processing", "A patch may not change the resource id"))
-    context = WriteContext(writer, "patch", resource_type, resource_id, current, resource, if_match)
+    context = WriteContext(
+        writer, "patch", resource_type, resource_id, current, resource, if_match, warnings
+    )
     resource = _checked(context)
     version = writer.write(resource_type, resource_id, resource, method="patch", previous=current)
-    return WriteResult(version, 200)
+    return WriteResult(version, 200, tuple(context.warnings))
 
 
 def delete(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.outcome import FhirError, error, operation_outcome
 from samhandling.fhir.patch import apply_fhirpath_patch, apply_json_patch, read_fhirpath_patch
 from samhandling.fhir.validation.cardinality import element_repeats
 from samhandling.interactions import crud, read
@@ -114,6 +114,8 @@ def _response(result: crud.WriteResult, base_url: str, representation: bool) -> 
         "fullUrl": f"{base_url}/{result.version.resource_type}/{result.version.resource_id}",
         "response": _response_meta(result.version, result.status),
     }
+    if result.warnings:  # Bundle.entry.response.outcome: "hints and warnings" of the entry
+        entry["response"]["outcome"] = operation_outcome(result.warnings)
     if representation:
         entry["resource"] = result.version.resource()
     return entry

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from samhandling.fhir import json_codec
-from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.fhir.validation import is_resource_type, validate_resource
 from samhandling.identity.resource_identifiers import identifier_issues
 from samhandling.profiles import profile_issues
@@ -35,11 +35,21 @@ def check_id(resource_id: str) -> None:
 
 
 def require_resource(body: Any, expected_type: str | None = None) -> dict[str, Any]:
-    """The body as a valid R4 resource of `expected_type`, or a FhirError saying what is wrong.
+    """The body as a valid R4 resource of `expected_type`, or a FhirError saying what is wrong
+    (see `checked_resource`)."""
+    return checked_resource(body, expected_type)[0]
+
+
+def checked_resource(
+    body: Any, expected_type: str | None = None
+) -> tuple[dict[str, Any], list[Issue]]:
+    """The body as a valid R4 resource of `expected_type` with the warnings it gets, or a
+    FhirError saying what is wrong.
 
     Structural errors are 400 (R4 §3.1.0.4: "failed basic FHIR validation rules"); invalid
-    Norwegian identifiers and breaches of a shipped profile claimed in `meta.profile` are
-    422.
+    Norwegian identifiers, breaches of a shipped profile claimed in `meta.profile` and a
+    narrative that breaks txt-1/txt-2 (e.g. a `<script>`) are 422. Warnings (e.g. a display
+    that is not the code's) leave the resource valid; the write reports them to the client.
     """
     if not isinstance(body, dict):
         raise FhirError(400, error("structure", "The body must be a JSON object (a FHIR resource)"))
@@ -54,15 +64,22 @@ def require_resource(body: Any, expected_type: str | None = None) -> dict[str, A
     if expected_type is not None and resource_type != expected_type:
         message = f"resourceType {resource_type} does not match the URL ({expected_type})"
         raise FhirError(400, error("invalid", message, "resourceType"))
-    issues = [i for i in validate_resource(body) if i.severity in ("error", "fatal")]
-    if issues:
-        raise FhirError(400, issues)
+    structural, warnings = _by_severity(validate_resource(body))
+    if structural:  # an unsafe narrative alone (txt-1, txt-2: code invariant) is a 422
+        unsafe_narrative_only = all(issue.code == "invariant" for issue in structural)
+        raise FhirError(422 if unsafe_narrative_only else 400, structural)
     identifier_problems = identifier_issues(body)
     if identifier_problems:
         raise FhirError(422, identifier_problems)
-    nonconformance = profile_issues(body)  # R4 §3.1.0.4: 422 "violated applicable profiles"
-    if nonconformance:
+    nonconformance, profile_warnings = _by_severity(profile_issues(body))
+    if nonconformance:  # R4 §3.1.0.4: 422 "violated applicable profiles"
         raise FhirError(422, nonconformance)
     if resource_type == "SearchParameter":
         check_search_parameter(body)  # a custom parameter must be usable for search (422)
-    return body
+    return body, warnings + profile_warnings
+
+
+def _by_severity(issues: list[Issue]) -> tuple[list[Issue], list[Issue]]:
+    """The errors (error, fatal) and the rest (warning, information)."""
+    errors = [i for i in issues if i.severity in ("error", "fatal")]
+    return errors, [i for i in issues if i.severity not in ("error", "fatal")]

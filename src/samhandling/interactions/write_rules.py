@@ -10,16 +10,19 @@ entries alike, so a transaction cannot bypass them.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from samhandling.fhir.outcome import Issue
 from samhandling.store.records import StoredVersion
 from samhandling.store.version_writer import VersionWriter
 
 
 @dataclass
 class WriteContext:
-    """One write about to happen. `new` is None for a delete; rules may amend `new`."""
+    """One write about to happen. `new` is None for a delete; rules may amend `new`, and add
+    to `warnings` what the client should hear without the write being refused (the write's
+    response carries them: see `crud.WriteResult`)."""
 
     writer: VersionWriter
     method: str  # create | update | patch | delete
@@ -28,6 +31,7 @@ class WriteContext:
     previous: StoredVersion | None
     new: dict[str, Any] | None
     if_match: int | None = None
+    warnings: list[Issue] = field(default_factory=list)
 
     @functools.cached_property
     def before(self) -> dict[str, Any] | None:

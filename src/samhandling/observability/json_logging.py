@@ -1,31 +1,53 @@
-"""Structured JSON logs on stderr (one object per line)."""
+"""Structured JSON logs on stderr (one object per line).
+
+Every line written while a request is served carries its `request_id` and `client_id`
+(`request_context`). Terminal colour codes never reach the JSON: uvicorn's `color_message`
+extra is dropped and ANSI escape sequences are stripped from every text.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
 import orjson
 
-STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+from samhandling.observability.request_context import current_request
+
+STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's copy of the message with terminal colours
+}
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
+
+
+def without_colours(value: object) -> object:
+    """A text without ANSI escape sequences; other values as they are."""
+    return ANSI_ESCAPE.sub("", value) if isinstance(value, str) else value
 
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as JSON with its `extra` fields; never include tokens or full IDs."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": without_colours(record.getMessage()),
         }
+        request = current_request()
+        if request is not None:
+            entry["request_id"] = request.request_id
+            entry["client_id"] = request.client_id
         for key, value in vars(record).items():
             if key not in STANDARD_ATTRIBUTES and not key.startswith("_"):
-                entry[key] = value
+                entry[key] = without_colours(value)
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = without_colours(self.formatException(record.exc_info))
         return orjson.dumps(entry, default=str).decode()
 
 

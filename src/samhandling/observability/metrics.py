@@ -7,9 +7,17 @@ import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from samhandling.observability.request_context import (
+    begin_request,
+    current_request,
+    end_request,
+    request_id_from,
+)
 
 log = logging.getLogger("samhandling.request")
 
@@ -46,6 +54,8 @@ class Metrics:
 def interaction_name(method: str, path: str) -> str:
     """The FHIR interaction a request path stands for (bounded label cardinality)."""
     parts = [p for p in path.split("/") if p][1:]  # drop the "fhir" prefix
+    if any(part.startswith("$") for part in parts):
+        return "operation"  # GET Patient/1/$everything is an operation, not a read
     if not parts:
         return "transaction" if method == "POST" else "capabilities" if method == "GET" else "other"
     if parts[0] == "metadata":
@@ -62,7 +72,8 @@ def interaction_name(method: str, path: str) -> str:
 
 
 class MetricsMiddleware:
-    """Counts, times and logs every /fhir request."""
+    """Counts, times and logs every /fhir request: one log line each, with the request id
+    (also sent back as `X-Request-ID`), the client id and, when refused, the reason."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -74,17 +85,21 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
+        token = begin_request(request_id)
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
             self._record(scope, status, time.perf_counter() - started)
+            end_request(token)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         interaction = interaction_name(scope["method"], scope["path"])
@@ -92,13 +107,14 @@ class MetricsMiddleware:
         self.metrics.latency.labels(interaction).observe(seconds)
         if status >= 400:
             self.metrics.errors.labels(interaction, str(status)).inc()
-        log.info(
-            "request",
-            extra={
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status,
-                "interaction": interaction,
-                "ms": round(seconds * 1000, 2),
-            },
-        )
+        extra: dict[str, object] = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "interaction": interaction,
+            "ms": round(seconds * 1000, 2),
+        }
+        context = current_request()
+        if context is not None and context.refusal:
+            extra["refusal"] = context.refusal
+        log.info("request", extra=extra)

@@ -1,7 +1,7 @@
 """Profiles the platform ships (StructureDefinitions) and checking resources against them.
 
     from samhandling.profiles import profile_issues
-    issues = profile_issues(resource)  # [] when it meets every shipped profile it claims
+    issues = profile_issues(resource)  # no errors when it meets every shipped profile it claims
 
 A resource is checked against each profile in `meta.profile` that the platform ships.
 Other profiles (e.g. US Core claimed by Synthea data) are claims the platform cannot check
@@ -41,7 +41,8 @@ def claimed_profiles(resource: dict[str, Any]) -> list[str]:
 
 
 def profile_issues(resource: dict[str, Any]) -> list[Issue]:
-    """Errors of `resource` against every shipped profile it claims in `meta.profile`."""
+    """Errors (and warnings, e.g. a wrong display) of `resource` against every shipped
+    profile it claims in `meta.profile`."""
     issues: list[Issue] = []
     for url in claimed_profiles(resource):
         profile = shipped_profile(url)

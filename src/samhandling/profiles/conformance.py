@@ -4,9 +4,9 @@ Supported: cardinality (`min`/`max`, per parent), the allowed types of a choice 
 `pattern[x]` (the value must contain the pattern) and `fixed[x]` (must equal it), required
 bindings to value sets the terminology module can evaluate (a CodeableConcept needs at
 least one coding in the value set, and every coding of a system the platform knows must
-be valid), and extension slices by URL, each extension checked against its own shipped
-definition. Not supported (ignored): invariants, other slicing, `mustSupport`, bindings
-weaker than required. See docs/PROFILES.md.
+be valid; a wrong display is a warning), and extension slices by URL, each extension
+checked against its own shipped definition. Not supported (ignored): invariants, other
+slicing, `mustSupport`, bindings weaker than required. See docs/PROFILES.md.
 """
 
 from __future__ import annotations
@@ -116,9 +116,12 @@ def _binding_issues(value_set: str, item: Located, profile: Profile) -> list[Iss
         )
         if check.valid:
             accepted += 1
+            if check.warning:  # a display that is none of the code's texts: a warning only
+                display_at = (f"{where}.display",)
+                issues.append(Issue("warning", "code-invalid", check.warning, display_at))
         elif system in included:
             issues.append(Issue("error", "code-invalid", str(check.message), (where,)))
-    if not accepted and not issues:
+    if not accepted and not any(issue.severity == "error" for issue in issues):
         message = f"{profile.name}: {item.where} has no coding from {value_set}"
         issues.append(Issue("error", "code-invalid", message, (item.where,)))
     return issues

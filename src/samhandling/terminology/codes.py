@@ -9,9 +9,9 @@ Membership rules (docs/TERMINOLOGY.md):
 - Every other bundled system (the Volven lists, purpose of use, ...) requires membership:
   a code that is not bundled is refused, even where the system is a fragment.
 - A system that is not bundled is refused.
-- A display is compared with the concept's display and designations, ignoring case,
-  surrounding whitespace and the length of inner whitespace runs; a wrong display makes the
-  check fail (as `$validate-code` does).
+- A display is compared with the concept's display and designations (the Norwegian ATC
+  names among them), ignoring case, surrounding whitespace and the length of inner
+  whitespace runs; a wrong display leaves the code valid with a `warning`.
 """
 
 from __future__ import annotations
@@ -60,13 +60,14 @@ def validate_code(system: str, code: str, display: str | None = None) -> CodeChe
 
 
 def check_display(label: str, concept: Concept, display: str | None) -> CodeCheck:
-    """A valid check of a known concept, unless `display` is none of its texts."""
+    """A valid check of a known concept, with a warning when `display` is none of its texts."""
     texts = concept.texts()
     if display is None or not texts or display_matches(texts, display):
         return CodeCheck(True, None, concept.display)
-    expected = concept.display or "(none)"
-    message = f"Wrong display {display!r} for {label} code {concept.code!r}: expected {expected!r}"
-    return CodeCheck(False, message, concept.display)
+    distinct = {_folded(text): text for text in reversed(texts)}  # the first spelling wins
+    expected = " or ".join(repr(text) for text in reversed(distinct.values()))
+    message = f"Wrong display {display!r} for {label} code {concept.code!r}: expected {expected}"
+    return CodeCheck(True, None, concept.display, warning=message)
 
 
 def display_matches(texts: list[str], display: str) -> bool:

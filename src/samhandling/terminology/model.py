@@ -66,11 +66,14 @@ class Concept:
 class CodeCheck:
     """The outcome of checking a code.
 
-    `valid`: whether the code (and display, when one was given) is acceptable. `message`
-    explains a refusal in plain words, or notes a limit of the check (e.g. that a code was
-    checked for structure only). `display`: the code's display where it is known.
+    `valid`: whether the code is acceptable. `message` explains a refusal in plain words, or
+    notes a limit of the check (e.g. that a code was checked for structure only).
+    `display`: the code's display where it is known. `warning`: a problem that leaves the
+    code valid: a display that is none of the concept's texts (other FHIR validators warn
+    of it too; R4 `$validate-code` returns it as the message of a true result).
     """
 
     valid: bool
     message: str | None = None
     display: str | None = None
+    warning: str | None = None

@@ -134,16 +134,19 @@ def value_set_validate_operation(context: OperationContext) -> OperationResult:
 def _combine(checks: list[CodeCheck]) -> CodeCheck:
     """One check for a CodeableConcept: valid when one coding is, with every message."""
     valid = next((c for c in checks if c.valid), None)
-    messages = [c.message for c in checks if c.message]
+    messages = [m for c in checks for m in (c.message, c.warning) if m]
     message = "; ".join(dict.fromkeys(messages)) or None
     display = (valid or checks[0]).display
     return CodeCheck(valid is not None, message, display)
 
 
 def _validation(check: CodeCheck) -> OperationResult:
+    # R4 $validate-code: `message` is the error when result is false; "if this is provided
+    # when result = true, the message carries hints and warnings" (a wrong display).
     parameters: list[dict[str, Any]] = [{"name": "result", "valueBoolean": check.valid}]
-    if check.message:
-        parameters.append({"name": "message", "valueString": check.message})
+    message = "; ".join(m for m in (check.message, check.warning) if m)
+    if message:
+        parameters.append({"name": "message", "valueString": message})
     if check.display:
         parameters.append({"name": "display", "valueString": check.display})
     return OperationResult({"resourceType": "Parameters", "parameter": parameters})

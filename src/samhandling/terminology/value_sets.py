@@ -63,7 +63,7 @@ def validate_in_value_set(
         return CodeCheck(False, f"{what} is not in the value set {entry.name} ({url})")
     if check is None:  # a system the server does not bundle: the set's own list is all it has
         return check_display(label_of(system), listed, display)
-    if check.valid or display is None or listed.display is None:
+    if check.warning is None or display is None or listed.display is None:
         return check
     concept = lookup(system, code)  # the display the value set gives counts as well
     if concept is not None and display_matches([listed.display], display):

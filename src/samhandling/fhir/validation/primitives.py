@@ -13,6 +13,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from samhandling.fhir.validation.narrative import narrative_problem
+
 Problem = tuple[str, str]
 Checker = Callable[[Any], Problem | None]
 
@@ -86,7 +88,8 @@ def _base64_checker(spec: dict[str, Any]) -> Checker:
 
 
 def _xhtml_checker() -> Checker:
-    """xhtml (Narrative.div): a string holding a <div> in the XHTML namespace."""
+    """xhtml (Narrative.div): a string holding a <div> in the XHTML namespace, whose content
+    a narrative may hold (issue code `invariant`: txt-1, txt-2; see `narrative`)."""
 
     def check(value: Any) -> Problem | None:
         if type(value) is not str:
@@ -96,7 +99,8 @@ def _xhtml_checker() -> Checker:
                 "value",
                 "xhtml must be a <div> element with xmlns='http://www.w3.org/1999/xhtml'",
             )
-        return None
+        problem = narrative_problem(value)
+        return None if problem is None else ("invariant", problem)
 
     return check
 

@@ -1,0 +1,64 @@
+"""What every log line of a request says about it: the request id and the client id.
+
+`MetricsMiddleware` begins a `RequestLog` for each /fhir request (the id from the client's
+`X-Request-ID` when it is a plain token, else a new one); authentication notes the client
+id and, for a refused request, the reason, which the request's one log line then carries.
+The log formatter adds `request_id` and `client_id` to every line written while the request
+runs, in the event loop or in a worker thread (the context is copied into both).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+
+_INCOMING_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+
+
+@dataclass
+class RequestLog:
+    """One request's identity in the logs; mutable so inner layers can add what they learn."""
+
+    request_id: str
+    client_id: str | None = None
+    refusal: str | None = None  # why authentication refused the request
+
+
+_current: ContextVar[RequestLog | None] = ContextVar("samhandling_request_log", default=None)
+
+
+def request_id_from(header: str | None) -> str:
+    """The client's request id when it is a plain token of at most 64 characters, else new."""
+    if header and _INCOMING_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
+def begin_request(request_id: str) -> Token[RequestLog | None]:
+    """Start the log context of one request (undo with `end_request`)."""
+    return _current.set(RequestLog(request_id))
+
+
+def end_request(token: Token[RequestLog | None]) -> None:
+    _current.reset(token)
+
+
+def current_request() -> RequestLog | None:
+    """The log context of the request being served, or None outside a request."""
+    return _current.get()
+
+
+def note_client(client_id: str | None) -> None:
+    """Record the authenticated caller's client id for the request's log lines."""
+    found = _current.get()
+    if found is not None:
+        found.client_id = client_id
+
+
+def note_refusal(reason: str) -> None:
+    """Record why authentication refused the request (logged once, on the request line)."""
+    found = _current.get()
+    if found is not None:
+        found.refusal = reason
