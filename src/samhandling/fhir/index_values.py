@@ -204,8 +204,8 @@ class IndexExtractor:
                             memo if code in plan.component_codes else None,
                         )
                     )
-        index = _resource_index(resource_type, found)
-        return replace(index, texts=text_values(resource))
+        typed = _resource_index(resource_type, found)
+        return replace(typed, texts=text_values(resource))
 
     def _plan(self, resource_type: str) -> _TypePlan:
         if self._generation != self.registry.generation:
