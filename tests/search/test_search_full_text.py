@@ -148,6 +148,9 @@ def test_modifiers_and_types_without_the_parameter_are_refused(store: SearchStor
     with pytest.raises(FhirError) as raised:
         store.found("Condition", "_sort=_content")  # no value to sort by
     assert raised.value.status == 400
+    with pytest.raises(FhirError) as raised:
+        store.found("Condition", "_content.name=x")
+    assert raised.value.status == 400
 
 
 def test_restriction_narrows_full_text_and_chains(store: SearchStore) -> None:

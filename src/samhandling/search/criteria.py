@@ -76,8 +76,10 @@ def _criterion(
     code, _, modifier = head.partition(":")
     if code in UNSUPPORTED:
         raise Unsupported(UNSUPPORTED[code], name)
-    if code in FULL_TEXT:
+    if code in FULL_TEXT and not dot:
         return _full_text(registry, resource_types, code, modifier or None, name, value)
+    if code in FULL_TEXT:
+        raise Unsupported(f"{code} is not a reference parameter: it cannot be chained", name)
     kind, parameter = _resolve(registry, resource_types, code, name)
     if dot:
         return _chain(
