@@ -12,8 +12,9 @@ from samhandling.fhir.outcome import FhirError
     "query",
     [
         "nonsense=1",
-        "_text=x",
-        "_content=x",
+        "_query=x",
+        "_list=x",
+        "_text:exact=x",
         "subject.nonsense=1",
         "_has:Observation:nope:code=1",
         "_include=Observation:nope",

@@ -38,6 +38,7 @@ SHAPES = {
     "patient_compartment_everything": ("Observation", "_sort=-date", ("Patient", "p1")),
     "patient_by_name": ("Patient", "name=ødegård&birthdate=1980", None),
     "reverse_chain": ("Patient", "_has:Observation:patient:code=8480-6", None),
+    "full_text_content": ("Condition", "_content=hjertesvikt bjørn&_text=pasient", None),
     "quantity_with_unit": (
         "Observation",
         "value-quantity=gt140|http://unitsofmeasure.org|mm[Hg]",

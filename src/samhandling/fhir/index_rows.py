@@ -18,6 +18,7 @@ __all__ = [
     "QuantityValue",
     "ReferenceValue",
     "StringValue",
+    "TextValue",
     "TokenValue",
     "UriValue",
 ]
@@ -44,6 +45,15 @@ class StringValue:
     param: str
     normalized: str
     exact: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextValue:
+    """The distinct folded words of a text, space-separated (``_text``, ``_content``; see
+    ``index_text``)."""
+
+    param: str
+    words: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,10 @@
 (see ``SearchParameterRegistry.for_type``) and returns a ``ResourceIndex`` of rows for the
 store's narrow index tables. Decisions, documented once here:
 
-* **Not extracted:** ``_id`` and ``_lastUpdated`` (the store writes them), parameters without
-  an expression (``_content``, ``_query``, ``_text``) and ``special`` ones (``near``: needs
-  geometry). ``_tag``, ``_security`` (tokens), ``_profile`` and ``_source`` (uris) are.
+* **Not extracted:** ``_id`` and ``_lastUpdated`` (the store writes them), ``_query`` and
+  ``special`` parameters (``near``: needs geometry). ``_tag``, ``_security`` (tokens),
+  ``_profile`` and ``_source`` (uris) are. ``_text`` and ``_content`` have no expression:
+  their full-text rows (``ResourceIndex.texts``) come from ``index_text``.
 * **Tokens** (``TokenValue``): Coding -> system, code, folded display; CodeableConcept -> one
   row per coding plus a text-only row (system and code None) for ``CodeableConcept.text``;
   Identifier -> system, value, folded ``type.text``; ContactPoint -> value only (R4: the
@@ -46,7 +47,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 from typing import Any
 
@@ -61,9 +62,11 @@ from samhandling.fhir.index_rows import (
     QuantityValue,
     ReferenceValue,
     StringValue,
+    TextValue,
     TokenValue,
     UriValue,
 )
+from samhandling.fhir.index_text import text_values
 from samhandling.fhir.search_parameters import (
     SearchParameter,
     SearchParameterRegistry,
@@ -102,6 +105,7 @@ class ResourceIndex:
     references: tuple[ReferenceValue, ...] = ()
     uris: tuple[UriValue, ...] = ()
     composites: tuple[CompositeValue, ...] = ()
+    texts: tuple[TextValue, ...] = ()  # full text (index_text), not part of rows()
 
     def rows(self) -> Iterator[IndexValue | CompositeValue]:
         """Every row, tokens first and composites last."""
@@ -200,7 +204,8 @@ class IndexExtractor:
                             memo if code in plan.component_codes else None,
                         )
                     )
-        return _resource_index(resource_type, found)
+        typed = _resource_index(resource_type, found)
+        return replace(typed, texts=text_values(resource))
 
     def _plan(self, resource_type: str) -> _TypePlan:
         if self._generation != self.registry.generation:

@@ -41,14 +41,20 @@ def contains(column: Any, text: str) -> Condition:
     return column.like("%" + escape_like(text) + "%", escape="\\")
 
 
+def words_start(column: Any, value: str) -> Condition:
+    """``:text`` (R4 token, R5 string): each word of the value starts a word of the folded
+    text, in any order (``hjerte akutt`` finds "Akutt hjerteinfarkt")."""
+    words = fold(unescape(value)).split() or [""]
+    return and_(*(or_(starts_with(column, w), contains(column, " " + w)) for w in words))
+
+
 # --- tokens ---------------------------------------------------------------------------
 
 
 def token(c: Columns, modifier: str | None, value: str) -> Condition:
     """``code``, ``system|code``, ``|code`` (no system), ``system|`` (any code of system)."""
     if modifier == "text":
-        folded = fold(unescape(value))
-        return or_(starts_with(c.text, folded), contains(c.text, " " + folded))
+        return words_start(c.text, value)
     if modifier == "of-type":
         system, type_code, identifier = split_escaped(value, "|")
         conditions = [c.code == f"{type_code}|{identifier}"]
@@ -73,6 +79,8 @@ def string(c: Columns, modifier: str | None, value: str) -> Condition:
         return c.value_exact == text
     if modifier == "contains":
         return contains(c.value_folded, fold(text))
+    if modifier == "text":
+        return words_start(c.value_folded, value)
     return starts_with(c.value_folded, fold(text))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.search_parameters import SearchParameter, SearchParameterRegistry
 from samhandling.search import token_terminology
+from samhandling.search.full_text import query_words
 from samhandling.search.model import Criterion, HasLink
 from samhandling.search.token_terminology import TERMINOLOGY_MODIFIERS
 from samhandling.search.values import (
@@ -24,7 +25,7 @@ from samhandling.search.values import (
 MAX_CHAIN_DEPTH = 4
 COMMON_TYPES = {"_id": "id", "_lastUpdated": "lastUpdated"}
 MODIFIERS: dict[str, frozenset[str]] = {
-    "string": frozenset({"missing", "exact", "contains"}),
+    "string": frozenset({"missing", "exact", "contains", "text"}),
     "token": frozenset({"missing", "text", "not", "of-type", "above", "below", "in", "not-in"}),
     "reference": frozenset({"missing", "identifier", "above", "below"}),
     "uri": frozenset({"missing", "above", "below"}),
@@ -35,9 +36,8 @@ MODIFIERS: dict[str, frozenset[str]] = {
     "id": frozenset({"missing", "not"}),
     "lastUpdated": frozenset({"missing"}),
 }
+FULL_TEXT = frozenset({"_text", "_content"})  # R4 §3.1.1.5.x; search/full_text.py
 UNSUPPORTED = {
-    "_text": "_text needs a narrative full-text index, which this server does not keep",
-    "_content": "_content needs a full-text index, which this server does not keep",
     "_query": "named queries (_query) are not supported",
     "_list": "_list is not supported",
     "_filter": "_filter is not supported",
@@ -76,6 +76,10 @@ def _criterion(
     code, _, modifier = head.partition(":")
     if code in UNSUPPORTED:
         raise Unsupported(UNSUPPORTED[code], name)
+    if code in FULL_TEXT and not dot:
+        return _full_text(registry, resource_types, code, modifier or None, name, value)
+    if code in FULL_TEXT:
+        raise Unsupported(f"{code} is not a reference parameter: it cannot be chained", name)
     kind, parameter = _resolve(registry, resource_types, code, name)
     if dot:
         return _chain(
@@ -85,6 +89,26 @@ def _criterion(
     values = tuple(split_or(value))
     _validate_values(kind, code, modifier or None, values, registry, parameter)
     return Criterion(code, kind, modifier or None, values, parameter)
+
+
+def _full_text(
+    registry: SearchParameterRegistry,
+    resource_types: tuple[str, ...],
+    code: str,
+    modifier: str | None,
+    name: str,
+    value: str,
+) -> Criterion:
+    """``_content``/``_text``: words searched in the full-text index (type ``text``)."""
+    if modifier is not None:
+        raise Unsupported(f"Modifier ':{modifier}' is not supported for {code}", name)
+    if len(resource_types) == 1 and registry.get(resource_types[0], code) is None:
+        # _text is a DomainResource parameter: not on Bundle, Binary, Parameters
+        raise Unsupported(f"{code} is not defined for {resource_types[0]}", name)
+    values = tuple(split_or(value))
+    for one in values:
+        query_words(code, one)  # 400 for a value without words, before any SQL
+    return Criterion(code, "text", None, values)
 
 
 def _resolve(

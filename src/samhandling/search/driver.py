@@ -23,7 +23,16 @@ if TYPE_CHECKING:
 # usually a handful of rows, date ranges often most of a table. A chain
 # (`subject:Patient.identifier=…`) names one or a few targets: the references to them are
 # few, where a code alone can match a hundred thousand rows.
-_RANK = {"reference": 0, "token": 1, "uri": 2, "string": 3, "quantity": 4, "number": 4, "date": 5}
+_RANK = {
+    "reference": 0,
+    "token": 1,
+    "uri": 2,
+    "text": 3,
+    "string": 3,
+    "quantity": 4,
+    "number": 4,
+    "date": 5,
+}
 _CHAIN_RANK = 0.5
 _NO_DRIVER_MODIFIERS = frozenset({"missing", "not", "not-in", "above", "below", "contains", "text"})
 

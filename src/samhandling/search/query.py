@@ -154,7 +154,8 @@ def _sort_type(registry: SearchParameterRegistry, types: tuple[str, ...], code: 
     if not found or any(p is None for p in found) or len(kinds) != 1:
         raise Unsupported(f"Unknown sort parameter '{code}'", "_sort")
     kind = kinds.pop()
-    if kind not in SORTABLE:
+    if kind not in SORTABLE or any(p is not None and not p.expression for p in found):
+        # `_content`, `_text`: full text has no value to sort by
         raise Unsupported(f"Cannot sort by '{code}' of type {kind}", "_sort")
     return kind
 

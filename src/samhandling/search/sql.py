@@ -22,6 +22,7 @@ from samhandling.search import conditions as cond
 from samhandling.search import token_terminology
 from samhandling.search.composite import composite_ids
 from samhandling.search.driver import plan_driver
+from samhandling.search.full_text import text_condition
 from samhandling.search.model import Criterion, SearchQuery, SortKey
 from samhandling.search.reference_values import reference
 from samhandling.search.restriction import UNRESTRICTED, SearchRestriction
@@ -229,6 +230,7 @@ class SearchSql:
             "number": lambda c, v: cond.number(c, v, code),
             "quantity": lambda c, v: cond.quantity(c, v, code),
             "reference": lambda c, v: reference(c, modifier, v, self.base_url),
+            "text": lambda c, v: text_condition(c, code, v),
         }
         if modifier == "identifier":
             return matchers["token"]

@@ -115,4 +115,5 @@ _ROWS: dict[str, tuple[str, Callable[[Any], Row]]] = {
     ),
     "uri": ("uris", lambda v: {"param": v.param, "uri": v.uri}),
     "composite": ("composites", lambda v: {"param": v.param, "value_key": composite_key(v)}),
+    "text": ("texts", lambda v: {"param": v.param, "words": v.words}),
 }

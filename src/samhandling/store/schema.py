@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 metadata = MetaData()
 
@@ -145,6 +146,18 @@ index_composite = _index_table(
     Column("value_key", Text, nullable=False),
     indexes=(("param", "value_key"),),
 )
+# Full text (`_text`, `_content`; fhir/index_text.py): one row per resource and parameter,
+# `words` = its distinct folded words. PostgreSQL: a tsvector with a GIN index. SQLite: text,
+# indexed by the FTS5 table `index_text_fts` (external content = this table, kept in step
+# by triggers; created by migration 0015, not described here).
+index_text = _index_table(
+    "index_text",
+    Column("words", TSVECTOR().with_variant(Text(), "sqlite"), nullable=False),
+    indexes=(),
+)
+Index("ix_index_text_words", index_text.c.words, postgresql_using="gin").ddl_if(
+    dialect="postgresql"
+)
 
 # Every patient compartment a resource belongs to (R4 CompartmentDefinition "patient").
 compartment = Table(
@@ -181,6 +194,7 @@ INDEX_TABLES = {
     "reference": index_reference,
     "uri": index_uri,
     "composite": index_composite,
+    "text": index_text,
 }
 
 # Search result pages (search/paging.py): the ordered matches of a search whose result has
