@@ -1,4 +1,4 @@
-"""The full-text index of an existing database: filled by migration 0015 and by reindex."""
+"""The full-text index of an existing database: filled by migration 0014 and by reindex."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ NOTE = {"resourceType": "Organization", "id": "o1", "name": "Sykehuset Østfold"
 def test_migration_fills_the_index_of_existing_resources(store: SearchStore) -> None:
     store.put(NOTE, {"resourceType": "Organization", "id": "o2", "name": "Legekontoret"})
     store.delete("Organization", "o2")
-    _downgrade(store.engine, "0012")  # as before this release: no index_text
+    _downgrade(store.engine, "0013")  # as before full-text search: no index_text
     upgrade(store.engine)
     assert store.found("Organization", "_content=ostfold") == {"o1"}
     assert store.found("Organization", "_content=legekontoret") == set()

@@ -149,7 +149,7 @@ index_composite = _index_table(
 # Full text (`_text`, `_content`; fhir/index_text.py): one row per resource and parameter,
 # `words` = its distinct folded words. PostgreSQL: a tsvector with a GIN index. SQLite: text,
 # indexed by the FTS5 table `index_text_fts` (external content = this table, kept in step
-# by triggers; created by migration 0015, not described here).
+# by triggers; created by migration 0014, not described here).
 index_text = _index_table(
     "index_text",
     Column("words", TSVECTOR().with_variant(Text(), "sqlite"), nullable=False),

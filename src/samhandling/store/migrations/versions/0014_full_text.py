@@ -7,8 +7,8 @@ triggers keep in step with `index_text`, so the write path inserts and deletes o
 `index_text` rows like those of every other index table. The rows of the current resources
 are filled here (`samhandling reindex` does the same).
 
-Revision ID: 0015
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-04
 """
 
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-revision = "0015"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
