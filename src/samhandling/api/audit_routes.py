@@ -84,11 +84,18 @@ def audit_routes(api: FhirRestApi) -> list[BaseRoute]:
             405, error("not-supported", "The audit trail is never written through the API")
         )
 
+    async def refuse_history(_request: Request) -> Response:
+        message = "AuditEvents have no versions: read or search them (history is not supported)"
+        raise FhirError(405, error("not-supported", message))
+
     writes = ["POST", "PUT", "PATCH", "DELETE"]
     return [
         Route("/fhir/AuditEvent", search, methods=["GET"]),
         Route("/fhir/AuditEvent", refuse_write, methods=writes),
         Route("/fhir/AuditEvent/_search", refuse_write, methods=["POST"]),
+        Route("/fhir/AuditEvent/_history", refuse_history, methods=["GET"]),
+        Route("/fhir/AuditEvent/{id}/_history", refuse_history, methods=["GET"]),
+        Route("/fhir/AuditEvent/{id}/_history/{vid}", refuse_history, methods=["GET"]),
         Route("/fhir/AuditEvent/{id}", read_one, methods=["GET"]),
         Route("/fhir/AuditEvent/{id}", refuse_write, methods=writes),
     ]

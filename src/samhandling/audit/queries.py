@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, func, select, tuple_
 
 from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.outcome import FhirError, error
@@ -14,8 +14,10 @@ from samhandling.store.audit_tables import audit_event, audit_patient
 from samhandling.store.index_rows import date_to_us
 
 SEARCH_PARAMETERS = frozenset(
-    {"patient", "agent", "date", "purpose", "outcome", "emergency", "_count", "_id", "_after"}
-)
+    {"patient", "agent", "date", "purpose", "outcome", "emergency", "_count", "_id", "_after",
+     "_sort"}
+)  # fmt: skip
+SORTS = ("-date", "date")  # by the recorded time: newest first (the default) or oldest first
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class AuditSearch:
     event_id: int | None = None
     count: int = 50
     after: tuple[int, int] | None = None  # (recorded_at_us, event_id) of the previous page's last
+    oldest_first: bool = False  # `_sort=date`
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,16 @@ def parse_audit_search(items: list[tuple[str, str]]) -> AuditSearch:
         event_id=int(values["_id"]) if values.get("_id", "").isdigit() else None,
         count=_count(values.get("_count", "50")),
         after=_after(values["_after"]) if "_after" in values else None,
+        oldest_first=_sort(values.get("_sort", "-date")),
     )
+
+
+def _sort(value: str) -> bool:
+    """True for oldest first; only the recorded time orders the trail (else 400)."""
+    if value not in SORTS:
+        message = f"AuditEvent can be sorted by {' or '.join(SORTS)} only, not {value!r}"
+        raise FhirError(400, error("not-supported", message, "_sort"))
+    return value == "date"
 
 
 def _count(value: str) -> int:
@@ -101,18 +113,21 @@ def _date_bound(value: str) -> tuple[tuple[str, int], ...]:
 
 
 def search_audit_events(connection: Connection, search: AuditSearch) -> AuditPage:
-    """A page of matching AuditEvents, newest first, with their ids (which are not in time
-    order); pages follow each other by (recorded time, id), stable while events come in."""
+    """A page of matching AuditEvents, newest first (oldest with `_sort=date`), with their
+    ids (which are not in time order); pages follow each other by (recorded time, id),
+    stable while events come in."""
     c = audit_event.c
-    stmt = _filtered(select(audit_event), search).order_by(
-        c.recorded_at_us.desc(), c.event_id.desc()
-    )
+    stmt = _filtered(select(audit_event), search)
+    if search.oldest_first:
+        stmt = stmt.order_by(c.recorded_at_us, c.event_id)
+    else:
+        stmt = stmt.order_by(c.recorded_at_us.desc(), c.event_id.desc())
     if search.after is not None:
         recorded, event_id = search.after
-        stmt = stmt.where(
-            (c.recorded_at_us < recorded)
-            | ((c.recorded_at_us == recorded) & (c.event_id < event_id))
-        )
+        if search.oldest_first:
+            stmt = stmt.where(tuple_(c.recorded_at_us, c.event_id) > tuple_(recorded, event_id))
+        else:
+            stmt = stmt.where(tuple_(c.recorded_at_us, c.event_id) < tuple_(recorded, event_id))
     rows = list(connection.execute(stmt.limit(search.count + 1)).mappings())
     page = rows[: search.count]
     more = len(rows) > search.count and bool(page)
