@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 from samhandling.api.http_input import query_items
 from samhandling.api.responses import fhir_response
 from samhandling.api.rest import FhirRestApi
-from samhandling.audit.access_log import access_log
+from samhandling.audit.access_log import access_log, parse_access_log
 from samhandling.audit.queries import (
     AuditPage,
     emergency_report,
@@ -110,8 +110,17 @@ def add_audit_operations(registry: OperationRegistry) -> None:
 
 def _access_log(context: OperationContext) -> OperationResult:
     patient_id = context.resource_id or ""
+    search = parse_access_log(patient_id, context.parameters)
     read.read(context.connection, "Patient", patient_id, context.guard)  # may the caller?
-    return OperationResult(access_log(context.connection, patient_id))
+    log, next_after = access_log(context.connection, search)
+    if next_after is not None:
+        kept = [(k, str(v)) for k, vs in context.parameters.items() if k != "_after" for v in vs]
+        if "_count" not in context.parameters:
+            kept.append(("_count", str(search.count)))
+        query = urlencode([*kept, ("_after", next_after)])
+        url = f"{context.base_url}/Patient/{patient_id}/$access-log?{query}"
+        log["parameter"].append({"name": "next", "valueUri": url})
+    return OperationResult(log)
 
 
 def _emergency_report(context: OperationContext) -> OperationResult:

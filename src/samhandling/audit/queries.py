@@ -34,6 +34,8 @@ class AuditSearch:
     count: int = 50
     after: tuple[int, int] | None = None  # (recorded_at_us, event_id) of the previous page's last
     oldest_first: bool = False  # `_sort=date`
+    others_only: bool = False  # leave out what citizens did themselves (the access log)
+    organisation: str | None = None  # the acting legal entity's organisation number
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def parse_audit_search(items: list[tuple[str, str]]) -> AuditSearch:
             message = f"Unknown search parameter '{name}' for AuditEvent"
             raise FhirError(400, error("not-supported", message, name))
         if name == "date":
-            dates.extend(_date_bound(value))
+            dates.extend(date_bounds(value))
         else:
             values[name] = value
     return AuditSearch(
@@ -64,8 +66,8 @@ def parse_audit_search(items: list[tuple[str, str]]) -> AuditSearch:
         outcome=values.get("outcome"),
         emergency=None if "emergency" not in values else values["emergency"] == "true",
         event_id=int(values["_id"]) if values.get("_id", "").isdigit() else None,
-        count=_count(values.get("_count", "50")),
-        after=_after(values["_after"]) if "_after" in values else None,
+        count=parse_count(values.get("_count", "50")),
+        after=parse_after(values["_after"]) if "_after" in values else None,
         oldest_first=_sort(values.get("_sort", "-date")),
     )
 
@@ -78,13 +80,13 @@ def _sort(value: str) -> bool:
     return value == "date"
 
 
-def _count(value: str) -> int:
+def parse_count(value: str) -> int:
     if not value.isdigit():
         raise FhirError(400, error("invalid", f"Invalid _count {value!r}", "_count"))
     return min(int(value), 1000)
 
 
-def _after(value: str) -> tuple[int, int]:
+def parse_after(value: str) -> tuple[int, int]:
     """The page cursor this server put in a `next` link."""
     recorded, _, event_id = value.partition(".")
     if not (recorded.isdigit() and event_id.isdigit()):
@@ -92,7 +94,7 @@ def _after(value: str) -> tuple[int, int]:
     return int(recorded), int(event_id)
 
 
-def _date_bound(value: str) -> tuple[tuple[str, int], ...]:
+def date_bounds(value: str) -> tuple[tuple[str, int], ...]:
     """The (">=" or "<", µs) bounds of a date parameter on the recorded instant. The value
     is a range (a day, a month, …; R4 §3.1.1.5.6): eq is inside it, ge from its start, gt
     after its end, le up to its end, lt before its start."""
@@ -116,6 +118,12 @@ def search_audit_events(connection: Connection, search: AuditSearch) -> AuditPag
     """A page of matching AuditEvents, newest first (oldest with `_sort=date`), with their
     ids (which are not in time order); pages follow each other by (recorded time, id),
     stable while events come in."""
+    rows, next_after = audit_rows(connection, search)
+    return AuditPage([_resource(row) for row in rows], next_after)
+
+
+def audit_rows(connection: Connection, search: AuditSearch) -> tuple[list[Any], str | None]:
+    """A page of matching `audit_event` rows and the `_after` value of the next page."""
     c = audit_event.c
     stmt = _filtered(select(audit_event), search)
     if search.oldest_first:
@@ -132,7 +140,7 @@ def search_audit_events(connection: Connection, search: AuditSearch) -> AuditPag
     page = rows[: search.count]
     more = len(rows) > search.count and bool(page)
     next_after = f"{page[-1]['recorded_at_us']}.{page[-1]['event_id']}" if more else None
-    return AuditPage([_resource(row) for row in page], next_after)
+    return page, next_after
 
 
 def _filtered(stmt: Select[Any], search: AuditSearch) -> Select[Any]:
@@ -156,6 +164,10 @@ def _filtered(stmt: Select[Any], search: AuditSearch) -> Select[Any]:
         stmt = stmt.where(c.emergency.is_(search.emergency))
     if search.event_id is not None:
         stmt = stmt.where(c.event_id == search.event_id)
+    if search.organisation:
+        stmt = stmt.where(c.agent_org == search.organisation)
+    if search.others_only:
+        stmt = stmt.where(c.agent_kind.is_(None) | (c.agent_kind != "citizen"))
     return stmt
 
 

@@ -38,8 +38,9 @@ _ACCESS_LOG: tuple[Param, ...] = (
     ("date", "in", 0, "*", "string"),
     ("start", "in", 0, "1", "dateTime"),
     ("end", "in", 0, "1", "dateTime"),
-    ("organization", "in", 0, "1", "string"),
+    ("organisation", "in", 0, "1", "string"),
     ("_count", "in", 0, "1", "integer"),
+    ("_after", "in", 0, "1", "string"),
     ("access", "out", 0, "*", "BackboneElement"),
     ("next", "out", 0, "1", "uri"),
 )
