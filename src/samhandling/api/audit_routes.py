@@ -110,8 +110,8 @@ def add_audit_operations(registry: OperationRegistry) -> None:
 
 def _access_log(context: OperationContext) -> OperationResult:
     patient_id = context.resource_id or ""
-    search = parse_access_log(patient_id, context.parameters)
     read.read(context.connection, "Patient", patient_id, context.guard)  # may the caller?
+    search = parse_access_log(patient_id, context.parameters)
     log, next_after = access_log(context.connection, search)
     if next_after is not None:
         kept = [(k, str(v)) for k, vs in context.parameters.items() if k != "_after" for v in vs]
