@@ -133,10 +133,18 @@ def test_every_listed_operation_resolves_and_works_at_its_levels(
 
 
 def test_operation_definitions_are_read_only(client: TestClient) -> None:
-    url = "/fhir/OperationDefinition/Patient-match"
+    url = "/fhir/OperationDefinition/samhandling-Patient-match"
     changed = {**client.get(url).json(), "description": "changed"}
     assert client.put(url, json=changed, headers=FHIR_JSON).status_code == 405
     assert client.delete(url).status_code == 405
+    # the core specification's own definition (id Patient-match) does not collide with ours
+    core = {
+        **changed,
+        "id": "Patient-match",
+        "url": "http://hl7.org/fhir/OperationDefinition/Patient-match",
+    }
+    written = client.put("/fhir/OperationDefinition/Patient-match", json=core, headers=FHIR_JSON)
+    assert written.status_code == 201, written.text
 
 
 def test_security_names_the_smart_endpoints(client: TestClient, statement: dict[str, Any]) -> None:

@@ -1,9 +1,10 @@
 """The OperationDefinitions of the platform's extended operations (R4 §2.38, OperationDefinition).
 
-One definition per operation and resource type (id `{Type}-{name}`, as the core
-specification names its own, e.g. `ValueSet-expand`), with the levels it works at, whether
-it changes data and its parameters. They are published with the other shipped definitions
-(`published.py`), so `GET OperationDefinition/Patient-match` and `OperationDefinition?url=`
+One definition per operation and resource type (id `samhandling-{Type}-{name}`: the core
+specification's own are `{Type}-{name}`, e.g. `ValueSet-expand`, and a server that holds
+those too must not collide with ours), with the levels it works at, whether it changes data
+and its parameters. They are published with the other shipped definitions (`published.py`),
+so `GET OperationDefinition/samhandling-Patient-match` and `OperationDefinition?url=`
 resolve, and the CapabilityStatement points at them. A test checks that they agree with
 the operation registry (every registered operation has its definition, at the same levels).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 CANONICAL_BASE = "https://samhandling.no/fhir"  # the canonical base of our definitions
+ID_PREFIX = "samhandling"
 Param = tuple[str, str, int, str, str]  # name, use (in/out), min, max, type
 
 _CONFIRM: tuple[Param, ...] = (("return", "out", 1, "1", "Resource"),)
@@ -105,8 +107,12 @@ SPECS: tuple[tuple[str, str, tuple[str, ...], bool, str, tuple[Param, ...]], ...
 
 def operation_url(resource_type: str | None, name: str) -> str:
     """The canonical url of the definition of `$name` on `resource_type` (None: system)."""
-    definition_id = f"{resource_type}-{name}" if resource_type else name
-    return f"{CANONICAL_BASE}/OperationDefinition/{definition_id}"
+    return f"{CANONICAL_BASE}/OperationDefinition/{definition_id(resource_type, name)}"
+
+
+def definition_id(resource_type: str | None, name: str) -> str:
+    """The id of the definition of `$name` on `resource_type` (None: system)."""
+    return f"{ID_PREFIX}-{resource_type}-{name}" if resource_type else f"{ID_PREFIX}-{name}"
 
 
 def operation_definitions() -> list[dict[str, Any]]:
@@ -124,7 +130,7 @@ def _definition(
 ) -> dict[str, Any]:
     return {
         "resourceType": "OperationDefinition",
-        "id": f"{rtype}-{name}",
+        "id": definition_id(rtype, name),
         "url": operation_url(rtype, name),
         "name": "".join(part.capitalize() for part in f"{rtype}-{name}".split("-")),
         "status": "active",
