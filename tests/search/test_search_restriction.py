@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+import pytest
 from searchkit import BASE, SearchStore
 
 from samhandling.interactions import search
+from samhandling.search import paging
 from samhandling.search.restriction import SearchRestriction
 from samhandling.store.database import read_connection
 
@@ -144,7 +146,11 @@ def test_compartment_search_honours_the_restriction(store: SearchStore) -> None:
         assert own["total"] == 3
 
 
-def test_hidden_with_many_matches_is_checked_lazily(store: SearchStore) -> None:
+def test_hidden_with_many_matches_is_checked_lazily(
+    store: SearchStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above `TOTAL_THRESHOLD` matches, `total` is given only when every match was checked."""
+    monkeypatch.setattr(paging, "TOTAL_THRESHOLD", 50)
     store.put(
         *(
             {"resourceType": "Patient", "id": f"m{i:03}", "gender": "male",
@@ -186,3 +192,39 @@ def test_hidden_with_many_matches_is_checked_lazily(store: SearchStore) -> None:
         "Patient", "gender=male&_count=5&_total=accurate", restriction=restriction
     )
     assert accurate["total"] == 60
+
+
+def test_hidden_gives_a_total_below_the_threshold(store: SearchStore) -> None:
+    """Up to `TOTAL_THRESHOLD` matches, `total` is given by default (issue 14): the page is
+    checked by `hidden` (which may note what was shown), the rest by `hidden_uncounted`."""
+    store.put(
+        *(
+            {"resourceType": "Patient", "id": f"m{i:03}", "gender": "male",
+             "active": i % 3 != 0}
+            for i in range(90)
+        )
+    )  # fmt: skip
+    shown: list[str] = []
+    counted: list[str] = []
+
+    def hidden(resource: dict) -> bool:
+        shown.append(resource["id"])
+        return resource.get("active") is False
+
+    def hidden_uncounted(resource: dict) -> bool:
+        counted.append(resource["id"])
+        return resource.get("active") is False
+
+    restriction = SearchRestriction(hidden=hidden, owner="t", hidden_uncounted=hidden_uncounted)
+    for sort in ("_id", "gender,_id"):
+        shown.clear()
+        first = store.bundle(
+            "Patient", f"gender=male&_count=5&_sort={sort}", restriction=restriction
+        )
+        assert first["total"] == 60 and len(first["entry"]) == 5
+        assert len(shown) < 40 and counted
+        counted.clear()
+        quiet = f"gender=male&_count=5&_sort={sort}&_total=none"
+        assert "total" not in store.bundle("Patient", quiet, restriction=restriction)
+        assert counted == []
+    assert paging.TOTAL_THRESHOLD == 1000

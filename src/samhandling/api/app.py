@@ -121,10 +121,10 @@ def _operational_routes(engine: Engine, metrics: Metrics) -> list[BaseRoute]:
 def _fhir_routes(
     api: FhirRestApi, settings: Settings, operations: OperationRegistry
 ) -> list[BaseRoute]:
-    capability = capability_statement(
-        settings.base_url, [(op.name, op.level) for op in operations.all()]
-    )
     smart = smart_configuration(settings)
+    capability = capability_statement(
+        settings.base_url, [(op.name, op.level, op.resource_type) for op in operations.all()], smart
+    )
     return [
         Route("/fhir/metadata", lambda _r: fhir_response(capability)),
         Route("/fhir/.well-known/smart-configuration", lambda _r: JSONResponse(smart)),

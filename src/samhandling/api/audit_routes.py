@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 from samhandling.api.http_input import query_items
 from samhandling.api.responses import fhir_response
 from samhandling.api.rest import FhirRestApi
-from samhandling.audit.access_log import access_log
+from samhandling.audit.access_log import access_log, parse_access_log
 from samhandling.audit.queries import (
     AuditPage,
     emergency_report,
@@ -84,11 +84,18 @@ def audit_routes(api: FhirRestApi) -> list[BaseRoute]:
             405, error("not-supported", "The audit trail is never written through the API")
         )
 
+    async def refuse_history(_request: Request) -> Response:
+        message = "AuditEvents have no versions: read or search them (history is not supported)"
+        raise FhirError(405, error("not-supported", message))
+
     writes = ["POST", "PUT", "PATCH", "DELETE"]
     return [
         Route("/fhir/AuditEvent", search, methods=["GET"]),
         Route("/fhir/AuditEvent", refuse_write, methods=writes),
         Route("/fhir/AuditEvent/_search", refuse_write, methods=["POST"]),
+        Route("/fhir/AuditEvent/_history", refuse_history, methods=["GET"]),
+        Route("/fhir/AuditEvent/{id}/_history", refuse_history, methods=["GET"]),
+        Route("/fhir/AuditEvent/{id}/_history/{vid}", refuse_history, methods=["GET"]),
         Route("/fhir/AuditEvent/{id}", read_one, methods=["GET"]),
         Route("/fhir/AuditEvent/{id}", refuse_write, methods=writes),
     ]
@@ -104,7 +111,16 @@ def add_audit_operations(registry: OperationRegistry) -> None:
 def _access_log(context: OperationContext) -> OperationResult:
     patient_id = context.resource_id or ""
     read.read(context.connection, "Patient", patient_id, context.guard)  # may the caller?
-    return OperationResult(access_log(context.connection, patient_id))
+    search = parse_access_log(patient_id, context.parameters)
+    log, next_after = access_log(context.connection, search)
+    if next_after is not None:
+        kept = [(k, str(v)) for k, vs in context.parameters.items() if k != "_after" for v in vs]
+        if "_count" not in context.parameters:
+            kept.append(("_count", str(search.count)))
+        query = urlencode([*kept, ("_after", next_after)])
+        url = f"{context.base_url}/Patient/{patient_id}/$access-log?{query}"
+        log["parameter"].append({"name": "next", "valueUri": url})
+    return OperationResult(log)
 
 
 def _emergency_report(context: OperationContext) -> OperationResult:

@@ -112,7 +112,15 @@ class PolicyGuard:
             patient_ids=decision.patient_ids if decision.effect == "narrow" else None,
             hidden=lambda resource: not self.visible("search", resource),
             owner=self.principal.subject,
+            hidden_uncounted=lambda resource: not self.would_show("search", resource),
         )
+
+    def would_show(self, interaction: str, resource: dict[str, Any]) -> bool:
+        """The policy's decision on `resource`, neither kept nor observed (for counting)."""
+        decision = decide(
+            self.principal, interaction, resource.get("resourceType"), resource=resource
+        )
+        return decision.allowed
 
     def check_write(
         self, interaction: str, previous: dict[str, Any] | None, new: dict[str, Any] | None

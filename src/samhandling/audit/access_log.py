@@ -1,19 +1,29 @@
 """The citizen's view of the audit trail: who accessed my data, when and why.
 
-Plain terms, as the national portal shows them: the organisation, the role (the
+Plain terms, as the national portal shows them: the organisation (legal entity, unit and
+department, as the trust framework attested them), the client system, the role (the
 health-personnel authorisation), the time, the purpose, the service and whether it was
 emergency access — never other patients, never staff identifiers beyond that.
+
+Newest first, in pages of `_count` (default 100, at most 1,000); a `next` parameter holds
+the url of the following page (`_after`, by recorded time and id, stable while new
+accesses come in). Filters: `date` (with ge/gt/le/lt/eq prefixes, repeatable) or
+`start`/`end` (inclusive days or instants), and `organisation` (the organisation number of
+the legal entity that accessed).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from samhandling.audit.events import EMERGENCY_REASON_EXTENSION, HEALTHCARE_SERVICE_EXTENSION
-from samhandling.store.audit_tables import audit_event, audit_patient
+from samhandling.audit.queries import AuditSearch, audit_rows, date_bounds, parse_after
+from samhandling.audit.queries import parse_count as audit_count
+from samhandling.fhir.outcome import FhirError, error
 from samhandling.store.records import format_instant
 
 PURPOSES = {
@@ -22,23 +32,38 @@ PURPOSES = {
     "COC": "koordinering av helsehjelp",
     "BTG": "nødtilgang",
 }
-MAX_ENTRIES = 500
+DEFAULT_COUNT = 100
+PARAMETERS = frozenset({"_count", "_after", "date", "start", "end", "organisation"})
 
 
-def access_log(connection: Connection, patient_id: str) -> dict[str, Any]:
-    """A Parameters resource with one `access` per recorded access by somebody else."""
-    rows = connection.execute(
-        select(audit_event)
-        .join(audit_patient, audit_patient.c.event_id == audit_event.c.event_id)
-        .where(
-            audit_patient.c.patient_id == patient_id,
-            audit_event.c.agent_kind != "citizen",
-            audit_event.c.outcome == "0",
-        )
-        .order_by(audit_event.c.recorded_at_us.desc())
-        .limit(MAX_ENTRIES)
-    ).mappings()
-    return {"resourceType": "Parameters", "parameter": [_access(row) for row in rows]}
+def parse_access_log(patient_id: str, parameters: dict[str, list[Any]]) -> AuditSearch:
+    """The page and filters of an access-log request; anything unknown is a 400."""
+    for name in parameters:
+        if name not in PARAMETERS:
+            message = f"Unknown parameter '{name}' for $access-log"
+            raise FhirError(400, error("not-supported", message, name))
+    first = {name: str(values[0]) for name, values in parameters.items() if values}
+    dates = [bound for value in parameters.get("date", []) for bound in date_bounds(str(value))]
+    if "start" in first:
+        dates += [b for b in date_bounds(first["start"]) if b[0] == ">="]
+    if "end" in first:
+        dates += [b for b in date_bounds(first["end"]) if b[0] == "<"]
+    search = AuditSearch(
+        patient=patient_id,
+        outcome="0",
+        others_only=True,
+        date_ranges=tuple(dates),
+        organisation=first.get("organisation") or None,
+        count=audit_count(first.get("_count", str(DEFAULT_COUNT))),
+    )
+    return replace(search, after=parse_after(first["_after"])) if "_after" in first else search
+
+
+def access_log(connection: Connection, search: AuditSearch) -> tuple[dict[str, Any], str | None]:
+    """A Parameters resource with one `access` per recorded access by somebody else, and
+    the `_after` value of the next page (None: this is the last)."""
+    rows, next_after = audit_rows(connection, search)
+    return {"resourceType": "Parameters", "parameter": [_access(row) for row in rows]}, next_after
 
 
 def _access(row: Any) -> dict[str, Any]:
@@ -50,6 +75,9 @@ def _access(row: Any) -> dict[str, Any]:
     organisation = _organisation(event)
     if organisation:
         parts.append({"name": "organisation", "valueString": organisation})
+    client = _client(event)
+    if client:
+        parts.append({"name": "system", "valueString": client})
     if row["purpose_of_use"]:
         purpose = PURPOSES.get(row["purpose_of_use"], row["purpose_of_use"])
         parts.append({"name": "purpose", "valueString": purpose})
@@ -67,6 +95,7 @@ def _access(row: Any) -> dict[str, Any]:
 
 
 ROLES = {"LE": "lege", "SP": "sykepleier", "FA1": "farmasøyt", "FA2": "reseptar", "PS": "psykolog"}
+ORGANISATION_LEVELS = ("legal-entity", "point-of-care", "department")
 
 
 def _role(event: dict[str, Any]) -> str | None:
@@ -81,12 +110,29 @@ def _action(code: str) -> str:
 
 
 def _organisation(event: dict[str, Any]) -> str | None:
-    for agent in event.get("agent", []):
-        who = agent.get("who", {})
-        if not agent.get("requestor") and who:
-            identifier = who.get("identifier", {}).get("value")
-            name = who.get("display")
-            return f"{name} ({identifier})" if identifier else name
+    """ "Helse Fjordbyen HF, Fjordbyen sykehus, Medisinsk avdeling (991000046)": the names
+    from the legal entity down, then the legal entity's organisation number. Events
+    recorded before the organisation agents existed name the client system's orgnr."""
+    levels = {
+        agent.get("type", {}).get("text"): agent.get("who", {}) for agent in event["agent"][1:]
+    }
+    names: list[str] = []
+    for level in ORGANISATION_LEVELS:
+        name = levels.get(level, {}).get("display")
+        if name and name not in names:
+            names.append(name)
+    number = (levels.get("legal-entity") or levels.get("client-system") or {}).get("identifier")
+    text = ", ".join(names)
+    if number and number.get("value"):
+        text = f"{text} ({number['value']})" if text else number["value"]
+    return text or None
+
+
+def _client(event: dict[str, Any]) -> str | None:
+    for agent in event["agent"][1:]:
+        if agent.get("type", {}).get("text") == "client-system":
+            display: str | None = agent.get("who", {}).get("display")
+            return display
     return None
 
 

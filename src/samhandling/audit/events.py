@@ -11,7 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from samhandling.audit.records import AuditRecord
-from samhandling.identity.identifier_systems import HPR_SYSTEM, ORGANISATION_NUMBER_SYSTEM
+from samhandling.identity.identifier_systems import (
+    HPR_SYSTEM,
+    ORGANISATION_NUMBER_SYSTEM,
+    RESH_SYSTEM,
+)
 from samhandling.store.records import format_instant
 from samhandling.terminology.codes import lookup
 
@@ -91,6 +95,30 @@ def _agents(agent: dict[str, Any]) -> list[dict[str, Any]]:
             who["identifier"] = {"system": ORGANISATION_NUMBER_SYSTEM, "value": organisation}
         system["who"] = who
         agents.append(system)
+    return agents + _organisation_agents(agent)
+
+
+# The organisation the user acts for, from the legal entity down to the department
+# (the trust framework's attested organisation): what the citizen's access log names.
+ORGANISATION_LEVELS = (
+    ("legal-entity", "organisation", ORGANISATION_NUMBER_SYSTEM),
+    ("point-of-care", "point_of_care", ORGANISATION_NUMBER_SYSTEM),
+    ("department", "department", RESH_SYSTEM),
+)
+
+
+def _organisation_agents(agent: dict[str, Any]) -> list[dict[str, Any]]:
+    agents: list[dict[str, Any]] = []
+    for level, key, system in ORGANISATION_LEVELS:
+        value, name = agent.get(key), agent.get(f"{key}_name")
+        if not (value or name):
+            continue
+        who: dict[str, Any] = {}
+        if value:
+            who["identifier"] = {"system": system, "value": value}
+        if name:
+            who["display"] = name
+        agents.append({"requestor": False, "type": {"text": level}, "who": who})
     return agents
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, func, select, tuple_
 
 from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.outcome import FhirError, error
@@ -14,8 +14,10 @@ from samhandling.store.audit_tables import audit_event, audit_patient
 from samhandling.store.index_rows import date_to_us
 
 SEARCH_PARAMETERS = frozenset(
-    {"patient", "agent", "date", "purpose", "outcome", "emergency", "_count", "_id", "_after"}
-)
+    {"patient", "agent", "date", "purpose", "outcome", "emergency", "_count", "_id", "_after",
+     "_sort"}
+)  # fmt: skip
+SORTS = ("-date", "date")  # by the recorded time: newest first (the default) or oldest first
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class AuditSearch:
     event_id: int | None = None
     count: int = 50
     after: tuple[int, int] | None = None  # (recorded_at_us, event_id) of the previous page's last
+    oldest_first: bool = False  # `_sort=date`
+    others_only: bool = False  # leave out what citizens did themselves (the access log)
+    organisation: str | None = None  # the acting legal entity's organisation number
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ def parse_audit_search(items: list[tuple[str, str]]) -> AuditSearch:
             message = f"Unknown search parameter '{name}' for AuditEvent"
             raise FhirError(400, error("not-supported", message, name))
         if name == "date":
-            dates.extend(_date_bound(value))
+            dates.extend(date_bounds(value))
         else:
             values[name] = value
     return AuditSearch(
@@ -61,18 +66,27 @@ def parse_audit_search(items: list[tuple[str, str]]) -> AuditSearch:
         outcome=values.get("outcome"),
         emergency=None if "emergency" not in values else values["emergency"] == "true",
         event_id=int(values["_id"]) if values.get("_id", "").isdigit() else None,
-        count=_count(values.get("_count", "50")),
-        after=_after(values["_after"]) if "_after" in values else None,
+        count=parse_count(values.get("_count", "50")),
+        after=parse_after(values["_after"]) if "_after" in values else None,
+        oldest_first=_sort(values.get("_sort", "-date")),
     )
 
 
-def _count(value: str) -> int:
+def _sort(value: str) -> bool:
+    """True for oldest first; only the recorded time orders the trail (else 400)."""
+    if value not in SORTS:
+        message = f"AuditEvent can be sorted by {' or '.join(SORTS)} only, not {value!r}"
+        raise FhirError(400, error("not-supported", message, "_sort"))
+    return value == "date"
+
+
+def parse_count(value: str) -> int:
     if not value.isdigit():
         raise FhirError(400, error("invalid", f"Invalid _count {value!r}", "_count"))
     return min(int(value), 1000)
 
 
-def _after(value: str) -> tuple[int, int]:
+def parse_after(value: str) -> tuple[int, int]:
     """The page cursor this server put in a `next` link."""
     recorded, _, event_id = value.partition(".")
     if not (recorded.isdigit() and event_id.isdigit()):
@@ -80,7 +94,7 @@ def _after(value: str) -> tuple[int, int]:
     return int(recorded), int(event_id)
 
 
-def _date_bound(value: str) -> tuple[tuple[str, int], ...]:
+def date_bounds(value: str) -> tuple[tuple[str, int], ...]:
     """The (">=" or "<", µs) bounds of a date parameter on the recorded instant. The value
     is a range (a day, a month, …; R4 §3.1.1.5.6): eq is inside it, ge from its start, gt
     after its end, le up to its end, lt before its start."""
@@ -101,23 +115,32 @@ def _date_bound(value: str) -> tuple[tuple[str, int], ...]:
 
 
 def search_audit_events(connection: Connection, search: AuditSearch) -> AuditPage:
-    """A page of matching AuditEvents, newest first, with their ids (which are not in time
-    order); pages follow each other by (recorded time, id), stable while events come in."""
+    """A page of matching AuditEvents, newest first (oldest with `_sort=date`), with their
+    ids (which are not in time order); pages follow each other by (recorded time, id),
+    stable while events come in."""
+    rows, next_after = audit_rows(connection, search)
+    return AuditPage([_resource(row) for row in rows], next_after)
+
+
+def audit_rows(connection: Connection, search: AuditSearch) -> tuple[list[Any], str | None]:
+    """A page of matching `audit_event` rows and the `_after` value of the next page."""
     c = audit_event.c
-    stmt = _filtered(select(audit_event), search).order_by(
-        c.recorded_at_us.desc(), c.event_id.desc()
-    )
+    stmt = _filtered(select(audit_event), search)
+    if search.oldest_first:
+        stmt = stmt.order_by(c.recorded_at_us, c.event_id)
+    else:
+        stmt = stmt.order_by(c.recorded_at_us.desc(), c.event_id.desc())
     if search.after is not None:
         recorded, event_id = search.after
-        stmt = stmt.where(
-            (c.recorded_at_us < recorded)
-            | ((c.recorded_at_us == recorded) & (c.event_id < event_id))
-        )
+        if search.oldest_first:
+            stmt = stmt.where(tuple_(c.recorded_at_us, c.event_id) > tuple_(recorded, event_id))
+        else:
+            stmt = stmt.where(tuple_(c.recorded_at_us, c.event_id) < tuple_(recorded, event_id))
     rows = list(connection.execute(stmt.limit(search.count + 1)).mappings())
     page = rows[: search.count]
     more = len(rows) > search.count and bool(page)
     next_after = f"{page[-1]['recorded_at_us']}.{page[-1]['event_id']}" if more else None
-    return AuditPage([_resource(row) for row in page], next_after)
+    return page, next_after
 
 
 def _filtered(stmt: Select[Any], search: AuditSearch) -> Select[Any]:
@@ -141,6 +164,10 @@ def _filtered(stmt: Select[Any], search: AuditSearch) -> Select[Any]:
         stmt = stmt.where(c.emergency.is_(search.emergency))
     if search.event_id is not None:
         stmt = stmt.where(c.event_id == search.event_id)
+    if search.organisation:
+        stmt = stmt.where(c.agent_org == search.organisation)
+    if search.others_only:
+        stmt = stmt.where(c.agent_kind.is_(None) | (c.agent_kind != "citizen"))
     return stmt
 
 

@@ -21,6 +21,9 @@ ACTIONS = {
     "capabilities": "R",
 }
 
+# Operations that read what they name, as a read of it does (not a search).
+READING_OPERATIONS = frozenset({"critical-information", "critical-information-indicator"})
+
 
 def outcome_code(status: int) -> str:
     """AuditEvent.outcome: 0 success, 4 minor failure (refused, bad input), 8 serious failure."""
@@ -49,7 +52,9 @@ class AuditRecord:
 
     @property
     def action(self) -> str:
-        base = self.interaction.split(":", 1)[0]
+        base, _, name = self.interaction.partition(":")
+        if base == "operation" and name in READING_OPERATIONS:
+            return "R"
         return ACTIONS.get(base, "E")
 
     @property

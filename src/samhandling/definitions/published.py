@@ -1,7 +1,8 @@
 """The definitions the platform ships, published as read-only FHIR resources.
 
-The StructureDefinitions of the platform's profiles (`profiles/definitions/`) and the
-CodeSystems and ValueSets of the terminology module: `meta.profile` of every
+The StructureDefinitions of the platform's profiles (`profiles/definitions/`), the
+CodeSystems and ValueSets of the terminology module and the OperationDefinitions of the
+extended operations (`operation_definitions.py`): `meta.profile` of every
 critical-information entry and the CapabilityStatement's `supportedProfile` point at
 their canonical urls, so a client must be able to fetch them
 (`GET StructureDefinition/kj-allergy-intolerance`, `ValueSet?url=…`). They are written into
@@ -20,12 +21,13 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine
 
+from samhandling.definitions.operation_definitions import operation_definitions
 from samhandling.store.database import lock_key, write_connection
 from samhandling.store.reader import read_many_current
 from samhandling.store.version_writer import VersionWriter
 
 Key = tuple[str, str]  # (resource type, id)
-SHIPPED_TYPES = frozenset({"StructureDefinition", "CodeSystem", "ValueSet"})
+SHIPPED_TYPES = frozenset({"StructureDefinition", "CodeSystem", "ValueSet", "OperationDefinition"})
 _FOLDERS = (
     ("samhandling.profiles", "definitions"),
     ("samhandling.terminology", "code_systems"),
@@ -46,6 +48,8 @@ def shipped() -> dict[Key, dict[str, Any]]:
                 if key in found:
                     raise ValueError(f"two shipped definitions are {key[0]}/{key[1]}")
                 found[key] = definition
+    for definition in operation_definitions():
+        found[(definition["resourceType"], definition["id"])] = definition
     return found
 
 

@@ -1,7 +1,8 @@
 """The shipped definitions cannot be changed through the API.
 
-An update, patch or delete of a shipped StructureDefinition, CodeSystem or ValueSet is 405
-(the server validates against the package data; a changed copy would misstate it), and a
+An update, patch or delete of a shipped StructureDefinition, CodeSystem, ValueSet or
+OperationDefinition is 405 (the server validates against the package data, and the
+operations are code; a changed copy would misstate them), and a
 new resource that claims the canonical url of a shipped one is 422 (two definitions with
 one url make `?url=` and `meta.profile` ambiguous). A new version comes with a new release
 of the platform (`published.publish` at start).

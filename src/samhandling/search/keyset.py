@@ -7,8 +7,9 @@ a resource that matches when the first page is read and when a later page is rea
 exactly once: nothing is repeated and nothing that still matches is skipped, however the
 resources change in between. A resource that stops matching in between is not shown (it is
 not a match any more); one created in between appears if its id sorts after the cursor.
-``total`` comes from a separate count; with a ``hidden`` restriction only when it is known
-from the page itself (every match seen) or ``_total=accurate`` asks for the full check.
+``total`` comes from a separate count; with a ``hidden`` restriction when it is known from
+the page itself (every match seen), when there are at most ``paging.TOTAL_THRESHOLD``
+matches, or when ``_total=accurate`` asks for the full check.
 """
 
 from __future__ import annotations
@@ -106,12 +107,12 @@ def _total(
     keys: list[Key],
     whole: bool,
 ) -> int | None:
-    from samhandling.search.paging import count_matches
+    from samhandling.search.paging import TOTAL_THRESHOLD, count_matches
 
     if query.total == "none":
         return None
     if whole:
         return len(keys)
     if builder.restriction.hidden is not None and query.total != "accurate":
-        return None
+        return count_matches(connection, builder, query, TOTAL_THRESHOLD)
     return count_matches(connection, builder, query)

@@ -11,8 +11,10 @@ version, and a resource deleted in between is left out. A page request whose id 
 With a ``hidden`` test (which only Python can evaluate) the matches are checked lazily, in
 order, until the requested page and one more visible match are known: offsets count
 visible matches only, and the cached row keeps the visible matches found so far and how far
-the check got. ``total`` is then known only once every match has been checked (always with
-``_total=accurate``, up to ``MAX_RESULTS``).
+the check got. ``total`` is then known only once every match has been checked: always with
+``_total=accurate`` (up to ``MAX_RESULTS``), and by default when there are at most
+``TOTAL_THRESHOLD`` matches (those beyond the page are checked by ``hidden_uncounted``, so
+they are not noted as shown).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from samhandling.store.schema import search_cache
 
 Key = tuple[str, str]
 MAX_RESULTS = 100_000
+# Under a ``hidden`` restriction, ``total`` is given by default when there are at most this
+# many matches (each is checked); above it only with ``_total=accurate`` (docs/SEARCH.md).
+TOTAL_THRESHOLD = 1000
 CACHE_SECONDS = 3600
 MIN_SCAN = 20
 EXPIRY_CHANCE = 0.05
@@ -98,6 +103,9 @@ def all_matches(
     if builder.restriction.hidden is not None:
         wanted = len(scan.entries) if query.total == "accurate" else query.offset + query.count + 1
         checked = _scan(connection, scan, wanted, builder.restriction)
+    if scan.total is None and query.total != "none" and len(scan.entries) <= TOTAL_THRESHOLD:
+        rest = scan.entries[scan.scanned :]
+        scan.total = len(scan.visible) + _visible_count(connection, rest, builder.restriction)
     multi_page = len(scan.visible) > query.count or query.offset > 0
     if search_id is None and multi_page:
         search_id = _store(connection, key, scan)
@@ -124,15 +132,23 @@ def _scan(
     return checked
 
 
-def count_matches(connection: Connection, builder: SearchSql, query: SearchQuery) -> int | None:
-    """The number of matches (``_summary=count``); None when ``hidden`` makes it too costly."""
+def count_matches(
+    connection: Connection, builder: SearchSql, query: SearchQuery, limit: int = MAX_RESULTS
+) -> int | None:
+    """The number of matches (``_summary=count``); None when ``hidden`` makes it too costly
+    (more than ``limit`` matches to check)."""
     if builder.restriction.hidden is None:
         return _count(connection, builder, query)
-    stmt = builder.matches(query).limit(MAX_RESULTS + 1)
+    stmt = builder.matches(query).limit(limit + 1)
     keys = [(row[0], row[1]) for row in connection.execute(stmt)]
-    if len(keys) > MAX_RESULTS:
+    if len(keys) > limit:
         return None
-    return sum(1 for _ in visible_versions(connection, keys, builder.restriction))
+    return _visible_count(connection, keys, builder.restriction)
+
+
+def _visible_count(connection: Connection, keys: list[Key], restriction: SearchRestriction) -> int:
+    """How many of ``keys`` the caller may see (checked without noting them as shown)."""
+    return sum(1 for _ in visible_versions(connection, keys, restriction.for_counting()))
 
 
 def _count(connection: Connection, builder: SearchSql, query: SearchQuery) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = ["SearchRestriction"]
@@ -27,11 +27,15 @@ class SearchRestriction:
       the targets of chains and ``_has``. It is called with the resource as a dict.
     * ``owner``: who the restriction is for (e.g. the principal's id); a cached result page
       is only served to a request with the same owner and the same restriction.
+    * ``hidden_uncounted``: the same test as ``hidden`` without its side effects (``hidden``
+      may note what the caller was shown, for the audit trail); the default ``total`` counts
+      the matches beyond the page with it (``paging.TOTAL_THRESHOLD``). Without it, ``hidden``.
     """
 
     patient_ids: frozenset[str] | None = None
     hidden: Callable[[dict[str, Any]], bool] | None = None
     owner: str | None = None
+    hidden_uncounted: Callable[[dict[str, Any]], bool] | None = None
 
     def fingerprint(self) -> str:
         """A stable key for the restriction, binding cached search results to it."""
@@ -42,6 +46,12 @@ class SearchRestriction:
 
     def is_hidden(self, resource: dict[str, Any]) -> bool:
         return self.hidden is not None and bool(self.hidden(resource))
+
+    def for_counting(self) -> SearchRestriction:
+        """This restriction with the side-effect-free test, for counting matches not shown."""
+        if self.hidden_uncounted is None:
+            return self
+        return replace(self, hidden=self.hidden_uncounted)
 
 
 UNRESTRICTED = SearchRestriction()
