@@ -15,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL, Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from samhandling.api.responses import fhir_response
+from samhandling.api.database_errors import is_database_outage, outage_error
+from samhandling.api.responses import error_response, fhir_response
 from samhandling.auth import Authenticator, AuthError, AuthSettings, DevIssuer, Principal
 from samhandling.auth.settings import TrustedIssuer
 from samhandling.config import Settings
@@ -84,8 +85,15 @@ class AuthenticationMiddleware:
             principal = await run_in_threadpool(self._principal, scope["method"], url, headers)
         except AuthError as exc:
             log.info("authentication refused", extra={"status": exc.status, "error": exc.error})
+            scope.setdefault("state", {})["refusal"] = exc.description
             response = fhir_response(exc.outcome(), exc.status, exc.headers)
             await response(scope, receive, send)
+            return
+        except Exception as exc:  # the patient or register look-up met a database outage
+            if not is_database_outage(exc):
+                raise
+            log.warning("authentication: the database is unavailable")
+            await error_response(outage_error())(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
