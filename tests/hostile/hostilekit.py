@@ -5,7 +5,7 @@ database stays up during the fuzz, so not even 503), within `SECONDS`, and a 4xx
 an OperationOutcome that leaks no internals. Examples are derived from each test's source
 (`derandomize=True`): the normal run is the same every time. A release runs more of them:
 
-    SAMHANDLING_FUZZ_EXAMPLES=5000 SAMHANDLING_REQUIRE_POSTGRES=1 pytest tests/hostile
+    SAMHANDLING_FUZZ_EXAMPLES=5000 SAMHANDLING_REQUIRE_POSTGRES=1 ./dev test tests/hostile
 """
 
 from __future__ import annotations
@@ -99,7 +99,9 @@ tricky_text = st.sampled_from(
     ["", " ", "a" * 300, "é", "Ø", "∞", "\u202e", "%", "%00", "%zz", "\\", "'", '"', ";--", "*",
      "$", "|", ",", ":", "?", "&", "=", "..", "/", "../..", "null", "true", "-0", "1e999",
      "NaN", "12345678901", "Patient/", "Patient/../x", "http://x/Patient/1", "urn:uuid:",
-     "<x/>", "${x}", "{{x}}", "%s%n", "\t\n\r", "\u0001", "\ufeff"]
+     "<x/>", "${x}", "{{x}}", "%s%n", "\t\n\r", "\u0001", "\ufeff", "0001", "9999-12-31",
+     "0000-01-01", "9999-12-31T23:59:59.999999-14:00", "0001-01-01T00:00:00+14:00",
+     "2024-02-30", "24:00:00", "1e-400", "1e400", "0.000000000000000000001"]
 )  # fmt: skip
 huge_numbers = st.sampled_from(
     [2**63, -(2**63) - 1, 2**64, 10**30, -(10**40), 1e308, -1e308, 5e-324, 1.7976931348623157e308]
