@@ -269,3 +269,32 @@ def test_security_officer_date_prefixes_are_ranges(client: TestClient, tmp_path:
     assert count(f"eq{today}") >= 2
     assert count("2000-01-01") == 0 and count(f"gt{today}") == 0 and count(f"lt{today}") == 0
     assert count("le2000-01-01") == 0 and count("ge2000-01-01") >= 2
+
+
+def _client_agent(event: dict[str, Any]) -> dict[str, Any]:
+    return next(a for a in event["agent"] if not a["requestor"])
+
+
+def test_refusals_record_the_reason_and_the_client_address(
+    client: TestClient, tmp_path: Path
+) -> None:
+    _patient_id, observation_id = patient_with_observation(client)
+    forged = client.get("/fhir/Observation", headers={"Authorization": "Bearer forged"})
+    assert forged.status_code == 401
+    missing = client.get("/fhir/Observation", headers={"Authorization": ""})
+    assert missing.status_code == 401
+    citizen = mint(tmp_path, "citizen", patient_fnr="12837510110")
+    refused = client.get(
+        f"/fhir/Observation/{observation_id}", headers={"Authorization": f"Bearer {citizen}"}
+    )
+    assert refused.status_code == 403
+    forged_event, missing_event, refused_event = (e["event"] for e in events(client)[2:])
+    # the reason the client was given, and where the request came from (BALP agent.network)
+    assert forged_event["outcomeDesc"] == forged.json()["issue"][0]["diagnostics"]
+    assert missing_event["outcomeDesc"] == "authentication required"
+    assert refused.json()["issue"][0]["diagnostics"].endswith(refused_event["outcomeDesc"])
+    for event in (forged_event, missing_event, refused_event):
+        assert _client_agent(event)["network"] == {"address": "testclient", "type": "2"}
+    # an allowed access carries no address (personal data kept to what is needed)
+    allowed = events(client)[1]["event"]
+    assert all("network" not in agent for agent in allowed["agent"])

@@ -6,8 +6,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import psycopg
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -24,6 +26,7 @@ from samhandling.api.authentication import (
     make_authenticator,
 )
 from samhandling.api.capability import capability_statement
+from samhandling.api.database_errors import database_error_response, is_database_outage
 from samhandling.api.operation_routes import operation_routes
 from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
@@ -91,6 +94,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
         exception_handlers={
             FhirError: _fhir_error,
             HTTPException: _http_error,
+            # Database errors are answered here, inside the stack: an exception that reaches
+            # the server makes it close the client's connection after the response.
+            **dict.fromkeys(
+                (DBAPIError, psycopg.Error, PoolTimeout, PendingRollbackError), _database_error
+            ),
             Exception: _internal_error,
         },
     )
@@ -158,23 +166,16 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return error_response(FhirError(exc.status_code, error(code, str(exc.detail)), exc.headers))
 
 
+async def _database_error(_request: Request, exc: Exception) -> Response:
+    return database_error_response(exc)
+
+
 async def _internal_error(_request: Request, exc: Exception) -> Response:
     # Never leak internals: the details go to the log, the client gets a generic outcome.
+    if is_database_outage(exc) or isinstance(exc, DBAPIError):
+        return database_error_response(exc)  # raised in a middleware
     log.error("unhandled error", exc_info=exc)
-    if isinstance(exc, IntegrityError):
-        # Two writers raced for the same new id: the loser gets a conflict, not a 500.
-        message = "A concurrent write conflicted; retry"
-        return error_response(FhirError(409, error("conflict", message)))
-    if _is_database_outage(exc):
-        message = "The database is unavailable; try again"
-        return error_response(FhirError(503, error("transient", message)))
     return error_response(FhirError(500, error("exception", "Internal server error")))
-
-
-def _is_database_outage(exc: Exception) -> bool:
-    return isinstance(exc, DBAPIError) and bool(
-        exc.connection_invalidated or "connect" in str(exc).lower()
-    )
 
 
 def create_app_from_env() -> Starlette:

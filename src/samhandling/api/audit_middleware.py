@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from samhandling.api.database_errors import RETRY_AFTER_SECONDS, is_database_outage, outage_error
 from samhandling.api.policy_guard import audit_agent
 from samhandling.api.responses import error_response
 from samhandling.audit.journal import AuditJournal
@@ -47,17 +48,22 @@ class AuditMiddleware:
 
         try:
             await self.app(scope, receive, hold)
-        except Exception:
+        except Exception as exc:
+            outage = is_database_outage(exc)
             try:
-                await self._record(scope, 500)
+                await self._record(scope, 503 if outage else 500)
             except Exception:  # a database outage fails both: the request's error decides
                 log.warning("the failed request could not be audited", exc_info=True)
-            raise
+            if not outage:
+                raise
+            await error_response(outage_error())(scope, receive, send)
+            return
         status = held[0]["status"] if held else 500
         try:
             await self._record(scope, status)
         except Exception:
-            outcome = FhirError(503, error("transient", "The access could not be audited"))
+            retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            outcome = FhirError(503, error("transient", "The access could not be audited"), retry)
             await error_response(outcome)(scope, receive, send)
             return
         for message in held:
@@ -100,7 +106,19 @@ def request_record(scope: Scope, status: int, state: dict[str, Any]) -> AuditRec
         record.decision_reason = deciding[-1].reason if deciding else None
     if not record.entities:
         record.entities = _requested_entity(path)
+    if status in (401, 403):
+        _describe_refusal(record, scope, state)
     return record
+
+
+def _describe_refusal(record: AuditRecord, scope: Scope, state: dict[str, Any]) -> None:
+    """Why the request was refused and where it came from (BALP: agent.network)."""
+    reason = state.get("refusal") or record.decision_reason
+    if reason:
+        record.outcome_description = mask_national_ids(str(reason))[:500]
+    client = scope.get("client")
+    if client:
+        record.source_address = str(client[0])
 
 
 def _requested_entity(path: str) -> list[tuple[str, str, str | None]]:

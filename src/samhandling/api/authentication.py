@@ -7,6 +7,7 @@ metrics live outside `/fhir`. The principal is put on `request.state.principal`.
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from sqlalchemy import Engine
@@ -14,8 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from samhandling.api.database_errors import is_database_outage, outage_error
 from samhandling.api.dpop_replay import DatabaseReplayCache
-from samhandling.api.responses import fhir_response
+from samhandling.api.responses import error_response, fhir_response
 from samhandling.auth import Authenticator, AuthError, AuthSettings, DevIssuer, Principal
 from samhandling.auth.settings import TrustedIssuer
 from samhandling.config import Settings
@@ -26,6 +28,8 @@ from samhandling.store.database import read_connection
 
 MAX_CACHED_CALLERS = 10_000
 OPEN_PATHS = frozenset({"/fhir/metadata", "/fhir/.well-known/smart-configuration"})
+
+log = logging.getLogger("samhandling.api")
 
 
 class NoTrustedIssuer(RuntimeError):
@@ -89,10 +93,18 @@ class AuthenticationMiddleware:
         try:
             principal = await run_in_threadpool(self._principal, scope["method"], url, headers)
         except AuthError as exc:
-            # Logged once: the reason goes on the request's log line (MetricsMiddleware).
+            # Logged once: the reason goes on the request's log line (MetricsMiddleware);
+            # the audit record takes it from the scope.
             note_refusal(f"{exc.error or exc.issue_code}: {exc.description}")
+            scope.setdefault("state", {})["refusal"] = exc.description
             response = fhir_response(exc.outcome(), exc.status, exc.headers)
             await response(scope, receive, send)
+            return
+        except Exception as exc:  # the patient or register look-up met a database outage
+            if not is_database_outage(exc):
+                raise
+            log.warning("authentication: the database is unavailable")
+            await error_response(outage_error())(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
         note_client(principal.client.client_id)

@@ -45,7 +45,7 @@ def audit_event(record: AuditRecord) -> dict[str, Any]:
         "action": record.action,
         "recorded": format_instant(record.recorded_at_us),
         "outcome": record.outcome,
-        "agent": _agents(record.agent),
+        "agent": _agents(record.agent, record.source_address),
         "source": {"observer": {"display": "samhandling"}},
     }
     if record.outcome_description:
@@ -68,7 +68,7 @@ def _subtype(interaction: str) -> dict[str, str]:
     return {"system": INTERACTION_SYSTEM, "code": interaction}
 
 
-def _agents(agent: dict[str, Any]) -> list[dict[str, Any]]:
+def _agents(agent: dict[str, Any], source_address: str | None) -> list[dict[str, Any]]:
     user: dict[str, Any] = {"requestor": True}
     who: dict[str, Any] = {}
     if agent.get("hpr_number"):
@@ -88,12 +88,14 @@ def _agents(agent: dict[str, Any]) -> list[dict[str, Any]]:
         user["policy"] = [agent["decision_ref"]]
     agents = [user]
     organisation = agent.get("organisation") or agent.get("point_of_care")
-    if organisation or agent.get("client_name"):
+    if organisation or agent.get("client_name") or source_address:
         system: dict[str, Any] = {"requestor": False, "type": {"text": "client-system"}}
         who = {"display": agent.get("client_name") or "client"}
         if organisation:
             who["identifier"] = {"system": ORGANISATION_NUMBER_SYSTEM, "value": organisation}
         system["who"] = who
+        if source_address:  # BALP: the client agent's network address (type 2: IP address)
+            system["network"] = {"address": source_address, "type": "2"}
         agents.append(system)
     return agents + _organisation_agents(agent)
 

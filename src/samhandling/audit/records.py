@@ -49,6 +49,7 @@ class AuditRecord:
     outcome_description: str | None = None
     method: str | None = None
     path: str | None = None
+    source_address: str | None = None  # the client's network address (refusals)
 
     @property
     def action(self) -> str:
