@@ -129,10 +129,11 @@ class FhirRestApi:
         rtype, rid = self.resource_type(request), request.path_params["id"]
         body = await read_body(request, self.settings.max_body_bytes, PATCH_TYPES)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        most = self.settings.max_body_bytes  # a patched resource is bounded like a PUT body
         if media == "application/json-patch+json":
-            apply = lambda current: apply_json_patch(current, body)  # noqa: E731
+            apply = lambda current: apply_json_patch(current, body, max_bytes=most)  # noqa: E731
         else:
-            apply = patch_function(body)
+            apply = patch_function(body, max_bytes=most)
         if_match = parse_if_match(request.headers.get("if-match"))
         result = await self._write(
             request, lambda w: crud.patch(w, rtype, rid, apply, if_match=if_match)
