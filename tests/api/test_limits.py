@@ -245,3 +245,39 @@ def test_json_patch_in_a_bundle_is_bounded_too(client: TestClient) -> None:
     assert_unchanged(client, pid)
     bad = {**binary, "data": "not base64!"}
     outcome(bundle(client, "transaction", {**entry, "resource": bad}), 400, "invalid")
+
+
+# -------------------------------------------------------------------- searches (item 9)
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def test_search_with_too_many_parameters_is_400(client: TestClient) -> None:
+    many = "&".join(f"name=a{i}" for i in range(101))
+    result = outcome(client.get(f"/fhir/Patient?{many}"), 400, "too-costly")
+    assert "at most 100 parameters" in result["issue"][0]["diagnostics"]
+    outcome(client.post("/fhir/Patient/_search", content=many, headers=FORM), 400, "too-costly")
+    # the same limit in a Bundle and in If-None-Exist
+    entry = {"request": {"method": "GET", "url": f"Patient?{many}"}}
+    response = bundle(client, "batch", entry)
+    assert response.json()["entry"][0]["response"]["status"].startswith("400")  # type: ignore[attr-defined]
+    headers = {**FHIR_JSON, "If-None-Exist": many}
+    body = orjson.dumps({"resourceType": "Patient"})
+    outcome(client.post("/fhir/Patient", content=body, headers=headers), 400, "too-costly")
+    assert count_patients(client) == 0
+    fine = "&".join(f"name=a{i}" for i in range(100))
+    assert client.get(f"/fhir/Patient?{fine}").status_code == 200
+
+
+def test_search_with_too_many_values_is_400(client: TestClient) -> None:
+    values = ",".join(f"a{i}" for i in range(101))
+    result = outcome(client.get(f"/fhir/Patient?name={values}"), 400, "too-costly")
+    assert "at most 100 values" in result["issue"][0]["diagnostics"]
+    fine = ",".join(f"a{i}" for i in range(100))
+    assert client.get(f"/fhir/Patient?name={fine}").status_code == 200
+
+
+def test_post_search_body_is_bounded(client: TestClient) -> None:
+    huge = "name=" + "a" * 300_000  # the test client's body limit is 200 kB
+    outcome(client.post("/fhir/Patient/_search", content=huge, headers=FORM), 413)
+    outcome(client.post("/fhir/Patient/_search", content=b"name=\xff\xfe", headers=FORM), 400)

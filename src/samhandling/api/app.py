@@ -53,7 +53,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     if settings.dev_issuer:
         dev = DevIssuer(settings.data_dir, settings.dev_issuer_url, production=settings.production)
     authenticator = make_authenticator(settings, dev)
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(
+        settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
+    )
     upgrade(engine)
     if settings.publish_definitions:
         publish(engine)

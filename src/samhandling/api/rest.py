@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,7 +28,7 @@ from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.conditions import parse_if_match
 from samhandling.interactions.entry_actions import patch_function
 from samhandling.interactions.resource_input import check_id, check_resource_type
-from samhandling.store.database import read_connection, write_connection
+from samhandling.store.database import cancel_statement, read_connection, write_connection
 from samhandling.store.version_writer import VersionWriter
 
 T = TypeVar("T")
@@ -59,12 +60,32 @@ class FhirRestApi:
             request.state.guard = guard
         return guard
 
-    async def run_read(self, action: Callable[[Any], T]) -> T:
+    async def run_read(self, action: Callable[[Any], T], request: Request | None = None) -> T:
+        """Run `action` in a read transaction on a worker thread. With `request`, a client
+        that goes away stops the statement running for it (the database stops working)."""
+        running: list[Connection] = []
+
         def run() -> T:
             with read_connection(self.engine) as connection:
-                return action(connection)
+                running.append(connection)
+                try:
+                    return action(connection)
+                finally:
+                    running.clear()
 
-        return await run_in_threadpool(run)
+        if request is None:
+            return await run_in_threadpool(run)
+        work = asyncio.ensure_future(run_in_threadpool(run))
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+            while not work.done():  # between two statements a cancel finds nothing to stop
+                for connection in list(running):
+                    cancel_statement(connection)
+                await asyncio.wait({work}, timeout=0.1)
+            return await work
+        finally:
+            gone.cancel()
 
     def resource_type(self, request: Request) -> str:
         check_accept(request)
@@ -180,6 +201,12 @@ class FhirRestApi:
             body = operation_outcome([Issue("information", "informational", message)])
             return fhir_response(body, result.status, headers)
         return fhir_response(result.version.content, result.status, headers)
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has closed the connection (the body is already read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _criteria(request: Request) -> str:

@@ -33,7 +33,8 @@ def search_routes(api: FhirRestApi) -> list[Route]:
         bundle = await api.run_read(
             lambda c: guarded_search(
                 c, rtype, items, api.base, guard, lenient=lenient, compartment=compartment
-            )
+            ),
+            request,
         )
         return fhir_response(bundle)
 
