@@ -281,3 +281,13 @@ def test_post_search_body_is_bounded(client: TestClient) -> None:
     huge = "name=" + "a" * 300_000  # the test client's body limit is 200 kB
     outcome(client.post("/fhir/Patient/_search", content=huge, headers=FORM), 413)
     outcome(client.post("/fhir/Patient/_search", content=b"name=\xff\xfe", headers=FORM), 400)
+
+
+def test_search_with_too_many_chains_is_400(client: TestClient) -> None:
+    has = "&".join(f"_has:Observation:subject:code=c{i}" for i in range(11))
+    result = outcome(client.get(f"/fhir/Patient?{has}"), 400, "too-costly")
+    assert "at most 10 chained or _has" in result["issue"][0]["diagnostics"]
+    chains = "&".join(f"subject:Patient.name=n{i}" for i in range(11))
+    outcome(client.get(f"/fhir/Observation?{chains}"), 400, "too-costly")
+    fine = "&".join(f"_has:Observation:subject:code=c{i}" for i in range(10))
+    assert client.get(f"/fhir/Patient?{fine}").status_code == 200

@@ -20,6 +20,9 @@ MAX_SEARCH_PARAMETERS = 100
 """Most query parameters (name=value pairs) in one search."""
 MAX_SEARCH_VALUES = 100
 """Most comma-separated values in one search parameter."""
+MAX_SEARCH_JOINS = 10
+"""Most chained (`subject:Patient.name`) and reverse-chained (`_has:…`) parameters in one
+search: each joins another resource type (99 `_has` took PostgreSQL over 30 s)."""
 MAX_PATCH_OPERATIONS = 100
 """Most operations in one JSON Patch or FHIRPath Patch."""
 MAX_FHIRPATH_LENGTH = 500
@@ -77,11 +80,16 @@ def database_integer(text: str, most: int = MAX_DATABASE_INTEGER) -> int | None:
 
 
 def check_search_size(items: list[tuple[str, str]]) -> None:
-    """400 above MAX_SEARCH_PARAMETERS parameters or MAX_SEARCH_VALUES values in one."""
+    """400 above MAX_SEARCH_PARAMETERS parameters, MAX_SEARCH_JOINS chains or
+    MAX_SEARCH_VALUES values in one parameter, or with a NUL character."""
     if len(items) > MAX_SEARCH_PARAMETERS:
         raise too_costly(
             f"A search may have at most {MAX_SEARCH_PARAMETERS} parameters, not {len(items)}"
         )
+    joins = [name for name, _ in items if name.startswith("_has:") or "." in name]
+    if len(joins) > MAX_SEARCH_JOINS:
+        message = f"A search may have at most {MAX_SEARCH_JOINS} chained or _has parameters"
+        raise too_costly(f"{message}, not {len(joins)}")
     for name, value in items:
         check_no_nul(name, value)
         if value.count(",") >= MAX_SEARCH_VALUES:
