@@ -15,8 +15,9 @@ from sqlalchemy import Connection, text
 from starlette.requests import Request
 from starlette.types import Message
 
-from fixtures.fhir_app import app_settings
+from fixtures.fhir_app import app_settings, make_client
 from samhandling.api.rest import FhirRestApi
+from samhandling.config import settings_from_env, settings_to_env
 from samhandling.fhir.outcome import FhirError
 from samhandling.store.database import make_engine
 
@@ -86,3 +87,18 @@ def test_a_client_that_stays_gets_its_answer(database_url: str, tmp_path: Path) 
     )
     assert answer == 7
     api.engine.dispose()
+
+
+def test_the_app_takes_its_timeout_from_the_environment(database_url: str, tmp_path: Path) -> None:
+    env = {"SAMHANDLING_DATA_DIR": str(tmp_path), "SAMHANDLING_STATEMENT_TIMEOUT_MS": "1234"}
+    settings = settings_from_env(env)
+    assert settings.statement_timeout_ms == 1234
+    assert settings_to_env(settings)["SAMHANDLING_STATEMENT_TIMEOUT_MS"] == "1234"
+    assert settings_from_env({}).statement_timeout_ms == 30_000
+    with make_client(database_url, tmp_path, statement_timeout_ms=1234) as client:
+        engine = client.app.state.engine  # type: ignore[attr-defined]
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                shown = connection.execute(text("SHOW statement_timeout")).scalar()
+                assert shown == "1234ms"
+        assert client.get("/fhir/Patient").status_code == 200
