@@ -479,7 +479,7 @@ def test_without_cardinalities_a_new_element_is_single() -> None:
             ),
             "Patient.contact has no element 'x'",
         ),
-        (_op("delete", "Patient.name[0].resolve()"), "evaluating the path failed"),
+        (_op("delete", "Patient.name.first(1)"), "evaluating the path failed"),
     ],
 )
 def test_fhirpath_patch_unapplicable_is_422(operation: dict[str, Any], fragment: str) -> None:

@@ -15,10 +15,9 @@ import os
 import string
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from samhandling.auth.personas import persona
@@ -41,20 +40,10 @@ hostile = settings(
         HealthCheck.filter_too_much,
     ],
 )
-# The 5xx another branch (cost) fixes: the generators that find them stay in the suite,
-# marked, until that branch is merged; a few examples, not shrunk (each may take seconds).
-known_failure = settings(
-    hostile, max_examples=min(EXAMPLES, 5), phases=[Phase.explicit, Phase.reuse, Phase.generate]
-)
-Test = TypeVar("Test", bound=Callable[..., None])
 
-
-def fixed_on_cost(test: Test) -> Test:
-    """Mark a test whose failures the cost branch fixes (remove after merging it)."""
-    marked: Test = pytest.mark.xfail(strict=False, reason="fixed on branch cost")(
-        known_failure(test)
-    )
-    return marked
+# Generators of costly requests (thousands of parameters, deep nesting, patches that grow):
+# each example may take a second, so fewer of them.
+costly = settings(hostile, max_examples=max(5, EXAMPLES // 10))
 
 
 def fuzzed_database(database_url: str) -> str:

@@ -9,8 +9,8 @@ from urllib.parse import quote
 from hostilekit import (
     SEEDS,
     check,
+    costly,
     dumps,
-    fixed_on_cost,
     hostile,
     huge_numbers,
     ids,
@@ -105,7 +105,7 @@ def test_json_patch_documents(client: TestClient, operations: Any) -> None:
     _send(client, "PATCH", "/fhir/Patient/p1", dumps(operations), "application/json-patch+json")
 
 
-@fixed_on_cost
+@costly
 @given(depth=st.integers(200, 1200), kind=st.sampled_from(["[", "{"]))
 def test_deeply_nested_bodies(client: TestClient, depth: int, kind: str) -> None:
     inner = '{"a":' * depth + "1" + "}" * depth if kind == "{" else "[" * depth + "]" * depth
@@ -113,7 +113,7 @@ def test_deeply_nested_bodies(client: TestClient, depth: int, kind: str) -> None
     _send(client, "POST", "/fhir/Patient", body, "application/fhir+json")
 
 
-@fixed_on_cost
+@costly
 @given(before=strings, after=strings, element=st.sampled_from(["family", "id", "birthDate"]))
 def test_nul_bytes_in_bodies(client: TestClient, before: str, after: str, element: str) -> None:
     value = f"{before}\x00{after}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hostilekit import SEEDS, check, dumps, fixed_on_cost, hostile, json_values, strings
+from hostilekit import SEEDS, check, costly, dumps, hostile, json_values, strings
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
@@ -78,7 +78,7 @@ def test_random_bundles(client: TestClient, bundle: dict[str, Any], duplicate: b
     _post(client, bundle)
 
 
-@fixed_on_cost
+@costly
 @given(
     kind=st.sampled_from(["transaction", "batch"]),
     method=st.lists(st.sampled_from(METHODS), min_size=1, max_size=2),
@@ -100,7 +100,7 @@ def test_methods_as_lists_and_full_urls_as_objects(
     _post(client, {"resourceType": "Bundle", "type": kind, "entry": [entry]})
 
 
-@fixed_on_cost
+@costly
 @given(condition=st.sampled_from(["identifier=urn:x|1", "name=Berg", "_id=nope"]))
 def test_duplicate_if_none_exist_in_a_transaction(client: TestClient, condition: str) -> None:
     entry = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from hostilekit import check, fixed_on_cost, hostile, resource_types, strings
+from hostilekit import check, costly, hostile, resource_types, strings
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
@@ -80,7 +80,7 @@ def test_version_ids(client: TestClient, vid: str) -> None:
     check(lambda: client.get(f"/fhir/Patient/p1/_history/{quote(vid, safe='')}"))
 
 
-@fixed_on_cost
+@costly
 @given(
     number=st.integers(2**31, 2**80) | st.integers(-(2**80), -(2**63)) | st.sampled_from(UNICODE),
     where=st.sampled_from(["vid", "_snapshot", "_after", "_count", "_offset"]),
@@ -99,7 +99,7 @@ def test_numbers_out_of_range(client: TestClient, number: int | str, where: str)
         check(lambda tampered=tampered: client.get(tampered))
 
 
-@fixed_on_cost
+@costly
 @given(
     name=st.sampled_from(["_id", "identifier", "name", "code", "subject", "_text"]),
     before=strings,
@@ -110,7 +110,7 @@ def test_nul_bytes_in_search(client: TestClient, name: str, before: str, after: 
     check(lambda: client.get(f"/fhir/Patient?{name}={value}"))
 
 
-@fixed_on_cost
+@costly
 @given(count=st.integers(500, 3000), name=st.sampled_from(["name", "_id", "identifier"]))
 def test_thousands_of_parameters(client: TestClient, count: int, name: str) -> None:
     query = "&".join(f"{name}=a{i}" for i in range(count))

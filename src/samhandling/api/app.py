@@ -55,7 +55,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     dev = None
     if settings.dev_issuer:
         dev = DevIssuer(settings.data_dir, settings.dev_issuer_url, production=settings.production)
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(
+        settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
+    )
     authenticator = make_authenticator(settings, dev, engine)
     upgrade(engine)
     if settings.publish_definitions:

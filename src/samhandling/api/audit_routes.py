@@ -22,6 +22,7 @@ from samhandling.audit.queries import (
 from samhandling.auth import Principal
 from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.request_limits import database_integer
 from samhandling.interactions import read
 from samhandling.interactions.operations import (
     Operation,
@@ -71,7 +72,7 @@ def audit_routes(api: FhirRestApi) -> list[BaseRoute]:
     async def read_one(request: Request) -> Response:
         require_security_officer(request.state.principal)
         event_id = request.path_params["id"]
-        if not event_id.isdigit():
+        if database_integer(event_id) is None:
             raise FhirError(404, error("not-found", f"AuditEvent/{event_id} is not known"))
         query = parse_audit_search([("_id", event_id)])
         page = await api.run_read(lambda c: search_audit_events(c, query))

@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.request_limits import check_no_nul
 from samhandling.interactions.resource_input import parse_json
 
 JSON_TYPES = ("application/fhir+json", "application/json")
@@ -21,23 +22,27 @@ async def read_body(request: Request, limit: int, accepted: tuple[str, ...] = JS
             f"Content-Type {media_type or '(none)'} is not supported; use {' or '.join(accepted)}"
         )
         raise FhirError(415, error("not-supported", message))
+    raw = await read_bytes(request, limit)
+    if not raw:
+        raise FhirError(400, error("required", "The request body is empty"))
+    return parse_json(raw)
+
+
+async def read_bytes(request: Request, limit: int) -> bytes:
+    """The raw body; 413 above `limit` bytes (read no further than that)."""
+    too_large = FhirError(
+        413, error("too-costly", f"The body is larger than the limit of {limit} bytes")
+    )
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise FhirError(
-            413, error("too-costly", f"The body is larger than the limit of {limit} bytes")
-        )
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise too_large
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise FhirError(
-                413, error("too-costly", f"The body is larger than the limit of {limit} bytes")
-            )
+            raise too_large
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw:
-        raise FhirError(400, error("required", "The request body is empty"))
-    return parse_json(raw)
+    return b"".join(chunks)
 
 
 def prefer_return(request: Request) -> str:
@@ -58,7 +63,11 @@ def prefer_lenient(request: Request) -> bool:
 
 
 def query_items(request: Request) -> list[tuple[str, str]]:
-    return list(request.query_params.multi_items())
+    """The query parameters; 400 if one holds a NUL character."""
+    items = list(request.query_params.multi_items())
+    for name, value in items:
+        check_no_nul(name, value)
+    return items
 
 
 def check_accept(request: Request) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,7 +28,7 @@ from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.conditions import parse_if_match
 from samhandling.interactions.entry_actions import patch_function
 from samhandling.interactions.resource_input import check_id, check_resource_type
-from samhandling.store.database import read_connection, write_connection
+from samhandling.store.database import cancel_statement, read_connection, write_connection
 from samhandling.store.version_writer import VersionWriter
 
 T = TypeVar("T")
@@ -59,12 +60,32 @@ class FhirRestApi:
             request.state.guard = guard
         return guard
 
-    async def run_read(self, action: Callable[[Any], T]) -> T:
+    async def run_read(self, action: Callable[[Any], T], request: Request | None = None) -> T:
+        """Run `action` in a read transaction on a worker thread. With `request`, a client
+        that goes away stops the statement running for it (the database stops working)."""
+        running: list[Connection] = []
+
         def run() -> T:
             with read_connection(self.engine) as connection:
-                return action(connection)
+                running.append(connection)
+                try:
+                    return action(connection)
+                finally:
+                    running.clear()
 
-        return await run_in_threadpool(run)
+        if request is None:
+            return await run_in_threadpool(run)
+        work = asyncio.ensure_future(run_in_threadpool(run))
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+            while not work.done():  # between two statements a cancel finds nothing to stop
+                for connection in list(running):
+                    cancel_statement(connection)
+                await asyncio.wait({work}, timeout=0.1)
+            return await work
+        finally:
+            gone.cancel()
 
     def resource_type(self, request: Request) -> str:
         check_accept(request)
@@ -129,10 +150,11 @@ class FhirRestApi:
         rtype, rid = self.resource_type(request), request.path_params["id"]
         body = await read_body(request, self.settings.max_body_bytes, PATCH_TYPES)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        most = self.settings.max_body_bytes  # a patched resource is bounded like a PUT body
         if media == "application/json-patch+json":
-            apply = lambda current: apply_json_patch(current, body)  # noqa: E731
+            apply = lambda current: apply_json_patch(current, body, max_bytes=most)  # noqa: E731
         else:
-            apply = patch_function(body)
+            apply = patch_function(body, max_bytes=most)
         if_match = parse_if_match(request.headers.get("if-match"))
         result = await self._write(
             request, lambda w: crud.patch(w, rtype, rid, apply, if_match=if_match)
@@ -181,6 +203,12 @@ class FhirRestApi:
             issues = [*result.warnings, Issue("information", "informational", message)]
             return fhir_response(operation_outcome(issues), result.status, headers)
         return fhir_response(result.version.content, result.status, headers)
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has closed the connection (the body is already read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _criteria(request: Request) -> str:

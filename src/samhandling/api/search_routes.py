@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from samhandling.api.http_input import check_accept, prefer_lenient, query_items
+from samhandling.api.http_input import check_accept, prefer_lenient, query_items, read_bytes
 from samhandling.api.responses import fhir_response
 from samhandling.api.rest import FhirRestApi
 from samhandling.fhir.outcome import FhirError, error
@@ -28,12 +28,13 @@ def search_routes(api: FhirRestApi) -> list[Route]:
     ) -> Response:
         items = query_items(request)
         if request.method == "POST":
-            items += await _form_items(request)
+            items += await _form_items(request, api.settings.max_body_bytes)
         lenient, guard = prefer_lenient(request), api.guard(request)
         bundle = await api.run_read(
             lambda c: guarded_search(
                 c, rtype, items, api.base, guard, lenient=lenient, compartment=compartment
-            )
+            ),
+            request,
         )
         return fhir_response(bundle)
 
@@ -70,10 +71,13 @@ def search_routes(api: FhirRestApi) -> list[Route]:
     ]
 
 
-async def _form_items(request: Request) -> list[tuple[str, str]]:
+async def _form_items(request: Request, limit: int) -> list[tuple[str, str]]:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/x-www-form-urlencoded":
         message = "POST _search needs application/x-www-form-urlencoded"
         raise FhirError(415, error("not-supported", message))
-    body = await request.body()
-    return parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    body = await read_bytes(request, limit)
+    try:
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        raise FhirError(400, error("invalid", "The form body is not UTF-8")) from None

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Select, func, select, tuple_
 
 from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.request_limits import database_integer
 from samhandling.store.audit_tables import audit_event, audit_patient
 from samhandling.store.index_rows import date_to_us
 
@@ -65,7 +66,7 @@ def parse_audit_search(items: list[tuple[str, str]]) -> AuditSearch:
         purpose=values.get("purpose", "").rsplit("|", 1)[-1] or None,
         outcome=values.get("outcome"),
         emergency=None if "emergency" not in values else values["emergency"] == "true",
-        event_id=int(values["_id"]) if values.get("_id", "").isdigit() else None,
+        event_id=_event_id(values["_id"]) if "_id" in values else None,
         count=parse_count(values.get("_count", "50")),
         after=parse_after(values["_after"]) if "_after" in values else None,
         oldest_first=_sort(values.get("_sort", "-date")),
@@ -80,18 +81,26 @@ def _sort(value: str) -> bool:
     return value == "date"
 
 
+def _event_id(value: str) -> int:
+    """The id searched for; one that no event can have (-1) if it is not a number."""
+    number = database_integer(value)
+    return -1 if number is None else number
+
+
 def parse_count(value: str) -> int:
-    if not value.isdigit():
+    number = database_integer(value)
+    if number is None:
         raise FhirError(400, error("invalid", f"Invalid _count {value!r}", "_count"))
-    return min(int(value), 1000)
+    return min(number, 1000)
 
 
 def parse_after(value: str) -> tuple[int, int]:
     """The page cursor this server put in a `next` link."""
     recorded, _, event_id = value.partition(".")
-    if not (recorded.isdigit() and event_id.isdigit()):
+    recorded_us, event = database_integer(recorded), database_integer(event_id)
+    if recorded_us is None or event is None:
         raise FhirError(400, error("invalid", f"Invalid _after {value!r}", "_after"))
-    return int(recorded), int(event_id)
+    return recorded_us, event
 
 
 def date_bounds(value: str) -> tuple[tuple[str, int], ...]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -52,10 +53,15 @@ class WrittenDecimal(Decimal):
         return (WrittenDecimal, (self.text,))
 
 
-def parse(raw: bytes | str) -> Any:
-    """A JSON document, its decimals as `WrittenDecimal` where a float would change them."""
+def parse(raw: bytes | str, check: Callable[[Any], None] | None = None) -> Any:
+    """A JSON document, its decimals as `WrittenDecimal` where a float would change them.
+
+    `check` sees the parsed document first (it may raise, e.g. when it nests too deep).
+    """
     data = raw.encode() if isinstance(raw, str) else raw
     parsed = orjson.loads(data)
+    if check is not None:
+        check(parsed)
     # What the store wrote (compact, floats as orjson prints them) prints back the same:
     # nothing to lose, and cheaper to see than scanning for numbers.
     if orjson.dumps(parsed) == data or not _float_would_change(data):

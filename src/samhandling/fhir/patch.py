@@ -14,6 +14,13 @@ Both return a new dict and never change their arguments. Errors are `FhirError`s
   or `id` (the server decides ids).
 The diagnostics name the failing operation by its 0-based index.
 
+The work is bounded (`samhandling.fhir.request_limits`): more than MAX_PATCH_OPERATIONS
+operations, or a FHIRPath path longer than MAX_FHIRPATH_LENGTH, nesting deeper than
+MAX_FHIRPATH_NESTING, calling a function outside `_PATH_FUNCTIONS` (those that can multiply
+a collection: `select`, `combine`, `repeat`, `descendants`, …) or naming `%resource` inside
+a function's argument is a 400 `too-costly`; a result larger than `max_bytes` is a 422
+`too-costly`.
+
 The engines are `patch_json` and `patch_fhirpath`. For FHIRPath Patch pass `repeats`
 (e.g. `repeats_from_definitions(structure_definitions)`) so that the first value added to a
 repeating element becomes a JSON array; see `samhandling.fhir.patch_fhirpath`.
@@ -31,11 +38,21 @@ from fhirpathpy.parser import parse
 from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
-from samhandling.fhir import patch_fhirpath, patch_json
+from samhandling.fhir import json_codec, patch_fhirpath, patch_json
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.patch_fhirpath import Operation, Repeats, value_entry
+from samhandling.fhir.patch_json import MAX_PATCHED_BYTES
+from samhandling.fhir.request_limits import (
+    MAX_FHIRPATH_LENGTH,
+    MAX_FHIRPATH_NESTING,
+    MAX_FHIRPATH_PATCH_PATHS,
+    MAX_FHIRPATH_PATCH_WORK,
+    MAX_PATCH_OPERATIONS,
+    too_costly,
+)
 
 __all__ = [
+    "MAX_PATCHED_BYTES",
     "Repeats",
     "apply_fhirpath_patch",
     "apply_json_patch",
@@ -51,20 +68,39 @@ _OPERATION_PARTS: dict[str, tuple[str, ...]] = {
     "replace": ("path", "value"),
     "move": ("path", "source", "destination"),
 }
+# Functions that return at most as many items as they are given (FHIRPath N1 §5)
+_PATH_FUNCTIONS = frozenset(
+    {
+        *("where", "exists", "all", "empty", "not", "first", "last", "tail", "skip", "take"),
+        *("single", "ofType", "as", "is", "hasValue", "count", "distinct", "isDistinct"),
+        *("allTrue", "anyTrue", "allFalse", "anyFalse", "startsWith", "endsWith", "contains"),
+        *("matches", "lower", "upper", "length", "substring", "trim", "indexOf", "toString"),
+        *("toInteger", "toDecimal", "toBoolean", "toDate", "toDateTime", "extension", "iif"),
+        *("today", "now"),
+    }
+)
+# string and delimited-identifier literals
+_LITERALS = re.compile(r"""'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`""")
 # `.div` as a member name, outside string and delimited-identifier literals
 _DIV_MEMBER = re.compile(r"""('(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`)|\.div\b(?!\s*\()""")
 
 
-def apply_json_patch(resource: dict[str, Any], operations: object) -> dict[str, Any]:
+def apply_json_patch(
+    resource: dict[str, Any], operations: object, *, max_bytes: int = MAX_PATCHED_BYTES
+) -> dict[str, Any]:
     """Apply an RFC 6902 JSON Patch document (a JSON array) to a copy of `resource`."""
     guard = _IdentityGuard(resource)
-    patched = patch_json.apply(resource, operations, after_each=guard.observe)
+    patched = patch_json.apply(resource, operations, after_each=guard.observe, max_bytes=max_bytes)
     guard.check("JSON Patch")
     return patched
 
 
 def apply_fhirpath_patch(
-    resource: dict[str, Any], parameters: object, *, repeats: Repeats | None = None
+    resource: dict[str, Any],
+    parameters: object,
+    *,
+    repeats: Repeats | None = None,
+    max_bytes: int = MAX_PATCHED_BYTES,
 ) -> dict[str, Any]:
     """Apply a FHIRPath Patch (a Parameters resource) to a copy of `resource`.
 
@@ -72,10 +108,27 @@ def apply_fhirpath_patch(
     a new element is added as a single value unless the resource already holds a list there.
     """
     operations = read_fhirpath_patch(parameters)
+    _check_work(resource, len(operations))
     guard = _IdentityGuard(resource)
     patched = patch_fhirpath.apply(resource, operations, repeats=repeats, after_each=guard.observe)
     guard.check("FHIRPath Patch")
+    # each value comes from the patch document, so the result grows by at most its size
+    size = len(json_codec.dump(patched))
+    if size > max_bytes:
+        raise patch_json.result_too_large("FHIRPath Patch", size, max_bytes)
     return patched
+
+
+def _check_work(resource: dict[str, Any], operations: int) -> None:
+    """Each operation evaluates its path over the whole resource: bound their product."""
+    size = len(json_codec.dump(resource))
+    if operations * size > MAX_FHIRPATH_PATCH_WORK:
+        message = (
+            f"A FHIRPath Patch of {operations} operations on a resource of {size} bytes is "
+            f"above the bound of {MAX_FHIRPATH_PATCH_WORK} (operations × bytes); "
+            "send fewer operations per patch"
+        )
+        raise FhirError(422, error("too-costly", message))
 
 
 def repeats_from_definitions(definitions: Iterable[Mapping[str, Any]]) -> Repeats:
@@ -104,6 +157,10 @@ class _Malformed(Exception):
     """The patch document is not a valid FHIRPath Patch."""
 
 
+class _TooCostly(Exception):
+    """A path outside the bounds on the work of a patch."""
+
+
 def read_fhirpath_patch(parameters: object) -> list[Operation]:
     """The operations of a FHIRPath Patch Parameters resource; FhirError 400 if malformed."""
     if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
@@ -111,19 +168,22 @@ def read_fhirpath_patch(parameters: object) -> list[Operation]:
     items = parameters.get("parameter", [])
     if not isinstance(items, list):
         raise FhirError(400, "Parameters.parameter must be an array", code="invalid")
-    operations = []
+    if len(items) > MAX_PATCH_OPERATIONS:
+        message = f"A patch may have at most {MAX_PATCH_OPERATIONS} operations, not {len(items)}"
+        raise too_costly(message, "Parameters.parameter")
+    operations: list[Operation] = []
     for index, item in enumerate(items):
         try:
-            operations.append(_read_operation(index, item))
-        except (_Malformed, ValueError) as exc:
+            spent = sum(len(done.path) for done in operations)
+            operations.append(_read_operation(index, item, MAX_FHIRPATH_PATCH_PATHS - spent))
+        except (_Malformed, _TooCostly, ValueError) as exc:
+            code = "too-costly" if isinstance(exc, _TooCostly) else "invalid"
             message = f"FHIRPath Patch operation {index}: {exc}"
-            raise FhirError(
-                400, error("invalid", message, f"Parameters.parameter[{index}]")
-            ) from None
+            raise FhirError(400, error(code, message, f"Parameters.parameter[{index}]")) from None
     return operations
 
 
-def _read_operation(index: int, parameter: object) -> Operation:
+def _read_operation(index: int, parameter: object, characters_left: int) -> Operation:
     parts = _operation_parts(parameter)
     kind = _scalar_part(parts, "type", str)
     if kind not in _OPERATION_PARTS:
@@ -138,6 +198,9 @@ def _read_operation(index: int, parameter: object) -> Operation:
     if "value" in parts:
         _check_value_part(parts["value"])
     path = _scalar_part(parts, "path", str)
+    if len(path) > characters_left:  # each path is parsed (ANTLR, in Python): bound them all
+        limit = MAX_FHIRPATH_PATCH_PATHS
+        raise _TooCostly(f"the paths of the patch are longer than {limit} characters together")
     return Operation(
         index=index,
         type=kind,
@@ -202,6 +265,7 @@ def _parse_path(text: str) -> dict[str, Any]:
     `div` is a FHIRPath operator, so `Patient.text.div` is strictly a syntax error; it is
     what everyone writes for Narrative.div, so such a member name is read as `div`.
     """
+    _check_path_size(text)
     problem = _syntax_error(text)
     if problem is not None:
         delimited = _DIV_MEMBER.sub(lambda m: m.group(1) or ".`div`", text)
@@ -209,7 +273,40 @@ def _parse_path(text: str) -> dict[str, Any]:
             raise _Malformed(f"invalid FHIRPath {text!r} {problem}")
         text = delimited
     ast: dict[str, Any] = parse(text)["children"][0]
+    _check_path_work(ast)
     return ast
+
+
+def _check_path_size(text: str) -> None:
+    """Length and nesting, before the (backtracking) parser sees the path."""
+    if len(text) > MAX_FHIRPATH_LENGTH:
+        raise _TooCostly(f"the path is longer than {MAX_FHIRPATH_LENGTH} characters")
+    depth = deepest = 0
+    for char in _LITERALS.sub("", text):
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    if deepest > MAX_FHIRPATH_NESTING:
+        raise _TooCostly(f"the path nests deeper than {MAX_FHIRPATH_NESTING} levels")
+
+
+def _check_path_work(node: dict[str, Any], in_argument: bool = False) -> None:
+    """Only functions whose result is no larger than their input, and `%resource` only
+    where the path starts: the work is then linear in the resource and the path."""
+    kind, children = node.get("type"), node.get("children", [])
+    if kind == "Functn":
+        name = children[0]["terminalNodeText"][0]
+        if name not in _PATH_FUNCTIONS:
+            raise _TooCostly(f"the function {name}() is not allowed in a patch path")
+        in_argument = True
+    elif kind == "ExternalConstantTerm" and in_argument:
+        raise _TooCostly("%-constants are not allowed inside a function's argument")
+    elif kind == "UnionExpression":
+        raise _TooCostly("a union (|) is not allowed in a patch path")
+    for child in children:
+        _check_path_work(child, in_argument)
 
 
 class _SyntaxErrors(ErrorListener):

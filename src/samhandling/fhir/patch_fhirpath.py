@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from fhirpathpy import apply_parsed_path
@@ -92,7 +93,7 @@ def apply(
     """Apply checked operations to a copy of `resource` and return the copy (422 on failure)."""
     document: dict[str, Any] = clone_json(resource)
     for op in operations:
-        run = _Run(document, _parents(document), repeats)
+        run = _Run(document, repeats)
         try:
             _OPERATIONS[op.type](run, op)
         except _Unapplicable as exc:
@@ -108,11 +109,17 @@ class _Unapplicable(Exception):
     """A well-formed operation cannot be applied to this resource (→ 422)."""
 
 
-@dataclass(frozen=True)
 class _Run:
-    document: dict[str, Any]
-    tree: dict[int, tuple[Any, Any]]  # id(dict or list) → (container, key or index)
-    repeats: Repeats | None
+    """One operation's view of the document; the parent map is built only when needed."""
+
+    def __init__(self, document: dict[str, Any], repeats: Repeats | None) -> None:
+        self.document = document
+        self.repeats = repeats
+
+    @cached_property
+    def tree(self) -> dict[int, tuple[Any, Any]]:
+        """id(dict or list) → (container, key or index)."""
+        return _parents(self.document)
 
 
 @dataclass(frozen=True)

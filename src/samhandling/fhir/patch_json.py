@@ -10,6 +10,9 @@ library so that an error names the operation (0-based index) that failed.
 * A well-formed operation that cannot be applied (failed `test`, missing target, index out
   of range, moving a value into its own child) → 422 `processing`.
 * Members an operation does not use are ignored, as RFC 6902 §4 requires.
+* More than MAX_PATCH_OPERATIONS operations → 400 `too-costly`; a document that would grow
+  beyond `max_bytes` (each `copy` of a list into itself doubles it) → 422 `too-costly`,
+  found before the operation that would cross the bound is applied.
 """
 
 from __future__ import annotations
@@ -20,10 +23,15 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
+from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.request_limits import MAX_PATCH_OPERATIONS, too_costly
 
 AfterEach = Callable[[int, Any], None]
 """Called after each applied operation with its index and the document so far."""
+MAX_PATCHED_BYTES = 10 * 1024 * 1024
+"""The default bound on a patched resource (JSON bytes): the default body limit."""
+_GROWING = frozenset({"add", "replace", "copy"})
 
 _REQUIRED_MEMBERS: dict[str, tuple[str, ...]] = {
     "add": ("value",),
@@ -45,12 +53,18 @@ def clone_json(value: Any) -> Any:
 
 
 def apply(
-    resource: dict[str, Any], operations: object, after_each: AfterEach | None = None
+    resource: dict[str, Any],
+    operations: object,
+    after_each: AfterEach | None = None,
+    *,
+    max_bytes: int = MAX_PATCHED_BYTES,
 ) -> dict[str, Any]:
     """Apply an RFC 6902 patch document to a copy of `resource` and return the copy."""
     checked = _validated(operations)
     document: Any = clone_json(resource)
+    size = _SizeBound(document, max_bytes)
     for index, operation in enumerate(checked):
+        size.before(document, operation)
         try:
             document = jsonpatch.JsonPatch([operation]).apply(document, in_place=True)
         except jsonpatch.InvalidJsonPatch as exc:
@@ -64,9 +78,48 @@ def apply(
     return document
 
 
+class _SizeBound:
+    """An upper bound on the document's JSON size: it grows by each added or copied value
+    (nothing is subtracted); above `most` the size is measured again, exactly."""
+
+    def __init__(self, document: Any, most: int) -> None:
+        self.most = most
+        self.bound = _json_size(document)
+
+    def before(self, document: Any, operation: dict[str, Any]) -> None:
+        if operation["op"] not in _GROWING:
+            return
+        if operation["op"] == "copy":
+            try:
+                value = jsonpointer.resolve_pointer(document, operation["from"])
+            except jsonpointer.JsonPointerException:
+                return  # the operation itself will fail with a 422
+        else:
+            value = operation["value"]
+        self.bound += _json_size(value)
+        if self.bound > self.most:
+            self.bound = _json_size(document) + _json_size(value)
+            if self.bound > self.most:
+                raise result_too_large("JSON Patch", self.bound, self.most)
+
+
+def _json_size(value: Any) -> int:
+    return len(json_codec.dump(value))
+
+
+def result_too_large(kind: str, size: int, most: int) -> FhirError:
+    message = f"The {kind} would make the resource {size} bytes, above the limit of {most}"
+    return FhirError(422, error("too-costly", message))
+
+
 def _validated(operations: object) -> list[dict[str, Any]]:
     if not isinstance(operations, list):
         raise FhirError(400, "a JSON Patch document must be a JSON array", code="invalid")
+    if len(operations) > MAX_PATCH_OPERATIONS:
+        message = (
+            f"A patch may have at most {MAX_PATCH_OPERATIONS} operations, not {len(operations)}"
+        )
+        raise too_costly(message)
     for index, operation in enumerate(operations):
         problem = _problem(operation)
         if problem is not None:

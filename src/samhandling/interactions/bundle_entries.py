@@ -10,6 +10,8 @@ from samhandling.fhir.outcome import FhirError, error
 
 # R4 §3.1.0.11.2: DELETE, then POST, then PUT/PATCH, then GET/HEAD.
 METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+# Bundle.entry.request members of type string (R4 §2.36.0 Bundle)
+_STRING_MEMBERS = ("ifNoneMatch", "ifModifiedSince", "ifMatch", "ifNoneExist")
 
 
 @dataclass
@@ -54,15 +56,20 @@ def _entry(index: int, raw: Any) -> BundleEntry:
         raise FhirError(400, error("required", "Each entry needs a request", f"{where}.request"))
     request = raw["request"]
     method, url = request.get("method"), request.get("url")
-    if method not in METHOD_ORDER or not isinstance(url, str) or not url:
+    if not isinstance(method, str) or method not in METHOD_ORDER or not isinstance(url, str):
         raise FhirError(
             400, error("invalid", "Entry request needs a method and a url", f"{where}.request")
         )
+    full_url = raw.get("fullUrl")
+    strings = {"url": url, "fullUrl": full_url, **{k: request.get(k) for k in _STRING_MEMBERS}}
+    for member, value in strings.items():
+        if value is not None and (not isinstance(value, str) or not value):
+            message = f"{member} must be a non-empty string"
+            raise FhirError(400, error("structure", message, f"{where}.{member}"))
     split = urlsplit(url)
     path = [p for p in split.path.split("/") if p]
-    return BundleEntry(
-        index, method, url, raw.get("fullUrl"), raw.get("resource"), request, path, split.query
-    )
+    resource = raw.get("resource")
+    return BundleEntry(index, method, url, full_url, resource, request, path, split.query)
 
 
 def status_line(status: int) -> str:

@@ -75,7 +75,11 @@ class ReferenceResolver:
     def _conditional(self, resource_type: str, criteria: str, interaction: str) -> Assignment:
         key = f"{resource_type}?{criteria}"
         if key in self._criteria:
-            return self._criteria[key]
+            # R4 §3.1.0.11.2: "If any resource identities (including resolved identities
+            # from conditional update/delete) overlap in steps 1-3, then the transaction
+            # SHALL fail."
+            message = f"Two entries write the resource of the same criteria {key}"
+            raise FhirError(400, error("invalid", message))
         matches = find_matches(
             self.connection, resource_type, criteria, guard=self.guard, interaction=interaction
         )

@@ -8,7 +8,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from samhandling.fhir.outcome import FhirError, error, operation_outcome
-from samhandling.fhir.patch import apply_fhirpath_patch, apply_json_patch, read_fhirpath_patch
+from samhandling.fhir.patch import (
+    MAX_PATCHED_BYTES,
+    apply_fhirpath_patch,
+    apply_json_patch,
+    read_fhirpath_patch,
+)
 from samhandling.fhir.validation.cardinality import element_repeats
 from samhandling.interactions import crud, read
 from samhandling.interactions.bundle_entries import BundleEntry, status_line
@@ -62,20 +67,25 @@ def run_entry(context: EntryContext, entry: BundleEntry) -> dict[str, Any]:
     return _response(result, base_url, representation)
 
 
-def patch_function(patch_resource: Any) -> Any:
-    """A patch in a Bundle is a Parameters (FHIRPath Patch) or a Binary with a JSON Patch."""
+def patch_function(patch_resource: Any, max_bytes: int = MAX_PATCHED_BYTES) -> Any:
+    """A patch in a Bundle is a Parameters (FHIRPath Patch) or a Binary with a JSON Patch;
+    the patched resource may have at most `max_bytes` of JSON."""
     if isinstance(patch_resource, dict) and patch_resource.get("resourceType") == "Parameters":
         read_fhirpath_patch(patch_resource)  # a malformed patch is a 400 before any read
         return lambda current: apply_fhirpath_patch(
-            current, patch_resource, repeats=element_repeats
+            current, patch_resource, repeats=element_repeats, max_bytes=max_bytes
         )
     if isinstance(patch_resource, dict) and patch_resource.get("resourceType") == "Binary":
         if patch_resource.get("contentType") != "application/json-patch+json":
             raise FhirError(
                 415, error("not-supported", "A Binary patch must be application/json-patch+json")
             )
-        operations = parse_json(base64.b64decode(patch_resource.get("data", "")))
-        return lambda current: apply_json_patch(current, operations)
+        try:
+            raw = base64.b64decode(patch_resource.get("data", ""), validate=True)
+        except (TypeError, ValueError):
+            raise FhirError(400, error("invalid", "Binary.data is not base64")) from None
+        operations = parse_json(raw)
+        return lambda current: apply_json_patch(current, operations, max_bytes=max_bytes)
     raise FhirError(400, error("invalid", "PATCH entries need a Parameters or Binary resource"))
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.request_limits import MAX_VERSION_ID, check_no_nul, database_integer
 from samhandling.store.index_rows import date_to_us
 from samhandling.store.reader import (
     HistoryQuery,
@@ -74,14 +75,15 @@ def vread(
 ) -> StoredVersion:
     """One version; a deleted version answers 410."""
     guard.check_request("vread", resource_type)
-    if not version.isdigit():
+    number = database_integer(version, MAX_VERSION_ID)
+    if number is None:
         raise FhirError(
             404,
             error(
                 "not-found", f"Version {version!r} of {resource_type}/{resource_id} is not known"
             ),
         )
-    stored = read_version(connection, resource_type, resource_id, int(version))
+    stored = read_version(connection, resource_type, resource_id, number)
     if stored is None:
         raise FhirError(
             404,
@@ -120,6 +122,8 @@ def history(
     Bundle never tells how much was withheld.
     """
     guard.check_request("history" if resource_id else "history-type", resource_type)
+    for name, value in items:
+        check_no_nul(name, value)
     params = dict(items)
     query = HistoryQuery(
         resource_type=resource_type,
@@ -224,9 +228,10 @@ def _int_param(params: dict[str, str], name: str, default: int) -> int:
     value = params.get(name)
     if value is None:
         return default
-    if not value.isdigit():
+    number = database_integer(value)
+    if number is None:
         raise FhirError(400, error("invalid", f"{name} must be a non-negative integer", name))
-    return int(value)
+    return number
 
 
 def _instant_param(params: dict[str, str], name: str) -> int | None:
@@ -251,6 +256,8 @@ def _cursor(value: str | None) -> tuple[int, str, str, int] | None:
     if value is None:
         return None
     parts = value.split(":")
-    if len(parts) != 4 or not parts[0].isdigit() or not parts[3].isdigit():
+    tx_id = database_integer(parts[0]) if len(parts) == 4 else None
+    version_id = database_integer(parts[3], MAX_VERSION_ID) if len(parts) == 4 else None
+    if tx_id is None or version_id is None:
         raise FhirError(400, error("invalid", "Malformed _after cursor", "_after"))
-    return int(parts[0]), parts[1], parts[2], int(parts[3])
+    return tx_id, parts[1], parts[2], version_id

@@ -7,6 +7,7 @@ from typing import Any
 
 from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError, Issue, error
+from samhandling.fhir.request_limits import check_json_depth, check_no_nul_in_json
 from samhandling.fhir.validation import is_resource_type, validate_resource
 from samhandling.identity.resource_identifiers import identifier_issues
 from samhandling.profiles import profile_issues
@@ -16,9 +17,13 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
 def parse_json(raw: bytes) -> Any:
-    """Parse a request body; malformed JSON is a 400."""
+    """Parse a request body; malformed JSON, nesting beyond MAX_JSON_DEPTH and NUL
+    characters in strings are a 400."""
+    check_no_nul_in_json(raw)
     try:
-        return json_codec.parse(raw)
+        # the depth is checked before json_codec prints the body again (orjson writes at
+        # most 254 levels)
+        return json_codec.parse(raw, check=check_json_depth)
     except json_codec.JSONDecodeError as exc:
         raise FhirError(400, error("structure", f"Malformed JSON: {exc}")) from exc
 

@@ -8,6 +8,11 @@ always a 400.
 from __future__ import annotations
 
 from samhandling.fhir.outcome import FhirError, Issue, error
+from samhandling.fhir.request_limits import (
+    MAX_DATABASE_INTEGER,
+    check_search_size,
+    database_integer,
+)
 from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
 from samhandling.search.criteria import Unsupported, parse_criterion
 from samhandling.search.model import (
@@ -62,6 +67,7 @@ def parse_search(
     base_url: str | None = None,
 ) -> SearchQuery:
     """Parse query items for a type search (or, with ``resource_types``, a system search)."""
+    check_search_size(items)
     registry = registry or default_registry()
     query = SearchQuery(resource_type, resource_types=resource_types, base_url=base_url)
     for name, value in items:
@@ -127,9 +133,11 @@ def _choice(name: str, value: str, allowed: frozenset[str]) -> str:
 
 
 def _non_negative_int(name: str, value: str) -> int:
-    if not value.isdigit():
-        raise FhirError(400, error("invalid", f"{name} must be a non-negative integer", name))
-    return int(value)
+    number = database_integer(value)
+    if number is None:
+        message = f"{name} must be a non-negative integer up to {MAX_DATABASE_INTEGER}"
+        raise FhirError(400, error("invalid", message, name))
+    return number
 
 
 def _sort_keys(

@@ -2,12 +2,14 @@
 
 SQLite (embedded default) and PostgreSQL (production) share one schema and one query
 builder (SQLAlchemy Core). The dialect differences live here: URL normalisation, SQLite
-pragmas and write locking, PostgreSQL advisory locks.
+pragmas and write locking, PostgreSQL advisory locks, the statement timeout and cancelling
+a statement from another thread.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,8 +18,14 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from samhandling.fhir.outcome import FhirError, error
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# SQLite calls the progress handler every this many virtual-machine instructions (~1 ms)
+_SQLITE_PROGRESS_STEPS = 10_000
+_UNBOUNDED = "no_statement_timeout"
 
 
 def normalise_url(url: str) -> str:
@@ -35,16 +43,80 @@ def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine for `url` with the settings this platform relies on."""
+def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0) -> Engine:
+    """An engine for `url` with the settings this platform relies on.
+
+    `statement_timeout_ms` > 0 stops any statement running longer (PostgreSQL's
+    `statement_timeout`; on SQLite a progress handler): the request then gets a 503.
+    """
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _configure_sqlite(engine)
+        if statement_timeout_ms > 0:
+            _limit_sqlite_statements(engine, statement_timeout_ms / 1000)
         return engine
+    options = {"options": f"-c statement_timeout={statement_timeout_ms}"}
     return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args=options if statement_timeout_ms > 0 else {},
     )
+
+
+def _limit_sqlite_statements(engine: Engine, seconds: float) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(connection: Connection, *_args: Any) -> None:
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        if connection.get_execution_options().get(_UNBOUNDED):
+            raw.set_progress_handler(None, 0)
+            return
+        deadline = time.monotonic() + seconds
+        # a true result makes SQLite stop the statement: "interrupted"
+        raw.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_PROGRESS_STEPS)
+
+
+def lift_statement_timeout(connection: Connection) -> None:
+    """No statement timeout for the rest of this transaction (schema migrations)."""
+    if is_sqlite(connection):
+        connection.execution_options(**{_UNBOUNDED: True})
+    else:
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
+
+
+def is_cancelled_statement(exc: BaseException) -> bool:
+    """Whether `exc` is a statement stopped by the timeout or `cancel_statement`."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) == "57014":  # PostgreSQL query_canceled
+        return True
+    return type(exc.orig).__name__ == "OperationalError" and "interrupted" in str(exc.orig)
+
+
+def cancel_statement(connection: Connection) -> None:
+    """Stop the statement `connection` runs now (safe to call from another thread)."""
+    raw = connection.connection.dbapi_connection
+    if raw is None:
+        return
+    if is_sqlite(connection):
+        raw.interrupt()
+    else:
+        raw.cancel_safe()
+
+
+@contextmanager
+def _cancelled_as_outcome() -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as exc:
+        if not is_cancelled_statement(exc):
+            raise
+        message = "The request took longer than the statement timeout and was stopped"
+        raise FhirError(503, error("too-costly", message)) from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -78,7 +150,11 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
     Hooks registered with `before_commit` run in the transaction after the caller's work,
     before the commit (cheaper than SQLAlchemy's per-connection `commit` listeners).
     """
-    with engine.connect().execution_options(write=True) as connection, connection.begin():
+    with (
+        _cancelled_as_outcome(),
+        engine.connect().execution_options(write=True) as connection,
+        connection.begin(),
+    ):
         hooks = _PRE_COMMIT.setdefault(connection, [])
         try:
             yield connection
@@ -101,7 +177,7 @@ def before_commit(connection: Connection, hook: PreCommitHook) -> bool:
 @contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
     """A connection inside one read transaction (a consistent snapshot on both engines)."""
-    with engine.connect() as connection, connection.begin():
+    with _cancelled_as_outcome(), engine.connect() as connection, connection.begin():
         yield connection
 
 

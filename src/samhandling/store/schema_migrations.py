@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from samhandling.store.database import lock_key
+from samhandling.store.database import lift_statement_timeout, lock_key
 
 SCRIPT_LOCATION = "samhandling.store:migrations"
 
@@ -25,6 +25,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     schema up to date instead of creating it a second time."""
     config = alembic_config()
     with engine.connect().execution_options(write=True) as connection, connection.begin():
+        lift_statement_timeout(connection)  # an index on a large table takes its time
         lock_key(connection, "schema-migrations")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
