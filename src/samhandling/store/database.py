@@ -51,7 +51,7 @@ def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0)
     """
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         _configure_sqlite(engine)
         if statement_timeout_ms > 0:
             _limit_sqlite_statements(engine, statement_timeout_ms / 1000)
@@ -59,6 +59,9 @@ def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0)
     options = {"options": f"-c statement_timeout={statement_timeout_ms}"}
     return create_engine(
         url,
+        # A database error's text must not carry the statement's values into a log line:
+        # they may be national ID numbers or clinical content.
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
