@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +23,7 @@ from samhandling.api.responses import fhir_response, version_headers
 from samhandling.config import Settings
 from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
 from samhandling.fhir.patch import apply_json_patch
+from samhandling.identity.person_number_consistency import demographic_contradictions
 from samhandling.interactions import crud, read
 from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.conditions import parse_if_match
@@ -31,6 +33,7 @@ from samhandling.store.database import read_connection, write_connection
 from samhandling.store.version_writer import VersionWriter
 
 T = TypeVar("T")
+FORMAT_PARAMS = frozenset({"_format", "_pretty"})
 
 
 class FhirRestApi:
@@ -99,7 +102,7 @@ class FhirRestApi:
     async def create(self, request: Request) -> Response:
         rtype = self.resource_type(request)
         body = await read_body(request, self.settings.max_body_bytes)
-        if_none_exist = request.headers.get("if-none-exist")
+        if_none_exist = create_criteria(request.url.query, request.headers.get("if-none-exist"))
         result = await self._write(
             request,
             lambda w: crud.create(w, body, resource_type=rtype, if_none_exist=if_none_exist),
@@ -176,9 +179,24 @@ class FhirRestApi:
             return Response(status_code=result.status, headers=headers)
         if preference == "OperationOutcome":
             message = f"{result.version.location} written"
-            body = operation_outcome([Issue("information", "informational", message)])
+            warnings = demographic_contradictions(result.version.resource())
+            body = operation_outcome([Issue("information", "informational", message), *warnings])
             return fhir_response(body, result.status, headers)
         return fhir_response(result.version.content, result.status, headers)
+
+
+def create_criteria(query: str, header: str | None) -> str | None:
+    """The If-None-Exist criteria of a create: the header, or search parameters in the URL.
+
+    `POST Patient?identifier=…` (fhirpy's get_or_create) means the same as If-None-Exist
+    (R4 §3.1.0.8.1 conditional create); both at once must agree, else 400.
+    """
+    items = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in FORMAT_PARAMS]
+    criteria = urlencode(items, safe="|:/,$") if items else None
+    if header and criteria and parse_qsl(header.lstrip("?")) != items:
+        message = "The URL's search parameters and If-None-Exist name different criteria"
+        raise FhirError(400, error("invalid", message))
+    return header or criteria
 
 
 def _criteria(request: Request) -> str:

@@ -42,12 +42,13 @@ def identity_claims(patient: dict[str, Any] | None) -> frozenset[Claim]:
         if not isinstance(system, str) or not isinstance(value, str):
             continue
         system = normalise_system(system)
-        if system in NATIONAL_SYSTEMS or _is_h_number(identifier):
+        if system in NATIONAL_SYSTEMS or is_h_number(identifier):
             claims.add((system, value))
     return frozenset(claims)
 
 
-def _is_h_number(identifier: dict[str, Any]) -> bool:
+def is_h_number(identifier: dict[str, Any]) -> bool:
+    """True for an identifier typed as a local H-number (HNR)."""
     codings = (identifier.get("type") or {}).get("coding") or []
     return any(
         isinstance(c, dict) and c.get("system") == H_NUMBER_TYPE_SYSTEM and c.get("code") == "HNR"

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.outcome import FhirError, error, operation_outcome
 from samhandling.fhir.patch import apply_fhirpath_patch, apply_json_patch, read_fhirpath_patch
 from samhandling.fhir.validation.cardinality import element_repeats
+from samhandling.identity.person_number_consistency import demographic_contradictions
 from samhandling.interactions import crud, read
 from samhandling.interactions.bundle_entries import BundleEntry, status_line
 from samhandling.interactions.bundle_refs import ReferenceResolver
@@ -116,6 +117,9 @@ def _response(result: crud.WriteResult, base_url: str, representation: bool) -> 
     }
     if representation:
         entry["resource"] = result.version.resource()
+    warnings = demographic_contradictions(result.version.resource())
+    if warnings:
+        entry["response"]["outcome"] = operation_outcome(warnings)
     return entry
 
 
