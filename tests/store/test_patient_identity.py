@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
+from typer.testing import CliRunner
 
+from samhandling.cli.main import app
 from samhandling.fhir.outcome import FhirError
 from samhandling.identity.identifier_systems import FNR_SYSTEM, H_NUMBER_TYPE_SYSTEM
 from samhandling.interactions import crud
@@ -129,9 +131,14 @@ def test_migration_leaves_duplicates_disputed_and_merge_settles_them(
         connection.execute(text("UPDATE alembic_version SET version_num = '0012'"))
     with caplog.at_level(logging.WARNING, logger="samhandling.migrations"):
         upgrade(engine)
-    assert f"Patient/{a}, Patient/{b}" in caplog.text
+    both = ", ".join(f"Patient/{p}" for p in sorted((a, b)))
+    assert both in caplog.text
     assert FNR not in caplog.text and FNR[:6] + "*****" in caplog.text
     assert holder(engine, FNR) is None  # never silently pick one
+    listed = CliRunner().invoke(app, ["identity", "duplicates", "--database", str(engine.url)])
+    assert listed.exit_code == 1
+    assert f"{FNR_SYSTEM}|{FNR[:6]}*****\t{both}" in listed.stdout
+    assert FNR not in listed.output
     assert holder(engine, OTHER_FNR) == b
     with pytest.raises(FhirError):
         create(engine, patient(FNR))  # a third record is refused
@@ -140,6 +147,8 @@ def test_migration_leaves_duplicates_disputed_and_merge_settles_them(
     replaced["link"] = [{"other": {"reference": f"Patient/{a}"}, "type": "replaced-by"}]
     write(engine, lambda w: crud.update(w, "Patient", b, replaced))
     assert holder(engine, FNR) == a
+    listed = CliRunner().invoke(app, ["identity", "duplicates", "--database", str(engine.url)])
+    assert listed.exit_code == 0, listed.output
     with read_connection(engine) as connection:
         assert claims_of(connection, b) == []
 

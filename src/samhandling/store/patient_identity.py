@@ -76,6 +76,18 @@ def holders(connection: Connection, systems: Iterable[str], values: Iterable[str
     return list(connection.execute(stmt).all())
 
 
+def duplicate_numbers(connection: Connection) -> list[DuplicateNumber]:
+    """The disputed numbers (carried by several active Patients) and who carries them."""
+    rows = connection.execute(
+        select(PI.system, PI.value).where(PI.resource_id.is_(None)).order_by(PI.system, PI.value)
+    ).all()
+    found = []
+    for row in rows:
+        carriers = active_carriers(connection, (row.system, row.value))
+        found.append(DuplicateNumber(row.system, row.value, tuple(carriers)))
+    return found
+
+
 def _claim(connection: Connection, claim: Claim, patient_id: str, *, carried_before: bool) -> None:
     if _insert_if_free(connection, claim, patient_id):
         return
