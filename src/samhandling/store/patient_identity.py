@@ -50,7 +50,9 @@ def maintain_claims(
 ) -> None:
     """Bring the claims of `patient_id` in step with its new version `after` (None: deleted)."""
     wanted, carried = identity_claims(after), identity_claims(before)
-    held = set(claims_of(connection, patient_id))
+    if wanted == carried:
+        return  # the common case costs no statement (and no flush of the index buffer)
+    held = set(claims_of(connection, patient_id)) if before is not None else set()
     for claim in sorted(held - wanted):
         _delete_claim(connection, claim)
     for claim in sorted(carried - wanted - held):
