@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +33,7 @@ from samhandling.store.database import cancel_statement, read_connection, write_
 from samhandling.store.version_writer import VersionWriter
 
 T = TypeVar("T")
+FORMAT_PARAMS = frozenset({"_format", "_pretty"})
 
 
 class FhirRestApi:
@@ -120,7 +122,7 @@ class FhirRestApi:
     async def create(self, request: Request) -> Response:
         rtype = self.resource_type(request)
         body = await read_body(request, self.settings.max_body_bytes)
-        if_none_exist = request.headers.get("if-none-exist")
+        if_none_exist = create_criteria(request.url.query, request.headers.get("if-none-exist"))
         result = await self._write(
             request,
             lambda w: crud.create(w, body, resource_type=rtype, if_none_exist=if_none_exist),
@@ -209,6 +211,20 @@ async def _disconnected(request: Request) -> None:
     """Returns when the client has closed the connection (the body is already read)."""
     while (await request.receive())["type"] != "http.disconnect":
         pass
+
+
+def create_criteria(query: str, header: str | None) -> str | None:
+    """The If-None-Exist criteria of a create: the header, or search parameters in the URL.
+
+    `POST Patient?identifier=…` (fhirpy's get_or_create) means the same as If-None-Exist
+    (R4 §3.1.0.8.1 conditional create); both at once must agree, else 400.
+    """
+    items = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in FORMAT_PARAMS]
+    criteria = urlencode(items, safe="|:/,$") if items else None
+    if header and criteria and parse_qsl(header.lstrip("?")) != items:
+        message = "The URL's search parameters and If-None-Exist name different criteria"
+        raise FhirError(400, error("invalid", message))
+    return header or criteria
 
 
 def _criteria(request: Request) -> str:

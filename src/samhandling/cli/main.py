@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from samhandling.cli.audit_command import audit_app
 from samhandling.cli.demo_command import demo
+from samhandling.cli.identity_command import identity_app
 from samhandling.cli.import_command import import_bundles
 from samhandling.cli.operator_errors import (
     EXIT_OPERATOR_ERROR,
@@ -31,6 +32,7 @@ app = typer.Typer(
     help="samhandling: Norway's collaboration services on FHIR R4.", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+app.add_typer(identity_app, name="identity")
 app.command()(demo)
 app.command("reindex")(reindex_command)
 app.command()(token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sqlalchemy import Connection
 
@@ -24,6 +25,15 @@ class Assignment:
     existing: bool
 
 
+def create_criteria(entry: BundleEntry) -> str | None:
+    """A POST entry's conditional-create criteria: `ifNoneExist`, or the url's query
+    (`Patient?identifier=…`); both must agree, else 400."""
+    header = entry.request.get("ifNoneExist")
+    if header and entry.query and parse_qsl(str(header).lstrip("?")) != parse_qsl(entry.query):
+        raise FhirError(400, error("invalid", "The url's query and ifNoneExist differ"))
+    return str(header) if header else (entry.query or None)
+
+
 class ReferenceResolver:
     """Collects fullUrl → `Type/id` and conditional reference → `Type/id` for rewriting."""
 
@@ -42,8 +52,8 @@ class ReferenceResolver:
         """
         keys = set()
         for entry in entries:
-            if entry.method == "POST" and entry.request.get("ifNoneExist"):
-                keys.add((entry.resource_type, str(entry.request["ifNoneExist"])))
+            if entry.method == "POST" and create_criteria(entry):
+                keys.add((entry.resource_type, str(create_criteria(entry))))
             elif entry.method in ("PUT", "DELETE") and len(entry.path) == 1 and entry.query:
                 keys.add((entry.resource_type, entry.query))
         for resource_type, criteria in sorted(keys):
@@ -67,7 +77,7 @@ class ReferenceResolver:
             self.mapping[entry.full_url] = f"{entry.resource_type}/{assignment.resource_id}"
 
     def _post_assignment(self, entry: BundleEntry) -> Assignment:
-        criteria = entry.request.get("ifNoneExist")
+        criteria = create_criteria(entry)
         if not criteria:
             return Assignment(new_id(), existing=False)
         return self._conditional(entry.resource_type, criteria, "create")

@@ -9,6 +9,7 @@ from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.fhir.request_limits import check_json_depth, check_no_nul_in_json
 from samhandling.fhir.validation import is_resource_type, validate_resource
+from samhandling.identity.person_number_consistency import demographic_contradictions
 from samhandling.identity.resource_identifiers import identifier_issues
 from samhandling.profiles import profile_issues
 from samhandling.search.custom_parameters import check_search_parameter
@@ -81,7 +82,9 @@ def checked_resource(
         raise FhirError(422, nonconformance)
     if resource_type == "SearchParameter":
         check_search_parameter(body)  # a custom parameter must be usable for search (422)
-    return body, warnings + profile_warnings
+    # A person number whose birth date or sex contradicts the Patient's is a warning here;
+    # the services that must have it right refuse it (critical information).
+    return body, warnings + profile_warnings + demographic_contradictions(body)
 
 
 def _by_severity(issues: list[Issue]) -> tuple[list[Issue], list[Issue]]:

@@ -30,6 +30,7 @@ from samhandling.store.schema import (
     INDEX_TABLES,
     compartment,
     outbox,
+    patient_identity,
     resource,
     resource_version,
     transaction_log,
@@ -39,7 +40,15 @@ Key = tuple[str, str]
 _INFO_KEY = "samhandling.index_buffer"
 _REPLACED_TABLES = frozenset({compartment, *INDEX_TABLES.values()})
 _WRITER_TABLES = frozenset(
-    {resource, resource_version, outbox, transaction_log, compartment, *INDEX_TABLES.values()}
+    {
+        resource,
+        resource_version,
+        outbox,
+        transaction_log,
+        compartment,
+        patient_identity,
+        *INDEX_TABLES.values(),
+    }
 )
 
 

@@ -276,3 +276,19 @@ Index(
     index_date.c.param,
     postgresql_include=["low_us", "high_us"],
 )
+
+# One person, one record (store/patient_identity.py): each national identity number of an
+# active Patient — fødselsnummer, D-number, felles hjelpenummer, a local H-number under its
+# issuer's system — has one row naming the Patient that holds it. The primary key makes the
+# database refuse a second holder, also between concurrent transactions. `resource_id` NULL
+# marks a number that several Patients carried before this table existed (a duplicate the
+# migration found): nobody holds it until the records are merged (`samhandling identity
+# duplicates` lists them).
+patient_identity = Table(
+    "patient_identity",
+    metadata,
+    Column("system", String(200), primary_key=True),
+    Column("value", String(64), primary_key=True),
+    Column("resource_id", RID, nullable=True),
+    Index("ix_patient_identity_resource", "resource_id"),
+)

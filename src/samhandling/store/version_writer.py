@@ -18,6 +18,7 @@ from samhandling.fhir.index_values import ResourceIndex, extract_index_values
 from samhandling.store.database import is_sqlite
 from samhandling.store.index_buffer import IndexBuffer
 from samhandling.store.index_rows import index_rows
+from samhandling.store.patient_identity import maintain_claims
 from samhandling.store.records import StoredVersion, format_instant, now_us
 from samhandling.store.schema import (
     INDEX_TABLES,
@@ -123,6 +124,9 @@ class VersionWriter:
             self._remove_index(resource_type, resource_id)
         if index is not None:
             self._write_index(key, index, shard, patients)
+        if resource_type == "Patient":  # one person, one record (store/patient_identity.py)
+            before = previous.resource() if previous and not previous.deleted else None
+            maintain_claims(self.connection, resource_id, before, body)
         self._write_outbox(key, version_id, shard, method, last_updated)
         written = StoredVersion(
             resource_type, resource_id, version_id, last_updated, self.tx_id,

@@ -292,3 +292,18 @@ def test_a_refused_write_names_the_resource_and_rolls_everything_back(
     assert response.status_code == 400
     assert "Re-pointing Observation/legacy failed" in response.text
     assert snapshot(engine) == before
+
+
+def test_after_a_merge_the_target_holds_both_numbers(client: TestClient) -> None:
+    """One person, one record: the source's FH number moves to the target's claim."""
+    w = world(client)
+    source, target = w["source"]["id"], w["target"]["id"]
+    fh_number = w["source"]["identifier"][0]
+    assert post(client, MERGE, merge_body(source, target)).status_code == 200
+    again = {
+        "resourceType": "Patient",
+        "identifier": [{k: fh_number[k] for k in ("system", "value")}],
+    }
+    refused = post(client, "/fhir/Patient", again)
+    assert refused.status_code == 409
+    assert f"Patient/{target}" in refused.text and f"Patient/{source}" not in refused.text

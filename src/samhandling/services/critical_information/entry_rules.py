@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.entry_status import is_entered_in_error
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.identity.person_number_consistency import demographic_contradictions
 from samhandling.interactions.write_rules import WriteContext
 from samhandling.services.critical_information import stamps
 from samhandling.services.critical_information.devices import implant_issues
@@ -27,6 +29,7 @@ from samhandling.services.critical_information.kinds import (
     kind_of,
 )
 from samhandling.services.critical_information.writers import writing_principal
+from samhandling.store.reader import read_current
 from samhandling.store.records import format_instant, now_us
 
 
@@ -56,6 +59,8 @@ class CriticalInformationRule:
                 _require_current_version(context, new)
             _check_update(kind, before, new)
         _check_entry(kind, new)
+        if not is_entered_in_error(new):
+            _check_subject_identity(context, new)
         if principal is not None:
             at = format_instant(now_us())
             _stamp(new, before, stamps.stamp(stamps.LAST_UPDATED, stamps.Actor.of(principal), at))
@@ -112,6 +117,22 @@ def _check_entry(kind: Kind, new: dict[str, Any]) -> None:
         problems = implant_issues(new)
         if problems:
             raise FhirError(422, problems)
+
+
+def _check_subject_identity(context: WriteContext, new: dict[str, Any]) -> None:
+    """Critical information must reach the right person: a subject Patient whose national
+    number contradicts its birthDate or gender is a likely mix-up, and refused (422)."""
+    for patient_id in sorted(patient_compartment_ids(new)):
+        current = read_current(context.writer.connection, "Patient", patient_id)
+        if current is None or current.deleted:
+            continue
+        problems = demographic_contradictions(current.resource())
+        if problems:
+            issues = [
+                error("business-rule", f"Patient/{patient_id}: {p.diagnostics}", *p.expression)
+                for p in problems
+            ]
+            raise FhirError(422, issues)
 
 
 def _stamp(new: dict[str, Any], before: dict[str, Any] | None, updated: dict[str, Any]) -> None:
