@@ -215,3 +215,12 @@ def test_claimed_birth_date_is_ignored_without_one_in_the_number() -> None:
     entry = {"pid": "81018012345", "relation": "parent", "birth_date": "2020-01-01"}
     p = principal_of(_citizen_acting_for(entry))
     assert p.acts_for[1].birth_date is None
+
+
+@pytest.mark.parametrize("digits", ["²", "١٢٨٣٧٥١٠١١٠", "１２８３７５１０１１０"])
+def test_digits_that_are_not_ascii_are_refused_not_a_crash(digits: str) -> None:
+    """'²'.isdigit() is true and int('²') fails: numbers in claims are ASCII digits only."""
+    level = principal_of(token(**{"helseid://claims/identity/security_level": digits}))
+    assert level.security_level is None
+    with pytest.raises(AuthError):
+        principal_of(token(**{"helseid://claims/identity/pid": digits}))

@@ -94,7 +94,9 @@ def principal_from_claims(
     kind = _kind(claims, issuer)
     helseid = issuer.kind == "helseid"
     pid = _str(claims.get(PID if helseid else "pid"))
-    if kind != "system" and (pid is None or not pid.isdigit() or len(pid) != 11):
+    if kind != "system" and (
+        pid is None or not (pid.isascii() and pid.isdigit()) or len(pid) != 11
+    ):
         raise ClaimsInvalid("token has no valid person identifier")
     attestation = attestation_from_claims(claims) if helseid else None
     client = _client(claims)
@@ -129,7 +131,7 @@ def _kind(claims: dict[str, Any], issuer: TrustedIssuer) -> PrincipalKind:
 def _security_level(claims: dict[str, Any], helseid: bool) -> int | None:
     if helseid:
         level = _str(claims.get(SECURITY_LEVEL))
-        return int(level) if level and level.isdigit() else None
+        return int(level) if level and (level.isascii() and level.isdigit()) else None
     acr = _str(claims.get("acr"))
     return _ACR_LEVELS.get(acr.lower()) if acr else None
 
@@ -218,7 +220,7 @@ def _attested_patients(value: Any, single: Any = None) -> tuple[PatientRef, ...]
             or _str(_dig(entry, "identifier", "value"))
             or _str(_dig(entry, "id"))
         )
-        if pid and pid.isdigit() and len(pid) == 11:
+        if pid and (pid.isascii() and pid.isdigit()) and len(pid) == 11:
             refs.append(PatientRef(pid))
     return tuple(refs)
 
@@ -238,7 +240,12 @@ def _acts_for(claims: dict[str, Any], pid: str) -> tuple[ActingFor, ...]:
 def _acting(entry: Any) -> ActingFor | None:
     pid = _str(_dig(entry, "pid"))
     relation = _str(_dig(entry, "relation"))
-    if not pid or not pid.isdigit() or len(pid) != 11 or relation not in RELATIONS:
+    if (
+        not pid
+        or not (pid.isascii() and pid.isdigit())
+        or len(pid) != 11
+        or relation not in RELATIONS
+    ):
         return None
     if relation == "self":
         return None

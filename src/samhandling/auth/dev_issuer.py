@@ -205,7 +205,9 @@ class DevIssuer:
         client_id: str | None,
     ) -> dict[str, Any]:
         """The claims of a persona's token."""
-        if patient_fnr is not None and (len(patient_fnr) != 11 or not patient_fnr.isdigit()):
+        if patient_fnr is not None and (
+            len(patient_fnr) != 11 or not (patient_fnr.isascii() and patient_fnr.isdigit())
+        ):
             raise ValueError("patient must be an 11-digit national ID number")
         now = int(time.time())
         claims = self._common(p, now, lifetime, scopes, client_id)

@@ -26,7 +26,7 @@ def mask_pid(pid: str | None) -> str | None:
     """`01019012345` → `010190*****`; anything else is fully masked."""
     if pid is None:
         return None
-    if len(pid) == 11 and pid.isdigit():
+    if len(pid) == 11 and (pid.isascii() and pid.isdigit()):
         return pid[:6] + "*****"
     return "*" * len(pid)
 
@@ -34,7 +34,7 @@ def mask_pid(pid: str | None) -> str | None:
 def birth_date_from_nin(nin: str) -> date | None:
     """Birth date encoded in a fødselsnummer, D-number, H-number or synthetic test number;
     None for felles hjelpenummer and anything without a valid date."""
-    if len(nin) != 11 or not nin.isdigit() or nin[0] in "89":
+    if len(nin) != 11 or not (nin.isascii() and nin.isdigit()) or nin[0] in "89":
         return None
     day, month, yy, individual = int(nin[0:2]), int(nin[2:4]), int(nin[4:6]), int(nin[6:9])
     if day > 40:

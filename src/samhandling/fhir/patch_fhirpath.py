@@ -323,7 +323,11 @@ def _int_literal(node: dict[str, Any]) -> int | None:
     while node.get("type") != "NumberLiteral" and len(node.get("children", [])) == 1:
         node = node["children"][0]
     text = (node.get("terminalNodeText") or [""])[0]
-    return int(text) if node.get("type") == "NumberLiteral" and text.isdigit() else None
+    return (
+        int(text)
+        if node.get("type") == "NumberLiteral" and (text.isascii() and text.isdigit())
+        else None
+    )
 
 
 def _identifier(member: dict[str, Any]) -> str:

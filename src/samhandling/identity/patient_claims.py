@@ -58,6 +58,6 @@ def is_h_number(identifier: dict[str, Any]) -> bool:
 
 def mask_number(value: str) -> str:
     """A number fit for logs: the birth-date digits of an 11-digit number, the rest masked."""
-    if len(value) == 11 and value.isdigit():
+    if len(value) == 11 and (value.isascii() and value.isdigit()):
         return value[:6] + "*****"
     return "*" * len(value)

@@ -33,7 +33,7 @@ def integer(context: OperationContext, name: str, low: int, high: int) -> int | 
     value = context.parameter(name)
     if value is None:
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and (value.strip().isascii() and value.strip().isdigit()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         message = f"Parameter {name} must be an integer from {low} to {high}"

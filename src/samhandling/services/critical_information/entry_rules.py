@@ -98,7 +98,7 @@ def _require_current_version(context: WriteContext, new: dict[str, Any]) -> None
     named = context.if_match
     if named is None and context.method == "update":
         text = (new.get("meta") or {}).get("versionId")
-        named = int(text) if isinstance(text, str) and text.isdigit() else None
+        named = int(text) if isinstance(text, str) and (text.isascii() and text.isdigit()) else None
     if named == previous.version_id:
         return
     current = f"the current version is {previous.version_id} ({previous.etag})"

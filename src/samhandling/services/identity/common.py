@@ -53,7 +53,7 @@ def integer_parameter(context: OperationContext, name: str, low: int, high: int)
     value = context.parameter(name)
     if value is None:
         return None
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and (value.isascii() and value.isdigit()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         message = f"Parameter {name} must be an integer from {low} to {high}"
