@@ -226,7 +226,7 @@ Index(
     postgresql_ops={"value_folded": "text_pattern_ops"},
 ).ddl_if(dialect="postgresql")
 
-# The ledger of issued felles hjelpenummer (services/identity/fh_ledger.py): the number is the
+# The ledger of issued felles hjelpenummer (store/fh_ledger.py): the number is the
 # primary key, so no number is ever issued twice, and rows are never removed (not on merge,
 # not on deletion of the Patient). Who asked for the number and why is kept with it.
 fh_number = Table(

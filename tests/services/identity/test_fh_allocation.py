@@ -14,13 +14,13 @@ from starlette.testclient import TestClient
 from fixtures.fhir_app import BASE, make_client
 from samhandling.identity import PersonNumberKind, classify_person_number, generate_fh_number
 from samhandling.services.identity.fh_allocation import allocate_patient
-from samhandling.services.identity.fh_ledger import (
+from samhandling.store.database import read_connection, write_connection
+from samhandling.store.fh_ledger import (
     LedgerEntry,
     issued_count,
     ledger_entry,
     reserve,
 )
-from samhandling.store.database import read_connection, write_connection
 from samhandling.store.version_writer import VersionWriter
 
 ALLOCATE = "/fhir/Patient/$allocate-fh"

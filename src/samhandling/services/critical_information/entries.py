@@ -12,36 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection
 
-from samhandling.fhir import json_codec
 from samhandling.services.critical_information.kinds import Kind
-from samhandling.store.schema import compartment, index_uri, resource
+from samhandling.store.compartment_queries import current_entries_with_profiles
 
 
 def stored_entries(
     connection: Connection, patient_id: str, kinds: list[Kind]
 ) -> list[dict[str, Any]]:
     """The current critical-information entries of one patient of these kinds, by id."""
-    if not kinds:
-        return []
-    c, u, r = compartment.c, index_uri.c, resource.c
-    claims_profile = exists().where(
-        u.resource_type == c.resource_type,
-        u.resource_id == c.resource_id,
-        u.param == "_profile",
-        u.uri.in_([kind.profile for kind in kinds]),
+    return current_entries_with_profiles(
+        connection,
+        patient_id,
+        sorted({kind.resource_type for kind in kinds}),
+        [kind.profile for kind in kinds],
     )
-    stmt = (
-        select(r.content)
-        .select_from(compartment)
-        .join(resource, (r.resource_type == c.resource_type) & (r.resource_id == c.resource_id))
-        .where(
-            c.patient_id == patient_id,
-            c.resource_type.in_([kind.resource_type for kind in kinds]),
-            claims_profile,
-            r.deleted.is_(False),
-        )
-        .order_by(c.resource_type, c.resource_id)
-    )
-    return [json_codec.parse(content) for content in connection.execute(stmt).scalars() if content]

@@ -31,7 +31,7 @@ from samhandling.interactions.operations import (
 from samhandling.interactions.read import read
 from samhandling.services.critical_information.entries import stored_entries
 from samhandling.services.critical_information.kinds import KINDS, Kind, kind_of
-from samhandling.services.identity.lookups import ids_by_identifier
+from samhandling.store.identity_queries import ids_by_identifier
 
 LEVELS: tuple[Level, ...] = ("instance", "type")
 

@@ -27,8 +27,8 @@ from samhandling.services.identity.common import (
     resource_parameter,
     text_parameter,
 )
-from samhandling.services.identity.fh_ledger import LedgerEntry, reserve
-from samhandling.services.identity.lookups import ids_by_identifier
+from samhandling.store.fh_ledger import LedgerEntry, reserve
+from samhandling.store.identity_queries import ids_by_identifier
 from samhandling.store.records import StoredVersion, format_instant, now_us
 from samhandling.store.version_writer import VersionWriter
 

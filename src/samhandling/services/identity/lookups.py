@@ -2,21 +2,19 @@
 
 A merge must see *every* resource that points at a Patient, whatever the caller's search
 restrictions, page sizes or snapshots; the registers check runs before any request is
-authorised. Both read the index tables written by the version writer directly, always
-joined with the current, not deleted row of the resource.
+authorised. The queries themselves are named functions of the store
+(`store/identity_queries.py`); this module gives the service their results as content.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
+from samhandling.store.identity_queries import ResourceKey, ids_by_identifier
 from samhandling.store.reader import read_current, read_many_current
 from samhandling.store.records import StoredVersion
-from samhandling.store.schema import compartment, index_reference, index_token, resource
-
-ResourceKey = tuple[str, str]
 
 
 def current_resource(
@@ -29,31 +27,6 @@ def current_resource(
     return stored.resource()
 
 
-def ids_by_identifier(
-    connection: Connection, resource_type: str, system: str, value: str
-) -> list[str]:
-    """Ids of current resources of a type carrying the identifier `system|value`."""
-    t = index_token.c
-    rows = connection.execute(
-        select(t.resource_id)
-        .join(
-            resource,
-            (resource.c.resource_type == t.resource_type)
-            & (resource.c.resource_id == t.resource_id),
-        )
-        .where(
-            t.resource_type == resource_type,
-            t.param == "identifier",
-            t.system == system,
-            t.code == value,
-            resource.c.deleted.is_(False),
-        )
-        .distinct()
-        .order_by(t.resource_id)
-    ).all()
-    return [row[0] for row in rows]
-
-
 def resources_by_identifier(
     connection: Connection, resource_type: str, system: str, value: str
 ) -> list[dict[str, Any]]:
@@ -61,23 +34,6 @@ def resources_by_identifier(
     ids = ids_by_identifier(connection, resource_type, system, value)
     found = read_many_current(connection, [(resource_type, i) for i in ids])
     return [found[(resource_type, i)].resource() for i in ids if (resource_type, i) in found]
-
-
-def pointing_at_patient(connection: Connection, patient_id: str) -> list[ResourceKey]:
-    """Every current resource in the patient's compartment or referencing the Patient
-    through any indexed reference parameter, sorted by (type, id)."""
-    c = compartment.c
-    in_compartment = connection.execute(
-        select(c.resource_type, c.resource_id).where(c.patient_id == patient_id)
-    ).all()
-    r = index_reference.c
-    referencing = connection.execute(
-        select(r.resource_type, r.resource_id)
-        .where(r.target_type == "Patient", r.target_id == patient_id)
-        .distinct()
-    ).all()
-    keys = {(row[0], row[1]) for row in (*in_compartment, *referencing)}
-    return sorted(keys)
 
 
 def current_versions(

@@ -30,13 +30,10 @@ from samhandling.fhir.references import iter_reference_holders
 from samhandling.interactions import crud
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.services.identity.common import identifier_key, patient_id_of_reference
-from samhandling.services.identity.lookups import (
-    ResourceKey,
-    current_versions,
-    pointing_at_patient,
-)
+from samhandling.services.identity.lookups import current_versions
 from samhandling.services.identity.merge_input import MergeRequest, merge_request
 from samhandling.services.identity.merge_report import merge_outcome
+from samhandling.store.identity_queries import ResourceKey, pointing_at_patient
 from samhandling.store.records import StoredVersion
 from samhandling.store.version_writer import VersionWriter
 

@@ -21,7 +21,8 @@ from samhandling.services.identity.common import (
     patient_id_of_reference,
     resource_parameter,
 )
-from samhandling.services.identity.lookups import current_resource, ids_by_identifier
+from samhandling.services.identity.lookups import current_resource
+from samhandling.store.identity_queries import ids_by_identifier
 
 
 @dataclass(frozen=True)
