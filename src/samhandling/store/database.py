@@ -4,6 +4,10 @@ SQLite (embedded default) and PostgreSQL (production) share one schema and one q
 builder (SQLAlchemy Core). The dialect differences live here: URL normalisation, SQLite
 pragmas and write locking, PostgreSQL advisory locks, the statement timeout and cancelling
 a statement from another thread.
+
+`Connection` and `Engine` are the store's handles: services take them from here, never
+from SQLAlchemy, so the import contract can forbid SQLAlchemy (and so SQL building) in
+services while their functions still receive a connection to pass to the store.
 """
 
 from __future__ import annotations

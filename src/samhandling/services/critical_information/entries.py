@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
-
 from samhandling.services.critical_information.kinds import Kind
 from samhandling.store.compartment_queries import current_entries_with_profiles
+from samhandling.store.database import Connection
 
 
 def stored_entries(

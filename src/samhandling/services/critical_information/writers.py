@@ -8,13 +8,12 @@ internal callers (no principal: the demo loader, imports) are not asked.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
-
 from samhandling.access_guard import AccessGuard
 from samhandling.auth.principal import Principal
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.services.identity.common import principal_of
 from samhandling.services.identity.registers import check_principal_registered
+from samhandling.store.database import Connection
 
 WRITE_PURPOSES = frozenset({"TREAT", "ETREAT", "COC"})
 

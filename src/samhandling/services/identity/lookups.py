@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
-
+from samhandling.store.database import Connection
 from samhandling.store.identity_queries import ResourceKey, ids_by_identifier
 from samhandling.store.reader import read_current, read_many_current
 from samhandling.store.records import StoredVersion

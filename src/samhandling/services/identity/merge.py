@@ -23,8 +23,6 @@ import copy
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection
-
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.references import iter_reference_holders
 from samhandling.interactions import crud
@@ -33,6 +31,7 @@ from samhandling.services.identity.common import identifier_key, patient_id_of_r
 from samhandling.services.identity.lookups import current_versions
 from samhandling.services.identity.merge_input import MergeRequest, merge_request
 from samhandling.services.identity.merge_report import merge_outcome
+from samhandling.store.database import Connection
 from samhandling.store.identity_queries import ResourceKey, pointing_at_patient
 from samhandling.store.records import StoredVersion
 from samhandling.store.version_writer import VersionWriter

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
-
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.operations import OperationContext
 from samhandling.services.identity.common import (
@@ -22,6 +20,7 @@ from samhandling.services.identity.common import (
     resource_parameter,
 )
 from samhandling.services.identity.lookups import current_resource
+from samhandling.store.database import Connection
 from samhandling.store.identity_queries import ids_by_identifier
 
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
-
 from samhandling.auth.principal import Principal
 from samhandling.identity.identifier_systems import (
     HPR_SYSTEM,
@@ -30,6 +28,7 @@ from samhandling.identity.identifier_systems import (
     RESH_SYSTEM,
 )
 from samhandling.services.identity.lookups import current_resource, resources_by_identifier
+from samhandling.store.database import Connection
 
 AUTHORIZATION_SYSTEM = "urn:oid:2.16.578.1.12.4.1.1.9060"
 MAX_HIERARCHY_DEPTH = 10
