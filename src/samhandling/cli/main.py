@@ -127,19 +127,13 @@ def import_(
 
 def seed_demo_population(database_url: str, base_url: str, patients: int) -> None:
     """Load the demo population (registers, personas, citizens) if there are no Patients."""
-    from sqlalchemy import func, select
-
     from samhandling.demo import load_bundles, population_bundles
-    from samhandling.store.schema import resource
+    from samhandling.store.reader import count_stored
 
     engine = open_database(database_url)
     try:
         with engine.connect() as connection:
-            existing = connection.execute(
-                select(func.count())
-                .select_from(resource)
-                .where(resource.c.resource_type == "Patient")
-            ).scalar_one()
+            existing = count_stored(connection, "Patient")
         if existing:
             return
         counts = load_bundles(engine, population_bundles(patients, 1), base_url)

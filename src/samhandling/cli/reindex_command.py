@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection
 
 from samhandling.config import settings_from_env
 from samhandling.fhir import json_codec
 from samhandling.search.custom_parameters import load_custom_parameters
 from samhandling.store.database import make_engine, read_connection, write_connection
-from samhandling.store.schema import resource
+from samhandling.store.reader import current_contents_after
 from samhandling.store.schema_migrations import upgrade
 from samhandling.store.version_writer import VersionWriter
 
@@ -35,7 +35,7 @@ def reindex(database_url: str, *, batch_size: int = BATCH) -> int:
         done, after = 0, ("", "")
         while True:
             with write_connection(engine) as connection:
-                rows = _batch(connection, after, batch_size)
+                rows = current_contents_after(connection, after, batch_size)
                 for rtype, rid, content in rows:
                     _reindex_one(connection, rtype, rid, json_codec.parse(content))
             if not rows:
@@ -44,23 +44,6 @@ def reindex(database_url: str, *, batch_size: int = BATCH) -> int:
             after = (rows[-1][0], rows[-1][1])
     finally:
         engine.dispose()
-
-
-def _batch(connection: Connection, after: tuple[str, str], size: int) -> list[Any]:
-    r = resource.c
-    stmt = (
-        select(r.resource_type, r.resource_id, r.content)
-        .where(
-            r.deleted.is_(False),
-            or_(
-                r.resource_type > after[0],
-                and_(r.resource_type == after[0], r.resource_id > after[1]),
-            ),
-        )
-        .order_by(r.resource_type, r.resource_id)
-        .limit(size)
-    )
-    return list(connection.execute(stmt).all())
 
 
 def _reindex_one(connection: Connection, rtype: str, rid: str, body: dict[str, Any]) -> None:

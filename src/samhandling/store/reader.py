@@ -107,6 +107,38 @@ def read_many_current(
     return found
 
 
+def count_stored(connection: Connection, resource_type: str) -> int:
+    """How many resources of a type the store holds (deleted ones included: their row stays)."""
+    return int(
+        connection.execute(
+            select(func.count())
+            .select_from(resource)
+            .where(resource.c.resource_type == resource_type)
+        ).scalar_one()
+    )
+
+
+def current_contents_after(
+    connection: Connection, after: tuple[str, str], size: int
+) -> list[tuple[str, str, str]]:
+    """The next `size` current, not deleted resources after the key `after` as
+    (type, id, content), in (type, id) order: a keyset walk over the whole store."""
+    r = resource.c
+    stmt = (
+        select(r.resource_type, r.resource_id, r.content)
+        .where(
+            r.deleted.is_(False),
+            or_(
+                r.resource_type > after[0],
+                and_(r.resource_type == after[0], r.resource_id > after[1]),
+            ),
+        )
+        .order_by(r.resource_type, r.resource_id)
+        .limit(size)
+    )
+    return [(row[0], row[1], row[2]) for row in connection.execute(stmt)]
+
+
 @dataclass(frozen=True)
 class HistoryQuery:
     """A history request (R4 §3.1.0.6): scope, `_since`, `_at` and a keyset page cursor."""

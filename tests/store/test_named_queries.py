@@ -1,0 +1,85 @@
+"""The store's named queries, which services and the command line ask instead of building
+SQL: each keeps to current, not deleted resources where it says so, on both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from samhandling.store.compartment_queries import current_entries_with_profiles
+from samhandling.store.database import read_connection, write_connection
+from samhandling.store.identity_queries import ids_by_identifier, pointing_at_patient
+from samhandling.store.reader import count_stored, current_contents_after
+from samhandling.store.version_writer import VersionWriter
+
+KJ = "http://example.org/StructureDefinition/kj-allergy"
+OTHER = "http://example.org/StructureDefinition/other"
+
+
+def allergy(rid: str, profile: str) -> dict[str, Any]:
+    return {
+        "resourceType": "AllergyIntolerance",
+        "id": rid,
+        "meta": {"profile": [profile]},
+        "patient": {"reference": "Patient/p"},
+    }
+
+
+def stored(engine: Engine) -> None:
+    """Patient p (identifier urn:x|1), three allergies of p (one deleted, one of another
+    profile) and an Observation referencing p."""
+    with write_connection(engine) as connection:
+        writer = VersionWriter(connection)
+        identifier = [{"system": "urn:x", "value": "1"}]
+        patient = {"resourceType": "Patient", "id": "p", "identifier": identifier}
+        writer.write("Patient", "p", patient, method="create", previous=None)
+        for rid, profile in [("a1", KJ), ("a2", OTHER)]:
+            body = allergy(rid, profile)
+            writer.write("AllergyIntolerance", rid, body, method="create", previous=None)
+        body = allergy("a3", KJ)
+        gone = writer.write("AllergyIntolerance", "a3", body, method="create", previous=None)
+        writer.write("AllergyIntolerance", "a3", None, method="delete", previous=gone)
+        observation = {
+            "resourceType": "Observation",
+            "id": "o",
+            "status": "final",
+            "code": {"text": "x"},
+            "subject": {"reference": "Patient/p"},
+        }
+        writer.write("Observation", "o", observation, method="create", previous=None)
+
+
+def test_compartment_entries_keep_to_the_profiles_and_skip_deleted(engine: Engine) -> None:
+    stored(engine)
+    with read_connection(engine) as connection:
+        found = current_entries_with_profiles(connection, "p", ["AllergyIntolerance"], [KJ])
+        assert [entry["id"] for entry in found] == ["a1"]
+        assert current_entries_with_profiles(connection, "p", [], [KJ]) == []
+        assert current_entries_with_profiles(connection, "q", ["AllergyIntolerance"], [KJ]) == []
+
+
+def test_identity_queries(engine: Engine) -> None:
+    stored(engine)
+    with read_connection(engine) as connection:
+        assert ids_by_identifier(connection, "Patient", "urn:x", "1") == ["p"]
+        assert ids_by_identifier(connection, "Patient", "urn:x", "2") == []
+        pointing = pointing_at_patient(connection, "p")
+        assert ("Observation", "o") in pointing and ("AllergyIntolerance", "a1") in pointing
+        assert pointing == sorted(pointing)
+
+
+def test_the_keyset_walk_and_the_count(engine: Engine) -> None:
+    stored(engine)
+    with read_connection(engine) as connection:
+        first = current_contents_after(connection, ("", ""), 2)
+        rest = current_contents_after(connection, (first[-1][0], first[-1][1]), 10)
+        keys = [(rtype, rid) for rtype, rid, _ in first + rest]
+        assert keys == [
+            ("AllergyIntolerance", "a1"),
+            ("AllergyIntolerance", "a2"),
+            ("Observation", "o"),
+            ("Patient", "p"),
+        ]
+        assert count_stored(connection, "AllergyIntolerance") == 3  # the deleted row stays
+        assert count_stored(connection, "Patient") == 1
