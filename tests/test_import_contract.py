@@ -60,6 +60,16 @@ BREACHES = [
         "import samhandling.interactions.crud\n",
         "Layers point one way",
     ),
+    (
+        "profiles/breach.py",
+        "import samhandling.interactions.crud\n",
+        "The knowledge packages sit below the interactions",
+    ),
+    (
+        "observability/breach.py",
+        "import samhandling.api.app\n",
+        "No import loops between packages",
+    ),
 ]
 
 

@@ -7,8 +7,9 @@ critical-information entry and the CapabilityStatement's `supportedProfile` poin
 their canonical urls, so a client must be able to fetch them
 (`GET StructureDefinition/kj-allergy-intolerance`, `ValueSet?url=…`). They are written into
 the store when the server starts — under the ids they ship with, a new version only when
-the shipped content changed — and are read-only through the API (`read_only.py`): the
-server checks codes and profiles against the package data, so an edited copy would lie.
+the shipped content changed — and are read-only through the API (a write rule,
+`services/definitions/read_only.py`): the server checks codes and profiles against the
+package data, so an edited copy would lie.
 """
 
 from __future__ import annotations

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from samhandling.definitions.read_only import ShippedDefinitionsAreReadOnly
 from samhandling.interactions.operations import OperationRegistry
 from samhandling.interactions.write_rules import WriteRule
 from samhandling.services.critical_information import (
     critical_information_operations,
     critical_information_rules,
 )
+from samhandling.services.definitions.read_only import ShippedDefinitionsAreReadOnly
 from samhandling.services.identity import identity_operations
-from samhandling.terminology.operations import terminology_operations
+from samhandling.services.terminology.operations import terminology_operations
 
 
 def service_operations() -> OperationRegistry:

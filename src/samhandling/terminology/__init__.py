@@ -11,7 +11,7 @@ from real test data, and the critical-information value sets
     code_system(url) / value_set(url) -> a copy of the bundled resource, or None
 
 Content is loaded on first use and cached; a look-up is then a dictionary access. The FHIR
-operations (`$lookup`, `$validate-code`, `$expand`) are in `terminology.operations`.
+operations (`$lookup`, `$validate-code`, `$expand`) are in `services.terminology.operations`.
 """
 
 from __future__ import annotations

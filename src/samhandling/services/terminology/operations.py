@@ -23,7 +23,7 @@ from typing import Any
 
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
-from samhandling.terminology import operation_input as inputs
+from samhandling.services.terminology import operation_input as inputs
 from samhandling.terminology.codes import known_system, lookup, validate_code
 from samhandling.terminology.content import value_sets
 from samhandling.terminology.model import CodeCheck, Concept

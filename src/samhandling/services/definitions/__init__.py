@@ -1,0 +1,1 @@
+"""The write rule that keeps the shipped definitions (`definitions/`) read-only."""

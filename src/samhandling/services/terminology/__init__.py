@@ -1,0 +1,1 @@
+"""The terminology operations (`$lookup`, `$validate-code`, `$expand`) over `terminology/`."""
