@@ -227,4 +227,4 @@ def test_hidden_gives_a_total_below_the_threshold(store: SearchStore) -> None:
         quiet = f"gender=male&_count=5&_sort={sort}&_total=none"
         assert "total" not in store.bundle("Patient", quiet, restriction=restriction)
         assert counted == []
-    assert paging.TOTAL_THRESHOLD == 1000
+    assert paging.TOTAL_THRESHOLD == 100
