@@ -40,8 +40,8 @@ Key = tuple[str, str]
 MAX_RESULTS = 100_000
 # Under a ``hidden`` restriction, ``total`` is given by default when there are at most this
 # many matches (each is read and checked); above it only with ``_total=accurate``
-# (docs/SEARCH.md). At 1,000 the benchmark's searches read ~107,000 rows each and a
-# patient's observations by category and date took 1 s at the median: checking is reading.
+# (docs/SEARCH.md). Checking means reading each resource and deciding on it, so this bounds
+# the extra work a default first page may do (at 1,000 it could read a thousand resources).
 TOTAL_THRESHOLD = 100
 CACHE_SECONDS = 3600
 MIN_SCAN = 20
