@@ -20,7 +20,7 @@ from samhandling.cli.operator_errors import (
     open_database,
 )
 from samhandling.cli.reindex_command import reindex_command
-from samhandling.cli.token_command import start_banner, token, write_server_note
+from samhandling.cli.token_command import DataDir, start_banner, token, write_server_note
 from samhandling.config import (
     DEFAULT_PORT,
     default_database_url,
@@ -37,9 +37,6 @@ app.command()(demo)
 app.command("reindex")(reindex_command)
 app.command()(token)
 
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="local data directory [env SAMHANDLING_DATA_DIR]")
-]
 Database = Annotated[
     str | None,
     typer.Option(
