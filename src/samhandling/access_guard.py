@@ -2,13 +2,16 @@
 
 The interactions know nothing about tokens; they call a guard at the points where a
 resource is read or written. The API passes a guard built from the caller's principal and
-the policy (`api/access_control.py`); trusted internal callers (the importer, migrations)
+the policy (`api/policy_guard.py`); trusted internal callers (the importer, migrations)
 use `OPEN_ACCESS`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # a type only: the store, which imports this module, stays below auth
+    from samhandling.auth.principal import Principal
 
 
 class AccessGuard(Protocol):
@@ -16,6 +19,10 @@ class AccessGuard(Protocol):
 
     #: whether the guard needs the resources themselves (else reads skip parsing them)
     inspects_resources: bool
+
+    @property
+    def principal(self) -> Principal | None:
+        """The authenticated caller; None for trusted internal callers (imports, the demo)."""
 
     def check_request(self, interaction: str, resource_type: str | None) -> None:
         """Before any data is touched: may the caller do `interaction` on the type at all?"""
@@ -52,6 +59,7 @@ class OpenAccess:
     """Everything allowed: for trusted internal callers only (never for HTTP requests)."""
 
     inspects_resources = False
+    principal: Principal | None = None
 
     def check_request(self, interaction: str, resource_type: str | None) -> None:
         return None

@@ -17,8 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON, make_client
-from samhandling.api.app import _operations
-from samhandling.definitions.operation_definitions import operation_definitions
+from samhandling.services import default_platform
 
 PROBE = "capability-probe"
 ALL_INTERACTIONS = (
@@ -168,10 +167,10 @@ def test_includes_are_listed_per_type(statement: dict[str, Any]) -> None:
 
 def test_the_operation_definitions_match_the_registry() -> None:
     levels: dict[tuple[str | None, str], set[str]] = {}
-    for operation in _operations().all():
+    for operation in default_platform().operations().all():
         levels.setdefault((operation.resource_type, operation.name), set()).add(operation.level)
     defined = {
         (d["resource"][0], d["code"]): {k for k in ("system", "type", "instance") if d[k]}
-        for d in operation_definitions()
+        for d in default_platform().operation_definitions()
     }
     assert defined == levels

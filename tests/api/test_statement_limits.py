@@ -17,6 +17,7 @@ from starlette.types import Message
 
 from fixtures.fhir_app import app_settings, make_client
 from samhandling.api.rest import FhirRestApi
+from samhandling.auth import ServiceRules
 from samhandling.config import settings_from_env, settings_to_env
 from samhandling.fhir.outcome import FhirError
 from samhandling.store.database import make_engine
@@ -53,7 +54,7 @@ def leaving_request(after: float) -> Request:
 def api_for(database_url: str, tmp_path: Path, timeout_ms: int) -> FhirRestApi:
     settings = app_settings(database_url, tmp_path, statement_timeout_ms=timeout_ms)
     engine = make_engine(database_url, statement_timeout_ms=timeout_ms)
-    return FhirRestApi(engine, settings)
+    return FhirRestApi(engine, settings, policy_rules=ServiceRules(), write_rules=())
 
 
 def test_a_read_beyond_the_statement_timeout_is_503(database_url: str, tmp_path: Path) -> None:

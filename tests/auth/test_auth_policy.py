@@ -41,6 +41,8 @@ TEEN_RULES = ServiceRules(
 WRITE_RULES = ServiceRules(name="consents", citizen_writable=frozenset({"Consent"}))
 TREAT_ONLY = ServiceRules(name="treat-only", purposes=frozenset({"TREAT"}))
 LEVEL4 = ServiceRules(name="measurements", min_security_level_clinician=4)
+# the permissions operations declare (`Operation.permission`), as the platform hands them in
+OPERATIONS = ServiceRules(operations={"everything": "s", "validate": ""})
 
 
 @dataclass
@@ -163,7 +165,7 @@ CASES = [
         "operation:$everything",
         "Patient",
         "allow",
-        kw={"patient_ids": frozenset({SELF})},
+        kw={"patient_ids": frozenset({SELF}), "service_rules": OPERATIONS},
     ),
     Case(
         "op-everything-needs-s",
@@ -172,6 +174,7 @@ CASES = [
         "Patient",
         "deny",
         "scope",
+        kw={"service_rules": OPERATIONS},
     ),
     Case(
         "op-validate-no-data",
@@ -179,6 +182,7 @@ CASES = [
         "operation:validate",
         "Observation",
         "allow",
+        kw={"service_rules": OPERATIONS},
     ),
     Case(
         "op-unknown",
@@ -187,6 +191,7 @@ CASES = [
         "Patient",
         "deny",
         "request.interaction",
+        kw={"service_rules": OPERATIONS},
     ),
     Case(
         "interaction-unknown", clinician(), "frobnicate", "Patient", "deny", "request.interaction"

@@ -11,19 +11,21 @@ from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON, make_client
-from samhandling.definitions.published import publish, shipped
+from samhandling.definitions.published import publish
 from samhandling.fhir.validation import validate_resource
+from samhandling.services import default_platform
 from samhandling.store.database import write_connection
 from samhandling.store.schema import resource_version
 from samhandling.store.version_writer import VersionWriter
 
 KJ = "https://samhandling.no/fhir/"
+SHIPPED = default_platform().shipped_definitions()
 
 
 def test_every_shipped_definition_is_valid_r4() -> None:
-    kinds = {rtype for rtype, _ in shipped()}
+    kinds = {rtype for rtype, _ in SHIPPED}
     assert kinds == {"StructureDefinition", "CodeSystem", "ValueSet", "OperationDefinition"}
-    for (rtype, rid), definition in shipped().items():
+    for (rtype, rid), definition in SHIPPED.items():
         assert validate_resource(definition) == [], f"{rtype}/{rid}"
 
 
@@ -33,18 +35,18 @@ def _versions(engine: Engine) -> int:
 
 
 def test_publish_writes_only_what_is_missing_or_changed(engine: Engine) -> None:
-    assert publish(engine) == len(shipped())
-    assert publish(engine) == 0  # a restart writes nothing
-    assert _versions(engine) == len(shipped())
+    assert publish(engine, SHIPPED) == len(SHIPPED)
+    assert publish(engine, SHIPPED) == 0  # a restart writes nothing
+    assert _versions(engine) == len(SHIPPED)
     with write_connection(engine) as connection:  # an old release's copy, say
         writer = VersionWriter(connection)
         previous = writer.current("ValueSet", "kj-category")
-        changed = {**shipped()[("ValueSet", "kj-category")], "title": "old title"}
+        changed = {**SHIPPED[("ValueSet", "kj-category")], "title": "old title"}
         writer.write("ValueSet", "kj-category", changed, method="update", previous=previous)
         gone = writer.current("CodeSystem", "atc-subset")
         writer.write("CodeSystem", "atc-subset", None, method="delete", previous=gone)
-    assert publish(engine) == 2
-    assert publish(engine) == 0
+    assert publish(engine, SHIPPED) == 2
+    assert publish(engine, SHIPPED) == 0
 
 
 @pytest.fixture

@@ -14,8 +14,12 @@ from fixtures.fhir_app import make_client
 from samhandling.cli import operator_errors
 from samhandling.cli.main import app
 from samhandling.demo import load_bundles, population_bundles, register_bundle
+from samhandling.services import default_platform
 from samhandling.store.database import make_engine, read_connection
 from samhandling.store.schema import resource
+
+HOOKS = default_platform().demo_hooks
+RULES = default_platform().write_rules
 
 BASE = "http://testserver/fhir"
 REGISTER_FILE = Path(__file__).parents[2] / "src/samhandling/demo/register-bundle.json"
@@ -35,7 +39,7 @@ def count(engine: Engine, resource_type: str) -> int:
 def test_the_population_loads_and_persona_tokens_meet_it(
     engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
-    counts = load_bundles(engine, population_bundles(40, 2), BASE)
+    counts = load_bundles(engine, population_bundles(40, 2, hooks=HOOKS), BASE, rules=RULES)
     assert counts["Patient"] == 45 and counts["Organization"] >= 40
     with make_client(database_url, tmp_path, persona="citizen") as citizen:
         own = citizen.get("/fhir/Patient").json()
@@ -48,10 +52,10 @@ def test_the_population_loads_and_persona_tokens_meet_it(
 
 
 def test_loading_twice_changes_nothing_but_versions(engine: Engine) -> None:
-    bundles = population_bundles(15, 4)
-    load_bundles(engine, bundles, BASE)
+    bundles = population_bundles(15, 4, hooks=HOOKS)
+    load_bundles(engine, bundles, BASE, rules=RULES)
     before = count(engine, "Patient")
-    load_bundles(engine, bundles, BASE)
+    load_bundles(engine, bundles, BASE, rules=RULES)
     assert count(engine, "Patient") == before == 20
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import psycopg
 from sqlalchemy import Engine
@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from samhandling.api.audit_middleware import AuditMiddleware
-from samhandling.api.audit_routes import add_audit_operations, audit_routes
+from samhandling.api.audit_routes import audit_routes
 from samhandling.api.authentication import (
     AuthenticationMiddleware,
     RegisterCheck,
@@ -38,18 +38,24 @@ from samhandling.auth.dev_issuer_routes import dev_issuer_routes
 from samhandling.config import Settings, settings_from_env
 from samhandling.definitions.published import publish
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.interactions.operations import OperationRegistry
 from samhandling.observability.json_logging import configure_logging
 from samhandling.observability.metrics import Metrics, MetricsMiddleware
-from samhandling.services import service_operations
+from samhandling.services import platform_services
+from samhandling.services.service import Platform, Service
 from samhandling.store.database import make_engine, ping
 from samhandling.store.schema_migrations import upgrade
 
 log = logging.getLogger("samhandling.api")
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
-    """The whole HTTP application for `settings` (the schema is migrated on start)."""
+def create_app(
+    settings: Settings,
+    engine: Engine | None = None,
+    services: Sequence[Service] | None = None,
+) -> Starlette:
+    """The whole HTTP application for `settings`, built of `services` (default: the
+    platform's, `services.platform_services()`); the schema is migrated on start."""
+    platform = Platform.of(platform_services() if services is None else services)
     if not settings.audit and settings.production:
         raise RuntimeError("the audit trail cannot be switched off in production mode")
     dev = None
@@ -61,13 +67,13 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     authenticator = make_authenticator(settings, dev, engine)
     upgrade(engine)
     if settings.publish_definitions:
-        publish(engine)
+        publish(engine, platform.shipped_definitions())
     metrics = Metrics()
     journal = AuditJournal(engine) if settings.audit else None
     routes = [
         *_operational_routes(engine, metrics),
         *(dev_issuer_routes(dev, production=settings.production) if dev else []),
-        *_fhir_routes(FhirRestApi(engine, settings, audit=settings.audit), settings, _operations()),
+        *_fhir_routes(_rest_api(engine, settings, platform), settings, platform),
     ]
 
     @contextlib.asynccontextmanager
@@ -90,7 +96,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
                 authenticator=authenticator,
                 engine=engine,
                 public_root=settings.public_root,
-                registers=RegisterCheck(engine) if settings.check_registers else None,
+                registers=RegisterCheck(engine),
+                enforce_registers=settings.check_registers,
             ),
         ],
         exception_handlers={
@@ -109,10 +116,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     return app
 
 
-def _operations() -> OperationRegistry:
-    registry = service_operations()
-    add_audit_operations(registry)
-    return registry
+def _rest_api(engine: Engine, settings: Settings, platform: Platform) -> FhirRestApi:
+    return FhirRestApi(
+        engine,
+        settings,
+        policy_rules=platform.policy_rules(),
+        write_rules=platform.write_rules,
+        audit=settings.audit,
+    )
 
 
 def _operational_routes(engine: Engine, metrics: Metrics) -> list[BaseRoute]:
@@ -128,9 +139,8 @@ def _operational_routes(engine: Engine, metrics: Metrics) -> list[BaseRoute]:
     ]
 
 
-def _fhir_routes(
-    api: FhirRestApi, settings: Settings, operations: OperationRegistry
-) -> list[BaseRoute]:
+def _fhir_routes(api: FhirRestApi, settings: Settings, platform: Platform) -> list[BaseRoute]:
+    operations = platform.operations()
     smart = smart_configuration(settings)
     capability = capability_statement(
         settings.base_url, [(op.name, op.level, op.resource_type) for op in operations.all()], smart

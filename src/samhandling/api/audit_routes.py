@@ -1,5 +1,6 @@
-"""The audit trail over FHIR: AuditEvent search for security officers (read-only, never
-writable), the citizen's `Patient/{id}/$access-log` and `AuditEvent/$emergency-report`."""
+"""The audit trail over FHIR: AuditEvent search and read for security officers (read-only,
+never writable; who is one is the policy's rule, `auth.access_rules.audit_trail_refusal`).
+The operations on it are a service (`services/audit_trail`)."""
 
 from __future__ import annotations
 
@@ -12,41 +13,20 @@ from starlette.routing import BaseRoute, Route
 from samhandling.api.http_input import query_items
 from samhandling.api.responses import fhir_response
 from samhandling.api.rest import FhirRestApi
-from samhandling.audit.access_log import access_log, parse_access_log
 from samhandling.audit.queries import (
     AuditPage,
-    emergency_report,
     parse_audit_search,
     search_audit_events,
 )
-from samhandling.auth import Principal
-from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.request_limits import database_integer
-from samhandling.interactions import read
-from samhandling.interactions.operations import (
-    Operation,
-    OperationContext,
-    OperationRegistry,
-    OperationResult,
-)
-from samhandling.store.index_rows import date_to_us
-
-
-def require_security_officer(principal: Principal) -> None:
-    """AuditEvents are for callers whose token names AuditEvent explicitly (no wildcard)."""
-    if not any(s.resource_type == "AuditEvent" for s in principal.scopes.clinical):
-        raise FhirError(
-            403, error("forbidden", "Reading the audit trail needs an AuditEvent scope")
-        )
 
 
 def audit_routes(api: FhirRestApi) -> list[BaseRoute]:
     """AuditEvent routes; they must come before the generic type and instance routes."""
 
     async def search(request: Request) -> Response:
-        require_security_officer(request.state.principal)
-        api.guard(request).check_request("search", "AuditEvent")
+        api.guard(request).check_request("search", "AuditEvent")  # security officers only
         items = query_items(request)
         query = parse_audit_search(items)
         page = await api.run_read(lambda c: search_audit_events(c, query))
@@ -70,7 +50,7 @@ def audit_routes(api: FhirRestApi) -> list[BaseRoute]:
         return links
 
     async def read_one(request: Request) -> Response:
-        require_security_officer(request.state.principal)
+        api.guard(request).check_request("read", "AuditEvent")  # security officers only
         event_id = request.path_params["id"]
         if database_integer(event_id) is None:
             raise FhirError(404, error("not-found", f"AuditEvent/{event_id} is not known"))
@@ -100,54 +80,3 @@ def audit_routes(api: FhirRestApi) -> list[BaseRoute]:
         Route("/fhir/AuditEvent/{id}", read_one, methods=["GET"]),
         Route("/fhir/AuditEvent/{id}", refuse_write, methods=writes),
     ]
-
-
-def add_audit_operations(registry: OperationRegistry) -> None:
-    registry.add(Operation("access-log", "instance", "Patient", _access_log, methods=("GET",)))
-    registry.add(
-        Operation("emergency-report", "type", "AuditEvent", _emergency_report, methods=("GET",))
-    )
-
-
-def _access_log(context: OperationContext) -> OperationResult:
-    patient_id = context.resource_id or ""
-    read.read(context.connection, "Patient", patient_id, context.guard)  # may the caller?
-    search = parse_access_log(patient_id, context.parameters)
-    log, next_after = access_log(context.connection, search)
-    if next_after is not None:
-        kept = [(k, str(v)) for k, vs in context.parameters.items() if k != "_after" for v in vs]
-        if "_count" not in context.parameters:
-            kept.append(("_count", str(search.count)))
-        query = urlencode([*kept, ("_after", next_after)])
-        url = f"{context.base_url}/Patient/{patient_id}/$access-log?{query}"
-        log["parameter"].append({"name": "next", "valueUri": url})
-    return OperationResult(log)
-
-
-def _emergency_report(context: OperationContext) -> OperationResult:
-    principal = getattr(context.guard, "principal", None)
-    if principal is None:
-        raise FhirError(403, error("forbidden", "The emergency report needs a security officer"))
-    require_security_officer(principal)
-    low, high = _period(context.parameter("start"), context.parameter("end"))
-    rows = emergency_report(context.connection, low, high)
-    parameters = [
-        {
-            "name": "organisation",
-            "part": [
-                {"name": "organisation", "valueString": row["agent_org"] or "unknown"},
-                {"name": "count", "valueInteger": row["count"]},
-            ],
-        }
-        for row in rows
-    ]
-    return OperationResult({"resourceType": "Parameters", "parameter": parameters})
-
-
-def _period(start: str | None, end: str | None) -> tuple[int, int]:
-    try:
-        low = date_to_us(parse_date_range(start)[0]) if start else 0
-        high = date_to_us(parse_date_range(end)[1]) if end else 2**62
-    except ValueError as exc:
-        raise FhirError(400, error("invalid", f"Invalid period: {exc}")) from exc
-    return low, high

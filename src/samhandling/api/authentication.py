@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +20,7 @@ from samhandling.api.database_errors import is_database_outage, outage_error
 from samhandling.api.dpop_replay import DatabaseReplayCache
 from samhandling.api.responses import error_response, fhir_response
 from samhandling.auth import Authenticator, AuthError, AuthSettings, DevIssuer, Principal
+from samhandling.auth.principal import RegisterStanding
 from samhandling.auth.settings import TrustedIssuer
 from samhandling.config import Settings
 from samhandling.interactions.patient_identity import patient_ids_for_pids
@@ -62,8 +64,10 @@ def make_authenticator(settings: Settings, dev: DevIssuer | None, engine: Engine
 class AuthenticationMiddleware:
     """Verifies the access token of every `/fhir` request; 401 with WWW-Authenticate if not.
 
-    With `registers`, the caller's practitioner (HPR number and authorisation) and
-    organisations must be in the base registers, or the request is refused with 403.
+    With `registers`, the registers' answer on the caller's practitioner (HPR number and
+    authorisation) and organisations goes on the principal as a fact for the policy
+    (`Principal.registers`); with `enforce_registers` as well, a caller missing from them is
+    refused with 403 at the door.
     The URL a DPoP proof's `htu` must name is `public_root` (the configured base URL
     without `/fhir`) + the request path: never built from the `Host` header, which the
     client chooses (RFC 9449 §4.3 check 9; issue 16).
@@ -76,12 +80,14 @@ class AuthenticationMiddleware:
         engine: Engine,
         public_root: str,
         registers: RegisterCheck | None = None,
+        enforce_registers: bool = True,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.engine = engine
         self.public_root = public_root.rstrip("/")
         self.registers = registers
+        self.enforce_registers = enforce_registers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -114,8 +120,9 @@ class AuthenticationMiddleware:
         principal = self.authenticator.authenticate(method, url, headers)
         if self.registers is not None:
             reason = self.registers.refusal(principal)
-            if reason:
+            if reason and self.enforce_registers:
                 raise AuthError(403, f"not in the base registers: {reason}", issue_code="forbidden")
+            principal = replace(principal, registers=RegisterStanding(reason))
         if principal.patient_pids:
             with read_connection(self.engine) as connection:
                 ids = patient_ids_for_pids(connection, principal.patient_pids)

@@ -19,7 +19,6 @@ from samhandling.interactions.operations import (
     parameters_of,
 )
 from samhandling.store.database import read_connection, write_connection
-from samhandling.store.version_writer import VersionWriter
 
 
 class OperationNameConvertor(Convertor[str]):
@@ -57,7 +56,7 @@ def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[Base
             with opener(api.engine) as connection:
                 context = OperationContext(
                     connection,
-                    VersionWriter(connection, guard),
+                    api.writer(connection, guard),
                     guard,
                     api.base,
                     rtype,

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from samhandling.audit import trail
 from samhandling.audit.records import AuditRecord
-from samhandling.auth import Decision, Principal, decide
+from samhandling.auth import Decision, Principal, ServiceRules, decide
 from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.restriction import SearchRestriction
@@ -27,8 +27,15 @@ class PolicyGuard:
 
     inspects_resources = True
 
-    def __init__(self, principal: Principal, *, audit_writes: bool = True) -> None:
-        self.principal = principal
+    def __init__(
+        self,
+        principal: Principal,
+        *,
+        service_rules: ServiceRules | None = None,
+        audit_writes: bool = True,
+    ) -> None:
+        self.principal: Principal = principal
+        self.service_rules = service_rules or ServiceRules()
         self.audit_writes = audit_writes
         self.decisions: list[Decision] = []
         self.entities: list[tuple[str, str, str | None]] = []
@@ -42,7 +49,13 @@ class PolicyGuard:
         return next((d for d in self.decisions if d.emergency and d.allowed), None)
 
     def _decide(self, interaction: str, resource_type: str | None, resource: Any) -> Decision:
-        decision = decide(self.principal, interaction, resource_type, resource=resource)
+        decision = decide(
+            self.principal,
+            interaction,
+            resource_type,
+            resource=resource,
+            service_rules=self.service_rules,
+        )
         self.decisions.append(decision)
         return decision
 
@@ -64,7 +77,9 @@ class PolicyGuard:
         """Decided before any match is looked for, so that no answer depends on data the
         caller may not see: the interaction on the type (its patient is judged on each
         resource when written), then the search, whose narrowing the matching runs under."""
-        decision = decide(self.principal, interaction, resource_type)
+        decision = decide(
+            self.principal, interaction, resource_type, service_rules=self.service_rules
+        )
         if not decision.allowed and decision.rule != "compartment.unknown":
             self.decisions.append(decision)
             raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
@@ -88,8 +103,7 @@ class PolicyGuard:
         if decision.allowed:
             self._observe(resource)
             return
-        if self.principal.kind == "citizen":
-            # A citizen is not told that somebody else's resource exists.
+        if decision.conceal:
             raise FhirError(
                 404, error("not-found", f"{_location(interaction, resource)} is not known")
             )
@@ -118,7 +132,11 @@ class PolicyGuard:
     def would_show(self, interaction: str, resource: dict[str, Any]) -> bool:
         """The policy's decision on `resource`, neither kept nor observed (for counting)."""
         decision = decide(
-            self.principal, interaction, resource.get("resourceType"), resource=resource
+            self.principal,
+            interaction,
+            resource.get("resourceType"),
+            resource=resource,
+            service_rules=self.service_rules,
         )
         return decision.allowed
 

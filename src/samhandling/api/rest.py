@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
@@ -21,6 +21,7 @@ from samhandling.api.http_input import (
 )
 from samhandling.api.policy_guard import PolicyGuard
 from samhandling.api.responses import fhir_response, version_headers
+from samhandling.auth import ServiceRules
 from samhandling.config import Settings
 from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
 from samhandling.fhir.patch import apply_json_patch
@@ -29,6 +30,7 @@ from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.conditions import parse_if_match
 from samhandling.interactions.entry_actions import patch_function
 from samhandling.interactions.resource_input import check_id, check_resource_type
+from samhandling.interactions.write_rules import WriteRule
 from samhandling.store.database import cancel_statement, read_connection, write_connection
 from samhandling.store.version_writer import VersionWriter
 
@@ -39,26 +41,42 @@ FORMAT_PARAMS = frozenset({"_format", "_pretty"})
 class FhirRestApi:
     """The FHIR interactions over HTTP for one engine and base URL."""
 
-    def __init__(self, engine: Engine, settings: Settings, *, audit: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        policy_rules: ServiceRules,
+        write_rules: Sequence[WriteRule],
+        audit: bool = True,
+    ) -> None:
         self.audit = audit
         self.engine = engine
         self.settings = settings
         self.base = settings.base_url
+        self.policy_rules = policy_rules  # the services' part of the access policy
+        self.write_rules = tuple(write_rules)
 
     async def _write(self, request: Request, action: Callable[[VersionWriter], T]) -> T:
         guard = self.guard(request)
 
         def run() -> T:
             with write_connection(self.engine) as connection:
-                return action(VersionWriter(connection, guard))
+                return action(self.writer(connection, guard))
 
         return await run_in_threadpool(run)
+
+    def writer(self, connection: Connection, guard: PolicyGuard) -> VersionWriter:
+        """The writer of one write transaction: the caller's guard and the services' rules."""
+        return VersionWriter(connection, guard, self.write_rules)
 
     def guard(self, request: Request) -> PolicyGuard:
         """The access guard of this request's authenticated caller (one per request)."""
         guard: PolicyGuard | None = getattr(request.state, "guard", None)
         if guard is None:
-            guard = PolicyGuard(request.state.principal, audit_writes=self.audit)
+            guard = PolicyGuard(
+                request.state.principal, service_rules=self.policy_rules, audit_writes=self.audit
+            )
             request.state.guard = guard
         return guard
 
@@ -187,6 +205,7 @@ class FhirRestApi:
                 self.base,
                 representation=representation,
                 guard=self.guard(request),
+                rules=self.write_rules,
             )
         )
         return fhir_response(result)

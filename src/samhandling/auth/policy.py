@@ -26,10 +26,15 @@ first resolves `principal.patient_pids` to Patient ids with `principal.with_pati
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from samhandling.auth.access_rules import (
+    AccessRequest,
+    AccessRule,
+    audit_trail_refusal,
+)
 from samhandling.auth.compartment import holds_patient_data, patient_ids_of
 from samhandling.auth.labels import labels_of
 from samhandling.auth.policy_rules import (
@@ -46,7 +51,8 @@ from samhandling.fhir.entry_status import is_entered_in_error
 
 __all__ = [
     "ALWAYS_CLOSED_TO_PARENTS_OF_TEENS",
-    "DEFAULT_OPERATIONS",
+    "AccessRequest",
+    "AccessRule",
     "Decision",
     "ServiceRules",
     "decide",
@@ -55,32 +61,16 @@ __all__ = [
 ]
 
 Effect = Literal["allow", "deny", "narrow"]
-DEFAULT_OPERATIONS = {
-    "everything": "s",
-    "summary": "r",
-    "document": "r",
-    "docref": "s",
-    "lastn": "s",
-    "stats": "s",
-    "validate": "",
-    "meta": "r",
-    "allocate-fh": "c",
-    "merge": "u",
-    "match": "s",
-    "access-log": "r",
-    "emergency-report": "s",
-    "lookup": "",  # terminology (CodeSystem, ValueSet): no patient data, no scope needed
-    "validate-code": "",
-    "expand": "",
-    "critical-information": "r",
-    "critical-information-indicator": "r",
-    "confirm": "u",
-}
 
 
 @dataclass(frozen=True)
 class ServiceRules:
-    """What a collaboration service allows beyond the defaults."""
+    """What the collaboration services allow beyond the defaults, and what they add.
+
+    `operations`: the permission each `$operation` needs, by name (from the services'
+    `Operation.permission`; an operation not named here is denied). `access_rules`: the
+    services' own refusals (`access_rules.AccessRule`), applied after the platform's rules.
+    """
 
     name: str = "default"
     purposes: frozenset[str] = PURPOSES
@@ -89,7 +79,8 @@ class ServiceRules:
     min_security_level_citizen: int = 4
     citizen_writable: frozenset[str] = frozenset()
     parent_teen_types: frozenset[str] = frozenset()
-    operations: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_OPERATIONS))
+    operations: dict[str, str] = field(default_factory=dict)
+    access_rules: tuple[AccessRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,7 +90,9 @@ class Decision:
     `narrow`: the caller must restrict a search to `patient_ids` (when not None) and, when
     `scope_filters` is non-empty, to resources matching one of those parameter sets.
     Results should still go through `filter_resources` (security labels). `emergency`
-    marks emergency access (ETREAT/BTG) for the audit trail and the citizen.
+    marks emergency access (ETREAT/BTG) for the audit trail and the citizen. `conceal`: a
+    denied read the caller is answered as if the resource did not exist (404): a citizen is
+    not told that somebody else's resource exists.
     """
 
     effect: Effect
@@ -111,6 +104,7 @@ class Decision:
     scope_filters: tuple[tuple[tuple[str, str], ...], ...] = ()
     purpose_of_use: str | None = None
     scopes: tuple[str, ...] = ()
+    conceal: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -167,6 +161,27 @@ def decide(
 ) -> Decision:
     """Allow, deny or narrow one interaction by `principal` (pure; see the module doc)."""
     rules = service_rules or ServiceRules()
+    request = _request(principal, interaction, resource_type, patient_ids, resource, rules, now)
+    if isinstance(request, Decision):
+        return request
+    decision = _decide(request)
+    if decision.allowed:
+        decision = _service_rules(request, decision)
+    if not decision.allowed and principal.kind == "citizen" and resource and request.reads:
+        return replace(decision, conceal=True)
+    return decision
+
+
+def _request(
+    principal: Principal,
+    interaction: str,
+    resource_type: str | None,
+    patient_ids: frozenset[str] | None,
+    resource: dict[str, Any] | None,
+    rules: ServiceRules,
+    now: datetime | None,
+) -> _Request | Decision:
+    """The request to judge, or the denial of one that cannot be judged at all."""
     rtype = resource_type or (resource or {}).get("resourceType") or "*"
     if resource and resource_type and resource.get("resourceType") not in (None, resource_type):
         return deny("resource type does not match the request", "request.type")
@@ -175,7 +190,7 @@ def decide(
         return deny(f"interaction '{interaction}' is not permitted", "request.interaction")
     targets = patient_ids if patient_ids is not None else patient_ids_of(resource)
     targets = targets or None  # an empty set says nothing about the patient
-    request = _Request(
+    return _Request(
         principal,
         interaction,
         rtype,
@@ -185,6 +200,13 @@ def decide(
         rules,
         now or datetime.now(UTC),
     )
+
+
+def _decide(request: _Request) -> Decision:
+    principal = request.principal
+    refusal = audit_trail_refusal(principal, request.resource_type)
+    if refusal:
+        return deny(*refusal)
     if principal.kind == "clinician":
         return _clinician(request)
     if principal.kind == "citizen":
@@ -192,6 +214,26 @@ def decide(
     if principal.kind == "system":
         return _system(request)
     return deny("unknown kind of caller", "principal.kind")
+
+
+def _service_rules(req: _Request, decision: Decision) -> Decision:
+    """The services' own rules, once the platform's allowed: each may only refuse."""
+    if not req.rules.access_rules:
+        return decision
+    view = AccessRequest(
+        req.principal,
+        req.interaction,
+        req.resource_type,
+        req.resource,
+        req.reads,
+        req.writes,
+        req.now,
+    )
+    for rule in req.rules.access_rules:
+        refusal = rule.refusal(view)
+        if refusal:
+            return deny(*refusal)
+    return decision
 
 
 def _permissions(interaction: str, rules: ServiceRules) -> str | None:

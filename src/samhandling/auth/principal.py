@@ -147,6 +147,16 @@ class ClientInfo:
 
 
 @dataclass(frozen=True)
+class RegisterStanding:
+    """What the base registers said about the caller when its request began, looked up
+    before the policy runs (`api.authentication.RegisterCheck`) so the policy stays pure:
+    `refusal` is None when its practitioner and organisations are registered, else why not.
+    """
+
+    refusal: str | None
+
+
+@dataclass(frozen=True)
 class Principal:
     """The authenticated caller."""
 
@@ -168,6 +178,8 @@ class Principal:
     dpop_jkt: str | None = None
     issued_at: datetime | None = None
     expires_at: datetime | None = None
+    #: None until the registers were consulted (`RegisterStanding`)
+    registers: RegisterStanding | None = None
 
     @property
     def masked_pid(self) -> str | None:

@@ -25,6 +25,7 @@ from samhandling.config import Settings
 from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError
 from samhandling.interactions.bundle import process_bundle
+from samhandling.services import default_platform
 
 IMPORT_TAG_SYSTEM = "https://samhandling.no/fhir/CodeSystem/import-entry"
 
@@ -126,7 +127,7 @@ def _import_one(
     engine: Any, bundle: dict[str, Any], base_url: str, counts: Counter[str], path: Path
 ) -> int:
     try:
-        response = process_bundle(engine, bundle, base_url)
+        response = process_bundle(engine, bundle, base_url, rules=default_platform().write_rules)
     except FhirError as exc:
         typer.echo(f"{path.name}: {exc.status} {exc.message}", err=True)
         return 1

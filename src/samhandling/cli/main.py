@@ -125,6 +125,7 @@ def import_(
 def seed_demo_population(database_url: str, base_url: str, patients: int) -> None:
     """Load the demo population (registers, personas, citizens) if there are no Patients."""
     from samhandling.demo import load_bundles, population_bundles
+    from samhandling.services import default_platform
     from samhandling.store.reader import count_stored
 
     engine = open_database(database_url)
@@ -133,7 +134,9 @@ def seed_demo_population(database_url: str, base_url: str, patients: int) -> Non
             existing = count_stored(connection, "Patient")
         if existing:
             return
-        counts = load_bundles(engine, population_bundles(patients, 1), base_url)
+        platform = default_platform()
+        bundles = population_bundles(patients, 1, hooks=platform.demo_hooks)
+        counts = load_bundles(engine, bundles, base_url, rules=platform.write_rules)
         typer.echo(f"seeded a demo population: {sum(counts.values())} resources", err=True)
     finally:
         engine.dispose()

@@ -1,8 +1,8 @@
 """The definitions the platform ships, published as read-only FHIR resources.
 
-The StructureDefinitions of the platform's profiles (`profiles/definitions/`), the
-CodeSystems and ValueSets of the terminology module and the OperationDefinitions of the
-extended operations (`operation_definitions.py`): `meta.profile` of every
+The StructureDefinitions, CodeSystems and ValueSets in the folders the services declare
+(`services.service.Service.definitions`) and the OperationDefinitions of their extended
+operations (`operation_definitions.py`): `meta.profile` of every
 critical-information entry and the CapabilityStatement's `supportedProfile` point at
 their canonical urls, so a client must be able to fetch them
 (`GET StructureDefinition/kj-allergy-intolerance`, `ValueSet?url=…`). They are written into
@@ -16,59 +16,64 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine
 
-from samhandling.definitions.operation_definitions import operation_definitions
 from samhandling.store.database import lock_key, write_connection
 from samhandling.store.reader import read_many_current
 from samhandling.store.version_writer import VersionWriter
 
 Key = tuple[str, str]  # (resource type, id)
 SHIPPED_TYPES = frozenset({"StructureDefinition", "CodeSystem", "ValueSet", "OperationDefinition"})
-_FOLDERS = (
-    ("samhandling.profiles", "definitions"),
-    ("samhandling.terminology", "code_systems"),
-    ("samhandling.terminology", "value_sets"),
-)
+Shipped = Mapping[Key, dict[str, Any]]
 
 
-@functools.cache
-def shipped() -> dict[Key, dict[str, Any]]:
-    """Every shipped definition by (type, id) (loaded once; callers must not change them)."""
+def shipped_definitions(
+    folders: Iterable[tuple[str, str]], generated: Iterable[dict[str, Any]] = ()
+) -> dict[Key, dict[str, Any]]:
+    """The definitions in `folders` (package, folder of JSON files) and the `generated` ones
+    (the OperationDefinitions), by (type, id); two with one key are a ValueError."""
     found: dict[Key, dict[str, Any]] = {}
-    for package, folder in _FOLDERS:
-        directory = resources.files(package).joinpath(folder)
-        for item in sorted(directory.iterdir(), key=lambda entry: entry.name):
-            if item.name.endswith(".json"):
-                definition = orjson.loads(item.read_bytes())
-                key = (definition["resourceType"], definition["id"])
-                if key in found:
-                    raise ValueError(f"two shipped definitions are {key[0]}/{key[1]}")
-                found[key] = definition
-    for definition in operation_definitions():
-        found[(definition["resourceType"], definition["id"])] = definition
+    for package, folder in folders:
+        for definition in _folder(package, folder):
+            _add(found, definition)
+    for definition in generated:
+        _add(found, definition)
     return found
 
 
+def _add(found: dict[Key, dict[str, Any]], definition: dict[str, Any]) -> None:
+    key = (definition["resourceType"], definition["id"])
+    if key in found:
+        raise ValueError(f"two shipped definitions are {key[0]}/{key[1]}")
+    found[key] = definition
+
+
 @functools.cache
-def shipped_urls() -> frozenset[tuple[str, str]]:
+def _folder(package: str, folder: str) -> tuple[dict[str, Any], ...]:
+    directory = resources.files(package).joinpath(folder)
+    items = sorted(directory.iterdir(), key=lambda entry: entry.name)
+    return tuple(orjson.loads(i.read_bytes()) for i in items if i.name.endswith(".json"))
+
+
+def shipped_urls(shipped: Shipped) -> frozenset[tuple[str, str]]:
     """(type, canonical url) of every shipped definition."""
-    return frozenset((rtype, d["url"]) for (rtype, _), d in shipped().items())
+    return frozenset((rtype, d["url"]) for (rtype, _), d in shipped.items())
 
 
-def publish(engine: Engine) -> int:
+def publish(engine: Engine, shipped: Shipped) -> int:
     """Store the shipped definitions whose stored copy is missing, deleted or different;
     returns how many were written. Servers starting together take turns (a lock)."""
     written = 0
     with write_connection(engine) as connection:
         lock_key(connection, "publish-definitions")
-        stored = read_many_current(connection, list(shipped()))
+        stored = read_many_current(connection, list(shipped))
         writer = VersionWriter(connection)
-        for key, definition in shipped().items():
+        for key, definition in shipped.items():
             current = stored.get(key)
             if current is not None and _same(current.resource(), definition):
                 continue

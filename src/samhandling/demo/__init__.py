@@ -1,7 +1,8 @@
 """The synthetic Norwegian demo population and the example register (`register-bundle.json`).
 
-bundles = population_bundles(patients=100, seed=1)   # register first, then citizens
-load_bundles(engine, bundles, base_url)              # through process_bundle
+platform = services.default_platform()
+bundles = population_bundles(100, seed=1, hooks=platform.demo_hooks)  # register, citizens
+load_bundles(engine, bundles, base_url, rules=platform.write_rules)    # via process_bundle
 """
 
 from __future__ import annotations

@@ -10,15 +10,17 @@ and `register_build`), so persona tokens meet registered data.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from samhandling.demo.critical_information import critical_information
 from samhandling.demo.people import PeopleBuilder, generate_households, persona_households
 from samhandling.demo.people_resources import household_resources
 from samhandling.demo.register_build import build_register
 from samhandling.demo.register_resources import register_resources, transaction
 
 ENTRIES_PER_BUNDLE = 200
+#: a service's demo data: (person, register, seed, anchor date) -> its resources for them
+DemoHook = Callable[[Any, Any, int, dt.date], list[dict[str, Any]]]
 
 
 def register_bundle() -> dict[str, Any]:
@@ -27,11 +29,12 @@ def register_bundle() -> dict[str, Any]:
 
 
 def population_bundles(
-    patients: int, seed: int, today: dt.date | None = None
+    patients: int, seed: int, today: dt.date | None = None, hooks: Sequence[DemoHook] = ()
 ) -> list[dict[str, Any]]:
     """The register Bundle, then Bundles of whole households: the personas' and
-    `patients` generated citizens (ids `demo-<seed>-<n>`), with the critical information
-    of a few percent of them (`critical_information`)."""
+    `patients` generated citizens (ids `demo-<seed>-<n>`), with what the services' demo
+    `hooks` add for each person (`Service.demo`: e.g. the critical information of a few
+    percent of them)."""
     if patients < 0:
         raise ValueError("the number of patients cannot be negative")
     register = build_register()
@@ -45,7 +48,8 @@ def population_bundles(
     for members in households:
         resources = household_resources(members)
         for person in members:
-            resources += critical_information(person, register, seed, anchor)
+            for hook in hooks:
+                resources += hook(person, register, seed, anchor)
         if chunk and len(chunk) + len(resources) > ENTRIES_PER_BUNDLE:
             bundles.append(transaction(chunk))
             chunk = []

@@ -6,7 +6,7 @@ the error names the entry. A batch runs each entry in its own transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -22,6 +22,7 @@ from samhandling.interactions.bundle_entries import (
 )
 from samhandling.interactions.bundle_refs import ReferenceResolver
 from samhandling.interactions.entry_actions import EntryContext, run_entry
+from samhandling.interactions.write_rules import WriteRule
 from samhandling.store.database import write_connection
 from samhandling.store.version_writer import VersionWriter
 
@@ -35,15 +36,17 @@ def process_bundle(
     *,
     representation: bool = False,
     guard: AccessGuard = OPEN_ACCESS,
+    rules: Sequence[WriteRule],
 ) -> dict[str, Any]:
-    """Process a batch or transaction Bundle and return the response Bundle."""
+    """Process a batch or transaction Bundle and return the response Bundle. `rules` are the
+    services' write rules (required: no entry point may write without them)."""
     kind, entries = parse_bundle(body)
     guard.check_request("transaction" if kind == "transaction" else "batch", None)
     if kind == "transaction":
-        responses = _transaction(engine, entries, base_url, representation, guard)
+        responses = _transaction(engine, entries, base_url, representation, guard, rules)
     else:
         responses = [
-            _batch_entry(engine, entry, base_url, representation, guard) for entry in entries
+            _batch_entry(engine, entry, base_url, representation, guard, rules) for entry in entries
         ]
     return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": responses}
 
@@ -54,11 +57,13 @@ def _transaction(
     base_url: str,
     representation: bool,
     guard: AccessGuard,
+    rules: Sequence[WriteRule],
 ) -> list[dict[str, Any]]:
     responses: list[dict[str, Any]] = [{} for _ in entries]
     with write_connection(engine) as connection:
         resolver = ReferenceResolver(connection, guard)
-        context = EntryContext(VersionWriter(connection, guard), resolver, base_url, representation)
+        writer = VersionWriter(connection, guard, rules)
+        context = EntryContext(writer, resolver, base_url, representation)
         ordered = sorted(entries, key=lambda e: METHOD_ORDER[e.method])
         resolver.lock_conditional_writes(ordered)
         for entry in ordered:
@@ -73,12 +78,17 @@ def _transaction(
 
 
 def _batch_entry(
-    engine: Engine, entry: BundleEntry, base_url: str, representation: bool, guard: AccessGuard
+    engine: Engine,
+    entry: BundleEntry,
+    base_url: str,
+    representation: bool,
+    guard: AccessGuard,
+    rules: Sequence[WriteRule],
 ) -> dict[str, Any]:
     try:
         with write_connection(engine) as connection:
             resolver = ReferenceResolver(connection, guard)
-            writer = VersionWriter(connection, guard)
+            writer = VersionWriter(connection, guard, rules)
             resolver.assign_id(entry)
             if isinstance(entry.resource, dict):
                 resolver.resolve_conditional_references(entry.resource)

@@ -68,8 +68,10 @@ def update(
     body: Any,
     *,
     if_match: int | None = None,
+    intent: str | None = None,
 ) -> WriteResult:
-    """Update, or create with the client's id when it does not exist (update-as-create)."""
+    """Update, or create with the client's id when it does not exist (update-as-create).
+    `intent` names the operation making the write, for the write rules (`WriteContext`)."""
     resource, warnings = checked_resource(body, resource_type)
     if resource.get("id") != resource_id:
         message = (
@@ -80,7 +82,7 @@ def update(
     check_version(current, if_match)
     method = "create" if current is None or current.deleted else "update"
     context = WriteContext(
-        writer, method, resource_type, resource_id, current, resource, if_match, warnings
+        writer, method, resource_type, resource_id, current, resource, if_match, warnings, intent
     )
     resource = _checked(context)
     version = writer.write(resource_type, resource_id, resource, method=method, previous=current)
@@ -174,7 +176,12 @@ def conditional_delete(
 
 
 def _checked(context: WriteContext) -> dict[str, Any]:
-    """The resource to store once the services' write rules have checked (and amended) it."""
+    """The resource to store once the services' write rules have checked (and amended) it.
+
+    The guard is asked first, so a caller the policy refuses hears 403 and never a rule's
+    verdict on content it may not write; the store asks again on the amended resource."""
+    if context.writer.guard.inspects_resources:
+        context.writer.guard.check_write(context.method, context.before, context.new)
     apply_write_rules(context)
     assert context.new is not None
     return context.new

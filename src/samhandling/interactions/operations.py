@@ -14,6 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection
 
 from samhandling.access_guard import AccessGuard
+from samhandling.definitions.operation_definitions import Param
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.store.version_writer import VersionWriter
 
@@ -53,12 +54,23 @@ Handler = Callable[[OperationContext], OperationResult]
 
 @dataclass(frozen=True)
 class Operation:
+    """One `$name` operation: where it is invoked, its handler and the permission it needs.
+
+    `permission` is what the policy checks the caller's SMART scopes for on the resource
+    type, as letters of `cruds` ("r" read, "s" search, "c" create, "u" update, "d" delete);
+    "" needs no scope (operations over no patient data, e.g. terminology). `description`
+    and `parameters` make its published OperationDefinition.
+    """
+
     name: str  # without the leading "$"
     level: Level
     resource_type: str | None
     handler: Handler
+    permission: str
     writes: bool = False
     methods: tuple[str, ...] = ("POST",)
+    description: str = ""
+    parameters: tuple[Param, ...] = ()
 
 
 class OperationRegistry:
@@ -66,9 +78,25 @@ class OperationRegistry:
 
     def __init__(self) -> None:
         self._operations: dict[tuple[str, Level, str | None], Operation] = {}
+        self._owners: dict[tuple[str, Level, str | None], str] = {}
+        self._permissions: dict[str, str] = {}
 
-    def add(self, operation: Operation) -> None:
-        self._operations[(operation.name, operation.level, operation.resource_type)] = operation
+    def add(self, operation: Operation, owner: str = "") -> None:
+        """Register `operation` (of the service `owner`); a second claim of the same name,
+        level and type, or the same name with another permission, is a ValueError."""
+        key = (operation.name, operation.level, operation.resource_type)
+        if key in self._operations:
+            raise ValueError(f"${operation.name} is claimed by {self._owners[key]!r} and {owner!r}")
+        permission = self._permissions.setdefault(operation.name, operation.permission)
+        if permission != operation.permission:
+            # The policy knows an operation by its name (`operation:<name>`).
+            raise ValueError(f"${operation.name} is registered with two permissions")
+        self._operations[key] = operation
+        self._owners[key] = owner
+
+    def permissions(self) -> dict[str, str]:
+        """The permission each operation needs, by name (for the access policy)."""
+        return dict(self._permissions)
 
     def find(self, name: str, level: Level, resource_type: str | None, method: str) -> Operation:
         """The operation, or a 404 (unknown) / 405 (wrong method) FhirError."""

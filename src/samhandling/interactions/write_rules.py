@@ -1,6 +1,7 @@
 """Business rules a collaboration service attaches to writes of its resources.
 
-The plain interactions (create, update, patch, delete) ask every registered rule whether it
+The plain interactions (create, update, patch, delete) ask every rule the write was opened
+with (`VersionWriter.rules`, from the services the application is built of) whether it
 applies to a write and, if so, let it check (and complete) the write before it is stored:
 the critical-information service, for instance, forbids changing the code of an entry and
 stamps who updated it. Rules run inside the write's transaction, for REST calls and Bundle
@@ -32,6 +33,9 @@ class WriteContext:
     new: dict[str, Any] | None
     if_match: int | None = None
     warnings: list[Issue] = field(default_factory=list)
+    #: what the write is for when an operation makes it (e.g. "confirm"); None for a plain
+    #: interaction. A rule may allow a change only an operation may make.
+    intent: str | None = None
 
     @functools.cached_property
     def before(self) -> dict[str, Any] | None:
@@ -52,16 +56,8 @@ class WriteRule(Protocol):
 
 
 def apply_write_rules(context: WriteContext) -> None:
-    """Let every rule that governs this write check it."""
-    for rule in registered_rules():
+    """Let every rule that governs this write check it (the rules the writer was built
+    with: the services' `Service.write_rules`, handed down by whoever opened the write)."""
+    for rule in context.writer.rules:
         if rule.applies(context):
             rule.check(context)
-
-
-@functools.cache
-def registered_rules() -> tuple[WriteRule, ...]:
-    """The rules of every collaboration service (loaded once)."""
-    # Imported here: the services build on the interactions, not the other way round.
-    from samhandling.services import service_write_rules
-
-    return tuple(service_write_rules())

@@ -1,28 +1,33 @@
-"""The collaboration services, each registering its operations and write rules here."""
+"""The collaboration services the platform is built of, each one `Service` description.
+
+`platform_services()` is the list the server runs; a new service is one more line here
+(docs/ARCHITECTURE.md, "How to add a service"). The shipped definitions come last: their
+read-only rule covers what every service before them ships.
+"""
 
 from __future__ import annotations
 
-from samhandling.interactions.operations import OperationRegistry
-from samhandling.interactions.write_rules import WriteRule
-from samhandling.services.critical_information import (
-    critical_information_operations,
-    critical_information_rules,
-)
-from samhandling.services.definitions.read_only import ShippedDefinitionsAreReadOnly
-from samhandling.services.identity import identity_operations
-from samhandling.services.terminology.operations import terminology_operations
+import functools
+from collections.abc import Iterable
+
+from samhandling.services import audit_trail, critical_information, identity, terminology
+from samhandling.services.definitions import shipped_definitions_service
+from samhandling.services.service import Platform, Service
 
 
-def service_operations() -> OperationRegistry:
-    """Every service's extended operations."""
-    registry = OperationRegistry()
-    for operation in [*identity_operations(), *critical_information_operations()]:
-        registry.add(operation)
-    for operation in terminology_operations():
-        registry.add(operation)
-    return registry
+def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
+    """The platform's services (and `extra` ones), the shipped definitions' rule last."""
+    services = [
+        identity.SERVICE,
+        critical_information.SERVICE,
+        terminology.SERVICE,
+        audit_trail.SERVICE,
+        *extra,
+    ]
+    return [*services, shipped_definitions_service(services)]
 
 
-def service_write_rules() -> list[WriteRule]:
-    """Every service's rules for writes of its resources (and the shipped definitions')."""
-    return [*critical_information_rules(), ShippedDefinitionsAreReadOnly()]
+@functools.cache
+def default_platform() -> Platform:
+    """The platform of `platform_services()` (for the command line and the importer)."""
+    return Platform.of(platform_services())

@@ -7,7 +7,8 @@ the outbox event (DESIGN.md decisions 2, 4 and 5). Nothing here commits.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -29,6 +30,9 @@ from samhandling.store.schema import (
     transaction_log,
 )
 
+if TYPE_CHECKING:  # a type only: the store never runs the rules, it carries them
+    from samhandling.interactions.write_rules import WriteRule
+
 
 class SearchParameterWrites:
     """How many SearchParameter versions this process has written (searches compare it to
@@ -38,11 +42,22 @@ class SearchParameterWrites:
 
 
 class VersionWriter:
-    """Writes versions within the transaction of `connection`; one tx id for all of them."""
+    """Writes versions within the transaction of `connection`; one tx id for all of them.
 
-    def __init__(self, connection: Connection, guard: AccessGuard = OPEN_ACCESS) -> None:
+    It carries, for the interactions that write through it, the caller's access `guard` and
+    the services' write `rules` (`interactions.write_rules`): whoever opens a write decides
+    both once, so no interaction can forget them.
+    """
+
+    def __init__(
+        self,
+        connection: Connection,
+        guard: AccessGuard = OPEN_ACCESS,
+        rules: Sequence[WriteRule] = (),
+    ) -> None:
         self.connection = connection
         self.guard = guard
+        self.rules = tuple(rules)
         self._tx_id: int | None = None
         self._last_us = 0
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from samhandling.auth.personas import PERSONAS
 from samhandling.demo import load_bundles, register_bundle
 from samhandling.interactions import crud
+from samhandling.services import default_platform
 from samhandling.services.identity import check_principal_registered
 from samhandling.store.database import read_connection, write_connection
 from samhandling.store.version_writer import VersionWriter
@@ -44,7 +45,7 @@ def attestation(authorization: str, legal: str, point: str, department: str | No
 
 @pytest.fixture
 def registered(engine: Engine) -> Engine:
-    load_bundles(engine, [register_bundle()], BASE)
+    load_bundles(engine, [register_bundle()], BASE, rules=default_platform().write_rules)
     return engine
 
 

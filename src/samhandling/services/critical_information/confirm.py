@@ -2,28 +2,28 @@
 
 The entry's content stays as it is; a new version records who confirmed it and when
 (extension `kj-last-confirmed`), so the confirmation is in the history and the audit trail
-like any other change. Entries entered in error cannot be confirmed.
+like any other change. It is written through the interactions' update with the intent
+"confirm": the policy (who may write critical information) and the write rules (which
+move the stamp, `entry_rules`) apply as to any update. Entries entered in error cannot be
+confirmed.
 """
 
 from __future__ import annotations
 
-import copy
-
-from samhandling.fhir.entry_status import is_entered_in_error
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.interactions import crud
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
-from samhandling.services.critical_information import stamps
 from samhandling.services.critical_information.kinds import KINDS, kind_of
-from samhandling.services.critical_information.writers import writing_principal
-from samhandling.store.records import format_http_date, format_instant, now_us
+from samhandling.store.records import format_http_date
+
+CONFIRM = "confirm"
 
 
 def confirm(context: OperationContext) -> OperationResult:
     """Write a new version of the entry that only moves its last-confirmed stamp."""
     rtype, rid = context.resource_type, context.resource_id
     assert rtype is not None and rid is not None
-    principal = writing_principal(context.connection, context.guard)
-    if principal is None:
+    if context.guard.principal is None:
         raise FhirError(403, error("forbidden", "Only a health professional can confirm an entry"))
     current = context.writer.current(rtype, rid)
     if current is None or current.deleted:
@@ -31,22 +31,24 @@ def confirm(context: OperationContext) -> OperationResult:
     entry = current.resource()
     if kind_of(entry) is None:
         raise FhirError(422, error("business-rule", f"{rtype}/{rid} is not critical information"))
-    if is_entered_in_error(entry):
-        raise FhirError(
-            422, error("business-rule", "An entry entered in error cannot be confirmed")
-        )
-    confirmed = copy.deepcopy(entry)  # the content stays; only the stamp moves
-    at = format_instant(now_us())
-    stamps.replace_extension(
-        confirmed,
-        stamps.LAST_CONFIRMED,
-        [stamps.stamp(stamps.LAST_CONFIRMED, stamps.Actor.of(principal), at)],
+    result = crud.update(
+        context.writer, rtype, rid, entry, if_match=current.version_id, intent=CONFIRM
     )
-    written = context.writer.write(rtype, rid, confirmed, method="update", previous=current)
+    written = result.version
     headers = {"ETag": written.etag, "Last-Modified": format_http_date(written.last_updated_us)}
     return OperationResult(written.resource(), 200, headers)
 
 
 OPERATIONS = [
-    Operation("confirm", "instance", kind.resource_type, confirm, writes=True) for kind in KINDS
+    Operation(
+        "confirm",
+        "instance",
+        kind.resource_type,
+        confirm,
+        permission="u",
+        writes=True,
+        description="Confirm that the entry is still right (stamps the last-confirmed extension).",
+        parameters=(("return", "out", 1, "1", "Resource"),),
+    )
+    for kind in KINDS
 ]

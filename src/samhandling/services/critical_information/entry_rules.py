@@ -1,6 +1,6 @@
 """The write rules of critical information (docs/CRITICAL_INFORMATION.md, "Rules on write").
 
-* only clinicians with TREAT/ETREAT/COC and a registered authorisation write (`writers`);
+* who may write is the policy's decision (`writers`, the service's access rule);
 * an update names the current version (If-Match or `meta.versionId`), else 412 (trusted
   internal loaders, which replay their own data, are exempt);
 * category and code (an implant's device type) never change; an entry stays critical
@@ -8,7 +8,9 @@
 * removal is `entered-in-error` with a reason; DELETE is refused (405); an entry entered in
   error is final;
 * the server stamps who registered and who last updated the entry; the last confirmation
-  is kept as it was (only `$confirm` moves it).
+  is kept as it was, except in a write made by `$confirm` (intent "confirm"), which
+  changes nothing else and moves it;
+* an entry entered in error cannot be confirmed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.identity.person_number_consistency import demographic_contradictions
 from samhandling.interactions.write_rules import WriteContext
 from samhandling.services.critical_information import stamps
+from samhandling.services.critical_information.confirm import CONFIRM
 from samhandling.services.critical_information.devices import implant_issues
 from samhandling.services.critical_information.kinds import (
     KIND_BY_TYPE,
@@ -28,7 +31,6 @@ from samhandling.services.critical_information.kinds import (
     identity_of,
     kind_of,
 )
-from samhandling.services.critical_information.writers import writing_principal
 from samhandling.store.reader import read_current
 from samhandling.store.records import format_instant, now_us
 
@@ -50,23 +52,54 @@ class CriticalInformationRule:
                 "to entered-in-error with a reason (extension kj-entered-in-error-reason)"
             )
             raise FhirError(405, error("not-supported", message))
-        principal = writing_principal(context.writer.connection, context.writer.guard)
+        principal = context.writer.guard.principal
         new = context.new
         assert new is not None
         before = context.before
         if before is not None:
             if principal is not None:  # trusted loaders (demo, import) replay their own data
                 _require_current_version(context, new)
+            if context.intent == CONFIRM:
+                _check_confirmation(before, new)
             _check_update(kind, before, new)
         _check_entry(kind, new)
         if not is_entered_in_error(new):
             _check_subject_identity(context, new)
         if principal is not None:
-            at = format_instant(now_us())
-            _stamp(new, before, stamps.stamp(stamps.LAST_UPDATED, stamps.Actor.of(principal), at))
-            if before is None:
-                registered = stamps.stamp(stamps.REGISTERED, stamps.Actor.of(principal), at)
-                stamps.replace_extension(new, stamps.REGISTERED, [registered])
+            _stamp_entry(context, new, before, stamps.Actor.of(principal))
+
+
+def _stamp_entry(
+    context: WriteContext, new: dict[str, Any], before: dict[str, Any] | None, actor: stamps.Actor
+) -> None:
+    """Who registered, last updated and (for `$confirm`: only that) last confirmed it."""
+    at = format_instant(now_us())
+    if context.intent == CONFIRM and before is not None:
+        # `$confirm` writes the current content (its stamps included): only this one moves
+        confirmed = stamps.stamp(stamps.LAST_CONFIRMED, actor, at)
+        stamps.replace_extension(new, stamps.LAST_CONFIRMED, [confirmed])
+        return
+    _stamp(new, before, stamps.stamp(stamps.LAST_UPDATED, actor, at))
+    if before is None:
+        registered = stamps.stamp(stamps.REGISTERED, actor, at)
+        stamps.replace_extension(new, stamps.REGISTERED, [registered])
+
+
+def _check_confirmation(before: dict[str, Any], new: dict[str, Any]) -> None:
+    """A confirmation keeps the content as it is (only the server's stamps move)."""
+    if is_entered_in_error(before):
+        message = "An entry entered in error cannot be confirmed"
+        raise FhirError(422, error("business-rule", message))
+    if _without_stamps(before) != _without_stamps(new):
+        raise FhirError(422, error("business-rule", "A confirmation cannot change the entry"))
+
+
+def _without_stamps(resource: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in resource.items() if k != "meta"}
+    kept["extension"] = [
+        e for e in resource.get("extension", []) if e.get("url") not in stamps.STAMPS
+    ]
+    return kept
 
 
 def _check_update(kind: Kind, before: dict[str, Any], new: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from samhandling.definitions.operation_definitions import Param
 from samhandling.fhir.entry_status import is_entered_in_error
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.identity.identifier_systems import FNR_SYSTEM
@@ -128,11 +129,36 @@ def indicator(context: OperationContext) -> OperationResult:
     return _run(context, with_entries=False)
 
 
+_PARAMETERS: tuple[Param, ...] = (
+    ("identifier", "in", 0, "1", "string"),
+    ("patient", "out", 1, "1", "Reference"),
+    ("present", "out", 1, "1", "boolean"),
+    ("lastChanged", "out", 0, "1", "instant"),
+    ("withheld", "out", 0, "*", "code"),
+    ("group", "out", 0, "*", "BackboneElement"),
+)
 OPERATIONS = [
-    Operation(name, level, "Patient", handler, methods=("GET", "POST"))
-    for name, handler in (
-        ("critical-information", summary),
-        ("critical-information-indicator", indicator),
+    Operation(
+        name,
+        level,
+        "Patient",
+        handler,
+        permission="r",
+        methods=("GET", "POST"),
+        description=description,
+        parameters=_PARAMETERS,
+    )
+    for name, handler, description in (
+        (
+            "critical-information",
+            summary,
+            "The patient's critical information (kritisk info), grouped by kind.",
+        ),
+        (
+            "critical-information-indicator",
+            indicator,
+            "Whether the patient has critical information, how much and when it last changed.",
+        ),
     )
     for level in LEVELS
 ]

@@ -1,35 +1,38 @@
-"""Who may register, change or confirm critical information.
+"""Who may register, change or confirm critical information: the service's access rule.
 
 Clinicians only (a person with an HPR number, not a system or a citizen), acting with
 purpose of use TREAT, ETREAT or COC (not break-the-glass), with a health-personnel
-authorisation in the attestation that the register of health personnel confirms. Trusted
-internal callers (no principal: the demo loader, imports) are not asked.
+authorisation in the attestation that the register of health personnel confirms (a fact
+looked up before the policy runs: `Principal.registers`). The policy applies the rule to
+every write of an entry (`auth.policy.decide`); trusted internal callers (the demo loader,
+imports) write without a principal and are not asked.
 """
 
 from __future__ import annotations
 
-from samhandling.access_guard import AccessGuard
+from dataclasses import dataclass
+
+from samhandling.auth.access_rules import AccessRequest, Refusal
 from samhandling.auth.principal import Principal
-from samhandling.fhir.outcome import FhirError, error
-from samhandling.services.identity.common import principal_of
-from samhandling.services.identity.registers import check_principal_registered
-from samhandling.store.database import Connection
+from samhandling.services.critical_information.kinds import kind_of
 
 WRITE_PURPOSES = frozenset({"TREAT", "ETREAT", "COC"})
+RULE = "critical-information.writer"
 
 
-def writing_principal(connection: Connection, guard: AccessGuard) -> Principal | None:
-    """The clinician allowed to write critical information; None for internal callers."""
-    principal = principal_of(guard)
-    if principal is None:
-        return None
-    reason = _refusal(connection, principal)
-    if reason:
-        raise FhirError(403, error("forbidden", f"Critical information: {reason}"))
-    return principal
+@dataclass(frozen=True)
+class CriticalInformationWriters:
+    """`auth.access_rules.AccessRule`: writes of an entry need a registered clinician."""
+
+    def refusal(self, request: AccessRequest) -> Refusal | None:
+        if not request.writes or kind_of(request.resource) is None:
+            return None
+        reason = writer_refusal(request.principal)
+        return (f"Critical information: {reason}", RULE) if reason else None
 
 
-def _refusal(connection: Connection, principal: Principal) -> str | None:
+def writer_refusal(principal: Principal) -> str | None:
+    """Why `principal` may not write critical information, or None."""
     if principal.kind != "clinician" or not principal.hpr_number:
         return "only health personnel may register or change critical information"
     purpose = principal.purpose_of_use
@@ -39,4 +42,6 @@ def _refusal(connection: Connection, principal: Principal) -> str | None:
     attestation = principal.attestation
     if attestation is None or not attestation.authorization_code:
         return "the attestation names no health-personnel authorisation (9060)"
-    return check_principal_registered(connection, principal)
+    if principal.registers is None:
+        return "the registers of health personnel were not consulted"
+    return principal.registers.refusal

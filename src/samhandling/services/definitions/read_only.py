@@ -10,7 +10,7 @@ of the platform (`published.publish` at start).
 
 from __future__ import annotations
 
-from samhandling.definitions.published import SHIPPED_TYPES, shipped, shipped_urls
+from samhandling.definitions.published import SHIPPED_TYPES, Shipped, shipped_urls
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.write_rules import WriteContext
 
@@ -18,16 +18,20 @@ from samhandling.interactions.write_rules import WriteContext
 class ShippedDefinitionsAreReadOnly:
     """The write rule that keeps the shipped definitions as the platform ships them."""
 
+    def __init__(self, shipped: Shipped) -> None:
+        self.keys = frozenset(shipped)
+        self.urls = shipped_urls(shipped)
+
     def applies(self, context: WriteContext) -> bool:
         return context.resource_type in SHIPPED_TYPES
 
     def check(self, context: WriteContext) -> None:
         rtype = context.resource_type
-        if (rtype, context.resource_id) in shipped():
+        if (rtype, context.resource_id) in self.keys:
             where = f"{rtype}/{context.resource_id}"
             message = f"{where} is shipped with the platform and cannot be changed"
             raise FhirError(405, error("not-supported", f"{message} ({context.method})"))
         url = (context.new or {}).get("url")
-        if isinstance(url, str) and (rtype, url) in shipped_urls():
+        if isinstance(url, str) and (rtype, url) in self.urls:
             message = f"The url {url} belongs to a {rtype} shipped with the platform"
             raise FhirError(422, error("business-rule", message, f"{rtype}.url"))

@@ -3,13 +3,13 @@ and the registers of health personnel and organisations (see docs/IDENTITY.md)."
 
 from __future__ import annotations
 
-from samhandling.interactions.operations import Operation
 from samhandling.services.identity import fh_allocation, match, merge
 from samhandling.services.identity.registers import check_principal_registered
+from samhandling.services.service import Service
 
-__all__ = ["check_principal_registered", "identity_operations"]
+__all__ = ["SERVICE", "check_principal_registered"]
 
-
-def identity_operations() -> list[Operation]:
-    """`Patient/$allocate-fh`, `Patient/$merge` and `Patient/$match`."""
-    return [fh_allocation.OPERATION, merge.OPERATION, match.OPERATION]
+SERVICE = Service(
+    name="identity",
+    operations=(fh_allocation.OPERATION, merge.OPERATION, match.OPERATION),
+)

@@ -5,22 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from samhandling.access_guard import AccessGuard
-from samhandling.auth.principal import Principal
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.references import parse_relative_reference
 from samhandling.identity.identifier_systems import normalise_system
 from samhandling.interactions.operations import OperationContext
 
 
-def principal_of(guard: AccessGuard) -> Principal | None:
-    """The authenticated caller behind an access guard (None for trusted internal callers)."""
-    principal = getattr(guard, "principal", None)
-    return principal if isinstance(principal, Principal) else None
-
-
 def requester(guard: AccessGuard) -> dict[str, Any]:
     """Who asks, for a ledger or an audit record: never a token, never a full national ID."""
-    principal = principal_of(guard)
+    principal = guard.principal
     if principal is None:
         return {"kind": "internal", "name": "trusted internal caller"}
     return {k: v for k, v in principal.audit_agent().items() if v is not None}

@@ -133,4 +133,20 @@ def _requester_parts(who: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"name": key, "valueString": str(value)} for key, value in sorted(who.items())]
 
 
-OPERATION = Operation("allocate-fh", "type", "Patient", allocate_fh, writes=True)
+OPERATION = Operation(
+    "allocate-fh",
+    "type",
+    "Patient",
+    allocate_fh,
+    permission="c",
+    writes=True,
+    description="Allocate a felles hjelpenummer (FH-number) to a patient who cannot be identified.",
+    parameters=(
+        ("reason", "in", 1, "1", "string"),
+        ("patient", "in", 0, "1", "Patient"),
+        ("fh-number", "out", 1, "1", "Identifier"),
+        ("patient", "out", 1, "1", "Patient"),
+        ("reason", "out", 1, "1", "string"),
+        ("requested-by", "out", 1, "1", "BackboneElement"),
+    ),
+)

@@ -155,4 +155,17 @@ def match_bundle(
     return {"resourceType": "Bundle", "type": "searchset", "total": len(ranked), "entry": entries}
 
 
-OPERATION = Operation("match", "type", "Patient", match)
+OPERATION = Operation(
+    "match",
+    "type",
+    "Patient",
+    match,
+    permission="s",
+    description="Candidate Patients for a Patient resource, ranked.",
+    parameters=(
+        ("resource", "in", 1, "1", "Patient"),
+        ("onlyCertainMatches", "in", 0, "1", "boolean"),
+        ("count", "in", 0, "1", "integer"),
+        ("return", "out", 1, "1", "Bundle"),
+    ),
+)

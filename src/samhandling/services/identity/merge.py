@@ -198,4 +198,21 @@ def merge(context: OperationContext) -> OperationResult:
     return OperationResult(merge_outcome(context, request, plan, result))
 
 
-OPERATION = Operation("merge", "type", "Patient", merge, writes=True)
+OPERATION = Operation(
+    "merge",
+    "type",
+    "Patient",
+    merge,
+    permission="u",
+    writes=True,
+    description="Merge a duplicate Patient (source) into the one that stays (target).",
+    parameters=(
+        ("source-patient", "in", 0, "1", "Reference"),
+        ("source-patient-identifier", "in", 0, "*", "Identifier"),
+        ("target-patient", "in", 0, "1", "Reference"),
+        ("target-patient-identifier", "in", 0, "*", "Identifier"),
+        ("result-patient", "in", 0, "1", "Patient"),
+        ("preview", "in", 0, "1", "boolean"),
+        ("outcome", "out", 1, "1", "OperationOutcome"),
+    ),
+)

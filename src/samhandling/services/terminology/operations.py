@@ -12,7 +12,7 @@
   the `valueset-unclosed` extension, since other well-formed codes are valid too.
 
 They read no patient data and touch no database: the policy lets every authenticated
-caller use them (`auth.policy.DEFAULT_OPERATIONS`). Deviations: docs/TERMINOLOGY.md.
+caller use them (their permission is "": no scope needed). Deviations: docs/TERMINOLOGY.md.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from samhandling.definitions.operation_definitions import Param
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.services.terminology import operation_input as inputs
@@ -209,12 +210,86 @@ def terminology_operations() -> list[Operation]:
     `ValueSet/$expand`, by GET or POST."""
     methods = ("GET", "POST")
     return [
-        Operation("lookup", "type", "CodeSystem", lookup_operation, methods=methods),
         Operation(
-            "validate-code", "type", "CodeSystem", code_system_validate_operation, methods=methods
+            "lookup",
+            "type",
+            "CodeSystem",
+            lookup_operation,
+            permission="",
+            methods=methods,
+            description="Details of a code of a shipped code system.",
+            parameters=_LOOKUP,
         ),
         Operation(
-            "validate-code", "type", "ValueSet", value_set_validate_operation, methods=methods
+            "validate-code",
+            "type",
+            "CodeSystem",
+            code_system_validate_operation,
+            permission="",
+            methods=methods,
+            description="Whether a code is in a code system.",
+            parameters=(
+                ("url", "in", 0, "1", "uri"),
+                ("version", "in", 0, "1", "string"),
+                *_CODES,
+                *_VALIDATE_OUT,
+            ),
         ),
-        Operation("expand", "type", "ValueSet", expand_operation, methods=methods),
+        Operation(
+            "validate-code",
+            "type",
+            "ValueSet",
+            value_set_validate_operation,
+            permission="",
+            methods=methods,
+            description="Whether a code is in a value set.",
+            parameters=(
+                ("url", "in", 1, "1", "uri"),
+                ("system", "in", 0, "1", "uri"),
+                ("systemVersion", "in", 0, "1", "string"),
+                *_CODES,
+                *_VALIDATE_OUT,
+            ),
+        ),
+        Operation(
+            "expand",
+            "type",
+            "ValueSet",
+            expand_operation,
+            permission="",
+            methods=methods,
+            description="The codes of a shipped value set.",
+            parameters=(
+                ("url", "in", 1, "1", "uri"),
+                ("filter", "in", 0, "1", "string"),
+                ("offset", "in", 0, "1", "integer"),
+                ("count", "in", 0, "1", "integer"),
+                ("return", "out", 1, "1", "ValueSet"),
+            ),
+        ),
     ]
+
+
+_CODES: tuple[Param, ...] = (
+    ("code", "in", 0, "1", "code"),
+    ("display", "in", 0, "1", "string"),
+    ("coding", "in", 0, "1", "Coding"),
+    ("codeableConcept", "in", 0, "1", "CodeableConcept"),
+)
+_VALIDATE_OUT: tuple[Param, ...] = (
+    ("result", "out", 1, "1", "boolean"),
+    ("message", "out", 0, "1", "string"),
+    ("display", "out", 0, "1", "string"),
+)
+_LOOKUP: tuple[Param, ...] = (
+    ("system", "in", 0, "1", "uri"),
+    ("code", "in", 0, "1", "code"),
+    ("version", "in", 0, "1", "string"),
+    ("coding", "in", 0, "1", "Coding"),
+    ("property", "in", 0, "*", "code"),
+    ("name", "out", 1, "1", "string"),
+    ("version", "out", 0, "1", "string"),
+    ("display", "out", 0, "1", "string"),
+    ("designation", "out", 0, "*", "BackboneElement"),
+    ("property", "out", 0, "*", "BackboneElement"),
+)

@@ -1,0 +1,56 @@
+"""The rules a collaboration service adds to the policy, and the platform's own for the
+audit trail.
+
+A service's rule sees the request as the policy does (`AccessRequest`) and may refuse it:
+the critical-information service limits who writes its entries; the lab-results service
+will delay and block results for citizens. Rules are pure: whatever they need from a
+register or a table is looked up before the policy runs and handed in as a fact on the
+principal (e.g. `Principal.registers`). `policy.decide` applies them after the platform's
+rules allowed the request, so a service can narrow access but never widen it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from samhandling.auth.principal import Principal
+
+Refusal = tuple[str, str]  # (reason, rule id)
+
+AUDIT_EVENT = "AuditEvent"
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    """One interaction as the policy judges it."""
+
+    principal: Principal
+    interaction: str  # read, search, create, update, …, operation:<name>
+    resource_type: str
+    resource: dict[str, Any] | None  # the resource judged (None: the type as a whole)
+    reads: bool
+    writes: bool
+    now: datetime
+
+
+class AccessRule(Protocol):
+    """A service's access rule: a refusal `(reason, rule id)`, or None to let it pass."""
+
+    def refusal(self, request: AccessRequest) -> Refusal | None:
+        """Why `request` is refused, or None."""
+
+
+def audit_trail_refusal(principal: Principal, resource_type: str) -> Refusal | None:
+    """The audit trail (AuditEvent search, read and `$emergency-report`) is for callers whose
+    token names AuditEvent explicitly: a security officer's scope, never a wildcard. Not
+    citizens, whatever their token says: they see who looked at their record through
+    `Patient/{id}/$access-log`, which shows their own record's accesses only."""
+    if resource_type != AUDIT_EVENT:
+        return None
+    if principal.kind == "citizen":
+        return "citizens read their access log with Patient/$access-log", "audit-trail.citizen"
+    if any(s.resource_type == AUDIT_EVENT for s in principal.scopes.clinical):
+        return None
+    return "reading the audit trail needs an AuditEvent scope", "audit-trail.scope"

@@ -1,0 +1,110 @@
+"""The seam every collaboration service plugs into: one `Service` description each.
+
+A service is data: its `$operations` (each with the permission it needs), the rules it
+attaches to writes of its resources, the access rules it adds to the policy (a service may
+hide, delay or narrow its resources, or limit who writes them), the definitions it ships,
+its demo-data hook and its benchmark workload. The application is built from a list of
+them (`api.app.create_app(settings, services=[...])`); nothing is found through a
+module-level registry. docs/ARCHITECTURE.md, "How to add a service", is the checklist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from samhandling.auth.policy import AccessRule, ServiceRules
+from samhandling.definitions.operation_definitions import operation_definition
+from samhandling.definitions.published import shipped_definitions
+from samhandling.demo.population import DemoHook
+from samhandling.interactions.operations import Operation, OperationRegistry
+from samhandling.interactions.write_rules import WriteRule
+
+
+@dataclass(frozen=True)
+class DefinitionFolder:
+    """A folder of package data with FHIR definitions the service ships (StructureDefinition,
+    CodeSystem, ValueSet): published read-only at start (`definitions.published`)."""
+
+    package: str
+    folder: str
+
+
+@dataclass(frozen=True)
+class Service:
+    """One collaboration service, as the platform is built from it."""
+
+    name: str
+    operations: tuple[Operation, ...] = ()
+    write_rules: tuple[WriteRule, ...] = ()
+    access_rules: tuple[AccessRule, ...] = ()
+    definitions: tuple[DefinitionFolder, ...] = ()
+    demo: DemoHook | None = None
+    #: the name of its workload in `bench/workloads` (see bench/README.md), if it has one
+    benchmark: str | None = None
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What a list of services adds up to, in the shapes the layers below take."""
+
+    services: tuple[Service, ...]
+
+    @classmethod
+    def of(cls, services: Iterable[Service]) -> Platform:
+        """The platform of `services`; two services may not claim the same operation."""
+        found = tuple(services)
+        names = [s.name for s in found]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two services have the same name: {sorted(names)}")
+        platform = cls(found)
+        platform.operations()  # refuses a duplicate operation now, not at the first call
+        return platform
+
+    def operations(self) -> OperationRegistry:
+        """Every service's `$operations`."""
+        registry = OperationRegistry()
+        for service in self.services:
+            for operation in service.operations:
+                registry.add(operation, owner=service.name)
+        return registry
+
+    @property
+    def write_rules(self) -> tuple[WriteRule, ...]:
+        """Every service's write rules, in the order of the services."""
+        return tuple(rule for s in self.services for rule in s.write_rules)
+
+    def policy_rules(self) -> ServiceRules:
+        """The data the access policy decides from: the operations' permissions and the
+        services' access rules."""
+        permissions = self.operations().permissions()
+        rules = tuple(rule for s in self.services for rule in s.access_rules)
+        return ServiceRules(operations=permissions, access_rules=rules)
+
+    def shipped_definitions(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The definitions the services ship, and the OperationDefinitions of their
+        operations (one per name and type, with the levels it is registered at)."""
+        folders = [(f.package, f.folder) for s in self.services for f in s.definitions]
+        return shipped_definitions(folders, self.operation_definitions())
+
+    def operation_definitions(self) -> list[dict[str, Any]]:
+        """One OperationDefinition per operation name and resource type."""
+        by_key: dict[tuple[str | None, str], list[Operation]] = {}
+        for operation in self.operations().all():
+            by_key.setdefault((operation.resource_type, operation.name), []).append(operation)
+        definitions = []
+        for (rtype, name), operations in sorted(by_key.items(), key=lambda i: str(i[0])):
+            first = operations[0]
+            levels = tuple(sorted({op.level for op in operations}))
+            writes = any(op.writes for op in operations)
+            definitions.append(
+                operation_definition(
+                    rtype, name, levels, writes, first.description, first.parameters
+                )
+            )
+        return definitions
+
+    @property
+    def demo_hooks(self) -> tuple[DemoHook, ...]:
+        return tuple(s.demo for s in self.services if s.demo is not None)

@@ -1,0 +1,73 @@
+"""The platform is the sum of its `Service` descriptions (issue 15)."""
+
+from __future__ import annotations
+
+import pytest
+
+from samhandling.interactions.operations import Operation, OperationContext, OperationResult
+from samhandling.services import default_platform, platform_services
+from samhandling.services.definitions.read_only import ShippedDefinitionsAreReadOnly
+from samhandling.services.service import Platform, Service
+
+
+def _nothing(_context: OperationContext) -> OperationResult:
+    return OperationResult({"resourceType": "Parameters"})
+
+
+def test_the_platform_is_built_of_its_services() -> None:
+    names = [s.name for s in platform_services()]
+    assert names == [
+        "identity",
+        "critical-information",
+        "terminology",
+        "audit-trail",
+        "shipped-definitions",
+    ]
+    platform = default_platform()
+    permissions = platform.policy_rules().operations
+    assert permissions["merge"] == "u" and permissions["lookup"] == "" and "confirm" in permissions
+    assert isinstance(platform.write_rules[-1], ShippedDefinitionsAreReadOnly)
+    assert platform.policy_rules().access_rules  # the critical-information writers
+
+
+def test_two_services_cannot_claim_one_operation() -> None:
+    first = Service("one", operations=(Operation("ping", "type", "Patient", _nothing, "r"),))
+    second = Service("two", operations=(Operation("ping", "type", "Patient", _nothing, "r"),))
+    with pytest.raises(ValueError, match=r"\$ping is claimed by 'one' and 'two'"):
+        Platform.of([first, second])
+    other_type = Service("two", operations=(Operation("ping", "type", "Group", _nothing, "s"),))
+    with pytest.raises(ValueError, match="two permissions"):
+        Platform.of([first, other_type])  # the policy knows an operation by its name
+    with pytest.raises(ValueError, match="same name"):
+        Platform.of([first, Service("one")])
+
+
+def test_each_operation_is_published_with_its_levels_and_parameters() -> None:
+    service = Service(
+        "example",
+        operations=tuple(
+            Operation(
+                "ping",
+                level,
+                "Patient",
+                _nothing,
+                "r",
+                description="Answers.",
+                parameters=(("return", "out", 1, "1", "Parameters"),),
+            )
+            for level in ("type", "instance")
+        ),
+    )
+    (definition,) = Platform.of([service]).operation_definitions()
+    assert definition["id"] == "samhandling-Patient-ping"
+    assert (definition["type"], definition["instance"], definition["system"]) == (
+        True,
+        True,
+        False,
+    )
+    assert definition["description"] == "Answers."
+    assert definition["parameter"] == [
+        {"name": "return", "use": "out", "min": 1, "max": "1", "type": "Parameters"}
+    ]
+    shipped = Platform.of([service]).shipped_definitions()
+    assert list(shipped) == [("OperationDefinition", "samhandling-Patient-ping")]
