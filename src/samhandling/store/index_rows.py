@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from samhandling.fhir.index_values import (
+from samhandling.fhir.indexing.values import (
     CompositeValue,
     DateValue,
     NumberValue,

@@ -11,7 +11,7 @@ intended R4 semantics (and the fast path):
 * top-level unions are evaluated part by part, because fhirpathpy's ``|`` loses the type
   information of the items it returns;
 * ``resolve()`` is provided: it yields a stub of the type read from the reference string
-  (see ``index_references``), never fetching anything.
+  (see ``indexing.references``), never fetching anything.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from fhirpathpy.models import models
 from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
-from samhandling.fhir.index_paths import Accessor, Item
-from samhandling.fhir.index_references import reference_target_type
-from samhandling.fhir.index_types import is_resource_type, normalize_type_name
+from samhandling.fhir.indexing.paths import Accessor, Item
+from samhandling.fhir.indexing.references import reference_target_type
+from samhandling.fhir.indexing.types import is_resource_type, normalize_type_name
 
 __all__ = ["compile_fhirpath", "fhirpath_syntax_error", "rewrite_expression", "split_union"]
 

@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from samhandling.fhir.fhir_dates import MAX_DATETIME, MIN_DATETIME, parse_date_range
-from samhandling.fhir.index_numbers import number_range, precision_range, to_decimal
-from samhandling.fhir.index_paths import Item
-from samhandling.fhir.index_references import parse_canonical, parse_reference
-from samhandling.fhir.index_rows import (
+from samhandling.fhir.indexing.numbers import number_range, precision_range, to_decimal
+from samhandling.fhir.indexing.paths import Item
+from samhandling.fhir.indexing.references import parse_canonical, parse_reference
+from samhandling.fhir.indexing.rows import (
     DateValue,
     IndexValue,
     NumberValue,
@@ -27,7 +27,7 @@ from samhandling.fhir.index_rows import (
     TokenValue,
     UriValue,
 )
-from samhandling.fhir.index_types import is_subtype
+from samhandling.fhir.indexing.types import is_subtype
 from samhandling.fhir.text_folding import fold
 
 __all__ = ["CONVERTERS", "convert", "number_range", "precision_range", "to_decimal"]

@@ -3,7 +3,7 @@
 Evaluating a compiled fhirpathpy expression costs ~20 µs or more; most search-parameter
 expressions are simple paths, so they are parsed here and compiled to closures that walk the
 JSON dicts directly (~1 µs). Supported (everything else falls back to fhirpathpy, see
-``index_fhirpath``):
+``fhirpath``):
 
 * paths ``Type.a.b``, unions ``x | y``, parentheses, ``%resource``, indexers ``[n]``;
 * type filters ``x as T``, ``x.as(T)``, ``x.ofType(T)`` — ``as`` is treated as ``ofType``
@@ -17,7 +17,7 @@ custom parameters with other expressions. The tests prove fast path == fhirpathp
 official examples and on Synthea data.
 
 Collections are lists of ``(value, type)`` items, where type is a FHIR type name or a
-backbone element path (see ``index_types``). The parser also reports *trigger keys*: the
+backbone element path (see ``types``). The parser also reports *trigger keys*: the
 top-level JSON keys of the input that must be present for the expression to yield anything,
 so the extractor can skip parameters whose elements are absent.
 """
@@ -28,8 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from samhandling.fhir.index_parse import Unsupported, parse
-from samhandling.fhir.index_steps import (
+from samhandling.fhir.indexing.parse import Unsupported, parse
+from samhandling.fhir.indexing.steps import (
     Item,
     Step,
     dynamic_member_step,
@@ -42,7 +42,7 @@ from samhandling.fhir.index_steps import (
     where_eq_step,
     where_resolve_step,
 )
-from samhandling.fhir.index_types import (
+from samhandling.fhir.indexing.types import (
     PRIMITIVE_TYPES,
     ChildInfo,
     child_info,

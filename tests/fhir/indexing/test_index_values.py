@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.fhir_dates import MAX_DATETIME, MIN_DATETIME
-from samhandling.fhir.index_paths import Unsupported, compile_expression
-from samhandling.fhir.index_values import (
+from samhandling.fhir.indexing.paths import Unsupported, compile_expression
+from samhandling.fhir.indexing.values import (
     CompositeValue,
     DateValue,
     IndexExtractor,

@@ -1,4 +1,4 @@
-"""The FHIRPath subset of the index fast path: tokenizer and parser (see ``index_paths``).
+"""The FHIRPath subset of the index fast path: tokenizer and parser (see ``paths``).
 
 The AST is made of plain tuples:
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from samhandling.fhir.index_types import normalize_type_name
+from samhandling.fhir.indexing.types import normalize_type_name
 
 __all__ = ["Unsupported", "parse"]
 

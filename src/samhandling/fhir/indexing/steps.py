@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from samhandling.fhir.index_references import reference_target_type
-from samhandling.fhir.index_types import ChildInfo, child_info, is_subtype
+from samhandling.fhir.indexing.references import reference_target_type
+from samhandling.fhir.indexing.types import ChildInfo, child_info, is_subtype
 
 __all__ = [
     "Item",

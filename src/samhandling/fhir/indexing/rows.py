@@ -29,7 +29,7 @@ class TokenValue:
     """A token: ``system|code`` plus the folded text that ``:text`` searches match.
 
     ``param`` is the parameter code, or ``<code>:of-type`` / ``<code>:identifier`` for the
-    extra rows of Identifier types and identifier references (see ``index_values``).
+    extra rows of Identifier types and identifier references (see ``values``).
     """
 
     param: str
@@ -50,7 +50,7 @@ class StringValue:
 @dataclass(frozen=True, slots=True)
 class TextValue:
     """The distinct folded words of a text, space-separated (``_text``, ``_content``; see
-    ``index_text``)."""
+    ``text``)."""
 
     param: str
     words: str

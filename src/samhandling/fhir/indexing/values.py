@@ -7,7 +7,7 @@ store's narrow index tables. Decisions, documented once here:
 * **Not extracted:** ``_id`` and ``_lastUpdated`` (the store writes them), ``_query`` and
   ``special`` parameters (``near``: needs geometry). ``_tag``, ``_security`` (tokens),
   ``_profile`` and ``_source`` (uris) are. ``_text`` and ``_content`` have no expression:
-  their full-text rows (``ResourceIndex.texts``) come from ``index_text``.
+  their full-text rows (``ResourceIndex.texts``) come from ``text``.
 * **Tokens** (``TokenValue``): Coding -> system, code, folded display; CodeableConcept -> one
   row per coding plus a text-only row (system and code None) for ``CodeableConcept.text``;
   Identifier -> system, value, folded ``type.text``; ContactPoint -> value only (R4: the
@@ -20,7 +20,7 @@ store's narrow index tables. Decisions, documented once here:
   ``TokenValue("<param>:identifier", system, value, None)`` (for ``:identifier`` searches)
   besides any ``ReferenceValue`` of ``Reference.reference``. Parameter codes never contain a
   colon, so these rows cannot collide with a real parameter.
-* **References** (``ReferenceValue``): see ``index_references``; local ``#id`` references
+* **References** (``ReferenceValue``): see ``indexing.references``; local ``#id`` references
   are not indexed; ``Bundle.entry[0].resource`` (Bundle ``composition``/``message``) gives
   the embedded resource's type and id.
 * **Strings**: HumanName -> family, given, prefix, suffix, text; Address -> line, city,
@@ -51,10 +51,10 @@ from dataclasses import dataclass, replace
 from itertools import product
 from typing import Any
 
-from samhandling.fhir.index_convert import convert
-from samhandling.fhir.index_fhirpath import compile_fhirpath, split_union
-from samhandling.fhir.index_paths import Accessor, Item, Unsupported, compile_expression
-from samhandling.fhir.index_rows import (
+from samhandling.fhir.indexing.convert import convert
+from samhandling.fhir.indexing.fhirpath import compile_fhirpath, split_union
+from samhandling.fhir.indexing.paths import Accessor, Item, Unsupported, compile_expression
+from samhandling.fhir.indexing.rows import (
     CompositeValue,
     DateValue,
     IndexValue,
@@ -66,7 +66,7 @@ from samhandling.fhir.index_rows import (
     TokenValue,
     UriValue,
 )
-from samhandling.fhir.index_text import text_values
+from samhandling.fhir.indexing.text import text_values
 from samhandling.fhir.search_parameters import (
     SearchParameter,
     SearchParameterRegistry,
@@ -105,7 +105,7 @@ class ResourceIndex:
     references: tuple[ReferenceValue, ...] = ()
     uris: tuple[UriValue, ...] = ()
     composites: tuple[CompositeValue, ...] = ()
-    texts: tuple[TextValue, ...] = ()  # full text (index_text), not part of rows()
+    texts: tuple[TextValue, ...] = ()  # full text (text.py), not part of rows()
 
     def rows(self) -> Iterator[IndexValue | CompositeValue]:
         """Every row, tokens first and composites last."""

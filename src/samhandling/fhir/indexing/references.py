@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from samhandling.fhir.index_types import RESOURCE_TYPES
+from samhandling.fhir.indexing.types import RESOURCE_TYPES
 
 __all__ = ["ParsedReference", "parse_canonical", "parse_reference", "reference_target_type"]
 

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 
-from samhandling.fhir.index_rows import TextValue
+from samhandling.fhir.indexing.rows import TextValue
 from samhandling.fhir.text_folding import fold
 
 __all__ = ["CONTENT", "MAX_WORD", "MAX_WORDS", "NARRATIVE", "text_values", "words_of"]
