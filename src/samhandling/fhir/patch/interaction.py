@@ -21,9 +21,10 @@ a collection: `select`, `combine`, `repeat`, `descendants`, …) or naming `%res
 a function's argument is a 400 `too-costly`; a result larger than `max_bytes` is a 422
 `too-costly`.
 
-The engines are `patch_json` and `patch_fhirpath`. For FHIRPath Patch pass `repeats`
+The engines are `json_patch` and `fhirpath` (with `fhirpath_elements` and
+`fhirpath_targets`). For FHIRPath Patch pass `repeats`
 (e.g. `repeats_from_definitions(structure_definitions)`) so that the first value added to a
-repeating element becomes a JSON array; see `samhandling.fhir.patch_fhirpath`.
+repeating element becomes a JSON array; see `samhandling.fhir.patch.fhirpath`.
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ from fhirpathpy.parser import parse
 from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
-from samhandling.fhir import json_codec, patch_fhirpath, patch_json
+from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.fhir.patch_fhirpath import Operation, Repeats, value_entry
-from samhandling.fhir.patch_json import MAX_PATCHED_BYTES
+from samhandling.fhir.patch import fhirpath, json_patch
+from samhandling.fhir.patch.fhirpath import Operation
+from samhandling.fhir.patch.fhirpath_elements import Repeats, value_entry
+from samhandling.fhir.patch.json_patch import MAX_PATCHED_BYTES
 from samhandling.fhir.request_limits import (
     MAX_FHIRPATH_LENGTH,
     MAX_FHIRPATH_NESTING,
@@ -90,7 +93,7 @@ def apply_json_patch(
 ) -> dict[str, Any]:
     """Apply an RFC 6902 JSON Patch document (a JSON array) to a copy of `resource`."""
     guard = _IdentityGuard(resource)
-    patched = patch_json.apply(resource, operations, after_each=guard.observe, max_bytes=max_bytes)
+    patched = json_patch.apply(resource, operations, after_each=guard.observe, max_bytes=max_bytes)
     guard.check("JSON Patch")
     return patched
 
@@ -110,12 +113,12 @@ def apply_fhirpath_patch(
     operations = read_fhirpath_patch(parameters)
     _check_work(resource, len(operations))
     guard = _IdentityGuard(resource)
-    patched = patch_fhirpath.apply(resource, operations, repeats=repeats, after_each=guard.observe)
+    patched = fhirpath.apply(resource, operations, repeats=repeats, after_each=guard.observe)
     guard.check("FHIRPath Patch")
     # each value comes from the patch document, so the result grows by at most its size
     size = len(json_codec.dump(patched))
     if size > max_bytes:
-        raise patch_json.result_too_large("FHIRPath Patch", size, max_bytes)
+        raise json_patch.result_too_large("FHIRPath Patch", size, max_bytes)
     return patched
 
 
