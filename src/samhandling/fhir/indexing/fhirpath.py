@@ -25,18 +25,17 @@ import fhirpathpy
 from antlr4 import CommonTokenStream, InputStream, Token
 from antlr4.error.ErrorListener import ErrorListener
 from fhirpathpy.engine.nodes import ResourceNode
-from fhirpathpy.models import models
 from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
 from samhandling.fhir.indexing.paths import Accessor, Item
 from samhandling.fhir.indexing.references import reference_target_type
 from samhandling.fhir.indexing.types import is_resource_type, normalize_type_name
+from samhandling.fhir.r4_model import MODEL
 
 __all__ = ["compile_fhirpath", "fhirpath_syntax_error", "rewrite_expression", "split_union"]
 
 _log = logging.getLogger(__name__)
-_MODEL = models["r4"]
 
 
 class _RaisingListener(ErrorListener):
@@ -120,7 +119,7 @@ _OPTIONS = {
 def compile_fhirpath(expression: str, resource_type: str | None, label: str = "") -> Accessor:
     """An accessor evaluating ``expression`` with fhirpathpy on each input item."""
     compiled = [
-        fhirpathpy.compile(p, _MODEL, _OPTIONS)
+        fhirpathpy.compile(p, MODEL, _OPTIONS)
         for p in rewrite_expression(expression, resource_type)
     ]
     label = label or expression

@@ -1,7 +1,7 @@
 """The FHIR R4 type model used by index extraction: element types, choices, subtypes.
 
-Built on fhirpathpy's bundled R4 model (``path2Type``, ``choiceTypePaths``,
-``pathsDefinedElsewhere``, ``type2Parent``), the same model its FHIRPath engine uses.
+Built on fhirpathpy's bundled R4 model (``fhir/r4_model.py``), the same model its FHIRPath
+engine uses.
 
 A *type* here is a FHIR type name (``Quantity``, ``dateTime``, ``Observation``) or, for a
 backbone element, its element path (``Observation.component``); ``None`` means unknown.
@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
 
-from fhirpathpy.models import models
+from samhandling.fhir.r4_model import (
+    CHOICES,
+    ELEMENT_OWNERS,
+    ELSEWHERE,
+    PARENTS,
+    PATH2TYPE,
+    PRIMITIVE_TYPES,
+    is_a,
+)
 
 __all__ = [
     "PRIMITIVE_TYPES",
@@ -24,42 +31,9 @@ __all__ = [
     "normalize_type_name",
 ]
 
-_R4: dict[str, Any] = models["r4"]
-_PATH2TYPE: dict[str, str] = _R4["path2Type"]
-_CHOICES: dict[str, list[str]] = _R4["choiceTypePaths"]
-_ELSEWHERE: dict[str, str] = _R4["pathsDefinedElsewhere"]
-_PARENT: dict[str, str] = _R4["type2Parent"]
-
-PRIMITIVE_TYPES = frozenset(
-    {
-        "base64Binary",
-        "boolean",
-        "canonical",
-        "code",
-        "date",
-        "dateTime",
-        "decimal",
-        "id",
-        "instant",
-        "integer",
-        "markdown",
-        "oid",
-        "positiveInt",
-        "string",
-        "time",
-        "unsignedInt",
-        "uri",
-        "url",
-        "uuid",
-        "xhtml",
-    }
-)
 _PRIMITIVE_BY_LOWER = {name.lower(): name for name in PRIMITIVE_TYPES}
 _BACKBONES = frozenset(
-    prefix
-    for path in _PATH2TYPE
-    for prefix in (path.rsplit(".", 1)[0],)
-    if "." in prefix and prefix not in _PATH2TYPE
+    prefix for prefix in ELEMENT_OWNERS if "." in prefix and prefix not in PATH2TYPE
 )
 
 
@@ -82,44 +56,36 @@ def normalize_type_name(name: str) -> str:
 
 def is_resource_type(name: str | None) -> bool:
     """True for a concrete or abstract resource type name (Patient, DomainResource, ...)."""
-    while name:
-        if name == "Resource":
-            return True
-        name = _PARENT.get(name)
-    return False
+    return is_a(name, "Resource")
 
 
 @lru_cache(maxsize=4096)
 def is_subtype(type_name: str | None, target: str) -> bool:
     """True when ``type_name`` is ``target`` or derives from it (Age is a Quantity)."""
-    while type_name:
-        if type_name == target:
-            return True
-        type_name = _PARENT.get(type_name)
-    return False
+    return is_a(type_name, target)
 
 
 @cache
 def child_info(parent: str, name: str) -> ChildInfo:
     """The member ``name`` of ``parent`` (a type name or a backbone element path)."""
     key = f"{parent}.{name}"
-    if key in _ELSEWHERE:
-        return ChildInfo(name, _ELSEWHERE[key])
-    if key in _CHOICES:
+    if key in ELSEWHERE:
+        return ChildInfo(name, ELSEWHERE[key])
+    if key in CHOICES:
         choices = tuple(
             (name + choice[0].upper() + choice[1:], normalize_type_name(choice))
-            for choice in _CHOICES[key]
+            for choice in CHOICES[key]
         )
         return ChildInfo(name, None, choices)
-    found = _PATH2TYPE.get(key)
+    found = PATH2TYPE.get(key)
     if found in ("BackboneElement", "Element"):
         return ChildInfo(name, key)
     if found:
         return ChildInfo(name, normalize_type_name(found))
     if key in _BACKBONES:
         return ChildInfo(name, key)
-    if parent in _PARENT:
-        inherited = child_info(_PARENT[parent], name)
+    if parent in PARENTS:
+        inherited = child_info(PARENTS[parent], name)
         if inherited.type is not None or inherited.choices:
             return inherited
     return ChildInfo(name, None)
@@ -127,6 +93,6 @@ def child_info(parent: str, name: str) -> ChildInfo:
 
 RESOURCE_TYPES = frozenset(
     name
-    for name in _PARENT
+    for name in PARENTS
     if is_resource_type(name) and name not in ("Resource", "DomainResource", "MetadataResource")
 )

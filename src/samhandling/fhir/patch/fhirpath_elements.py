@@ -11,27 +11,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fhirpathpy.models import models
-
 from samhandling.fhir.patch.json_patch import clone_json
+from samhandling.fhir.r4_model import (
+    CHOICES,
+    ELEMENT_OWNERS,
+    PARENTS,
+    PATH2TYPE,
+    PRIMITIVE_TYPES,
+    is_a,
+    model_path,
+)
 
 Repeats = Callable[[str], bool | None]
 """Element path (`Patient.contact`, `HumanName.given`) → repeats?; None when unknown."""
 
-_MODEL: dict[str, Any] = models["r4"]
-_PATH2TYPE: dict[str, str] = _MODEL["path2Type"]
-_CHOICES: dict[str, list[str]] = _MODEL["choiceTypePaths"]
-_ELSEWHERE: dict[str, str] = _MODEL["pathsDefinedElsewhere"]
-_PARENTS: dict[str, str] = _MODEL["type2Parent"]
-_BACKBONES = frozenset(path.rsplit(".", 1)[0] for path in _PATH2TYPE if "." in path)
 _ALWAYS_REPEATING = frozenset({"extension", "modifierExtension", "contained"})
-_PRIMITIVES = frozenset(
-    {
-        *("base64Binary", "boolean", "canonical", "code", "date", "dateTime", "decimal", "id"),
-        *("instant", "integer", "markdown", "oid", "positiveInt", "string", "time"),
-        *("unsignedInt", "uri", "url", "uuid", "xhtml"),
-    }
-)
 
 
 def value_entry(part: Mapping[str, Any]) -> tuple[str, Any] | None:
@@ -57,27 +51,15 @@ class Element:
     choices: tuple[str, ...] = ()
 
 
-def _model_path(owner_type: str | None, name: str) -> str | None:
-    """The fhirpathpy model path of element `name` of `owner_type`, following base types."""
-    current = owner_type
-    while current:
-        path = f"{current}.{name}"
-        path = _ELSEWHERE.get(path, path)
-        if path in _PATH2TYPE or path in _CHOICES or path in _BACKBONES:
-            return path
-        current = _PARENTS.get(current) if "." not in current else None
-    return None
-
-
 def check_name(owner_type: str | None, name: str) -> None:
     """Refuse a new element that a type known to the model does not have."""
-    if owner_type is None or not (owner_type in _PARENTS or owner_type in _BACKBONES):
+    if owner_type is None or not (owner_type in PARENTS or owner_type in ELEMENT_OWNERS):
         return
-    if _model_path(owner_type, name) is not None:
+    if model_path(owner_type, name) is not None:
         return
     for cut in range(len(name) - 1, 0, -1):  # a choice element named with its type
-        base = _model_path(owner_type, name[:cut]) if name[cut].isupper() else None
-        if base is not None and name[cut:] in _CHOICES.get(base, ()):
+        base = model_path(owner_type, name[:cut]) if name[cut].isupper() else None
+        if base is not None and name[cut:] in CHOICES.get(base, ()):
             return
     raise Unapplicable(f"{owner_type} has no element '{name}'")
 
@@ -86,35 +68,27 @@ def element_of(owner_type: str | None, name: str, suffix: str | None, owner: Any
     """Element `name` of an element of type `owner_type`; `suffix` picks a choice type,
     else the type present in `owner` does."""
     path = f"{owner_type}.{name}" if owner_type else None
-    model_path = _model_path(owner_type, name)
-    choices = tuple(_CHOICES.get(model_path, ())) if model_path else ()
+    in_model = model_path(owner_type, name)
+    choices = tuple(CHOICES.get(in_model, ())) if in_model else ()
     if choices:
         if suffix is None and isinstance(owner, dict):
             present = (s for s in choices if f"{name}{s}" in owner or f"_{name}{s}" in owner)
             suffix = next(present, None)
         kind = fhir_type(suffix) if suffix else None
         return Element(name + (suffix or ""), name, kind, path, choices)
-    declared = _PATH2TYPE.get(model_path) if model_path else None
-    if declared is None and model_path in _BACKBONES:
-        declared = model_path
+    declared = PATH2TYPE.get(in_model) if in_model else None
+    if declared is None and in_model in ELEMENT_OWNERS:
+        declared = in_model
     return Element(name, name, declared, path)
 
 
 def fhir_type(suffix: str) -> str:
     lowered = suffix[:1].lower() + suffix[1:]
-    return lowered if lowered in _PRIMITIVES else suffix
+    return lowered if lowered in PRIMITIVE_TYPES else suffix
 
 
 def _is_primitive(kind: str) -> bool:
     return kind.startswith("System.") or kind[:1].islower()
-
-
-def _is_a(kind: str | None, base: str) -> bool:
-    while kind:
-        if kind == base:
-            return True
-        kind = _PARENTS.get(kind)
-    return False
 
 
 def is_repeating(element: Element, existing: Any, repeats: Repeats | None) -> bool:
@@ -130,7 +104,7 @@ def _check_type(element: Element, value: Any, suffix: str | None) -> None:
     expected = element.type
     if expected is None:
         return
-    if _is_a(expected, "Resource"):
+    if is_a(expected, "Resource"):
         if not (isinstance(value, dict) and "resourceType" in value):
             raise Unapplicable(f"{element.key} needs a resource")
     elif _is_primitive(expected):
@@ -140,7 +114,7 @@ def _check_type(element: Element, value: Any, suffix: str | None) -> None:
         raise Unapplicable(f"{element.key} has type {expected}, not a primitive value")
     elif suffix and "." not in expected:
         given = fhir_type(suffix)
-        if not (_is_a(given, expected) or _is_a(expected, given)):
+        if not (is_a(given, expected) or is_a(expected, given)):
             raise Unapplicable(f"{element.key} has type {expected}, not {given}")
 
 

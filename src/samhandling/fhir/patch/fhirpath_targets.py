@@ -13,13 +13,13 @@ from typing import Any
 from fhirpathpy import apply_parsed_path
 
 from samhandling.fhir.patch.fhirpath_elements import (
-    _MODEL,
     Element,
     Repeats,
     Unapplicable,
     element_of,
     is_empty,
 )
+from samhandling.fhir.r4_model import MODEL
 
 
 class Run:
@@ -49,7 +49,7 @@ def evaluate(document: dict[str, Any], ast: dict[str, Any]) -> list[Any]:
     try:
         variables = {"resource": document, "rootResource": document}
         found = apply_parsed_path(
-            document, {"children": [ast]}, variables, _MODEL, {"returnRawData": True}
+            document, {"children": [ast]}, variables, MODEL, {"returnRawData": True}
         )
     except Exception as exc:  # fhirpathpy raises plain exceptions for evaluation errors
         raise Unapplicable(f"evaluating the path failed: {exc}") from exc
