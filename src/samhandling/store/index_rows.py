@@ -18,7 +18,7 @@ from samhandling.fhir.indexing.values import (
     TokenValue,
     UriValue,
 )
-from samhandling.store.records import datetime_to_us
+from samhandling.fhir.instants import datetime_to_us
 
 Row = dict[str, Any]
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import copy
 
 from samhandling.fhir.entry_status import is_entered_in_error
+from samhandling.fhir.instants import format_http_date, format_instant, now_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.services.critical_information import stamps
 from samhandling.services.critical_information.kinds import KINDS, kind_of
 from samhandling.services.critical_information.writers import writing_principal
-from samhandling.store.records import format_http_date, format_instant, now_us
 
 
 def confirm(context: OperationContext) -> OperationResult:

@@ -17,6 +17,7 @@ from typing import Any
 
 from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.entry_status import is_entered_in_error
+from samhandling.fhir.instants import format_instant, now_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.identity.person_number_consistency import demographic_contradictions
 from samhandling.interactions.write_rules import WriteContext
@@ -30,7 +31,6 @@ from samhandling.services.critical_information.kinds import (
 )
 from samhandling.services.critical_information.writers import writing_principal
 from samhandling.store.reader import read_current
-from samhandling.store.records import format_instant, now_us
 
 
 class CriticalInformationRule:
