@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON, mint
-from samhandling.auth.personas import persona
+from samhandling.auth.dev.personas import persona
 from samhandling.identity.identifier_systems import FNR_SYSTEM
 
 CITIZEN_FNR = persona("citizen").pid or ""

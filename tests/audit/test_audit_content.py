@@ -16,7 +16,7 @@ from samhandling.audit.events import (
     EMERGENCY_REASON_EXTENSION,
     HEALTHCARE_SERVICE_EXTENSION,
 )
-from samhandling.auth.personas import persona
+from samhandling.auth.dev.personas import persona
 from samhandling.fhir.fhir_dates import LOCAL_TZ
 from samhandling.identity.identifier_systems import FNR_SYSTEM, HPR_SYSTEM
 from samhandling.store.audit_tables import audit_event, audit_patient

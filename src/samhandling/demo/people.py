@@ -13,7 +13,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from samhandling.auth.personas import PERSONAS
+from samhandling.auth.dev.personas import PERSONAS
 from samhandling.demo.names import FAMILY, FEMALE_GIVEN, MALE_GIVEN, STREETS
 from samhandling.demo.places import FJORDBYEN, KOMMUNER, Kommune
 from samhandling.demo.register_model import Register

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from samhandling.auth.personas import PERSONAS, Persona
+from samhandling.auth.dev.personas import PERSONAS, Persona
 from samhandling.demo.names import FAMILY, FEMALE_GIVEN, MALE_GIVEN, STREETS
 from samhandling.demo.places import FJORDBYEN, KOMMUNER, Kommune
 from samhandling.demo.register_model import Clinician, Numbers, Org, Register

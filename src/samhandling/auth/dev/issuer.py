@@ -6,7 +6,7 @@ same machine share it. It issues HelseID-shaped tokens (iss = `issuer_url`) for 
 clinician and system personas and ID-porten-shaped tokens (iss = `issuer_url/idporten`)
 for the citizen personas; `trusted_issuers()` gives the matching TrustedIssuer entries.
 Registered clients (`clients.json`) use the token endpoint with `client_credentials` and
-`private_key_jwt`; see `dev_token_endpoint`.
+`private_key_jwt`; see `token_endpoint`.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from typing import Any, Literal
 from joserfc import jwk, jwt
 
 from samhandling.auth import claims as c
-from samhandling.auth.dev_token_endpoint import TokenEndpoint, TokenEndpointError
-from samhandling.auth.personas import Persona
-from samhandling.auth.personas import persona as get_persona
+from samhandling.auth.dev.personas import Persona
+from samhandling.auth.dev.personas import persona as get_persona
+from samhandling.auth.dev.token_endpoint import TokenEndpoint, TokenEndpointError
 from samhandling.auth.principal import EMERGENCY_PURPOSES, PURPOSES, birth_date_from_nin
 from samhandling.auth.settings import AuthSettings, TrustedIssuer
 

@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from samhandling.auth.claims import TRUST_FRAMEWORK
+from samhandling.auth.dev.personas import PERSONAS
 from samhandling.auth.dpop import DPoPInvalid, DPoPVerifier, InMemoryReplayCache
 from samhandling.auth.jose import JoseInvalid, check_algorithm, numeric, peek, verify_signature
 from samhandling.auth.jose import typ_matches as _typ_matches
 from samhandling.auth.jwks import KeyNotFound, StaticKeySource
-from samhandling.auth.personas import PERSONAS
 from samhandling.auth.settings import ALLOWED_ALGORITHMS
 
 if TYPE_CHECKING:
-    from samhandling.auth.dev_issuer import DevIssuer
+    from samhandling.auth.dev.issuer import DevIssuer
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_TYP = ("client-authentication+jwt", "application/client-authentication+jwt")

@@ -28,11 +28,11 @@ from samhandling.auth import (
     Principal,
     decide,
 )
-from samhandling.auth.dev_issuer import DEV_AUDIENCE
-from samhandling.auth.dev_issuer_routes import dev_issuer_routes
-from samhandling.auth.dev_token_endpoint import ASSERTION_TYPE, TokenEndpointError
+from samhandling.auth.dev.issuer import DEV_AUDIENCE
+from samhandling.auth.dev.personas import PERSONAS
+from samhandling.auth.dev.routes import dev_issuer_routes
+from samhandling.auth.dev.token_endpoint import ASSERTION_TYPE, TokenEndpointError
 from samhandling.auth.jose import peek
-from samhandling.auth.personas import PERSONAS
 
 ISSUER_URL = "http://localhost:8080/dev-issuer"
 API = "http://localhost:8080/fhir/Observation"

@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from samhandling.auth.dev_issuer import DevIssuer, DevIssuerDisabled, is_production
-from samhandling.auth.dev_token_endpoint import TokenEndpointError
+from samhandling.auth.dev.issuer import DevIssuer, DevIssuerDisabled, is_production
+from samhandling.auth.dev.token_endpoint import TokenEndpointError
 
 log = logging.getLogger(__name__)
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
