@@ -37,7 +37,7 @@ LAYERS = [
     ("index extraction", "samhandling/fhir/index"),
     ("index extraction", "fhirpathpy/"),
     ("fhir (other)", "samhandling/fhir/"),
-    ("identifiers", "samhandling/identity/"),
+    ("identifiers", "samhandling/identifiers/"),
     ("audit", "samhandling/audit/"),
     ("services", "samhandling/services/"),
     ("search", "samhandling/search/"),

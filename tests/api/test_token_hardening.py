@@ -18,7 +18,7 @@ from samhandling.auth import DevIssuer
 from samhandling.auth.claims import ACTS_FOR
 from samhandling.auth.dev.personas import persona
 from samhandling.auth.jose import sha256_b64url
-from samhandling.identity.identifier_systems import FNR_SYSTEM
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 
 ADULT_FNR = "12837510110"  # born 1975-03-12
 

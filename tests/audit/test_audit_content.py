@@ -18,7 +18,7 @@ from samhandling.audit.events import (
 )
 from samhandling.auth.dev.personas import persona
 from samhandling.fhir.fhir_dates import LOCAL_TZ
-from samhandling.identity.identifier_systems import FNR_SYSTEM, HPR_SYSTEM
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM, HPR_SYSTEM
 from samhandling.store.audit_tables import audit_event, audit_patient
 
 CITIZEN_FNR = persona("citizen").pid or ""

@@ -16,7 +16,7 @@ import pytest
 from samhandling.auth.compartment import age_on
 from samhandling.auth.dev.personas import PERSONAS
 from samhandling.demo import population_bundles
-from samhandling.identity import (
+from samhandling.identifiers import (
     FNR_SYSTEM,
     HPR_SYSTEM,
     ORGANISATION_NUMBER_SYSTEM,

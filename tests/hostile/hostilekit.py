@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from samhandling.auth.dev.personas import persona
-from samhandling.identity.identifier_systems import FNR_SYSTEM
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 
 EXAMPLES = int(os.environ.get("SAMHANDLING_FUZZ_EXAMPLES", "100"))
 SECONDS = float(os.environ.get("SAMHANDLING_FUZZ_SECONDS", "2"))

@@ -12,7 +12,7 @@ from typing import Any
 
 from samhandling.audit.records import AuditRecord
 from samhandling.fhir.instants import format_instant
-from samhandling.identity.identifier_systems import (
+from samhandling.identifiers.identifier_systems import (
     HPR_SYSTEM,
     ORGANISATION_NUMBER_SYSTEM,
     RESH_SYSTEM,

@@ -19,7 +19,7 @@ from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.entry_status import is_entered_in_error
 from samhandling.fhir.instants import format_instant, now_us
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.identity.person_number_consistency import demographic_contradictions
+from samhandling.identifiers.person_number_consistency import demographic_contradictions
 from samhandling.interactions.write_rules import WriteContext
 from samhandling.services.critical_information import stamps
 from samhandling.services.critical_information.devices import implant_issues

@@ -8,7 +8,7 @@ from samhandling.access_guard import AccessGuard
 from samhandling.auth.principal import Principal
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.references import parse_relative_reference
-from samhandling.identity.identifier_systems import normalise_system
+from samhandling.identifiers.identifier_systems import normalise_system
 from samhandling.interactions.operations import OperationContext
 
 

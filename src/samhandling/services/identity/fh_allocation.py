@@ -18,8 +18,8 @@ from typing import Any
 
 from samhandling.fhir.instants import format_instant, now_us
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.identity.identifier_systems import FHN_SYSTEM
-from samhandling.identity.person_number_generation import generate_fh_number
+from samhandling.identifiers.identifier_systems import FHN_SYSTEM
+from samhandling.identifiers.person_number_generation import generate_fh_number
 from samhandling.interactions import crud
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.services.identity.common import (

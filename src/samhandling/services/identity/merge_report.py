@@ -8,7 +8,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from samhandling.fhir.instants import format_instant, now_us
-from samhandling.identity.identifier_systems import HPR_SYSTEM
+from samhandling.identifiers.identifier_systems import HPR_SYSTEM
 from samhandling.interactions.operations import OperationContext
 from samhandling.services.identity.common import requester
 from samhandling.services.identity.merge_input import MergeRequest

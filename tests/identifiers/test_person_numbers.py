@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 
-from samhandling.identity import (
+from samhandling.identifiers import (
     InvalidIdentifier,
     PersonNumber,
     PersonNumberKind,

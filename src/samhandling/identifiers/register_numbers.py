@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from stdnum.no import orgnr as _stdnum_orgnr
 
-from samhandling.identity.common import InvalidIdentifier, require_digits
+from samhandling.identifiers.common import InvalidIdentifier, require_digits
 
 REGISTER_NUMBER_MAX_DIGITS = 9
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from samhandling.identity.common import InvalidIdentifier
-from samhandling.identity.person_numbers import PersonNumberKind, classify_person_number
-from samhandling.identity.register_numbers import (
+from samhandling.identifiers.common import InvalidIdentifier
+from samhandling.identifiers.person_numbers import PersonNumberKind, classify_person_number
+from samhandling.identifiers.register_numbers import (
     validate_her_id,
     validate_hpr_number,
     validate_organisation_number,

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from samhandling.identity import generate_fh_number, generate_synthetic_fnr
+from samhandling.identifiers import generate_fh_number, generate_synthetic_fnr
 
 
 def test_same_seed_gives_same_numbers():

@@ -12,10 +12,10 @@ import datetime as dt
 from typing import Any
 
 from samhandling.fhir.outcome import Issue
-from samhandling.identity.common import InvalidIdentifier
-from samhandling.identity.identifier_systems import DNR_SYSTEM, FNR_SYSTEM, normalise_system
-from samhandling.identity.patient_claims import is_h_number, mask_number
-from samhandling.identity.person_numbers import classify_person_number
+from samhandling.identifiers.common import InvalidIdentifier
+from samhandling.identifiers.identifier_systems import DNR_SYSTEM, FNR_SYSTEM, normalise_system
+from samhandling.identifiers.patient_claims import is_h_number, mask_number
+from samhandling.identifiers.person_numbers import classify_person_number
 
 _DATED_SYSTEMS = (FNR_SYSTEM, DNR_SYSTEM)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from samhandling.identity.identifier_systems import (
+from samhandling.identifiers.identifier_systems import (
     DNR_SYSTEM,
     FHN_SYSTEM,
     FNR_SYSTEM,

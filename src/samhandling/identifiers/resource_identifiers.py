@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from samhandling.fhir.outcome import Issue, error
-from samhandling.identity.identifier_systems import check_identifier, normalise_system
+from samhandling.identifiers.identifier_systems import check_identifier, normalise_system
 
 CHECKED_TYPES = frozenset(
     {"Patient", "Practitioner", "Organization", "PractitionerRole", "RelatedPerson", "Person"}

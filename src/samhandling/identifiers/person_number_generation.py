@@ -12,7 +12,7 @@ import random
 
 from stdnum.no import fodselsnummer as _stdnum_fnr
 
-from samhandling.identity.person_numbers import Sex
+from samhandling.identifiers.person_numbers import Sex
 
 SYNTHETIC_FNR_MONTH_OFFSET = 80
 """Skatteetaten's synthetic population (Tenor): month + 80."""

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from samhandling.identity import (
+from samhandling.identifiers import (
     InvalidIdentifier,
     PersonNumber,
     PersonNumberKind,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from samhandling.identity import (
+from samhandling.identifiers import (
     InvalidIdentifier,
     is_valid_hpr_number,
     is_valid_organisation_number,

@@ -36,7 +36,7 @@ from typing import Literal
 
 from stdnum.no import fodselsnummer as _stdnum_fnr
 
-from samhandling.identity.common import InvalidIdentifier, require_digits
+from samhandling.identifiers.common import InvalidIdentifier, require_digits
 
 Sex = Literal["female", "male"]
 

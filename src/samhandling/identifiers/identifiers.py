@@ -7,8 +7,8 @@ Person numbers live in ``person_numbers`` (classification) and
 
 from __future__ import annotations
 
-from samhandling.identity.common import InvalidIdentifier
-from samhandling.identity.identifier_systems import (
+from samhandling.identifiers.common import InvalidIdentifier
+from samhandling.identifiers.identifier_systems import (
     DNR_SYSTEM,
     DUF_SYSTEM,
     FHN_SYSTEM,
@@ -22,18 +22,18 @@ from samhandling.identity.identifier_systems import (
     check_identifier,
     normalise_system,
 )
-from samhandling.identity.person_number_generation import (
+from samhandling.identifiers.person_number_generation import (
     generate_fh_number,
     generate_synthetic_fnr,
 )
-from samhandling.identity.person_numbers import (
+from samhandling.identifiers.person_numbers import (
     PersonNumber,
     PersonNumberKind,
     Sex,
     classify_person_number,
     is_valid_person_number,
 )
-from samhandling.identity.register_numbers import (
+from samhandling.identifiers.register_numbers import (
     is_valid_hpr_number,
     is_valid_organisation_number,
     validate_her_id,

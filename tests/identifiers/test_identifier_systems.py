@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from samhandling.identity import (
+from samhandling.identifiers import (
     DNR_SYSTEM,
     FHN_SYSTEM,
     FNR_SYSTEM,
