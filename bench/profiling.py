@@ -34,7 +34,7 @@ FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 # Innermost matching frame wins; checked in order.
 LAYERS = [
     ("validation", "samhandling/fhir/validation/"),
-    ("index extraction", "samhandling/fhir/index"),
+    ("index extraction", "samhandling/fhir/indexing/"),
     ("index extraction", "fhirpathpy/"),
     ("fhir (other)", "samhandling/fhir/"),
     ("identifiers", "samhandling/identifiers/"),
