@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from samhandling.store import audit_sql
-from samhandling.store.audit_writes import (
+from samhandling.audit.storage import sql as audit_sql
+from samhandling.audit.storage.writes import (
     SEAL_LIMIT,
     SPARE_IDS,
     SPARE_IDS_SECONDS,

@@ -1,6 +1,6 @@
 """The PostgreSQL statements of the audit trail's hot path, as text for psycopg.
 
-`store/audit_writes.py` sends them straight through psycopg: the chain lock, the new ids,
+`audit/storage/writes.py` sends them straight through psycopg: the chain lock, the new ids,
 the chain head and the rows still waiting for their link as one simple-protocol query
 (each statement runs with its own snapshot, so everything after the lock is read after it
 is held), and the inserts and link updates with `$n` parameters, which psycopg passes on
@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from samhandling.store.audit_tables import audit_event
+from samhandling.audit.storage.tables import audit_event
 
 Row = dict[str, Any]
 Statement = tuple[str, list[Any]]

@@ -1,7 +1,7 @@
 """Tables of the audit trail (on the same metadata as the rest of the schema).
 
 `audit_event` rows get their place in the hash chain (`chain_pos`, `prev_hash`, `hash`)
-from a chained batch (`store/audit_writes.py`): the journal's rows as they are inserted,
+from a chained batch (`audit/storage/writes.py`): the journal's rows as they are inserted,
 the rows of write transactions (inserted with `chain_pos` NULL) by the next batch.
 """
 

@@ -2,13 +2,13 @@
 
 * A write transaction inserts its audit rows as it commits, without their link in the
   hash chain (`append_unlinked`): no lock, so concurrent writes commit in parallel.
-* A chained batch (`chain_in`, or `store.chain_writer.ChainWriter` in a transaction of its
+* A chained batch (`chain_in`, or `audit.storage.chain_writer.ChainWriter` in a transaction of its
   own: the request journal) takes the chain lock until its transaction ends, reads the head
   and the rows still waiting for their link, and lets the caller link those first and then
   its new rows. It is the only place that links rows, so the chain has one writer at a time
   across all processes.
 
-On PostgreSQL this goes straight through psycopg in two round trips (`store/audit_sql.py`);
+On PostgreSQL this goes straight through psycopg in two round trips (`audit/storage/sql.py`);
 the journal's `ChainWriter` keeps an asyncio connection of its own in autocommit mode, sends
 BEGIN with the first and COMMIT with the second, and usually needs only one (see there). On
 SQLite the write transaction holds the database write lock, the ids follow the largest
@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from samhandling.store import audit_sql
-from samhandling.store.audit_sql import Row, Statement
-from samhandling.store.audit_tables import audit_event, audit_patient
+from samhandling.audit.storage import sql as audit_sql
+from samhandling.audit.storage.sql import Row, Statement
+from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.store.database import is_sqlite, lock_number
 
 Head = tuple[int, str] | None  # (chain position, hash) of the newest link; None: empty
