@@ -34,10 +34,10 @@ FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 # Innermost matching frame wins; checked in order.
 LAYERS = [
     ("validation", "samhandling/fhir/validation/"),
-    ("index extraction", "samhandling/fhir/index"),
+    ("index extraction", "samhandling/fhir/indexing/"),
     ("index extraction", "fhirpathpy/"),
     ("fhir (other)", "samhandling/fhir/"),
-    ("identifiers", "samhandling/identity/"),
+    ("identifiers", "samhandling/identifiers/"),
     ("audit", "samhandling/audit/"),
     ("services", "samhandling/services/"),
     ("search", "samhandling/search/"),

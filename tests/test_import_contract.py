@@ -42,7 +42,7 @@ BREACHES = [
     ),
     (
         "cli/breach.py",
-        "from samhandling.store.audit_tables import audit_event\n",
+        "from samhandling.audit.storage.tables import audit_event\n",
         "The API and the command line do not touch tables",
     ),
     (

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from samhandling.fhir.compartment import patient_compartment_ids
-from samhandling.fhir.index_values import IndexExtractor
+from samhandling.fhir.indexing.values import IndexExtractor
 from samhandling.fhir.search_parameters import default_registry
 
 DATA = Path(os.environ.get("SAMHANDLING_SHARED_DATA", "/work/shared/data"))

@@ -6,7 +6,7 @@ import orjson
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON
-from samhandling.identity.identifier_systems import FNR_SYSTEM, ORGANISATION_NUMBER_SYSTEM
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM, ORGANISATION_NUMBER_SYSTEM
 
 
 def test_capability_statement_is_open_and_truthful(client: TestClient) -> None:

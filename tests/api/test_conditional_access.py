@@ -17,10 +17,10 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON, mint
+from samhandling.audit.storage.tables import audit_event, audit_patient
+from samhandling.auth.dev.personas import persona
 from samhandling.auth.labels import NO_9603
-from samhandling.auth.personas import persona
-from samhandling.identity.identifier_systems import FNR_SYSTEM
-from samhandling.store.audit_tables import audit_event, audit_patient
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 
 CITIZEN_FNR = persona("citizen").pid or ""
 OTHER_FNR = "12837510110"

@@ -15,8 +15,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON, mint
-from samhandling.auth.personas import persona
-from samhandling.identity.identifier_systems import FNR_SYSTEM
+from samhandling.auth.dev.personas import persona
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 
 CITIZEN_FNR = persona("citizen").pid or ""
 OTHER_FNR = "12837510110"

@@ -37,7 +37,7 @@ def test_unregistered_clinician_is_refused_until_registered(
 def _with_authorisation(tmp_path: Path, code: str) -> dict:
     from fixtures.fhir_app import app_settings
     from samhandling.auth import DevIssuer
-    from samhandling.auth.personas import persona
+    from samhandling.auth.dev.personas import persona
 
     issuer = DevIssuer(tmp_path, app_settings("", tmp_path).dev_issuer_url)
     claims = issuer.claims_for(

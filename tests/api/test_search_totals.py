@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON
-from samhandling.store.audit_tables import audit_event
+from samhandling.audit.storage.tables import audit_event
 
 
 def _patients(client: TestClient, count: int) -> None:

@@ -16,9 +16,9 @@ from starlette.testclient import TestClient
 from fixtures.fhir_app import BASE, FHIR_JSON, app_settings, make_client
 from samhandling.auth import DevIssuer
 from samhandling.auth.claims import ACTS_FOR
+from samhandling.auth.dev.personas import persona
 from samhandling.auth.jose import sha256_b64url
-from samhandling.auth.personas import persona
-from samhandling.identity.identifier_systems import FNR_SYSTEM
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 
 ADULT_FNR = "12837510110"  # born 1975-03-12
 

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from fixtures.audit_records import read_record
 from samhandling.audit.archive import archive, verify_archive
 from samhandling.audit.chain import GENESIS, seal_pending, verify
+from samhandling.audit.storage.tables import audit_anchor, audit_event, audit_patient
 from samhandling.audit.trail import append, append_at_commit, event_row
-from samhandling.store.audit_tables import audit_anchor, audit_event, audit_patient
 from samhandling.store.database import write_connection
 
 

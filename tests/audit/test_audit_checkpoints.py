@@ -14,8 +14,8 @@ from fixtures.audit_records import read_record
 from samhandling.audit.archive import archive
 from samhandling.audit.chain import Checkpoint, verify
 from samhandling.audit.checkpoints import append_to, read, take
+from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.audit.trail import append
-from samhandling.store.audit_tables import audit_event, audit_patient
 from samhandling.store.database import write_connection
 
 

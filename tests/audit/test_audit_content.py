@@ -16,10 +16,10 @@ from samhandling.audit.events import (
     EMERGENCY_REASON_EXTENSION,
     HEALTHCARE_SERVICE_EXTENSION,
 )
-from samhandling.auth.personas import persona
+from samhandling.audit.storage.tables import audit_event, audit_patient
+from samhandling.auth.dev.personas import persona
 from samhandling.fhir.fhir_dates import LOCAL_TZ
-from samhandling.identity.identifier_systems import FNR_SYSTEM, HPR_SYSTEM
-from samhandling.store.audit_tables import audit_event, audit_patient
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM, HPR_SYSTEM
 
 CITIZEN_FNR = persona("citizen").pid or ""
 

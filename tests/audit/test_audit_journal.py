@@ -15,9 +15,9 @@ from samhandling.audit import journal as journal_module
 from samhandling.audit.chain import CHAIN_LOCK, VerifyReport, verify
 from samhandling.audit.journal import AuditJournal
 from samhandling.audit.records import AuditRecord
+from samhandling.audit.storage.chain_writer import APPLICATION_NAME, ChainWriter
+from samhandling.audit.storage.tables import audit_event
 from samhandling.audit.trail import commit
-from samhandling.store.audit_tables import audit_event
-from samhandling.store.chain_writer import APPLICATION_NAME, ChainWriter
 from samhandling.store.database import lock_number
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from samhandling.auth.compartment import age_on
-from samhandling.auth.personas import PERSONAS
+from samhandling.auth.dev.personas import PERSONAS
 from samhandling.demo import population_bundles
-from samhandling.identity import (
+from samhandling.identifiers import (
     FNR_SYSTEM,
     HPR_SYSTEM,
     ORGANISATION_NUMBER_SYSTEM,

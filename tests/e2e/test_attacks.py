@@ -23,9 +23,9 @@ from joserfc.jwk import ECKey
 from fixtures.databases import migrate
 from fixtures.server_process import ServerProcess
 from samhandling.auth import DevIssuer
+from samhandling.auth.dev.personas import persona
 from samhandling.auth.jose import sha256_b64url
-from samhandling.auth.personas import persona
-from samhandling.identity.identifier_systems import FNR_SYSTEM
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 
 CITIZEN_FNR = persona("citizen").pid or ""
 OTHER_FNR = "12837510110"

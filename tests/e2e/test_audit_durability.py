@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from fixtures.server_process import ServerProcess
 from samhandling.audit.chain import seal_pending, verify
-from samhandling.store.audit_tables import audit_event
+from samhandling.audit.storage.tables import audit_event
 from samhandling.store.database import make_engine
 
 READS = 40

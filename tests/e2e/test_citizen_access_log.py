@@ -16,7 +16,7 @@ import httpx
 
 from fixtures.critical_information import CITIZEN
 from fixtures.server_process import ServerProcess
-from samhandling.identity.identifier_systems import HPR_SYSTEM
+from samhandling.identifiers.identifier_systems import HPR_SYSTEM
 
 
 def _accesses(log: dict[str, Any]) -> list[dict[str, Any]]:

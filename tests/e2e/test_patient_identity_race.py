@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from fixtures.server_process import ServerProcess
-from samhandling.identity.identifier_systems import FNR_SYSTEM
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 
 CLIENTS = 20
 FNR = "04839013308"

@@ -14,7 +14,7 @@ from samhandling.fhir.compartment import (
     compartment_resource_types,
     patient_compartment_ids,
 )
-from samhandling.fhir.index_values import extract_index_values
+from samhandling.fhir.indexing.values import extract_index_values
 from samhandling.fhir.search_parameters import default_registry
 
 

@@ -20,8 +20,8 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from samhandling.auth.personas import persona
-from samhandling.identity.identifier_systems import FNR_SYSTEM
+from samhandling.auth.dev.personas import persona
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 
 EXAMPLES = int(os.environ.get("SAMHANDLING_FUZZ_EXAMPLES", "100"))
 SECONDS = float(os.environ.get("SAMHANDLING_FUZZ_SECONDS", "2"))

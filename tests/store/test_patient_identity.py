@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from samhandling.cli.main import app
 from samhandling.fhir.outcome import FhirError
-from samhandling.identity.identifier_systems import FNR_SYSTEM, H_NUMBER_TYPE_SYSTEM
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM, H_NUMBER_TYPE_SYSTEM
 from samhandling.interactions import crud
 from samhandling.interactions.patient_identity import patient_ids_for_pids
 from samhandling.store.database import read_connection, write_connection

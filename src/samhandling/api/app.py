@@ -34,7 +34,7 @@ from samhandling.api.search_routes import search_routes
 from samhandling.api.smart_configuration import smart_configuration
 from samhandling.audit.journal import AuditJournal
 from samhandling.auth import DevIssuer
-from samhandling.auth.dev_issuer_routes import dev_issuer_routes
+from samhandling.auth.dev.routes import dev_issuer_routes
 from samhandling.config import Settings, settings_from_env
 from samhandling.definitions.published import publish
 from samhandling.fhir.outcome import FhirError, error

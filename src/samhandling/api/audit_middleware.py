@@ -19,9 +19,9 @@ from samhandling.api.policy_guard import audit_agent
 from samhandling.api.responses import error_response
 from samhandling.audit.journal import AuditJournal
 from samhandling.audit.records import AuditRecord
+from samhandling.fhir.instants import now_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.observability.metrics import interaction_name
-from samhandling.store.records import now_us
 
 log = logging.getLogger("samhandling.audit")
 NATIONAL_ID = re.compile(r"(?<!\d)(\d{6})\d{5}(?!\d)")

@@ -14,9 +14,10 @@ from samhandling.audit import trail
 from samhandling.audit.records import AuditRecord
 from samhandling.auth import Decision, Principal, ServiceRules, decide
 from samhandling.fhir.compartment import patient_compartment_ids
+from samhandling.fhir.instants import now_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.restriction import SearchRestriction
-from samhandling.store.records import StoredVersion, now_us
+from samhandling.store.records import StoredVersion
 
 # Batch and transaction Bundles are judged entry by entry, not as a whole.
 ENTRY_BY_ENTRY = frozenset({"transaction", "batch"})

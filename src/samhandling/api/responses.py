@@ -7,8 +7,9 @@ from typing import Any
 from starlette.responses import Response
 
 from samhandling.fhir import json_codec
+from samhandling.fhir.instants import format_http_date
 from samhandling.fhir.outcome import FhirError
-from samhandling.store.records import StoredVersion, format_http_date
+from samhandling.store.records import StoredVersion
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 

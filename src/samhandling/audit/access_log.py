@@ -23,8 +23,8 @@ from sqlalchemy import Connection
 from samhandling.audit.events import EMERGENCY_REASON_EXTENSION, HEALTHCARE_SERVICE_EXTENSION
 from samhandling.audit.queries import AuditSearch, audit_rows, date_bounds, parse_after
 from samhandling.audit.queries import parse_count as audit_count
+from samhandling.fhir.instants import format_instant
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.store.records import format_instant
 
 PURPOSES = {
     "TREAT": "behandling",

@@ -18,9 +18,9 @@ import orjson
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from samhandling.audit.chain import GENESIS, chain_start, patients_of, row_hash, seal_pending
-from samhandling.store.audit_tables import audit_anchor, audit_event, audit_patient
+from samhandling.audit.storage.tables import audit_anchor, audit_event, audit_patient
+from samhandling.fhir.instants import now_us
 from samhandling.store.database import lock_key, write_connection
-from samhandling.store.records import now_us
 
 
 @dataclass(frozen=True)

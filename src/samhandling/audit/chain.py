@@ -2,7 +2,7 @@
 
 Every row gets a chain position and `hash = SHA-256(prev_hash | chain_pos | canonical row)`,
 where the canonical row covers the AuditEvent JSON, every searchable column (the event id
-too) and the patients. Only chained batches link rows (`store/audit_writes.py`): they take
+too) and the patients. Only chained batches link rows (`audit/storage/writes.py`): they take
 one lock held until their transaction commits (a PostgreSQL advisory transaction lock;
 SQLite's database write lock), so all processes extend one chain, and link first the rows
 still waiting (those write transactions inserted as they committed, without taking the
@@ -21,9 +21,9 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, func, select
 
-from samhandling.store.audit_sql import LINK_COLUMNS
-from samhandling.store.audit_tables import audit_anchor, audit_event, audit_patient
-from samhandling.store.audit_writes import SEAL_LIMIT, Batch, Head, chain_in
+from samhandling.audit.storage.sql import LINK_COLUMNS
+from samhandling.audit.storage.tables import audit_anchor, audit_event, audit_patient
+from samhandling.audit.storage.writes import SEAL_LIMIT, Batch, Head, chain_in
 from samhandling.store.database import write_connection
 
 GENESIS = "0" * 64

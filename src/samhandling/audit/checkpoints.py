@@ -21,8 +21,8 @@ import orjson
 from sqlalchemy import Engine
 
 from samhandling.audit.chain import Checkpoint, seal_pending
-from samhandling.store.audit_writes import chain_head
-from samhandling.store.records import format_instant, now_us
+from samhandling.audit.storage.writes import chain_head
+from samhandling.fhir.instants import format_instant, now_us
 
 
 def take(engine: Engine) -> Checkpoint | None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from samhandling.audit.records import AuditRecord
-from samhandling.identity.identifier_systems import (
+from samhandling.fhir.instants import format_instant
+from samhandling.identifiers.identifier_systems import (
     HPR_SYSTEM,
     ORGANISATION_NUMBER_SYSTEM,
     RESH_SYSTEM,
 )
-from samhandling.store.records import format_instant
 from samhandling.terminology.codes import lookup
 
 EXTENSION_BASE = "https://samhandling.no/fhir/StructureDefinition"

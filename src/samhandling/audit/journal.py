@@ -5,7 +5,7 @@ batch is on its way to the database the next requests' records queue up; they go
 next batch (group commit, `trail.commit`): the cost of the commit and of the chain lock is
 shared by concurrent requests, and a response is never sent for an access that is not
 durably recorded: a process killed after the response loses nothing. Everything runs on
-the event loop (`store.chain_writer`): no thread to wake per batch.
+the event loop (`audit/storage/chain_writer.py`): no thread to wake per batch.
 
 After a write the middleware nudges the journal: the batch due LINK_DELAY_SECONDS later (a
 group of requests' batch, or one of its own when no reads come) also links the rows write
@@ -25,9 +25,9 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine
 
 from samhandling.audit.records import AuditRecord
+from samhandling.audit.storage.chain_writer import ChainWriter
+from samhandling.audit.storage.writes import SEAL_LIMIT
 from samhandling.audit.trail import commit
-from samhandling.store.audit_writes import SEAL_LIMIT
-from samhandling.store.chain_writer import ChainWriter
 
 log = logging.getLogger("samhandling.audit")
 MAX_BATCH = 500

@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Select, func, select, tuple_
 
+from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.request_limits import database_integer
-from samhandling.store.audit_tables import audit_event, audit_patient
 from samhandling.store.index_rows import date_to_us
 
 SEARCH_PARAMETERS = frozenset(

@@ -20,8 +20,8 @@ from sqlalchemy import Connection, event
 from samhandling.audit.chain import CHAIN_LOCK, link_batch
 from samhandling.audit.events import audit_event
 from samhandling.audit.records import AuditRecord
-from samhandling.store.audit_writes import Batch, Head, append_unlinked, chain_in
-from samhandling.store.chain_writer import ChainWriter
+from samhandling.audit.storage.chain_writer import ChainWriter
+from samhandling.audit.storage.writes import Batch, Head, append_unlinked, chain_in
 from samhandling.store.database import before_commit
 
 _INFO_KEY = "samhandling.audit_at_commit"

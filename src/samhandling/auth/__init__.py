@@ -12,7 +12,7 @@ Integration:
 """
 
 from samhandling.auth.authenticator import Authenticator
-from samhandling.auth.dev_issuer import DevIssuer, DevIssuerDisabled
+from samhandling.auth.dev.issuer import DevIssuer, DevIssuerDisabled
 from samhandling.auth.dpop import DPoPVerifier, InMemoryReplayCache, ReplayCache
 from samhandling.auth.errors import AuthError, forbidden
 from samhandling.auth.policy import Decision, ServiceRules, decide, filter_resources

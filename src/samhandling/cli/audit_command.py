@@ -17,8 +17,8 @@ from samhandling.audit.checkpoints import read as read_checkpoints
 from samhandling.audit.checkpoints import take as take_checkpoint
 from samhandling.audit.queries import emergency_report
 from samhandling.config import settings_from_env
+from samhandling.fhir.instants import datetime_to_us, format_instant
 from samhandling.store.database import make_engine
-from samhandling.store.records import datetime_to_us, format_instant
 from samhandling.store.schema_migrations import upgrade
 
 audit_app = typer.Typer(

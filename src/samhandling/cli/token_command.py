@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from samhandling.auth import DevIssuer
-from samhandling.auth.personas import PERSONAS
+from samhandling.auth.dev.personas import PERSONAS
 from samhandling.cli.operator_errors import OperatorError
 from samhandling.config import Settings, settings_from_env
 

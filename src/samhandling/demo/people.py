@@ -13,12 +13,12 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from samhandling.auth.personas import PERSONAS
+from samhandling.auth.dev.personas import PERSONAS
 from samhandling.demo.names import FAMILY, FEMALE_GIVEN, MALE_GIVEN, STREETS
 from samhandling.demo.places import FJORDBYEN, KOMMUNER, Kommune
 from samhandling.demo.register_model import Register
-from samhandling.identity import classify_person_number, generate_synthetic_fnr
-from samhandling.identity.person_numbers import Sex
+from samhandling.identifiers import classify_person_number, generate_synthetic_fnr
+from samhandling.identifiers.person_numbers import Sex
 
 SEXES: tuple[Sex, Sex] = ("female", "male")
 CHILD_BANDS = ((1, 9), (12, 14), (16, 20))

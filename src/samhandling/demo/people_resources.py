@@ -7,7 +7,7 @@ from typing import Any
 
 from samhandling.demo.people import Person
 from samhandling.demo.places import address
-from samhandling.identity import FNR_SYSTEM
+from samhandling.identifiers import FNR_SYSTEM
 
 ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 PARENT_CODES = {"female": ("MTH", "mother"), "male": ("FTH", "father")}

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from samhandling.auth.personas import PERSONAS, Persona
+from samhandling.auth.dev.personas import PERSONAS, Persona
 from samhandling.demo.names import FAMILY, FEMALE_GIVEN, MALE_GIVEN, STREETS
 from samhandling.demo.places import FJORDBYEN, KOMMUNER, Kommune
 from samhandling.demo.register_model import Clinician, Numbers, Org, Register
-from samhandling.identity import classify_person_number
-from samhandling.identity.person_numbers import Sex
+from samhandling.identifiers import classify_person_number
+from samhandling.identifiers.person_numbers import Sex
 
 REGISTER_SEED = "samhandling-demo-register"
 SEXES: tuple[Sex, Sex] = ("female", "male")

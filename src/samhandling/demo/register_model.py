@@ -8,8 +8,8 @@ import random
 from dataclasses import dataclass
 
 from samhandling.demo.places import Kommune
-from samhandling.identity import generate_synthetic_fnr, is_valid_organisation_number
-from samhandling.identity.person_numbers import Sex
+from samhandling.identifiers import generate_synthetic_fnr, is_valid_organisation_number
+from samhandling.identifiers.person_numbers import Sex
 
 AUTHORIZATIONS = {"LE": "Lege", "SP": "Sykepleier", "FA1": "Provisorfarmasøyt"}
 """Health-personnel authorisations used here (code system 9060)."""

@@ -19,7 +19,7 @@ from samhandling.demo.register_model import (
     Org,
     Register,
 )
-from samhandling.identity import (
+from samhandling.identifiers import (
     FNR_SYSTEM,
     HER_ID_SYSTEM,
     HPR_SYSTEM,

@@ -20,11 +20,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from samhandling.fhir.index_convert import convert
-from samhandling.fhir.index_fhirpath import compile_fhirpath
-from samhandling.fhir.index_paths import Accessor, Item, Unsupported, compile_expression
-from samhandling.fhir.index_rows import ReferenceValue
-from samhandling.fhir.index_values import ResourceIndex
+from samhandling.fhir.indexing.convert import convert
+from samhandling.fhir.indexing.fhirpath import compile_fhirpath
+from samhandling.fhir.indexing.paths import Accessor, Item, Unsupported, compile_expression
+from samhandling.fhir.indexing.rows import ReferenceValue
+from samhandling.fhir.indexing.values import ResourceIndex
 from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
 
 __all__ = ["compartment_params", "compartment_resource_types", "patient_compartment_ids"]

@@ -6,9 +6,10 @@
     parse_relative_reference(ref)          "Patient/1/_history/2" → ("Patient", "1", "2")
 
 How a Reference is recognised. The resource is walked with element types from fhirpathpy's
-R4 model (paths → types, choice types, contentReference paths), so a dict is a Reference
-when its element has type Reference: `Patient.generalPractitioner`, `Extension.valueReference`,
-`Parameters.parameter.valueReference`, `Identifier.assigner`, ... in the resource itself,
+R4 model (`r4_model.py`: paths → types, choice types, contentReference paths), so a dict is
+a Reference when its element has type Reference: `Patient.generalPractitioner`,
+`Extension.valueReference`, `Parameters.parameter.valueReference`, `Identifier.assigner`,
+... in the resource itself,
 its contained resources, Bundle entries and nested backbone elements and extensions.
 
 The common shortcut "any dict with a string `reference` and no `resourceType`" is wrong for
@@ -31,7 +32,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from fhirpathpy.models import models
+from samhandling.fhir.r4_model import CHOICES, PATH2TYPE, is_a, model_path
 
 __all__ = [
     "iter_reference_holders",
@@ -40,12 +41,6 @@ __all__ = [
     "rewrite_references",
 ]
 
-_MODEL: dict[str, Any] = models["r4"]
-_PATH2TYPE: dict[str, str] = _MODEL["path2Type"]
-_CHOICES: dict[str, list[str]] = _MODEL["choiceTypePaths"]
-_ELSEWHERE: dict[str, str] = _MODEL["pathsDefinedElsewhere"]
-_PARENTS: dict[str, str] = _MODEL["type2Parent"]
-_BACKBONES = frozenset(path.rsplit(".", 1)[0] for path in _PATH2TYPE if "." in path)
 _REFERENCE_KEYS = frozenset(
     {"id", "extension", "reference", "type", "identifier", "display"}
     | {"_reference", "_type", "_display"}
@@ -115,7 +110,7 @@ def _holders(value: Any, kind: str | None) -> Iterator[tuple[str, dict[str, Any]
         return
     resource_type = value.get("resourceType")
     if isinstance(resource_type, str):
-        kind = resource_type if _is_a(resource_type, "Resource") else None
+        kind = resource_type if is_a(resource_type, "Resource") else None
     elif _is_reference(value, kind):
         yield "reference", value
     elif _is_narrative(value, kind):
@@ -147,35 +142,15 @@ def _child_type(kind: str | None, key: str) -> str | None:
         return "Element"  # a primitive's id and extensions
     if key in ("extension", "modifierExtension"):
         return "Extension"
-    path = _model_path(kind, key)
+    path = model_path(kind, key)
     if path is not None:
-        return _PATH2TYPE.get(path, path)  # a backbone element is typed by its path
+        return PATH2TYPE.get(path, path)  # a backbone element is typed by its path
     for cut in range(len(key) - 1, 0, -1):  # a choice element: valueReference, ...
         if key[cut].isupper():
-            base = _model_path(kind, key[:cut])
-            if base is not None and key[cut:] in _CHOICES.get(base, ()):
+            base = model_path(kind, key[:cut])
+            if base is not None and key[cut:] in CHOICES.get(base, ()):
                 return key[cut:]
     return None
-
-
-def _model_path(kind: str, name: str) -> str | None:
-    """The model path of element `name` of type `kind`, following base types."""
-    current: str | None = kind
-    while current:
-        path = f"{current}.{name}"
-        path = _ELSEWHERE.get(path, path)
-        if path in _PATH2TYPE or path in _CHOICES or path in _BACKBONES:
-            return path
-        current = _PARENTS.get(current) if "." not in current else None
-    return None
-
-
-def _is_a(kind: str | None, base: str) -> bool:
-    while kind:
-        if kind == base:
-            return True
-        kind = _PARENTS.get(kind)
-    return False
 
 
 def _rewrite_links(div: str, mapping: Mapping[str, str]) -> tuple[str, int]:

@@ -31,7 +31,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-from samhandling.fhir.index_fhirpath import fhirpath_syntax_error
+from samhandling.fhir.indexing.fhirpath import fhirpath_syntax_error
 
 __all__ = [
     "NOT_DOMAIN_RESOURCES",

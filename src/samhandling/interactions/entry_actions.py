@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from samhandling.fhir.instants import format_instant
 from samhandling.fhir.outcome import FhirError, error, operation_outcome
 from samhandling.fhir.patch import (
     MAX_PATCHED_BYTES,
@@ -21,7 +22,7 @@ from samhandling.interactions.bundle_refs import ReferenceResolver
 from samhandling.interactions.conditions import parse_if_match
 from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.resource_input import check_resource_type, parse_json
-from samhandling.store.records import StoredVersion, format_instant
+from samhandling.store.records import StoredVersion
 from samhandling.store.version_writer import VersionWriter
 
 

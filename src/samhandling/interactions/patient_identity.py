@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
-from samhandling.identity.identifier_systems import DNR_SYSTEM, FHN_SYSTEM, FNR_SYSTEM
+from samhandling.identifiers.identifier_systems import DNR_SYSTEM, FHN_SYSTEM, FNR_SYSTEM
 from samhandling.store.patient_identity import holders
 
 PERSON_SYSTEMS = (FNR_SYSTEM, DNR_SYSTEM, FHN_SYSTEM)

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir.fhir_dates import parse_date_range
+from samhandling.fhir.instants import format_instant
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.request_limits import MAX_VERSION_ID, check_no_nul, database_integer
 from samhandling.store.index_rows import date_to_us
@@ -21,7 +22,7 @@ from samhandling.store.reader import (
     read_many_current,
     read_version,
 )
-from samhandling.store.records import StoredVersion, format_instant
+from samhandling.store.records import StoredVersion
 
 
 def read(

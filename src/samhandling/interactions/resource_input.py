@@ -9,8 +9,8 @@ from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.fhir.request_limits import check_json_depth, check_no_nul_in_json
 from samhandling.fhir.validation import is_resource_type, validate_resource
-from samhandling.identity.person_number_consistency import demographic_contradictions
-from samhandling.identity.resource_identifiers import identifier_issues
+from samhandling.identifiers.person_number_consistency import demographic_contradictions
+from samhandling.identifiers.resource_identifiers import identifier_issues
 from samhandling.profiles import profile_issues
 from samhandling.search.custom_parameters import check_search_parameter
 

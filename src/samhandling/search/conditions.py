@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, false, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from samhandling.fhir.instants import now_us
 from samhandling.fhir.text_folding import fold
 from samhandling.search.values import (
     DateRange,
@@ -23,7 +24,6 @@ from samhandling.search.values import (
     unescape,
 )
 from samhandling.store.index_rows import MAX_US, MIN_US
-from samhandling.store.records import now_us
 
 Condition = ColumnElement[bool]
 Columns = Any  # the ``.c`` collection of an index-table alias

@@ -1,6 +1,6 @@
 """Full-text matching of `_text` and `_content` on the databases' own engines.
 
-A search value is cut into words exactly as the indexed text was (``fhir/index_text.py``):
+A search value is cut into words exactly as the indexed text was (``fhir/indexing/text.py``):
 folded runs of letters and digits; everything else (quotes, ``*``, ``-``, ``:``, ``NEAR(``,
 ``OR``'s parentheses) separates words and is never passed on as query syntax. Every word of
 a value must occur (AND); the values of a comma-separated list are OR-ed (R4 §3.1.1.5.x).
@@ -25,7 +25,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
-from samhandling.fhir.index_text import words_of
+from samhandling.fhir.indexing.text import words_of
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.values import unescape
 

@@ -27,13 +27,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from samhandling.fhir.instants import now_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.model import SearchQuery
 from samhandling.search.restriction import SearchRestriction
 from samhandling.search.sql import SearchSql
 from samhandling.search.visibility import visible_versions
 from samhandling.store.database import is_sqlite, write_connection
-from samhandling.store.records import StoredVersion, now_us
+from samhandling.store.records import StoredVersion
 from samhandling.store.schema import search_cache
 
 Key = tuple[str, str]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from samhandling.fhir.index_convert import precision_range
+from samhandling.fhir.indexing.convert import precision_range
 from samhandling.search.conditions import approximate_date, approximate_number
 from samhandling.search.values import DateRange, NumberValue, TokenValue
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from samhandling.fhir.index_references import parse_canonical, parse_reference
+from samhandling.fhir.indexing.references import parse_canonical, parse_reference
 from samhandling.search.conditions import Columns
 from samhandling.search.values import unescape
 

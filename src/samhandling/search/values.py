@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from samhandling.fhir.fhir_dates import parse_date
-from samhandling.fhir.index_convert import precision_range
+from samhandling.fhir.indexing.convert import precision_range
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.store.index_rows import date_to_us
 

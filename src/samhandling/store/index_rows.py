@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from samhandling.fhir.index_values import (
+from samhandling.fhir.indexing.values import (
     CompositeValue,
     DateValue,
     NumberValue,
@@ -18,7 +18,7 @@ from samhandling.fhir.index_values import (
     TokenValue,
     UriValue,
 )
-from samhandling.store.records import datetime_to_us
+from samhandling.fhir.instants import datetime_to_us
 
 Row = dict[str, Any]
 

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError, Issue
-from samhandling.identity.patient_claims import Claim, identity_claims, mask_number
+from samhandling.identifiers.patient_claims import Claim, identity_claims, mask_number
 from samhandling.store.database import is_sqlite
 from samhandling.store.schema import index_token, patient_identity, resource
 

@@ -146,7 +146,7 @@ index_composite = _index_table(
     Column("value_key", Text, nullable=False),
     indexes=(("param", "value_key"),),
 )
-# Full text (`_text`, `_content`; fhir/index_text.py): one row per resource and parameter,
+# Full text (`_text`, `_content`; fhir/indexing/text.py): one row per resource and parameter,
 # `words` = its distinct folded words. PostgreSQL: a tsvector with a GIN index. SQLite: text,
 # indexed by the FTS5 table `index_text_fts` (external content = this table, kept in step
 # by triggers; created by migration 0014, not described here).

@@ -15,12 +15,13 @@ from sqlalchemy import Connection, delete, insert, select, update
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir import json_codec
 from samhandling.fhir.compartment import patient_compartment_ids
-from samhandling.fhir.index_values import ResourceIndex, extract_index_values
+from samhandling.fhir.indexing.values import ResourceIndex, extract_index_values
+from samhandling.fhir.instants import format_instant, now_us
 from samhandling.store.database import is_sqlite
 from samhandling.store.index_buffer import IndexBuffer
 from samhandling.store.index_rows import index_rows
 from samhandling.store.patient_identity import maintain_claims
-from samhandling.store.records import StoredVersion, format_instant, now_us
+from samhandling.store.records import StoredVersion
 from samhandling.store.schema import (
     INDEX_TABLES,
     compartment,

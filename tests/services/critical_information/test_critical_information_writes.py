@@ -221,7 +221,7 @@ def test_patch_needs_if_match(world: World) -> None:
 def test_the_authorisation_must_be_the_registered_one(world: World) -> None:
     from fixtures.fhir_app import app_settings
     from samhandling.auth import DevIssuer
-    from samhandling.auth.personas import persona
+    from samhandling.auth.dev.personas import persona
 
     issuer = DevIssuer(world.data_dir, app_settings("", world.data_dir).dev_issuer_url)
     claims = issuer.claims_for(

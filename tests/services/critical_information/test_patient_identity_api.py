@@ -6,7 +6,7 @@ from typing import Any
 
 from fixtures.critical_information import CITIZEN, World, drug_reaction
 from fixtures.fhir_app import FHIR_JSON
-from samhandling.identity.identifier_systems import FNR_SYSTEM
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 
 CITIZEN_FNR = "05858540072"
 MALE_1990 = "04839013308"  # synthetic FNR: born 1990-03-04, male

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from fixtures.fhir_app import FHIR_JSON
 from samhandling.auth import DevIssuer
 from samhandling.auth.claims import principal_from_claims
-from samhandling.auth.personas import PERSONAS
+from samhandling.auth.dev.personas import PERSONAS
 from samhandling.auth.principal import Principal
 
 FNR = "urn:oid:2.16.578.1.12.4.1.4.1"

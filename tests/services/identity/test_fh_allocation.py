@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import BASE, make_client
-from samhandling.identity import PersonNumberKind, classify_person_number, generate_fh_number
+from samhandling.identifiers import PersonNumberKind, classify_person_number, generate_fh_number
 from samhandling.services.identity.fh_allocation import allocate_patient
 from samhandling.store.database import read_connection, write_connection
 from samhandling.store.fh_ledger import (

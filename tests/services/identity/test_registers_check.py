@@ -9,7 +9,7 @@ import pytest
 from identitykit import persona_principal
 from sqlalchemy import Engine
 
-from samhandling.auth.personas import PERSONAS
+from samhandling.auth.dev.personas import PERSONAS
 from samhandling.demo import load_bundles, register_bundle
 from samhandling.interactions import crud
 from samhandling.services import default_platform

@@ -10,11 +10,11 @@ confirmed.
 
 from __future__ import annotations
 
+from samhandling.fhir.instants import format_http_date
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions import crud
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.services.critical_information.kinds import KINDS, kind_of
-from samhandling.store.records import format_http_date
 
 CONFIRM = "confirm"
 

@@ -19,8 +19,9 @@ from typing import Any
 
 from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.entry_status import is_entered_in_error
+from samhandling.fhir.instants import format_instant, now_us
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.identity.person_number_consistency import demographic_contradictions
+from samhandling.identifiers.person_number_consistency import demographic_contradictions
 from samhandling.interactions.write_rules import WriteContext
 from samhandling.services.critical_information import stamps
 from samhandling.services.critical_information.confirm import CONFIRM
@@ -32,7 +33,6 @@ from samhandling.services.critical_information.kinds import (
     kind_of,
 )
 from samhandling.store.reader import read_current
-from samhandling.store.records import format_instant, now_us
 
 
 class CriticalInformationRule:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from samhandling.auth.principal import Principal
-from samhandling.identity.identifier_systems import HPR_SYSTEM, ORGANISATION_NUMBER_SYSTEM
+from samhandling.identifiers.identifier_systems import HPR_SYSTEM, ORGANISATION_NUMBER_SYSTEM
 from samhandling.profiles import PROFILE_BASE
 
 REGISTERED = PROFILE_BASE + "kj-registered"

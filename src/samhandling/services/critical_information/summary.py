@@ -22,7 +22,7 @@ from typing import Any
 from samhandling.definitions.operation_definitions import Param
 from samhandling.fhir.entry_status import is_entered_in_error
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.identity.identifier_systems import FNR_SYSTEM
+from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 from samhandling.interactions.operations import (
     Level,
     Operation,

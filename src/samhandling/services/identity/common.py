@@ -7,7 +7,7 @@ from typing import Any
 from samhandling.access_guard import AccessGuard
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.references import parse_relative_reference
-from samhandling.identity.identifier_systems import normalise_system
+from samhandling.identifiers.identifier_systems import normalise_system
 from samhandling.interactions.operations import OperationContext
 
 

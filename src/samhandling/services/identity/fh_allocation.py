@@ -16,9 +16,10 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from samhandling.fhir.instants import format_instant, now_us
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.identity.identifier_systems import FHN_SYSTEM
-from samhandling.identity.person_number_generation import generate_fh_number
+from samhandling.identifiers.identifier_systems import FHN_SYSTEM
+from samhandling.identifiers.person_number_generation import generate_fh_number
 from samhandling.interactions import crud
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.services.identity.common import (
@@ -29,7 +30,7 @@ from samhandling.services.identity.common import (
 )
 from samhandling.store.fh_ledger import LedgerEntry, reserve
 from samhandling.store.identity_queries import ids_by_identifier
-from samhandling.store.records import StoredVersion, format_instant, now_us
+from samhandling.store.records import StoredVersion
 from samhandling.store.version_writer import VersionWriter
 
 MAX_ATTEMPTS = 32

@@ -22,7 +22,7 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from samhandling.fhir.text_folding import fold
-from samhandling.identity.identifier_systems import DNR_SYSTEM, FNR_SYSTEM
+from samhandling.identifiers.identifier_systems import DNR_SYSTEM, FNR_SYSTEM
 from samhandling.services.identity.common import identifier_key
 
 WEIGHTS = {"family": 0.35, "given": 0.25, "birthDate": 0.30, "gender": 0.05, "postalCode": 0.05}

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from samhandling.identity.identifier_systems import HPR_SYSTEM
+from samhandling.fhir.instants import format_instant, now_us
+from samhandling.identifiers.identifier_systems import HPR_SYSTEM
 from samhandling.interactions.operations import OperationContext
 from samhandling.services.identity.common import requester
 from samhandling.services.identity.merge_input import MergeRequest
-from samhandling.store.records import format_instant, now_us
 
 if TYPE_CHECKING:
     from samhandling.services.identity.merge import MergePlan, MergeResult

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from samhandling.auth.principal import Principal
-from samhandling.identity.identifier_systems import (
+from samhandling.identifiers.identifier_systems import (
     HPR_SYSTEM,
     ORGANISATION_NUMBER_SYSTEM,
     RESH_SYSTEM,

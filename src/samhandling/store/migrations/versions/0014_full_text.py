@@ -1,7 +1,7 @@
 """search: the full-text index of `_text` and `_content`
 
 One row per resource and parameter (`index_text`), its distinct folded words in `words`
-(fhir/index_text.py). PostgreSQL keeps them as a `tsvector` with a GIN index; SQLite as text,
+(fhir/indexing/text.py). PostgreSQL keeps them as a `tsvector` with a GIN index; SQLite as text,
 indexed by an FTS5 table with external content (`index_text_fts`, rowid = `row_id`) that
 triggers keep in step with `index_text`, so the write path inserts and deletes only
 `index_text` rows like those of every other index table. The rows of the current resources
@@ -61,9 +61,9 @@ def upgrade() -> None:
 
 
 def _fill(table: Any) -> None:
-    """Index the current resources (the rules of this release: fhir/index_text.py)."""
+    """Index the current resources (the rules of this release: fhir/indexing/text.py)."""
     from samhandling.fhir import json_codec
-    from samhandling.fhir.index_text import text_values
+    from samhandling.fhir.indexing.text import text_values
 
     bind = op.get_bind()
     source = sa.table(

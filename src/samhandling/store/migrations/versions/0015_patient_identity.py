@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from samhandling.fhir import json_codec
-from samhandling.identity.patient_claims import identity_claims, mask_number
+from samhandling.identifiers.patient_claims import identity_claims, mask_number
 
 revision = "0015"
 down_revision = "0014"

@@ -1,0 +1,246 @@
+"""The request journal's chained batches, sent from the event loop: `ChainWriter`.
+
+The journal commits a batch for every group of requests, and every request waits for it:
+its round trip is on the path of every read. It therefore runs on the event loop that
+serves the requests (psycopg's asyncio connection), not on a thread of its own: a thread
+would have to be woken for every batch, win the GIL back from the busy event loop to send
+it, and wake the loop again (`call_soon_threadsafe`) with the result — context switches
+that cost more than the batch on a machine where they are dear (see bench/RESULTS.md,
+2026-12-03). On SQLite the batch runs in a worker thread (`write_connection` is
+synchronous; SQLite is the single-process development store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy import Engine
+
+from samhandling.audit.storage import sql as audit_sql
+from samhandling.audit.storage.writes import (
+    SEAL_LIMIT,
+    SPARE_IDS,
+    SPARE_IDS_SECONDS,
+    Batch,
+    BatchFor,
+    Head,
+    Row,
+    chain_sqlite,
+    head_of,
+    rows_of,
+    statements_of,
+    wrapped,
+)
+from samhandling.store.database import is_sqlite, lock_number, write_connection
+
+APPLICATION_NAME = "samhandling audit journal"  # in pg_stat_activity
+
+
+def _connection_class() -> Any:
+    import psycopg
+
+    class JournalConnection(psycopg.AsyncConnection[Any]):
+        """Closes itself when collected: an app dropped without its shutdown (tests) leaves
+        no warning behind; the server's shutdown closes it properly."""
+
+        def __del__(self, *_args: Any) -> None:
+            if getattr(self, "pgconn", None) is not None and not self.closed:
+                self.pgconn.finish()
+
+    return JournalConnection
+
+
+class ChainWriter:
+    """Chained batches in transactions of their own, for one event loop (the journal's).
+
+    Usually a batch is one round trip: it links after the head its previous batch left
+    and takes its ids from a stock, sending one statement that takes the chain lock and
+    inserts the rows, in a transaction of its own (a larger batch: BEGIN, the lock, the
+    INSERTs and COMMIT in a pipeline). If another appender came in between, the INSERT
+    meets an existing chain position (the unique index), nothing is written, and the
+    batch goes the general way: lock, ids and head (and the rows waiting for their link)
+    read first, then the rest. A connection found broken before anything was committed
+    (the database restarted) is replaced and the batch tried once more.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Any = None  # psycopg.AsyncConnection in autocommit mode
+        self._head: Head = None  # where our previous batch left the chain
+        self._head_known = False
+        self._ids: list[int] = []  # reserved, unused event ids
+        self._ids_until = 0.0  # used only until then: ids stay close to time order
+
+    async def append(self, count: int, lock: str, batch_for: BatchFor, link_waiting: bool) -> int:
+        """Commit a chained batch (linking the waiting rows only when `link_waiting`: the
+        query for them is saved otherwise); returns how many waiting rows it linked."""
+        limit = SEAL_LIMIT if link_waiting else 0
+        if is_sqlite(self.engine):
+            return await asyncio.to_thread(_sqlite_batch, self.engine, count, batch_for, limit)
+        stock = 0 < count <= len(self._ids) and time.monotonic() < self._ids_until
+        known = not limit and self._head_known and stock
+        if known and await self._append_after_known_head(count, lock, batch_for):
+            return 0
+        try:
+            return await self._append(count, lock, batch_for, limit)
+        except _StaleConnection:
+            try:
+                return await self._append(count, lock, batch_for, limit)
+            except _StaleConnection as again:
+                raise wrapped(again.__cause__) from again.__cause__
+
+    async def close(self) -> None:
+        """Close the connection (on the event loop it was opened on)."""
+        self._head_known = False
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+    def discard(self) -> None:
+        """Drop the connection without its event loop (which may be closed)."""
+        self._head_known = False
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.closed:
+            connection.pgconn.finish()
+
+    async def _append_after_known_head(self, count: int, lock: str, batch_for: BatchFor) -> bool:
+        """The one-round-trip batch; False when it wrote nothing (take the general way)."""
+        import psycopg
+
+        ids, self._ids = self._ids[:count], self._ids[count:]
+        batch = batch_for(ids, self._head, [])
+        connection = await self._connect()
+        try:
+            await _send_locked(connection, lock_number(lock), batch)
+        except psycopg.errors.UniqueViolation:  # another appender came in between
+            await self._abandon(connection)
+            self._head_known = False
+            return False
+        except psycopg.OperationalError:
+            self.discard()  # was it committed before the connection broke?
+            return await self._committed(batch.events[0])
+        except psycopg.Error as exc:
+            await self._abandon(connection)
+            self._head_known = False
+            raise wrapped(exc) from exc
+        except BaseException:  # cancelled: the connection's state is unknown
+            self.discard()
+            raise
+        self._remember(batch, self._head)
+        return True
+
+    async def _append(self, count: int, lock: str, batch_for: BatchFor, limit: int) -> int:
+        import psycopg
+
+        connection = await self._connect()
+        reserved = False
+        try:
+            ids, head, waiting = await _reserve(connection, lock, count + SPARE_IDS, limit)
+            reserved = True
+            batch = batch_for(ids[:count], head, waiting)
+            await _commit(connection, statements_of(batch))
+        except psycopg.OperationalError as exc:
+            if not reserved:  # broken before anything was sent: worth another try
+                self.discard()
+                raise _StaleConnection from exc
+            await self._abandon(connection)
+            raise wrapped(exc) from exc
+        except psycopg.Error as exc:
+            await self._abandon(connection)
+            raise wrapped(exc) from exc
+        except BaseException:  # cancelled: the connection's state is unknown
+            self.discard()
+            raise
+        self._ids, self._ids_until = ids[count:], time.monotonic() + SPARE_IDS_SECONDS
+        self._remember(batch, head)
+        return len(batch.links)
+
+    def _remember(self, batch: Batch, head: Head) -> None:
+        rows = batch.events or batch.links
+        self._head = (rows[-1]["chain_pos"], rows[-1]["hash"]) if rows else head
+        self._head_known = True
+
+    async def _committed(self, first: Row) -> bool:
+        """Whether the batch whose first row is `first` was committed (a new connection)."""
+        query = "SELECT 1 FROM audit_event WHERE chain_pos = %s AND hash = %s"
+        try:
+            connection = await self._connect()
+            found = await connection.execute(query, [first["chain_pos"], first["hash"]])
+            return await found.fetchone() is not None
+        except Exception:
+            self.discard()
+            return False
+
+    async def _connect(self) -> Any:
+        if self._connection is None or self._connection.closed:
+            import psycopg
+
+            args, params = self.engine.dialect.create_connect_args(self.engine.url)
+            try:
+                self._connection = await _connection_class().connect(
+                    *args, **{**params, "application_name": APPLICATION_NAME}, autocommit=True
+                )
+            except psycopg.Error as exc:
+                raise wrapped(exc) from exc
+        return self._connection
+
+    async def _abandon(self, connection: Any) -> None:
+        """End a failed transaction; a connection that cannot do that is dropped."""
+        try:
+            await connection.execute("ROLLBACK")
+        except Exception:
+            self.discard()
+
+
+class _StaleConnection(Exception):
+    """The journal's connection broke before the batch was sent."""
+
+
+def _sqlite_batch(engine: Engine, count: int, batch_for: BatchFor, limit: int) -> int:
+    with write_connection(engine) as connection:
+        return chain_sqlite(connection, count, batch_for, limit)
+
+
+async def _reserve(
+    connection: Any, lock: str, count: int, limit: int
+) -> tuple[list[int], Head, list[Row]]:
+    """BEGIN, the lock, new ids, head and (up to `limit`) waiting rows in one
+    simple-protocol round trip."""
+    async with connection.cursor() as cursor:
+        await cursor.execute(audit_sql.chain_sql(lock_number(lock), count, limit, begin=True))
+        cursor.nextset()  # past BEGIN
+        cursor.nextset()  # past the lock
+        ids = [int(row[0]) for row in await cursor.fetchall()]
+        cursor.nextset()
+        head = head_of(await cursor.fetchone())
+        waiting: list[Row] = []
+        if limit:
+            cursor.nextset()
+            waiting = rows_of(cursor.description, await cursor.fetchall())
+    return ids, head, waiting
+
+
+async def _send_locked(connection: Any, lock: int, batch: Batch) -> None:
+    """Lock, insert and commit `batch` (no links) in one round trip: a small batch as one
+    statement in a transaction of its own, a larger one in a pipeline."""
+    import psycopg
+
+    statement = audit_sql.locked_insert_statement(lock, batch.events, batch.patients)
+    if statement is not None:
+        async with psycopg.AsyncRawCursor(connection) as raw:
+            await raw.execute(*statement)
+        return
+    lock_sql = f"SELECT pg_advisory_xact_lock({lock})"
+    await _commit(connection, [("BEGIN", []), (lock_sql, []), *statements_of(batch)])
+
+
+async def _commit(connection: Any, statements: list[audit_sql.Statement]) -> None:
+    """The statements and COMMIT in one round trip."""
+    import psycopg
+
+    async with connection.pipeline(), psycopg.AsyncRawCursor(connection) as raw:
+        for sql, params in statements:
+            await raw.execute(sql, params)
+        await raw.execute("COMMIT")

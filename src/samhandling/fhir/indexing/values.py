@@ -1,0 +1,369 @@
+"""Index-value extraction: the typed rows a resource is indexed by, for every parameter.
+
+``extract_index_values(resource)`` evaluates every search parameter of the resource's type
+(see ``SearchParameterRegistry.for_type``) and returns a ``ResourceIndex`` of rows for the
+store's narrow index tables. Decisions, documented once here:
+
+* **Not extracted:** ``_id`` and ``_lastUpdated`` (the store writes them), ``_query`` and
+  ``special`` parameters (``near``: needs geometry). ``_tag``, ``_security`` (tokens),
+  ``_profile`` and ``_source`` (uris) are. ``_text`` and ``_content`` have no expression:
+  their full-text rows (``ResourceIndex.texts``) come from ``text``.
+* **Tokens** (``TokenValue``): Coding -> system, code, folded display; CodeableConcept -> one
+  row per coding plus a text-only row (system and code None) for ``CodeableConcept.text``;
+  Identifier -> system, value, folded ``type.text``; ContactPoint -> value only (R4: the
+  system is not used); boolean -> ``true``/``false``; ``code`` -> the implicit code system of
+  its required binding when it has exactly one, else None; other primitives -> the value.
+* **``:of-type``**: each Identifier with a value also gives, per ``type.coding``, a row
+  ``TokenValue("<param>:of-type", type system, "<type code>|<value>", None)``, so
+  ``identifier:of-type=sys|MR|123`` is a plain token lookup of ``sys`` / ``MR|123``.
+* **Identifier references**: ``Reference.identifier`` gives
+  ``TokenValue("<param>:identifier", system, value, None)`` (for ``:identifier`` searches)
+  besides any ``ReferenceValue`` of ``Reference.reference``. Parameter codes never contain a
+  colon, so these rows cannot collide with a real parameter.
+* **References** (``ReferenceValue``): see ``indexing.references``; local ``#id`` references
+  are not indexed; ``Bundle.entry[0].resource`` (Bundle ``composition``/``message``) gives
+  the embedded resource's type and id.
+* **Strings**: HumanName -> family, given, prefix, suffix, text; Address -> line, city,
+  district, state, postalCode, country, text (R4 §3.1.1.4.7); ``normalized`` is ``fold()``.
+* **Dates**: ``fhir_dates`` ranges (``Europe/Oslo`` for values without a zone); Period open
+  ends are ``MIN_DATETIME``/``MAX_DATETIME``; Timing -> one range over the outer limits of its
+  events and ``repeat.boundsPeriod``.
+* **Numbers and quantities**: ``[low, high)`` is half a unit of the last written digit
+  (``100`` -> [99.5, 100.5)); a JSON float keeps the digits of its shortest repr, so
+  ``100.00`` parsed as a float counts as ``100.0``. Quantity comparators are ignored; units
+  are not canonicalised; Money -> system ``urn:iso:std:iso:4217``, code = currency; Range ->
+  ``value`` None with its bounds; SampledData is not indexed.
+* **Composites**: one ``CompositeValue`` per combination of component values taken from the
+  same repetition of the base (R4 §3.1.1.4.10); text-only token rows do not take part.
+* **Malformed values** (a bad date, a string where a number belongs) are skipped without an
+  exception: validation happens before indexing and is not repeated here.
+* Rows are de-duplicated per resource; their order is deterministic. The reference rows can
+  be handed to ``compartment.patient_compartment_ids(resource, index)`` to avoid evaluating
+  the compartment parameters twice on the write path.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from itertools import product
+from typing import Any
+
+from samhandling.fhir.indexing.convert import convert
+from samhandling.fhir.indexing.fhirpath import compile_fhirpath, split_union
+from samhandling.fhir.indexing.paths import Accessor, Item, Unsupported, compile_expression
+from samhandling.fhir.indexing.rows import (
+    CompositeValue,
+    DateValue,
+    IndexValue,
+    NumberValue,
+    QuantityValue,
+    ReferenceValue,
+    StringValue,
+    TextValue,
+    TokenValue,
+    UriValue,
+)
+from samhandling.fhir.indexing.text import text_values
+from samhandling.fhir.search_parameters import (
+    SearchParameter,
+    SearchParameterRegistry,
+    default_registry,
+)
+
+__all__ = [
+    "NOT_INDEXED",
+    "CompositeValue",
+    "DateValue",
+    "IndexExtractor",
+    "IndexValue",
+    "NumberValue",
+    "QuantityValue",
+    "ReferenceValue",
+    "ResourceIndex",
+    "StringValue",
+    "TokenValue",
+    "UriValue",
+    "extract_index_values",
+]
+
+NOT_INDEXED = frozenset({"_id", "_lastUpdated"})  # written by the store itself
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceIndex:
+    """All index rows of one resource, by kind."""
+
+    resource_type: str
+    tokens: tuple[TokenValue, ...] = ()
+    strings: tuple[StringValue, ...] = ()
+    dates: tuple[DateValue, ...] = ()
+    numbers: tuple[NumberValue, ...] = ()
+    quantities: tuple[QuantityValue, ...] = ()
+    references: tuple[ReferenceValue, ...] = ()
+    uris: tuple[UriValue, ...] = ()
+    composites: tuple[CompositeValue, ...] = ()
+    texts: tuple[TextValue, ...] = ()  # full text (text.py), not part of rows()
+
+    def rows(self) -> Iterator[IndexValue | CompositeValue]:
+        """Every row, tokens first and composites last."""
+        for group in (self.tokens, self.strings, self.dates, self.numbers):
+            yield from group
+        for other in (self.quantities, self.references, self.uris, self.composites):
+            yield from other
+
+    def params(self) -> frozenset[str]:
+        """Codes (incl. ``:of-type``/``:identifier`` forms) that have at least one row."""
+        return frozenset(row.param for row in self.rows())
+
+
+@dataclass(frozen=True, slots=True)
+class _Component:
+    code: str
+    type: str
+    accessor: Accessor
+    code_system: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _ParamPlan:
+    parameter: SearchParameter
+    accessor: Accessor
+    code_system: str | None
+    components: tuple[_Component, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _TypePlan:
+    params: tuple[_ParamPlan, ...]
+    by_key: dict[str, tuple[int, ...]]
+    always: frozenset[int]
+    component_codes: frozenset[str]  # codes whose rows composites reuse (memoised)
+
+
+_ALL_KINDS = (
+    TokenValue,
+    StringValue,
+    DateValue,
+    NumberValue,
+    QuantityValue,
+    ReferenceValue,
+    UriValue,
+    CompositeValue,
+)
+
+
+class IndexExtractor:
+    """Compiles and caches, per resource type, how to extract every parameter's values.
+
+    With ``fast_path=False`` every expression is evaluated by fhirpathpy and every parameter
+    is evaluated for every resource — the reference implementation the fast path is tested
+    against.
+    """
+
+    def __init__(self, registry: SearchParameterRegistry, *, fast_path: bool = True) -> None:
+        self.registry = registry
+        self.fast_path = fast_path
+        self._plans: dict[str, _TypePlan] = {}
+        self._generation = registry.generation
+        self._lock = threading.Lock()
+
+    def extract(self, resource: dict[str, Any]) -> ResourceIndex:
+        """The index rows of ``resource``; ValueError for an unknown resource type."""
+        resource_type = resource.get("resourceType")
+        if not isinstance(resource_type, str) or resource_type not in self.registry.resource_types:
+            raise ValueError(f"unknown resource type {resource_type!r}")
+        plan = self._plan(resource_type)
+        selected = set(plan.always)
+        by_key = plan.by_key
+        for key in resource:
+            hit = by_key.get(key)
+            if hit:
+                selected.update(hit)
+        memo: dict[tuple[Any, ...], tuple[Any, list[IndexValue]]] = {}
+        found: list[Any] = []
+        root: list[Item] = [(resource, resource_type)]
+        params = plan.params
+        for index in sorted(selected):
+            param_plan = params[index]
+            items = param_plan.accessor(root, resource)
+            if items:
+                if param_plan.components:
+                    found.extend(_composite_rows(param_plan, items, resource, memo))
+                else:
+                    parameter = param_plan.parameter
+                    code = parameter.code
+                    found.extend(
+                        convert(
+                            parameter.type,
+                            code,
+                            items,
+                            param_plan.code_system,
+                            memo if code in plan.component_codes else None,
+                        )
+                    )
+        typed = _resource_index(resource_type, found)
+        return replace(typed, texts=text_values(resource))
+
+    def _plan(self, resource_type: str) -> _TypePlan:
+        if self._generation != self.registry.generation:
+            with self._lock:
+                self._plans = {}
+                self._generation = self.registry.generation
+        plan = self._plans.get(resource_type)
+        if plan is None:
+            plan = self._build_plan(resource_type)
+            self._plans[resource_type] = plan
+        return plan
+
+    def _build_plan(self, resource_type: str) -> _TypePlan:
+        params: list[_ParamPlan] = []
+        by_key: dict[str, list[int]] = {}
+        always: set[int] = set()
+        parameters = self.registry.for_type(resource_type).values()
+        # composites last, so that they find their components' rows in the memo
+        for parameter in sorted(parameters, key=lambda p: p.type == "composite"):
+            compiled = self._compile_param(parameter, resource_type)
+            if compiled is None:
+                continue
+            param_plan, keys = compiled
+            index = len(params)
+            params.append(param_plan)
+            if keys is None:
+                always.add(index)
+            for key in keys or ():
+                by_key.setdefault(key, []).append(index)
+        component_codes = frozenset(c.code for p in params for c in p.components)
+        return _TypePlan(
+            tuple(params),
+            {k: tuple(v) for k, v in by_key.items()},
+            frozenset(always),
+            component_codes,
+        )
+
+    def _compile_param(
+        self, parameter: SearchParameter, resource_type: str
+    ) -> tuple[_ParamPlan, frozenset[str] | None] | None:
+        expression = parameter.expression
+        if not expression or parameter.type == "special" or parameter.code in NOT_INDEXED:
+            return None
+        accessor, keys, output_type = self._compile(expression, resource_type, resource_type)
+        code_system = parameter.code_system_for(resource_type)
+        if parameter.type != "composite":
+            return _ParamPlan(parameter, accessor, code_system), keys
+        components = self._components(parameter, resource_type, output_type)
+        if components is None:
+            return None
+        if keys is None and self.fast_path:
+            keys = self._composite_keys(parameter, resource_type)
+        return _ParamPlan(parameter, accessor, None, components), keys
+
+    def _compile(
+        self, expression: str, input_type: str | None, resource_type: str | None
+    ) -> tuple[Accessor, frozenset[str] | None, str | None]:
+        if self.fast_path:
+            try:
+                compiled = compile_expression(expression, input_type)
+            except Unsupported:
+                pass
+            else:
+                return compiled.accessor, compiled.trigger_keys, compiled.output_type
+        return compile_fhirpath(expression, resource_type), None, None
+
+    def _components(
+        self, parameter: SearchParameter, resource_type: str, base_type: str | None
+    ) -> tuple[_Component, ...] | None:
+        components = []
+        for definition, expression in parameter.components:
+            target = self.registry.by_url(definition)
+            if target is None:
+                return None
+            accessor, _, _ = self._compile(expression, base_type, None)
+            code_system = target.code_system_for(resource_type)
+            components.append(_Component(target.code, target.type, accessor, code_system))
+        return tuple(components)
+
+    def _composite_keys(
+        self, parameter: SearchParameter, resource_type: str
+    ) -> frozenset[str] | None:
+        """Keys for a composite whose base includes the resource itself (``Observation``):
+        the resource must then hold the keys of at least one component, e.g. a value."""
+        keys: set[str] = set()
+        for part in split_union(parameter.expression or ""):
+            try:
+                compiled = compile_expression(part, resource_type)
+                own = [
+                    compile_expression(expression, resource_type).trigger_keys
+                    for _, expression in parameter.components
+                ]
+            except Unsupported:
+                return None
+            if compiled.trigger_keys is not None:
+                keys |= compiled.trigger_keys
+                continue
+            # every component must be present; the last one (usually the value) is the
+            # most selective, e.g. code-value-quantity runs only with a valueQuantity
+            known = [k for k in own if k is not None]
+            if part.strip("() ") not in (resource_type, "Resource", "DomainResource") or not known:
+                return None
+            keys |= known[-1]
+        return frozenset(keys)
+
+
+def _resource_index(resource_type: str, rows: list[Any]) -> ResourceIndex:
+    buckets: dict[type, list[Any]] = {kind: [] for kind in _ALL_KINDS}
+    for row in rows:
+        buckets[type(row)].append(row)
+    return ResourceIndex(
+        resource_type,
+        *(tuple(dict.fromkeys(b) if len(b) > 1 else b) for b in buckets.values()),
+    )
+
+
+def _composite_rows(
+    plan: _ParamPlan, items: list[Any], root: dict[str, Any], memo: dict[Any, Any]
+) -> list[CompositeValue]:
+    out: list[CompositeValue] = []
+    for item in items:
+        selected = []
+        for component in plan.components:  # select all first: conversion costs more
+            values = component.accessor([item], root)
+            if not values:
+                break
+            selected.append(values)
+        else:
+            parts: list[list[IndexValue]] = []
+            for component, values in zip(plan.components, selected, strict=True):
+                rows = [
+                    row
+                    for row in convert(
+                        component.type, component.code, values, component.code_system, memo
+                    )
+                    if row.param == component.code
+                    and not (isinstance(row, TokenValue) and row.code is None)
+                ]
+                if not rows:
+                    break
+                parts.append(list(dict.fromkeys(rows)) if len(rows) > 1 else rows)
+            else:
+                code = plan.parameter.code
+                out.extend(CompositeValue(code, combination) for combination in product(*parts))
+    return out
+
+
+_EXTRACTORS: weakref.WeakKeyDictionary[SearchParameterRegistry, IndexExtractor] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def extract_index_values(
+    resource: dict[str, Any], registry: SearchParameterRegistry | None = None
+) -> ResourceIndex:
+    """Index rows of ``resource`` for every parameter of its type (default registry)."""
+    registry = registry or default_registry()
+    extractor = _EXTRACTORS.get(registry)
+    if extractor is None:
+        extractor = _EXTRACTORS.setdefault(registry, IndexExtractor(registry))
+    return extractor.extract(resource)

@@ -1,0 +1,32 @@
+"""Points in time as the platform keeps them: microseconds since the Unix epoch (UTC).
+
+The clock (`now_us`), conversions to and from `datetime`, and the two ways such a time is
+written out: a FHIR `instant` and an HTTP-date.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def now_us() -> int:
+    """The current time as microseconds since the Unix epoch (UTC)."""
+    return int(datetime.now(UTC).timestamp() * 1_000_000)
+
+
+def us_to_datetime(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1_000_000, UTC)
+
+
+def datetime_to_us(value: datetime) -> int:
+    return int(value.timestamp() * 1_000_000)
+
+
+def format_instant(value_us: int) -> str:
+    """A FHIR `instant` (R4 §2.24.0.1) in UTC with microseconds: 2026-01-02T03:04:05.123456Z."""
+    return us_to_datetime(value_us).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def format_http_date(value_us: int) -> str:
+    """An RFC 9110 HTTP-date for Last-Modified."""
+    return us_to_datetime(value_us).strftime("%a, %d %b %Y %H:%M:%S GMT")
