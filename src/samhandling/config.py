@@ -43,6 +43,8 @@ class Settings:
     check_registers: bool = True
     audit: bool = True
     publish_definitions: bool = True
+    #: further services to run beside the platform's, as `module:attribute` import paths
+    services: tuple[str, ...] = ()
 
     @property
     def public_root(self) -> str:
@@ -82,7 +84,15 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         check_registers=_flag(env.get("SAMHANDLING_CHECK_REGISTERS", "1")),
         audit=not _flag(env.get("SAMHANDLING_BENCHMARK_WITHOUT_AUDIT")),
         publish_definitions=_flag(env.get("SAMHANDLING_PUBLISH_DEFINITIONS", "1")),
+        services=tuple(
+            s.strip() for s in env.get("SAMHANDLING_SERVICES", "").split(",") if s.strip()
+        ),
     )
+
+
+def _names(value: str) -> tuple[str, ...]:
+    """A comma-separated list, blanks dropped."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def _flag(value: str | None) -> bool:
@@ -106,4 +116,5 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         "SAMHANDLING_CHECK_REGISTERS": "1" if settings.check_registers else "0",
         "SAMHANDLING_BENCHMARK_WITHOUT_AUDIT": "0" if settings.audit else "1",
         "SAMHANDLING_PUBLISH_DEFINITIONS": "1" if settings.publish_definitions else "0",
+        "SAMHANDLING_SERVICES": ",".join(settings.services),
     }

@@ -61,6 +61,15 @@ def test_serve_against_an_unreachable_database(tmp_path: Path) -> None:
     assert_one_line_error(result, "cannot use the database", "Connection refused")
 
 
+def test_serve_with_a_service_that_cannot_be_loaded(tmp_path: Path) -> None:
+    for path, phrase in [
+        ("no_such_module:SERVICE", "No module named 'no_such_module'"),
+        ("samhandling.services:platform_services", "is not a samhandling Service"),
+    ]:
+        result = run_cli("serve", "--service", path, "--port", "1", cwd=tmp_path)
+        assert_one_line_error(result, f"service '{path}'", phrase)
+
+
 def test_a_bad_option_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
     result = run_cli("serve", "--no-such-option", cwd=tmp_path)
     assert result.returncode == 2

@@ -40,7 +40,7 @@ from samhandling.definitions.published import publish
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.observability.json_logging import configure_logging
 from samhandling.observability.metrics import Metrics, MetricsMiddleware
-from samhandling.services import platform_services
+from samhandling.services import platform_of
 from samhandling.services.service import Platform, Service
 from samhandling.store.database import make_engine, ping
 from samhandling.store.schema_migrations import upgrade
@@ -54,8 +54,8 @@ def create_app(
     services: Sequence[Service] | None = None,
 ) -> Starlette:
     """The whole HTTP application for `settings`, built of `services` (default: the
-    platform's, `services.platform_services()`); the schema is migrated on start."""
-    platform = Platform.of(platform_services() if services is None else services)
+    platform's and those `settings.services` names); the schema is migrated on start."""
+    platform = platform_of(settings.services) if services is None else Platform.of(services)
     if not settings.audit and settings.production:
         raise RuntimeError("the audit trail cannot be switched off in production mode")
     dev = None

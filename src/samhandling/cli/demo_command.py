@@ -10,7 +10,7 @@ import typer
 from samhandling.config import default_database_url, settings_from_env
 from samhandling.demo import DemoLoadError, load_bundles, population_bundles
 from samhandling.fhir.outcome import FhirError
-from samhandling.services import default_platform
+from samhandling.services import platform_of
 from samhandling.store.database import make_engine
 from samhandling.store.schema_migrations import upgrade
 
@@ -46,7 +46,7 @@ def demo(
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
-        platform = default_platform()
+        platform = platform_of(settings.services)
         bundles = population_bundles(patients, seed, hooks=platform.demo_hooks)
         counts = load_bundles(engine, bundles, settings.base_url, rules=platform.write_rules)
     except (FhirError, DemoLoadError) as exc:

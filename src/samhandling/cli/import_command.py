@@ -15,17 +15,19 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import typer
 from rich.progress import Progress
+from sqlalchemy import Engine
 
 from samhandling.cli.operator_errors import OperatorError, open_database
 from samhandling.config import Settings
 from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError
 from samhandling.interactions.bundle import process_bundle
-from samhandling.services import default_platform
+from samhandling.interactions.write_rules import WriteRule
+from samhandling.services import platform_of
 
 IMPORT_TAG_SYSTEM = "https://samhandling.no/fhir/CodeSystem/import-entry"
 
@@ -64,14 +66,16 @@ def import_bundles(
 ) -> Counter[str]:
     """Import every Bundle; prints the count of entries per resource type and outcome."""
     files = import_order(paths)
+    rules = platform_of(settings.services).write_rules
     engine = open_database(settings.database_url)
+    target = Destination(engine, settings.base_url, rules)
     counts: Counter[str] = Counter()
     failures = 0
     try:
         with Progress(transient=False) as progress:
             task = progress.add_task("importing", total=len(files))
             for path in files:
-                failures += _import_file(engine, path, settings.base_url, counts, skip_existing)
+                failures += _import_file(target, path, counts, skip_existing)
                 progress.advance(task)
     finally:
         engine.dispose()
@@ -88,6 +92,14 @@ def import_bundles(
 
 
 EXISTING = "\0existing"
+
+
+class Destination(NamedTuple):
+    """Where Bundles are imported: the database, its base URL and the services' write rules."""
+
+    engine: Engine
+    base_url: str
+    rules: tuple[WriteRule, ...]
 
 
 def tag_for_skip_existing(bundle: Any) -> Any:
@@ -109,14 +121,12 @@ def tag_for_skip_existing(bundle: Any) -> Any:
     return bundle
 
 
-def _import_file(
-    engine: Any, path: Path, base_url: str, counts: Counter[str], skip_existing: bool
-) -> int:
+def _import_file(target: Destination, path: Path, counts: Counter[str], skip_existing: bool) -> int:
     failures = 0
     try:
         for bundle in read_bundles(path):
             prepared = tag_for_skip_existing(bundle) if skip_existing else bundle
-            failures += _import_one(engine, prepared, base_url, counts, path)
+            failures += _import_one(target, prepared, counts, path)
     except (OSError, ValueError, FhirError) as exc:  # unreadable, not JSON, not a Bundle
         typer.echo(f"{path.name}: not imported: {exc}", err=True)
         return failures + 1
@@ -124,10 +134,10 @@ def _import_file(
 
 
 def _import_one(
-    engine: Any, bundle: dict[str, Any], base_url: str, counts: Counter[str], path: Path
+    target: Destination, bundle: dict[str, Any], counts: Counter[str], path: Path
 ) -> int:
     try:
-        response = process_bundle(engine, bundle, base_url, rules=default_platform().write_rules)
+        response = process_bundle(target.engine, bundle, target.base_url, rules=target.rules)
     except FhirError as exc:
         typer.echo(f"{path.name}: {exc.status} {exc.message}", err=True)
         return 1

@@ -16,6 +16,7 @@ from samhandling.cli.import_command import import_bundles
 from samhandling.cli.operator_errors import (
     EXIT_OPERATOR_ERROR,
     OperatorError,
+    check_services,
     describe_url,
     open_database,
 )
@@ -62,6 +63,10 @@ def serve(
     create_database: Annotated[
         bool, typer.Option("--create-database", help="create a missing PostgreSQL database")
     ] = False,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(help="a further service to run, as module:attribute (repeatable)"),
+    ] = None,
 ) -> None:
     """Run the FHIR server (the schema is created or upgraded on start)."""
     import uvicorn
@@ -75,7 +80,9 @@ def serve(
         database_url=database,
         base_url=base_url or f"http://{_public_host(host)}:{port}/fhir",
         dev_issuer=dev_issuer or None,
+        services=tuple(service) if service else None,
     )
+    check_services(settings.services)
     open_database(settings.database_url, create_missing=create_database).dispose()
     if demo_patients:
         seed_demo_population(settings.database_url, settings.base_url, demo_patients)

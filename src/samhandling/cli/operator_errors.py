@@ -79,3 +79,13 @@ def create_postgres_database(url: str) -> None:
         raise database_problem(url, exc) from None
     finally:
         admin.dispose()
+
+
+def check_services(paths: tuple[str, ...]) -> None:
+    """Fail before starting when a further service (`--service`) cannot be loaded."""
+    from samhandling.services import platform_of  # the services load the whole app stack
+
+    try:
+        platform_of(paths)
+    except ValueError as exc:
+        raise OperatorError(str(exc)) from exc

@@ -8,6 +8,7 @@ read-only rule covers what every service before them ships.
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Iterable
 
 from samhandling.services import audit_trail, critical_information, identity, terminology
@@ -25,6 +26,28 @@ def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
         *extra,
     ]
     return [*services, shipped_definitions_service(services)]
+
+
+def imported_services(paths: Iterable[str]) -> list[Service]:
+    """The services named by `module:attribute` import paths (`SAMHANDLING_SERVICES`,
+    `serve --service`): how a deployment adds a service of its own package. A path that does
+    not name a `Service` is a ValueError saying which."""
+    found = []
+    for path in paths:
+        module_name, _, attribute = path.partition(":")
+        try:
+            service = getattr(importlib.import_module(module_name), attribute or "SERVICE")
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"service {path!r} cannot be loaded: {exc}") from exc
+        if not isinstance(service, Service):
+            raise ValueError(f"service {path!r} is not a samhandling Service")
+        found.append(service)
+    return found
+
+
+def platform_of(paths: Iterable[str] = ()) -> Platform:
+    """The platform's services and those named by `paths` (see `imported_services`)."""
+    return Platform.of(platform_services(extra=imported_services(paths)))
 
 
 @functools.cache
