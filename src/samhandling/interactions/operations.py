@@ -39,6 +39,51 @@ class OperationContext:
         values = self.parameters.get(name)
         return values[0] if values else default
 
+    # Typed readers: each answers a wrong type with 400 naming the parameter, so every
+    # operation reads its input the same way (query string or Parameters body).
+
+    def text(self, name: str) -> str | None:
+        """A string parameter, stripped; None when absent or blank."""
+        value = self.parameter(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise FhirError(400, error("invalid", f"Parameter {name} must be a string", name))
+        return value.strip() or None
+
+    def boolean(self, name: str, default: bool = False) -> bool:
+        """A boolean parameter (valueBoolean, or "true"/"false" in the query)."""
+        value = self.parameter(name)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise FhirError(400, error("invalid", f"Parameter {name} must be a boolean", name))
+
+    def integer(self, name: str, low: int, high: int) -> int | None:
+        """An integer parameter within [low, high], or None when absent."""
+        value = self.parameter(name)
+        if value is None:
+            return None
+        if isinstance(value, str) and (value.strip().isascii() and value.strip().isdigit()):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            message = f"Parameter {name} must be an integer from {low} to {high}"
+            raise FhirError(400, error("invalid", message, name))
+        return value
+
+    def resource(self, name: str, resource_type: str) -> dict[str, Any] | None:
+        """A resource parameter of the given type, or None when absent."""
+        value = self.parameter(name)
+        if value is None:
+            return None
+        if not isinstance(value, dict) or value.get("resourceType") != resource_type:
+            message = f"Parameter {name} must hold a {resource_type} resource"
+            raise FhirError(400, error("invalid", message, name))
+        return value
+
 
 @dataclass(frozen=True)
 class OperationResult:

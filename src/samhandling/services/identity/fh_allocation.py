@@ -25,8 +25,6 @@ from samhandling.interactions.operations import Operation, OperationContext, Ope
 from samhandling.services.identity.common import (
     identifier_key,
     requester,
-    resource_parameter,
-    text_parameter,
 )
 from samhandling.store.fh_ledger import LedgerEntry, reserve
 from samhandling.store.identity_queries import ids_by_identifier
@@ -109,11 +107,11 @@ def _new_patient(patient: dict[str, Any] | None) -> dict[str, Any]:
 
 def allocate_fh(context: OperationContext) -> OperationResult:
     """The operation handler (see the module doc)."""
-    reason = text_parameter(context, "reason")
+    reason = context.text("reason")
     if reason is None:
         message = "Parameter reason is required: why the patient cannot be identified"
         raise FhirError(400, error("required", message, "reason"))
-    patient = resource_parameter(context, "patient", "Patient")
+    patient = context.resource("patient", "Patient")
     who = requester(context.guard)
     allocation = allocate_patient(context.writer, reason=reason, requested_by=who, patient=patient)
     version = allocation.version

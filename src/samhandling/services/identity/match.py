@@ -24,10 +24,7 @@ from samhandling.fhir.validation import validate_resource
 from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.services.identity.common import (
-    boolean_parameter,
-    integer_parameter,
     patient_id_of_reference,
-    resource_parameter,
 )
 from samhandling.services.identity.lookups import current_resource
 from samhandling.services.identity.match_scoring import Demographics, Score, demographics, score
@@ -40,14 +37,14 @@ DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 
 def match(context: OperationContext) -> OperationResult:
     """The operation handler (see the module doc)."""
-    patient = resource_parameter(context, "resource", "Patient")
+    patient = context.resource("resource", "Patient")
     if patient is None:
         raise FhirError(400, error("required", "Parameter resource (a Patient) is required"))
     problems = [i for i in validate_resource(patient) if i.severity in ("error", "fatal")]
     if problems:
         raise FhirError(400, problems)
-    only_certain = boolean_parameter(context, "onlyCertainMatches")
-    count = integer_parameter(context, "count", 1, MAX_COUNT) or DEFAULT_COUNT
+    only_certain = context.boolean("onlyCertainMatches")
+    count = context.integer("count", 1, MAX_COUNT) or DEFAULT_COUNT
     wanted = demographics(patient)
     queries = candidate_queries(wanted)
     if not queries:

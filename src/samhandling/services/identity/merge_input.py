@@ -14,10 +14,8 @@ from typing import Any
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.operations import OperationContext
 from samhandling.services.identity.common import (
-    boolean_parameter,
     identifier_key,
     patient_id_of_reference,
-    resource_parameter,
 )
 from samhandling.services.identity.lookups import current_resource
 from samhandling.store.database import Connection
@@ -40,11 +38,11 @@ def merge_request(context: OperationContext) -> MergeRequest:
     target = resolve_patient(context, "target")
     if source == target:
         raise FhirError(422, error("business-rule", "Source and target are the same Patient"))
-    result = resource_parameter(context, "result-patient", "Patient")
+    result = context.resource("result-patient", "Patient")
     if result is not None and result.get("id") != target:
         message = "result-patient must have the id of the target Patient"
         raise FhirError(400, error("invalid", message, "result-patient"))
-    return MergeRequest(source, target, result, boolean_parameter(context, "preview"))
+    return MergeRequest(source, target, result, context.boolean("preview"))
 
 
 def resolve_patient(context: OperationContext, role: str) -> str:

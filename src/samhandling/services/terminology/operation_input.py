@@ -18,29 +18,6 @@ class CodingInput:
     display: str | None = None
 
 
-def text(context: OperationContext, name: str) -> str | None:
-    """A string parameter, stripped; None when absent or blank."""
-    value = context.parameter(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise FhirError(400, error("invalid", f"Parameter {name} must be a string", name))
-    return value.strip() or None
-
-
-def integer(context: OperationContext, name: str, low: int, high: int) -> int | None:
-    """An integer parameter within [low, high], or None when absent."""
-    value = context.parameter(name)
-    if value is None:
-        return None
-    if isinstance(value, str) and (value.strip().isascii() and value.strip().isdigit()):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        message = f"Parameter {name} must be an integer from {low} to {high}"
-        raise FhirError(400, error("invalid", message, name))
-    return value
-
-
 def refuse_resource_parameter(context: OperationContext, name: str) -> None:
     """400 when the caller sends a resource parameter the server does not evaluate."""
     if context.parameter(name) is not None:
@@ -52,8 +29,8 @@ def codings(context: OperationContext, system_names: tuple[str, ...]) -> list[Co
     """The coded values of a request: `coding`, `codeableConcept`, or `code` with the first
     of `system_names` present (e.g. `system`, or `url` for CodeSystem/$validate-code).
     400 when none is given, or `code` comes without a system."""
-    system = next((s for s in (text(context, n) for n in system_names) if s), None)
-    code, display = text(context, "code"), text(context, "display")
+    system = next((s for s in (context.text(n) for n in system_names) if s), None)
+    code, display = context.text("code"), context.text("display")
     coding, concept = context.parameter("coding"), context.parameter("codeableConcept")
     if coding is not None:
         return [_coding(coding, "coding", display, system)]

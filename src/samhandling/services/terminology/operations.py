@@ -42,7 +42,7 @@ MAX_COUNT = 1000
 def lookup_operation(context: OperationContext) -> OperationResult:
     """`CodeSystem/$lookup` (see the module doc)."""
     wanted = inputs.codings(context, ("system",))[0]
-    version = inputs.text(context, "version")
+    version = context.text("version")
     refusal = _version_refusal(wanted.system, version)
     concept = lookup(wanted.system, wanted.code) if refusal is None else None
     if concept is None:
@@ -101,8 +101,8 @@ def _designation(designation: dict[str, Any]) -> dict[str, Any]:
 def code_system_validate_operation(context: OperationContext) -> OperationResult:
     """`CodeSystem/$validate-code` (see the module doc)."""
     inputs.refuse_resource_parameter(context, "codeSystem")
-    url = inputs.text(context, "url") or inputs.text(context, "system")
-    version = inputs.text(context, "version")
+    url = context.text("url") or context.text("system")
+    version = context.text("version")
     candidates = inputs.codings(context, ("url", "system"))
     if url is not None:
         candidates = [c for c in candidates if c.system == url]
@@ -119,11 +119,11 @@ def code_system_validate_operation(context: OperationContext) -> OperationResult
 def value_set_validate_operation(context: OperationContext) -> OperationResult:
     """`ValueSet/$validate-code` (see the module doc)."""
     inputs.refuse_resource_parameter(context, "valueSet")
-    url = inputs.text(context, "url")
+    url = context.text("url")
     if url is None:
         raise FhirError(400, error("required", "Parameter url (the value set) is required", "url"))
     candidates = inputs.codings(context, ("system",))
-    version = inputs.text(context, "systemVersion")
+    version = context.text("systemVersion")
     checks = []
     for item in candidates:
         refusal = _version_refusal(item.system, version)
@@ -156,12 +156,12 @@ def _validation(check: CodeCheck) -> OperationResult:
 def expand_operation(context: OperationContext) -> OperationResult:
     """`ValueSet/$expand` (see the module doc)."""
     inputs.refuse_resource_parameter(context, "valueSet")
-    url = inputs.text(context, "url")
+    url = context.text("url")
     if url is None:
         raise FhirError(400, error("required", "Parameter url (the value set) is required", "url"))
-    text = inputs.text(context, "filter")
-    offset = inputs.integer(context, "offset", 0, 10**9) or 0
-    count = inputs.integer(context, "count", 0, MAX_COUNT)
+    text = context.text("filter")
+    offset = context.integer("offset", 0, 10**9) or 0
+    count = context.integer("count", 0, MAX_COUNT)
     entry = value_sets().get(url)
     if entry is None:
         message = f"The value set {url!r} is not known to this server"
