@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
@@ -71,3 +73,12 @@ def test_each_operation_is_published_with_its_levels_and_parameters() -> None:
     ]
     shipped = Platform.of([service]).shipped_definitions()
     assert list(shipped) == [("OperationDefinition", "samhandling-Patient-ping")]
+
+
+def test_each_named_benchmark_workload_exists() -> None:
+    """`Service.benchmark` names a workload module of the harness (bench/workloads/)."""
+    workloads = Path(__file__).resolve().parents[2] / "bench" / "workloads"
+    named = [s.benchmark for s in platform_services() if s.benchmark]
+    assert named == ["critical-information"]
+    for name in named:
+        assert (workloads / f"{name.replace('-', '_')}.py").is_file(), name
