@@ -1,4 +1,5 @@
-"""Suite-wide fixtures: where the shared real-world test data lives, and how to read it.
+"""Suite-wide fixtures: the API client, where the shared real-world test data lives, and how
+to read it.
 
 The data directory is ``$SAMHANDLING_SHARED_DATA`` (default ``/work/shared/data``). Tests that
 need it are skipped only when that directory is absent.
@@ -9,11 +10,32 @@ from __future__ import annotations
 import bz2
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
+
+from fixtures.fhir_app import make_client
+
+
+@pytest.fixture
+def client_settings() -> dict[str, object]:
+    """Settings the `client` fixture's app takes besides the test defaults; a conftest or a
+    test module overrides this fixture to change them (e.g. ``publish_definitions``)."""
+    return {}
+
+
+@pytest.fixture
+def client(
+    database_url: str, tmp_path: Path, client_settings: dict[str, object]
+) -> Iterator[TestClient]:
+    """An in-process client of an app on `database_url` with the `system` persona's token,
+    its data directory (and so its development issuer) in `tmp_path`."""
+    with make_client(database_url, tmp_path, **client_settings) as test_client:
+        yield test_client
+
 
 SHARED_DATA_ENV = "SAMHANDLING_SHARED_DATA"
 DEFAULT_SHARED_DATA = "/work/shared/data"

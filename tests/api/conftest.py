@@ -1,13 +1,7 @@
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from starlette.testclient import TestClient
-
-from fixtures.fhir_app import make_client
 
 
 @pytest.fixture
-def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    with make_client(database_url, tmp_path, max_body_bytes=200_000) as test_client:
-        yield test_client
+def client_settings() -> dict[str, object]:
+    """The API tests' app refuses bodies over 200 kB (the limit tests aim at it)."""
+    return {"max_body_bytes": 200_000}

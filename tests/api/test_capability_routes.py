@@ -8,15 +8,13 @@ and works at exactly the levels that definition names.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from fixtures.fhir_app import FHIR_JSON, make_client
+from fixtures.fhir_app import FHIR_JSON
 from samhandling.services import default_platform
 
 PROBE = "capability-probe"
@@ -27,9 +25,8 @@ ALL_INTERACTIONS = (
 
 
 @pytest.fixture
-def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    with make_client(database_url, tmp_path, publish_definitions=True) as test_client:
-        yield test_client
+def client_settings() -> dict[str, object]:
+    return {"publish_definitions": True}
 
 
 @pytest.fixture

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import orjson
 import pytest
 from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
-from fixtures.fhir_app import FHIR_JSON, make_client
+from fixtures.fhir_app import FHIR_JSON
 from samhandling.definitions.published import publish
 from samhandling.fhir.validation import validate_resource
 from samhandling.services import default_platform
@@ -50,9 +47,8 @@ def test_publish_writes_only_what_is_missing_or_changed(engine: Engine) -> None:
 
 
 @pytest.fixture
-def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    with make_client(database_url, tmp_path, publish_definitions=True) as test_client:
-        yield test_client
+def client_settings() -> dict[str, object]:
+    return {"publish_definitions": True}
 
 
 def test_every_supported_profile_resolves(client: TestClient) -> None:

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from fixtures.fhir_app import FHIR_JSON, make_client
+from fixtures.fhir_app import FHIR_JSON
 from fixtures.shared_data import shared_data_dir
 from samhandling.fhir.validation import validate_resource
 from samhandling.store.reader import read_current
@@ -35,12 +35,6 @@ def stored_resource(client: TestClient, rtype: str, rid: str) -> dict:
         version = read_current(connection, rtype, rid)
     assert version is not None
     return version.resource()
-
-
-@pytest.fixture
-def client(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    with make_client(database_url, tmp_path) as test_client:
-        yield test_client
 
 
 def test_examples_are_present() -> None:

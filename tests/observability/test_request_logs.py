@@ -6,14 +6,13 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from fixtures.fhir_app import make_client, mint
+from fixtures.fhir_app import mint
 from samhandling.observability.json_logging import JsonFormatter
 from samhandling.observability.metrics import interaction_name
 
@@ -36,12 +35,6 @@ ATC = "http://www.whocc.no/atc"
 )
 def test_interaction_names(method: str, path: str, expected: str) -> None:
     assert interaction_name(method, path) == expected
-
-
-@pytest.fixture
-def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    with make_client(database_url, tmp_path) as test_client:
-        yield test_client
 
 
 @pytest.fixture

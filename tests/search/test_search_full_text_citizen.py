@@ -2,36 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
-from fixtures.critical_information import CITIZEN, World
-from fixtures.fhir_app import FHIR_JSON, make_client
-from samhandling.demo import population_bundles
-from samhandling.services import default_platform
+from fixtures.critical_information import CITIZEN, World, populated_world
+from fixtures.fhir_app import FHIR_JSON
 
 OTHER = "persona-parent"
 
 
 @pytest.fixture
-def world(database_url: str, tmp_path: Path) -> Iterator[World]:
-    with make_client(database_url, tmp_path) as client:
-        for bundle in population_bundles(0, seed=7, hooks=default_platform().demo_hooks):
-            response = client.post("/fhir", json=bundle, headers=FHIR_JSON)
-            assert response.status_code == 200, response.text
-        for patient in (CITIZEN, OTHER):
-            condition = {
-                "resourceType": "Condition",
-                "id": f"hf-{patient}",
-                "subject": {"reference": f"Patient/{patient}"},
-                "note": [{"text": "Kjent hjertesvikt"}],
-            }
-            url = f"/fhir/Condition/{condition['id']}"
-            response = client.put(url, json=condition, headers=FHIR_JSON)
-            assert response.status_code == 201, response.text
-        yield World(client, tmp_path)
+def world(client: TestClient, tmp_path: Path) -> World:
+    world = populated_world(client, tmp_path)
+    for patient in (CITIZEN, OTHER):
+        condition = {
+            "resourceType": "Condition",
+            "id": f"hf-{patient}",
+            "subject": {"reference": f"Patient/{patient}"},
+            "note": [{"text": "Kjent hjertesvikt"}],
+        }
+        url = f"/fhir/Condition/{condition['id']}"
+        response = client.put(url, json=condition, headers=FHIR_JSON)
+        assert response.status_code == 201, response.text
+    return world
 
 
 def ids(world: World, path: str, persona: str, **params: str) -> list[str]:

@@ -8,13 +8,6 @@ from fixtures.fhir_app import make_client
 
 
 @pytest.fixture
-def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    """A client with the `system` persona's token."""
-    with make_client(database_url, tmp_path) as test_client:
-        yield test_client
-
-
-@pytest.fixture
 def gp_client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
     """A client with the `gp` persona's token (a clinician with an attestation)."""
     with make_client(database_url, tmp_path, persona="gp") as test_client:
