@@ -18,6 +18,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import make_client
+from fixtures.world_templates import WorldTemplates
 
 
 @pytest.fixture
@@ -35,6 +36,14 @@ def client(
     its data directory (and so its development issuer) in `tmp_path`."""
     with make_client(database_url, tmp_path, **client_settings) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def world_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorldTemplates]:
+    """The demo world of this session, to copy into a test's database (`fill`)."""
+    templates = WorldTemplates(tmp_path_factory.mktemp("world"))
+    yield templates
+    templates.close()
 
 
 SHARED_DATA_ENV = "SAMHANDLING_SHARED_DATA"

@@ -7,15 +7,22 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from fixtures.critical_information import CITIZEN, World, populated_world
+from fixtures.critical_information import CITIZEN, World
 from fixtures.fhir_app import FHIR_JSON
+from fixtures.world_templates import WorldTemplates
 
 OTHER = "persona-parent"
 
 
 @pytest.fixture
+def database_url(database_url: str, world_templates: WorldTemplates) -> str:
+    """The test's database holds a copy of the session's world (not posted again)."""
+    return world_templates.fill(database_url)
+
+
+@pytest.fixture
 def world(client: TestClient, tmp_path: Path) -> World:
-    world = populated_world(client, tmp_path)
+    world = World(client, tmp_path)
     for patient in (CITIZEN, OTHER):
         condition = {
             "resourceType": "Condition",
