@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import psycopg
 from sqlalchemy import Engine
@@ -142,11 +144,14 @@ def _operational_routes(engine: Engine, metrics: Metrics) -> list[BaseRoute]:
 def _fhir_routes(api: FhirRestApi, settings: Settings, platform: Platform) -> list[BaseRoute]:
     operations = platform.operations()
     smart = smart_configuration(settings)
-    capability = capability_statement(
-        settings.base_url, [(op.name, op.level, op.resource_type) for op in operations.all()], smart
-    )
+
+    @functools.cache  # built at the first request for it, not for every app started
+    def capability() -> dict[str, Any]:
+        keys = [(op.name, op.level, op.resource_type) for op in operations.all()]
+        return capability_statement(settings.base_url, keys, smart)
+
     return [
-        Route("/fhir/metadata", lambda _r: fhir_response(capability)),
+        Route("/fhir/metadata", lambda _r: fhir_response(capability())),
         Route("/fhir/.well-known/smart-configuration", lambda _r: JSONResponse(smart)),
         Route("/.well-known/smart-configuration", lambda _r: JSONResponse(smart)),
         Route("/fhir", api.bundle, methods=["POST"]),

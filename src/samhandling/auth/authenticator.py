@@ -54,7 +54,12 @@ class Authenticator:
     ) -> None:
         self.settings = settings
         self._clock = clock
-        self._http = http_client or httpx.Client(timeout=5.0, follow_redirects=False)
+        # An HTTP client only when some issuer's keys must be fetched (it loads the system's
+        # certificates: tens of milliseconds an app that trusts only static keys need not pay).
+        remote = any(i.static_jwks is None for i in settings.issuers)
+        self._http = http_client or (
+            httpx.Client(timeout=5.0, follow_redirects=False) if remote else None
+        )
         self.key_sources: dict[str, KeySource] = {
             i.issuer: self._source(i) for i in settings.issuers
         }
@@ -69,7 +74,7 @@ class Authenticator:
     def _source(self, issuer: TrustedIssuer) -> KeySource:
         if issuer.static_jwks is not None:
             return StaticKeySource(issuer.static_jwks)
-        assert issuer.jwks_uri is not None
+        assert issuer.jwks_uri is not None and self._http is not None
         return RemoteJwks(
             issuer.jwks_uri,
             self._http,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -22,7 +24,10 @@ def alembic_config() -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every migration up to `revision` in one transaction. Processes starting
     together (`serve --workers N` on a new database) take turns: the later ones find the
-    schema up to date instead of creating it a second time."""
+    schema up to date instead of creating it a second time. A database already at the
+    head is left alone without loading the migration scripts."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
     config = alembic_config()
     with engine.connect().execution_options(write=True) as connection, connection.begin():
         lift_statement_timeout(connection)  # an index on a large table takes its time
@@ -36,5 +41,6 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@functools.cache
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
