@@ -5,6 +5,8 @@ with a reason for the audit trail). The rules, in order:
 
 1. The interaction is known (read, vread, history, history-type, search, create, update,
    patch, delete, operation:<name> with a permission from `ServiceRules.operations`).
+   The audit trail (AuditEvent) only for a scope naming it, never for citizens
+   (`access_rules.audit_trail_refusal`).
 2. SMART scopes grant the permission on the type: clinicians `user/` or `patient/`
    (`patient/` needs the launch patient and narrows to it), citizens `patient/` or `user/`,
    systems `system/`. v2 scopes with a query narrow searches to matching resources.
@@ -18,6 +20,10 @@ with a reason for the audit trail). The rules, in order:
    power of attorney and guardianship as recorded; never an entry entered in error.
 6. Security labels (see `labels`): withheld-from-patient, parent/youth withholding,
    blocked-for-personnel, restricted and very restricted.
+7. The services' access rules (`ServiceRules.access_rules`), once 1–6 allowed: each may
+   only refuse (e.g. who writes critical information, a result's delay for citizens).
+
+A citizen refused a read is answered as if the resource did not exist (`Decision.conceal`).
 
 `patient_ids` are the Patient ids the request targets (taken from `resource` when not
 given); None for a search without a patient parameter, which is then narrowed. The caller
