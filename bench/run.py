@@ -402,6 +402,16 @@ class EngineRun:
             "resources_per_s": round(result["units_per_s"], 1),
         }
         log(f"preloaded {result['units']} resources in {result['measured_s']:.0f} s")
+        self._refresh_statistics()
+
+    def _refresh_statistics(self) -> None:
+        """ANALYZE after loading, as `samhandling import` does: this machine's PostgreSQL
+        runs without autovacuum, and without statistics the searches plan for empty
+        tables (docs: bench/RESULTS.md, 2026-12-04)."""
+        from samhandling.store.database import refresh_statistics
+
+        with self._sa_engine() as engine:
+            refresh_statistics(engine)
 
     def _ingest(self) -> None:
         assert self.server is not None
@@ -421,6 +431,7 @@ class EngineRun:
         )
         self.workloads["ingest"] = result
         log(_line("ingest", result))
+        self._refresh_statistics()
         tx_high = self.db.max_tx()
         self.ceilings["write_bundle"] = self.driver_ceiling(
             tx_low,

@@ -28,6 +28,7 @@ from samhandling.fhir.outcome import FhirError
 from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.write_rules import WriteRule
 from samhandling.services import platform_of
+from samhandling.store.database import refresh_statistics
 
 IMPORT_TAG_SYSTEM = "https://samhandling.no/fhir/CodeSystem/import-entry"
 
@@ -77,6 +78,7 @@ def import_bundles(
             for path in files:
                 failures += _import_file(target, path, counts, skip_existing)
                 progress.advance(task)
+        refresh_statistics(engine)  # searches right after a bulk import plan for its data
     finally:
         engine.dispose()
     existing = counts.pop(EXISTING, 0)

@@ -213,3 +213,17 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Let the query planner see the data as it is now (`ANALYZE`), after a bulk load.
+
+    Without statistics PostgreSQL plans the search's index probes for empty tables: on 12,000
+    freshly imported resources `Observation?patient&category&date` read 390,000 buffers in
+    0.6 s instead of 1,300 in 3 ms. Autovacuum analyses a changed table by itself, but only
+    later (and not at all where it is switched off); an import should not leave searches
+    slow until then. On SQLite it fills `sqlite_stat1` for its planner likewise.
+    """
+    with engine.begin() as connection:
+        lift_statement_timeout(connection)  # ANALYZE of a large database takes its time
+        connection.execute(text("ANALYZE"))

@@ -1,0 +1,43 @@
+"""`refresh_statistics` gives the planner statistics of the data as loaded (an import
+runs it), so searches right after a bulk load do not plan for empty tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+from samhandling.interactions import crud
+from samhandling.store.database import is_sqlite, refresh_statistics, write_connection
+from samhandling.store.version_writer import VersionWriter
+
+
+def _analysed(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        if is_sqlite(connection):
+            found = connection.execute(
+                text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            ).scalar()
+            if not found:
+                return False
+            rows = text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'index_token'")
+            return bool(connection.execute(rows).scalar())
+        stats = text(
+            "SELECT reltuples FROM pg_class WHERE relname = 'index_token' AND relkind = 'r'"
+        )
+        # the session's database is reused: the count must be this test's rows
+        return float(connection.execute(stats).scalar() or -1) >= 30
+
+
+def test_statistics_describe_the_loaded_data(engine: Engine) -> None:
+    with write_connection(engine) as connection:
+        writer = VersionWriter(connection)
+        for n in range(30):
+            observation = {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": f"{n}-0"}]},
+            }
+            crud.create(writer, observation)
+    if is_sqlite(engine):
+        assert not _analysed(engine)  # a fresh file
+    refresh_statistics(engine)
+    assert _analysed(engine)
