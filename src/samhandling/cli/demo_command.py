@@ -11,7 +11,7 @@ from samhandling.config import default_database_url, settings_from_env
 from samhandling.demo import DemoLoadError, load_bundles, population_bundles
 from samhandling.fhir.outcome import FhirError
 from samhandling.services import platform_of
-from samhandling.store.database import make_engine
+from samhandling.store.database import make_engine, refresh_statistics
 from samhandling.store.schema_migrations import upgrade
 
 
@@ -49,6 +49,7 @@ def demo(
         platform = platform_of(settings.services)
         bundles = population_bundles(patients, seed, hooks=platform.demo_hooks)
         counts = load_bundles(engine, bundles, settings.base_url, rules=platform.write_rules)
+        refresh_statistics(engine)
     except (FhirError, DemoLoadError) as exc:
         typer.echo(f"demo population refused: {exc}", err=True)
         raise typer.Exit(1) from exc

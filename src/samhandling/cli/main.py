@@ -133,6 +133,7 @@ def seed_demo_population(database_url: str, base_url: str, patients: int) -> Non
     """Load the demo population (registers, personas, citizens) if there are no Patients."""
     from samhandling.demo import load_bundles, population_bundles
     from samhandling.services import default_platform
+    from samhandling.store.database import refresh_statistics
     from samhandling.store.reader import count_stored
 
     engine = open_database(database_url)
@@ -144,6 +145,7 @@ def seed_demo_population(database_url: str, base_url: str, patients: int) -> Non
         platform = default_platform()
         bundles = population_bundles(patients, 1, hooks=platform.demo_hooks)
         counts = load_bundles(engine, bundles, base_url, rules=platform.write_rules)
+        refresh_statistics(engine)
         typer.echo(f"seeded a demo population: {sum(counts.values())} resources", err=True)
     finally:
         engine.dispose()
