@@ -158,7 +158,7 @@ def _resource(
         "readHistory": True,
         "updateCreate": True,
         "conditionalCreate": True,
-        "conditionalRead": "not-supported",
+        "conditionalRead": "full-support",
         "conditionalUpdate": True,
         "conditionalDelete": "single",
         "searchInclude": ["*", *(f"{rtype}:{code}" for code in includes)],

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from samhandling.api.conditional_reads import not_modified
 from samhandling.api.http_input import query_items, read_body
 from samhandling.api.responses import fhir_response
 from samhandling.api.rest import FhirRestApi
@@ -67,6 +68,13 @@ def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[Base
                 return operation.handler(context)
 
         result = await run_in_threadpool(run)
+        etag, modified = result.headers.get("ETag"), result.headers.get("Last-Modified")
+        if (
+            result.status == 200
+            and not operation.writes
+            and not_modified(request.headers, etag, modified)
+        ):
+            return Response(status_code=304, headers=result.headers)
         return fhir_response(result.body, result.status, result.headers)
 
     methods = ["GET", "POST"]

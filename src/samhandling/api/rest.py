@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from samhandling.api.conditional_reads import not_modified
 from samhandling.api.http_input import (
     PATCH_TYPES,
     check_accept,
@@ -120,7 +121,7 @@ class FhirRestApi:
         guard = self.guard(request)
         version = await self.run_read(lambda c: read.read(c, rtype, rid, guard))
         headers = version_headers(version, self.base)
-        if request.headers.get("if-none-match") == version.etag:
+        if not_modified(request.headers, headers["ETag"], headers["Last-Modified"]):
             return Response(status_code=304, headers=headers)
         return fhir_response(version.content, 200, headers)
 
@@ -128,7 +129,10 @@ class FhirRestApi:
         rtype, rid = self.resource_type(request), request.path_params["id"]
         vid, guard = request.path_params["vid"], self.guard(request)
         version = await self.run_read(lambda c: read.vread(c, rtype, rid, vid, guard))
-        return fhir_response(version.content, 200, version_headers(version, self.base))
+        headers = version_headers(version, self.base)
+        if not_modified(request.headers, headers["ETag"], headers["Last-Modified"]):
+            return Response(status_code=304, headers=headers)
+        return fhir_response(version.content, 200, headers)
 
     async def history(self, request: Request) -> Response:
         rtype = self.resource_type(request) if "type" in request.path_params else None

@@ -16,11 +16,15 @@ of the groups for everybody; for clinicians they still count as a change.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from samhandling.definitions.operation_definitions import Param
+from samhandling.fhir import json_codec
 from samhandling.fhir.entry_status import is_entered_in_error
+from samhandling.fhir.instants import datetime_to_us, format_http_date
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 from samhandling.interactions.operations import (
@@ -103,7 +107,22 @@ def _run(context: OperationContext, with_entries: bool) -> OperationResult:
         parameters.append({"name": "lastChanged", "valueInstant": max(changes)})
     parameters += [_group_parameter(g, with_entries) for g in groups]
     parameters += [{"name": "withheld", "valueCode": kind.key} for kind in withheld]
-    return OperationResult({"resourceType": "Parameters", "parameter": parameters})
+    body = {"resourceType": "Parameters", "parameter": parameters}
+    return OperationResult(body, 200, _validators(body, max(changes) if changes else None))
+
+
+def _validators(body: dict[str, Any], last_changed: str | None) -> dict[str, str]:
+    """ETag (of what this caller is shown) and Last-Modified, so that an EPJ polling the
+    indicator gets 304 until something changes (`If-None-Match`, `If-Modified-Since`).
+    Last-Modified is the newest change the caller can see: an entry hidden from it since
+    (a label) does not move it, so pollers should prefer the ETag, which it does change."""
+    digest = hashlib.sha256(json_codec.dump(body)).hexdigest()[:20]
+    headers = {"ETag": f'W/"{digest}"', "Cache-Control": "private, no-cache"}
+    if last_changed is not None:
+        headers["Last-Modified"] = format_http_date(
+            datetime_to_us(datetime.fromisoformat(last_changed))
+        )
+    return headers
 
 
 def _group_parameter(group: Group, with_entries: bool) -> dict[str, Any]:
