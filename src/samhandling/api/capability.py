@@ -17,6 +17,7 @@ from samhandling.definitions.operation_definitions import operation_url
 from samhandling.definitions.published import SHIPPED_TYPES
 from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
 from samhandling.fhir.validation import RESOURCE_TYPES
+from samhandling.interactions.operations import ANY_TYPE
 from samhandling.profiles import shipped_profiles
 from samhandling.search.criteria import UNSUPPORTED
 
@@ -57,9 +58,13 @@ def capability_statement(
     base_url: str, operations: Iterable[OperationKey] = (), smart: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """A server CapabilityStatement for `base_url`, its operations and SMART endpoints."""
-    by_type: dict[str | None, set[str]] = defaultdict(set)
+    # per type: (operation name, the type whose definition it is); an operation on Resource
+    # (`ANY_TYPE`, e.g. $validate) is listed on every type with the Resource definition
+    by_type: dict[str | None, set[tuple[str, str | None]]] = defaultdict(set)
     for name, _level, rtype in operations:
-        by_type[rtype].add(name)
+        targets = sorted(RESOURCE_TYPES) if rtype == ANY_TYPE else [rtype]
+        for target in targets:
+            by_type[target].add((name, rtype))
     registry = default_registry()
     rev_includes = _rev_includes(registry)
     resources = [
@@ -93,7 +98,7 @@ def capability_statement(
         ],
     }
     if by_type[None]:
-        statement["rest"][0]["operation"] = _operations(None, by_type[None])
+        statement["rest"][0]["operation"] = _operations(by_type[None])
     return statement
 
 
@@ -120,8 +125,11 @@ def _security(smart: dict[str, Any]) -> dict[str, Any]:
     return security
 
 
-def _operations(rtype: str | None, names: set[str]) -> list[dict[str, str]]:
-    return [{"name": name, "definition": operation_url(rtype, name)} for name in sorted(names)]
+def _operations(operations: set[tuple[str, str | None]]) -> list[dict[str, str]]:
+    return [
+        {"name": name, "definition": operation_url(defined_on, name)}
+        for name, defined_on in sorted(operations, key=lambda op: (op[0], op[1] or ""))
+    ]
 
 
 def _search_params(registry: SearchParameterRegistry, rtype: str) -> list[dict[str, Any]]:
@@ -144,7 +152,10 @@ def _rev_includes(registry: SearchParameterRegistry) -> dict[str, list[str]]:
 
 
 def _resource(
-    registry: SearchParameterRegistry, rtype: str, operations: set[str], rev: list[str]
+    registry: SearchParameterRegistry,
+    rtype: str,
+    operations: set[tuple[str, str | None]],
+    rev: list[str],
 ) -> dict[str, Any]:
     params = _search_params(registry, rtype)
     includes = [p["name"] for p in params if p["type"] == "reference"]
@@ -166,11 +177,11 @@ def _resource(
         "searchParam": params,
     }
     if operations:
-        entry["operation"] = _operations(rtype, operations)
+        entry["operation"] = _operations(operations)
     return entry
 
 
-def _audit_event(operations: set[str]) -> dict[str, Any]:
+def _audit_event(operations: set[tuple[str, str | None]]) -> dict[str, Any]:
     """The audit trail: read and search only, by its own parameters (`audit/queries.py`)."""
     sorts = ", ".join(f"`{s}`" for s in AUDIT_SORTS)
     entry: dict[str, Any] = {
@@ -186,5 +197,5 @@ def _audit_event(operations: set[str]) -> dict[str, Any]:
         "searchParam": [{"name": name, "type": kind} for name, kind in AUDIT_SEARCH],
     }
     if operations:
-        entry["operation"] = _operations(AUDIT_EVENT, operations)
+        entry["operation"] = _operations(operations)
     return entry

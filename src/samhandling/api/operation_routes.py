@@ -50,7 +50,9 @@ def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[Base
         body = None
         if request.method == "POST" and request.headers.get("content-length", "0") != "0":
             body = await read_body(request, api.settings.max_body_bytes)
-        parameters = parameters_of(body, query_items(request))
+        parameters = parameters_of(
+            body, query_items(request), resource_body=operation.resource_body
+        )
 
         def run() -> OperationResult:
             opener = write_connection if operation.writes else read_connection

@@ -19,6 +19,8 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.store.version_writer import VersionWriter
 
 Level = Literal["system", "type", "instance"]
+#: the resource type of an operation defined on Resource, i.e. every type (`$validate`)
+ANY_TYPE = "Resource"
 
 
 @dataclass
@@ -116,6 +118,7 @@ class Operation:
     methods: tuple[str, ...] = ("POST",)
     description: str = ""
     parameters: tuple[Param, ...] = ()
+    resource_body: bool = False  # its one resource input may be the whole body
 
 
 class OperationRegistry:
@@ -144,8 +147,11 @@ class OperationRegistry:
         return dict(self._permissions)
 
     def find(self, name: str, level: Level, resource_type: str | None, method: str) -> Operation:
-        """The operation, or a 404 (unknown) / 405 (wrong method) FhirError."""
+        """The operation, or a 404 (unknown) / 405 (wrong method) FhirError. An operation
+        registered for `ANY_TYPE` answers on every resource type without its own."""
         operation = self._operations.get((name, level, resource_type))
+        if operation is None and resource_type is not None:
+            operation = self._operations.get((name, level, ANY_TYPE))
         if operation is None:
             where = f"{resource_type or 'system'} ({level} level)"
             raise FhirError(404, error("not-supported", f"Unknown operation ${name} on {where}"))
@@ -157,12 +163,20 @@ class OperationRegistry:
         return list(self._operations.values())
 
 
-def parameters_of(body: Any, query: list[tuple[str, str]]) -> dict[str, list[Any]]:
-    """Operation parameters from a Parameters body (value[x] or resource) and the query."""
+def parameters_of(
+    body: Any, query: list[tuple[str, str]], *, resource_body: bool = False
+) -> dict[str, list[Any]]:
+    """Operation parameters from a Parameters body (value[x] or resource) and the query.
+    With `resource_body`, another resource as the body is the `resource` parameter (R4
+    §3.1.0.13: an operation whose one resource input may be sent as the body)."""
     found: dict[str, list[Any]] = {}
     for name, value in query:
         found.setdefault(name, []).append(value)
     if body is None:
+        return found
+    is_resource = isinstance(body, dict) and isinstance(body.get("resourceType"), str)
+    if resource_body and is_resource and body.get("resourceType") != "Parameters":
+        found["resource"] = [body]
         return found
     if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
         raise FhirError(400, error("invalid", "An operation body must be a Parameters resource"))

@@ -87,6 +87,17 @@ def checked_resource(
     return body, warnings + profile_warnings + demographic_contradictions(body)
 
 
+def validation_issues(resource: dict[str, Any]) -> list[Issue]:
+    """Everything the checks of a write find in `resource` (a dict with a known
+    resourceType), errors and warnings together and without stopping at the first stage:
+    structure, Norwegian identifiers, claimed shipped profiles and the demographic check
+    (`$validate`). A write refuses on the errors (`checked_resource`)."""
+    issues = validate_resource(resource) + identifier_issues(resource)
+    if not any(i.severity in ("error", "fatal") for i in issues):
+        issues += profile_issues(resource)  # profiles assume a structurally valid resource
+    return issues + demographic_contradictions(resource)
+
+
 def _by_severity(issues: list[Issue]) -> tuple[list[Issue], list[Issue]]:
     """The errors (error, fatal) and the rest (warning, information)."""
     errors = [i for i in issues if i.severity in ("error", "fatal")]
