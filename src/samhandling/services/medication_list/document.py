@@ -12,7 +12,7 @@ named in the Composition (`emptyReason` withheld).
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from samhandling.fhir.outcome import FhirError
@@ -20,6 +20,7 @@ from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.operations import OperationContext, OperationResult
 from samhandling.interactions.read import read, vread
 from samhandling.profiles import PROFILE_BASE
+from samhandling.services.medication_list import clock
 from samhandling.services.medication_list.kinds import IDENTIFIER_SYSTEM
 from samhandling.services.medication_list.listing import (
     LOINC,
@@ -41,7 +42,7 @@ EMPTY = "http://terminology.hl7.org/CodeSystem/list-empty-reason"
 def medication_list(context: OperationContext) -> OperationResult:
     """The patient's medication list document."""
     patient_id = patient_of(context)
-    return OperationResult(document(context, patient_id, datetime.now(UTC)))
+    return OperationResult(document(context, patient_id, clock.now()))
 
 
 def document(context: OperationContext, patient_id: str, now: datetime) -> dict[str, Any]:

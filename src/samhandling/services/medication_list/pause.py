@@ -14,13 +14,13 @@ Each writes the List through `crud.update` with the current version, under its r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from samhandling.fhir.instants import format_http_date
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions import crud
 from samhandling.interactions.operations import OperationContext, OperationResult
+from samhandling.services.medication_list import clock
 from samhandling.services.medication_list.listing import (
     PAUSED,
     PROFILE,
@@ -81,7 +81,7 @@ def _amend(context: OperationContext, url: str, make: Any, intent: str) -> Opera
         raise FhirError(409, error("business-rule", "The medication list is not paused"))
     new = {**(current or empty_list(patient_id))}
     new["meta"] = {"profile": [PROFILE]}
-    with_extension(new, url, make(datetime.now(UTC).isoformat()))
+    with_extension(new, url, make(clock.now().isoformat()))
     version = stored.version_id if stored is not None and current is not None else None
     written = crud.update(context.writer, "List", lid, new, if_match=version, intent=intent).version
     headers = {"ETag": written.etag, "Last-Modified": format_http_date(written.last_updated_us)}

@@ -15,14 +15,13 @@ change record. Only entries that really changed get a new version.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from samhandling.fhir.instants import format_http_date
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.interactions import crud
 from samhandling.interactions.operations import OperationContext, OperationResult
-from samhandling.services.medication_list import answers, guard
+from samhandling.services.medication_list import answers, clock, guard
 from samhandling.services.medication_list.kinds import (
     entry_issues,
     entry_name,
@@ -71,12 +70,15 @@ def update(context: OperationContext) -> OperationResult:
         context.guard.check_write("update", current_list, current_list)
     statements = resources(context, "entry", "MedicationStatement")
     _validate(statements, patient_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     on_current = {u: r for u, r in entries_of(current_list).items() if on_list(r, now)}
-    names = {entry_uuid(s) or "": entry_name(s) for s in statements}
+    names = _stored_names(context, on_current)
+    names.update({entry_uuid(s) or "": entry_name(s) for s in statements})
     version = stored.version_id if stored is not None and current_list is not None else None
     refusal = _stale(context, _based_on(context), version, lid, on_current, names)
-    refusal = refusal or guard.unaccounted_refusal(on_current, names, names)
+    refusal = refusal or guard.unaccounted_refusal(
+        on_current, [entry_uuid(s) or "" for s in statements], names
+    )
     if refusal is not None:
         return answers.refused(context, refusal, stored if current_list else None)
     plans = _plan(context, statements, on_current)
@@ -129,7 +131,18 @@ def _stale(
     if based_on and version and based_on != version:
         old = read_version(context.connection, "List", lid, based_on)
         based = entries_of(old.resource() if old and not old.deleted else None)
+        names.update({**_stored_names(context, based), **names})
     return guard.stale_refusal(based_on, version, based, current, names)
+
+
+def _stored_names(context: OperationContext, refs: dict[str, EntryRef]) -> dict[str, str]:
+    """How issues name stored entries (their medicine and UUID)."""
+    names = {}
+    for uuid, ref in refs.items():
+        stored = read_version(context.connection, "MedicationStatement", uuid, ref.version)
+        if stored is not None and not stored.deleted:
+            names[uuid] = entry_name(stored.resource())
+    return names
 
 
 def _plan(
