@@ -8,7 +8,9 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 from samhandling.interactions.operations import OperationContext
 from samhandling.interactions.read import read
+from samhandling.store.database import lock_key
 from samhandling.store.identity_queries import ids_by_identifier
+from samhandling.store.records import StoredVersion
 
 
 def patient_of(context: OperationContext) -> str:
@@ -27,6 +29,14 @@ def patient_of(context: OperationContext) -> str:
         patient_id = ids[0]
     read(context.connection, "Patient", patient_id, context.guard)
     return patient_id
+
+
+def locked_list(context: OperationContext, lid: str) -> StoredVersion | None:
+    """The current List, locked until the transaction ends: its row lock
+    (`VersionWriter.current`: FOR UPDATE on PostgreSQL, the write lock on SQLite), after a
+    lock keyed by its id that also serialises the writers of a list that does not exist yet."""
+    lock_key(context.connection, f"medication-list:{lid}")
+    return context.writer.current("List", lid)
 
 
 def resources(context: OperationContext, name: str, resource_type: str) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from samhandling.services.medication_list.listing import (
     stamp,
     with_extension,
 )
-from samhandling.services.medication_list.patients import patient_of
+from samhandling.services.medication_list.patients import locked_list, patient_of
 
 PAUSE_INTENT = "medication-list-pause"
 RECONCILE_INTENT = "reconcile"
@@ -68,7 +68,7 @@ def reconcile(context: OperationContext) -> OperationResult:
 def _amend(context: OperationContext, url: str, make: Any, intent: str) -> OperationResult:
     patient_id = patient_of(context)
     lid = list_id(patient_id)
-    stored = context.writer.current("List", lid)
+    stored = locked_list(context, lid)
     current = stored.resource() if stored and not stored.deleted else None
     if current is None and url == PAUSED and make("") is None:
         raise FhirError(409, error("business-rule", "The patient has no medication list to resume"))

@@ -43,7 +43,7 @@ from samhandling.services.medication_list.listing import (
     stamp,
     with_extension,
 )
-from samhandling.services.medication_list.patients import patient_of, resources
+from samhandling.services.medication_list.patients import locked_list, patient_of, resources
 from samhandling.store.reader import read_version
 from samhandling.store.records import StoredVersion
 
@@ -64,7 +64,7 @@ def update(context: OperationContext) -> OperationResult:
     """Judge the new list under the List's lock; write it when the guard accepts it."""
     patient_id = patient_of(context)
     lid = list_id(patient_id)
-    stored = context.writer.current("List", lid)  # the lock every writer of this list takes
+    stored = locked_list(context, lid)  # the lock every writer of this list takes
     current_list = stored.resource() if stored and not stored.deleted else None
     if current_list is not None:  # a paused list: the policy's pause rule may refuse
         context.guard.check_write("update", current_list, current_list)
