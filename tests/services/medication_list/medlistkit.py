@@ -79,9 +79,7 @@ def read_list(world: World, persona: str, patient: str = PATIENT) -> Any:
 
 def resources(document: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
     return [
-        e["resource"]
-        for e in document["entry"]
-        if e["resource"]["resourceType"] == resource_type
+        e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == resource_type
     ]
 
 

@@ -16,7 +16,10 @@ def test_the_first_list_is_created_from_version_0(world: World) -> None:
     assert version(created) == 1
     listing = created.json()
     assert listing["status"] == "current"
-    assert listing["entry"][0]["item"]["reference"] == f"MedicationStatement/{uuid_of(entry)}/_history/1"
+    assert (
+        listing["entry"][0]["item"]["reference"]
+        == f"MedicationStatement/{uuid_of(entry)}/_history/1"
+    )
     changed = {e["url"]: e for e in listing["extension"]}
     who = {p["url"]: p for p in changed[KJ + "pll-changed"]["extension"]}
     assert who["practitioner"]["valueIdentifier"]["value"] == "9100001"
