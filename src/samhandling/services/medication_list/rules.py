@@ -23,12 +23,13 @@ from typing import Any
 from samhandling.auth.access_rules import AccessRequest, Refusal
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.write_rules import WriteContext
-from samhandling.services.medication_list.kinds import entry_issues
+from samhandling.services.medication_list.kinds import entry_issues, entry_uuid
 from samhandling.services.medication_list.listing import (
     PAUSED,
     extension,
     is_list_entry,
     is_medication_list,
+    list_id,
     part,
 )
 
@@ -62,23 +63,30 @@ class ListWrites:
             raise FhirError(
                 409 if context.method != "delete" else 405, error("business-rule", message)
             )
-        new = context.new
-        if new is None or new.get("resourceType") != "MedicationStatement":
-            return
-        subject = str((new.get("subject") or {}).get("reference", ""))
-        before_subject = ((context.before or {}).get("subject") or {}).get("reference")
-        if context.before is not None and before_subject != subject:
-            raise FhirError(
-                422,
-                error(
-                    "business-rule",
-                    "An entry's subject never changes",
-                    "MedicationStatement.subject",
-                ),
-            )
-        issues = entry_issues(new, subject.removeprefix("Patient/"), "MedicationStatement")
-        if issues:
-            raise FhirError(422, issues)
+        if context.new is not None:
+            _check_content(context, context.new)
+
+
+def _check_content(context: WriteContext, new: dict[str, Any]) -> None:
+    """One list per patient at its own id; an entry at its UUID, for one patient for good."""
+    rtype = context.resource_type
+    subject = str((new.get("subject") or {}).get("reference", ""))
+    before_subject = ((context.before or {}).get("subject") or {}).get("reference")
+    if context.before is not None and before_subject != subject:
+        message = "The patient of the medication list or an entry never changes"
+        raise FhirError(422, error("business-rule", message, f"{rtype}.subject"))
+    patient_id = subject.removeprefix("Patient/")
+    if rtype == "List":
+        if not subject.startswith("Patient/") or context.resource_id != list_id(patient_id):
+            message = f"A patient has one medication list, List/{list_id(patient_id)}"
+            raise FhirError(422, error("business-rule", message, "List.id"))
+        return
+    issues = entry_issues(new, patient_id, "MedicationStatement")
+    if not issues and entry_uuid(new) != context.resource_id:
+        message = "An entry's id is its UUID (the urn:uuid: identifier)"
+        issues.append(error("business-rule", message, "MedicationStatement.id"))
+    if issues:
+        raise FhirError(422, issues)
 
 
 @dataclass(frozen=True)
