@@ -139,6 +139,12 @@ def test_withdrawn_entries_leave_the_list_after_90_days(
     saved = save(world, "gp", 2, [kept])
     assert saved.status_code == 200, saved.text
     assert len(saved.json()["entry"]) == 1
+    # given again unchanged, it does not come back
+    gone = resources(read_list(world, "gp").json(), "MedicationStatement")
+    again = world.client.get(
+        f"/fhir/MedicationStatement/{uuid_of(stopped)}", headers=world.as_("gp")
+    ).json()
+    assert save(world, "gp", 3, [*gone, again]).json()["entry"] == saved.json()["entry"]
     history = world.client.get(
         f"/fhir/MedicationStatement/{uuid_of(stopped)}/_history", headers=world.as_("gp")
     )

@@ -83,7 +83,11 @@ def update(context: OperationContext) -> OperationResult:
         return answers.refused(context, refusal, stored if current_list else None)
     plans = _plan(context, statements, on_current)
     at = now.isoformat()
-    refs = [_write(context, plan, on_current.get(plan.uuid), at) for plan in plans]
+    refs = [
+        _write(context, plan, on_current.get(plan.uuid), at)
+        for plan in plans
+        if not _departed(plan, on_current)
+    ]
     new_list = current_list or empty_list(patient_id)
     new_list = {**new_list, "id": lid, "date": at, "entry": [list_entry(r) for r in refs]}
     new_list["meta"] = {"profile": [PROFILE]}
@@ -169,6 +173,11 @@ def _plan(
     if issues:
         raise FhirError(422, issues)
     return plans
+
+
+def _departed(plan: Planned, current: dict[str, EntryRef]) -> bool:
+    """A withdrawn entry that has left the list, given again unchanged: it stays off it."""
+    return plan.uuid not in current and plan.change == "unchanged" and is_withdrawn(plan.statement)
 
 
 def _write(context: OperationContext, plan: Planned, ref: EntryRef | None, at: str) -> EntryRef:
