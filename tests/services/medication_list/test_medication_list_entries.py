@@ -33,7 +33,7 @@ def test_otc_and_supplements_are_allowed(world: World) -> None:
 
 def test_each_problem_of_an_entry_is_one_issue(world: World) -> None:
     bad = statement(None, "Ukjent", patient="somebody-else")
-    bad["identifier"] = []
+    bad["identifier"] = [{"system": "urn:example:local", "value": "17"}]
     refused = save(world, "gp", 0, [bad])
     assert refused.status_code == 422
     messages = [i["diagnostics"] for i in refused.json()["issue"]]
@@ -46,3 +46,12 @@ def test_an_entry_given_twice_is_refused(world: World) -> None:
     refused = save(world, "gp", 0, [entry, entry])
     assert refused.status_code == 422
     assert "given twice" in refused.json()["issue"][0]["diagnostics"]
+
+
+def test_a_malformed_entry_is_a_400_not_a_crash(world: World) -> None:
+    bad = statement()
+    bad["identifier"] = "urn:uuid:not-a-list"
+    bad["subject"] = "Patient/x"
+    refused = save(world, "gp", 0, [bad, statement()])
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["resourceType"] == "OperationOutcome"

@@ -85,13 +85,13 @@ def entries_of(medication_list: dict[str, Any] | None) -> dict[str, EntryRef]:
 
 def record_of(entry: dict[str, Any]) -> dict[str, str]:
     """The parts of a `List.entry`'s change record as a dict (name -> value)."""
-    for extension in entry.get("extension") or []:
-        if extension.get("url") == ENTRY_CHANGE:
-            return {
-                p["url"]: next(v for k, v in p.items() if k.startswith("value"))
-                for p in extension.get("extension") or []
-            }
-    return {}
+    found = extension(entry, ENTRY_CHANGE)
+    parts = (found or {}).get("extension") or []
+    return {
+        str(p.get("url")): value
+        for p in parts
+        if isinstance(value := part(found, p.get("url")), str)
+    }
 
 
 def list_entry(ref: EntryRef) -> dict[str, Any]:
@@ -113,7 +113,13 @@ def on_list(ref: EntryRef, now: datetime) -> bool:
     withdrawn = ref.record.get("withdrawn")
     if not withdrawn:
         return True
-    return now < datetime.fromisoformat(withdrawn) + GRACE
+    try:
+        since = datetime.fromisoformat(withdrawn)
+    except ValueError:  # not a time the service wrote: the entry stays (nothing is dropped)
+        return True
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=now.tzinfo)
+    return now < since + GRACE
 
 
 def stamp(url: str, principal: Principal | None, at: str, **more: str) -> dict[str, Any]:

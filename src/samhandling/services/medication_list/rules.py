@@ -99,7 +99,8 @@ class PausedList:
         paused = extension(request.resource, PAUSED)
         if paused is None:
             return None
-        owner = (part(paused, "organization") or {}).get("value")
+        organization = part(paused, "organization")
+        owner = organization.get("value") if isinstance(organization, dict) else None
         if owner and owner == request.principal.organisation.legal_entity:
             return None
         reason = part(paused, "reason") or "no reason given"

@@ -21,6 +21,7 @@ from samhandling.fhir.instants import format_http_date
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.interactions import crud
 from samhandling.interactions.operations import OperationContext, OperationResult
+from samhandling.interactions.resource_input import checked_resource
 from samhandling.services.medication_list import answers, clock, guard
 from samhandling.services.medication_list.kinds import (
     entry_issues,
@@ -103,6 +104,7 @@ def _validate(statements: list[dict[str, Any]], patient_id: str) -> None:
     """422 with one issue per problem of any entry (and per entry given twice)."""
     issues: list[Issue] = []
     seen: set[str] = set()
+    _check_structure(statements)
     for number, statement in enumerate(statements):
         issues += entry_issues(statement, patient_id, f"entry[{number}]")
         uuid = entry_uuid(statement)
@@ -112,6 +114,19 @@ def _validate(statements: list[dict[str, Any]], patient_id: str) -> None:
         seen.add(uuid or "")
     if issues:
         raise FhirError(422, issues)
+
+
+def _check_structure(statements: list[dict[str, Any]]) -> None:
+    """Each entry is a valid R4 MedicationStatement (else the validator's status, all issues)."""
+    refusals = []
+    for statement in statements:
+        try:
+            checked_resource(statement, "MedicationStatement")
+        except FhirError as refusal:
+            refusals.append(refusal)
+    if refusals:
+        status = min(r.status for r in refusals)  # 400 (structure) before 422 (profile)
+        raise FhirError(status, [issue for r in refusals for issue in r.issues])
 
 
 def _based_on(context: OperationContext) -> int | None:
