@@ -156,3 +156,14 @@ def test_on_list_is_a_function_of_now() -> None:
     assert on_list(ref, datetime(2026, 3, 31, 23, tzinfo=UTC))
     assert not on_list(ref, datetime(2026, 4, 1, tzinfo=UTC))
     assert on_list(EntryRef("y", 1, {}), datetime(2099, 1, 1, tzinfo=UTC))
+
+
+def test_an_entry_added_already_stopped_leaves_after_90_days(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: start)
+    stopped = statement(status="stopped")
+    assert save(world, "gp", 0, [statement(), stopped]).status_code == 201
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(days=90))
+    assert len(resources(read_list(world, "gp").json(), "MedicationStatement")) == 1

@@ -23,13 +23,13 @@ def refused(
 ) -> OperationResult:
     """The refusal's OperationOutcome with the current list contained (when there is one)."""
     outcome = operation_outcome(refusal.issues)
-    if stored is None:
+    if stored is None or not _shown(context, stored):
         return OperationResult(outcome, refusal.status)
     current = stored.resource()
     contained = [{**current, "id": "current-list"}]
     for ref in entries_of(current).values():
         version = read_version(context.connection, "MedicationStatement", ref.uuid, ref.version)
-        if version is not None and not version.deleted:
+        if version is not None and not version.deleted and _shown(context, version):
             contained.append({**version.resource(), "id": f"entry-{ref.uuid}"})
     outcome["contained"] = contained
     outcome["extension"] = [
@@ -37,3 +37,8 @@ def refused(
         for item in contained
     ]
     return OperationResult(outcome, refusal.status, {"ETag": stored.etag})
+
+
+def _shown(context: OperationContext, stored: StoredVersion) -> bool:
+    """Whether the caller's guard lets it see this version (and records that it did)."""
+    return context.guard.visible("vread", stored.resource())

@@ -160,7 +160,9 @@ def _stored_names(context: OperationContext, refs: dict[str, EntryRef]) -> dict[
     for uuid, ref in refs.items():
         stored = read_version(context.connection, "MedicationStatement", uuid, ref.version)
         if stored is not None and not stored.deleted:
-            names[uuid] = entry_name(stored.resource())
+            resource = stored.resource()
+            if context.guard.visible("vread", resource):  # else named by its UUID only
+                names[uuid] = entry_name(resource)
     return names
 
 
@@ -217,7 +219,6 @@ def _write(context: OperationContext, plan: Planned, ref: EntryRef | None, at: s
     reason = guard.reason_of(plan.statement)
     if reason:
         record["reason"] = reason
-    withdrawn = at if plan.change == "withdrawn" else (ref.record.get("withdrawn") if ref else None)
-    if withdrawn and is_withdrawn(statement):
-        record["withdrawn"] = withdrawn
+    if is_withdrawn(statement):  # the grace period counts from the first withdrawal
+        record["withdrawn"] = (ref.record.get("withdrawn") if ref else None) or at
     return EntryRef(plan.uuid, written.version_id, record)
