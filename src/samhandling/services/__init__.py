@@ -15,6 +15,7 @@ from samhandling.services import (
     audit_trail,
     critical_information,
     identity,
+    medication_list,
     terminology,
     validation,
 )
@@ -27,6 +28,7 @@ def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
     services = [
         identity.SERVICE,
         critical_information.SERVICE,
+        medication_list.SERVICE,
         terminology.SERVICE,
         audit_trail.SERVICE,
         validation.SERVICE,
