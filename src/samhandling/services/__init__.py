@@ -11,7 +11,13 @@ import functools
 import importlib
 from collections.abc import Iterable
 
-from samhandling.services import audit_trail, critical_information, identity, terminology
+from samhandling.services import (
+    audit_trail,
+    critical_information,
+    identity,
+    measurements,
+    terminology,
+)
 from samhandling.services.definitions import shipped_definitions_service
 from samhandling.services.service import Platform, Service
 
@@ -23,6 +29,7 @@ def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
         critical_information.SERVICE,
         terminology.SERVICE,
         audit_trail.SERVICE,
+        measurements.SERVICE,
         *extra,
     ]
     return [*services, shipped_definitions_service(services)]
