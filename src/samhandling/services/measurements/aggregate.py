@@ -43,7 +43,6 @@ def aggregate(context: OperationContext) -> OperationResult:
     parameters: list[dict[str, Any]] = [
         {"name": "patient", "valueReference": {"reference": f"Patient/{patient_id}"}},
         {"name": "code", "valueString": context.text("code")},
-        {"name": "interval", "valueCode": context.text("interval")},
     ]
     parameters += [_interval(series, row) for row in rows]
     return OperationResult({"resourceType": "Parameters", "parameter": parameters})
