@@ -23,6 +23,7 @@ def test_the_platform_is_built_of_its_services() -> None:
         "critical-information",
         "terminology",
         "audit-trail",
+        "measurements",
         "shipped-definitions",
     ]
     platform = default_platform()
