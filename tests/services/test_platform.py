@@ -24,6 +24,7 @@ def test_the_platform_is_built_of_its_services() -> None:
         "medication-list",
         "terminology",
         "audit-trail",
+        "measurements",
         "validation",
         "shipped-definitions",
     ]

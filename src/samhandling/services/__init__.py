@@ -15,6 +15,7 @@ from samhandling.services import (
     audit_trail,
     critical_information,
     identity,
+    measurements,
     medication_list,
     terminology,
     validation,
@@ -31,6 +32,7 @@ def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
         medication_list.SERVICE,
         terminology.SERVICE,
         audit_trail.SERVICE,
+        measurements.SERVICE,
         validation.SERVICE,
         *extra,
     ]

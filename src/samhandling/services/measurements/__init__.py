@@ -1,0 +1,19 @@
+"""Pasientens måledata: home-monitoring measurements, their aggregates and NEWS2 early
+warnings (docs/MEASUREMENTS.md).
+
+Measurements are plain vital-signs Observations posted by systems (in batch Bundles,
+conditional on their identifier so a resent batch stores nothing twice); `$aggregate`
+(`aggregate`) gives count, min, max, mean and last per hour, day or week from the
+database; `$news2` (`news2_operation`) scores a set of vital signs by the chart in `news2`
+and raises an alert on a crossing (`alerts`). The whole service is `SERVICE` below.
+"""
+
+from __future__ import annotations
+
+from samhandling.services.measurements import aggregate, news2_operation
+from samhandling.services.service import Service
+
+SERVICE = Service(
+    name="measurements",
+    operations=(*news2_operation.OPERATIONS, *aggregate.OPERATIONS),
+)
