@@ -11,7 +11,13 @@ import functools
 import importlib
 from collections.abc import Iterable
 
-from samhandling.services import audit_trail, critical_information, identity, terminology
+from samhandling.services import (
+    audit_trail,
+    critical_information,
+    identity,
+    lab_results,
+    terminology,
+)
 from samhandling.services.definitions import shipped_definitions_service
 from samhandling.services.service import Platform, Service
 
@@ -21,6 +27,7 @@ def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
     services = [
         identity.SERVICE,
         critical_information.SERVICE,
+        lab_results.SERVICE,
         terminology.SERVICE,
         audit_trail.SERVICE,
         *extra,
