@@ -5,10 +5,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import created_ids, submission
 
 from fixtures.critical_information import CITIZEN, World
 from fixtures.fhir_app import FHIR_JSON, make_client
+from fixtures.lab_results import created_ids, submission
 from samhandling.demo import population_bundles
 from samhandling.services import default_platform
 

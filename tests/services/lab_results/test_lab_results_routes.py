@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import Results
-
 from fixtures.critical_information import CITIZEN
 from fixtures.fhir_app import FHIR_JSON
 

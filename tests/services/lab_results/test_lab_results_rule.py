@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from labkit import observation, report
 
+from fixtures.lab_results import observation, report
 from samhandling.auth import ActingFor, Attestation, Principal, ServiceRules, decide, parse_scopes
 from samhandling.services.lab_results import release_delays_from
 from samhandling.services.lab_results.access import LabResultAccess

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from conftest import Results, reason, submit
-from labkit import observation, submission
-
 from fixtures.critical_information import CITIZEN, World
 from fixtures.fhir_app import FHIR_JSON
+from fixtures.lab_results import observation, submission
 from samhandling.services.lab_results.labels import ACCESS_SYSTEM, ACT_REASON, QUALITY_ASSURANCE
 
 LONG_AGO = datetime.now(UTC) - timedelta(days=400)
 
 
-def _security(resource: dict) -> list[str]:
+def _security(resource: dict[str, Any]) -> list[str]:
     return [c["code"] for c in resource.get("meta", {}).get("security", [])]
 
 
-def _post(world: World, url: str, persona: str, body: dict | None) -> object:
+def _post(world: World, url: str, persona: str, body: dict[str, Any] | None) -> Any:
     return world.client.post(f"/fhir/{url}", json=body, headers={**FHIR_JSON, **world.as_(persona)})
 
 
@@ -36,19 +36,19 @@ def test_block_labels_the_report_its_results_and_specimen(results: Results) -> N
 def test_block_needs_a_clinician_and_a_reason(results: Results) -> None:
     world, report = results.world, results.released["DiagnosticReport"][0]
     url = f"DiagnosticReport/{report}/$block"
-    assert _post(world, url, "gp", None).status_code == 400  # type: ignore[attr-defined]
-    assert _post(world, url, "system", reason("x")).status_code == 403  # type: ignore[attr-defined]
-    assert _post(world, url, "citizen", reason("x")).status_code == 403  # type: ignore[attr-defined]
-    assert _post(world, "DiagnosticReport/nope/$block", "gp", reason("x")).status_code == 404  # type: ignore[attr-defined]
+    assert _post(world, url, "gp", None).status_code == 400
+    assert _post(world, url, "system", reason("x")).status_code == 403
+    assert _post(world, url, "citizen", reason("x")).status_code == 403
+    assert _post(world, "DiagnosticReport/nope/$block", "gp", reason("x")).status_code == 404
     assert results.get("citizen", f"DiagnosticReport/{report}").status_code == 200  # untouched
 
 
 def test_unblock_releases_and_a_second_block_conflicts(results: Results) -> None:
     world, report = results.world, results.blocked["DiagnosticReport"][0]
     url = f"DiagnosticReport/{report}"
-    assert _post(world, f"{url}/$block", "gp", reason("igjen")).status_code == 409  # type: ignore[attr-defined]
+    assert _post(world, f"{url}/$block", "gp", reason("igjen")).status_code == 409
     released = _post(world, f"{url}/$unblock", "gp", reason("har snakket med pasienten"))
-    assert released.status_code == 200, released.text  # type: ignore[attr-defined]
+    assert released.status_code == 200, released.text
     assert results.get("citizen", url).status_code == 200
     for rid in results.blocked["Observation"]:
         assert results.get("citizen", f"Observation/{rid}").status_code == 200
