@@ -21,6 +21,7 @@ def test_the_platform_is_built_of_its_services() -> None:
     assert names == [
         "identity",
         "critical-information",
+        "lab-results",
         "terminology",
         "audit-trail",
         "shipped-definitions",
