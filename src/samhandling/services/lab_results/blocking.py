@@ -55,23 +55,26 @@ def _change(context: OperationContext, intent: str) -> OperationResult:
     report = _live(context.writer, "DiagnosticReport", rid)
     if report is None:
         raise FhirError(404, error("not-found", f"DiagnosticReport/{rid} is not known"))
-    if is_blocked(report.resource()) == (intent == BLOCK):
-        state = "already blocked" if intent == BLOCK else "not blocked"
-        raise FhirError(409, error("conflict", f"DiagnosticReport/{rid} is {state}"))
+    if intent == UNBLOCK and not is_blocked(report.resource()):
+        raise FhirError(409, error("conflict", f"DiagnosticReport/{rid} is not blocked"))
+    subject = _subject(report.resource())
+    parts = [
+        p for p in _parts(context.writer, report.resource()) if _subject(p.resource()) == subject
+    ]
+    to_change = [v for v in (report, *parts) if is_blocked(v.resource()) != (intent == BLOCK)]
+    if not to_change:  # a block again labels what a correction added since, if anything
+        raise FhirError(409, error("conflict", f"DiagnosticReport/{rid} is already blocked"))
     coding = access_coding(
         BLOCKED if intent == BLOCK else UNBLOCKED,
         reason,
         principal.hpr_number,
         format_instant(now_us()),
     )
-    written = [_relabel(context.writer, report, intent, coding)]
-    subject = _subject(report.resource())
-    for part in _parts(context.writer, report.resource()):
-        if _subject(part.resource()) == subject:  # never another patient's resource
-            written.append(_relabel(context.writer, part, intent, coding))
-    first = written[0]
-    headers = {"ETag": first.etag}
-    return OperationResult(first.resource(), 200, headers)
+    for version in to_change:
+        _relabel(context.writer, version, intent, coding)
+    written = context.writer.current("DiagnosticReport", rid)
+    assert written is not None
+    return OperationResult(written.resource(), 200, {"ETag": written.etag})
 
 
 def _relabel(
