@@ -1,14 +1,12 @@
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from fixtures.critical_information import CITIZEN, World
 from fixtures.fhir_app import FHIR_JSON, make_client
-from fixtures.lab_results import created_ids, submission
+from fixtures.lab_results import Results, reason, submission, submit
 from samhandling.demo import population_bundles
 from samhandling.services import default_platform
 
@@ -20,34 +18,6 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
             response = client.post("/fhir", json=bundle, headers=FHIR_JSON)
             assert response.status_code == 200, response.text
         yield World(client, tmp_path)
-
-
-def submit(world: World, bundle: dict[str, Any], persona: str = "system") -> dict[str, list[str]]:
-    response = world.client.post("/fhir", json=bundle, headers={**FHIR_JSON, **world.as_(persona)})
-    assert response.status_code == 200, response.text
-    return created_ids(response.json())
-
-
-def reason(text: str) -> dict[str, Any]:
-    return {"resourceType": "Parameters", "parameter": [{"name": "reason", "valueString": text}]}
-
-
-@dataclass
-class Results:
-    """The citizen's lab results: one released, one blocked by the GP, one still delayed."""
-
-    world: World
-    released: dict[str, list[str]]
-    blocked: dict[str, list[str]]
-    delayed: dict[str, list[str]]
-
-    def hidden_ids(self) -> set[str]:
-        """Blocked: all of it; delayed: the report and results (a specimen holds no result)."""
-        delayed = [self.delayed["DiagnosticReport"], self.delayed["Observation"]]
-        return {i for ids in (*self.blocked.values(), *delayed) for i in ids}
-
-    def get(self, persona: str, url: str, **params: str) -> Any:
-        return self.world.client.get(f"/fhir/{url}", params=params, headers=self.world.as_(persona))
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Results
 from fixtures.critical_information import CITIZEN
 from fixtures.fhir_app import FHIR_JSON
+from fixtures.lab_results import Results
 
 
 def _ids(bundle: dict[str, Any]) -> set[str]:

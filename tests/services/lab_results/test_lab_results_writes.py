@@ -6,10 +6,9 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conftest import Results, reason, submit
 from fixtures.critical_information import CITIZEN, World
 from fixtures.fhir_app import FHIR_JSON
-from fixtures.lab_results import observation, submission
+from fixtures.lab_results import Results, observation, reason, submission, submit
 from samhandling.services.lab_results.labels import ACCESS_SYSTEM, ACT_REASON, QUALITY_ASSURANCE
 
 LONG_AGO = datetime.now(UTC) - timedelta(days=400)
