@@ -23,13 +23,15 @@ def _post(world: World, url: str, persona: str, body: dict[str, Any] | None) -> 
 
 
 def test_block_labels_the_report_its_results_and_specimen(results: Results) -> None:
-    for rtype, ids in results.blocked.items():
-        for rid in ids:
+    for rtype in ("DiagnosticReport", "Observation", "Specimen"):
+        for rid in results.blocked[rtype]:
             found = results.get("gp", f"{rtype}/{rid}").json()
             label = next(c for c in found["meta"]["security"] if c["system"] == ACCESS_SYSTEM)
             assert label["code"] == "blocked"
             texts = [e.get("valueString") for e in label["extension"]]
             assert "vil snakke med pasienten først" in texts
+    order = results.blocked["ServiceRequest"][0]  # the order holds no result: not blocked
+    assert results.get("citizen", f"ServiceRequest/{order}").status_code == 200
 
 
 def test_block_needs_a_clinician_and_a_reason(results: Results) -> None:

@@ -34,6 +34,7 @@ EXPERTISE_8202 = "http://ehelse.no/fhir/CodeSystem/no-kodeverk-8202"
 NATIONAL_CODE_SYSTEMS = frozenset(
     {
         "http://ehelse.no/fhir/CodeSystem/no-kodeverk-7280-nlk",
+        "http://helsedir.no/fhir/CodeSystem/no-kodeverk-7280-nlk",
         "urn:oid:2.16.578.1.12.4.1.1.7280",
         "http://ehelse.no/fhir/CodeSystem/no-kodeverk-7010-norpat",
     }
