@@ -155,3 +155,24 @@ def test_trend_operation(results: Results) -> None:
 def test_there_is_no_everything_operation_to_leak_through(results: Results) -> None:
     answer = results.get("citizen", f"Patient/{CITIZEN}/$everything")
     assert answer.status_code == 404
+
+
+def test_system_history_and_system_search(results: Results) -> None:
+    history = results.get("citizen", "_history")
+    assert history.status_code == 200, history.text
+    assert not _ids(history.json()) & results.hidden_ids()
+    system = results.get("citizen", "", _type="Observation,DiagnosticReport", patient=CITIZEN)
+    assert system.status_code == 200, system.text
+    assert not _ids(system.json()) & results.hidden_ids() and _ids(system.json())
+
+
+def test_counts_do_not_count_hidden_results(results: Results) -> None:
+    released = len(results.released["Observation"])
+    count = results.get("citizen", "Observation", patient=CITIZEN, _summary="count").json()
+    assert count["total"] == released
+    total = results.get("citizen", "Observation", patient=CITIZEN, _total="accurate").json()
+    assert total["total"] == released
+    assert (
+        results.get("gp", "Observation", patient=CITIZEN, _summary="count").json()["total"]
+        > released
+    )
