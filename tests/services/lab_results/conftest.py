@@ -1,23 +1,24 @@
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from fixtures.critical_information import CITIZEN, World
-from fixtures.fhir_app import FHIR_JSON, make_client
+from fixtures.fhir_app import FHIR_JSON
 from fixtures.lab_results import Results, reason, submission, submit
-from samhandling.demo import population_bundles
-from samhandling.services import default_platform
+from fixtures.world_templates import WorldTemplates
 
 
 @pytest.fixture
-def world(database_url: str, tmp_path: Path) -> Iterator[World]:
-    with make_client(database_url, tmp_path) as client:
-        for bundle in population_bundles(0, seed=7, hooks=default_platform().demo_hooks):
-            response = client.post("/fhir", json=bundle, headers=FHIR_JSON)
-            assert response.status_code == 200, response.text
-        yield World(client, tmp_path)
+def database_url(database_url: str, world_templates: WorldTemplates) -> str:
+    """The test's database holds a copy of the session's world (not posted again)."""
+    return world_templates.fill(database_url)
+
+
+@pytest.fixture
+def world(client: TestClient, tmp_path: Path) -> World:
+    return World(client, tmp_path)
 
 
 @pytest.fixture
