@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from fixtures.lab_results import observation, report
+from fixtures.lab_results import EXPERTISE, observation, report
 from samhandling.auth import ActingFor, Attestation, Principal, ServiceRules, decide, parse_scopes
-from samhandling.services.lab_results import release_delays_from
+from samhandling.services.lab_results import load_release_delays, release_delays_from
 from samhandling.services.lab_results.access import LabResultAccess
 from samhandling.services.lab_results.labels import (
     ACT_REASON,
@@ -163,3 +163,10 @@ def test_other_observations_are_not_lab_results() -> None:
         "subject": {"reference": f"Patient/{ME}"},
     }
     assert sees(citizen(), vital)  # no issued time needed
+
+
+def test_the_shipped_table_delays_pathology_fourteen_days_and_chemistry_none() -> None:
+    delays = load_release_delays()
+    assert delays.categories[(EXPERTISE, "PAT")] == 14
+    assert delays.categories[(EXPERTISE, "CLIN")] == 0
+    assert delays.code_systems["http://ehelse.no/fhir/CodeSystem/no-kodeverk-7010-norpat"] == 14
