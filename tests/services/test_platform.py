@@ -22,6 +22,7 @@ def test_the_platform_is_built_of_its_services() -> None:
         "identity",
         "critical-information",
         "medication-list",
+        "lab-results",
         "terminology",
         "audit-trail",
         "measurements",

@@ -1,0 +1,115 @@
+"""The service's write rules (`interactions.write_rules.WriteRule`).
+
+* `BlockLabelKeptOnWrites`: only `$block` and `$unblock` (writes with their intent) set or
+  lift the block label. A plain create, update or patch that adds one is refused (422); one
+  that drops or changes it gets the current block back (a lab's correction of a blocked
+  report stays blocked), with a warning.
+* `ResultsNameLabAndIssue`: a lab result in the national shape (NILAR: a category of
+  Volven 8202, or a code of NLK/NORPAT) names when it was issued (`issued`, with its time
+  zone) and the performing laboratory by organisation number (a `performer` whose
+  `identifier` is an organisation number, urn:oid:2.16.578.1.12.4.1.4.101), else 422.
+  Results in other shapes (Synthea's) are recognised for access but not held to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from samhandling.fhir.outcome import FhirError, Issue, error
+from samhandling.identifiers.identifier_systems import (
+    ORGANISATION_NUMBER_SYSTEM,
+    check_identifier,
+)
+from samhandling.interactions.write_rules import WriteContext
+from samhandling.services.lab_results.access import issued_time
+from samhandling.services.lab_results.labels import (
+    BLOCKABLE_TYPES,
+    block_codings,
+    with_block_labels,
+)
+from samhandling.services.lab_results.release_delays import RESULT_TYPES
+
+BLOCK, UNBLOCK = "block", "unblock"
+EXPERTISE_8202 = "http://ehelse.no/fhir/CodeSystem/no-kodeverk-8202"
+NATIONAL_CODE_SYSTEMS = frozenset(
+    {
+        "http://ehelse.no/fhir/CodeSystem/no-kodeverk-7280-nlk",
+        "http://helsedir.no/fhir/CodeSystem/no-kodeverk-7280-nlk",
+        "urn:oid:2.16.578.1.12.4.1.1.7280",
+        "http://ehelse.no/fhir/CodeSystem/no-kodeverk-7010-norpat",
+    }
+)
+
+
+class BlockLabelKeptOnWrites:
+    """Write rule: the block label changes only through `$block` and `$unblock`."""
+
+    def applies(self, context: WriteContext) -> bool:
+        if context.resource_type not in BLOCKABLE_TYPES or context.new is None:
+            return False
+        if context.intent in (BLOCK, UNBLOCK):
+            return False
+        return bool(block_codings(context.before) or block_codings(context.new))
+
+    def check(self, context: WriteContext) -> None:
+        assert context.new is not None
+        kept, written = block_codings(context.before), block_codings(context.new)
+        if written and not kept:
+            message = "Only $block can withhold a lab result from the patient"
+            raise FhirError(422, error("business-rule", message, "meta.security"))
+        if written != kept:
+            context.new = with_block_labels(context.new, kept)
+            message = "The result stays blocked: only $unblock lifts the block"
+            context.warnings.append(Issue("warning", "business-rule", message, ("meta.security",)))
+
+
+class ResultsNameLabAndIssue:
+    """Write rule: a national-shape lab result names its issue time and its laboratory."""
+
+    def applies(self, context: WriteContext) -> bool:
+        new = context.new
+        return context.resource_type in RESULT_TYPES and new is not None and is_national(new)
+
+    def check(self, context: WriteContext) -> None:
+        assert context.new is not None
+        rtype = context.resource_type
+        if issued_time(context.new) is None:
+            message = "A lab result must say when it was issued, with its time zone"
+            raise FhirError(422, error("required", message, f"{rtype}.issued"))
+        found = [performer_organisation(p) for p in context.new.get("performer") or []]
+        if not any(number for number, _ in found):
+            problems = "; ".join(problem for _, problem in found if problem)
+            message = "A lab result must name the performing laboratory by organisation number"
+            raise FhirError(
+                422,
+                error(
+                    "required",
+                    f"{message}{': ' + problems if problems else ''}",
+                    f"{rtype}.performer",
+                ),
+            )
+
+
+def is_national(resource: dict[str, Any]) -> bool:
+    """A result in the national shape: an 8202 category or an NLK/NORPAT code."""
+    categories = resource.get("category") or []
+    concepts = [*(categories if isinstance(categories, list) else [categories])]
+    for concept in concepts:
+        if any(c.get("system") == EXPERTISE_8202 for c in _codings(concept)):
+            return True
+    return any(c.get("system") in NATIONAL_CODE_SYSTEMS for c in _codings(resource.get("code")))
+
+
+def _codings(concept: Any) -> list[dict[str, Any]]:
+    found = concept.get("coding") if isinstance(concept, dict) else None
+    return [c for c in found or [] if isinstance(c, dict)]
+
+
+def performer_organisation(performer: Any) -> tuple[str | None, str | None]:
+    """(organisation number, None) when the performer names a valid one, else (None, why)."""
+    identifier = performer.get("identifier") if isinstance(performer, dict) else None
+    if not isinstance(identifier, dict) or identifier.get("system") != ORGANISATION_NUMBER_SYSTEM:
+        return None, None
+    value = identifier.get("value")
+    problem = check_identifier(ORGANISATION_NUMBER_SYSTEM, value if isinstance(value, str) else "")
+    return (None, problem) if problem else (str(value), None)

@@ -1,0 +1,130 @@
+"""$block/$unblock, the write rules, corrections and quality-assurance results, in the API."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fixtures.critical_information import CITIZEN, World
+from fixtures.fhir_app import FHIR_JSON
+from fixtures.lab_results import Results, observation, reason, submission, submit
+from samhandling.services.lab_results.labels import ACCESS_SYSTEM, ACT_REASON, QUALITY_ASSURANCE
+
+LONG_AGO = datetime.now(UTC) - timedelta(days=400)
+
+
+def _security(resource: dict[str, Any]) -> list[str]:
+    return [c["code"] for c in resource.get("meta", {}).get("security", [])]
+
+
+def _post(world: World, url: str, persona: str, body: dict[str, Any] | None) -> Any:
+    return world.client.post(f"/fhir/{url}", json=body, headers={**FHIR_JSON, **world.as_(persona)})
+
+
+def test_block_labels_the_report_its_results_and_specimen(results: Results) -> None:
+    for rtype in ("DiagnosticReport", "Observation", "Specimen"):
+        for rid in results.blocked[rtype]:
+            found = results.get("gp", f"{rtype}/{rid}").json()
+            label = next(c for c in found["meta"]["security"] if c["system"] == ACCESS_SYSTEM)
+            assert label["code"] == "blocked"
+            texts = [e.get("valueString") for e in label["extension"]]
+            assert "vil snakke med pasienten først" in texts
+    order = results.blocked["ServiceRequest"][0]  # the order holds no result: not blocked
+    assert results.get("citizen", f"ServiceRequest/{order}").status_code == 200
+
+
+def test_block_needs_a_clinician_and_a_reason(results: Results) -> None:
+    world, report = results.world, results.released["DiagnosticReport"][0]
+    url = f"DiagnosticReport/{report}/$block"
+    assert _post(world, url, "gp", None).status_code == 400
+    assert _post(world, url, "system", reason("x")).status_code == 403
+    assert _post(world, url, "citizen", reason("x")).status_code == 403
+    assert _post(world, "DiagnosticReport/nope/$block", "gp", reason("x")).status_code == 404
+    assert results.get("citizen", f"DiagnosticReport/{report}").status_code == 200  # untouched
+
+
+def test_unblock_releases_and_a_second_block_conflicts(results: Results) -> None:
+    world, report = results.world, results.blocked["DiagnosticReport"][0]
+    url = f"DiagnosticReport/{report}"
+    assert _post(world, f"{url}/$block", "gp", reason("igjen")).status_code == 409
+    released = _post(world, f"{url}/$unblock", "gp", reason("har snakket med pasienten"))
+    assert released.status_code == 200, released.text
+    assert results.get("citizen", url).status_code == 200
+    for rid in results.blocked["Observation"]:
+        assert results.get("citizen", f"Observation/{rid}").status_code == 200
+
+
+def test_a_plain_update_cannot_lift_or_forge_a_block(results: Results) -> None:
+    world = results.world
+    blocked = results.get("gp", f"Observation/{results.blocked['Observation'][0]}").json()
+    lifted = copy.deepcopy(blocked)
+    lifted["meta"].pop("security")
+    answer = world.update("system", lifted)
+    assert answer.status_code == 200, answer.text
+    assert "blocked" in _security(answer.json())  # kept, with a warning
+    assert results.get("citizen", f"Observation/{blocked['id']}").status_code == 404
+    forged = results.get("gp", f"Observation/{results.released['Observation'][0]}").json()
+    forged["meta"]["security"] = blocked["meta"]["security"]
+    assert world.update("gp", forged).status_code == 422
+
+
+def test_a_correction_supersedes_and_history_keeps_the_old_value(results: Results) -> None:
+    world, rid = results.world, results.released["Observation"][0]
+    current = results.get("gp", f"Observation/{rid}").json()
+    corrected = {**current, "status": "corrected", "valueQuantity": {"value": 9.9, "unit": "g/dL"}}
+    assert world.update("system", corrected).status_code == 200
+    now = results.get("gp", f"Observation/{rid}").json()
+    assert now["status"] == "corrected" and now["valueQuantity"]["value"] == 9.9
+    history = results.get("gp", f"Observation/{rid}/_history").json()
+    values = [e["resource"]["valueQuantity"]["value"] for e in history["entry"]]
+    assert values == [9.9, current["valueQuantity"]["value"]]
+    lastn = results.get("gp", "Observation/$lastn", patient=CITIZEN, code="http://loinc.org|718-7")
+    shown = [e["resource"] for e in lastn.json()["entry"]]
+    assert rid not in {r["id"] for r in shown} or any(r["status"] == "corrected" for r in shown)
+
+
+def test_quality_assurance_results_are_not_returned_for_care(world: World) -> None:
+    shared = observation(CITIZEN, LONG_AGO)
+    shared["meta"] = {"security": [{"system": ACT_REASON, "code": QUALITY_ASSURANCE}]}
+    created = world.create("system", shared)
+    assert created.status_code == 201, created.text
+    url = f"/fhir/Observation/{created.json()['id']}"
+    assert world.client.get(url, headers=world.as_("gp")).status_code == 403
+    found = world.client.get(
+        "/fhir/Observation", params={"patient": CITIZEN}, headers=world.as_("gp")
+    )
+    assert created.json()["id"] not in found.text
+
+
+def test_a_submission_must_name_its_laboratory_and_issue_time(world: World) -> None:
+    bundle = submission(CITIZEN, LONG_AGO, results=2)
+    del bundle["entry"][1]["resource"]["performer"]
+    refused = world.client.post("/fhir", json=bundle, headers={**FHIR_JSON, **world.as_("system")})
+    assert refused.status_code == 422 and "performer" in refused.text
+    bundle = submission(CITIZEN, LONG_AGO)
+    del bundle["entry"][-1]["resource"]["issued"]
+    refused = world.client.post("/fhir", json=bundle, headers={**FHIR_JSON, **world.as_("system")})
+    assert refused.status_code == 422 and "issued" in refused.text, refused.text
+    found = world.client.get(
+        "/fhir/Observation", params={"patient": CITIZEN}, headers=world.as_("gp")
+    )
+    assert (
+        found.json().get("total", len(found.json().get("entry", []))) == 0
+    )  # nothing half-written
+    assert submit(world, submission(CITIZEN, LONG_AGO))["DiagnosticReport"]
+
+
+def test_block_again_labels_a_result_a_correction_added(results: Results) -> None:
+    world, rid = results.world, results.blocked["DiagnosticReport"][0]
+    added = world.create("system", observation(CITIZEN, LONG_AGO, 7.7))
+    assert added.status_code == 201, added.text
+    report = results.get("gp", f"DiagnosticReport/{rid}").json()
+    new_result = {"reference": f"Observation/{added.json()['id']}"}
+    corrected = {**report, "status": "amended", "result": [*report["result"], new_result]}
+    assert world.update("system", corrected).status_code == 200
+    assert "blocked" in _security(results.get("gp", f"DiagnosticReport/{rid}").json())
+    again = _post(world, f"DiagnosticReport/{rid}/$block", "gp", reason("ny analyse"))
+    assert again.status_code == 200, again.text
+    assert results.get("citizen", f"Observation/{added.json()['id']}").status_code == 404
+    assert _post(world, f"DiagnosticReport/{rid}/$block", "gp", reason("x")).status_code == 409
