@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
+from fixtures.fhir_app import app_settings
+from samhandling.api.app import create_app
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.services import default_platform, platform_services
 from samhandling.services.definitions.read_only import ShippedDefinitionsAreReadOnly
@@ -86,3 +89,33 @@ def test_each_named_benchmark_workload_exists() -> None:
     assert named == ["critical-information"]
     for name in named:
         assert (workloads / f"{name.replace('-', '_')}.py").is_file(), name
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def start(self) -> None:
+        self.events.append("start")
+
+    async def stop(self) -> None:
+        self.events.append("stop")
+
+
+def test_a_service_worker_runs_while_the_application_runs(
+    database_url: str, tmp_path: Path
+) -> None:
+
+    made: list[_Recorder] = []
+
+    def factory(_engine: object, _settings: object) -> _Recorder:
+        made.append(_Recorder())
+        return made[-1]
+
+    services = platform_services(extra=[Service("with-a-worker", workers=(factory,))])
+    app = create_app(app_settings(database_url, tmp_path), services=services)
+    assert made and made[0].events == []  # made with the app, started with it
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        assert made[0].events == ["start"]
+    assert made[0].events == ["start", "stop"]

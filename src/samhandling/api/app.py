@@ -72,6 +72,7 @@ def create_app(
         publish(engine, platform.shipped_definitions())
     metrics = Metrics()
     journal = AuditJournal(engine) if settings.audit else None
+    workers = [make(engine, settings) for make in platform.worker_factories]
     routes = [
         *_operational_routes(engine, metrics),
         *(dev_issuer_routes(dev, production=settings.production) if dev else []),
@@ -82,7 +83,11 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if journal is not None:
             journal.start()
+        for worker in workers:
+            worker.start()
         yield
+        for worker in reversed(workers):
+            await worker.stop()
         if journal is not None:
             await journal.close()
         engine.dispose()

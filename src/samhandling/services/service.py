@@ -10,9 +10,9 @@ module-level registry. docs/ARCHITECTURE.md, "How to add a service", is the chec
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from samhandling.auth.policy import AccessRule, ServiceRules
 from samhandling.definitions.operation_definitions import operation_definition
@@ -20,6 +20,22 @@ from samhandling.definitions.published import shipped_definitions
 from samhandling.demo.population import DemoHook
 from samhandling.interactions.operations import Operation, OperationRegistry
 from samhandling.interactions.write_rules import WriteRule
+
+
+class BackgroundWorker(Protocol):
+    """Work a service does beside the requests (delivering notifications, running exports):
+    started when the application starts, stopped when it stops; it must survive a restart
+    by keeping its state in the database, and share the work with other processes."""
+
+    def start(self) -> None:
+        """Begin (return at once; run in a thread or task of its own)."""
+
+    async def stop(self) -> None:
+        """Finish or hand back what is in hand, then return."""
+
+
+#: makes a service's worker for one application: (the engine, the settings) -> the worker
+WorkerFactory = Callable[[Any, Any], BackgroundWorker]
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,8 @@ class Service:
     demo: DemoHook | None = None
     #: the name of its workload in `bench/workloads` (see bench/README.md), if it has one
     benchmark: str | None = None
+    #: its background workers (`BackgroundWorker`), one each per application
+    workers: tuple[WorkerFactory, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +122,10 @@ class Platform:
                 )
             )
         return definitions
+
+    @property
+    def worker_factories(self) -> tuple[WorkerFactory, ...]:
+        return tuple(factory for s in self.services for factory in s.workers)
 
     @property
     def demo_hooks(self) -> tuple[DemoHook, ...]:
