@@ -176,3 +176,16 @@ def test_counts_do_not_count_hidden_results(results: Results) -> None:
         results.get("gp", "Observation", patient=CITIZEN, _summary="count").json()["total"]
         > released
     )
+
+
+def test_reverse_chains_and_chains_do_not_reveal_a_hidden_result(results: Results) -> None:
+    """The blocked report's second result (value 14) is the only one with that value: a
+    citizen's `_has` or chained search on it finds nothing, where the GP's finds it; on the
+    value the released result shares (13), the citizen's search finds their record."""
+    has = "_has:Observation:patient:value-quantity"
+    chained = "_has:DiagnosticReport:based-on:result.value-quantity"
+    assert _ids(results.get("citizen", "Patient", **{has: "14"}).json()) == set()
+    assert _ids(results.get("gp", "Patient", **{has: "14"}).json()) == {CITIZEN}
+    assert _ids(results.get("citizen", "Patient", **{has: "13"}).json()) == {CITIZEN}
+    assert _ids(results.get("citizen", "ServiceRequest", **{chained: "14"}).json()) == set()
+    assert len(_ids(results.get("gp", "ServiceRequest", **{chained: "14"}).json())) == 1
