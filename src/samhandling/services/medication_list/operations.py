@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from samhandling.definitions.operation_definitions import Param
 from samhandling.interactions.operations import Operation
-from samhandling.services.medication_list import document, pause, update
+from samhandling.services.medication_list import change_log, document, pause, update
 
 _READ: tuple[Param, ...] = (
     ("identifier", "in", 0, "1", "string"),
@@ -22,6 +22,11 @@ _PAUSE: tuple[Param, ...] = (
     ("return", "out", 1, "1", "List"),
 )
 _LIST_OUT: tuple[Param, ...] = (("return", "out", 1, "1", "List"),)
+_CHANGES: tuple[Param, ...] = (
+    ("identifier", "in", 0, "1", "string"),
+    ("language", "in", 0, "1", "code"),
+    ("change", "out", 0, "*", "BackboneElement"),
+)
 
 OPERATIONS = [
     *(
@@ -79,5 +84,19 @@ OPERATIONS = [
         writes=True,
         description="Record that the medication list was reconciled (samstemming): by whom, when.",
         parameters=_LIST_OUT,
+    ),
+    *(
+        Operation(
+            "medication-list-changes",
+            level,
+            "Patient",
+            change_log.medication_list_changes,
+            permission="r",
+            methods=("GET",),
+            description="The medication list's change log in plain words (who changed which "
+            "medicine, when and why), newest first, in Norwegian or English.",
+            parameters=_CHANGES,
+        )
+        for level in ("instance", "type")
     ),
 ]
