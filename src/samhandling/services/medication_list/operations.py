@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from samhandling.definitions.operation_definitions import Param
 from samhandling.interactions.operations import Operation
-from samhandling.services.medication_list import change_log, document, pause, update
+from samhandling.services.medication_list import (
+    change_log,
+    document,
+    pause,
+    unreconciled,
+    update,
+)
 
 _READ: tuple[Param, ...] = (
     ("identifier", "in", 0, "1", "string"),
@@ -98,5 +104,20 @@ OPERATIONS = [
             parameters=_CHANGES,
         )
         for level in ("instance", "type")
+    ),
+    Operation(
+        "unreconciled",
+        "type",
+        "Patient",
+        unreconciled.unreconciled,
+        permission="s",
+        methods=("GET",),
+        description="An organisation's patients whose medication list was not reconciled "
+        "within N days or since their latest admission there.",
+        parameters=(
+            ("organization", "in", 1, "1", "string"),
+            ("days", "in", 0, "1", "integer"),
+            ("patient", "out", 0, "*", "BackboneElement"),
+        ),
     ),
 ]
