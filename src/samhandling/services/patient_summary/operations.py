@@ -1,5 +1,5 @@
 """`Patient/{id}/$summary`, `Patient/$summary?identifier=…`, `Patient/{id}/$everything`
-and `$summary-signing-keys`.
+and `Patient/$summary-signing-keys`.
 
 `$summary` reads the patient through the caller's guard (404/403 as for a read), gathers
 the sections (`gather`), builds the document (`document`) and signs it (`signing`). The
@@ -97,7 +97,7 @@ OPERATIONS = [
         parameters=(("_count", "in", 0, "1", "integer"), ("return", "out", 1, "1", "Bundle")),
     ),
     Operation(
-        "summary-signing-keys", "system", None, signing_keys, permission="",
+        "summary-signing-keys", "type", "Patient", signing_keys, permission="",
         methods=("GET",),
         description="The public keys (JWKS) patient summaries are signed with.",
         parameters=(("jwks", "out", 1, "1", "string"),),
