@@ -21,7 +21,7 @@ from joserfc.errors import JoseError
 
 KEY_FILE = "summary-signing/signing-key.json"
 ALGORITHM = "ES256"
-#: ASTM E1762-95 signature type "Author's Signature"... the platform's: "Verification"
+#: the ASTM E1762-95 signature type: the platform verifies, it does not author
 SIGNATURE_TYPE = {
     "system": "urn:iso-astm:E1762-95:2013",
     "code": "1.2.840.10065.1.12.1.5",
@@ -38,9 +38,12 @@ def key_directory() -> Path:
     return Path(os.environ.get("SAMHANDLING_DATA_DIR", "data"))
 
 
-def signing_key(data_dir: Path | None = None) -> jwk.ECKey:
-    """The platform's summary signing key, created on first use."""
+def signing_key(data_dir: Path | None = None, *, create: bool = True) -> jwk.ECKey:
+    """The platform's summary signing key, created on first use (FileNotFoundError when
+    there is none and `create` is off)."""
     path = (data_dir or key_directory()) / KEY_FILE
+    if not path.exists() and not create:
+        raise FileNotFoundError(f"no summary signing key in {path.parent}")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = jwk.ECKey.generate_key("P-256", private=True, auto_kid=True)
@@ -55,9 +58,9 @@ def signing_key(data_dir: Path | None = None) -> jwk.ECKey:
     return loaded
 
 
-def jwks(data_dir: Path | None = None) -> dict[str, Any]:
+def jwks(data_dir: Path | None = None, *, create: bool = True) -> dict[str, Any]:
     """The public JWKS of the summary signing key."""
-    public = dict(signing_key(data_dir).as_dict(private=False))
+    public = dict(signing_key(data_dir, create=create).as_dict(private=False))
     public.update({"use": "sig", "alg": ALGORITHM})
     return {"keys": [public]}
 
