@@ -17,7 +17,7 @@ import typer
 from samhandling.cli.operator_errors import OperatorError
 from samhandling.cli.token_command import DataDir
 from samhandling.config import settings_from_env
-from samhandling.services.patient_summary import signing
+from samhandling.services.patient_summary import archive, signing
 
 summary_app = typer.Typer(
     help="Patient summaries (IPS): verify a signed copy.", no_args_is_help=True
@@ -26,7 +26,9 @@ summary_app = typer.Typer(
 
 @summary_app.command("verify")
 def verify(
-    file: Annotated[Path, typer.Argument(help="a saved $summary Bundle (JSON)")],
+    file: Annotated[
+        Path, typer.Argument(help="a saved $summary Bundle, or its stored DocumentReference")
+    ],
     keys: Annotated[
         Path | None, typer.Option("--keys", help="the published JWKS (or its Parameters)")
     ] = None,
@@ -34,6 +36,8 @@ def verify(
 ) -> None:
     """Verify the detached JWS in a saved summary's Bundle.signature."""
     bundle = _json(file)
+    if bundle.get("resourceType") == "DocumentReference":  # a stored summary ($summary-store)
+        bundle = archive.stored_bundle(bundle)
     try:
         kid = signing.verify(bundle, _key_set(keys, data_dir))
     except signing.SignatureInvalid as exc:

@@ -11,7 +11,7 @@ from typing import Any
 from fixtures.critical_information import CITIZEN, World, critical_condition, drug_reaction, implant
 from fixtures.fhir_app import FHIR_JSON
 from fixtures.lab_results import submission, submit
-from samhandling.services.patient_summary import signing
+from samhandling.services.patient_summary import archive, signing
 from samhandling.services.patient_summary.sections import ABSENT_UNKNOWN
 
 REQUIRED = {"48765-2", "10160-0", "11450-4"}
@@ -193,3 +193,18 @@ def test_everything_pages_the_compartment(world: World) -> None:
     assert following and following[0].startswith("http") and "$everything" in following[0]
     path = following[0][following[0].index("/fhir/") :]
     assert world.client.get(path, headers=world.as_("gp")).status_code == 200
+
+
+def test_a_stored_summary_keeps_the_signed_bundle(world: World) -> None:
+    _fill(world)
+    url = f"/fhir/Patient/{CITIZEN}/$summary-store"
+    stored = world.client.post(url, headers=world.as_("gp"))
+    assert stored.status_code == 201, stored.text
+    location = stored.headers["Content-Location"]
+    found = world.client.get(location[location.index("/fhir/") :], headers=world.as_("gp"))
+    assert found.status_code == 200, found.text
+    bundle = archive.stored_bundle(found.json())
+    assert bundle == stored.json()
+    assert signing.verify(bundle, signing.jwks())
+    refused = world.client.post(url, headers=world.as_("citizen"))
+    assert refused.status_code in (403, 404), refused.text

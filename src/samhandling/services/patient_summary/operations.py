@@ -1,15 +1,19 @@
-"""`Patient/{id}/$summary`, `Patient/$summary?identifier=…`, `Patient/{id}/$everything`
-and `Patient/$summary-signing-keys`.
+"""`Patient/{id}/$summary`, `Patient/$summary?identifier=…`, `…/$summary-store`,
+`Patient/{id}/$everything` and `Patient/$summary-signing-keys`.
 
 `$summary` reads the patient through the caller's guard (404/403 as for a read), gathers
-the sections (`gather`), builds the document (`document`) and signs it (`signing`). The
-audit middleware records the call as one access naming the patient and what was shown.
+the sections (`gather`), builds the document (`document`) and signs it (`signing`);
+`$summary-store` (a writing operation, POST) also stores it as a DocumentReference through
+`interactions.crud` (`archive`): a separate name because `$summary` itself never writes
+(a read transaction, cacheable). The audit middleware records the call as one access
+naming the patient and what was shown.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from samhandling.definitions.operation_definitions import Param
@@ -18,7 +22,7 @@ from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.interactions.read import read
 from samhandling.services.critical_information.summary import patient_of
-from samhandling.services.patient_summary import signing
+from samhandling.services.patient_summary import archive, signing
 from samhandling.services.patient_summary.document import PLATFORM_ID, document, urn
 from samhandling.services.patient_summary.gather import gather
 from samhandling.services.patient_summary.narrative import LANGUAGES
@@ -33,6 +37,17 @@ def now() -> datetime:
 
 def summary(context: OperationContext) -> OperationResult:
     """The patient's signed IPS document Bundle."""
+    return OperationResult(_signed(context)[0])
+
+
+def summary_store(context: OperationContext) -> OperationResult:
+    """The signed summary, stored as a DocumentReference (what was sent, provable later)."""
+    bundle, patient_id, at = _signed(context)
+    reference = archive.store(context, bundle, patient_id, at)
+    return OperationResult(bundle, 201, {"Content-Location": f"{context.base_url}/{reference}"})
+
+
+def _signed(context: OperationContext) -> tuple[dict[str, Any], str, datetime]:
     language = context.text("language") or "nb"
     if language not in LANGUAGES:
         message = f"language {language!r} is not supported (nb or en)"
@@ -42,7 +57,7 @@ def summary(context: OperationContext) -> OperationResult:
     at = now()
     bundle = document(context, patient, gather(context, patient_id, at), at, language)
     signing.sign(bundle, urn(context.base_url, f"Organization/{PLATFORM_ID}"), at)
-    return OperationResult(bundle)
+    return bundle, patient_id, at
 
 
 def everything(context: OperationContext) -> OperationResult:
@@ -87,6 +102,15 @@ OPERATIONS = [
         Operation(
             "summary", level, "Patient", summary, permission="r", methods=("GET", "POST"),
             description=_SUMMARY_DESCRIPTION, parameters=_SUMMARY_PARAMETERS,
+        )
+        for level in ("instance", "type")
+    ),
+    *(
+        Operation(
+            "summary-store", level, "Patient", summary_store, permission="r", writes=True,
+            description="The signed summary, also stored as a DocumentReference "
+            "(Content-Location names it); the caller must be allowed to create those.",
+            parameters=_SUMMARY_PARAMETERS,
         )
         for level in ("instance", "type")
     ),
