@@ -11,6 +11,7 @@ from typing import Any
 from fixtures.critical_information import CITIZEN, World, critical_condition, drug_reaction, implant
 from fixtures.fhir_app import FHIR_JSON
 from fixtures.lab_results import submission, submit
+from fixtures.shared_data import shared_data_dir
 from samhandling.services.patient_summary import archive, signing
 from samhandling.services.patient_summary.sections import ABSENT_UNKNOWN
 
@@ -208,3 +209,11 @@ def test_a_stored_summary_keeps_the_signed_bundle(world: World) -> None:
     assert signing.verify(bundle, signing.jwks())
     refused = world.client.post(url, headers=world.as_("citizen"))
     assert refused.status_code in (403, 404), refused.text
+
+
+def test_the_ips_example_bundles_pass_validate(world: World) -> None:
+    folder = shared_data_dir() / "ips"
+    examples = sorted(folder.glob("Bundle-*.json"))
+    assert examples
+    for path in examples:
+        assert _validate(world, json.loads(path.read_text())) == [], path.name
