@@ -145,10 +145,11 @@ def test_the_citizen_sees_their_own_summary_not_others(world: World) -> None:
 def test_the_lab_delay_applies_inside_the_summary(world: World) -> None:
     submit(world, submission(CITIZEN, datetime.now(UTC) - timedelta(days=400)))
     submit(world, submission(CITIZEN, datetime.now(UTC) - timedelta(hours=1), "PAT"))
-    for persona, reports in (("gp", 2), ("citizen", 1)):
+    for persona, shown in (("gp", 2), ("citizen", 1)):
         bundle = _summary(world, persona).json()
-        shown = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "DiagnosticReport"]
-        assert len(shown) == reports, persona
+        types = [e["resource"]["resourceType"] for e in bundle["entry"]]
+        assert types.count("DiagnosticReport") == shown, persona
+        assert types.count("Observation") == shown, persona  # not even through report.result
 
 
 def test_the_summary_is_signed_and_a_tampered_copy_fails(world: World) -> None:
