@@ -21,6 +21,7 @@ from samhandling.cli.operator_errors import (
     open_database,
 )
 from samhandling.cli.reindex_command import reindex_command
+from samhandling.cli.summary_command import summary_app
 from samhandling.cli.token_command import DataDir, start_banner, token, write_server_note
 from samhandling.config import (
     DEFAULT_PORT,
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 app.add_typer(audit_app, name="audit")
 app.add_typer(identity_app, name="identity")
+app.add_typer(summary_app, name="summary")
 app.command()(demo)
 app.command("reindex")(reindex_command)
 app.command()(token)

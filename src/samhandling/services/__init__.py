@@ -18,6 +18,7 @@ from samhandling.services import (
     lab_results,
     measurements,
     medication_list,
+    patient_summary,
     terminology,
     validation,
 )
@@ -36,6 +37,7 @@ def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
         audit_trail.SERVICE,
         measurements.SERVICE,
         validation.SERVICE,
+        patient_summary.SERVICE,
         *extra,
     ]
     return [*services, shipped_definitions_service(services)]

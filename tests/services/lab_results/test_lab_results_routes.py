@@ -152,9 +152,10 @@ def test_trend_operation(results: Results) -> None:
     assert len(points) == 1 + 2 + 1  # released, blocked (two results), delayed
 
 
-def test_there_is_no_everything_operation_to_leak_through(results: Results) -> None:
-    answer = results.get("citizen", f"Patient/{CITIZEN}/$everything")
-    assert answer.status_code == 404
+def test_everything_does_not_leak_hidden_results(results: Results) -> None:
+    answer = results.get("citizen", f"Patient/{CITIZEN}/$everything", _count="1000")
+    assert answer.status_code == 200, answer.text
+    assert not _ids(answer.json()) & results.hidden_ids() and _ids(answer.json())
 
 
 def test_system_history_and_system_search(results: Results) -> None:

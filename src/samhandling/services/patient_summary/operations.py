@@ -1,0 +1,129 @@
+"""`Patient/{id}/$summary`, `Patient/$summary?identifier=…`, `…/$summary-store`,
+`Patient/{id}/$everything` and `Patient/$summary-signing-keys`.
+
+`$summary` reads the patient through the caller's guard (404/403 as for a read), gathers
+the sections (`gather`), builds the document (`document`) and signs it (`signing`);
+`$summary-store` (a writing operation, POST) also stores it as a DocumentReference through
+`interactions.crud` (`archive`): a separate name because `$summary` itself never writes
+(a read transaction, cacheable). The audit middleware records the call as one access
+naming the patient and what was shown.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from samhandling.definitions.operation_definitions import Param
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.interactions.guarded_search import guarded_search
+from samhandling.interactions.operations import Operation, OperationContext, OperationResult
+from samhandling.interactions.read import read
+from samhandling.services.critical_information.summary import patient_of
+from samhandling.services.patient_summary import archive, signing
+from samhandling.services.patient_summary.document import PLATFORM_ID, document, urn
+from samhandling.services.patient_summary.gather import gather
+from samhandling.services.patient_summary.narrative import LANGUAGES
+
+EVERYTHING_PAGING = ("_count", "_after", "_before", "_cursor", "_offset", "_type")
+
+
+def now() -> datetime:
+    """The time the summary is made at (tests replace this function)."""
+    return datetime.now(UTC)
+
+
+def summary(context: OperationContext) -> OperationResult:
+    """The patient's signed IPS document Bundle."""
+    return OperationResult(_signed(context)[0])
+
+
+def summary_store(context: OperationContext) -> OperationResult:
+    """The signed summary, stored as a DocumentReference (what was sent, provable later)."""
+    bundle, patient_id, at = _signed(context)
+    reference = archive.store(context, bundle, patient_id, at)
+    return OperationResult(bundle, 201, {"Content-Location": f"{context.base_url}/{reference}"})
+
+
+def _signed(context: OperationContext) -> tuple[dict[str, Any], str, datetime]:
+    language = context.text("language") or "nb"
+    if language not in LANGUAGES:
+        message = f"language {language!r} is not supported (nb or en)"
+        raise FhirError(400, error("not-supported", message, "language"))
+    patient_id = patient_of(context)
+    patient = read(context.connection, "Patient", patient_id, context.guard).resource()
+    at = now()
+    bundle = document(context, patient, gather(context, patient_id, at), at, language)
+    signing.sign(bundle, urn(context.base_url, f"Organization/{PLATFORM_ID}"), at)
+    return bundle, patient_id, at
+
+
+def everything(context: OperationContext) -> OperationResult:
+    """The patient's compartment, paged (`_count` and the `next` link)."""
+    patient_id = str(context.resource_id)
+    items = [
+        (name, str(value))
+        for name in EVERYTHING_PAGING
+        for value in context.parameters.get(name, [])
+    ]
+    found = guarded_search(
+        context.connection, None, items, context.base_url, context.guard,
+        compartment=("Patient", patient_id),
+    )  # fmt: skip
+    here = f"{context.base_url}/Patient/{patient_id}/$everything"
+    for link in found.get("link", []):
+        query = urlsplit(link["url"]).query
+        link["url"] = f"{here}?{query}" if query else here
+    return OperationResult(found)
+
+
+def signing_keys(context: OperationContext) -> OperationResult:
+    """The public keys summaries are signed with (a JWKS, as a string parameter)."""
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "jwks", "valueString": json.dumps(signing.jwks())}],
+    }
+    return OperationResult(body)
+
+
+_SUMMARY_PARAMETERS: tuple[Param, ...] = (
+    ("identifier", "in", 0, "1", "string"),
+    ("language", "in", 0, "1", "code"),
+    ("return", "out", 1, "1", "Bundle"),
+)
+_SUMMARY_DESCRIPTION = (
+    "The patient's International Patient Summary (IPS 1.1.0) as a signed document Bundle, "
+    "generated from the platform's services (language nb or en)."
+)
+OPERATIONS = [
+    *(
+        Operation(
+            "summary", level, "Patient", summary, permission="r", methods=("GET", "POST"),
+            description=_SUMMARY_DESCRIPTION, parameters=_SUMMARY_PARAMETERS,
+        )
+        for level in ("instance", "type")
+    ),
+    *(
+        Operation(
+            "summary-store", level, "Patient", summary_store, permission="r", writes=True,
+            description="The signed summary, also stored as a DocumentReference "
+            "(Content-Location names it); the caller must be allowed to create those.",
+            parameters=_SUMMARY_PARAMETERS,
+        )
+        for level in ("instance", "type")
+    ),
+    Operation(
+        "everything", "instance", "Patient", everything, permission="s",
+        methods=("GET", "POST"),
+        description="The patient's compartment, paged with _count and next links.",
+        parameters=(("_count", "in", 0, "1", "integer"), ("return", "out", 1, "1", "Bundle")),
+    ),
+    Operation(
+        "summary-signing-keys", "type", "Patient", signing_keys, permission="",
+        methods=("GET",),
+        description="The public keys (JWKS) patient summaries are signed with.",
+        parameters=(("jwks", "out", 1, "1", "string"),),
+    ),
+]  # fmt: skip

@@ -1,0 +1,220 @@
+"""`$summary`: IPS sections from the services, no-info entries, access, lab delay, signing."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fixtures.critical_information import CITIZEN, World, critical_condition, drug_reaction, implant
+from fixtures.fhir_app import FHIR_JSON
+from fixtures.lab_results import submission, submit
+from fixtures.shared_data import shared_data_dir
+from samhandling.services.patient_summary import archive, signing
+from samhandling.services.patient_summary.sections import ABSENT_UNKNOWN
+
+REQUIRED = {"48765-2", "10160-0", "11450-4"}
+
+
+def _summary(world: World, persona: str, patient: str = CITIZEN, **params: str) -> Any:
+    url = f"/fhir/Patient/{patient}/$summary"
+    return world.client.get(url, params=params, headers=world.as_(persona))
+
+
+def _sections(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    composition = bundle["entry"][0]["resource"]
+    return {s["code"]["coding"][0]["code"]: s for s in composition["section"]}
+
+
+def _resolved(bundle: dict[str, Any], reference: str) -> dict[str, Any]:
+    found = [e["resource"] for e in bundle["entry"] if e["fullUrl"] == reference]
+    assert len(found) == 1, reference
+    return found[0]
+
+
+def _references(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [r for item in value for r in _references(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [value["reference"]] if isinstance(value.get("reference"), str) else []
+    return found + [r for k, v in value.items() if k != "contained" for r in _references(v)]
+
+
+def _validate(world: World, bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    answer = world.client.post(
+        "/fhir/Bundle/$validate", json=bundle, headers={**FHIR_JSON, **world.as_("gp")}
+    )
+    assert answer.status_code == 200, answer.text
+    return [i for i in answer.json().get("issue", []) if i["severity"] in ("error", "fatal")]
+
+
+def _statement() -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationStatement",
+        "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"}],
+        "status": "active",
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.whocc.no/atc", "code": "C10AA01"}],
+            "text": "Simvastatin 20 mg",
+        },
+        "subject": {"reference": f"Patient/{CITIZEN}"},
+        "dosage": [{"text": "1 tablett om kvelden"}],
+    }
+
+
+def _fill(world: World) -> None:
+    for entry in (drug_reaction(CITIZEN), critical_condition(CITIZEN), implant(CITIZEN)):
+        assert world.create("gp", entry).status_code == 201
+    saved = world.client.post(
+        f"/fhir/Patient/{CITIZEN}/$medication-list-update",
+        json={
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "basedOn", "valueInteger": 0},
+                {"name": "entry", "resource": _statement()},
+            ],
+        },
+        headers={**FHIR_JSON, **world.as_("gp")},
+    )
+    assert saved.status_code == 201, saved.text
+    submit(world, submission(CITIZEN, datetime.now(UTC) - timedelta(days=400)))
+
+
+def test_a_filled_summary_is_a_valid_ips_document(world: World) -> None:
+    _fill(world)
+    response = _summary(world, "gp")
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    assert bundle["type"] == "document"
+    composition = bundle["entry"][0]["resource"]
+    assert composition["resourceType"] == "Composition"
+    assert composition["type"]["coding"][0]["code"] == "60591-5"
+    assert _resolved(bundle, composition["subject"]["reference"])["id"] == CITIZEN
+    assert _resolved(bundle, composition["author"][0]["reference"])["resourceType"] == (
+        "Organization"
+    )
+    sections = _sections(bundle)
+    assert REQUIRED | {"46264-8", "30954-2"} <= set(sections)
+    for reference in _references([e["resource"] for e in bundle["entry"]]):
+        if not reference.startswith("#"):
+            _resolved(bundle, reference)  # every reference resolves inside the Bundle
+    allergy = _resolved(bundle, sections["48765-2"]["entry"][0]["reference"])
+    assert allergy["code"]["text"] == "Fenoksymetylpenicillin"
+    medication = _resolved(bundle, sections["10160-0"]["entry"][0]["reference"])
+    assert medication["medicationCodeableConcept"]["text"] == "Simvastatin 20 mg"
+    assert "Epilepsi" in sections["11450-4"]["text"]["div"]
+    assert "<table>" in sections["48765-2"]["text"]["div"]
+    assert _validate(world, bundle) == []
+
+
+def test_breaking_one_element_gives_its_issue(world: World) -> None:
+    _fill(world)
+    bundle = _summary(world, "gp").json()
+    bundle["entry"][0]["resource"]["status"] = "signed-off"
+    bundle["entry"][0]["resource"]["section"][0]["text"]["div"] = (
+        '<div xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></div>'
+    )
+    issues = _validate(world, bundle)
+    where = {i["expression"][0] for i in issues}
+    assert "Bundle.entry[0].resource.ofType(Composition).status" in where
+    assert any("txt-1" in i["diagnostics"] for i in issues)
+
+
+def test_an_empty_patient_has_the_required_sections_with_no_info_entries(world: World) -> None:
+    bundle = _summary(world, "gp", language="en").json()
+    sections = _sections(bundle)
+    assert set(sections) == REQUIRED
+    for section in sections.values():
+        entry = _resolved(bundle, section["entry"][0]["reference"])
+        concept = entry.get("code") or entry["medicationCodeableConcept"]
+        assert concept["coding"][0]["system"] == ABSENT_UNKNOWN
+        assert "No information recorded." in section["text"]["div"]
+    assert bundle["entry"][0]["resource"]["title"] == "International Patient Summary"
+    assert _validate(world, bundle) == []
+
+
+def test_the_citizen_sees_their_own_summary_not_others(world: World) -> None:
+    assert _summary(world, "citizen").status_code == 200
+    assert _summary(world, "citizen", patient="persona-parent").status_code == 404
+    assert _summary(world, "gp", language="xx").status_code == 400
+
+
+def test_the_lab_delay_applies_inside_the_summary(world: World) -> None:
+    submit(world, submission(CITIZEN, datetime.now(UTC) - timedelta(days=400)))
+    submit(world, submission(CITIZEN, datetime.now(UTC) - timedelta(hours=1), "PAT"))
+    for persona, shown in (("gp", 2), ("citizen", 1)):
+        bundle = _summary(world, persona).json()
+        types = [e["resource"]["resourceType"] for e in bundle["entry"]]
+        assert types.count("DiagnosticReport") == shown, persona
+        assert types.count("Observation") == shown, persona  # not even through report.result
+
+
+def test_the_summary_is_signed_and_a_tampered_copy_fails(world: World) -> None:
+    _fill(world)
+    bundle = _summary(world, "gp").json()
+    keys = world.client.get("/fhir/Patient/$summary-signing-keys", headers=world.as_("gp"))
+    assert keys.status_code == 200, keys.text
+    jwks = json.loads(keys.json()["parameter"][0]["valueString"])
+    assert signing.verify(bundle, jwks)
+    tampered = copy.deepcopy(bundle)
+    tampered["entry"][0]["resource"]["title"] = "Endret"
+    try:
+        signing.verify(tampered, jwks)
+    except signing.SignatureInvalid:
+        pass
+    else:
+        raise AssertionError("a tampered summary verified")
+
+
+def test_by_national_id_and_audited_as_one_access(world: World) -> None:
+    url = "/fhir/Patient/$summary?identifier=05858540072"
+    assert world.client.get(url, headers=world.as_("gp")).status_code == 200
+    events = world.client.get(
+        "/fhir/AuditEvent", params={"patient": CITIZEN}, headers=world.as_("security-officer")
+    )
+    assert events.status_code == 200, events.text
+    calls = [
+        e["resource"]
+        for e in events.json().get("entry", [])
+        if "$summary" in json.dumps(e["resource"].get("entity", []))
+    ]
+    assert len(calls) == 1, [c.get("entity") for c in calls]
+
+
+def test_everything_pages_the_compartment(world: World) -> None:
+    _fill(world)
+    url = f"/fhir/Patient/{CITIZEN}/$everything"
+    first = world.client.get(url, params={"_count": "2"}, headers=world.as_("gp"))
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert len([e for e in page["entry"] if e["search"]["mode"] == "match"]) == 2
+    following = [link["url"] for link in page["link"] if link["relation"] == "next"]
+    assert following and following[0].startswith("http") and "$everything" in following[0]
+    path = following[0][following[0].index("/fhir/") :]
+    assert world.client.get(path, headers=world.as_("gp")).status_code == 200
+
+
+def test_a_stored_summary_keeps_the_signed_bundle(world: World) -> None:
+    _fill(world)
+    url = f"/fhir/Patient/{CITIZEN}/$summary-store"
+    stored = world.client.post(url, headers=world.as_("gp"))
+    assert stored.status_code == 201, stored.text
+    location = stored.headers["Content-Location"]
+    found = world.client.get(location[location.index("/fhir/") :], headers=world.as_("gp"))
+    assert found.status_code == 200, found.text
+    bundle = archive.stored_bundle(found.json())
+    assert bundle == stored.json()
+    assert signing.verify(bundle, signing.jwks())
+    refused = world.client.post(url, headers=world.as_("citizen"))
+    assert refused.status_code in (403, 404), refused.text
+
+
+def test_the_ips_example_bundles_pass_validate(world: World) -> None:
+    folder = shared_data_dir() / "ips"
+    examples = sorted(folder.glob("Bundle-*.json"))
+    assert examples
+    for path in examples:
+        assert _validate(world, json.loads(path.read_text())) == [], path.name
