@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from samhandling.services import (
     audit_trail,
+    bulkexport,
     critical_information,
     identity,
     lab_results,
@@ -36,6 +37,7 @@ def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
         audit_trail.SERVICE,
         measurements.SERVICE,
         validation.SERVICE,
+        bulkexport.SERVICE,
         *extra,
     ]
     return [*services, shipped_definitions_service(services)]
