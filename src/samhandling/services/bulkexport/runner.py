@@ -130,29 +130,48 @@ def _export_type(
     clock: Clock,
     output: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Write one type's files; its entries for the manifest (a count-0 entry when none)."""
-    selection = _selection(job, resource_type)
+    """Write one type's files of a job, recording progress after each batch."""
+
+    def on_batch(written: int) -> None:
+        note = f"{resource_type}: {written} written"
+        _progress(engine, job, output, note, limits, clock)
+
+    elements = job.parameters.get("elements")
+    return export_type(engine, _selection(job, resource_type), elements, folder, limits, on_batch)
+
+
+def export_type(
+    engine: Engine,
+    selection: SnapshotSelection,
+    elements: list[str] | None,
+    folder: Path,
+    limits: RunLimits,
+    on_batch: Callable[[int], None],
+    *,
+    withhold: bool = True,
+) -> list[dict[str, Any]]:
+    """Write one type's snapshot as NDJSON files in `folder`, one bounded batch at a time
+    (`on_batch(written so far)` after each); the manifest entries (count 0 when none).
+    With `withhold`, entries the policy withholds from systems (labels) are left out."""
+    resource_type = selection.resource_type
     writer = TypeWriter(folder, resource_type, limits.max_file_bytes)
-    after, written, withheld = "", 0, 0
+    after, written = "", 0
     try:
         while True:
             with read_connection(engine) as connection:
                 rows = snapshot_batch(connection, selection, after, limits.batch_size)
             for _resource_id, resource in rows:
-                if _withheld_from_systems(resource):
-                    withheld += 1
-                    continue
-                writer.write(subset(resource, job.parameters.get("elements")))
-                written += 1
+                if not (withhold and _withheld_from_systems(resource)):
+                    writer.write(subset(resource, elements))
+                    written += 1
+            on_batch(written)
             if len(rows) < limits.batch_size:
                 break
             after = rows[-1][0]
-            _progress(engine, job, output, f"{resource_type}: {written} written", limits, clock)
     except BaseException:
         writer.abandon()
         raise
-    files = writer.finish()
-    return files or [{"type": resource_type, "file": None, "count": 0, "withheld": withheld}]
+    return writer.finish() or [{"type": resource_type, "file": None, "count": 0}]
 
 
 def _withheld_from_systems(resource: dict[str, Any]) -> bool:
