@@ -30,6 +30,7 @@ def test_the_platform_is_built_of_its_services() -> None:
         "audit-trail",
         "measurements",
         "validation",
+        "bulk-export",
         "shipped-definitions",
     ]
     platform = default_platform()

@@ -19,7 +19,7 @@ from samhandling.services import platform_services
 def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
     """The app without the export worker running by itself: tests run it (`run_once`)."""
     services = [
-        s if s.name != "bulkexport" else replace(s, workers=()) for s in platform_services()
+        s if s.name != "bulk-export" else replace(s, workers=()) for s in platform_services()
     ]
     app = create_app(app_settings(database_url, tmp_path), services=services)
     with TestClient(app, raise_server_exceptions=False) as client:

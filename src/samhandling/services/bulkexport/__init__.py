@@ -35,7 +35,7 @@ def _operation(level: Level, resource_type: str | None) -> Operation:
 
 
 SERVICE = Service(
-    name="bulkexport",
+    name="bulk-export",
     operations=(
         _operation("system", None),
         _operation("type", "Patient"),
