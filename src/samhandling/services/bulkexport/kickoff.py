@@ -62,6 +62,8 @@ def kick_off(context: OperationContext) -> OperationResult:
             "patients": list(patients) if patients is not None else None,
             "all_patients": all_patients,
             "elements": _list(context, "_elements"),
+            "group": context.resource_id if context.resource_type == "Group" else None,
+            "agent": principal.audit_agent(),
         },
         snapshot_tx=snapshot_tx,
         transaction_time_us=committed_us or created,

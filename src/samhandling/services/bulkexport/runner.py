@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from samhandling.audit.trail import append_at_commit
 from samhandling.auth.labels import labels_of
 from samhandling.fhir import json_codec
+from samhandling.services.bulkexport.audit_record import export_record
 from samhandling.services.bulkexport.elements import subset
 from samhandling.services.bulkexport.files import ExportFolders, file_name, temporary
 from samhandling.store.database import Engine, read_connection, write_connection
@@ -118,6 +120,7 @@ def run_job(
         if not end_job(connection, job.job_id, COMPLETED, output):
             folders.remove(job.job_id)
             return False
+        append_at_commit(connection, export_record(job, output, clock()))
     return True
 
 
