@@ -31,6 +31,7 @@ def test_the_platform_is_built_of_its_services() -> None:
         "measurements",
         "validation",
         "patient-summary",
+        "bulk-export",
         "shipped-definitions",
     ]
     platform = default_platform()

@@ -29,6 +29,7 @@ from samhandling.api.authentication import (
 )
 from samhandling.api.capability import capability_statement
 from samhandling.api.database_errors import database_error_response, is_database_outage
+from samhandling.api.export_routes import export_routes
 from samhandling.api.operation_routes import operation_routes
 from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
@@ -163,6 +164,7 @@ def _fhir_routes(api: FhirRestApi, settings: Settings, platform: Platform) -> li
         Route("/fhir/_history", api.history, methods=["GET"]),
         *operation_routes(api, operations),
         *audit_routes(api),
+        *export_routes(api),
         *search_routes(api),
         Route("/fhir/{type}", api.create, methods=["POST"]),
         Route("/fhir/{type}", api.conditional_update, methods=["PUT"]),

@@ -66,6 +66,7 @@ def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[Base
                     params.get("id"),
                     parameters,
                     body,
+                    headers=dict(request.headers),
                 )
                 return operation.handler(context)
 

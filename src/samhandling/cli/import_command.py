@@ -34,14 +34,50 @@ IMPORT_TAG_SYSTEM = "https://samhandling.no/fhir/CodeSystem/import-entry"
 
 
 def read_bundles(path: Path) -> Iterator[dict[str, Any]]:
-    """The Bundles in a file: one JSON Bundle, bzip2-compressed JSON, or NDJSON of Bundles."""
+    """The Bundles in a file: one JSON Bundle, bzip2-compressed JSON, or NDJSON of Bundles
+    or of other resources (a bulk export's files: stored under their ids, see
+    `resources_as_bundles`)."""
     raw = bz2.decompress(path.read_bytes()) if path.suffix == ".bz2" else path.read_bytes()
     if path.name.endswith((".ndjson", ".ndjson.bz2")):
-        for line in raw.splitlines():
-            if line.strip():
-                yield json_codec.parse(line)
+        lines = (json_codec.parse(line) for line in raw.splitlines() if line.strip())
+        yield from resources_as_bundles(lines)
     else:
         yield json_codec.parse(raw)
+
+
+def resources_as_bundles(items: Iterator[Any], size: int = 200) -> Iterator[dict[str, Any]]:
+    """Bundles as they are; runs of other resources as transactions of PUTs by id (so the
+    references between exported resources stay as they were; POST for one without an id),
+    `size` entries each."""
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, dict) and item.get("resourceType") == "Bundle":
+            if batch:
+                yield _transaction(batch)
+                batch = []
+            yield item
+            continue
+        batch.append(_entry(item))
+        if len(batch) >= size:
+            yield _transaction(batch)
+            batch = []
+    if batch:
+        yield _transaction(batch)
+
+
+def _entry(resource: Any) -> dict[str, Any]:
+    if isinstance(resource, dict) and resource.get("id"):
+        url = f"{resource.get('resourceType')}/{resource['id']}"
+        return {"resource": resource, "request": {"method": "PUT", "url": url}}
+    return {"resource": resource, "request": {"method": "POST", "url": str(_type_of(resource))}}
+
+
+def _type_of(resource: Any) -> Any:
+    return resource.get("resourceType") if isinstance(resource, dict) else None
+
+
+def _transaction(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
 def import_order(paths: list[Path]) -> list[Path]:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from samhandling.cli.audit_command import audit_app
 from samhandling.cli.demo_command import demo
+from samhandling.cli.export_command import export_store
 from samhandling.cli.identity_command import identity_app
 from samhandling.cli.import_command import import_bundles
 from samhandling.cli.operator_errors import (
@@ -129,6 +130,25 @@ def import_(
         )
     settings = settings.with_overrides(database_url=database)
     import_bundles(settings, paths, skip_existing=skip_existing)
+
+
+@app.command("export")
+def export(
+    directory: Annotated[Path, typer.Argument(help="where the <Type>.ndjson files go")],
+    types: Annotated[
+        list[str] | None, typer.Option("--type", help="only this resource type (repeatable)")
+    ] = None,
+    database: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write the store as NDJSON files (one snapshot, one file per type; `import` loads them)."""
+    settings = settings_from_env()
+    if data_dir is not None:
+        settings = settings.with_overrides(
+            data_dir=data_dir, database_url=default_database_url(data_dir)
+        )
+    settings = settings.with_overrides(database_url=database)
+    export_store(settings, directory, types)
 
 
 def seed_demo_population(database_url: str, base_url: str, patients: int) -> None:

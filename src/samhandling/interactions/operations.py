@@ -7,7 +7,7 @@ is as all-or-nothing and as policy-bound as any other interaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,6 +35,8 @@ class OperationContext:
     resource_id: str | None
     parameters: dict[str, list[Any]]
     body: Any = None
+    #: the request's headers, names in lower case (e.g. `prefer` for `$export`)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def parameter(self, name: str, default: Any = None) -> Any:
         """The first value of a parameter, or `default`."""

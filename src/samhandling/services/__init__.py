@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from samhandling.services import (
     audit_trail,
+    bulkexport,
     critical_information,
     identity,
     lab_results,
@@ -38,6 +39,7 @@ def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
         measurements.SERVICE,
         validation.SERVICE,
         patient_summary.SERVICE,
+        bulkexport.SERVICE,
         *extra,
     ]
     return [*services, shipped_definitions_service(services)]

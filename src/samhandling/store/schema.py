@@ -292,3 +292,26 @@ patient_identity = Table(
     Column("resource_id", RID, nullable=True),
     Index("ix_patient_identity_resource", "resource_id"),
 )
+
+# Bulk Data `$export` jobs (services/bulkexport, store/export_queries.py): one row per
+# kick-off, its snapshot (the transaction counter at kick-off), its state and progress, and
+# the files written so far (JSON). The worker that runs a job holds a lease on it
+# (`lease_until_us`), so a job whose process died is taken up again by another.
+export_job = Table(
+    "export_job",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("client_id", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("request", Text, nullable=False),
+    Column("parameters", Text, nullable=False),
+    Column("snapshot_tx", BigInteger, nullable=False),
+    Column("transaction_time_us", BigInteger, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Column("lease_until_us", BigInteger, nullable=True),
+    Column("progress", Text, nullable=True),
+    Column("output", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    Index("ix_export_job_status", "status"),
+)

@@ -1,0 +1,176 @@
+"""The `$export` kick-off (Bulk Data Access 2.0): check the caller and the request, record
+the snapshot and the job, answer 202 with the status URL in `Content-Location`.
+
+Only `system` callers; each exported type needs a system read scope on it (`system/*.rs`,
+`system/Observation.rs`, v1 `system/*.read`). A `_type` naming a type the token does not
+grant is refused (403); without `_type` the export holds exactly the granted types.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from samhandling.auth.principal import Principal
+from samhandling.auth.scopes import grant
+from samhandling.fhir.fhir_dates import parse_date_range
+from samhandling.fhir.instants import datetime_to_us, now_us
+from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
+from samhandling.interactions.operations import OperationContext, OperationResult
+from samhandling.store.export_queries import (
+    ACCEPTED,
+    ExportJob,
+    insert_job,
+    snapshot_position,
+    snapshot_types,
+)
+from samhandling.store.reader import read_current
+
+NDJSON_FORMATS = frozenset({"application/fhir+ndjson", "application/ndjson", "ndjson"})
+#: how long a job and its files are kept after the kick-off
+JOB_LIFETIME = timedelta(hours=24)
+_TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
+
+
+def status_url(base_url: str, job_id: str) -> str:
+    """Where the client polls a job."""
+    return f"{base_url}/_export/{job_id}"
+
+
+def kick_off(context: OperationContext) -> OperationResult:
+    """The `$export` handler at every level (system, Patient, Group/{id})."""
+    principal = _system_caller(context)
+    _check_async(context)
+    _check_format(context)
+    if context.text("_typeFilter") is not None:
+        raise FhirError(400, error("not-supported", "_typeFilter is not supported", "_typeFilter"))
+    patients, all_patients = _patients(context)
+    granted = _granted_types(principal, context, all_patients or patients is not None)
+    snapshot_tx, committed_us = snapshot_position(context.connection)
+    created = now_us()
+    job = ExportJob(
+        job_id=str(uuid.uuid4()),
+        client_id=client_of(principal),
+        status=ACCEPTED,
+        request=_request_url(context),
+        parameters={
+            "types": granted,
+            "since_us": _since(context),
+            "patients": list(patients) if patients is not None else None,
+            "all_patients": all_patients,
+            "elements": _list(context, "_elements"),
+            "group": context.resource_id if context.resource_type == "Group" else None,
+            "agent": principal.audit_agent(),
+        },
+        snapshot_tx=snapshot_tx,
+        transaction_time_us=committed_us or created,
+        created_us=created,
+        expires_us=created + int(JOB_LIFETIME.total_seconds() * 1_000_000),
+        lease_until_us=None,
+        progress="accepted",
+        output=[],
+        error=None,
+    )
+    insert_job(context.connection, job)
+    outcome = operation_outcome([Issue("information", "informational", "export accepted")])
+    location = status_url(context.base_url, job.job_id)
+    return OperationResult(outcome, 202, {"Content-Location": location})
+
+
+def client_of(principal: Principal) -> str:
+    """Who owns a job: the calling system's client id (its subject when it has none)."""
+    return principal.client.client_id or principal.subject or principal.issuer
+
+
+def _system_caller(context: OperationContext) -> Principal:
+    principal = context.guard.principal
+    if principal is None or principal.kind != "system":
+        raise FhirError(403, error("forbidden", "Bulk export is for system clients only"))
+    return principal
+
+
+def _check_async(context: OperationContext) -> None:
+    prefer = context.headers.get("prefer", "")
+    if "respond-async" not in [p.strip() for p in prefer.split(",")]:
+        raise FhirError(400, error("invalid", "Bulk export needs the header Prefer: respond-async"))
+
+
+def _check_format(context: OperationContext) -> None:
+    wanted = context.text("_outputFormat")
+    if wanted is not None and wanted not in NDJSON_FORMATS:
+        message = f"_outputFormat {wanted} is not supported (application/fhir+ndjson only)"
+        raise FhirError(400, error("not-supported", message, "_outputFormat"))
+
+
+def _list(context: OperationContext, name: str) -> list[str] | None:
+    values = context.parameters.get(name)
+    if not values:
+        return None
+    items = [i.strip() for v in values for i in str(v).split(",") if i.strip()]
+    return list(dict.fromkeys(items)) or None
+
+
+def _since(context: OperationContext) -> int | None:
+    text = context.text("_since")
+    if text is None:
+        return None
+    try:
+        return datetime_to_us(parse_date_range(text)[0])
+    except ValueError as exc:
+        raise FhirError(400, error("invalid", f"_since: {exc}", "_since")) from exc
+
+
+def _granted_types(principal: Principal, context: OperationContext, patients: bool) -> list[str]:
+    asked = _list(context, "_type")
+    for name in asked or ():
+        if not _TYPE_NAME.match(name):
+            raise FhirError(400, error("invalid", f"_type: {name} is not a resource type", "_type"))
+    if asked is None:
+        stored = snapshot_types(
+            context.connection, snapshot_position(context.connection)[0], patients
+        )
+        return [t for t in stored if reads(principal, t)]
+    refused = [t for t in asked if not reads(principal, t)]
+    if refused:
+        message = f"no system read scope grants {', '.join(refused)}"
+        raise FhirError(403, error("forbidden", message, "_type"))
+    return asked
+
+
+def reads(principal: Principal, resource_type: str) -> bool:
+    """Whether the system scopes grant reading and searching the whole type."""
+    found = grant(principal.scopes, ("system",), resource_type, "rs")
+    return found.ok and not found.filters
+
+
+def _patients(context: OperationContext) -> tuple[tuple[str, ...] | None, bool]:
+    """(the member patients of a Group export, whether every patient's compartment)."""
+    if context.resource_type == "Patient":
+        return None, True
+    if context.resource_type != "Group" or context.resource_id is None:
+        return None, False
+    stored = read_current(context.connection, "Group", context.resource_id)
+    if stored is None or stored.deleted or stored.content is None:
+        raise FhirError(404, error("not-found", f"Group/{context.resource_id} is not known"))
+    return tuple(members(stored.resource())), True
+
+
+def members(group: dict[str, Any]) -> list[str]:
+    """The Patient ids a Group's `member.entity` references name, in order."""
+    found = []
+    for member in group.get("member") or []:
+        reference = ((member or {}).get("entity") or {}).get("reference") or ""
+        kind, _, patient_id = reference.rpartition("/")
+        if kind.endswith("Patient") and patient_id:
+            found.append(patient_id)
+    return list(dict.fromkeys(found))
+
+
+def _request_url(context: OperationContext) -> str:
+    path = "/".join(p for p in (context.resource_type, context.resource_id) if p)
+    query = [(k, str(v)) for k, values in context.parameters.items() for v in values]
+    where = f"{context.base_url}/{path}/$export" if path else f"{context.base_url}/$export"
+    return f"{where}?{urlencode(query)}" if query else where
