@@ -1,4 +1,4 @@
-"""HTTP routes of a Bulk Data export after its kick-off (`$export`, services/bulkexport):
+"""HTTP routes of a Bulk Data export after its kick-off (`$export`, services/bulk_export):
 the status URL (GET polls, DELETE cancels) and the files of the manifest, streamed as
 `application/fhir+ndjson`. Only the client that started a job reaches it."""
 
@@ -11,8 +11,8 @@ from starlette.routing import BaseRoute, Route
 
 from samhandling.api.responses import fhir_response
 from samhandling.api.rest import FhirRestApi
-from samhandling.services.bulkexport.files import ExportFolders
-from samhandling.services.bulkexport.status import cancel, job_file, owned_job, status_of
+from samhandling.services.bulk_export.files import ExportFolders
+from samhandling.services.bulk_export.status import cancel, job_file, owned_job, status_of
 from samhandling.store.database import write_connection
 
 NDJSON = "application/fhir+ndjson"

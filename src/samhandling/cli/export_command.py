@@ -10,7 +10,7 @@ from rich.progress import Progress
 
 from samhandling.cli.operator_errors import open_database
 from samhandling.config import Settings
-from samhandling.services.bulkexport.directory_export import export_to_directory
+from samhandling.services.bulk_export.directory_export import export_to_directory
 
 
 def export_store(settings: Settings, directory: Path, types: list[str] | None) -> dict[str, int]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from samhandling.services import (
     audit_trail,
-    bulkexport,
+    bulk_export,
     critical_information,
     identity,
     lab_results,
@@ -39,7 +39,7 @@ def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
         measurements.SERVICE,
         validation.SERVICE,
         patient_summary.SERVICE,
-        bulkexport.SERVICE,
+        bulk_export.SERVICE,
         *extra,
     ]
     return [*services, shipped_definitions_service(services)]

@@ -1,4 +1,4 @@
-"""Named queries of the Bulk Data `$export` (services/bulkexport): the job rows and the
+"""Named queries of the Bulk Data `$export` (services/bulk_export): the job rows and the
 snapshot walk.
 
 The snapshot walk reads, for one resource type, the versions current as of a transaction

@@ -293,7 +293,7 @@ patient_identity = Table(
     Index("ix_patient_identity_resource", "resource_id"),
 )
 
-# Bulk Data `$export` jobs (services/bulkexport, store/export_queries.py): one row per
+# Bulk Data `$export` jobs (services/bulk_export, store/export_queries.py): one row per
 # kick-off, its snapshot (the transaction counter at kick-off), its state and progress, and
 # the files written so far (JSON). The worker that runs a job holds a lease on it
 # (`lease_until_us`), so a job whose process died is taken up again by another.

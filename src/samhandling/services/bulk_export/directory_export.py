@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from samhandling.services.bulkexport.runner import RunLimits, export_type
+from samhandling.services.bulk_export.runner import RunLimits, export_type
 from samhandling.store.database import Engine, read_connection
 from samhandling.store.export_queries import SnapshotSelection, snapshot_position, snapshot_types
 

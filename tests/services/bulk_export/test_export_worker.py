@@ -9,7 +9,7 @@ import pytest
 
 from fixtures.bulk_export import Store
 from samhandling.fhir.instants import now_us
-from samhandling.services.bulkexport import runner
+from samhandling.services.bulk_export import runner
 from samhandling.store.database import write_connection
 from samhandling.store.export_queries import claim_job
 

@@ -11,8 +11,8 @@ import threading
 from typing import Any
 
 from samhandling.fhir.instants import now_us
-from samhandling.services.bulkexport.files import ExportFolders
-from samhandling.services.bulkexport.runner import Clock, RunLimits, run_job
+from samhandling.services.bulk_export.files import ExportFolders
+from samhandling.services.bulk_export.runner import Clock, RunLimits, run_job
 from samhandling.store.database import write_connection
 from samhandling.store.export_queries import (
     FAILED,
@@ -22,7 +22,7 @@ from samhandling.store.export_queries import (
     jobs_to_remove,
 )
 
-log = logging.getLogger("samhandling.bulkexport")
+log = logging.getLogger("samhandling.bulk_export")
 
 
 class ExportWorker:

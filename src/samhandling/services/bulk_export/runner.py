@@ -15,9 +15,9 @@ from typing import Any, BinaryIO
 from samhandling.audit.trail import append_at_commit
 from samhandling.auth.labels import labels_of
 from samhandling.fhir import json_codec
-from samhandling.services.bulkexport.audit_record import export_record
-from samhandling.services.bulkexport.elements import subset
-from samhandling.services.bulkexport.files import ExportFolders, file_name, temporary
+from samhandling.services.bulk_export.audit_record import export_record
+from samhandling.services.bulk_export.elements import subset
+from samhandling.services.bulk_export.files import ExportFolders, file_name, temporary
 from samhandling.store.database import Engine, read_connection, write_connection
 from samhandling.store.export_queries import (
     COMPLETED,

@@ -11,8 +11,8 @@ from typing import Any
 from samhandling.auth.principal import Principal
 from samhandling.fhir.instants import format_http_date, format_instant
 from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
-from samhandling.services.bulkexport.files import ExportFolders
-from samhandling.services.bulkexport.kickoff import client_of
+from samhandling.services.bulk_export.files import ExportFolders
+from samhandling.services.bulk_export.kickoff import client_of
 from samhandling.store.database import Connection
 from samhandling.store.export_queries import (
     CANCELLED,

@@ -1,12 +1,12 @@
-"""Bulk Data Access 2.0 `$export` (docs/bulkexport.md): system, Patient and Group level,
+"""Bulk Data Access 2.0 `$export` (docs/BULK_EXPORT.md): system, Patient and Group level,
 run by a background worker from a consistent snapshot into NDJSON files."""
 
 from __future__ import annotations
 
 from samhandling.definitions.operation_definitions import Param
 from samhandling.interactions.operations import Level, Operation
-from samhandling.services.bulkexport.kickoff import kick_off
-from samhandling.services.bulkexport.worker import export_worker
+from samhandling.services.bulk_export.kickoff import kick_off
+from samhandling.services.bulk_export.worker import export_worker
 from samhandling.services.service import Service
 
 _DESCRIPTION = (

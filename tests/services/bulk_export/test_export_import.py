@@ -14,7 +14,7 @@ from fixtures.databases import create_postgres_database, drop_postgres_database,
 from samhandling.cli.export_command import export_store
 from samhandling.cli.import_command import import_bundles
 from samhandling.config import Settings
-from samhandling.services.bulkexport.directory_export import export_to_directory
+from samhandling.services.bulk_export.directory_export import export_to_directory
 from samhandling.store.database import make_engine
 
 BASE = "http://testserver/fhir"
