@@ -53,7 +53,7 @@ def test_patient_summary_story(server: ServerProcess, tmp_path: Path) -> None:
             e for e in events.get("entry", []) if "$summary" in json.dumps(e["resource"]["entity"])
         ]
         assert len(calls) == 2  # one access per call (the GP's and the citizen's)
-        keys = client.get("/Patient/$summary-signing-keys", headers=gp)
+        keys = client.get("/$summary-signing-keys", headers=gp)
         assert keys.status_code == 200, keys.text
 
     saved, tampered, published = tmp_path / "ips.json", tmp_path / "bad.json", tmp_path / "k.json"

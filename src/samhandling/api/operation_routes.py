@@ -67,6 +67,7 @@ def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[Base
                     parameters,
                     body,
                     headers=dict(request.headers),
+                    data_dir=api.settings.data_dir,
                 )
                 return operation.handler(context)
 

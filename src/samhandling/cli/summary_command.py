@@ -1,6 +1,6 @@
 """`samhandling summary verify FILE`: check the signature of a saved patient summary.
 
-The key is the published JWKS (`--keys FILE`, as `Patient/$summary-signing-keys` gives it:
+The key is the published JWKS (`--keys FILE`, as `$summary-signing-keys` gives it:
 the JWKS itself or that Parameters answer) or, on the server's own machine, the public half
 of the key in the data directory. Exit 0 when the signature matches the content, 1 when it
 does not (the reason on stderr).

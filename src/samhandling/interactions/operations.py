@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Connection
@@ -37,6 +38,8 @@ class OperationContext:
     body: Any = None
     #: the request's headers, names in lower case (e.g. `prefer` for `$export`)
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: the server's data directory, for operations that keep files (signing keys)
+    data_dir: Path | None = None
 
     def parameter(self, name: str, default: Any = None) -> Any:
         """The first value of a parameter, or `default`."""

@@ -155,7 +155,7 @@ def test_the_lab_delay_applies_inside_the_summary(world: World) -> None:
 def test_the_summary_is_signed_and_a_tampered_copy_fails(world: World) -> None:
     _fill(world)
     bundle = _summary(world, "gp").json()
-    keys = world.client.get("/fhir/Patient/$summary-signing-keys", headers=world.as_("gp"))
+    keys = world.client.get("/fhir/$summary-signing-keys", headers=world.as_("gp"))
     assert keys.status_code == 200, keys.text
     jwks = json.loads(keys.json()["parameter"][0]["valueString"])
     assert signing.verify(bundle, jwks)

@@ -1,5 +1,5 @@
 """`Patient/{id}/$summary`, `Patient/$summary?identifier=…`, `…/$summary-store`,
-`Patient/{id}/$everything` and `Patient/$summary-signing-keys`.
+`Patient/{id}/$everything` and `$summary-signing-keys` (system level).
 
 `$summary` reads the patient through the caller's guard (404/403 as for a read), gathers
 the sections (`gather`), builds the document (`document`) and signs it (`signing`);
@@ -56,7 +56,8 @@ def _signed(context: OperationContext) -> tuple[dict[str, Any], str, datetime]:
     patient = read(context.connection, "Patient", patient_id, context.guard).resource()
     at = now()
     bundle = document(context, patient, gather(context, patient_id, at), at, language)
-    signing.sign(bundle, urn(context.base_url, f"Organization/{PLATFORM_ID}"), at)
+    who = urn(context.base_url, f"Organization/{PLATFORM_ID}")
+    signing.sign(bundle, who, at, context.data_dir)
     return bundle, patient_id, at
 
 
@@ -83,7 +84,7 @@ def signing_keys(context: OperationContext) -> OperationResult:
     """The public keys summaries are signed with (a JWKS, as a string parameter)."""
     body = {
         "resourceType": "Parameters",
-        "parameter": [{"name": "jwks", "valueString": json.dumps(signing.jwks())}],
+        "parameter": [{"name": "jwks", "valueString": json.dumps(signing.jwks(context.data_dir))}],
     }
     return OperationResult(body)
 
@@ -121,7 +122,7 @@ OPERATIONS = [
         parameters=(("_count", "in", 0, "1", "integer"), ("return", "out", 1, "1", "Bundle")),
     ),
     Operation(
-        "summary-signing-keys", "type", "Patient", signing_keys, permission="",
+        "summary-signing-keys", "system", None, signing_keys, permission="",
         methods=("GET",),
         description="The public keys (JWKS) patient summaries are signed with.",
         parameters=(("jwks", "out", 1, "1", "string"),),
