@@ -46,6 +46,7 @@ from samhandling.observability.metrics import Metrics, MetricsMiddleware
 from samhandling.services import platform_of
 from samhandling.services.service import Platform, Service
 from samhandling.store.database import make_engine, ping
+from samhandling.store.dpop_replay import DatabaseReplayCache
 from samhandling.store.schema_migrations import upgrade
 
 log = logging.getLogger("samhandling.api")
@@ -67,7 +68,7 @@ def create_app(
     engine = engine or make_engine(
         settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
     )
-    authenticator = make_authenticator(settings, dev, engine)
+    authenticator = make_authenticator(settings, dev, DatabaseReplayCache(engine))
     upgrade(engine)
     if settings.publish_definitions:
         publish(engine, platform.shipped_definitions())

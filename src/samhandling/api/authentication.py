@@ -17,16 +17,22 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from samhandling.api.database_errors import is_database_outage, outage_error
-from samhandling.api.dpop_replay import DatabaseReplayCache
 from samhandling.api.responses import error_response, fhir_response
-from samhandling.auth import Authenticator, AuthError, AuthSettings, DevIssuer, Principal
+from samhandling.auth import (
+    Authenticator,
+    AuthError,
+    AuthSettings,
+    DevIssuer,
+    Principal,
+    ReplayCache,
+)
 from samhandling.auth.principal import RegisterStanding
 from samhandling.auth.settings import TrustedIssuer
 from samhandling.config import Settings
 from samhandling.interactions.patient_identity import patient_ids_for_pids
+from samhandling.interactions.transactions import read_transaction
 from samhandling.observability.request_context import note_client, note_refusal
 from samhandling.services.identity import check_principal_registered
-from samhandling.store.database import read_connection
 
 MAX_CACHED_CALLERS = 10_000
 OPEN_PATHS = frozenset({"/fhir/metadata", "/fhir/.well-known/smart-configuration"})
@@ -52,13 +58,16 @@ def trusted_issuers(settings: Settings, dev: DevIssuer | None) -> tuple[TrustedI
     return issuers
 
 
-def make_authenticator(settings: Settings, dev: DevIssuer | None, engine: Engine) -> Authenticator:
-    """The authenticator of the server; DPoP proofs are remembered in the database."""
+def make_authenticator(
+    settings: Settings, dev: DevIssuer | None, replay_cache: ReplayCache
+) -> Authenticator:
+    """The authenticator of the server; DPoP proofs are remembered in `replay_cache` (the
+    database's, `store.dpop_replay.DatabaseReplayCache`, shared by every worker)."""
     issuers = trusted_issuers(settings, dev)
     auth_settings = AuthSettings(
         issuers=issuers, audience=settings.audience, require_dpop=settings.require_dpop
     )
-    return Authenticator(auth_settings, replay_cache=DatabaseReplayCache(engine))
+    return Authenticator(auth_settings, replay_cache=replay_cache)
 
 
 class AuthenticationMiddleware:
@@ -124,7 +133,7 @@ class AuthenticationMiddleware:
                 raise AuthError(403, f"not in the base registers: {reason}", issue_code="forbidden")
             principal = replace(principal, registers=RegisterStanding(reason))
         if principal.patient_pids:
-            with read_connection(self.engine) as connection:
+            with read_transaction(self.engine) as connection:
                 ids = patient_ids_for_pids(connection, principal.patient_pids)
             principal = principal.with_patient_ids(ids)
         return principal
@@ -149,7 +158,7 @@ class RegisterCheck:
         cached = self._cache.get(key)
         if cached and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
-        with read_connection(self.engine) as connection:
+        with read_transaction(self.engine) as connection:
             reason = check_principal_registered(connection, principal)
         if len(self._cache) >= MAX_CACHED_CALLERS:
             self._cache.clear()

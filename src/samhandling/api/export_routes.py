@@ -11,9 +11,9 @@ from starlette.routing import BaseRoute, Route
 
 from samhandling.api.responses import fhir_response
 from samhandling.api.rest import FhirRestApi
+from samhandling.interactions.transactions import write_transaction
 from samhandling.services.bulk_export.files import ExportFolders
 from samhandling.services.bulk_export.status import cancel, job_file, owned_job, status_of
-from samhandling.store.database import write_connection
 
 NDJSON = "application/fhir+ndjson"
 
@@ -38,7 +38,7 @@ def export_routes(api: FhirRestApi) -> list[BaseRoute]:
         job_id = request.path_params["job"]
 
         def run() -> None:
-            with write_connection(api.engine) as connection:
+            with write_transaction(api.engine) as connection:
                 cancel(connection, owned_job(connection, job_id, principal), folders)
 
         await run_in_threadpool(run)

@@ -19,7 +19,7 @@ from samhandling.interactions.operations import (
     OperationResult,
     parameters_of,
 )
-from samhandling.store.database import read_connection, write_connection
+from samhandling.interactions.transactions import read_transaction, write_transaction
 
 
 class OperationNameConvertor(Convertor[str]):
@@ -55,7 +55,7 @@ def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[Base
         )
 
         def run() -> OperationResult:
-            opener = write_connection if operation.writes else read_connection
+            opener = write_transaction if operation.writes else read_transaction
             with opener(api.engine) as connection:
                 context = OperationContext(
                     connection,

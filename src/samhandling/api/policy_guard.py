@@ -6,7 +6,7 @@ records every write in the audit trail inside the write's own transaction.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -17,7 +17,9 @@ from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.instants import now_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.restriction import SearchRestriction
-from samhandling.store.records import StoredVersion
+
+if TYPE_CHECKING:  # a type only: the API reaches the store through the interactions
+    from samhandling.store.records import StoredVersion
 
 # Batch and transaction Bundles are judged entry by entry, not as a whole.
 ENTRY_BY_ENTRY = frozenset({"transaction", "batch"})

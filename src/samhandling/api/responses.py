@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
 from samhandling.fhir import json_codec
 from samhandling.fhir.instants import format_http_date
 from samhandling.fhir.outcome import FhirError
-from samhandling.store.records import StoredVersion
+
+if TYPE_CHECKING:  # a type only: the API reaches the store through the interactions
+    from samhandling.store.records import StoredVersion
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 

@@ -31,9 +31,14 @@ from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.conditions import parse_if_match
 from samhandling.interactions.entry_actions import patch_function
 from samhandling.interactions.resource_input import check_id, check_resource_type
+from samhandling.interactions.transactions import (
+    VersionWriter,
+    cancel,
+    read_transaction,
+    write_transaction,
+    writer,
+)
 from samhandling.interactions.write_rules import WriteRule
-from samhandling.store.database import cancel_statement, read_connection, write_connection
-from samhandling.store.version_writer import VersionWriter
 
 T = TypeVar("T")
 FORMAT_PARAMS = frozenset({"_format", "_pretty"})
@@ -62,14 +67,14 @@ class FhirRestApi:
         guard = self.guard(request)
 
         def run() -> T:
-            with write_connection(self.engine) as connection:
+            with write_transaction(self.engine) as connection:
                 return action(self.writer(connection, guard))
 
         return await run_in_threadpool(run)
 
     def writer(self, connection: Connection, guard: PolicyGuard) -> VersionWriter:
         """The writer of one write transaction: the caller's guard and the services' rules."""
-        return VersionWriter(connection, guard, self.write_rules)
+        return writer(connection, guard, self.write_rules)
 
     def guard(self, request: Request) -> PolicyGuard:
         """The access guard of this request's authenticated caller (one per request)."""
@@ -87,7 +92,7 @@ class FhirRestApi:
         running: list[Connection] = []
 
         def run() -> T:
-            with read_connection(self.engine) as connection:
+            with read_transaction(self.engine) as connection:
                 running.append(connection)
                 try:
                     return action(connection)
@@ -102,7 +107,7 @@ class FhirRestApi:
             await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
             while not work.done():  # between two statements a cancel finds nothing to stop
                 for connection in list(running):
-                    cancel_statement(connection)
+                    cancel(connection)
                 await asyncio.wait({work}, timeout=0.1)
             return await work
         finally:

@@ -6,7 +6,7 @@ method), `htu` (the request URL without query and fragment), `iat` (recent) and,
 resource server, `ath` = base64url(SHA-256(access token)). Its key thumbprint (RFC 7638)
 must equal the token's `cnf.jkt`. A `jti` is accepted once: the replay cache remembers it
 for the proof's lifetime. `ReplayCache` is a protocol: the server passes a store shared by
-all its worker processes and nodes (the database, `api/dpop_replay.py`); the in-memory
+all its worker processes and nodes (the database, `store/dpop_replay.py`); the in-memory
 cache here holds within one process only (the development issuer, unit tests).
 """
 

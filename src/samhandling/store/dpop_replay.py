@@ -9,6 +9,7 @@ SQLite in a short write transaction (the file is local).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -49,3 +50,31 @@ def _single_statement(engine: Engine) -> Iterator[Connection]:
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         yield connection
+
+
+MICROS = 1_000_000
+
+
+class DatabaseReplayCache:
+    """`auth.ReplayCache` on the `dpop_replay` table, shared by every worker and node
+    (RFC 9449 §11.1; issue 16): one INSERT per DPoP request decides; expired rows are
+    purged by whichever request comes along at most once per `purge_interval` seconds per
+    process."""
+
+    def __init__(self, engine: Engine, purge_interval: float = 60.0) -> None:
+        self.engine = engine
+        self.purge_interval = purge_interval
+        self._next_purge = 0.0
+        self._lock = threading.Lock()
+
+    def add(self, key: str, expires_at: float, now: float) -> bool:
+        """Record the proof `key`; False if any worker recorded it before (a replay)."""
+        self._purge_if_due(now)
+        return first_use(self.engine, key, int(expires_at * MICROS), int(now * MICROS))
+
+    def _purge_if_due(self, now: float) -> None:
+        with self._lock:
+            if now < self._next_purge:
+                return
+            self._next_purge = now + self.purge_interval
+        purge_expired(self.engine, int(now * MICROS))

@@ -240,7 +240,7 @@ fh_number = Table(
     Index("ix_fh_number_patient", "patient_id"),
 )
 
-# DPoP proofs already accepted (auth/dpop.py, api/dpop_replay.py), shared by every worker
+# DPoP proofs already accepted (auth/dpop.py, store/dpop_replay.py), shared by every worker
 # and node: `proof_key` is SHA-256(jkt|jti) in hex (no key material or jti is stored), so
 # the primary key makes a second insert of the same proof fail. Rows are dead after
 # `expires_us` (the proof's iat window has closed) and are purged in passing.
