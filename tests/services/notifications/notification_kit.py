@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
 
 from fixtures.critical_information import CITIZEN
-from fixtures.fhir_app import BASE, FHIR_JSON, mint
+from fixtures.fhir_app import BASE, FHIR_JSON
 from samhandling.services import default_platform
 from samhandling.services.notifications import DeliveryWorker
 from samhandling.store.database import Engine
@@ -111,7 +110,3 @@ def worker(engine: Engine, clock: Clock) -> DeliveryWorker:
     """A delivery worker of the platform's topics and policy on `clock`."""
     platform = default_platform()
     return DeliveryWorker(engine, platform.topics, platform.policy_rules, BASE, clock=clock)
-
-
-def citizen_headers(data_dir: Path) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint(data_dir, 'citizen')}"}
