@@ -3,12 +3,17 @@ lost across a restart or an outage of the receiver, nothing the subscriber may n
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from starlette.testclient import TestClient
 
 from fixtures.critical_information import CITIZEN
 from fixtures.fhir_app import mint
+from samhandling.services import default_platform
+from samhandling.services.notifications import DeliveryWorker
+from samhandling.services.notifications.delivery import LEASE_US
+from samhandling.services.notifications.matching import match_batch
 from samhandling.store import notification_queries as queries
 from samhandling.store.database import Engine, write_connection
 from services.notifications.notification_kit import (
@@ -19,7 +24,7 @@ from services.notifications.notification_kit import (
     subscription,
     worker,
 )
-from services.notifications.receiver import Receiver
+from services.notifications.receiver import Receiver, events_of
 
 CITIZEN_SUBSCRIBER = {
     "kind": "citizen",
@@ -71,6 +76,25 @@ def test_a_stopped_worker_loses_nothing_and_repeats_nothing(
     two.close()
     assert receiver.event_numbers() == list(range(1, 8))
     assert receiver.focuses() == first + second
+
+
+def test_events_a_killed_worker_held_are_sent_once_its_lease_expires(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    subscribe(client, subscription(receiver.url))
+    written = raise_alerts(client, 2)
+    clock = Clock()
+    platform = default_platform()
+    match_batch(engine, platform.topics, platform.policy_rules, clock())
+    with write_connection(engine) as connection:  # a process leases them, then is killed
+        assert len(queries.claim_due(connection, "killed", clock(), LEASE_US)) == 1
+    restarted = worker(engine, clock)
+    assert restarted.run_once() == 0  # the lease still holds
+    clock.advance(LEASE_US / 1_000_000 + 1)
+    assert restarted.run_once() == 2
+    restarted.close()
+    assert receiver.event_numbers() == [1, 2]
+    assert receiver.focuses() == written
 
 
 def test_a_receiver_down_gets_everything_when_it_returns(
@@ -196,3 +220,29 @@ def test_a_patient_filter_selects_one_patients_events(
     delivering.close()
     assert receiver.focuses() == own
     assert receiver.event_numbers() == [1, 2]
+
+
+def test_two_workers_never_deliver_an_event_twice(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    subscriptions = [subscribe(client, subscription(receiver.url)) for _ in range(3)]
+    written = raise_alerts(client, 30)
+    workers = [worker(engine, Clock()), worker(engine, Clock())]
+
+    def rounds(delivering: DeliveryWorker) -> None:
+        for _ in range(20):
+            delivering.run_once()
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(rounds, workers))
+    for delivering in workers:
+        delivering.close()
+    received: dict[str, list[int]] = {}
+    for bundle in receiver.bundles:
+        status = {p["name"]: p for p in bundle["entry"][0]["resource"]["parameter"]}
+        reference = status["subscription"]["valueReference"]["reference"]
+        numbers = [n for n, _ in events_of(bundle)]
+        received.setdefault(reference.rsplit("/", 1)[1], []).extend(numbers)
+    assert sorted(received) == sorted(subscriptions)
+    for numbers in received.values():
+        assert numbers == list(range(1, len(written) + 1))
