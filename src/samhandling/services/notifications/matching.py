@@ -43,8 +43,9 @@ def match_batch(
         events = queries.claim_outbox(connection, limit)
         by_url = {topic.url: topic for topic in topics}
         numbered: dict[str, list[dict[str, Any]]] = {}
+        wanted = _wanted(subscriptions, by_url)
         for event in events:
-            content = _content(connection, event)
+            content = _content(connection, event) if _may_matter(event, wanted) else None
             if content is None:
                 continue
             for subscription in subscriptions:
@@ -59,6 +60,22 @@ def match_batch(
             queries.number_events(connection, subscription.subscription_id, first, rows)
         queries.mark_matched(connection, [e.event_id for e in events], now_us)
     return len(events)
+
+
+def _wanted(subscriptions: Sequence[SubscriptionState], by_url: dict[str, Topic]) -> dict[str, int]:
+    """Per resource type a subscription's topic covers, the earliest start transaction."""
+    wanted: dict[str, int] = {}
+    for subscription in subscriptions:
+        topic = by_url.get(subscription.topic)
+        for rtype in topic.resource_types if topic else ():
+            wanted[rtype] = min(wanted.get(rtype, subscription.start_tx), subscription.start_tx)
+    return wanted
+
+
+def _may_matter(event: OutboxEvent, wanted: dict[str, int]) -> bool:
+    """Whether any subscription may want the event (else its content is not read)."""
+    start = wanted.get(event.resource_type)
+    return start is not None and event.tx_id > start
 
 
 def _row(event: OutboxEvent, now_us: int) -> dict[str, Any]:
