@@ -136,13 +136,17 @@ def test_a_subscription_failing_for_a_day_turns_error_and_its_owner_resumes_it(
     status = _status(client, subscription_id)
     assert status["status"]["valueCode"] == "error"
     assert "failing since" in str(status["error"])
+    stored = client.get(f"/fhir/Subscription/{subscription_id}").json()
+    assert stored["status"] == "error"
+    assert "503" in stored["error"]
     receiver.down = False
     resumed = client.put(
         f"/fhir/Subscription/{subscription_id}",
-        json={**body, "id": subscription_id},
+        json={**body, "id": subscription_id, "status": "requested"},
         headers={"Content-Type": "application/fhir+json"},
     )
     assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["status"] == "active"
     delivering.run_once()
     delivering.close()
     assert receiver.event_numbers() == [1, 2]

@@ -19,10 +19,12 @@ import httpx
 
 from samhandling.fhir import json_codec
 from samhandling.fhir.instants import format_instant
+from samhandling.interactions import crud
 from samhandling.services.notifications.bundles import notification
 from samhandling.store import notification_queries as queries
 from samhandling.store.database import Connection, Engine, read_connection, write_connection
 from samhandling.store.notification_queries import NumberedEvent, SubscriptionState
+from samhandling.store.version_writer import VersionWriter
 
 log = logging.getLogger("samhandling.notifications")
 
@@ -124,3 +126,18 @@ def _record_failure(
         next_attempt_us=now_us + retry_delay_us(state.failures + 1),
         gives_up=gives_up,
     )
+    if gives_up:
+        _mark_error(connection, state.subscription_id, reason)
+
+
+def _mark_error(connection: Connection, subscription_id: str, reason: str) -> None:
+    """Show the give-up on the Subscription itself: `status` error and the reason, a new
+    version written through the interactions by the platform (no caller's guard)."""
+    writer = VersionWriter(connection)
+    current = writer.current("Subscription", subscription_id)
+    if current is None or current.deleted:
+        return
+    body = current.resource()
+    body["status"] = "error"
+    body["error"] = reason
+    crud.update(writer, "Subscription", subscription_id, body, if_match=current.version_id)
