@@ -19,6 +19,7 @@ from samhandling.services import (
     lab_results,
     measurements,
     medication_list,
+    notifications,
     patient_summary,
     terminology,
     validation,
@@ -42,7 +43,7 @@ def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
         bulk_export.SERVICE,
         *extra,
     ]
-    return [*services, shipped_definitions_service(services)]
+    return [*services, notifications.service(services), shipped_definitions_service(services)]
 
 
 def imported_services(paths: Iterable[str]) -> list[Service]:

@@ -20,6 +20,7 @@ from samhandling.definitions.published import shipped_definitions
 from samhandling.demo.population import DemoHook
 from samhandling.interactions.operations import Operation, OperationRegistry
 from samhandling.interactions.write_rules import WriteRule
+from samhandling.services.subscription_topic import Topic
 
 
 class BackgroundWorker(Protocol):
@@ -61,6 +62,8 @@ class Service:
     benchmark: str | None = None
     #: its background workers (`BackgroundWorker`), one each per application
     workers: tuple[WorkerFactory, ...] = ()
+    #: the notification topics it offers (`subscription_topic.Topic`)
+    topics: tuple[Topic, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,11 @@ class Platform:
     @property
     def worker_factories(self) -> tuple[WorkerFactory, ...]:
         return tuple(factory for s in self.services for factory in s.workers)
+
+    @property
+    def topics(self) -> tuple[Topic, ...]:
+        """Every service's notification topics, in the order of the services."""
+        return tuple(topic for s in self.services for topic in s.topics)
 
     @property
     def demo_hooks(self) -> tuple[DemoHook, ...]:

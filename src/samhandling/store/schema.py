@@ -315,3 +315,41 @@ export_job = Table(
     Column("error", Text, nullable=True),
     Index("ix_export_job_status", "status"),
 )
+
+# Notifications (services/notifications, docs/NOTIFICATIONS.md): the delivery state of each
+# topic-based Subscription, and the events numbered for it. Written by the Subscription write
+# rule and the delivery worker through store/notification_queries.py.
+notification_subscription = Table(
+    "notification_subscription",
+    metadata,
+    Column("subscription_id", RID, primary_key=True),
+    Column("topic", String(300), nullable=False),
+    Column("filters", Text, nullable=False),  # JSON: [[name, value], ...]
+    Column("endpoint", Text, nullable=False),
+    Column("headers", Text, nullable=False),  # JSON list of "Name: value"
+    Column("payload", String(20), nullable=False),  # empty | id-only
+    Column("subscriber", Text, nullable=False),  # JSON: the creator, as delivery judges it
+    Column("status", String(20), nullable=False),  # active | error | off
+    Column("start_tx", BigInteger, nullable=False),  # events of later transactions count
+    Column("events_since_start", BigInteger, nullable=False),
+    Column("delivered_through", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("failing_since_us", BigInteger, nullable=True),
+    Column("next_attempt_us", BigInteger, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("lease_holder", String(64), nullable=True),
+    Column("lease_until_us", BigInteger, nullable=True),
+    Index("ix_notification_subscription_status", "status"),
+)
+
+notification_event = Table(
+    "notification_event",
+    metadata,
+    Column("subscription_id", RID, primary_key=True),
+    Column("event_number", BigInteger, primary_key=True),
+    Column("outbox_event_id", BigInteger, nullable=False),
+    Column("resource_type", TYPE, nullable=False),
+    Column("resource_id", RID, nullable=False),
+    Column("version_id", Integer, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+)

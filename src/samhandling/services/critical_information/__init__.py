@@ -15,6 +15,7 @@ from samhandling.services.critical_information.entry_rules import CriticalInform
 from samhandling.services.critical_information.kinds import KINDS, Kind, kind_of
 from samhandling.services.critical_information.writers import CriticalInformationWriters
 from samhandling.services.service import DefinitionFolder, Service
+from samhandling.services.subscription_topic import Topic
 
 __all__ = ["KINDS", "SERVICE", "Kind", "kind_of"]
 
@@ -27,4 +28,14 @@ SERVICE = Service(
     definitions=(DefinitionFolder("samhandling.profiles", "definitions"),),
     demo=demo.critical_information,
     benchmark="critical-information",
+    topics=(
+        Topic(
+            "critical-information",
+            "Critical information changed",
+            "An entry of a patient's critical information was registered, changed or deleted.",
+            tuple(sorted({kind.resource_type for kind in KINDS})),
+            ("create", "update", "delete"),
+            applies=lambda resource: kind_of(resource) is not None,
+        ),
+    ),
 )

@@ -6,10 +6,22 @@ from __future__ import annotations
 from samhandling.services.identity import fh_allocation, match, merge
 from samhandling.services.identity.registers import check_principal_registered
 from samhandling.services.service import Service
+from samhandling.services.subscription_topic import Topic
 
 __all__ = ["SERVICE", "check_principal_registered"]
 
 SERVICE = Service(
     name="identity",
     operations=(fh_allocation.OPERATION, merge.OPERATION, match.OPERATION),
+    topics=(
+        Topic(
+            "identity-merge",
+            "Patient records merged",
+            "A Patient was merged into another (`Patient/$merge`): it links to the record "
+            "that replaces it.",
+            ("Patient",),
+            ("update",),
+            applies=lambda p: any(link.get("type") == "replaced-by" for link in p.get("link", [])),
+        ),
+    ),
 )

@@ -23,6 +23,7 @@ from samhandling.services.lab_results.write_rules import (
     ResultsNameLabAndIssue,
 )
 from samhandling.services.service import Service
+from samhandling.services.subscription_topic import Topic
 
 __all__ = ["SERVICE", "ReleaseDelays", "load_release_delays", "release_delays_from", "service"]
 
@@ -35,6 +36,17 @@ def service(delays: ReleaseDelays | None = None) -> Service:
         write_rules=(BlockLabelKeptOnWrites(), ResultsNameLabAndIssue()),
         access_rules=(LabResultAccess(delays or load_release_delays()),),
         demo=demo.lab_histories,
+        topics=(
+            Topic(
+                "lab-result",
+                "New or corrected lab result",
+                "A lab report was issued, amended or corrected.",
+                ("DiagnosticReport",),
+                applies=lambda report: (
+                    report.get("status") in ("final", "amended", "corrected", "appended")
+                ),
+            ),
+        ),
     )
 
 

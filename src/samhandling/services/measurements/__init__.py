@@ -12,8 +12,24 @@ from __future__ import annotations
 
 from samhandling.services.measurements import aggregate, news2_operation
 from samhandling.services.service import Service
+from samhandling.services.subscription_topic import Topic
 
 SERVICE = Service(
     name="measurements",
     operations=(*news2_operation.OPERATIONS, *aggregate.OPERATIONS),
+    topics=(
+        Topic(
+            "news2-alert",
+            "NEWS2 alert",
+            "A patient's NEWS2 score crossed into a higher clinical risk (a Communication of "
+            "category alert).",
+            ("Communication",),
+            ("create",),
+            applies=lambda c: any(
+                coding.get("code") == "alert"
+                for category in c.get("category", [])
+                for coding in category.get("coding", [])
+            ),
+        ),
+    ),
 )

@@ -21,6 +21,7 @@ from samhandling.services.medication_list.dispensing import (
 )
 from samhandling.services.medication_list.rules import ListWrites, PausedList, PharmacistsReadOnly
 from samhandling.services.service import Service
+from samhandling.services.subscription_topic import Topic
 
 __all__ = ["SERVICE"]
 
@@ -30,4 +31,13 @@ SERVICE = Service(
     write_rules=(ListWrites(), PrescriptionRules(), DispensingRules()),
     access_rules=(PausedList(), PharmacistsReadOnly(), PharmaciesDispense()),
     demo=demo.medication_lists,
+    topics=(
+        Topic(
+            "medication-list",
+            "Medication list changed",
+            "An entry of a patient's medication list was added, changed or withdrawn.",
+            ("MedicationStatement",),
+            ("create", "update", "delete"),
+        ),
+    ),
 )

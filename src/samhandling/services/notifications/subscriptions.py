@@ -1,0 +1,156 @@
+"""Topic-based Subscriptions in the R4 Backport shape, checked when they are written.
+
+A subscription the server cannot honour is refused (422, with the reason), never accepted
+and ignored: an unknown topic, a channel other than rest-hook (websocket, email and message
+are not built), an endpoint that is not `https` (plain `http` only to a loopback address,
+for local receivers and tests), a payload other than `empty` or `id-only` (no
+`full-resource`: a notification never carries content), a filter the topic does not offer,
+a subscriber that is not a system or a citizen (`subscribers`). An accepted subscription is
+`active` at once (no handshake yet) and its delivery state is recorded in the same
+transaction, with its creator; `off` or a delete stops delivery; writing it again resumes one
+in `error`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.interactions.write_rules import WriteContext
+from samhandling.services.notifications import subscribers
+from samhandling.services.subscription_topic import Topic
+from samhandling.store import notification_queries as queries
+
+BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition"
+FILTER_CRITERIA = f"{BACKPORT}/backport-filter-criteria"
+PAYLOAD_CONTENT = f"{BACKPORT}/backport-payload-content"
+PROFILE = f"{BACKPORT}/backport-subscription"
+PAYLOADS = ("empty", "id-only")
+LOOPBACK_NAMES = ("localhost",)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a Subscription asks for, once checked."""
+
+    topic: Topic
+    filters: tuple[tuple[str, str], ...]
+    endpoint: str
+    headers: tuple[str, ...]
+    payload: str
+
+
+def _refuse(reason: str, *expression: str) -> FhirError:
+    return FhirError(422, [error("business-rule", reason, *expression)])
+
+
+def _extensions(element: dict[str, Any] | None, url: str) -> list[dict[str, Any]]:
+    return [e for e in (element or {}).get("extension", []) if e.get("url") == url]
+
+
+def parse(subscription: dict[str, Any], topics: Sequence[Topic]) -> Request:
+    """The request of a backport Subscription, or a 422 naming what cannot be honoured."""
+    by_url = {t.url: t for t in topics}
+    topic = by_url.get(subscription.get("criteria", ""))
+    if topic is None:
+        known = ", ".join(sorted(by_url))
+        raise _refuse(f"unknown topic; this server offers: {known}", "Subscription.criteria")
+    channel = subscription.get("channel", {})
+    if channel.get("type") != "rest-hook":
+        raise _refuse(
+            f"channel {channel.get('type')!r} is not offered; only rest-hook is",
+            "Subscription.channel.type",
+        )
+    content = [e.get("valueCode") for e in _extensions(channel.get("_payload"), PAYLOAD_CONTENT)]
+    payload = content[0] if content else "id-only"
+    if payload not in PAYLOADS:
+        raise _refuse(
+            f"payload content {payload!r} is not offered; use empty or id-only",
+            "Subscription.channel.payload",
+        )
+    return Request(
+        topic,
+        _filters(subscription, topic),
+        _endpoint(channel.get("endpoint")),
+        tuple(str(h) for h in channel.get("header", [])),
+        payload,
+    )
+
+
+def _filters(subscription: dict[str, Any], topic: Topic) -> tuple[tuple[str, str], ...]:
+    found = []
+    for ext in _extensions(subscription.get("_criteria"), FILTER_CRITERIA):
+        text = str(ext.get("valueString", ""))
+        rtype, _, query = text.rpartition("?")
+        if rtype and rtype not in topic.resource_types:
+            raise _refuse(f"the topic has no resource type {rtype!r}", "Subscription.criteria")
+        for part in query.split("&"):
+            name, eq, value = part.partition("=")
+            if not eq or name not in topic.filters or not value:
+                offered = ", ".join(topic.filters)
+                raise _refuse(
+                    f"filter {part!r} is not offered by the topic (it offers: {offered})",
+                    "Subscription.criteria",
+                )
+            found.append((name, value.removeprefix("Patient/")))
+    return tuple(found)
+
+
+def _endpoint(endpoint: object) -> str:
+    parts = urlsplit(str(endpoint or ""))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _refuse("the endpoint must be an absolute http(s) URL", "Subscription.channel")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise _refuse(
+            "the endpoint must use https (plain http only to a loopback address)",
+            "Subscription.channel.endpoint",
+        )
+    return str(endpoint)
+
+
+def _loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class SubscriptionRule:
+    """The write rule of Subscriptions: check, activate and record them (see module doc)."""
+
+    topics: tuple[Topic, ...]
+
+    def applies(self, context: WriteContext) -> bool:
+        return context.resource_type == "Subscription"
+
+    def check(self, context: WriteContext) -> None:
+        connection = context.writer.connection
+        new = context.new
+        if new is None or new.get("status") == "off":
+            queries.switch_off(connection, context.resource_id)
+            return
+        principal = context.writer.guard.principal
+        why = subscribers.refusal(principal)
+        if why:
+            raise _refuse(why)
+        request = parse(new, self.topics)
+        new["status"] = "active"
+        new.pop("error", None)
+        queries.save_subscription(
+            connection,
+            context.resource_id,
+            topic=request.topic.url,
+            filters=request.filters,
+            endpoint=request.endpoint,
+            headers=request.headers,
+            payload=request.payload,
+            subscriber=subscribers.record(principal),
+            start_tx=context.writer.tx_id,
+        )

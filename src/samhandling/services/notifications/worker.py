@@ -1,0 +1,92 @@
+"""The delivery worker (`Service.workers`): matching and sending in a thread of its own.
+
+Each round matches the outbox's waiting events, then sends what is due; the state is all in
+the database (outbox marks, numbered events, delivery marks, leases), so a worker stopped or
+killed mid-way loses nothing and another process can share the work. `run_once` is one round
+at a given time, for tests with a fixed clock; `start`/`stop` run rounds until stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+
+import httpx
+
+from samhandling.auth.policy import ServiceRules
+from samhandling.fhir.instants import now_us
+from samhandling.services.notifications.delivery import send_due
+from samhandling.services.notifications.matching import match_batch
+from samhandling.services.subscription_topic import Topic
+from samhandling.store import notification_queries as queries
+from samhandling.store.database import Engine, write_connection
+
+log = logging.getLogger("samhandling.notifications")
+
+ROUND_INTERVAL_S = 0.2
+SEND_TIMEOUT_S = 10.0
+
+
+class DeliveryWorker:
+    """Delivers topic notifications from the outbox (see the module doc)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        topics: Sequence[Topic],
+        rules: Callable[[], ServiceRules],
+        base_url: str,
+        *,
+        clock: Callable[[], int] = now_us,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.engine = engine
+        self.topics = tuple(topics)
+        self.rules = functools.cache(rules)
+        self.base_url = base_url.rstrip("/")
+        self.clock = clock
+        self.client = client or httpx.Client(timeout=SEND_TIMEOUT_S)
+        self.holder = uuid.uuid4().hex
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        """One round: match every waiting event, send what is due; events delivered."""
+        now = self.clock()
+        while match_batch(self.engine, self.topics, self.rules, now):
+            if self._stopping.is_set():
+                break
+        return send_due(self.engine, self.client, self.base_url, self.holder, now)
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="notifications", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.run_once()
+            except Exception:  # an outage or a bug must not end delivery for good
+                log.exception("notification round failed")
+            self._stopping.wait(ROUND_INTERVAL_S)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        self.close()
+
+    def close(self) -> None:
+        """Hand back the leases this worker holds and close its HTTP client."""
+        try:
+            with write_connection(self.engine) as connection:
+                queries.release_leases(connection, self.holder)
+        except Exception:
+            log.exception("could not hand back the notification leases")
+        self.client.close()

@@ -1,0 +1,320 @@
+"""Named queries of the notifications service (services/notifications): the delivery state of
+each topic-based Subscription, the outbox events waiting to be matched, and the events
+numbered per subscription. SQLAlchemy Core, the same on SQLite and PostgreSQL.
+
+Claims: the outbox rows a matcher takes and the subscriptions a sender takes are selected
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several processes share the work without taking
+the same row; a sender then holds a lease on the subscription (holder and expiry written in
+the row) while it posts, so no other process sends that subscription's events meanwhile.
+SQLite ignores the row locks: its write transactions are serialised, and the lease does
+the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select, insert, select, update
+
+from samhandling.store.database import is_sqlite
+from samhandling.store.schema import notification_event, notification_subscription, outbox
+
+_SUB = notification_subscription.c
+
+
+@dataclass(frozen=True)
+class SubscriptionState:
+    """One subscription as delivery sees it."""
+
+    subscription_id: str
+    topic: str
+    filters: tuple[tuple[str, str], ...]
+    endpoint: str
+    headers: tuple[str, ...]
+    payload: str
+    subscriber: dict[str, Any]
+    status: str
+    start_tx: int
+    events_since_start: int
+    delivered_through: int
+    failures: int
+    failing_since_us: int | None
+    next_attempt_us: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """One written version announced by the outbox."""
+
+    event_id: int
+    tx_id: int
+    resource_type: str
+    resource_id: str
+    version_id: int
+    event: str
+
+
+@dataclass(frozen=True)
+class NumberedEvent:
+    """An event as numbered for one subscription."""
+
+    event_number: int
+    resource_type: str
+    resource_id: str
+    version_id: int
+    created_at_us: int
+
+
+def _locked(stmt: Select[Any], connection: Connection, *, skip: bool) -> Select[Any]:
+    if is_sqlite(connection):
+        return stmt
+    return stmt.with_for_update(skip_locked=skip)
+
+
+def _state(row: Any) -> SubscriptionState:
+    return SubscriptionState(
+        subscription_id=row["subscription_id"],
+        topic=row["topic"],
+        filters=tuple((str(n), str(v)) for n, v in json.loads(row["filters"])),
+        endpoint=row["endpoint"],
+        headers=tuple(json.loads(row["headers"])),
+        payload=row["payload"],
+        subscriber=json.loads(row["subscriber"]),
+        status=row["status"],
+        start_tx=row["start_tx"],
+        events_since_start=row["events_since_start"],
+        delivered_through=row["delivered_through"],
+        failures=row["failures"],
+        failing_since_us=row["failing_since_us"],
+        next_attempt_us=row["next_attempt_us"],
+        error=row["error"],
+    )
+
+
+def save_subscription(
+    connection: Connection,
+    subscription_id: str,
+    *,
+    topic: str,
+    filters: Sequence[tuple[str, str]],
+    endpoint: str,
+    headers: Sequence[str],
+    payload: str,
+    subscriber: dict[str, Any],
+    start_tx: int,
+) -> None:
+    """Record a new subscription, or a changed one (which becomes active again, keeping its
+    numbering and undelivered events: an owner resumes a subscription in `error` this way)."""
+    values = {
+        "topic": topic,
+        "filters": json.dumps([list(f) for f in filters]),
+        "endpoint": endpoint,
+        "headers": json.dumps(list(headers)),
+        "payload": payload,
+        "subscriber": json.dumps(subscriber, sort_keys=True),
+        "status": "active",
+        "failures": 0,
+        "failing_since_us": None,
+        "next_attempt_us": None,
+        "error": None,
+    }
+    found = connection.execute(
+        update(notification_subscription)
+        .where(_SUB.subscription_id == subscription_id)
+        .values(**values)
+    )
+    if found.rowcount == 0:
+        connection.execute(
+            insert(notification_subscription).values(
+                subscription_id=subscription_id,
+                start_tx=start_tx,
+                events_since_start=0,
+                delivered_through=0,
+                **values,
+            )
+        )
+
+
+def switch_off(connection: Connection, subscription_id: str) -> None:
+    """Stop delivering to a subscription (deleted, or set `off` by its owner)."""
+    connection.execute(
+        update(notification_subscription)
+        .where(_SUB.subscription_id == subscription_id)
+        .values(status="off")
+    )
+
+
+def subscription_state(connection: Connection, subscription_id: str) -> SubscriptionState | None:
+    """The delivery state of one subscription, or None when it has none."""
+    row = (
+        connection.execute(
+            select(notification_subscription).where(_SUB.subscription_id == subscription_id)
+        )
+        .mappings()
+        .first()
+    )
+    return _state(row) if row is not None else None
+
+
+def any_active(connection: Connection) -> bool:
+    """Whether any subscription is active (else the matcher has nothing to do)."""
+    stmt = select(_SUB.subscription_id).where(_SUB.status == "active").limit(1)
+    return connection.execute(stmt).first() is not None
+
+
+def active_subscriptions_locked(connection: Connection) -> list[SubscriptionState]:
+    """The active subscriptions, locked until the transaction ends (their counters change)."""
+    stmt = (
+        select(notification_subscription)
+        .where(_SUB.status == "active")
+        .order_by(_SUB.subscription_id)
+    )
+    rows = connection.execute(_locked(stmt, connection, skip=False)).mappings()
+    return [_state(row) for row in rows]
+
+
+def claim_outbox(connection: Connection, limit: int) -> list[OutboxEvent]:
+    """The oldest outbox events not yet matched, claimed until the transaction ends."""
+    o = outbox.c
+    stmt = (
+        select(o.event_id, o.tx_id, o.resource_type, o.resource_id, o.version_id, o.event)
+        .where(o.delivered_at_us.is_(None))
+        .order_by(o.event_id)
+        .limit(limit)
+    )
+    rows = connection.execute(_locked(stmt, connection, skip=True)).mappings()
+    return [OutboxEvent(**row) for row in rows]
+
+
+def mark_matched(connection: Connection, event_ids: Sequence[int], at_us: int) -> None:
+    """Mark outbox events as matched to the subscriptions (`delivered_at_us`)."""
+    if event_ids:
+        connection.execute(
+            update(outbox).where(outbox.c.event_id.in_(event_ids)).values(delivered_at_us=at_us)
+        )
+
+
+def number_events(
+    connection: Connection, subscription_id: str, first: int, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Store events numbered `first`, `first + 1`, … for a subscription and move its count."""
+    if not rows:
+        return
+    numbered = [
+        {"subscription_id": subscription_id, "event_number": first + i, **row}
+        for i, row in enumerate(rows)
+    ]
+    connection.execute(insert(notification_event), numbered)
+    connection.execute(
+        update(notification_subscription)
+        .where(_SUB.subscription_id == subscription_id)
+        .values(events_since_start=first + len(rows) - 1)
+    )
+
+
+def claim_due(connection: Connection, holder: str, now_us: int, lease_us: int) -> list[str]:
+    """Lease the active subscriptions with undelivered events that are due to `holder`."""
+    stmt = (
+        select(_SUB.subscription_id)
+        .where(
+            _SUB.status == "active",
+            _SUB.delivered_through < _SUB.events_since_start,
+            (_SUB.next_attempt_us.is_(None)) | (_SUB.next_attempt_us <= now_us),
+            (_SUB.lease_until_us.is_(None)) | (_SUB.lease_until_us < now_us),
+        )
+        .order_by(_SUB.subscription_id)
+        .limit(20)
+    )
+    ids = [row[0] for row in connection.execute(_locked(stmt, connection, skip=True))]
+    if ids:
+        connection.execute(
+            update(notification_subscription)
+            .where(_SUB.subscription_id.in_(ids))
+            .values(lease_holder=holder, lease_until_us=now_us + lease_us)
+        )
+    return ids
+
+
+def pending_events(
+    connection: Connection, subscription_id: str, after: int, limit: int
+) -> list[NumberedEvent]:
+    """A subscription's events numbered after `after`, in order."""
+    e = notification_event.c
+    stmt = (
+        select(e.event_number, e.resource_type, e.resource_id, e.version_id, e.created_at_us)
+        .where(e.subscription_id == subscription_id, e.event_number > after)
+        .order_by(e.event_number)
+        .limit(limit)
+    )
+    return [NumberedEvent(**row) for row in connection.execute(stmt).mappings()]
+
+
+def events_between(
+    connection: Connection, subscription_id: str, low: int, high: int
+) -> list[NumberedEvent]:
+    """A subscription's events numbered `low` to `high` (inclusive), in order."""
+    e = notification_event.c
+    stmt = (
+        select(e.event_number, e.resource_type, e.resource_id, e.version_id, e.created_at_us)
+        .where(e.subscription_id == subscription_id, e.event_number >= low, e.event_number <= high)
+        .order_by(e.event_number)
+    )
+    return [NumberedEvent(**row) for row in connection.execute(stmt).mappings()]
+
+
+def record_delivery(
+    connection: Connection, subscription_id: str, holder: str, through: int
+) -> None:
+    """Events up to `through` were delivered: move the mark, clear failures and the lease."""
+    connection.execute(
+        update(notification_subscription)
+        .where(_SUB.subscription_id == subscription_id, _SUB.lease_holder == holder)
+        .values(
+            delivered_through=through,
+            failures=0,
+            failing_since_us=None,
+            next_attempt_us=None,
+            error=None,
+            lease_holder=None,
+            lease_until_us=None,
+        )
+    )
+
+
+def record_failure(
+    connection: Connection,
+    subscription_id: str,
+    holder: str,
+    *,
+    error: str,
+    failing_since_us: int,
+    next_attempt_us: int,
+    gives_up: bool,
+) -> None:
+    """A delivery failed: count it, set the next attempt (or `error`), clear the lease."""
+    connection.execute(
+        update(notification_subscription)
+        .where(_SUB.subscription_id == subscription_id, _SUB.lease_holder == holder)
+        .values(
+            failures=_SUB.failures + 1,
+            failing_since_us=failing_since_us,
+            next_attempt_us=next_attempt_us,
+            error=error,
+            status="error" if gives_up else _SUB.status,
+            lease_holder=None,
+            lease_until_us=None,
+        )
+    )
+
+
+def release_leases(connection: Connection, holder: str) -> None:
+    """Hand back every lease `holder` still holds (a worker stopping)."""
+    connection.execute(
+        update(notification_subscription)
+        .where(_SUB.lease_holder == holder)
+        .values(lease_holder=None, lease_until_us=None)
+    )
