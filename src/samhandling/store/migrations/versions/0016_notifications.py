@@ -1,7 +1,7 @@
 """notifications: delivery state of topic-based Subscriptions and their numbered events
 
 Revision ID: 0016
-Revises: 0017 (bulk export landed first on main)
+Revises: 0015
 Create Date: 2026-12-04
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0017"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ One row per kick-off: the client that started it, its parameters, the snapshot i
 (the transaction counter at kick-off), its state, progress, lease and the files written.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-04
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
