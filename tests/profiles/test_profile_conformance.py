@@ -44,8 +44,10 @@ def messages(resource: dict[str, Any]) -> list[str]:
 
 def test_every_shipped_definition_loads_and_kj_profiles_cover_five_types() -> None:
     profiles = shipped_profiles()
-    types = {p.type for p in profiles.values() if p.kind == "resource"}
-    assert types == {"AllergyIntolerance", "Condition", "Procedure", "DeviceUseStatement", "Flag"}
+    kj = {p.type for p in profiles.values() if p.kind == "resource" and "/kj-" in p.url}
+    assert kj == {"AllergyIntolerance", "Condition", "Procedure", "DeviceUseStatement", "Flag"}
+    pll = {p.type for p in profiles.values() if p.kind == "resource" and "/pll-" in p.url}
+    assert pll == {"List", "MedicationStatement"}  # the medication list's
     assert all(p.definition["fhirVersion"] == "4.0.1" for p in profiles.values())
 
 
