@@ -45,6 +45,9 @@ class Settings:
     publish_definitions: bool = True
     #: further services to run beside the platform's, as `module:attribute` import paths
     services: tuple[str, ...] = ()
+    #: run the services' background workers (notification delivery, exports) in this
+    #: process; off for API-only processes when other processes run them
+    background_workers: bool = True
 
     @property
     def public_root(self) -> str:
@@ -84,9 +87,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         check_registers=_flag(env.get("SAMHANDLING_CHECK_REGISTERS", "1")),
         audit=not _flag(env.get("SAMHANDLING_BENCHMARK_WITHOUT_AUDIT")),
         publish_definitions=_flag(env.get("SAMHANDLING_PUBLISH_DEFINITIONS", "1")),
-        services=tuple(
-            s.strip() for s in env.get("SAMHANDLING_SERVICES", "").split(",") if s.strip()
-        ),
+        services=_names(env.get("SAMHANDLING_SERVICES", "")),
+        background_workers=_flag(env.get("SAMHANDLING_BACKGROUND_WORKERS", "1")),
     )
 
 
@@ -117,4 +119,5 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         "SAMHANDLING_BENCHMARK_WITHOUT_AUDIT": "0" if settings.audit else "1",
         "SAMHANDLING_PUBLISH_DEFINITIONS": "1" if settings.publish_definitions else "0",
         "SAMHANDLING_SERVICES": ",".join(settings.services),
+        "SAMHANDLING_BACKGROUND_WORKERS": "1" if settings.background_workers else "0",
     }

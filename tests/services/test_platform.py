@@ -116,7 +116,8 @@ def test_a_service_worker_runs_while_the_application_runs(
         return made[-1]
 
     services = platform_services(extra=[Service("with-a-worker", workers=(factory,))])
-    app = create_app(app_settings(database_url, tmp_path), services=services)
+    settings = app_settings(database_url, tmp_path, background_workers=True)
+    app = create_app(settings, services=services)
     assert made and made[0].events == []  # made with the app, started with it
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200

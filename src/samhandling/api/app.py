@@ -74,7 +74,8 @@ def create_app(
         publish(engine, platform.shipped_definitions())
     metrics = Metrics()
     journal = AuditJournal(engine) if settings.audit else None
-    workers = [make(engine, settings) for make in platform.worker_factories]
+    factories = platform.worker_factories if settings.background_workers else ()
+    workers = [make(engine, settings) for make in factories]
     routes = [
         *_operational_routes(engine, metrics),
         *(dev_issuer_routes(dev, production=settings.production) if dev else []),
