@@ -3,7 +3,8 @@
 A service is data: its `$operations` (each with the permission it needs), the rules it
 attaches to writes of its resources, the access rules it adds to the policy (a service may
 hide, delay or narrow its resources, or limit who writes them), the definitions it ships,
-its demo-data hook and its benchmark workload. The application is built from a list of
+its demo-data hook, its benchmark workload, its background workers and the notification
+topics it offers. The application is built from a list of
 them (`api.app.create_app(settings, services=[...])`); nothing is found through a
 module-level registry. docs/ARCHITECTURE.md, "How to add a service", is the checklist.
 """
