@@ -69,6 +69,16 @@ def parse_date_range(text: str) -> tuple[datetime, datetime]:
     return parsed.low, parsed.high
 
 
+def date_or_none(value: object) -> FhirDate | None:
+    """`parse_date` of a resource's element, or None when it is missing or malformed."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        return None
+
+
 @lru_cache(maxsize=8192)
 def parse_date(text: str) -> FhirDate:
     """Parse a FHIR date, dateTime or instant (or a search value with minute precision)."""

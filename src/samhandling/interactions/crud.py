@@ -10,7 +10,11 @@ from typing import Any
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.interactions.conditions import check_version, find_matches
 from samhandling.interactions.resource_input import checked_resource, require_resource
-from samhandling.interactions.write_rules import WriteContext, apply_write_rules
+from samhandling.interactions.write_rules import (
+    WriteContext,
+    apply_write_rules,
+    governing_rules,
+)
 from samhandling.store.reader import read_live_before
 from samhandling.store.records import StoredVersion
 from samhandling.store.version_writer import VersionWriter
@@ -178,11 +182,13 @@ def conditional_delete(
 def _checked(context: WriteContext) -> dict[str, Any]:
     """The resource to store once the services' write rules have checked (and amended) it.
 
-    The guard is asked first, so a caller the policy refuses hears 403 and never a rule's
-    verdict on content it may not write; the store asks again on the amended resource."""
-    if context.writer.guard.inspects_resources:
+    When a rule governs the write, the guard is asked first, so a caller the policy refuses
+    hears 403 and never a rule's verdict on content it may not write; the store asks again
+    on the amended resource (for every write: without a rule, only the store asks)."""
+    rules = governing_rules(context)
+    if rules and context.writer.guard.inspects_resources:
         context.writer.guard.check_write(context.method, context.before, context.new)
-    apply_write_rules(context)
+    apply_write_rules(context, rules)
     assert context.new is not None
     return context.new
 

@@ -55,9 +55,13 @@ class WriteRule(Protocol):
         """Raise a FhirError to refuse the write; may amend `context.new`."""
 
 
-def apply_write_rules(context: WriteContext) -> None:
-    """Let every rule that governs this write check it (the rules the writer was built
-    with: the services' `Service.write_rules`, handed down by whoever opened the write)."""
-    for rule in context.writer.rules:
-        if rule.applies(context):
-            rule.check(context)
+def governing_rules(context: WriteContext) -> list[WriteRule]:
+    """The rules that govern this write, of those the writer was built with (the services'
+    `Service.write_rules`, handed down by whoever opened the write)."""
+    return [rule for rule in context.writer.rules if rule.applies(context)]
+
+
+def apply_write_rules(context: WriteContext, rules: list[WriteRule] | None = None) -> None:
+    """Let every rule that governs this write (or `rules`, found before) check it."""
+    for rule in governing_rules(context) if rules is None else rules:
+        rule.check(context)

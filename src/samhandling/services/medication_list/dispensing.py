@@ -8,8 +8,9 @@
   the server copies onto a renewal that lacks them.
 * Dispensing (`MedicationDispense`) is recorded against exactly one prescription
   (`authorizingPrescription`) that exists, is the same patient's and active, within its
-  validity period (`dispenseRequest.validityPeriod`, judged at the service's clock), with
-  a dispensing left (`numberOfRepeatsAllowed` + 1 in all). Two pharmacies recording the
+  validity period (`dispenseRequest.validityPeriod`, a date being its whole Norwegian day,
+  judged at the service's clock), with a dispensing left (`numberOfRepeatsAllowed` + 1 in
+  all). Two pharmacies recording the
   last one at once take turns (a lock per prescription): one is refused (409).
 * Only pharmacies record dispensing: the access rule `PharmaciesDispense` refuses any
   other person (systems, e.g. a pharmacy's integration, may). Trusted internal loaders
@@ -20,10 +21,11 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from samhandling.auth.access_rules import AccessRequest, Refusal
+from samhandling.fhir.fhir_dates import date_or_none
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.search import search
 from samhandling.interactions.write_rules import WriteContext
@@ -113,8 +115,8 @@ def _prescription_problem(
     if prescription.get("status") != "active":
         return f"the prescription is {prescription.get('status') or 'without status'}, not active"
     period = (prescription.get("dispenseRequest") or {}).get("validityPeriod") or {}
-    start, end = _instant(period.get("start")), _instant(period.get("end"), end_of_day=True)
-    if (start and now < start) or (end and now > end):
+    start, end = date_or_none(period.get("start")), date_or_none(period.get("end"))
+    if (start and now < start.low) or (end and now >= end.high):
         return "the prescription is outside its validity period"
     return None
 
@@ -161,19 +163,3 @@ def _reference_id(reference: Any, rtype: str) -> str | None:
 
 def _patient(resource: dict[str, Any]) -> str | None:
     return str((resource.get("subject") or {}).get("reference") or "") or None
-
-
-def _instant(value: Any, *, end_of_day: bool = False) -> datetime | None:
-    """A dateTime; a date is its whole day (UTC): its start, or with `end_of_day` the
-    start of the next day."""
-    if not isinstance(value, str):
-        return None
-    try:
-        found = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if found.tzinfo is None:
-        found = found.replace(tzinfo=UTC)
-        if end_of_day and len(value) == len("2026-12-31"):
-            found += timedelta(days=1)
-    return found

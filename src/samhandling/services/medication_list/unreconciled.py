@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from samhandling.fhir.fhir_dates import date_or_none
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.identifiers.identifier_systems import ORGANISATION_NUMBER_SYSTEM
 from samhandling.interactions import read
@@ -99,13 +100,8 @@ def _start(encounter: dict[str, Any]) -> datetime | None:
 
 
 def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        found = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return found if found.tzinfo is not None else None
+    found = date_or_none(value)
+    return found.low if found is not None else None
 
 
 def _reconciled_at(context: OperationContext, patient_id: str) -> datetime | None:
