@@ -66,8 +66,11 @@ def save(
     based_on: int | None,
     entries: list[dict[str, Any]],
     patient: str = PATIENT,
+    if_match: str | None = None,
 ) -> Any:
     headers = {**FHIR_JSON, **world.as_(persona)}
+    if if_match is not None:
+        headers["If-Match"] = if_match
     url = f"/fhir/Patient/{patient}/$medication-list-update"
     return world.client.post(url, json=body(based_on, entries), headers=headers)
 

@@ -114,3 +114,34 @@ def test_plain_writes_of_the_list_are_refused(world: World) -> None:
 
 
 KJ = "https://samhandling.no/fhir/StructureDefinition/"
+
+
+def test_if_match_names_the_version_read(world: World) -> None:
+    simvastatin = statement()
+    created = save(world, "gp", None, [simvastatin], if_match='W/"0"')
+    assert created.status_code == 201, created.text
+    metformin = statement("A10BA02", "Metformin 500 mg")
+    added = save(world, "hospital-physician", None, [simvastatin, metformin], if_match='W/"1"')
+    assert added.status_code == 200, added.text
+    assert added.headers["ETag"] == 'W/"2"'
+    # the GP's If-Match names version 1, which is no longer current: the guard's refusal
+    stale = save(world, "gp", None, [simvastatin], if_match='W/"1"')
+    assert stale.status_code == 412, stale.text
+    assert "Metformin 500 mg" in stale.text
+    assert save(world, "gp", None, [simvastatin, metformin], if_match='W/"2"').status_code == 200
+
+
+def test_if_match_and_based_on_must_agree(world: World) -> None:
+    simvastatin = statement()
+    assert save(world, "gp", 0, [simvastatin]).status_code == 201
+    confused = save(world, "gp", 1, [simvastatin, statement("A10BA02")], if_match='W/"2"')
+    assert confused.status_code == 400, confused.text
+    assert "If-Match 2, basedOn 1" in confused.json()["issue"][0]["diagnostics"]
+    (listing,) = resources(read_list(world, "gp").json(), "List")
+    assert listing["meta"]["versionId"] == "1"  # nothing written
+
+
+def test_a_malformed_if_match_is_refused(world: World) -> None:
+    refused = save(world, "gp", None, [statement()], if_match="version one")
+    assert refused.status_code == 400
+    assert "If-Match" in refused.json()["issue"][0]["diagnostics"]

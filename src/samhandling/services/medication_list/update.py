@@ -1,7 +1,9 @@
 """`POST Patient/{id}/$medication-list-update`: a prescriber saves the whole new list.
 
-Input (a Parameters body): `basedOn` (valueInteger, the List version the prescriber
-read; 0 for the first list) or a `list` resource whose `meta.versionId` says it, and one
+Input: the List version the prescriber read, named by an `If-Match` header (`W/"5"`,
+the ETag of the List), a `basedOn` parameter (valueInteger; 0 for the first list) or a
+`list` resource whose `meta.versionId` says it (where several name it they must agree);
+and, in the Parameters body, one
 `entry` (a MedicationStatement) per entry of the new list. Each entry carries its stable
 UUID (`identifier` urn:ietf:rfc:3986 `urn:uuid:…`, which is also its id); a changed or
 withdrawn entry carries the reason (extension `pll-change-reason`).
@@ -20,6 +22,7 @@ from typing import Any
 from samhandling.fhir.instants import format_http_date
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.interactions import crud
+from samhandling.interactions.conditions import parse_if_match
 from samhandling.interactions.operations import OperationContext, OperationResult
 from samhandling.interactions.resource_input import checked_resource
 from samhandling.services.medication_list import answers, clock, guard
@@ -130,9 +133,24 @@ def _check_structure(statements: list[dict[str, Any]]) -> None:
 
 
 def _based_on(context: OperationContext) -> int | None:
-    number = context.integer("basedOn", 0, 2**31 - 1)
-    if number is not None:
-        return number
+    """The version the prescriber read: `If-Match`, `basedOn` or the `list`'s versionId.
+
+    Where more than one names it they must agree (400 otherwise): a save whose header and
+    body disagree is a confused client, not a version to guess between.
+    """
+    named = {
+        "If-Match": parse_if_match(context.headers.get("if-match")),
+        "basedOn": context.integer("basedOn", 0, 2**31 - 1),
+        "list.meta.versionId": _list_version(context),
+    }
+    given = {where: number for where, number in named.items() if number is not None}
+    if len(set(given.values())) > 1:
+        said = ", ".join(f"{where} {number}" for where, number in given.items())
+        raise FhirError(400, error("invalid", f"The versions named disagree: {said}", "basedOn"))
+    return next(iter(given.values()), None)
+
+
+def _list_version(context: OperationContext) -> int | None:
     listed = context.resource("list", "List")
     text = ((listed or {}).get("meta") or {}).get("versionId")
     return int(text) if isinstance(text, str) and text.isascii() and text.isdigit() else None
