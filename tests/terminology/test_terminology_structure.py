@@ -1,4 +1,4 @@
-"""Structure rules for codes outside the bundled subsets: SNOMED CT ids and ATC codes."""
+"""Structure rules for codes outside the bundled subsets: SNOMED CT ids, ATC and NLK codes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from samhandling.terminology.structure import (
     atc_level,
     atc_parent,
     atc_problem,
+    nlk_problem,
     snomed_problem,
     verhoeff_valid,
 )
@@ -127,3 +128,14 @@ def test_a_letter_outside_the_main_groups_is_named() -> None:
 )
 def test_atc_parent_is_one_level_up(code: str, parent: str | None) -> None:
     assert atc_parent(code) == parent
+
+
+@pytest.mark.parametrize("code", ["NPU02593", "NOR05172", "NPU99999"])
+def test_nlk_codes_are_npu_or_nor_and_five_digits(code: str) -> None:
+    assert nlk_problem(code) is None
+
+
+@pytest.mark.parametrize("code", ["npu02593", "NPU0259", "NPU025930", "LAB02593", "", "NOR0517X"])
+def test_malformed_nlk_codes_are_named(code: str) -> None:
+    problem = nlk_problem(code)
+    assert problem is not None and "five digits" in problem

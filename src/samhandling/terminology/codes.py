@@ -2,7 +2,7 @@
 
 Membership rules (docs/TERMINOLOGY.md):
 
-- ATC and SNOMED CT are bundled as fragments and have structure rules: a code in the
+- ATC, SNOMED CT and NLK are bundled as fragments and have structure rules: a code in the
   bundle is valid with its display; a well-formed code outside it is valid too, checked
   for structure only (no display known, a given display cannot be checked); a malformed
   code is refused.

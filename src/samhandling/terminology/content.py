@@ -16,10 +16,11 @@ from typing import Any
 import orjson
 
 from samhandling.terminology.model import Concept, Designation, Property
-from samhandling.terminology.structure import atc_problem, snomed_problem
+from samhandling.terminology.structure import atc_problem, nlk_problem, snomed_problem
 
 ATC_SYSTEM = "http://www.whocc.no/atc"
 SNOMED_SYSTEM = "http://snomed.info/sct"
+NLK_SYSTEM = "http://ehelse.no/fhir/CodeSystem/no-kodeverk-7280-nlk"
 VOLVEN_PREFIX = "urn:oid:2.16.578.1.12.4.1.1."
 VALUE_SET_BASE = "https://samhandling.no/fhir/ValueSet/"
 
@@ -29,8 +30,9 @@ StructureRule = Callable[[str], "str | None"]
 STRUCTURE_RULES: dict[str, StructureRule] = {
     ATC_SYSTEM: atc_problem,
     SNOMED_SYSTEM: snomed_problem,
+    NLK_SYSTEM: nlk_problem,
 }
-LABELS = {ATC_SYSTEM: "ATC", SNOMED_SYSTEM: "SNOMED CT"}
+LABELS = {ATC_SYSTEM: "ATC", SNOMED_SYSTEM: "SNOMED CT", NLK_SYSTEM: "NLK"}
 
 
 def volven_system(number: int | str) -> str:

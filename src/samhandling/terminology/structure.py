@@ -1,4 +1,4 @@
-"""Structure rules for codes of systems too large to bundle: SNOMED CT ids and ATC codes.
+"""Structure rules for codes of systems too large to bundle: SNOMED CT ids, ATC and NLK codes.
 
 A code that passes these rules is well-formed; it may still not exist. The rules catch
 typing errors (a wrong or transposed digit in a SNOMED CT id, a malformed ATC code) and
@@ -82,3 +82,14 @@ def atc_parent(code: str) -> str | None:
     if level is None or level == 1:
         return None
     return code[: (1, 3, 4, 5)[level - 2]]
+
+
+#: Norsk laboratoriekodeverk (7280): NPU codes (IFCC/IUPAC) and national NOR codes.
+NLK_CODE = re.compile(r"(NPU|NOR)[0-9]{5}")
+
+
+def nlk_problem(code: str) -> str | None:
+    """Why `code` is not a well-formed NLK code (NPU or NOR and five digits), or None."""
+    if NLK_CODE.fullmatch(code):
+        return None
+    return f"NLK code {code!r} is not an NLK code: NPU or NOR followed by five digits"

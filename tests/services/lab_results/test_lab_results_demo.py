@@ -9,6 +9,8 @@ from samhandling.demo.register_build import build_register
 from samhandling.services.lab_results.demo import lab_histories
 from samhandling.services.lab_results.release_delays import load_release_delays
 from samhandling.services.lab_results.write_rules import is_national
+from samhandling.terminology.codes import validate_code
+from samhandling.terminology.content import NLK_SYSTEM
 
 ANCHOR = dt.date(2026, 1, 1)
 
@@ -34,3 +36,13 @@ def test_every_demo_result_is_a_national_shape_lab_result_released_long_ago() ->
         assert is_national(resource) and delays.delay_of(resource) is not None
         assert resource["issued"] < ANCHOR.isoformat()
         assert resource["performer"][0]["identifier"]["value"]
+
+
+def test_demo_results_carry_bundled_nlk_codes_with_their_usage_names() -> None:
+    results = [r for h in _histories(5) for r in h if r["resourceType"] == "Observation"]
+    assert results
+    for result in results:
+        nlk, loinc = result["code"]["coding"]
+        checked = validate_code(NLK_SYSTEM, nlk["code"], nlk["display"])
+        assert checked.valid and checked.warning is None and checked.display == nlk["display"]
+        assert loinc["system"] == "http://loinc.org"

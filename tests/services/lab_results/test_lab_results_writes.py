@@ -128,3 +128,44 @@ def test_block_again_labels_a_result_a_correction_added(results: Results) -> Non
     assert again.status_code == 200, again.text
     assert results.get("citizen", f"Observation/{added.json()['id']}").status_code == 404
     assert _post(world, f"DiagnosticReport/{rid}/$block", "gp", reason("x")).status_code == 409
+
+
+NLK = "http://ehelse.no/fhir/CodeSystem/no-kodeverk-7280-nlk"
+
+
+def _coded_by_nlk(code: str, display: str, system: str = NLK) -> dict[str, Any]:
+    result = observation(CITIZEN, LONG_AGO)
+    result["code"]["coding"].insert(0, {"system": system, "code": code, "display": display})
+    return result
+
+
+def test_nlk_codes_are_checked_against_the_bundled_list(world: World) -> None:
+    created = _post(world, "Observation", "system", _coded_by_nlk("NOR05172", "B-Hemoglobin"))
+    assert created.status_code == 201, created.text
+    # a well-formed code outside the bundled subset: checked for structure only
+    other = _post(world, "Observation", "system", _coded_by_nlk("NPU12345", "Noe annet"))
+    assert other.status_code == 201, other.text
+
+
+def test_a_malformed_nlk_code_is_refused_at_its_coding(world: World) -> None:
+    for system in (NLK, "urn:oid:2.16.578.1.12.4.1.1.7280"):
+        refused = _post(world, "Observation", "system", _coded_by_nlk("HB123", "Hb", system))
+        assert refused.status_code == 422, refused.text
+        (issue,) = refused.json()["issue"]
+        assert issue["expression"] == ["Observation.code.coding[0].code"]
+        assert "NPU or NOR followed by five digits" in issue["diagnostics"]
+    found = world.client.get(
+        "/fhir/Observation", params={"patient": CITIZEN}, headers=world.as_("gp")
+    )
+    assert "HB123" not in found.text  # nothing stored
+
+
+def test_a_wrong_nlk_display_is_a_warning(world: World) -> None:
+    headers = {**FHIR_JSON, **world.as_("system"), "Prefer": "return=OperationOutcome"}
+    body = _coded_by_nlk("NPU03230", "P-Natrium")
+    created = world.client.post("/fhir/Observation", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    warning = created.json()["issue"][0]
+    assert warning["severity"] == "warning"
+    assert warning["expression"] == ["Observation.code.coding[0].display"]
+    assert "'P-Kalium'" in warning["diagnostics"]

@@ -20,6 +20,7 @@ from samhandling.services.lab_results.release_delays import (
 )
 from samhandling.services.lab_results.write_rules import (
     BlockLabelKeptOnWrites,
+    NlkCodesValid,
     ResultsNameLabAndIssue,
 )
 from samhandling.services.service import Service
@@ -33,7 +34,7 @@ def service(delays: ReleaseDelays | None = None) -> Service:
     return Service(
         name="lab-results",
         operations=(*blocking.OPERATIONS, *clinician_queries.OPERATIONS),
-        write_rules=(BlockLabelKeptOnWrites(), ResultsNameLabAndIssue()),
+        write_rules=(BlockLabelKeptOnWrites(), ResultsNameLabAndIssue(), NlkCodesValid()),
         access_rules=(LabResultAccess(delays or load_release_delays()),),
         demo=demo.lab_histories,
         topics=(

@@ -3,8 +3,9 @@
 Each history is one to five routine chemistry reports (a DiagnosticReport of Volven 8202
 `LAB` with its result Observations, category `CLIN`), issued between a month and five years
 before the anchor date by the health trust of the person's home (the performing
-laboratory, by organisation number), coded in LOINC with UCUM units, reference ranges and
-H/L flags. Deterministic per seed and person; the personas get none (tests add their own).
+laboratory, by organisation number), coded in NLK (the national code list) and LOINC, with
+UCUM units, reference ranges and H/L flags. Deterministic per seed and person; the personas
+get none (tests add their own).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from samhandling.identifiers.identifier_systems import ORGANISATION_NUMBER_SYSTE
 from samhandling.services.lab_results.write_rules import EXPERTISE_8202
 
 LOINC = "http://loinc.org"
+NLK = "http://ehelse.no/fhir/CodeSystem/no-kodeverk-7280-nlk"
 UCUM = "http://unitsofmeasure.org"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 Entry = dict[str, Any]
@@ -30,6 +32,13 @@ ANALYSES: tuple[tuple[str, str, str, float, float, float], ...] = (
     ("2160-0", "Kreatinin", "umol/L", 45.0, 105.0, 18.0),
     ("4548-4", "HbA1c", "%", 4.0, 6.0, 0.8),
 )
+#: The same analyses in NLK (code, Norwegian usage name), by LOINC code.
+NLK_CODES = {
+    "718-7": ("NOR05172", "B-Hemoglobin"),
+    "1988-5": ("NPU19748", "P-CRP"),
+    "2160-0": ("NPU18016", "P-Kreatinin"),
+    "4548-4": ("NPU29296", "B-HbA1c"),
+}
 
 
 def lab_histories(person: Person, register: Register, seed: int, anchor: dt.date) -> list[Entry]:
@@ -90,7 +99,12 @@ def _result(
         "resourceType": "Observation",
         "id": rid,
         "category": [_concept(EXPERTISE_8202, "CLIN", "Medisinsk biokjemi")],
-        "code": _concept(LOINC, code, display),
+        "code": {
+            "coding": [
+                {"system": NLK, "code": NLK_CODES[code][0], "display": NLK_CODES[code][1]},
+                *_concept(LOINC, code, display)["coding"],
+            ]
+        },
         **common,
         "valueQuantity": quantity,
         "interpretation": [_concept(INTERPRETATION, flag)],

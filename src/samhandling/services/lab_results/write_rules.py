@@ -9,6 +9,9 @@
   zone) and the performing laboratory by organisation number (a `performer` whose
   `identifier` is an organisation number, urn:oid:2.16.578.1.12.4.1.4.101), else 422.
   Results in other shapes (Synthea's) are recognised for access but not held to it.
+* `NlkCodesValid`: a result's NLK codes (under any of NLK's three system URIs) are checked
+  against the bundled NLK subset and NLK's code structure (terminology `validate_code`): a
+  malformed code is refused (422 at the coding), a wrong display is a warning.
 """
 
 from __future__ import annotations
@@ -28,17 +31,19 @@ from samhandling.services.lab_results.labels import (
     with_block_labels,
 )
 from samhandling.services.lab_results.release_delays import RESULT_TYPES
+from samhandling.terminology.codes import validate_code
+from samhandling.terminology.content import NLK_SYSTEM
 
 BLOCK, UNBLOCK = "block", "unblock"
 EXPERTISE_8202 = "http://ehelse.no/fhir/CodeSystem/no-kodeverk-8202"
-NATIONAL_CODE_SYSTEMS = frozenset(
+NLK_SYSTEMS = frozenset(
     {
-        "http://ehelse.no/fhir/CodeSystem/no-kodeverk-7280-nlk",
+        NLK_SYSTEM,
         "http://helsedir.no/fhir/CodeSystem/no-kodeverk-7280-nlk",
         "urn:oid:2.16.578.1.12.4.1.1.7280",
-        "http://ehelse.no/fhir/CodeSystem/no-kodeverk-7010-norpat",
     }
 )
+NATIONAL_CODE_SYSTEMS = NLK_SYSTEMS | {"http://ehelse.no/fhir/CodeSystem/no-kodeverk-7010-norpat"}
 
 
 class BlockLabelKeptOnWrites:
@@ -88,6 +93,34 @@ class ResultsNameLabAndIssue:
                     f"{rtype}.performer",
                 ),
             )
+
+
+class NlkCodesValid:
+    """Write rule: a lab result's NLK codes are NLK codes (bundled, or well-formed)."""
+
+    def applies(self, context: WriteContext) -> bool:
+        new = context.new
+        if context.resource_type not in RESULT_TYPES or new is None:
+            return False
+        return any(c.get("system") in NLK_SYSTEMS for c in _codings(new.get("code")))
+
+    def check(self, context: WriteContext) -> None:
+        assert context.new is not None
+        for index, coding in enumerate(_codings(context.new.get("code"))):
+            if coding.get("system") not in NLK_SYSTEMS:
+                continue
+            where = f"{context.resource_type}.code.coding[{index}]"
+            code, display = coding.get("code"), coding.get("display")
+            checked = validate_code(
+                NLK_SYSTEM,
+                code if isinstance(code, str) else "",
+                display if isinstance(display, str) else None,
+            )
+            if not checked.valid:
+                raise FhirError(422, error("code-invalid", str(checked.message), f"{where}.code"))
+            if checked.warning:
+                issue = Issue("warning", "code-invalid", checked.warning, (f"{where}.display",))
+                context.warnings.append(issue)
 
 
 def is_national(resource: dict[str, Any]) -> bool:
