@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,8 @@ class Unverified:
 
 def b64url_decode(segment: str) -> bytes:
     """Base64url without padding → bytes (JoseInvalid on bad input)."""
-    if not segment or any(c not in _B64URL for c in segment):
+    # One regex match: a generator over the characters cost half of a token's verification.
+    if _B64URL.fullmatch(segment) is None:
         raise JoseInvalid("malformed base64url segment")
     try:
         return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
@@ -43,7 +45,7 @@ def b64url_decode(segment: str) -> bytes:
         raise JoseInvalid("malformed base64url segment") from exc
 
 
-_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def b64url_encode(data: bytes) -> str:

@@ -7,11 +7,21 @@ one of the trusted issuers (read unverified only to pick the key source); the ke
 exactly that algorithm; then, on the *verified* claims, `iss`, `aud`, `exp` and `iat`
 (both required), `nbf` with the configured clock skew, and a bound on the lifetime:
 exp − iat (and so exp − now) at most `max_token_lifetime_seconds`.
+
+A verified token is remembered (`VerifiedTokens`: bounded, keyed by the SHA-256 of the
+whole token, signature included) so that the next request with the same token skips the
+parsing and the signature check; the times (`exp`, `nbf`, `iat`) are checked again on every
+use, and a remembered token is used only while its issuer still serves the very key that
+verified it (a key dropped from the issuer's JWKS, or a refreshed JWKS, means verifying
+anew). DPoP proofs are never remembered: each is new.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,15 +69,84 @@ class VerifiedToken:
         return jkt if isinstance(jkt, str) and jkt else None
 
 
+@dataclass(frozen=True)
+class _Remembered:
+    verified: VerifiedToken
+    key: Any  # the key that verified the signature
+
+
+class VerifiedTokens:
+    """The most recently verified tokens (at most `size`), by the SHA-256 of the token."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: OrderedDict[bytes, _Remembered] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: bytes) -> _Remembered | None:
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is not None:
+                self._entries.move_to_end(digest)
+            return entry
+
+    def put(self, digest: bytes, entry: _Remembered) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._entries[digest] = entry
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def forget(self, digest: bytes) -> None:
+        with self._lock:
+            self._entries.pop(digest, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class TokenVerifier:
     """Verifies access tokens against the trusted issuers' keys."""
 
-    def __init__(self, settings: AuthSettings, key_sources: Mapping[str, KeySource]) -> None:
+    def __init__(
+        self,
+        settings: AuthSettings,
+        key_sources: Mapping[str, KeySource],
+        memory: VerifiedTokens | None = None,
+    ) -> None:
         self.settings = settings
         self._sources = dict(key_sources)
+        self.memory = memory if memory is not None else VerifiedTokens()
 
     def verify(self, token: str, now: float) -> VerifiedToken:
         """The verified token, or TokenInvalid / IssuerKeysUnavailable."""
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        remembered = self.memory.get(digest)
+        if remembered is not None:
+            recalled = self._recall(digest, remembered, now)
+            if recalled is not None:
+                return recalled
+        verified, key = self._verify(token, now)
+        self.memory.put(digest, _Remembered(verified, key))
+        return verified
+
+    def _recall(self, digest: bytes, remembered: _Remembered, now: float) -> VerifiedToken | None:
+        """A remembered token while its issuer still serves the key that verified it and its
+        times hold; None when the key set changed (verify anew against it)."""
+        verified = remembered.verified
+        try:
+            if self._key(verified.issuer, verified.header) is not remembered.key:
+                self.memory.forget(digest)
+                return None
+            self._check_claims(verified.claims, verified.issuer, now)
+        except (TokenInvalid, IssuerKeysUnavailable):
+            self.memory.forget(digest)
+            raise
+        return verified
+
+    def _verify(self, token: str, now: float) -> tuple[VerifiedToken, Any]:
         try:
             unverified = peek(token)
             alg = check_algorithm(unverified.header, self.settings.algorithms)
@@ -82,7 +161,7 @@ class TokenVerifier:
         except JoseInvalid as exc:
             raise TokenInvalid(str(exc)) from exc
         self._check_claims(claims, issuer, now)
-        return VerifiedToken(unverified.header, claims, issuer)
+        return VerifiedToken(unverified.header, claims, issuer), key
 
     def _issuer_of(self, claims: dict[str, Any]) -> TrustedIssuer:
         iss = claims.get("iss")
