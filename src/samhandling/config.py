@@ -16,6 +16,7 @@
 | SAMHANDLING_CHECK_REGISTERS | 1 | 0: do not check callers against the HPR/organisation registers |
 | SAMHANDLING_BENCHMARK_WITHOUT_AUDIT | 0 | 1: no audit trail, only to measure its cost |
 | SAMHANDLING_PUBLISH_DEFINITIONS | 1 | 0: do not store the shipped definitions at start |
+| SAMHANDLING_DOCUMENT_PEERS | (none) | JSON file naming the document-sharing peers |
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Settings:
     #: run the services' background workers (notification delivery, exports) in this
     #: process; off for API-only processes when other processes run them
     background_workers: bool = True
+    #: the JSON file naming the document-sharing peers (other collaboration areas), or ""
+    document_peers: str = ""
 
     @property
     def public_root(self) -> str:
@@ -89,6 +92,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         publish_definitions=_flag(env.get("SAMHANDLING_PUBLISH_DEFINITIONS", "1")),
         services=_names(env.get("SAMHANDLING_SERVICES", "")),
         background_workers=_flag(env.get("SAMHANDLING_BACKGROUND_WORKERS", "1")),
+        document_peers=env.get("SAMHANDLING_DOCUMENT_PEERS", ""),
     )
 
 
@@ -120,4 +124,5 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         "SAMHANDLING_PUBLISH_DEFINITIONS": "1" if settings.publish_definitions else "0",
         "SAMHANDLING_SERVICES": ",".join(settings.services),
         "SAMHANDLING_BACKGROUND_WORKERS": "1" if settings.background_workers else "0",
+        "SAMHANDLING_DOCUMENT_PEERS": settings.document_peers,
     }

@@ -30,6 +30,7 @@ from samhandling.api.authentication import (
 from samhandling.api.capability import capability_statement
 from samhandling.api.database_errors import database_error_response, is_database_outage
 from samhandling.api.export_routes import export_routes
+from samhandling.api.federation_routes import federation_routes
 from samhandling.api.operation_routes import operation_routes
 from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
@@ -76,10 +77,13 @@ def create_app(
     journal = AuditJournal(engine) if settings.audit else None
     factories = platform.worker_factories if settings.background_workers else ()
     workers = [make(engine, settings) for make in factories]
+    federation = platform.search_federation(settings)
+    api = _rest_api(engine, settings, platform)
+    api.federation = federation
     routes = [
         *_operational_routes(engine, metrics),
         *(dev_issuer_routes(dev, production=settings.production) if dev else []),
-        *_fhir_routes(_rest_api(engine, settings, platform), settings, platform),
+        *_fhir_routes(api, settings, platform),
     ]
 
     @contextlib.asynccontextmanager
@@ -91,6 +95,7 @@ def create_app(
         yield
         for worker in reversed(workers):
             await worker.stop()
+        await federation.close()
         if journal is not None:
             await journal.close()
         engine.dispose()
@@ -167,6 +172,7 @@ def _fhir_routes(api: FhirRestApi, settings: Settings, platform: Platform) -> li
         *operation_routes(api, operations),
         *audit_routes(api),
         *export_routes(api),
+        *federation_routes(api),
         *search_routes(api),
         Route("/fhir/{type}", api.create, methods=["POST"]),
         Route("/fhir/{type}", api.conditional_update, methods=["PUT"]),

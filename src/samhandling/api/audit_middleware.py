@@ -104,6 +104,7 @@ def request_record(scope: Scope, status: int, state: dict[str, Any]) -> AuditRec
         denied = [d for d in guard.decisions if not d.allowed]
         deciding = denied or guard.decisions
         record.decision_reason = deciding[-1].reason if deciding else None
+    record.destinations = list(state.get("audit_destinations", ()))  # federation peers asked
     if not record.entities:
         record.entities = _requested_entity(path)
     if status in (401, 403):
@@ -123,6 +124,6 @@ def _describe_refusal(record: AuditRecord, scope: Scope, state: dict[str, Any]) 
 
 def _requested_entity(path: str) -> list[tuple[str, str, str | None]]:
     parts = [p for p in path.split("/") if p][1:]
-    if len(parts) >= 2 and not parts[1].startswith(("$", "_")):
+    if len(parts) >= 2 and not parts[0].startswith("_") and not parts[1].startswith(("$", "_")):
         return [(parts[0], parts[1], None)]
     return []

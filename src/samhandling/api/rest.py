@@ -39,6 +39,7 @@ from samhandling.interactions.transactions import (
     writer,
 )
 from samhandling.interactions.write_rules import WriteRule
+from samhandling.services.search_federation import NO_FEDERATION, SearchFederation
 
 T = TypeVar("T")
 FORMAT_PARAMS = frozenset({"_format", "_pretty"})
@@ -55,6 +56,7 @@ class FhirRestApi:
         policy_rules: ServiceRules,
         write_rules: Sequence[WriteRule],
         audit: bool = True,
+        federation: SearchFederation = NO_FEDERATION,
     ) -> None:
         self.audit = audit
         self.engine = engine
@@ -62,6 +64,7 @@ class FhirRestApi:
         self.base = settings.base_url
         self.policy_rules = policy_rules  # the services' part of the access policy
         self.write_rules = tuple(write_rules)
+        self.federation = federation  # other servers searched beside this one
 
     async def _write(self, request: Request, action: Callable[[VersionWriter], T]) -> T:
         guard = self.guard(request)

@@ -1,7 +1,9 @@
 """HTTP routes of FHIR search: type, compartment and system search, by GET and POST.
 
 Every search runs under the caller's access guard (`interactions.guarded_search`), which
-hands the policy's `SearchRestriction` to the engine.
+hands the policy's `SearchRestriction` to the engine. The services' search federation may
+ask other servers while the local search runs and merge their answers into it
+(`services.search_federation`); the peers it asked go into the audit record.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from samhandling.api.rest import FhirRestApi
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.resource_input import check_id, check_resource_type
+from samhandling.services.search_federation import FederatedQuery
 
 
 def search_routes(api: FhirRestApi) -> list[Route]:
@@ -30,12 +33,16 @@ def search_routes(api: FhirRestApi) -> list[Route]:
         if request.method == "POST":
             items += await _form_items(request, api.settings.max_body_bytes)
         lenient, guard = prefer_lenient(request), api.guard(request)
-        bundle = await api.run_read(
-            lambda c: guarded_search(
-                c, rtype, items, api.base, guard, lenient=lenient, compartment=compartment
-            ),
-            request,
-        )
+        query = FederatedQuery(rtype, items, guard, request.headers, compartment)
+        request.state.audit_destinations = query.asked
+        async with api.federation.search(query) as federated:
+            bundle = await api.run_read(
+                lambda c: guarded_search(
+                    c, rtype, items, api.base, guard, lenient=lenient, compartment=compartment
+                ),
+                request,
+            )
+            bundle = await federated.merged(bundle)
         return fhir_response(bundle)
 
     async def type_search(request: Request) -> Response:

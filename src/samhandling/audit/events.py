@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from samhandling.audit.records import AuditRecord
+from samhandling.audit.records import AuditRecord, Destination
 from samhandling.fhir.instants import format_instant
 from samhandling.identifiers.identifier_systems import (
     HPR_SYSTEM,
@@ -45,7 +45,8 @@ def audit_event(record: AuditRecord) -> dict[str, Any]:
         "action": record.action,
         "recorded": format_instant(record.recorded_at_us),
         "outcome": record.outcome,
-        "agent": _agents(record.agent, record.source_address),
+        "agent": _agents(record.agent, record.source_address)
+        + [_destination(d) for d in record.destinations],
         "source": {"observer": {"display": "samhandling"}},
     }
     if record.outcome_description:
@@ -98,6 +99,24 @@ def _agents(agent: dict[str, Any], source_address: str | None) -> list[dict[str,
             system["network"] = {"address": source_address, "type": "2"}
         agents.append(system)
     return agents + _organisation_agents(agent)
+
+
+# DICOM "Destination Role ID" (the role of the responding gateway in an IHE XCA audit)
+DESTINATION_ROLE = {
+    "system": "http://dicom.nema.org/resources/ontology/DCM",
+    "code": "110152",
+    "display": "Destination Role ID",
+}
+
+
+def _destination(destination: Destination) -> dict[str, Any]:
+    """A server the request was passed on to: named, with its URL (network type 5: URI)."""
+    return {
+        "requestor": False,
+        "type": {"coding": [DESTINATION_ROLE], "text": "destination"},
+        "who": {"display": f"{destination.name}: {destination.result}"[:500]},
+        "network": {"address": destination.address, "type": "5"},
+    }
 
 
 # The organisation the user acts for, from the legal entity down to the department

@@ -32,6 +32,17 @@ def outcome_code(status: int) -> str:
     return "4" if status < 500 else "8"
 
 
+@dataclass(frozen=True)
+class Destination:
+    """Another server a request was passed on to (a federation peer): its name, its address
+    and what it answered; an AuditEvent agent of the role "destination" (BALP, as the
+    responding gateway of an IHE XCA query is)."""
+
+    name: str
+    address: str
+    result: str
+
+
 @dataclass
 class AuditRecord:
     """One audited interaction (or one written resource inside a write transaction)."""
@@ -50,6 +61,7 @@ class AuditRecord:
     method: str | None = None
     path: str | None = None
     source_address: str | None = None  # the client's network address (refusals)
+    destinations: list[Destination] = field(default_factory=list)  # peers asked on its behalf
 
     @property
     def action(self) -> str:

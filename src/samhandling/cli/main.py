@@ -70,6 +70,13 @@ def serve(
         list[str] | None,
         typer.Option(help="a further service to run, as module:attribute (repeatable)"),
     ] = None,
+    document_peers: Annotated[
+        str | None,
+        typer.Option(
+            help="JSON file naming the peers document searches are federated to"
+            " [env SAMHANDLING_DOCUMENT_PEERS]"
+        ),
+    ] = None,
 ) -> None:
     """Run the FHIR server (the schema is created or upgraded on start)."""
     import uvicorn
@@ -84,6 +91,7 @@ def serve(
         base_url=base_url or f"http://{_public_host(host)}:{port}/fhir",
         dev_issuer=dev_issuer or None,
         services=tuple(service) if service else None,
+        document_peers=document_peers,
     )
     check_services(settings.services)
     open_database(settings.database_url, create_missing=create_database).dispose()

@@ -3,10 +3,11 @@
 A service is data: its `$operations` (each with the permission it needs), the rules it
 attaches to writes of its resources, the access rules it adds to the policy (a service may
 hide, delay or narrow its resources, or limit who writes them), the definitions it ships,
-its demo-data hook, its benchmark workload, its background workers and the notification
-topics it offers. The application is built from a list of
-them (`api.app.create_app(settings, services=[...])`); nothing is found through a
-module-level registry. docs/ARCHITECTURE.md, "How to add a service", is the checklist.
+its demo-data hook, its benchmark workload, its background workers, the notification
+topics it offers and the other servers it asks beside this one (`search_federation`). The
+application is built from a list of them (`api.app.create_app(settings, services=[...])`);
+nothing is found through a module-level registry. docs/ARCHITECTURE.md, "How to add a
+service", is the checklist.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from samhandling.definitions.published import shipped_definitions
 from samhandling.demo.population import DemoHook
 from samhandling.interactions.operations import Operation, OperationRegistry
 from samhandling.interactions.write_rules import WriteRule
+from samhandling.services.search_federation import (
+    NO_FEDERATION,
+    FederationFactory,
+    SearchFederation,
+)
 from samhandling.services.subscription_topic import Topic
 
 
@@ -65,6 +71,8 @@ class Service:
     workers: tuple[WorkerFactory, ...] = ()
     #: the notification topics it offers (`subscription_topic.Topic`)
     topics: tuple[Topic, ...] = ()
+    #: makes its `SearchFederation` (other servers asked beside this one) from the settings
+    search_federation: FederationFactory | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,9 @@ class Platform:
         names = [s.name for s in found]
         if len(set(names)) != len(names):
             raise ValueError(f"two services have the same name: {sorted(names)}")
+        federating = [s.name for s in found if s.search_federation is not None]
+        if len(federating) > 1:
+            raise ValueError(f"more than one service federates searches: {federating}")
         platform = cls(found)
         platform.operations()  # refuses a duplicate operation now, not at the first call
         return platform
@@ -135,6 +146,13 @@ class Platform:
     def topics(self) -> tuple[Topic, ...]:
         """Every service's notification topics, in the order of the services."""
         return tuple(topic for s in self.services for topic in s.topics)
+
+    def search_federation(self, settings: Any) -> SearchFederation:
+        """The federation of the (at most one) service that brings one, else the null one."""
+        for service in self.services:
+            if service.search_federation is not None:
+                return service.search_federation(settings)
+        return NO_FEDERATION
 
     @property
     def demo_hooks(self) -> tuple[DemoHook, ...]:
