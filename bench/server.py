@@ -149,8 +149,10 @@ def start_server(
     cpus: str | None = None,
     timeout: float = 60,
     audit: bool = True,
+    env: dict[str, str] | None = None,
 ) -> ServerHandle:
-    """Start `samhandling` (kind "samhandling") or the bare ceiling app (kind "bare").
+    """Start `samhandling` (kind "samhandling") or the bare ceiling app (kind "bare"),
+    with `env` added to its environment.
 
     Waits until /readyz answers 200. The process gets its own process group so that it
     and its workers stop together.
@@ -172,6 +174,7 @@ def start_server(
         "SAMHANDLING_DATABASE_URL": database_url,
         "BENCH_DATABASE_URL": database_url,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        **(env or {}),
     }
     log_path = work_dir / f"{kind}-{port}.log"
     with log_path.open("wb") as log:

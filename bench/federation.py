@@ -1,0 +1,163 @@
+"""What a federated document search costs: `python -m bench.federation [--rounds N]`.
+
+Three `samhandling serve` processes on SQLite files of their own: a gateway and two peers,
+each peer holding `--documents` DocumentReferences of one patient (the gateway holds as
+many). One client asks, in turn and one at a time, each peer directly, the gateway for its
+own area only (`X-Samhandling-Federation: 1`) and the gateway federated (both peers asked
+in parallel while its own search runs). The issue's target: a federated query costs at most
+the slowest peer + 20 ms. Reported: p50/p95 of each, and the federated p50 less the larger
+of the two peers' p50 (the gateway's overhead). Not part of `bench.run`: that harness drives
+one server; this needs three. The JSON goes to stdout, and with --record to
+bench/results/federation/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from joserfc import jwk
+
+from bench.procstats import git_commit, load_average
+from bench.server import REPO, ServerHandle, start_server
+from bench.stats import latency_summary
+from samhandling.auth import DevIssuer
+
+FNR = "05858540072"
+QUERY = {"patient.identifier": f"urn:oid:2.16.578.1.12.4.1.4.1|{FNR}", "_count": "100"}
+LOCAL_ONLY = {"X-Samhandling-Federation": "1"}
+
+
+def _sqlite(folder: Path) -> str:
+    return f"sqlite:///{folder / 'samhandling.db'}"
+
+
+def _peer(work: Path, name: str, key: jwk.Key) -> tuple[ServerHandle, dict[str, Any]]:
+    server = start_server("samhandling", _sqlite(work / name), work_dir=work / name)
+    root = server.base_url.removesuffix("/fhir")
+    issuer = DevIssuer(server.data_dir, f"{root}/dev-issuer")
+    issuer.register_client("bench-gateway", key.as_dict(private=True), persona_name="system")
+    entry = {
+        "name": name,
+        "base_url": server.base_url,
+        "token_url": issuer.token_url,
+        "client_id": "bench-gateway",
+        "private_key_file": "gateway.jwk.json",
+        "timeout_seconds": 10,
+    }
+    return server, entry
+
+
+def _load(client: httpx.Client, server: ServerHandle, documents: int, area: str) -> None:
+    headers = {"Content-Type": "application/fhir+json", **server.headers()}
+    patient = {
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": FNR}],
+    }
+    made = client.post(f"{server.base_url}/Patient", json=patient, headers=headers)
+    made.raise_for_status()
+    for n in range(documents):
+        document = {
+            "resourceType": "DocumentReference",
+            "status": "current",
+            "masterIdentifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{area}-{n}"},
+            "subject": {"reference": f"Patient/{made.json()['id']}"},
+            "content": [{"attachment": {"contentType": "application/pdf", "url": "Binary/x"}}],
+        }
+        client.post(f"{server.base_url}/DocumentReference", json=document, headers=headers)
+
+
+def _timed(client: httpx.Client, url: str, headers: dict[str, str], matches: int) -> float:
+    started = time.perf_counter()
+    answer = client.get(url, params=QUERY, headers=headers)
+    elapsed = (time.perf_counter() - started) * 1000
+    answer.raise_for_status()
+    found = [e for e in answer.json().get("entry", []) if e["search"]["mode"] == "match"]
+    assert len(found) == matches, (url, len(found), matches)
+    return elapsed
+
+
+def measure(work: Path, rounds: int, documents: int) -> dict[str, Any]:
+    """Start the three servers, load them, and time `rounds` of each search."""
+    key = jwk.ECKey.generate_key("P-256", auto_kid=True)
+    (work / "gateway").mkdir(parents=True)
+    (work / "gateway" / "gateway.jwk.json").write_text(json.dumps(key.as_dict(private=True)))
+    peer_one, one = _peer(work, "area-one", key)
+    peer_two, two = _peer(work, "area-two", key)
+    peers_file = work / "gateway" / "peers.json"
+    peers_file.write_text(json.dumps({"peers": [one, two]}))
+    gateway = start_server(
+        "samhandling",
+        _sqlite(work / "gateway"),
+        work_dir=work / "gateway",
+        env={"SAMHANDLING_DOCUMENT_PEERS": str(peers_file)},
+    )
+    servers = {"area-one": peer_one, "area-two": peer_two, "gateway": gateway}
+    try:
+        return _rounds(servers, rounds, documents)
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def _rounds(servers: dict[str, ServerHandle], rounds: int, documents: int) -> dict[str, Any]:
+    timings: dict[str, list[float]] = {name: [] for name in ("area-one", "area-two", "local")}
+    timings["federated"] = []
+    with httpx.Client(timeout=30) as client:
+        for name, server in servers.items():
+            _load(client, server, documents, name)
+        gateway = servers["gateway"]
+        url = f"{gateway.base_url}/DocumentReference"
+        for n in range(rounds + 10):  # the first 10 warm up
+            sample = {
+                "area-one": _timed(client, f"{servers['area-one'].base_url}/DocumentReference",
+                                   servers["area-one"].headers(), documents),
+                "area-two": _timed(client, f"{servers['area-two'].base_url}/DocumentReference",
+                                   servers["area-two"].headers(), documents),
+                "local": _timed(client, url, {**gateway.headers(), **LOCAL_ONLY}, documents),
+                "federated": _timed(client, url, gateway.headers(), 3 * documents),
+            }  # fmt: skip
+            for name, value in sample.items():
+                if n >= 10:
+                    timings[name].append(value)
+    summary = {name: latency_summary(values) for name, values in timings.items()}
+    slowest_peer = max(summary["area-one"]["p50"], summary["area-two"]["p50"])
+    summary["overhead_ms_p50"] = {
+        "federated - slowest peer": summary["federated"]["p50"] - slowest_peer
+    }
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--documents", type=int, default=20, help="per area")
+    parser.add_argument("--record", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-federation-") as folder:
+        result = {
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "commit": git_commit(REPO),
+            "load_average_before": load_average(),
+            "rounds": args.rounds,
+            "documents_per_area": args.documents,
+            "latency_ms": measure(Path(folder), args.rounds, args.documents),
+        }
+    text = orjson.dumps(result, option=orjson.OPT_INDENT_2).decode()
+    print(text)
+    if args.record:
+        target = REPO / "bench" / "results" / "federation"
+        target.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        (target / f"{stamp}-{result['commit']['commit']}.json").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
