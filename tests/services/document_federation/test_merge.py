@@ -167,8 +167,15 @@ def test_the_gateways_own_check_withholds_and_counts() -> None:
 
 
 def test_entries_of_another_type_or_without_id_are_not_taken_as_matches() -> None:
-    odd = [{"resourceType": "Patient", "id": "p"}, {"resourceType": "DocumentReference"}]
-    merged, tallies = merge(searchset(), [answered("area-a", A, *odd)], "DocumentReference", MARKS)
+    odd = [
+        {"resourceType": "Patient", "id": "p"},
+        {"resourceType": "DocumentReference"},
+        {"resourceType": "DocumentReference", "id": "../../Patient/1"},
+    ]
+    answer = answered("area-a", A, *odd)
+    assert answer.bundle is not None
+    answer.bundle["entry"].append("not an entry")
+    merged, tallies = merge(searchset(), [answer], "DocumentReference", MARKS)
     assert matches(merged) == []
     assert tallies["area-a"].added == 0
 

@@ -132,6 +132,8 @@ def _remote_entries(
     found: list[dict[str, Any]] = []
     matches = 0
     for entry in answer.bundle.get("entry", []):
+        if not isinstance(entry, dict):
+            continue
         resource, mode = entry.get("resource"), _mode(entry)
         if mode == "outcome":
             found.append(carried_outcome(answer.peer, resource))
@@ -161,7 +163,7 @@ def _mode(entry: Any) -> str:
 
 
 def _acceptable(resource: Any, resource_type: str | None) -> bool:
-    if not isinstance(resource, dict) or not isinstance(resource.get("id"), str):
+    if not isinstance(resource, dict) or not _is_id(resource.get("id")):
         return False
     kind = resource.get("resourceType")
     if not isinstance(kind, str) or not kind.isalpha():
@@ -189,16 +191,19 @@ def _remote_entry(
     }
 
 
+def _is_id(value: Any) -> bool:
+    """A FHIR id: 1-64 of A-Z, a-z, 0-9, '-' and '.'."""
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        return False
+    return all(c.isascii() and (c.isalnum() or c in "-.") for c in value)
+
+
 def peer_path(url: str, base_url: str) -> str | None:
     """A content URL as a path under the peer's base (`Binary/<id>`), or None when it
     points elsewhere (then it is left as it is: the gateway proxies only its peers)."""
     path = url.removeprefix(base_url + "/") if url.startswith(base_url + "/") else url
     kind, _, rid = path.partition("/")
-    if kind != "Binary" or not rid or len(rid) > 64:
-        return None
-    if not all(c.isascii() and (c.isalnum() or c in "-.") for c in rid):
-        return None
-    return path
+    return path if kind == "Binary" and _is_id(rid) else None
 
 
 def carried_outcome(peer: str, resource: Any) -> dict[str, Any]:
