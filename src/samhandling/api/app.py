@@ -45,6 +45,7 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.observability.json_logging import configure_logging
 from samhandling.observability.metrics import Metrics, MetricsMiddleware
 from samhandling.services import platform_of
+from samhandling.services.search_federation import SearchFederation
 from samhandling.services.service import Platform, Service
 from samhandling.store.database import make_engine, ping
 from samhandling.store.dpop_replay import DatabaseReplayCache
@@ -63,6 +64,7 @@ def create_app(
     platform = platform_of(settings.services) if services is None else Platform.of(services)
     if not settings.audit and settings.production:
         raise RuntimeError("the audit trail cannot be switched off in production mode")
+    federation = platform.search_federation(settings)  # a bad peers file stops us here
     dev = None
     if settings.dev_issuer:
         dev = DevIssuer(settings.data_dir, settings.dev_issuer_url, production=settings.production)
@@ -77,9 +79,7 @@ def create_app(
     journal = AuditJournal(engine) if settings.audit else None
     factories = platform.worker_factories if settings.background_workers else ()
     workers = [make(engine, settings) for make in factories]
-    federation = platform.search_federation(settings)
-    api = _rest_api(engine, settings, platform)
-    api.federation = federation
+    api = _rest_api(engine, settings, platform, federation)
     routes = [
         *_operational_routes(engine, metrics),
         *(dev_issuer_routes(dev, production=settings.production) if dev else []),
@@ -131,13 +131,16 @@ def create_app(
     return app
 
 
-def _rest_api(engine: Engine, settings: Settings, platform: Platform) -> FhirRestApi:
+def _rest_api(
+    engine: Engine, settings: Settings, platform: Platform, federation: SearchFederation
+) -> FhirRestApi:
     return FhirRestApi(
         engine,
         settings,
         policy_rules=platform.policy_rules(),
         write_rules=platform.write_rules,
         audit=settings.audit,
+        federation=federation,
     )
 
 

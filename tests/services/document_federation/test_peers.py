@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 from joserfc import jwk
 
+from fixtures.fhir_app import app_settings
+from samhandling.api.app import create_app
 from samhandling.auth.dev.issuer import DevIssuer
 from samhandling.auth.jose import peek
+from samhandling.config import settings_from_env, settings_to_env
 from samhandling.services.document_federation import gateway_of
 from samhandling.services.document_federation.content_links import ContentLinks
 from samhandling.services.document_federation.peer_tokens import client_assertion
@@ -135,3 +138,18 @@ def test_content_links_are_good_for_their_consumer_path_and_time_only(tmp_path: 
     assert not links.valid("area-a", "Binary/1", "12837510110", "x", sig, now=2000.0)
     key = tmp_path / "federation" / "content-link.key"
     assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_peers_file_is_a_setting_that_reaches_worker_processes() -> None:
+    settings = settings_from_env({"SAMHANDLING_DOCUMENT_PEERS": "/etc/samhandling/peers.json"})
+    assert settings.document_peers == "/etc/samhandling/peers.json"
+    assert settings_from_env(settings_to_env(settings)).document_peers == settings.document_peers
+    assert settings_from_env({}).document_peers == ""
+
+
+def test_a_server_with_an_unusable_peers_file_does_not_start(tmp_path: Path) -> None:
+    bad = peers_file(tmp_path, entry(base_url="not a url"))
+    with pytest.raises(PeerConfigurationError, match="area-a: base_url"):
+        create_app(
+            app_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, document_peers=str(bad))
+        )

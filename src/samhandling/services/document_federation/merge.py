@@ -19,7 +19,7 @@ import copy
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from samhandling.fhir.outcome import Issue, operation_outcome
 
@@ -162,7 +162,8 @@ def _mode(entry: Any) -> str:
     return mode if mode in ("match", "include", "outcome") else "match"
 
 
-def _acceptable(resource: Any, resource_type: str | None) -> bool:
+def _acceptable(resource: Any, resource_type: str | None) -> TypeGuard[dict[str, Any]]:
+    """A resource with a type and an id (of `resource_type`, when given)."""
     if not isinstance(resource, dict) or not _is_id(resource.get("id")):
         return False
     kind = resource.get("resourceType")
