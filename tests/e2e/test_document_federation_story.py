@@ -203,9 +203,11 @@ def load_documents(client: httpx.Client, a: ServerProcess, b: ServerProcess) -> 
     create(client, b, document(in_b, "urn:uuid:b-note", "Notat fra fastlegen"))
 
 
-def search(client: httpx.Client, server: ServerProcess, persona: str) -> dict[str, Any]:
+def search(
+    client: httpx.Client, server: ServerProcess, persona: str, **claims: object
+) -> dict[str, Any]:
     url = f"{server.base_url}/DocumentReference"
-    answer = client.get(url, params=BY_PATIENT, headers=server.headers(persona))
+    answer = client.get(url, params=BY_PATIENT, headers=server.headers(persona, **claims))
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
 
@@ -229,7 +231,7 @@ def test_a_gp_finds_and_reads_the_hospitals_document_through_federation(
     with httpx.Client(timeout=30) as client:
         load_documents(client, a, b)
         started = time.monotonic()
-        bundle = search(client, b, "gp")
+        bundle = search(client, b, "gp", purpose="COC")  # continuity of care
         elapsed = time.monotonic() - started
 
         found = matches(bundle)
@@ -252,6 +254,7 @@ def test_a_gp_finds_and_reads_the_hospitals_document_through_federation(
 
         read_remote_content(client, b, remote["resource"])
         the_audit_names_the_peers(client, b)
+        a_saw_the_consumers_purpose_and_organisation(client, a)
         a_asks_b_without_being_asked_back(client, a)
         range_and_content_type_pass_through(client, b, slow_peer)
 
@@ -296,6 +299,27 @@ def the_audit_names_the_peers(client: httpx.Client, b: ServerProcess) -> None:
         )
     assert {"area-a", "area-down", "area-slow"} in named  # the federated search
     assert {"area-a"} in named  # the content read
+
+
+def a_saw_the_consumers_purpose_and_organisation(client: httpx.Client, a: ServerProcess) -> None:
+    """A's own trail records B's call with the GP's purpose of use (from the token B got at
+    A's issuer) and the GP's organisation, never the GP's national ID."""
+    answer = client.get(
+        f"{a.base_url}/AuditEvent", params={"_count": "100"}, headers=a.headers("security-officer")
+    )
+    assert answer.status_code == 200, answer.text
+    events = [e["resource"] for e in answer.json()["entry"]]
+    searches = [e for e in events if "patient.identifier" in json.dumps(e.get("entity", []))]
+    assert searches, "A did not audit B's search"
+    event = searches[0]
+    assert event["purposeOfEvent"][0]["coding"][0]["code"] == "COC"
+    organisations = {
+        agent["who"]["identifier"]["value"]
+        for agent in event["agent"]
+        if agent.get("type", {}).get("text") == "legal-entity"
+    }
+    assert organisations == {"991000011"}  # Fjordbyen legesenter, the GP's
+    assert "12837510110" not in json.dumps(event)
 
 
 def a_asks_b_without_being_asked_back(client: httpx.Client, a: ServerProcess) -> None:
