@@ -12,6 +12,7 @@ A's discharge summary through B; the peers never ask each other back (no loop).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 import threading
@@ -35,6 +36,7 @@ PDF = b"%PDF-1.4\n% Epikrise fra Fjordbyen sykehus\n" + bytes(range(256)) * 4
 SLOW_SECONDS = 3.0
 SLOW_TIMEOUT = 1.0
 FEDERATION = "X-Samhandling-Federation"
+HOSPITAL = "org-991000046"
 
 
 class SlowPeer(ThreadingHTTPServer):
@@ -148,9 +150,9 @@ def areas(
     )
     a.env["SAMHANDLING_DOCUMENT_PEERS"] = str(a_peers)
     b.env["SAMHANDLING_DOCUMENT_PEERS"] = str(b_peers)
-    a.start()
     try:
-        b.start()
+        a.start(timeout=120)  # two servers on a shared machine: give each time to start
+        b.start(timeout=120)
         yield a, b
     finally:
         b.stop()
@@ -166,18 +168,38 @@ def create(client: httpx.Client, server: ServerProcess, resource: dict[str, Any]
     return str(answer.json()["id"])
 
 
-def document(patient: str, master: str, title: str, binary: str | None = None) -> dict[str, Any]:
-    attachment: dict[str, Any] = {"contentType": "application/pdf", "title": title}
-    if binary:
-        attachment["url"] = f"Binary/{binary}"
+def coded(number: int, code: str) -> dict[str, Any]:
+    return {"coding": [{"system": f"urn:oid:2.16.578.1.12.4.1.1.{number}", "code": code}]}
+
+
+def document(patient: str, master: str, title: str, binary: str, data: bytes) -> dict[str, Any]:
+    """A DocumentReference with MHD comprehensive metadata (Norwegian codes: document type
+    9602, confidentiality 9603, facility type 1303, practice setting 8653), so that a
+    registry holding its documents to those rules takes it as a plain create too."""
+    digest = base64.b64encode(hashlib.sha1(data).digest()).decode()
     return {
         "resourceType": "DocumentReference",
         "status": "current",
         "masterIdentifier": {"system": "urn:ietf:rfc:3986", "value": master},
-        "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5"}]},
+        "type": coded(9602, "A03-2"),
+        "category": [coded(9602, "A00-1")],
         "subject": {"reference": f"Patient/{patient}"},
+        "date": "2026-11-20T10:00:00+01:00",
+        "author": [{"reference": f"Organization/{HOSPITAL}"}],
+        "securityLabel": [coded(9603, "N")],
         "description": title,
-        "content": [{"attachment": attachment}],
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "application/pdf",
+                    "url": f"Binary/{binary}",
+                    "size": len(data),
+                    "hash": digest,
+                    "title": title,
+                }
+            }
+        ],
+        "context": {"facilityType": coded(1303, "86.101"), "practiceSetting": coded(8653, "3")},
     }
 
 
@@ -189,18 +211,35 @@ def patient() -> dict[str, Any]:
     }
 
 
+def provide(
+    client: httpx.Client, server: ServerProcess, in_area: str, master: str, title: str, data: bytes
+) -> None:
+    """A document and its content by plain REST creates (Binary, then DocumentReference)."""
+    content = {"resourceType": "Binary", "contentType": "application/pdf"}
+    binary = create(client, server, {**content, "data": base64.b64encode(data).decode()})
+    create(client, server, document(in_area, master, title, binary, data))
+
+
 def load_documents(client: httpx.Client, a: ServerProcess, b: ServerProcess) -> None:
-    """A holds a discharge summary (with its PDF) and a referral B holds a copy of; B holds
-    a GP note and that copy."""
+    """A holds a discharge summary and a referral B holds a copy of; B holds a GP note and
+    that copy. The author is the hospital, known in both areas."""
+    for server in (a, b):
+        hospital = {
+            "resourceType": "Organization",
+            "id": HOSPITAL,
+            "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.101", "value": "991000046"}],
+            "name": "Helse Fjordbyen HF",
+        }
+        headers = {"Content-Type": "application/fhir+json", **server.headers()}
+        put = client.put(
+            f"{server.base_url}/Organization/{HOSPITAL}", json=hospital, headers=headers
+        )
+        assert put.status_code == 201, put.text
     in_a, in_b = create(client, a, patient()), create(client, b, patient())
-    data = base64.b64encode(PDF).decode()
-    pdf = create(
-        client, a, {"resourceType": "Binary", "contentType": "application/pdf", "data": data}
-    )
-    create(client, a, document(in_a, "urn:uuid:a-discharge", "Epikrise", pdf))
-    create(client, a, document(in_a, "urn:uuid:shared-referral", "Henvisning"))
-    create(client, b, document(in_b, "urn:uuid:shared-referral", "Henvisning (kopi)"))
-    create(client, b, document(in_b, "urn:uuid:b-note", "Notat fra fastlegen"))
+    provide(client, a, in_a, "urn:uuid:a-discharge", "Epikrise", PDF)
+    provide(client, a, in_a, "urn:uuid:shared-referral", "Henvisning", b"%PDF-1.4 henvisning")
+    provide(client, b, in_b, "urn:uuid:shared-referral", "Henvisning (kopi)", b"%PDF-1.4 kopi")
+    provide(client, b, in_b, "urn:uuid:b-note", "Notat fra fastlegen", b"%PDF-1.4 notat")
 
 
 def search(
