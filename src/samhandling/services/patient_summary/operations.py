@@ -22,7 +22,7 @@ from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.interactions.read import read
 from samhandling.services.critical_information.summary import patient_of
-from samhandling.services.patient_summary import archive, signing
+from samhandling.services.patient_summary import archive, rendering, signing
 from samhandling.services.patient_summary.document import PLATFORM_ID, document, urn
 from samhandling.services.patient_summary.gather import gather
 from samhandling.services.patient_summary.narrative import LANGUAGES
@@ -36,8 +36,20 @@ def now() -> datetime:
 
 
 def summary(context: OperationContext) -> OperationResult:
-    """The patient's signed IPS document Bundle."""
-    return OperationResult(_signed(context)[0])
+    """The patient's signed IPS document Bundle, or that Bundle rendered as HTML or PDF
+    (`Accept: text/html` / `application/pdf`, or `_format=html` / `pdf`)."""
+    media_type = rendering.requested_format(context.text("_format"), context.headers.get("accept"))
+    bundle = _signed(context)[0]
+    if media_type == rendering.JSON:
+        return OperationResult(bundle)
+    language = context.text("language") or "nb"
+    if media_type == rendering.HTML:
+        page = rendering.render_html(bundle, language).encode()
+        return OperationResult({}, content=page, media_type=f"{media_type}; charset=utf-8")
+    name = "pasientsammendrag" if language == "nb" else "patient-summary"
+    disposition = {"Content-Disposition": f'inline; filename="{name}.pdf"'}
+    pdf = rendering.render_pdf(bundle, language)
+    return OperationResult({}, headers=disposition, content=pdf, media_type=media_type)
 
 
 def summary_store(context: OperationContext) -> OperationResult:
