@@ -1,5 +1,6 @@
 """`Patient/{id}/$summary`, `Patient/$summary?identifier=…`, `…/$summary-store`,
-`Patient/{id}/$everything` and `$summary-signing-keys` (system level).
+`Patient/{id}/$receive-summary`, `Patient/{id}/$everything` and `$summary-signing-keys`
+(system level).
 
 `$summary` reads the patient through the caller's guard (404/403 as for a read), gathers
 the sections (`gather`), builds the document (`document`) and signs it (`signing`);
@@ -22,7 +23,7 @@ from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.interactions.read import read
 from samhandling.services.critical_information.summary import patient_of
-from samhandling.services.patient_summary import archive, rendering, signing
+from samhandling.services.patient_summary import archive, received, rendering, signing
 from samhandling.services.patient_summary.document import PLATFORM_ID, document, urn
 from samhandling.services.patient_summary.gather import gather
 from samhandling.services.patient_summary.narrative import LANGUAGES
@@ -71,6 +72,11 @@ def _signed(context: OperationContext) -> tuple[dict[str, Any], str, datetime]:
     who = urn(context.base_url, f"Organization/{PLATFORM_ID}")
     signing.sign(bundle, who, at, context.data_dir)
     return bundle, patient_id, at
+
+
+def receive_summary(context: OperationContext) -> OperationResult:
+    """A summary from abroad, checked against IPS and stored for the patient (`received`)."""
+    return received.receive(context, now())
 
 
 def everything(context: OperationContext) -> OperationResult:
@@ -126,6 +132,18 @@ OPERATIONS = [
             parameters=_SUMMARY_PARAMETERS,
         )
         for level in ("instance", "type")
+    ),
+    Operation(
+        "receive-summary", "instance", "Patient", receive_summary, permission="r",
+        writes=True, resource_body=True,
+        description="Store an IPS document Bundle received from another country for the "
+        "patient, after checking it against the IPS profiles (422 with one issue per "
+        "problem): a DocumentReference of type LOINC 60591-5 with the Bundle attached and "
+        "its source country; the caller must be allowed to create DocumentReferences.",
+        parameters=(
+            ("resource", "in", 1, "1", "Bundle"), ("country", "in", 0, "1", "code"),
+            ("return", "out", 1, "1", "DocumentReference"),
+        ),
     ),
     Operation(
         "everything", "instance", "Patient", everything, permission="s",
