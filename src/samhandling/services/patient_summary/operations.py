@@ -114,7 +114,8 @@ _SUMMARY_PARAMETERS: tuple[Param, ...] = (
 )
 _SUMMARY_DESCRIPTION = (
     "The patient's International Patient Summary (IPS 1.1.0) as a signed document Bundle, "
-    "generated from the platform's services (language nb or en)."
+    "generated from the platform's services (language nb or en); with Accept text/html or "
+    "application/pdf (or _format html / pdf) that Bundle rendered as HTML or PDF."
 )
 OPERATIONS = [
     *(
