@@ -111,7 +111,7 @@ def test_summary_rendered_received_and_keys_published(server: ServerProcess) -> 
         refused = client.post(receive, json=broken, headers={**FHIR_JSON, **gp})
         assert refused.status_code == 422, refused.text
         where = [i["expression"][0] for i in refused.json()["issue"]]
-        assert "Bundle.entry[0].resource.subject" in where
+        assert "Bundle.entry[0].resource.ofType(Composition).subject" in where
 
         summary = client.get(url, headers=gp).json()
         root = server.base_url.removesuffix("/fhir")

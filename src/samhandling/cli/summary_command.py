@@ -1,5 +1,6 @@
 """`samhandling summary verify FILE`: check the signature of a saved patient summary;
-`samhandling summary rotate-key`: make a new signing key.
+`samhandling summary rotate-key`: make a new signing key; `retire-key KID`: drop an older
+key's private half.
 
 The keys are the published JWKS (`--keys FILE`, as `/.well-known/summary-signing-keys.json`
 or `$summary-signing-keys` gives it: the JWKS itself or that Parameters answer) or, on the
@@ -57,6 +58,20 @@ def rotate_key(data_dir: DataDir = None) -> None:
     kid = signing.rotate(datetime.now(UTC), directory)
     count = len(signing.key_files(directory))
     typer.echo(f"new signing key {kid}; {count} keys published")
+
+
+@summary_app.command("retire-key")
+def retire_key(
+    kid: Annotated[str, typer.Argument(help="the key id (kid) of an older key")],
+    data_dir: DataDir = None,
+) -> None:
+    """Drop an older signing key's private half; its public half stays published."""
+    directory = settings_from_env().with_overrides(data_dir=data_dir).data_dir
+    try:
+        signing.retire(kid, directory)
+    except (KeyError, ValueError) as exc:
+        raise OperatorError(str(exc).strip("'\"")) from None
+    typer.echo(f"retired key {kid}: it signs no more, and still verifies what it signed")
 
 
 def _key_set(keys: Path | None, data_dir: Path | None) -> dict[str, Any]:

@@ -38,6 +38,9 @@ def children(
         found = []
     elif isinstance(raw, list):  # a repeating element: each with its index
         found = [Located(v, f"{parent.where}.{name}[{i}]") for i, v in enumerate(raw)]
+    elif isinstance(raw, dict) and isinstance(raw.get("resourceType"), str):
+        # a resource in an element (Bundle.entry.resource): named as the validator does
+        found = [Located(raw, f"{parent.where}.{name}.ofType({raw['resourceType']})")]
     else:
         found = [Located(raw, f"{parent.where}.{name}")]
     return _sliced(found, slice_name, element_id, matchers)

@@ -84,7 +84,7 @@ def test_a_broken_element_is_named_with_its_location(world: World) -> None:
                       if e["resource"]["resourceType"] == "Patient")  # fmt: skip
     del no_birth_date["entry"][patient_at]["resource"]["birthDate"]
     [issue] = _errors(world, no_birth_date)
-    assert issue["expression"] == [f"Bundle.entry[{patient_at}].resource.birthDate"]
+    assert issue["expression"] == [f"Bundle.entry[{patient_at}].resource.ofType(Patient).birthDate"]
     assert "Patient" in issue["diagnostics"] and "birthDate" in issue["diagnostics"]
 
     no_allergies = copy.deepcopy(bundle)
@@ -92,7 +92,9 @@ def test_a_broken_element_is_named_with_its_location(world: World) -> None:
     composition["section"] = [s for s in composition["section"]
                               if s["code"]["coding"][0]["code"] != "48765-2"]  # fmt: skip
     [issue] = _errors(world, no_allergies)
-    assert issue["expression"] == ["Bundle.entry[0].resource.section:sectionAllergies"]
+    assert issue["expression"] == [
+        "Bundle.entry[0].resource.ofType(Composition).section:sectionAllergies"
+    ]
     assert issue["code"] == "required"
 
 

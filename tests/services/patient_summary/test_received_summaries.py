@@ -78,8 +78,8 @@ def test_a_broken_summary_is_refused_with_each_problem_named(world: World) -> No
     assert refused.status_code == 422, refused.text
     where = sorted(i["expression"][0] for i in refused.json()["issue"])
     assert where == [
-        "Bundle.entry[0].resource.section:sectionAllergies",
-        "Bundle.entry[1].resource.birthDate",
+        "Bundle.entry[0].resource.ofType(Composition).section:sectionAllergies",
+        "Bundle.entry[1].resource.ofType(Patient).birthDate",
     ]
     assert _found(world) == []  # nothing written
     not_a_document = copy.deepcopy(foreign())
@@ -100,8 +100,8 @@ def test_a_summary_of_another_person_is_refused(world: World) -> None:
     assert refused.status_code == 422, refused.text
     where = sorted(i["expression"][0] for i in refused.json()["issue"])
     assert where == [
-        "Bundle.entry[1].resource.birthDate",
-        "Bundle.entry[1].resource.identifier[1].value",
+        "Bundle.entry[1].resource.ofType(Patient).birthDate",
+        "Bundle.entry[1].resource.ofType(Patient).identifier[1].value",
     ]
     assert _found(world) == []
 
@@ -119,3 +119,26 @@ def test_the_same_access_rules_apply(world: World) -> None:
     searched = world.client.get("/fhir/DocumentReference", params=SEARCH, headers=stranger)
     assert searched.status_code in (403, 404) or not searched.json().get("entry")
     assert _receive(world, {"resourceType": "Patient"}).status_code == 400
+
+
+def test_a_hostile_narrative_is_refused_and_the_refusal_audited(world: World) -> None:
+    bundle = foreign()
+    bundle["entry"][0]["resource"]["section"][0]["text"]["div"] = (
+        '<div xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></div>'
+    )
+    refused = _receive(world, bundle)
+    assert refused.status_code == 422, refused.text
+    [issue] = refused.json()["issue"]
+    assert issue["expression"] == [
+        "Bundle.entry[0].resource.ofType(Composition).section[0].text.div"
+    ]
+    assert _found(world) == []
+    events = world.client.get(
+        "/fhir/AuditEvent", params={"patient": CITIZEN}, headers=world.as_("security-officer")
+    ).json()
+    outcomes = [
+        e["resource"]["outcome"] for e in events.get("entry", [])
+        if {"system": "urn:samhandling:operation", "code": "receive-summary"}
+        in e["resource"].get("subtype", [])
+    ]  # fmt: skip
+    assert outcomes == ["4"]  # one record, of a failure, naming the patient

@@ -3,6 +3,7 @@ rotated — the newest key signs, summaries signed by an older key still verify.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,3 +62,25 @@ def test_the_command_line_rotates_the_key(world: World) -> None:
     newest = signing.signing_key(world.data_dir).kid
     assert newest != first and newest in result.output
     assert len(signing.jwks(world.data_dir)["keys"]) == 2
+
+
+def test_an_older_key_is_retired_and_still_verifies(world: World) -> None:
+    before = _summary(world)
+    old_kid = signing.verify(before, _published(world))
+    with pytest.raises(ValueError, match="rotate"):
+        signing.retire(old_kid, world.data_dir)  # the newest signs: never retired
+    signing.rotate(datetime(2026, 12, 2, tzinfo=UTC), world.data_dir)
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["summary", "retire-key", old_kid, "--data-dir", str(world.data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    retired = json.loads(signing.key_files(world.data_dir)[0].read_text())
+    assert retired["kid"] == old_kid and "d" not in retired  # the private half is gone
+    keys = _published(world)
+    assert len(keys["keys"]) == 2 and signing.verify(before, keys) == old_kid
+    assert signing.verify(_summary(world), keys) != old_kid
+    unknown = runner.invoke(
+        app, ["summary", "retire-key", "no-such-kid", "--data-dir", str(world.data_dir)]
+    )
+    assert unknown.exit_code != 0 and "no summary signing key" in str(unknown.exception)

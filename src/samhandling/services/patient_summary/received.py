@@ -80,8 +80,8 @@ def same_person(bundle: dict[str, Any], patient: dict[str, Any]) -> list[Issue]:
     at = next((i for i, e in enumerate(bundle["entry"]) if e.get("resource") == found), None)
     if not found or at is None:
         return [error("not-found", "The Composition's subject is not in the Bundle",
-                      "Bundle.entry[0].resource.subject")]  # fmt: skip
-    where = f"Bundle.entry[{at}].resource"
+                      "Bundle.entry[0].resource.ofType(Composition).subject")]  # fmt: skip
+    where = f"Bundle.entry[{at}].resource.ofType(Patient)"
     issues = []
     born, ours = found.get("birthDate"), patient.get("birthDate")
     if born and ours and born != ours:

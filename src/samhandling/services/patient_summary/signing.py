@@ -6,7 +6,8 @@ no whitespace, UTF-8). The JWS is ES256 with the platform's summary key, kept in
 0600; separate from the development issuer's key). Rotation (`rotate`, `samhandling summary
 rotate-key`) adds `signing-key-<UTC time>.json`: the newest key signs, and every key's
 public half stays in the published JWKS (`$summary-signing-keys`,
-`/.well-known/summary-signing-keys.json`), so summaries signed before still verify.
+`/.well-known/summary-signing-keys.json`), so summaries signed before still verify;
+`retire` drops an older key's private half (`samhandling summary retire-key KID`).
 `verify` checks a saved summary against a JWKS (the JWS header's `kid` picks the key).
 """
 
@@ -73,6 +74,24 @@ def rotate(now: datetime, data_dir: Path | None = None) -> str:
         raise FileExistsError(f"a key was made at that very time: {path.name}")
     _new_key(path)
     return str(_load(path).kid)
+
+
+def retire(kid: str, data_dir: Path | None = None) -> Path:
+    """Drop the private half of an older key (it signs no more, its public half stays
+    published so what it signed still verifies); the newest key, which signs, cannot be
+    retired: rotate first. KeyError for an unknown `kid`."""
+    files = key_files(data_dir)
+    found = [path for path in files if _load(path).kid == kid]
+    if not found:
+        raise KeyError(f"no summary signing key {kid}")
+    if found[0] == files[-1]:
+        raise ValueError(f"key {kid} is the one that signs; rotate before retiring it")
+    public = dict(_load(found[0]).as_dict(private=False))
+    staged = found[0].with_suffix(".retiring")
+    staged.write_text(json.dumps(public))
+    staged.chmod(0o600)
+    staged.replace(found[0])  # atomic: never a file with neither half
+    return found[0]
 
 
 def _new_key(path: Path) -> None:
