@@ -3,7 +3,9 @@
 A GP registers a penicillin reaction; the GP and the citizen each get a signed IPS summary
 (English and Norwegian); the summary validates; the call is audited as one access naming
 the patient; `samhandling summary verify` accepts the saved copy with the server's data
-directory and with the published keys, and refuses a tampered copy.
+directory and with the published keys, and refuses a tampered copy. Then the summary as
+HTML and PDF, a summary from abroad stored and found (a broken one refused), and the keys
+at their `.well-known` route.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import httpx
 
 from fixtures.critical_information import CITIZEN, drug_reaction
 from fixtures.server_process import ServerProcess
+from fixtures.shared_data import shared_data_dir
+from samhandling.services.patient_summary import signing
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 
@@ -65,3 +69,52 @@ def test_patient_summary_story(server: ServerProcess, tmp_path: Path) -> None:
     assert _verify(saved, "--keys", str(published)).returncode == 0
     refused = _verify(tampered, "--keys", str(published))
     assert refused.returncode == 1 and "INVALID" in refused.stderr
+
+
+def _foreign_summary() -> dict[str, Any]:
+    """An official IPS example as received from the Netherlands for the citizen."""
+    path = shared_data_dir() / "ips" / "Bundle-IPS-examples-Bundle-01.json"
+    bundle = json.loads(path.read_text())
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            entry["resource"]["birthDate"] = "1985-05-05"  # matched by the contact point
+    return dict(bundle)
+
+
+def test_summary_rendered_received_and_keys_published(server: ServerProcess) -> None:
+    """HTML and PDF come back with their media types; a summary from abroad is stored and
+    found as the patient's document, a broken one refused naming the element; the keys are
+    at the `.well-known` route without a token and verify the summary."""
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        server.load_personas(client)
+        gp = server.headers("gp")
+        created = client.post(
+            "/AllergyIntolerance", json=drug_reaction(CITIZEN), headers={**FHIR_JSON, **gp}
+        )
+        assert created.status_code == 201, created.text
+        url = f"/Patient/{CITIZEN}/$summary"
+        page = client.get(url, headers={**gp, "Accept": "text/html"})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "Fenoksymetylpenicillin" in page.text and "Allergier og intoleranser" in page.text
+        pdf = client.get(url, params={"_format": "pdf", "language": "en"}, headers=gp)
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF-")
+
+        receive = f"/Patient/{CITIZEN}/$receive-summary"
+        stored = client.post(receive, json=_foreign_summary(), headers={**FHIR_JSON, **gp})
+        assert stored.status_code == 201, stored.text
+        search = {"patient": CITIZEN, "type": "http://loinc.org|60591-5"}
+        found = client.get("/DocumentReference", params=search, headers=gp).json()
+        assert [e["resource"]["id"] for e in found["entry"]] == [stored.json()["id"]]
+        broken = _foreign_summary()
+        del broken["entry"][0]["resource"]["subject"]
+        refused = client.post(receive, json=broken, headers={**FHIR_JSON, **gp})
+        assert refused.status_code == 422, refused.text
+        where = [i["expression"][0] for i in refused.json()["issue"]]
+        assert "Bundle.entry[0].resource.ofType(Composition).subject" in where
+
+        summary = client.get(url, headers=gp).json()
+        root = server.base_url.removesuffix("/fhir")
+        keys = httpx.get(f"{root}/.well-known/summary-signing-keys.json", timeout=30)
+        assert keys.status_code == 200, keys.text
+    assert signing.verify(summary, keys.json())

@@ -45,6 +45,7 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.observability.json_logging import configure_logging
 from samhandling.observability.metrics import Metrics, MetricsMiddleware
 from samhandling.services import platform_of
+from samhandling.services.patient_summary import signing
 from samhandling.services.search_federation import SearchFederation
 from samhandling.services.service import Platform, Service
 from samhandling.store.database import make_engine, ping
@@ -170,6 +171,7 @@ def _fhir_routes(api: FhirRestApi, settings: Settings, platform: Platform) -> li
         Route("/fhir/metadata", lambda _r: fhir_response(capability())),
         Route("/fhir/.well-known/smart-configuration", lambda _r: JSONResponse(smart)),
         Route("/.well-known/smart-configuration", lambda _r: JSONResponse(smart)),
+        _summary_signing_keys(settings),
         Route("/fhir", api.bundle, methods=["POST"]),
         Route("/fhir/_history", api.history, methods=["GET"]),
         *operation_routes(api, operations),
@@ -188,6 +190,18 @@ def _fhir_routes(api: FhirRestApi, settings: Settings, platform: Platform) -> li
         Route("/fhir/{type}/{id}/_history", api.history, methods=["GET"]),
         Route("/fhir/{type}/{id}/_history/{vid}", api.vread, methods=["GET"]),
     ]
+
+
+def _summary_signing_keys(settings: Settings) -> Route:
+    """The public keys patient summaries are signed with (RFC 7517 JWK Set; every key not
+    retired, newest first), for anyone who must verify a summary: no token needed."""
+
+    async def keys(_request: Request) -> Response:
+        found = await run_in_threadpool(signing.jwks, settings.data_dir)
+        headers = {"Cache-Control": "public, max-age=300"}
+        return JSONResponse(found, headers=headers, media_type="application/jwk-set+json")
+
+    return Route("/.well-known/summary-signing-keys.json", keys)
 
 
 async def _fhir_error(_request: Request, exc: Exception) -> Response:

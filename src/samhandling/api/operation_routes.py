@@ -79,6 +79,8 @@ def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[Base
             and not_modified(request.headers, etag, modified)
         ):
             return Response(status_code=304, headers=result.headers)
+        if result.content is not None:
+            return Response(result.content, result.status, result.headers, result.media_type)
         return fhir_response(result.body, result.status, result.headers)
 
     methods = ["GET", "POST"]

@@ -1,14 +1,17 @@
-"""`samhandling summary verify FILE`: check the signature of a saved patient summary.
+"""`samhandling summary verify FILE`: check the signature of a saved patient summary;
+`samhandling summary rotate-key`: make a new signing key; `retire-key KID`: drop an older
+key's private half.
 
-The key is the published JWKS (`--keys FILE`, as `$summary-signing-keys` gives it:
-the JWKS itself or that Parameters answer) or, on the server's own machine, the public half
-of the key in the data directory. Exit 0 when the signature matches the content, 1 when it
-does not (the reason on stderr).
+The keys are the published JWKS (`--keys FILE`, as `/.well-known/summary-signing-keys.json`
+or `$summary-signing-keys` gives it: the JWKS itself or that Parameters answer) or, on the
+server's own machine, the public halves of the keys in the data directory. Exit 0 when the
+signature matches the content, 1 when it does not (the reason on stderr).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +23,8 @@ from samhandling.config import settings_from_env
 from samhandling.services.patient_summary import archive, signing
 
 summary_app = typer.Typer(
-    help="Patient summaries (IPS): verify a signed copy.", no_args_is_help=True
+    help="Patient summaries (IPS): verify a signed copy, rotate the signing key.",
+    no_args_is_help=True,
 )
 
 
@@ -44,6 +48,30 @@ def verify(
         typer.echo(f"INVALID: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"valid: signed by key {kid} at {bundle['signature'].get('when')}")
+
+
+@summary_app.command("rotate-key")
+def rotate_key(data_dir: DataDir = None) -> None:
+    """Make a new summary signing key: it signs from now on, the older keys stay published
+    (so what they signed still verifies)."""
+    directory = settings_from_env().with_overrides(data_dir=data_dir).data_dir
+    kid = signing.rotate(datetime.now(UTC), directory)
+    count = len(signing.key_files(directory))
+    typer.echo(f"new signing key {kid}; {count} keys published")
+
+
+@summary_app.command("retire-key")
+def retire_key(
+    kid: Annotated[str, typer.Argument(help="the key id (kid) of an older key")],
+    data_dir: DataDir = None,
+) -> None:
+    """Drop an older signing key's private half; its public half stays published."""
+    directory = settings_from_env().with_overrides(data_dir=data_dir).data_dir
+    try:
+        signing.retire(kid, directory)
+    except (KeyError, ValueError) as exc:
+        raise OperatorError(str(exc).strip("'\"")) from None
+    typer.echo(f"retired key {kid}: it signs no more, and still verifies what it signed")
 
 
 def _key_set(keys: Path | None, data_dir: Path | None) -> dict[str, Any]:

@@ -94,11 +94,15 @@ class OperationContext:
 
 @dataclass(frozen=True)
 class OperationResult:
-    """A resource (usually Parameters, Bundle or OperationOutcome) and the HTTP status."""
+    """A resource (usually Parameters, Bundle or OperationOutcome) and the HTTP status; or,
+    for an operation that renders (the summary as HTML or PDF), `content` bytes of
+    `media_type` instead of the resource."""
 
     body: dict[str, Any]
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None
+    media_type: str | None = None
 
 
 Handler = Callable[[OperationContext], OperationResult]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from samhandling.fhir import json_codec
@@ -87,14 +88,16 @@ def checked_resource(
     return body, warnings + profile_warnings + demographic_contradictions(body)
 
 
-def validation_issues(resource: dict[str, Any]) -> list[Issue]:
+def validation_issues(resource: dict[str, Any], profiles: Sequence[str] = ()) -> list[Issue]:
     """Everything the checks of a write find in `resource` (a dict with a known
     resourceType), errors and warnings together and without stopping at the first stage:
-    structure, Norwegian identifiers, claimed shipped profiles and the demographic check
-    (`$validate`). A write refuses on the errors (`checked_resource`)."""
+    structure, Norwegian identifiers, claimed shipped profiles (and the shipped `profiles`
+    asked for besides) and the demographic check (`$validate`, and the summaries received
+    from abroad). A write refuses on the errors (`checked_resource`)."""
     issues = validate_resource(resource) + identifier_issues(resource)
     if not any(i.severity in ("error", "fatal") for i in issues):
-        issues += profile_issues(resource)  # profiles assume a structurally valid resource
+        # profiles assume a structurally valid resource
+        issues += profile_issues(resource, profiles)
     return issues + demographic_contradictions(resource)
 
 

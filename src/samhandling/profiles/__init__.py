@@ -10,6 +10,7 @@ and are left alone; an unknown profile in the platform's own namespace is an err
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from samhandling.fhir.outcome import Issue
@@ -40,11 +41,13 @@ def claimed_profiles(resource: dict[str, Any]) -> list[str]:
     return [url.partition("|")[0] for url in claimed if isinstance(url, str)]
 
 
-def profile_issues(resource: dict[str, Any]) -> list[Issue]:
+def profile_issues(resource: dict[str, Any], also: Sequence[str] = ()) -> list[Issue]:
     """Errors (and warnings, e.g. a wrong display) of `resource` against every shipped
-    profile it claims in `meta.profile`."""
+    profile it claims in `meta.profile`, and against the profiles `also` names (which must
+    be shipped: the caller checks)."""
     issues: list[Issue] = []
-    for url in claimed_profiles(resource):
+    wanted = [url.partition("|")[0] for url in also]
+    for url in dict.fromkeys([*claimed_profiles(resource), *wanted]):
         profile = shipped_profile(url)
         if profile is None:
             if url.startswith(PROFILE_BASE):

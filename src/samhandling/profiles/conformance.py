@@ -4,9 +4,11 @@ Supported: cardinality (`min`/`max`, per parent), the allowed types of a choice 
 `pattern[x]` (the value must contain the pattern) and `fixed[x]` (must equal it), required
 bindings to value sets the terminology module can evaluate (a CodeableConcept needs at
 least one coding in the value set, and every coding of a system the platform knows must
-be valid; a wrong display is a warning), and extension slices by URL, each extension
-checked against its own shipped definition. Not supported (ignored): invariants, other
-slicing, `mustSupport`, bindings weaker than required. See docs/PROFILES.md.
+be valid; a wrong display is a warning), slices (`slicing.py`: extensions by URL,
+value/pattern and resource type/profile discriminators), and an element's type profiles
+that are shipped (an extension against its definition, a Bundle entry's resource against
+its IPS profile). Not supported (ignored): invariants, `resolve()` discriminators,
+`mustSupport`, bindings weaker than required. See docs/PROFILES.md.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import functools
 from typing import Any
 
 from samhandling.fhir.outcome import Issue
-from samhandling.profiles.elements import Located, choice_type, locate, slice_urls
+from samhandling.profiles.elements import Located, choice_type, locate
 from samhandling.profiles.registry import ElementRule, Profile, shipped_profile
+from samhandling.profiles.slicing import Matcher, contains, slice_matchers
 from samhandling.terminology import validate_in_value_set, value_set
 
 MAX_DEPTH = 4  # extensions nested in extensions in …: enough for complex extensions
@@ -28,15 +31,23 @@ def conformance_issues(value: dict[str, Any], profile: Profile, where: str = "")
 
 
 def _check(root: Located, profile: Profile, depth: int) -> list[Issue]:
-    urls = slice_urls(profile.rules)
+    matchers = slice_matchers(profile.rules)
     issues: list[Issue] = []
     for rule in profile.rules:
-        parents, found = locate(root, rule.id, urls)
+        if not _checkable(rule.id, matchers):
+            continue  # under a slice whose discriminator is not supported
+        parents, found = locate(root, rule.id, matchers)
         for parent, values in zip(parents, found, strict=True):
             issues += _cardinality(rule, parent, values, profile)
             for item in values:
                 issues += _value_issues(rule, item, profile, depth)
     return issues
+
+
+def _checkable(element_id: str, matchers: dict[str, Matcher | None]) -> bool:
+    segments = element_id.split(".")
+    prefixes = (".".join(segments[: i + 1]) for i in range(1, len(segments)))
+    return all(matchers.get(p) is not None for p in prefixes if ":" in p.rsplit(".", 1)[-1])
 
 
 def _cardinality(
@@ -82,18 +93,6 @@ def _matches(rule: ElementRule, value: Any) -> bool:
     assert rule.pattern is not None
     expected = rule.pattern[1]
     return value == expected if rule.fixed else contains(value, expected)
-
-
-def contains(value: Any, pattern: Any) -> bool:
-    """FHIR pattern matching: every element of the pattern is present in the value."""
-    if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(
-            contains(value.get(key), part) for key, part in pattern.items()
-        )
-    if isinstance(pattern, list):
-        items = value if isinstance(value, list) else []
-        return all(any(contains(v, part) for v in items) for part in pattern)
-    return bool(value == pattern)
 
 
 def _binding_issues(value_set: str, item: Located, profile: Profile) -> list[Issue]:

@@ -1,9 +1,8 @@
 """Finding the values a differential element (by its `id`) points at in a resource.
 
-Element ids are dotted paths whose segments may name a slice (`extension:source`). Only
-extension slices are supported: they are told apart by their URL, taken from the slice's
-`type.profile` (a separate extension definition) or its `url` element's fixed value (a part
-of a complex extension). A `[x]` segment collects whichever `value…`-style key is present.
+Element ids are dotted paths whose segments may name a slice (`extension:source`,
+`section:sectionAllergies`); which repetitions belong to a slice is `slicing.py`'s answer.
+A `[x]` segment collects whichever `value…`-style key is present.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from samhandling.profiles.registry import ElementRule
+from samhandling.profiles.slicing import Matcher
 
 
 @dataclass(frozen=True)
@@ -23,20 +22,8 @@ class Located:
     where: str
 
 
-def slice_urls(rules: tuple[ElementRule, ...]) -> dict[str, str]:
-    """Extension URL of every sliced element id (`X.extension:name` → URL)."""
-    urls: dict[str, str] = {}
-    for rule in rules:
-        last = rule.id.rsplit(".", 1)[-1]
-        if last.startswith(("extension:", "modifierExtension:")) and rule.type_profiles:
-            urls[rule.id] = rule.type_profiles[0]
-        if rule.id.endswith(".url") and rule.pattern and rule.pattern[0] == "Uri":
-            urls.setdefault(rule.id.removesuffix(".url"), rule.pattern[1])
-    return urls
-
-
 def children(
-    parent: Located, segment: str, element_id: str, urls: Mapping[str, str]
+    parent: Located, segment: str, element_id: str, matchers: Mapping[str, Matcher | None]
 ) -> list[Located]:
     """The values of one segment below `parent` (a list element per repetition)."""
     if not isinstance(parent.value, dict):
@@ -45,20 +32,37 @@ def children(
     if name.endswith("[x]"):
         return _choice(parent, name.removesuffix("[x]"))
     raw = parent.value.get(name)
-    items = raw if isinstance(raw, list) else [] if raw is None else [raw]
-    found = [Located(v, f"{parent.where}.{name}[{i}]") for i, v in enumerate(items)]
+    if raw is None:  # a primitive present only with its extensions (`_birthDate`)
+        raw = parent.value.get(f"_{name}")
+    if raw is None:
+        found = []
+    elif isinstance(raw, list):  # a repeating element: each with its index
+        found = [Located(v, f"{parent.where}.{name}[{i}]") for i, v in enumerate(raw)]
+    elif isinstance(raw, dict) and isinstance(raw.get("resourceType"), str):
+        # a resource in an element (Bundle.entry.resource): named as the validator does
+        found = [Located(raw, f"{parent.where}.{name}.ofType({raw['resourceType']})")]
+    else:
+        found = [Located(raw, f"{parent.where}.{name}")]
+    return _sliced(found, slice_name, element_id, matchers)
+
+
+def _sliced(
+    found: list[Located], slice_name: str, element_id: str, matchers: Mapping[str, Matcher | None]
+) -> list[Located]:
     if slice_name:
-        url = urls.get(element_id)
-        found = [f for f in found if isinstance(f.value, dict) and f.value.get("url") == url]
+        member = matchers.get(element_id)
+        found = [f for f in found if member is not None and member(f.value)]
     return found
 
 
 def _choice(parent: Located, stem: str) -> list[Located]:
-    return [
-        Located(value, f"{parent.where}.{key}")
-        for key, value in parent.value.items()
-        if key.startswith(stem) and key[len(stem) : len(stem) + 1].isupper()
-    ]
+    found: dict[str, Located] = {}
+    for key, value in parent.value.items():
+        name = key.removeprefix("_")  # `_timingDateTime`: present with its extensions only
+        is_choice = name.startswith(stem) and name[len(stem) : len(stem) + 1].isupper()
+        if is_choice and (name not in found or not key.startswith("_")):
+            found[name] = Located(value, f"{parent.where}.{name}")
+    return list(found.values())
 
 
 def choice_type(located: Located) -> str:
@@ -71,7 +75,7 @@ def choice_type(located: Located) -> str:
 
 
 def locate(
-    root: Located, element_id: str, urls: Mapping[str, str]
+    root: Located, element_id: str, matchers: Mapping[str, Matcher | None]
 ) -> tuple[list[Located], list[list[Located]]]:
     """The parents of the element's last segment and, per parent, the values found."""
     segments = element_id.split(".")
@@ -79,7 +83,7 @@ def locate(
     prefix = segments[0]
     for segment in segments[1:-1]:
         prefix = f"{prefix}.{segment}"
-        parents = [c for p in parents for c in children(p, segment, prefix, urls)]
+        parents = [c for p in parents for c in children(p, segment, prefix, matchers)]
     if len(segments) == 1:
         return [], []
-    return parents, [children(p, segments[-1], element_id, urls) for p in parents]
+    return parents, [children(p, segments[-1], element_id, matchers) for p in parents]

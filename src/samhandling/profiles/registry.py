@@ -31,6 +31,8 @@ class ElementRule:
     fixed: bool
     value_set: str | None  # required binding only
     short: str | None
+    #: the discriminators of a slicing defined on this element: (type, path)
+    slicing: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,10 @@ def _element_rule(element: dict[str, Any]) -> ElementRule:
         fixed=fixed,
         value_set=binding.get("valueSet") if binding.get("strength") == "required" else None,
         short=element.get("short"),
+        slicing=tuple(
+            (str(d.get("type")), str(d.get("path")))
+            for d in (element.get("slicing") or {}).get("discriminator") or []
+        ),
     )
 
 
@@ -80,15 +86,21 @@ def _profile(definition: dict[str, Any]) -> Profile:
     )
 
 
+#: the folders of shipped definitions: the platform's own, and the IPS 1.1.0 profiles the
+#: patient summary claims (differentials of the official package, `tools/build_ips_profiles.py`)
+FOLDERS = ("definitions", "definitions/ips")
+
+
 @functools.cache
 def shipped_profiles() -> dict[str, Profile]:
     """Every shipped StructureDefinition by its canonical URL (loaded once)."""
-    folder = resources.files("samhandling.profiles") / "definitions"
     found: dict[str, Profile] = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            profile = _profile(orjson.loads(entry.read_bytes()))
-            found[profile.url] = profile
+    for name in FOLDERS:
+        folder = resources.files("samhandling.profiles").joinpath(name)
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".json"):
+                profile = _profile(orjson.loads(entry.read_bytes()))
+                found[profile.url] = profile
     return found
 
 

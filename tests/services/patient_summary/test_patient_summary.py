@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fixtures.critical_information import CITIZEN, World, critical_condition, drug_reaction, implant
+from fixtures.critical_information import CITIZEN, World
 from fixtures.fhir_app import FHIR_JSON
 from fixtures.lab_results import submission, submit
+from fixtures.patient_summary import fill
 from fixtures.shared_data import shared_data_dir
 from samhandling.services.patient_summary import archive, signing
 from samhandling.services.patient_summary.sections import ABSENT_UNKNOWN
@@ -51,40 +51,8 @@ def _validate(world: World, bundle: dict[str, Any]) -> list[dict[str, Any]]:
     return [i for i in answer.json().get("issue", []) if i["severity"] in ("error", "fatal")]
 
 
-def _statement() -> dict[str, Any]:
-    return {
-        "resourceType": "MedicationStatement",
-        "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"}],
-        "status": "active",
-        "medicationCodeableConcept": {
-            "coding": [{"system": "http://www.whocc.no/atc", "code": "C10AA01"}],
-            "text": "Simvastatin 20 mg",
-        },
-        "subject": {"reference": f"Patient/{CITIZEN}"},
-        "dosage": [{"text": "1 tablett om kvelden"}],
-    }
-
-
-def _fill(world: World) -> None:
-    for entry in (drug_reaction(CITIZEN), critical_condition(CITIZEN), implant(CITIZEN)):
-        assert world.create("gp", entry).status_code == 201
-    saved = world.client.post(
-        f"/fhir/Patient/{CITIZEN}/$medication-list-update",
-        json={
-            "resourceType": "Parameters",
-            "parameter": [
-                {"name": "basedOn", "valueInteger": 0},
-                {"name": "entry", "resource": _statement()},
-            ],
-        },
-        headers={**FHIR_JSON, **world.as_("gp")},
-    )
-    assert saved.status_code == 201, saved.text
-    submit(world, submission(CITIZEN, datetime.now(UTC) - timedelta(days=400)))
-
-
 def test_a_filled_summary_is_a_valid_ips_document(world: World) -> None:
-    _fill(world)
+    fill(world)
     response = _summary(world, "gp")
     assert response.status_code == 200, response.text
     bundle = response.json()
@@ -111,7 +79,7 @@ def test_a_filled_summary_is_a_valid_ips_document(world: World) -> None:
 
 
 def test_breaking_one_element_gives_its_issue(world: World) -> None:
-    _fill(world)
+    fill(world)
     bundle = _summary(world, "gp").json()
     bundle["entry"][0]["resource"]["status"] = "signed-off"
     bundle["entry"][0]["resource"]["section"][0]["text"]["div"] = (
@@ -153,7 +121,7 @@ def test_the_lab_delay_applies_inside_the_summary(world: World) -> None:
 
 
 def test_the_summary_is_signed_and_a_tampered_copy_fails(world: World) -> None:
-    _fill(world)
+    fill(world)
     bundle = _summary(world, "gp").json()
     keys = world.client.get("/fhir/$summary-signing-keys", headers=world.as_("gp"))
     assert keys.status_code == 200, keys.text
@@ -185,7 +153,7 @@ def test_by_national_id_and_audited_as_one_access(world: World) -> None:
 
 
 def test_everything_pages_the_compartment(world: World) -> None:
-    _fill(world)
+    fill(world)
     url = f"/fhir/Patient/{CITIZEN}/$everything"
     first = world.client.get(url, params={"_count": "2"}, headers=world.as_("gp"))
     assert first.status_code == 200, first.text
@@ -198,7 +166,7 @@ def test_everything_pages_the_compartment(world: World) -> None:
 
 
 def test_a_stored_summary_keeps_the_signed_bundle(world: World) -> None:
-    _fill(world)
+    fill(world)
     url = f"/fhir/Patient/{CITIZEN}/$summary-store"
     stored = world.client.post(url, headers=world.as_("gp"))
     assert stored.status_code == 201, stored.text

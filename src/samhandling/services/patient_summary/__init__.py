@@ -10,8 +10,13 @@ devices; `document` builds the IPS document Bundle, `narrative` its section text
 from __future__ import annotations
 
 from samhandling.services.patient_summary import operations
-from samhandling.services.service import Service
+from samhandling.services.service import DefinitionFolder, Service
 
 __all__ = ["SERVICE"]
 
-SERVICE = Service(name="patient-summary", operations=tuple(operations.OPERATIONS))
+SERVICE = Service(
+    name="patient-summary",
+    operations=tuple(operations.OPERATIONS),
+    # the IPS 1.1.0 profiles the summary claims (differentials; the validator reads them too)
+    definitions=(DefinitionFolder("samhandling.profiles", "definitions/ips"),),
+)

@@ -23,7 +23,6 @@ FHIR_JSON = "application/fhir+json"
 
 def document_reference(bundle: dict[str, Any], patient_id: str, at: datetime) -> dict[str, Any]:
     """The DocumentReference holding `bundle` (signed) as its attachment."""
-    data = json.dumps(bundle, ensure_ascii=False).encode()
     composition = bundle["entry"][0]["resource"]
     return {
         "resourceType": "DocumentReference",
@@ -34,23 +33,31 @@ def document_reference(bundle: dict[str, Any], patient_id: str, at: datetime) ->
         "subject": {"reference": f"Patient/{patient_id}"},
         "date": at.isoformat(timespec="seconds"),
         "description": composition["title"],
-        "content": [
-            {
-                "attachment": {
-                    "contentType": FHIR_JSON,
-                    "language": composition["language"],
-                    "data": base64.b64encode(data).decode(),
-                    "size": len(data),
-                    "hash": base64.b64encode(hashlib.sha1(data).digest()).decode(),
-                    "title": composition["title"],
-                    "creation": at.isoformat(timespec="seconds"),
-                },
-                "format": {
-                    "system": "http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode",
-                    "code": "urn:hl7-org:sdwg:ips:1.1",
-                },
-            }
-        ],
+        "content": [content(bundle, at.isoformat(timespec="seconds"))],
+    }
+
+
+def content(bundle: dict[str, Any], creation: str | None) -> dict[str, Any]:
+    """`DocumentReference.content` holding the whole Bundle: the attachment (data, size and
+    SHA-1 hash as FHIR defines them, the Composition's language and title) and the IPS
+    format code."""
+    data = json.dumps(bundle, ensure_ascii=False).encode()
+    composition = bundle["entry"][0]["resource"]
+    attachment = {
+        "contentType": FHIR_JSON,
+        "language": composition.get("language"),
+        "data": base64.b64encode(data).decode(),
+        "size": len(data),
+        "hash": base64.b64encode(hashlib.sha1(data).digest()).decode(),
+        "title": composition.get("title"),
+        "creation": creation,
+    }
+    return {
+        "attachment": {key: value for key, value in attachment.items() if value is not None},
+        "format": {
+            "system": "http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode",
+            "code": "urn:hl7-org:sdwg:ips:1.1",
+        },
     }
 
 

@@ -20,6 +20,7 @@ from samhandling.interactions.operations import OperationContext
 from samhandling.interactions.read import read
 from samhandling.services.patient_summary import narrative
 from samhandling.services.patient_summary.gather import Found
+from samhandling.services.patient_summary.ips_shape import ips_shaped
 from samhandling.services.patient_summary.sections import SECTIONS, no_info_entry
 
 IPS = "http://hl7.org/fhir/uv/ips/StructureDefinition/"
@@ -55,6 +56,7 @@ def document(
     composition = _composition(base, patient, sections, now, language)
     resources = [composition, patient, platform_organization(), *entries]
     resources += _followed(context, resources)
+    resources = [composition, *(ips_shaped(r) for r in resources[1:])]
     by_reference = {f"{r['resourceType']}/{r['id']}": r for r in resources}
     for resource in resources:
         _rewrite(resource, base, by_reference)

@@ -1,5 +1,6 @@
 """`Patient/{id}/$summary`, `Patient/$summary?identifier=…`, `…/$summary-store`,
-`Patient/{id}/$everything` and `$summary-signing-keys` (system level).
+`Patient/{id}/$receive-summary`, `Patient/{id}/$everything` and `$summary-signing-keys`
+(system level).
 
 `$summary` reads the patient through the caller's guard (404/403 as for a read), gathers
 the sections (`gather`), builds the document (`document`) and signs it (`signing`);
@@ -22,7 +23,7 @@ from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.interactions.read import read
 from samhandling.services.critical_information.summary import patient_of
-from samhandling.services.patient_summary import archive, signing
+from samhandling.services.patient_summary import archive, received, rendering, signing
 from samhandling.services.patient_summary.document import PLATFORM_ID, document, urn
 from samhandling.services.patient_summary.gather import gather
 from samhandling.services.patient_summary.narrative import LANGUAGES
@@ -36,8 +37,20 @@ def now() -> datetime:
 
 
 def summary(context: OperationContext) -> OperationResult:
-    """The patient's signed IPS document Bundle."""
-    return OperationResult(_signed(context)[0])
+    """The patient's signed IPS document Bundle, or that Bundle rendered as HTML or PDF
+    (`Accept: text/html` / `application/pdf`, or `_format=html` / `pdf`)."""
+    media_type = rendering.requested_format(context.text("_format"), context.headers.get("accept"))
+    bundle = _signed(context)[0]
+    if media_type == rendering.JSON:
+        return OperationResult(bundle)
+    language = context.text("language") or "nb"
+    if media_type == rendering.HTML:
+        page = rendering.render_html(bundle, language).encode()
+        return OperationResult({}, content=page, media_type=f"{media_type}; charset=utf-8")
+    name = "pasientsammendrag" if language == "nb" else "patient-summary"
+    disposition = {"Content-Disposition": f'inline; filename="{name}.pdf"'}
+    pdf = rendering.render_pdf(bundle, language)
+    return OperationResult({}, headers=disposition, content=pdf, media_type=media_type)
 
 
 def summary_store(context: OperationContext) -> OperationResult:
@@ -59,6 +72,11 @@ def _signed(context: OperationContext) -> tuple[dict[str, Any], str, datetime]:
     who = urn(context.base_url, f"Organization/{PLATFORM_ID}")
     signing.sign(bundle, who, at, context.data_dir)
     return bundle, patient_id, at
+
+
+def receive_summary(context: OperationContext) -> OperationResult:
+    """A summary from abroad, checked against IPS and stored for the patient (`received`)."""
+    return received.receive(context, now())
 
 
 def everything(context: OperationContext) -> OperationResult:
@@ -96,7 +114,8 @@ _SUMMARY_PARAMETERS: tuple[Param, ...] = (
 )
 _SUMMARY_DESCRIPTION = (
     "The patient's International Patient Summary (IPS 1.1.0) as a signed document Bundle, "
-    "generated from the platform's services (language nb or en)."
+    "generated from the platform's services (language nb or en); with Accept text/html or "
+    "application/pdf (or _format html / pdf) that Bundle rendered as HTML or PDF."
 )
 OPERATIONS = [
     *(
@@ -114,6 +133,18 @@ OPERATIONS = [
             parameters=_SUMMARY_PARAMETERS,
         )
         for level in ("instance", "type")
+    ),
+    Operation(
+        "receive-summary", "instance", "Patient", receive_summary, permission="r",
+        writes=True, resource_body=True,
+        description="Store an IPS document Bundle received from another country for the "
+        "patient, after checking it against the IPS profiles (422 with one issue per "
+        "problem): a DocumentReference of type LOINC 60591-5 with the Bundle attached and "
+        "its source country; the caller must be allowed to create DocumentReferences.",
+        parameters=(
+            ("resource", "in", 1, "1", "Bundle"), ("country", "in", 0, "1", "code"),
+            ("return", "out", 1, "1", "DocumentReference"),
+        ),
     ),
     Operation(
         "everything", "instance", "Patient", everything, permission="s",
