@@ -26,8 +26,8 @@ class OperatorError(Exception):
 
 
 def describe_url(url: str) -> str:
-    """The database URL without its password."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The database URL without its password (a libpq multi-host URL in SQLAlchemy's form)."""
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)
 
 
 def database_problem(url: str, exc: DBAPIError) -> OperatorError:
