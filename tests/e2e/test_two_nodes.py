@@ -194,7 +194,9 @@ def test_each_notification_is_delivered_once_by_two_nodes(nodes: tuple[Node, Nod
             written = []
             for i in range(8):  # written alternately; both nodes run the delivery worker
                 client = (on_a, on_b)[i % 2]
-                sent = client.post("/Communication", json=alert(CITIZEN, f"N{i}"), headers=FHIR_JSON)
+                sent = client.post(
+                    "/Communication", json=alert(CITIZEN, f"N{i}"), headers=FHIR_JSON
+                )
                 assert sent.status_code == 201, sent.text
                 written.append(f"Communication/{sent.json()['id']}")
             _until(lambda: len(receiver.event_numbers()) >= 8, "not all notifications came")
