@@ -207,6 +207,42 @@ def test_each_notification_is_delivered_once_by_two_nodes(nodes: tuple[Node, Nod
     assert receiver.focuses() == written
 
 
+def test_a_search_parameter_written_on_one_node_is_searchable_on_the_other(
+    nodes: tuple[Node, Node],
+) -> None:
+    """Each node keeps the search-parameter registry in memory and reloads the stored custom
+    SearchParameters when they changed, looking at most once a second, at a search
+    (`search/custom_parameters.py`; docs/SCALING.md says what a write before that look
+    misses)."""
+    a, b = nodes
+    code = f"nick{uuid.uuid4().hex[:6]}"
+    parameter = {
+        "resourceType": "SearchParameter",
+        "url": f"http://example.org/fhir/SearchParameter/{code}",
+        "name": code,
+        "status": "active",
+        "description": "A patient's nickname",
+        "code": code,
+        "base": ["Patient"],
+        "type": "string",
+        "expression": "Patient.name.where(use = 'nickname').given",
+    }
+    nickname = {"resourceType": "Patient", "name": [{"use": "nickname", "given": ["Kalle"]}]}
+    with a.client() as on_a, b.client() as on_b:
+        assert on_b.get("/Patient", params={code: "kalle"}).status_code == 400  # unknown yet
+        assert on_a.post("/SearchParameter", json=parameter, headers=FHIR_JSON).status_code == 201
+        assert on_a.get("/Patient", params={code: "kalle"}).status_code == 200  # A looks
+        written = on_a.post("/Patient", json=nickname, headers=FHIR_JSON)
+        assert written.status_code == 201, written.text
+        _until(
+            lambda: on_b.get("/Patient", params={code: "kalle"}).status_code == 200,
+            "B never learnt the new search parameter",
+            timeout=5,
+        )
+        found = on_b.get("/Patient", params={code: "kalle"}).json()
+    assert [e["resource"]["id"] for e in found.get("entry", [])] == [written.json()["id"]]
+
+
 def test_the_audit_trail_both_nodes_wrote_is_one_intact_chain(
     nodes: tuple[Node, Node], shared_database: str
 ) -> None:
