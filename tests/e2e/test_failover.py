@@ -1,14 +1,14 @@
 """The primary database dies under write load and no acknowledged write is lost (issue 26).
 
 A real pg_auto_failover cluster (`cluster/pg-cluster`: monitor, primary, synchronous
-secondary, each its own PostgreSQL 15 on its own port; the shared server is not touched), a
-real `samhandling serve` on the cluster's multi-host URL, and two clients creating Patients
-as fast as the server answers. The primary host is killed (SIGKILL of its keeper and
-postmaster: the machine is gone), the monitor promotes the secondary, the server's pool
-finds the new primary by itself (`target_session_attrs=read-write`), and the clients write
-on. Then every write that was answered 201 must be on the new primary. While the database
-is away, every answer is a 201 or a 503 OperationOutcome (`transient`), none a 500, none
-hanging.
+secondary, each its own PostgreSQL 15 on its own port; the shared server is not touched),
+two real `samhandling serve` nodes on the cluster's multi-host URL, and a client on each
+creating Patients as fast as its node answers. The primary host is killed (SIGKILL of its
+keeper and postmaster: the machine is gone), the monitor promotes the secondary, each
+node's pool finds the new primary by itself (`target_session_attrs=read-write`), and the
+clients write on. Then every write that was answered 201 must be on the new primary.
+While the database is away, every answer is a 201 or a 503 OperationOutcome (`transient`),
+none a 500, none hanging.
 
 Runs when pg_auto_failover is installed (Debian: postgresql-15-auto-failover and
 pg-auto-failover-cli) or when SAMHANDLING_FAILOVER_TEST=1 (then a missing package fails
@@ -42,7 +42,7 @@ CLUSTER = Path(__file__).resolve().parents[2] / "cluster" / "pg-cluster"
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 FORCED = os.environ.get("SAMHANDLING_FAILOVER_TEST") == "1"
 INSTALLED = shutil.which("pg_autoctl") is not None and (PG_BIN / "pg_ctl").exists()
-WRITERS = 2
+NODES = 2  # each with its own writing client
 ACKED_BEFORE_KILL = 40
 ACKED_AFTER_RECOVERY = 40
 REQUEST_TIMEOUT = 30.0  # a request taking longer counts as a hang
@@ -106,6 +106,7 @@ def cluster() -> Iterator[tuple[str, dict[str, str]]]:
 
 @dataclass
 class Answer:
+    node: int  # the port of the node that answered
     started: float
     seconds: float
     status: int  # 0: no answer (connection error or timeout)
@@ -114,14 +115,16 @@ class Answer:
 
 
 class Writers:
-    """Threads creating Patients one after another until stopped; every answer recorded."""
+    """A thread per node creating Patients one after another until stopped; every answer
+    recorded."""
 
-    def __init__(self, server: ServerProcess) -> None:
-        self.server = server
+    def __init__(self, nodes: list[ServerProcess]) -> None:
         self.answers: list[Answer] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._write, daemon=True) for _ in range(WRITERS)]
+        self._threads = [
+            threading.Thread(target=self._write, args=(node,), daemon=True) for node in nodes
+        ]
 
     def start(self) -> Writers:
         for thread in self._threads:
@@ -137,13 +140,13 @@ class Writers:
         with self._lock:
             return [a for a in self.answers if a.status == 201 and a.started >= since]
 
-    def _write(self) -> None:
-        headers = {"Content-Type": "application/fhir+json", **self.server.headers()}
-        with httpx.Client(base_url=self.server.base_url, timeout=REQUEST_TIMEOUT) as client:
+    def _write(self, node: ServerProcess) -> None:
+        headers = {"Content-Type": "application/fhir+json", **node.headers()}
+        with httpx.Client(base_url=node.base_url, timeout=REQUEST_TIMEOUT) as client:
             while not self._stop.is_set():
-                self._record(client, headers)
+                self._record(node, client, headers)
 
-    def _record(self, client: httpx.Client, headers: dict[str, str]) -> None:
+    def _record(self, node: ServerProcess, client: httpx.Client, headers: dict[str, str]) -> None:
         body = {"resourceType": "Patient", "name": [{"family": "Failover", "given": ["Skriv"]}]}
         started = time.monotonic()
         try:
@@ -155,7 +158,8 @@ class Writers:
         issue = None
         if payload.get("resourceType") == "OperationOutcome":
             issue = payload["issue"][0]["code"]
-        answer = Answer(started, time.monotonic() - started, status, patient_id, issue)
+        seconds = time.monotonic() - started
+        answer = Answer(node.port, started, seconds, status, patient_id, issue)
         with self._lock:
             self.answers.append(answer)
         if status != 201:
@@ -189,9 +193,11 @@ def test_no_acknowledged_write_is_lost_when_the_primary_dies(
     cluster: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
     url, env = cluster
-    server = ServerProcess(url, tmp_path / "data").start(timeout=60)
+    nodes: list[ServerProcess] = []
     try:
-        writers = Writers(server).start()
+        for _ in range(NODES):
+            nodes.append(ServerProcess(url, tmp_path / "data").start(timeout=60))
+        writers = Writers(nodes).start()
         try:
             _until(lambda: len(writers.acknowledged()) >= ACKED_BEFORE_KILL, "no writes", 60)
             killed_port = int(_cluster(env, "kill-primary").split()[1])
@@ -203,9 +209,10 @@ def test_no_acknowledged_write_is_lost_when_the_primary_dies(
             )
         finally:
             writers.stop()
-        log = server.log_path.read_text()
     finally:
-        server.stop()
+        for node in nodes:
+            node.stop()
+    logs = "".join(node.log_path.read_text() for node in nodes)
 
     answers = sorted(writers.answers, key=lambda a: a.started)
     acked = {a.patient_id for a in answers if a.status == 201}
@@ -228,15 +235,17 @@ def test_no_acknowledged_write_is_lost_when_the_primary_dies(
     print("failover figures:", json.dumps(figures))
 
     assert primary_port != killed_port and not standby, figures
+    recovered = {a.node for a in writers.acknowledged(killed_at)}
+    assert recovered == {node.port for node in nodes}, figures  # each found the new primary
     assert acked <= stored, f"acknowledged writes lost: {sorted(acked - stored)[:10]}"
     # while the database was away: a 503 OperationOutcome (transient), never a 500 or a hang
     assert {a.status for a in answers} <= {201, 503}, figures
     assert all(a.issue_code == "transient" for a in answers if a.status == 503), figures
     assert figures["refused_503"] > 0, figures  # the outage was seen, not slept through
     assert all(a.seconds < REQUEST_TIMEOUT for a in answers), figures
-    # every database error was taken for an outage (the 500 path logs this line); the pool's
+    # every database error was taken for an outage (the 500 path logs this line); the pools'
     # and the audit journal's error lines about the lost connection are expected
-    assert "unhandled database error" not in log
+    assert "unhandled database error" not in logs
     engine = make_engine(url)
     try:
         seal_pending(engine)
