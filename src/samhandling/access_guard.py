@@ -2,7 +2,7 @@
 
 The interactions know nothing about tokens; they call a guard at the points where a
 resource is read or written. The API passes a guard built from the caller's principal and
-the policy (`api/policy_guard.py`); trusted internal callers (the importer, migrations)
+the policy (`interactions/policy_guard.py`); trusted internal callers (the importer, migrations)
 use `OPEN_ACCESS`.
 """
 

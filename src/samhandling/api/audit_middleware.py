@@ -9,27 +9,20 @@ cannot be recorded, the caller gets a 503 instead of the data.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from samhandling.api.database_errors import RETRY_AFTER_SECONDS, is_database_outage, outage_error
-from samhandling.api.policy_guard import audit_agent
 from samhandling.api.responses import error_response
 from samhandling.audit.journal import AuditJournal
 from samhandling.audit.records import AuditRecord
 from samhandling.fhir.instants import now_us
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.interactions.policy_guard import audit_agent, mask_national_ids, note_guard
 from samhandling.observability.metrics import interaction_name
 
 log = logging.getLogger("samhandling.audit")
-NATIONAL_ID = re.compile(r"(?<!\d)(\d{6})\d{5}(?!\d)")
-
-
-def mask_national_ids(text: str) -> str:
-    """Keep the birth date part of 11-digit numbers only (never store full national IDs)."""
-    return NATIONAL_ID.sub(r"\1*****", text)
 
 
 class AuditMiddleware:
@@ -96,14 +89,7 @@ def request_record(scope: Scope, status: int, state: dict[str, Any]) -> AuditRec
         path=path,
     )
     if guard is not None:
-        record.entities = list(guard.entities)
-        record.patients = set(guard.patients)
-        emergency = guard.emergency
-        record.emergency = emergency is not None
-        record.emergency_reason = emergency.emergency_reason if emergency else None
-        denied = [d for d in guard.decisions if not d.allowed]
-        deciding = denied or guard.decisions
-        record.decision_reason = deciding[-1].reason if deciding else None
+        note_guard(record, guard)
     record.destinations = list(state.get("audit_destinations", ()))  # federation peers asked
     if not record.entities:
         record.entities = _requested_entity(path)

@@ -20,7 +20,6 @@ from samhandling.api.http_input import (
     query_items,
     read_body,
 )
-from samhandling.api.policy_guard import PolicyGuard
 from samhandling.api.responses import fhir_response, version_headers
 from samhandling.auth import ServiceRules
 from samhandling.config import Settings
@@ -30,6 +29,7 @@ from samhandling.interactions import crud, read
 from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.conditions import parse_if_match
 from samhandling.interactions.entry_actions import patch_function
+from samhandling.interactions.policy_guard import PolicyGuard
 from samhandling.interactions.resource_input import check_id, check_resource_type
 from samhandling.interactions.transactions import (
     VersionWriter,

@@ -1,4 +1,5 @@
-"""The access guard of an HTTP request: the caller's principal judged by the policy.
+"""The access guard of a request (the API's, the web views'): the caller's principal judged
+by the policy.
 
 It also observes what the caller was shown (resources and the patients they concern) and
 records every write in the audit trail inside the write's own transaction.
@@ -6,6 +7,7 @@ records every write in the audit trail inside the write's own transaction.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -23,6 +25,7 @@ if TYPE_CHECKING:  # a type only: the API reaches the store through the interact
 
 # Batch and transaction Bundles are judged entry by entry, not as a whole.
 ENTRY_BY_ENTRY = frozenset({"transaction", "batch"})
+NATIONAL_ID = re.compile(r"(?<!\d)(\d{6})\d{5}(?!\d)")
 
 
 class PolicyGuard:
@@ -181,6 +184,23 @@ def audit_agent(principal: Principal) -> dict[str, Any]:
     if principal.attestation and principal.attestation.authorization_code:
         agent["authorization_code"] = principal.attestation.authorization_code
     return agent
+
+
+def note_guard(record: AuditRecord, guard: PolicyGuard) -> None:
+    """What the guard saw and decided, on the audit record of a read, search or operation."""
+    record.entities = list(guard.entities)
+    record.patients = set(guard.patients)
+    emergency = guard.emergency
+    record.emergency = emergency is not None
+    record.emergency_reason = emergency.emergency_reason if emergency else None
+    denied = [d for d in guard.decisions if not d.allowed]
+    deciding = denied or guard.decisions
+    record.decision_reason = deciding[-1].reason if deciding else None
+
+
+def mask_national_ids(text: str) -> str:
+    """Keep the birth date part of 11-digit numbers only (never store full national IDs)."""
+    return NATIONAL_ID.sub(r"\1*****", text)
 
 
 def _location(interaction: str, resource: dict[str, Any]) -> str:
