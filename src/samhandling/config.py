@@ -17,6 +17,11 @@
 | SAMHANDLING_BENCHMARK_WITHOUT_AUDIT | 0 | 1: no audit trail, only to measure its cost |
 | SAMHANDLING_PUBLISH_DEFINITIONS | 1 | 0: do not store the shipped definitions at start |
 | SAMHANDLING_DOCUMENT_PEERS | (none) | JSON file naming the document-sharing peers |
+| SAMHANDLING_CORS_ORIGINS | (none) | comma-separated browser origins allowed to call the API |
+| SAMHANDLING_WEB_OIDC_ISSUER | (the dev issuer) | the OpenID provider of the web views |
+| SAMHANDLING_WEB_CLIENT_ID | samhandling-web | the web views' client id at that provider |
+| SAMHANDLING_WEB_CLIENT_SECRET | (none) | their client secret (client_secret_basic) |
+| SAMHANDLING_WEB_CLIENT_KEY | (none) | or a private JWK file: private_key_jwt |
 """
 
 from __future__ import annotations
@@ -51,6 +56,14 @@ class Settings:
     background_workers: bool = True
     #: the JSON file naming the document-sharing peers (other collaboration areas), or ""
     document_peers: str = ""
+    #: browser origins allowed to call the API (CORS), e.g. a SMART app's
+    cors_origins: tuple[str, ...] = ()
+    #: the web views' OpenID provider (its issuer URL; discovery at
+    #: `/.well-known/openid-configuration`); empty: the development issuer
+    web_oidc_issuer: str = ""
+    web_client_id: str = "samhandling-web"
+    web_client_secret: str = ""
+    web_client_key: str = ""  # path of a private JWK: authenticate with private_key_jwt
 
     @property
     def public_root(self) -> str:
@@ -93,6 +106,11 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         services=_names(env.get("SAMHANDLING_SERVICES", "")),
         background_workers=_flag(env.get("SAMHANDLING_BACKGROUND_WORKERS", "1")),
         document_peers=env.get("SAMHANDLING_DOCUMENT_PEERS", ""),
+        cors_origins=_names(env.get("SAMHANDLING_CORS_ORIGINS", "")),
+        web_oidc_issuer=env.get("SAMHANDLING_WEB_OIDC_ISSUER", "").rstrip("/"),
+        web_client_id=env.get("SAMHANDLING_WEB_CLIENT_ID", "samhandling-web"),
+        web_client_secret=env.get("SAMHANDLING_WEB_CLIENT_SECRET", ""),
+        web_client_key=env.get("SAMHANDLING_WEB_CLIENT_KEY", ""),
     )
 
 
@@ -125,4 +143,9 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         "SAMHANDLING_SERVICES": ",".join(settings.services),
         "SAMHANDLING_BACKGROUND_WORKERS": "1" if settings.background_workers else "0",
         "SAMHANDLING_DOCUMENT_PEERS": settings.document_peers,
+        "SAMHANDLING_CORS_ORIGINS": ",".join(settings.cors_origins),
+        "SAMHANDLING_WEB_OIDC_ISSUER": settings.web_oidc_issuer,
+        "SAMHANDLING_WEB_CLIENT_ID": settings.web_client_id,
+        "SAMHANDLING_WEB_CLIENT_SECRET": settings.web_client_secret,
+        "SAMHANDLING_WEB_CLIENT_KEY": settings.web_client_key,
     }

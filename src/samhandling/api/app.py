@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -24,11 +25,13 @@ from samhandling.api.audit_middleware import AuditMiddleware
 from samhandling.api.audit_routes import audit_routes
 from samhandling.api.authentication import (
     AuthenticationMiddleware,
+    CallerVerifier,
     RegisterCheck,
     make_authenticator,
 )
 from samhandling.api.capability import capability_statement
 from samhandling.api.database_errors import database_error_response, is_database_outage
+from samhandling.api.dev_login import authorization_server
 from samhandling.api.export_routes import export_routes
 from samhandling.api.federation_routes import federation_routes
 from samhandling.api.operation_routes import operation_routes
@@ -42,6 +45,7 @@ from samhandling.auth.dev.routes import dev_issuer_routes
 from samhandling.config import Settings, settings_from_env
 from samhandling.definitions.published import publish
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.front_end import FrontEnd, FrontEndParts
 from samhandling.observability.json_logging import configure_logging
 from samhandling.observability.metrics import Metrics, MetricsMiddleware
 from samhandling.services import platform_of
@@ -59,9 +63,11 @@ def create_app(
     settings: Settings,
     engine: Engine | None = None,
     services: Sequence[Service] | None = None,
+    front_ends: Sequence[FrontEnd] = (),
 ) -> Starlette:
     """The whole HTTP application for `settings`, built of `services` (default: the
-    platform's and those `settings.services` names); the schema is migrated on start."""
+    platform's and those `settings.services` names) and `front_ends` (the web views:
+    `samhandling.server`); the schema is migrated on start."""
     platform = platform_of(settings.services) if services is None else Platform.of(services)
     if not settings.audit and settings.production:
         raise RuntimeError("the audit trail cannot be switched off in production mode")
@@ -72,7 +78,13 @@ def create_app(
     engine = engine or make_engine(
         settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
     )
-    authenticator = make_authenticator(settings, dev, DatabaseReplayCache(engine))
+    verifier = CallerVerifier(
+        make_authenticator(settings, dev, DatabaseReplayCache(engine)),
+        engine,
+        settings.public_root,
+        RegisterCheck(engine),
+        settings.check_registers,
+    )
     upgrade(engine)
     if settings.publish_definitions:
         publish(engine, platform.shipped_definitions())
@@ -81,10 +93,12 @@ def create_app(
     factories = platform.worker_factories if settings.background_workers else ()
     workers = [make(engine, settings) for make in factories]
     api = _rest_api(engine, settings, platform, federation)
+    parts = FrontEndParts(engine, settings, platform, journal, dev, verifier.principal_of)
     routes = [
         *_operational_routes(engine, metrics),
-        *(dev_issuer_routes(dev, production=settings.production) if dev else []),
+        *(_dev_issuer_routes(dev, engine, settings) if dev else []),
         *_fhir_routes(api, settings, platform),
+        *(route for front_end in front_ends for route in front_end(parts)),
     ]
 
     @contextlib.asynccontextmanager
@@ -105,16 +119,10 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            *_cors(settings),
             Middleware(MetricsMiddleware, metrics=metrics),
             *([Middleware(AuditMiddleware, journal=journal)] if journal else []),
-            Middleware(
-                AuthenticationMiddleware,
-                authenticator=authenticator,
-                engine=engine,
-                public_root=settings.public_root,
-                registers=RegisterCheck(engine),
-                enforce_registers=settings.check_registers,
-            ),
+            Middleware(AuthenticationMiddleware, verifier=verifier),
         ],
         exception_handlers={
             FhirError: _fhir_error,
@@ -130,6 +138,29 @@ def create_app(
     app.state.engine = engine
     app.state.settings = settings
     return app
+
+
+def _cors(settings: Settings) -> list[Middleware]:
+    """CORS for the configured browser origins (SMART apps): outermost, so that a
+    preflight is answered before authentication; tokens travel in the Authorization
+    header, never in cookies, so credentials are not allowed."""
+    if not settings.cors_origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "DPoP", "If-Match", "Prefer"],
+            expose_headers=["ETag", "Location", "Last-Modified", "X-Request-ID"],
+            max_age=600,
+        )
+    ]
+
+
+def _dev_issuer_routes(dev: DevIssuer, engine: Engine, settings: Settings) -> list[BaseRoute]:
+    codes = authorization_server(dev, engine, settings)
+    return [*dev_issuer_routes(dev, production=settings.production, codes=codes)]
 
 
 def _rest_api(

@@ -70,8 +70,8 @@ def make_authenticator(
     return Authenticator(auth_settings, replay_cache=replay_cache)
 
 
-class AuthenticationMiddleware:
-    """Verifies the access token of every `/fhir` request; 401 with WWW-Authenticate if not.
+class CallerVerifier:
+    """Verifies a caller's token and gives the principal the facts the policy needs.
 
     With `registers`, the registers' answer on the caller's practitioner (HPR number and
     authorisation) and organisations goes on the principal as a fact for the policy
@@ -84,29 +84,57 @@ class AuthenticationMiddleware:
 
     def __init__(
         self,
-        app: ASGIApp,
         authenticator: Authenticator,
         engine: Engine,
         public_root: str,
         registers: RegisterCheck | None = None,
         enforce_registers: bool = True,
     ) -> None:
-        self.app = app
         self.authenticator = authenticator
         self.engine = engine
         self.public_root = public_root.rstrip("/")
         self.registers = registers
         self.enforce_registers = enforce_registers
 
+    def principal(self, method: str, url: str, headers: Headers) -> Principal:
+        """The caller of a request (AuthError when its token does not verify)."""
+        principal = self.authenticator.authenticate(method, url, headers)
+        if self.registers is not None:
+            reason = self.registers.refusal(principal)
+            if reason and self.enforce_registers:
+                raise AuthError(403, f"not in the base registers: {reason}", issue_code="forbidden")
+            principal = replace(principal, registers=RegisterStanding(reason))
+        if principal.patient_pids:
+            with read_transaction(self.engine) as connection:
+                ids = patient_ids_for_pids(connection, principal.patient_pids)
+            principal = principal.with_patient_ids(ids)
+        return principal
+
+    def principal_of(self, token: str) -> Principal:
+        """The caller of a Bearer `token` a front end holds (the web views' session),
+        verified and given the same facts as a request's caller."""
+        headers = Headers({"authorization": f"Bearer {token}"})
+        return self.principal("GET", self.public_root + "/fhir", headers)
+
+
+class AuthenticationMiddleware:
+    """Verifies the access token of every `/fhir` request; 401 with WWW-Authenticate if not."""
+
+    def __init__(self, app: ASGIApp, verifier: CallerVerifier) -> None:
+        self.app = app
+        self.verifier = verifier
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] != "http" or not path.startswith("/fhir") or path in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        url = self.public_root + path
+        url = self.verifier.public_root + path
         headers = Headers(scope=scope)
         try:
-            principal = await run_in_threadpool(self._principal, scope["method"], url, headers)
+            principal = await run_in_threadpool(
+                self.verifier.principal, scope["method"], url, headers
+            )
         except AuthError as exc:
             # Logged once: the reason goes on the request's log line (MetricsMiddleware);
             # the audit record takes it from the scope.
@@ -124,19 +152,6 @@ class AuthenticationMiddleware:
         scope.setdefault("state", {})["principal"] = principal
         note_client(principal.client.client_id)
         await self.app(scope, receive, send)
-
-    def _principal(self, method: str, url: str, headers: Headers) -> Principal:
-        principal = self.authenticator.authenticate(method, url, headers)
-        if self.registers is not None:
-            reason = self.registers.refusal(principal)
-            if reason and self.enforce_registers:
-                raise AuthError(403, f"not in the base registers: {reason}", issue_code="forbidden")
-            principal = replace(principal, registers=RegisterStanding(reason))
-        if principal.patient_pids:
-            with read_transaction(self.engine) as connection:
-                ids = patient_ids_for_pids(connection, principal.patient_pids)
-            principal = principal.with_patient_ids(ids)
-        return principal
 
 
 class RegisterCheck:

@@ -108,7 +108,7 @@ def serve(
         for line in start_banner(settings.base_url, command):
             typer.echo(line, err=True)
     uvicorn.run(
-        "samhandling.api.app:create_app_from_env",
+        "samhandling.server:create_app_from_env",
         factory=True,
         host=host,
         port=port,

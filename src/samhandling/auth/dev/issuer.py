@@ -150,13 +150,75 @@ class DevIssuer:
             "issuer": self.citizen_issuer_url if citizen else self.issuer_url,
             "jwks_uri": self.issuer_url + "/jwks",
             "token_endpoint": self.token_url,
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            "authorization_endpoint": self.issuer_url + "/authorize",
+            "response_types_supported": ["code"],
+            "code_challenge_methods_supported": ["S256"],
+            "id_token_signing_alg_values_supported": [self.algorithm],
+            "subject_types_supported": ["pairwise"],
+            "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
+            "token_endpoint_auth_methods_supported": [
+                "private_key_jwt",
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
             "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
             "dpop_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
             "authorization_details_types_supported": [c.TRUST_FRAMEWORK],
-            "scopes_supported": ["openid", "user/*.crus", "patient/*.rs", "system/*.cruds"],
+            "scopes_supported": [
+                "openid",
+                "profile",
+                "launch/patient",
+                "offline_access",
+                "user/*.crus",
+                "patient/*.rs",
+                "system/*.cruds",
+            ],
         }
+
+    def attestation_for(
+        self, p: Persona, purpose: str | None, reason: str | None, patient_fnr: str | None
+    ) -> dict[str, Any]:
+        """A clinician's attestation for the code flow: the persona's practitioner part and
+        the care relationship asked for; without `purpose` it names none (the policy then
+        shows the clinician no patient data). An emergency purpose needs a reason."""
+        if purpose is None:
+            attestation = _attestation(p, "TREAT", patient_fnr, None)
+            attestation["care_relationship"].pop("purpose_of_use")
+            return attestation
+        if purpose not in PURPOSES:
+            raise TokenEndpointError("invalid_authorization_details", "unknown purpose of use")
+        if purpose in EMERGENCY_PURPOSES and not (reason or "").strip():
+            raise TokenEndpointError(
+                "invalid_authorization_details", "emergency access needs a reason"
+            )
+        if patient_fnr is not None and not (len(patient_fnr) == 11 and patient_fnr.isdigit()):
+            raise TokenEndpointError("invalid_authorization_details", "bad patient identifier")
+        return _attestation(p, purpose, patient_fnr, reason)
+
+    def id_token(self, access_claims: dict[str, Any], client_id: str, nonce: str | None) -> str:
+        """The OpenID Connect ID token beside an access token (Core §2): `aud` the client."""
+        claims = {
+            "iss": access_claims["iss"],
+            "sub": access_claims["sub"],
+            "aud": client_id,
+            "iat": access_claims["iat"],
+            "exp": access_claims["exp"],
+            "auth_time": access_claims["iat"],
+            "name": access_claims.get("name"),
+        }
+        if nonce:
+            claims["nonce"] = nonce
+        header = {"alg": self.algorithm, "kid": self._key.kid, "typ": "JWT"}
+        return jwt.encode(header, claims, self._key, algorithms=[self.algorithm])
+
+    def web_client_secret(self) -> str:
+        """The secret of the platform's own web views as a client of this issuer (kept
+        beside the signing key, mode 0600, so that every worker shares it)."""
+        path = self.directory / "web-client-secret"
+        if not path.exists():
+            _write_new(path, secrets.token_urlsafe(32))
+        return path.read_text().strip()
 
     def sign(self, claims: dict[str, Any]) -> str:
         """Sign an access token (typ at+jwt) with the issuer key."""

@@ -8,6 +8,7 @@ mode (the DevIssuer constructor already does). Paths, under `prefix` (default
 - `POST {prefix}/token` (form-encoded; optional `DPoP` header)
 - `GET  {prefix}/.well-known/openid-configuration`
 - `GET  {prefix}/idporten/.well-known/openid-configuration` (the citizen twin)
+- `GET, POST {prefix}/authorize` (the code flow's login page, `authorization`)
 """
 
 from __future__ import annotations
@@ -15,16 +16,29 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl
 
+from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from samhandling.auth.dev.authorization import (
+    LOGIN_PERSONAS,
+    AuthorizationServer,
+    AuthorizeRedirect,
+    AuthorizeRefused,
+)
 from samhandling.auth.dev.issuer import DevIssuer, DevIssuerDisabled, is_production
+from samhandling.auth.dev.personas import PERSONAS
 from samhandling.auth.dev.token_endpoint import TokenEndpointError
 
 log = logging.getLogger(__name__)
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MAX_FORM_BYTES = 64 * 1024
+CODE_GRANTS = frozenset({"authorization_code", "refresh_token"})
+_PAGES = Environment(
+    loader=PackageLoader("samhandling.auth.dev", "templates"),
+    autoescape=select_autoescape(default=True),
+)
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -50,9 +64,14 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def dev_issuer_routes(
-    issuer: DevIssuer, *, prefix: str = "/dev-issuer", production: bool = False
+    issuer: DevIssuer,
+    *,
+    prefix: str = "/dev-issuer",
+    production: bool = False,
+    codes: AuthorizationServer | None = None,
 ) -> list[Route]:
-    """The issuer's routes; DevIssuerDisabled in production mode."""
+    """The issuer's routes; DevIssuerDisabled in production mode. With `codes`, also the
+    authorization code flow (the login page and the code and refresh grants)."""
     if is_production(production):
         raise DevIssuerDisabled("the development issuer must not run in production mode")
     prefix = prefix.rstrip("/")
@@ -69,6 +88,9 @@ def dev_issuer_routes(
     async def token(request: Request) -> JSONResponse:
         try:
             fields = await _form(request)
+            if codes is not None and fields.get("grant_type") in CODE_GRANTS:
+                answer = codes.token(fields, request.headers.get("authorization"))
+                return JSONResponse(answer, headers=_NO_STORE)
             # The DPoP `htu` is compared with the issuer's configured token URL, never with
             # a URL built from the request's Host header (which the client chooses).
             body = issuer.token_endpoint(fields, request.headers.get("dpop"), issuer.token_url)
@@ -77,7 +99,7 @@ def dev_issuer_routes(
             return JSONResponse(exc.body(), exc.status, headers=_NO_STORE)
         return JSONResponse(body, headers=_NO_STORE)
 
-    return [
+    routes = [
         Route(f"{prefix}/jwks", jwks, methods=["GET"]),
         Route(f"{prefix}/token", token, methods=["POST"]),
         Route(f"{prefix}/.well-known/openid-configuration", configuration, methods=["GET"]),
@@ -87,3 +109,63 @@ def dev_issuer_routes(
             methods=["GET"],
         ),
     ]
+    if codes is not None:
+        routes += login_routes(codes, prefix)
+    return routes
+
+
+def login_routes(codes: AuthorizationServer, prefix: str) -> list[Route]:
+    """`{prefix}/authorize`: the login page (GET) and the tester's choice (POST)."""
+
+    async def show(request: Request) -> Response:
+        try:
+            request_id, wanted = codes.begin(dict(request.query_params))
+        except AuthorizeRefused as exc:
+            return _page(_refusal(str(exc)), 400)
+        except AuthorizeRedirect as exc:
+            return RedirectResponse(exc.url, 303)
+        page = _PAGES.get_template("login.html").render(
+            action=f"{prefix}/authorize",
+            request_id=request_id,
+            client_id=wanted.client_id,
+            scopes=" ".join(wanted.scopes) or "(ingen)",
+            personas=[
+                {"name": n, "display_name": PERSONAS[n].display_name, "description": d}
+                for n, d in LOGIN_PERSONAS.items()
+            ],
+            people=codes.people(),
+        )
+        return _page(page, 200, wanted.redirect_uri)
+
+    async def choose(request: Request) -> Response:
+        try:
+            fields = await _form(request)
+            return RedirectResponse(codes.complete(fields), 303)
+        except (AuthorizeRefused, TokenEndpointError) as exc:
+            return _page(_refusal(str(exc)), 400)
+
+    return [
+        Route(f"{prefix}/authorize", show, methods=["GET"]),
+        Route(f"{prefix}/authorize", choose, methods=["POST"]),
+    ]
+
+
+def _refusal(why: str) -> str:
+    return _PAGES.from_string(
+        '<!DOCTYPE html><html lang="nb"><head><meta charset="utf-8"><title>Innlogging avvist'
+        "</title></head><body><main><h1>Innloggingen ble avvist</h1><p>{{ why }}</p></main>"
+        "</body></html>"
+    ).render(why=why)
+
+
+def _page(html: str, status: int, redirect_uri: str | None = None) -> HTMLResponse:
+    """A page of the issuer: no scripts, no framing, forms only to us and the client."""
+    target = " " + _origin(redirect_uri) if redirect_uri else ""
+    policy = f"default-src 'none'; form-action 'self'{target}; frame-ancestors 'none'"
+    headers = {**_NO_STORE, "Content-Security-Policy": policy, "X-Frame-Options": "DENY"}
+    return HTMLResponse(html, status, headers=headers)
+
+
+def _origin(uri: str) -> str:
+    scheme, _, rest = uri.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"

@@ -1,0 +1,30 @@
+"""The platform's web views: the citizen's and the clinician's pages (docs/WEB_VIEWS.md).
+
+A front end beside the API (`front_end.FrontEnd`): server-rendered pages (Jinja2), one
+static style sheet, no scripts, reaching data only through the interactions and the
+services' operations under the same policy as the API (`access`).
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from samhandling.front_end import FrontEndParts
+from samhandling.web.citizen import citizen_routes
+from samhandling.web.clinician import clinician_routes
+from samhandling.web.login import login_routes
+from samhandling.web.views import STATIC, WebViews
+
+__all__ = ["web_views"]
+
+
+def web_views(parts: FrontEndParts) -> list[BaseRoute]:
+    """The routes of the web views (`/`, `/login`, `/citizen…`, `/clinician…`, `/static`)."""
+    views = WebViews(parts)
+    return [
+        *login_routes(views),
+        *citizen_routes(views),
+        *clinician_routes(views),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]

@@ -1,0 +1,181 @@
+"""The citizen's view ("Mine helseopplysninger"): their own information, or a child's.
+
+Whose information may be shown is the policy's decision on every call (children under 12
+fully; 12–15 without lab results and documents; nobody from 16): the page lists the
+people the token names, with the age rule that applies, and shows for each section what
+the same operations and searches as the API return — or that it is not available.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from samhandling.auth import Principal
+from samhandling.auth.compartment import age_on
+from samhandling.auth.policy_rules import PARENT_FULL_ACCESS_BELOW, PARENT_NO_ACCESS_FROM
+from samhandling.fhir.outcome import FhirError
+from samhandling.web import display
+from samhandling.web.views import WebViews
+
+PAGE_SIZE = 20
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ORGANISATION = re.compile(r"\d{9}")
+
+
+@dataclass
+class Person:
+    """Someone the citizen may look at: themselves or someone they act for."""
+
+    patient_id: str
+    relation: str
+    age: int | None
+    rule: str | None = None  # the key of the age rule that applies to a parent
+
+
+@dataclass
+class Section:
+    """One part of the page: what the service returned, or why nothing is shown."""
+
+    rows: list[Any] = field(default_factory=list)
+    refused: str | None = None
+
+
+def people(principal: Principal, today: date) -> list[Person]:
+    """The citizen and the people they act for (with Patient ids here), self first."""
+    found = []
+    for acting in principal.acts_for:
+        if acting.patient_id is None:
+            continue
+        age = age_on(acting.birth_date, today) if acting.birth_date else None
+        rule = None
+        if acting.relation == "parent" and age is not None:
+            if age < PARENT_FULL_ACCESS_BELOW:
+                rule = "age_rule_under_12"
+            elif age < PARENT_NO_ACCESS_FROM:
+                rule = "age_rule_12_15"
+            else:
+                rule = "age_rule_16"
+        found.append(Person(acting.patient_id, acting.relation, age, rule))
+    return sorted(found, key=lambda p: p.relation != "self")
+
+
+async def section(call: Any, shape: Any) -> Section:
+    """Run one audited call; its rows, or the policy's refusal in words."""
+    try:
+        return Section(shape(await call))
+    except FhirError as exc:
+        if exc.status not in (403, 404):
+            raise
+        return Section(refused="; ".join(i.diagnostics for i in exc.issues))
+
+
+def citizen_routes(views: WebViews) -> list[Route]:
+    """`/citizen` and `/citizen/access-log`."""
+
+    async def chosen(request: Request) -> tuple[Any, Principal, list[Person], Person | None]:
+        session, principal = await views.caller(request)
+        everyone = people(principal, date.today())
+        wanted = request.query_params.get("patient")
+        person = next((p for p in everyone if p.patient_id == wanted), None)
+        return session, principal, everyone, person or (everyone[0] if everyone else None)
+
+    async def overview(request: Request) -> Response:
+        session, principal, everyone, person = await chosen(request)
+        if principal.kind != "citizen":
+            return RedirectResponse("/clinician", 303)
+        sections: dict[str, Section] = {}
+        if person is not None:
+            data, pid = views.data, person.patient_id
+            sections = {
+                "critical": await section(
+                    data.operation(principal, "critical-information", pid),
+                    display.critical_groups,
+                ),
+                "medications": await section(
+                    data.operation(principal, "medication-list", pid), display.medication_rows
+                ),
+                "changes": await section(
+                    data.operation(principal, "medication-list-changes", pid),
+                    display.change_rows,
+                ),
+                "labs": await section(
+                    data.search(principal, "DiagnosticReport", _lab_query(pid)),
+                    display.lab_rows,
+                ),
+            }
+        return views.page(
+            request,
+            "citizen.html",
+            session,
+            name=principal.name or "",
+            people=everyone,
+            person=person,
+            sections=sections,
+        )
+
+    async def access_log(request: Request) -> Response:
+        session, principal, everyone, person = await chosen(request)
+        if principal.kind != "citizen":
+            return RedirectResponse("/clinician", 303)
+        filters = _filters(request.query_params)
+        log = Section()
+        after = None
+        if person is not None:
+            items = [("_count", str(PAGE_SIZE)), *_log_query(filters)]
+            try:
+                body = await views.data.operation(principal, "access-log", person.patient_id, items)
+                log.rows, after = display.access_rows(body)
+            except FhirError as exc:
+                if exc.status not in (403, 404):
+                    raise
+                log.refused = "; ".join(i.diagnostics for i in exc.issues)
+        return views.page(
+            request,
+            "access_log.html",
+            session,
+            name=principal.name or "",
+            people=everyone,
+            person=person,
+            log=log,
+            filters=filters,
+            after=after,
+        )
+
+    return [
+        Route("/citizen", views.guarded(overview), methods=["GET"]),
+        Route("/citizen/access-log", views.guarded(access_log), methods=["GET"]),
+    ]
+
+
+def _lab_query(patient_id: str) -> list[tuple[str, str]]:
+    return [
+        ("patient", patient_id),
+        ("_include", "DiagnosticReport:result"),
+        ("_sort", "-issued"),
+        ("_count", "50"),
+    ]
+
+
+def _filters(query: Any) -> dict[str, str]:
+    """The access log's filters as given, each kept only when well-formed."""
+    kept = {}
+    for name, pattern in (("start", DATE), ("end", DATE), ("organisation", ORGANISATION)):
+        value = (query.get(name) or "").strip()
+        if pattern.fullmatch(value):
+            kept[name] = value
+    after = query.get("after") or ""
+    if after and len(after) < 200:
+        kept["after"] = after
+    return kept
+
+
+def _log_query(filters: dict[str, str]) -> list[tuple[str, str]]:
+    names = {"start": "start", "end": "end", "organisation": "organisation", "after": "_after"}
+    return [(names[k], v) for k, v in filters.items()]

@@ -1,0 +1,173 @@
+"""The words of the web views, Norwegian bokmål (the default) and English, as a table.
+
+The language is the `lang` cookie (set by the switch in the header), else the first of
+`Accept-Language` we speak, else bokmål.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LANGUAGES = ("nb", "en")
+DEFAULT = "nb"
+
+#: key → (bokmål, English)
+TEXTS: dict[str, tuple[str, str]] = {
+    "site": ("Samhandling", "Samhandling"),
+    "skip": ("Hopp til hovedinnhold", "Skip to main content"),
+    "language": ("Språk", "Language"),
+    "logged_in_as": ("Innlogget som", "Logged in as"),
+    "log_out": ("Logg ut", "Log out"),
+    "log_in": ("Logg inn", "Log in"),
+    "home_title": ("Helseopplysninger i samhandling", "Health information in samhandling"),
+    "home_intro": (
+        "Her ser du dine egne helseopplysninger og hvem som har sett dem. Helsepersonell finner"
+        " pasientens kritiske informasjon, legemiddelliste og prøvesvar.",
+        "See your own health information and who has looked at it. Health personnel find a"
+        " patient's critical information, medication list and lab results.",
+    ),
+    "home_dev": (
+        "Utviklingsutgaven: du velger en syntetisk testperson ved innlogging.",
+        "Development edition: you pick a synthetic test person when you log in.",
+    ),
+    "footer": (
+        "Alle personer i utviklingsutgaven er syntetiske.",
+        "All people in the development edition are synthetic.",
+    ),
+    "my_health": ("Mine helseopplysninger", "My health information"),
+    "showing_for": ("Du ser opplysningene til", "You are looking at the information of"),
+    "whose": ("Hvem sine opplysninger", "Whose information"),
+    "yourself": ("deg selv", "yourself"),
+    "child": ("barn", "child"),
+    "years": ("år", "years"),
+    "age_rules": ("Aldersreglene for foreldre", "The age rules for parents"),
+    "age_rule_under_12": (
+        "Under 12 år: du ser barnets opplysninger.",
+        "Under 12: you see the child's information.",
+    ),
+    "age_rule_12_15": (
+        "12–15 år: du ser ikke prøvesvar og dokumenter, og barnet kan skjerme mer.",
+        "12–15: you do not see lab results and documents, and the child may withhold more.",
+    ),
+    "age_rule_16": (
+        "Fra 16 år: du ser ingen av barnets opplysninger.",
+        "From 16: you see none of the child's information.",
+    ),
+    "critical_information": ("Kritisk informasjon", "Critical information"),
+    "no_critical_information": (
+        "Ingen kritisk informasjon er registrert.",
+        "No critical information is registered.",
+    ),
+    "medication_list": ("Legemiddelliste", "Medication list"),
+    "medicine": ("Legemiddel", "Medicine"),
+    "dosage": ("Dosering", "Dosage"),
+    "status": ("Status", "Status"),
+    "reason": ("Begrunnelse", "Reason"),
+    "no_medications": ("Ingen legemidler på listen.", "No medicines on the list."),
+    "change_log": ("Endringer i legemiddellisten", "Changes to the medication list"),
+    "no_changes": ("Ingen endringer registrert.", "No changes recorded."),
+    "lab_results": ("Prøvesvar", "Lab results"),
+    "test": ("Analyse", "Test"),
+    "result": ("Resultat", "Result"),
+    "issued": ("Utstedt", "Issued"),
+    "no_lab_results": ("Ingen prøvesvar å vise.", "No lab results to show."),
+    "lab_rule": (
+        "Noen svar vises først etter en tid, og svar legen har holdt tilbake vises ikke.",
+        "Some results appear only after a delay, and results a doctor withheld are not shown.",
+    ),
+    "access_log": ("Hvem har sett mine opplysninger", "Who has looked at my information"),
+    "access_log_link": (
+        "Se hvem som har sett opplysningene",
+        "See who has looked at the information",
+    ),
+    "time": ("Tidspunkt", "Time"),
+    "organisation": ("Virksomhet", "Organisation"),
+    "role": ("Rolle", "Role"),
+    "purpose": ("Formål", "Purpose"),
+    "action": ("Handling", "Action"),
+    "emergency": ("Nødtilgang", "Emergency access"),
+    "yes": ("Ja", "Yes"),
+    "no": ("Nei", "No"),
+    "filter": ("Filtrer", "Filter"),
+    "from_date": ("Fra dato", "From date"),
+    "to_date": ("Til dato", "To date"),
+    "organisation_number": ("Organisasjonsnummer", "Organisation number"),
+    "next_page": ("Neste side", "Next page"),
+    "no_accesses": ("Ingen oppslag i perioden.", "No accesses in the period."),
+    "not_available": ("Ikke tilgjengelig", "Not available"),
+    "back": ("Tilbake", "Back"),
+    "clinician_title": ("Finn pasient", "Find a patient"),
+    "purpose_legend": ("Formål med oppslaget", "Purpose of the look-up"),
+    "purpose_TREAT": ("Behandling", "Treatment"),
+    "purpose_COC": ("Koordinering av helsehjelp", "Coordination of care"),
+    "purpose_ETREAT": ("Akuttbehandling (nødtilgang)", "Emergency treatment"),
+    "purpose_BTG": ("Nødtilgang – bryt glasset", "Break the glass"),
+    "emergency_reason": (
+        "Begrunnelse (påkrevd for nødtilgang)",
+        "Reason (required for emergency access)",
+    ),
+    "emergency_banner": (
+        "NØDTILGANG: oppslaget logges som nødtilgang og vises for pasienten.",
+        "EMERGENCY ACCESS: this look-up is logged as emergency access and shown to the patient.",
+    ),
+    "national_id": ("Fødselsnummer (11 siffer)", "National ID number (11 digits)"),
+    "or_demographics": ("eller etternavn og fødselsdato", "or family name and date of birth"),
+    "family_name": ("Etternavn", "Family name"),
+    "birth_date": ("Fødselsdato (ÅÅÅÅ-MM-DD)", "Date of birth (YYYY-MM-DD)"),
+    "search": ("Søk", "Search"),
+    "matches": ("Treff", "Matches"),
+    "choose": ("Velg", "Choose"),
+    "no_matches": ("Ingen pasient passer søket.", "No patient matches the search."),
+    "no_purpose": (
+        "Du har ikke oppgitt formål: ingen pasientopplysninger vises.",
+        "You have not declared a purpose: no patient information is shown.",
+    ),
+    "current_purpose": ("Oppgitt formål", "Declared purpose"),
+    "patient": ("Pasient", "Patient"),
+    "register_critical": ("Registrer legemiddelreaksjon", "Register a drug reaction"),
+    "substance": ("Legemiddel (virkestoff)", "Medicine (active substance)"),
+    "manifestation": ("Reaksjon", "Reaction"),
+    "criticality": ("Alvorlighet", "Criticality"),
+    "criticality_high": ("Høy", "High"),
+    "criticality_low": ("Lav", "Low"),
+    "note": ("Merknad", "Note"),
+    "save": ("Lagre", "Save"),
+    "registered": ("Registrert.", "Registered."),
+    "error_title": ("Noe gikk galt", "Something went wrong"),
+    "forbidden": ("Ingen tilgang", "No access"),
+    "not_found": ("Finnes ikke", "Not found"),
+    "login_failed": ("Innloggingen mislyktes", "Login failed"),
+    "csrf_failed": (
+        "Skjemaet kunne ikke kontrolleres. Last siden på nytt og prøv igjen.",
+        "The form could not be verified. Reload the page and try again.",
+    ),
+    "session_ended": (
+        "Økten er avsluttet. Logg inn på nytt.",
+        "Your session has ended. Please log in again.",
+    ),
+    "kind_allergy": ("Allergier og legemiddelreaksjoner", "Allergies and drug reactions"),
+    "kind_critical-condition": ("Kritiske medisinske tilstander", "Critical medical conditions"),
+    "kind_ongoing-treatment": ("Pågående behandling", "Ongoing treatment"),
+    "kind_implant": ("Implantater", "Implants"),
+    "kind_procedural-change": ("Andre prosedyreendringer", "Other procedural changes"),
+    "last_changed": ("Sist endret", "Last changed"),
+}
+
+
+def texts(lang: str) -> dict[str, str]:
+    """All texts in one language."""
+    index = LANGUAGES.index(lang) if lang in LANGUAGES else 0
+    return {key: pair[index] for key, pair in TEXTS.items()}
+
+
+def language(cookie: str | None, headers: Mapping[str, str]) -> str:
+    """The page's language: the switch's cookie, else `Accept-Language`, else bokmål."""
+    if cookie in LANGUAGES:
+        return cookie
+    for part in headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith(("nb", "no", "nn")):
+            return "nb"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT
