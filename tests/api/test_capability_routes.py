@@ -153,7 +153,7 @@ def test_security_names_the_smart_endpoints(client: TestClient, statement: dict[
     assert oauth["url"] == "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
     uris = {e["url"]: e["valueUri"] for e in oauth["extension"]}
     smart = client.get("/.well-known/smart-configuration", headers={"Authorization": ""}).json()
-    assert uris == {"token": smart["token_endpoint"]}
+    assert uris == {"token": smart["token_endpoint"], "authorize": smart["authorization_endpoint"]}
 
 
 def test_includes_are_listed_per_type(statement: dict[str, Any]) -> None:

@@ -4,6 +4,9 @@ production). Reads through the interactions, like every handler."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from sqlalchemy import Engine
 
 from samhandling.auth import DevIssuer
@@ -16,6 +19,7 @@ from samhandling.interactions.transactions import read_transaction
 
 LOGIN_PEOPLE = 40
 WEB_CALLBACK = "/login/callback"
+SMART_APPS = "smart-apps.json"
 
 
 def authorization_server(dev: DevIssuer, engine: Engine, settings: Settings) -> AuthorizationServer:
@@ -54,4 +58,22 @@ def authorization_server(dev: DevIssuer, engine: Engine, settings: Settings) -> 
         (settings.public_root + WEB_CALLBACK,),
         dev.web_client_secret(),
     )
+    for client_id, client in smart_apps(dev.directory / SMART_APPS).items():
+        codes.register(client_id, client[0], client[1])
     return codes
+
+
+def smart_apps(path: Path) -> dict[str, tuple[tuple[str, ...], str | None]]:
+    """SMART apps registered with the dev issuer's code flow: `smart-apps.json` beside its
+    key, `{"client_id": {"redirect_uris": [...], "secret": "..."}}` (no secret: a public
+    client, PKCE its only proof)."""
+    if not path.exists():
+        return {}
+    document = json.loads(path.read_text())
+    apps = {}
+    for client_id, client in document.items() if isinstance(document, dict) else []:
+        uris = client.get("redirect_uris") if isinstance(client, dict) else None
+        if isinstance(uris, list) and all(isinstance(u, str) for u in uris):
+            secret = client.get("secret")
+            apps[str(client_id)] = (tuple(uris), secret if isinstance(secret, str) else None)
+    return apps

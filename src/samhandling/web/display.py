@@ -8,8 +8,10 @@ cleaned by `nh3` with an allow-list of formatting elements before a template sho
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import nh3
 from markupsafe import Markup
@@ -28,6 +30,27 @@ def narrative(resource: dict[str, Any]) -> Markup | None:
         return None
     clean = nh3.clean(div, tags=set(NARRATIVE_TAGS), attributes={}, url_schemes=set())
     return Markup(clean)  # cleaned by nh3 above
+
+
+def when(value: Any) -> str:
+    """An instant or dateTime as Norwegian local time, `2025-06-20 12:00` (a date as is)."""
+    text = str(value or "")
+    if len(text) <= 10:
+        return text
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(_oslo()).strftime("%Y-%m-%d %H:%M")
+
+
+def _oslo() -> tzinfo:
+    try:
+        return ZoneInfo("Europe/Oslo")
+    except ZoneInfoNotFoundError:  # no time zone database on this machine
+        return UTC
 
 
 def concept_text(concept: Any) -> str:

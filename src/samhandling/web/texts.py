@@ -151,6 +151,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kind_implant": ("Implantater", "Implants"),
     "kind_procedural-change": ("Andre prosedyreendringer", "Other procedural changes"),
     "last_changed": ("Sist endret", "Last changed"),
+    "status_active": ("I bruk", "In use"),
+    "status_on-hold": ("Pause", "On hold"),
+    "status_stopped": ("Seponert", "Stopped"),
+    "status_completed": ("Avsluttet", "Completed"),
+    "status_intended": ("Planlagt", "Intended"),
 }
 
 

@@ -18,6 +18,7 @@ from samhandling.auth import AuthError, Principal
 from samhandling.fhir.outcome import FhirError
 from samhandling.front_end import FrontEndParts
 from samhandling.web.access import DataAccess
+from samhandling.web.display import when
 from samhandling.web.oidc import LoginFailed, OidcClient, dev_provider, discover
 from samhandling.web.security import (
     CSRF_FIELD,
@@ -57,6 +58,7 @@ class WebViews:
             autoescape=select_autoescape(default=True),
             undefined=StrictUndefined,
         )
+        self.pages.filters["when"] = when
         if not self.cookies.secure and not root.startswith("http://"):
             log.warning("web views: cookies are not Secure")
 

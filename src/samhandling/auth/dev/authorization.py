@@ -122,6 +122,7 @@ class Grant:
     expires: float = 0.0
     purpose: str | None = None
     details: str | None = None  # the last authorization_details, kept across refreshes
+    name: str | None = None  # a citizen of the demo population: their name
     auth_time: int = field(default_factory=lambda: int(time.time()))
 
 
@@ -208,6 +209,9 @@ class AuthorizationServer:
         if "launch/patient" in request.scopes:
             launch = self.patient_id_of(fnr or persona.pid or "")
         purpose = (form.get("purpose") or "").upper() or None
+        name = None
+        if persona.kind == "citizen" and fnr is not None:
+            name = next((n for f, n, _ in self.people() if f == fnr), "Testperson")
         grant = Grant(
             request.client_id,
             persona_name,
@@ -219,6 +223,7 @@ class AuthorizationServer:
             request.challenge,
             time.time() + CODE_LIFETIME,
             purpose if persona.kind == "clinician" else None,
+            name=name,
         )
         code = secrets.token_urlsafe(32)
         with self._lock:
@@ -292,6 +297,8 @@ class AuthorizationServer:
         )
         if grant.launch_patient:
             claims["patient"] = grant.launch_patient
+        if grant.name:
+            claims["name"] = grant.name
         refresh = secrets.token_urlsafe(32)
         grant.expires = time.time() + REFRESH_LIFETIME
         with self._lock:

@@ -1,0 +1,173 @@
+"""The web views' defences in isolation: PKCE, state, nonce, sessions, CSRF, cookies,
+redirect targets, narratives, languages (src/samhandling/web)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from samhandling.auth import DevIssuer
+from samhandling.auth.dev.authorization import s256
+from samhandling.auth.dev.personas import persona
+from samhandling.web.display import access_rows, narrative, when
+from samhandling.web.oidc import (
+    LoginFailed,
+    LoginStart,
+    OidcClient,
+    Tokens,
+    dev_provider,
+    pkce_pair,
+)
+from samhandling.web.security import content_security_policy, local_path, secure_cookies
+from samhandling.web.sessions import IDLE_SECONDS, SessionStore
+from samhandling.web.texts import language
+
+
+def start(state: str = "the-state") -> LoginStart:
+    verifier, _ = pkce_pair()
+    return LoginStart(state, "the-nonce", verifier, "https://issuer/authorize")
+
+
+def tokens() -> Tokens:
+    return Tokens("access", "refresh", time.time() + 300)
+
+
+def test_pkce_pairs_are_fresh_s256_pairs() -> None:
+    pairs = {pkce_pair() for _ in range(50)}
+    assert len(pairs) == 50
+    for verifier, challenge in pairs:
+        assert 43 <= len(verifier) <= 128 and challenge == s256(verifier) != verifier
+
+
+def test_a_login_is_finished_once_and_only_with_its_state() -> None:
+    store = SessionStore()
+    reference = store.begin_login(start(), "/citizen")
+    with pytest.raises(KeyError, match="state"):
+        store.finish_login(reference, "forged-state")
+    with pytest.raises(KeyError, match="no login"):  # a failed attempt used it up
+        store.finish_login(reference, "the-state")
+    reference = store.begin_login(start(), "/citizen")
+    found, back = store.finish_login(reference, "the-state")
+    assert found.nonce == "the-nonce" and back == "/citizen"
+    with pytest.raises(KeyError):
+        store.finish_login(reference, "the-state")
+    with pytest.raises(KeyError):
+        store.finish_login("never-issued", "the-state")
+
+
+def test_cookie_values_are_signed_references() -> None:
+    store, other = SessionStore(), SessionStore()
+    session = store.create(tokens())
+    value = store.sign(session.id)
+    assert "access" not in value and store.unsign(value) == session.id
+    assert store.unsign(value[:-2] + "xx") is None  # altered
+    assert other.unsign(value) is None  # signed by another key
+    assert store.unsign(value, max_age=-1) is None  # too old
+    assert store.unsign(None) is None
+
+
+def test_sessions_get_new_ids_end_and_time_out() -> None:
+    store = SessionStore()
+    first, second = store.create(tokens()), store.create(tokens())
+    assert first.id != second.id and first.csrf != second.csrf
+    assert store.get(first.id) is first
+    store.end(first)
+    assert store.get(first.id) is None
+    second.last_used -= IDLE_SECONDS + 1
+    assert store.get(second.id) is None
+
+
+def test_csrf_tokens_belong_to_their_session() -> None:
+    store = SessionStore()
+    mine, theirs = store.create(tokens()), store.create(tokens())
+    assert mine.csrf_matches(mine.csrf)
+    assert not mine.csrf_matches(theirs.csrf)
+    assert not mine.csrf_matches("")
+    assert not mine.csrf_matches(None)
+
+
+def test_cookies_are_secure_except_plain_http_on_loopback() -> None:
+    assert secure_cookies("https://samhandling.example")
+    assert secure_cookies("http://samhandling.example")  # never plain on a network
+    assert not secure_cookies("http://localhost:8080")
+    assert not secure_cookies("http://127.0.0.1:9999")
+    assert not secure_cookies("http://[::1]:8080")
+
+
+def test_redirect_targets_stay_on_the_site() -> None:
+    assert local_path("/citizen?patient=x") == "/citizen?patient=x"
+    for hostile in ("//evil.example/", "https://evil.example/", "/\\evil", "", None, "evil"):
+        assert local_path(hostile) == "/"
+
+
+def test_the_content_security_policy_allows_no_script_and_no_inline_style() -> None:
+    policy = content_security_policy()
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert "'unsafe-inline'" not in policy and "frame-ancestors 'none'" in policy
+
+
+def test_narratives_lose_scripts_styles_links_and_attributes() -> None:
+    div = (
+        '<div xmlns="http://www.w3.org/1999/xhtml"><p onclick="x()">Penicillin'
+        '<script>alert(1)</script><a href="javascript:alert(2)">klikk</a>'
+        '<img src="x" onerror="alert(3)"/><span style="color:red">rød</span></p></div>'
+    )
+    shown = str(narrative({"text": {"div": div}}))
+    assert "Penicillin" in shown and "rød" in shown
+    for banned in ("script", "onclick", "javascript", "onerror", "<img", "<a ", "style"):
+        assert banned not in shown
+    assert narrative({}) is None
+
+
+def test_the_access_log_pages_by_its_after_value() -> None:
+    body = {
+        "parameter": [
+            {"name": "access", "part": [{"name": "action", "valueString": "leste"}]},
+            {"name": "next", "valueUri": "http://x/fhir/Patient/p/$access-log?_after=12%3A34"},
+        ]
+    }
+    rows, after = access_rows(body)
+    assert rows == [{"action": "leste"}] and after == "12:34"
+
+
+def test_times_are_shown_in_norwegian_local_time() -> None:
+    assert when("2026-07-01T10:00:00+00:00") == "2026-07-01 12:00"
+    assert when("2026-01-01T10:00:00Z") == "2026-01-01 11:00"
+    assert when("2026-01-01") == "2026-01-01"
+
+
+def test_the_language_is_the_switch_then_accept_language_then_bokmal() -> None:
+    assert language("en", {"accept-language": "nb"}) == "en"
+    assert language(None, {"accept-language": "en-GB,en;q=0.9"}) == "en"
+    assert language(None, {"accept-language": "nn-NO"}) == "nb"
+    assert language("xx", {}) == "nb"
+
+
+def test_an_id_token_must_carry_the_nonce_the_audience_and_the_issuer(tmp_path: Path) -> None:
+    issuer = DevIssuer(tmp_path, "https://issuer.example/dev-issuer")
+    provider = dev_provider(issuer.issuer_url, issuer.citizen_issuer_url, issuer.jwks())
+    client = OidcClient(provider, "web", "https://web.example/login/callback", secret="s")
+    claims = issuer.claims_for(
+        persona("citizen"),
+        patient_fnr=None,
+        purpose=None,
+        dpop_jkt=None,
+        lifetime=60,
+        reason=None,
+        scopes=None,
+        authorization_details=None,
+        client_id="web",
+    )
+    good = issuer.id_token(claims, "web", "n-1")
+    assert client.check_id_token(good, "n-1")["aud"] == "web"
+    with pytest.raises(LoginFailed, match="nonce"):
+        client.check_id_token(good, "another-login")
+    with pytest.raises(LoginFailed, match="another issuer or client"):
+        client.check_id_token(issuer.id_token(claims, "other-client", "n-1"), "n-1")
+    with pytest.raises(LoginFailed, match="does not verify"):
+        client.check_id_token(good[:-4] + "AAAA", "n-1")
+    other = DevIssuer(tmp_path / "other", "https://issuer.example/dev-issuer")
+    with pytest.raises(LoginFailed, match="does not verify"):
+        client.check_id_token(other.id_token(claims, "web", "n-1"), "n-1")
