@@ -7,7 +7,8 @@ services' operations under the same policy as the API (`access`).
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Mount
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from samhandling.front_end import FrontEndParts
@@ -27,4 +28,5 @@ def web_views(parts: FrontEndParts) -> list[BaseRoute]:
         *citizen_routes(views),
         *clinician_routes(views),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Route("/favicon.ico", lambda _request: Response(status_code=204)),
     ]

@@ -193,12 +193,18 @@ def _observation_row(observation: dict[str, Any]) -> dict[str, str]:
     return {"test": concept_text(observation.get("code")) or "?", "value": value}
 
 
+ACCESS_FIELDS = (
+    "time", "action", "organisation", "system", "purpose", "role", "service", "emergency",
+    "emergencyReason",
+)  # fmt: skip
+
+
 def access_rows(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
     """`$access-log`'s accesses as rows, and the `_after` of the next page, if any."""
     rows, after = [], None
     for parameter in body.get("parameter", []):
         if parameter.get("name") == "access":
-            rows.append(_parts(parameter))
+            rows.append({**dict.fromkeys(ACCESS_FIELDS), **_parts(parameter)})
         elif parameter.get("name") == "next":
             query = parse_qs(urlsplit(str(parameter.get("valueUri", ""))).query)
             after = query["_after"][0] if query.get("_after") else None

@@ -182,6 +182,9 @@ class WebViews:
             except FhirError as exc:
                 key = {403: "forbidden", 404: "not_found"}.get(exc.status, "error_title")
                 return self.error(request, exc.status, key, _diagnostics(exc))
+            except Exception:  # never a traceback to the browser: the log has it
+                log.exception("web view failed: %s", request.url.path)
+                return self.error(request, 500, "error_title")
 
         return run
 
