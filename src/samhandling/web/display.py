@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import nh3
 from markupsafe import Markup
 
+from samhandling.terminology.codes import lookup
+
 #: What a narrative may keep: text formatting, lists and tables; no links, images or styles.
 NARRATIVE_TAGS = frozenset(
     {"p", "br", "b", "strong", "i", "em", "span", "div", "ul", "ol", "li", "table", "thead",
@@ -62,8 +64,11 @@ def concept_text(concept: Any) -> str:
     for coding in concept.get("coding") or []:
         if coding.get("display"):
             return str(coding["display"])
-    codes = [str(c.get("code")) for c in concept.get("coding") or [] if c.get("code")]
-    return ", ".join(codes)
+    names = []
+    for coding in concept.get("coding") or []:
+        found = lookup(str(coding.get("system")), str(coding.get("code")))
+        names.append(found.display if found is not None and found.display else coding.get("code"))
+    return ", ".join(str(name) for name in names if name)
 
 
 def _value(part: dict[str, Any]) -> Any:
