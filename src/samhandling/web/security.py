@@ -91,14 +91,16 @@ class Cookies:
 
 async def read_form(request: Request) -> dict[str, str]:
     """A url-encoded form body (each field once), at most 64 KiB."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        raise FormRefused(400, "a url-encoded form is expected")
     raw = b""
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_FORM_BYTES:
             raise FormRefused(400, "the form is too large")
+    if not raw:
+        return {}  # no fields at all (then no CSRF token either: 403 from the caller)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        raise FormRefused(400, "a url-encoded form is expected")
     try:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError as exc:
