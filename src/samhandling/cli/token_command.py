@@ -90,4 +90,5 @@ def start_banner(base_url: str, command: str) -> list[str]:
         f"  mint a token: {command} token --persona NAME (e.g. gp, citizen, system)",
         '  try: curl -s -H "Authorization: Bearer $('
         f"{command} token --persona gp | tail -n 1)\" '{root}/Patient?_count=5'",
+        f"web views (log in as a persona): {root.removesuffix('/fhir')}/",
     ]
