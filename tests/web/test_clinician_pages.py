@@ -129,3 +129,11 @@ def test_the_home_care_nurse_reads_and_may_not_register_critical_information(
     nurse.follow(nurse.page.get_by_role("link", name="Registrer legemiddelreaksjon"))
     nurse.follow(nurse.page.get_by_role("button", name="Lagre"))
     assert "Ingen tilgang" in nurse.page.inner_text("h1")  # the scopes give no writes
+
+
+def test_the_server_logged_no_token_and_no_national_id(world: World) -> None:
+    """After every walk above (run last in the module): the server's log holds no access
+    token and none of the national ID numbers typed into the pages."""
+    log = world.server.log_path.read_text()
+    assert "eyJ" not in log
+    assert CITIZEN_FNR not in log

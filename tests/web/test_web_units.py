@@ -20,7 +20,12 @@ from samhandling.web.oidc import (
     dev_provider,
     pkce_pair,
 )
-from samhandling.web.security import content_security_policy, local_path, secure_cookies
+from samhandling.web.security import (
+    Cookies,
+    content_security_policy,
+    local_path,
+    secure_cookies,
+)
 from samhandling.web.sessions import IDLE_SECONDS, SessionStore
 from samhandling.web.texts import language
 
@@ -89,6 +94,8 @@ def test_csrf_tokens_belong_to_their_session() -> None:
 
 
 def test_cookies_are_secure_except_plain_http_on_loopback() -> None:
+    assert Cookies(secure=True).session == "__Host-samhandling-session"
+    assert Cookies(secure=False).session == "samhandling-session"
     assert secure_cookies("https://samhandling.example")
     assert secure_cookies("http://samhandling.example")  # never plain on a network
     assert not secure_cookies("http://localhost:8080")
