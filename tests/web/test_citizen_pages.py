@@ -12,7 +12,16 @@ import pytest
 
 from fixtures.browser import Browser
 from fixtures.server_process import ServerProcess
-from fixtures.web_world import BLOCKED, DELAYED, MEDICINE, RELEASED, World, load_world
+from fixtures.web_world import (
+    ADULT_CHILD_REACTION,
+    BLOCKED,
+    DELAYED,
+    MEDICINE,
+    RELEASED,
+    TEEN_REPORT,
+    World,
+    load_world,
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +64,7 @@ def test_the_citizen_cannot_reach_another_persons_pages(
     assert "Ibuprofen" not in text
 
 
-def test_a_parent_sees_the_child_with_the_age_rules(
+def test_a_parent_sees_the_children_the_age_rules_allow(
     world: World, browser: Callable[..., Browser]
 ) -> None:
     petter = browser()
@@ -63,11 +72,24 @@ def test_a_parent_sees_the_child_with_the_age_rules(
     text = petter.check("parent-overview")
     assert "Ibuprofen" in text and "Fenoksymetylpenicillin" not in text  # his own
     people = petter.page.get_by_role("navigation", name="Hvem sine opplysninger")
-    assert "Under 12 år: du ser barnets opplysninger." in people.inner_text()
-    petter.follow(people.get_by_role("link", name="barn"))
-    text = petter.check("parent-child")
-    assert "Amoksicillin" in text and "Ibuprofen" not in text  # the child's
-    assert "Fenoksymetylpenicillin" not in text
+
+    def child(rule: str) -> str:
+        petter.follow(people.locator("li", has_text=rule).get_by_role("link"))
+        return petter.check("parent-child-" + rule[:2].strip())
+
+    text = child("Under 12 år")
+    assert "Amoksicillin" in text and "Ibuprofen" not in text  # the child under 12: all
+    text = child("12–15 år")
+    labs = petter.page.locator("section[aria-labelledby=labs-heading]").inner_text()
+    assert "12–15 år: du ser ikke prøvesvar" in text  # the rule that applies, shown
+    assert TEEN_REPORT not in labs  # released to the teen, never to the parent:
+    teen = world.server.headers("citizen", patient_fnr=world.teen_fnr)
+    own = world.client.get("/DiagnosticReport", params={"code:text": "tenåring"}, headers=teen)
+    assert TEEN_REPORT in own.text
+    text = child("Fra 16 år")
+    assert ADULT_CHILD_REACTION not in text and "Klaritromycin" not in text  # nothing from 16
+    critical = petter.page.locator("section[aria-labelledby=critical-heading]").inner_text()
+    assert "Ikke tilgjengelig" in critical
 
 
 def test_the_access_log_shows_who_looked_pages_and_filters(

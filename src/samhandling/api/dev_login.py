@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -52,7 +53,23 @@ def authorization_server(dev: DevIssuer, engine: Engine, settings: Settings) -> 
         with read_transaction(engine) as connection:
             return patient_ids_for_pids(connection, [fnr]).get(fnr)
 
-    codes = AuthorizationServer(dev, people=people, patient_id_of=patient_id_of)
+    def children_of(parent_fnr: str) -> list[str]:
+        items = [
+            ("identifier", f"{FNR_SYSTEM}|{parent_fnr}"),
+            ("_include", "RelatedPerson:patient"),
+        ]
+        with read_transaction(engine) as connection:
+            bundle = search.search(connection, "RelatedPerson", items, settings.base_url)
+        return [
+            fnr
+            for entry in bundle.get("entry", [])
+            if entry["resource"]["resourceType"] == "Patient"
+            and (fnr := national_id(entry["resource"])) is not None
+        ]
+
+    codes = AuthorizationServer(
+        dev, people=people, patient_id_of=patient_id_of, children_of=children_of
+    )
     codes.register(
         settings.web_client_id,
         (settings.public_root + WEB_CALLBACK,),
@@ -61,6 +78,12 @@ def authorization_server(dev: DevIssuer, engine: Engine, settings: Settings) -> 
     for client_id, client in smart_apps(dev.directory / SMART_APPS).items():
         codes.register(client_id, client[0], client[1])
     return codes
+
+
+def national_id(patient: dict[str, Any]) -> str | None:
+    """The person's fødselsnummer, if the record has one."""
+    identifiers = patient.get("identifier", [])
+    return next((i.get("value") for i in identifiers if i.get("system") == FNR_SYSTEM), None)
 
 
 def smart_apps(path: Path) -> dict[str, tuple[tuple[str, ...], str | None]]:

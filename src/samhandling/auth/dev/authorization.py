@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import secrets
 import string
 import threading
@@ -41,10 +40,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from samhandling.auth.claims import TRUST_FRAMEWORK
+from samhandling.auth.claims import ACTS_FOR
 from samhandling.auth.dev.personas import PERSONAS, Persona
-from samhandling.auth.dev.token_endpoint import TokenEndpointError
+from samhandling.auth.dev.token_endpoint import TokenEndpointError, authorization_details
 from samhandling.auth.jose import sha256_b64url
+from samhandling.auth.principal import birth_date_from_nin
 
 if TYPE_CHECKING:
     from samhandling.auth.dev.issuer import DevIssuer
@@ -71,6 +71,8 @@ LOGIN_PERSONAS = {
 PeopleFinder = Callable[[], list[tuple[str, str, str]]]
 #: The Patient id of a national ID number, None when unknown.
 PatientFinder = Callable[[str], "str | None"]
+#: The national ID numbers of a person's children, as the population register knows them.
+ChildrenFinder = Callable[[str], list[str]]
 
 
 class AuthorizeRefused(Exception):
@@ -135,10 +137,12 @@ class AuthorizationServer:
         *,
         people: PeopleFinder | None = None,
         patient_id_of: PatientFinder | None = None,
+        children_of: ChildrenFinder | None = None,
     ) -> None:
         self.issuer = issuer
         self.people = people or (lambda: [])
         self.patient_id_of = patient_id_of or (lambda _fnr: None)
+        self.children_of = children_of or (lambda _fnr: [])
         self._lock = threading.Lock()
         self._clients: dict[str, Client] = {}
         self._requests: dict[str, AuthorizeRequest] = {}
@@ -299,6 +303,8 @@ class AuthorizationServer:
             claims["patient"] = grant.launch_patient
         if grant.name:
             claims["name"] = grant.name
+        if persona.default_child_pid and persona.pid:
+            claims.update(self._children(persona.pid))
         refresh = secrets.token_urlsafe(32)
         grant.expires = time.time() + REFRESH_LIFETIME
         with self._lock:
@@ -315,6 +321,21 @@ class AuthorizationServer:
         if grant.launch_patient:
             answer["patient"] = grant.launch_patient
         return answer
+
+    def _children(self, parent_pid: str) -> dict[str, Any]:
+        """The parent persona acts for every child the population register gives it (the
+        persona's own child at least), each with the birth date of its national ID."""
+        children = dict.fromkeys(self.children_of(parent_pid))
+        if not children:
+            return {}
+        entries = []
+        for pid in children:
+            born = birth_date_from_nin(pid)
+            entry = {"pid": pid, "relation": "parent"}
+            if born is not None:
+                entry["birth_date"] = born.isoformat()
+            entries.append(entry)
+        return {ACTS_FOR: entries}
 
     def _forget_expired(self) -> None:
         now = time.time()
@@ -357,23 +378,18 @@ def _care_relationship(
     details: str | None, default_purpose: str | None
 ) -> tuple[str | None, str | None, str | None]:
     """(purpose of use, reason, patient national ID) from `authorization_details`."""
-    if not details:
+    attestation = authorization_details(details)
+    if attestation is None:
         return default_purpose, None, None
-    try:
-        value = json.loads(details)
-    except ValueError as exc:
-        raise TokenEndpointError("invalid_authorization_details", "not JSON") from exc
-    items = value if isinstance(value, list) else [value]
-    ours = [i for i in items if isinstance(i, dict) and i.get("type") == TRUST_FRAMEWORK]
-    if len(ours) != 1:
-        raise TokenEndpointError("invalid_authorization_details", "one attestation expected")
-    care = ours[0].get("care_relationship") or {}
-    purpose = _text(care, "purpose_of_use", "code")
-    reason = _text(care, "purpose_of_use_details", "text")
-    patients = ours[0].get("patients") or []
+    care = attestation.get("care_relationship") or {}
+    patients = attestation.get("patients") or []
     first = patients[0] if isinstance(patients, list) and patients else {}
-    fnr = _text(first, "identifier", "id")
-    return (purpose.upper() if purpose else None), reason, fnr
+    purpose = _text(care, "purpose_of_use", "code")
+    return (
+        purpose.upper() if purpose else None,
+        _text(care, "purpose_of_use_details", "text"),
+        _text(first, "identifier", "id"),
+    )
 
 
 def _text(obj: Any, *path: str) -> str | None:

@@ -99,7 +99,7 @@ class TokenEndpoint:
                 dpop_jkt=jkt,
                 lifetime=TOKEN_LIFETIME,
                 scopes=scopes,
-                authorization_details=_authorization_details(form.get("authorization_details")),
+                authorization_details=authorization_details(form.get("authorization_details")),
                 client_id=client_id,
             )
         except ValueError as exc:
@@ -194,7 +194,9 @@ def _scopes(requested: str | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
     return wanted
 
 
-def _authorization_details(raw: str | None) -> dict[str, Any] | None:
+def authorization_details(raw: str | None) -> dict[str, Any] | None:
+    """The one `nhn:tillitsrammeverk:parameters` entry of an `authorization_details`
+    form field (JSON), None without the field; TokenEndpointError when malformed."""
     if not raw:
         return None
     try:
