@@ -22,6 +22,7 @@ from samhandling.auth.compartment import age_on
 from samhandling.auth.policy_rules import PARENT_FULL_ACCESS_BELOW, PARENT_NO_ACCESS_FROM
 from samhandling.fhir.outcome import FhirError
 from samhandling.web import display
+from samhandling.web.sessions import Session
 from samhandling.web.views import WebViews
 
 PAGE_SIZE = 20
@@ -76,41 +77,35 @@ async def section(call: Any, shape: Any) -> Section:
         return Section(refused="; ".join(i.diagnostics for i in exc.issues))
 
 
-def citizen_routes(views: WebViews) -> list[Route]:
-    """`/citizen` and `/citizen/access-log`."""
+class CitizenPages:
+    """The citizen's pages; health personnel are sent to their own."""
 
-    async def chosen(request: Request) -> tuple[Any, Principal, list[Person], Person | None]:
-        session, principal = await views.caller(request)
+    def __init__(self, views: WebViews) -> None:
+        self.views = views
+
+    def routes(self) -> list[Route]:
+        """`/citizen` and `/citizen/access-log`."""
+        return [
+            Route("/citizen", self.views.guarded(self.overview), methods=["GET"]),
+            Route("/citizen/access-log", self.views.guarded(self.access_log), methods=["GET"]),
+        ]
+
+    async def _chosen(
+        self, request: Request
+    ) -> tuple[Session, Principal, list[Person], Person | None]:
+        """The caller, the people they may look at, and the one asked for (else themselves)."""
+        session, principal = await self.views.caller(request)
         everyone = people(principal, date.today())
         wanted = request.query_params.get("patient")
         person = next((p for p in everyone if p.patient_id == wanted), None)
         return session, principal, everyone, person or (everyone[0] if everyone else None)
 
-    async def overview(request: Request) -> Response:
-        session, principal, everyone, person = await chosen(request)
+    async def overview(self, request: Request) -> Response:
+        session, principal, everyone, person = await self._chosen(request)
         if principal.kind != "citizen":
             return RedirectResponse("/clinician", 303)
-        sections: dict[str, Section] = {}
-        if person is not None:
-            data, pid = views.data, person.patient_id
-            sections = {
-                "critical": await section(
-                    data.operation(principal, "critical-information", pid),
-                    display.critical_groups,
-                ),
-                "medications": await section(
-                    data.operation(principal, "medication-list", pid), display.medication_rows
-                ),
-                "changes": await section(
-                    data.operation(principal, "medication-list-changes", pid),
-                    display.change_rows,
-                ),
-                "labs": await section(
-                    data.search(principal, "DiagnosticReport", _lab_query(pid)),
-                    display.lab_rows,
-                ),
-            }
-        return views.page(
+        sections = await self._sections(principal, person.patient_id) if person else {}
+        return self.views.page(
             request,
             "citizen.html",
             session,
@@ -120,23 +115,36 @@ def citizen_routes(views: WebViews) -> list[Route]:
             sections=sections,
         )
 
-    async def access_log(request: Request) -> Response:
-        session, principal, everyone, person = await chosen(request)
+    async def _sections(self, principal: Principal, pid: str) -> dict[str, Section]:
+        data = self.views.data
+        return {
+            "critical": await section(
+                data.operation(principal, "critical-information", pid), display.critical_groups
+            ),
+            "medications": await section(
+                data.operation(principal, "medication-list", pid), display.medication_rows
+            ),
+            "changes": await section(
+                data.operation(principal, "medication-list-changes", pid), display.change_rows
+            ),
+            "labs": await section(
+                data.search(principal, "DiagnosticReport", _lab_query(pid)), display.lab_rows
+            ),
+        }
+
+    async def access_log(self, request: Request) -> Response:
+        session, principal, everyone, person = await self._chosen(request)
         if principal.kind != "citizen":
             return RedirectResponse("/clinician", 303)
         filters = _filters(request.query_params)
-        log = Section()
-        after = None
+        log, after = Section(), None
         if person is not None:
             items = [("_count", str(PAGE_SIZE)), *_log_query(filters)]
-            try:
-                body = await views.data.operation(principal, "access-log", person.patient_id, items)
-                log.rows, after = display.access_rows(body)
-            except FhirError as exc:
-                if exc.status not in (403, 404):
-                    raise
-                log.refused = "; ".join(i.diagnostics for i in exc.issues)
-        return views.page(
+            call = self.views.data.operation(principal, "access-log", person.patient_id, items)
+            log = await section(call, display.access_rows)
+            if log.refused is None:
+                log.rows, after = log.rows  # (rows, the next page's `_after`)
+        return self.views.page(
             request,
             "access_log.html",
             session,
@@ -148,10 +156,10 @@ def citizen_routes(views: WebViews) -> list[Route]:
             after=after,
         )
 
-    return [
-        Route("/citizen", views.guarded(overview), methods=["GET"]),
-        Route("/citizen/access-log", views.guarded(access_log), methods=["GET"]),
-    ]
+
+def citizen_routes(views: WebViews) -> list[Route]:
+    """The citizen's routes."""
+    return CitizenPages(views).routes()
 
 
 def _lab_query(patient_id: str) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from samhandling.auth import Principal
 from samhandling.auth.claims import TRUST_FRAMEWORK
 from samhandling.fhir.outcome import FhirError
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
@@ -25,7 +26,7 @@ from samhandling.web.citizen import Section, section
 from samhandling.web.drug_reaction import CRITICALITIES, REACTIONS, SUBSTANCES, drug_reaction
 from samhandling.web.security import FormRefused
 from samhandling.web.sessions import ClinicalContext, Session
-from samhandling.web.views import WebViews
+from samhandling.web.views import Handler, WebViews
 
 PURPOSES = ("TREAT", "COC", "ETREAT", "BTG")
 PURPOSE_SYSTEM = "urn:oid:2.16.840.1.113883.1.11.20448"
@@ -79,76 +80,95 @@ def national_id_of(patient: dict[str, Any]) -> str | None:
     )
 
 
-def clinician_routes(views: WebViews) -> list[Route]:
-    """`/clinician`, its find and select forms, the patient page and the drug-reaction form."""
+class NotHealthPersonnel(Exception):
+    """A citizen (or a system) on the clinician's pages: sent to the citizen's view."""
 
-    async def home(request: Request) -> Response:
-        session, principal = await views.caller(request)
-        if principal.kind == "citizen":
-            return RedirectResponse("/citizen", 303)
-        return views.page(
+
+class ClinicianPages:
+    """The clinician's pages; every handler first checks the caller is health personnel."""
+
+    def __init__(self, views: WebViews) -> None:
+        self.views = views
+
+    def routes(self) -> list[Route]:
+        """`/clinician`, its find and select forms, the patient page, the drug reaction."""
+        new = "/clinician/patient/{id}/drug-reaction"
+        return [
+            Route("/clinician", self._only(self.home), methods=["GET"]),
+            Route("/clinician/find", self._only(self.find), methods=["POST"]),
+            Route("/clinician/select", self._only(self.select), methods=["POST"]),
+            Route("/clinician/patient/{id}", self._only(self.patient), methods=["GET"]),
+            Route(new, self._only(self.reaction_form), methods=["GET"]),
+            Route(new, self._only(self.register_reaction), methods=["POST"]),
+        ]
+
+    def _only(self, handler: Handler) -> Handler:
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except NotHealthPersonnel:
+                return RedirectResponse("/citizen", 303)
+
+        return self.views.guarded(run)
+
+    async def _caller(self, request: Request) -> tuple[Session, Principal]:
+        session, principal = await self.views.caller(request)
+        if principal.kind != "clinician":
+            raise NotHealthPersonnel
+        return session, principal
+
+    async def home(self, request: Request) -> Response:
+        session, principal = await self._caller(request)
+        return self.views.page(
             request, "clinician.html", session, name=principal.name or "", purposes=PURPOSES
         )
 
-    async def find(request: Request) -> Response:
-        session, _ = await views.caller(request)
-        form = await views.form(request, session)
+    async def find(self, request: Request) -> Response:
+        """Declare the purpose (a new attestation, naming the patient when the national ID
+        was given), then search: one match is chosen at once, several are listed."""
+        session, _ = await self._caller(request)
+        form = await self.views.form(request, session)
         context = declared_purpose(form)
         items, national_id = search_items(form)
-        await views.refresh(session, attestation(context.purpose, context.reason, national_id))
+        details = attestation(context.purpose, context.reason, national_id)
+        await self.views.refresh(session, details)
         session.context = context
-        _, principal = await views.caller(request)
-        bundle = await views.data.search(principal, "Patient", items)
+        _, principal = await self._caller(request)
+        bundle = await self.views.data.search(principal, "Patient", items)
         matches = [e["resource"] for e in bundle.get("entry", []) if "resource" in e]
         if len(matches) == 1:
-            return await _choose(session, matches[0])
-        return views.page(
-            request, "matches.html", session, name=principal.name or "", matches=matches
-        )
+            return await self._choose(session, matches[0])
+        name = principal.name or ""
+        return self.views.page(request, "matches.html", session, name=name, matches=matches)
 
-    async def select(request: Request) -> Response:
-        session, principal = await views.caller(request)
-        form = await views.form(request, session)
+    async def select(self, request: Request) -> Response:
+        session, principal = await self._caller(request)
+        form = await self.views.form(request, session)
         if session.context is None:
             raise FormRefused(400, "declare a purpose of use first")
-        patient = await views.data.read(principal, "Patient", form.get("patient_id", "")[:64])
-        return await _choose(session, patient)
+        pid = form.get("patient_id", "")[:64]
+        return await self._choose(session, await self.views.data.read(principal, "Patient", pid))
 
-    async def _choose(session: Session, patient: dict[str, Any]) -> Response:
+    async def _choose(self, session: Session, patient: dict[str, Any]) -> Response:
         """Name the chosen patient in the attestation, and go to their page."""
         assert session.context is not None
         context = session.context
         details = attestation(context.purpose, context.reason, national_id_of(patient))
-        await views.refresh(session, details)
+        await self.views.refresh(session, details)
         context.patient_id = patient["id"]
         context.patient_label = _label(patient)
         return RedirectResponse(f"/clinician/patient/{patient['id']}", 303)
 
-    async def patient_page(request: Request) -> Response:
-        session, principal = await views.caller(request)
+    async def patient(self, request: Request) -> Response:
+        session, principal = await self._caller(request)
         pid = request.path_params["id"]
-        data = views.data
         try:
-            patient: dict[str, Any] | None = await data.read(principal, "Patient", pid)
+            patient: dict[str, Any] | None = await self.views.data.read(principal, "Patient", pid)
         except FhirError as exc:
             if exc.status not in (403, 404):
                 raise
             patient = None
-        sections: dict[str, Section] = {}
-        if patient is not None:
-            sections = {
-                "critical": await section(
-                    data.operation(principal, "critical-information", pid),
-                    display.critical_groups,
-                ),
-                "medications": await section(
-                    data.operation(principal, "medication-list", pid), display.medication_rows
-                ),
-                "labs": await section(
-                    data.search(principal, "DiagnosticReport", _labs(pid)), display.lab_rows
-                ),
-            }
-        return views.page(
+        return self.views.page(
             request,
             "patient.html",
             session,
@@ -156,13 +176,27 @@ def clinician_routes(views: WebViews) -> list[Route]:
             patient=patient,
             label=_label(patient) if patient else "",
             patient_id=pid,
-            sections=sections,
+            sections=await self._sections(principal, pid) if patient else {},
             registered=request.query_params.get("registered") == "1",
         )
 
-    async def reaction_form(request: Request) -> Response:
-        session, principal = await views.caller(request)
-        return views.page(
+    async def _sections(self, principal: Principal, pid: str) -> dict[str, Section]:
+        data = self.views.data
+        return {
+            "critical": await section(
+                data.operation(principal, "critical-information", pid), display.critical_groups
+            ),
+            "medications": await section(
+                data.operation(principal, "medication-list", pid), display.medication_rows
+            ),
+            "labs": await section(
+                data.search(principal, "DiagnosticReport", _labs(pid)), display.lab_rows
+            ),
+        }
+
+    async def reaction_form(self, request: Request) -> Response:
+        session, principal = await self._caller(request)
+        return self.views.page(
             request,
             "drug_reaction.html",
             session,
@@ -173,22 +207,17 @@ def clinician_routes(views: WebViews) -> list[Route]:
             criticalities=CRITICALITIES,
         )
 
-    async def register_reaction(request: Request) -> Response:
-        session, principal = await views.caller(request)
-        form = await views.form(request, session)
+    async def register_reaction(self, request: Request) -> Response:
+        session, principal = await self._caller(request)
+        form = await self.views.form(request, session)
         pid = request.path_params["id"]
-        await views.data.create(principal, drug_reaction(pid, form))
+        await self.views.data.create(principal, drug_reaction(pid, form))
         return RedirectResponse(f"/clinician/patient/{pid}?registered=1", 303)
 
-    new = "/clinician/patient/{id}/drug-reaction"
-    return [
-        Route("/clinician", views.guarded(home), methods=["GET"]),
-        Route("/clinician/find", views.guarded(find), methods=["POST"]),
-        Route("/clinician/select", views.guarded(select), methods=["POST"]),
-        Route("/clinician/patient/{id}", views.guarded(patient_page), methods=["GET"]),
-        Route(new, views.guarded(reaction_form), methods=["GET"]),
-        Route(new, views.guarded(register_reaction), methods=["POST"]),
-    ]
+
+def clinician_routes(views: WebViews) -> list[Route]:
+    """The clinician's routes."""
+    return ClinicianPages(views).routes()
 
 
 def _labs(patient_id: str) -> list[tuple[str, str]]:

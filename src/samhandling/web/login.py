@@ -58,6 +58,9 @@ def login_routes(views: WebViews) -> list[Route]:
         tokens = await run_in_threadpool(
             views.oidc().exchange, params.get("code", ""), start.verifier, start.nonce
         )
+        previous = views.session(request)
+        if previous is not None:
+            views.sessions.end(previous)  # one session per browser: the old one's tokens go
         session = views.sessions.create(tokens)
         response = _redirect(back)
         views.cookies.clear(response, views.cookies.login)
