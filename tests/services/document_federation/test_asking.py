@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from samhandling.api.policy_guard import PolicyGuard
 from samhandling.auth import ActingFor, Attestation, PatientRef, Principal, parse_scopes
 from samhandling.auth.principal import Organisation
 from samhandling.fhir.outcome import FhirError
+from samhandling.interactions.policy_guard import PolicyGuard
 from samhandling.services.document_federation.asking import (
     Asking,
     NotAsked,
