@@ -41,9 +41,11 @@ def _missing(what: str) -> None:
     pytest.skip(f"{what} is not installed")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium, headless, through Playwright."""
+    """Debian's Chromium, headless, through Playwright; one per module, because Playwright's
+    synchronous API keeps an event loop running in this thread while it is open (tests
+    after it that call `asyncio.run` would fail)."""
     executable = os.environ.get("SAMHANDLING_CHROMIUM", "/usr/bin/chromium")
     if not shutil.which(executable):
         _missing(f"Chromium ({executable})")
