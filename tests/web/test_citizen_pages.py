@@ -36,7 +36,7 @@ def test_the_citizen_sees_her_own_information_and_nothing_withheld(
     cecilie = browser()
     cecilie.page.goto("/")
     cecilie.check("front-page")
-    cecilie.log_in("citizen")
+    cecilie.log_in("citizen", check_login_page=True)  # axe on the issuer's page too
     assert cecilie.page.url.endswith("/citizen")
     text = cecilie.check("citizen-overview")
     assert "Mine helseopplysninger" in text and "Cecilie Innbygger" in text
