@@ -8,18 +8,25 @@ its own kind, never as a success: checked on the request source directly."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import random
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import orjson
 import pytest
-from bench.http_client import Response
-from bench.workloads import medication_list
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _bench(module: str) -> ModuleType:
+    """A module of the harness (bench/ at the repository root, not on the test path)."""
+    if str(REPO) not in sys.path:
+        sys.path.append(str(REPO))  # a regular package: found before tests/bench
+    return importlib.import_module(f"bench.{module}")
 
 
 @pytest.mark.timeout(240)
@@ -78,11 +85,12 @@ def _document(version: int) -> bytes:
 
 
 def test_guarded_update_is_based_on_the_read_and_a_refusal_is_no_success() -> None:
+    response = _bench("http_client").Response
     params = {"patients": ["p1"], "update_share": 1.0}
-    source = medication_list.make_source(params, random.Random(1))
+    source = _bench("workloads.medication_list").make_source(params, random.Random(1))
     read = source.next_request()
     assert read is not None and read.context == "p1" and read.method == "GET"
-    assert source.on_response(read, Response(200, {}, _document(7))) is None
+    assert source.on_response(read, response(200, {}, _document(7))) is None
 
     update = source.next_request()
     assert update is not None and update.op == "update" and update.body is not None
@@ -94,6 +102,6 @@ def test_guarded_update_is_based_on_the_read_and_a_refusal_is_no_success() -> No
 
     # while its update is in flight the patient is out of the pool: plain reads only
     assert source.next_request().context is None  # type: ignore[union-attr]
-    refused = source.on_response(update, Response(412, {}, b"{}"))
+    refused = source.on_response(update, response(412, {}, b"{}"))
     assert refused is not None and "stale" in refused and "412" in refused
-    assert source.on_response(update, Response(409, {}, b"{}")) is not None
+    assert source.on_response(update, response(409, {}, b"{}")) is not None
