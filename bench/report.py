@@ -22,6 +22,14 @@ measured on the machine named in its section; ratios to the ceilings come from t
 """
 
 ORDER = ("ingest", "read", "search", "critical-information", "create", "crud")
+# Detail lines "p50/p99 by …" of the workloads with several operations; a service's
+# workload not named here gets "<name> operation".
+BY_OP_LABELS = {"search": "search shape", "crud": "CRUD operation"}
+
+
+def _ordered(workloads: dict[str, Any]) -> list[str]:
+    """The workloads of a run: those of ORDER in its order, then the others (services')."""
+    return [n for n in ORDER if n in workloads] + sorted(set(workloads) - set(ORDER))
 
 
 def _num(value: Any, digits: int = 1) -> str:
@@ -99,9 +107,8 @@ def run_section(result: dict[str, Any]) -> str:
     workloads = result["workloads"]
     ceilings = result.get("ceilings", {})
     server_cpus = pinning.get("server_cpus")
-    for name in ORDER:
-        if name in workloads:
-            lines.append(_workload_row(name, workloads[name], server_cpus))
+    for name in _ordered(workloads):
+        lines.append(_workload_row(name, workloads[name], server_cpus))
         if name == "read" and "read" in ceilings:
             lines.append(_workload_row("read: bare ceiling (a)", ceilings["read"], server_cpus))
     lines.append("")
@@ -133,19 +140,23 @@ def run_section(result: dict[str, Any]) -> str:
         f"{a['per_request'].get('tup_updated', 0)} updated, "
         f"{a['per_request'].get('tup_deleted', 0)} deleted, "
         f"{a['per_request'].get('tup_returned', 0)} read"
-        for name in ORDER
+        for name in _ordered(workloads)
         if (a := workloads.get(name, {}).get("database_activity"))
     ]
     if activity:
         lines.append(f"- PostgreSQL per request (pg_stat_database): {'; '.join(activity)}")
-    for name, label in (
-        ("search", "search shape"),
-        ("critical-information", "critical-information request"),
-        ("crud", "CRUD operation"),
-    ):
-        by_op = workloads.get(name, {}).get("by_op", {})
-        if by_op:
+    for name in _ordered(workloads):
+        by_op = workloads[name].get("by_op", {})
+        if by_op and name not in ("ingest", "read", "create"):
+            label = BY_OP_LABELS.get(name, f"{name} request")
             lines.append(f"- p50/p99 ms by {label}: {_by_op(by_op)}")
+    refused = [
+        f"{name}: {count} × {kind}"
+        for name in _ordered(workloads)
+        for kind, count in (workloads[name].get("error_kinds") or {}).items()
+    ]
+    if refused:
+        lines.append(f"- errors by kind: {'; '.join(refused)}")
     lines += ["", "| target | goal | measured | met |", "|---|---|---:|:---:|"]
     for t in result.get("targets", []):
         value = t["value"]

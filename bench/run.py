@@ -35,11 +35,11 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import profiling, report, synthea
+from bench import profiling, report, service_workloads, synthea
 from bench.db import DEFAULT_POSTGRES, BenchDatabase
 from bench.procstats import Sampler, git_commit, load_average, machine_info, wait_idle
 from bench.server import REPO, ServerHandle, auth_enabled, pin_prefix, start_server
-from bench.workloads import CRUD_TYPES, critical_information, crud, ingest, reads, search
+from bench.workloads import CRUD_TYPES, crud, ingest, reads, search
 from bench.workloads.base import Prepared
 
 BENCH_DIR = REPO / "bench"
@@ -145,6 +145,7 @@ class EngineRun:
         self.workloads: dict[str, Any] = {}
         self.ceilings: dict[str, Any] = {}
         self.prepared: dict[str, Prepared] = {}
+        self.modules = {"read": "reads", "create": "crud"}  # workload -> module, if not same
         self.setup: dict[str, Any] = {}
         self.ingest_files: list[Path] = []
 
@@ -178,7 +179,7 @@ class EngineRun:
             "workload_module": module,
             "host": "127.0.0.1",
             "port": server.port,
-            "headers": server.headers(),
+            "headers": server.headers(prepared.persona),
             "clients": clients,
             "duration_s": duration_s,
             "max_requests": max_requests,
@@ -312,10 +313,11 @@ class EngineRun:
                 with self._sa_engine() as engine:
                     prepared = search.prepare(engine, patients=cfg.search_patients)
                 self._run_simple("search", "search", prepared)
-            if "critical-information" in cfg.workloads:
-                with self._sa_engine() as engine:
-                    prepared = critical_information.prepare(engine)
-                self._run_simple("critical-information", "critical_information", prepared)
+            for name, module in service_workloads.names().items():
+                if name in cfg.workloads:  # a service's workload (`Service.benchmark`)
+                    with self._sa_engine() as engine:
+                        prepared = service_workloads.module(name).prepare(engine)
+                    self._run_simple(name, module, prepared)
             if "create" in cfg.workloads:
                 with self._sa_engine() as engine:
                     prepared = crud.prepare(engine, crud.CREATE_ONLY, pool=50)
@@ -476,6 +478,7 @@ class EngineRun:
     def _run_simple(self, name: str, module: str, prepared: Prepared) -> None:
         assert self.server is not None
         self.prepared[name] = prepared
+        self.modules[name] = module
         self.workloads[name] = self._generate_simple(name, module, prepared, self.server)
         log(_line(name, self.workloads[name]))
 
@@ -543,7 +546,7 @@ class EngineRun:
             prepared = Prepared({**prepared.params, "repeat": True}, prepared.notes)
         self.generate(
             workload,
-            {"read": "reads", "create": "crud"}.get(workload, workload),
+            self.modules.get(workload, workload),
             prepared,
             self.server,
             clients=cfg.ingest_clients if workload == "ingest" else cfg.clients,
@@ -657,7 +660,7 @@ def evaluate_targets(workloads: dict[str, Any], ceilings: dict[str, Any]) -> lis
         value = values[key]
         met = None if value is None else (value < limit if key == "crud_p99" else value >= limit)
         targets.append({"id": key, "name": name, "target": text, "value": value, "met": met})
-    return targets + search_targets(workloads)
+    return targets + search_targets(workloads) + service_workloads.targets(workloads)
 
 
 def search_targets(workloads: dict[str, Any]) -> list[dict[str, Any]]:
@@ -772,8 +775,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--preload-patients", type=int, help="load only the first N of --preload")
         p.add_argument(
             "--workloads",
-            help="comma-separated subset of ingest,read,search,create,crud "
-            "(with --database: read,search,critical-information)",
+            help="comma-separated subset of ingest,read,search,create,crud; with --database: "
+            "read, search and the services' workloads ("
+            + ",".join(service_workloads.names())
+            + ")",
         )
         p.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
         p.add_argument(
@@ -843,12 +848,15 @@ def config_from_args(args: argparse.Namespace) -> Config:
     cfg.audit = not args.without_audit
     cfg.record = args.record
     cfg.keep_work_dir = args.keep_work_dir
+    services = sorted(set(cfg.workloads) & set(service_workloads.names()))
+    if services and not cfg.database:
+        raise SystemExit(f"{', '.join(services)}: needs --database with the demo population")
     if cfg.database:
         cfg.engines = ["sqlite" if cfg.database.startswith("sqlite") else "postgresql"]
-        readers = ("read", "search", "critical-information")
+        readers = ("read", "search", *service_workloads.names())
         writing = sorted(set(cfg.workloads) - set(readers))
         if args.workloads and writing:
-            raise SystemExit(f"--database runs {', '.join(readers)} only, not {', '.join(writing)}")
+            raise SystemExit(f"--database runs {', '.join(readers)}, not {', '.join(writing)}")
         cfg.workloads = [w for w in cfg.workloads if w in readers]
     return cfg
 

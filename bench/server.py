@@ -6,7 +6,8 @@ pinned with `taskset`; `auth_headers(...)` gives the headers every benchmark req
 Authentication: when the `samhandling` command has both `serve --dev-issuer` and a `token`
 command, the server is started with `--dev-issuer` and every request carries
 `Authorization: Bearer <samhandling token --persona system>` (minted for the same data
-directory and base URL). Without them (older checkouts) both are off.
+directory and base URL); a workload may name another persona (a clinician's token carries
+the purpose of use TREAT). Without them (older checkouts) both are off.
 Force either way with SAMHANDLING_BENCH_AUTH=1 / =0.
 """
 
@@ -69,8 +70,10 @@ def server_command(database_url: str, port: int, workers: int, data_dir: Path) -
 
 
 @functools.cache
-def _token(data_dir: Path, base_url: str) -> str:
-    command = ["token", "--persona", "system", "--data-dir", str(data_dir), "--base-url", base_url]
+def _token(data_dir: Path, base_url: str, persona: str) -> str:
+    command = ["token", "--persona", persona, "--data-dir", str(data_dir), "--base-url", base_url]
+    if persona not in ("system", "security-officer", "citizen", "parent"):
+        command += ["--purpose", "TREAT"]  # a clinician: care of the patient
     done = subprocess.run(
         [*SAMHANDLING, *command],
         capture_output=True,
@@ -81,10 +84,10 @@ def _token(data_dir: Path, base_url: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def auth_headers(data_dir: Path, base_url: str) -> dict[str, str]:
+def auth_headers(data_dir: Path, base_url: str, persona: str = "system") -> dict[str, str]:
     """Headers every benchmark request to the server under test carries (tokens last 1 h)."""
     if auth_enabled():
-        return {"Authorization": f"Bearer {_token(data_dir, base_url)}"}
+        return {"Authorization": f"Bearer {_token(data_dir, base_url, persona)}"}
     return {}
 
 
@@ -127,8 +130,10 @@ class ServerHandle:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/fhir"
 
-    def headers(self) -> dict[str, str]:
-        return auth_headers(self.data_dir, self.base_url) if self.kind == "samhandling" else {}
+    def headers(self, persona: str | None = None) -> dict[str, str]:
+        if self.kind != "samhandling":
+            return {}
+        return auth_headers(self.data_dir, self.base_url, persona or "system")
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -9,6 +9,8 @@ side (`make_source(params, rng)`, run inside the load-generator process).
 | create | crud | POST of single resources (compared with the driver ceiling, batch size 1) |
 | crud | crud | the C10/R60/U25/D5 mix over the five CRUD_TYPES |
 | critical-information | critical_information | indicator and summary (`--database`, demo data) |
+| medication-list | medication_list | list read and guarded update, as a GP (`--database`) |
+| lab-results | lab_results | `$lastn` and a 5-year `$trend`, as a GP (`--database`) |
 """
 
 CRUD_TYPES = ("Patient", "Observation", "Condition", "Encounter", "MedicationRequest")

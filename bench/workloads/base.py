@@ -54,7 +54,9 @@ class SimpleSource:
 
 @dataclass
 class Prepared:
-    """Harness side: the parameters for the generator plus notes for the result."""
+    """Harness side: the parameters for the generator plus notes for the result, and the
+    development persona whose token the requests carry (bench/server.py; None: `system`)."""
 
     params: dict[str, Any]
     notes: dict[str, Any] = field(default_factory=dict)
+    persona: str | None = None

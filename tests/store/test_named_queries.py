@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from samhandling.store.compartment_queries import current_entries_with_profiles
 from samhandling.store.database import read_connection, write_connection
 from samhandling.store.identity_queries import ids_by_identifier, pointing_at_patient
+from samhandling.store.lab_queries import code_series, latest_per_code
 from samhandling.store.reader import count_stored, current_contents_after
 from samhandling.store.version_writer import VersionWriter
 
@@ -83,3 +84,14 @@ def test_the_keyset_walk_and_the_count(engine: Engine) -> None:
         ]
         assert count_stored(connection, "AllergyIntolerance") == 3  # the deleted row stays
         assert count_stored(connection, "Patient") == 1
+
+
+def test_the_lab_queries_are_planned_for_the_patient(engine: Engine) -> None:
+    """A generic plan ignores the patient and reads everybody's results (bench/RESULTS.md):
+    on PostgreSQL both lab queries ask for plans made for their values."""
+    with read_connection(engine) as connection:
+        assert latest_per_code(connection, "nobody", per_code=1) == []
+        assert code_series(connection, "nobody", ("http://loinc.org", "718-7")) == []
+        if engine.dialect.name == "postgresql":
+            mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar()
+            assert mode == "force_custom_plan"

@@ -37,6 +37,7 @@ def service(delays: ReleaseDelays | None = None) -> Service:
         write_rules=(BlockLabelKeptOnWrites(), ResultsNameLabAndIssue(), NlkCodesValid()),
         access_rules=(LabResultAccess(delays or load_release_delays()),),
         demo=demo.lab_histories,
+        benchmark="lab-results",
         topics=(
             Topic(
                 "lab-result",

@@ -31,6 +31,7 @@ SERVICE = Service(
     write_rules=(ListWrites(), PrescriptionRules(), DispensingRules()),
     access_rules=(PausedList(), PharmacistsReadOnly(), PharmaciesDispense()),
     demo=demo.medication_lists,
+    benchmark="medication-list",
     topics=(
         Topic(
             "medication-list",
