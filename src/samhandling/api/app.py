@@ -27,6 +27,7 @@ from samhandling.api.authentication import (
     RegisterCheck,
     make_authenticator,
 )
+from samhandling.api.binary_routes import binary_routes
 from samhandling.api.capability import capability_statement
 from samhandling.api.database_errors import database_error_response, is_database_outage
 from samhandling.api.export_routes import export_routes
@@ -167,6 +168,7 @@ def _fhir_routes(api: FhirRestApi, settings: Settings, platform: Platform) -> li
         *operation_routes(api, operations),
         *audit_routes(api),
         *export_routes(api),
+        *binary_routes(api),
         *search_routes(api),
         Route("/fhir/{type}", api.create, methods=["POST"]),
         Route("/fhir/{type}", api.conditional_update, methods=["PUT"]),

@@ -15,6 +15,7 @@ from samhandling.services import (
     audit_trail,
     bulk_export,
     critical_information,
+    document_sharing,
     identity,
     lab_results,
     measurements,
@@ -41,6 +42,7 @@ def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
         validation.SERVICE,
         patient_summary.SERVICE,
         bulk_export.SERVICE,
+        document_sharing.SERVICE,
         *extra,
     ]
     return [*services, notifications.service(services), shipped_definitions_service(services)]

@@ -65,6 +65,9 @@ class Service:
     workers: tuple[WorkerFactory, ...] = ()
     #: the notification topics it offers (`subscription_topic.Topic`)
     topics: tuple[Topic, ...] = ()
+    #: (resource type, what its resources are called): searches of these types say how
+    #: many matches were withheld from the caller ("2 documents withheld"), never which
+    counts_withheld: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ class Platform:
         services' access rules."""
         permissions = self.operations().permissions()
         rules = tuple(rule for s in self.services for rule in s.access_rules)
-        return ServiceRules(operations=permissions, access_rules=rules)
+        labels = {rtype: label for s in self.services for rtype, label in s.counts_withheld}
+        return ServiceRules(operations=permissions, access_rules=rules, withheld_labels=labels)
 
     def shipped_definitions(self) -> dict[tuple[str, str], dict[str, Any]]:
         """The definitions the services ship, and the OperationDefinitions of their
