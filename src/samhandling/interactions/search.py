@@ -141,7 +141,8 @@ def _with_withheld(
     withheld = paging.withheld_count(connection, builder, query, visible)
     if not withheld:
         return bundle
-    issue = Issue("information", "informational", f"{withheld} {label} withheld")
+    noun = label.removesuffix("s") if withheld == 1 else label  # "1 document", "2 documents"
+    issue = Issue("information", "informational", f"{withheld} {noun} withheld")
     entries = bundle["entry"]
     outcome = next((e for e in entries if e.get("search", {}).get("mode") == "outcome"), None)
     if outcome is None:
