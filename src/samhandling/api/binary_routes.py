@@ -6,12 +6,14 @@ IHE MHD ITI-68 Retrieve Document).
   (bounded memory; at most `Settings.max_document_bytes`, apart from the FHIR JSON limit)
   and creates the Binary naming it; `X-Security-Context` names the resource whose access
   rules the Binary follows (R4's header; e.g. `Patient/123`).
-* `GET` with an Accept other than FHIR JSON answers the bytes with their Content-Type, a
+* `GET` with an Accept naming another media type answers the bytes with their Content-Type, a
   strong ETag (the content's SHA-256), `Accept-Ranges: bytes`, and single byte ranges
   (206 with `Content-Range`; 416 when unsatisfiable; `If-Range` honoured). The stored bytes
   are checked against their SHA-256 first: a corrupted content is a 500 OperationOutcome,
   audited like any failed request, and no byte is sent.
-* With FHIR JSON (Content-Type, Accept or `_format`) both are the ordinary create and read.
+* With FHIR JSON (Content-Type, Accept — also `*/*` alone or none — or `_format`) they are
+  the ordinary create, and a read with the bytes inline in `data` (checked the same way;
+  413 beyond the FHIR JSON limit).
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from samhandling.api.http_input import JSON_TYPES
-from samhandling.api.responses import error_response
+from samhandling.api.responses import error_response, fhir_response, version_headers
 from samhandling.api.rest import FhirRestApi
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.binary_content import (
     ContentSpool,
     ContentTooLarge,
     Retrieval,
+    binary_as_fhir,
     binary_for_retrieval,
     content_pieces,
     create_from_spool,
@@ -74,9 +77,11 @@ def binary_routes(api: FhirRestApi) -> list[BaseRoute]:
         request.scope["path_params"]["type"] = "Binary"
         if request.path_params["id"] == "_history":
             return await api.history(request)
-        if _wants_fhir(request):
-            return await api.read(request)
         rid, guard = request.path_params["id"], api.guard(request)
+        if _wants_fhir(request):
+            limit = api.settings.max_body_bytes
+            version, binary = await api.run_read(lambda c: binary_as_fhir(c, rid, guard, limit))
+            return fhir_response(binary, 200, version_headers(version, api.base))
         retrieval = await api.run_read(lambda c: binary_for_retrieval(c, rid, guard))
         return _content_response(api, request, retrieval)
 
@@ -110,10 +115,13 @@ async def _spooled(request: Request, limit: int, directory: Path) -> ContentSpoo
 
 
 def _wants_fhir(request: Request) -> bool:
+    """FHIR JSON for `_format=json`, an Accept naming JSON, `*/*` alone or no Accept (what
+    generic FHIR clients send); the raw bytes for any other Accept (R4 lets a server choose
+    for `*/*`; the document's own type or `application/octet-stream` asks for the bytes)."""
     if "json" in request.query_params.get("_format", ""):
         return True
-    accept = request.headers.get("accept", "").lower()
-    return any(kind in accept for kind in JSON_TYPES)
+    accept = request.headers.get("accept", "").lower().strip()
+    return not accept or accept == "*/*" or "json" in accept
 
 
 def _content_response(api: FhirRestApi, request: Request, retrieval: Retrieval) -> Response:

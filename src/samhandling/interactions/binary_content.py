@@ -33,6 +33,7 @@ __all__ = [
     "ContentSpool",
     "ContentTooLarge",
     "Retrieval",
+    "binary_as_fhir",
     "binary_for_retrieval",
     "content_pieces",
     "content_reference",
@@ -141,6 +142,35 @@ def binary_for_retrieval(connection: Connection, binary_id: str, guard: AccessGu
         message = f"The stored content of Binary/{binary_id} fails its integrity check"
         raise FhirError(500, error("exception", message))
     return Retrieval(version, info, None)
+
+
+def binary_as_fhir(
+    connection: Connection, binary_id: str, guard: AccessGuard, max_bytes: int
+) -> tuple[StoredVersion, dict[str, Any]]:
+    """The Binary as a FHIR resource with its bytes inline in `data` (R4), read and checked
+    like a retrieval; content larger than `max_bytes` (the FHIR JSON limit) is a 413 that
+    points to the raw retrieval."""
+    retrieval = binary_for_retrieval(connection, binary_id, guard)
+    resource = retrieval.version.resource()
+    if retrieval.content is None:
+        return retrieval.version, resource
+    if retrieval.content.size > max_bytes:
+        message = (
+            f"Binary/{binary_id} holds {retrieval.content.size} bytes, more than a FHIR JSON "
+            "answer may; ask for its own media type (Accept) to retrieve it raw"
+        )
+        raise FhirError(413, error("too-costly", message))
+    data = b"".join(
+        document_content.read_range(connection, retrieval.content.sha256, 0, retrieval.size)
+    )
+    meta = dict(resource.get("meta") or {})
+    kept = [e for e in meta.get("extension") or [] if e.get("url") != CONTENT_EXTENSION]
+    if kept:
+        meta["extension"] = kept
+    else:
+        meta.pop("extension", None)
+    inline = {**resource, "meta": meta, "data": base64.b64encode(data).decode()}
+    return retrieval.version, inline
 
 
 def content_pieces(engine: Engine, retrieval: Retrieval, start: int, end: int) -> Iterator[bytes]:

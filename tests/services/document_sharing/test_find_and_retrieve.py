@@ -128,7 +128,7 @@ def test_corrupted_content_is_a_500_never_wrong_bytes(world: World, database_url
     officer = world.as_("security-officer")
     before = len(world.client.get("/fhir/AuditEvent?outcome=8", headers=officer).json()["entry"])
     answer = world.client.get(
-        f"/fhir/Binary/{binary}", headers={"Accept": "*/*", **world.as_("gp")}
+        f"/fhir/Binary/{binary}", headers={"Accept": "application/octet-stream", **world.as_("gp")}
     )
     assert answer.status_code == 500
     assert answer.json()["resourceType"] == "OperationOutcome"
@@ -168,10 +168,13 @@ def test_the_citizen_hides_a_document_from_clinicians(world: World) -> None:
     ).json()
     assert not [e for e in gp["entry"] if e["search"]["mode"] == "match"]
     assert "1 document withheld" in str(gp["entry"])
-    raw = world.client.get(f"/fhir/Binary/{binary}", headers={"Accept": "*/*", **world.as_("gp")})
+    raw = world.client.get(
+        f"/fhir/Binary/{binary}", headers={"Accept": "application/octet-stream", **world.as_("gp")}
+    )
     assert raw.status_code == 403
     mine = world.client.get(
-        f"/fhir/Binary/{binary}", headers={"Accept": "*/*", **world.as_("citizen")}
+        f"/fhir/Binary/{binary}",
+        headers={"Accept": "application/octet-stream", **world.as_("citizen")},
     )
     assert mine.content == data  # the citizen still reads it
     officer = world.as_("security-officer")

@@ -4,6 +4,7 @@ leaves nothing behind, and a replacement supersedes the document it replaces."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from fixtures.critical_information import CITIZEN, World
 from fixtures.document_sharing import created, provide_bundle, sha1_base64
 from fixtures.fhir_app import FHIR_JSON
+from samhandling.store.reader import read_current
 
 
 def provide(world: World, bundle: dict[str, Any], persona: str = "system") -> Any:
@@ -30,10 +32,13 @@ def test_a_submission_is_stored_with_its_content_outside_the_row(world: World) -
     binary_id = created(answer.json(), "Binary")[0]
     document = world.client.get(f"/fhir/DocumentReference/{doc_id}", headers=FHIR_JSON).json()
     assert document["content"][0]["attachment"]["url"] == f"Binary/{binary_id}"
-    binary = world.client.get(
-        f"/fhir/Binary/{binary_id}", headers={"Accept": "application/fhir+json"}
-    ).json()
-    assert "data" not in binary  # the bytes are in the content store
+    fhir = {"Accept": "application/fhir+json"}
+    binary = world.client.get(f"/fhir/Binary/{binary_id}", headers=fhir).json()
+    assert base64.b64decode(binary["data"]) == data  # R4: a FHIR read has the bytes inline
+    with world.client.app.state.engine.connect() as connection:
+        row = read_current(connection, "Binary", binary_id)
+    assert row is not None and row.content is not None
+    assert b'"data"' not in row.content  # but the row does not: they are in the content store
     assert binary["securityContext"] == {"reference": f"Patient/{CITIZEN}"}
     raw = world.client.get(f"/fhir/Binary/{binary_id}", headers={"Accept": "application/pdf"})
     assert raw.status_code == 200
@@ -107,7 +112,9 @@ def test_a_producers_local_type_is_mapped_by_its_concept_map(world: World) -> No
         "group": [{
             "source": local,
             "target": "urn:oid:2.16.578.1.12.4.1.1.9602",
-            "element": [{"code": "EPI", "target": [{"code": "A03-2", "equivalence": "equivalent"}]}],
+            "element": [
+                {"code": "EPI", "target": [{"code": "A03-2", "equivalence": "equivalent"}]}
+            ],
         }],
     }  # fmt: skip
     assert world.create("system", concept_map).status_code == 201
@@ -131,7 +138,7 @@ def test_a_producers_local_type_is_mapped_by_its_concept_map(world: World) -> No
 def test_a_replacement_supersedes_the_old_document(world: World) -> None:
     first, _ = provide_bundle(CITIZEN)
     old_id = created(provide(world, first).json(), "DocumentReference")[0]
-    second, data = provide_bundle(CITIZEN)
+    second, _ = provide_bundle(CITIZEN)
     second["entry"][1]["resource"]["relatesTo"] = [
         {"code": "replaces", "target": {"reference": f"DocumentReference/{old_id}"}}
     ]
@@ -140,7 +147,12 @@ def test_a_replacement_supersedes_the_old_document(world: World) -> None:
     old = world.client.get(f"/fhir/DocumentReference/{old_id}", headers=FHIR_JSON).json()
     assert old["status"] == "superseded"
     old_binary = old["content"][0]["attachment"]["url"]
-    assert world.client.get(f"/fhir/{old_binary}", headers={"Accept": "*/*"}).status_code == 200
+    assert (
+        world.client.get(
+            f"/fhir/{old_binary}", headers={"Accept": "application/octet-stream"}
+        ).status_code
+        == 200
+    )
     current = world.client.get(
         f"/fhir/DocumentReference?patient={CITIZEN}&status=current", headers=FHIR_JSON
     ).json()
