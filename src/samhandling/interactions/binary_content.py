@@ -86,8 +86,8 @@ def externalised(connection: Connection, binary: dict[str, Any]) -> dict[str, An
     data = binary.get("data")
     if not isinstance(data, str):
         return binary
-    try:
-        raw = base64.b64decode(data, validate=True)
+    try:  # R4 base64Binary allows whitespace between the groups (the official example has)
+        raw = base64.b64decode("".join(data.split()), validate=True)
     except (binascii.Error, ValueError):
         raise FhirError(400, error("invalid", "Binary.data is not base64", "Binary.data")) from None
     return with_content_reference(binary, document_content.put_bytes(connection, raw))

@@ -66,7 +66,7 @@ def _bytes_of(
     data = attachment.get("data")
     if isinstance(data, str):
         try:
-            raw = base64.b64decode(data, validate=True)
+            raw = base64.b64decode("".join(data.split()), validate=True)
         except (binascii.Error, ValueError):
             return None, Issue("error", "value", f"{path}.data is not base64", (f"{path}.data",))
         sha1 = hashlib.sha1(raw).hexdigest()  # MHD: attachment.hash is SHA-1
