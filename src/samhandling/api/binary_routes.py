@@ -116,12 +116,16 @@ async def _spooled(request: Request, limit: int, directory: Path) -> ContentSpoo
 
 def _wants_fhir(request: Request) -> bool:
     """FHIR JSON for `_format=json`, an Accept naming JSON, `*/*` alone or no Accept (what
-    generic FHIR clients send); the raw bytes for any other Accept (R4 lets a server choose
-    for `*/*`; the document's own type or `application/octet-stream` asks for the bytes)."""
+    generic FHIR clients send) without a Range; the raw bytes for any other Accept or a
+    Range (R4 lets a server choose for `*/*`; the document's own type or
+    `application/octet-stream` asks for the bytes)."""
     if "json" in request.query_params.get("_format", ""):
         return True
     accept = request.headers.get("accept", "").lower().strip()
-    return not accept or accept == "*/*" or "json" in accept
+    if "json" in accept:
+        return True
+    # a byte range is of the raw bytes
+    return (not accept or accept == "*/*") and "range" not in request.headers
 
 
 def _content_response(api: FhirRestApi, request: Request, retrieval: Retrieval) -> Response:
