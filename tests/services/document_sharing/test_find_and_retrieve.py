@@ -195,3 +195,23 @@ def test_a_plain_write_cannot_set_or_lift_the_citizens_block(world: World) -> No
     current["securityLabel"].append({"coding": [{"system": VOLVEN + "9603", "code": "NORS"}]})
     answer = world.update("system", current)
     assert answer.status_code == 422
+
+
+def test_a_restricted_document_needs_a_treatment_purpose(world: World) -> None:
+    bundle, _ = provide_bundle(CITIZEN)
+    bundle["entry"][1]["resource"]["securityLabel"] = [
+        {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}
+            ]
+        }
+    ]
+    answer = world.client.post("/fhir", json=bundle, headers={**FHIR_JSON, **world.as_("system")})
+    assert answer.status_code == 200, answer.text
+    restricted = created(answer.json(), "DocumentReference")[0]
+    query = f"/fhir/DocumentReference?patient={CITIZEN}"
+    coordinating = world.client.get(query, headers={**FHIR_JSON, **world.as_("gp", purpose="COC")})
+    entries = coordinating.json()["entry"]
+    assert not [e for e in entries if e["search"]["mode"] == "match"]
+    assert "1 document withheld" in str(entries)
+    assert restricted in matches(world, f"DocumentReference?patient={CITIZEN}")  # TREAT

@@ -37,6 +37,9 @@ VOLVEN_7210 = volven_system(7210)
 MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
 SUBMISSION_SET = "submissionset"
 DOCUMENT_STATUSES = frozenset({"current", "superseded"})
+#: small code systems the terminology does not bundle, checked here (HL7 v3
+#: Confidentiality: unrestricted, low, moderate, normal, restricted, very restricted)
+FIXED_CODES: dict[str, frozenset[str]] = {V3_CONFIDENTIALITY: frozenset("ULMNRV")}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from samhandling.identifiers.register_numbers import is_valid_organisation_numbe
 from samhandling.services.document_sharing.metadata import (
     CODED_ELEMENTS,
     DOCUMENT_STATUSES,
+    FIXED_CODES,
     REQUIRED_ELEMENTS,
     CodedElement,
     codings,
@@ -67,6 +68,10 @@ def _coded(element: CodedElement, document: dict[str, Any]) -> list[Issue]:
         return []
     problems = []
     for system, code in ours:
+        if system in FIXED_CODES:
+            if code not in FIXED_CODES[system]:
+                problems.append(_invalid(element.path, f"{system} has no code {code!r}"))
+            continue
         check = validate_code(system, code)
         if not check.valid:
             problems.append(_invalid(element.path, check.message or f"{code!r} is not valid"))
