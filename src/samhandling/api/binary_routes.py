@@ -58,8 +58,9 @@ def binary_routes(api: FhirRestApi) -> list[BaseRoute]:
         if context is not None and not _CONTEXT.match(context):
             message = "X-Security-Context must be a relative reference (Type/id)"
             raise FhirError(400, error("invalid", message))
-        spool = await _spooled(request, api.settings.max_document_bytes, spool_directory)
         guard = api.guard(request)
+        guard.check_request("create", "Binary")  # before a byte is spooled
+        spool = await _spooled(request, api.settings.max_document_bytes, spool_directory)
 
         def run() -> Response:
             with write_transaction(api.engine) as connection:

@@ -215,3 +215,10 @@ def test_a_restricted_document_needs_a_treatment_purpose(world: World) -> None:
     assert not [e for e in entries if e["search"]["mode"] == "match"]
     assert "1 document withheld" in str(entries)
     assert restricted in matches(world, f"DocumentReference?patient={CITIZEN}")  # TREAT
+
+
+def test_a_caller_who_may_not_create_binaries_is_refused_before_any_upload(world: World) -> None:
+    headers = {"Content-Type": "application/pdf", **world.as_("citizen")}
+    answer = world.client.post("/fhir/Binary", content=b"%PDF-1.4 x", headers=headers)
+    assert answer.status_code == 403
+    assert not list((world.data_dir / "spool").glob("*"))
