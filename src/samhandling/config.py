@@ -6,6 +6,7 @@
 | SAMHANDLING_DATABASE_URL | sqlite:///<data dir>/samhandling.db | sqlite or postgresql URL |
 | SAMHANDLING_BASE_URL | http://localhost:8080/fhir | the public FHIR base URL |
 | SAMHANDLING_MAX_BODY_BYTES | 10485760 | largest accepted request body (413 above) |
+| SAMHANDLING_MAX_DOCUMENT_BYTES | 104857600 | largest raw document (`POST /Binary`) |
 | SAMHANDLING_STATEMENT_TIMEOUT_MS | 30000 | longest database statement (503 above; 0: none) |
 | SAMHANDLING_LOG_LEVEL | INFO | log level of the JSON logs |
 | SAMHANDLING_DEV_ISSUER | 0 | 1: run the built-in development token issuer and trust it |
@@ -39,6 +40,9 @@ class Settings:
     database_url: str
     base_url: str
     max_body_bytes: int = 10 * 1024 * 1024
+    #: largest raw document body (`POST /Binary` with a non-FHIR Content-Type), streamed to
+    #: the content store: apart from the FHIR JSON limit above
+    max_document_bytes: int = 100 * 1024 * 1024
     statement_timeout_ms: int = 30_000
     log_level: str = "INFO"
     dev_issuer: bool = False
@@ -93,6 +97,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
             "/"
         ),
         max_body_bytes=int(env.get("SAMHANDLING_MAX_BODY_BYTES", str(10 * 1024 * 1024))),
+        max_document_bytes=int(env.get("SAMHANDLING_MAX_DOCUMENT_BYTES", str(100 * 1024 * 1024))),
         statement_timeout_ms=int(env.get("SAMHANDLING_STATEMENT_TIMEOUT_MS", "30000")),
         log_level=env.get("SAMHANDLING_LOG_LEVEL", "INFO"),
         dev_issuer=_flag(env.get("SAMHANDLING_DEV_ISSUER")),
@@ -130,6 +135,7 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         "SAMHANDLING_DATABASE_URL": settings.database_url,
         "SAMHANDLING_BASE_URL": settings.base_url,
         "SAMHANDLING_MAX_BODY_BYTES": str(settings.max_body_bytes),
+        "SAMHANDLING_MAX_DOCUMENT_BYTES": str(settings.max_document_bytes),
         "SAMHANDLING_STATEMENT_TIMEOUT_MS": str(settings.statement_timeout_ms),
         "SAMHANDLING_LOG_LEVEL": settings.log_level,
         "SAMHANDLING_DEV_ISSUER": "1" if settings.dev_issuer else "0",

@@ -32,6 +32,7 @@ def test_the_platform_is_built_of_its_services() -> None:
         "validation",
         "patient-summary",
         "bulk-export",
+        "document-sharing",
         "document-federation",
         "notifications",
         "shipped-definitions",

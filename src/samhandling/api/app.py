@@ -29,6 +29,7 @@ from samhandling.api.authentication import (
     RegisterCheck,
     make_authenticator,
 )
+from samhandling.api.binary_routes import binary_routes
 from samhandling.api.capability import capability_statement
 from samhandling.api.database_errors import database_error_response, is_database_outage
 from samhandling.api.dev_login import authorization_server
@@ -209,6 +210,7 @@ def _fhir_routes(api: FhirRestApi, settings: Settings, platform: Platform) -> li
         *audit_routes(api),
         *export_routes(api),
         *federation_routes(api),
+        *binary_routes(api),
         *search_routes(api),
         Route("/fhir/{type}", api.create, methods=["POST"]),
         Route("/fhir/{type}", api.conditional_update, methods=["PUT"]),

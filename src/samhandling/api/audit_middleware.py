@@ -34,14 +34,12 @@ class AuditMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith("/fhir"):
             await self.app(scope, receive, send)
             return
-        held: list[Message] = []
-
-        async def hold(message: Message) -> None:
-            held.append(message)
-
+        release = _Release(self, scope, receive, send)
         try:
-            await self.app(scope, receive, hold)
+            await self.app(scope, receive, release.hold)
         except Exception as exc:
+            if release.streaming:  # recorded when the response began; it breaks off
+                raise
             outage = is_database_outage(exc)
             try:
                 await self._record(scope, 503 if outage else 500)
@@ -51,16 +49,21 @@ class AuditMiddleware:
                 raise
             await error_response(outage_error())(scope, receive, send)
             return
-        status = held[0]["status"] if held else 500
+        if not release.streaming and not release.refused:
+            await release.record_then_send()
+
+    async def record_or_refuse(
+        self, scope: Scope, receive: Receive, send: Send, status: int
+    ) -> bool:
+        """Record the request; when it cannot be, answer 503 instead (False)."""
         try:
             await self._record(scope, status)
         except Exception:
             retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
             outcome = FhirError(503, error("transient", "The access could not be audited"), retry)
             await error_response(outcome)(scope, receive, send)
-            return
-        for message in held:
-            await send(message)
+            return False
+        return True
 
     async def _record(self, scope: Scope, status: int) -> None:
         state: dict[str, Any] = scope.get("state", {})
@@ -113,3 +116,37 @@ def _requested_entity(path: str) -> list[tuple[str, str, str | None]]:
     if len(parts) >= 2 and not parts[0].startswith("_") and not parts[1].startswith(("$", "_")):
         return [(parts[0], parts[1], None)]
     return []
+
+
+class _Release:
+    """Holds a response until its request is recorded. A response in one body message
+    (every FHIR JSON answer) is recorded when the handler has finished; a streamed one (raw
+    document content, export files: a body message with `more_body`) is recorded before its
+    first piece leaves and then streams through, so it is never held whole in memory."""
+
+    def __init__(self, middleware: AuditMiddleware, scope: Scope, receive: Receive, send: Send):
+        self.middleware, self.scope, self.receive, self.send = middleware, scope, receive, send
+        self.held: list[Message] = []
+        self.streaming = False
+        self.refused = False
+
+    async def hold(self, message: Message) -> None:
+        if self.refused:
+            return
+        if self.streaming:
+            await self.send(message)
+            return
+        self.held.append(message)
+        streamed = message["type"] == "http.response.body" and message.get("more_body")
+        if streamed and await self.record_then_send():
+            self.streaming = True
+
+    async def record_then_send(self) -> bool:
+        status = self.held[0]["status"] if self.held else 500
+        if not await self.middleware.record_or_refuse(self.scope, self.receive, self.send, status):
+            self.refused = True
+            return False
+        for message in self.held:
+            await self.send(message)
+        self.held.clear()
+        return True

@@ -157,7 +157,7 @@ class FhirRestApi:
             request,
             lambda w: crud.create(w, body, resource_type=rtype, if_none_exist=if_none_exist),
         )
-        return self._written(request, result, location=True)
+        return self.written(request, result, location=True)
 
     async def update(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
@@ -166,7 +166,7 @@ class FhirRestApi:
         result = await self._write(
             request, lambda w: crud.update(w, rtype, rid, body, if_match=if_match)
         )
-        return self._written(request, result, location=result.status == 201)
+        return self.written(request, result, location=result.status == 201)
 
     async def conditional_update(self, request: Request) -> Response:
         rtype = self.resource_type(request)
@@ -176,7 +176,7 @@ class FhirRestApi:
         result = await self._write(
             request, lambda w: crud.conditional_update(w, rtype, criteria, body, if_match=if_match)
         )
-        return self._written(request, result, location=result.status == 201)
+        return self.written(request, result, location=result.status == 201)
 
     async def patch(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
@@ -191,7 +191,7 @@ class FhirRestApi:
         result = await self._write(
             request, lambda w: crud.patch(w, rtype, rid, apply, if_match=if_match)
         )
-        return self._written(request, result)
+        return self.written(request, result)
 
     async def delete(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
@@ -222,7 +222,7 @@ class FhirRestApi:
         )
         return fhir_response(result)
 
-    def _written(
+    def written(
         self, request: Request, result: crud.WriteResult, *, location: bool = False
     ) -> Response:
         headers = version_headers(result.version, self.base, location=location)

@@ -35,7 +35,9 @@ NON_PATIENT_TYPES = frozenset(
     }
 )
 
-_PATIENT_FIELDS = ("subject", "patient", "beneficiary")
+# `securityContext`: a Binary follows the access rules of the resource it names (R4); the
+# document-sharing service points a document's Binary at its Patient.
+_PATIENT_FIELDS = ("subject", "patient", "beneficiary", "securityContext")
 
 
 def holds_patient_data(resource_type: str | None) -> bool:

@@ -76,6 +76,8 @@ class ServiceRules:
     `operations`: the permission each `$operation` needs, by name (from the services'
     `Operation.permission`; an operation not named here is denied). `access_rules`: the
     services' own refusals (`access_rules.AccessRule`), applied after the platform's rules.
+    `withheld_labels`: the resource types whose searches say how many matches were
+    withheld from the caller, and what they are called ("DocumentReference": "documents").
     """
 
     name: str = "default"
@@ -87,6 +89,7 @@ class ServiceRules:
     parent_teen_types: frozenset[str] = frozenset()
     operations: dict[str, str] = field(default_factory=dict)
     access_rules: tuple[AccessRule, ...] = ()
+    withheld_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ __all__ = [
     "iter_reference_holders",
     "parse_conditional_reference",
     "parse_relative_reference",
+    "rewrite_attachment_urls",
     "rewrite_references",
 ]
 
@@ -79,6 +80,25 @@ def rewrite_references(resource: dict[str, Any], mapping: Mapping[str, str]) -> 
         else:
             holder["div"], rewritten = _rewrite_links(holder["div"], mapping)
             count += rewritten
+    return count
+
+
+def rewrite_attachment_urls(resource: dict[str, Any], mapping: Mapping[str, str]) -> int:
+    """Replace, in place, each `DocumentReference.content.attachment.url` that is a key of
+    `mapping` (the `urn:uuid:` of a Binary or document Bundle in the same transaction) by
+    its value. IHE MHD ITI-65 (3.65.4.1.3.1): the Document Recipient resolves the
+    attachment's URL to the stored content. Returns the number rewritten."""
+    if resource.get("resourceType") != "DocumentReference":
+        return 0
+    count = 0
+    for content in resource.get("content") or []:
+        attachment = content.get("attachment") if isinstance(content, dict) else None
+        if not isinstance(attachment, dict):
+            continue
+        url = attachment.get("url")
+        if isinstance(url, str) and url in mapping:
+            attachment["url"] = mapping[url]
+            count += 1
     return count
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir.outcome import FhirError, Issue
-from samhandling.fhir.references import rewrite_references
+from samhandling.fhir.references import rewrite_attachment_urls, rewrite_references
 from samhandling.interactions.bundle_entries import (
     METHOD_ORDER,
     BundleEntry,
@@ -64,7 +64,7 @@ def _transaction(
         resolver = ReferenceResolver(connection, guard)
         writer = VersionWriter(connection, guard, rules)
         context = EntryContext(writer, resolver, base_url, representation)
-        ordered = sorted(entries, key=lambda e: METHOD_ORDER[e.method])
+        ordered = sorted(entries, key=_processing_order)
         resolver.lock_conditional_writes(ordered)
         for entry in ordered:
             _naming_entry(entry, resolver.assign_id, entry)
@@ -72,9 +72,20 @@ def _transaction(
             if isinstance(entry.resource, dict):
                 _naming_entry(entry, resolver.resolve_conditional_references, entry.resource)
                 rewrite_references(entry.resource, resolver.mapping)
+                rewrite_attachment_urls(entry.resource, resolver.mapping)
         for entry in ordered:
             responses[entry.index] = _naming_entry(entry, run_entry, context, entry)
     return responses
+
+
+# Document content is written before the resources that describe it, so that their write
+# rules see it (a DocumentReference's hash and size are checked against its Binary's bytes,
+# IHE MHD ITI-65). Ids are assigned before any entry runs, so the order changes no result.
+CONTENT_TYPES = frozenset({"Binary"})
+
+
+def _processing_order(entry: BundleEntry) -> tuple[int, int]:
+    return METHOD_ORDER[entry.method], 0 if entry.resource_type in CONTENT_TYPES else 1
 
 
 def _batch_entry(
@@ -93,6 +104,7 @@ def _batch_entry(
             if isinstance(entry.resource, dict):
                 resolver.resolve_conditional_references(entry.resource)
                 rewrite_references(entry.resource, resolver.mapping)
+                rewrite_attachment_urls(entry.resource, resolver.mapping)
             return run_entry(EntryContext(writer, resolver, base_url, representation), entry)
     except FhirError as exc:
         return {"response": {"status": status_line(exc.status), "outcome": exc.outcome()}}

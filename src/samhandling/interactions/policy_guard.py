@@ -133,6 +133,7 @@ class PolicyGuard:
             hidden=lambda resource: not self.visible("search", resource),
             owner=self.principal.subject,
             hidden_uncounted=lambda resource: not self.would_show("search", resource),
+            withheld_label=self.service_rules.withheld_labels.get(resource_type or ""),
         )
 
     def would_show(self, interaction: str, resource: dict[str, Any]) -> bool:

@@ -110,15 +110,47 @@ def _run(
         keyset = keyset_page(connection, builder, query)
         page = _versions(connection, keyset.keys, keyset.checked, restriction)
         links = _keyset_links(url, items, query, keyset.keys, keyset.has_next, keyset.has_previous)
-        return _finish(connection, query, page, links, keyset.total, False, url, items, restriction)
+        bundle = _finish(
+            connection, query, page, links, keyset.total, False, url, items, restriction
+        )
+        return _with_withheld(connection, builder, query, keyset.total, bundle)
     key = paging.query_key(items, query, restriction)
     matches = paging.all_matches(connection, builder, query, key)
     page = _page(connection, matches, query, restriction)
     more = len(matches.keys) > query.offset + query.count
     links = _links(url, items, query, matches.search_id, more)
-    return _finish(
+    bundle = _finish(
         connection, query, page, links, matches.total, matches.truncated, url, items, restriction
     )
+    return _with_withheld(connection, builder, query, matches.total, bundle)
+
+
+def _with_withheld(
+    connection: Connection,
+    builder: SearchSql,
+    query: SearchQuery,
+    visible: int | None,
+    bundle: dict[str, Any],
+) -> dict[str, Any]:
+    """The first page of a search whose restriction counts what it withholds (documents,
+    as the national document service does) says how many, as an informational issue."""
+    label = builder.restriction.withheld_label
+    first = query.offset == 0 and not (query.cursor or query.after or query.before)
+    if label is None or not first:
+        return bundle
+    withheld = paging.withheld_count(connection, builder, query, visible)
+    if not withheld:
+        return bundle
+    noun = label.removesuffix("s") if withheld == 1 else label  # "1 document", "2 documents"
+    issue = Issue("information", "informational", f"{withheld} {noun} withheld")
+    entries = bundle["entry"]
+    outcome = next((e for e in entries if e.get("search", {}).get("mode") == "outcome"), None)
+    if outcome is None:
+        resource = operation_outcome([issue])
+        entries.append({"resource": resource, "search": {"mode": "outcome"}})
+    else:
+        outcome["resource"]["issue"].append(operation_outcome([issue])["issue"][0])
+    return bundle
 
 
 def _finish(

@@ -154,6 +154,16 @@ def _visible_count(connection: Connection, keys: list[Key], restriction: SearchR
     return sum(1 for _ in visible_versions(connection, keys, restriction.for_counting()))
 
 
+def withheld_count(
+    connection: Connection, builder: SearchSql, query: SearchQuery, visible: int | None
+) -> int | None:
+    """How many matches the restriction's ``hidden`` test withheld, given the number of
+    ``visible`` ones (None when that is unknown, or nothing is hidden by a test)."""
+    if builder.restriction.hidden is None or visible is None:
+        return None
+    return max(_count(connection, builder, query) - visible, 0)
+
+
 def _count(connection: Connection, builder: SearchSql, query: SearchQuery) -> int:
     stmt = select(func.count()).select_from(builder.matches(query).subquery())
     return int(connection.execute(stmt).scalar_one())

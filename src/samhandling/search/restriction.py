@@ -30,12 +30,16 @@ class SearchRestriction:
     * ``hidden_uncounted``: the same test as ``hidden`` without its side effects (``hidden``
       may note what the caller was shown, for the audit trail); the default ``total`` counts
       the matches beyond the page with it (``paging.TOTAL_THRESHOLD``). Without it, ``hidden``.
+    * ``withheld_label``: when set (e.g. "documents"), the first page of a search whose
+      visible total is known says how many matches ``hidden`` withheld, as an informational
+      issue ("2 documents withheld") in the Bundle's OperationOutcome entry — never which.
     """
 
     patient_ids: frozenset[str] | None = None
     hidden: Callable[[dict[str, Any]], bool] | None = None
     owner: str | None = None
     hidden_uncounted: Callable[[dict[str, Any]], bool] | None = None
+    withheld_label: str | None = None
 
     def fingerprint(self) -> str:
         """A stable key for the restriction, binding cached search results to it."""

@@ -16,6 +16,7 @@ from samhandling.services import (
     bulk_export,
     critical_information,
     document_federation,
+    document_sharing,
     identity,
     lab_results,
     measurements,
@@ -42,6 +43,7 @@ def platform_services(extra: Iterable[Service] = ()) -> list[Service]:
         validation.SERVICE,
         patient_summary.SERVICE,
         bulk_export.SERVICE,
+        document_sharing.SERVICE,
         document_federation.SERVICE,
         *extra,
     ]

@@ -73,6 +73,9 @@ class Service:
     topics: tuple[Topic, ...] = ()
     #: makes its `SearchFederation` (other servers asked beside this one) from the settings
     search_federation: FederationFactory | None = None
+    #: (resource type, what its resources are called): searches of these types say how
+    #: many matches were withheld from the caller ("2 documents withheld"), never which
+    counts_withheld: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ class Platform:
         services' access rules."""
         permissions = self.operations().permissions()
         rules = tuple(rule for s in self.services for rule in s.access_rules)
-        return ServiceRules(operations=permissions, access_rules=rules)
+        labels = {rtype: label for s in self.services for rtype, label in s.counts_withheld}
+        return ServiceRules(operations=permissions, access_rules=rules, withheld_labels=labels)
 
     def shipped_definitions(self) -> dict[tuple[str, str], dict[str, Any]]:
         """The definitions the services ship, and the OperationDefinitions of their

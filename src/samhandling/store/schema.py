@@ -353,3 +353,26 @@ notification_event = Table(
     Column("version_id", Integer, nullable=False),
     Column("created_at_us", BigInteger, nullable=False),
 )
+
+# Document content (services/document_sharing, store/document_content.py): the bytes of
+# Binary resources, content-addressed by SHA-256 and kept outside the resource rows. On
+# PostgreSQL in chunks of at most 1 MiB (`document_content_chunk`); on SQLite as files in a
+# blob directory beside the database file (these tables stay empty there).
+document_content = Table(
+    "document_content",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("sha1", String(40), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("chunk_count", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+document_content_chunk = Table(
+    "document_content_chunk",
+    metadata,
+    # the content's SHA-256, or "upload-<uuid>" while an upload is under way
+    Column("content_key", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)

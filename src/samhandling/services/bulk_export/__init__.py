@@ -28,6 +28,10 @@ def _operation(level: Level, resource_type: str | None) -> Operation:
         resource_type,
         kick_off,
         permission="",  # the handler checks the system scopes per exported type
+        # the kick-off stores a job row: a write transaction from the start, so that on
+        # SQLite it never has to upgrade a read transaction (which fails at once with
+        # "database is locked" when the audit journal committed in between)
+        writes=True,
         methods=("GET", "POST"),
         description=_DESCRIPTION,
         parameters=_PARAMETERS,
