@@ -65,6 +65,9 @@ class Service:
     workers: tuple[WorkerFactory, ...] = ()
     #: the notification topics it offers (`subscription_topic.Topic`)
     topics: tuple[Topic, ...] = ()
+    #: the resource types citizens may create and update (the policy's `citizen_writable`);
+    #: its write and access rules must then say which of them are the citizen's to write
+    citizen_writable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -98,11 +101,12 @@ class Platform:
         return tuple(rule for s in self.services for rule in s.write_rules)
 
     def policy_rules(self) -> ServiceRules:
-        """The data the access policy decides from: the operations' permissions and the
-        services' access rules."""
+        """The data the access policy decides from: the operations' permissions, the
+        services' access rules and what they let citizens write."""
         permissions = self.operations().permissions()
         rules = tuple(rule for s in self.services for rule in s.access_rules)
-        return ServiceRules(operations=permissions, access_rules=rules)
+        writable = frozenset(t for s in self.services for t in s.citizen_writable)
+        return ServiceRules(operations=permissions, access_rules=rules, citizen_writable=writable)
 
     def shipped_definitions(self) -> dict[tuple[str, str], dict[str, Any]]:
         """The definitions the services ship, and the OperationDefinitions of their

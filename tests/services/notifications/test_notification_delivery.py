@@ -185,8 +185,8 @@ def test_a_system_is_not_told_of_what_its_scopes_do_not_cover(
 def test_a_citizen_is_told_only_of_what_they_may_read(
     client: TestClient, engine: Engine, receiver: Receiver
 ) -> None:
-    # Citizens may not write Subscriptions through the API yet (the policy's
-    # citizen_writable); their delivery is judged the same way, shown on a recorded one.
+    # A citizen subscription without a patient filter cannot be made through the API (see
+    # test_notification_citizens); delivery still judges each event, shown on a recorded one.
     subscription_id = subscribe(client, subscription(receiver.url))
     with write_connection(engine) as connection:
         state = queries.subscription_state(connection, subscription_id)

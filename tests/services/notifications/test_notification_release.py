@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from starlette.testclient import TestClient
 
@@ -14,44 +13,22 @@ from fixtures.critical_information import CITIZEN
 from fixtures.fhir_app import FHIR_JSON, mint
 from fixtures.lab_results import created_ids, reason, submission
 from samhandling.fhir.instants import now_us
-from samhandling.store import notification_queries as queries
-from samhandling.store.database import Engine, write_connection
+from samhandling.store.database import Engine
 from services.notifications.notification_kit import LAB_RESULT, Clock, subscribe, subscription
 from services.notifications.notification_kit import worker as delivery_worker
 from services.notifications.receiver import Receiver
 
 DAY = 24 * 3600
-CITIZEN_SUBSCRIBER: dict[str, Any] = {
-    "kind": "citizen",
-    "issuer": "https://idporten.test",
-    "subject": "citizen",
-    "scopes": "patient/*.rs",
-    "security_level": 4,
-    "acts_for": [
-        {"relation": "self", "patient_id": CITIZEN, "birth_date": "1985-05-05", "masked_pid": "x"}
-    ],
-}
+CITIZEN_SCOPES = ("patient/*.rs", "patient/Subscription.cru")
 
 
-def _citizen_subscription(client: TestClient, engine: Engine, receiver: Receiver) -> str:
-    """A lab-result subscription whose subscriber is the citizen (recorded as the write rule
-    records one)."""
-    subscription_id = subscribe(client, subscription(receiver.url, LAB_RESULT))
-    with write_connection(engine) as connection:
-        state = queries.subscription_state(connection, subscription_id)
-        assert state is not None
-        queries.save_subscription(
-            connection,
-            subscription_id,
-            topic=state.topic,
-            filters=(),
-            endpoint=receiver.url,
-            headers=(),
-            payload="id-only",
-            subscriber=CITIZEN_SUBSCRIBER,
-            start_tx=state.start_tx,
-        )
-    return subscription_id
+def _citizen_subscription(client: TestClient, receiver: Receiver, tmp_path: Path) -> str:
+    """The citizen's own lab-result subscription, made through the API."""
+    token = mint(tmp_path, "citizen", scopes=CITIZEN_SCOPES)
+    body = subscription(
+        receiver.url, LAB_RESULT, filters=(f"DiagnosticReport?patient=Patient/{CITIZEN}",)
+    )
+    return subscribe(client, body, {"Authorization": f"Bearer {token}"})
 
 
 def _microbiology_result(client: TestClient, clock: Clock) -> str:
@@ -70,9 +47,9 @@ def _clinician(client: TestClient, report: str, operation: str, tmp_path: Path) 
 
 
 def test_a_delayed_result_is_announced_when_its_delay_ends(
-    client: TestClient, engine: Engine, receiver: Receiver
+    client: TestClient, engine: Engine, receiver: Receiver, tmp_path: Path
 ) -> None:
-    _citizen_subscription(client, engine, receiver)
+    _citizen_subscription(client, receiver, tmp_path)
     clock = Clock(now_us())
     report = _microbiology_result(client, clock)
     delivering = delivery_worker(engine, clock)
@@ -91,7 +68,7 @@ def test_a_delayed_result_is_announced_when_its_delay_ends(
 def test_a_result_blocked_during_its_delay_is_never_announced_until_released(
     client: TestClient, engine: Engine, receiver: Receiver, tmp_path: Path
 ) -> None:
-    _citizen_subscription(client, engine, receiver)
+    _citizen_subscription(client, receiver, tmp_path)
     clock = Clock(now_us())
     report = _microbiology_result(client, clock)
     delivering = delivery_worker(engine, clock)

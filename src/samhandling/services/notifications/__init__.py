@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from samhandling.services.notifications.operations import operations
+from samhandling.services.notifications.ownership import CitizenOwnsSubscription
 from samhandling.services.notifications.subscriptions import SubscriptionRule
 from samhandling.services.notifications.worker import DeliveryWorker
 from samhandling.services.service import Platform, Service
@@ -35,5 +36,7 @@ def service(others: Sequence[Service]) -> Service:
         name="notifications",
         operations=operations(topics),
         write_rules=(SubscriptionRule(topics),),
+        access_rules=(CitizenOwnsSubscription(),),
         workers=(worker,),
+        citizen_writable=frozenset({"Subscription"}),
     )

@@ -5,7 +5,10 @@ and ignored: an unknown topic, a channel other than rest-hook (websocket, email 
 are not built), an endpoint that is not `https` (plain `http` only to a loopback address,
 for local receivers and tests), a payload other than `empty` or `id-only` (no
 `full-resource`: a notification never carries content), a filter the topic does not offer,
-a subscriber that is not a system or a citizen (`subscribers`). An accepted subscription is
+a subscriber that is not a system or a citizen (`subscribers`). A citizen subscribes to
+their own record (or that of someone they act for) only, named by a `patient` filter, and
+changes only their own subscriptions (`ownership`; the policy checks the filter's patient
+against the citizen's reach first). An accepted subscription is
 `active` at once (no handshake yet) and its delivery state is recorded in the same
 transaction, with its creator; `off` or a delete stops delivery; writing it again resumes one
 in `error`.
@@ -19,9 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from samhandling.auth.principal import Principal
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.write_rules import WriteContext
 from samhandling.services.notifications import subscribers
+from samhandling.services.notifications.ownership import owner_key, owner_of, with_owner
 from samhandling.services.subscription_topic import Topic
 from samhandling.store import notification_queries as queries
 
@@ -132,15 +137,21 @@ class SubscriptionRule:
 
     def check(self, context: WriteContext) -> None:
         connection = context.writer.connection
+        principal = context.writer.guard.principal
+        if principal is not None and principal.kind == "citizen":
+            _check_owner(context, principal)
         new = context.new
+        if new is not None and principal is not None:
+            with_owner(new, owner_key(principal))
         if new is None or new.get("status") == "off":
             queries.switch_off(connection, context.resource_id)
             return
-        principal = context.writer.guard.principal
         why = subscribers.refusal(principal)
         if why:
             raise _refuse(why)
         request = parse(new, self.topics)
+        if principal is not None and principal.kind == "citizen":
+            _check_citizen_filters(request, principal)
         new["status"] = "active"
         new.pop("error", None)
         queries.save_subscription(
@@ -153,4 +164,36 @@ class SubscriptionRule:
             payload=request.payload,
             subscriber=subscribers.record(principal),
             start_tx=context.writer.tx_id,
+        )
+
+
+def _check_owner(context: WriteContext, principal: Principal) -> None:
+    """A citizen changes only a subscription they own (the stored version says whose)."""
+    before = context.before
+    if before is not None and owner_of(before) != owner_key(principal):
+        raise FhirError(403, [error("forbidden", "this subscription belongs to someone else")])
+
+
+def _check_citizen_filters(request: Request, principal: Principal) -> None:
+    """A citizen subscribes to their own record, or that of someone they act for, by name:
+    a `patient` filter is required and every one must be such a patient."""
+    own = {a.patient_id for a in principal.acts_for if a.patient_id}
+    patients = [value for name, value in request.filters if name == "patient"]
+    if not patients:
+        raise _refuse(
+            "a citizen's subscription needs a patient filter naming their own record "
+            "(e.g. patient=Patient/<id>)",
+            "Subscription.criteria",
+        )
+    if not set(patients) <= own:
+        raise FhirError(
+            403,
+            [
+                error(
+                    "forbidden",
+                    "a citizen may subscribe only to their own record or that "
+                    "of someone they act for",
+                    "Subscription.criteria",
+                )
+            ],
         )
