@@ -29,6 +29,9 @@ from samhandling.store.database import is_sqlite
 from samhandling.store.schema import notification_event, notification_subscription, outbox
 
 _SUB = notification_subscription.c
+#: the endpoint recorded for a websocket subscription: its notifications go to the sockets
+#: bound to it (services/notifications/websocket), not to the rest-hook sender
+WEBSOCKET = "websocket:"
 
 
 @dataclass(frozen=True)
@@ -124,9 +127,12 @@ def save_subscription(
     payload: str,
     subscriber: dict[str, Any],
     start_tx: int,
+    status: str = "active",
+    wake_at_us: int | None = None,
 ) -> None:
-    """Record a new subscription, or a changed one (which becomes active again, keeping its
-    numbering and undelivered events: an owner resumes a subscription in `error` this way)."""
+    """Record a new subscription, or a changed one (which becomes `status` again — requested
+    until its handshake, or active — keeping its numbering and undelivered events: an owner
+    resumes a subscription in `error` this way); the sender looks at it by `wake_at_us`."""
     values = {
         "topic": topic,
         "filters": json.dumps([list(f) for f in filters]),
@@ -134,10 +140,10 @@ def save_subscription(
         "headers": json.dumps(list(headers)),
         "payload": payload,
         "subscriber": json.dumps(subscriber, sort_keys=True),
-        "status": "active",
+        "status": status,
         "failures": 0,
         "failing_since_us": None,
-        "next_attempt_us": None,
+        "next_attempt_us": wake_at_us,
         "error": None,
     }
     found = connection.execute(
@@ -159,10 +165,20 @@ def save_subscription(
 
 def switch_off(connection: Connection, subscription_id: str) -> None:
     """Stop delivering to a subscription (deleted, or set `off` by its owner)."""
+    set_status(connection, subscription_id, "off")
+
+
+def set_status(
+    connection: Connection, subscription_id: str, status: str, error: str | None = None
+) -> None:
+    """Set a subscription's status (and its last error, when given)."""
+    values: dict[str, Any] = {"status": status}
+    if error is not None:
+        values["error"] = error
     connection.execute(
         update(notification_subscription)
         .where(_SUB.subscription_id == subscription_id)
-        .values(status="off")
+        .values(**values)
     )
 
 
@@ -178,17 +194,21 @@ def subscription_state(connection: Connection, subscription_id: str) -> Subscrip
     return _state(row) if row is not None else None
 
 
+#: the subscriptions events are numbered for: active, and requested (awaiting the handshake)
+LIVE = ("requested", "active")
+
+
 def any_active(connection: Connection) -> bool:
-    """Whether any subscription is active (else the matcher has nothing to do)."""
-    stmt = select(_SUB.subscription_id).where(_SUB.status == "active").limit(1)
+    """Whether any subscription is live (else the matcher has nothing to do)."""
+    stmt = select(_SUB.subscription_id).where(_SUB.status.in_(LIVE)).limit(1)
     return connection.execute(stmt).first() is not None
 
 
 def active_subscriptions_locked(connection: Connection) -> list[SubscriptionState]:
-    """The active subscriptions, locked until the transaction ends (their counters change)."""
+    """The live subscriptions, locked until the transaction ends (their counters change)."""
     stmt = (
         select(notification_subscription)
-        .where(_SUB.status == "active")
+        .where(_SUB.status.in_(LIVE))
         .order_by(_SUB.subscription_id)
     )
     rows = connection.execute(_locked(stmt, connection, skip=False)).mappings()
@@ -235,13 +255,18 @@ def number_events(
 
 
 def claim_due(connection: Connection, holder: str, now_us: int, lease_us: int) -> list[str]:
-    """Lease the active subscriptions with undelivered events that are due to `holder`."""
+    """Lease to `holder` the subscriptions due: a requested one (its handshake), an active
+    one with undelivered events (unless backing off after a failure), or one whose wake-up
+    time has come (a retry, a heartbeat, its end)."""
+    woken = _SUB.next_attempt_us <= now_us
+    pending = (_SUB.delivered_through < _SUB.events_since_start) & (_SUB.failures == 0)
+    requested = _SUB.status == "requested"
     stmt = (
         select(_SUB.subscription_id)
         .where(
-            _SUB.status == "active",
-            _SUB.delivered_through < _SUB.events_since_start,
-            (_SUB.next_attempt_us.is_(None)) | (_SUB.next_attempt_us <= now_us),
+            _SUB.status.in_(LIVE),
+            _SUB.endpoint != WEBSOCKET,
+            requested | pending | woken,
             (_SUB.lease_until_us.is_(None)) | (_SUB.lease_until_us < now_us),
         )
         .order_by(_SUB.subscription_id)
@@ -285,9 +310,14 @@ def events_between(
 
 
 def record_delivery(
-    connection: Connection, subscription_id: str, holder: str, through: int
+    connection: Connection,
+    subscription_id: str,
+    holder: str,
+    through: int,
+    wake_at_us: int | None = None,
 ) -> None:
-    """Events up to `through` were delivered: move the mark, clear failures and the lease."""
+    """Events up to `through` were delivered: move the mark, clear failures and the lease;
+    the next look without events at `wake_at_us` (a heartbeat, the end)."""
     connection.execute(
         update(notification_subscription)
         .where(_SUB.subscription_id == subscription_id, _SUB.lease_holder == holder)
@@ -295,7 +325,7 @@ def record_delivery(
             delivered_through=through,
             failures=0,
             failing_since_us=None,
-            next_attempt_us=None,
+            next_attempt_us=wake_at_us,
             error=None,
             lease_holder=None,
             lease_until_us=None,

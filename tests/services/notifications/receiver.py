@@ -67,6 +67,16 @@ class Receiver:
     def focuses(self) -> list[str]:
         return [focus for bundle in self.bundles for _, focus in events_of(bundle)]
 
+    def kinds(self) -> list[str]:
+        """The notification type of each Bundle received (handshake, heartbeat, …)."""
+        return [kind_of(bundle) for bundle in self.bundles]
+
+
+def kind_of(bundle: dict[str, Any]) -> str:
+    """The `type` of a notification Bundle's status."""
+    status = bundle["entry"][0]["resource"]
+    return next(str(p["valueCode"]) for p in status["parameter"] if p["name"] == "type")
+
 
 def events_of(bundle: dict[str, Any]) -> list[tuple[int, str]]:
     """(event number, focus reference) of a notification Bundle's status entry."""

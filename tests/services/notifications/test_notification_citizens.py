@@ -89,10 +89,10 @@ def test_another_citizen_cannot_see_or_change_a_subscription(
     assert client.put(url, json=taken, headers=intruder).status_code in (403, 404)
     assert client.delete(url, headers=intruder).status_code in (403, 404)
     stored = client.get(url).json()
-    assert stored["status"] == "active"
+    assert stored["status"] == "requested"
     assert stored["channel"]["endpoint"] == HOOK
     status = client.get(f"{url}/$status").json()
-    assert {p["name"]: p for p in status["parameter"]}["status"]["valueCode"] == "active"
+    assert {p["name"]: p for p in status["parameter"]}["status"]["valueCode"] == "requested"
 
 
 def test_a_citizen_cannot_forge_the_owner(client: TestClient, tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ def test_a_result_blocked_during_its_delay_is_never_announced_until_released(
     delivering.run_once()
     clock.advance(30 * DAY)  # long past its delay: still blocked
     assert delivering.run_once() == 0
-    assert receiver.bundles == []
+    assert receiver.event_numbers() == []
     _clinician(client, report, "unblock", tmp_path)  # released by the clinician
     clock.advance(1)
     assert delivering.run_once() == 1

@@ -19,12 +19,16 @@ import httpx
 
 from samhandling.fhir import json_codec
 from samhandling.fhir.instants import format_instant
-from samhandling.interactions import crud
 from samhandling.services.notifications.bundles import notification
+from samhandling.services.notifications.lifecycle import (
+    Terms,
+    show_status,
+    stored_subscription,
+    terms_of,
+)
 from samhandling.store import notification_queries as queries
 from samhandling.store.database import Connection, Engine, read_connection, write_connection
 from samhandling.store.notification_queries import NumberedEvent, SubscriptionState
-from samhandling.store.version_writer import VersionWriter
 
 log = logging.getLogger("samhandling.notifications")
 
@@ -61,19 +65,72 @@ def _send(
 ) -> int:
     with read_connection(engine) as connection:
         state = queries.subscription_state(connection, subscription_id)
-        if state is None:
-            return 0
+        resource = stored_subscription(connection, subscription_id)
+    if state is None or resource is None:
+        return 0
+    terms = terms_of(resource)
+    if terms.ended(now_us):
+        with write_connection(engine) as connection:
+            queries.record_delivery(connection, subscription_id, holder, state.delivered_through)
+            queries.switch_off(connection, subscription_id)
+            show_status(connection, subscription_id, "off")
+        return 0
+    if state.status == "requested" and not _handshake(engine, client, base_url, holder, state):
+        return 0
+    return _deliver(engine, client, base_url, holder, state, terms, now_us)
+
+
+def _handshake(
+    engine: Engine, client: httpx.Client, base_url: str, holder: str, state: SubscriptionState
+) -> bool:
+    """The backport's handshake: a requested subscription turns active when its endpoint
+    takes the `handshake` notification, and `error` (with the reason) when it does not."""
+    failure = _post(client, state, base_url, [], "handshake")
+    with write_connection(engine) as connection:
+        if failure is None:
+            queries.set_status(connection, state.subscription_id, "active")
+            show_status(connection, state.subscription_id, "active")
+            return True
+        reason = f"handshake failed: {failure}"
+        log.warning("subscription %s: %s", state.subscription_id, reason)
+        queries.record_delivery(connection, state.subscription_id, holder, state.delivered_through)
+        queries.set_status(connection, state.subscription_id, "error", reason)
+        show_status(connection, state.subscription_id, "error", reason)
+    return False
+
+
+def _deliver(
+    engine: Engine,
+    client: httpx.Client,
+    base_url: str,
+    holder: str,
+    state: SubscriptionState,
+    terms: Terms,
+    now_us: int,
+) -> int:
+    """Send the oldest undelivered events, or a heartbeat when one is due; record it."""
+    subscription_id = state.subscription_id
+    with read_connection(engine) as connection:
         events = queries.pending_events(
             connection, subscription_id, state.delivered_through, EVENTS_PER_NOTIFICATION
         )
-    if not events:
-        with write_connection(engine) as connection:
-            queries.record_delivery(connection, subscription_id, holder, state.delivered_through)
+    woken = state.next_attempt_us is not None and state.next_attempt_us <= now_us
+    fresh = state.status == "requested"  # its handshake was sent just now
+    if not events and (fresh or not woken or not terms.heartbeat_us):
+        with write_connection(engine) as connection:  # nothing to say: hand the lease back
+            wake = terms.wake_at(now_us) if fresh or woken else state.next_attempt_us
+            queries.record_delivery(
+                connection, subscription_id, holder, state.delivered_through, wake
+            )
         return 0
-    failure = _post(client, state, base_url, events)
+    kind = "event-notification" if events else "heartbeat"
+    failure = _post(client, state, base_url, events, kind)
     with write_connection(engine) as connection:
         if failure is None:
-            queries.record_delivery(connection, subscription_id, holder, events[-1].event_number)
+            through = events[-1].event_number if events else state.delivered_through
+            queries.record_delivery(
+                connection, subscription_id, holder, through, terms.wake_at(now_us)
+            )
             return len(events)
         _record_failure(connection, state, holder, failure, now_us)
     return 0
@@ -84,10 +141,13 @@ def _post(
     state: SubscriptionState,
     base_url: str,
     events: list[NumberedEvent],
+    kind: str,
 ) -> str | None:
-    """Post one notification; None when the receiver took it, else why not."""
-    shown = dataclasses.replace(state, events_since_start=events[-1].event_number)
-    body = json_codec.dump(notification(shown, base_url, events, "event-notification"))
+    """Post one notification of `kind`; None when the receiver took it, else why not."""
+    shown = state  # a handshake or heartbeat tells the count so far
+    if events:
+        shown = dataclasses.replace(state, events_since_start=events[-1].event_number)
+    body = json_codec.dump(notification(shown, base_url, events, kind))
     headers = {"Content-Type": "application/fhir+json"}
     for header in state.headers:
         name, _, value = header.partition(":")
@@ -127,17 +187,4 @@ def _record_failure(
         gives_up=gives_up,
     )
     if gives_up:
-        _mark_error(connection, state.subscription_id, reason)
-
-
-def _mark_error(connection: Connection, subscription_id: str, reason: str) -> None:
-    """Show the give-up on the Subscription itself: `status` error and the reason, a new
-    version written through the interactions by the platform (no caller's guard)."""
-    writer = VersionWriter(connection)
-    current = writer.current("Subscription", subscription_id)
-    if current is None or current.deleted:
-        return
-    body = current.resource()
-    body["status"] = "error"
-    body["error"] = reason
-    crud.update(writer, "Subscription", subscription_id, body, if_match=current.version_id)
+        show_status(connection, state.subscription_id, "error", reason)

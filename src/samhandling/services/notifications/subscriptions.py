@@ -8,10 +8,10 @@ for local receivers and tests), a payload other than `empty` or `id-only` (no
 a subscriber that is not a system or a citizen (`subscribers`). A citizen subscribes to
 their own record (or that of someone they act for) only, named by a `patient` filter, and
 changes only their own subscriptions (`ownership`; the policy checks the filter's patient
-against the citizen's reach first). An accepted subscription is
-`active` at once (no handshake yet) and its delivery state is recorded in the same
-transaction, with its creator; `off` or a delete stops delivery; writing it again resumes one
-in `error`.
+against the citizen's reach first). An accepted subscription is `requested` until the
+sender's handshake makes it `active` (`lifecycle`); its delivery state is recorded in the
+same transaction, with its creator; `off` or a delete stops delivery; writing it again
+resumes one in `error`.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ class SubscriptionRule:
         request = parse(new, self.topics)
         if principal is not None and principal.kind == "citizen":
             _check_citizen_filters(request, principal)
-        new["status"] = "active"
+        new["status"] = "requested"  # until its endpoint takes the handshake (`lifecycle`)
         new.pop("error", None)
         queries.save_subscription(
             connection,
@@ -164,6 +164,7 @@ class SubscriptionRule:
             payload=request.payload,
             subscriber=subscribers.record(principal),
             start_tx=context.writer.tx_id,
+            status="requested",
         )
 
 
