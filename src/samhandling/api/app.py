@@ -35,6 +35,7 @@ from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
 from samhandling.api.search_routes import search_routes
 from samhandling.api.smart_configuration import smart_configuration
+from samhandling.api.subscription_socket import socket_route
 from samhandling.audit.journal import AuditJournal
 from samhandling.auth import DevIssuer
 from samhandling.auth.dev.routes import dev_issuer_routes
@@ -164,6 +165,7 @@ def _fhir_routes(api: FhirRestApi, settings: Settings, platform: Platform) -> li
         Route("/.well-known/smart-configuration", lambda _r: JSONResponse(smart)),
         Route("/fhir", api.bundle, methods=["POST"]),
         Route("/fhir/_history", api.history, methods=["GET"]),
+        socket_route(),
         *operation_routes(api, operations),
         *audit_routes(api),
         *export_routes(api),

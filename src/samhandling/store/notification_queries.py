@@ -265,7 +265,7 @@ def claim_due(connection: Connection, holder: str, now_us: int, lease_us: int) -
         select(_SUB.subscription_id)
         .where(
             _SUB.status.in_(LIVE),
-            _SUB.endpoint != WEBSOCKET,
+            ~_SUB.endpoint.startswith(WEBSOCKET),
             requested | pending | woken,
             (_SUB.lease_until_us.is_(None)) | (_SUB.lease_until_us < now_us),
         )
@@ -421,3 +421,34 @@ def recheck_later(connection: Connection, held: HeldBack, recheck_at_us: int | N
         connection.execute(
             update(notification_event).where(*where).values(created_at_us=recheck_at_us)
         )
+
+
+def grant_binding(
+    connection: Connection, subscription_id: str, digest: str, expires_us: int
+) -> None:
+    """Let a websocket bind to the subscription with the token of `digest` until
+    `expires_us` (one token at a time: a new one replaces the last). Kept in the endpoint
+    column, which a websocket subscription has no other use for."""
+    connection.execute(
+        update(notification_subscription)
+        .where(_SUB.subscription_id == subscription_id, _SUB.endpoint.startswith(WEBSOCKET))
+        .values(endpoint=f"{WEBSOCKET}{expires_us}:{digest}")
+    )
+
+
+def binding_of(connection: Connection, subscription_id: str) -> tuple[str, int] | None:
+    """The digest and expiry of a websocket subscription's binding token, or None."""
+    state = subscription_state(connection, subscription_id)
+    if state is None or not state.endpoint.startswith(WEBSOCKET):
+        return None
+    expires, _, digest = state.endpoint.removeprefix(WEBSOCKET).partition(":")
+    return (digest, int(expires)) if digest else None
+
+
+def record_socket_delivery(connection: Connection, subscription_id: str, through: int) -> None:
+    """A websocket sent the events up to `through` (the mark only moves forward)."""
+    connection.execute(
+        update(notification_subscription)
+        .where(_SUB.subscription_id == subscription_id, _SUB.delivered_through < through)
+        .values(delivered_through=through)
+    )

@@ -18,8 +18,8 @@ HOOK = "http://127.0.0.1:9/hook"
     ("body", "reason"),
     [
         (subscription(HOOK, "https://example.org/SubscriptionTopic/x"), "unknown topic"),
-        (subscription(HOOK, channel="websocket"), "only rest-hook"),
-        (subscription(HOOK, channel="email"), "only rest-hook"),
+        (subscription(HOOK, channel="email"), "only rest-hook and websocket"),
+        (subscription(HOOK, channel="message"), "only rest-hook and websocket"),
         (subscription("http://example.org/hook"), "https"),
         (subscription("ftp://127.0.0.1/hook"), "absolute http(s) URL"),
         (subscription(HOOK, payload="full-resource"), "empty or id-only"),

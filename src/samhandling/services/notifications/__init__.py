@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from samhandling.services.notifications import websocket
 from samhandling.services.notifications.operations import operations
 from samhandling.services.notifications.ownership import CitizenOwnsSubscription
 from samhandling.services.notifications.subscriptions import SubscriptionRule
@@ -34,7 +35,7 @@ def service(others: Sequence[Service]) -> Service:
 
     return Service(
         name="notifications",
-        operations=operations(topics),
+        operations=(*operations(topics), websocket.OPERATION),
         write_rules=(SubscriptionRule(topics),),
         access_rules=(CitizenOwnsSubscription(),),
         workers=(worker,),

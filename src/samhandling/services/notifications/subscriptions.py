@@ -1,17 +1,17 @@
 """Topic-based Subscriptions in the R4 Backport shape, checked when they are written.
 
 A subscription the server cannot honour is refused (422, with the reason), never accepted
-and ignored: an unknown topic, a channel other than rest-hook (websocket, email and message
-are not built), an endpoint that is not `https` (plain `http` only to a loopback address,
-for local receivers and tests), a payload other than `empty` or `id-only` (no
-`full-resource`: a notification never carries content), a filter the topic does not offer,
-a subscriber that is not a system or a citizen (`subscribers`). A citizen subscribes to
-their own record (or that of someone they act for) only, named by a `patient` filter, and
-changes only their own subscriptions (`ownership`; the policy checks the filter's patient
-against the citizen's reach first). An accepted subscription is `requested` until the
-sender's handshake makes it `active` (`lifecycle`); its delivery state is recorded in the
-same transaction, with its creator; `off` or a delete stops delivery; writing it again
-resumes one in `error`.
+and ignored: an unknown topic, a channel other than rest-hook or websocket (email and
+message are not built), a rest-hook endpoint that is not `https` (plain `http` only to a
+loopback address, for local receivers and tests), a payload other than `empty` or `id-only`
+(no `full-resource`: a notification never carries content), a filter the topic does not
+offer, a subscriber that is not a system or a citizen (`subscribers`). A citizen subscribes
+to their own record (or that of someone they act for) only, named by a `patient` filter,
+and changes only their own subscriptions (`ownership`; the policy checks the filter's
+patient against the citizen's reach first). An accepted rest-hook subscription is
+`requested` until the sender's handshake makes it `active` (`lifecycle`; a websocket one is
+active at once); its delivery state is recorded in the same transaction, with its creator;
+`off` or a delete stops delivery; writing it again resumes one in `error`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ FILTER_CRITERIA = f"{BACKPORT}/backport-filter-criteria"
 PAYLOAD_CONTENT = f"{BACKPORT}/backport-payload-content"
 PROFILE = f"{BACKPORT}/backport-subscription"
 PAYLOADS = ("empty", "id-only")
+CHANNELS = ("rest-hook", "websocket")
 LOOPBACK_NAMES = ("localhost",)
 
 
@@ -65,9 +66,9 @@ def parse(subscription: dict[str, Any], topics: Sequence[Topic]) -> Request:
         known = ", ".join(sorted(by_url))
         raise _refuse(f"unknown topic; this server offers: {known}", "Subscription.criteria")
     channel = subscription.get("channel", {})
-    if channel.get("type") != "rest-hook":
+    if channel.get("type") not in CHANNELS:
         raise _refuse(
-            f"channel {channel.get('type')!r} is not offered; only rest-hook is",
+            f"channel {channel.get('type')!r} is not offered; only rest-hook and websocket are",
             "Subscription.channel.type",
         )
     content = [e.get("valueCode") for e in _extensions(channel.get("_payload"), PAYLOAD_CONTENT)]
@@ -77,6 +78,8 @@ def parse(subscription: dict[str, Any], topics: Sequence[Topic]) -> Request:
             f"payload content {payload!r} is not offered; use empty or id-only",
             "Subscription.channel.payload",
         )
+    if channel["type"] == "websocket":  # sent to the sockets bound to it (`websocket`)
+        return Request(topic, _filters(subscription, topic), queries.WEBSOCKET, (), payload)
     return Request(
         topic,
         _filters(subscription, topic),
@@ -152,7 +155,10 @@ class SubscriptionRule:
         request = parse(new, self.topics)
         if principal is not None and principal.kind == "citizen":
             _check_citizen_filters(request, principal)
-        new["status"] = "requested"  # until its endpoint takes the handshake (`lifecycle`)
+        # a rest-hook is requested until its endpoint takes the handshake (`lifecycle`); a
+        # websocket's handshake goes to each socket as it binds
+        websocket = request.endpoint == queries.WEBSOCKET
+        new["status"] = "active" if websocket else "requested"
         new.pop("error", None)
         queries.save_subscription(
             connection,
@@ -164,7 +170,7 @@ class SubscriptionRule:
             payload=request.payload,
             subscriber=subscribers.record(principal),
             start_tx=context.writer.tx_id,
-            status="requested",
+            status=new["status"],
         )
 
 
