@@ -20,6 +20,7 @@ import httpx
 from samhandling.fhir import json_codec
 from samhandling.fhir.instants import format_instant
 from samhandling.services.notifications.bundles import notification
+from samhandling.services.notifications.criteria import NO_PAYLOAD
 from samhandling.services.notifications.lifecycle import (
     Terms,
     show_status,
@@ -147,8 +148,11 @@ def _post(
     shown = state  # a handshake or heartbeat tells the count so far
     if events:
         shown = dataclasses.replace(state, events_since_start=events[-1].event_number)
-    body = json_codec.dump(notification(shown, base_url, events, kind))
-    headers = {"Content-Type": "application/fhir+json"}
+    body = b""  # classic R4 without a payload: an empty POST
+    headers = {}
+    if state.payload != NO_PAYLOAD:
+        body = json_codec.dump(notification(shown, base_url, events, kind))
+        headers["Content-Type"] = "application/fhir+json"
     for header in state.headers:
         name, _, value = header.partition(":")
         headers[name.strip()] = value.strip()

@@ -19,6 +19,7 @@ from typing import Any
 from samhandling.auth.compartment import patient_ids_of
 from samhandling.auth.policy import ServiceRules
 from samhandling.services.notifications.access import may_read, visible_from
+from samhandling.services.notifications.criteria import CLASSIC, classic_topic, matches
 from samhandling.services.notifications.held_back import recheck_due
 from samhandling.services.subscription_topic import Topic
 from samhandling.store import notification_queries as queries
@@ -51,7 +52,7 @@ def match_batch(
             if content is None:
                 continue
             for subscription in subscriptions:
-                topic = by_url.get(subscription.topic)
+                topic = _topic(subscription, by_url)
                 if topic is None or not _selects(subscription, topic, event, content):
                     continue
                 verdict = _judge(subscription.subscriber, content, rules(), now_us)
@@ -73,10 +74,15 @@ def _wanted(subscriptions: Sequence[SubscriptionState], by_url: dict[str, Topic]
     """Per resource type a subscription's topic covers, the earliest start transaction."""
     wanted: dict[str, int] = {}
     for subscription in subscriptions:
-        topic = by_url.get(subscription.topic)
+        topic = _topic(subscription, by_url)
         for rtype in topic.resource_types if topic else ():
             wanted[rtype] = min(wanted.get(rtype, subscription.start_tx), subscription.start_tx)
     return wanted
+
+
+def _topic(subscription: SubscriptionState, by_url: dict[str, Topic]) -> Topic | None:
+    """The subscription's topic (a classic criteria subscription's stands for its type)."""
+    return by_url.get(subscription.topic) or classic_topic(subscription.topic)
 
 
 def _may_matter(event: OutboxEvent, wanted: dict[str, int]) -> bool:
@@ -115,6 +121,8 @@ def _selects(
         return False
     if not topic.triggered_by(event.resource_type, event.event, content):
         return False
+    if subscription.topic.startswith(CLASSIC):
+        return matches(subscription.filters, content)
     return _filters_match(subscription.filters, content)
 
 

@@ -26,6 +26,12 @@ from samhandling.auth.principal import Principal
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.write_rules import WriteContext
 from samhandling.services.notifications import subscribers
+from samhandling.services.notifications.criteria import (
+    CLASSIC,
+    NO_PAYLOAD,
+    is_classic,
+    parse_criteria,
+)
 from samhandling.services.notifications.ownership import owner_key, owner_of, with_owner
 from samhandling.services.subscription_topic import Topic
 from samhandling.store import notification_queries as queries
@@ -41,9 +47,10 @@ LOOPBACK_NAMES = ("localhost",)
 
 @dataclass(frozen=True)
 class Request:
-    """What a Subscription asks for, once checked."""
+    """What a Subscription asks for, once checked (`topic`: a topic's canonical, or
+    `criteria.CLASSIC` and the resource type of a classic criteria subscription)."""
 
-    topic: Topic
+    topic: str
     filters: tuple[tuple[str, str], ...]
     endpoint: str
     headers: tuple[str, ...]
@@ -61,10 +68,16 @@ def _extensions(element: dict[str, Any] | None, url: str) -> list[dict[str, Any]
 def parse(subscription: dict[str, Any], topics: Sequence[Topic]) -> Request:
     """The request of a backport Subscription, or a 422 naming what cannot be honoured."""
     by_url = {t.url: t for t in topics}
-    topic = by_url.get(subscription.get("criteria", ""))
+    criteria = str(subscription.get("criteria", ""))
+    if is_classic(criteria):
+        return _classic(subscription, criteria)
+    topic = by_url.get(criteria)
     if topic is None:
         known = ", ".join(sorted(by_url))
-        raise _refuse(f"unknown topic; this server offers: {known}", "Subscription.criteria")
+        raise _refuse(
+            f"unknown topic; this server offers: {known} (or classic criteria, Type?params)",
+            "Subscription.criteria",
+        )
     channel = subscription.get("channel", {})
     if channel.get("type") not in CHANNELS:
         raise _refuse(
@@ -79,13 +92,38 @@ def parse(subscription: dict[str, Any], topics: Sequence[Topic]) -> Request:
             "Subscription.channel.payload",
         )
     if channel["type"] == "websocket":  # sent to the sockets bound to it (`websocket`)
-        return Request(topic, _filters(subscription, topic), queries.WEBSOCKET, (), payload)
+        return Request(topic.url, _filters(subscription, topic), queries.WEBSOCKET, (), payload)
     return Request(
-        topic,
+        topic.url,
         _filters(subscription, topic),
         _endpoint(channel.get("endpoint")),
         tuple(str(h) for h in channel.get("header", [])),
         payload,
+    )
+
+
+def _classic(subscription: dict[str, Any], criteria: str) -> Request:
+    """A classic R4 criteria subscription (`criteria`): rest-hook, no payload."""
+    resource_type, parameters = parse_criteria(criteria)
+    channel = subscription.get("channel", {})
+    if channel.get("type") != "rest-hook":
+        raise _refuse(
+            "a classic criteria subscription is delivered by rest-hook only "
+            "(use a topic for websocket)",
+            "Subscription.channel.type",
+        )
+    if channel.get("payload"):
+        raise _refuse(
+            "a notification never carries the resource: omit channel.payload (an empty "
+            "notification), or use a topic with id-only payload",
+            "Subscription.channel.payload",
+        )
+    return Request(
+        f"{CLASSIC}{resource_type}",
+        parameters,
+        _endpoint(channel.get("endpoint")),
+        tuple(str(h) for h in channel.get("header", [])),
+        NO_PAYLOAD,
     )
 
 
@@ -156,14 +194,14 @@ class SubscriptionRule:
         if principal is not None and principal.kind == "citizen":
             _check_citizen_filters(request, principal)
         # a rest-hook is requested until its endpoint takes the handshake (`lifecycle`); a
-        # websocket's handshake goes to each socket as it binds
-        websocket = request.endpoint == queries.WEBSOCKET
-        new["status"] = "active" if websocket else "requested"
+        # websocket's handshake goes to each socket as it binds; classic R4 has none
+        at_once = request.endpoint == queries.WEBSOCKET or request.payload == NO_PAYLOAD
+        new["status"] = "active" if at_once else "requested"
         new.pop("error", None)
         queries.save_subscription(
             connection,
             context.resource_id,
-            topic=request.topic.url,
+            topic=request.topic,
             filters=request.filters,
             endpoint=request.endpoint,
             headers=request.headers,
