@@ -77,6 +77,8 @@ def create_app(
     journal = AuditJournal(engine) if settings.audit else None
     factories = platform.worker_factories if settings.background_workers else ()
     workers = [make(engine, settings) for make in factories]
+    for worker in workers:
+        metrics.include(worker)
     routes = [
         *_operational_routes(engine, metrics),
         *(dev_issuer_routes(dev, production=settings.production) if dev else []),

@@ -27,7 +27,8 @@ from samhandling.services.subscription_topic import Topic
 class BackgroundWorker(Protocol):
     """Work a service does beside the requests (delivering notifications, running exports):
     started when the application starts, stopped when it stops; it must survive a restart
-    by keeping its state in the database, and share the work with other processes."""
+    by keeping its state in the database, and share the work with other processes. It may
+    have a `collector` (a Prometheus collector), served with the application's /metrics."""
 
     def start(self) -> None:
         """Begin (return at once; run in a thread or task of its own)."""

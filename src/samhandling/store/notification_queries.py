@@ -1,6 +1,8 @@
 """Named queries of the notifications service (services/notifications): the delivery state of
-each topic-based Subscription, the outbox events waiting to be matched, and the events
-numbered per subscription. SQLAlchemy Core, the same on SQLite and PostgreSQL.
+each Subscription, the outbox events waiting to be matched, and the events numbered per
+subscription, numbered from 1 (events held back, stored under negative numbers:
+`notification_held_queries`; the queue's depth: `notification_queue_queries`). SQLAlchemy
+Core, the same on SQLite and PostgreSQL.
 
 Claims: the outbox rows a matcher takes and the subscriptions a sender takes are selected
 `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several processes share the work without taking
@@ -9,11 +11,6 @@ the row) while it posts, so no other process sends that subscription's events me
 SQLite ignores the row locks: its write transactions are serialised, and the lease does
 the rest.
 
-Held-back events (an event a subscriber may not read yet, e.g. a lab result within its
-release delay for a citizen) wait in `notification_event` too, without a number: under the
-negative of their outbox event id (numbered events count from 1, so the two never meet and
-no event is held twice for one subscription), with the time of their re-check in
-`created_at_us`. Every query of numbered events asks for numbers from 1 up.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, insert, select, update
+from sqlalchemy import Connection, Select, insert, select, update
 
 from samhandling.store.database import is_sqlite
 from samhandling.store.schema import notification_event, notification_subscription, outbox
@@ -76,18 +73,9 @@ class NumberedEvent:
     resource_id: str
     version_id: int
     created_at_us: int
-
-
-@dataclass(frozen=True)
-class HeldBack:
-    """An event held back from one subscription until `recheck_at_us`."""
-
-    subscription_id: str
-    outbox_event_id: int
-    resource_type: str
-    resource_id: str
-    version_id: int
-    recheck_at_us: int
+    #: when the write was committed (its outbox row), and the patient it concerns
+    written_at_us: int | None = None
+    patient_id: str | None = None
 
 
 def _locked(stmt: Select[Any], connection: Connection, *, skip: bool) -> Select[Any]:
@@ -282,13 +270,26 @@ def claim_due(connection: Connection, holder: str, now_us: int, lease_us: int) -
     return ids
 
 
+def _numbered() -> Select[Any]:
+    e = notification_event.c
+    return select(
+        e.event_number,
+        e.resource_type,
+        e.resource_id,
+        e.version_id,
+        e.created_at_us,
+        outbox.c.created_at_us.label("written_at_us"),
+        outbox.c.patient_id,
+    ).select_from(notification_event.outerjoin(outbox, outbox.c.event_id == e.outbox_event_id))
+
+
 def pending_events(
     connection: Connection, subscription_id: str, after: int, limit: int
 ) -> list[NumberedEvent]:
     """A subscription's events numbered after `after`, in order."""
     e = notification_event.c
     stmt = (
-        select(e.event_number, e.resource_type, e.resource_id, e.version_id, e.created_at_us)
+        _numbered()
         .where(e.subscription_id == subscription_id, e.event_number > after)
         .order_by(e.event_number)
         .limit(limit)
@@ -302,7 +303,7 @@ def events_between(
     """A subscription's events numbered `low` to `high` (inclusive), in order."""
     e = notification_event.c
     stmt = (
-        select(e.event_number, e.resource_type, e.resource_id, e.version_id, e.created_at_us)
+        _numbered()
         .where(e.subscription_id == subscription_id, e.event_number >= low, e.event_number <= high)
         .order_by(e.event_number)
     )
@@ -366,61 +367,6 @@ def release_leases(connection: Connection, holder: str) -> None:
         .where(_SUB.lease_holder == holder)
         .values(lease_holder=None, lease_until_us=None)
     )
-
-
-def hold_back(
-    connection: Connection, subscription_id: str, event: OutboxEvent, recheck_at_us: int
-) -> None:
-    """Keep an event for a subscription, unnumbered, until `recheck_at_us`."""
-    connection.execute(
-        insert(notification_event).values(
-            subscription_id=subscription_id,
-            event_number=-event.event_id,
-            outbox_event_id=event.event_id,
-            resource_type=event.resource_type,
-            resource_id=event.resource_id,
-            version_id=event.version_id,
-            created_at_us=recheck_at_us,
-        )
-    )
-
-
-def held_back_due(
-    connection: Connection, subscription_ids: Sequence[str], now_us: int
-) -> list[HeldBack]:
-    """The held-back events of these subscriptions due for a re-check, oldest first."""
-    if not subscription_ids:
-        return []
-    e = notification_event.c
-    stmt = (
-        select(
-            e.subscription_id,
-            e.outbox_event_id,
-            e.resource_type,
-            e.resource_id,
-            e.version_id,
-            e.created_at_us.label("recheck_at_us"),
-        )
-        .where(
-            e.subscription_id.in_(subscription_ids),
-            e.event_number < 0,
-            e.created_at_us <= now_us,
-        )
-        .order_by(e.outbox_event_id)
-    )
-    return [HeldBack(**row) for row in connection.execute(stmt).mappings()]
-
-
-def recheck_later(connection: Connection, held: HeldBack, recheck_at_us: int | None) -> None:
-    """Move a held-back event's re-check to `recheck_at_us`, or let it go (None)."""
-    e = notification_event.c
-    where = (e.subscription_id == held.subscription_id, e.event_number == -held.outbox_event_id)
-    if recheck_at_us is None:
-        connection.execute(delete(notification_event).where(*where))
-    else:
-        connection.execute(
-            update(notification_event).where(*where).values(created_at_us=recheck_at_us)
-        )
 
 
 def grant_binding(

@@ -20,9 +20,10 @@ from typing import Any
 
 from samhandling.auth.policy import ServiceRules
 from samhandling.services.notifications.access import may_read, visible_from
-from samhandling.store import notification_queries as queries
+from samhandling.store import notification_held_queries as held_queries
 from samhandling.store.database import Connection
-from samhandling.store.notification_queries import HeldBack, SubscriptionState
+from samhandling.store.notification_held_queries import HeldBack
+from samhandling.store.notification_queries import SubscriptionState
 from samhandling.store.reader import read_current
 
 
@@ -35,17 +36,17 @@ def recheck_due(
     """Judge the held-back events that are due; the rows to number, by subscription."""
     by_id = {s.subscription_id: s for s in subscriptions}
     ready: dict[str, list[dict[str, Any]]] = {}
-    for held in queries.held_back_due(connection, list(by_id), now_us):
+    for held in held_queries.held_back_due(connection, list(by_id), now_us):
         subscriber = by_id[held.subscription_id].subscriber
         content = _unchanged(connection, held)
         if content is None:
-            queries.recheck_later(connection, held, None)
+            held_queries.recheck_later(connection, held, None)
         elif may_read(subscriber, content, rules, now_us):
-            queries.recheck_later(connection, held, None)
+            held_queries.recheck_later(connection, held, None)
             ready.setdefault(held.subscription_id, []).append(_row(held, now_us))
         else:
             later = visible_from(subscriber, content, rules, now_us)
-            queries.recheck_later(connection, held, later)
+            held_queries.recheck_later(connection, held, later)
     return ready
 
 

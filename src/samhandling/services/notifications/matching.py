@@ -22,6 +22,7 @@ from samhandling.services.notifications.access import may_read, visible_from
 from samhandling.services.notifications.criteria import CLASSIC, classic_topic, matches
 from samhandling.services.notifications.held_back import recheck_due
 from samhandling.services.subscription_topic import Topic
+from samhandling.store import notification_held_queries as held_queries
 from samhandling.store import notification_queries as queries
 from samhandling.store.database import Connection, Engine, read_connection, write_connection
 from samhandling.store.notification_queries import OutboxEvent, SubscriptionState
@@ -61,7 +62,7 @@ def match_batch(
                         _row(event, now_us)
                     )
                 elif verdict is not False:
-                    queries.hold_back(connection, subscription.subscription_id, event, verdict)
+                    held_queries.hold_back(connection, subscription.subscription_id, event, verdict)
         for subscription in subscriptions:
             rows = numbered.get(subscription.subscription_id, [])
             first = subscription.events_since_start + 1

@@ -25,10 +25,12 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from samhandling.audit.trail import append_at_commit
 from samhandling.fhir.instants import format_instant, now_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.services.notifications.bundles import notification
+from samhandling.services.notifications.delivery_audit import delivery_record
 from samhandling.services.notifications.lifecycle import (
     Terms,
     stored_subscription,
@@ -125,6 +127,7 @@ class SocketFeed:
             self.sent_at_us = now
             with write_connection(self.engine) as connection:
                 queries.record_socket_delivery(connection, state.subscription_id, self.cursor)
+                append_at_commit(connection, delivery_record(state, events, "websocket", now))
             return [notification(shown, self.base_url, events, "event-notification")]
         beat = self.terms.heartbeat_us
         if beat and now - self.sent_at_us >= beat:

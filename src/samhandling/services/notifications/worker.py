@@ -19,7 +19,8 @@ import httpx
 
 from samhandling.auth.policy import ServiceRules
 from samhandling.fhir.instants import now_us
-from samhandling.services.notifications.delivery import send_due
+from samhandling.services.notifications.delivery import Sender
+from samhandling.services.notifications.delivery_metrics import DeliveryMetrics
 from samhandling.services.notifications.matching import match_batch
 from samhandling.services.subscription_topic import Topic
 from samhandling.store import notification_queries as queries
@@ -51,6 +52,9 @@ class DeliveryWorker:
         self.clock = clock
         self.client = client or httpx.Client(timeout=SEND_TIMEOUT_S)
         self.holder = uuid.uuid4().hex
+        #: its metrics, served with the application's (`Metrics.include`)
+        self.collector = DeliveryMetrics(engine)
+        self.sender = Sender(engine, self.client, self.base_url, self.holder, self.collector)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -60,7 +64,7 @@ class DeliveryWorker:
         while match_batch(self.engine, self.topics, self.rules, now):
             if self._stopping.is_set():
                 break
-        return send_due(self.engine, self.client, self.base_url, self.holder, now)
+        return self.sender.send_due(now)
 
     def start(self) -> None:
         self._stopping.clear()
