@@ -192,6 +192,12 @@ def any_active(connection: Connection) -> bool:
     return connection.execute(stmt).first() is not None
 
 
+def any_unmatched(connection: Connection) -> bool:
+    """Whether an outbox event waits to be matched (the index on `delivered_at_us`)."""
+    stmt = select(outbox.c.event_id).where(outbox.c.delivered_at_us.is_(None)).limit(1)
+    return connection.execute(stmt).first() is not None
+
+
 def active_subscriptions_locked(connection: Connection) -> list[SubscriptionState]:
     """The live subscriptions, locked until the transaction ends (their counters change)."""
     stmt = (

@@ -37,16 +37,20 @@ def match_batch(
     rules: Callable[[], ServiceRules],
     now_us: int,
     limit: int = BATCH,
+    recheck: bool = True,
 ) -> int:
-    """Match one batch of outbox events; the number of events taken (0: none waiting)."""
-    with read_connection(engine) as connection:  # no write lock while nobody subscribes
+    """Match one batch of outbox events, and with `recheck` judge the held-back events that
+    are due; the number of outbox events taken (0: none waiting)."""
+    with read_connection(engine) as connection:  # no write lock while there is nothing to do
         if not queries.any_active(connection):
+            return 0
+        if not recheck and not queries.any_unmatched(connection):
             return 0
     with write_connection(engine) as connection:
         subscriptions = queries.active_subscriptions_locked(connection)
         events = queries.claim_outbox(connection, limit)
         by_url = {topic.url: topic for topic in topics}
-        numbered = recheck_due(connection, subscriptions, rules(), now_us)
+        numbered = recheck_due(connection, subscriptions, rules(), now_us) if recheck else {}
         wanted = _wanted(subscriptions, by_url)
         for event in events:
             content = _content(connection, event) if _may_matter(event, wanted) else None

@@ -28,7 +28,9 @@ from samhandling.store.database import Engine, write_connection
 
 log = logging.getLogger("samhandling.notifications")
 
-ROUND_INTERVAL_S = 0.2
+ROUND_INTERVAL_S = 0.1
+#: how often the held-back events are looked at (their times are to the second)
+RECHECK_INTERVAL_US = 10 * 1_000_000
 SEND_TIMEOUT_S = 10.0
 
 
@@ -55,16 +57,27 @@ class DeliveryWorker:
         #: its metrics, served with the application's (`Metrics.include`)
         self.collector = DeliveryMetrics(engine)
         self.sender = Sender(engine, self.client, self.base_url, self.holder, self.collector)
+        self._rechecked_at_us = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
-        """One round: match every waiting event, send what is due; events delivered."""
+        """One round: match every waiting event (and every RECHECK_INTERVAL_US the held-back
+        ones), then send until nothing is due; events delivered."""
         now = self.clock()
-        while match_batch(self.engine, self.topics, self.rules, now):
+        recheck = now - self._rechecked_at_us >= RECHECK_INTERVAL_US
+        if recheck:
+            self._rechecked_at_us = now
+        while match_batch(self.engine, self.topics, self.rules, now, recheck=recheck):
+            recheck = False
             if self._stopping.is_set():
                 break
-        return self.sender.send_due(now)
+        delivered = 0
+        while sent := self.sender.send_due(now):  # a backlog goes out without waiting
+            delivered += sent
+            if self._stopping.is_set():
+                break
+        return delivered
 
     def start(self) -> None:
         self._stopping.clear()
