@@ -76,6 +76,10 @@ class DeliveryMetrics(Collector):
         """Count a failed attempt by the kind of its reason."""
         self.failures.labels(channel, failure_kind(failure)).inc()
 
+    def describe(self) -> Iterable[Metric]:
+        """Nothing: registering must not read the database (the queue is read at scrape)."""
+        return []
+
     def collect(self) -> Iterable[Metric]:
         yield from self.delivered.collect()
         yield from self.failures.collect()
