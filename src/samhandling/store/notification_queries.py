@@ -16,11 +16,11 @@ the rest.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, insert, select, update
+from sqlalchemy import Connection, Engine, Select, event, insert, select, update
 
 from samhandling.store.database import is_sqlite
 from samhandling.store.schema import notification_event, notification_subscription, outbox
@@ -404,3 +404,16 @@ def record_socket_delivery(connection: Connection, subscription_id: str, through
         .where(_SUB.subscription_id == subscription_id, _SUB.delivered_through < through)
         .values(delivered_through=through)
     )
+
+
+def on_write_commit(engine: Engine, wake: Callable[[], None]) -> Callable[[], None]:
+    """Call `wake` whenever a write transaction (`write_connection`) of `engine` commits in
+    this process, so the delivery worker need not wait for its next round; the function
+    returned stops it. Other processes' writes wait for their own workers' rounds."""
+
+    def committed(connection: Connection) -> None:
+        if connection.get_execution_options().get("write"):
+            wake()
+
+    event.listen(engine, "commit", committed)
+    return lambda: event.remove(engine, "commit", committed)

@@ -2,8 +2,11 @@
 
 Each round matches the outbox's waiting events, then sends what is due; the state is all in
 the database (outbox marks, numbered events, delivery marks, leases), so a worker stopped or
-killed mid-way loses nothing and another process can share the work. `run_once` is one round
-at a given time, for tests with a fixed clock; `start`/`stop` run rounds until stopped.
+killed mid-way loses nothing and another process can share the work. A round starts every
+0.1 s, and at once (at most every 10 ms) after a write transaction commits in this process
+(`on_write_commit`), so a write is usually delivered within one matching and one send.
+`run_once` is one round at a given time, for tests with a fixed clock; `start`/`stop` run
+rounds until stopped.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from samhandling.store.database import Engine, write_connection
 log = logging.getLogger("samhandling.notifications")
 
 ROUND_INTERVAL_S = 0.1
+#: the least time between two rounds when writes keep waking the worker
+LEAST_GAP_S = 0.01
 #: how often the held-back events are looked at (their times are to the second)
 RECHECK_INTERVAL_US = 10 * 1_000_000
 SEND_TIMEOUT_S = 10.0
@@ -59,6 +64,8 @@ class DeliveryWorker:
         self.sender = Sender(engine, self.client, self.base_url, self.holder, self.collector)
         self._rechecked_at_us = 0
         self._stopping = threading.Event()
+        self._woken = threading.Event()  # a write committed in this process
+        self._unhook: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
@@ -81,19 +88,27 @@ class DeliveryWorker:
 
     def start(self) -> None:
         self._stopping.clear()
+        self._unhook = queries.on_write_commit(self.engine, self._woken.set)
         self._thread = threading.Thread(target=self._run, name="notifications", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            self._woken.clear()
             try:
                 self.run_once()
             except Exception:  # an outage or a bug must not end delivery for good
                 log.exception("notification round failed")
-            self._stopping.wait(ROUND_INTERVAL_S)
+            if self._stopping.wait(LEAST_GAP_S):
+                break
+            self._woken.wait(ROUND_INTERVAL_S)  # the next round at once after a write
 
     async def stop(self) -> None:
         self._stopping.set()
+        self._woken.set()
+        if self._unhook is not None:
+            self._unhook()
+            self._unhook = None
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
             self._thread = None
