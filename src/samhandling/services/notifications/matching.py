@@ -54,25 +54,36 @@ def match_batch(
         wanted = _wanted(subscriptions, by_url)
         for event in events:
             content = _content(connection, event) if _may_matter(event, wanted) else None
-            if content is None:
-                continue
-            for subscription in subscriptions:
-                topic = _topic(subscription, by_url)
-                if topic is None or not _selects(subscription, topic, event, content):
-                    continue
-                verdict = _judge(subscription.subscriber, content, rules(), now_us)
-                if verdict is True:
-                    numbered.setdefault(subscription.subscription_id, []).append(
-                        _row(event, now_us)
-                    )
-                elif verdict is not False:
-                    held_queries.hold_back(connection, subscription.subscription_id, event, verdict)
+            if content is not None:
+                _match(connection, event, content, subscriptions, by_url, rules(), now_us, numbered)
         for subscription in subscriptions:
             rows = numbered.get(subscription.subscription_id, [])
             first = subscription.events_since_start + 1
             queries.number_events(connection, subscription.subscription_id, first, rows)
         queries.mark_matched(connection, [e.event_id for e in events], now_us)
     return len(events)
+
+
+def _match(
+    connection: Connection,
+    event: OutboxEvent,
+    content: dict[str, Any],
+    subscriptions: Sequence[SubscriptionState],
+    by_url: dict[str, Topic],
+    rules: ServiceRules,
+    now_us: int,
+    numbered: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Add the event to the rows to number of each subscription it is for, or hold it back."""
+    for subscription in subscriptions:
+        topic = _topic(subscription, by_url)
+        if topic is None or not _selects(subscription, topic, event, content):
+            continue
+        verdict = _judge(subscription.subscriber, content, rules, now_us)
+        if verdict is True:
+            numbered.setdefault(subscription.subscription_id, []).append(_row(event, now_us))
+        elif verdict is not False:
+            held_queries.hold_back(connection, subscription.subscription_id, event, verdict)
 
 
 def _wanted(subscriptions: Sequence[SubscriptionState], by_url: dict[str, Topic]) -> dict[str, int]:
