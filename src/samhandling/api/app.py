@@ -40,6 +40,7 @@ from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
 from samhandling.api.search_routes import search_routes
 from samhandling.api.smart_configuration import smart_configuration
+from samhandling.api.subscription_socket import socket_route
 from samhandling.audit.journal import AuditJournal
 from samhandling.auth import DevIssuer
 from samhandling.auth.dev.routes import dev_issuer_routes
@@ -93,6 +94,8 @@ def create_app(
     journal = AuditJournal(engine) if settings.audit else None
     factories = platform.worker_factories if settings.background_workers else ()
     workers = [make(engine, settings) for make in factories]
+    for worker in workers:
+        metrics.include(worker)
     api = _rest_api(engine, settings, platform, federation)
     parts = FrontEndParts(engine, settings, platform, journal, dev, verifier.principal_of)
     routes = [
@@ -206,6 +209,7 @@ def _fhir_routes(api: FhirRestApi, settings: Settings, platform: Platform) -> li
         _summary_signing_keys(settings),
         Route("/fhir", api.bundle, methods=["POST"]),
         Route("/fhir/_history", api.history, methods=["GET"]),
+        socket_route(),
         *operation_routes(api, operations),
         *audit_routes(api),
         *export_routes(api),

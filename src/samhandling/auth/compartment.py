@@ -62,7 +62,26 @@ def patient_ids_of(resource: dict[str, Any] | None) -> frozenset[str] | None:
     if resource.get("resourceType") == "Patient":
         rid = resource.get("id")
         return frozenset({rid}) if isinstance(rid, str) and rid else None
+    if resource.get("resourceType") == "Subscription":
+        return _subscribed_patients(resource)
     ids = {pid for f in _PATIENT_FIELDS if (pid := _patient_id(resource.get(f))) is not None}
+    return frozenset(ids) if ids else None
+
+
+def _subscribed_patients(subscription: dict[str, Any]) -> frozenset[str] | None:
+    """A Subscription belongs to the patients its filters name: `patient=` in the R4
+    Backport's filter criteria (`_criteria` extensions) or in classic R4 `criteria`
+    (`Type?patient=Patient/<id>&…`). None when it names none (e.g. a system's)."""
+    criteria = subscription.get("_criteria")
+    extensions = criteria.get("extension", []) if isinstance(criteria, dict) else []
+    texts = [subscription.get("criteria"), *(e.get("valueString") for e in extensions)]
+    ids = set()
+    for text in texts:
+        query = text.rpartition("?")[2] if isinstance(text, str) else ""
+        for part in query.split("&"):
+            name, _, value = part.partition("=")
+            if name == "patient" and value:
+                ids.add(value.removeprefix("Patient/"))
     return frozenset(ids) if ids else None
 
 

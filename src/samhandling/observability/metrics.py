@@ -47,6 +47,12 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
         )
 
+    def include(self, worker: object) -> None:
+        """Serve a background worker's own metrics too: its `collector`, when it has one."""
+        collector = getattr(worker, "collector", None)
+        if collector is not None:
+            self.registry.register(collector)
+
     def endpoint(self, _request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -33,7 +33,8 @@ from samhandling.services.subscription_topic import Topic
 class BackgroundWorker(Protocol):
     """Work a service does beside the requests (delivering notifications, running exports):
     started when the application starts, stopped when it stops; it must survive a restart
-    by keeping its state in the database, and share the work with other processes."""
+    by keeping its state in the database, and share the work with other processes. It may
+    have a `collector` (a Prometheus collector), served with the application's /metrics."""
 
     def start(self) -> None:
         """Begin (return at once; run in a thread or task of its own)."""
@@ -76,6 +77,9 @@ class Service:
     #: (resource type, what its resources are called): searches of these types say how
     #: many matches were withheld from the caller ("2 documents withheld"), never which
     counts_withheld: tuple[tuple[str, str], ...] = ()
+    #: the resource types citizens may create and update (the policy's `citizen_writable`);
+    #: its write and access rules must then say which of them are the citizen's to write
+    citizen_writable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -112,12 +116,18 @@ class Platform:
         return tuple(rule for s in self.services for rule in s.write_rules)
 
     def policy_rules(self) -> ServiceRules:
-        """The data the access policy decides from: the operations' permissions and the
-        services' access rules."""
+        """The data the access policy decides from: the operations' permissions, the
+        services' access rules and what they let citizens write."""
         permissions = self.operations().permissions()
         rules = tuple(rule for s in self.services for rule in s.access_rules)
         labels = {rtype: label for s in self.services for rtype, label in s.counts_withheld}
-        return ServiceRules(operations=permissions, access_rules=rules, withheld_labels=labels)
+        writable = frozenset(t for s in self.services for t in s.citizen_writable)
+        return ServiceRules(
+            operations=permissions,
+            access_rules=rules,
+            withheld_labels=labels,
+            citizen_writable=writable,
+        )
 
     def shipped_definitions(self) -> dict[tuple[str, str], dict[str, Any]]:
         """The definitions the services ship, and the OperationDefinitions of their

@@ -1,6 +1,8 @@
 """Named queries of the notifications service (services/notifications): the delivery state of
-each topic-based Subscription, the outbox events waiting to be matched, and the events
-numbered per subscription. SQLAlchemy Core, the same on SQLite and PostgreSQL.
+each Subscription, the outbox events waiting to be matched, and the events numbered per
+subscription, numbered from 1 (events held back, stored under negative numbers:
+`notification_held_queries`; the queue's depth: `notification_queue_queries`). SQLAlchemy
+Core, the same on SQLite and PostgreSQL.
 
 Claims: the outbox rows a matcher takes and the subscriptions a sender takes are selected
 `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several processes share the work without taking
@@ -8,21 +10,25 @@ the same row; a sender then holds a lease on the subscription (holder and expiry
 the row) while it posts, so no other process sends that subscription's events meanwhile.
 SQLite ignores the row locks: its write transactions are serialised, and the lease does
 the rest.
+
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, insert, select, update
+from sqlalchemy import Connection, Engine, Select, event, insert, select, update
 
 from samhandling.store.database import is_sqlite
 from samhandling.store.schema import notification_event, notification_subscription, outbox
 
 _SUB = notification_subscription.c
+#: the endpoint recorded for a websocket subscription: its notifications go to the sockets
+#: bound to it (services/notifications/websocket), not to the rest-hook sender
+WEBSOCKET = "websocket:"
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,9 @@ class NumberedEvent:
     resource_id: str
     version_id: int
     created_at_us: int
+    #: when the write was committed (its outbox row), and the patient it concerns
+    written_at_us: int | None = None
+    patient_id: str | None = None
 
 
 def _locked(stmt: Select[Any], connection: Connection, *, skip: bool) -> Select[Any]:
@@ -106,9 +115,12 @@ def save_subscription(
     payload: str,
     subscriber: dict[str, Any],
     start_tx: int,
+    status: str = "active",
+    wake_at_us: int | None = None,
 ) -> None:
-    """Record a new subscription, or a changed one (which becomes active again, keeping its
-    numbering and undelivered events: an owner resumes a subscription in `error` this way)."""
+    """Record a new subscription, or a changed one (which becomes `status` again — requested
+    until its handshake, or active — keeping its numbering and undelivered events: an owner
+    resumes a subscription in `error` this way); the sender looks at it by `wake_at_us`."""
     values = {
         "topic": topic,
         "filters": json.dumps([list(f) for f in filters]),
@@ -116,10 +128,10 @@ def save_subscription(
         "headers": json.dumps(list(headers)),
         "payload": payload,
         "subscriber": json.dumps(subscriber, sort_keys=True),
-        "status": "active",
+        "status": status,
         "failures": 0,
         "failing_since_us": None,
-        "next_attempt_us": None,
+        "next_attempt_us": wake_at_us,
         "error": None,
     }
     found = connection.execute(
@@ -141,10 +153,20 @@ def save_subscription(
 
 def switch_off(connection: Connection, subscription_id: str) -> None:
     """Stop delivering to a subscription (deleted, or set `off` by its owner)."""
+    set_status(connection, subscription_id, "off")
+
+
+def set_status(
+    connection: Connection, subscription_id: str, status: str, error: str | None = None
+) -> None:
+    """Set a subscription's status (and its last error, when given)."""
+    values: dict[str, Any] = {"status": status}
+    if error is not None:
+        values["error"] = error
     connection.execute(
         update(notification_subscription)
         .where(_SUB.subscription_id == subscription_id)
-        .values(status="off")
+        .values(**values)
     )
 
 
@@ -160,17 +182,27 @@ def subscription_state(connection: Connection, subscription_id: str) -> Subscrip
     return _state(row) if row is not None else None
 
 
+#: the subscriptions events are numbered for: active, and requested (awaiting the handshake)
+LIVE = ("requested", "active")
+
+
 def any_active(connection: Connection) -> bool:
-    """Whether any subscription is active (else the matcher has nothing to do)."""
-    stmt = select(_SUB.subscription_id).where(_SUB.status == "active").limit(1)
+    """Whether any subscription is live (else the matcher has nothing to do)."""
+    stmt = select(_SUB.subscription_id).where(_SUB.status.in_(LIVE)).limit(1)
+    return connection.execute(stmt).first() is not None
+
+
+def any_unmatched(connection: Connection) -> bool:
+    """Whether an outbox event waits to be matched (the index on `delivered_at_us`)."""
+    stmt = select(outbox.c.event_id).where(outbox.c.delivered_at_us.is_(None)).limit(1)
     return connection.execute(stmt).first() is not None
 
 
 def active_subscriptions_locked(connection: Connection) -> list[SubscriptionState]:
-    """The active subscriptions, locked until the transaction ends (their counters change)."""
+    """The live subscriptions, locked until the transaction ends (their counters change)."""
     stmt = (
         select(notification_subscription)
-        .where(_SUB.status == "active")
+        .where(_SUB.status.in_(LIVE))
         .order_by(_SUB.subscription_id)
     )
     rows = connection.execute(_locked(stmt, connection, skip=False)).mappings()
@@ -217,13 +249,18 @@ def number_events(
 
 
 def claim_due(connection: Connection, holder: str, now_us: int, lease_us: int) -> list[str]:
-    """Lease the active subscriptions with undelivered events that are due to `holder`."""
+    """Lease to `holder` the subscriptions due: a requested one (its handshake), an active
+    one with undelivered events (unless backing off after a failure), or one whose wake-up
+    time has come (a retry, a heartbeat, its end)."""
+    woken = _SUB.next_attempt_us <= now_us
+    pending = (_SUB.delivered_through < _SUB.events_since_start) & (_SUB.failures == 0)
+    requested = _SUB.status == "requested"
     stmt = (
         select(_SUB.subscription_id)
         .where(
-            _SUB.status == "active",
-            _SUB.delivered_through < _SUB.events_since_start,
-            (_SUB.next_attempt_us.is_(None)) | (_SUB.next_attempt_us <= now_us),
+            _SUB.status.in_(LIVE),
+            ~_SUB.endpoint.startswith(WEBSOCKET),
+            requested | pending | woken,
             (_SUB.lease_until_us.is_(None)) | (_SUB.lease_until_us < now_us),
         )
         .order_by(_SUB.subscription_id)
@@ -239,13 +276,26 @@ def claim_due(connection: Connection, holder: str, now_us: int, lease_us: int) -
     return ids
 
 
+def _numbered() -> Select[Any]:
+    e = notification_event.c
+    return select(
+        e.event_number,
+        e.resource_type,
+        e.resource_id,
+        e.version_id,
+        e.created_at_us,
+        outbox.c.created_at_us.label("written_at_us"),
+        outbox.c.patient_id,
+    ).select_from(notification_event.outerjoin(outbox, outbox.c.event_id == e.outbox_event_id))
+
+
 def pending_events(
     connection: Connection, subscription_id: str, after: int, limit: int
 ) -> list[NumberedEvent]:
     """A subscription's events numbered after `after`, in order."""
     e = notification_event.c
     stmt = (
-        select(e.event_number, e.resource_type, e.resource_id, e.version_id, e.created_at_us)
+        _numbered()
         .where(e.subscription_id == subscription_id, e.event_number > after)
         .order_by(e.event_number)
         .limit(limit)
@@ -259,7 +309,7 @@ def events_between(
     """A subscription's events numbered `low` to `high` (inclusive), in order."""
     e = notification_event.c
     stmt = (
-        select(e.event_number, e.resource_type, e.resource_id, e.version_id, e.created_at_us)
+        _numbered()
         .where(e.subscription_id == subscription_id, e.event_number >= low, e.event_number <= high)
         .order_by(e.event_number)
     )
@@ -267,9 +317,14 @@ def events_between(
 
 
 def record_delivery(
-    connection: Connection, subscription_id: str, holder: str, through: int
+    connection: Connection,
+    subscription_id: str,
+    holder: str,
+    through: int,
+    wake_at_us: int | None = None,
 ) -> None:
-    """Events up to `through` were delivered: move the mark, clear failures and the lease."""
+    """Events up to `through` were delivered: move the mark, clear failures and the lease;
+    the next look without events at `wake_at_us` (a heartbeat, the end)."""
     connection.execute(
         update(notification_subscription)
         .where(_SUB.subscription_id == subscription_id, _SUB.lease_holder == holder)
@@ -277,7 +332,7 @@ def record_delivery(
             delivered_through=through,
             failures=0,
             failing_since_us=None,
-            next_attempt_us=None,
+            next_attempt_us=wake_at_us,
             error=None,
             lease_holder=None,
             lease_until_us=None,
@@ -318,3 +373,47 @@ def release_leases(connection: Connection, holder: str) -> None:
         .where(_SUB.lease_holder == holder)
         .values(lease_holder=None, lease_until_us=None)
     )
+
+
+def grant_binding(
+    connection: Connection, subscription_id: str, digest: str, expires_us: int
+) -> None:
+    """Let a websocket bind to the subscription with the token of `digest` until
+    `expires_us` (one token at a time: a new one replaces the last). Kept in the endpoint
+    column, which a websocket subscription has no other use for."""
+    connection.execute(
+        update(notification_subscription)
+        .where(_SUB.subscription_id == subscription_id, _SUB.endpoint.startswith(WEBSOCKET))
+        .values(endpoint=f"{WEBSOCKET}{expires_us}:{digest}")
+    )
+
+
+def binding_of(connection: Connection, subscription_id: str) -> tuple[str, int] | None:
+    """The digest and expiry of a websocket subscription's binding token, or None."""
+    state = subscription_state(connection, subscription_id)
+    if state is None or not state.endpoint.startswith(WEBSOCKET):
+        return None
+    expires, _, digest = state.endpoint.removeprefix(WEBSOCKET).partition(":")
+    return (digest, int(expires)) if digest else None
+
+
+def record_socket_delivery(connection: Connection, subscription_id: str, through: int) -> None:
+    """A websocket sent the events up to `through` (the mark only moves forward)."""
+    connection.execute(
+        update(notification_subscription)
+        .where(_SUB.subscription_id == subscription_id, _SUB.delivered_through < through)
+        .values(delivered_through=through)
+    )
+
+
+def on_write_commit(engine: Engine, wake: Callable[[], None]) -> Callable[[], None]:
+    """Call `wake` whenever a write transaction (`write_connection`) of `engine` commits in
+    this process, so the delivery worker need not wait for its next round; the function
+    returned stops it. Other processes' writes wait for their own workers' rounds."""
+
+    def committed(connection: Connection) -> None:
+        if connection.get_execution_options().get("write"):
+            wake()
+
+    event.listen(engine, "commit", committed)
+    return lambda: event.remove(engine, "commit", committed)

@@ -14,6 +14,7 @@ from samhandling.store.database import Engine
 
 BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition"
 NEWS2_ALERT = "https://samhandling.no/fhir/SubscriptionTopic/news2-alert"
+LAB_RESULT = "https://samhandling.no/fhir/SubscriptionTopic/lab-result"
 OTHER_PATIENT = "persona-parent"
 START_US = 1_800_000_000_000_000
 

@@ -1,7 +1,7 @@
 """A real receiving HTTP server on loopback for notification tests (uvicorn in a thread).
 
-It keeps every notification Bundle it accepted, in arrival order; while `down` it answers
-503 and keeps nothing.
+It keeps every notification Bundle it accepted, in arrival order, and counts empty ones;
+while `down` it answers 503 and keeps nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class Receiver:
         self.port = free_port()
         self.bundles: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.pings = 0  # empty notifications (classic R4 criteria subscriptions)
         self.down = False
         app = Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
         # log_config=None: a test server must not reconfigure the process's logging
@@ -43,7 +44,11 @@ class Receiver:
     async def _hook(self, request: Request) -> Response:
         if self.down:
             return Response(status_code=503)
-        self.bundles.append(json.loads(await request.body()))
+        body = await request.body()
+        if not body:
+            self.pings += 1
+            return Response(status_code=200)
+        self.bundles.append(json.loads(body))
         self.headers.append(dict(request.headers))
         return Response(status_code=200)
 
@@ -66,6 +71,16 @@ class Receiver:
 
     def focuses(self) -> list[str]:
         return [focus for bundle in self.bundles for _, focus in events_of(bundle)]
+
+    def kinds(self) -> list[str]:
+        """The notification type of each Bundle received (handshake, heartbeat, …)."""
+        return [kind_of(bundle) for bundle in self.bundles]
+
+
+def kind_of(bundle: dict[str, Any]) -> str:
+    """The `type` of a notification Bundle's status."""
+    status = bundle["entry"][0]["resource"]
+    return next(str(p["valueCode"]) for p in status["parameter"] if p["name"] == "type")
 
 
 def events_of(bundle: dict[str, Any]) -> list[tuple[int, str]]:

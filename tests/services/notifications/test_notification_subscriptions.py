@@ -18,8 +18,8 @@ HOOK = "http://127.0.0.1:9/hook"
     ("body", "reason"),
     [
         (subscription(HOOK, "https://example.org/SubscriptionTopic/x"), "unknown topic"),
-        (subscription(HOOK, channel="websocket"), "only rest-hook"),
-        (subscription(HOOK, channel="email"), "only rest-hook"),
+        (subscription(HOOK, channel="email"), "only rest-hook and websocket"),
+        (subscription(HOOK, channel="message"), "only rest-hook and websocket"),
         (subscription("http://example.org/hook"), "https"),
         (subscription("ftp://127.0.0.1/hook"), "absolute http(s) URL"),
         (subscription(HOOK, payload="full-resource"), "empty or id-only"),
@@ -44,15 +44,15 @@ def test_a_clinician_may_not_subscribe(client: TestClient, tmp_path: Path) -> No
     assert response.status_code in (403, 422), response.text
 
 
-def test_an_accepted_subscription_is_active_and_has_a_status(client: TestClient) -> None:
+def test_an_accepted_subscription_is_requested_until_its_handshake(client: TestClient) -> None:
     body = subscription("https://receiver.example/hook", filters=("patient=Patient/p1",))
     subscription_id = subscribe(client, body)
     stored = client.get(f"/fhir/Subscription/{subscription_id}").json()
-    assert stored["status"] == "active"
+    assert stored["status"] == "requested"
     status = client.get(f"/fhir/Subscription/{subscription_id}/$status")
     assert status.status_code == 200, status.text
     parameters = {p["name"]: p for p in status.json()["parameter"]}
-    assert parameters["status"]["valueCode"] == "active"
+    assert parameters["status"]["valueCode"] == "requested"
     assert parameters["topic"]["valueCanonical"] == NEWS2_ALERT
     assert parameters["type"]["valueCode"] == "query-status"
     assert parameters["events-since-subscription-start"]["valueString"] == "0"

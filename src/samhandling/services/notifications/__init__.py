@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from samhandling.services.notifications import websocket
 from samhandling.services.notifications.operations import operations
+from samhandling.services.notifications.ownership import CitizenOwnsSubscription
 from samhandling.services.notifications.subscriptions import SubscriptionRule
 from samhandling.services.notifications.worker import DeliveryWorker
 from samhandling.services.service import Platform, Service
@@ -33,7 +35,9 @@ def service(others: Sequence[Service]) -> Service:
 
     return Service(
         name="notifications",
-        operations=operations(topics),
+        operations=(*operations(topics), websocket.OPERATION),
         write_rules=(SubscriptionRule(topics),),
+        access_rules=(CitizenOwnsSubscription(),),
         workers=(worker,),
+        citizen_writable=frozenset({"Subscription"}),
     )

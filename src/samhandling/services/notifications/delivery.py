@@ -14,17 +14,26 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from dataclasses import dataclass
 
 import httpx
 
+from samhandling.audit.trail import append_at_commit
 from samhandling.fhir import json_codec
 from samhandling.fhir.instants import format_instant
-from samhandling.interactions import crud
 from samhandling.services.notifications.bundles import notification
+from samhandling.services.notifications.criteria import NO_PAYLOAD
+from samhandling.services.notifications.delivery_audit import delivery_record
+from samhandling.services.notifications.delivery_metrics import DeliveryMetrics
+from samhandling.services.notifications.lifecycle import (
+    Terms,
+    show_status,
+    stored_subscription,
+    terms_of,
+)
 from samhandling.store import notification_queries as queries
 from samhandling.store.database import Connection, Engine, read_connection, write_connection
 from samhandling.store.notification_queries import NumberedEvent, SubscriptionState
-from samhandling.store.version_writer import VersionWriter
 
 log = logging.getLogger("samhandling.notifications")
 
@@ -41,42 +50,94 @@ def retry_delay_us(failures: int) -> int:
     return min(FIRST_RETRY_US * 2 ** min(failures - 1, 32), LONGEST_RETRY_US)
 
 
-def send_due(engine: Engine, client: httpx.Client, base_url: str, holder: str, now_us: int) -> int:
-    """Send every due subscription's next notification; the number of events delivered."""
-    with write_connection(engine) as connection:
-        leased = queries.claim_due(connection, holder, now_us, LEASE_US)
-    delivered = 0
-    for subscription_id in leased:
-        delivered += _send(engine, client, base_url, holder, subscription_id, now_us)
-    return delivered
+@dataclass
+class Sender:
+    """Posts the due notifications of the rest-hook subscriptions, as `holder`."""
 
+    engine: Engine
+    client: httpx.Client
+    base_url: str
+    holder: str
+    metrics: DeliveryMetrics | None = None
 
-def _send(
-    engine: Engine,
-    client: httpx.Client,
-    base_url: str,
-    holder: str,
-    subscription_id: str,
-    now_us: int,
-) -> int:
-    with read_connection(engine) as connection:
-        state = queries.subscription_state(connection, subscription_id)
-        if state is None:
+    def send_due(self, now_us: int) -> int:
+        """Send every due subscription's next notification; the number of events delivered."""
+        with write_connection(self.engine) as connection:
+            leased = queries.claim_due(connection, self.holder, now_us, LEASE_US)
+        return sum(self._send(subscription_id, now_us) for subscription_id in leased)
+
+    def _send(self, subscription_id: str, now_us: int) -> int:
+        with read_connection(self.engine) as connection:
+            state = queries.subscription_state(connection, subscription_id)
+            resource = stored_subscription(connection, subscription_id)
+        if state is None or resource is None:
             return 0
-        events = queries.pending_events(
-            connection, subscription_id, state.delivered_through, EVENTS_PER_NOTIFICATION
-        )
-    if not events:
-        with write_connection(engine) as connection:
-            queries.record_delivery(connection, subscription_id, holder, state.delivered_through)
-        return 0
-    failure = _post(client, state, base_url, events)
-    with write_connection(engine) as connection:
-        if failure is None:
-            queries.record_delivery(connection, subscription_id, holder, events[-1].event_number)
-            return len(events)
-        _record_failure(connection, state, holder, failure, now_us)
-    return 0
+        terms = terms_of(resource)
+        if terms.ended(now_us):
+            with write_connection(self.engine) as connection:
+                queries.record_delivery(
+                    connection, subscription_id, self.holder, state.delivered_through
+                )
+                queries.switch_off(connection, subscription_id)
+                show_status(connection, subscription_id, "off")
+            return 0
+        if state.status == "requested" and not self._handshake(state):
+            return 0
+        return self._deliver(state, terms, now_us)
+
+    def _handshake(self, state: SubscriptionState) -> bool:
+        """The backport's handshake: a requested subscription turns active when its endpoint
+        takes the `handshake` notification, and `error` (with the reason) when it does not."""
+        failure = _post(self.client, state, self.base_url, [], "handshake")
+        with write_connection(self.engine) as connection:
+            if failure is None:
+                queries.set_status(connection, state.subscription_id, "active")
+                show_status(connection, state.subscription_id, "active")
+                return True
+            reason = f"handshake failed: {failure}"
+            log.warning("subscription %s: %s", state.subscription_id, reason)
+            if self.metrics:
+                self.metrics.observe_failure("rest-hook", reason)
+            queries.record_delivery(
+                connection, state.subscription_id, self.holder, state.delivered_through
+            )
+            queries.set_status(connection, state.subscription_id, "error", reason)
+            show_status(connection, state.subscription_id, "error", reason)
+        return False
+
+    def _deliver(self, state: SubscriptionState, terms: Terms, now_us: int) -> int:
+        """Send the oldest undelivered events, or a heartbeat when one is due; record it."""
+        subscription_id = state.subscription_id
+        with read_connection(self.engine) as connection:
+            events = queries.pending_events(
+                connection, subscription_id, state.delivered_through, EVENTS_PER_NOTIFICATION
+            )
+        woken = state.next_attempt_us is not None and state.next_attempt_us <= now_us
+        fresh = state.status == "requested"  # its handshake was sent just now
+        if not events and (fresh or not woken or not terms.heartbeat_us):
+            with write_connection(self.engine) as connection:  # nothing to say
+                wake = terms.wake_at(now_us) if fresh or woken else state.next_attempt_us
+                queries.record_delivery(
+                    connection, subscription_id, self.holder, state.delivered_through, wake
+                )
+            return 0
+        kind = "event-notification" if events else "heartbeat"
+        failure = _post(self.client, state, self.base_url, events, kind)
+        with write_connection(self.engine) as connection:
+            if failure is not None:
+                if self.metrics:
+                    self.metrics.observe_failure("rest-hook", failure)
+                _record_failure(connection, state, self.holder, failure, now_us)
+                return 0
+            through = events[-1].event_number if events else state.delivered_through
+            queries.record_delivery(
+                connection, subscription_id, self.holder, through, terms.wake_at(now_us)
+            )
+            if events:
+                append_at_commit(connection, delivery_record(state, events, "rest-hook", now_us))
+        if events and self.metrics:
+            self.metrics.observe_delivery("rest-hook", events, now_us)
+        return len(events)
 
 
 def _post(
@@ -84,11 +145,17 @@ def _post(
     state: SubscriptionState,
     base_url: str,
     events: list[NumberedEvent],
+    kind: str,
 ) -> str | None:
-    """Post one notification; None when the receiver took it, else why not."""
-    shown = dataclasses.replace(state, events_since_start=events[-1].event_number)
-    body = json_codec.dump(notification(shown, base_url, events, "event-notification"))
-    headers = {"Content-Type": "application/fhir+json"}
+    """Post one notification of `kind`; None when the receiver took it, else why not."""
+    shown = state  # a handshake or heartbeat tells the count so far
+    if events:
+        shown = dataclasses.replace(state, events_since_start=events[-1].event_number)
+    body = b""  # classic R4 without a payload: an empty POST
+    headers = {}
+    if state.payload != NO_PAYLOAD:
+        body = json_codec.dump(notification(shown, base_url, events, kind))
+        headers["Content-Type"] = "application/fhir+json"
     for header in state.headers:
         name, _, value = header.partition(":")
         headers[name.strip()] = value.strip()
@@ -127,17 +194,4 @@ def _record_failure(
         gives_up=gives_up,
     )
     if gives_up:
-        _mark_error(connection, state.subscription_id, reason)
-
-
-def _mark_error(connection: Connection, subscription_id: str, reason: str) -> None:
-    """Show the give-up on the Subscription itself: `status` error and the reason, a new
-    version written through the interactions by the platform (no caller's guard)."""
-    writer = VersionWriter(connection)
-    current = writer.current("Subscription", subscription_id)
-    if current is None or current.deleted:
-        return
-    body = current.resource()
-    body["status"] = "error"
-    body["error"] = reason
-    crud.update(writer, "Subscription", subscription_id, body, if_match=current.version_id)
+        show_status(connection, state.subscription_id, "error", reason)

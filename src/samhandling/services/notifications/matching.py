@@ -6,7 +6,9 @@ unmatched outbox events (`SKIP LOCKED`), number each event that a subscription's
 filters select and that its subscriber may read, and mark the events matched. Access is
 judged here, at once after the write, with the platform's policy and the subscriber as
 recorded: a subscriber is never told, even by id, of a resource it may not read. An event the
-subscriber may not read is not numbered for it, so its numbers have no gaps.
+subscriber may not read is not numbered for it, so its numbers have no gaps; one it may read
+later if nothing changes (a lab result within its release delay) is held back and judged
+again then (`held_back`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from samhandling.auth.compartment import patient_ids_of
-from samhandling.auth.policy import ServiceRules, decide
-from samhandling.fhir.instants import us_to_datetime
-from samhandling.services.notifications.subscribers import principal_of
+from samhandling.auth.policy import ServiceRules
+from samhandling.services.notifications.access import may_read, visible_from
+from samhandling.services.notifications.criteria import CLASSIC, classic_topic, matches
+from samhandling.services.notifications.held_back import recheck_due
 from samhandling.services.subscription_topic import Topic
+from samhandling.store import notification_held_queries as held_queries
 from samhandling.store import notification_queries as queries
 from samhandling.store.database import Connection, Engine, read_connection, write_connection
 from samhandling.store.notification_queries import OutboxEvent, SubscriptionState
@@ -33,27 +37,25 @@ def match_batch(
     rules: Callable[[], ServiceRules],
     now_us: int,
     limit: int = BATCH,
+    recheck: bool = True,
 ) -> int:
-    """Match one batch of outbox events; the number of events taken (0: none waiting)."""
-    with read_connection(engine) as connection:  # no write lock while nobody subscribes
+    """Match one batch of outbox events, and with `recheck` judge the held-back events that
+    are due; the number of outbox events taken (0: none waiting)."""
+    with read_connection(engine) as connection:  # no write lock while there is nothing to do
         if not queries.any_active(connection):
+            return 0
+        if not recheck and not queries.any_unmatched(connection):
             return 0
     with write_connection(engine) as connection:
         subscriptions = queries.active_subscriptions_locked(connection)
         events = queries.claim_outbox(connection, limit)
         by_url = {topic.url: topic for topic in topics}
-        numbered: dict[str, list[dict[str, Any]]] = {}
+        numbered = recheck_due(connection, subscriptions, rules(), now_us) if recheck else {}
         wanted = _wanted(subscriptions, by_url)
         for event in events:
             content = _content(connection, event) if _may_matter(event, wanted) else None
-            if content is None:
-                continue
-            for subscription in subscriptions:
-                topic = by_url.get(subscription.topic)
-                if topic and _selects(subscription, topic, event, content, rules, now_us):
-                    numbered.setdefault(subscription.subscription_id, []).append(
-                        _row(event, now_us)
-                    )
+            if content is not None:
+                _match(connection, event, content, subscriptions, by_url, rules(), now_us, numbered)
         for subscription in subscriptions:
             rows = numbered.get(subscription.subscription_id, [])
             first = subscription.events_since_start + 1
@@ -62,14 +64,41 @@ def match_batch(
     return len(events)
 
 
+def _match(
+    connection: Connection,
+    event: OutboxEvent,
+    content: dict[str, Any],
+    subscriptions: Sequence[SubscriptionState],
+    by_url: dict[str, Topic],
+    rules: ServiceRules,
+    now_us: int,
+    numbered: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Add the event to the rows to number of each subscription it is for, or hold it back."""
+    for subscription in subscriptions:
+        topic = _topic(subscription, by_url)
+        if topic is None or not _selects(subscription, topic, event, content):
+            continue
+        verdict = _judge(subscription.subscriber, content, rules, now_us)
+        if verdict is True:
+            numbered.setdefault(subscription.subscription_id, []).append(_row(event, now_us))
+        elif verdict is not False:
+            held_queries.hold_back(connection, subscription.subscription_id, event, verdict)
+
+
 def _wanted(subscriptions: Sequence[SubscriptionState], by_url: dict[str, Topic]) -> dict[str, int]:
     """Per resource type a subscription's topic covers, the earliest start transaction."""
     wanted: dict[str, int] = {}
     for subscription in subscriptions:
-        topic = by_url.get(subscription.topic)
+        topic = _topic(subscription, by_url)
         for rtype in topic.resource_types if topic else ():
             wanted[rtype] = min(wanted.get(rtype, subscription.start_tx), subscription.start_tx)
     return wanted
+
+
+def _topic(subscription: SubscriptionState, by_url: dict[str, Topic]) -> Topic | None:
+    """The subscription's topic (a classic criteria subscription's stands for its type)."""
+    return by_url.get(subscription.topic) or classic_topic(subscription.topic)
 
 
 def _may_matter(event: OutboxEvent, wanted: dict[str, int]) -> bool:
@@ -101,40 +130,27 @@ def _content(connection: Connection, event: OutboxEvent) -> dict[str, Any] | Non
 
 
 def _selects(
-    subscription: SubscriptionState,
-    topic: Topic,
-    event: OutboxEvent,
-    content: dict[str, Any],
-    rules: Callable[[], ServiceRules],
-    now_us: int,
+    subscription: SubscriptionState, topic: Topic, event: OutboxEvent, content: dict[str, Any]
 ) -> bool:
+    """Whether the subscription's topic and filters select the event (access aside)."""
     if event.tx_id <= subscription.start_tx:
         return False
     if not topic.triggered_by(event.resource_type, event.event, content):
         return False
-    if not _filters_match(subscription.filters, content):
-        return False
-    return may_read(subscription.subscriber, content, rules(), now_us)
+    if subscription.topic.startswith(CLASSIC):
+        return matches(subscription.filters, content)
+    return _filters_match(subscription.filters, content)
+
+
+def _judge(
+    subscriber: dict[str, Any], content: dict[str, Any], rules: ServiceRules, now_us: int
+) -> bool | int:
+    """True: tell now; an int: hold back until then (`held_back`); False: never."""
+    if may_read(subscriber, content, rules, now_us):
+        return True
+    return visible_from(subscriber, content, rules, now_us) or False
 
 
 def _filters_match(filters: Sequence[tuple[str, str]], content: dict[str, Any]) -> bool:
     patients = patient_ids_of(content) or frozenset()
     return all(value in patients for name, value in filters if name == "patient")
-
-
-def may_read(
-    subscriber: dict[str, Any], content: dict[str, Any], rules: ServiceRules, now_us: int
-) -> bool:
-    """Whether the subscriber as recorded may read `content` now (the platform's policy)."""
-    principal = principal_of(subscriber)
-    if principal is None:
-        return True
-    decision = decide(
-        principal,
-        "read",
-        content.get("resourceType"),
-        resource=content,
-        service_rules=rules,
-        now=us_to_datetime(now_us),
-    )
-    return decision.allowed

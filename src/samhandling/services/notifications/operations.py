@@ -58,7 +58,9 @@ def topic_resource(topic: Topic) -> dict[str, Any]:
     }
 
 
-def _state(context: OperationContext) -> SubscriptionState:
+def subscription_state(context: OperationContext) -> SubscriptionState:
+    """The delivery state of the subscription asked about, read first with the caller's
+    guard (404/403 as for a read)."""
     subscription_id = str(context.resource_id)
     read(context.connection, "Subscription", subscription_id, context.guard)
     state = queries.subscription_state(context.connection, subscription_id)
@@ -71,13 +73,13 @@ def _state(context: OperationContext) -> SubscriptionState:
 
 def status(context: OperationContext) -> OperationResult:
     """`$status`: the subscription's status Parameters."""
-    state = _state(context)
+    state = subscription_state(context)
     return OperationResult(status_parameters(state, context.base_url, "query-status"))
 
 
 def events(context: OperationContext) -> OperationResult:
     """`$events`: the numbered events asked for, as a history Bundle."""
-    state = _state(context)
+    state = subscription_state(context)
     high = state.events_since_start
     since = context.integer("eventsSinceNumber", 1, 2**62) or 1
     until = context.integer("eventsUntilNumber", 1, 2**62) or high
