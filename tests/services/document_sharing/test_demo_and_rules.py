@@ -18,6 +18,7 @@ from samhandling.demo import population_bundles
 from samhandling.demo.people import PeopleBuilder, generate_households
 from samhandling.demo.register_build import build_register
 from samhandling.services import default_platform
+from samhandling.services.document_sharing import SERVICE
 from samhandling.services.document_sharing.concept_maps import matches
 from samhandling.services.document_sharing.content import _compare, binary_id_of
 from samhandling.services.document_sharing.demo import shared_documents, tiny_pdf
@@ -130,3 +131,14 @@ def test_concept_map_matches_only_mapping_equivalences() -> None:
     assert [m[1] for m in matches(concept_map, "local", "EPI", None)] == ["A03-2"]
     assert list(matches(concept_map, "local", "X", None)) == []
     assert list(matches(concept_map, "local", "EPI", "elsewhere")) == []
+
+
+def test_the_document_topic_announces_new_current_documents_only() -> None:
+    (topic,) = SERVICE.topics
+    current = {"resourceType": "DocumentReference", "status": "current"}
+    assert topic.code == "document"
+    assert topic.triggered_by("DocumentReference", "create", current)
+    superseded = {**current, "status": "superseded"}
+    assert not topic.triggered_by("DocumentReference", "create", superseded)
+    assert not topic.triggered_by("DocumentReference", "update", current)  # the old one superseded
+    assert not topic.triggered_by("Binary", "create", {"resourceType": "Binary"})

@@ -9,7 +9,8 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from fixtures.critical_information import CITIZEN
-from fixtures.fhir_app import mint
+from fixtures.document_sharing import created, provide_bundle
+from fixtures.fhir_app import FHIR_JSON, mint
 from samhandling.services import default_platform
 from samhandling.services.notifications import DeliveryWorker
 from samhandling.services.notifications.delivery import LEASE_US
@@ -25,6 +26,8 @@ from services.notifications.notification_kit import (
     worker,
 )
 from services.notifications.receiver import Receiver, events_of
+
+DOCUMENT_TOPIC = "https://samhandling.no/fhir/SubscriptionTopic/document"
 
 CITIZEN_SUBSCRIBER = {
     "kind": "citizen",
@@ -255,3 +258,17 @@ def test_two_workers_never_deliver_an_event_twice(
     assert sorted(received) == sorted(subscriptions)
     for numbers in received.values():
         assert numbers == list(range(1, len(written) + 1))
+
+
+def test_a_provided_document_is_announced_on_the_document_topic(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    subscribe(client, subscription(receiver.url, DOCUMENT_TOPIC))
+    bundle, _ = provide_bundle(CITIZEN)
+    answer = client.post("/fhir", json=bundle, headers=FHIR_JSON)
+    assert answer.status_code == 200, answer.text
+    (document_id,) = created(answer.json(), "DocumentReference")
+    delivering = worker(engine, Clock())
+    assert delivering.run_once() == 1
+    delivering.close()
+    assert receiver.focuses() == [f"DocumentReference/{document_id}"]

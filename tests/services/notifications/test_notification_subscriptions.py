@@ -79,6 +79,7 @@ def test_the_topics_are_published_in_the_backport_shape(client: TestClient) -> N
         "lab-result",
         "news2-alert",
         "identity-merge",
+        "document",
     }
     topic = response.json()["entry"][0]["resource"]
     assert topic["resourceType"] == "Basic"

@@ -8,7 +8,8 @@ producer's types mapped by `concept_maps`); ITI-67/66 are the generic searches o
 DocumentReference and List; ITI-68 is `GET Binary/{id}` (api/binary_routes.py). Searches
 of DocumentReference say how many documents were withheld; the citizen hides a document
 from health personnel with `$hide-from-clinicians` (`hiding`); `demo` gives the demo
-population documents. Federation across areas is another package's.
+population documents; the `document` topic tells subscribers of new documents.
+Federation across areas is another package's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from samhandling.services.document_sharing import concept_maps, demo, hiding
 from samhandling.services.document_sharing.content import BinaryContentStored
 from samhandling.services.document_sharing.provide import DocumentEntryRule, SubmissionSetRule
 from samhandling.services.service import Service
+from samhandling.services.subscription_topic import Topic
 
 __all__ = ["SERVICE"]
 
@@ -31,4 +33,14 @@ SERVICE = Service(
     ),
     demo=demo.shared_documents,
     counts_withheld=(("DocumentReference", "documents"),),
+    topics=(
+        Topic(
+            "document",
+            "New or replaced document",
+            "A document was shared for the patient, or a shared one was replaced.",
+            ("DocumentReference",),
+            ("create",),
+            applies=lambda document: document.get("status") == "current",
+        ),
+    ),
 )
