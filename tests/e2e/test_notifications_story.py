@@ -78,7 +78,12 @@ def test_notifications_story(database_url: str, tmp_path: Path) -> None:
         _until_recorded(database_url, subscription_id, 3)
     finally:
         first.kill()
-    second = ServerProcess(database_url, data_dir).start()
+    # restarted at the same address, so its development issuer (whose URL is the server's)
+    # is the same issuer: a subscription belongs to the client of one issuer
+    second = ServerProcess(database_url, data_dir)
+    second.port, second.base_url = first.port, first.base_url
+    second.log_path = data_dir / f"server-{first.port}-restarted.log"
+    second.start()
     try:
         written += _write_alerts(second, 2)
         _until_received(receiver, 5)

@@ -76,7 +76,8 @@ def test_a_citizen_without_a_write_scope_may_not_subscribe(
 def test_another_citizen_cannot_see_or_change_a_subscription(
     client: TestClient, tmp_path: Path
 ) -> None:
-    subscription_id = subscribe(client, own(), citizen(tmp_path))
+    owner = citizen(tmp_path)
+    subscription_id = subscribe(client, own(), owner)
     intruder = citizen(tmp_path, "parent")
     url = f"/fhir/Subscription/{subscription_id}"
     for path in (url, f"{url}/$status", f"{url}/$events"):
@@ -88,10 +89,10 @@ def test_another_citizen_cannot_see_or_change_a_subscription(
     taken = {**own("https://intruder.example/hook", OTHER_PATIENT), "id": subscription_id}
     assert client.put(url, json=taken, headers=intruder).status_code in (403, 404)
     assert client.delete(url, headers=intruder).status_code in (403, 404)
-    stored = client.get(url).json()
+    stored = client.get(url, headers=owner).json()
     assert stored["status"] == "requested"
     assert stored["channel"]["endpoint"] == HOOK
-    status = client.get(f"{url}/$status").json()
+    status = client.get(f"{url}/$status", headers=owner).json()
     assert {p["name"]: p for p in status["parameter"]}["status"]["valueCode"] == "requested"
 
 
@@ -116,3 +117,23 @@ def test_a_citizen_resumes_and_switches_off_their_own(client: TestClient, tmp_pa
     assert response.status_code == 200, response.text
     status = client.get(f"{url}/$status", headers=citizen(tmp_path)).json()
     assert {p["name"]: p for p in status["parameter"]}["status"]["valueCode"] == "off"
+
+
+def test_another_system_cannot_see_or_change_a_systems_subscription(
+    client: TestClient, tmp_path: Path
+) -> None:
+    body = subscription(HOOK)
+    body["channel"]["header"] = ["Authorization: Bearer receiver-secret"]
+    subscription_id = subscribe(client, body)  # the client's own system persona
+    other = {"Authorization": f"Bearer {mint(tmp_path, client_id='other-epj')}", **FHIR_JSON}
+    url = f"/fhir/Subscription/{subscription_id}"
+    for path in (url, f"{url}/$status", f"{url}/$events"):
+        answer = client.get(path, headers=other)
+        assert answer.status_code in (403, 404), path
+        assert "receiver-secret" not in answer.text
+    found = client.get("/fhir/Subscription", headers=other)
+    assert "receiver-secret" not in found.text
+    off = {**body, "id": subscription_id, "status": "off"}
+    assert client.put(url, json=off, headers=other).status_code in (403, 404)
+    assert client.delete(url, headers=other).status_code in (403, 404)
+    assert client.get(url).json()["status"] == "requested"  # the owner still reads it

@@ -10,7 +10,11 @@ never a national ID), so the resource reveals nobody. The write rule stamps it
 (`subscriptions`) and checks an update against the stored version's, which the client cannot
 forge.
 
-Systems are left to their scopes (`system/Subscription.*`), as before.
+Systems are held to the same rule: a Subscription carries its subscribing client's key
+(stamped by the write rule for every subscriber), and another system may not read, search
+or change it, whatever its scopes — a Subscription's `channel.header` may carry the
+receiver's secret. A Subscription written before owners were stamped has no key and is left
+to the scopes.
 """
 
 from __future__ import annotations
@@ -49,16 +53,18 @@ def with_owner(subscription: dict[str, Any], key: str) -> None:
 
 @dataclass(frozen=True)
 class CitizenOwnsSubscription:
-    """`auth.access_rules.AccessRule`: a citizen touches only their own Subscriptions."""
+    """`auth.access_rules.AccessRule`: citizens and systems touch only their own
+    Subscriptions."""
 
     def refusal(self, request: AccessRequest) -> Refusal | None:
-        if request.resource_type != "Subscription" or request.principal.kind != "citizen":
+        kind = request.principal.kind
+        if request.resource_type != "Subscription" or kind not in ("citizen", "system"):
             return None
         if request.resource is None:
             return None  # a search: each match is judged as a read
         owner = owner_of(request.resource)
-        if request.writes and owner is None:
-            return None  # a new one: the write rule stamps the caller and checks an update
+        if owner is None and (request.writes or kind == "system"):
+            return None  # a new one (the write rule stamps the caller), or one from before
         if owner != owner_key(request.principal):
             return "this subscription belongs to someone else", RULE_OWNER
         return None
