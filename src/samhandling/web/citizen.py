@@ -77,6 +77,29 @@ async def section(call: Any, shape: Any) -> Section:
         return Section(refused="; ".join(i.diagnostics for i in exc.issues))
 
 
+async def patient_sections(
+    data: Any, principal: Principal, pid: str, *, change_log: bool = True
+) -> dict[str, Section]:
+    """The services' sections of one patient's page, each through its audited call: the
+    citizen's page and the clinician's show the same, the citizen's with the change log."""
+    sections = {
+        "critical": await section(
+            data.operation(principal, "critical-information", pid), display.critical_groups
+        ),
+        "medications": await section(
+            data.operation(principal, "medication-list", pid), display.medication_rows
+        ),
+    }
+    if change_log:
+        sections["changes"] = await section(
+            data.operation(principal, "medication-list-changes", pid), display.change_rows
+        )
+    sections["labs"] = await section(
+        data.search(principal, "DiagnosticReport", _lab_query(pid)), display.lab_rows
+    )
+    return sections
+
+
 class CitizenPages:
     """The citizen's pages; health personnel are sent to their own."""
 
@@ -104,7 +127,9 @@ class CitizenPages:
         session, principal, everyone, person = await self._chosen(request)
         if principal.kind != "citizen":
             return RedirectResponse("/clinician", 303)
-        sections = await self._sections(principal, person.patient_id) if person else {}
+        sections = (
+            await patient_sections(self.views.data, principal, person.patient_id) if person else {}
+        )
         return self.views.page(
             request,
             "citizen.html",
@@ -114,23 +139,6 @@ class CitizenPages:
             person=person,
             sections=sections,
         )
-
-    async def _sections(self, principal: Principal, pid: str) -> dict[str, Section]:
-        data = self.views.data
-        return {
-            "critical": await section(
-                data.operation(principal, "critical-information", pid), display.critical_groups
-            ),
-            "medications": await section(
-                data.operation(principal, "medication-list", pid), display.medication_rows
-            ),
-            "changes": await section(
-                data.operation(principal, "medication-list-changes", pid), display.change_rows
-            ),
-            "labs": await section(
-                data.search(principal, "DiagnosticReport", _lab_query(pid)), display.lab_rows
-            ),
-        }
 
     async def access_log(self, request: Request) -> Response:
         session, principal, everyone, person = await self._chosen(request)

@@ -21,8 +21,7 @@ from samhandling.auth import Principal
 from samhandling.auth.claims import TRUST_FRAMEWORK
 from samhandling.fhir.outcome import FhirError
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
-from samhandling.web import display
-from samhandling.web.citizen import Section, section
+from samhandling.web.citizen import patient_sections
 from samhandling.web.drug_reaction import CRITICALITIES, REACTIONS, SUBSTANCES, drug_reaction
 from samhandling.web.security import FormRefused
 from samhandling.web.sessions import ClinicalContext, Session
@@ -176,23 +175,11 @@ class ClinicianPages:
             patient=patient,
             label=_label(patient) if patient else "",
             patient_id=pid,
-            sections=await self._sections(principal, pid) if patient else {},
+            sections=await patient_sections(self.views.data, principal, pid, change_log=False)
+            if patient
+            else {},
             registered=request.query_params.get("registered") == "1",
         )
-
-    async def _sections(self, principal: Principal, pid: str) -> dict[str, Section]:
-        data = self.views.data
-        return {
-            "critical": await section(
-                data.operation(principal, "critical-information", pid), display.critical_groups
-            ),
-            "medications": await section(
-                data.operation(principal, "medication-list", pid), display.medication_rows
-            ),
-            "labs": await section(
-                data.search(principal, "DiagnosticReport", _labs(pid)), display.lab_rows
-            ),
-        }
 
     async def reaction_form(self, request: Request) -> Response:
         session, principal = await self._caller(request)
@@ -218,10 +205,6 @@ class ClinicianPages:
 def clinician_routes(views: WebViews) -> list[Route]:
     """The clinician's routes."""
     return ClinicianPages(views).routes()
-
-
-def _labs(patient_id: str) -> list[tuple[str, str]]:
-    return [("patient", patient_id), ("_include", "DiagnosticReport:result"), ("_count", "50")]
 
 
 def _label(patient: dict[str, Any]) -> str:
