@@ -47,6 +47,7 @@ def _wait_ready(url: str, timeout: float = 30) -> None:
     raise AssertionError("not ready again")
 
 
+@pytest.mark.serial  # stops the shared server: ./dev test runs it alone
 def test_postgres_restart_while_serving(postgres_database_url: str, tmp_path: Path) -> None:
     if subprocess.run(["which", "pg_ctlcluster"], capture_output=True).returncode != 0:
         pytest.skip("pg_ctlcluster is not available to restart the local server")

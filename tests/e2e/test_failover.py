@@ -50,6 +50,7 @@ RECOVERY_DEADLINE = 120.0
 
 pytestmark = [
     pytest.mark.failover,
+    pytest.mark.serial,
     pytest.mark.skipif(
         not (FORCED or INSTALLED),
         reason="pg_auto_failover is not installed (SAMHANDLING_FAILOVER_TEST=1 to require it)",
