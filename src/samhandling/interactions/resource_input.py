@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from samhandling.fhir import json_codec
+from samhandling.fhir.invariants import invariant_issues
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.fhir.request_limits import check_json_depth, check_no_nul_in_json
 from samhandling.fhir.validation import is_resource_type, validate_resource
@@ -92,12 +93,14 @@ def validation_issues(resource: dict[str, Any], profiles: Sequence[str] = ()) ->
     """Everything the checks of a write find in `resource` (a dict with a known
     resourceType), errors and warnings together and without stopping at the first stage:
     structure, Norwegian identifiers, claimed shipped profiles (and the shipped `profiles`
-    asked for besides) and the demographic check (`$validate`, and the summaries received
-    from abroad). A write refuses on the errors (`checked_resource`)."""
+    asked for besides), the FHIRPath invariants of the base specification and of those
+    profiles, and the demographic check (`$validate`, and the summaries received from
+    abroad). A write refuses on the errors (`checked_resource`), without the invariants."""
     issues = validate_resource(resource) + identifier_issues(resource)
     if not any(i.severity in ("error", "fatal") for i in issues):
-        # profiles assume a structurally valid resource
-        issues += profile_issues(resource, profiles)
+        # profiles and invariants assume a structurally valid resource
+        issues += invariant_issues(resource)
+        issues += profile_issues(resource, profiles, invariants=True)
     return issues + demographic_contradictions(resource)
 
 

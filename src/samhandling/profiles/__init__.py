@@ -41,10 +41,13 @@ def claimed_profiles(resource: dict[str, Any]) -> list[str]:
     return [url.partition("|")[0] for url in claimed if isinstance(url, str)]
 
 
-def profile_issues(resource: dict[str, Any], also: Sequence[str] = ()) -> list[Issue]:
+def profile_issues(
+    resource: dict[str, Any], also: Sequence[str] = (), invariants: bool = False
+) -> list[Issue]:
     """Errors (and warnings, e.g. a wrong display) of `resource` against every shipped
     profile it claims in `meta.profile`, and against the profiles `also` names (which must
-    be shipped: the caller checks)."""
+    be shipped: the caller checks); with `invariants`, the profiles' FHIRPath invariants
+    too (`$validate`; too slow for every write)."""
     issues: list[Issue] = []
     wanted = [url.partition("|")[0] for url in also]
     for url in dict.fromkeys([*claimed_profiles(resource), *wanted]):
@@ -58,5 +61,5 @@ def profile_issues(resource: dict[str, Any], also: Sequence[str] = ()) -> list[I
             message = f"Profile {url} constrains {profile.type}, not {resource.get('resourceType')}"
             issues.append(Issue("error", "invalid", message, ("meta.profile",)))
             continue
-        issues += conformance_issues(resource, profile)
+        issues += conformance_issues(resource, profile, invariants=invariants)
     return issues

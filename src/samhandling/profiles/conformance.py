@@ -7,41 +7,97 @@ least one coding in the value set, and every coding of a system the platform kno
 be valid; a wrong display is a warning), slices (`slicing.py`: extensions by URL,
 value/pattern and resource type/profile discriminators), and an element's type profiles
 that are shipped (an extension against its definition, a Bundle entry's resource against
-its IPS profile). Not supported (ignored): invariants, `resolve()` discriminators,
-`mustSupport`, bindings weaker than required. See docs/PROFILES.md.
+its IPS profile), and inside a document Bundle the `resolve()` slices of references and
+the types their `targetProfile`s allow. With `invariants=True` (`$validate`, received
+summaries; not ordinary writes) the profile's own invariants are evaluated too (FHIRPath,
+`fhir/invariants`). Not supported (ignored): `mustSupport`, bindings weaker than required.
+See docs/PATIENT_SUMMARY.md.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
+from samhandling.fhir.bundle_references import entry_resource
+from samhandling.fhir.invariants import evaluate, issue_for
 from samhandling.fhir.outcome import Issue
 from samhandling.profiles.elements import Located, choice_type, locate
 from samhandling.profiles.registry import ElementRule, Profile, shipped_profile
-from samhandling.profiles.slicing import Matcher, contains, slice_matchers
+from samhandling.profiles.slicing import Matcher, Resolver, contains, slice_matchers, target_type
 from samhandling.terminology import validate_in_value_set, value_set
 
 MAX_DEPTH = 4  # extensions nested in extensions in …: enough for complex extensions
 
 
-def conformance_issues(value: dict[str, Any], profile: Profile, where: str = "") -> list[Issue]:
-    """Every way `value` (a resource, or an extension for extension profiles) breaks `profile`."""
-    return _check(Located(value, where or profile.type), profile, 0)
+@dataclass(frozen=True)
+class Scope:
+    """What a check runs in: the resource (FHIRPath's `%resource`), the document Bundle
+    references resolve in (None outside one), and whether invariants are evaluated."""
+
+    resource: dict[str, Any]
+    resolve: Resolver | None
+    invariants: bool
 
 
-def _check(root: Located, profile: Profile, depth: int) -> list[Issue]:
-    matchers = slice_matchers(profile.rules)
+def conformance_issues(
+    value: dict[str, Any], profile: Profile, where: str = "", invariants: bool = False
+) -> list[Issue]:
+    """Every way `value` (a resource, or an extension for extension profiles) breaks
+    `profile`; with `invariants`, the profile's FHIRPath invariants included."""
+    resolve = _resolver(value)
+    return _check(
+        Located(value, where or profile.type), profile, 0, Scope(value, resolve, invariants)
+    )
+
+
+def _resolver(value: dict[str, Any]) -> Resolver | None:
+    if value.get("resourceType") != "Bundle" or value.get("type") != "document":
+        return None
+    return lambda reference: entry_resource(value, reference)
+
+
+def _check(root: Located, profile: Profile, depth: int, scope: Scope) -> list[Issue]:
+    matchers = slice_matchers(profile.rules, scope.resolve)
     issues: list[Issue] = []
     for rule in profile.rules:
         if not _checkable(rule.id, matchers):
             continue  # under a slice whose discriminator is not supported
+        if rule.id == profile.type:
+            issues += _invariant_issues(rule, root, scope)
+            continue
         parents, found = locate(root, rule.id, matchers)
         for parent, values in zip(parents, found, strict=True):
             issues += _cardinality(rule, parent, values, profile)
             for item in values:
-                issues += _value_issues(rule, item, profile, depth)
+                issues += _value_issues(rule, item, profile, depth, scope)
     return issues
+
+
+def _invariant_issues(rule: ElementRule, item: Located, scope: Scope) -> list[Issue]:
+    if not scope.invariants:
+        return []
+    issues = []
+    for invariant in rule.constraints:
+        outcome = evaluate(invariant, item.value, rule.path, scope.resource, scope.resource)
+        if not outcome.held or outcome.problem is not None:
+            issues.append(issue_for(invariant, item.where, outcome.problem))
+    return issues
+
+
+def _target_issues(rule: ElementRule, item: Located, profile: Profile, scope: Scope) -> list[Issue]:
+    """A reference resolved in the document Bundle must point at a type its targets allow."""
+    found = scope.resolve(item.value) if scope.resolve and rule.target_profiles else None
+    allowed = {target_type(url) for url in rule.target_profiles}
+    if found is None or None in allowed or found.get("resourceType") in allowed:
+        return []
+    names = " or ".join(sorted(str(a) for a in allowed))
+    message = (
+        f"{profile.name}: {item.where} points at a {found.get('resourceType')} in the Bundle; "
+        f"it must be a {names}"
+    )
+    return [Issue("error", "structure", message, (item.where,))]
 
 
 def _checkable(element_id: str, matchers: dict[str, Matcher | None]) -> bool:
@@ -65,8 +121,10 @@ def _cardinality(
     return []
 
 
-def _value_issues(rule: ElementRule, item: Located, profile: Profile, depth: int) -> list[Issue]:
-    issues: list[Issue] = []
+def _value_issues(
+    rule: ElementRule, item: Located, profile: Profile, depth: int, scope: Scope
+) -> list[Issue]:
+    issues = _invariant_issues(rule, item, scope) + _target_issues(rule, item, profile, scope)
     if rule.id.endswith("[x]") and rule.types and not _typed_as(choice_type(item), rule.types):
         allowed = ", ".join(rule.types)
         message = f"{profile.name}: {item.where} must be of type {allowed}"
@@ -80,7 +138,10 @@ def _value_issues(rule: ElementRule, item: Located, profile: Profile, depth: int
     for url in rule.type_profiles:
         extension_profile = shipped_profile(url)
         if extension_profile is not None and depth < MAX_DEPTH:
-            issues += _check(item, extension_profile, depth + 1)
+            inner = item.value if isinstance(item.value, dict) else {}
+            nested = Scope(inner, scope.resolve, scope.invariants)
+            is_resource = "resourceType" in inner
+            issues += _check(item, extension_profile, depth + 1, nested if is_resource else scope)
     return issues
 
 

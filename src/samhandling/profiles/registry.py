@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from samhandling.fhir.invariants import SKIPPED, Invariant, invariant
+
 PROFILE_BASE = "https://samhandling.no/fhir/StructureDefinition/"
 
 
@@ -33,6 +35,10 @@ class ElementRule:
     short: str | None
     #: the discriminators of a slicing defined on this element: (type, path)
     slicing: tuple[tuple[str, str], ...] = ()
+    #: the profiles a Reference here must point at (`type.targetProfile`)
+    target_profiles: tuple[str, ...] = ()
+    #: the profile's own invariants on this element (ips-pat-1, bdl-ips-1, …)
+    constraints: tuple[Invariant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,12 @@ def _element_rule(element: dict[str, Any]) -> ElementRule:
         slicing=tuple(
             (str(d.get("type")), str(d.get("path")))
             for d in (element.get("slicing") or {}).get("discriminator") or []
+        ),
+        target_profiles=tuple(p for t in types for p in t.get("targetProfile", [])),
+        constraints=tuple(
+            invariant(c["key"], c["severity"], c.get("human", ""), c["expression"])
+            for c in element.get("constraint") or []
+            if c.get("expression") and c["key"] not in SKIPPED
         ),
     )
 

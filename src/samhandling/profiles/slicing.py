@@ -14,8 +14,14 @@ Supported discriminators (R4 §5.1.0.15, ElementDefinition.slicing):
   could mean is what the HL7 validator reports too. An unclaimed Observation, which several
   IPS slices could take, belongs to none.
 
-A slice whose discriminator is none of these (`resolve()` paths, `exists`) is not checked:
-its matcher is None and the checker skips the rules under it.
+- `type` and `profile` on `resolve()` (the IPS Composition's section entries), inside a
+  document Bundle only: the Reference is resolved in the Bundle (`fullUrl`, or `Type/id`);
+  the type is the resolved resource's, and the profile test is the one above, with the
+  slice's `targetProfile`s (an unclaimed AllergyIntolerance is the allergies section's
+  `allergyOrIntolerance`, its only slice of that type).
+
+A slice whose discriminator is none of these (`exists`, `resolve()` outside a Bundle) is
+not checked: its matcher is None and the checker skips the rules under it.
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from samhandling.profiles.registry import ElementRule
+from samhandling.profiles.registry import ElementRule, shipped_profile
 
 Matcher = Callable[[Any], bool]
+#: a Reference (or its string) → the resource it names inside the Bundle, or None
+Resolver = Callable[[Any], dict[str, Any] | None]
+CORE = "http://hl7.org/fhir/StructureDefinition/"
 
 
 def contains(value: Any, pattern: Any) -> bool:
@@ -40,9 +49,11 @@ def contains(value: Any, pattern: Any) -> bool:
     return bool(value == pattern)
 
 
-def slice_matchers(rules: tuple[ElementRule, ...]) -> dict[str, Matcher | None]:
+def slice_matchers(
+    rules: tuple[ElementRule, ...], resolve: Resolver | None = None
+) -> dict[str, Matcher | None]:
     """Every sliced element id (`X.section:sectionAllergies`) → its member test (None:
-    not supported)."""
+    not supported; `resolve()` discriminators need `resolve`, a document Bundle's)."""
     by_id = {rule.id: rule for rule in rules}
     found: dict[str, Matcher | None] = {}
     for rule in rules:
@@ -59,8 +70,44 @@ def slice_matchers(rules: tuple[ElementRule, ...]) -> dict[str, Matcher | None]:
             for r in rules
             if r.id.startswith(f"{head}.{name}:") and r.id.count(".") == rule.id.count(".")
         ]
-        found[rule.id] = _by_discriminators(rule, base, by_id, siblings)
+        if base is not None and base.slicing and all(p == "resolve()" for _, p in base.slicing):
+            found[rule.id] = _by_resolved(rule, base, siblings, resolve)
+        else:
+            found[rule.id] = _by_discriminators(rule, base, by_id, siblings)
     return found
+
+
+def target_type(profile_url: str) -> str | None:
+    """The resource type a (target) profile constrains: a core type by its URL, a shipped
+    profile by its definition; None when neither says."""
+    if profile_url.startswith(CORE) and profile_url[len(CORE) :][:1].isupper():
+        name = profile_url[len(CORE) :]
+        return name if name.isalpha() else None
+    shipped = shipped_profile(profile_url)
+    return shipped.type if shipped is not None else None
+
+
+def _by_resolved(
+    rule: ElementRule, base: ElementRule, siblings: list[ElementRule], resolve: Resolver | None
+) -> Matcher | None:
+    """Members of a slice discriminated by `resolve()` (type and/or profile)."""
+    types = {target_type(url) for url in rule.target_profiles}
+    if resolve is None or not rule.target_profiles or None in types:
+        return None
+    own = set(rule.target_profiles)
+    same_type = [s for s in siblings if {target_type(u) for u in s.target_profiles} & types]
+    rivals = {url for s in same_type for url in s.target_profiles}
+    alone = len(same_type) == 1
+    by_profile = any(kind == "profile" for kind, _ in base.slicing)
+
+    def test(value: Any) -> bool:
+        found = resolve(value)
+        if found is None or found.get("resourceType") not in types:
+            return False
+        claimed = set(_claims(found))
+        return not by_profile or bool(claimed & own) or (alone and not claimed & rivals)
+
+    return test
 
 
 def _by_url(rule: ElementRule, by_id: dict[str, ElementRule]) -> Matcher | None:

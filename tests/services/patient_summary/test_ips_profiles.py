@@ -114,3 +114,46 @@ def _summary(world: World) -> dict[str, Any]:
     answer = world.client.get("/fhir/Patient/persona-citizen/$summary", headers=world.as_("gp"))
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
+
+
+def test_a_summary_with_withheld_sections_conforms_to_ips(world: World) -> None:
+    # The pharmacist may not search Conditions, Procedures, results …: the problem list
+    # (required) is IPS's "no information" entry with a narrative saying it is withheld;
+    # the optional sections are left out. No emptyReason: IPS 1.1.0 forbids it.
+    fill(world, every_kind=True)
+    answer = world.client.get(
+        "/fhir/Patient/persona-citizen/$summary", params={"language": "en"},
+        headers=world.as_("pharmacist"),
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    bundle = answer.json()
+    sections = {
+        s["code"]["coding"][0]["code"]: s for s in bundle["entry"][0]["resource"]["section"]
+    }
+    assert set(sections) == {"48765-2", "10160-0", "11450-4"}
+    problems = sections["11450-4"]
+    assert "emptyReason" not in problems and "withheld from you" in problems["text"]["div"]
+    [entry] = problems["entry"]
+    condition = next(e["resource"] for e in bundle["entry"] if e["fullUrl"] == entry["reference"])
+    assert condition["code"]["coding"][0]["code"] == "no-problem-info"
+    assert _errors(world, bundle) == []
+    assert _errors(world, bundle, BUNDLE) == []
+
+
+def test_a_generated_summary_meets_the_invariants_and_names_a_broken_one(world: World) -> None:
+    fill(world, every_kind=True)
+    bundle = _summary(world)
+    answer = world.client.post(
+        "/fhir/Bundle/$validate", json=bundle, headers={**FHIR_JSON, **world.as_("gp")}
+    )
+    issues = answer.json().get("issue", [])
+    kinds = ("invariant", "not-supported")
+    found = {(i["severity"], i["diagnostics"].split(":")[0]) for i in issues if i["code"] in kinds}
+    # Only dom-6 warnings: the stored entries have no narrative of their own (a should).
+    assert found == {("warning", "dom-6")}
+    patient_at = next(i for i, e in enumerate(bundle["entry"])
+                      if e["resource"]["resourceType"] == "Patient")  # fmt: skip
+    bundle["entry"][patient_at]["resource"]["name"] = [{"use": "official"}]
+    [issue] = _errors(world, bundle)
+    assert issue["code"] == "invariant" and issue["diagnostics"].startswith("ips-pat-1:")
+    assert issue["expression"] == [f"Bundle.entry[{patient_at}].resource.ofType(Patient).name[0]"]

@@ -9,14 +9,15 @@ all primitives, `_` primitive-extension companions, cardinality, choice types, c
 nested resources, Extension and Narrative structure, required bindings that can be expanded
 from the bundled code systems, and the target types of relative literal references.
 
-Not checked: invariants (FHIRPath constraints such as dom-2..5 or ref-1, except ext-1 and the
-JSON form of ele-1), profiles (`meta.profile`), bindings weaker than required, bindings that need
-an external terminology (mime types, currencies, UCUM, LOINC answer lists), whether local `#id`
-references resolve. The XHTML of a narrative is parsed and held to txt-1 and txt-2 (the
-allowed elements and attributes, no scripts, event handlers or `javascript:` URLs, some
-content; see `narrative`). Issue codes: structure, required, value, code-invalid, invalid,
-and invariant for a narrative's content. Only errors make a resource
-invalid; a CodeableConcept with a required binding but no coding of its systems is a warning.
+Not checked here: invariants (FHIRPath constraints such as dom-2..5 or ref-1, except ext-1
+and the JSON form of ele-1; `$validate` evaluates them with `fhir/invariants`), profiles
+(`meta.profile`), bindings weaker than required, bindings that need an external terminology
+(mime types, currencies, UCUM, LOINC answer lists), whether local `#id` references resolve.
+The XHTML of a narrative is parsed and held to txt-1 and txt-2 (the allowed elements and
+attributes, no scripts, event handlers or `javascript:` URLs, some content; see
+`narrative`). Issue codes: structure, required, value, code-invalid, invalid, and invariant
+for a narrative's content. Only errors make a resource invalid; a CodeableConcept with a
+required binding but no coding of its systems is a warning.
 """
 
 from __future__ import annotations

@@ -78,31 +78,23 @@ def _sections(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     sections, entries = [], []
     for section in SECTIONS:
-        resources = found.get(section.key)
+        resources = found.get(section.key)  # None: withheld from the caller
         text = narrative.section_text(section, resources, language)
-        if section.required and resources == []:
+        if section.required and not resources:
+            # nothing known, or nothing the caller may see: IPS's "no information" entry
+            # (IPS 1.1.0 forbids emptyReason, so "withheld" is said in the narrative)
             name = f"{patient_ref}/{section.no_info}"
             no_info_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base}/{name}"))
             resources = [no_info_entry(section, patient_ref, no_info_id)]
-        elif not section.required and not resources:
-            continue  # an optional section with nothing in it is left out
+        elif not resources:
+            continue  # an optional section with nothing in it, or withheld, is left out
         shown: dict[str, Any] = {
             "title": section.title(language),
             "code": section.code_concept(),
             "text": text,
+            "entry": [{"reference": f"{r['resourceType']}/{r['id']}"} for r in resources],
         }
-        if resources is None:
-            shown["emptyReason"] = {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason",
-                        "code": "withheld",
-                    }
-                ]
-            }
-        else:
-            shown["entry"] = [{"reference": f"{r['resourceType']}/{r['id']}"} for r in resources]
-            entries += [r for r in resources if r not in entries]
+        entries += [r for r in resources if r not in entries]
         sections.append(shown)
     return sections, entries
 
