@@ -38,8 +38,6 @@ SKIPPED: dict[str, str] = {
     "txt-1": "htmlChecks() is not a FHIRPath function fhirpathpy has; the narrative's XHTML "
     "is checked natively (fhir/validation/narrative.py)",
     "txt-2": "htmlChecks() (as txt-1); checked natively (fhir/validation/narrative.py)",
-    "ctm-1": "needs resolve() of CareTeam.participant.member, which may point outside the resource",
-    "rng-2": "fhirpathpy cannot order two Quantity values (`low <= high` raises a TypeError)",
     "pat-cnt-2or3-char": "memberOf() needs a terminology service (IPS Patient.address.country "
     "in ISO 3166 alpha-2 or -3; a warning in IPS)",
 }
@@ -51,6 +49,21 @@ REWRITTEN: dict[str, tuple[str, str, str]] = {
         "ofType(",
         "fhirpathpy's as() refuses a collection of more than one item, and "
         "`%resource.descendants().as(canonical)` is one; ofType() filters the same values",
+    ),
+    "rng-2": (
+        "(low <= high)",
+        "(low.code != high.code or low.value <= high.value)",
+        "fhirpathpy cannot order two Quantity values (`low <= high` raises a TypeError); the "
+        "values are compared where the units agree (other units would need UCUM conversion: "
+        "such a Range passes, as an unresolvable comparison would)",
+    ),
+    "ctm-1": (
+        "member.resolve().iif(empty(), true, ofType(Practitioner).exists())",
+        "member.reference.empty() or member.reference.startsWith('#') "
+        "or member.reference.matches('(^|/)Practitioner/[^/]+(/_history/[^/]+)?$')",
+        "resolve() reaches outside the resource; the reference's type says whether the member "
+        "is a Practitioner (a contained or unresolvable member passes, as resolve()'s empty "
+        "result does in the original)",
     ),
 }
 
