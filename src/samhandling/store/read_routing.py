@@ -84,7 +84,6 @@ class ReadRouting:
         if self.replica is not None:
             result = self._on_replica(self.replica, action, after or "0/0")
             if result is not _NOT_SERVED:
-                self._count("replica")
                 return result  # type: ignore[return-value]
         self._count("primary")
         with read_connection(self.primary) as connection:
@@ -93,18 +92,27 @@ class ReadRouting:
     def _on_replica(self, replica: Engine, action: Callable[[Connection], T], after: str) -> object:
         try:
             with read_connection(replica) as connection:
-                recovering, replayed, lag = connection.execute(_CURRENT, {"after": after}).one()
-                if not (recovering and replayed and lag is not None):
+                if not self._current(connection, after):
                     return _NOT_SERVED
-                if float(lag) > self.max_lag_seconds:
-                    return _NOT_SERVED
-                return action(connection)
+                try:
+                    result = action(connection)
+                except Exception as exc:
+                    if not _passed_over(exc):  # the replica's answer (a 404, say) stands
+                        self._count("replica")
+                    raise
+                self._count("replica")
+                return result
         except DBAPIError as exc:
-            state = getattr(exc.orig, "sqlstate", None) or "08"
-            if not exc.connection_invalidated and not state.startswith(_RETRY_ON_PRIMARY):
+            if not _passed_over(exc):
                 raise
+            state = getattr(exc.orig, "sqlstate", None)
             log.warning("read on the replica failed, served by the primary (SQLSTATE %s)", state)
             return _NOT_SERVED
+
+    def _current(self, connection: Connection, after: str) -> bool:
+        """Whether the replica has replayed `after` and is within the staleness bound."""
+        recovering, replayed, lag = connection.execute(_CURRENT, {"after": after}).one()
+        return bool(recovering and replayed) and lag is not None and lag <= self.max_lag_seconds
 
     def _count(self, database: str) -> None:
         with self._counting:
@@ -123,3 +131,11 @@ class ReadRouting:
         with self.primary.connect() as connection:
             position = connection.execute(text("SELECT pg_current_wal_insert_lsn()::text")).scalar()
         return str(position)
+
+
+def _passed_over(exc: BaseException) -> bool:
+    """Whether `exc` means the replica cannot serve this read (the primary will)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None) or "08"  # no SQLSTATE: no connection
+    return exc.connection_invalidated or state.startswith(_RETRY_ON_PRIMARY)
