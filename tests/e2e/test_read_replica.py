@@ -23,6 +23,7 @@ from samhandling.store.database import make_engine
 
 pytestmark = replica_marks()
 HEADER = "X-Samhandling-Consistency"
+FHIR_JSON = {"Content-Type": "application/fhir+json"}
 LSN = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}")
 
 
@@ -62,7 +63,7 @@ def _served(server: ServerProcess) -> dict[str, float]:
 
 def _create(client: httpx.Client, family: str) -> tuple[str, str]:
     patient = {"resourceType": "Patient", "name": [{"family": family}]}
-    created = client.post("Patient", json=patient, headers={"Content-Type": "application/fhir+json"})
+    created = client.post("Patient", json=patient, headers=FHIR_JSON)
     assert created.status_code == 201, created.text
     position = created.headers[HEADER]
     assert LSN.fullmatch(position), position
@@ -104,9 +105,7 @@ def test_an_update_read_back_with_its_position_shows_the_new_version(
     pair.caught_up()
     pair.pause_replay()
     changed = {"resourceType": "Patient", "id": patient_id, "name": [{"family": "After"}]}
-    updated = client.put(
-        f"Patient/{patient_id}", json=changed, headers={"Content-Type": "application/fhir+json"}
-    )
+    updated = client.put(f"Patient/{patient_id}", json=changed, headers=FHIR_JSON)
     assert updated.status_code == 200, updated.text
 
     stale = client.get(f"Patient/{patient_id}")
