@@ -4,6 +4,8 @@
 |---|---|---|
 | SAMHANDLING_DATA_DIR | ./data | local data directory (SQLite file, dev-issuer key) |
 | SAMHANDLING_DATABASE_URL | sqlite:///<data dir>/samhandling.db | sqlite or postgresql URL |
+| SAMHANDLING_DATABASE_REPLICA_URL | (none) | a streaming replica for reads (docs/SCALING.md) |
+| SAMHANDLING_REPLICA_MAX_LAG_SECONDS | 2 | staleness bound of a replica read without a position |
 | SAMHANDLING_BASE_URL | http://localhost:8080/fhir | the public FHIR base URL |
 | SAMHANDLING_MAX_BODY_BYTES | 10485760 | largest accepted request body (413 above) |
 | SAMHANDLING_MAX_DOCUMENT_BYTES | 104857600 | largest raw document (`POST /Binary`) |
@@ -39,6 +41,9 @@ class Settings:
     data_dir: Path
     database_url: str
     base_url: str
+    #: a streaming replica of the database: routed reads go there when it is current enough
+    database_replica_url: str = ""
+    replica_max_lag_seconds: float = 2.0
     max_body_bytes: int = 10 * 1024 * 1024
     #: largest raw document body (`POST /Binary` with a non-FHIR Content-Type), streamed to
     #: the content store: apart from the FHIR JSON limit above
@@ -93,6 +98,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         data_dir=data_dir,
         database_url=env.get("SAMHANDLING_DATABASE_URL") or default_database_url(data_dir),
+        database_replica_url=env.get("SAMHANDLING_DATABASE_REPLICA_URL", ""),
+        replica_max_lag_seconds=float(env.get("SAMHANDLING_REPLICA_MAX_LAG_SECONDS", "2")),
         base_url=env.get("SAMHANDLING_BASE_URL", f"http://localhost:{DEFAULT_PORT}/fhir").rstrip(
             "/"
         ),
@@ -133,6 +140,8 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
     return {
         "SAMHANDLING_DATA_DIR": str(settings.data_dir),
         "SAMHANDLING_DATABASE_URL": settings.database_url,
+        "SAMHANDLING_DATABASE_REPLICA_URL": settings.database_replica_url,
+        "SAMHANDLING_REPLICA_MAX_LAG_SECONDS": str(settings.replica_max_lag_seconds),
         "SAMHANDLING_BASE_URL": settings.base_url,
         "SAMHANDLING_MAX_BODY_BYTES": str(settings.max_body_bytes),
         "SAMHANDLING_MAX_DOCUMENT_BYTES": str(settings.max_document_bytes),

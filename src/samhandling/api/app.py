@@ -31,6 +31,7 @@ from samhandling.api.authentication import (
 )
 from samhandling.api.binary_routes import binary_routes
 from samhandling.api.capability import capability_statement
+from samhandling.api.consistency import ConsistencyMiddleware, RoutedReadsCollector
 from samhandling.api.database_errors import database_error_response, is_database_outage
 from samhandling.api.dev_login import authorization_server
 from samhandling.api.export_routes import export_routes
@@ -48,6 +49,7 @@ from samhandling.config import Settings, settings_from_env
 from samhandling.definitions.published import publish
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.front_end import FrontEnd, FrontEndParts
+from samhandling.interactions.transactions import CONSISTENCY_HEADER, ReadRouting, read_routing
 from samhandling.observability.json_logging import configure_logging
 from samhandling.observability.metrics import Metrics, MetricsMiddleware
 from samhandling.services import platform_of
@@ -96,7 +98,13 @@ def create_app(
     workers = [make(engine, settings) for make in factories]
     for worker in workers:
         metrics.include(worker)
-    api = _rest_api(engine, settings, platform, federation)
+    routing = read_routing(
+        engine,
+        settings.database_replica_url,
+        max_lag_seconds=settings.replica_max_lag_seconds,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+    api = _rest_api(engine, settings, platform, federation, routing)
     parts = FrontEndParts(engine, settings, platform, journal, dev, verifier.principal_of)
     routes = [
         *_operational_routes(engine, metrics),
@@ -117,6 +125,7 @@ def create_app(
         await federation.close()
         if journal is not None:
             await journal.close()
+        routing.close()
         engine.dispose()
 
     app = Starlette(
@@ -125,6 +134,7 @@ def create_app(
         middleware=[
             *_cors(settings),
             Middleware(MetricsMiddleware, metrics=metrics),
+            *_consistency(routing, metrics),
             *([Middleware(AuditMiddleware, journal=journal)] if journal else []),
             Middleware(AuthenticationMiddleware, verifier=verifier),
         ],
@@ -155,8 +165,21 @@ def _cors(settings: Settings) -> list[Middleware]:
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "DPoP", "If-Match", "Prefer"],
-            expose_headers=["ETag", "Location", "Last-Modified", "X-Request-ID"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "DPoP",
+                "If-Match",
+                "Prefer",
+                CONSISTENCY_HEADER,
+            ],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "Last-Modified",
+                "X-Request-ID",
+                CONSISTENCY_HEADER,
+            ],
             max_age=600,
         )
     ]
@@ -167,8 +190,21 @@ def _dev_issuer_routes(dev: DevIssuer, engine: Engine, settings: Settings) -> li
     return [*dev_issuer_routes(dev, production=settings.production, codes=codes)]
 
 
+def _consistency(routing: ReadRouting, metrics: Metrics) -> list[Middleware]:
+    """With a read replica: commit positions on the answers to writes, and the count of
+    reads by the database that served them (docs/SCALING.md, "Read replicas")."""
+    if not routing.replicated:
+        return []
+    metrics.registry.register(RoutedReadsCollector(routing))
+    return [Middleware(ConsistencyMiddleware, routing=routing)]
+
+
 def _rest_api(
-    engine: Engine, settings: Settings, platform: Platform, federation: SearchFederation
+    engine: Engine,
+    settings: Settings,
+    platform: Platform,
+    federation: SearchFederation,
+    routing: ReadRouting,
 ) -> FhirRestApi:
     return FhirRestApi(
         engine,
@@ -177,6 +213,7 @@ def _rest_api(
         write_rules=platform.write_rules,
         audit=settings.audit,
         federation=federation,
+        routing=routing,
     )
 
 

@@ -32,8 +32,11 @@ from samhandling.interactions.entry_actions import patch_function
 from samhandling.interactions.policy_guard import PolicyGuard
 from samhandling.interactions.resource_input import check_id, check_resource_type
 from samhandling.interactions.transactions import (
+    CONSISTENCY_HEADER,
+    ReadRouting,
     VersionWriter,
     cancel,
+    parse_position,
     read_transaction,
     write_transaction,
     writer,
@@ -43,6 +46,9 @@ from samhandling.services.search_federation import NO_FEDERATION, SearchFederati
 
 T = TypeVar("T")
 FORMAT_PARAMS = frozenset({"_format", "_pretty"})
+# A request naming these continues a result another request began (on either database): it
+# is read on the primary, which has everything the first page saw (docs/SCALING.md).
+LATER_PAGE = frozenset({"_cursor", "_snapshot", "_after", "_before", "_offset"})
 
 
 class FhirRestApi:
@@ -57,9 +63,12 @@ class FhirRestApi:
         write_rules: Sequence[WriteRule],
         audit: bool = True,
         federation: SearchFederation = NO_FEDERATION,
+        routing: ReadRouting | None = None,
     ) -> None:
         self.audit = audit
         self.engine = engine
+        # where read, vread, history and search run: a replica when it is current enough
+        self.routing = routing or ReadRouting(engine, None, max_lag_seconds=0)
         self.settings = settings
         self.base = settings.base_url
         self.policy_rules = policy_rules  # the services' part of the access policy
@@ -89,18 +98,32 @@ class FhirRestApi:
             request.state.guard = guard
         return guard
 
-    async def run_read(self, action: Callable[[Any], T], request: Request | None = None) -> T:
+    async def run_read(
+        self,
+        action: Callable[[Any], T],
+        request: Request | None = None,
+        *,
+        routed: Request | None = None,
+    ) -> T:
         """Run `action` in a read transaction on a worker thread. With `request`, a client
-        that goes away stops the statement running for it (the database stops working)."""
+        that goes away stops the statement running for it (the database stops working).
+        With `routed` (the request it answers), the read may run on the read replica when
+        that has replayed the client's last write (`X-Samhandling-Consistency`)."""
         running: list[Connection] = []
+        route, after = _route(routed)
+
+        def tracked(connection: Connection) -> T:
+            running.append(connection)
+            try:
+                return action(connection)
+            finally:
+                running.clear()
 
         def run() -> T:
+            if route:
+                return self.routing.read(tracked, after)
             with read_transaction(self.engine) as connection:
-                running.append(connection)
-                try:
-                    return action(connection)
-                finally:
-                    running.clear()
+                return tracked(connection)
 
         if request is None:
             return await run_in_threadpool(run)
@@ -127,7 +150,7 @@ class FhirRestApi:
     async def read(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
         guard = self.guard(request)
-        version = await self.run_read(lambda c: read.read(c, rtype, rid, guard))
+        version = await self.run_read(lambda c: read.read(c, rtype, rid, guard), routed=request)
         headers = version_headers(version, self.base)
         if not_modified(request.headers, headers["ETag"], headers["Last-Modified"]):
             return Response(status_code=304, headers=headers)
@@ -136,7 +159,9 @@ class FhirRestApi:
     async def vread(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
         vid, guard = request.path_params["vid"], self.guard(request)
-        version = await self.run_read(lambda c: read.vread(c, rtype, rid, vid, guard))
+        version = await self.run_read(
+            lambda c: read.vread(c, rtype, rid, vid, guard), routed=request
+        )
         headers = version_headers(version, self.base)
         if not_modified(request.headers, headers["ETag"], headers["Last-Modified"]):
             return Response(status_code=304, headers=headers)
@@ -146,7 +171,9 @@ class FhirRestApi:
         rtype = self.resource_type(request) if "type" in request.path_params else None
         rid = request.path_params.get("id")
         items, guard = query_items(request), self.guard(request)
-        bundle = await self.run_read(lambda c: read.history(c, self.base, items, rtype, rid, guard))
+        bundle = await self.run_read(
+            lambda c: read.history(c, self.base, items, rtype, rid, guard), routed=request
+        )
         return fhir_response(bundle)
 
     async def create(self, request: Request) -> Response:
@@ -236,6 +263,15 @@ class FhirRestApi:
             issues = [*result.warnings, Issue("information", "informational", message)]
             return fhir_response(operation_outcome(issues), result.status, headers)
         return fhir_response(result.version.content, result.status, headers)
+
+
+def _route(request: Request | None) -> tuple[bool, str | None]:
+    """Whether a read may go to the replica, and the commit position the client presented
+    (checked even where it is not used: a malformed one is a 400 everywhere)."""
+    if request is None:
+        return False, None
+    after = parse_position(request.headers.get(CONSISTENCY_HEADER))
+    return LATER_PAGE.isdisjoint(request.query_params.keys()), after
 
 
 async def _disconnected(request: Request) -> None:

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from samhandling.api.http_input import check_accept, prefer_lenient, query_items, read_bytes
 from samhandling.api.responses import fhir_response
-from samhandling.api.rest import FhirRestApi
+from samhandling.api.rest import LATER_PAGE, FhirRestApi
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.resource_input import check_id, check_resource_type
@@ -41,6 +41,7 @@ def search_routes(api: FhirRestApi) -> list[Route]:
                     c, rtype, items, api.base, guard, lenient=lenient, compartment=compartment
                 ),
                 request,
+                routed=request if LATER_PAGE.isdisjoint(k for k, _ in items) else None,
             )
             bundle = await federated.merged(bundle)
         return fhir_response(bundle)

@@ -17,9 +17,35 @@ from sqlalchemy import Connection, Engine
 from samhandling.access_guard import AccessGuard
 from samhandling.interactions.write_rules import WriteRule
 from samhandling.store import database
+from samhandling.store.read_routing import CONSISTENCY_HEADER, ReadRouting, parse_position
 from samhandling.store.version_writer import VersionWriter
 
-__all__ = ["VersionWriter", "cancel", "read_transaction", "write_transaction", "writer"]
+__all__ = [
+    "CONSISTENCY_HEADER",
+    "ReadRouting",
+    "VersionWriter",
+    "cancel",
+    "parse_position",
+    "read_routing",
+    "read_transaction",
+    "write_transaction",
+    "writer",
+]
+
+
+def read_routing(
+    primary: Engine, replica_url: str, *, max_lag_seconds: float, statement_timeout_ms: int = 0
+) -> ReadRouting:
+    """Where routed reads run: `primary` alone, or also the streaming replica at
+    `replica_url` when it is current enough (docs/SCALING.md, "Read replicas")."""
+    if not replica_url:
+        return ReadRouting(primary, None, max_lag_seconds=max_lag_seconds)
+    if database.is_sqlite(primary):
+        raise RuntimeError("a read replica needs a PostgreSQL primary")
+    replica = database.make_engine(replica_url, statement_timeout_ms=statement_timeout_ms)
+    if database.is_sqlite(replica):
+        raise RuntimeError("the read replica must be a PostgreSQL streaming replica")
+    return ReadRouting(primary, replica, max_lag_seconds=max_lag_seconds)
 
 
 @contextmanager

@@ -33,7 +33,7 @@ from samhandling.search.model import SearchQuery
 from samhandling.search.restriction import SearchRestriction
 from samhandling.search.sql import SearchSql
 from samhandling.search.visibility import visible_versions
-from samhandling.store.database import is_sqlite, write_connection
+from samhandling.store.database import is_sqlite, primary_of, write_connection
 from samhandling.store.records import StoredVersion
 from samhandling.store.schema import search_cache
 
@@ -205,9 +205,12 @@ def _update(connection: Connection, search_id: str, scan: _Scan) -> None:
 
 
 def _write(connection: Connection, *statements: object) -> None:
-    if is_sqlite(connection) and not connection.get_execution_options().get("write"):
+    primary = primary_of(connection)  # a search on a read replica keeps its pages on the primary
+    if primary is not None or (
+        is_sqlite(connection) and not connection.get_execution_options().get("write")
+    ):
         # a read transaction on SQLite cannot safely become a write transaction
-        with write_connection(connection.engine) as writer:
+        with write_connection(primary or connection.engine) as writer:
             for stmt in statements:
                 writer.execute(stmt)  # type: ignore[call-overload]
         return

@@ -211,6 +211,21 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+_PRIMARY_OF: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+
+
+def register_replica(replica: Engine, primary: Engine) -> None:
+    """Note that `replica` is a read-only standby of `primary` (`store/read_routing.py`)."""
+    _PRIMARY_OF[replica] = primary
+
+
+def primary_of(connection: Connection) -> Engine | None:
+    """The primary of the replica `connection` reads, or None when it is not a replica's.
+
+    What a read on a replica must write (a search's paging cache) is written there."""
+    return _PRIMARY_OF.get(connection.engine)
+
+
 def lock_key(connection: Connection, key: str) -> None:
     """Serialise writers that check-then-write on the same key until the transaction ends.
 
