@@ -50,6 +50,7 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.front_end import FrontEnd, FrontEndParts
 from samhandling.observability.json_logging import configure_logging
 from samhandling.observability.metrics import Metrics, MetricsMiddleware
+from samhandling.search.custom_parameters import register_shipped
 from samhandling.services import platform_of
 from samhandling.services.patient_summary import signing
 from samhandling.services.search_federation import SearchFederation
@@ -88,6 +89,7 @@ def create_app(
         settings.check_registers,
     )
     upgrade(engine)
+    register_shipped(platform.search_parameters())
     if settings.publish_definitions:
         publish(engine, platform.shipped_definitions())
     metrics = Metrics()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from samhandling.services.document_sharing import concept_maps, demo, hiding
 from samhandling.services.document_sharing.content import BinaryContentStored
 from samhandling.services.document_sharing.provide import DocumentEntryRule, SubmissionSetRule
-from samhandling.services.service import Service
+from samhandling.services.service import DefinitionFolder, Service
 from samhandling.services.subscription_topic import Topic
 
 __all__ = ["SERVICE"]
@@ -25,6 +25,8 @@ __all__ = ["SERVICE"]
 SERVICE = Service(
     name="document-sharing",
     operations=(*concept_maps.OPERATIONS, *hiding.OPERATIONS),
+    # IHE MHD's own: DocumentReference `creation`, List `designationType` and `sourceId`
+    definitions=(DefinitionFolder("samhandling.services.document_sharing", "search_parameters"),),
     write_rules=(
         BinaryContentStored(),
         hiding.NorsKeptOnWrites(),
