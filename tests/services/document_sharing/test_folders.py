@@ -46,7 +46,11 @@ def with_new_folder(patient: str = CITIZEN, **changes: Any) -> dict[str, Any]:
     new_folder = {**folder(patient, [document_url]), **changes}
     folder_url = f"urn:uuid:{uuid.uuid4()}"
     bundle["entry"].append(
-        {"fullUrl": folder_url, "resource": new_folder, "request": {"method": "POST", "url": "List"}}
+        {
+            "fullUrl": folder_url,
+            "resource": new_folder,
+            "request": {"method": "POST", "url": "List"},
+        }
     )
     bundle["entry"][0]["resource"]["entry"].append({"item": {"reference": folder_url}})
     return bundle

@@ -77,9 +77,10 @@ def test_provide_find_and_retrieve_are_audited_in_the_mhd_shapes(world: World) -
 
     lists = f"/fhir/List?code={MHD_LISTS}|submissionset&patient={CITIZEN}"
     assert world.client.get(lists, headers=gp).status_code == 200
-    assert "submissionset" in base64.b64decode(
-        entity(trail_of(world, "ITI-66")[0], "24")["query"]
-    ).decode()
+    assert (
+        "submissionset"
+        in base64.b64decode(entity(trail_of(world, "ITI-66")[0], "24")["query"]).decode()
+    )
 
     raw = {"Accept": "application/pdf", **world.as_("gp")}
     retrieved = world.client.get(f"/fhir/Binary/{binary}", headers=raw)

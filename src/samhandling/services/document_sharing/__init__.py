@@ -4,8 +4,9 @@ collaboration area over IHE MHD (docs/DOCUMENT_SHARING.md).
 ITI-65 Provide Document Bundle is the platform's transaction with the registry's write
 rules (`provide`: metadata as data in `metadata`, checked by `metadata_rules`; content
 checked and stored outside the rows by `content`; replacements by `replacing`; the
-producer's types mapped by `concept_maps`; Folders by `folders`); ITI-67/66 are the generic searches of
-DocumentReference and List; ITI-68 is `GET Binary/{id}` (api/binary_routes.py). Searches
+producer's types mapped by `concept_maps`; Folders by `folders`); ITI-67/66 are the
+generic searches of DocumentReference and List (with MHD's own parameters, shipped in
+`search_parameters/`); ITI-68 is `GET Binary/{id}` (api/binary_routes.py). Searches
 of DocumentReference say how many documents were withheld; the citizen hides a document
 from health personnel with `$hide-from-clinicians` (`hiding`); `demo` gives the demo
 population documents; the `document` topic tells subscribers of new documents.
