@@ -21,7 +21,13 @@ SHIPPED = default_platform().shipped_definitions()
 
 def test_every_shipped_definition_is_valid_r4() -> None:
     kinds = {rtype for rtype, _ in SHIPPED}
-    assert kinds == {"StructureDefinition", "CodeSystem", "ValueSet", "OperationDefinition"}
+    assert kinds == {
+        "StructureDefinition",
+        "CodeSystem",
+        "ValueSet",
+        "OperationDefinition",
+        "SearchParameter",
+    }
     for (rtype, rid), definition in SHIPPED.items():
         assert validate_resource(definition) == [], f"{rtype}/{rid}"
 

@@ -213,16 +213,17 @@ def patient() -> dict[str, Any]:
 
 def provide(
     client: httpx.Client, server: ServerProcess, in_area: str, master: str, title: str, data: bytes
-) -> None:
+) -> str:
     """A document and its content by plain REST creates (Binary, then DocumentReference)."""
     content = {"resourceType": "Binary", "contentType": "application/pdf"}
     binary = create(client, server, {**content, "data": base64.b64encode(data).decode()})
-    create(client, server, document(in_area, master, title, binary, data))
+    return create(client, server, document(in_area, master, title, binary, data))
 
 
-def load_documents(client: httpx.Client, a: ServerProcess, b: ServerProcess) -> None:
+def load_documents(client: httpx.Client, a: ServerProcess, b: ServerProcess) -> str:
     """A holds a discharge summary and a referral B holds a copy of; B holds a GP note and
-    that copy. The author is the hospital, known in both areas."""
+    that copy; A also holds a SubmissionSet of its discharge summary. The author is the
+    hospital, known in both areas. Returns A's patient id."""
     for server in (a, b):
         hospital = {
             "resourceType": "Organization",
@@ -236,10 +237,44 @@ def load_documents(client: httpx.Client, a: ServerProcess, b: ServerProcess) -> 
         )
         assert put.status_code == 201, put.text
     in_a, in_b = create(client, a, patient()), create(client, b, patient())
-    provide(client, a, in_a, "urn:uuid:a-discharge", "Epikrise", PDF)
+    discharge = provide(client, a, in_a, "urn:uuid:a-discharge", "Epikrise", PDF)
     provide(client, a, in_a, "urn:uuid:shared-referral", "Henvisning", b"%PDF-1.4 henvisning")
     provide(client, b, in_b, "urn:uuid:shared-referral", "Henvisning (kopi)", b"%PDF-1.4 kopi")
     provide(client, b, in_b, "urn:uuid:b-note", "Notat fra fastlegen", b"%PDF-1.4 notat")
+    create(client, a, submission_set(in_a, discharge))
+    return in_a
+
+
+def submission_set(patient_id: str, document_id: str) -> dict[str, Any]:
+    mhd = "https://profiles.ihe.net/ITI/MHD/"
+    return {
+        "resourceType": "List",
+        "extension": [
+            {
+                "url": mhd + "StructureDefinition/ihe-sourceId",
+                "valueIdentifier": {"value": "urn:oid:2.16.578.1.12.4.1.7.991000046"},
+            }
+        ],
+        "identifier": [{"system": "urn:ietf:rfc:3986", "value": "urn:uuid:a-submission"}],
+        "status": "current",
+        "mode": "working",
+        "code": {"coding": [{"system": mhd + "CodeSystem/MHDlistTypes", "code": "submissionset"}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "date": "2026-11-20T10:05:00+01:00",
+        "entry": [{"item": {"reference": f"DocumentReference/{document_id}"}}],
+    }
+
+
+def document_lists_are_federated(client: httpx.Client, a: ServerProcess, b: ServerProcess) -> None:
+    """ITI-66 at B by national ID names A's SubmissionSet, at home in A."""
+    lists = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes|submissionset"
+    params = [*BY_PATIENT.items(), ("code", lists)]
+    answer = client.get(f"{b.base_url}/List", params=params, headers=b.headers("gp"))
+    assert answer.status_code == 200, answer.text
+    found = [e for e in answer.json()["entry"] if e["search"]["mode"] == "match"]
+    remote = [e for e in found if e["fullUrl"].startswith(f"{a.base_url}/List/")]
+    assert [e["resource"]["identifier"][0]["value"] for e in remote] == ["urn:uuid:a-submission"]
+    assert any("area-a" in i["diagnostics"] for i in outcome_issues(answer.json()))
 
 
 def search(
@@ -296,6 +331,7 @@ def test_a_gp_finds_and_reads_the_hospitals_document_through_federation(
         a_saw_the_consumers_purpose_and_organisation(client, a)
         a_asks_b_without_being_asked_back(client, a)
         range_and_content_type_pass_through(client, b, slow_peer)
+        document_lists_are_federated(client, a, b)
 
 
 def read_remote_content(client: httpx.Client, b: ServerProcess, remote: dict[str, Any]) -> None:

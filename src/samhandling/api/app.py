@@ -52,6 +52,7 @@ from samhandling.front_end import FrontEnd, FrontEndParts
 from samhandling.interactions.transactions import CONSISTENCY_HEADER, ReadRouting, read_routing
 from samhandling.observability.json_logging import configure_logging
 from samhandling.observability.metrics import Metrics, MetricsMiddleware
+from samhandling.search.custom_parameters import register_shipped
 from samhandling.services import platform_of
 from samhandling.services.patient_summary import signing
 from samhandling.services.search_federation import SearchFederation
@@ -90,6 +91,7 @@ def create_app(
         settings.check_registers,
     )
     upgrade(engine)
+    register_shipped(platform.search_parameters())
     if settings.publish_definitions:
         publish(engine, platform.shipped_definitions())
     metrics = Metrics()

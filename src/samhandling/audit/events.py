@@ -3,13 +3,15 @@
 BALP (Basic Audit Log Patterns) "RESTful activity": type `rest`, subtype the FHIR
 interaction, the user and the client system as agents, the resource and the patients as
 entities, the purpose of use as `purposeOfEvent`. Emergency access, the attested healthcare
-service and the access decision are extensions.
+service and the access decision are extensions. The transactions of IHE MHD get MHD's
+shapes on top (`ihe_transactions`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from samhandling.audit import ihe_transactions
 from samhandling.audit.records import AuditRecord, Destination
 from samhandling.fhir.instants import format_instant
 from samhandling.identifiers.identifier_systems import (
@@ -60,6 +62,9 @@ def audit_event(record: AuditRecord) -> dict[str, Any]:
     extensions = _extensions(record)
     if extensions:
         event["extension"] = extensions
+    transaction = ihe_transactions.transaction_of(record)
+    if transaction is not None:
+        ihe_transactions.shape(event, record, transaction)
     return event
 
 

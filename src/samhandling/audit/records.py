@@ -62,6 +62,9 @@ class AuditRecord:
     path: str | None = None
     source_address: str | None = None  # the client's network address (refusals)
     destinations: list[Destination] = field(default_factory=list)  # peers asked on its behalf
+    #: an IHE transaction known from the write (ITI-65: the SubmissionSet), and its uniqueId
+    ihe_transaction: str | None = None
+    submission_set_id: str | None = None
 
     @property
     def action(self) -> str:

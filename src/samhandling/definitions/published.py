@@ -1,8 +1,8 @@
 """The definitions the platform ships, published as read-only FHIR resources.
 
-The StructureDefinitions, CodeSystems and ValueSets in the folders the services declare
-(`services.service.Service.definitions`) and the OperationDefinitions of their extended
-operations (`operation_definitions.py`): `meta.profile` of every
+The StructureDefinitions, CodeSystems, ValueSets and SearchParameters in the folders the
+services declare (`services.service.Service.definitions`) and the OperationDefinitions of
+their extended operations (`operation_definitions.py`): `meta.profile` of every
 critical-information entry and the CapabilityStatement's `supportedProfile` point at
 their canonical urls, so a client must be able to fetch them
 (`GET StructureDefinition/kj-allergy-intolerance`, `ValueSet?url=…`). They are written into
@@ -28,7 +28,9 @@ from samhandling.store.reader import read_many_current
 from samhandling.store.version_writer import VersionWriter
 
 Key = tuple[str, str]  # (resource type, id)
-SHIPPED_TYPES = frozenset({"StructureDefinition", "CodeSystem", "ValueSet", "OperationDefinition"})
+SHIPPED_TYPES = frozenset(
+    {"StructureDefinition", "CodeSystem", "ValueSet", "OperationDefinition", "SearchParameter"}
+)
 Shipped = Mapping[Key, dict[str, Any]]
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from samhandling.audit import trail
+from samhandling.audit.ihe_transactions import provided_submission_set
 from samhandling.audit.records import AuditRecord
 from samhandling.auth import Decision, Principal, ServiceRules, decide
 from samhandling.fhir.compartment import patient_compartment_ids
@@ -68,7 +69,7 @@ class PolicyGuard:
     def _observe(self, resource: dict[str, Any]) -> None:
         version = resource.get("meta", {}).get("versionId")
         self.entities.append((resource.get("resourceType", ""), resource.get("id", ""), version))
-        self.patients |= patient_compartment_ids(resource)
+        self.patients |= patient_compartment_ids(resource) | _security_context_patient(resource)
 
     def check_request(self, interaction: str, resource_type: str | None) -> None:
         if interaction in ENTRY_BY_ENTRY:
@@ -175,8 +176,22 @@ class PolicyGuard:
             emergency_reason=emergency.emergency_reason if emergency else None,
             decision_reason=self.decisions[-1].reason if self.decisions else None,
         )
+        if written.resource_type == "List" and not written.deleted:
+            submission_set = provided_submission_set("List", written.resource())
+            if submission_set is not None:
+                record.ihe_transaction, record.submission_set_id = "ITI-65", submission_set
         trail.append_at_commit(connection, record)
         self.writes_audited += 1
+
+
+def _security_context_patient(resource: dict[str, Any]) -> set[str]:
+    """The patient a Binary is bound to (a shared document's content): its reader is
+    audited as reading that patient's data (ITI-68, the citizen's access log)."""
+    if resource.get("resourceType") != "Binary":
+        return set()
+    reference = str((resource.get("securityContext") or {}).get("reference", ""))
+    kind, _, patient_id = reference.partition("/")
+    return {patient_id} if kind == "Patient" and patient_id and "/" not in patient_id else set()
 
 
 def audit_agent(principal: Principal) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -82,6 +82,17 @@ def register_written(
         log.warning("SearchParameter %s not registered: %s", item.get("url"), exc)
         return False
     return True
+
+
+def register_shipped(
+    items: Iterable[Mapping[str, Any]], registry: SearchParameterRegistry | None = None
+) -> None:
+    """Add the SearchParameters the services ship (such as IHE MHD's `creation`) to the
+    registry when the application starts, before its first write: a shipped parameter
+    that cannot be used is a programming error (ValueError)."""
+    for item in items:
+        if not register_written(item, registry):
+            raise ValueError(f"shipped SearchParameter {item.get('url')} is not usable")
 
 
 def load_custom_parameters(

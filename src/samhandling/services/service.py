@@ -135,6 +135,11 @@ class Platform:
         folders = [(f.package, f.folder) for s in self.services for f in s.definitions]
         return shipped_definitions(folders, self.operation_definitions())
 
+    def search_parameters(self) -> list[dict[str, Any]]:
+        """The SearchParameters among the shipped definitions (registered at start)."""
+        shipped = self.shipped_definitions()
+        return [item for (rtype, _), item in shipped.items() if rtype == "SearchParameter"]
+
     def operation_definitions(self) -> list[dict[str, Any]]:
         """One OperationDefinition per operation name and resource type."""
         by_key: dict[tuple[str | None, str], list[Operation]] = {}

@@ -89,6 +89,16 @@ def test_a_clinicians_search_by_national_id_is_passed_on_without_paging() -> Non
     assert plan.params == [BY_PATIENT, ("status", "current")]
 
 
+def test_find_document_lists_is_passed_on_but_no_other_list_search() -> None:
+    mhd = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
+    for code in ("submissionset", "folder"):
+        plan = asking(query(clinician(), BY_PATIENT, ("code", f"{mhd}|{code}"), rtype="List"))
+        assert isinstance(plan, Asking) and plan.resource_type == "List"
+    for items in ([BY_PATIENT], [BY_PATIENT, ("code", "http://loinc.org|10160-0")]):
+        plan = asking(query(clinician(), *items, rtype="List"))
+        assert isinstance(plan, NotAsked) and plan.reason is None
+
+
 def test_a_system_is_federated_too() -> None:
     assert isinstance(asking(query(system(), BY_PATIENT)), Asking)
 

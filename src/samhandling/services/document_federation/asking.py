@@ -3,8 +3,10 @@
 The peers answer the gateway's credentials, not the consumer's, so the gateway decides
 first (deny by default) and passes on only:
 
-- a first page of a `DocumentReference` type search (later pages are the local engine's;
-  the first page carried the peers' answers), not one a peer sent (`FEDERATION_HEADER`);
+- a first page of a `DocumentReference` type search (ITI-67), or of a `List` search by an
+  MHD list type (`code=…MHDlistTypes|submissionset` or `|folder`: ITI-66) (later pages
+  are the local engine's; the first page carried the peers' answers), not one a peer sent
+  (`FEDERATION_HEADER`);
 - by `patient.identifier` with one national ID (`urn:oid:2.16.578.1.12.4.1.4.1|<fnr>`):
   the only patient reference two areas share (ITI-67 with the patient's identifier, as
   XCA's Registry Stored Query uses the patient id of the affinity domain);
@@ -29,7 +31,10 @@ from samhandling.fhir.outcome import Issue, operation_outcome
 from samhandling.search.query import PAGING_PARAMETERS
 from samhandling.services.search_federation import FEDERATION_HEADER, FederatedQuery
 
-COVERED_TYPES = frozenset({"DocumentReference"})
+COVERED_TYPES = frozenset({"DocumentReference", "List"})
+#: Lists are passed on only as ITI-66 (Find Document Lists): by an MHD list type
+MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
+MHD_LIST_CODES = frozenset({"submissionset", "folder"})
 NATIONAL_ID_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
 PATIENT_PARAMETER = "patient.identifier"
 #: not passed on: paging belongs to this server, formats to the gateway's own answer
@@ -69,6 +74,8 @@ def asking(query: FederatedQuery) -> Asking | NotAsked:
     rtype = query.resource_type
     if rtype not in COVERED_TYPES or query.compartment is not None:
         return SILENT
+    if rtype == "List" and not _finds_document_lists(query.items):
+        return SILENT
     if FEDERATION_HEADER.lower() in {h.lower() for h in query.headers}:
         return SILENT
     if any(name in PAGING_PARAMETERS for name, _value in query.items):
@@ -98,6 +105,14 @@ def _national_id(items: list[tuple[str, str]]) -> str | None:
     if system != NATIONAL_ID_SYSTEM or len(number) != 11:
         return None
     return number if number.isascii() and number.isdigit() else None
+
+
+def _finds_document_lists(items: list[tuple[str, str]]) -> bool:
+    """An ITI-66 search: every `code` value names an MHD list type (SubmissionSet, Folder)."""
+    values = [v for name, value in items if name == "code" for v in value.split(",")]
+    return bool(values) and all(
+        v in (f"{MHD_LIST_TYPES}|{code}" for code in MHD_LIST_CODES) for v in values
+    )
 
 
 def visible_to(principal: Principal, resource: dict[str, Any]) -> bool:
