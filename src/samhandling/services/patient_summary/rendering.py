@@ -20,6 +20,7 @@ import nh3
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from samhandling.fhir.bundle_references import entry_resource
 from samhandling.fhir.outcome import FhirError, error
 
 HTML = "text/html"
@@ -141,17 +142,8 @@ def page(bundle: dict[str, Any], language: str) -> dict[str, Any]:
 
 
 def resolve(bundle: dict[str, Any], reference: Any) -> dict[str, Any]:
-    """The entry a reference names inside a document Bundle (R4 §2.36.4.1: by `fullUrl`,
-    or a relative `Type/id` by the resource's type and id), or {}."""
-    target = reference.get("reference") if isinstance(reference, dict) else None
-    if not isinstance(target, str):
-        return {}
-    for entry in bundle.get("entry") or []:
-        resource = entry.get("resource") or {}
-        own = f"{resource.get('resourceType')}/{resource.get('id')}"
-        if entry.get("fullUrl") == target or target == own:
-            return dict(resource)
-    return {}
+    """The resource a reference names inside a document Bundle (a copy), or {}."""
+    return dict(entry_resource(bundle, reference) or {})
 
 
 def _patient(patient: dict[str, Any]) -> dict[str, Any]:
