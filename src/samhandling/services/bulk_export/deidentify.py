@@ -2,7 +2,8 @@
 
 Pure transformation of one resource with the project's key:
 
-- direct identifiers go: `identifier` (at any depth, also in references), on people
+- direct identifiers go: `identifier` (at any depth, also in references) and
+  `masterIdentifier`, on people
   (Patient, Practitioner, RelatedPerson, Person) `name` and `qualification`, and
   everywhere `telecom`, `address`, `photo`, `contact`;
 - free text goes: narratives (`text`), `note`, `comment`, `patientInstruction`,
@@ -32,6 +33,7 @@ _PERSON_KEYS = frozenset({"name", "qualification"})
 _DROPPED = frozenset(
     {
         "identifier",
+        "masterIdentifier",
         "telecom",
         "address",
         "photo",
