@@ -11,6 +11,7 @@ identifier, id, reference or exact date and so learn their pseudonym.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
 from sqlalchemy import Connection
@@ -23,16 +24,19 @@ from samhandling.search.sql import custom_plans, matching_resources
 PARAMETER = "_typeFilter"
 #: ids per statement: the search takes at most 100 values in one parameter
 _IDS_PER_QUERY = 90
+_NEXT_FILTER = re.compile(r",(?=[A-Z][A-Za-z]+\?)")
 _IDENTIFYING = frozenset({"identifier", "telecom", "phone", "email", "_id"})
 
 
 def parse_type_filters(
     values: list[str], types: list[str], *, deidentified: bool = False
 ) -> dict[str, list[str]]:
-    """The filters per type (query strings without `Type?`); 400 for a malformed or
+    """The filters per type (query strings without `Type?`) of the parameter's values
+    (repeated, or comma-separated: a comma starts a new filter only before `Type?`, so
+    `Observation?code=a,b` is one filter with two codes); 400 for a malformed or
     unsupported filter or one on a type outside the export's `types`."""
     found: dict[str, list[str]] = {}
-    for value in values:
+    for value in [part for v in values for part in _NEXT_FILTER.split(v.strip()) if part]:
         resource_type, mark, criteria = value.partition("?")
         if not mark or not criteria or resource_type not in types:
             raise _invalid(f"{value!r} is not Type?criteria for an exported type")

@@ -53,7 +53,9 @@ def kick_off(context: OperationContext) -> OperationResult:
     patients, all_patients = _patients(context)
     granted = _granted_types(principal, context, all_patients or patients is not None)
     filters = parse_type_filters(
-        _list(context, PARAMETER) or [], granted, deidentified=project is not None
+        [str(v) for v in context.parameters.get(PARAMETER) or ()],
+        granted,
+        deidentified=project is not None,
     )
     snapshot_tx, committed_us = snapshot_position(context.connection)
     created = now_us()
