@@ -19,7 +19,7 @@ import os
 import shutil
 import statistics
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +106,21 @@ def _round(
     measured: dict[str, Any] = {"round": number + 1, "order": order}
     for phase in order:
         load_before = os.getloadavg()[0]
-        jobs = _kick_off(server) if phase == "export" else []
-        result = engine_run._generate_simple("read", "reads", prepared, server)
+        jobs: list[str] = []
+        cfg = engine_run.cfg
+        result = engine_run.generate(
+            "read",
+            "reads",
+            prepared,
+            server,
+            clients=cfg.clients,
+            duration_s=cfg.duration_s,
+            max_requests=cfg.max_requests,
+            warmup_s=cfg.warmup_s,
+            # the exports start with the measured phase (after the harness waited for an
+            # idle server and the warm-up)
+            on_measuring=_starter(server, jobs) if phase == "export" else None,
+        )
         measured[phase] = {
             "requests": result["requests"],
             "errors": result["errors"],
@@ -128,33 +141,41 @@ def _round(
     return measured
 
 
+def _starter(server: ServerHandle, jobs: list[str]) -> Callable[[], None]:
+    def start() -> None:
+        jobs.extend(_kick_off(server))
+
+    return start
+
+
 def _kick_off(server: ServerHandle) -> list[str]:
-    """Queue system exports (status URLs), and wait until the worker has begun one."""
+    """Queue system exports (the worker runs them one after the other); status URLs."""
     headers = {**server.headers(), "Prefer": "respond-async"}
     jobs = []
     for _ in range(JOBS_PER_WINDOW):
         answer = httpx.get(f"{server.base_url}/$export", headers=headers, timeout=30)
         answer.raise_for_status()
         jobs.append(answer.headers["Content-Location"])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        status = httpx.get(jobs[0], headers=server.headers(), timeout=30)
-        if "written" in status.headers.get("X-Progress", "") or status.status_code == 200:
-            break
-        time.sleep(0.2)
     return jobs
 
 
-def _finish(server: ServerHandle, jobs: list[str]) -> dict[str, int]:
-    """Cancel what is left; (jobs completed in the window, resources they wrote)."""
-    completed = written = 0
+def _finish(server: ServerHandle, jobs: list[str]) -> dict[str, Any]:
+    """Cancel what is left; the jobs completed in the window, the resources they wrote,
+    and the progress of those still running."""
+    completed, written, running = 0, 0, []
     for url in jobs:
         status = httpx.get(url, headers=server.headers(), timeout=30)
         if status.status_code == 200:
             completed += 1
             written += sum(entry["count"] for entry in status.json()["output"])
+        else:
+            running.append(status.headers.get("X-Progress", str(status.status_code)))
         httpx.delete(url, headers=server.headers(), timeout=30)
-    return {"jobs_completed": completed, "resources_in_completed_jobs": written}
+    return {
+        "jobs_completed": completed,
+        "resources_in_completed_jobs": written,
+        "unfinished": running,
+    }
 
 
 def _ratio(during: float, idle: float) -> float:
