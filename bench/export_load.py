@@ -72,15 +72,26 @@ def measure(cfg: harness.Config, rounds: int, rows_per_second: float) -> dict[st
         engine_run.db.drop()
         if not cfg.keep_work_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
+    return _result(engine_run, cfg, started, rounds, rows_per_second, measured)
+
+
+def _result(
+    engine_run: harness.EngineRun,
+    cfg: harness.Config,
+    started: dt.datetime,
+    rounds: int,
+    rows_per_second: float,
+    measured: list[dict[str, Any]],
+) -> dict[str, Any]:
     return {
         "schema": 1,
-        "run_id": run_id,
+        "run_id": engine_run.run_id,
         "mode": "export-load",
         "engine": "postgresql",
         "database": engine_run.db_version,
         "date": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        **commit,
+        **engine_run.commit,
         "machine": machine_info(),
         "pinning": engine_run.pinning(),
         "config": {

@@ -49,14 +49,7 @@ def kick_off(context: OperationContext) -> OperationResult:
     principal = _system_caller(context)
     _check_async(context)
     _check_format(context)
-    project = research_project(context, client_of(principal))
-    patients, all_patients = _patients(context)
-    granted = _granted_types(principal, context, all_patients or patients is not None)
-    filters = parse_type_filters(
-        [str(v) for v in context.parameters.get(PARAMETER) or ()],
-        granted,
-        deidentified=project is not None,
-    )
+    parameters = _job_parameters(context, principal)
     snapshot_tx, committed_us = snapshot_position(context.connection)
     created = now_us()
     job = ExportJob(
@@ -64,17 +57,7 @@ def kick_off(context: OperationContext) -> OperationResult:
         client_id=client_of(principal),
         status=ACCEPTED,
         request=_request_url(context),
-        parameters={
-            "types": granted,
-            "since_us": _since(context),
-            "patients": list(patients) if patients is not None else None,
-            "all_patients": all_patients,
-            "elements": _list(context, "_elements"),
-            "type_filters": filters,
-            "deidentify": project,
-            "group": context.resource_id if context.resource_type == "Group" else None,
-            "agent": principal.audit_agent(),
-        },
+        parameters=parameters,
         snapshot_tx=snapshot_tx,
         transaction_time_us=committed_us or created,
         created_us=created,
@@ -88,6 +71,29 @@ def kick_off(context: OperationContext) -> OperationResult:
     outcome = operation_outcome([Issue("information", "informational", "export accepted")])
     location = status_url(context.base_url, job.job_id)
     return OperationResult(outcome, 202, {"Content-Location": location})
+
+
+def _job_parameters(context: OperationContext, principal: Principal) -> dict[str, Any]:
+    """What the worker needs of the request, checked (400/403/404 otherwise)."""
+    project = research_project(context, client_of(principal))
+    patients, all_patients = _patients(context)
+    granted = _granted_types(principal, context, all_patients or patients is not None)
+    filters = parse_type_filters(
+        [str(v) for v in context.parameters.get(PARAMETER) or ()],
+        granted,
+        deidentified=project is not None,
+    )
+    return {
+        "types": granted,
+        "since_us": _since(context),
+        "patients": list(patients) if patients is not None else None,
+        "all_patients": all_patients,
+        "elements": _list(context, "_elements"),
+        "type_filters": filters,
+        "deidentify": project,
+        "group": context.resource_id if context.resource_type == "Group" else None,
+        "agent": principal.audit_agent(),
+    }
 
 
 def client_of(principal: Principal) -> str:
