@@ -91,3 +91,29 @@ def test_one_patient_one_shift_and_attachments_without_content() -> None:
     assert out["date"] == shift_date("2024-06-01T12:00:00Z", shift)
     assert "note" not in out and "description" not in out
     assert out["code"]["coding"][0]["display"] == "Discharge summary"
+
+
+def test_people_inside_a_bundle_or_contained_lose_their_names_too() -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "id": "b1",
+        "type": "document",
+        "entry": [
+            {
+                "fullUrl": "http://server/fhir/Patient/p1",
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "p1",
+                    "name": [{"family": "Nordmann"}],
+                    "birthDate": "1972-09-13",
+                },
+            }
+        ],
+        "contained": [{"resourceType": "RelatedPerson", "id": "mor", "name": [{"text": "Mor"}]}],
+    }
+    out = deidentify(bundle, "p1", KEY)
+    entry = out["entry"][0]
+    pseudonym = KEY.pseudonym("Patient", "p1")
+    assert entry["fullUrl"] == f"Patient/{pseudonym}"
+    assert entry["resource"] == {"resourceType": "Patient", "id": pseudonym, "birthDate": "1972"}
+    assert out["contained"] == [{"resourceType": "RelatedPerson", "id": "mor"}]

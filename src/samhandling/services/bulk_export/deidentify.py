@@ -3,15 +3,17 @@
 Pure transformation of one resource with the project's key:
 
 - direct identifiers go: `identifier` (at any depth, also in references) and
-  `masterIdentifier`, on people
-  (Patient, Practitioner, RelatedPerson, Person) `name` and `qualification`, and
+  `masterIdentifier`, on people (Patient, Practitioner, RelatedPerson, Person, also
+  contained or inside a Bundle) `name` and `qualification`, and
   everywhere `telecom`, `address`, `photo`, `contact`;
 - free text goes: narratives (`text`), `note`, `comment`, `patientInstruction`,
-  `description`, `valueString`, `display` strings other than a coding's, attachments' `data`, `url`
-  and `title` (and a Binary's `data`); extensions left without a value go with them;
-- resource ids and `Type/id` references become keyed pseudonyms (HMAC-SHA-256 of
-  `Type/id` with the project's key, base32), so references between exported resources
-  still join and the same project gets the same pseudonyms every time;
+  `description`, `valueString`, `display` strings other than a coding's, attachments'
+  `data`, `url` and `title` (and a Binary's `data`); extensions left without a value go
+  with them;
+- resource ids (also of resources inside a Bundle; not contained ones), `Type/id`
+  references and `fullUrl`s become keyed pseudonyms (HMAC-SHA-256 of `Type/id` with the
+  project's key, base32), so references between exported resources still join and the
+  same project gets the same pseudonyms every time;
 - every date, dateTime, instant and period bound (precision month or finer) is shifted
   by the patient's offset (keyed, 1..180 days either way, the same for every resource of
   that patient and project); `birthDate` keeps its year only;
@@ -92,20 +94,7 @@ def deidentify(
     resource: dict[str, Any], patient_id: str | None, pseudonyms: Pseudonyms
 ) -> dict[str, Any]:
     """A de-identified copy of `resource`, whose compartment is `patient_id`'s."""
-    rtype = str(resource.get("resourceType"))
-    shift = pseudonyms.day_shift(patient_id)
-    cleaned = _node(resource, shift, pseudonyms, None)
-    assert isinstance(cleaned, dict)
-    cleaned.pop("text", None)
-    if rtype in PERSON_TYPES:
-        for key in _PERSON_KEYS:
-            cleaned.pop(key, None)
-    if rtype == "Binary":
-        cleaned.pop("data", None)
-    if isinstance(resource.get("birthDate"), str):
-        cleaned["birthDate"] = resource["birthDate"][:4]
-    if "id" in resource:
-        cleaned["id"] = pseudonyms.pseudonym(rtype, str(resource["id"]))
+    cleaned = _object(resource, pseudonyms.day_shift(patient_id), pseudonyms, None)
     meta = {k: v for k, v in (cleaned.get("meta") or {}).items() if k in _META_KEPT}
     meta["security"] = [*meta.get("security", []), DEIDENTIFIED]
     cleaned["meta"] = meta
@@ -131,6 +120,7 @@ def _node(value: Any, shift: int, pseudonyms: Pseudonyms, key: str | None) -> An
 def _object(
     value: dict[str, Any], shift: int, pseudonyms: Pseudonyms, key: str | None
 ) -> dict[str, Any]:
+    rtype = value.get("resourceType")
     found: dict[str, Any] = {}
     for name, item in value.items():
         if name in _DROPPED or (name == "text" and isinstance(item, dict)):
@@ -139,7 +129,18 @@ def _object(
             continue  # a reference's display (a name); a coding's display is a term
         if key in _ATTACHMENT_KEYS and name in _ATTACHMENT_DROPPED:
             continue
-        found[name] = _node(item, shift, pseudonyms, name)
+        if (rtype in PERSON_TYPES and name in _PERSON_KEYS) or (
+            rtype == "Binary" and name == "data"
+        ):
+            continue
+        if name == "birthDate" and isinstance(item, str):
+            found[name] = item[:4]
+        elif name == "fullUrl" and isinstance(item, str):
+            found[name] = _reference(item, pseudonyms)
+        elif name == "id" and isinstance(rtype, str) and key != "contained":
+            found[name] = pseudonyms.pseudonym(rtype, str(item))  # a contained id is local
+        else:
+            found[name] = _node(item, shift, pseudonyms, name)
     return found
 
 
