@@ -174,13 +174,15 @@ def _finish(server: ServerHandle, jobs: list[str]) -> dict[str, Any]:
     """Cancel what is left; the jobs completed in the window, the resources they wrote,
     and the progress of those still running."""
     completed, written, running = 0, 0, []
-    for url in jobs:
-        status = httpx.get(url, headers=server.headers(), timeout=30)
+    # every status first: once a job is cancelled the worker goes on to the next one
+    statuses = [httpx.get(url, headers=server.headers(), timeout=30) for url in jobs]
+    for status in statuses:
         if status.status_code == 200:
             completed += 1
             written += sum(entry["count"] for entry in status.json()["output"])
         else:
             running.append(status.headers.get("X-Progress", str(status.status_code)))
+    for url in jobs:
         httpx.delete(url, headers=server.headers(), timeout=30)
     return {
         "jobs_completed": completed,
