@@ -3,8 +3,9 @@ type equals the store's), every line is a valid R4 resource, and an import of th
 into an empty database gives the same counts; de-identified, no patient's name, SSN or
 birth date survives.
 
-A sample keeps it within CI's time: the shared organisations and practitioners and the
-six smallest patient bundles (≈1,600 resources)."""
+A sample keeps it within CI's time: the six smallest patient bundles and, of Synthea's
+shared organisations, locations and practitioners, those they reference (≈1,000
+resources of about 20 types)."""
 
 from __future__ import annotations
 
@@ -27,20 +28,39 @@ from samhandling.services.bulk_export.directory_export import export_to_director
 from samhandling.store.database import make_engine
 
 BASE = "http://testserver/fhir"
+CONDITIONAL = re.compile(r'"reference": *"([A-Za-z]+)\?identifier=([^"]+)"')
 SMALL_STORE = Counter(Patient=3, Observation=6, Organization=1)  # the `store` fixture's
 
 
-def _sample() -> list[Path]:
-    folder = shared_data_dir() / "synthea"
-    shared = sorted(folder.glob("0-*.json.bz2"))
-    patients = sorted(folder.glob("[!0]*.json.bz2"), key=lambda p: (p.stat().st_size, p.name))
-    return [*shared, *patients[:6]]
+def _sample(folder: Path) -> list[Path]:
+    """The six smallest patient bundles, after a batch (`0-shared.json` in `folder`) of
+    the shared entries they reference (`Type?identifier=system|value`)."""
+    synthea = shared_data_dir() / "synthea"
+    patients = sorted(synthea.glob("[!0]*.json.bz2"), key=lambda p: (p.stat().st_size, p.name))
+    chosen = patients[:6]
+    referenced: set[tuple[str, str]] = set()
+    for path in chosen:
+        referenced.update(CONDITIONAL.findall(bz2.decompress(path.read_bytes()).decode()))
+    entries = [
+        entry
+        for path in sorted(synthea.glob("0-*.json.bz2"))
+        for entry in orjson.loads(bz2.decompress(path.read_bytes()))["entry"]
+        if any(
+            (entry["resource"]["resourceType"], f"{i.get('system')}|{i.get('value')}") in referenced
+            for i in entry["resource"].get("identifier", [])
+        )
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    shared = folder / "0-shared.json"
+    shared.write_bytes(orjson.dumps({"resourceType": "Bundle", "type": "batch", "entry": entries}))
+    return [shared, *chosen]
 
 
 def _bundle_resources(files: list[Path]) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for path in files:
-        bundle = orjson.loads(bz2.decompress(path.read_bytes()))
+        raw = path.read_bytes()
+        bundle = orjson.loads(bz2.decompress(raw) if path.suffix == ".bz2" else raw)
         found.extend(entry["resource"] for entry in bundle["entry"])
     return found
 
@@ -73,7 +93,8 @@ def _stored(store: Store, types: list[str]) -> Counter[str]:
 def test_a_synthea_export_is_complete_valid_imports_the_same_and_deidentifies(
     store: Store, database_url: str, empty_url: str, tmp_path: Path
 ) -> None:
-    files = _sample()
+    files = _sample(tmp_path / "sample")
+    assert len(files) == 7
     source = Settings(data_dir=tmp_path / "import", database_url=database_url, base_url=BASE)
     import_bundles(source, files)
     expected = Counter(r["resourceType"] for r in _bundle_resources(files)) + SMALL_STORE
