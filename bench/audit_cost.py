@@ -57,7 +57,7 @@ def measure(cfg: harness.Config, rounds: int) -> dict[str, Any]:
             )
         engine_run.server = servers["audited"]
         engine_run._setup()
-        _load(engine_run)
+        load_patients(engine_run)
         prepared = _prepare(engine_run, cfg.workloads)
         measured = [_round(engine_run, servers, prepared, n) for n in range(rounds)]
     finally:
@@ -91,7 +91,7 @@ def measure(cfg: harness.Config, rounds: int) -> dict[str, Any]:
     }
 
 
-def _load(engine_run: harness.EngineRun) -> None:
+def load_patients(engine_run: harness.EngineRun) -> None:
     """The Synthea patients the reads and updates use, through the audited server."""
     assert engine_run.server is not None
     result = engine_run.generate(

@@ -19,6 +19,7 @@
 | SAMHANDLING_CHECK_REGISTERS | 1 | 0: do not check callers against the HPR/organisation registers |
 | SAMHANDLING_BENCHMARK_WITHOUT_AUDIT | 0 | 1: no audit trail, only to measure its cost |
 | SAMHANDLING_PUBLISH_DEFINITIONS | 1 | 0: do not store the shipped definitions at start |
+| SAMHANDLING_EXPORT_ROWS_PER_SECOND | 2000 | `$export` worker pace, resources/s (0: unbounded) |
 | SAMHANDLING_DOCUMENT_PEERS | (none) | JSON file naming the document-sharing peers |
 | SAMHANDLING_CORS_ORIGINS | (none) | comma-separated browser origins allowed to call the API |
 | SAMHANDLING_WEB_OIDC_ISSUER | (the dev issuer) | the OpenID provider of the web views |
@@ -63,6 +64,8 @@ class Settings:
     #: run the services' background workers (notification delivery, exports) in this
     #: process; off for API-only processes when other processes run them
     background_workers: bool = True
+    #: the pace of the bulk export worker, resources read per second (0: no bound)
+    export_rows_per_second: float = 2_000.0
     #: the JSON file naming the document-sharing peers (other collaboration areas), or ""
     document_peers: str = ""
     #: browser origins allowed to call the API (CORS), e.g. a SMART app's
@@ -117,6 +120,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         publish_definitions=_flag(env.get("SAMHANDLING_PUBLISH_DEFINITIONS", "1")),
         services=_names(env.get("SAMHANDLING_SERVICES", "")),
         background_workers=_flag(env.get("SAMHANDLING_BACKGROUND_WORKERS", "1")),
+        export_rows_per_second=float(env.get("SAMHANDLING_EXPORT_ROWS_PER_SECOND", "2000")),
         document_peers=env.get("SAMHANDLING_DOCUMENT_PEERS", ""),
         cors_origins=_names(env.get("SAMHANDLING_CORS_ORIGINS", "")),
         web_oidc_issuer=env.get("SAMHANDLING_WEB_OIDC_ISSUER", "").rstrip("/"),
@@ -157,6 +161,7 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         "SAMHANDLING_PUBLISH_DEFINITIONS": "1" if settings.publish_definitions else "0",
         "SAMHANDLING_SERVICES": ",".join(settings.services),
         "SAMHANDLING_BACKGROUND_WORKERS": "1" if settings.background_workers else "0",
+        "SAMHANDLING_EXPORT_ROWS_PER_SECOND": str(settings.export_rows_per_second),
         "SAMHANDLING_DOCUMENT_PEERS": settings.document_peers,
         "SAMHANDLING_CORS_ORIGINS": ",".join(settings.cors_origins),
         "SAMHANDLING_WEB_OIDC_ISSUER": settings.web_oidc_issuer,

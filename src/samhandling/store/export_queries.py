@@ -173,8 +173,9 @@ def snapshot_types(connection: Connection, snapshot_tx: int, patients_only: bool
 
 def snapshot_batch(
     connection: Connection, selection: SnapshotSelection, after: str, size: int
-) -> list[tuple[str, dict[str, Any]]]:
-    """The next `size` (id, resource) of the selection after the id `after`, in id order."""
+) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """The next `size` (id, patient id of its compartment or None, resource) of the
+    selection after the id `after`, in id order."""
     v = resource_version.c
     later = resource_version.alias("later")
     newer = exists().where(
@@ -192,12 +193,12 @@ def snapshot_batch(
         *_filters(selection),
     ]
     stmt = (
-        select(v.resource_id, v.content)
+        select(v.resource_id, v.patient_id, v.content)
         .where(and_(*conditions))
         .order_by(v.resource_id)
         .limit(size)
     )
-    return [(r[0], json_codec.parse(r[1])) for r in connection.execute(stmt)]
+    return [(r[0], r[1], json_codec.parse(r[2])) for r in connection.execute(stmt)]
 
 
 def _filters(selection: SnapshotSelection) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from fixtures.bulk_export import Store, observation
+from fixtures.databases import create_postgres_database, drop_postgres_database, migrate
 from fixtures.fhir_app import app_settings, mint
 from samhandling.api.app import create_app
 from samhandling.services import platform_services
@@ -25,6 +27,20 @@ def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
     with TestClient(app, raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {mint(tmp_path)}"
         yield _filled(client, tmp_path)
+
+
+@pytest.fixture
+def empty_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Another empty database on the same engine as `database_url`."""
+    if database_url.startswith("sqlite"):
+        path = tmp_path / "empty.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = create_postgres_database("bulkexport")
+    migrate(url)
+    yield url
+    drop_postgres_database(url)
 
 
 def _filled(client: TestClient, tmp_path: Path) -> Store:

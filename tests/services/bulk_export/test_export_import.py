@@ -3,14 +3,9 @@ database with the same count per type (a move between instances)."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from fixtures.bulk_export import Store
-from fixtures.databases import create_postgres_database, drop_postgres_database, migrate
 from samhandling.cli.export_command import export_store
 from samhandling.cli.import_command import import_bundles
 from samhandling.config import Settings
@@ -18,20 +13,6 @@ from samhandling.services.bulk_export.directory_export import export_to_director
 from samhandling.store.database import make_engine
 
 BASE = "http://testserver/fhir"
-
-
-@pytest.fixture
-def empty_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """Another empty database on the same engine as `database_url`."""
-    if database_url.startswith("sqlite"):
-        path = tmp_path / "empty.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    url = create_postgres_database("bulkexport")
-    migrate(url)
-    yield url
-    drop_postgres_database(url)
 
 
 def test_an_export_imports_into_an_empty_database_with_the_same_counts(

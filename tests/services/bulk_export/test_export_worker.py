@@ -1,5 +1,6 @@
 """The export worker: a job whose process died resumes cleanly, a failure ends the job
-without files, and expired jobs are removed with their files (time is a parameter)."""
+without files, expired jobs are removed with their files (time is a parameter), and the
+worker paces itself."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from datetime import timedelta
 import pytest
 
 from fixtures.bulk_export import Store
+from samhandling.config import settings_from_env, settings_to_env
 from samhandling.fhir.instants import now_us
 from samhandling.services.bulk_export import runner
+from samhandling.services.bulk_export.worker import export_worker
 from samhandling.store.database import write_connection
 from samhandling.store.export_queries import claim_job
 
@@ -78,3 +81,30 @@ def test_files_are_split_at_the_size_limit(store: Store) -> None:
     outputs = store.manifest(status_url)["output"]
     assert len(outputs) > 1 and sum(o["count"] for o in outputs) == 6
     assert len(store.exported(status_url)["Observation"]) == 6
+
+
+def test_the_worker_paces_itself_between_batches(store: Store) -> None:
+    """After every full batch the worker waits: at least the pause, and as long as the
+    rows per second ask (time is the test's: a fixed monotonic clock, sleeps recorded)."""
+    status_url = store.kick_off(_type="Observation")
+    waits: list[float] = []
+    worker = store.worker()
+    worker.limits = runner.RunLimits(
+        batch_size=2,
+        rows_per_second=4,
+        pause_seconds=0.01,
+        sleep=waits.append,
+        monotonic=lambda: 100.0,
+    )
+    worker.run_once()
+    assert waits == [0.5, 0.5, 0.5]  # 6 rows in batches of 2 at 4 rows/s; the last is short
+    assert len(store.exported(status_url)["Observation"]) == 6
+    unbounded = runner.RunLimits(rows_per_second=0, pause_seconds=0.01, sleep=waits.append)
+    assert unbounded.pace(500, 0.0) == 0.01
+
+
+def test_the_pace_is_the_settings(store: Store) -> None:
+    settings = settings_from_env({"SAMHANDLING_EXPORT_ROWS_PER_SECOND": "750"})
+    assert settings_from_env(settings_to_env(settings)).export_rows_per_second == 750
+    worker = export_worker(store.client.app.state.engine, settings)  # type: ignore[attr-defined]
+    assert worker.limits.rows_per_second == 750

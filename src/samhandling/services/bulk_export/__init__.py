@@ -18,6 +18,8 @@ _PARAMETERS: tuple[Param, ...] = (
     ("_since", "in", 0, "1", "instant"),
     ("_type", "in", 0, "*", "string"),
     ("_elements", "in", 0, "*", "string"),
+    ("_typeFilter", "in", 0, "*", "string"),
+    ("_deidentify", "in", 0, "1", "string"),
 )
 
 

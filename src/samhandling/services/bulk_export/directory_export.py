@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from samhandling.services.bulk_export.runner import RunLimits, export_type
+from samhandling.services.bulk_export.runner import UNPACED, export_type
+from samhandling.services.bulk_export.shaping import Shaping
 from samhandling.store.database import Engine, read_connection
 from samhandling.store.export_queries import SnapshotSelection, snapshot_position, snapshot_types
 
@@ -38,7 +39,7 @@ def export_to_directory(
 
         selection = SnapshotSelection(resource_type, snapshot_tx, since_us)
         entries = export_type(
-            engine, selection, None, directory, RunLimits(), on_batch, withhold=False
+            engine, selection, Shaping(), directory, UNPACED, on_batch, withhold=False
         )
         counts[resource_type] = sum(entry["count"] for entry in entries)
     return counts

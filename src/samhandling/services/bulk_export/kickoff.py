@@ -20,6 +20,8 @@ from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.instants import datetime_to_us, now_us
 from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
 from samhandling.interactions.operations import OperationContext, OperationResult
+from samhandling.interactions.type_filter import PARAMETER, parse_type_filters
+from samhandling.services.bulk_export.research import PROJECT_NAME, ResearchProjects
 from samhandling.store.export_queries import (
     ACCEPTED,
     ExportJob,
@@ -32,6 +34,8 @@ from samhandling.store.reader import read_current
 NDJSON_FORMATS = frozenset({"application/fhir+ndjson", "application/ndjson", "ndjson"})
 #: how long a job and its files are kept after the kick-off
 JOB_LIFETIME = timedelta(hours=24)
+#: the kick-off parameter of a de-identified research export (our extension)
+DEIDENTIFY = "_deidentify"
 _TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
 
 
@@ -45,10 +49,7 @@ def kick_off(context: OperationContext) -> OperationResult:
     principal = _system_caller(context)
     _check_async(context)
     _check_format(context)
-    if context.text("_typeFilter") is not None:
-        raise FhirError(400, error("not-supported", "_typeFilter is not supported", "_typeFilter"))
-    patients, all_patients = _patients(context)
-    granted = _granted_types(principal, context, all_patients or patients is not None)
+    parameters = _job_parameters(context, principal)
     snapshot_tx, committed_us = snapshot_position(context.connection)
     created = now_us()
     job = ExportJob(
@@ -56,15 +57,7 @@ def kick_off(context: OperationContext) -> OperationResult:
         client_id=client_of(principal),
         status=ACCEPTED,
         request=_request_url(context),
-        parameters={
-            "types": granted,
-            "since_us": _since(context),
-            "patients": list(patients) if patients is not None else None,
-            "all_patients": all_patients,
-            "elements": _list(context, "_elements"),
-            "group": context.resource_id if context.resource_type == "Group" else None,
-            "agent": principal.audit_agent(),
-        },
+        parameters=parameters,
         snapshot_tx=snapshot_tx,
         transaction_time_us=committed_us or created,
         created_us=created,
@@ -80,6 +73,29 @@ def kick_off(context: OperationContext) -> OperationResult:
     return OperationResult(outcome, 202, {"Content-Location": location})
 
 
+def _job_parameters(context: OperationContext, principal: Principal) -> dict[str, Any]:
+    """What the worker needs of the request, checked (400/403/404 otherwise)."""
+    project = research_project(context, client_of(principal))
+    patients, all_patients = _patients(context)
+    granted = _granted_types(principal, context, all_patients or patients is not None)
+    filters = parse_type_filters(
+        [str(v) for v in context.parameters.get(PARAMETER) or ()],
+        granted,
+        deidentified=project is not None,
+    )
+    return {
+        "types": granted,
+        "since_us": _since(context),
+        "patients": list(patients) if patients is not None else None,
+        "all_patients": all_patients,
+        "elements": _list(context, "_elements"),
+        "type_filters": filters,
+        "deidentify": project,
+        "group": context.resource_id if context.resource_type == "Group" else None,
+        "agent": principal.audit_agent(),
+    }
+
+
 def client_of(principal: Principal) -> str:
     """Who owns a job: the calling system's client id (its subject when it has none)."""
     return principal.client.client_id or principal.subject or principal.issuer
@@ -90,6 +106,26 @@ def _system_caller(context: OperationContext) -> Principal:
     if principal is None or principal.kind != "system":
         raise FhirError(403, error("forbidden", "Bulk export is for system clients only"))
     return principal
+
+
+def research_project(context: OperationContext, client_id: str) -> str | None:
+    """The project of a de-identified export (`_deidentify`), or None for an identified
+    one. 403 when the client may not export for that project, or when it is a research
+    client asking an identified export (research clients get de-identified data only)."""
+    project = context.text(DEIDENTIFY)
+    projects = ResearchProjects(context.data_dir) if context.data_dir is not None else None
+    if project is None:
+        if projects is not None and projects.is_research_client(client_id):
+            message = f"this client gets de-identified exports only ({DEIDENTIFY}=<project>)"
+            raise FhirError(403, error("forbidden", message, DEIDENTIFY))
+        return None
+    if not PROJECT_NAME.match(project):
+        raise FhirError(400, error("invalid", f"{DEIDENTIFY}: not a project name", DEIDENTIFY))
+    if projects is None or not projects.allows(project, client_id):
+        message = f"no research project {project} for this client"
+        raise FhirError(403, error("forbidden", message, DEIDENTIFY))
+    projects.pseudonyms(project)  # the project's key exists before any worker needs it
+    return project
 
 
 def _check_async(context: OperationContext) -> None:

@@ -7,6 +7,7 @@ the types it finished and writes the others again from the start.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,9 @@ from samhandling.audit.trail import append_at_commit
 from samhandling.auth.labels import labels_of
 from samhandling.fhir import json_codec
 from samhandling.services.bulk_export.audit_record import export_record
-from samhandling.services.bulk_export.elements import subset
+from samhandling.services.bulk_export.deidentify import Pseudonyms
 from samhandling.services.bulk_export.files import ExportFolders, file_name, temporary
+from samhandling.services.bulk_export.shaping import Shaping
 from samhandling.store.database import Engine, read_connection, write_connection
 from samhandling.store.export_queries import (
     COMPLETED,
@@ -33,11 +35,31 @@ Clock = Callable[[], int]
 
 @dataclass(frozen=True)
 class RunLimits:
-    """How a job runs: rows per batch, bytes per file, and the lease renewed per batch."""
+    """How a job runs: rows per batch, bytes per file, the lease renewed per batch, and
+    its pace, so that an export never starves the clinical requests of the same process
+    and database: after each batch the worker waits at least `pause_seconds`, and longer
+    if it went faster than `rows_per_second` (0: no bound)."""
 
     batch_size: int = 500
     max_file_bytes: int = 1 << 30
     lease_us: int = 60_000_000
+    rows_per_second: float = 2_000.0
+    pause_seconds: float = 0.02
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+
+    def pace(self, rows: int, started: float) -> float:
+        """Wait after a batch of `rows` begun at `started` (monotonic); the wait."""
+        wait = self.pause_seconds
+        if self.rows_per_second > 0:
+            wait = max(wait, rows / self.rows_per_second - (self.monotonic() - started))
+        if wait > 0:
+            self.sleep(wait)
+        return wait
+
+
+#: an operator's export on the command line runs at full speed
+UNPACED = RunLimits(rows_per_second=0, pause_seconds=0)
 
 
 class Cancelled(Exception):
@@ -99,8 +121,12 @@ def run_job(
     folders: ExportFolders,
     limits: RunLimits,
     clock: Clock,
+    pseudonyms: Pseudonyms | None = None,
 ) -> bool:
-    """Run `job` to the end; False when it was cancelled (its files are removed)."""
+    """Run `job` to the end (de-identified with `pseudonyms` when the job asks it); False
+    when it was cancelled (its files are removed)."""
+    if job.parameters.get("deidentify") and pseudonyms is None:
+        raise ValueError("a de-identified export needs its project's pseudonyms")
     folder = folders.folder(job.job_id)
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob(".*.part"):
@@ -111,7 +137,10 @@ def run_job(
         for resource_type in job.parameters["types"]:
             if resource_type in done:
                 continue
-            output.extend(_export_type(engine, job, resource_type, folder, limits, clock, output))
+            written = _export_type(
+                engine, job, resource_type, folder, (limits, clock), output, pseudonyms
+            )
+            output.extend(written)
             _progress(engine, job, output, f"{resource_type} done", limits, clock)
     except Cancelled:
         folders.remove(job.job_id)
@@ -129,24 +158,29 @@ def _export_type(
     job: ExportJob,
     resource_type: str,
     folder: Path,
-    limits: RunLimits,
-    clock: Clock,
+    running: tuple[RunLimits, Clock],
     output: list[dict[str, Any]],
+    pseudonyms: Pseudonyms | None,
 ) -> list[dict[str, Any]]:
     """Write one type's files of a job, recording progress after each batch."""
+    limits, clock = running
 
     def on_batch(written: int) -> None:
         note = f"{resource_type}: {written} written"
         _progress(engine, job, output, note, limits, clock)
 
-    elements = job.parameters.get("elements")
-    return export_type(engine, _selection(job, resource_type), elements, folder, limits, on_batch)
+    shaping = Shaping(
+        job.parameters.get("elements"),
+        pseudonyms,
+        tuple((job.parameters.get("type_filters") or {}).get(resource_type) or ()),
+    )
+    return export_type(engine, _selection(job, resource_type), shaping, folder, limits, on_batch)
 
 
 def export_type(
     engine: Engine,
     selection: SnapshotSelection,
-    elements: list[str] | None,
+    shaping: Shaping,
     folder: Path,
     limits: RunLimits,
     on_batch: Callable[[int], None],
@@ -154,27 +188,30 @@ def export_type(
     withhold: bool = True,
 ) -> list[dict[str, Any]]:
     """Write one type's snapshot as NDJSON files in `folder`, one bounded batch at a time
-    (`on_batch(written so far)` after each); the manifest entries (count 0 when none).
-    With `withhold`, entries the policy withholds from systems (labels) are left out."""
-    resource_type = selection.resource_type
-    writer = TypeWriter(folder, resource_type, limits.max_file_bytes)
+    (`on_batch(written so far)` after each, then the pause `limits` ask); the manifest
+    entries (count 0 when none). With `withhold`, entries the policy withholds from
+    systems (labels) are left out."""
+    writer = TypeWriter(folder, selection.resource_type, limits.max_file_bytes)
     after, written = "", 0
     try:
         while True:
+            started = limits.monotonic()
             with read_connection(engine) as connection:
                 rows = snapshot_batch(connection, selection, after, limits.batch_size)
-            for _resource_id, resource in rows:
+                wanted = shaping.matching(connection, selection.resource_type, rows)
+            for _resource_id, patient_id, resource in wanted:
                 if not (withhold and _withheld_from_systems(resource)):
-                    writer.write(subset(resource, elements))
+                    writer.write(shaping.shape(resource, patient_id))
                     written += 1
             on_batch(written)
             if len(rows) < limits.batch_size:
                 break
             after = rows[-1][0]
+            limits.pace(len(rows), started)
     except BaseException:
         writer.abandon()
         raise
-    return writer.finish() or [{"type": resource_type, "file": None, "count": 0}]
+    return writer.finish() or [{"type": selection.resource_type, "file": None, "count": 0}]
 
 
 def _withheld_from_systems(resource: dict[str, Any]) -> bool:

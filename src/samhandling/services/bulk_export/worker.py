@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from typing import Any
 
 from samhandling.fhir.instants import now_us
 from samhandling.services.bulk_export.files import ExportFolders
+from samhandling.services.bulk_export.research import ResearchProjects
 from samhandling.services.bulk_export.runner import Clock, RunLimits, run_job
 from samhandling.store.database import write_connection
 from samhandling.store.export_queries import (
@@ -36,9 +38,12 @@ class ExportWorker:
         limits: RunLimits | None = None,
         poll_seconds: float = 1.0,
         clock: Clock = now_us,
+        projects: ResearchProjects | None = None,
     ) -> None:
         self.engine, self.folders, self.limits = engine, folders, limits or RunLimits()
         self.poll_seconds, self.clock = poll_seconds, clock
+        # the research projects' keys live beside the exports, in the data directory
+        self.projects = projects or ResearchProjects(folders.root.parent)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -52,6 +57,7 @@ class ExportWorker:
             await asyncio.to_thread(self._thread.join)
 
     def _loop(self) -> None:
+        _lower_priority()
         while not self._stopping.is_set():
             try:
                 worked = self.run_once()
@@ -69,7 +75,9 @@ class ExportWorker:
         if job is None:
             return False
         try:
-            run_job(self.engine, job, self.folders, self.limits, self.clock)
+            project = job.parameters.get("deidentify")
+            pseudonyms = self.projects.pseudonyms(project) if project else None
+            run_job(self.engine, job, self.folders, self.limits, self.clock, pseudonyms)
         except Exception as exc:
             log.exception("export job %s failed", job.job_id)
             self.folders.remove(job.job_id)
@@ -90,6 +98,17 @@ class ExportWorker:
         return gone
 
 
+def _lower_priority() -> None:
+    """Run this thread at the lowest CPU priority (Linux schedules threads apart; best
+    effort elsewhere), so that on a busy machine the requests go first."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):
+        log.info("the export worker runs at normal priority")
+
+
 def export_worker(engine: Any, settings: Any) -> ExportWorker:
-    """The worker factory of the service: jobs' files under the data directory."""
-    return ExportWorker(engine, ExportFolders(settings.data_dir / "exports"))
+    """The worker factory of the service: jobs' files under the data directory, paced at
+    `settings.export_rows_per_second`."""
+    limits = RunLimits(rows_per_second=settings.export_rows_per_second)
+    return ExportWorker(engine, ExportFolders(settings.data_dir / "exports"), limits=limits)
