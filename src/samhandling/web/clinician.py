@@ -161,12 +161,13 @@ class ClinicianPages:
     async def patient(self, request: Request) -> Response:
         session, principal = await self._caller(request)
         pid = request.path_params["id"]
+        status = 200
         try:
             patient: dict[str, Any] | None = await self.views.data.read(principal, "Patient", pid)
         except FhirError as exc:
             if exc.status not in (403, 404):
                 raise
-            patient = None
+            patient, status = None, exc.status
         return self.views.page(
             request,
             "patient.html",
@@ -179,6 +180,7 @@ class ClinicianPages:
             if patient
             else {},
             registered=request.query_params.get("registered") == "1",
+            status=status,
         )
 
     async def reaction_form(self, request: Request) -> Response:

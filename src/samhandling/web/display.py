@@ -45,10 +45,10 @@ def when(value: Any) -> str:
         return text
     if moment.tzinfo is None:
         return moment.strftime("%Y-%m-%d %H:%M")
-    return moment.astimezone(_oslo()).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
-def _oslo() -> tzinfo:
+def local_zone() -> tzinfo:
     try:
         return ZoneInfo("Europe/Oslo")
     except ZoneInfoNotFoundError:  # no time zone database on this machine

@@ -133,9 +133,56 @@ TEXTS: dict[str, tuple[str, str]] = {
     "note": ("Merknad", "Note"),
     "save": ("Lagre", "Save"),
     "registered": ("Registrert.", "Registered."),
+    "documents": ("Dokumenter", "Documents"),
+    "no_documents": ("Ingen dokumenter.", "No documents."),
+    "document": ("Dokument", "Document"),
+    "date": ("Dato", "Date"),
+    "author": ("Fra", "From"),
+    "download": ("Last ned", "Download"),
+    "for_clinicians": ("For helsepersonell", "For health personnel"),
+    "hidden_from_clinicians": ("Skjult for helsepersonell", "Hidden from health personnel"),
+    "shown_to_clinicians": ("Synlig for helsepersonell", "Visible to health personnel"),
+    "hide_from_clinicians": ("Skjul for helsepersonell", "Hide from health personnel"),
+    "show_to_clinicians": ("Vis for helsepersonell", "Show to health personnel"),
+    "hide_rule": (
+        "Du kan skjule et dokument for helsepersonell, også ved akutt behov. Bare du selv kan"
+        " gjøre det, ikke en forelder eller fullmektig.",
+        "You can hide a document from health personnel, emergencies included. Only you can"
+        " do this, not a parent or a proxy.",
+    ),
+    "measurements_link": ("Målinger hjemmefra", "Home measurements"),
+    "measurements": ("Målinger hjemmefra", "Home measurements"),
+    "measurements_intro": (
+        "Målinger fra utstyr hjemme, per dag: streken viser laveste til høyeste måling,"
+        " linjen gjennomsnittet. Tabellen under hver graf har de samme tallene.",
+        "Measurements from equipment at home, per day: the bar runs from the lowest to the"
+        " highest measurement, the line is the mean. The table under each chart holds the"
+        " same numbers.",
+    ),
+    "period": ("Periode", "Period"),
+    "last_days": ("Siste N dager", "Last N days"),
+    "no_measurements": ("Ingen målinger i perioden.", "No measurements in the period."),
+    "chart_desc": (
+        "Graf over laveste, gjennomsnittlige og høyeste måling per dag; dager med målinger:",
+        "Chart of the lowest, mean and highest measurement per day; days with measurements:",
+    ),
+    "per_day": ("per dag", "per day"),
+    "count": ("Antall", "Count"),
+    "lowest": ("Laveste", "Lowest"),
+    "mean": ("Gjennomsnitt", "Mean"),
+    "highest": ("Høyeste", "Highest"),
+    "last": ("Siste", "Last"),
+    "series_systolic": ("Blodtrykk, systolisk", "Blood pressure, systolic"),
+    "series_pulse": ("Puls", "Pulse"),
+    "series_spo2": ("Oksygenmetning", "Oxygen saturation"),
+    "series_weight": ("Vekt", "Weight"),
     "error_title": ("Noe gikk galt", "Something went wrong"),
     "forbidden": ("Ingen tilgang", "No access"),
     "not_found": ("Finnes ikke", "Not found"),
+    "not_found_detail": (
+        "Siden du ba om, finnes ikke her.",
+        "The page you asked for does not exist here.",
+    ),
     "login_failed": ("Innloggingen mislyktes", "Login failed"),
     "csrf_failed": (
         "Skjemaet kunne ikke kontrolleres. Last siden på nytt og prøv igjen.",

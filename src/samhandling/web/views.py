@@ -166,6 +166,10 @@ class WebViews:
             detail=detail,
         )
 
+    async def missing(self, request: Request) -> Response:
+        """The page for a path under the web views that names no page: 404, in HTML."""
+        return self.error(request, 404, "not_found", texts(self.lang(request))["not_found_detail"])
+
     def guarded(self, handler: Handler) -> Handler:
         """The handler, with its refusals answered as pages (never a traceback)."""
 
