@@ -4,6 +4,7 @@ prominently; a drug reaction registered through the form; what each persona may 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -129,6 +130,66 @@ def test_the_home_care_nurse_reads_and_may_not_register_critical_information(
     nurse.follow(nurse.page.get_by_role("link", name="Registrer legemiddelreaksjon"))
     nurse.follow(nurse.page.get_by_role("button", name="Lagre"))
     assert "Ingen tilgang" in nurse.page.inner_text("h1")  # the scopes give no writes
+
+
+def _citizen_sees(world: World, title: str) -> bool:
+    own = world.client.get(
+        "/DiagnosticReport", params={"patient": "persona-citizen"},
+        headers=world.server.headers("citizen"),
+    )  # fmt: skip
+    assert own.status_code == 200, own.text
+    return title in own.text
+
+
+def test_the_gp_withholds_a_result_from_the_patient_and_releases_it_with_a_reason(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    gp = browser()
+    gp.log_in("gp")
+    find(gp, "TREAT")
+    labs = gp.page.locator("section[aria-labelledby=labs-heading]")
+    blocked = labs.locator("tr.lab-report", has_text=BLOCKED)
+    assert "Holdt tilbake fra pasienten" in blocked.inner_text()
+    released = labs.locator("tr.lab-report", has_text=RELEASED)
+    assert "Holdt tilbake" not in released.inner_text() and _citizen_sees(world, RELEASED)
+
+    released.get_by_label("Begrunnelse").fill("Svaret bør forklares i en samtale")
+    gp.follow(released.get_by_role("button", name=re.compile("Hold tilbake fra pasienten")))
+    assert gp.page.locator("[role=status]").inner_text().startswith("Prøvesvaret holdes")
+    gp.check("clinician-lab-blocked")
+    assert "Holdt tilbake fra pasienten" in released.inner_text()
+    assert not _citizen_sees(world, RELEASED)  # withheld: the citizen's search omits it
+
+    released.get_by_label("Begrunnelse").fill("Samtalen er holdt")
+    gp.follow(released.get_by_role("button", name=re.compile("Frigi for pasienten")))
+    assert "Holdt tilbake" not in released.inner_text() and _citizen_sees(world, RELEASED)
+
+
+def test_a_block_needs_a_reason_a_session_token_and_a_right_to_write(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    nurse = browser()
+    nurse.log_in("home-care-nurse")
+    find(nurse, "COC")
+    row = nurse.page.locator("section[aria-labelledby=labs-heading] tr.lab-report").first
+    row.get_by_label("Begrunnelse").fill("Prøver")
+    nurse.follow(row.get_by_role("button", name=re.compile("Hold tilbake fra pasienten")))
+    assert "Ingen tilgang" in nurse.page.inner_text("h1")  # the nurse's scopes give no writes
+    nurse.check("nurse-block-refused")
+    assert _citizen_sees(world, RELEASED)
+
+    gp = browser()
+    gp.log_in("gp")
+    find(gp, "TREAT")
+    report = gp.page.locator("tr.lab-report", has_text=RELEASED).get_attribute("data-id")
+    target = f"/clinician/patient/persona-citizen/labs/{report}/block"
+    token = gp.page.locator("input[name=csrf_token]").first.get_attribute("value")
+    for form, status in (({"csrf_token": token, "reason": " "}, 400),
+                         ({"reason": "uten token"}, 403),
+                         ({"csrf_token": "forged", "reason": "x"}, 403)):  # fmt: skip
+        answer = gp.page.request.post(target, form=form, max_redirects=0)
+        assert answer.status == status and "<h1>" in answer.text()
+    assert _citizen_sees(world, RELEASED)
 
 
 def test_the_server_logged_no_token_and_no_national_id(world: World) -> None:

@@ -46,7 +46,10 @@ def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[Base
         rtype = api.resource_type(request) if "type" in params else None
         operation = registry.find(params["op"], level, rtype, request.method)
         guard = api.guard(request)
-        guard.check_request(f"operation:{operation.name}", rtype)
+        if level == "instance" and rtype is not None:
+            guard.check_instance_operation(f"operation:{operation.name}", rtype)
+        else:
+            guard.check_request(f"operation:{operation.name}", rtype)
         body = None
         if request.method == "POST" and request.headers.get("content-length", "0") != "0":
             body = await read_body(request, api.settings.max_body_bytes)

@@ -110,7 +110,10 @@ class DataAccess:
         guard = self.guard(principal)
 
         def run() -> OperationResult:
-            guard.check_request(f"operation:{operation.name}", call.resource_type)
+            if call.resource_id:
+                guard.check_instance_operation(f"operation:{operation.name}", call.resource_type)
+            else:
+                guard.check_request(f"operation:{operation.name}", call.resource_type)
             parameters = parameters_of(call.body, call.items)
             opener = write_transaction if operation.writes else read_transaction
             with opener(self.parts.engine) as connection:

@@ -21,6 +21,7 @@ from samhandling.auth import Principal
 from samhandling.auth.claims import TRUST_FRAMEWORK
 from samhandling.fhir.outcome import FhirError
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
+from samhandling.web.access import Call
 from samhandling.web.citizen import patient_sections
 from samhandling.web.drug_reaction import CRITICALITIES, REACTIONS, SUBSTANCES, drug_reaction
 from samhandling.web.security import FormRefused
@@ -32,6 +33,8 @@ PURPOSE_SYSTEM = "urn:oid:2.16.840.1.113883.1.11.20448"
 NATIONAL_ID = re.compile(r"\d{11}")
 BIRTH_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_REASON = 500
+LAB_CHANGES = ("block", "unblock")
+LAB_CHANGE_PATH = "/clinician/patient/{id}/labs/{report}/{change}"
 
 
 def attestation(purpose: str, reason: str | None, national_id: str | None) -> dict[str, Any]:
@@ -99,6 +102,7 @@ class ClinicianPages:
             Route("/clinician/patient/{id}", self._only(self.patient), methods=["GET"]),
             Route(new, self._only(self.reaction_form), methods=["GET"]),
             Route(new, self._only(self.register_reaction), methods=["POST"]),
+            Route(LAB_CHANGE_PATH, self._only(self.change_lab), methods=["POST"]),
         ]
 
     def _only(self, handler: Handler) -> Handler:
@@ -180,6 +184,9 @@ class ClinicianPages:
             if patient
             else {},
             registered=request.query_params.get("registered") == "1",
+            changed=request.query_params.get("changed")
+            if request.query_params.get("changed") in LAB_CHANGES
+            else None,
             status=status,
         )
 
@@ -202,6 +209,25 @@ class ClinicianPages:
         pid = request.path_params["id"]
         await self.views.data.create(principal, drug_reaction(pid, form))
         return RedirectResponse(f"/clinician/patient/{pid}?registered=1", 303)
+
+    async def change_lab(self, request: Request) -> Response:
+        """Withhold a lab result from the patient (`$block`) or release it (`$unblock`),
+        with the reason the form gives."""
+        session, principal = await self._caller(request)
+        form = await self.views.form(request, session)
+        pid, change = request.path_params["id"], request.path_params["change"]
+        call = lab_change(request.path_params["report"], change, form)
+        await self.views.data.invoke(principal, call)
+        return RedirectResponse(f"/clinician/patient/{pid}?changed={change}#labs-heading", 303)
+
+
+def lab_change(report_id: str, change: str, form: dict[str, str]) -> Call:
+    """The `$block`/`$unblock` call of the form (400 without a reason or a known change)."""
+    reason = form.get("reason", "").strip()
+    if change not in LAB_CHANGES or not reason or len(reason) > MAX_REASON:
+        raise FormRefused(400, "give a reason (at most 500 characters)")
+    body = {"resourceType": "Parameters", "parameter": [{"name": "reason", "valueString": reason}]}
+    return Call(change, "DiagnosticReport", report_id[:64], method="POST", body=body)
 
 
 def clinician_routes(views: WebViews) -> list[Route]:

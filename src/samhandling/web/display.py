@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import nh3
 from markupsafe import Markup
 
+from samhandling.services.lab_results.labels import is_blocked
 from samhandling.terminology.codes import lookup
 
 #: What a narrative may keep: text formatting, lists and tables; no links, images or styles.
@@ -182,6 +183,7 @@ def lab_rows(bundle: dict[str, Any]) -> list[dict[str, Any]]:
                 "results": results,
                 "conclusion": report.get("conclusion"),
                 "narrative": narrative(report),
+                "blocked": is_blocked(report),
             }
         )
     return sorted(rows, key=lambda row: str(row["issued"]), reverse=True)

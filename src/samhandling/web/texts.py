@@ -176,6 +176,23 @@ TEXTS: dict[str, tuple[str, str]] = {
     "series_pulse": ("Puls", "Pulse"),
     "series_spo2": ("Oksygenmetning", "Oxygen saturation"),
     "series_weight": ("Vekt", "Weight"),
+    "for_patient": ("For pasienten", "For the patient"),
+    "blocked_for_patient": ("Holdt tilbake fra pasienten", "Withheld from the patient"),
+    "released_rules": (
+        "Pasienten ser svaret etter utsettelsen",
+        "The patient sees it after the delay",
+    ),
+    "block_reason": ("Begrunnelse", "Reason"),
+    "block": ("Hold tilbake fra pasienten", "Withhold from the patient"),
+    "unblock": ("Frigi for pasienten", "Release to the patient"),
+    "changed_block": (
+        "Prøvesvaret holdes tilbake fra pasienten.",
+        "The result is withheld from the patient.",
+    ),
+    "changed_unblock": (
+        "Prøvesvaret er frigitt for pasienten.",
+        "The result is released to the patient.",
+    ),
     "error_title": ("Noe gikk galt", "Something went wrong"),
     "forbidden": ("Ingen tilgang", "No access"),
     "not_found": ("Finnes ikke", "Not found"),
