@@ -136,6 +136,7 @@ class ClinicianPages:
         details = attestation(context.purpose, context.reason, national_id)
         await self.views.refresh(session, details)
         session.context = context
+        await self.views.keep(session)
         _, principal = await self._caller(request)
         bundle = await self.views.data.search(principal, "Patient", items)
         matches = [e["resource"] for e in bundle.get("entry", []) if "resource" in e]
@@ -160,6 +161,7 @@ class ClinicianPages:
         await self.views.refresh(session, details)
         context.patient_id = patient["id"]
         context.patient_label = _label(patient)
+        await self.views.keep(session)
         return RedirectResponse(f"/clinician/patient/{patient['id']}", 303)
 
     async def patient(self, request: Request) -> Response:
