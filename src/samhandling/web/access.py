@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from samhandling.audit.records import AuditRecord
 from samhandling.auth import Principal
 from samhandling.fhir.instants import now_us
-from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.front_end import FrontEndParts
 from samhandling.interactions import crud, read
 from samhandling.interactions.binary_content import (
@@ -129,7 +129,10 @@ class DataAccess:
                     headers=call.headers,
                     data_dir=self.parts.settings.data_dir,
                 )
-                return operation.handler(context)
+                result = operation.handler(context)
+                if result.status >= 400:  # a refusal answered, not raised (e.g. a stale list)
+                    raise FhirError(result.status, _issues(result.body), result.headers)
+                return result
 
         request = Request(
             f"operation:{call.name}", call.method, call.path(), tuple(call.items), operation.writes
@@ -238,3 +241,15 @@ class DataAccess:
             await journal.record(record)
         except Exception as exc:
             raise FhirError(503, error("transient", "The access could not be audited")) from exc
+
+
+def _issues(outcome: dict[str, Any]) -> list[Issue]:
+    """The issues of an OperationOutcome answered by an operation."""
+    return [
+        Issue(
+            str(i.get("severity", "error")),
+            str(i.get("code", "processing")),
+            str(i.get("diagnostics", "")),
+        )
+        for i in outcome.get("issue") or []
+    ] or [error("processing", "The operation was refused")]

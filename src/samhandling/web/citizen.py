@@ -23,6 +23,7 @@ from samhandling.auth.policy_rules import PARENT_FULL_ACCESS_BELOW, PARENT_NO_AC
 from samhandling.fhir.outcome import FhirError
 from samhandling.web import display
 from samhandling.web.documents import DocumentPages, document_query, document_rows
+from samhandling.web.medication_list import list_state
 from samhandling.web.sessions import Session
 from samhandling.web.views import WebViews
 
@@ -47,6 +48,7 @@ class Section:
 
     rows: list[Any] = field(default_factory=list)
     refused: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)  # e.g. the medication list's version
 
 
 def people(principal: Principal, today: date) -> list[Person]:
@@ -88,7 +90,7 @@ async def patient_sections(
             data.operation(principal, "critical-information", pid), display.critical_groups
         ),
         "medications": await section(
-            data.operation(principal, "medication-list", pid), display.medication_rows
+            data.operation(principal, "medication-list", pid), _medications
         ),
     }
     if change_log:  # the citizen's page: the change log and the documents
@@ -98,6 +100,9 @@ async def patient_sections(
         sections["documents"] = await section(
             data.search(principal, "DocumentReference", document_query(pid)), document_rows
         )
+    medications = sections["medications"]
+    if medications.refused is None:
+        medications.rows, medications.state = medications.rows
     sections["labs"] = await section(
         data.search(principal, "DiagnosticReport", _lab_query(pid)), display.lab_rows
     )
@@ -113,6 +118,10 @@ async def chosen_person(
     wanted = request.query_params.get("patient")
     person = next((p for p in everyone if p.patient_id == wanted), None)
     return session, principal, everyone, person or (everyone[0] if everyone else None)
+
+
+def _medications(document: dict[str, Any]) -> list[Any]:
+    return [display.medication_rows(document), list_state(document)]
 
 
 class CitizenPages:

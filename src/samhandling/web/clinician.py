@@ -24,6 +24,7 @@ from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 from samhandling.web.access import Call
 from samhandling.web.citizen import patient_sections
 from samhandling.web.drug_reaction import CRITICALITIES, REACTIONS, SUBSTANCES, drug_reaction
+from samhandling.web.medication_list import MedicationListWork
 from samhandling.web.security import FormRefused
 from samhandling.web.sessions import ClinicalContext, Session
 from samhandling.web.views import Handler, WebViews
@@ -34,6 +35,9 @@ NATIONAL_ID = re.compile(r"\d{11}")
 BIRTH_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_REASON = 500
 LAB_CHANGES = ("block", "unblock")
+PAGE_CHANGES = (*LAB_CHANGES, "stop", "reconcile")
+STOP_PATH = "/clinician/patient/{id}/medications/{entry}/stop"
+RECONCILE_PATH = "/clinician/patient/{id}/medications/reconcile"
 LAB_CHANGE_PATH = "/clinician/patient/{id}/labs/{report}/{change}"
 
 
@@ -95,6 +99,7 @@ class ClinicianPages:
     def routes(self) -> list[Route]:
         """`/clinician`, its find and select forms, the patient page, the drug reaction."""
         new = "/clinician/patient/{id}/drug-reaction"
+        work = MedicationListWork(self)
         return [
             Route("/clinician", self._only(self.home), methods=["GET"]),
             Route("/clinician/find", self._only(self.find), methods=["POST"]),
@@ -103,6 +108,8 @@ class ClinicianPages:
             Route(new, self._only(self.reaction_form), methods=["GET"]),
             Route(new, self._only(self.register_reaction), methods=["POST"]),
             Route(LAB_CHANGE_PATH, self._only(self.change_lab), methods=["POST"]),
+            Route(STOP_PATH, self._only(work.stop), methods=["POST"]),
+            Route(RECONCILE_PATH, self._only(work.reconcile), methods=["POST"]),
         ]
 
     def _only(self, handler: Handler) -> Handler:
@@ -114,14 +121,14 @@ class ClinicianPages:
 
         return self.views.guarded(run)
 
-    async def _caller(self, request: Request) -> tuple[Session, Principal]:
+    async def caller(self, request: Request) -> tuple[Session, Principal]:
         session, principal = await self.views.caller(request)
         if principal.kind != "clinician":
             raise NotHealthPersonnel
         return session, principal
 
     async def home(self, request: Request) -> Response:
-        session, principal = await self._caller(request)
+        session, principal = await self.caller(request)
         return self.views.page(
             request, "clinician.html", session, name=principal.name or "", purposes=PURPOSES
         )
@@ -129,7 +136,7 @@ class ClinicianPages:
     async def find(self, request: Request) -> Response:
         """Declare the purpose (a new attestation, naming the patient when the national ID
         was given), then search: one match is chosen at once, several are listed."""
-        session, _ = await self._caller(request)
+        session, _ = await self.caller(request)
         form = await self.views.form(request, session)
         context = declared_purpose(form)
         items, national_id = search_items(form)
@@ -137,7 +144,7 @@ class ClinicianPages:
         await self.views.refresh(session, details)
         session.context = context
         await self.views.keep(session)
-        _, principal = await self._caller(request)
+        _, principal = await self.caller(request)
         bundle = await self.views.data.search(principal, "Patient", items)
         matches = [e["resource"] for e in bundle.get("entry", []) if "resource" in e]
         if len(matches) == 1:
@@ -146,7 +153,7 @@ class ClinicianPages:
         return self.views.page(request, "matches.html", session, name=name, matches=matches)
 
     async def select(self, request: Request) -> Response:
-        session, principal = await self._caller(request)
+        session, principal = await self.caller(request)
         form = await self.views.form(request, session)
         if session.context is None:
             raise FormRefused(400, "declare a purpose of use first")
@@ -164,8 +171,9 @@ class ClinicianPages:
         await self.views.keep(session)
         return RedirectResponse(f"/clinician/patient/{patient['id']}", 303)
 
-    async def patient(self, request: Request) -> Response:
-        session, principal = await self._caller(request)
+    async def patient(self, request: Request, conflict: list[str] | None = None) -> Response:
+        """The patient's page (with `conflict`: a refused stale change of the list, 409)."""
+        session, principal = await self.caller(request)
         pid = request.path_params["id"]
         status = 200
         try:
@@ -174,6 +182,7 @@ class ClinicianPages:
             if exc.status not in (403, 404):
                 raise
             patient, status = None, exc.status
+        status = 409 if conflict and status == 200 else status
         return self.views.page(
             request,
             "patient.html",
@@ -187,13 +196,14 @@ class ClinicianPages:
             else {},
             registered=request.query_params.get("registered") == "1",
             changed=request.query_params.get("changed")
-            if request.query_params.get("changed") in LAB_CHANGES
+            if request.query_params.get("changed") in PAGE_CHANGES
             else None,
+            conflict=conflict or [],
             status=status,
         )
 
     async def reaction_form(self, request: Request) -> Response:
-        session, principal = await self._caller(request)
+        session, principal = await self.caller(request)
         return self.views.page(
             request,
             "drug_reaction.html",
@@ -206,7 +216,7 @@ class ClinicianPages:
         )
 
     async def register_reaction(self, request: Request) -> Response:
-        session, principal = await self._caller(request)
+        session, principal = await self.caller(request)
         form = await self.views.form(request, session)
         pid = request.path_params["id"]
         await self.views.data.create(principal, drug_reaction(pid, form))
@@ -215,7 +225,7 @@ class ClinicianPages:
     async def change_lab(self, request: Request) -> Response:
         """Withhold a lab result from the patient (`$block`) or release it (`$unblock`),
         with the reason the form gives."""
-        session, principal = await self._caller(request)
+        session, principal = await self.caller(request)
         form = await self.views.form(request, session)
         pid, change = request.path_params["id"], request.path_params["change"]
         call = lab_change(request.path_params["report"], change, form)

@@ -137,6 +137,7 @@ def medication_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
         ]
         rows.append(
             {
+                "id": item.get("id"),
                 "medicine": concept_text(item.get("medicationCodeableConcept")) or "?",
                 "dosage": dosage,
                 "status": item.get("status", ""),
