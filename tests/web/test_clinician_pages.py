@@ -255,6 +255,32 @@ def test_the_gp_stops_a_medicine_sees_a_conflict_clearly_and_confirms_reconcilia
     gp.check("clinician-medication-reconciled")
 
 
+def test_the_gp_confirms_critical_information_and_the_nurse_may_not(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    gp = browser()
+    gp.log_in("gp")
+    find(gp, "TREAT")
+    entry = gp.page.locator("li.critical-entry", has_text="Fenoksymetylpenicillin")
+    assert "Sist bekreftet" not in entry.inner_text()
+    gp.follow(entry.get_by_role("button", name=re.compile("Bekreft at opplysningen stemmer")))
+    assert gp.page.locator("[role=status]").inner_text() == "Opplysningen er bekreftet."
+    assert "Sist bekreftet" in entry.inner_text() and "Gro Fastlege" in entry.inner_text()
+    gp.check("clinician-critical-confirmed")
+    mine = world.client.get(
+        "/AllergyIntolerance", params={"patient": "persona-citizen", "_count": "50"},
+        headers=world.server.headers("citizen"),
+    )  # fmt: skip
+    assert "kj-last-confirmed" in mine.text  # the service's stamp, seen by the citizen too
+
+    nurse = browser()
+    nurse.log_in("home-care-nurse")
+    find(nurse, "COC")
+    entry = nurse.page.locator("li.critical-entry", has_text="Fenoksymetylpenicillin")
+    nurse.follow(entry.get_by_role("button", name=re.compile("Bekreft at opplysningen stemmer")))
+    assert "Ingen tilgang" in nurse.page.inner_text("h1")  # no right to write
+
+
 def test_the_server_logged_no_token_and_no_national_id(world: World) -> None:
     """After every walk above (run last in the module): the server's log holds no access
     token and none of the national ID numbers typed into the pages."""

@@ -21,6 +21,7 @@ from samhandling.auth import Principal
 from samhandling.auth.claims import TRUST_FRAMEWORK
 from samhandling.fhir.outcome import FhirError
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
+from samhandling.services.critical_information.kinds import KINDS
 from samhandling.web.access import Call
 from samhandling.web.citizen import patient_sections
 from samhandling.web.drug_reaction import CRITICALITIES, REACTIONS, SUBSTANCES, drug_reaction
@@ -35,7 +36,9 @@ NATIONAL_ID = re.compile(r"\d{11}")
 BIRTH_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_REASON = 500
 LAB_CHANGES = ("block", "unblock")
-PAGE_CHANGES = (*LAB_CHANGES, "stop", "reconcile")
+CRITICAL_TYPES = frozenset(kind.resource_type for kind in KINDS)
+PAGE_CHANGES = (*LAB_CHANGES, "stop", "reconcile", "confirm")
+CONFIRM_PATH = "/clinician/patient/{id}/critical/{type}/{entry}/confirm"
 STOP_PATH = "/clinician/patient/{id}/medications/{entry}/stop"
 RECONCILE_PATH = "/clinician/patient/{id}/medications/reconcile"
 LAB_CHANGE_PATH = "/clinician/patient/{id}/labs/{report}/{change}"
@@ -110,6 +113,7 @@ class ClinicianPages:
             Route(LAB_CHANGE_PATH, self._only(self.change_lab), methods=["POST"]),
             Route(STOP_PATH, self._only(work.stop), methods=["POST"]),
             Route(RECONCILE_PATH, self._only(work.reconcile), methods=["POST"]),
+            Route(CONFIRM_PATH, self._only(self.confirm_entry), methods=["POST"]),
         ]
 
     def _only(self, handler: Handler) -> Handler:
@@ -222,6 +226,10 @@ class ClinicianPages:
         await self.views.data.create(principal, drug_reaction(pid, form))
         return RedirectResponse(f"/clinician/patient/{pid}?registered=1", 303)
 
+    async def confirm_entry(self, request: Request) -> Response:
+        """Confirm that a critical-information entry is still right (`$confirm`)."""
+        return await _confirm_entry(self, request)
+
     async def change_lab(self, request: Request) -> Response:
         """Withhold a lab result from the patient (`$block`) or release it (`$unblock`),
         with the reason the form gives."""
@@ -231,6 +239,17 @@ class ClinicianPages:
         call = lab_change(request.path_params["report"], change, form)
         await self.views.data.invoke(principal, call)
         return RedirectResponse(f"/clinician/patient/{pid}?changed={change}#labs-heading", 303)
+
+
+async def _confirm_entry(pages: ClinicianPages, request: Request) -> Response:
+    session, principal = await pages.caller(request)
+    await pages.views.form(request, session)
+    pid, rtype = request.path_params["id"], request.path_params["type"]
+    if rtype not in CRITICAL_TYPES:
+        raise FormRefused(400, "not a kind of critical information")
+    call = Call("confirm", rtype, request.path_params["entry"][:64], method="POST")
+    await pages.views.data.invoke(principal, call)
+    return RedirectResponse(f"/clinician/patient/{pid}?changed=confirm#critical-heading", 303)
 
 
 def lab_change(report_id: str, change: str, form: dict[str, str]) -> Call:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import nh3
 from markupsafe import Markup
 
+from samhandling.services.critical_information.stamps import LAST_CONFIRMED
 from samhandling.services.lab_results.labels import is_blocked
 from samhandling.terminology.codes import lookup
 
@@ -115,11 +116,23 @@ def _critical_row(entry: dict[str, Any]) -> dict[str, Any]:
     ]
     return {
         "id": entry.get("id"),
+        "type": entry.get("resourceType"),
+        "confirmed": _confirmed(entry),
         "what": what or "?",
         "reactions": ", ".join(r for r in reactions if r),
         "criticality": entry.get("criticality"),
         "narrative": narrative(entry),
     }
+
+
+def _confirmed(entry: dict[str, Any]) -> str | None:
+    """When and by whom the entry was last confirmed (`kj-last-confirmed`), in words."""
+    for extension in entry.get("extension") or []:
+        if extension.get("url") == LAST_CONFIRMED:
+            parts = {p.get("url"): _value(p) for p in extension.get("extension") or []}
+            who = parts.get("practitionerName") or ""
+            return f"{when(parts.get('time'))} – {who}".strip(" –") or None
+    return None
 
 
 def medication_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
