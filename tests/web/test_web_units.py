@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from samhandling.auth import DevIssuer
 from samhandling.auth.dev.authorization import s256
 from samhandling.auth.dev.personas import persona
+from samhandling.auth.principal import RELATIONS
 from samhandling.interactions.web_sessions import SessionRecords
 from samhandling.web.display import access_rows, narrative, when
 from samhandling.web.oidc import (
@@ -35,7 +36,7 @@ from samhandling.web.sessions import (
     SessionStore,
     signing_key,
 )
-from samhandling.web.texts import language
+from samhandling.web.texts import language, texts
 
 
 @pytest.fixture
@@ -221,3 +222,14 @@ def test_an_id_token_must_carry_the_nonce_the_audience_and_the_issuer(tmp_path: 
     other = DevIssuer(tmp_path / "other", "https://issuer.example/dev-issuer")
     with pytest.raises(LoginFailed, match="does not verify"):
         client.check_id_token(other.id_token(claims, "web", "n-1"), "n-1")
+
+
+def test_every_relation_a_token_may_carry_has_words_in_both_languages() -> None:
+    """The people a citizen acts for are named by their relation (a parent's child, a power
+    of attorney, a guardianship) on the pages, in bokmål and English."""
+    for lang in ("nb", "en"):
+        words = texts(lang)
+        for relation in RELATIONS:
+            if relation != "self":
+                assert words["relation_" + relation], (lang, relation)
+    assert texts("nb")["relation_power-of-attorney"] == "har gitt deg fullmakt"

@@ -39,6 +39,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "whose": ("Hvem sine opplysninger", "Whose information"),
     "yourself": ("deg selv", "yourself"),
     "child": ("barn", "child"),
+    "relation_parent": ("barn", "child"),
+    "relation_power-of-attorney": ("har gitt deg fullmakt", "gave you power of attorney"),
+    "relation_guardian": ("du er verge", "you are guardian"),
     "years": ("år", "years"),
     "age_rules": ("Aldersreglene for foreldre", "The age rules for parents"),
     "age_rule_under_12": (
