@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from fixtures.browser import Browser
+from fixtures.critical_information import CITIZEN
 from fixtures.server_process import ServerProcess
 from fixtures.web_world import (
     BLOCKED,
@@ -22,6 +23,7 @@ from fixtures.web_world import (
     RELEASED,
     World,
     load_world,
+    reaction_to,
 )
 
 
@@ -279,6 +281,36 @@ def test_the_gp_confirms_critical_information_and_the_nurse_may_not(
     entry = nurse.page.locator("li.critical-entry", has_text="Fenoksymetylpenicillin")
     nurse.follow(entry.get_by_role("button", name=re.compile("Bekreft at opplysningen stemmer")))
     assert "Ingen tilgang" in nurse.page.inner_text("h1")  # no right to write
+
+
+def test_the_gp_marks_an_entry_entered_in_error_and_a_stale_page_is_refused(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    morphine = world.post("gp", "/AllergyIntolerance", reaction_to(CITIZEN, "N02AA01", "Morfin"))
+    gp = browser()
+    gp.log_in("gp")
+    find(gp, "TREAT")
+    entry = gp.page.locator("li.critical-entry", has_text="Morfin")
+    entry.get_by_label("Begrunnelse for feilregistrering").fill("Feil pasient")
+    confirmed = world.client.post(  # another clinician confirms it meanwhile: a new version
+        f"/AllergyIntolerance/{morphine['id']}/$confirm", headers=world.server.headers("gp")
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    gp.follow(entry.get_by_role("button", name=re.compile("Merk som feilregistrert")))
+    conflict = gp.page.locator("section[aria-labelledby=critical-heading] .conflict[role=alert]")
+    assert "endret av andre siden du så den" in conflict.inner_text()
+    gp.check("clinician-critical-conflict")
+    assert entry.count() == 1  # still there: nothing written
+
+    entry.get_by_label("Begrunnelse for feilregistrering").fill("Feil pasient")
+    gp.follow(entry.get_by_role("button", name=re.compile("Merk som feilregistrert")))
+    assert "feilregistrert" in gp.page.locator("[role=status]").inner_text()
+    assert "Morfin" not in gp.page.locator("section[aria-labelledby=critical-heading]").inner_text()
+    history = world.client.get(
+        f"/AllergyIntolerance/{morphine['id']}/_history", headers=world.server.headers("gp")
+    )
+    assert history.json()["total"] == 3  # registered, confirmed, entered in error: all kept
+    assert "Feil pasient" in history.text
 
 
 def test_the_server_logged_no_token_and_no_national_id(world: World) -> None:

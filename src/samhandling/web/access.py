@@ -163,6 +163,28 @@ class DataAccess:
         request = Request("read", "GET", f"/fhir/{resource_type}/{rid}")
         return await self._audited(principal, guard, request, run)
 
+    async def update(
+        self, principal: Principal, resource: dict[str, Any], if_match: int
+    ) -> dict[str, Any]:
+        """An update (`PUT` with `If-Match`) through the services' write rules: a stale
+        version is the interaction's 412, nothing written."""
+        guard = self.guard(principal)
+        rtype, rid = str(resource.get("resourceType")), str(resource.get("id"))
+
+        def run() -> dict[str, Any]:
+            with write_transaction(self.parts.engine) as connection:
+                written = crud.update(
+                    writer(connection, guard, self.write_rules),
+                    rtype,
+                    rid,
+                    resource,
+                    if_match=if_match,
+                )
+                return written.version.resource()
+
+        request = Request("update", "PUT", f"/fhir/{rtype}/{rid}", writes=True)
+        return await self._audited(principal, guard, request, run)
+
     async def retrieve(self, principal: Principal, binary_id: str) -> Retrieval:
         """A document's content under the caller's guard, as ITI-68 (`GET Binary/{id}`)
         retrieves it: 404 for what the caller may not see, 500 when its bytes fail their

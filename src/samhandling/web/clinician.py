@@ -21,9 +21,9 @@ from samhandling.auth import Principal
 from samhandling.auth.claims import TRUST_FRAMEWORK
 from samhandling.fhir.outcome import FhirError
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
-from samhandling.services.critical_information.kinds import KINDS
 from samhandling.web.access import Call
 from samhandling.web.citizen import patient_sections
+from samhandling.web.critical_entries import CriticalEntryWork
 from samhandling.web.drug_reaction import CRITICALITIES, REACTIONS, SUBSTANCES, drug_reaction
 from samhandling.web.medication_list import MedicationListWork
 from samhandling.web.security import FormRefused
@@ -36,9 +36,8 @@ NATIONAL_ID = re.compile(r"\d{11}")
 BIRTH_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_REASON = 500
 LAB_CHANGES = ("block", "unblock")
-CRITICAL_TYPES = frozenset(kind.resource_type for kind in KINDS)
-PAGE_CHANGES = (*LAB_CHANGES, "stop", "reconcile", "confirm")
-CONFIRM_PATH = "/clinician/patient/{id}/critical/{type}/{entry}/confirm"
+PAGE_CHANGES = (*LAB_CHANGES, "stop", "reconcile", "confirm", "removed")
+ENTRY_PATH = "/clinician/patient/{id}/critical/{type}/{entry}"
 STOP_PATH = "/clinician/patient/{id}/medications/{entry}/stop"
 RECONCILE_PATH = "/clinician/patient/{id}/medications/reconcile"
 LAB_CHANGE_PATH = "/clinician/patient/{id}/labs/{report}/{change}"
@@ -102,7 +101,7 @@ class ClinicianPages:
     def routes(self) -> list[Route]:
         """`/clinician`, its find and select forms, the patient page, the drug reaction."""
         new = "/clinician/patient/{id}/drug-reaction"
-        work = MedicationListWork(self)
+        work, entries = MedicationListWork(self), CriticalEntryWork(self)
         return [
             Route("/clinician", self._only(self.home), methods=["GET"]),
             Route("/clinician/find", self._only(self.find), methods=["POST"]),
@@ -113,7 +112,8 @@ class ClinicianPages:
             Route(LAB_CHANGE_PATH, self._only(self.change_lab), methods=["POST"]),
             Route(STOP_PATH, self._only(work.stop), methods=["POST"]),
             Route(RECONCILE_PATH, self._only(work.reconcile), methods=["POST"]),
-            Route(CONFIRM_PATH, self._only(self.confirm_entry), methods=["POST"]),
+            Route(ENTRY_PATH + "/confirm", self._only(entries.confirm), methods=["POST"]),
+            Route(ENTRY_PATH + "/entered-in-error", self._only(entries.remove), methods=["POST"]),
         ]
 
     def _only(self, handler: Handler) -> Handler:
@@ -175,8 +175,14 @@ class ClinicianPages:
         await self.views.keep(session)
         return RedirectResponse(f"/clinician/patient/{patient['id']}", 303)
 
-    async def patient(self, request: Request, conflict: list[str] | None = None) -> Response:
-        """The patient's page (with `conflict`: a refused stale change of the list, 409)."""
+    async def patient(
+        self,
+        request: Request,
+        conflict: list[str] | None = None,
+        critical_conflict: list[str] | None = None,
+    ) -> Response:
+        """The patient's page (with `conflict` or `critical_conflict`: a refused stale
+        change of the list or of a critical-information entry, answered 409)."""
         session, principal = await self.caller(request)
         pid = request.path_params["id"]
         status = 200
@@ -186,7 +192,7 @@ class ClinicianPages:
             if exc.status not in (403, 404):
                 raise
             patient, status = None, exc.status
-        status = 409 if conflict and status == 200 else status
+        status = 409 if (conflict or critical_conflict) and status == 200 else status
         return self.views.page(
             request,
             "patient.html",
@@ -203,6 +209,7 @@ class ClinicianPages:
             if request.query_params.get("changed") in PAGE_CHANGES
             else None,
             conflict=conflict or [],
+            critical_conflict=critical_conflict or [],
             status=status,
         )
 
@@ -226,10 +233,6 @@ class ClinicianPages:
         await self.views.data.create(principal, drug_reaction(pid, form))
         return RedirectResponse(f"/clinician/patient/{pid}?registered=1", 303)
 
-    async def confirm_entry(self, request: Request) -> Response:
-        """Confirm that a critical-information entry is still right (`$confirm`)."""
-        return await _confirm_entry(self, request)
-
     async def change_lab(self, request: Request) -> Response:
         """Withhold a lab result from the patient (`$block`) or release it (`$unblock`),
         with the reason the form gives."""
@@ -239,17 +242,6 @@ class ClinicianPages:
         call = lab_change(request.path_params["report"], change, form)
         await self.views.data.invoke(principal, call)
         return RedirectResponse(f"/clinician/patient/{pid}?changed={change}#labs-heading", 303)
-
-
-async def _confirm_entry(pages: ClinicianPages, request: Request) -> Response:
-    session, principal = await pages.caller(request)
-    await pages.views.form(request, session)
-    pid, rtype = request.path_params["id"], request.path_params["type"]
-    if rtype not in CRITICAL_TYPES:
-        raise FormRefused(400, "not a kind of critical information")
-    call = Call("confirm", rtype, request.path_params["entry"][:64], method="POST")
-    await pages.views.data.invoke(principal, call)
-    return RedirectResponse(f"/clinician/patient/{pid}?changed=confirm#critical-heading", 303)
 
 
 def lab_change(report_id: str, change: str, form: dict[str, str]) -> Call:

@@ -117,6 +117,7 @@ def _critical_row(entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": entry.get("id"),
         "type": entry.get("resourceType"),
+        "version": (entry.get("meta") or {}).get("versionId"),
         "confirmed": _confirmed(entry),
         "what": what or "?",
         "reactions": ", ".join(r for r in reactions if r),

@@ -218,6 +218,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "last_confirmed": ("Sist bekreftet", "Last confirmed"),
     "confirm_entry": ("Bekreft at opplysningen stemmer", "Confirm that this is still right"),
     "changed_confirm": ("Opplysningen er bekreftet.", "The entry is confirmed."),
+    "error_reason": ("Begrunnelse for feilregistrering", "Reason it was entered in error"),
+    "mark_entered_in_error": ("Merk som feilregistrert", "Mark as entered in error"),
+    "changed_removed": (
+        "Opplysningen er merket som feilregistrert.",
+        "The entry is marked as entered in error.",
+    ),
+    "entry_conflict": (
+        "Endringen ble ikke lagret: opplysningen er endret av andre siden du så den.",
+        "Your change was not saved: the entry was changed by others since you saw it.",
+    ),
     "error_title": ("Noe gikk galt", "Something went wrong"),
     "forbidden": ("Ingen tilgang", "No access"),
     "not_found": ("Finnes ikke", "Not found"),
