@@ -76,6 +76,8 @@ class Settings:
     web_client_id: str = "samhandling-web"
     web_client_secret: str = ""
     web_client_key: str = ""  # path of a private JWK: authenticate with private_key_jwt
+    #: signs the web views' session cookies; empty: a key kept in the data directory
+    web_session_key: str = ""
 
     @property
     def public_root(self) -> str:
@@ -127,6 +129,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         web_client_id=env.get("SAMHANDLING_WEB_CLIENT_ID", "samhandling-web"),
         web_client_secret=env.get("SAMHANDLING_WEB_CLIENT_SECRET", ""),
         web_client_key=env.get("SAMHANDLING_WEB_CLIENT_KEY", ""),
+        web_session_key=env.get("SAMHANDLING_WEB_SESSION_KEY", ""),
     )
 
 
@@ -168,4 +171,5 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         "SAMHANDLING_WEB_CLIENT_ID": settings.web_client_id,
         "SAMHANDLING_WEB_CLIENT_SECRET": settings.web_client_secret,
         "SAMHANDLING_WEB_CLIENT_KEY": settings.web_client_key,
+        "SAMHANDLING_WEB_SESSION_KEY": settings.web_session_key,
     }

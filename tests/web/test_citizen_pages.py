@@ -11,12 +11,14 @@ import httpx
 import pytest
 
 from fixtures.browser import Browser
+from fixtures.critical_information import CITIZEN
 from fixtures.server_process import ServerProcess
 from fixtures.web_world import (
     ADULT_CHILD_REACTION,
     BLOCKED,
     DELAYED,
     MEDICINE,
+    PULSES,
     RELEASED,
     TEEN_REPORT,
     World,
@@ -141,3 +143,89 @@ def test_the_pages_speak_english_on_request_and_work_by_keyboard(
     visitor.follow(visitor.page.get_by_role("link", name="English"))
     text = visitor.check("citizen-overview-english")
     assert "My health information" in text and MEDICINE in text
+
+
+def _visible_to_the_gp(world: World) -> set[str]:
+    gp = world.server.headers("gp")
+    found = world.client.get("/DocumentReference", params={"patient": CITIZEN}, headers=gp)
+    assert found.status_code == 200, found.text
+    return {
+        e["resource"]["id"] for e in found.json().get("entry", []) if e["search"]["mode"] == "match"
+    }
+
+
+def test_the_citizen_downloads_her_document_and_hides_it_from_clinicians(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    cecilie = browser()
+    cecilie.log_in("citizen")
+    documents = cecilie.page.locator("section[aria-labelledby=documents-heading]")
+    row = documents.locator("tr.document")
+    assert row.count() == 1 and "Synlig for helsepersonell" in row.inner_text()
+    document_id = row.get_attribute("data-id")
+    assert document_id in _visible_to_the_gp(world)
+    with cecilie.page.expect_download() as download:
+        row.get_by_role("link").click()  # ITI-68 under her own access rules
+    assert download.value.path().read_bytes() == world.document
+
+    cecilie.follow(row.get_by_role("button", name=re.compile("Skjul for helsepersonell")))
+    text = cecilie.check("citizen-document-hidden")
+    assert "Skjult for helsepersonell" in row.inner_text() and MEDICINE in text
+    assert document_id not in _visible_to_the_gp(world)  # NORS: withheld from the GP
+
+    cecilie.follow(row.get_by_role("button", name=re.compile("Vis for helsepersonell")))
+    assert "Synlig for helsepersonell" in row.inner_text()
+    assert document_id in _visible_to_the_gp(world)
+
+
+def test_a_parent_may_not_hide_a_childs_documents(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    petter = browser()
+    petter.log_in("parent")
+    petter.page.goto("/citizen?patient=persona-child")
+    text = petter.check("parent-child-documents")
+    assert "Amoksicillin" in text and "Skjul for helsepersonell" not in text
+
+
+def test_home_measurements_are_a_chart_with_a_table_of_the_same_numbers(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    cecilie = browser()
+    cecilie.log_in("citizen")
+    cecilie.follow(cecilie.page.get_by_role("link", name="Målinger hjemmefra"))
+    assert cecilie.page.url.endswith("/citizen/measurements?patient=persona-citizen")
+    text = cecilie.check("citizen-measurements")
+    pulse = cecilie.page.locator("section[aria-labelledby=m-pulse]")
+    chart = pulse.locator("svg[role=img]")
+    assert chart.count() == 1 and chart.locator("title").text_content() == "Puls"
+    assert chart.locator("circle").count() == 2  # two days with measurements
+    assert chart.locator("line.range").count() == 2  # a min–max bar each
+    rows = [r.split("\t") for r in pulse.locator("table tbody tr").all_inner_texts()]
+    by_day = sorted((int(r[1]), float(r[2]), float(r[3]), float(r[4])) for r in rows)
+    assert by_day == [(1, 80.0, 80.0, 80.0), (2, 70.0, 80.0, 90.0)]  # count, low, mean, high
+    assert len(PULSES) == 3
+    assert (
+        "Ingen målinger i perioden."
+        in pulse.page.locator("section[aria-labelledby=m-weight]").inner_text()
+    )
+    assert "Home measurements" not in text
+
+    cecilie.follow(cecilie.page.get_by_role("link", name="Siste 7 dager"))
+    assert cecilie.page.locator("section[aria-labelledby=m-pulse] circle").count() == 2
+
+
+def test_a_page_that_does_not_exist_is_an_html_page_in_either_language(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    for locale, title in (("nb-NO", "Finnes ikke"), ("en-GB", "Not found")):
+        visitor = browser(locale=locale)
+        visitor.log_in("citizen")
+        answer = visitor.page.goto("/citizen/no-such-page")
+        assert answer is not None and answer.status == 404
+        assert answer.headers["content-type"].startswith("text/html")
+        visitor.check(f"not-found-{locale}")
+        assert visitor.page.inner_text("h1") == title
+        answer = visitor.page.goto("/citizen/documents/no-such-binary")
+        assert answer is not None and answer.status == 404
+        assert visitor.page.inner_text("h1") == title

@@ -4,12 +4,16 @@ prominently; a drug reaction registered through the form; what each persona may 
 
 from __future__ import annotations
 
+import copy
+import re
+import uuid
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from fixtures.browser import Browser
+from fixtures.critical_information import CITIZEN
 from fixtures.server_process import ServerProcess
 from fixtures.web_world import (
     BLOCKED,
@@ -19,6 +23,7 @@ from fixtures.web_world import (
     RELEASED,
     World,
     load_world,
+    reaction_to,
 )
 
 
@@ -129,6 +134,183 @@ def test_the_home_care_nurse_reads_and_may_not_register_critical_information(
     nurse.follow(nurse.page.get_by_role("link", name="Registrer legemiddelreaksjon"))
     nurse.follow(nurse.page.get_by_role("button", name="Lagre"))
     assert "Ingen tilgang" in nurse.page.inner_text("h1")  # the scopes give no writes
+
+
+def _citizen_sees(world: World, title: str) -> bool:
+    own = world.client.get(
+        "/DiagnosticReport", params={"patient": "persona-citizen"},
+        headers=world.server.headers("citizen"),
+    )  # fmt: skip
+    assert own.status_code == 200, own.text
+    return title in own.text
+
+
+def test_the_gp_withholds_a_result_from_the_patient_and_releases_it_with_a_reason(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    gp = browser()
+    gp.log_in("gp")
+    find(gp, "TREAT")
+    labs = gp.page.locator("section[aria-labelledby=labs-heading]")
+    blocked = labs.locator("tr.lab-report", has_text=BLOCKED)
+    assert "Holdt tilbake fra pasienten" in blocked.inner_text()
+    released = labs.locator("tr.lab-report", has_text=RELEASED)
+    assert "Holdt tilbake" not in released.inner_text() and _citizen_sees(world, RELEASED)
+
+    released.get_by_label("Begrunnelse").fill("Svaret bør forklares i en samtale")
+    gp.follow(released.get_by_role("button", name=re.compile("Hold tilbake fra pasienten")))
+    assert gp.page.locator("[role=status]").inner_text().startswith("Prøvesvaret holdes")
+    gp.check("clinician-lab-blocked")
+    assert "Holdt tilbake fra pasienten" in released.inner_text()
+    assert not _citizen_sees(world, RELEASED)  # withheld: the citizen's search omits it
+
+    released.get_by_label("Begrunnelse").fill("Samtalen er holdt")
+    gp.follow(released.get_by_role("button", name=re.compile("Frigi for pasienten")))
+    assert "Holdt tilbake" not in released.inner_text() and _citizen_sees(world, RELEASED)
+
+
+def test_a_block_needs_a_reason_a_session_token_and_a_right_to_write(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    nurse = browser()
+    nurse.log_in("home-care-nurse")
+    find(nurse, "COC")
+    row = nurse.page.locator("section[aria-labelledby=labs-heading] tr.lab-report").first
+    row.get_by_label("Begrunnelse").fill("Prøver")
+    nurse.follow(row.get_by_role("button", name=re.compile("Hold tilbake fra pasienten")))
+    assert "Ingen tilgang" in nurse.page.inner_text("h1")  # the nurse's scopes give no writes
+    nurse.check("nurse-block-refused")
+    assert _citizen_sees(world, RELEASED)
+
+    gp = browser()
+    gp.log_in("gp")
+    find(gp, "TREAT")
+    report = gp.page.locator("tr.lab-report", has_text=RELEASED).get_attribute("data-id")
+    target = f"/clinician/patient/persona-citizen/labs/{report}/block"
+    token = gp.page.locator("input[name=csrf_token]").first.get_attribute("value")
+    for form, status in (({"csrf_token": token, "reason": " "}, 400),
+                         ({"reason": "uten token"}, 403),
+                         ({"csrf_token": "forged", "reason": "x"}, 403)):  # fmt: skip
+        answer = gp.page.request.post(target, form=form, max_redirects=0)
+        assert answer.status == status and "<h1>" in answer.text()
+    assert _citizen_sees(world, RELEASED)
+
+
+def _another_prescriber_adds(world: World, name: str) -> None:
+    """The hospital saves the list with one more entry, as its EPJ would (API, If-Match)."""
+    doctor = world.server.headers("hospital-physician")
+    answer = world.client.get("/Patient/persona-citizen/$medication-list", headers=doctor)
+    assert answer.status_code == 200, answer.text
+    resources = [e["resource"] for e in answer.json()["entry"]]
+    version = next(r["meta"]["versionId"] for r in resources if r["resourceType"] == "List")
+    entries = [r for r in resources if r["resourceType"] == "MedicationStatement"]
+    added = copy.deepcopy(entries[0])
+    for key in ("id", "meta", "extension"):
+        added.pop(key, None)
+    added["identifier"] = [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"}]
+    added["medicationCodeableConcept"] = {
+        "coding": [{"system": "http://www.whocc.no/atc", "code": "A10BA02"}],
+        "text": name,
+    }
+    body = {"resourceType": "Parameters",
+            "parameter": [{"name": "entry", "resource": e} for e in [*entries, added]]}  # fmt: skip
+    saved = world.client.post(
+        "/Patient/persona-citizen/$medication-list-update",
+        json=body,
+        headers={**doctor, "Content-Type": "application/fhir+json", "If-Match": f'W/"{version}"'},
+    )
+    assert saved.status_code == 200, saved.text
+
+
+def test_the_gp_stops_a_medicine_sees_a_conflict_clearly_and_confirms_reconciliation(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    gp = browser()
+    gp.log_in("gp")
+    find(gp, "TREAT")
+    medications = gp.page.locator("section[aria-labelledby=medications-heading]")
+    assert "Listen er ikke samstemt." in medications.inner_text()
+    statin = medications.locator("tr.medication", has_text=MEDICINE)
+    statin.get_by_label("Begrunnelse for seponering").fill("Muskelsmerter")
+
+    _another_prescriber_adds(world, "Metformin 500 mg")  # while the page is open
+    gp.follow(statin.get_by_role("button", name=re.compile("Seponer")))
+    conflict = gp.page.locator(".conflict[role=alert]")
+    assert "endret av andre siden du så den" in conflict.inner_text()
+    assert "Metformin 500 mg" in conflict.inner_text()  # the service names what changed
+    gp.check("clinician-medication-conflict")
+    assert "Metformin 500 mg" in medications.inner_text()  # the list as it is now
+    assert "I bruk" in statin.inner_text()  # not stopped
+
+    statin.get_by_label("Begrunnelse for seponering").fill("Muskelsmerter")
+    gp.follow(statin.get_by_role("button", name=re.compile("Seponer")))
+    assert gp.page.locator("[role=status]").inner_text() == "Legemiddelet er seponert."
+    assert "Seponert" in statin.inner_text() and "Metformin 500 mg" in medications.inner_text()
+    changes = world.client.get(
+        "/Patient/persona-citizen/$medication-list-changes", headers=world.server.headers("gp")
+    )
+    assert "Muskelsmerter" in changes.text  # the reason, in the list's change log
+    gp.follow(medications.get_by_role("button", name=re.compile("Bekreft at legemiddellisten")))
+    assert (
+        "Sist samstemt" in medications.inner_text() and "Gro Fastlege" in medications.inner_text()
+    )
+    gp.check("clinician-medication-reconciled")
+
+
+def test_the_gp_confirms_critical_information_and_the_nurse_may_not(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    gp = browser()
+    gp.log_in("gp")
+    find(gp, "TREAT")
+    entry = gp.page.locator("li.critical-entry", has_text="Fenoksymetylpenicillin")
+    assert "Sist bekreftet" not in entry.inner_text()
+    gp.follow(entry.get_by_role("button", name=re.compile("Bekreft at opplysningen stemmer")))
+    assert gp.page.locator("[role=status]").inner_text() == "Opplysningen er bekreftet."
+    assert "Sist bekreftet" in entry.inner_text() and "Gro Fastlege" in entry.inner_text()
+    gp.check("clinician-critical-confirmed")
+    mine = world.client.get(
+        "/AllergyIntolerance", params={"patient": "persona-citizen", "_count": "50"},
+        headers=world.server.headers("citizen"),
+    )  # fmt: skip
+    assert "kj-last-confirmed" in mine.text  # the service's stamp, seen by the citizen too
+
+    nurse = browser()
+    nurse.log_in("home-care-nurse")
+    find(nurse, "COC")
+    entry = nurse.page.locator("li.critical-entry", has_text="Fenoksymetylpenicillin")
+    nurse.follow(entry.get_by_role("button", name=re.compile("Bekreft at opplysningen stemmer")))
+    assert "Ingen tilgang" in nurse.page.inner_text("h1")  # no right to write
+
+
+def test_the_gp_marks_an_entry_entered_in_error_and_a_stale_page_is_refused(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    morphine = world.post("gp", "/AllergyIntolerance", reaction_to(CITIZEN, "N02AA01", "Morfin"))
+    gp = browser()
+    gp.log_in("gp")
+    find(gp, "TREAT")
+    entry = gp.page.locator("li.critical-entry", has_text="Morfin")
+    entry.get_by_label("Begrunnelse for feilregistrering").fill("Feil pasient")
+    confirmed = world.client.post(  # another clinician confirms it meanwhile: a new version
+        f"/AllergyIntolerance/{morphine['id']}/$confirm", headers=world.server.headers("gp")
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    gp.follow(entry.get_by_role("button", name=re.compile("Merk som feilregistrert")))
+    conflict = gp.page.locator("section[aria-labelledby=critical-heading] .conflict[role=alert]")
+    assert "endret av andre siden du så den" in conflict.inner_text()
+    gp.check("clinician-critical-conflict")
+    assert entry.count() == 1  # still there: nothing written
+
+    entry.get_by_label("Begrunnelse for feilregistrering").fill("Feil pasient")
+    gp.follow(entry.get_by_role("button", name=re.compile("Merk som feilregistrert")))
+    assert "feilregistrert" in gp.page.locator("[role=status]").inner_text()
+    assert "Morfin" not in gp.page.locator("section[aria-labelledby=critical-heading]").inner_text()
+    history = world.client.get(
+        f"/AllergyIntolerance/{morphine['id']}/_history", headers=world.server.headers("gp")
+    )
+    assert history.json()["total"] == 3  # registered, confirmed, entered in error: all kept
+    assert "Feil pasient" in history.text
 
 
 def test_the_server_logged_no_token_and_no_national_id(world: World) -> None:

@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from fixtures.critical_information import CITIZEN
+from fixtures.document_sharing import provide_bundle
 from fixtures.server_process import ServerProcess
 from samhandling.auth import DevIssuer
 from samhandling.web.oidc import pkce_pair
@@ -166,3 +168,73 @@ def test_the_login_page_refuses_unregistered_redirects(visitor: httpx.Client, ro
     refused = visitor.get("/dev-issuer/authorize", params=params)
     assert refused.status_code == 400 and "location" not in refused.headers
     assert "evil.example" not in refused.headers["content-security-policy"]
+
+
+@pytest.fixture(scope="module")
+def document(web_server: ServerProcess) -> tuple[str, str]:
+    """(DocumentReference id, Binary id) of a discharge summary of Cecilie's."""
+    bundle, _ = provide_bundle(CITIZEN)
+    headers = {"Content-Type": "application/fhir+json", **web_server.headers("hospital-physician")}
+    answer = httpx.post(web_server.base_url, json=bundle, headers=headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    locations = [e["response"]["location"] for e in answer.json()["entry"]]
+    ids = {loc.split("/")[0]: loc.split("/")[1] for loc in locations}
+    return ids["DocumentReference"], ids["Binary"]
+
+
+def hidden(server: ServerProcess, document_id: str) -> bool:
+    found = httpx.get(
+        f"{server.base_url}/DocumentReference/{document_id}",
+        headers=server.headers("citizen"),
+        timeout=30,
+    )
+    assert found.status_code == 200, found.text
+    return "NORS" in found.text
+
+
+def test_documents_are_hidden_only_by_their_patient_with_the_sessions_csrf_token(
+    visitor: httpx.Client, root: str, web_server: ServerProcess, document: tuple[str, str]
+) -> None:
+    document_id, binary_id = document
+    log_in(visitor)  # Cecilie
+    token = csrf_of(visitor.get("/citizen"))
+    hide = f"/citizen/documents/{document_id}/hide"
+    for form in ({}, {"csrf_token": "forged"}):
+        refused = visitor.post(hide, data={**form, "patient": CITIZEN})
+        assert refused.status_code == 403 and "text/html" in refused.headers["content-type"]
+    assert not hidden(web_server, document_id)
+
+    with httpx.Client(base_url=root, timeout=30, follow_redirects=False) as petter:
+        log_in(petter, "parent")  # acts for his children, never for Cecilie
+        theirs = csrf_of(petter.get("/citizen"))
+        assert petter.get(f"/citizen/documents/{binary_id}").status_code == 404
+        refused = petter.post(hide, data={"csrf_token": theirs, "patient": CITIZEN})
+        assert refused.status_code in (403, 404)
+        assert "<h1>" in refused.text and "OperationOutcome" not in refused.text
+        refused = visitor.post(hide, data={"csrf_token": theirs, "patient": CITIZEN})
+        assert refused.status_code == 403  # his token in her session
+    assert not hidden(web_server, document_id)
+
+    done = visitor.post(hide, data={"csrf_token": token, "patient": CITIZEN})
+    assert done.status_code == 303 and hidden(web_server, document_id)
+    shown = visitor.post(hide.replace("/hide", "/show"), data={"csrf_token": token})
+    assert shown.status_code == 303 and not hidden(web_server, document_id)
+
+
+def test_unknown_web_paths_are_html_404_pages_not_outcomes(visitor: httpx.Client) -> None:
+    for method, path in (
+        ("GET", "/citizen/nothing/here"),
+        ("POST", "/clinician/nothing"),
+        ("GET", "/login/elsewhere"),
+        ("GET", "/language/xx/yy"),
+    ):
+        answer = visitor.request(method, path)
+        assert answer.status_code == 404, (method, path)
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "Finnes ikke" in answer.text and "OperationOutcome" not in answer.text
+        assert "script-src" not in answer.headers["content-security-policy"]
+    english = visitor.get("/citizen/nothing", headers={"Accept-Language": "en"})
+    assert english.status_code == 404 and "Not found" in english.text
+    assert (
+        visitor.get("/fhir/NoSuchType").headers["content-type"].startswith("application/fhir+json")
+    )  # the API's own 404 stays an OperationOutcome

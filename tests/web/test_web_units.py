@@ -7,10 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
 
 from samhandling.auth import DevIssuer
 from samhandling.auth.dev.authorization import s256
 from samhandling.auth.dev.personas import persona
+from samhandling.auth.principal import RELATIONS
+from samhandling.interactions.web_sessions import SessionRecords
 from samhandling.web.display import access_rows, narrative, when
 from samhandling.web.oidc import (
     LoginFailed,
@@ -26,8 +29,19 @@ from samhandling.web.security import (
     local_path,
     secure_cookies,
 )
-from samhandling.web.sessions import IDLE_SECONDS, SessionStore
-from samhandling.web.texts import language
+from samhandling.web.sessions import (
+    IDLE_SECONDS,
+    MAX_SECONDS,
+    ClinicalContext,
+    SessionStore,
+    signing_key,
+)
+from samhandling.web.texts import language, texts
+
+
+@pytest.fixture
+def store(engine: Engine) -> SessionStore:
+    return SessionStore(SessionRecords(engine), "the-signing-key")
 
 
 def start(state: str = "the-state") -> LoginStart:
@@ -46,8 +60,7 @@ def test_pkce_pairs_are_fresh_s256_pairs() -> None:
         assert 43 <= len(verifier) <= 128 and challenge == s256(verifier) != verifier
 
 
-def test_a_login_is_finished_once_and_only_with_its_state() -> None:
-    store = SessionStore()
+def test_a_login_is_finished_once_and_only_with_its_state(store: SessionStore) -> None:
     reference = store.begin_login(start(), "/citizen")
     with pytest.raises(KeyError, match="state"):
         store.finish_login(reference, "forged-state")
@@ -62,8 +75,9 @@ def test_a_login_is_finished_once_and_only_with_its_state() -> None:
         store.finish_login("never-issued", "the-state")
 
 
-def test_cookie_values_are_signed_references() -> None:
-    store, other = SessionStore(), SessionStore()
+def test_cookie_values_are_signed_references(engine: Engine) -> None:
+    store = SessionStore(SessionRecords(engine), "the-signing-key")
+    other = SessionStore(SessionRecords(engine), "another-key")
     session = store.create(tokens())
     value = store.sign(session.id)
     assert "access" not in value and store.unsign(value) == session.id
@@ -73,19 +87,49 @@ def test_cookie_values_are_signed_references() -> None:
     assert store.unsign(None) is None
 
 
-def test_sessions_get_new_ids_end_and_time_out() -> None:
-    store = SessionStore()
-    first, second = store.create(tokens()), store.create(tokens())
+def test_sessions_get_new_ids_end_and_time_out(store: SessionStore) -> None:
+    now = 1_800_000_000.0
+    first, second = store.create(tokens(), now), store.create(tokens(), now)
     assert first.id != second.id and first.csrf != second.csrf
-    assert store.get(first.id) is first
+    found = store.get(first.id, now + 10)
+    assert found is not None and (found.csrf, found.tokens) == (first.csrf, first.tokens)
     store.end(first)
-    assert store.get(first.id) is None
-    second.last_used -= IDLE_SECONDS + 1
-    assert store.get(second.id) is None
+    assert store.get(first.id, now + 10) is None
+    assert store.get(second.id, now + IDLE_SECONDS - 1) is not None  # used: the clock restarts
+    assert store.get(second.id, now + 2 * IDLE_SECONDS - 2) is not None
+    assert store.get(second.id, now + 3 * IDLE_SECONDS) is None  # idle too long: gone
+    third = store.create(tokens(), now)
+    for minutes in range(0, MAX_SECONDS // 60, 20):  # in use all day, but not for ever
+        assert store.get(third.id, now + minutes * 60) is not None
+    assert store.get(third.id, now + MAX_SECONDS + 1) is None
 
 
-def test_csrf_tokens_belong_to_their_session() -> None:
-    store = SessionStore()
+def test_another_node_reads_the_session_and_the_database_holds_no_reference(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Two stores on one database stand for two nodes: a session made or changed on one
+    is the other's; the row holds neither the reference nor a token in the clear."""
+    key = signing_key("", tmp_path)
+    assert (
+        signing_key("", tmp_path) == key
+        and (tmp_path / "web-session-key").stat().st_mode & 0o077 == 0
+    )
+    one, two = (SessionStore(SessionRecords(engine), key) for _ in range(2))
+    session = one.create(Tokens("the-access-token", "the-refresh-token", time.time() + 300))
+    session.context = ClinicalContext("ETREAT", "Bevisstløs")
+    one.save(session)
+    seen = two.get(two.unsign(one.sign(session.id)))
+    assert seen is not None and seen.context == session.context and seen.csrf == session.csrf
+    with engine.connect() as connection:
+        rows = [tuple(r) for r in connection.execute(text("SELECT * FROM web_session"))]
+    dumped = repr(rows)
+    for secret in (session.id, "the-access-token", "the-refresh-token", "Bevisstløs"):
+        assert secret not in dumped
+    two.end(seen)  # logged out on one node: gone on the other
+    assert one.get(session.id) is None
+
+
+def test_csrf_tokens_belong_to_their_session(store: SessionStore) -> None:
     mine, theirs = store.create(tokens()), store.create(tokens())
     assert mine.csrf_matches(mine.csrf)
     assert not mine.csrf_matches(theirs.csrf)
@@ -178,3 +222,14 @@ def test_an_id_token_must_carry_the_nonce_the_audience_and_the_issuer(tmp_path: 
     other = DevIssuer(tmp_path / "other", "https://issuer.example/dev-issuer")
     with pytest.raises(LoginFailed, match="does not verify"):
         client.check_id_token(other.id_token(claims, "web", "n-1"), "n-1")
+
+
+def test_every_relation_a_token_may_carry_has_words_in_both_languages() -> None:
+    """The people a citizen acts for are named by their relation (a parent's child, a power
+    of attorney, a guardianship) on the pages, in bokmål and English."""
+    for lang in ("nb", "en"):
+        words = texts(lang)
+        for relation in RELATIONS:
+            if relation != "self":
+                assert words["relation_" + relation], (lang, relation)
+    assert texts("nb")["relation_power-of-attorney"] == "har gitt deg fullmakt"

@@ -19,6 +19,7 @@ from samhandling.interactions.operations import (
     OperationResult,
     parameters_of,
 )
+from samhandling.interactions.policy_guard import PolicyGuard
 from samhandling.interactions.transactions import read_transaction, write_transaction
 
 
@@ -46,7 +47,7 @@ def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[Base
         rtype = api.resource_type(request) if "type" in params else None
         operation = registry.find(params["op"], level, rtype, request.method)
         guard = api.guard(request)
-        guard.check_request(f"operation:{operation.name}", rtype)
+        _check_request(guard, f"operation:{operation.name}", level, rtype)
         body = None
         if request.method == "POST" and request.headers.get("content-length", "0") != "0":
             body = await read_body(request, api.settings.max_body_bytes)
@@ -89,3 +90,12 @@ def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[Base
         Route("/fhir/{type}/{op:operation}", invoke, methods=methods),
         Route("/fhir/{type}/{id}/{op:operation}", invoke, methods=methods),
     ]
+
+
+def _check_request(guard: PolicyGuard, interaction: str, level: Level, rtype: str | None) -> None:
+    """The request check: an operation on one resource lets a caller narrowed to its
+    attested patients pass (each resource it writes is judged on its own patient)."""
+    if level == "instance" and rtype is not None:
+        guard.check_instance_operation(interaction, rtype)
+    else:
+        guard.check_request(interaction, rtype)

@@ -80,6 +80,23 @@ class PolicyGuard:
         if not decision.allowed:
             raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
 
+    def check_instance_operation(self, interaction: str, resource_type: str) -> None:
+        """`check_request` for an operation on one resource (`DiagnosticReport/{id}/$block`),
+        whose patient is not known before the resource is: a caller narrowed to some patients
+        (a clinician whose attestation names the patient) passes here as it does for a read,
+        and every resource the operation writes is judged by the guard on its own patient
+        (a write outside the caller's reach is refused there). A type- or system-level
+        operation (`Patient/$merge`) stays refused to such a caller."""
+        self.operation = interaction
+        decision = decide(
+            self.principal, interaction, resource_type, service_rules=self.service_rules
+        )
+        if decision.rule == "compartment.unknown":
+            return
+        self.decisions.append(decision)
+        if not decision.allowed:
+            raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
+
     def conditional_restriction(self, interaction: str, resource_type: str) -> SearchRestriction:
         """Decided before any match is looked for, so that no answer depends on data the
         caller may not see: the interaction on the type (its patient is judged on each

@@ -376,3 +376,18 @@ document_content_chunk = Table(
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("data", LargeBinary, nullable=False),
 )
+
+# Web sessions and logins under way (web/sessions.py, store/web_session_queries.py), shared
+# by every node: keyed by the SHA-256 of the browser's random reference (the reference itself
+# is never stored), the content sealed with a key derived from that reference, so that a
+# copy of the database holds no usable session.
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # "session" or "login"
+    Column("sealed", LargeBinary, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("last_used_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False, index=True),
+)

@@ -12,8 +12,8 @@ the page is answered; if it cannot be, the page is not shown (503).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -22,11 +22,21 @@ from starlette.concurrency import run_in_threadpool
 from samhandling.audit.records import AuditRecord
 from samhandling.auth import Principal
 from samhandling.fhir.instants import now_us
-from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.front_end import FrontEndParts
 from samhandling.interactions import crud, read
+from samhandling.interactions.binary_content import (
+    Retrieval,
+    binary_for_retrieval,
+    content_pieces,
+)
 from samhandling.interactions.guarded_search import guarded_search
-from samhandling.interactions.operations import OperationContext, parameters_of
+from samhandling.interactions.operations import (
+    Level,
+    OperationContext,
+    OperationResult,
+    parameters_of,
+)
 from samhandling.interactions.policy_guard import (
     PolicyGuard,
     audit_agent,
@@ -46,6 +56,25 @@ class Request:
     method: str
     path: str
     items: tuple[tuple[str, str], ...] = ()
+    writes: bool = False
+
+
+@dataclass
+class Call:
+    """An `$operation` a page invokes: on a type, or on one resource (`resource_id`)."""
+
+    name: str
+    resource_type: str
+    resource_id: str | None = None
+    items: list[tuple[str, str]] = field(default_factory=list)
+    method: str = "GET"
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def path(self) -> str:
+        """The FHIR path the call stands for (what the audit trail records)."""
+        instance = f"/{self.resource_id}" if self.resource_id else ""
+        return f"/fhir/{self.resource_type}{instance}/${self.name}"
 
 
 class DataAccess:
@@ -71,27 +100,42 @@ class DataAccess:
         items: list[tuple[str, str]] | None = None,
     ) -> dict[str, Any]:
         """A GET `Patient/{id}/$name` under the caller's guard (as `api.operation_routes`)."""
-        operation = self.operations.find(name, "instance", "Patient", "GET")
-        items = items or []
+        return (await self.invoke(principal, Call(name, "Patient", patient_id, items or []))).body
+
+    async def invoke(self, principal: Principal, call: Call) -> OperationResult:
+        """Any `$operation` under the caller's guard, as `api.operation_routes` runs it: a
+        writing one in a write transaction (audited inside it), the others read-only."""
+        level: Level = "instance" if call.resource_id else "type"
+        operation = self.operations.find(call.name, level, call.resource_type, call.method)
         guard = self.guard(principal)
 
-        def run() -> dict[str, Any]:
-            guard.check_request(f"operation:{operation.name}", "Patient")
-            parameters = parameters_of(None, items)
-            with read_transaction(self.parts.engine) as connection:
+        def run() -> OperationResult:
+            if call.resource_id:
+                guard.check_instance_operation(f"operation:{operation.name}", call.resource_type)
+            else:
+                guard.check_request(f"operation:{operation.name}", call.resource_type)
+            parameters = parameters_of(call.body, call.items)
+            opener = write_transaction if operation.writes else read_transaction
+            with opener(self.parts.engine) as connection:
                 context = OperationContext(
                     connection,
                     writer(connection, guard, self.write_rules),
                     guard,
                     self.base,
-                    "Patient",
-                    patient_id,
+                    call.resource_type,
+                    call.resource_id,
                     parameters,
+                    call.body,
+                    headers=call.headers,
+                    data_dir=self.parts.settings.data_dir,
                 )
-                return operation.handler(context).body
+                result = operation.handler(context)
+                if result.status >= 400:  # a refusal answered, not raised (e.g. a stale list)
+                    raise FhirError(result.status, _issues(result.body), result.headers)
+                return result
 
         request = Request(
-            f"operation:{name}", "GET", f"/fhir/Patient/{patient_id}/${name}", tuple(items)
+            f"operation:{call.name}", call.method, call.path(), tuple(call.items), operation.writes
         )
         return await self._audited(principal, guard, request, run)
 
@@ -119,6 +163,45 @@ class DataAccess:
         request = Request("read", "GET", f"/fhir/{resource_type}/{rid}")
         return await self._audited(principal, guard, request, run)
 
+    async def update(
+        self, principal: Principal, resource: dict[str, Any], if_match: int
+    ) -> dict[str, Any]:
+        """An update (`PUT` with `If-Match`) through the services' write rules: a stale
+        version is the interaction's 412, nothing written."""
+        guard = self.guard(principal)
+        rtype, rid = str(resource.get("resourceType")), str(resource.get("id"))
+
+        def run() -> dict[str, Any]:
+            with write_transaction(self.parts.engine) as connection:
+                written = crud.update(
+                    writer(connection, guard, self.write_rules),
+                    rtype,
+                    rid,
+                    resource,
+                    if_match=if_match,
+                )
+                return written.version.resource()
+
+        request = Request("update", "PUT", f"/fhir/{rtype}/{rid}", writes=True)
+        return await self._audited(principal, guard, request, run)
+
+    async def retrieve(self, principal: Principal, binary_id: str) -> Retrieval:
+        """A document's content under the caller's guard, as ITI-68 (`GET Binary/{id}`)
+        retrieves it: 404 for what the caller may not see, 500 when its bytes fail their
+        integrity check; the bytes themselves come from `content`."""
+        guard = self.guard(principal)
+
+        def run() -> Retrieval:
+            with read_transaction(self.parts.engine) as connection:
+                return binary_for_retrieval(connection, binary_id, guard)
+
+        request = Request("read", "GET", f"/fhir/Binary/{binary_id}")
+        return await self._audited(principal, guard, request, run)
+
+    def content(self, retrieval: Retrieval) -> Iterator[bytes]:
+        """The bytes of a retrieval, piece by piece."""
+        return content_pieces(self.parts.engine, retrieval, 0, retrieval.size)
+
     async def create(self, principal: Principal, resource: dict[str, Any]) -> dict[str, Any]:
         """A create through the services' write rules (audited inside its transaction)."""
         guard = self.guard(principal)
@@ -131,7 +214,7 @@ class DataAccess:
                 )
                 return written.version.resource()
 
-        request = Request("create", "POST", f"/fhir/{rtype}")
+        request = Request("create", "POST", f"/fhir/{rtype}", writes=True)
         return await self._audited(principal, guard, request, run)
 
     async def _audited(
@@ -149,7 +232,7 @@ class DataAccess:
         except Exception:
             await self._record(principal, guard, request, 500)
             raise
-        await self._record(principal, guard, request, 201 if request.method == "POST" else 200)
+        await self._record(principal, guard, request, 201 if request.writes else 200)
         return result
 
     async def _record(
@@ -180,3 +263,15 @@ class DataAccess:
             await journal.record(record)
         except Exception as exc:
             raise FhirError(503, error("transient", "The access could not be audited")) from exc
+
+
+def _issues(outcome: dict[str, Any]) -> list[Issue]:
+    """The issues of an OperationOutcome answered by an operation."""
+    return [
+        Issue(
+            str(i.get("severity", "error")),
+            str(i.get("code", "processing")),
+            str(i.get("diagnostics", "")),
+        )
+        for i in outcome.get("issue") or []
+    ] or [error("processing", "The operation was refused")]

@@ -22,6 +22,8 @@ from samhandling.auth.compartment import age_on
 from samhandling.auth.policy_rules import PARENT_FULL_ACCESS_BELOW, PARENT_NO_ACCESS_FROM
 from samhandling.fhir.outcome import FhirError
 from samhandling.web import display
+from samhandling.web.documents import DocumentPages, document_query, document_rows
+from samhandling.web.medication_list import list_state
 from samhandling.web.sessions import Session
 from samhandling.web.views import WebViews
 
@@ -46,6 +48,7 @@ class Section:
 
     rows: list[Any] = field(default_factory=list)
     refused: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)  # e.g. the medication list's version
 
 
 def people(principal: Principal, today: date) -> list[Person]:
@@ -87,17 +90,38 @@ async def patient_sections(
             data.operation(principal, "critical-information", pid), display.critical_groups
         ),
         "medications": await section(
-            data.operation(principal, "medication-list", pid), display.medication_rows
+            data.operation(principal, "medication-list", pid), _medications
         ),
     }
-    if change_log:
+    if change_log:  # the citizen's page: the change log and the documents
         sections["changes"] = await section(
             data.operation(principal, "medication-list-changes", pid), display.change_rows
         )
+        sections["documents"] = await section(
+            data.search(principal, "DocumentReference", document_query(pid)), document_rows
+        )
+    medications = sections["medications"]
+    if medications.refused is None:
+        medications.rows, medications.state = medications.rows
     sections["labs"] = await section(
         data.search(principal, "DiagnosticReport", _lab_query(pid)), display.lab_rows
     )
     return sections
+
+
+async def chosen_person(
+    views: WebViews, request: Request
+) -> tuple[Session, Principal, list[Person], Person | None]:
+    """The caller, the people they may look at, and the one asked for (else themselves)."""
+    session, principal = await views.caller(request)
+    everyone = people(principal, date.today())
+    wanted = request.query_params.get("patient")
+    person = next((p for p in everyone if p.patient_id == wanted), None)
+    return session, principal, everyone, person or (everyone[0] if everyone else None)
+
+
+def _medications(document: dict[str, Any]) -> list[Any]:
+    return [display.medication_rows(document), list_state(document)]
 
 
 class CitizenPages:
@@ -113,18 +137,8 @@ class CitizenPages:
             Route("/citizen/access-log", self.views.guarded(self.access_log), methods=["GET"]),
         ]
 
-    async def _chosen(
-        self, request: Request
-    ) -> tuple[Session, Principal, list[Person], Person | None]:
-        """The caller, the people they may look at, and the one asked for (else themselves)."""
-        session, principal = await self.views.caller(request)
-        everyone = people(principal, date.today())
-        wanted = request.query_params.get("patient")
-        person = next((p for p in everyone if p.patient_id == wanted), None)
-        return session, principal, everyone, person or (everyone[0] if everyone else None)
-
     async def overview(self, request: Request) -> Response:
-        session, principal, everyone, person = await self._chosen(request)
+        session, principal, everyone, person = await chosen_person(self.views, request)
         if principal.kind != "citizen":
             return RedirectResponse("/clinician", 303)
         sections = (
@@ -141,7 +155,7 @@ class CitizenPages:
         )
 
     async def access_log(self, request: Request) -> Response:
-        session, principal, everyone, person = await self._chosen(request)
+        session, principal, everyone, person = await chosen_person(self.views, request)
         if principal.kind != "citizen":
             return RedirectResponse("/clinician", 303)
         filters = _filters(request.query_params)
@@ -167,7 +181,7 @@ class CitizenPages:
 
 def citizen_routes(views: WebViews) -> list[Route]:
     """The citizen's routes."""
-    return CitizenPages(views).routes()
+    return [*CitizenPages(views).routes(), *DocumentPages(views).routes()]
 
 
 def _lab_query(patient_id: str) -> list[tuple[str, str]]:

@@ -21,8 +21,11 @@ from samhandling.auth import Principal
 from samhandling.auth.claims import TRUST_FRAMEWORK
 from samhandling.fhir.outcome import FhirError
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
+from samhandling.web.access import Call
 from samhandling.web.citizen import patient_sections
+from samhandling.web.critical_entries import CriticalEntryWork
 from samhandling.web.drug_reaction import CRITICALITIES, REACTIONS, SUBSTANCES, drug_reaction
+from samhandling.web.medication_list import MedicationListWork
 from samhandling.web.security import FormRefused
 from samhandling.web.sessions import ClinicalContext, Session
 from samhandling.web.views import Handler, WebViews
@@ -32,6 +35,12 @@ PURPOSE_SYSTEM = "urn:oid:2.16.840.1.113883.1.11.20448"
 NATIONAL_ID = re.compile(r"\d{11}")
 BIRTH_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_REASON = 500
+LAB_CHANGES = ("block", "unblock")
+PAGE_CHANGES = (*LAB_CHANGES, "stop", "reconcile", "confirm", "removed")
+ENTRY_PATH = "/clinician/patient/{id}/critical/{type}/{entry}"
+STOP_PATH = "/clinician/patient/{id}/medications/{entry}/stop"
+RECONCILE_PATH = "/clinician/patient/{id}/medications/reconcile"
+LAB_CHANGE_PATH = "/clinician/patient/{id}/labs/{report}/{change}"
 
 
 def attestation(purpose: str, reason: str | None, national_id: str | None) -> dict[str, Any]:
@@ -92,6 +101,7 @@ class ClinicianPages:
     def routes(self) -> list[Route]:
         """`/clinician`, its find and select forms, the patient page, the drug reaction."""
         new = "/clinician/patient/{id}/drug-reaction"
+        work, entries = MedicationListWork(self), CriticalEntryWork(self)
         return [
             Route("/clinician", self._only(self.home), methods=["GET"]),
             Route("/clinician/find", self._only(self.find), methods=["POST"]),
@@ -99,6 +109,11 @@ class ClinicianPages:
             Route("/clinician/patient/{id}", self._only(self.patient), methods=["GET"]),
             Route(new, self._only(self.reaction_form), methods=["GET"]),
             Route(new, self._only(self.register_reaction), methods=["POST"]),
+            Route(LAB_CHANGE_PATH, self._only(self.change_lab), methods=["POST"]),
+            Route(STOP_PATH, self._only(work.stop), methods=["POST"]),
+            Route(RECONCILE_PATH, self._only(work.reconcile), methods=["POST"]),
+            Route(ENTRY_PATH + "/confirm", self._only(entries.confirm), methods=["POST"]),
+            Route(ENTRY_PATH + "/entered-in-error", self._only(entries.remove), methods=["POST"]),
         ]
 
     def _only(self, handler: Handler) -> Handler:
@@ -110,14 +125,14 @@ class ClinicianPages:
 
         return self.views.guarded(run)
 
-    async def _caller(self, request: Request) -> tuple[Session, Principal]:
+    async def caller(self, request: Request) -> tuple[Session, Principal]:
         session, principal = await self.views.caller(request)
         if principal.kind != "clinician":
             raise NotHealthPersonnel
         return session, principal
 
     async def home(self, request: Request) -> Response:
-        session, principal = await self._caller(request)
+        session, principal = await self.caller(request)
         return self.views.page(
             request, "clinician.html", session, name=principal.name or "", purposes=PURPOSES
         )
@@ -125,14 +140,15 @@ class ClinicianPages:
     async def find(self, request: Request) -> Response:
         """Declare the purpose (a new attestation, naming the patient when the national ID
         was given), then search: one match is chosen at once, several are listed."""
-        session, _ = await self._caller(request)
+        session, _ = await self.caller(request)
         form = await self.views.form(request, session)
         context = declared_purpose(form)
         items, national_id = search_items(form)
         details = attestation(context.purpose, context.reason, national_id)
         await self.views.refresh(session, details)
         session.context = context
-        _, principal = await self._caller(request)
+        await self.views.keep(session)
+        _, principal = await self.caller(request)
         bundle = await self.views.data.search(principal, "Patient", items)
         matches = [e["resource"] for e in bundle.get("entry", []) if "resource" in e]
         if len(matches) == 1:
@@ -141,7 +157,7 @@ class ClinicianPages:
         return self.views.page(request, "matches.html", session, name=name, matches=matches)
 
     async def select(self, request: Request) -> Response:
-        session, principal = await self._caller(request)
+        session, principal = await self.caller(request)
         form = await self.views.form(request, session)
         if session.context is None:
             raise FormRefused(400, "declare a purpose of use first")
@@ -156,17 +172,27 @@ class ClinicianPages:
         await self.views.refresh(session, details)
         context.patient_id = patient["id"]
         context.patient_label = _label(patient)
+        await self.views.keep(session)
         return RedirectResponse(f"/clinician/patient/{patient['id']}", 303)
 
-    async def patient(self, request: Request) -> Response:
-        session, principal = await self._caller(request)
+    async def patient(
+        self,
+        request: Request,
+        conflict: list[str] | None = None,
+        critical_conflict: list[str] | None = None,
+    ) -> Response:
+        """The patient's page (with `conflict` or `critical_conflict`: a refused stale
+        change of the list or of a critical-information entry, answered 409)."""
+        session, principal = await self.caller(request)
         pid = request.path_params["id"]
+        status = 200
         try:
             patient: dict[str, Any] | None = await self.views.data.read(principal, "Patient", pid)
         except FhirError as exc:
             if exc.status not in (403, 404):
                 raise
-            patient = None
+            patient, status = None, exc.status
+        status = 409 if (conflict or critical_conflict) and status == 200 else status
         return self.views.page(
             request,
             "patient.html",
@@ -179,10 +205,16 @@ class ClinicianPages:
             if patient
             else {},
             registered=request.query_params.get("registered") == "1",
+            changed=request.query_params.get("changed")
+            if request.query_params.get("changed") in PAGE_CHANGES
+            else None,
+            conflict=conflict or [],
+            critical_conflict=critical_conflict or [],
+            status=status,
         )
 
     async def reaction_form(self, request: Request) -> Response:
-        session, principal = await self._caller(request)
+        session, principal = await self.caller(request)
         return self.views.page(
             request,
             "drug_reaction.html",
@@ -195,11 +227,30 @@ class ClinicianPages:
         )
 
     async def register_reaction(self, request: Request) -> Response:
-        session, principal = await self._caller(request)
+        session, principal = await self.caller(request)
         form = await self.views.form(request, session)
         pid = request.path_params["id"]
         await self.views.data.create(principal, drug_reaction(pid, form))
         return RedirectResponse(f"/clinician/patient/{pid}?registered=1", 303)
+
+    async def change_lab(self, request: Request) -> Response:
+        """Withhold a lab result from the patient (`$block`) or release it (`$unblock`),
+        with the reason the form gives."""
+        session, principal = await self.caller(request)
+        form = await self.views.form(request, session)
+        pid, change = request.path_params["id"], request.path_params["change"]
+        call = lab_change(request.path_params["report"], change, form)
+        await self.views.data.invoke(principal, call)
+        return RedirectResponse(f"/clinician/patient/{pid}?changed={change}#labs-heading", 303)
+
+
+def lab_change(report_id: str, change: str, form: dict[str, str]) -> Call:
+    """The `$block`/`$unblock` call of the form (400 without a reason or a known change)."""
+    reason = form.get("reason", "").strip()
+    if change not in LAB_CHANGES or not reason or len(reason) > MAX_REASON:
+        raise FormRefused(400, "give a reason (at most 500 characters)")
+    body = {"resourceType": "Parameters", "parameter": [{"name": "reason", "valueString": reason}]}
+    return Call(change, "DiagnosticReport", report_id[:64], method="POST", body=body)
 
 
 def clinician_routes(views: WebViews) -> list[Route]:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import nh3
 from markupsafe import Markup
 
+from samhandling.services.critical_information.stamps import LAST_CONFIRMED
+from samhandling.services.lab_results.labels import is_blocked
 from samhandling.terminology.codes import lookup
 
 #: What a narrative may keep: text formatting, lists and tables; no links, images or styles.
@@ -45,10 +47,10 @@ def when(value: Any) -> str:
         return text
     if moment.tzinfo is None:
         return moment.strftime("%Y-%m-%d %H:%M")
-    return moment.astimezone(_oslo()).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
-def _oslo() -> tzinfo:
+def local_zone() -> tzinfo:
     try:
         return ZoneInfo("Europe/Oslo")
     except ZoneInfoNotFoundError:  # no time zone database on this machine
@@ -114,11 +116,24 @@ def _critical_row(entry: dict[str, Any]) -> dict[str, Any]:
     ]
     return {
         "id": entry.get("id"),
+        "type": entry.get("resourceType"),
+        "version": (entry.get("meta") or {}).get("versionId"),
+        "confirmed": _confirmed(entry),
         "what": what or "?",
         "reactions": ", ".join(r for r in reactions if r),
         "criticality": entry.get("criticality"),
         "narrative": narrative(entry),
     }
+
+
+def _confirmed(entry: dict[str, Any]) -> str | None:
+    """When and by whom the entry was last confirmed (`kj-last-confirmed`), in words."""
+    for extension in entry.get("extension") or []:
+        if extension.get("url") == LAST_CONFIRMED:
+            parts = {p.get("url"): _value(p) for p in extension.get("extension") or []}
+            who = parts.get("practitionerName") or ""
+            return f"{when(parts.get('time'))} – {who}".strip(" –") or None
+    return None
 
 
 def medication_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -136,6 +151,7 @@ def medication_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
         ]
         rows.append(
             {
+                "id": item.get("id"),
                 "medicine": concept_text(item.get("medicationCodeableConcept")) or "?",
                 "dosage": dosage,
                 "status": item.get("status", ""),
@@ -182,6 +198,7 @@ def lab_rows(bundle: dict[str, Any]) -> list[dict[str, Any]]:
                 "results": results,
                 "conclusion": report.get("conclusion"),
                 "narrative": narrative(report),
+                "blocked": is_blocked(report),
             }
         )
     return sorted(rows, key=lambda row: str(row["issued"]), reverse=True)

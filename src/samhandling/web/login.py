@@ -37,7 +37,7 @@ def login_routes(views: WebViews) -> list[Route]:
     async def login(request: Request) -> Response:
         start = views.oidc().start(LOGIN_SCOPES)
         back = local_path(request.query_params.get("next"))
-        reference = views.sessions.begin_login(start, back)
+        reference = await run_in_threadpool(views.sessions.begin_login, start, back)
         response = _redirect(start.url)
         views.cookies.set(
             response, views.cookies.login, views.sessions.sign(reference), LOGIN_SECONDS
@@ -52,16 +52,18 @@ def login_routes(views: WebViews) -> list[Route]:
             request.cookies.get(views.cookies.login), max_age=LOGIN_SECONDS
         )
         try:
-            start, back = views.sessions.finish_login(reference, params.get("state"))
+            start, back = await run_in_threadpool(
+                views.sessions.finish_login, reference, params.get("state")
+            )
         except KeyError as exc:
             raise LoginFailed("this login was not started here, or has expired") from exc
         tokens = await run_in_threadpool(
             views.oidc().exchange, params.get("code", ""), start.verifier, start.nonce
         )
-        previous = views.session(request)
+        previous = await views.session(request)
         if previous is not None:
-            views.sessions.end(previous)  # one session per browser: the old one's tokens go
-        session = views.sessions.create(tokens)
+            await views.forget(previous)  # one session per browser: the old one's tokens go
+        session = await run_in_threadpool(views.sessions.create, tokens)
         response = _redirect(back)
         views.cookies.clear(response, views.cookies.login)
         views.cookies.set(
@@ -70,11 +72,11 @@ def login_routes(views: WebViews) -> list[Route]:
         return response
 
     async def logout(request: Request) -> Response:
-        session = views.session(request)
+        session = await views.session(request)
         if session is None:
             raise NotLoggedIn
         await views.form(request, session)
-        views.sessions.end(session)
+        await views.forget(session)
         response = _redirect("/")
         views.cookies.clear(response, views.cookies.session)
         return response

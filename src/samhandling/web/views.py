@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from samhandling.auth import AuthError, Principal
 from samhandling.fhir.outcome import FhirError
 from samhandling.front_end import FrontEndParts
+from samhandling.interactions.web_sessions import SessionRecords
 from samhandling.web.access import DataAccess
 from samhandling.web.display import when
 from samhandling.web.oidc import LoginFailed, OidcClient, dev_provider, discover
@@ -29,7 +30,7 @@ from samhandling.web.security import (
     read_form,
     secure_cookies,
 )
-from samhandling.web.sessions import Session, SessionStore
+from samhandling.web.sessions import Session, SessionStore, signing_key
 from samhandling.web.texts import language, texts
 
 log = logging.getLogger("samhandling.web")
@@ -48,7 +49,8 @@ class WebViews:
     def __init__(self, parts: FrontEndParts) -> None:
         self.parts = parts
         self.data = DataAccess(parts)
-        self.sessions = SessionStore()
+        key = signing_key(parts.settings.web_session_key, parts.settings.data_dir)
+        self.sessions = SessionStore(SessionRecords(parts.engine), key)
         root = parts.settings.public_root
         self.cookies = Cookies(secure_cookies(root))
         self.redirect_uri = root + CALLBACK
@@ -88,14 +90,23 @@ class WebViews:
         return OidcClient(provider, settings.web_client_id, self.redirect_uri, secret=secret)
 
     # -- the caller ----------------------------------------------------------------------
-    def session(self, request: Request) -> Session | None:
+    async def session(self, request: Request) -> Session | None:
+        """The browser's live session (from the database: any node's), or None."""
         reference = self.sessions.unsign(request.cookies.get(self.cookies.session))
-        return self.sessions.get(reference)
+        return await run_in_threadpool(self.sessions.get, reference)
+
+    async def keep(self, session: Session) -> None:
+        """Store a changed session (new tokens, a declared purpose) for every node."""
+        await run_in_threadpool(self.sessions.save, session)
+
+    async def forget(self, session: Session) -> None:
+        """End a session on every node."""
+        await run_in_threadpool(self.sessions.end, session)
 
     async def caller(self, request: Request) -> tuple[Session, Principal]:
         """The session and the verified principal of its access token (refreshed when
         about to expire); NotLoggedIn when there is none or it no longer verifies."""
-        session = self.session(request)
+        session = await self.session(request)
         if session is None:
             raise NotLoggedIn
         if session.tokens.expires_at - REFRESH_MARGIN < time.time():
@@ -106,14 +117,14 @@ class WebViews:
             )
         except AuthError as exc:
             log.info("web session ended: its token no longer verifies (%s)", exc.description)
-            self.sessions.end(session)
+            await self.forget(session)
             raise NotLoggedIn from exc
         return session, principal
 
     async def refresh(self, session: Session, details: Any) -> None:
         """New tokens for the session (with `details`: a new attestation)."""
         if session.tokens.refresh_token is None:
-            self.sessions.end(session)
+            await self.forget(session)
             raise NotLoggedIn
         try:
             session.tokens = await run_in_threadpool(
@@ -122,8 +133,9 @@ class WebViews:
         except LoginFailed as exc:
             if details is not None:
                 raise
-            self.sessions.end(session)
+            await self.forget(session)
             raise NotLoggedIn from exc
+        await self.keep(session)
 
     async def form(self, request: Request, session: Session) -> dict[str, str]:
         """A POSTed form whose CSRF token is the session's (403 otherwise)."""
@@ -156,14 +168,21 @@ class WebViews:
         )
         return harden(HTMLResponse(html, status), content_security_policy())
 
-    def error(self, request: Request, status: int, key: str, detail: str = "") -> Response:
+    async def error(self, request: Request, status: int, key: str, detail: str = "") -> Response:
+        """The error page of `status`, in the visitor's language."""
         return self.page(
             request,
             "error.html",
-            self.session(request),
+            await self.session(request),
             status,
             title_key=key,
             detail=detail,
+        )
+
+    async def missing(self, request: Request) -> Response:
+        """The page for a path under the web views that names no page: 404, in HTML."""
+        return await self.error(
+            request, 404, "not_found", texts(self.lang(request))["not_found_detail"]
         )
 
     def guarded(self, handler: Handler) -> Handler:
@@ -176,15 +195,17 @@ class WebViews:
                 return harden(RedirectResponse("/", 303), content_security_policy())
             except FormRefused as exc:
                 key = "csrf_failed" if exc.status == 403 else "error_title"
-                return self.error(request, exc.status, key, "" if exc.status == 403 else str(exc))
+                return await self.error(
+                    request, exc.status, key, "" if exc.status == 403 else str(exc)
+                )
             except LoginFailed as exc:
-                return self.error(request, 400, "login_failed", str(exc))
+                return await self.error(request, 400, "login_failed", str(exc))
             except FhirError as exc:
                 key = {403: "forbidden", 404: "not_found"}.get(exc.status, "error_title")
-                return self.error(request, exc.status, key, _diagnostics(exc))
+                return await self.error(request, exc.status, key, _diagnostics(exc))
             except Exception:  # never a traceback to the browser: the log has it
                 log.exception("web view failed: %s", request.url.path)
-                return self.error(request, 500, "error_title")
+                return await self.error(request, 500, "error_title")
 
         return run
 

@@ -11,6 +11,7 @@ from fixtures.fhir_app import FHIR_JSON
 from fixtures.lab_results import Results, observation, reason, submission, submit
 from samhandling.services.lab_results.labels import ACCESS_SYSTEM, ACT_REASON, QUALITY_ASSURANCE
 
+CITIZEN_FNR, PARENT_FNR = "05858540072", "21908345182"
 LONG_AGO = datetime.now(UTC) - timedelta(days=400)
 
 
@@ -169,3 +170,24 @@ def test_a_wrong_nlk_display_is_a_warning(world: World) -> None:
     assert warning["severity"] == "warning"
     assert warning["expression"] == ["Observation.code.coding[0].display"]
     assert "'P-Kalium'" in warning["diagnostics"]
+
+
+def test_a_clinician_attested_for_the_patient_blocks_only_that_patients_results(
+    results: Results,
+) -> None:
+    """An EPJ's (and the web view's) token names the patient in its attestation: the
+    instance operation passes the request check, and its writes are judged on their
+    patient — another patient's result is refused and left as it was."""
+    world, report = results.world, results.released["DiagnosticReport"][0]
+    url = f"/fhir/DiagnosticReport/{report}/$block"
+    others = {**FHIR_JSON, **world.as_("gp", patient_fnr=PARENT_FNR)}
+    refused = world.client.post(url, json=reason("feil pasient"), headers=others)
+    assert refused.status_code == 403 and "outside the caller's reach" in refused.text
+    assert results.get("citizen", f"DiagnosticReport/{report}").status_code == 200  # untouched
+    hers = {**FHIR_JSON, **world.as_("gp", patient_fnr=CITIZEN_FNR)}
+    blocked = world.client.post(url, json=reason("samtale først"), headers=hers)
+    assert blocked.status_code == 200, blocked.text
+    assert results.get("citizen", f"DiagnosticReport/{report}").status_code == 404
+    merge = {"resourceType": "Parameters", "parameter": []}
+    preview = world.client.post("/fhir/Patient/$merge", json=merge, headers=hers)
+    assert preview.status_code == 403  # a type-level operation stays refused when narrowed
