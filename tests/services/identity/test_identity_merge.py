@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ from identitykit import FHN, FNR, create, output, parameters, person, post
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
-from fixtures.fhir_app import make_client
+from fixtures.fhir_app import make_client, mint
+from samhandling.auth.labels import NO_9603
 from samhandling.fhir.validation import validate_resource
 from samhandling.services.identity import merge as merge_module
 from samhandling.store.database import read_connection, write_connection
@@ -307,3 +309,45 @@ def test_after_a_merge_the_target_holds_both_numbers(client: TestClient) -> None
     refused = post(client, "/fhir/Patient", again)
     assert refused.status_code == 409
     assert f"Patient/{target}" in refused.text and f"Patient/{source}" not in refused.text
+
+
+def test_a_preview_is_refused_exactly_when_the_merge_would_be(
+    gp_client: TestClient, database_url: str, tmp_path: Path
+) -> None:
+    """A clinician attested for the target only may not merge another patient into it, and
+    may not learn by a preview what that patient's record holds."""
+    w = world(gp_client)
+    source, target = w["source"]["id"], w["target"]["id"]
+    token = mint(tmp_path, "gp", patient_fnr=REAL_FNR)
+    with make_client(database_url, tmp_path, persona=None) as attested:
+        attested.headers["Authorization"] = f"Bearer {token}"
+        for extra in ((("preview", "valueBoolean", True),), ()):
+            refused = post(attested, MERGE, merge_body(source, target, *extra))
+            assert refused.status_code == 403, refused.text
+            assert not {m["id"] for m in w["moved"]} & set(re.findall(r"[\w-]{8,}", refused.text))
+    assert post(gp_client, MERGE, merge_body(source, target)).status_code == 200
+
+
+def test_a_record_the_caller_may_not_read_moves_unnamed(
+    gp_client: TestClient, engine: Engine
+) -> None:
+    """A resource the citizen blocked from health personnel (NORS) follows its person, but
+    neither the preview nor the merge names it to the clinician."""
+    w = world(gp_client)
+    source, target = w["source"]["id"], w["target"]["id"]
+    blocked = observation(source, "blokkert")
+    blocked["meta"] = {"security": [{"system": NO_9603, "code": "NORS"}]}
+    hidden = create(gp_client, blocked)
+    for preview in (True, False):
+        body = merge_body(source, target, ("preview", "valueBoolean", preview))
+        response = post(gp_client, MERGE, body)
+        assert response.status_code == 200, response.text
+        assert hidden["id"] not in response.text
+        assert "1 of the re-pointed resources are not listed" in response.text
+        listed = {r["reference"].split("/")[1] for r in output(response.json(), "moved-resource")}
+        assert listed == {m["id"] for m in w["moved"]}
+    with read_connection(engine) as connection:
+        row = connection.execute(
+            select(resource.c.patient_id).where(resource.c.resource_id == hidden["id"])
+        ).one()
+    assert row.patient_id == target

@@ -23,6 +23,7 @@ import copy
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from samhandling.access_guard import AccessGuard
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.references import iter_reference_holders
 from samhandling.interactions import crud
@@ -194,8 +195,34 @@ def merge(context: OperationContext) -> OperationResult:
     """The operation handler (see the module doc)."""
     request = merge_request(context)
     plan = plan_merge(context.writer, request, context.base_url)
+    check_may_merge(context.writer.guard, plan)
     result = None if request.preview else execute_merge(context.writer, plan)
-    return OperationResult(merge_outcome(context, request, plan, result))
+    hidden = hidden_moves(context.writer.guard, plan)
+    return OperationResult(merge_outcome(context, request, plan, result, hidden=hidden))
+
+
+def check_may_merge(guard: AccessGuard, plan: MergePlan) -> None:
+    """Ask the guard about every write of the merge before any is made: a preview is refused
+    exactly when the merge would be, and the refusal names no resource (the re-pointed ones
+    may be hidden from the caller)."""
+    if not guard.inspects_resources:
+        return
+    guard.check_write("update", plan.source.resource(), plan.source_after)
+    guard.check_write("update", plan.target.resource(), plan.target_after)
+    for before, body in plan.moves:
+        guard.check_write("update", before.resource(), body)
+
+
+def hidden_moves(guard: AccessGuard, plan: MergePlan) -> frozenset[ResourceKey]:
+    """The re-pointed resources the caller may not read: moved, but not named in the answer
+    (a blocked or very restricted entry follows its person without showing itself)."""
+    if not guard.inspects_resources:
+        return frozenset()
+    return frozenset(
+        (v.resource_type, v.resource_id)
+        for v, _ in plan.moves
+        if not guard.visible("read", v.resource())
+    )
 
 
 OPERATION = Operation(

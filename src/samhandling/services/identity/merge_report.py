@@ -29,10 +29,15 @@ def merge_outcome(
     request: MergeRequest,
     plan: MergePlan,
     result: MergeResult | None,
+    *,
+    hidden: frozenset[tuple[str, str]] = frozenset(),
 ) -> dict[str, Any]:
-    """The output Parameters of a merge (or, with `result` None, of a preview)."""
+    """The output Parameters of a merge (or, with `result` None, of a preview). Resources in
+    `hidden` (the caller may not read them) are counted but never named."""
     summary = _summary(request, plan, preview=result is None)
     issues = [{"severity": "information", "code": "informational", "diagnostics": summary}]
+    if hidden:
+        issues.append(_hidden_issue(len(hidden)))
     issues += [
         {
             "severity": "warning",
@@ -44,11 +49,17 @@ def merge_outcome(
     ]
     if result is None:
         moved = [
-            f"{v.resource_type}/{v.resource_id}/_history/{v.version_id}" for v, _ in plan.moves
+            f"{v.resource_type}/{v.resource_id}/_history/{v.version_id}"
+            for v, _ in plan.moves
+            if (v.resource_type, v.resource_id) not in hidden
         ]
         patient: dict[str, Any] = {**plan.target_after, "id": request.target_id}
     else:
-        moved = [after.location for _, after in result.moved]
+        moved = [
+            after.location
+            for before, after in result.moved
+            if (before.resource_type, before.resource_id) not in hidden
+        ]
         assert result.target is not None
         patient = result.target.resource()
     parameters: list[dict[str, Any]] = []
@@ -60,9 +71,18 @@ def merge_outcome(
     parameters.append({"name": "result", "resource": patient})
     parameters += [{"name": "moved-resource", "valueReference": {"reference": m}} for m in moved]
     if result is not None:
-        event = audit_event(requester(context.guard), plan, result, summary)
+        event = audit_event(requester(context.guard), plan, result, summary, hidden=hidden)
         parameters.append({"name": "audit-event", "resource": event})
     return {"resourceType": "Parameters", "parameter": parameters}
+
+
+def _hidden_issue(count: int) -> dict[str, Any]:
+    return {
+        "severity": "information",
+        "code": "suppressed",
+        "diagnostics": f"{count} of the re-pointed resources are not listed: the caller may "
+        "not read them",
+    }
 
 
 def _summary(request: MergeRequest, plan: MergePlan, *, preview: bool) -> str:
@@ -77,7 +97,12 @@ def _summary(request: MergeRequest, plan: MergePlan, *, preview: bool) -> str:
 
 
 def audit_event(
-    who: dict[str, Any], plan: MergePlan, result: MergeResult, summary: str
+    who: dict[str, Any],
+    plan: MergePlan,
+    result: MergeResult,
+    summary: str,
+    *,
+    hidden: frozenset[tuple[str, str]] = frozenset(),
 ) -> dict[str, Any]:
     """An R4 AuditEvent describing the merge (IHE ITI-93 style), ready for the audit trail."""
     assert result.source is not None and result.target is not None
@@ -88,6 +113,7 @@ def audit_event(
     entities += [
         _entity(after.location, "2", "4", f"re-pointed from {before.location}")
         for before, after in result.moved
+        if (before.resource_type, before.resource_id) not in hidden
     ]
     event: dict[str, Any] = {
         "resourceType": "AuditEvent",
