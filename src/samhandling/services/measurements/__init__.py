@@ -16,6 +16,7 @@ from samhandling.services.subscription_topic import Topic
 
 SERVICE = Service(
     name="measurements",
+    benchmark="measurements",
     operations=(*news2_operation.OPERATIONS, *aggregate.OPERATIONS),
     topics=(
         Topic(
