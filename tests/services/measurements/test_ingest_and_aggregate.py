@@ -142,10 +142,8 @@ def _pressure(world: World, code: str, start: str, end: str) -> Any:
 
 
 def test_component_values_of_panels_are_aggregated(world: World) -> None:
-    panels = [
-        blood_pressure(systolic, diastolic, f"2024-03-01T{hour:02d}:00:00Z")
-        for hour, (systolic, diastolic) in zip((8, 12, 18), ((120, 80), (141.5, 92), (130, 85)))
-    ]
+    readings = ((8, 120, 80), (12, 141.5, 92), (18, 130, 85))
+    panels = [blood_pressure(s, d, f"2024-03-01T{hour:02d}:00:00Z") for hour, s, d in readings]
     alone = vital("pulse", 0, "2024-03-02T08:00:00Z")  # a systolic measured on its own
     alone["code"] = {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}
     alone["identifier"][0]["value"] = "meter-1/8480-6/2024-03-02T08:00:00Z"
