@@ -10,7 +10,7 @@ and raises an alert on a crossing (`alerts`). The whole service is `SERVICE` bel
 
 from __future__ import annotations
 
-from samhandling.services.measurements import aggregate, news2_operation
+from samhandling.services.measurements import aggregate, alerts, news2_operation
 from samhandling.services.service import Service
 from samhandling.services.subscription_topic import Topic
 
@@ -31,6 +31,7 @@ SERVICE = Service(
                 for category in c.get("category", [])
                 for coding in category.get("coding", [])
             ),
+            on_delivered=alerts.mark_delivered,
         ),
     ),
 )
