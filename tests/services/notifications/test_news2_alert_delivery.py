@@ -15,7 +15,13 @@ from fixtures.fhir_app import FHIR_JSON
 from samhandling.fhir.instants import format_instant
 from samhandling.store.database import Engine
 from services.measurements.vitals_kit import batch, vital_set
-from services.notifications.notification_kit import Clock, subscribe, subscription, worker
+from services.notifications.notification_kit import (
+    Clock,
+    raise_alerts,
+    subscribe,
+    subscription,
+    worker,
+)
 from services.notifications.receiver import Receiver
 
 
@@ -50,13 +56,14 @@ def test_a_delivered_news2_alert_is_completed_once(
     try:
         delivering.run_once()  # the handshake: the subscription is active
         alert = _raise_alert(world)
+        (other,) = raise_alerts(client, 1)  # an alert Communication `$news2` did not raise
         receiver.down = True  # not delivered: still awaiting delivery
         delivering.run_once()
         assert client.get(f"/fhir/{alert}").json()["status"] == "preparation"
         receiver.down = False
         clock.advance(3600)
-        assert delivering.run_once() == 1
-        assert receiver.focuses() == [alert]
+        assert delivering.run_once() == 2
+        assert receiver.focuses() == [alert, other]
         delivered = client.get(f"/fhir/{alert}").json()
         assert delivered["status"] == "completed"
         assert delivered["sent"] == format_instant(clock.at_us)
@@ -66,4 +73,5 @@ def test_a_delivered_news2_alert_is_completed_once(
     finally:
         delivering.close()
     assert client.get(f"/fhir/{alert}").json()["meta"]["versionId"] == "2"
+    assert client.get(f"/fhir/{other}").json()["status"] == "preparation"  # not ours
     assert client.get(f"/fhir/Subscription/{care_team}").json()["status"] == "active"

@@ -84,9 +84,10 @@ def raise_alert(context: OperationContext, score: dict[str, Any], risk: Risk) ->
 def mark_delivered(
     connection: Connection, resource_type: str, resource_id: str, now_us: int
 ) -> None:
-    """An alert delivered to a subscriber: `completed`, `sent` the time of delivery (a new
-    version written by the platform). Idempotent: an alert not in `preparation` (already
-    completed, or changed by a clinician) is left as it is."""
+    """An alert `$news2` raised, delivered to a subscriber: `completed`, `sent` the time of
+    delivery (a new version written by the platform). Idempotent: an alert not in
+    `preparation` (already completed, or changed by a clinician) is left as it is, and so
+    is a Communication of category alert that another writer raised."""
     if resource_type != "Communication":
         return
     writer = VersionWriter(connection)
@@ -94,7 +95,8 @@ def mark_delivered(
     if current is None or current.deleted:
         return
     body = current.resource()
-    if body.get("status") != "preparation":
+    raised_here = any(i.get("system") == ALERT_SYSTEM for i in body.get("identifier", []))
+    if body.get("status") != "preparation" or not raised_here:
         return
     body["status"] = "completed"
     body["sent"] = format_instant(now_us)
