@@ -189,7 +189,11 @@ def measure(url: str, requests: int, seed: int, cpus: str | None) -> dict[str, A
             for _ in range(5):  # warm-up
                 client.get("/Observation/$aggregate", params=_query(rng, patients, 0))
             cpu_before = tree_cpu(server.pid)
-            backends = postgres_backends(url.rsplit("/", 1)[1])
+            backends = [  # the server's connections, not autovacuum's
+                pid
+                for pid in postgres_backends(url.rsplit("/", 1)[1])
+                if b"autovacuum" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ]
             db_before = sum(tree_cpu(pid) for pid in backends)
             for i in range(requests):
                 query = _query(rng, patients, i)

@@ -30,8 +30,8 @@ from sqlalchemy import (
     union_all,
 )
 
+from samhandling.store.lab_queries import plan_for_the_patient
 from samhandling.store.schema import (
-    compartment,
     index_composite,
     index_date,
     index_quantity,
@@ -75,7 +75,10 @@ def interval_aggregates(
 
     Observations carrying a security label (`_security`) are left out: the policy judges
     those one by one, which an aggregate cannot do (they are seen through the search).
+    Planned for its values: a generic plan of the prepared statement, which does not know
+    the patient, took 25-40 s instead of 50-100 ms at a million measurements.
     """
+    plan_for_the_patient(connection)
     base = _measurements(series).cte("measurement")
     per_interval = (
         select(
@@ -136,8 +139,7 @@ def _values(series: MeasurementSeries) -> Select[Any]:
         code.append(coded.c.system == series.system)
     return (
         select(*_interval_and_time(series), q.value.label("value"), _unit(index_quantity))
-        .select_from(compartment)
-        .join(index_date, _same_resource(index_date))
+        .select_from(index_date)
         .join(index_quantity, _same_resource(index_quantity))
         .where(
             *_in_period(series),
@@ -168,8 +170,7 @@ def _component_values(series: MeasurementSeries) -> Select[Any]:
     )
     return (
         select(*_interval_and_time(series), value.label("value"), unit.label("unit"))
-        .select_from(compartment)
-        .join(index_date, _same_resource(index_date))
+        .select_from(index_date)
         .join(index_composite, _same_resource(index_composite))
         .where(
             *_in_period(series),
@@ -195,15 +196,14 @@ def _in_period(series: MeasurementSeries) -> tuple[ColumnElement[bool], ...]:
     Driven by the patient's date rows (`ix_index_date_patient_time`: one index range per
     period), so the cost follows the measurements of the period, not the patient's history
     nor the table. A date row carries the resource's shard (`patient_id`): the patient the
-    measurement is about (the first by id of its compartment's patients, when several).
+    measurement is about (the first by id of its compartment's patients, when several), so
+    the compartment need not be joined (fewer joins: planning was most of the cost).
     """
-    c, d = compartment.c, index_date.c
+    d = index_date.c
     labelled = index_token.alias("labelled")
     return (
         d.patient_id == series.patient_id,
         d.resource_type == "Observation",
-        c.patient_id == series.patient_id,
-        c.resource_type == "Observation",
         ~exists().where(_same_resource(labelled), labelled.c.param == "_security"),
         d.param == "date",
         d.low_us >= series.start_us,
@@ -212,8 +212,8 @@ def _in_period(series: MeasurementSeries) -> tuple[ColumnElement[bool], ...]:
 
 
 def _same_resource(table: FromClause) -> ColumnElement[bool]:
-    """`table`'s rows of the compartment row's resource."""
+    """`table`'s rows of the date row's resource."""
     return and_(
-        table.c.resource_type == compartment.c.resource_type,
-        table.c.resource_id == compartment.c.resource_id,
+        table.c.resource_type == index_date.c.resource_type,
+        table.c.resource_id == index_date.c.resource_id,
     )
