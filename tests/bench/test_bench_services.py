@@ -1,6 +1,6 @@
-"""The services' benchmark workloads (medication list, lab results) end to end on a tiny
-demo population: `bench.population` seeds a SQLite database (every citizen with a list),
-then `bench.run quick --database` drives both workloads through a real server process.
+"""The services' benchmark workloads (medication list, lab results, measurement ingest) end
+to end on a tiny demo population: `bench.population` seeds a SQLite database (every citizen
+with a list), then `bench.run quick --database` drives them through a real server process.
 Checks the shape of the result and that nothing failed; never the speed.
 
 The medication-list workload's guarded update counts a refusal (409/412) as an error of
@@ -50,7 +50,7 @@ def test_service_workloads_end_to_end(tmp_path: Path) -> None:
     output = tmp_path / "result.json"
     command = [
         *(sys.executable, "-m", "bench.run", "quick", "--no-pin", "--database", database),
-        *("--workloads", "medication-list,lab-results", "--max-requests", "24"),
+        *("--workloads", "medication-list,lab-results,measurements", "--max-requests", "24"),
         *("--duration", "10", "--output", str(output)),
     ]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=110)
@@ -58,12 +58,18 @@ def test_service_workloads_end_to_end(tmp_path: Path) -> None:
 
     result = json.loads(output.read_text())
     assert result["engine"] == "sqlite"
-    for name, ops in (("medication-list", {"read", "update"}), ("lab-results", {"lastn", "trend"})):
+    for name, ops in (
+        ("medication-list", {"read", "update"}),
+        ("lab-results", {"lastn", "trend"}),
+        ("measurements", {"ingest"}),
+    ):
         workload = result["workloads"][name]
         assert workload["errors"] == 0, (name, workload["error_samples"])
         assert set(workload["by_op"]) == ops, (name, workload["by_op"].keys())
         assert all(workload["by_op"][op]["requests"] > 0 for op in ops)
         assert {"p50", "p99"} <= workload["latency_ms"].keys()
+    ingest = result["workloads"]["measurements"]
+    assert ingest["units"] == 100 * ingest["requests"]  # every entry created (201)
     targets = {t["id"]: t for t in result["targets"]}
     for target in (
         "medication-list_p50:read",

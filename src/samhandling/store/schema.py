@@ -276,6 +276,16 @@ Index(
     index_date.c.param,
     postgresql_include=["low_us", "high_us"],
 )
+# A patient's measurements of a period: one range of this index (`Observation/$aggregate`,
+# store/measurement_queries.py; migration 0019).
+Index(
+    "ix_index_date_patient_time",
+    index_date.c.patient_id,
+    index_date.c.resource_type,
+    index_date.c.param,
+    index_date.c.low_us,
+    postgresql_include=["resource_id"],
+)
 
 # One person, one record (store/patient_identity.py): each national identity number of an
 # active Patient — fødselsnummer, D-number, felles hjelpenummer, a local H-number under its

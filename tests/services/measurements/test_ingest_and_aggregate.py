@@ -9,7 +9,7 @@ import pytest
 
 from fixtures.critical_information import CITIZEN, World
 from fixtures.fhir_app import FHIR_JSON
-from services.measurements.vitals_kit import batch, vital
+from services.measurements.vitals_kit import UCUM, batch, blood_pressure, vital
 
 AGGREGATE = "/fhir/Observation/$aggregate"
 
@@ -128,3 +128,37 @@ def test_a_citizen_aggregates_only_their_own_measurements(world: World) -> None:
              "start": "2024-03-01", "end": "2024-03-02"}  # fmt: skip
     other = world.client.get(AGGREGATE, params=query, headers=world.as_("citizen"))
     assert other.status_code in (403, 404), other.text
+
+
+def _pressure(world: World, code: str, start: str, end: str) -> Any:
+    query = {"patient": f"Patient/{CITIZEN}", "code": code, "start": start, "end": end}
+    response = world.client.get(AGGREGATE, params=query, headers=world.as_("gp"))
+    assert response.status_code == 200, response.text
+    return [
+        {p["name"]: next(v for k, v in p.items() if k.startswith("value")) for p in i["part"]}
+        for i in response.json()["parameter"]
+        if i["name"] == "interval"
+    ]
+
+
+def test_component_values_of_panels_are_aggregated(world: World) -> None:
+    readings = ((8, 120, 80), (12, 141.5, 92), (18, 130, 85))
+    panels = [blood_pressure(s, d, f"2024-03-01T{hour:02d}:00:00Z") for hour, s, d in readings]
+    alone = vital("pulse", 0, "2024-03-02T08:00:00Z")  # a systolic measured on its own
+    alone["code"] = {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}
+    alone["identifier"][0]["value"] = "meter-1/8480-6/2024-03-02T08:00:00Z"
+    alone["valueQuantity"] = {"value": 150, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"}
+    posted = world.client.post("/fhir", json=batch([*panels, alone]), headers=FHIR_JSON)
+    assert [e["response"]["status"][:3] for e in posted.json()["entry"]] == ["201"] * 4
+    systolic = _pressure(world, "http://loinc.org|8480-6", "2024-03-01", "2024-03-03")
+    assert [(d["count"], d["min"], d["max"], d["last"], d["unit"]) for d in systolic] == [
+        (3, 120, 141.5, 130, "mm[Hg]"),
+        (1, 150, 150, 150, "mm[Hg]"),
+    ]
+    assert systolic[0]["mean"] == pytest.approx(130.5)
+    assert systolic[0]["lastEffective"].startswith("2024-03-01T18:00:00")
+    diastolic = _pressure(world, "8462-4", "2024-03-01", "2024-03-03")  # code without system
+    assert [(d["count"], d["min"], d["max"], d["last"]) for d in diastolic] == [(3, 80, 92, 85)]
+    assert _pressure(world, "http://snomed.info/sct|8480-6", "2024-03-01", "2024-03-03") == []
+    # the panel's own code has no value: nothing to aggregate
+    assert _pressure(world, "http://loinc.org|85354-9", "2024-03-01", "2024-03-03") == []

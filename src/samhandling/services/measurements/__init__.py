@@ -10,12 +10,14 @@ and raises an alert on a crossing (`alerts`). The whole service is `SERVICE` bel
 
 from __future__ import annotations
 
-from samhandling.services.measurements import aggregate, news2_operation
+from samhandling.services.measurements import aggregate, alerts, demo, news2_operation
 from samhandling.services.service import Service
 from samhandling.services.subscription_topic import Topic
 
 SERVICE = Service(
     name="measurements",
+    benchmark="measurements",
+    demo=demo.home_monitoring,
     operations=(*news2_operation.OPERATIONS, *aggregate.OPERATIONS),
     topics=(
         Topic(
@@ -30,6 +32,7 @@ SERVICE = Service(
                 for category in c.get("category", [])
                 for coding in category.get("coding", [])
             ),
+            on_delivered=alerts.mark_delivered,
         ),
     ),
 )

@@ -6,18 +6,22 @@ A crossing is judged against the patient's previous score by effective time: an 
 raised when the new risk is at least low-medium and higher than the previous score's (or
 there is none). Staying at a risk raises nothing; falling and rising again is a new
 crossing. Written through the interactions like any resource, so its outbox event is what
-the notifications service (issue 21) delivers to the care team, moving it to `completed`.
+the notifications service (issue 21) delivers to the care team (topic `news2-alert`); once a
+subscriber has taken the notification, `mark_delivered` moves it to `completed`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from samhandling.fhir.instants import format_instant
 from samhandling.interactions import crud
 from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.operations import OperationContext
 from samhandling.services.measurements.news2 import RISK_ORDER, Risk
 from samhandling.services.measurements.score_resource import NEWS2_CODE, SCT, risk_of
+from samhandling.store.database import Connection
+from samhandling.store.version_writer import VersionWriter
 
 ALERT_FROM: Risk = "low-medium"
 PRIORITY: dict[Risk, str] = {"low-medium": "urgent", "medium": "asap", "high": "stat"}
@@ -75,3 +79,25 @@ def raise_alert(context: OperationContext, score: dict[str, Any], risk: Risk) ->
         "payload": [{"contentString": f"NEWS2 {total}. {interpretation}"}],
     }
     return crud.create(context.writer, alert).version.resource()
+
+
+def mark_delivered(
+    connection: Connection, resource_type: str, resource_id: str, now_us: int
+) -> None:
+    """An alert `$news2` raised, delivered to a subscriber: `completed`, `sent` the time of
+    delivery (a new version written by the platform). Idempotent: an alert not in
+    `preparation` (already completed, or changed by a clinician) is left as it is, and so
+    is a Communication of category alert that another writer raised."""
+    if resource_type != "Communication":
+        return
+    writer = VersionWriter(connection)
+    current = writer.current(resource_type, resource_id)
+    if current is None or current.deleted:
+        return
+    body = current.resource()
+    raised_here = any(i.get("system") == ALERT_SYSTEM for i in body.get("identifier", []))
+    if body.get("status") != "preparation" or not raised_here:
+        return
+    body["status"] = "completed"
+    body["sent"] = format_instant(now_us)
+    crud.update(writer, resource_type, resource_id, body, if_match=current.version_id)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -31,6 +32,7 @@ from samhandling.services.notifications.lifecycle import (
     stored_subscription,
     terms_of,
 )
+from samhandling.services.subscription_topic import Topic
 from samhandling.store import notification_queries as queries
 from samhandling.store.database import Connection, Engine, read_connection, write_connection
 from samhandling.store.notification_queries import NumberedEvent, SubscriptionState
@@ -59,6 +61,8 @@ class Sender:
     base_url: str
     holder: str
     metrics: DeliveryMetrics | None = None
+    #: the topics, for their `on_delivered` hooks
+    topics: Sequence[Topic] = field(default_factory=tuple)
 
     def send_due(self, now_us: int) -> int:
         """Send every due subscription's next notification; the number of events delivered."""
@@ -135,9 +139,22 @@ class Sender:
             )
             if events:
                 append_at_commit(connection, delivery_record(state, events, "rest-hook", now_us))
+                self._delivered(connection, state.topic, events, now_us)
         if events and self.metrics:
             self.metrics.observe_delivery("rest-hook", events, now_us)
         return len(events)
+
+    def _delivered(
+        self, connection: Connection, topic_url: str, events: list[NumberedEvent], now_us: int
+    ) -> None:
+        """The topic's `on_delivered` for each event's resource, once per resource."""
+        hook = next((t.on_delivered for t in self.topics if t.url == topic_url), None)
+        if hook is None:
+            return
+        for resource_type, resource_id in dict.fromkeys(
+            (e.resource_type, e.resource_id) for e in events
+        ):
+            hook(connection, resource_type, resource_id, now_us)
 
 
 def _post(

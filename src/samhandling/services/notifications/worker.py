@@ -61,7 +61,9 @@ class DeliveryWorker:
         self.holder = uuid.uuid4().hex
         #: its metrics, served with the application's (`Metrics.include`)
         self.collector = DeliveryMetrics(engine)
-        self.sender = Sender(engine, self.client, self.base_url, self.holder, self.collector)
+        self.sender = Sender(
+            engine, self.client, self.base_url, self.holder, self.collector, self.topics
+        )
         self._rechecked_at_us = 0
         self._stopping = threading.Event()
         self._woken = threading.Event()  # a write committed in this process
