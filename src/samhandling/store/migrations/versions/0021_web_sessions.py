@@ -5,7 +5,7 @@ browser's random reference; the content (tokens, CSRF token, declared purpose) s
 a key derived from the reference, which only the browser holds.
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-04
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
