@@ -119,9 +119,7 @@ def _ping_after_idle(engine: Engine) -> None:
         if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
             return
         try:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("SELECT 1")
-            cursor.close()
+            engine.dialect.do_ping(dbapi_connection)  # in autocommit: leaves no transaction
         except Exception as exc:
             raise DisconnectionError("the pooled connection is gone") from exc
 
