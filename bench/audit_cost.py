@@ -58,7 +58,7 @@ def measure(cfg: harness.Config, rounds: int) -> dict[str, Any]:
         engine_run.server = servers["audited"]
         engine_run._setup()
         load_patients(engine_run)
-        prepared = _prepare(engine_run, cfg.workloads)
+        prepared = prepare(engine_run, cfg.workloads)
         measured = [_round(engine_run, servers, prepared, n) for n in range(rounds)]
     finally:
         for server in servers.values():
@@ -109,7 +109,9 @@ def load_patients(engine_run: harness.EngineRun) -> None:
     harness.log(harness._line("ingest", result))
 
 
-def _prepare(engine_run: harness.EngineRun, workloads: list[str]) -> dict[str, Prepared]:
+def prepare(engine_run: harness.EngineRun, workloads: list[str]) -> dict[str, Prepared]:
+    """Each workload's requests, sampled from the loaded database; reads kept off the
+    resources the CRUD mix deletes."""
     prepared = _prepare_each(engine_run, workloads)
     if "read" in prepared and "crud" in prepared:  # rounds alternate: keep reads off deletes
         deletable = prepared["crud"].params["deletable"]
@@ -132,7 +134,7 @@ def _prepare_each(engine_run: harness.EngineRun, workloads: list[str]) -> dict[s
             elif name == "crud":
                 prepared[name] = crud.prepare(engine, crud.CRUD_MIX)
             else:
-                raise SystemExit(f"audit-cost runs {', '.join(WORKLOADS)}, not {name}")
+                raise SystemExit(f"interleaved rounds run {', '.join(WORKLOADS)}, not {name}")
     return prepared
 
 
@@ -151,7 +153,7 @@ def _round(
             result = engine_run._generate_simple(
                 name, "reads" if name == "read" else "crud", workload, servers[mode]
             )
-            pair[mode] = _essentials(result)
+            pair[mode] = essentials(result)
         ratio = _ratio(pair["audited"]["throughput_rps"], pair["unaudited"]["throughput_rps"])
         measured["workloads"][name] = {**pair, "ratio": ratio}
         harness.log(
@@ -161,7 +163,8 @@ def _round(
     return measured
 
 
-def _essentials(result: dict[str, Any]) -> dict[str, Any]:
+def essentials(result: dict[str, Any]) -> dict[str, Any]:
+    """What a round keeps of one load generator run."""
     resources = result.get("resources") or {}
     return {
         "requests": result["requests"],

@@ -112,7 +112,8 @@ def compact(path: Path) -> Path:
     return target
 
 
-def _read(path: Path) -> str:
+def read_collapsed(path: Path) -> str:
+    """The text of a collapsed-stack file, gzipped or not."""
     raw = path.read_bytes()
     return (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode()
 
@@ -185,7 +186,7 @@ def summarise(
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
     samples = idle = 0
-    for line in _read(path).splitlines():
+    for line in read_collapsed(path).splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue

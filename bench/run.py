@@ -1,4 +1,4 @@
-"""The benchmark harness: `python -m bench.run {quick,full,summary,replicate,audit-cost} …`.
+"""The benchmark harness: `python -m bench.run {quick,full,summary,replicate,audit-cost,compare}`.
 
 One run per database engine. For each: a fresh database, `samhandling serve` in its own
 process pinned to the server core (`taskset`), and then, each workload driven by the load
@@ -810,10 +810,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("summary", help="rebuild bench/RESULTS.md from bench/results/*.json")
     rep = sub.add_parser("replicate", help="multiply the Synthea patients (see replicate_synthea)")
     rep.add_argument("args", nargs=argparse.REMAINDER)
-    from bench import audit_cost, export_load  # they build on this module
+    from bench import audit_cost, compare, export_load  # they build on this module
 
     audit_cost.add_parser(sub)
     export_load.add_parser(sub)
+    compare.add_parser(sub)
     return parser
 
 
@@ -879,6 +880,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import export_load
 
         return export_load.main(args)
+    if args.command == "compare":
+        from bench import compare
+
+        return compare.main(args)
     results = run(config_from_args(args))
     errors = sum(w.get("errors", 0) for r in results for w in r["workloads"].values())
     return 1 if errors else 0

@@ -159,9 +159,11 @@ def start_server(
     timeout: float = 60,
     audit: bool = True,
     env: dict[str, str] | None = None,
+    source: Path | None = None,
 ) -> ServerHandle:
     """Start `samhandling` (kind "samhandling") or the bare ceiling app (kind "bare"),
-    with `env` added to its environment.
+    with `env` added to its environment; with `source` (a directory holding a checkout's
+    `samhandling` package, as `bench.compare` extracts one) the server runs that code.
 
     Waits until /readyz answers 200. The process gets its own process group so that it
     and its workers stop together.
@@ -182,7 +184,9 @@ def start_server(
         **({} if audit else WITHOUT_AUDIT_ENV),
         "SAMHANDLING_DATABASE_URL": database_url,
         "BENCH_DATABASE_URL": database_url,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(source or ""), str(REPO), os.environ.get("PYTHONPATH")])
+        ),
         **(env or {}),
     }
     log_path = work_dir / f"{kind}-{port}.log"

@@ -24,6 +24,9 @@ class SwappableKeys:
     def get_key(self, kid: str | None) -> jwk.Key:
         return self.source.get_key(kid)
 
+    def key_at_hand(self, kid: str | None) -> jwk.Key | None:
+        return self.source.key_at_hand(kid)
+
 
 def _verifier(keys: SwappableKeys, size: int = 16) -> TokenVerifier:
     auth = settings()

@@ -100,15 +100,30 @@ class CallerVerifier:
         """The caller of a request (AuthError when its token does not verify)."""
         principal = self.authenticator.authenticate(method, url, headers)
         if self.registers is not None:
-            reason = self.registers.refusal(principal)
-            if reason and self.enforce_registers:
-                raise AuthError(403, f"not in the base registers: {reason}", issue_code="forbidden")
-            principal = replace(principal, registers=RegisterStanding(reason))
+            principal = self._standing(principal, self.registers.refusal(principal))
         if principal.patient_pids:
             with read_transaction(self.engine) as connection:
                 ids = patient_ids_for_pids(connection, principal.patient_pids)
             principal = principal.with_patient_ids(ids)
         return principal
+
+    def principal_at_hand(self, method: str, url: str, headers: Headers) -> Principal | None:
+        """The caller as `principal` gives it when that needs no I/O (a remembered Bearer
+        token, the registers' answer cached, no patient to look up): called on the event
+        loop, it spares the request a hop to a worker thread. None: call `principal`."""
+        principal = self.authenticator.authenticate_at_hand(method, url, headers)
+        if principal is None or principal.patient_pids:
+            return None
+        if self.registers is None:
+            return principal
+        known, reason = self.registers.remembered(principal)
+        return self._standing(principal, reason) if known else None
+
+    def _standing(self, principal: Principal, reason: str | None) -> Principal:
+        """The registers' answer on the principal; refused at the door if enforced."""
+        if reason and self.enforce_registers:
+            raise AuthError(403, f"not in the base registers: {reason}", issue_code="forbidden")
+        return replace(principal, registers=RegisterStanding(reason))
 
     def principal_of(self, token: str) -> Principal:
         """The caller of a Bearer `token` a front end holds (the web views' session),
@@ -131,10 +146,11 @@ class AuthenticationMiddleware:
             return
         url = self.verifier.public_root + path
         headers = Headers(scope=scope)
+        method = scope["method"]
         try:
-            principal = await run_in_threadpool(
-                self.verifier.principal, scope["method"], url, headers
-            )
+            principal = self.verifier.principal_at_hand(method, url, headers)
+            if principal is None:  # I/O to do: on a worker thread
+                principal = await run_in_threadpool(self.verifier.principal, method, url, headers)
         except AuthError as exc:
             # Logged once: the reason goes on the request's log line (MetricsMiddleware);
             # the audit record takes it from the scope.
@@ -162,20 +178,32 @@ class RegisterCheck:
         self.ttl = ttl_seconds
         self._cache: dict[tuple[object, ...], tuple[float, str | None]] = {}
 
-    def refusal(self, principal: Principal) -> str | None:
-        attestation = principal.attestation
-        key = (
-            principal.kind,
-            principal.hpr_number,
-            principal.organisation,
-            attestation.authorization_code if attestation else None,
-        )
-        cached = self._cache.get(key)
+    def remembered(self, principal: Principal) -> tuple[bool, str | None]:
+        """Whether the answer on `principal` is cached (and fresh), and that answer."""
+        cached = self._cache.get(_caller_key(principal))
         if cached and time.monotonic() - cached[0] < self.ttl:
-            return cached[1]
+            return True, cached[1]
+        return False, None
+
+    def refusal(self, principal: Principal) -> str | None:
+        """Why the registers refuse `principal` (None: they know it), cached `ttl_seconds`."""
+        known, reason = self.remembered(principal)
+        if known:
+            return reason
+        key = _caller_key(principal)
         with read_transaction(self.engine) as connection:
             reason = check_principal_registered(connection, principal)
         if len(self._cache) >= MAX_CACHED_CALLERS:
             self._cache.clear()
         self._cache[key] = (time.monotonic(), reason)
         return reason
+
+
+def _caller_key(principal: Principal) -> tuple[object, ...]:
+    attestation = principal.attestation
+    return (
+        principal.kind,
+        principal.hpr_number,
+        principal.organisation,
+        attestation.authorization_code if attestation else None,
+    )

@@ -37,7 +37,7 @@ from samhandling.interactions.transactions import (
     VersionWriter,
     cancel,
     parse_position,
-    read_transaction,
+    run_read,
     write_transaction,
     writer,
 )
@@ -104,11 +104,13 @@ class FhirRestApi:
         request: Request | None = None,
         *,
         routed: Request | None = None,
+        snapshot: bool = True,
     ) -> T:
         """Run `action` in a read transaction on a worker thread. With `request`, a client
         that goes away stops the statement running for it (the database stops working).
         With `routed` (the request it answers), the read may run on the read replica when
-        that has replayed the client's last write (`X-Samhandling-Consistency`)."""
+        that has replayed the client's last write (`X-Samhandling-Consistency`). Without
+        `snapshot` (a read by id: one statement decides) no transaction on PostgreSQL."""
         running: list[Connection] = []
         route, after = _route(routed)
 
@@ -121,9 +123,8 @@ class FhirRestApi:
 
         def run() -> T:
             if route:
-                return self.routing.read(tracked, after)
-            with read_transaction(self.engine) as connection:
-                return tracked(connection)
+                return self.routing.read(tracked, after, snapshot=snapshot)
+            return run_read(self.engine, tracked, snapshot=snapshot)
 
         if request is None:
             return await run_in_threadpool(run)
@@ -150,7 +151,9 @@ class FhirRestApi:
     async def read(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
         guard = self.guard(request)
-        version = await self.run_read(lambda c: read.read(c, rtype, rid, guard), routed=request)
+        version = await self.run_read(
+            lambda c: read.read(c, rtype, rid, guard), routed=request, snapshot=False
+        )
         headers = version_headers(version, self.base)
         if not_modified(request.headers, headers["ETag"], headers["Last-Modified"]):
             return Response(status_code=304, headers=headers)
@@ -160,7 +163,7 @@ class FhirRestApi:
         rtype, rid = self.resource_type(request), request.path_params["id"]
         vid, guard = request.path_params["vid"], self.guard(request)
         version = await self.run_read(
-            lambda c: read.vread(c, rtype, rid, vid, guard), routed=request
+            lambda c: read.vread(c, rtype, rid, vid, guard), routed=request, snapshot=False
         )
         headers = version_headers(version, self.base)
         if not_modified(request.headers, headers["ETag"], headers["Last-Modified"]):

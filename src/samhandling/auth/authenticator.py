@@ -89,6 +89,33 @@ class Authenticator:
 
     def authenticate(self, method: str, url: str, headers: Mapping[str, str]) -> Principal:
         """The Principal of this request, or AuthError(401) with a challenge."""
+        scheme, token = self._credentials(headers)
+        now = self._clock()
+        verified = self._verify_token(token, now)
+        jkt = self._check_binding(scheme, verified, token, method, url, headers, now)
+        return self._principal(verified, jkt)
+
+    def authenticate_at_hand(
+        self, method: str, url: str, headers: Mapping[str, str]
+    ) -> Principal | None:
+        """As `authenticate`, when that needs no I/O: a remembered Bearer token whose
+        issuer's keys are at hand (safe on the event loop). None: only `authenticate` can
+        decide (a new token, keys to fetch, or a DPoP proof, whose replay check is stored)."""
+        scheme, token = self._credentials(headers)
+        if scheme != "bearer":
+            return None
+        now = self._clock()
+        try:
+            verified = self.tokens.recall(token, now)
+        except TokenInvalid as exc:
+            raise self._token_refusal(exc) from exc
+        if verified is None:
+            return None
+        jkt = self._check_binding(scheme, verified, token, method, url, headers, now)
+        return self._principal(verified, jkt)
+
+    def _credentials(self, headers: Mapping[str, str]) -> tuple[str, str]:
+        """The scheme (lower case) and the token of the Authorization header."""
         authorization = _header(headers, "authorization")
         if not authorization:
             raise self._refuse(None, "authentication required")
@@ -98,10 +125,9 @@ class Authenticator:
             raise self._refuse("invalid_request", "malformed Authorization header")
         if scheme == "bearer" and self.settings.require_dpop:
             raise self._refuse("invalid_token", "DPoP-bound tokens are required", "DPoP")
-        token = match["token"]
-        now = self._clock()
-        verified = self._verify_token(token, now)
-        jkt = self._check_binding(scheme, verified, token, method, url, headers, now)
+        return scheme, match["token"]
+
+    def _principal(self, verified: VerifiedToken, jkt: str | None) -> Principal:
         try:
             principal = principal_from_claims(verified.claims, verified.issuer, dpop_jkt=jkt)
         except ClaimsInvalid as exc:
@@ -113,15 +139,18 @@ class Authenticator:
         try:
             return self.tokens.verify(token, now)
         except TokenInvalid as exc:
-            error = self._refuse("invalid_token", exc.reason)
-            if exc.expired:
-                error.issue_code = "expired"
-            raise error from exc
+            raise self._token_refusal(exc) from exc
         except IssuerKeysUnavailable as exc:
             log.warning("issuer keys unavailable for %s", exc)
             raise AuthError(
                 503, "the token issuer's keys are unavailable", error="temporarily_unavailable"
             ) from exc
+
+    def _token_refusal(self, exc: TokenInvalid) -> AuthError:
+        error = self._refuse("invalid_token", exc.reason)
+        if exc.expired:
+            error.issue_code = "expired"
+        return error
 
     def _check_binding(
         self,

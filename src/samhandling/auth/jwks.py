@@ -39,6 +39,11 @@ class KeySource(Protocol):
         """The public key with this kid (or the only key when kid is None)."""
         ...
 
+    def key_at_hand(self, kid: str | None) -> jwk.Key | None:
+        """The key `get_key` would give when it can be given without fetching anything
+        (safe on the event loop); None when only `get_key` can say."""
+        ...
+
 
 def parse_jwks(document: Mapping[str, Any]) -> dict[str, jwk.Key]:
     """Public signing keys of a JWKS by kid; keys that are unusable are skipped."""
@@ -81,6 +86,10 @@ class StaticKeySource:
             raise KeyNotFound(kid)
         return key
 
+    def key_at_hand(self, kid: str | None) -> jwk.Key | None:
+        """The key with this kid, or None."""
+        return _pick(self._keys, kid)
+
 
 class RemoteJwks:
     """A JWKS fetched from `uri`, cached, refreshed on unknown kid (rate-limited)."""
@@ -122,6 +131,12 @@ class RemoteJwks:
         if key is None:
             raise KeyNotFound(kid)
         return key
+
+    def key_at_hand(self, kid: str | None) -> jwk.Key | None:
+        """The cached key with this kid while the cache is fresh; None when `get_key` would
+        have to fetch (stale, or the kid unknown)."""
+        with self._lock:
+            return None if self._is_stale() else _pick(self._keys, kid)
 
     def _is_stale(self) -> bool:
         age = self._age()

@@ -132,6 +132,26 @@ class TokenVerifier:
         self.memory.put(digest, _Remembered(verified, key))
         return verified
 
+    def recall(self, token: str, now: float) -> VerifiedToken | None:
+        """The token when it is remembered and its issuer's key set is at hand (no I/O:
+        safe on the event loop), its times and audience checked as by `verify`; None when
+        only `verify` can decide (not remembered, or the key set must be fetched)."""
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        remembered = self.memory.get(digest)
+        if remembered is None:
+            return None
+        verified = remembered.verified
+        kid = verified.header.get("kid")
+        source = self._sources[verified.issuer.issuer]
+        if source.key_at_hand(kid if isinstance(kid, str) else None) is not remembered.key:
+            return None  # `verify` forgets it, or fetches the keys
+        try:
+            self._check_claims(verified.claims, verified.issuer, now)
+        except TokenInvalid:
+            self.memory.forget(digest)
+            raise
+        return verified
+
     def _recall(self, digest: bytes, remembered: _Remembered, now: float) -> VerifiedToken | None:
         """A remembered token while its issuer still serves the key that verified it and its
         times hold; None when the key set changed (verify anew against it)."""

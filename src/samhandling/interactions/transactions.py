@@ -9,8 +9,9 @@ its composition root, `api/app.py`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -20,6 +21,8 @@ from samhandling.store import database
 from samhandling.store.read_routing import CONSISTENCY_HEADER, ReadRouting, parse_position
 from samhandling.store.version_writer import VersionWriter
 
+T = TypeVar("T")
+
 __all__ = [
     "CONSISTENCY_HEADER",
     "ReadRouting",
@@ -28,6 +31,7 @@ __all__ = [
     "parse_position",
     "read_routing",
     "read_transaction",
+    "run_read",
     "write_transaction",
     "writer",
 ]
@@ -53,6 +57,13 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
     """A read-only transaction (a consistent snapshot on PostgreSQL)."""
     with database.read_connection(engine) as connection:
         yield connection
+
+
+def run_read(engine: Engine, action: Callable[[Connection], T], *, snapshot: bool = True) -> T:
+    """`action(connection)` in a read transaction, or with `snapshot=False` (one statement
+    per snapshot suffices: a read by id) without BEGIN and COMMIT on PostgreSQL; run once
+    more on a fresh connection when the pooled one was dead."""
+    return database.run_read(engine, action, snapshot=snapshot)
 
 
 @contextmanager

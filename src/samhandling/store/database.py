@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from samhandling.fhir.outcome import FhirError, error
 
@@ -30,6 +30,11 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # SQLite calls the progress handler every this many virtual-machine instructions (~1 ms)
 _SQLITE_PROGRESS_STEPS = 10_000
 _UNBOUNDED = "no_statement_timeout"
+# A pooled connection idle longer than this is pinged when taken (a restart of the database
+# shows after an idle spell); one in steady use is not: a read meeting a dead connection is
+# run once more on a fresh one (`run_read`), a write answers 503 and the pool is renewed.
+PING_AFTER_IDLE_SECONDS = 1.0
+T = TypeVar("T")
 
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
@@ -84,17 +89,39 @@ def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0)
             _limit_sqlite_statements(engine, statement_timeout_ms / 1000)
         return engine
     options = {"options": f"-c statement_timeout={statement_timeout_ms}"}
-    return create_engine(
+    engine = create_engine(
         url,
         # A database error's text must not carry the statement's values into a log line:
         # they may be national ID numbers or clinical content.
         hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args=options if statement_timeout_ms > 0 else {},
     )
+    _ping_after_idle(engine)
+    return engine
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Instead of `pool_pre_ping` (a round trip before every transaction): a ping only for
+    a connection that has lain idle in the pool (SQLAlchemy's pessimistic disconnect
+    handling by the checkout event; a failed ping makes the pool connect anew)."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)  # in autocommit: leaves no transaction
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection is gone") from exc
 
 
 def _limit_sqlite_statements(engine: Engine, seconds: float) -> None:
@@ -209,6 +236,37 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
     """A connection inside one read transaction (a consistent snapshot on both engines)."""
     with _cancelled_as_outcome(), engine.connect() as connection, connection.begin():
         yield connection
+
+
+@contextmanager
+def statement_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads that need no snapshot spanning statements: on PostgreSQL in
+    autocommit (no BEGIN and COMMIT round trips; each statement sees the database as of
+    its start), on SQLite a read transaction as `read_connection` (in-process, cheap)."""
+    if is_sqlite(engine):
+        with read_connection(engine) as connection:
+            yield connection
+        return
+    with (
+        _cancelled_as_outcome(),
+        engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection,
+    ):
+        yield connection
+
+
+def run_read(engine: Engine, action: Callable[[Connection], T], *, snapshot: bool = True) -> T:
+    """`action(connection)` in a read transaction (`snapshot`) or on a `statement_connection`;
+    when the pooled connection turns out dead (the database restarted), once more on a fresh
+    one: a read has changed nothing, so running it again is safe."""
+    opened = read_connection if snapshot else statement_connection
+    try:
+        with opened(engine) as connection:
+            return action(connection)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with opened(engine) as connection:
+        return action(connection)
 
 
 _PRIMARY_OF: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.store.database import read_connection, register_replica
+from samhandling.store.database import read_connection, register_replica, run_read
 
 log = logging.getLogger("samhandling.store.replica")
 
@@ -78,16 +78,18 @@ class ReadRouting:
         """Whether a replica is configured (commit positions are worth handing out)."""
         return self.replica is not None
 
-    def read(self, action: Callable[[Connection], T], after: str | None) -> T:
+    def read(
+        self, action: Callable[[Connection], T], after: str | None, *, snapshot: bool = True
+    ) -> T:
         """`action` in a read transaction on the replica when it has replayed `after` (the
-        client's last write) and is fresh enough, else on the primary."""
+        client's last write) and is fresh enough, else on the primary (there without a
+        transaction when `snapshot` is False: `store.database.run_read`)."""
         if self.replica is not None:
             result = self._on_replica(self.replica, action, after or "0/0")
             if result is not _NOT_SERVED:
                 return result  # type: ignore[return-value]
         self._count("primary")
-        with read_connection(self.primary) as connection:
-            return action(connection)
+        return run_read(self.primary, action, snapshot=snapshot)
 
     def _on_replica(self, replica: Engine, action: Callable[[Connection], T], after: str) -> object:
         try:

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from samhandling.store.records import StoredVersion
 from samhandling.store.schema import resource, resource_version
+
+# The hot reads' statements, built once: SQLAlchemy then finds their compiled form by a
+# cache key it has already computed, instead of building and keying a new statement each time.
+_CURRENT = select(resource).where(
+    resource.c.resource_type == bindparam("rtype"), resource.c.resource_id == bindparam("rid")
+)
+_VERSION = select(resource_version).where(
+    resource_version.c.resource_type == bindparam("rtype"),
+    resource_version.c.resource_id == bindparam("rid"),
+    resource_version.c.version_id == bindparam("vid"),
+)
 
 
 def read_current(
@@ -16,11 +27,7 @@ def read_current(
 ) -> StoredVersion | None:
     """The current version (possibly a deletion marker), or None if it never existed."""
     row = (
-        connection.execute(
-            select(resource).where(
-                resource.c.resource_type == resource_type, resource.c.resource_id == resource_id
-            )
-        )
+        connection.execute(_CURRENT, {"rtype": resource_type, "rid": resource_id})
         .mappings()
         .first()
     )
@@ -41,17 +48,8 @@ def read_version(
     connection: Connection, resource_type: str, resource_id: str, version_id: int
 ) -> StoredVersion | None:
     """One given version, or None."""
-    row = (
-        connection.execute(
-            select(resource_version).where(
-                resource_version.c.resource_type == resource_type,
-                resource_version.c.resource_id == resource_id,
-                resource_version.c.version_id == version_id,
-            )
-        )
-        .mappings()
-        .first()
-    )
+    params = {"rtype": resource_type, "rid": resource_id, "vid": version_id}
+    row = connection.execute(_VERSION, params).mappings().first()
     return _version(row) if row is not None else None
 
 
