@@ -110,12 +110,13 @@ def load_file(path: Path) -> Counter[str]:
     first resource is there: loaded before an interruption)."""
     from samhandling.access_guard import OPEN_ACCESS
     from samhandling.interactions import crud
-    from samhandling.interactions.transactions import write_transaction, writer
+    from samhandling.interactions.transactions import write_transaction
+    from samhandling.store.version_writer import VersionWriter
 
     counts: Counter[str] = Counter()
     resources = orjson.loads(path.read_bytes())
     with write_transaction(_worker["engine"]) as connection:
-        versions = writer(connection, OPEN_ACCESS, _worker["rules"])
+        versions = VersionWriter(connection, OPEN_ACCESS, _worker["rules"], bulk_creates=True)
         first = resources[0]
         if versions.current(first["resourceType"], first["id"]) is not None:
             return Counter({"(already loaded)": len(resources)})

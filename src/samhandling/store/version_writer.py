@@ -48,6 +48,11 @@ class VersionWriter:
     It carries, for the interactions that write through it, the caller's access `guard` and
     the services' write `rules` (`interactions.write_rules`): whoever opens a write decides
     both once, so no interaction can forget them.
+
+    `bulk_creates=True` (bulk loads into a database no one else writes, e.g. the benchmark
+    population) queues the current row of a create with the other rows, for one COPY per
+    table; a concurrent create of the same id is then detected only when the buffer
+    flushes (the unique key still refuses it, failing the whole transaction).
     """
 
     def __init__(
@@ -55,10 +60,13 @@ class VersionWriter:
         connection: Connection,
         guard: AccessGuard = OPEN_ACCESS,
         rules: Sequence[WriteRule] = (),
+        *,
+        bulk_creates: bool = False,
     ) -> None:
         self.connection = connection
         self.guard = guard
         self.rules = tuple(rules)
+        self.bulk_creates = bulk_creates
         self._tx_id: int | None = None
         self._last_us = 0
 
@@ -176,6 +184,11 @@ class VersionWriter:
         return json_codec.dump(body), index, patient_compartment_ids(body, index)
 
     def _write_current(self, key: dict[str, str], values: dict[str, Any], *, replace: bool) -> None:
+        if self.bulk_creates:
+            if not replace:
+                self.buffer.add(resource, (key["resource_type"], key["resource_id"]), [{**key, **values}])
+                return
+            self.buffer.flush()  # the row to update may still be queued
         if replace:
             self.connection.execute(
                 update(resource)
