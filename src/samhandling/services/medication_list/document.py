@@ -18,7 +18,7 @@ from typing import Any
 from samhandling.fhir.outcome import FhirError
 from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.operations import OperationContext, OperationResult
-from samhandling.interactions.read import read, vread
+from samhandling.interactions.read import read, vread_many
 from samhandling.profiles import PROFILE_BASE
 from samhandling.services.medication_list import clock
 from samhandling.services.medication_list.kinds import IDENTIFIER_SYSTEM
@@ -91,13 +91,11 @@ def current_list(
 
 
 def _statements(context: OperationContext, listing: dict[str, Any] | None) -> list[dict[str, Any]]:
-    found = []
-    for ref in entries_of(listing).values():
-        stored = vread(
-            context.connection, "MedicationStatement", ref.uuid, str(ref.version), context.guard
-        )
-        found.append(stored.resource())
-    return found
+    refs = [(ref.uuid, ref.version) for ref in entries_of(listing).values()]
+    if not refs:
+        return []
+    found = vread_many(context.connection, "MedicationStatement", refs, context.guard)
+    return [stored.resource() for stored in found]
 
 
 def _search(
