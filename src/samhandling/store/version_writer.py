@@ -51,8 +51,10 @@ class VersionWriter:
 
     `bulk_creates=True` (bulk loads into a database no one else writes, e.g. the benchmark
     population) queues the current row of a create with the other rows, for one COPY per
-    table; a concurrent create of the same id is then detected only when the buffer
-    flushes (the unique key still refuses it, failing the whole transaction).
+    table, and reads current rows without locking them (parallel loaders would otherwise
+    lock shared rows, such as an author Organization the write rules look up, in their
+    own orders and deadlock); a concurrent create of the same id is then detected only
+    when the buffer flushes (the unique key still refuses it, failing the transaction).
     """
 
     def __init__(
@@ -69,6 +71,11 @@ class VersionWriter:
         self.bulk_creates = bulk_creates
         self._tx_id: int | None = None
         self._last_us = 0
+
+    @property
+    def locks_rows(self) -> bool:
+        """Whether reads of current rows lock them (FOR UPDATE; SQLite locks the database)."""
+        return not self.bulk_creates and not is_sqlite(self.connection)
 
     @property
     def buffer(self) -> IndexBuffer:
@@ -94,11 +101,11 @@ class VersionWriter:
         stmt = select(resource).where(
             resource.c.resource_type == resource_type, resource.c.resource_id == resource_id
         )
-        if not is_sqlite(self.connection):
+        if self.locks_rows:
             stmt = stmt.with_for_update()
-        # It reads only the current row, never queued (except a bulk load's creates): the
-        # queued index rows need not be inserted first (IndexBuffer.READS_CURRENT_ROWS).
-        options = {} if self.bulk_creates else {READS_CURRENT_ROWS: True}
+        # It reads only the current row: the queued index rows need not be inserted first
+        # (only a bulk load's queued current rows are: index_buffer.READS_CURRENT_ROWS).
+        options = {READS_CURRENT_ROWS: True}
         row = self.connection.execute(stmt, execution_options=options).mappings().first()
         return None if row is None else _stored(resource_type, row)
 
@@ -116,9 +123,9 @@ class VersionWriter:
             )
             .order_by(resource.c.resource_id)
         )
-        if not is_sqlite(self.connection):
+        if self.locks_rows:
             stmt = stmt.with_for_update()
-        options = {} if self.bulk_creates else {READS_CURRENT_ROWS: True}
+        options = {READS_CURRENT_ROWS: True}
         rows = self.connection.execute(stmt, execution_options=options).mappings()
         return {row["resource_id"]: _stored(resource_type, row) for row in rows}
 
@@ -203,7 +210,7 @@ class VersionWriter:
                     resource, (key["resource_type"], key["resource_id"]), [{**key, **values}]
                 )
                 return
-            self.buffer.flush()  # the row to update may still be queued
+            self.buffer.flush_current_rows()  # the row to update may still be queued
         if replace:
             self.connection.execute(
                 update(resource)
