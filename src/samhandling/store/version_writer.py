@@ -10,7 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert, literal_column, select, update
+from sqlalchemy import (
+    Connection,
+    Delete,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir import json_codec
@@ -33,6 +43,23 @@ from samhandling.store.schema import (
 
 if TYPE_CHECKING:  # a type only: the store never runs the rules, it carries them
     from samhandling.interactions.write_rules import WriteRule
+
+
+def _index_delete(table: Table) -> Delete:
+    return delete(table).where(
+        table.c.resource_type == bindparam("resource_type"),
+        table.c.resource_id == bindparam("resource_id"),
+    )
+
+
+# Built once: constructing ten DELETEs per write cost more than running them.
+_INDEX_DELETES = [_index_delete(table) for table in (*INDEX_TABLES.values(), compartment)]
+_INDEX_DELETE_IN_ONE = _INDEX_DELETES[-1].add_cte(
+    *(
+        statement.returning(literal_column("1")).cte(f"removed_{number}")
+        for number, statement in enumerate(_INDEX_DELETES[:-1])
+    )
+)
 
 
 class SearchParameterWrites:
@@ -228,22 +255,12 @@ class VersionWriter:
         statement (a DELETE per table as data-modifying CTEs), one round trip instead of
         ten; SQLite runs in the process, where one statement per table costs nothing more."""
         self.buffer.discard((resource_type, resource_id))
-        deletes = [
-            delete(table).where(
-                table.c.resource_type == resource_type, table.c.resource_id == resource_id
-            )
-            for table in (*INDEX_TABLES.values(), compartment)
-        ]
+        key = {"resource_type": resource_type, "resource_id": resource_id}
         if is_sqlite(self.connection):
-            for statement in deletes:
-                self.connection.execute(statement)
+            for statement in _INDEX_DELETES:
+                self.connection.execute(statement, key)
             return
-        *others, last = deletes
-        ctes = [
-            statement.returning(literal_column("1")).cte(f"removed_{number}")
-            for number, statement in enumerate(others)
-        ]
-        self.connection.execute(last.add_cte(*ctes))
+        self.connection.execute(_INDEX_DELETE_IN_ONE, key)
 
     def _write_index(
         self,
