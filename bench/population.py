@@ -46,6 +46,7 @@ from typing import Any
 import orjson
 
 TRIES = 200
+DEADLOCK_RETRIES = 10
 SEED_STEP = 1_000_003
 Hook = Callable[[Any, Any, int, dt.date], list[dict[str, Any]]]
 
@@ -106,16 +107,33 @@ def _start_worker(url: str) -> None:
 
 
 def load_file(path: Path) -> Counter[str]:
+    """`load_file_once`, again when PostgreSQL broke a deadlock by aborting it (jobs lock
+    the register's shared rows, e.g. a document's author Organization, in their own
+    order; the aborted transaction wrote nothing)."""
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            return load_file_once(path)
+        except OperationalError as failure:
+            if "deadlock detected" not in str(failure) or attempt == DEADLOCK_RETRIES - 1:
+                raise
+            log(f"{path.name}: deadlock, loading it again")
+    raise AssertionError("unreachable")
+
+
+def load_file_once(path: Path) -> Counter[str]:
     """Create every resource of one file at its id, in one transaction (nothing if its
     first resource is there: loaded before an interruption)."""
     from samhandling.access_guard import OPEN_ACCESS
     from samhandling.interactions import crud
-    from samhandling.interactions.transactions import write_transaction, writer
+    from samhandling.interactions.transactions import write_transaction
+    from samhandling.store.version_writer import VersionWriter
 
     counts: Counter[str] = Counter()
     resources = orjson.loads(path.read_bytes())
     with write_transaction(_worker["engine"]) as connection:
-        versions = writer(connection, OPEN_ACCESS, _worker["rules"])
+        versions = VersionWriter(connection, OPEN_ACCESS, _worker["rules"], bulk_creates=True)
         first = resources[0]
         if versions.current(first["resourceType"], first["id"]) is not None:
             return Counter({"(already loaded)": len(resources)})
@@ -146,9 +164,16 @@ def load(url: str, paths: list[Path], jobs: int) -> Counter[str]:
 
 
 def populate(
-    url: str, patients: int, seed: int, for_all: Sequence[str], jobs: int, resume: bool = False
+    url: str,
+    patients: int,
+    seed: int,
+    for_all: Sequence[str],
+    jobs: int,
+    resume: bool = False,
+    bundles: Path | None = None,
 ) -> dict[str, Any]:
-    """Migrate, check that the database is empty (unless resuming), generate and load."""
+    """Migrate, check that the database is empty (unless resuming), generate and load
+    (`bundles`: a directory that keeps the generated files, reused when it holds some)."""
     from samhandling.store.database import make_engine, refresh_statistics
     from samhandling.store.schema_migrations import upgrade
 
@@ -157,17 +182,21 @@ def populate(
         upgrade(engine)
         if not resume:
             _require_empty(engine)
-        work = Path(tempfile.mkdtemp(prefix="bench-population-"))
+        work = bundles or Path(tempfile.mkdtemp(prefix="bench-population-"))
         try:
             started = time.monotonic()
-            paths = write_bundles(patients, seed, demo_hooks(for_all), work)
+            paths = sorted(work.glob("*.json")) if bundles else []
+            if not paths:
+                work.mkdir(parents=True, exist_ok=True)
+                paths = write_bundles(patients, seed, demo_hooks(for_all), work)
             gc.collect()
             generated = time.monotonic()
-            log(f"generated {len(paths)} Bundles in {generated - started:.0f} s")
+            log(f"{len(paths)} Bundles ready in {generated - started:.0f} s")
             counts = load(url, paths, jobs)
             loaded = time.monotonic()
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            if bundles is None:
+                shutil.rmtree(work, ignore_errors=True)
         refresh_statistics(engine)
     finally:
         engine.dispose()
@@ -210,10 +239,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", action="store_true", help="continue an interrupted load (same arguments)"
     )
+    parser.add_argument(
+        "--bundles",
+        type=Path,
+        help="keep the generated Bundles in this directory; reuse them if it holds some "
+        "(generating 100,000 citizens takes minutes: a resumed load need not do it again)",
+    )
     args = parser.parse_args(argv)
     summary = populate(
-        args.database, args.patients, args.seed, args.for_all, args.jobs, args.resume
-    )
+        args.database, args.patients, args.seed, args.for_all, args.jobs, args.resume,
+        args.bundles,
+    )  # fmt: skip
     print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
     return 0
 

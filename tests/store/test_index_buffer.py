@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 
 from samhandling.store.database import read_connection, write_connection
 from samhandling.store.index_buffer import IndexBuffer
-from samhandling.store.schema import index_token, outbox, resource_version
+from samhandling.store.schema import index_token, outbox, resource, resource_version
 from samhandling.store.version_writer import VersionWriter
 
 
@@ -67,3 +67,59 @@ def test_a_finished_transaction_s_buffer_refuses_rows(engine: Engine) -> None:
         buffer = IndexBuffer.of(connection)
     with pytest.raises(RuntimeError):
         buffer.add(index_token, ("Patient", "x"), [{"resource_type": "Patient"}])
+
+
+def queued(connection, table) -> int:  # type: ignore[no-untyped-def]
+    return len(IndexBuffer.of(connection)._rows.get(table, []))
+
+
+def test_reading_a_current_row_to_update_it_leaves_the_index_rows_queued(engine: Engine) -> None:
+    with write_connection(engine) as connection:
+        writer = VersionWriter(connection)
+        writer.write("Patient", "e", patient("e", "Fjell"), method="create", previous=None)
+        assert queued(connection, index_token) > 0
+        current = writer.current("Patient", "e")
+        assert current is not None and current.version_id == 1
+        assert queued(connection, index_token) > 0  # no flush for the current row
+        writer.write(
+            "Patient", "e", patient("e", "Fjell", "male"), method="update", previous=current
+        )
+        assert genders(connection, "e") == ["male"]  # a plain SELECT flushes, the stale rows gone
+    assert count(engine, resource_version, "e") == 2
+
+
+def test_current_many_reads_and_locks_several_current_rows(engine: Engine) -> None:
+    with write_connection(engine) as connection:
+        writer = VersionWriter(connection)
+        for rid in ("g", "h"):
+            writer.write("Patient", rid, patient(rid, "Haug"), method="create", previous=None)
+        found = writer.current_many("Patient", ["h", "g", "missing", "g"])
+    assert sorted(found) == ["g", "h"]
+    assert all(v.version_id == 1 and not v.deleted for v in found.values())
+
+
+def test_a_bulk_load_queues_current_rows_and_still_sees_them(engine: Engine) -> None:
+    with write_connection(engine) as connection:
+        writer = VersionWriter(connection, bulk_creates=True)
+        first = writer.write("Patient", "i", patient("i", "Li"), method="create", previous=None)
+        assert queued(connection, resource) == 1
+        current = writer.current("Patient", "i")  # inserts the queued current rows first
+        assert current is not None and current.version_id == first.version_id
+        assert queued(connection, resource) == 0 and queued(connection, index_token) > 0
+        writer.write("Patient", "i", patient("i", "Li", "male"), method="update", previous=current)
+    with read_connection(engine) as connection:
+        assert genders(connection, "i") == ["male"]
+    assert count(engine, resource, "i") == 1 and count(engine, resource_version, "i") == 2
+
+
+def test_a_bulk_load_of_an_id_someone_else_created_fails_whole(engine: Engine) -> None:
+    with write_connection(engine) as connection:
+        VersionWriter(connection).write(
+            "Patient", "j", patient("j", "Mo"), method="create", previous=None
+        )
+    # the driver's unique violation at the COPY (PostgreSQL) or SQLAlchemy's (SQLite)
+    with pytest.raises(Exception, match=r"(?i)unique"), write_connection(engine) as connection:
+        writer = VersionWriter(connection, bulk_creates=True)
+        writer.write("Patient", "k", patient("k", "Ness"), method="create", previous=None)
+        writer.write("Patient", "j", patient("j", "Mo"), method="create", previous=None)
+    assert count(engine, resource, "k") == 0 and count(engine, resource_version, "k") == 0

@@ -7,11 +7,18 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from samhandling.store.compartment_queries import current_entries_with_profiles
+from samhandling.store.compartment_queries import (
+    current_entries_of_types,
+    current_entries_with_profiles,
+)
 from samhandling.store.database import read_connection, write_connection
 from samhandling.store.identity_queries import ids_by_identifier, pointing_at_patient
 from samhandling.store.lab_queries import code_series, latest_per_code
-from samhandling.store.reader import count_stored, current_contents_after
+from samhandling.store.reader import (
+    count_stored,
+    current_contents_after,
+    read_versions_with_current,
+)
 from samhandling.store.version_writer import VersionWriter
 
 KJ = "http://example.org/StructureDefinition/kj-allergy"
@@ -58,6 +65,36 @@ def test_compartment_entries_keep_to_the_profiles_and_skip_deleted(engine: Engin
         assert [entry["id"] for entry in found] == ["a1"]
         assert current_entries_with_profiles(connection, "p", [], [KJ]) == []
         assert current_entries_with_profiles(connection, "q", ["AllergyIntolerance"], [KJ]) == []
+
+
+def test_compartment_entries_of_types_skip_deleted_and_other_types(engine: Engine) -> None:
+    stored(engine)
+    with read_connection(engine) as connection:
+        found = current_entries_of_types(connection, "p", ["AllergyIntolerance"])
+        assert [entry["id"] for entry in found] == ["a1", "a2"]
+        both = current_entries_of_types(connection, "p", ["AllergyIntolerance", "Observation"])
+        assert [entry["id"] for entry in both] == ["a1", "a2", "o"]
+        assert current_entries_of_types(connection, "p", []) == []
+
+
+def test_given_versions_come_with_the_current_one_when_it_is_later(engine: Engine) -> None:
+    stored(engine)
+    with write_connection(engine) as connection:
+        writer = VersionWriter(connection)
+        before = writer.current("AllergyIntolerance", "a1")
+        assert before is not None
+        changed = {**allergy("a1", KJ), "criticality": "high"}
+        writer.write("AllergyIntolerance", "a1", changed, method="update", previous=before)
+    with read_connection(engine) as connection:
+        refs = [("a1", 1), ("a1", 2), ("a2", 1), ("a2", 9), ("a3", 2)]
+        found = read_versions_with_current(connection, "AllergyIntolerance", refs)
+        assert read_versions_with_current(connection, "AllergyIntolerance", []) == {}
+    assert sorted(found) == [("a1", 1), ("a1", 2), ("a2", 1), ("a3", 2)]
+    old, later = found[("a1", 1)]
+    assert old.version_id == 1 and "criticality" not in old.resource()
+    assert later is not None and later.resource()["criticality"] == "high"
+    assert found[("a1", 2)][1] is None and found[("a2", 1)][1] is None  # current already
+    assert found[("a3", 2)][0].deleted  # the deletion itself is a version
 
 
 def test_identity_queries(engine: Engine) -> None:

@@ -21,6 +21,7 @@ from samhandling.store.reader import (
     read_live_before,
     read_many_current,
     read_version,
+    read_versions_with_current,
 )
 from samhandling.store.records import StoredVersion
 
@@ -98,6 +99,32 @@ def vread(
     if guard.inspects_resources:
         guard.check_read("vread", stored.resource(), _current_of(connection, stored))
     return stored
+
+
+def vread_many(
+    connection: Connection,
+    resource_type: str,
+    refs: list[tuple[str, int]],
+    guard: AccessGuard = OPEN_ACCESS,
+) -> list[StoredVersion]:
+    """Given versions of resources of one type, in the order asked, judged as `vread`
+    judges each (404, 410, the guard with the current version), read in one query."""
+    guard.check_request("vread", resource_type)
+    found = read_versions_with_current(connection, resource_type, refs)
+    versions = []
+    for resource_id, number in refs:
+        pair = found.get((resource_id, number))
+        if pair is None:
+            location = f"{resource_type}/{resource_id}/_history/{number}"
+            raise FhirError(404, error("not-found", f"{location} is not known"))
+        stored, current = pair
+        if stored.deleted:
+            vread(connection, resource_type, resource_id, str(number), guard)  # its refusal
+        if guard.inspects_resources:
+            later = current.resource() if current is not None and not current.deleted else None
+            guard.check_read("vread", stored.resource(), later)
+        versions.append(stored)
+    return versions
 
 
 def _current_of(connection: Connection, version: StoredVersion) -> dict[str, Any] | None:

@@ -46,3 +46,25 @@ def current_entries_with_profiles(
         .order_by(c.resource_type, c.resource_id)
     )
     return [json_codec.parse(content) for content in connection.execute(stmt).scalars() if content]
+
+
+def current_entries_of_types(
+    connection: Connection, patient_id: str, resource_types: list[str]
+) -> list[dict[str, Any]]:
+    """A patient's current, not deleted compartment resources of these types, ordered by
+    (type, id): the compartment's primary-key range joined with the current content."""
+    if not resource_types:
+        return []
+    c, r = compartment.c, resource.c
+    stmt = (
+        select(r.content)
+        .select_from(compartment)
+        .join(resource, (r.resource_type == c.resource_type) & (r.resource_id == c.resource_id))
+        .where(
+            c.patient_id == patient_id,
+            c.resource_type.in_(resource_types),
+            r.deleted.is_(False),
+        )
+        .order_by(c.resource_type, c.resource_id)
+    )
+    return [json_codec.parse(content) for content in connection.execute(stmt).scalars() if content]

@@ -12,6 +12,12 @@ when the transaction is about to read or to commit:
 * when the transaction commits (SQLAlchemy's `commit` event runs inside the transaction,
   before the database commit; a failing insert rolls everything back).
 
+A statement run with the execution option `READS_CURRENT_ROWS` reads only `resource`
+rows, which are written at once (except a bulk load's creates, `VersionWriter(…,
+bulk_creates=True)`): only queued `resource` rows are inserted before it, the index rows
+stay queued (the version writer's `SELECT … FOR UPDATE` of the current row, before each
+update of a resource).
+
 A rollback empties the buffer. Rows of a resource written again in the same transaction
 are dropped from the buffer (`discard`) before its old rows are deleted, so a stale
 version's rows are never inserted. Savepoints are not supported (nothing uses them): a
@@ -37,6 +43,7 @@ from samhandling.store.schema import (
 )
 
 Key = tuple[str, str]
+READS_CURRENT_ROWS = "samhandling_reads_current_rows"
 _INFO_KEY = "samhandling.index_buffer"
 _REPLACED_TABLES = frozenset({compartment, *INDEX_TABLES.values()})
 _WRITER_TABLES = frozenset(
@@ -110,9 +117,21 @@ class IndexBuffer:
         finally:
             self._flushing = False
 
-    def _before_execute(self, _connection: Connection, statement: Any, *_args: Any) -> None:
+    def flush_current_rows(self) -> None:
+        """Insert the queued `resource` rows only (a bulk load's creates), for a statement
+        that reads nothing else."""
+        rows = self._rows.pop(resource, None)
+        if rows and not self._closed:
+            _insert(self.connection, resource, rows)
+
+    def _before_execute(
+        self, _connection: Connection, statement: Any, _multi: Any, _params: Any, options: Any
+    ) -> None:
         if isinstance(statement, Insert | Update | Delete) and statement.table in _WRITER_TABLES:
             return  # the writer's own blind writes: nothing they do reads the index
+        if options.get(READS_CURRENT_ROWS):
+            self.flush_current_rows()
+            return
         self.flush()
 
     def _at_commit(self, _connection: Connection) -> None:

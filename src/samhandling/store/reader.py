@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from samhandling.store.records import StoredVersion
@@ -51,6 +51,47 @@ def read_version(
     params = {"rtype": resource_type, "rid": resource_id, "vid": version_id}
     row = connection.execute(_VERSION, params).mappings().first()
     return _version(row) if row is not None else None
+
+
+def read_versions_with_current(
+    connection: Connection, resource_type: str, refs: list[tuple[str, int]]
+) -> dict[tuple[str, int], tuple[StoredVersion, StoredVersion | None]]:
+    """Given versions of resources of one type, each with its resource's current version
+    (None when the given one is current), in one query: e.g. the statements a medication
+    list references. Versions that do not exist are absent."""
+    if not refs:
+        return {}
+    v, r = resource_version.c, resource.c
+    wanted = tuple_(v.resource_id, v.version_id).in_(refs)
+    later = r.version_id != v.version_id
+    stmt = (
+        select(
+            resource_version,
+            r.version_id.label("current_version_id"),
+            r.last_updated_us.label("current_last_updated_us"),
+            r.tx_id.label("current_tx_id"),
+            r.deleted.label("current_deleted"),
+            case((later, r.content), else_=None).label("current_content"),
+        )
+        .join(resource, and_(r.resource_type == v.resource_type, r.resource_id == v.resource_id))
+        .where(v.resource_type == resource_type, wanted)
+    )
+    found: dict[tuple[str, int], tuple[StoredVersion, StoredVersion | None]] = {}
+    for row in connection.execute(stmt).mappings():
+        version = _version(row)
+        current = None
+        if row["current_version_id"] != version.version_id:
+            current = StoredVersion(
+                resource_type,
+                version.resource_id,
+                row["current_version_id"],
+                row["current_last_updated_us"],
+                row["current_tx_id"],
+                row["current_deleted"],
+                row["current_content"],
+            )
+        found[(version.resource_id, version.version_id)] = (version, current)
+    return found
 
 
 def read_live_before(

@@ -76,16 +76,17 @@ def update(context: OperationContext) -> OperationResult:
     _validate(statements, patient_id)
     now = clock.now()
     on_current = {u: r for u, r in entries_of(current_list).items() if on_list(r, now)}
-    names = _stored_names(context, on_current)
+    submitted = [entry_uuid(s) or "" for s in statements]
+    # Every entry's current version, locked, in one statement: the names and the plan use it.
+    locked = context.writer.current_many("MedicationStatement", [*on_current, *submitted])
+    names = _stored_names(context, on_current, locked)
     names.update({entry_uuid(s) or "": entry_name(s) for s in statements})
     version = stored.version_id if stored is not None and current_list is not None else None
     refusal = _stale(context, _based_on(context), version, lid, on_current, names)
-    refusal = refusal or guard.unaccounted_refusal(
-        on_current, [entry_uuid(s) or "" for s in statements], names
-    )
+    refusal = refusal or guard.unaccounted_refusal(on_current, submitted, names)
     if refusal is not None:
         return answers.refused(context, refusal, stored if current_list else None)
-    plans = _plan(context, statements, on_current)
+    plans = _plan(statements, on_current, locked)
     at = now.isoformat()
     refs = [
         _write(context, plan, on_current.get(plan.uuid), at)
@@ -172,11 +173,18 @@ def _stale(
     return guard.stale_refusal(based_on, version, based, current, names)
 
 
-def _stored_names(context: OperationContext, refs: dict[str, EntryRef]) -> dict[str, str]:
-    """How issues name stored entries (their medicine and UUID)."""
+def _stored_names(
+    context: OperationContext,
+    refs: dict[str, EntryRef],
+    current: dict[str, StoredVersion] | None = None,
+) -> dict[str, str]:
+    """How issues name stored entries (their medicine and UUID); from the `current`
+    versions where they are the ones referenced (else each version is read)."""
     names = {}
     for uuid, ref in refs.items():
-        stored = read_version(context.connection, "MedicationStatement", uuid, ref.version)
+        stored = (current or {}).get(uuid)
+        if stored is None or stored.version_id != ref.version:
+            stored = read_version(context.connection, "MedicationStatement", uuid, ref.version)
         if stored is not None and not stored.deleted:
             resource = stored.resource()
             if context.guard.visible("vread", resource):  # else named by its UUID only
@@ -185,14 +193,17 @@ def _stored_names(context: OperationContext, refs: dict[str, EntryRef]) -> dict[
 
 
 def _plan(
-    context: OperationContext, statements: list[dict[str, Any]], current: dict[str, EntryRef]
+    statements: list[dict[str, Any]],
+    current: dict[str, EntryRef],
+    locked: dict[str, StoredVersion],
 ) -> list[Planned]:
-    """Each entry's change; 422 naming every changed or withdrawn entry without a reason."""
+    """Each entry's change (`locked`: each entry's current version); 422 naming every
+    changed or withdrawn entry without a reason."""
     plans, issues = [], []
     for statement in statements:
         uuid = entry_uuid(statement)
         assert uuid is not None
-        before = context.writer.current("MedicationStatement", uuid)
+        before = locked.get(uuid)
         content = before.resource() if before and not before.deleted else None
         change = guard.change_of(content if uuid in current else None, statement)
         if content is not None and uuid not in current and change == "added":
