@@ -14,10 +14,10 @@ from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 CITIZEN_FNR = persona("citizen").pid or ""
 
 
-def _record(client: TestClient) -> tuple[str, str]:
+def _record(client: TestClient, fnr: str = CITIZEN_FNR) -> tuple[str, str]:
     patient = {
         "resourceType": "Patient",
-        "identifier": [{"system": FNR_SYSTEM, "value": CITIZEN_FNR}],
+        "identifier": [{"system": FNR_SYSTEM, "value": fnr}],
     }
     patient_id = client.post("/fhir/Patient", json=patient, headers=FHIR_JSON).json()["id"]
     observation = {
@@ -124,3 +124,29 @@ def test_a_read_of_critical_information_reads_as_a_read(client: TestClient, tmp_
     citizen = _bearer(tmp_path, "citizen", patient_fnr=CITIZEN_FNR)
     latest = _accesses(_log(client, f"/fhir/Patient/{patient_id}/$access-log", citizen))[0]
     assert latest["action"] == "leste" and "991000046" in latest["organisation"]
+
+
+def test_an_attorneys_look_ups_are_in_the_grantors_log_by_name_and_her_own_are_not(
+    client: TestClient, tmp_path: Path
+) -> None:
+    attorney = persona("attorney")
+    assert attorney.pid and attorney.grantor_pid
+    grantor_id, observation_id = _record(client, attorney.grantor_pid)
+    own_id, _ = _record(client, attorney.pid)
+    frida = _bearer(tmp_path, "attorney")  # acts for the grantor (power of attorney)
+    assert client.get(f"/fhir/Observation/{observation_id}", headers=frida).status_code == 200
+    assert client.get(f"/fhir/Patient/{own_id}", headers=frida).status_code == 200
+    grantor = _bearer(tmp_path, "citizen", patient_fnr=attorney.grantor_pid)
+    log = _accesses(_log(client, f"/fhir/Patient/{grantor_id}/$access-log", grantor))
+    (hers,) = [a for a in log if a.get("representative")]
+    assert hers["representative"] == attorney.display_name and hers["role"] == "fullmektig"
+    assert hers["action"] == "leste" and "organisation" not in hers
+    own = _accesses(_log(client, f"/fhir/Patient/{own_id}/$access-log", frida))
+    assert not [a for a in own if a.get("representative")]  # her own look is not listed
+    stranger = _bearer(tmp_path, "attorney")
+    other_id, other_observation = _record(client)  # Cecilie: nobody gave Frida anything
+    answer = client.get(f"/fhir/Observation/{other_observation}", headers=stranger)
+    assert answer.status_code in (403, 404)
+    cecilie = _bearer(tmp_path, "citizen", patient_fnr=CITIZEN_FNR)
+    log = _accesses(_log(client, f"/fhir/Patient/{other_id}/$access-log", cecilie))
+    assert not [a for a in log if a.get("representative")]

@@ -40,7 +40,7 @@ def test_the_population_loads_and_persona_tokens_meet_it(
     engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     counts = load_bundles(engine, population_bundles(40, 2, hooks=HOOKS), BASE, rules=RULES)
-    assert counts["Patient"] == 45 and counts["Organization"] >= 40
+    assert counts["Patient"] == 47 and counts["Organization"] >= 40
     with make_client(database_url, tmp_path, persona="citizen") as citizen:
         own = citizen.get("/fhir/Patient").json()
         assert [e["resource"]["id"] for e in own["entry"]] == ["persona-citizen"]
@@ -56,7 +56,7 @@ def test_loading_twice_changes_nothing_but_versions(engine: Engine) -> None:
     load_bundles(engine, bundles, BASE, rules=RULES)
     before = count(engine, "Patient")
     load_bundles(engine, bundles, BASE, rules=RULES)
-    assert count(engine, "Patient") == before == 20
+    assert count(engine, "Patient") == before == 22
 
 
 def test_the_demo_command(database_url: str) -> None:
@@ -64,7 +64,7 @@ def test_the_demo_command(database_url: str) -> None:
         app, ["demo", "--patients", "12", "--seed", "3", "--database", database_url]
     )
     assert result.exit_code == 0, result.output
-    assert "Patient: 17" in result.output
+    assert "Patient: 19" in result.output
 
 
 def test_the_shipped_register_file_is_the_demo_register() -> None:

@@ -74,7 +74,7 @@ def test_the_population_has_the_asked_number_of_citizens(population: list[dict])
     patients = of_type(population, "Patient")
     generated = [p for p in patients if p["id"].startswith("demo-11-")]
     assert len(generated) == 120
-    assert len(patients) == 120 + 5  # and the five persona citizens
+    assert len(patients) == 120 + 7  # and the seven persona citizens (with the grantor)
     assert len({(r["resourceType"], r["id"]) for r in population}) == len(population)
 
 

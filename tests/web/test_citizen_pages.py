@@ -1,6 +1,7 @@
 """The citizen's pages in a real browser against a real server process (PostgreSQL): what
-Cecilie sees and what she never sees, a parent acting for a child, the access log, the
-language switch; axe-core on every page."""
+Cecilie sees and what she never sees, a parent acting for a child, an attorney acting for
+the adult who gave her a power of attorney, the access log, the language switch; axe-core
+on every page."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from fixtures.web_world import (
     ADULT_CHILD_REACTION,
     BLOCKED,
     DELAYED,
+    GRANTOR_FNR,
+    GRANTOR_MEDICINE,
+    GRANTOR_REACTION,
+    GRANTOR_REPORT,
     MEDICINE,
     PULSES,
     RELEASED,
@@ -92,6 +97,48 @@ def test_a_parent_sees_the_children_the_age_rules_allow(
     assert ADULT_CHILD_REACTION not in text and "Klaritromycin" not in text  # nothing from 16
     critical = petter.page.locator("section[aria-labelledby=critical-heading]").inner_text()
     assert "Ikke tilgjengelig" in critical
+
+
+def test_an_attorney_acts_for_the_adult_who_gave_the_power_of_attorney_and_nobody_else(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    frida = browser()
+    frida.log_in("attorney")
+    text = frida.check("attorney-overview")
+    assert "Frida Fullmektig" in text and GRANTOR_MEDICINE not in text  # herself first
+    people = frida.page.get_by_role("navigation", name="Hvem sine opplysninger")
+    assert "Aldersreglene for foreldre" not in people.inner_text()  # no age rules here
+    assert "fullmakt: du ser det personen selv ser" in people.inner_text()
+    frida.follow(people.get_by_role("link", name=re.compile("har gitt deg fullmakt")))
+    text = frida.check("attorney-grantor")
+    showing = frida.page.inner_text("#showing")
+    assert showing.startswith("Gunnar Fullmektig (har gitt deg fullmakt")  # on whose behalf
+    assert "har gitt deg fullmakt" in frida.page.inner_text("#behalf")  # and why
+    assert GRANTOR_REACTION in text and GRANTOR_MEDICINE in text and GRANTOR_REPORT in text
+    assert "Ikke tilgjengelig" not in text  # no age rule withholds anything from an attorney
+    assert "Fenoksymetylpenicillin" not in text and MEDICINE not in text
+
+    frida.page.goto("/citizen?patient=persona-citizen")  # another adult: she stays herself
+    text = frida.check("attorney-other-adult")
+    assert "deg selv" in frida.page.inner_text("#showing")
+    for secret in ("Fenoksymetylpenicillin", MEDICINE, RELEASED, "Cecilie"):
+        assert secret not in text
+    gp = world.server.headers("gp")
+    found = world.client.get("/DocumentReference", params={"patient": CITIZEN}, headers=gp)
+    urls = [c["attachment"]["url"] for e in found.json()["entry"] for c in e["resource"]["content"]]
+    assert urls
+    for url in urls:
+        answer = frida.page.goto("/citizen/documents/" + url.rsplit("/", 1)[-1])
+        assert answer is not None and answer.status == 404  # nor her documents
+
+    gunnar = browser()
+    gunnar.log_in("citizen", person=GRANTOR_FNR)  # the grantor's access log names her
+    gunnar.follow(gunnar.page.get_by_role("link", name="Se hvem som har sett opplysningene"))
+    gunnar.check("grantor-access-log")
+    rows = gunnar.page.locator("table.access-log tbody tr").all_inner_texts()
+    hers = [r for r in rows if "fullmektig: Frida Fullmektig" in r]
+    assert len(hers) >= 4  # critical information, list, change log, labs, documents, name
+    assert all("leste" in r or "søkte i" in r for r in hers)
 
 
 def test_the_access_log_shows_who_looked_pages_and_filters(

@@ -319,3 +319,97 @@ def test_the_server_logged_no_token_and_no_national_id(world: World) -> None:
     log = world.server.log_path.read_text()
     assert "eyJ" not in log
     assert CITIZEN_FNR not in log
+
+
+def _pulse_days(who: Browser) -> list[tuple[int, float, float, float]]:
+    """(count, lowest, mean, highest) per day of the pulse chart's table."""
+    table = who.page.locator("section[aria-labelledby=m-pulse] table tbody tr")
+    rows = [r.split("\t") for r in table.all_inner_texts()]
+    return sorted((int(r[1]), float(r[2]), float(r[3]), float(r[4])) for r in rows)
+
+
+def test_the_gp_sees_the_patients_home_measurements_as_the_citizen_does(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    gp = browser()
+    gp.log_in("gp")
+    find(gp, "TREAT")
+    gp.follow(gp.page.get_by_role("link", name="Målinger hjemmefra"))
+    assert gp.page.url.endswith("/clinician/patient/persona-citizen/measurements")
+    text = gp.check("clinician-measurements")
+    assert "Cecilie Innbygger" in text and "Oppgitt formål: Behandling" in text
+    chart = gp.page.locator("section[aria-labelledby=m-pulse] svg[role=img]")
+    assert chart.count() == 1 and chart.locator("circle").count() == 2  # two days measured
+    assert _pulse_days(gp) == [(1, 80.0, 80.0, 80.0), (2, 70.0, 80.0, 90.0)]
+    weight = gp.page.locator("section[aria-labelledby=m-weight]").inner_text()
+    assert "Ingen målinger i perioden." in weight
+    gp.follow(gp.page.get_by_role("link", name="Siste 7 dager"))
+    assert gp.page.url.endswith("/measurements?days=7") and _pulse_days(gp)[0][0] == 1
+
+    nobody = browser()
+    nobody.log_in("gp")  # no purpose of use declared: no measurements
+    nobody.page.goto("/clinician/patient/persona-citizen/measurements")
+    text = nobody.check("clinician-measurements-no-purpose")
+    assert "Ikke tilgjengelig" in text and nobody.page.locator("svg").count() == 0
+
+
+def _cecilie_hides_her_document(cecilie: Browser, hide: bool) -> None:
+    row = cecilie.page.locator("section[aria-labelledby=documents-heading] tr.document")
+    name = "Skjul for helsepersonell" if hide else "Vis for helsepersonell"
+    cecilie.follow(row.get_by_role("button", name=re.compile(name)))
+
+
+def test_the_gp_downloads_the_patients_document_but_never_one_she_hid(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    gp = browser()
+    gp.log_in("gp")
+    find(gp, "TREAT")
+    documents = gp.page.locator("section[aria-labelledby=documents-heading]")
+    row = documents.locator("tr.document")
+    assert row.count() == 1
+    gp.check("clinician-documents")
+    assert "Skjul for helsepersonell" not in documents.inner_text()  # the patient's choice
+    link = row.get_by_role("link")
+    href = link.get_attribute("href") or ""
+    assert href.startswith("/clinician/patient/persona-citizen/documents/")
+    with gp.page.expect_download() as download:
+        link.click()  # ITI-68 under the GP's access
+    assert download.value.path().read_bytes() == world.document
+
+    cecilie = browser()
+    cecilie.log_in("citizen")
+    _cecilie_hides_her_document(cecilie, hide=True)
+    try:
+        gp.page.goto("/clinician/patient/persona-citizen")
+        gp.check("clinician-document-hidden")
+        assert documents.locator("tr.document").count() == 0
+        assert "Ingen dokumenter." in documents.inner_text()
+        answer = gp.page.goto(href)  # nor downloadable by its URL: refused, as ITI-68 does
+        assert answer is not None and answer.status == 403
+        assert answer.headers["content-type"].startswith("text/html")
+        emergency = browser()
+        emergency.log_in("hospital-physician")
+        find(emergency, "BTG", reason="Bevisstløs")  # hidden in emergencies too
+        hidden = emergency.page.locator("section[aria-labelledby=documents-heading]")
+        assert hidden.locator("tr.document").count() == 0
+        answer = emergency.page.goto(href)
+        assert answer is not None and answer.status == 403
+    finally:
+        _cecilie_hides_her_document(cecilie, hide=False)
+    gp.page.goto("/clinician/patient/persona-citizen")
+    assert documents.locator("tr.document").count() == 1
+
+
+def test_the_pharmacist_sees_no_documents_and_no_measurements(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    pharmacist = browser()
+    pharmacist.log_in("pharmacist")
+    find(pharmacist, "TREAT")
+    documents = pharmacist.page.locator("section[aria-labelledby=documents-heading]")
+    assert "Ikke tilgjengelig" in documents.inner_text()
+    assert documents.locator("tr.document").count() == 0
+    pharmacist.follow(pharmacist.page.get_by_role("link", name="Målinger hjemmefra"))
+    text = pharmacist.check("pharmacist-measurements")
+    assert "Ikke tilgjengelig" in text and pharmacist.page.locator("svg").count() == 0

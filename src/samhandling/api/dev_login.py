@@ -19,6 +19,17 @@ from samhandling.interactions.patient_identity import patient_ids_for_pids
 from samhandling.interactions.transactions import read_transaction
 
 LOGIN_PEOPLE = 40
+ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+#: The RelatedPerson relationships (v3 RoleCode) that let a citizen act for the patient.
+RELATIONS = {
+    "PRN": "parent",
+    "MTH": "parent",
+    "FTH": "parent",
+    "POWATT": "power-of-attorney",
+    "HPOWATT": "power-of-attorney",
+    "DPOWATT": "power-of-attorney",
+    "SPOWATT": "power-of-attorney",
+}
 WEB_CALLBACK = "/login/callback"
 SMART_APPS = "smart-apps.json"
 
@@ -53,22 +64,14 @@ def authorization_server(dev: DevIssuer, engine: Engine, settings: Settings) -> 
         with read_transaction(engine) as connection:
             return patient_ids_for_pids(connection, [fnr]).get(fnr)
 
-    def children_of(parent_fnr: str) -> list[str]:
-        items = [
-            ("identifier", f"{FNR_SYSTEM}|{parent_fnr}"),
-            ("_include", "RelatedPerson:patient"),
-        ]
+    def relations_of(fnr: str) -> list[tuple[str, str]]:
+        items = [("identifier", f"{FNR_SYSTEM}|{fnr}"), ("_include", "RelatedPerson:patient")]
         with read_transaction(engine) as connection:
             bundle = search.search(connection, "RelatedPerson", items, settings.base_url)
-        return [
-            fnr
-            for entry in bundle.get("entry", [])
-            if entry["resource"]["resourceType"] == "Patient"
-            and (fnr := national_id(entry["resource"])) is not None
-        ]
+        return represented(bundle)
 
     codes = AuthorizationServer(
-        dev, people=people, patient_id_of=patient_id_of, children_of=children_of
+        dev, people=people, patient_id_of=patient_id_of, relations_of=relations_of
     )
     codes.register(
         settings.web_client_id,
@@ -78,6 +81,32 @@ def authorization_server(dev: DevIssuer, engine: Engine, settings: Settings) -> 
     for client_id, client in smart_apps(dev.directory / SMART_APPS).items():
         codes.register(client_id, client[0], client[1])
     return codes
+
+
+def represented(bundle: dict[str, Any]) -> list[tuple[str, str]]:
+    """(national ID, relation) of the patients whose RelatedPerson records name the person
+    searched for: "parent" (v3 RoleCode PRN, MTH, FTH), "power-of-attorney" (POWATT and its
+    kinds). Other relations (a neighbour, a next of kin) give no right to act for anybody."""
+    patients: dict[str, str] = {}
+    relations: list[tuple[str, str]] = []
+    for entry in bundle.get("entry", []):
+        resource = entry["resource"]
+        if resource["resourceType"] == "Patient":
+            fnr = national_id(resource)
+            if fnr is not None:
+                patients[f"Patient/{resource['id']}"] = fnr
+        elif resource["resourceType"] == "RelatedPerson" and resource.get("active", True):
+            codes = {
+                coding.get("code")
+                for concept in resource.get("relationship", [])
+                for coding in concept.get("coding", [])
+                if coding.get("system") == ROLE_CODE
+            }
+            relation = next((RELATIONS[code] for code in sorted(codes) if code in RELATIONS), None)
+            reference = str((resource.get("patient") or {}).get("reference", ""))
+            if relation is not None:
+                relations.append((reference, relation))
+    return [(patients[ref], relation) for ref, relation in relations if ref in patients]
 
 
 def national_id(patient: dict[str, Any]) -> str | None:

@@ -3,7 +3,9 @@
 Plain terms, as the national portal shows them: the organisation (legal entity, unit and
 department, as the trust framework attested them), the client system, the role (the
 health-personnel authorisation), the time, the purpose, the service and whether it was
-emergency access — never other patients, never staff identifiers beyond that.
+emergency access — never other patients, never staff identifiers beyond that. A citizen
+who looked on the patient's behalf (a parent, someone holding a power of attorney) is
+named, with the relation as the role; the patient's own look-ups are left out.
 
 Newest first, in pages of `_count` (default 100, at most 1,000); a `next` parameter holds
 the url of the following page (`_after`, by recorded time and id, stable while new
@@ -84,6 +86,9 @@ def _access(row: Any) -> dict[str, Any]:
     role = _role(event)
     if role:
         parts.append({"name": "role", "valueString": role})
+    representative = _representative(event)
+    if representative:
+        parts.append({"name": "representative", "valueString": representative})
     service = _extension(event, HEALTHCARE_SERVICE_EXTENSION)
     if service:
         parts.append({"name": "service", "valueString": service.get("display") or service["code"]})
@@ -94,7 +99,16 @@ def _access(row: Any) -> dict[str, Any]:
     return {"name": "access", "part": parts}
 
 
-ROLES = {"LE": "lege", "SP": "sykepleier", "FA1": "farmasøyt", "FA2": "reseptar", "PS": "psykolog"}
+ROLES = {
+    "LE": "lege",
+    "SP": "sykepleier",
+    "FA1": "farmasøyt",
+    "FA2": "reseptar",
+    "PS": "psykolog",
+    "PRN": "forelder",
+    "POWATT": "fullmektig",
+    "GUARD": "verge",
+}
 ORGANISATION_LEVELS = ("legal-entity", "point-of-care", "department")
 
 
@@ -103,6 +117,16 @@ def _role(event: dict[str, Any]) -> str | None:
         for coding in role.get("coding", []):
             return ROLES.get(coding.get("code"), coding.get("code"))
     return None
+
+
+def _representative(event: dict[str, Any]) -> str | None:
+    """The name of a citizen who looked on the patient's behalf (a parent, an attorney);
+    health personnel are named by organisation and role only."""
+    user = event["agent"][0]
+    if user.get("type", {}).get("text") != "representative":
+        return None
+    display: str | None = user.get("who", {}).get("display")
+    return display
 
 
 def _action(code: str) -> str:

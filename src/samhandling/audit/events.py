@@ -36,6 +36,9 @@ EVENT_TYPE = {
 }
 INTERACTION_SYSTEM = "http://hl7.org/fhir/restful-interaction"
 AUTHORIZATION_SYSTEM = "urn:oid:2.16.578.1.12.4.1.1.9060"  # health-personnel authorisation
+ROLE_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+#: a representative's relation to the patient (the acts_for claim) as a v3 RoleCode
+REPRESENTATIVE_ROLES = {"parent": "PRN", "power-of-attorney": "POWATT", "guardian": "GUARD"}
 
 
 def audit_event(record: AuditRecord) -> dict[str, Any]:
@@ -89,6 +92,9 @@ def _agents(agent: dict[str, Any], source_address: str | None) -> list[dict[str,
         user["type"] = {"text": agent["kind"]}
     if agent.get("authorization_code"):
         coding = {"system": AUTHORIZATION_SYSTEM, "code": agent["authorization_code"]}
+        user["role"] = [{"coding": [coding]}]
+    elif agent.get("relation") in REPRESENTATIVE_ROLES:
+        coding = {"system": ROLE_CODE_SYSTEM, "code": REPRESENTATIVE_ROLES[agent["relation"]]}
         user["role"] = [{"coding": [coding]}]
     if agent.get("decision_ref"):
         user["policy"] = [agent["decision_ref"]]

@@ -35,7 +35,7 @@ class AuditSearch:
     count: int = 50
     after: tuple[int, int] | None = None  # (recorded_at_us, event_id) of the previous page's last
     oldest_first: bool = False  # `_sort=date`
-    others_only: bool = False  # leave out what citizens did themselves (the access log)
+    others_only: bool = False  # leave out citizens' looks at their own data (the access log)
     organisation: str | None = None  # the acting legal entity's organisation number
 
 
@@ -176,6 +176,7 @@ def _filtered(stmt: Select[Any], search: AuditSearch) -> Select[Any]:
     if search.organisation:
         stmt = stmt.where(c.agent_org == search.organisation)
     if search.others_only:
+        # a citizen acting for someone else is recorded as kind "representative": kept
         stmt = stmt.where(c.agent_kind.is_(None) | (c.agent_kind != "citizen"))
     return stmt
 

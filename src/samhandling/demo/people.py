@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from samhandling.auth.dev.personas import PERSONAS
 from samhandling.demo.names import FAMILY, FEMALE_GIVEN, MALE_GIVEN, STREETS
@@ -49,6 +49,7 @@ class Person:
     home: Home
     parents: tuple[str, ...] = ()
     nursing_home: str | None = None
+    attorneys: tuple[str, ...] = ()  # who holds this person's power of attorney
 
 
 @dataclass
@@ -67,6 +68,7 @@ class PeopleBuilder:
         self.used |= {c.fnr for c in self.register.clinicians}
         self.used |= {p.pid for p in PERSONAS.values() if p.pid}
         self.used |= {p.default_child_pid for p in PERSONAS.values() if p.default_child_pid}
+        self.used |= {p.grantor_pid for p in PERSONAS.values() if p.grantor_pid}
 
     def birth_date(self, age: int) -> dt.date:
         """A birth date giving `age` on the anchor date (never 1 January)."""
@@ -166,8 +168,9 @@ def _nursing_home_resident(builder: PeopleBuilder, family: str) -> Person:
 
 def persona_households(register: Register, anchor: dt.date) -> tuple[list[list[Person]], set[str]]:
     """The citizen personas (the same for every seed) and the national IDs they use:
-    Cecilie Innbygger alone, and Petter Forelder with three children — the persona child
-    (under 12), one aged 12-15 and one aged 16 or more."""
+    Cecilie Innbygger alone, Petter Forelder with three children — the persona child
+    (under 12), one aged 12-15 and one aged 16 or more — and Frida Fullmektig with her
+    father Gunnar, who gave her a power of attorney (loaded together, living apart)."""
     citizen, parent = PERSONAS["citizen"], PERSONAS["parent"]
     assert citizen.pid and parent.pid and parent.default_child_pid
     home = Home(FJORDBYEN, "Bakkeveien 3", PERSONA_GP_ROLE)
@@ -178,7 +181,17 @@ def persona_households(register: Register, anchor: dt.date) -> tuple[list[list[P
     children = [_moved(child, home, (petter.id,))]
     builder = PeopleBuilder("samhandling-demo-persona-family", "persona-child-", register, anchor)
     children += [builder.person(age, "Forelder", home, (petter.id,)) for age in (17, 13)]
-    return [[cecilie], [petter, *children]], builder.used
+    return [[cecilie], [petter, *children], _attorney_and_grantor()], builder.used
+
+
+def _attorney_and_grantor() -> list[Person]:
+    attorney = PERSONAS["attorney"]
+    assert attorney.pid and attorney.grantor_pid
+    frida = _persona("persona-attorney", attorney.pid, "Frida", "Fullmektig")
+    frida = _moved(frida, Home(FJORDBYEN, "Strandgata 12", PERSONA_GP_ROLE))
+    gunnar = _persona("persona-grantor", attorney.grantor_pid, "Gunnar", "Fullmektig")
+    gunnar = _moved(gunnar, Home(FJORDBYEN, "Kirkebakken 4", PERSONA_GP_ROLE))
+    return [frida, replace(gunnar, attorneys=(frida.id,))]
 
 
 def _persona(person_id: str, fnr: str, given: str, family: str) -> Person:

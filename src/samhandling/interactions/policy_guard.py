@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # a type only: the API reaches the store through the interact
 
 # Batch and transaction Bundles are judged entry by entry, not as a whole.
 ENTRY_BY_ENTRY = frozenset({"transaction", "batch"})
+REPRESENTATIVE = "representative"  # the audit agent kind of a citizen acting for another
 NATIONAL_ID = re.compile(r"(?<!\d)(\d{6})\d{5}(?!\d)")
 
 
@@ -186,7 +187,7 @@ class PolicyGuard:
             interaction=self.operation or written.method,  # an operation's writes say so
             http_status=201 if written.method == "create" else 200,
             recorded_at_us=now_us(),
-            agent=audit_agent(self.principal),
+            agent=representative(audit_agent(self.principal), self.principal, set(patients)),
             entities=[(written.resource_type, written.resource_id, str(written.version_id))],
             patients=set(patients),
             emergency=emergency is not None,
@@ -219,10 +220,26 @@ def audit_agent(principal: Principal) -> dict[str, Any]:
     return agent
 
 
+def representative(
+    agent: dict[str, Any], principal: Principal, patients: set[str]
+) -> dict[str, Any]:
+    """A citizen's access to the record of someone they act for (a child, a person who gave
+    them a power of attorney) is a representative's: the agent's kind says so, with the
+    relation, so that the access is in that person's access log (a citizen's look at their
+    own record is not)."""
+    if principal.kind != "citizen":
+        return agent
+    for acting in principal.acts_for:
+        if acting.relation != "self" and acting.patient_id in patients:
+            return {**agent, "kind": REPRESENTATIVE, "relation": acting.relation}
+    return agent
+
+
 def note_guard(record: AuditRecord, guard: PolicyGuard) -> None:
     """What the guard saw and decided, on the audit record of a read, search or operation."""
     record.entities = list(guard.entities)
     record.patients = set(guard.patients)
+    record.agent = representative(record.agent, guard.principal, record.patients)
     emergency = guard.emergency
     record.emergency = emergency is not None
     record.emergency_reason = emergency.emergency_reason if emergency else None

@@ -1,9 +1,11 @@
-"""The citizen's view ("Mine helseopplysninger"): their own information, or a child's.
+"""The citizen's view ("Mine helseopplysninger"): their own information, a child's, or
+that of an adult who gave them a power of attorney.
 
 Whose information may be shown is the policy's decision on every call (children under 12
-fully; 12–15 without lab results and documents; nobody from 16): the page lists the
-people the token names, with the age rule that applies, and shows for each section what
-the same operations and searches as the API return — or that it is not available.
+fully; 12–15 without lab results and documents; nobody from 16; a power of attorney as
+the person themself, with no age rule): the page lists the people the token names, with
+the rule that applies, says on whose behalf and why, and shows for each section what the
+same operations and searches as the API return — or that it is not available.
 """
 
 from __future__ import annotations
@@ -93,13 +95,13 @@ async def patient_sections(
             data.operation(principal, "medication-list", pid), _medications
         ),
     }
-    if change_log:  # the citizen's page: the change log and the documents
+    if change_log:  # the citizen's page: the change log
         sections["changes"] = await section(
             data.operation(principal, "medication-list-changes", pid), display.change_rows
         )
-        sections["documents"] = await section(
-            data.search(principal, "DocumentReference", document_query(pid)), document_rows
-        )
+    sections["documents"] = await section(
+        data.search(principal, "DocumentReference", document_query(pid)), document_rows
+    )
     medications = sections["medications"]
     if medications.refused is None:
         medications.rows, medications.state = medications.rows
@@ -151,8 +153,22 @@ class CitizenPages:
             name=principal.name or "",
             people=everyone,
             person=person,
+            behalf=await self._behalf(principal, person),
             sections=sections,
         )
+
+    async def _behalf(self, principal: Principal, person: Person | None) -> str | None:
+        """The name of the person the citizen acts for (an audited read of their Patient,
+        as the API's); None for the citizen themself or when the policy refuses it."""
+        if person is None or person.relation == "self":
+            return None
+        try:
+            patient = await self.views.data.read(principal, "Patient", person.patient_id)
+        except FhirError as exc:
+            if exc.status not in (403, 404):
+                raise
+            return None
+        return display.person_name(patient)
 
     async def access_log(self, request: Request) -> Response:
         session, principal, everyone, person = await chosen_person(self.views, request)

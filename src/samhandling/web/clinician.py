@@ -11,6 +11,7 @@ interactions and policy as the API (`access.DataAccess`), so it is audited the s
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -24,7 +25,9 @@ from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 from samhandling.web.access import Call
 from samhandling.web.citizen import patient_sections
 from samhandling.web.critical_entries import CriticalEntryWork
+from samhandling.web.documents import document_id, download
 from samhandling.web.drug_reaction import CRITICALITIES, REACTIONS, SUBSTANCES, drug_reaction
+from samhandling.web.measurements import DAYS, SIZE, chosen_days, measurement_charts
 from samhandling.web.medication_list import MedicationListWork
 from samhandling.web.security import FormRefused
 from samhandling.web.sessions import ClinicalContext, Session
@@ -41,6 +44,8 @@ ENTRY_PATH = "/clinician/patient/{id}/critical/{type}/{entry}"
 STOP_PATH = "/clinician/patient/{id}/medications/{entry}/stop"
 RECONCILE_PATH = "/clinician/patient/{id}/medications/reconcile"
 LAB_CHANGE_PATH = "/clinician/patient/{id}/labs/{report}/{change}"
+DOCUMENT_PATH = "/clinician/patient/{id}/documents/{binary}"
+MEASUREMENTS_PATH = "/clinician/patient/{id}/measurements"
 
 
 def attestation(purpose: str, reason: str | None, national_id: str | None) -> dict[str, Any]:
@@ -107,6 +112,8 @@ class ClinicianPages:
             Route("/clinician/find", self._only(self.find), methods=["POST"]),
             Route("/clinician/select", self._only(self.select), methods=["POST"]),
             Route("/clinician/patient/{id}", self._only(self.patient), methods=["GET"]),
+            Route(DOCUMENT_PATH, self._only(self.document), methods=["GET"]),
+            Route(MEASUREMENTS_PATH, self._only(self.measurements), methods=["GET"]),
             Route(new, self._only(self.reaction_form), methods=["GET"]),
             Route(new, self._only(self.register_reaction), methods=["POST"]),
             Route(LAB_CHANGE_PATH, self._only(self.change_lab), methods=["POST"]),
@@ -211,6 +218,33 @@ class ClinicianPages:
             conflict=conflict or [],
             critical_conflict=critical_conflict or [],
             status=status,
+        )
+
+    async def document(self, request: Request) -> Response:
+        """A document's content: ITI-68 under the clinician's access (404 for a document
+        the patient hid from health personnel, or another patient's)."""
+        _, principal = await self.caller(request)
+        return await download(self.views, principal, document_id(request, "binary"))
+
+    async def measurements(self, request: Request) -> Response:
+        """The patient's home measurements: the citizen's charts, under the clinician's
+        guard (nothing without a declared purpose)."""
+        session, principal = await self.caller(request)
+        pid, days = request.path_params["id"], chosen_days(request)
+        context = session.context
+        label = context.patient_label if context and context.patient_id == pid else None
+        charts = await measurement_charts(self.views.data, principal, pid, days, datetime.now(UTC))
+        return self.views.page(
+            request,
+            "patient_measurements.html",
+            session,
+            name=principal.name or "",
+            patient_id=pid,
+            label=label,
+            charts=charts,
+            days=days,
+            choices=DAYS,
+            size=SIZE,
         )
 
     async def reaction_form(self, request: Request) -> Response:

@@ -57,6 +57,12 @@ def local_zone() -> tzinfo:
         return UTC
 
 
+def person_name(person: dict[str, Any]) -> str | None:
+    """A Patient's first name as "Given Family"; None when it has none."""
+    name = (person.get("name") or [{}])[0]
+    return " ".join([*name.get("given", []), name.get("family", "")]).strip() or None
+
+
 def concept_text(concept: Any) -> str:
     """A CodeableConcept in words: its text, a coding's display, else its code."""
     if not isinstance(concept, dict):
@@ -216,8 +222,8 @@ def _observation_row(observation: dict[str, Any]) -> dict[str, str]:
 
 
 ACCESS_FIELDS = (
-    "time", "action", "organisation", "system", "purpose", "role", "service", "emergency",
-    "emergencyReason",
+    "time", "action", "organisation", "system", "purpose", "role", "representative", "service",
+    "emergency", "emergencyReason",
 )  # fmt: skip
 
 

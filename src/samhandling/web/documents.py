@@ -1,4 +1,5 @@
-"""The citizen's documents: the list, the download, and hiding one from health personnel.
+"""Documents: the list and the download (the citizen's and the clinician's), and the
+citizen hiding one from health personnel.
 
 The list is the document sharing service's search (`DocumentReference?patient=…
 &status=current`) under the citizen's guard; the download is its ITI-68 retrieval
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from samhandling.auth import Principal
 from samhandling.auth.labels import NO_9603
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.services.document_sharing.hiding import HIDE, NORS, SHOW
@@ -83,16 +85,7 @@ class DocumentPages:
 
     async def download(self, request: Request) -> Response:
         _, principal = await self.views.caller(request)
-        binary_id = _id(request)
-        retrieval = await self.views.data.retrieve(principal, binary_id)
-        media = retrieval.content_type
-        name = f"dokument-{binary_id}.{EXTENSIONS.get(media, 'bin')}"
-        headers = {
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Content-Length": str(retrieval.size),
-        }
-        response = StreamingResponse(self.views.data.content(retrieval), 200, headers, media)
-        return harden(response, content_security_policy())
+        return await download(self.views, principal, document_id(request))
 
     async def hide(self, request: Request) -> Response:
         return await self._change(request, HIDE)
@@ -103,16 +96,30 @@ class DocumentPages:
     async def _change(self, request: Request, operation: str) -> Response:
         session, principal = await self.views.caller(request)
         form = await self.views.form(request, session)
-        document_id = _id(request)
-        call = Call(operation, "DocumentReference", document_id, method="POST")
+        call = Call(operation, "DocumentReference", document_id(request), method="POST")
         await self.views.data.invoke(principal, call)
         patient = form.get("patient", "")
         back = f"/citizen?patient={patient}" if ID.fullmatch(patient) else "/citizen"
         return RedirectResponse(f"{back}#documents-heading", 303)
 
 
-def _id(request: Request) -> str:
-    value = str(request.path_params["id"])
+async def download(views: WebViews, principal: Principal, binary_id: str) -> Response:
+    """A document's content as an attachment: ITI-68 under the caller's own access rules
+    (404 for what they may not see, a hidden document included for health personnel)."""
+    retrieval = await views.data.retrieve(principal, binary_id)
+    media = retrieval.content_type
+    name = f"dokument-{binary_id}.{EXTENSIONS.get(media, 'bin')}"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Length": str(retrieval.size),
+    }
+    response = StreamingResponse(views.data.content(retrieval), 200, headers, media)
+    return harden(response, content_security_policy())
+
+
+def document_id(request: Request, name: str = "id") -> str:
+    """The id in the path (a 404 when it cannot be one)."""
+    value = str(request.path_params[name])
     if not ID.fullmatch(value):
         raise FhirError(404, error("not-found", "No such document"))
     return value

@@ -1,8 +1,9 @@
-"""The citizen's home measurements as charts: server-rendered SVG (the pages run no
-script), each with a table of the same numbers as its accessible alternative.
+"""Home measurements as charts, for the citizen and the clinician alike: server-rendered
+SVG (the pages run no script), each with a table of the same numbers as its accessible
+alternative.
 
 The numbers are the measurements service's `Observation/$aggregate` (count, min, max,
-mean and last value per day, computed in the database) under the citizen's guard; each
+mean and last value per day, computed in the database) under the caller's guard; each
 series is one audited call. Days run from local midnight (Europe/Oslo).
 """
 
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from samhandling.auth import Principal
 from samhandling.web import display
 from samhandling.web.access import Call
 from samhandling.web.citizen import Section, chosen_person, section
@@ -135,6 +137,38 @@ def chart(series: Series, days: list[Day], first: date, count: int) -> Chart:
     return drawn
 
 
+def chosen_days(request: Request) -> int:
+    """The period asked for (7, 30 or 90 days; 30 otherwise)."""
+    wanted = request.query_params.get("days", "")
+    return int(wanted) if wanted in {str(d) for d in DAYS} else 30
+
+
+async def measurement_charts(
+    data: Any, principal: Principal, patient_id: str, days: int, now: datetime
+) -> list[tuple[Chart, Section]]:
+    """Every series' chart of the patient's last `days` local days, each through its own
+    audited `Observation/$aggregate` under the caller's guard (the citizen's page and the
+    clinician's draw the same)."""
+    start, end = period(now, days)
+    charts: list[tuple[Chart, Section]] = []
+    for series in SERIES:
+        items = [
+            ("patient", f"Patient/{patient_id}"),
+            ("code", f"{series.system}|{series.code}"),
+            ("start", start.isoformat()),
+            ("end", end.isoformat()),
+            ("interval", "day"),
+        ]
+        call = data.invoke(principal, Call("aggregate", "Observation", None, items))
+        found = await section(_body(call), lambda body: day_rows(body, start))
+        charts.append((chart(series, found.rows, start.date(), days), found))
+    return charts
+
+
+#: What the `_charts.html` macro needs of the geometry.
+SIZE = (WIDTH, HEIGHT, LEFT, TOP, BOTTOM)
+
+
 class MeasurementPages:
     """`/citizen/measurements`: the charts of the chosen person's home measurements."""
 
@@ -148,22 +182,13 @@ class MeasurementPages:
         session, principal, everyone, person = await chosen_person(self.views, request)
         if principal.kind != "citizen":
             return RedirectResponse("/clinician", 303)
-        wanted = request.query_params.get("days", "")
-        days = int(wanted) if wanted in {str(d) for d in DAYS} else 30
-        start, end = period(datetime.now(UTC), days)
-        charts: list[tuple[Chart, Section]] = []
-        for series in SERIES if person else ():
-            assert person is not None
-            items = [
-                ("patient", f"Patient/{person.patient_id}"),
-                ("code", f"{series.system}|{series.code}"),
-                ("start", start.isoformat()),
-                ("end", end.isoformat()),
-                ("interval", "day"),
-            ]
-            call = self.views.data.invoke(principal, Call("aggregate", "Observation", None, items))
-            found = await section(_body(call), lambda body: day_rows(body, start))
-            charts.append((chart(series, found.rows, start.date(), days), found))
+        days = chosen_days(request)
+        charts = []
+        if person is not None:
+            now = datetime.now(UTC)
+            charts = await measurement_charts(
+                self.views.data, principal, person.patient_id, days, now
+            )
         return self.views.page(
             request,
             "measurements.html",
@@ -174,7 +199,7 @@ class MeasurementPages:
             charts=charts,
             days=days,
             choices=DAYS,
-            size=(WIDTH, HEIGHT, LEFT, TOP, BOTTOM),
+            size=SIZE,
         )
 
 

@@ -43,6 +43,30 @@ TEXTS: dict[str, tuple[str, str]] = {
     "relation_power-of-attorney": ("har gitt deg fullmakt", "gave you power of attorney"),
     "relation_guardian": ("du er verge", "you are guardian"),
     "years": ("år", "years"),
+    "why_parent": (
+        "Du ser opplysningene som forelder, etter aldersreglene. Det du ser, står i barnets"
+        " logg over hvem som har sett opplysningene.",
+        "You see the information as a parent, under the age rules. What you look at is in the"
+        " child's log of who has seen the information.",
+    ),
+    "why_power-of-attorney": (
+        "Du ser opplysningene fordi personen har gitt deg fullmakt. Fullmakt gis av voksne og"
+        " har ingen aldersregler. Det du ser, står i personens logg over hvem som har sett"
+        " opplysningene.",
+        "You see the information because the person gave you power of attorney. A power of"
+        " attorney is given by an adult and has no age rules. What you look at is in the"
+        " person's log of who has seen the information.",
+    ),
+    "why_guardian": (
+        "Du ser opplysningene som verge. Det du ser, står i personens logg over hvem som har"
+        " sett opplysningene.",
+        "You see the information as guardian. What you look at is in the person's log of who"
+        " has seen the information.",
+    ),
+    "poa_rule": (
+        "fullmakt: du ser det personen selv ser",
+        "power of attorney: you see what the person sees",
+    ),
     "age_rules": ("Aldersreglene for foreldre", "The age rules for parents"),
     "age_rule_under_12": (
         "Under 12 år: du ser barnets opplysninger.",

@@ -13,12 +13,14 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from samhandling.auth import DevIssuer
+from samhandling.auth.claims import ACTS_FOR
 from samhandling.auth.dev.authorization import (
     AuthorizationServer,
     AuthorizeRedirect,
     AuthorizeRefused,
     s256,
 )
+from samhandling.auth.dev.personas import PERSONAS
 from samhandling.auth.dev.token_endpoint import TokenEndpointError
 from samhandling.web.oidc import pkce_pair
 
@@ -219,3 +221,30 @@ def test_a_public_smart_app_gets_the_launch_patient(
     claims = claims_of(issuer, answer["access_token"])
     assert claims["patient"] == "patient-of-058585" and claims["scope"] == "patient/*.rs"
     assert claims["pid"] == CITIZEN_FNR
+
+
+def test_the_attorney_acts_for_whom_the_register_names_with_no_age_rule(
+    issuer: DevIssuer,
+) -> None:
+    grantor, stranger = "02904128913", "05858540072"
+    register = {"14836815271": [(grantor, "power-of-attorney")]}
+    codes = AuthorizationServer(issuer, relations_of=lambda fnr: register.get(fnr, []))
+    codes.register("web", (CALLBACK,), SECRET)
+    verifier, challenge = pkce_pair()
+    request_id = authorize(codes, challenge)
+    # the attorney speaks for the register's grantor only, whoever the form names
+    url = codes.complete({"request_id": request_id, "persona": "attorney", "patient": stranger})
+    code = parse_qs(urlsplit(url).query)["code"][0]
+    claims = claims_of(issuer, exchange(codes, code, verifier)["access_token"])
+    assert claims["pid"] == "14836815271"  # ID-porten shaped
+    acts_for = claims[ACTS_FOR]
+    assert acts_for == [
+        {"pid": grantor, "relation": "power-of-attorney", "birth_date": "1941-10-02"}
+    ]
+    none: dict[str, Any] = dict.fromkeys(
+        ("purpose", "dpop_jkt", "reason", "scopes", "authorization_details", "client_id")
+    )
+    cli = issuer.claims_for(PERSONAS["attorney"], patient_fnr=None, lifetime=60, **none)
+    assert cli[ACTS_FOR] == acts_for  # `samhandling token --persona attorney` says the same
+    with pytest.raises(ValueError, match="grantor"):
+        issuer.claims_for(PERSONAS["attorney"], patient_fnr=stranger, lifetime=60, **none)

@@ -41,10 +41,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from samhandling.auth.claims import ACTS_FOR
-from samhandling.auth.dev.personas import PERSONAS, Persona
+from samhandling.auth.dev.personas import PERSONAS, Persona, acting_for
 from samhandling.auth.dev.token_endpoint import TokenEndpointError, authorization_details
 from samhandling.auth.jose import sha256_b64url
-from samhandling.auth.principal import birth_date_from_nin
 
 if TYPE_CHECKING:
     from samhandling.auth.dev.issuer import DevIssuer
@@ -61,6 +60,7 @@ CONTEXT_SCOPES = frozenset(
 LOGIN_PERSONAS = {
     "citizen": "innbygger",
     "parent": "forelder som handler for sitt barn",
+    "attorney": "har fullmakt fra en voksen",
     "gp": "fastlege",
     "hospital-physician": "sykehuslege",
     "home-care-nurse": "sykepleier i hjemmetjenesten",
@@ -71,8 +71,9 @@ LOGIN_PERSONAS = {
 PeopleFinder = Callable[[], list[tuple[str, str, str]]]
 #: The Patient id of a national ID number, None when unknown.
 PatientFinder = Callable[[str], "str | None"]
-#: The national ID numbers of a person's children, as the population register knows them.
-ChildrenFinder = Callable[[str], list[str]]
+#: (national ID, relation) of the people a person acts for, as the population register
+#: knows them: their children ("parent") and who gave them a power of attorney.
+RelationsFinder = Callable[[str], list[tuple[str, str]]]
 
 
 class AuthorizeRefused(Exception):
@@ -137,12 +138,12 @@ class AuthorizationServer:
         *,
         people: PeopleFinder | None = None,
         patient_id_of: PatientFinder | None = None,
-        children_of: ChildrenFinder | None = None,
+        relations_of: RelationsFinder | None = None,
     ) -> None:
         self.issuer = issuer
         self.people = people or (lambda: [])
         self.patient_id_of = patient_id_of or (lambda _fnr: None)
-        self.children_of = children_of or (lambda _fnr: [])
+        self.relations_of = relations_of or (lambda _fnr: [])
         self._lock = threading.Lock()
         self._clients: dict[str, Client] = {}
         self._requests: dict[str, AuthorizeRequest] = {}
@@ -207,8 +208,8 @@ class AuthorizationServer:
         fnr = (form.get("patient") or "").strip() or None
         if fnr is not None and not (len(fnr) == 11 and fnr.isascii() and fnr.isdigit()):
             raise AuthorizeRefused("a national ID number has 11 digits")
-        if persona.kind == "citizen" and persona.default_child_pid:
-            fnr = None  # the parent persona speaks for its own child only
+        if persona.kind == "citizen" and (persona.default_child_pid or persona.grantor_pid):
+            fnr = None  # the parent and the attorney speak for their own people only
         launch = None
         if "launch/patient" in request.scopes:
             launch = self.patient_id_of(fnr or persona.pid or "")
@@ -303,8 +304,8 @@ class AuthorizationServer:
             claims["patient"] = grant.launch_patient
         if grant.name:
             claims["name"] = grant.name
-        if persona.default_child_pid and persona.pid:
-            claims.update(self._children(persona.pid))
+        if (persona.default_child_pid or persona.grantor_pid) and persona.pid:
+            claims.update(self._represented(persona.pid))
         refresh = secrets.token_urlsafe(32)
         grant.expires = time.time() + REFRESH_LIFETIME
         with self._lock:
@@ -322,20 +323,14 @@ class AuthorizationServer:
             answer["patient"] = grant.launch_patient
         return answer
 
-    def _children(self, parent_pid: str) -> dict[str, Any]:
-        """The parent persona acts for every child the population register gives it (the
-        persona's own child at least), each with the birth date of its national ID."""
-        children = dict.fromkeys(self.children_of(parent_pid))
-        if not children:
+    def _represented(self, pid: str) -> dict[str, Any]:
+        """The parent and the attorney personas act for everyone the population register
+        relates them to (children; adults who gave them a power of attorney), each with the
+        birth date of its national ID."""
+        relations = dict.fromkeys(self.relations_of(pid))
+        if not relations:
             return {}
-        entries = []
-        for pid in children:
-            born = birth_date_from_nin(pid)
-            entry = {"pid": pid, "relation": "parent"}
-            if born is not None:
-                entry["birth_date"] = born.isoformat()
-            entries.append(entry)
-        return {ACTS_FOR: entries}
+        return {ACTS_FOR: [acting_for(fnr, relation) for fnr, relation in relations]}
 
     def _forget_expired(self) -> None:
         now = time.time()

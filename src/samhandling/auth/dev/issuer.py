@@ -25,10 +25,10 @@ from typing import Any, Literal
 from joserfc import jwk, jwt
 
 from samhandling.auth import claims as c
-from samhandling.auth.dev.personas import Persona
+from samhandling.auth.dev.personas import Persona, acting_for
 from samhandling.auth.dev.personas import persona as get_persona
 from samhandling.auth.dev.token_endpoint import TokenEndpoint, TokenEndpointError
-from samhandling.auth.principal import EMERGENCY_PURPOSES, PURPOSES, birth_date_from_nin
+from samhandling.auth.principal import EMERGENCY_PURPOSES, PURPOSES
 from samhandling.auth.settings import AuthSettings, TrustedIssuer
 
 __all__ = ["DEV_AUDIENCE", "DevIssuer", "DevIssuerDisabled", "TokenEndpointError"]
@@ -310,22 +310,19 @@ class DevIssuer:
 
     def _citizen(self, p: Persona, patient_fnr: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {"acr": "idporten-loa-high", "name": p.display_name}
-        if p.default_child_pid is None:
+        represented = p.default_child_pid or p.grantor_pid
+        if represented is None:
             out["pid"] = patient_fnr or p.pid
             return out
         out["pid"] = p.pid
-        child = patient_fnr or p.default_child_pid
-        if child != p.default_child_pid:
-            # The persona is the parent of one child in the demo population; a token for
-            # anybody else would claim a relation the population register does not have.
-            raise ValueError(
-                f"persona {p.name!r} is the parent of its own child only; omit --patient"
-            )
-        born = birth_date_from_nin(child)
-        entry = {"pid": child, "relation": "parent"}
-        if born is not None:
-            entry["birth_date"] = born.isoformat()
-        out[c.ACTS_FOR] = [entry]
+        if (patient_fnr or represented) != represented:
+            # The persona acts for one person of the demo population (its child, or the
+            # adult who gave it a power of attorney); a token for anybody else would claim
+            # a relation the population register does not have.
+            whom = "child" if p.default_child_pid else "grantor"
+            raise ValueError(f"persona {p.name!r} acts for its own {whom} only; omit --patient")
+        relation = "parent" if p.default_child_pid else "power-of-attorney"
+        out[c.ACTS_FOR] = [acting_for(represented, relation)]
         return out
 
     def token_endpoint(

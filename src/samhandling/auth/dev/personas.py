@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from samhandling.auth.principal import birth_date_from_nin
+
 PersonaKind = Literal["clinician", "citizen", "system"]
 
 
@@ -34,6 +36,7 @@ class Persona:
     orgnr_supplier: str = "991000100"
     security_level: int = 4
     default_child_pid: str | None = None
+    grantor_pid: str | None = None  # the adult who gave this persona a power of attorney
 
 
 PERSONAS: dict[str, Persona] = {
@@ -118,6 +121,16 @@ PERSONAS: dict[str, Persona] = {
             default_child_pid="07851950170",
         ),
         Persona(
+            "attorney",
+            "citizen",
+            "Frida Fullmektig",
+            ("patient/*.rs",),
+            pid="14836815271",
+            client_id="samhandling-dev-portal",
+            client_name="Samhandling dev innbyggerportal",
+            grantor_pid="02904128913",  # Gunnar Fullmektig, her father, gave her the power
+        ),
+        Persona(
             "system",
             "system",
             "Fjordbyen integrasjonsmotor",
@@ -149,3 +162,12 @@ def persona(name: str) -> Persona:
         return PERSONAS[name]
     except KeyError:
         raise KeyError(f"unknown persona {name!r}; known: {', '.join(PERSONAS)}") from None
+
+
+def acting_for(pid: str, relation: str) -> dict[str, str]:
+    """An `acts_for` entry: the person, the relation, the birth date of the national ID."""
+    entry = {"pid": pid, "relation": relation}
+    born = birth_date_from_nin(pid)
+    if born is not None:
+        entry["birth_date"] = born.isoformat()
+    return entry
