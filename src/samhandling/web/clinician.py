@@ -25,6 +25,7 @@ from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 from samhandling.web.access import Call
 from samhandling.web.citizen import patient_sections
 from samhandling.web.critical_entries import CriticalEntryWork
+from samhandling.web.critical_registration import FORMS, CriticalRegistration
 from samhandling.web.documents import document_id, download
 from samhandling.web.drug_reaction import CRITICALITIES, REACTIONS, SUBSTANCES, drug_reaction
 from samhandling.web.measurements import DAYS, SIZE, chosen_days, measurement_charts
@@ -104,9 +105,10 @@ class ClinicianPages:
         self.views = views
 
     def routes(self) -> list[Route]:
-        """`/clinician`, its find and select forms, the patient page, the drug reaction."""
+        """`/clinician`, its find and select forms, the patient page and its forms."""
         new = "/clinician/patient/{id}/drug-reaction"
         work, entries = MedicationListWork(self), CriticalEntryWork(self)
+        other, kind = CriticalRegistration(self), "/clinician/patient/{id}/register/{kind}"
         return [
             Route("/clinician", self._only(self.home), methods=["GET"]),
             Route("/clinician/find", self._only(self.find), methods=["POST"]),
@@ -116,6 +118,8 @@ class ClinicianPages:
             Route(MEASUREMENTS_PATH, self._only(self.measurements), methods=["GET"]),
             Route(new, self._only(self.reaction_form), methods=["GET"]),
             Route(new, self._only(self.register_reaction), methods=["POST"]),
+            Route(kind, self._only(other.form), methods=["GET"]),
+            Route(kind, self._only(other.register), methods=["POST"]),
             Route(LAB_CHANGE_PATH, self._only(self.change_lab), methods=["POST"]),
             Route(STOP_PATH, self._only(work.stop), methods=["POST"]),
             Route(RECONCILE_PATH, self._only(work.reconcile), methods=["POST"]),
@@ -212,6 +216,7 @@ class ClinicianPages:
             if patient
             else {},
             registered=request.query_params.get("registered") == "1",
+            other_kinds=tuple(FORMS),
             changed=request.query_params.get("changed")
             if request.query_params.get("changed") in PAGE_CHANGES
             else None,
