@@ -110,7 +110,12 @@ FORMS: dict[str, KindForm] = {
 
 
 def _concept(system: str, code: str, text: str) -> dict[str, Any]:
-    return {"coding": [{"system": system, "code": code, "display": text}], "text": text}
+    """A coded concept; our Norwegian names of SNOMED CT concepts are its text only (the
+    code system's display is the English description, not ours)."""
+    coding = {"system": system, "code": code}
+    if system != SCT:
+        coding["display"] = text
+    return {"coding": [coding], "text": text}
 
 
 def _category(code: str) -> dict[str, Any]:
