@@ -165,3 +165,9 @@ def test_the_general_format_parameter_is_not_an_unsupported_kick_off_parameter(
 ) -> None:
     answer = store.client.get("/fhir/$export", params={"_format": "json"}, headers=ASYNC)
     assert answer.status_code == 202, answer.text
+
+
+def test_a_type_that_is_no_r4_resource_type_is_400(store: Store) -> None:
+    answer = store.client.get("/fhir/$export", params={"_type": "Patient,Pasient"}, headers=ASYNC)
+    assert answer.status_code == 400
+    assert "Pasient" in _diagnostics(answer)

@@ -19,6 +19,7 @@ from samhandling.auth.scopes import grant
 from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.instants import datetime_to_us, now_us
 from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
+from samhandling.fhir.validation import is_resource_type
 from samhandling.interactions.operations import OperationContext, OperationResult
 from samhandling.interactions.type_filter import PARAMETER, parse_type_filters
 from samhandling.services.bulk_export.kickoff_parameters import (
@@ -170,7 +171,7 @@ def _since(context: OperationContext) -> int | None:
 def _granted_types(principal: Principal, context: OperationContext, patients: bool) -> list[str]:
     asked = _list(context, "_type")
     for name in asked or ():
-        if not _TYPE_NAME.match(name):
+        if not (_TYPE_NAME.match(name) and is_resource_type(name)):
             raise FhirError(400, error("invalid", f"_type: {name} is not a resource type", "_type"))
     if asked is None:
         stored = snapshot_types(
