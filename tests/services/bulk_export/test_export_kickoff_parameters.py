@@ -171,3 +171,9 @@ def test_a_type_that_is_no_r4_resource_type_is_400(store: Store) -> None:
     answer = store.client.get("/fhir/$export", params={"_type": "Patient,Pasient"}, headers=ASYNC)
     assert answer.status_code == 400
     assert "Pasient" in _diagnostics(answer)
+
+
+def test_lenient_handling_may_come_in_a_second_prefer_header(store: Store) -> None:
+    two = [("Prefer", "respond-async"), ("Prefer", "handling=lenient")]
+    answer = store.client.get("/fhir/$export", params={"_until": "2030-01-01"}, headers=two)
+    assert answer.status_code == 202, answer.text
