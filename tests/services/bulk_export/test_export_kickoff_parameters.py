@@ -49,6 +49,16 @@ def test_the_patient_parameter_limits_a_patient_export_to_those_patients(store: 
     assert second not in {o["subject"]["reference"].split("/")[-1] for o in exported["Observation"]}
     # a POST kick-off's request URL is given without its parameters (Bulk Data 2.0)
     assert store.manifest(status_url)["request"] == "http://testserver/fhir/Patient/$export"
+    officer = store.headers(persona="security-officer")
+    found = store.client.get("/fhir/AuditEvent", params={"_count": "100"}, headers=officer)
+    (event,) = [
+        e["resource"]
+        for e in found.json()["entry"]
+        if "completed" in e["resource"].get("outcomeDesc", "")
+    ]
+    named = {e.get("what", {}).get("reference") for e in event["entity"]}
+    assert {f"Patient/{first}", f"Patient/{third}"} <= named
+    assert f"Patient/{second}" not in named  # what left names the patients, only them
 
 
 def test_an_unknown_or_withheld_patient_is_refused_naming_it(store: Store) -> None:
