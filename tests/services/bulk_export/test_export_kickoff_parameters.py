@@ -187,3 +187,12 @@ def test_lenient_handling_may_come_in_a_second_prefer_header(store: Store) -> No
     two = [("Prefer", "respond-async"), ("Prefer", "handling=lenient")]
     answer = store.client.get("/fhir/$export", params={"_until": "2030-01-01"}, headers=two)
     assert answer.status_code == 202, answer.text
+
+
+def test_the_patient_parameter_is_also_taken_from_a_get_query(store: Store) -> None:
+    first = store.patients[0]
+    status_url = store.kick_off("/fhir/Patient/$export", patient=f"Patient/{first}")
+    assert store.worker().run_once()
+    exported = store.exported(status_url)
+    assert [p["id"] for p in exported["Patient"]] == [first]
+    assert {o["id"] for o in exported["Observation"]} == set(store.observations[first])
