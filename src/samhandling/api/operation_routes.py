@@ -67,7 +67,8 @@ def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[Base
                     params.get("id"),
                     parameters,
                     body,
-                    headers=dict(request.headers),
+                    # a header sent more than once (two `Prefer`s) is one, joined (RFC 9110)
+                    headers={k: ", ".join(request.headers.getlist(k)) for k in request.headers},
                     data_dir=api.settings.data_dir,
                 )
                 return operation.handler(context)

@@ -22,6 +22,7 @@ from rich.progress import Progress
 from sqlalchemy import Engine
 
 from samhandling.cli.operator_errors import OperatorError, open_database
+from samhandling.cli.shipped_copies import ShippedCopies
 from samhandling.config import Settings
 from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError
@@ -103,9 +104,12 @@ def import_bundles(
 ) -> Counter[str]:
     """Import every Bundle; prints the count of entries per resource type and outcome."""
     files = import_order(paths)
-    rules = platform_of(settings.services).write_rules
+    platform = platform_of(settings.services)
     engine = open_database(settings.database_url)
-    target = Destination(engine, settings.base_url, rules)
+    shipped = ShippedCopies(
+        engine, platform.shipped_definitions(), publish_them=settings.publish_definitions
+    )
+    target = Destination(engine, settings.base_url, platform.write_rules, shipped)
     counts: Counter[str] = Counter()
     failures = 0
     try:
@@ -118,10 +122,13 @@ def import_bundles(
     finally:
         engine.dispose()
     existing = counts.pop(EXISTING, 0)
+    platform_copies = counts.pop(SHIPPED, 0)
     total = sum(counts.values())
     typer.echo(f"imported {total} resources from {len(files)} files ({failures} failed bundles)")
     if skip_existing:
         typer.echo(f"  already there (skipped): {existing}")
+    if platform_copies:
+        typer.echo(f"  shipped with the platform (published, copies skipped): {platform_copies}")
     for resource_type, count in sorted(counts.items()):
         typer.echo(f"  {resource_type}: {count}")
     if failures:
@@ -130,6 +137,7 @@ def import_bundles(
 
 
 EXISTING = "\0existing"
+SHIPPED = "\0shipped"
 
 
 class Destination(NamedTuple):
@@ -138,6 +146,7 @@ class Destination(NamedTuple):
     engine: Engine
     base_url: str
     rules: tuple[WriteRule, ...]
+    shipped: ShippedCopies
 
 
 def tag_for_skip_existing(bundle: Any) -> Any:
@@ -164,7 +173,10 @@ def _import_file(target: Destination, path: Path, counts: Counter[str], skip_exi
     try:
         for bundle in read_bundles(path):
             prepared = tag_for_skip_existing(bundle) if skip_existing else bundle
-            failures += _import_one(target, prepared, counts, path)
+            prepared, skipped = target.shipped.left_out(prepared)
+            counts[SHIPPED] += skipped
+            if not skipped or prepared["entry"]:
+                failures += _import_one(target, prepared, counts, path)
     except (OSError, ValueError, FhirError) as exc:  # unreadable, not JSON, not a Bundle
         typer.echo(f"{path.name}: not imported: {exc}", err=True)
         return failures + 1

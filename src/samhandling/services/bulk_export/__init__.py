@@ -20,6 +20,7 @@ _PARAMETERS: tuple[Param, ...] = (
     ("_elements", "in", 0, "*", "string"),
     ("_typeFilter", "in", 0, "*", "string"),
     ("_deidentify", "in", 0, "1", "string"),
+    ("patient", "in", 0, "*", "Reference"),  # Patient and Group level only
 )
 
 

@@ -19,9 +19,16 @@ from samhandling.auth.scopes import grant
 from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.instants import datetime_to_us, now_us
 from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
+from samhandling.fhir.validation import is_resource_type
 from samhandling.interactions.operations import OperationContext, OperationResult
 from samhandling.interactions.type_filter import PARAMETER, parse_type_filters
+from samhandling.services.bulk_export.kickoff_parameters import (
+    refuse_patients,
+    requested_patients,
+    unsupported,
+)
 from samhandling.services.bulk_export.research import PROJECT_NAME, ResearchProjects
+from samhandling.services.bulk_export.runner import withheld_from_systems
 from samhandling.store.export_queries import (
     ACCEPTED,
     ExportJob,
@@ -49,6 +56,7 @@ def kick_off(context: OperationContext) -> OperationResult:
     principal = _system_caller(context)
     _check_async(context)
     _check_format(context)
+    ignored = unsupported(context.parameters, context.headers)
     parameters = _job_parameters(context, principal)
     snapshot_tx, committed_us = snapshot_position(context.connection)
     created = now_us()
@@ -68,7 +76,8 @@ def kick_off(context: OperationContext) -> OperationResult:
         error=None,
     )
     insert_job(context.connection, job)
-    outcome = operation_outcome([Issue("information", "informational", "export accepted")])
+    accepted = Issue("information", "informational", "export accepted")
+    outcome = operation_outcome([accepted, *ignored])
     location = status_url(context.base_url, job.job_id)
     return OperationResult(outcome, 202, {"Content-Location": location})
 
@@ -162,7 +171,7 @@ def _since(context: OperationContext) -> int | None:
 def _granted_types(principal: Principal, context: OperationContext, patients: bool) -> list[str]:
     asked = _list(context, "_type")
     for name in asked or ():
-        if not _TYPE_NAME.match(name):
+        if not (_TYPE_NAME.match(name) and is_resource_type(name)):
             raise FhirError(400, error("invalid", f"_type: {name} is not a resource type", "_type"))
     if asked is None:
         stored = snapshot_types(
@@ -183,15 +192,42 @@ def reads(principal: Principal, resource_type: str) -> bool:
 
 
 def _patients(context: OperationContext) -> tuple[tuple[str, ...] | None, bool]:
-    """(the member patients of a Group export, whether every patient's compartment)."""
+    """(the patients whose compartments are exported, None: no list; whether the export
+    is of patient compartments): the `patient` parameter's, a Group's members (those of
+    them the `patient` parameter names), or every patient."""
+    asked = requested_patients(context.parameters, context.resource_type)
     if context.resource_type == "Patient":
-        return None, True
+        if asked is None:
+            return None, True
+        _check_exportable(context, asked)
+        return tuple(asked), True
     if context.resource_type != "Group" or context.resource_id is None:
         return None, False
     stored = read_current(context.connection, "Group", context.resource_id)
     if stored is None or stored.deleted or stored.content is None:
         raise FhirError(404, error("not-found", f"Group/{context.resource_id} is not known"))
-    return tuple(members(stored.resource())), True
+    found = members(stored.resource())
+    if asked is None:
+        return tuple(found), True
+    outside = [p for p in asked if p not in found]
+    if outside:
+        raise refuse_patients(outside, f"not a member of Group/{context.resource_id}")
+    _check_exportable(context, asked)
+    return tuple(asked), True
+
+
+def _check_exportable(context: OperationContext, patient_ids: list[str]) -> None:
+    """400 naming the requested patients that are unknown, deleted or withheld from
+    systems (one answer for all three, so a withheld patient is not told apart)."""
+    refused = []
+    for patient_id in patient_ids:
+        stored = read_current(context.connection, "Patient", patient_id)
+        present = stored is not None and not stored.deleted and stored.content is not None
+        resource = stored.resource() if stored is not None and present else None
+        if resource is None or withheld_from_systems(resource):
+            refused.append(patient_id)
+    if refused:
+        raise refuse_patients(refused, "not known or not exportable by this client")
 
 
 def members(group: dict[str, Any]) -> list[str]:
@@ -208,5 +244,7 @@ def members(group: dict[str, Any]) -> list[str]:
 def _request_url(context: OperationContext) -> str:
     path = "/".join(p for p in (context.resource_type, context.resource_id) if p)
     query = [(k, str(v)) for k, values in context.parameters.items() for v in values]
+    if context.body is not None:
+        query = []  # Bulk Data 2.0: a POST kick-off's request URL is without its parameters
     where = f"{context.base_url}/{path}/$export" if path else f"{context.base_url}/$export"
     return f"{where}?{urlencode(query)}" if query else where

@@ -200,7 +200,7 @@ def export_type(
                 rows = snapshot_batch(connection, selection, after, limits.batch_size)
                 wanted = shaping.matching(connection, selection.resource_type, rows)
             for _resource_id, patient_id, resource in wanted:
-                if not (withhold and _withheld_from_systems(resource)):
+                if not (withhold and withheld_from_systems(resource)):
                     writer.write(shaping.shape(resource, patient_id))
                     written += 1
             on_batch(written)
@@ -214,7 +214,7 @@ def export_type(
     return writer.finish() or [{"type": selection.resource_type, "file": None, "count": 0}]
 
 
-def _withheld_from_systems(resource: dict[str, Any]) -> bool:
+def withheld_from_systems(resource: dict[str, Any]) -> bool:
     """The policy's rule for systems: blocked or very restricted entries are withheld."""
     labels = labels_of(resource)
     return labels.blocked_for_personnel or labels.very_restricted
