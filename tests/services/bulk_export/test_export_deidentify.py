@@ -26,6 +26,12 @@ def projects(store: Store) -> dict[str, str]:
     """Two projects for the research client; its headers."""
     config = {"projects": {p: {"clients": [RESEARCH_CLIENT]} for p in ("diabetes", "hjerte")}}
     (store.data_dir / "research-projects.json").write_text(json.dumps(config))
+    # Fixed keys: with a random key, a shifted date now and then equals another patient's
+    # unshifted one (a coincidence, not a leak) and the date assertions would flake.
+    keys = store.data_dir / "research-keys"
+    keys.mkdir(mode=0o700)
+    for n, project in enumerate(("diabetes", "hjerte")):
+        (keys / f"{project}.key").write_bytes(bytes(range(n, n + 32)))
     return store.headers(client_id=RESEARCH_CLIENT)
 
 
