@@ -3,10 +3,15 @@ runs, and how rounds become the result (the end-to-end run takes minutes: not he
 
 from __future__ import annotations
 
+import importlib
 import subprocess
+import sys
 from pathlib import Path
 
-from bench import compare
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))  # bench/ is a regular package: found before tests/bench
+compare = importlib.import_module("bench.compare")
 
 
 def _run(throughput: dict[str, float], cpu: dict[str, float]) -> dict[str, object]:
