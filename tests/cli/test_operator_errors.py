@@ -87,7 +87,7 @@ def test_a_parent_token_for_somebody_elses_child_is_refused_at_minting(tmp_path:
         "token", "--persona", "parent", "--patient", "05858540072", "--data-dir", str(tmp_path),
         cwd=tmp_path,
     )  # fmt: skip
-    assert_one_line_error(result, "parent of its own child only")
+    assert_one_line_error(result, "acts for its own child only")
 
 
 @pytest.mark.postgres
