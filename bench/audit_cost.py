@@ -67,27 +67,50 @@ def measure(cfg: harness.Config, rounds: int) -> dict[str, Any]:
         if not cfg.keep_work_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
     return {
+        **run_record(
+            engine_run, cfg, run_id=run_id, mode="audit-cost", engine="postgresql", started=started
+        ),
+        **commit,
+        "config": run_config(cfg, rounds),
+        "rounds": measured,
+        "summary": summarise(measured, cfg.workloads),
+    }
+
+
+def run_record(
+    engine_run: harness.EngineRun,
+    cfg: harness.Config,
+    *,
+    run_id: str,
+    mode: str,
+    engine: str,
+    started: dt.datetime,
+) -> dict[str, Any]:
+    """The fields every interleaved run's result file starts with (audit-cost, compare,
+    export-load); each adds its commits, config, rounds and summary."""
+    return {
         "schema": 1,
         "run_id": run_id,
-        "mode": "audit-cost",
-        "engine": "postgresql",
+        "mode": mode,
+        "engine": engine,
         "database": engine_run.db_version,
         "date": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        **commit,
         "machine": machine_info(),
         "pinning": engine_run.pinning(),
-        "config": {
-            "rounds": rounds,
-            "clients": cfg.clients,
-            "duration_s": cfg.duration_s,
-            "warmup_s": cfg.warmup_s,
-            "ingest_patients": cfg.ingest_patients,
-            "workers": cfg.workers,
-        },
         "setup": engine_run.setup,
-        "rounds": measured,
-        "summary": summarise(measured, cfg.workloads),
+    }
+
+
+def run_config(cfg: harness.Config, rounds: int) -> dict[str, Any]:
+    """The settings an interleaved run was made with."""
+    return {
+        "rounds": rounds,
+        "clients": cfg.clients,
+        "duration_s": cfg.duration_s,
+        "warmup_s": cfg.warmup_s,
+        "ingest_patients": cfg.ingest_patients,
+        "workers": cfg.workers,
     }
 
 

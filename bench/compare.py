@@ -31,7 +31,7 @@ import orjson
 
 from bench import audit_cost
 from bench import run as harness
-from bench.procstats import load_average, machine_info
+from bench.procstats import load_average
 from bench.server import ServerHandle, start_server
 from bench.workloads.base import Prepared
 
@@ -99,26 +99,12 @@ def measure(cfg: harness.Config, engine: str, commits: dict[str, str], rounds: i
         if not cfg.keep_work_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
     return {
-        "schema": 1,
-        "run_id": run_id,
-        "mode": "compare",
-        "engine": engine,
-        "database": engine_run.db_version,
-        "date": started.isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **audit_cost.run_record(
+            engine_run, cfg, run_id=run_id, mode="compare", engine=engine, started=started
+        ),
         "old": commits["old"],
         "new": commits["new"],
-        "machine": machine_info(),
-        "pinning": engine_run.pinning(),
-        "config": {
-            "rounds": rounds,
-            "clients": cfg.clients,
-            "duration_s": cfg.duration_s,
-            "warmup_s": cfg.warmup_s,
-            "ingest_patients": cfg.ingest_patients,
-            "workers": cfg.workers,
-        },
-        "setup": engine_run.setup,
+        "config": audit_cost.run_config(cfg, rounds),
         "rounds": measured,
         "audit_verify": chain,
         "summary": summarise(measured, cfg.workloads),

@@ -27,8 +27,8 @@ import httpx
 import orjson
 
 from bench import run as harness
-from bench.audit_cost import load_patients
-from bench.procstats import git_commit, machine_info
+from bench.audit_cost import load_patients, run_config, run_record
+from bench.procstats import git_commit
 from bench.server import ServerHandle, start_server
 from bench.workloads import reads
 from bench.workloads.base import Prepared
@@ -83,27 +83,13 @@ def _result(
     rows_per_second: float,
     measured: list[dict[str, Any]],
 ) -> dict[str, Any]:
+    run_id = engine_run.run_id
     return {
-        "schema": 1,
-        "run_id": engine_run.run_id,
-        "mode": "export-load",
-        "engine": "postgresql",
-        "database": engine_run.db_version,
-        "date": started.isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **run_record(
+            engine_run, cfg, run_id=run_id, mode="export-load", engine="postgresql", started=started
+        ),
         **engine_run.commit,
-        "machine": machine_info(),
-        "pinning": engine_run.pinning(),
-        "config": {
-            "rounds": rounds,
-            "clients": cfg.clients,
-            "duration_s": cfg.duration_s,
-            "warmup_s": cfg.warmup_s,
-            "ingest_patients": cfg.ingest_patients,
-            "workers": cfg.workers,
-            "export_rows_per_second": rows_per_second,
-        },
-        "setup": engine_run.setup,
+        "config": {**run_config(cfg, rounds), "export_rows_per_second": rows_per_second},
         "rounds": measured,
         "summary": summarise(measured),
     }
