@@ -49,13 +49,15 @@ class ExportJob:
 @dataclass(frozen=True)
 class SnapshotSelection:
     """What one type's walk reads: the snapshot, `_since`, and the patients (None: any
-    resource; `all_patients`: any resource in some patient's compartment)."""
+    resource; `all_patients`: any resource in some patient's compartment); `ids`: only
+    those resources (a look-up of known ids rather than a walk)."""
 
     resource_type: str
     snapshot_tx: int
     since_us: int | None = None
     patients: tuple[str, ...] | None = None
     all_patients: bool = False
+    ids: tuple[str, ...] | None = None
 
 
 def insert_job(connection: Connection, job: ExportJob) -> None:
@@ -210,6 +212,8 @@ def _filters(selection: SnapshotSelection) -> list[Any]:
         found.append(v.patient_id.in_(selection.patients))
     elif selection.all_patients:
         found.append(v.patient_id.is_not(None))
+    if selection.ids is not None:
+        found.append(v.resource_id.in_(selection.ids))
     return found
 
 

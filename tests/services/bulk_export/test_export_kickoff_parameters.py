@@ -150,7 +150,7 @@ def test_every_ndjson_output_format_name_is_accepted(store: Store, output_format
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("includeAssociatedData", "LatestProvenanceResources"), ("_until", "2030-01-01")],
+    [("includeAssociatedData", "_mittOppsett"), ("_until", "2030-01-01")],
 )
 def test_an_unsupported_parameter_is_400_unless_handling_is_lenient(
     store: Store, name: str, value: str

@@ -9,7 +9,8 @@ Pure transformation of one resource with the project's key:
 - free text goes: narratives (`text`), `note`, `comment`, `patientInstruction`,
   `description`, `valueString`, `display` strings other than a coding's, attachments'
   `data`, `url` and `title` (and a Binary's `data`); extensions left without a value go
-  with them;
+  with them; digital signatures (`signature`, e.g. a Provenance's: a signature over the
+  identified content) go too;
 - resource ids (also of resources inside a Bundle; not contained ones), `Type/id`
   references and `fullUrl`s become keyed pseudonyms (HMAC-SHA-256 of `Type/id` with the
   project's key, base32), so references between exported resources still join and the
@@ -49,6 +50,7 @@ _DROPPED = frozenset(
         "valueHumanName",
         "valueContactPoint",
         "valueIdentifier",
+        "signature",
     }
 )
 _ATTACHMENT_DROPPED = ("data", "url", "title")

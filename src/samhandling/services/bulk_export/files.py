@@ -4,12 +4,19 @@ fetch is always whole."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from samhandling.fhir import json_codec
 
 _JOB_ID = re.compile(r"^[0-9a-f\-]{36}$")
+#: the file of the manifest's `error` array: an OperationOutcome per parameter (or
+#: value) ignored under `Prefer: handling=lenient` (Bulk Data 2.0); no R4 type has its name
+MESSAGES = "Messages.ndjson"
 _FILE_NAME = re.compile(r"^[A-Z][A-Za-z]{1,63}(-[0-9]{1,6})?\.ndjson$")
 
 
@@ -46,3 +53,21 @@ def file_name(resource_type: str, part: int) -> str:
 def temporary(path: Path) -> Path:
     """The name a file is written under until it is complete."""
     return path.with_name(f".{path.name}.part")
+
+
+def write_messages(folder: Path, issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Write one OperationOutcome per issue as the job's messages file; its manifest
+    entry (marked `error`), or none without issues."""
+    if not issues:
+        return []
+    path = folder / MESSAGES
+    lines = [
+        json_codec.dump({"resourceType": "OperationOutcome", "issue": [issue]}) + b"\n"
+        for issue in issues
+    ]
+    with temporary(path).open("wb") as handle:
+        handle.write(b"".join(lines))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary(path), path)
+    return [{"type": "OperationOutcome", "file": MESSAGES, "count": len(issues), "error": True}]

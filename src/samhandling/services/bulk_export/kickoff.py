@@ -23,12 +23,14 @@ from samhandling.fhir.validation import is_resource_type
 from samhandling.interactions.operations import OperationContext, OperationResult
 from samhandling.interactions.type_filter import PARAMETER, parse_type_filters
 from samhandling.services.bulk_export.kickoff_parameters import (
+    ASSOCIATED_DATA,
+    associated_data,
     refuse_patients,
     requested_patients,
     unsupported,
 )
 from samhandling.services.bulk_export.research import PROJECT_NAME, ResearchProjects
-from samhandling.services.bulk_export.runner import withheld_from_systems
+from samhandling.services.bulk_export.shaping import withheld_from_systems
 from samhandling.store.export_queries import (
     ACCEPTED,
     ExportJob,
@@ -56,8 +58,10 @@ def kick_off(context: OperationContext) -> OperationResult:
     principal = _system_caller(context)
     _check_async(context)
     _check_format(context)
-    ignored = unsupported(context.parameters, context.headers)
-    parameters = _job_parameters(context, principal)
+    associated, skipped = associated_data(context.parameters, context.headers)
+    ignored = [*unsupported(context.parameters, context.headers), *skipped]
+    parameters = _job_parameters(context, principal, associated)
+    parameters["ignored"] = [issue.to_fhir() for issue in ignored]
     snapshot_tx, committed_us = snapshot_position(context.connection)
     created = now_us()
     job = ExportJob(
@@ -82,9 +86,14 @@ def kick_off(context: OperationContext) -> OperationResult:
     return OperationResult(outcome, 202, {"Content-Location": location})
 
 
-def _job_parameters(context: OperationContext, principal: Principal) -> dict[str, Any]:
+def _job_parameters(
+    context: OperationContext, principal: Principal, associated: str | None
+) -> dict[str, Any]:
     """What the worker needs of the request, checked (400/403/404 otherwise)."""
     project = research_project(context, client_of(principal))
+    if associated is not None and not reads(principal, "Provenance"):
+        message = f"{ASSOCIATED_DATA}: no system read scope grants Provenance"
+        raise FhirError(403, error("forbidden", message, ASSOCIATED_DATA))
     patients, all_patients = _patients(context)
     granted = _granted_types(principal, context, all_patients or patients is not None)
     filters = parse_type_filters(
@@ -100,6 +109,8 @@ def _job_parameters(context: OperationContext, principal: Principal) -> dict[str
         "elements": _list(context, "_elements"),
         "type_filters": filters,
         "deidentify": project,
+        "associated": associated,
+        "base_url": context.base_url,
         "group": context.resource_id if context.resource_type == "Group" else None,
         "agent": principal.audit_agent(),
     }

@@ -4,9 +4,10 @@ parameter of a Patient- or Group-level kick-off.
 
 Bulk Data 2.0: a server that does not support a parameter SHOULD refuse the request
 (strict, the default), and MAY ignore the parameter when the client sent
-`Prefer: handling=lenient`. Here an unknown parameter and `includeAssociatedData` (no
-value of it is supported) are a 400 in strict handling and are ignored, with a warning in
-the kick-off's OperationOutcome, in lenient handling.
+`Prefer: handling=lenient`. Here an unknown parameter, and a value of
+`includeAssociatedData` other than the two Provenance values (a `_custom` one included),
+are a 400 in strict handling and are ignored, with a warning in the kick-off's
+OperationOutcome and in the manifest's `error` file, in lenient handling.
 """
 
 from __future__ import annotations
@@ -19,12 +20,24 @@ from samhandling.fhir.outcome import FhirError, Issue, error
 
 #: the kick-off parameters this server acts on
 SUPPORTED = frozenset(
-    {"_outputFormat", "_since", "_type", "_elements", "_typeFilter", "_deidentify", "patient"}
+    {
+        "_outputFormat",
+        "_since",
+        "_type",
+        "_elements",
+        "_typeFilter",
+        "_deidentify",
+        "includeAssociatedData",
+        "patient",
+    }
 )
 #: general FHIR parameters of every request (the response format), never an export's
 GENERAL = frozenset({"_format", "_pretty"})
-#: Bulk Data 2.0 parameter this server knows but does not implement (no value of it)
 ASSOCIATED_DATA = "includeAssociatedData"
+#: the values of `includeAssociatedData` served here, least restrictive last: Bulk Data
+#: 2.0 "if multiple conflicting values are included, the server SHALL apply the least
+#: restrictive value"
+LATEST, RELEVANT = "LatestProvenanceResources", "RelevantProvenanceResources"
 PATIENT = "patient"
 _PATIENT_REFERENCE = re.compile(r"^(?:.*/)?Patient/([A-Za-z0-9\-.]{1,64})$")
 
@@ -52,6 +65,36 @@ def unsupported(parameters: Mapping[str, list[Any]], headers: Mapping[str, str])
         Issue("warning", "not-supported", f"{name} is not supported and was ignored", (name,))
         for name in names
     ]
+
+
+def associated_data(
+    parameters: Mapping[str, list[Any]], headers: Mapping[str, str]
+) -> tuple[str | None, list[Issue]]:
+    """The `includeAssociatedData` value to apply (`RelevantProvenanceResources` over
+    `LatestProvenanceResources`; None without either) and the warnings for the values
+    ignored under lenient handling. Any other value, a server-defined `_custom` one too
+    (this server defines none), is a 400 naming it in strict handling."""
+    values = [i.strip() for v in parameters.get(ASSOCIATED_DATA) or () for i in str(v).split(",")]
+    values = [v for v in values if v]
+    unknown = list(dict.fromkeys(v for v in values if v not in (LATEST, RELEVANT)))
+    if unknown and not lenient(headers):
+        message = (
+            f"{ASSOCIATED_DATA}: value(s) not supported: {', '.join(unknown)} "
+            f"(supported: {LATEST}, {RELEVANT}; send Prefer: handling=lenient to have "
+            "the others ignored)"
+        )
+        raise FhirError(400, error("not-supported", message, ASSOCIATED_DATA))
+    ignored = [
+        Issue(
+            "warning",
+            "not-supported",
+            f"{ASSOCIATED_DATA}={value} is not supported and was ignored",
+            (ASSOCIATED_DATA,),
+        )
+        for value in unknown
+    ]
+    chosen = RELEVANT if RELEVANT in values else LATEST if LATEST in values else None
+    return chosen, ignored
 
 
 def requested_patients(parameters: Mapping[str, list[Any]], level: str | None) -> list[str] | None:

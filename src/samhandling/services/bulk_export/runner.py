@@ -14,13 +14,23 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from samhandling.audit.trail import append_at_commit
-from samhandling.auth.labels import labels_of
 from samhandling.fhir import json_codec
+from samhandling.services.bulk_export.associated import (
+    PROVENANCE,
+    ProvenanceChoice,
+    phases,
+    walks_provenance,
+)
 from samhandling.services.bulk_export.audit_record import export_record
 from samhandling.services.bulk_export.deidentify import Pseudonyms
-from samhandling.services.bulk_export.files import ExportFolders, file_name, temporary
-from samhandling.services.bulk_export.shaping import Shaping
-from samhandling.store.database import Engine, read_connection, write_connection
+from samhandling.services.bulk_export.files import (
+    ExportFolders,
+    file_name,
+    temporary,
+    write_messages,
+)
+from samhandling.services.bulk_export.shaping import Row, Shaping, withheld_from_systems
+from samhandling.store.database import Connection, Engine, read_connection, write_connection
 from samhandling.store.export_queries import (
     COMPLETED,
     ExportJob,
@@ -31,6 +41,8 @@ from samhandling.store.export_queries import (
 )
 
 Clock = Callable[[], int]
+#: which rows of a batch a walk writes (and with whose date shift)
+Choice = Callable[[Connection, list[Row]], list[Row]]
 
 
 @dataclass(frozen=True)
@@ -134,7 +146,7 @@ def run_job(
     output = list(job.output)
     done = {entry["type"] for entry in output}
     try:
-        for resource_type in job.parameters["types"]:
+        for resource_type in phases(job.parameters):
             if resource_type in done:
                 continue
             written = _export_type(
@@ -145,8 +157,9 @@ def run_job(
     except Cancelled:
         folders.remove(job.job_id)
         return False
+    messages = write_messages(folder, job.parameters.get("ignored") or [])
     with write_connection(engine) as connection:
-        if not end_job(connection, job.job_id, COMPLETED, output):
+        if not end_job(connection, job.job_id, COMPLETED, output + messages):
             folders.remove(job.job_id)
             return False
         append_at_commit(connection, export_record(job, output, clock()))
@@ -169,12 +182,32 @@ def _export_type(
         note = f"{resource_type}: {written} written"
         _progress(engine, job, output, note, limits, clock)
 
-    shaping = Shaping(
-        job.parameters.get("elements"),
-        pseudonyms,
-        tuple((job.parameters.get("type_filters") or {}).get(resource_type) or ()),
-    )
+    shaping = _shaping(job, resource_type, pseudonyms)
+    if resource_type == PROVENANCE and walks_provenance(job.parameters):
+        walk = SnapshotSelection(PROVENANCE, job.snapshot_tx)
+        choice = _provenance_choice(job, shaping)
+        return export_type(engine, walk, shaping, folder, limits, on_batch, choose=choice)
     return export_type(engine, _selection(job, resource_type), shaping, folder, limits, on_batch)
+
+
+def _shaping(job: ExportJob, resource_type: str, pseudonyms: Pseudonyms | None) -> Shaping:
+    filters = (job.parameters.get("type_filters") or {}).get(resource_type) or ()
+    return Shaping(job.parameters.get("elements"), pseudonyms, tuple(filters))
+
+
+def _provenance_choice(job: ExportJob, shaping: Shaping) -> ProvenanceChoice:
+    """The Provenance walk of `job`: its own selection of them and its exported types."""
+    types = job.parameters["types"]
+    others = [t for t in types if t != PROVENANCE]
+    return ProvenanceChoice(
+        snapshot_tx=job.snapshot_tx,
+        associated=job.parameters.get("associated"),
+        own=_selection(job, PROVENANCE) if PROVENANCE in types else None,
+        targets={t: (_selection(job, t), _shaping(job, t, None)) for t in others},
+        provenance_filter=Shaping(filters=shaping.filters),
+        deidentified=shaping.pseudonyms is not None,
+        base_url=job.parameters.get("base_url"),
+    )
 
 
 def export_type(
@@ -186,11 +219,13 @@ def export_type(
     on_batch: Callable[[int], None],
     *,
     withhold: bool = True,
+    choose: Choice | None = None,
 ) -> list[dict[str, Any]]:
     """Write one type's snapshot as NDJSON files in `folder`, one bounded batch at a time
     (`on_batch(written so far)` after each, then the pause `limits` ask); the manifest
     entries (count 0 when none). With `withhold`, entries the policy withholds from
-    systems (labels) are left out."""
+    systems (labels) are left out. `choose` picks a batch's rows (default: the type's
+    filters)."""
     writer = TypeWriter(folder, selection.resource_type, limits.max_file_bytes)
     after, written = "", 0
     try:
@@ -198,7 +233,10 @@ def export_type(
             started = limits.monotonic()
             with read_connection(engine) as connection:
                 rows = snapshot_batch(connection, selection, after, limits.batch_size)
-                wanted = shaping.matching(connection, selection.resource_type, rows)
+                if choose is not None:
+                    wanted = choose(connection, rows)
+                else:
+                    wanted = shaping.matching(connection, selection.resource_type, rows)
             for _resource_id, patient_id, resource in wanted:
                 if not (withhold and withheld_from_systems(resource)):
                     writer.write(shaping.shape(resource, patient_id))
@@ -212,12 +250,6 @@ def export_type(
         writer.abandon()
         raise
     return writer.finish() or [{"type": selection.resource_type, "file": None, "count": 0}]
-
-
-def withheld_from_systems(resource: dict[str, Any]) -> bool:
-    """The policy's rule for systems: blocked or very restricted entries are withheld."""
-    labels = labels_of(resource)
-    return labels.blocked_for_personnel or labels.very_restricted
 
 
 def _selection(job: ExportJob, resource_type: str) -> SnapshotSelection:
@@ -239,7 +271,7 @@ def _progress(
     limits: RunLimits,
     clock: Clock,
 ) -> None:
-    types = job.parameters["types"]
+    types = phases(job.parameters)
     finished = len({entry["type"] for entry in output})
     progress = f"{finished}/{len(types)} types; {note}"
     with write_connection(engine) as connection:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from samhandling.auth.labels import labels_of
 from samhandling.interactions.type_filter import matching_ids
 from samhandling.services.bulk_export.deidentify import Pseudonyms, deidentify
 from samhandling.services.bulk_export.elements import subset
@@ -37,3 +38,9 @@ class Shaping:
         if self.pseudonyms is not None:
             shaped = deidentify(shaped, patient_id, self.pseudonyms)
         return shaped
+
+
+def withheld_from_systems(resource: dict[str, Any]) -> bool:
+    """The policy's rule for systems: blocked or very restricted entries are withheld."""
+    labels = labels_of(resource)
+    return labels.blocked_for_personnel or labels.very_restricted

@@ -62,7 +62,7 @@ def status_of(job: ExportJob, base_url: str) -> StatusAnswer:
 
 def manifest(job: ExportJob, base_url: str) -> dict[str, Any]:
     """The completion manifest (Bulk Data Access 2.0)."""
-    output = [
+    files = [
         {
             "type": e["type"],
             "url": f"{base_url}/_export/{job.job_id}/{e['file']}",
@@ -71,12 +71,13 @@ def manifest(job: ExportJob, base_url: str) -> dict[str, Any]:
         for e in job.output
         if e.get("file")
     ]
+    errors = [e.get("error", False) for e in job.output if e.get("file")]
     return {
         "transactionTime": format_instant(job.transaction_time_us),
         "request": job.request,
         "requiresAccessToken": True,
-        "output": output,
-        "error": [],
+        "output": [f for f, is_error in zip(files, errors, strict=True) if not is_error],
+        "error": [f for f, is_error in zip(files, errors, strict=True) if is_error],
     }
 
 
