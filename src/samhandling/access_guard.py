@@ -51,6 +51,13 @@ class AccessGuard(Protocol):
     def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
         """Called inside the write transaction after each write (the audit trail hooks in)."""
 
+    def after_refusal(
+        self, connection: Any, interaction: str, entity: tuple[str, str], status: int, reason: str
+    ) -> None:
+        """Called inside a batch's transaction for an entry that failed and was rolled back
+        (its audit records with it): the refusal is audited with the entries kept.
+        `entity` is (type, id), the id "" when the entry named none."""
+
     def search_restriction(self, resource_type: str | None) -> Any:
         """A `search.restriction.SearchRestriction` for a search, or None for no limits."""
 
@@ -83,6 +90,11 @@ class OpenAccess:
         return None
 
     def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
+        return None
+
+    def after_refusal(
+        self, connection: Any, interaction: str, entity: tuple[str, str], status: int, reason: str
+    ) -> None:
         return None
 
     def search_restriction(self, resource_type: str | None) -> Any:

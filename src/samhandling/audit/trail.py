@@ -22,7 +22,7 @@ from samhandling.audit.events import audit_event
 from samhandling.audit.records import AuditRecord
 from samhandling.audit.storage.chain_writer import ChainWriter
 from samhandling.audit.storage.writes import Batch, Head, append_unlinked, chain_in
-from samhandling.store.database import before_commit
+from samhandling.store.database import before_commit, keep_with_savepoints
 
 _INFO_KEY = "samhandling.audit_at_commit"
 
@@ -74,7 +74,8 @@ class _AtCommit:
     """The records of one write transaction, inserted when it is about to commit (a failure
     rolls the write back): by the pre-commit hook of `store.database.write_connection`, on
     other connections by SQLAlchemy's `commit` event (dearer: a listener per transaction).
-    A rollback drops them."""
+    A rollback drops them, and a rolled-back savepoint those added inside it (a batch
+    entry that failed: its refusal is recorded instead, `PolicyGuard.after_refusal`)."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -83,6 +84,7 @@ class _AtCommit:
         if not before_commit(connection, self._at_commit):
             event.listen(connection, "commit", self._at_commit)
             event.listen(connection, "rollback", self._at_rollback)
+        keep_with_savepoints(connection, self)
 
     @classmethod
     def of(cls, connection: Connection) -> _AtCommit:
@@ -92,6 +94,12 @@ class _AtCommit:
         pending = cls(connection)
         connection.info[_INFO_KEY] = pending
         return pending
+
+    def mark(self) -> object:
+        return len(self.records)
+
+    def rollback_to(self, mark: object | None) -> None:
+        del self.records[mark if isinstance(mark, int) else 0 :]
 
     def _at_commit(self, connection: Connection) -> None:
         if self.closed:

@@ -1,32 +1,30 @@
 """Batch and transaction Bundles (R4 §3.1.0.11).
 
 A transaction runs in ONE database transaction: any failing entry rolls everything back and
-the error names the entry. A batch runs each entry in its own transaction.
+the error names the entry. A batch's entries succeed or fail one by one (`batch.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Engine
 
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
-from samhandling.fhir.outcome import FhirError, Issue
 from samhandling.fhir.references import rewrite_attachment_urls, rewrite_references
+from samhandling.interactions.batch import BatchRequest, run_batch
 from samhandling.interactions.bundle_entries import (
     METHOD_ORDER,
     BundleEntry,
+    naming_entry,
     parse_bundle,
-    status_line,
 )
 from samhandling.interactions.bundle_refs import ReferenceResolver
 from samhandling.interactions.entry_actions import EntryContext, run_entry
 from samhandling.interactions.write_rules import WriteRule
 from samhandling.store.database import write_connection
 from samhandling.store.version_writer import VersionWriter
-
-T = TypeVar("T")
 
 
 def process_bundle(
@@ -45,9 +43,7 @@ def process_bundle(
     if kind == "transaction":
         responses = _transaction(engine, entries, base_url, representation, guard, rules)
     else:
-        responses = [
-            _batch_entry(engine, entry, base_url, representation, guard, rules) for entry in entries
-        ]
+        responses = run_batch(engine, entries, BatchRequest(base_url, representation, guard, rules))
     return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": responses}
 
 
@@ -67,14 +63,14 @@ def _transaction(
         ordered = sorted(entries, key=_processing_order)
         resolver.lock_conditional_writes(ordered)
         for entry in ordered:
-            _naming_entry(entry, resolver.assign_id, entry)
+            naming_entry(entry, resolver.assign_id, entry)
         for entry in ordered:
             if isinstance(entry.resource, dict):
-                _naming_entry(entry, resolver.resolve_conditional_references, entry.resource)
+                naming_entry(entry, resolver.resolve_conditional_references, entry.resource)
                 rewrite_references(entry.resource, resolver.mapping)
                 rewrite_attachment_urls(entry.resource, resolver.mapping)
         for entry in ordered:
-            responses[entry.index] = _naming_entry(entry, run_entry, context, entry)
+            responses[entry.index] = naming_entry(entry, run_entry, context, entry)
     return responses
 
 
@@ -86,43 +82,3 @@ CONTENT_TYPES = frozenset({"Binary"})
 
 def _processing_order(entry: BundleEntry) -> tuple[int, int]:
     return METHOD_ORDER[entry.method], 0 if entry.resource_type in CONTENT_TYPES else 1
-
-
-def _batch_entry(
-    engine: Engine,
-    entry: BundleEntry,
-    base_url: str,
-    representation: bool,
-    guard: AccessGuard,
-    rules: Sequence[WriteRule],
-) -> dict[str, Any]:
-    try:
-        with write_connection(engine) as connection:
-            resolver = ReferenceResolver(connection, guard)
-            writer = VersionWriter(connection, guard, rules)
-            resolver.assign_id(entry)
-            if isinstance(entry.resource, dict):
-                resolver.resolve_conditional_references(entry.resource)
-                rewrite_references(entry.resource, resolver.mapping)
-                rewrite_attachment_urls(entry.resource, resolver.mapping)
-            return run_entry(EntryContext(writer, resolver, base_url, representation), entry)
-    except FhirError as exc:
-        return {"response": {"status": status_line(exc.status), "outcome": exc.outcome()}}
-
-
-def _naming_entry(entry: BundleEntry, action: Callable[..., T], *args: Any) -> T:
-    """Run `action`; a FhirError is re-raised naming the entry that failed."""
-    try:
-        return action(*args)
-    except FhirError as exc:
-        where = f"Bundle.entry[{entry.index}]"
-        issues = [
-            Issue(
-                i.severity,
-                i.code,
-                f"{where} ({entry.method} {entry.url}): {i.diagnostics}",
-                i.expression,
-            )
-            for i in exc.issues
-        ]
-        raise FhirError(exc.status, issues, exc.headers) from exc

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.outcome import FhirError, Issue, error
+
+T = TypeVar("T")
 
 # R4 §3.1.0.11.2: DELETE, then POST, then PUT/PATCH, then GET/HEAD.
 METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -79,9 +82,29 @@ def status_line(status: int) -> str:
         204: "204 No Content",
         304: "304 Not Modified",
         400: "400 Bad Request",
+        403: "403 Forbidden",
         404: "404 Not Found",
         409: "409 Conflict",
         410: "410 Gone",
         412: "412 Precondition Failed",
         422: "422 Unprocessable Entity",
+        503: "503 Service Unavailable",
     }.get(status, str(status))
+
+
+def naming_entry(entry: BundleEntry, action: Callable[..., T], *args: Any) -> T:
+    """Run `action`; a FhirError is re-raised naming the entry that failed."""
+    try:
+        return action(*args)
+    except FhirError as exc:
+        where = f"Bundle.entry[{entry.index}]"
+        issues = [
+            Issue(
+                i.severity,
+                i.code,
+                f"{where} ({entry.method} {entry.url}): {i.diagnostics}",
+                i.expression,
+            )
+            for i in exc.issues
+        ]
+        raise FhirError(exc.status, issues, exc.headers) from exc

@@ -12,9 +12,10 @@ from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.references import iter_reference_holders, parse_conditional_reference
 from samhandling.interactions.bundle_entries import BundleEntry
-from samhandling.interactions.conditions import conditional_lock, find_matches
+from samhandling.interactions.conditions import conditional_lock_key, find_matches
 from samhandling.interactions.crud import new_id
 from samhandling.interactions.resource_input import check_resource_type
+from samhandling.store.database import lock_keys
 
 
 @dataclass(frozen=True)
@@ -34,30 +35,57 @@ def create_criteria(entry: BundleEntry) -> str | None:
     return str(header) if header else (entry.query or None)
 
 
-class ReferenceResolver:
-    """Collects fullUrl → `Type/id` and conditional reference → `Type/id` for rewriting."""
+def conditional_writes(entries: list[BundleEntry], *, strict: bool = True) -> set[tuple[str, str]]:
+    """(type, criteria) of every conditional write among `entries`; an entry whose criteria
+    are malformed raises when `strict`, else is left out (a batch answers it alone)."""
+    keys = set()
+    for entry in entries:
+        try:
+            criteria = create_criteria(entry) if entry.method == "POST" else None
+        except FhirError:
+            if strict:
+                raise
+            continue
+        if criteria:
+            keys.add((entry.resource_type, criteria))
+        elif entry.method in ("PUT", "DELETE") and len(entry.path) == 1 and entry.query:
+            keys.add((entry.resource_type, entry.query))
+    return keys
 
-    def __init__(self, connection: Connection, guard: AccessGuard = OPEN_ACCESS) -> None:
+
+class ReferenceResolver:
+    """Collects fullUrl → `Type/id` and conditional reference → `Type/id` for rewriting.
+
+    `answered`: conditional-write criteria (`Type?criteria`) already searched, with their
+    matches; `locked`: those whose lock the transaction already holds (a batch's chunk
+    answers and locks them before its first entry runs)."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        guard: AccessGuard = OPEN_ACCESS,
+        *,
+        answered: dict[str, list[str]] | None = None,
+        locked: frozenset[str] = frozenset(),
+    ) -> None:
         self.connection = connection
         self.guard = guard
         self.mapping: dict[str, str] = {}
         self.assignments: dict[int, Assignment] = {}
         self._criteria: dict[str, Assignment] = {}
+        self._answered = answered or {}
+        self._locked = locked
 
     def lock_conditional_writes(self, entries: list[BundleEntry]) -> None:
-        """Take the locks of every conditional write of a transaction at once, in one order.
+        """Take the locks of every conditional write of a transaction at once, in one order,
+        in one statement.
 
         Each lock is otherwise taken when its entry runs; two transactions whose conditional
         creates name the same criteria in a different order would then deadlock.
         """
-        keys = set()
-        for entry in entries:
-            if entry.method == "POST" and create_criteria(entry):
-                keys.add((entry.resource_type, str(create_criteria(entry))))
-            elif entry.method in ("PUT", "DELETE") and len(entry.path) == 1 and entry.query:
-                keys.add((entry.resource_type, entry.query))
-        for resource_type, criteria in sorted(keys):
-            conditional_lock(self.connection, resource_type, criteria)
+        keys = [f"{rtype}?{criteria}" for rtype, criteria in conditional_writes(entries)]
+        lock_keys(self.connection, [conditional_lock_key(*k.split("?", 1)) for k in keys])
+        self._locked = self._locked | frozenset(keys)
 
     def assign_id(self, entry: BundleEntry) -> None:
         """Decide the id of a POST (or conditional PUT) entry before anything is written."""
@@ -90,9 +118,16 @@ class ReferenceResolver:
             # SHALL fail."
             message = f"Two entries write the resource of the same criteria {key}"
             raise FhirError(400, error("invalid", message))
-        matches = find_matches(
-            self.connection, resource_type, criteria, guard=self.guard, interaction=interaction
-        )
+        matches = self._answered.get(key)
+        if matches is None:
+            matches = find_matches(
+                self.connection,
+                resource_type,
+                criteria,
+                lock=key not in self._locked,
+                guard=self.guard,
+                interaction=interaction,
+            )
         if len(matches) > 1:
             raise FhirError(412, error("multiple-matches", f"{key} matched more than one resource"))
         assignment = (

@@ -47,7 +47,12 @@ def check_version(current: StoredVersion | None, expected: int | None) -> None:
 
 def conditional_lock(connection: Connection, resource_type: str, criteria: str) -> None:
     """The transaction lock that serialises conditional writes with these criteria."""
-    lock_key(connection, f"conditional:{resource_type}?{criteria}")
+    lock_key(connection, conditional_lock_key(resource_type, criteria))
+
+
+def conditional_lock_key(resource_type: str, criteria: str) -> str:
+    """The key of the lock of conditional writes with these criteria."""
+    return f"conditional:{resource_type}?{criteria}"
 
 
 def find_matches(

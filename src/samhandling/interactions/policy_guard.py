@@ -201,6 +201,28 @@ class PolicyGuard:
         trail.append_at_commit(connection, record)
         self.writes_audited += 1
 
+    def after_refusal(
+        self,
+        connection: Connection,
+        interaction: str,
+        entity: tuple[str, str],
+        status: int,
+        reason: str,
+    ) -> None:
+        """A failed batch entry's audit record, appended with the kept entries' records."""
+        if not self.audit_writes:
+            return
+        record = AuditRecord(
+            interaction=interaction,
+            http_status=status,
+            recorded_at_us=now_us(),
+            agent=audit_agent(self.principal),
+            entities=[(entity[0], entity[1], None)] if entity[1] else [],
+            outcome_description=mask_national_ids(reason)[:500],
+        )
+        trail.append_at_commit(connection, record)
+        self.writes_audited += 1
+
 
 def _security_context_patient(resource: dict[str, Any]) -> set[str]:
     """The patient a Binary is bound to (a shared document's content): its reader is

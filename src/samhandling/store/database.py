@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -198,6 +198,18 @@ def _configure_sqlite(engine: Engine) -> None:
 
 PreCommitHook = Callable[[Connection], None]
 _PRE_COMMIT: WeakKeyDictionary[Connection, list[PreCommitHook]] = WeakKeyDictionary()
+_SAVEPOINT_AWARE: WeakKeyDictionary[Connection, list[SavepointAware]] = WeakKeyDictionary()
+
+
+class SavepointAware(Protocol):
+    """What a transaction keeps outside the database (rows queued for insert, audit records
+    waiting for the commit) and must forget with a rolled-back savepoint."""
+
+    def mark(self) -> object:
+        """A mark of what is kept now."""
+
+    def rollback_to(self, mark: object | None) -> None:
+        """Forget what was kept after `mark` (None: everything, kept since before it)."""
 
 
 @contextmanager
@@ -219,6 +231,7 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
                 hooks.pop(0)(connection)
         finally:
             _PRE_COMMIT.pop(connection, None)
+            _SAVEPOINT_AWARE.pop(connection, None)
 
 
 def before_commit(connection: Connection, hook: PreCommitHook) -> bool:
@@ -229,6 +242,30 @@ def before_commit(connection: Connection, hook: PreCommitHook) -> bool:
         return False
     hooks.append(hook)
     return True
+
+
+def keep_with_savepoints(connection: Connection, kept: SavepointAware) -> None:
+    """Let `kept` forget what a savepoint of `connection` that rolls back added to it."""
+    _SAVEPOINT_AWARE.setdefault(connection, []).append(kept)
+
+
+@contextmanager
+def savepoint(connection: Connection) -> Iterator[None]:
+    """A savepoint around the block: an exception rolls the database back to it, and with it
+    what the transaction keeps outside the database (`keep_with_savepoints`), then goes on;
+    otherwise the savepoint is released."""
+    kept = _SAVEPOINT_AWARE.setdefault(connection, [])
+    marks = [k.mark() for k in kept]
+    nested = connection.begin_nested()
+    try:
+        yield
+    except BaseException:
+        if nested.is_active:
+            nested.rollback()
+        for index, keeper in enumerate(kept):
+            keeper.rollback_to(marks[index] if index < len(marks) else None)
+        raise
+    nested.commit()
 
 
 @contextmanager
@@ -293,6 +330,17 @@ def lock_key(connection: Connection, key: str) -> None:
     if is_sqlite(connection):
         return
     connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_number(key)})
+
+
+def lock_keys(connection: Connection, keys: list[str]) -> None:
+    """`lock_key` for every key, in one statement, in one order (the numbers' order, so two
+    transactions locking overlapping keys never wait on each other in a circle)."""
+    if is_sqlite(connection) or not keys:
+        return
+    numbers = sorted({lock_number(key) for key in keys})
+    # unnest yields the array's elements in order: the locks are taken in that order
+    statement = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:ks AS bigint[])) k")
+    connection.execute(statement, {"ks": numbers})
 
 
 def lock_number(key: str) -> int:

@@ -20,18 +20,29 @@ update of a resource).
 
 A rollback empties the buffer. Rows of a resource written again in the same transaction
 are dropped from the buffer (`discard`) before its old rows are deleted, so a stale
-version's rows are never inserted. Savepoints are not supported (nothing uses them): a
-savepoint rolled back would not take its buffered rows with it.
+version's rows are never inserted.
+
+Savepoints (`database.savepoint`, a batch Bundle's entries): the buffer marks what it holds
+when a savepoint begins (a copy of its lists) and a savepoint rolled back puts that back.
+Rows queued before the savepoint and inserted inside it (a read flushed them) are thereby
+queued again, which is right: the database rolled their insert back with the savepoint.
+The savepoint statements themselves flush nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Delete, Insert, Table, Update, event, insert
+from sqlalchemy.sql.elements import (
+    ReleaseSavepointClause,
+    RollbackToSavepointClause,
+    SavepointClause,
+)
 
-from samhandling.store.database import is_sqlite
+from samhandling.store.database import is_sqlite, keep_with_savepoints
 from samhandling.store.schema import (
     INDEX_TABLES,
     compartment,
@@ -46,6 +57,7 @@ Key = tuple[str, str]
 READS_CURRENT_ROWS = "samhandling_reads_current_rows"
 _INFO_KEY = "samhandling.index_buffer"
 _REPLACED_TABLES = frozenset({compartment, *INDEX_TABLES.values()})
+_SAVEPOINT_STATEMENTS = (SavepointClause, RollbackToSavepointClause, ReleaseSavepointClause)
 _WRITER_TABLES = frozenset(
     {
         resource,
@@ -57,6 +69,12 @@ _WRITER_TABLES = frozenset(
         *INDEX_TABLES.values(),
     }
 )
+
+
+@dataclass(frozen=True)
+class _Mark:
+    rows: dict[Table, list[dict[str, Any]]]
+    keys: set[Key]
 
 
 class IndexBuffer:
@@ -75,6 +93,7 @@ class IndexBuffer:
         event.listen(connection, "before_execute", self._before_execute)
         event.listen(connection, "commit", self._at_commit)
         event.listen(connection, "rollback", self._at_rollback)
+        keep_with_savepoints(connection, self)
 
     @classmethod
     def of(cls, connection: Connection) -> IndexBuffer:
@@ -104,6 +123,21 @@ class IndexBuffer:
                     r for r in rows if (r["resource_type"], r["resource_id"]) != key
                 ]
 
+    def mark(self) -> object:
+        """What is queued now (`database.SavepointAware`)."""
+        return _Mark({table: list(rows) for table, rows in self._rows.items()}, set(self._keys))
+
+    def rollback_to(self, mark: object | None) -> None:
+        """Queue again exactly what was queued at `mark` (None: nothing)."""
+        if self._closed:
+            return
+        if mark is None:
+            self._rows, self._keys = {}, set()
+            return
+        assert isinstance(mark, _Mark)
+        self._rows = {table: list(queued) for table, queued in mark.rows.items()}
+        self._keys = set(mark.keys)
+
     def flush(self) -> None:
         """Insert everything queued."""
         if self._flushing or self._closed or not self._rows:
@@ -129,6 +163,8 @@ class IndexBuffer:
     ) -> None:
         if isinstance(statement, Insert | Update | Delete) and statement.table in _WRITER_TABLES:
             return  # the writer's own blind writes: nothing they do reads the index
+        if isinstance(statement, _SAVEPOINT_STATEMENTS):
+            return
         if options.get(READS_CURRENT_ROWS):
             self.flush_current_rows()
             return

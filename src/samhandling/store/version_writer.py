@@ -98,6 +98,9 @@ class VersionWriter:
         self.bulk_creates = bulk_creates
         self._tx_id: int | None = None
         self._last_us = 0
+        #: every version written through this writer, in order (a batch Bundle reads what
+        #: its earlier entries wrote; it forgets those of an entry rolled back)
+        self.written: list[StoredVersion] = []
 
     @property
     def locks_rows(self) -> bool:
@@ -206,6 +209,7 @@ class VersionWriter:
         if body is None and previous is not None and previous.content is not None:
             patients = patient_compartment_ids(json_codec.parse(previous.content))
         self.guard.after_write(self.connection, written, patients)
+        self.written.append(written)
         return written
 
     def reindex(self, resource_type: str, resource_id: str, body: dict[str, Any]) -> None:

@@ -64,6 +64,11 @@ class DelegatedWrites:
     def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
         self._guard.after_write(connection, written, patients)
 
+    def after_refusal(
+        self, connection: Any, interaction: str, entity: tuple[str, str], status: int, reason: str
+    ) -> None:
+        self._guard.after_refusal(connection, interaction, entity, status, reason)
+
     def search_restriction(self, resource_type: str | None) -> Any:
         return self._guard.search_restriction(resource_type)
 

@@ -1,0 +1,148 @@
+"""Batch Bundles (R4 §3.1.0.11.1): every entry succeeds or fails on its own.
+
+"For a batch, there SHALL be no interdependencies between the different entries in the
+Bundle that cause change on the server": the entries run in Bundle order, and each sees
+what the ones before it wrote, as if they ran one after another.
+
+They run in one database transaction per chunk of `CHUNK_ENTRIES` entries, each entry
+inside a savepoint of its own (`database.savepoint`). An entry that fails is rolled back to
+its savepoint — its rows, its queued index rows and its audit records with it — answered
+by its own error naming it, audited as refused (`AccessGuard.after_refusal`), and the next
+entry goes on. So a chunk costs one commit and one COPY per index table, not one per entry.
+
+Chunks keep the locks an entry takes (its conditional-create lock, the rows it updates)
+from being held for a whole large Bundle, and keep a transaction's subtransactions under
+PostgreSQL's per-backend cache of 64 (beyond it every other session's snapshot must look
+subtransactions up in `pg_subtrans`). A chunk's conditional-write locks are taken when it
+begins, in one statement and one order, so two batches naming the same criteria in
+different orders cannot deadlock on them; a deadlock or serialization failure on anything
+else runs the chunk again (at most `ATTEMPTS` times), and then answers its entries 503.
+
+A conditional create whose criteria are one `identifier=system|value` is searched when the
+chunk begins, before its first write (the search would otherwise insert the queued index
+rows first, `store/index_buffer.py`); that answer is used only while no entry kept before
+it may have changed it (`lookups.AnsweredCriteria`), else the entry searches at its turn
+and sees every earlier entry's write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from samhandling.access_guard import AccessGuard
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.fhir.references import rewrite_attachment_urls, rewrite_references
+from samhandling.interactions.batch_answers import AnsweredCriteria
+from samhandling.interactions.bundle_entries import BundleEntry, naming_entry, status_line
+from samhandling.interactions.bundle_refs import ReferenceResolver, conditional_writes
+from samhandling.interactions.conditions import conditional_lock_key
+from samhandling.interactions.entry_actions import EntryContext, run_entry
+from samhandling.interactions.write_rules import WriteRule
+from samhandling.store.database import lock_keys, savepoint, write_connection
+from samhandling.store.version_writer import VersionWriter
+
+CHUNK_ENTRIES = 50
+ATTEMPTS = 3
+_RETRIED_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
+_INTERACTIONS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+@dataclass
+class BatchRequest:
+    """What every chunk of one batch Bundle shares."""
+
+    base_url: str
+    representation: bool
+    guard: AccessGuard
+    rules: Sequence[WriteRule]
+
+
+def run_batch(engine: Engine, entries: list[BundleEntry], request: BatchRequest) -> list[Any]:
+    """The response entries of a batch, in Bundle order."""
+    responses: list[Any] = []
+    for start in range(0, len(entries), CHUNK_ENTRIES):
+        responses.extend(_chunk(engine, entries[start : start + CHUNK_ENTRIES], request))
+    return responses
+
+
+def _chunk(engine: Engine, entries: list[BundleEntry], request: BatchRequest) -> list[Any]:
+    for _ in range(ATTEMPTS):
+        try:
+            with write_connection(engine) as connection:
+                return _Chunk(connection, request).run(entries)
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in _RETRIED_SQLSTATES:
+                raise
+    with write_connection(engine) as connection:
+        return [_refused(connection, request.guard, entry, _gave_up(entry)) for entry in entries]
+
+
+def _gave_up(entry: BundleEntry) -> FhirError:
+    message = f"Bundle.entry[{entry.index}]: concurrent writes kept conflicting; send it again"
+    return FhirError(503, error("transient", message))
+
+
+@dataclass
+class _Chunk:
+    connection: Connection
+    request: BatchRequest
+    answers: AnsweredCriteria = field(default_factory=AnsweredCriteria)
+    locked: frozenset[str] = frozenset()
+
+    def run(self, entries: list[BundleEntry]) -> list[Any]:
+        guard = self.request.guard
+        writer = VersionWriter(self.connection, guard, self.request.rules)
+        # The transaction's row is written before the first savepoint: an entry rolled
+        # back must not take it with it (the writer keeps its id for the later entries).
+        _ = writer.tx_id
+        criteria = conditional_writes(entries, strict=False)
+        lock_keys(self.connection, [conditional_lock_key(*key) for key in criteria])
+        self.locked = frozenset(f"{rtype}?{query}" for rtype, query in criteria)
+        self.answers.search_first(self.connection, guard, entries)
+        return [self._entry(writer, entry) for entry in entries]
+
+    def _entry(self, writer: VersionWriter, entry: BundleEntry) -> Any:
+        kept = len(writer.written)
+        try:
+            with savepoint(self.connection):
+                response = naming_entry(entry, self._run, writer, entry)
+        except FhirError as exc:
+            del writer.written[kept:]
+            return _refused(self.connection, writer.guard, entry, exc)
+        except IntegrityError:  # a concurrent writer took the same new id first
+            del writer.written[kept:]
+            message = f"Bundle.entry[{entry.index}]: a concurrent write conflicted; retry"
+            outcome = FhirError(409, error("conflict", message))
+            return _refused(self.connection, writer.guard, entry, outcome)
+        self.answers.note_written(writer.written[kept:])
+        return response
+
+    def _run(self, writer: VersionWriter, entry: BundleEntry) -> Any:
+        answered = self.answers.valid_for(entry)
+        resolver = ReferenceResolver(
+            self.connection, writer.guard, answered=answered, locked=self.locked
+        )
+        resolver.assign_id(entry)
+        if isinstance(entry.resource, dict):
+            resolver.resolve_conditional_references(entry.resource)
+            rewrite_references(entry.resource, resolver.mapping)
+            rewrite_attachment_urls(entry.resource, resolver.mapping)
+        request = self.request
+        context = EntryContext(writer, resolver, request.base_url, request.representation)
+        return run_entry(context, entry)
+
+
+def _refused(
+    connection: Connection, guard: AccessGuard, entry: BundleEntry, exc: FhirError
+) -> dict[str, Any]:
+    """The failed entry's response, its refusal audited in the chunk's transaction."""
+    interaction = _INTERACTIONS.get(entry.method, "read" if len(entry.path) > 1 else "search")
+    entity = (entry.resource_type, entry.path[1] if len(entry.path) > 1 else "")
+    reason = "; ".join(i.diagnostics for i in exc.issues if i.diagnostics)
+    guard.after_refusal(connection, interaction, entity, exc.status, reason)
+    return {"response": {"status": status_line(exc.status), "outcome": exc.outcome()}}

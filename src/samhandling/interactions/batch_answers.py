@@ -1,0 +1,114 @@
+"""Conditional creates of a batch chunk searched before its first write, and when such an
+answer still holds.
+
+A search inside a write transaction first inserts the index rows queued so far
+(`store/index_buffer.py`): a chunk whose every entry searches before it writes would insert
+them entry by entry. So the chunk searches the criteria of its conditional creates when
+it begins, and an entry uses that answer only while it is the answer a search at its turn
+would give: while no entry kept before it wrote anything a search of its criteria could
+find or lose. The test is deliberately coarse, and only ever sends an entry to search
+again (correct, only dearer):
+
+* only criteria that are one `identifier=system|value` (no modifier, no list, no escape)
+  are searched early;
+* any kept write of a SearchParameter (it may change what a search means), and any kept
+  update, patch or delete of the criteria's type, spoils every early answer of that type;
+* a kept create of the criteria's type spoils it when the value occurs anywhere in the
+  created resource's JSON (case folded): a resource the criteria match carries the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from sqlalchemy import Connection
+
+from samhandling.access_guard import AccessGuard
+from samhandling.fhir.outcome import FhirError
+from samhandling.interactions.bundle_entries import BundleEntry
+from samhandling.interactions.bundle_refs import create_criteria
+from samhandling.interactions.conditions import find_matches
+from samhandling.interactions.resource_input import check_resource_type
+from samhandling.store.records import StoredVersion
+
+_UNSAFE = ('"', "\\", ",", "$")
+
+
+def identifier_value(criteria: str) -> str | None:
+    """The value of criteria that are exactly one `identifier=system|value`, case folded;
+    None for any other criteria."""
+    items = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
+    if len(items) != 1 or items[0][0] != "identifier":
+        return None
+    system, bar, value = items[0][1].partition("|")
+    if not bar or not system or not value or "|" in value:
+        return None
+    if any(c in items[0][1] for c in _UNSAFE) or not value.isprintable():
+        return None
+    return value.casefold()
+
+
+@dataclass(frozen=True)
+class _Early:
+    key: str  # Type?criteria
+    resource_type: str
+    value: str
+    matches: list[str]
+
+
+@dataclass
+class AnsweredCriteria:
+    """The early answers of one chunk and what its kept entries wrote since."""
+
+    early: dict[int, _Early] = field(default_factory=dict)
+    spoiled_types: set[str] = field(default_factory=set)
+    created: dict[str, list[str]] = field(default_factory=dict)  # type -> folded JSON
+
+    def search_first(
+        self, connection: Connection, guard: AccessGuard, entries: list[BundleEntry]
+    ) -> None:
+        """Search the criteria of the entries' conditional creates, before any write (the
+        chunk holds their locks already). An entry whose search fails searches again at
+        its turn, which answers it with the error."""
+        for entry in entries:
+            if entry.method != "POST" or len(entry.path) != 1:
+                continue
+            try:
+                criteria = create_criteria(entry)
+                value = identifier_value(criteria) if criteria else None
+                if criteria is None or value is None:
+                    continue
+                check_resource_type(entry.resource_type)
+                matches = find_matches(
+                    connection,
+                    entry.resource_type,
+                    criteria,
+                    lock=False,
+                    guard=guard,
+                    interaction="create",
+                )
+            except FhirError:
+                continue
+            key = f"{entry.resource_type}?{criteria}"
+            self.early[entry.index] = _Early(key, entry.resource_type, value, matches)
+
+    def valid_for(self, entry: BundleEntry) -> dict[str, list[str]]:
+        """The entry's early answer ({Type?criteria: matches}) if it still holds, else {}."""
+        early = self.early.get(entry.index)
+        if early is None or early.resource_type in self.spoiled_types:
+            return {}
+        if any(early.value in text for text in self.created.get(early.resource_type, ())):
+            return {}
+        return {early.key: early.matches}
+
+    def note_written(self, versions: list[StoredVersion]) -> None:
+        """What a kept entry wrote (every version, the write rules' and operations' too)."""
+        for version in versions:
+            rtype = version.resource_type
+            if rtype == "SearchParameter":
+                self.spoiled_types.update(e.resource_type for e in self.early.values())
+            elif version.method != "create" or version.content is None:
+                self.spoiled_types.add(rtype)
+            elif any(e.resource_type == rtype for e in self.early.values()):
+                self.created.setdefault(rtype, []).append(version.content.decode().casefold())

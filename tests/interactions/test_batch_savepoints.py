@@ -1,0 +1,177 @@
+"""Batch Bundles run in one transaction per chunk with a savepoint per entry: a failing
+entry takes everything it wrote with it (rows, queued index rows), the others are kept,
+and conditional creates still see what the entries before them wrote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
+
+from samhandling.access_guard import OpenAccess
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.interactions import batch
+from samhandling.interactions.bundle import process_bundle
+from samhandling.interactions.conditions import find_matches
+from samhandling.store.database import read_connection
+from samhandling.store.schema import (
+    INDEX_TABLES,
+    compartment,
+    outbox,
+    resource,
+    resource_version,
+)
+
+MID = "urn:example:measurement"
+ROW_TABLES = (resource, resource_version, outbox, compartment, *INDEX_TABLES.values())
+
+
+def observation(name: str, status: str = "final") -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "identifier": [{"system": MID, "value": name}],
+        "status": status,
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2024-03-01T08:00:00Z",
+        "valueQuantity": {"value": 70, "system": "http://unitsofmeasure.org", "code": "/min"},
+    }
+
+
+def create(body: dict[str, Any], conditional: bool = True) -> dict[str, Any]:
+    request = {"method": "POST", "url": "Observation"}
+    if conditional:
+        request["ifNoneExist"] = f"identifier={MID}|{body['identifier'][0]['value']}"
+    return {"resource": body, "request": request}
+
+
+def run(engine: Engine, *entries: dict[str, Any], guard: Any = None) -> list[dict[str, Any]]:
+    bundle = {"resourceType": "Bundle", "type": "batch", "entry": list(entries)}
+    response = process_bundle(
+        engine, bundle, "http://x/fhir", guard=guard or OpenAccess(), rules=()
+    )
+    return [e["response"] for e in response["entry"]]
+
+
+def statuses(responses: list[dict[str, Any]]) -> list[str]:
+    return [r["status"][:3] for r in responses]
+
+
+def matches(engine: Engine, name: str) -> list[str]:
+    with read_connection(engine) as connection:
+        return find_matches(connection, "Observation", f"identifier={MID}|{name}", lock=False)
+
+
+def rows_of(engine: Engine, resource_id: str) -> dict[str, int]:
+    with read_connection(engine) as connection:
+        return {
+            table.name: int(
+                connection.execute(
+                    select(func.count())
+                    .select_from(table)
+                    .where(table.c.resource_id == resource_id)
+                ).scalar_one()
+            )
+            for table in ROW_TABLES
+        }
+
+
+class RefusingAfterWrite(OpenAccess):
+    """Refuses the write of a resource carrying `refused` after it is written, so that its
+    rows are written and queued before its entry fails."""
+
+    def __init__(self, refused: str) -> None:
+        self.refused = refused.encode()
+        self.ids: list[str] = []
+
+    def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
+        if self.refused in (written.content or b""):
+            self.ids.append(written.resource_id)
+            raise FhirError(422, error("business-rule", "refused after the write"))
+
+
+def test_a_failing_entry_leaves_nothing_and_the_others_are_kept(engine: Engine) -> None:
+    guard = RefusingAfterWrite('"m2"')
+    responses = run(engine, *(create(observation(n)) for n in ("m1", "m2", "m3")), guard=guard)
+    assert statuses(responses) == ["201", "422", "201"]
+    diagnostics = responses[1]["outcome"]["issue"][0]["diagnostics"]
+    assert diagnostics.startswith("Bundle.entry[1] (POST Observation)")
+    assert len(guard.ids) == 1
+    assert set(rows_of(engine, guard.ids[0]).values()) == {0}  # not a row in any table
+    assert matches(engine, "m2") == []
+    for name in ("m1", "m3"):
+        (kept,) = matches(engine, name)
+        written = rows_of(engine, kept)
+        for table in ("resource", "resource_version", "outbox", "compartment"):
+            assert written[table] == 1, table
+        assert written["index_token"] > 0 and written["index_quantity"] > 0
+
+
+def test_the_same_measurement_twice_in_a_batch_and_resent_is_stored_once(engine: Engine) -> None:
+    first = run(engine, create(observation("m4")), create(observation("m4")))
+    assert statuses(first) == ["201", "200"]
+    assert first[0]["location"] == first[1]["location"]
+    again = run(engine, create(observation("m4")), create(observation("m5")))
+    assert statuses(again) == ["200", "201"]
+    assert again[0]["location"] == first[0]["location"]
+    assert len(matches(engine, "m4")) == 1
+
+
+def test_a_measurement_written_plainly_before_is_found_by_a_later_conditional_create(
+    engine: Engine,
+) -> None:
+    """The early search of the chunk found nothing; the plain create before the entry
+    spoils that answer, so the entry searches again and finds it."""
+    responses = run(engine, create(observation("m6"), conditional=False), create(observation("m6")))
+    assert statuses(responses) == ["201", "200"]
+    assert responses[0]["location"] == responses[1]["location"]
+
+
+def test_a_duplicate_of_a_failed_entry_is_created(engine: Engine) -> None:
+    responses = run(engine, create(observation("m7", status="bogus")), create(observation("m7")))
+    assert statuses(responses) == ["400", "201"]
+    assert len(matches(engine, "m7")) == 1
+
+
+def test_chunks_commit_apart_and_still_see_each_other(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch, "CHUNK_ENTRIES", 2)
+    names = ["c1", "c2", "c3", "c1", "c4"]
+    entries = [create(observation(n, "bogus" if n == "c3" else "final")) for n in names]
+    assert statuses(run(engine, *entries)) == ["201", "201", "400", "200", "201"]
+    assert [len(matches(engine, n)) for n in ("c1", "c2", "c3", "c4")] == [1, 1, 0, 1]
+
+
+class Deadlocked(Exception):
+    sqlstate = "40P01"
+
+
+def test_a_deadlocked_chunk_runs_again(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = batch._Chunk.run
+    failures = iter([True])
+
+    def once_deadlocked(self: Any, entries: Any) -> Any:
+        responses = real(self, entries)
+        if next(failures, False):
+            raise OperationalError("SELECT", {}, Deadlocked())
+        return responses
+
+    monkeypatch.setattr(batch._Chunk, "run", once_deadlocked)
+    assert statuses(run(engine, create(observation("d1")))) == ["201"]
+    assert len(matches(engine, "d1")) == 1
+
+
+def test_a_chunk_that_keeps_deadlocking_answers_503_and_stores_nothing(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def always(self: Any, entries: Any) -> Any:
+        raise OperationalError("SELECT", {}, Deadlocked())
+
+    monkeypatch.setattr(batch._Chunk, "run", always)
+    responses = run(engine, create(observation("d2")), create(observation("d3")))
+    assert statuses(responses) == ["503", "503"]
+    assert "Bundle.entry[1]" in responses[1]["outcome"]["issue"][0]["diagnostics"]
+    assert matches(engine, "d2") == [] and matches(engine, "d3") == []
