@@ -164,6 +164,38 @@ def test_a_deadlocked_chunk_runs_again(engine: Engine, monkeypatch: pytest.Monke
     assert len(matches(engine, "d1")) == 1
 
 
+def test_a_rerun_chunk_starts_from_the_bodies_as_sent(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first attempt resolves the conditional reference to the Patient it created and
+    is rolled back; the rerun must resolve it again, to the Patient it creates itself."""
+    real = batch._Chunk.run
+    failures = iter([True])
+
+    def once_deadlocked(self: Any, entries: Any) -> Any:
+        responses = real(self, entries)
+        if next(failures, False):
+            raise OperationalError("SELECT", {}, Deadlocked())
+        return responses
+
+    monkeypatch.setattr(batch._Chunk, "run", once_deadlocked)
+    patient = {"resourceType": "Patient", "identifier": [{"system": MID, "value": "p-rerun"}]}
+    measured = observation("d4")
+    measured["subject"] = {"reference": f"Patient?identifier={MID}|p-rerun"}
+    responses = run(
+        engine,
+        {"resource": patient, "request": {"method": "POST", "url": "Patient"}},
+        create(measured),
+    )
+    assert statuses(responses) == ["201", "201"]
+    patient_id = responses[0]["location"].split("/")[1]
+    with read_connection(engine) as connection:
+        found = find_matches(
+            connection, "Observation", f"subject=Patient/{patient_id}", lock=False
+        )
+    assert len(found) == 1
+
+
 def test_a_chunk_that_keeps_deadlocking_answers_503_and_stores_nothing(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,6 +27,8 @@ and sees every earlier entry's write.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,12 +76,20 @@ def _chunk(engine: Engine, entries: list[BundleEntry], request: BatchRequest) ->
     for _ in range(ATTEMPTS):
         try:
             with write_connection(engine) as connection:
-                return _Chunk(connection, request).run(entries)
+                # An attempt rewrites references in the bodies it runs; a rerun starts
+                # from the bodies as sent, not from a rolled-back attempt's ids.
+                return _Chunk(connection, request).run([_pristine(e) for e in entries])
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) not in _RETRIED_SQLSTATES:
                 raise
     with write_connection(engine) as connection:
         return [_refused(connection, request.guard, entry, _gave_up(entry)) for entry in entries]
+
+
+def _pristine(entry: BundleEntry) -> BundleEntry:
+    return dataclasses.replace(
+        entry, resource=copy.deepcopy(entry.resource), request=copy.deepcopy(entry.request)
+    )
 
 
 def _gave_up(entry: BundleEntry) -> FhirError:
