@@ -281,3 +281,40 @@ def test_the_hospital_pauses_the_list_the_gp_is_refused_and_the_hospital_resumes
     assert doctor.page.locator("[role=status]").inner_text() == "Pausen er avsluttet."
     assert doctor.page.locator("#list-paused").count() == 0
     assert "pll-paused" not in str(the_list(world)[0])
+
+
+def test_a_forged_or_malformed_edit_or_addition_writes_nothing(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    reaction = world.post("gp", "/AllergyIntolerance", reaction_to(CITIZEN, "M01AE01", "Ibuprofen"))
+    gp = browser()
+    gp.log_in("gp")
+    find(gp)
+    token = gp.page.locator("input[name=csrf_token]").first.get_attribute("value")
+    edit = f"{PATIENT_PAGE}/critical/AllergyIntolerance/{reaction['id']}/edit"
+    good = {"version": "1", "substance": "M01AE01", "reaction": "1", "criticality": "low"}
+    for form, status in (
+        (good, 403),  # no token
+        ({**good, "csrf_token": "forged"}, 403),
+        ({**good, "csrf_token": token, "version": "latest"}, 400),
+        ({**good, "csrf_token": token, "reaction": "99"}, 400),  # a choice not offered
+        ({**good, "csrf_token": token, "valid_until": "i morgen"}, 400),
+    ):
+        answer = gp.page.request.post(edit, form=form, max_redirects=0)
+        assert answer.status == status and "<h1>" in answer.text()
+    other = edit.replace(CITIZEN, "persona-parent")  # Cecilie's entry on another's page
+    answer = gp.page.request.post(other, form={**good, "csrf_token": token}, max_redirects=0)
+    assert answer.status == 404 and "<h1>" in answer.text()
+    assert gp.page.request.get(other, max_redirects=0).status == 404
+    assert api(world, f"/AllergyIntolerance/{reaction['id']}")["meta"]["versionId"] == "1"
+
+    version = the_list(world)[0]["meta"]["versionId"]
+    add = f"{PATIENT_PAGE}/medications/new"
+    medicine = {"version": version, "medicine": "C09AA05", "dose": "1 daglig"}
+    for form, status in (
+        (medicine, 403),
+        ({**medicine, "csrf_token": "forged"}, 403),
+        ({**medicine, "csrf_token": token, "medicine": "other", "atc": "C10"}, 400),
+    ):
+        assert gp.page.request.post(add, form=form, max_redirects=0).status == status
+    assert the_list(world)[0]["meta"]["versionId"] == version

@@ -128,8 +128,13 @@ class ClinicianPages:
             Route(RECONCILE_PATH, self._only(work.reconcile), methods=["POST"]),
             Route(ENTRY_PATH + "/confirm", self._only(entries.confirm), methods=["POST"]),
             Route(ENTRY_PATH + "/entered-in-error", self._only(entries.remove), methods=["POST"]),
-            *CriticalEditing(self).routes(),
-            *MedicationChanges(self).routes(),
+            *(
+                Route(path, self._only(handler), methods=[method])
+                for path, handler, method in (
+                    *CriticalEditing(self).handlers(),
+                    *MedicationChanges(self).handlers(),
+                )
+            ),
         ]
 
     def _only(self, handler: Handler) -> Handler:

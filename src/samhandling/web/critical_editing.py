@@ -21,11 +21,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
-from samhandling.fhir.outcome import FhirError
+from samhandling.fhir.outcome import FhirError, error
 from samhandling.services.critical_information.kinds import kind_of
-from samhandling.web.critical_entries import VERSION, CriticalEntryWork
+from samhandling.web.critical_entries import CRITICAL_TYPES, VERSION
 from samhandling.web.critical_registration import FORMS, KindForm, critical_entry
 from samhandling.web.display import concept_text
 from samhandling.web.drug_reaction import (
@@ -57,6 +56,14 @@ def form_key(entry: dict[str, Any]) -> str:
     if kind is None:
         raise FormRefused(400, "not critical information")
     return REACTION_FORM if kind.resource_type == "AllergyIntolerance" else kind.key
+
+
+def patients_entry(entry: dict[str, Any], patient_id: str) -> dict[str, Any]:
+    """The entry, when it is the page's patient's (else 404: not on this patient's page)."""
+    subject = entry.get("patient") or entry.get("subject") or {}
+    if subject.get("reference") != f"Patient/{patient_id}":
+        raise FhirError(404, error("not-found", "No such entry on this patient's page"))
+    return entry
 
 
 def _coding(concept: Any) -> dict[str, Any]:
@@ -209,20 +216,24 @@ class CriticalEditing:
 
     def __init__(self, pages: Any) -> None:
         self.pages = pages  # the ClinicianPages: the caller, its views
-        self.target = CriticalEntryWork(pages)._target
 
-    def routes(self) -> list[Route]:
-        only = self.pages._only
-        return [
-            Route(EDIT_PATH, only(self.form), methods=["GET"]),
-            Route(EDIT_PATH, only(self.save), methods=["POST"]),
-        ]
+    def handlers(self) -> list[tuple[str, Any, str]]:
+        """(path, handler, method) of each page: `clinician` makes them routes."""
+        return [(EDIT_PATH, self.form, "GET"), (EDIT_PATH, self.save, "POST")]
+
+    @staticmethod
+    def target(request: Request) -> tuple[str, str, str]:
+        """The patient, the entry's type (400 when not critical information) and its id."""
+        rtype = request.path_params["type"]
+        if rtype not in CRITICAL_TYPES:
+            raise FormRefused(400, "not a kind of critical information")
+        return request.path_params["id"], rtype, request.path_params["entry"][:64]
 
     async def form(self, request: Request) -> Response:
         """The entry's form, filled with its current content."""
         session, principal = await self.pages.caller(request)
         pid, rtype, rid = self.target(request)
-        entry = await self.pages.views.data.read(principal, rtype, rid)
+        entry = patients_entry(await self.pages.views.data.read(principal, rtype, rid), pid)
         return self._page(request, session, principal, pid, entry, form_values(entry))
 
     async def save(self, request: Request) -> Response:
@@ -234,7 +245,7 @@ class CriticalEditing:
         if not VERSION.fullmatch(version):
             raise FormRefused(400, "the form names no version of the entry")
         data = self.pages.views.data
-        stored = await data.read(principal, rtype, rid)
+        stored = patients_entry(await data.read(principal, rtype, rid), pid)
         edited = edited_entry(stored, form, pid)
         try:
             await data.update(principal, edited, int(version))

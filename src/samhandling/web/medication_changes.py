@@ -23,7 +23,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from samhandling.fhir.outcome import FhirError
 from samhandling.services.medication_list.demo import TEMPLATES
@@ -136,13 +135,13 @@ class MedicationChanges:
     def __init__(self, pages: Any) -> None:
         self.pages = pages  # the ClinicianPages: the caller, its views, the patient page
 
-    def routes(self) -> list[Route]:
-        only = self.pages._only
+    def handlers(self) -> list[tuple[str, Any, str]]:
+        """(path, handler, method) of each page: `clinician` makes them routes."""
         return [
-            Route(NEW_PATH, only(self.form), methods=["GET"]),
-            Route(NEW_PATH, only(self.add), methods=["POST"]),
-            Route(PAUSE_PATH, only(self.pause), methods=["POST"]),
-            Route(RESUME_PATH, only(self.resume), methods=["POST"]),
+            (NEW_PATH, self.form, "GET"),
+            (NEW_PATH, self.add, "POST"),
+            (PAUSE_PATH, self.pause, "POST"),
+            (RESUME_PATH, self.resume, "POST"),
         ]
 
     async def form(self, request: Request) -> Response:
