@@ -4,9 +4,7 @@ prominently; a drug reaction registered through the form; what each persona may 
 
 from __future__ import annotations
 
-import copy
 import re
-import uuid
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -22,6 +20,7 @@ from fixtures.web_world import (
     MEDICINE,
     RELEASED,
     World,
+    another_prescriber_adds,
     load_world,
     reaction_to,
 )
@@ -196,32 +195,6 @@ def test_a_block_needs_a_reason_a_session_token_and_a_right_to_write(
     assert _citizen_sees(world, RELEASED)
 
 
-def _another_prescriber_adds(world: World, name: str) -> None:
-    """The hospital saves the list with one more entry, as its EPJ would (API, If-Match)."""
-    doctor = world.server.headers("hospital-physician")
-    answer = world.client.get("/Patient/persona-citizen/$medication-list", headers=doctor)
-    assert answer.status_code == 200, answer.text
-    resources = [e["resource"] for e in answer.json()["entry"]]
-    version = next(r["meta"]["versionId"] for r in resources if r["resourceType"] == "List")
-    entries = [r for r in resources if r["resourceType"] == "MedicationStatement"]
-    added = copy.deepcopy(entries[0])
-    for key in ("id", "meta", "extension"):
-        added.pop(key, None)
-    added["identifier"] = [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"}]
-    added["medicationCodeableConcept"] = {
-        "coding": [{"system": "http://www.whocc.no/atc", "code": "A10BA02"}],
-        "text": name,
-    }
-    body = {"resourceType": "Parameters",
-            "parameter": [{"name": "entry", "resource": e} for e in [*entries, added]]}  # fmt: skip
-    saved = world.client.post(
-        "/Patient/persona-citizen/$medication-list-update",
-        json=body,
-        headers={**doctor, "Content-Type": "application/fhir+json", "If-Match": f'W/"{version}"'},
-    )
-    assert saved.status_code == 200, saved.text
-
-
 def test_the_gp_stops_a_medicine_sees_a_conflict_clearly_and_confirms_reconciliation(
     world: World, browser: Callable[..., Browser]
 ) -> None:
@@ -233,7 +206,7 @@ def test_the_gp_stops_a_medicine_sees_a_conflict_clearly_and_confirms_reconcilia
     statin = medications.locator("tr.medication", has_text=MEDICINE)
     statin.get_by_label("Begrunnelse for seponering").fill("Muskelsmerter")
 
-    _another_prescriber_adds(world, "Metformin 500 mg")  # while the page is open
+    another_prescriber_adds(world, "Metformin 500 mg")  # while the page is open
     gp.follow(statin.get_by_role("button", name=re.compile("Seponer")))
     conflict = gp.page.locator(".conflict[role=alert]")
     assert "endret av andre siden du så den" in conflict.inner_text()

@@ -24,11 +24,13 @@ from samhandling.fhir.outcome import FhirError
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 from samhandling.web.access import Call
 from samhandling.web.citizen import patient_sections
+from samhandling.web.critical_editing import CriticalEditing
 from samhandling.web.critical_entries import CriticalEntryWork
 from samhandling.web.critical_registration import FORMS, CriticalRegistration
 from samhandling.web.documents import document_id, download
 from samhandling.web.drug_reaction import CRITICALITIES, REACTIONS, SUBSTANCES, drug_reaction
 from samhandling.web.measurements import DAYS, SIZE, chosen_days, measurement_charts
+from samhandling.web.medication_changes import MedicationChanges
 from samhandling.web.medication_list import MedicationListWork
 from samhandling.web.security import FormRefused
 from samhandling.web.sessions import ClinicalContext, Session
@@ -40,7 +42,8 @@ NATIONAL_ID = re.compile(r"\d{11}")
 BIRTH_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_REASON = 500
 LAB_CHANGES = ("block", "unblock")
-PAGE_CHANGES = (*LAB_CHANGES, "stop", "reconcile", "confirm", "removed")
+PAGE_CHANGES = (*LAB_CHANGES, "stop", "reconcile", "confirm", "removed", "edited")
+LIST_CHANGES = ("added", "paused", "resumed")
 ENTRY_PATH = "/clinician/patient/{id}/critical/{type}/{entry}"
 STOP_PATH = "/clinician/patient/{id}/medications/{entry}/stop"
 RECONCILE_PATH = "/clinician/patient/{id}/medications/reconcile"
@@ -125,6 +128,13 @@ class ClinicianPages:
             Route(RECONCILE_PATH, self._only(work.reconcile), methods=["POST"]),
             Route(ENTRY_PATH + "/confirm", self._only(entries.confirm), methods=["POST"]),
             Route(ENTRY_PATH + "/entered-in-error", self._only(entries.remove), methods=["POST"]),
+            *(
+                Route(path, self._only(handler), methods=[method])
+                for path, handler, method in (
+                    *CriticalEditing(self).handlers(),
+                    *MedicationChanges(self).handlers(),
+                )
+            ),
         ]
 
     def _only(self, handler: Handler) -> Handler:
@@ -191,9 +201,11 @@ class ClinicianPages:
         request: Request,
         conflict: list[str] | None = None,
         critical_conflict: list[str] | None = None,
+        list_refused: list[str] | None = None,
     ) -> Response:
         """The patient's page (with `conflict` or `critical_conflict`: a refused stale
-        change of the list or of a critical-information entry, answered 409)."""
+        change of the list or of a critical-information entry, answered 409; with
+        `list_refused`: a change of the list the service refused, e.g. a paused list, 403)."""
         session, principal = await self.caller(request)
         pid = request.path_params["id"]
         status = 200
@@ -204,6 +216,7 @@ class ClinicianPages:
                 raise
             patient, status = None, exc.status
         status = 409 if (conflict or critical_conflict) and status == 200 else status
+        status = 403 if list_refused and status == 200 else status
         return self.views.page(
             request,
             "patient.html",
@@ -218,10 +231,11 @@ class ClinicianPages:
             registered=request.query_params.get("registered") == "1",
             other_kinds=tuple(FORMS),
             changed=request.query_params.get("changed")
-            if request.query_params.get("changed") in PAGE_CHANGES
+            if request.query_params.get("changed") in (*PAGE_CHANGES, *LIST_CHANGES)
             else None,
             conflict=conflict or [],
             critical_conflict=critical_conflict or [],
+            list_refused=list_refused or [],
             status=status,
         )
 

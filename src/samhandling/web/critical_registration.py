@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from samhandling.services.critical_information.kinds import KINDS, Kind
-from samhandling.web.drug_reaction import KJ
+from samhandling.web.drug_reaction import KJ, valid_until
 from samhandling.web.security import FormRefused
 
 SCT = "http://snomed.info/sct"
@@ -162,9 +162,12 @@ def _content(shape: KindForm, form: dict[str, str], code: str) -> dict[str, Any]
     return {"status": "active", "category": [_category(category)], "code": concept}
 
 
-def critical_entry(key: str, patient_id: str, form: dict[str, str]) -> dict[str, Any]:
-    """The entry of kind `key` the form describes (400 for a kind or choice not offered)."""
-    shape = FORMS.get(key)
+def critical_entry(
+    key: str, patient_id: str, form: dict[str, str], shape: KindForm | None = None
+) -> dict[str, Any]:
+    """The entry of kind `key` the form describes (400 for a kind or choice not offered;
+    an edit passes the kind's `shape` widened by the entry's own choices)."""
+    shape = shape or FORMS.get(key)
     if shape is None:
         raise FormRefused(400, "not a kind of critical information registered here")
     code = _chosen(form, "code", shape.codes)
@@ -180,7 +183,7 @@ def critical_entry(key: str, patient_id: str, form: dict[str, str]) -> dict[str,
         "resourceType": shape.kind.resource_type,
         "meta": {"profile": [shape.kind.profile]},
         **content,
-        "extension": [source, *content.get("extension", [])],
+        "extension": [source, *content.get("extension", []), *valid_until(form)],
         "subject": {"reference": f"Patient/{patient_id}"},
     }
     if note:

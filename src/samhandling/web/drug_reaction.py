@@ -7,6 +7,8 @@ stamped by the service's write rules (the same as for an EPJ's POST).
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 from samhandling.web.security import FormRefused
@@ -40,13 +42,34 @@ REACTIONS = {
 }
 CRITICALITIES = ("high", "low")
 MAX_NOTE = 1000
+VALID_UNTIL = KJ + "kj-valid-until"
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def drug_reaction(patient_id: str, form: dict[str, str]) -> dict[str, Any]:
-    """The AllergyIntolerance the form describes (400 for a choice not offered)."""
+def valid_until(form: dict[str, str]) -> list[dict[str, Any]]:
+    """The entry's `kj-valid-until` extension when the form gives a date (400 for a date
+    that is none), else nothing."""
+    text = form.get("valid_until", "").strip()
+    if not text:
+        return []
+    try:
+        date.fromisoformat(text if DATE.fullmatch(text) else "")
+    except ValueError as exc:
+        raise FormRefused(400, "valid until is a date, YYYY-MM-DD") from exc
+    return [{"url": VALID_UNTIL, "valueDateTime": text}]
+
+
+def drug_reaction(
+    patient_id: str,
+    form: dict[str, str],
+    substances: dict[str, str] = SUBSTANCES,
+    reactions: dict[str, str] = REACTIONS,
+) -> dict[str, Any]:
+    """The AllergyIntolerance the form describes (400 for a choice not offered; an edit
+    offers the entry's own substance and reaction too)."""
     substance, reaction = form.get("substance", ""), form.get("reaction", "")
     criticality, note = form.get("criticality", ""), form.get("note", "").strip()
-    if substance not in SUBSTANCES or reaction not in REACTIONS:
+    if substance not in substances or reaction not in reactions:
         raise FormRefused(400, "choose a substance and a reaction from the lists")
     if criticality not in CRITICALITIES or len(note) > MAX_NOTE:
         raise FormRefused(400, "choose a criticality; a note has at most 1000 characters")
@@ -57,14 +80,15 @@ def drug_reaction(patient_id: str, form: dict[str, str]) -> dict[str, Any]:
             {
                 "url": KJ + "kj-information-source",
                 "valueCodeableConcept": {"coding": [{"system": SOURCE_SYSTEM, "code": "2"}]},
-            }
+            },
+            *valid_until(form),
         ],
         "clinicalStatus": {"coding": [{"system": CLINICAL, "code": "active"}]},
         "verificationStatus": {"coding": [{"system": VERIFICATION, "code": "confirmed"}]},
         "type": "allergy",
         "category": ["medication"],
         "criticality": criticality,
-        "code": {"coding": [{"system": ATC, "code": substance}], "text": SUBSTANCES[substance]},
+        "code": {"coding": [{"system": ATC, "code": substance}], "text": substances[substance]},
         "patient": {"reference": f"Patient/{patient_id}"},
         "reaction": [
             {
@@ -74,7 +98,7 @@ def drug_reaction(patient_id: str, form: dict[str, str]) -> dict[str, Any]:
                             {
                                 "system": REACTIONS_SYSTEM,
                                 "code": reaction,
-                                "display": REACTIONS[reaction],
+                                "display": reactions[reaction],
                             }
                         ]
                     }

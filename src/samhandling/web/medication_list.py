@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from samhandling.fhir.outcome import FhirError
-from samhandling.services.medication_list.listing import CHANGE_REASON, RECONCILED
+from samhandling.services.medication_list.listing import CHANGE_REASON, PAUSED, RECONCILED
 from samhandling.web.access import Call
 from samhandling.web.display import when
 from samhandling.web.security import FormRefused
@@ -28,7 +28,8 @@ MAX_REASON = 500
 
 
 def list_state(document: dict[str, Any]) -> dict[str, Any]:
-    """The List's version (what a change must be based on) and its last reconciliation."""
+    """The List's version (what a change must be based on), its last reconciliation and
+    its pause (who, since when, why, until), if any."""
     listing = next(
         (
             e["resource"]
@@ -37,17 +38,35 @@ def list_state(document: dict[str, Any]) -> dict[str, Any]:
         ),
         None,
     )
-    state: dict[str, Any] = {"version": "0", "reconciled": None}
+    state: dict[str, Any] = {"version": "0", "reconciled": None, "paused": None}
     if listing is None:
         return state
     state["version"] = str((listing.get("meta") or {}).get("versionId") or "0")
     for extension in listing.get("extension") or []:
+        parts = {p.get("url"): _value(p) for p in extension.get("extension") or []}
         if extension.get("url") == RECONCILED:
-            parts = {p.get("url"): p for p in extension.get("extension") or []}
-            who = (parts.get("practitionerName") or {}).get("valueString") or ""
-            at = when((parts.get("time") or {}).get("valueDateTime"))
-            state["reconciled"] = f"{at} – {who}".strip(" –")
+            who = parts.get("practitionerName") or ""
+            state["reconciled"] = f"{when(parts.get('time'))} – {who}".strip(" –")
+        elif extension.get("url") == PAUSED:
+            state["paused"] = pause_of(parts)
     return state
+
+
+def _value(part: dict[str, Any]) -> Any:
+    return next((v for k, v in part.items() if k.startswith("value")), None)
+
+
+def pause_of(parts: dict[str, Any]) -> dict[str, str]:
+    """The pause in words: the organisation and the clinician, since, why, until."""
+    organisation = parts.get("organization") or {}
+    by = parts.get("organizationName") or organisation.get("value") or ""
+    who = parts.get("practitionerName") or ""
+    return {
+        "by": f"{by} ({who})" if by and who else by or who,
+        "since": when(parts.get("time")),
+        "reason": str(parts.get("reason") or ""),
+        "until": when(parts.get("expectedEnd")),
+    }
 
 
 def stopped_list(document: dict[str, Any], entry_id: str, reason: str) -> list[dict[str, Any]]:
@@ -91,10 +110,12 @@ class MedicationListWork:
         try:
             await data.invoke(principal, call)
         except FhirError as exc:
-            if exc.status != 412:
+            if exc.status not in (403, 412):
                 raise
-            conflict = [issue.diagnostics for issue in exc.issues]
-            return await self.pages.patient(request, conflict=conflict)
+            diagnostics = [issue.diagnostics for issue in exc.issues]
+            if exc.status == 403:  # e.g. paused by another organisation: the reason shown
+                return await self.pages.patient(request, list_refused=diagnostics)
+            return await self.pages.patient(request, conflict=diagnostics)
         return RedirectResponse(f"/clinician/patient/{pid}?changed=stop#medications-heading", 303)
 
     async def reconcile(self, request: Request) -> Response:
@@ -103,7 +124,13 @@ class MedicationListWork:
         await self.pages.views.form(request, session)
         pid = request.path_params["id"]
         call = Call("reconcile", "Patient", pid, method="POST")
-        await self.pages.views.data.invoke(principal, call)
+        try:
+            await self.pages.views.data.invoke(principal, call)
+        except FhirError as exc:
+            if exc.status != 403:
+                raise
+            refused = [issue.diagnostics for issue in exc.issues]
+            return await self.pages.patient(request, list_refused=refused)
         return RedirectResponse(
             f"/clinician/patient/{pid}?changed=reconcile#medications-heading", 303
         )

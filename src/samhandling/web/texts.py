@@ -296,6 +296,62 @@ TEXTS: dict[str, tuple[str, str]] = {
     "status_stopped": ("Seponert", "Stopped"),
     "status_completed": ("Avsluttet", "Completed"),
     "status_intended": ("Planlagt", "Intended"),
+    # -- web22a: editing critical information; adding, pausing, resuming on the list --
+    "edit_entry": ("Endre", "Edit"),
+    "changed_edited": ("Opplysningen er endret.", "The entry is changed."),
+    "edit_conflict_hint": (
+        "Skjemaet viser nå opplysningen slik den er. Se over den og gjør endringen på nytt.",
+        "The form now shows the entry as it is. Review it and make your change again.",
+    ),
+    "edit_refused": (
+        "Endringen ble ikke lagret: tjenesten avviste den.",
+        "Your change was not saved: the service refused it.",
+    ),
+    "edit_identity_hint": (
+        "Hva opplysningen gjelder kan ikke endres: registrer en ny og merk denne som"
+        " feilregistrert.",
+        "What the entry is about cannot change: register a new one and mark this one entered"
+        " in error.",
+    ),
+    "valid_until": ("Gyldig til (valgfritt)", "Valid until (optional)"),
+    "add_medicine": ("Legg til legemiddel", "Add a medicine"),
+    "changed_added": ("Legemiddelet er lagt til.", "The medicine is added."),
+    "medicine_refused": (
+        "Legemiddelet ble ikke lagt til: tjenesten avviste det.",
+        "The medicine was not added: the service refused it.",
+    ),
+    "add_conflict_hint": (
+        "Listen under er slik den er nå. Det du fylte inn står fortsatt i skjemaet: se over"
+        " og lagre på nytt.",
+        "The list below is as it is now. What you entered is still in the form: review it"
+        " and save again.",
+    ),
+    "other_medicine": (
+        "Annet legemiddel (oppgi ATC-kode og navn)",
+        "Other (give ATC code and name)",
+    ),
+    "atc_code": ("ATC-kode (f.eks. C10AA01)", "ATC code (e.g. C10AA01)"),
+    "medicine_name": ("Navn og styrke", "Name and strength"),
+    "route": ("Administrasjonsvei", "Route"),
+    "indication": ("Indikasjon (bruksområde)", "Indication"),
+    "start_date": ("Startdato", "Start date"),
+    "list_now": ("Legemiddellisten nå", "The medication list now"),
+    "list_paused": ("Legemiddellisten er satt på pause.", "The medication list is paused."),
+    "paused_by": ("Satt på pause av", "Paused by"),
+    "paused_since": ("Siden", "Since"),
+    "paused_until": ("Forventet slutt", "Expected end"),
+    "not_given": ("ikke oppgitt", "not given"),
+    "pause_list": ("Sett legemiddellisten på pause", "Pause the medication list"),
+    "pause_reason": ("Begrunnelse for pausen", "Reason for the pause"),
+    "pause_until": ("Forventet slutt (valgfritt)", "Expected end (optional)"),
+    "resume_list": ("Avslutt pausen", "Resume the list"),
+    "changed_paused": ("Legemiddellisten er satt på pause.", "The medication list is paused."),
+    "changed_resumed": ("Pausen er avsluttet.", "The pause is ended."),
+    "list_change_refused": (
+        "Endringen ble ikke lagret: tjenesten avviste den.",
+        "Your change was not saved: the service refused it.",
+    ),
+    # -- end web22a --
 }
 
 
