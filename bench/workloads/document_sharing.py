@@ -6,8 +6,10 @@
 
 Half and half, for patients with at least `MIN_DOCUMENTS` documents (`bench.population
 --for-all document-sharing`, then `bench.document_patients` gives some 200 more each); the
-answer is the first page (the server's default `_count`, 50) with `total`. The server has
-no document peers, so nothing is federated. Run with `--database`.
+answer is the first page (the server's default `_count`, 50), which must be full and have
+a `next` link. No `total`: with the registry's hiding test and more than 100 matches the
+server gives it only for `_total=accurate` (docs/SEARCH.md). The server has no document
+peers, so nothing is federated. Run with `--database`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from bench.workloads.base import Prepared, Request, SimpleSource
 PERSONA = "gp"
 NATIONAL_ID = "urn:oid:2.16.578.1.12.4.1.4.1"
 MIN_DOCUMENTS = 200
+#: the server's default `_count`: a patient with 200 documents fills the first page
+PAGE = 50
 #: issue #18: ITI-67 for a patient with 200 documents at 10,000 patients, p50 < 30 ms
 TARGETS = {"by_patient": 30.0, "by_identifier": 30.0}  # op -> p50 limit in ms
 
@@ -78,9 +82,11 @@ class DocumentSearchSource(SimpleSource):
         failed = super().on_response(request, response)
         if failed is not None:
             return failed
-        total = orjson.loads(response.body).get("total")
-        if not isinstance(total, int) or total < self.params["minimum"]:
-            return f"total {total} below {self.params['minimum']}"
+        bundle = orjson.loads(response.body)
+        matches = sum(1 for e in bundle.get("entry", []) if e["search"]["mode"] == "match")
+        more = any(link["relation"] == "next" for link in bundle.get("link", []))
+        if matches < PAGE or not more:
+            return f"{matches} matches on the first page, {'a' if more else 'no'} next page"
         return None
 
 
