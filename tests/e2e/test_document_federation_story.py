@@ -12,7 +12,6 @@ A's discharge summary through B; the peers never ask each other back (no loop).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import shutil
 import threading
@@ -26,17 +25,23 @@ import httpx
 import pytest
 from joserfc import jwk
 
+from fixtures.federation_areas import (
+    BY_PATIENT,
+    create,
+    issuer_of,
+    patient,
+    peer_entry,
+    provide,
+    put_hospital,
+    write_peers,
+)
 from fixtures.server_process import ServerProcess, free_port
-from samhandling.auth import DevIssuer
 from samhandling.services.document_federation.content_links import ContentLinks
 
-FNR = "05858540072"
-BY_PATIENT = {"patient.identifier": f"urn:oid:2.16.578.1.12.4.1.4.1|{FNR}"}
 PDF = b"%PDF-1.4\n% Epikrise fra Fjordbyen sykehus\n" + bytes(range(256)) * 4
 SLOW_SECONDS = 3.0
 SLOW_TIMEOUT = 1.0
 FEDERATION = "X-Samhandling-Federation"
-HOSPITAL = "org-991000046"
 
 
 class SlowPeer(ThreadingHTTPServer):
@@ -99,30 +104,6 @@ def slow_peer() -> Iterator[SlowPeer]:
     server.server_close()
 
 
-def issuer_of(server: ServerProcess) -> DevIssuer:
-    return DevIssuer(server.data_dir, server.base_url.removesuffix("/fhir") + "/dev-issuer")
-
-
-def peer_entry(name: str, base_url: str, timeout: float, client_id: str = "") -> dict[str, Any]:
-    root = base_url.removesuffix("/fhir")
-    return {
-        "name": name,
-        "base_url": base_url,
-        "token_url": f"{root}/dev-issuer/token",
-        "client_id": client_id or "federation",
-        "private_key_file": "peer.jwk.json",
-        "timeout_seconds": timeout,
-    }
-
-
-def write_peers(folder: Path, key: jwk.Key, *entries: dict[str, Any]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "peer.jwk.json").write_text(json.dumps(key.as_dict(private=True)))
-    path = folder / "peers.json"
-    path.write_text(json.dumps({"peers": list(entries)}))
-    return path
-
-
 @pytest.fixture
 def areas(
     database_url: str, tmp_path: Path, sqlite_template: Path, slow_peer: SlowPeer
@@ -159,83 +140,12 @@ def areas(
         a.stop()
 
 
-def create(client: httpx.Client, server: ServerProcess, resource: dict[str, Any]) -> str:
-    headers = {"Content-Type": "application/fhir+json", **server.headers()}
-    answer = client.post(
-        f"{server.base_url}/{resource['resourceType']}", json=resource, headers=headers
-    )
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["id"])
-
-
-def coded(number: int, code: str) -> dict[str, Any]:
-    return {"coding": [{"system": f"urn:oid:2.16.578.1.12.4.1.1.{number}", "code": code}]}
-
-
-def document(patient: str, master: str, title: str, binary: str, data: bytes) -> dict[str, Any]:
-    """A DocumentReference with MHD comprehensive metadata (Norwegian codes: document type
-    9602, confidentiality 9603, facility type 1303, practice setting 8653), so that a
-    registry holding its documents to those rules takes it as a plain create too."""
-    digest = base64.b64encode(hashlib.sha1(data).digest()).decode()
-    return {
-        "resourceType": "DocumentReference",
-        "status": "current",
-        "masterIdentifier": {"system": "urn:ietf:rfc:3986", "value": master},
-        "type": coded(9602, "A03-2"),
-        "category": [coded(9602, "A00-1")],
-        "subject": {"reference": f"Patient/{patient}"},
-        "date": "2026-11-20T10:00:00+01:00",
-        "author": [{"reference": f"Organization/{HOSPITAL}"}],
-        "securityLabel": [coded(9603, "N")],
-        "description": title,
-        "content": [
-            {
-                "attachment": {
-                    "contentType": "application/pdf",
-                    "url": f"Binary/{binary}",
-                    "size": len(data),
-                    "hash": digest,
-                    "title": title,
-                }
-            }
-        ],
-        "context": {"facilityType": coded(1303, "86.101"), "practiceSetting": coded(8653, "3")},
-    }
-
-
-def patient() -> dict[str, Any]:
-    return {
-        "resourceType": "Patient",
-        "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": FNR}],
-        "name": [{"family": "Innbygger", "given": ["Cecilie"]}],
-    }
-
-
-def provide(
-    client: httpx.Client, server: ServerProcess, in_area: str, master: str, title: str, data: bytes
-) -> str:
-    """A document and its content by plain REST creates (Binary, then DocumentReference)."""
-    content = {"resourceType": "Binary", "contentType": "application/pdf"}
-    binary = create(client, server, {**content, "data": base64.b64encode(data).decode()})
-    return create(client, server, document(in_area, master, title, binary, data))
-
-
 def load_documents(client: httpx.Client, a: ServerProcess, b: ServerProcess) -> str:
     """A holds a discharge summary and a referral B holds a copy of; B holds a GP note and
     that copy; A also holds a SubmissionSet of its discharge summary. The author is the
     hospital, known in both areas. Returns A's patient id."""
     for server in (a, b):
-        hospital = {
-            "resourceType": "Organization",
-            "id": HOSPITAL,
-            "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.101", "value": "991000046"}],
-            "name": "Helse Fjordbyen HF",
-        }
-        headers = {"Content-Type": "application/fhir+json", **server.headers()}
-        put = client.put(
-            f"{server.base_url}/Organization/{HOSPITAL}", json=hospital, headers=headers
-        )
-        assert put.status_code == 201, put.text
+        put_hospital(client, server)
     in_a, in_b = create(client, a, patient()), create(client, b, patient())
     discharge = provide(client, a, in_a, "urn:uuid:a-discharge", "Epikrise", PDF)
     provide(client, a, in_a, "urn:uuid:shared-referral", "Henvisning", b"%PDF-1.4 henvisning")

@@ -91,7 +91,13 @@ def test_each_named_benchmark_workload_exists() -> None:
     """`Service.benchmark` names a workload module of the harness (bench/workloads/)."""
     workloads = Path(__file__).resolve().parents[2] / "bench" / "workloads"
     named = [s.benchmark for s in platform_services() if s.benchmark]
-    assert named == ["critical-information", "medication-list", "lab-results", "measurements"]
+    assert named == [
+        "critical-information",
+        "medication-list",
+        "lab-results",
+        "measurements",
+        "document-sharing",
+    ]
     for name in named:
         assert (workloads / f"{name.replace('-', '_')}.py").is_file(), name
 

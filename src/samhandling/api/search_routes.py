@@ -8,6 +8,7 @@ ask other servers while the local search runs and merge their answers into it
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -36,13 +37,16 @@ def search_routes(api: FhirRestApi) -> list[Route]:
         query = FederatedQuery(rtype, items, guard, request.headers, compartment)
         request.state.audit_destinations = query.asked
         async with api.federation.search(query) as federated:
-            bundle = await api.run_read(
-                lambda c: guarded_search(
-                    c, rtype, items, api.base, guard, lenient=lenient, compartment=compartment
-                ),
-                request,
-                routed=request if LATER_PAGE.isdisjoint(k for k, _ in items) else None,
-            )
+            local = federated.local_items(items)  # a later federated page: this area's part
+            bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+            if local is not None:
+                bundle = await api.run_read(
+                    lambda c: guarded_search(
+                        c, rtype, local, api.base, guard, lenient=lenient, compartment=compartment
+                    ),
+                    request,
+                    routed=request if LATER_PAGE.isdisjoint(k for k, _ in local) else None,
+                )
             bundle = await federated.merged(bundle)
         return fhir_response(bundle)
 

@@ -66,6 +66,11 @@ class RemoteContent:
 class FederatedSearch(Protocol):
     """One federated search under way."""
 
+    def local_items(self, items: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+        """The parameters this server's own search runs with: the consumer's `items`, or
+        for a later page of a federated answer this server's part of it (None: this server
+        has no more to add; its part is an empty searchset)."""
+
     async def merged(self, bundle: dict[str, Any]) -> dict[str, Any]:
         """The local searchset `bundle` with the peers' answers merged in."""
 
@@ -86,6 +91,9 @@ class SearchFederation(Protocol):
 
 class LocalOnly:
     """A search nobody else is asked for: the local answer as it is."""
+
+    def local_items(self, items: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+        return items
 
     async def merged(self, bundle: dict[str, Any]) -> dict[str, Any]:
         return bundle

@@ -59,7 +59,7 @@ def test_local_first_then_peers_in_order_and_duplicates_by_master_identifier() -
         answered("area-a", A, document("9", "doc-1"), document("10", "doc-2")),
         answered("area-c", C, document("5", "doc-2"), document("6", "doc-3")),
     ]
-    merged, tallies = merge(local, answers, "DocumentReference", MARKS)
+    merged, tallies, _ = merge(local, answers, "DocumentReference", MARKS)
     ids = [(e["fullUrl"], e["resource"]["masterIdentifier"]["value"]) for e in matches(merged)]
     assert ids == [
         ("x/1", "doc-1"),
@@ -82,7 +82,7 @@ def test_identifier_decides_only_without_master_identifier() -> None:
             document("4", None, "entry-7"),
         )
     ]
-    merged, tallies = merge(local, answers, "DocumentReference", MARKS)
+    merged, tallies, _ = merge(local, answers, "DocumentReference", MARKS)
     assert [e["resource"]["id"] for e in matches(merged)] == ["1", "3", "4"]
     assert tallies["area-a"].duplicates == 1
 
@@ -98,7 +98,7 @@ def test_remote_entries_are_marked_with_their_home_and_content_goes_through_the_
             {"attachment": {"url": "https://elsewhere.example/doc.pdf"}},
         ],
     )
-    merged, _ = merge(searchset(), [answered("area-a", A, remote)], "DocumentReference", MARKS)
+    merged, _, _ = merge(searchset(), [answered("area-a", A, remote)], "DocumentReference", MARKS)
     entry = matches(merged)[0]
     assert entry["fullUrl"] == f"{A}/DocumentReference/7"
     assert entry["resource"]["meta"] == {"versionId": "2", "source": A}
@@ -119,7 +119,7 @@ def test_every_failed_peer_is_named_and_answered_ones_are_counted() -> None:
         PeerAnswer("area-x", "http://x/fhir", "refused", "answered HTTP 403 (no)"),
         PeerAnswer("area-y", "http://y/fhir", "failed", "answered HTTP 500"),
     ]
-    merged, _ = merge(searchset(), answers, "DocumentReference", MARKS)
+    merged, _, _ = merge(searchset(), answers, "DocumentReference", MARKS)
     issues = gateway_outcome(merged)
     assert merged["entry"][-1]["search"] == {"mode": "outcome"}
     by_code = {(i["severity"], i["code"]): i["diagnostics"] for i in issues}
@@ -145,7 +145,7 @@ def test_a_peers_own_outcome_is_carried_naming_the_peer() -> None:
         "issue": [{"severity": "information", "code": "suppressed", "diagnostics": "2 withheld"}],
     }
     answers = [answered("area-a", A, document("1", "d1"), outcome=withheld)]
-    merged, _ = merge(searchset(), answers, "DocumentReference", MARKS)
+    merged, _, _ = merge(searchset(), answers, "DocumentReference", MARKS)
     outcomes = [e["resource"] for e in merged["entry"] if e["search"]["mode"] == "outcome"]
     carried = outcomes[0]["issue"][0]
     assert carried["code"] == "suppressed"
@@ -155,7 +155,7 @@ def test_a_peers_own_outcome_is_carried_naming_the_peer() -> None:
 def test_the_gateways_own_check_withholds_and_counts() -> None:
     labelled = document("2", "d2", meta={"security": [{"code": "R"}]})
     marks = RemoteMarks(MARKS.content_link, visible=lambda r: "security" not in r.get("meta", {}))
-    merged, tallies = merge(
+    merged, tallies, _ = merge(
         searchset(),
         [answered("area-a", A, document("1", "d1"), labelled)],
         "DocumentReference",
@@ -175,7 +175,7 @@ def test_entries_of_another_type_or_without_id_are_not_taken_as_matches() -> Non
     answer = answered("area-a", A, *odd)
     assert answer.bundle is not None
     answer.bundle["entry"].append("not an entry")
-    merged, tallies = merge(searchset(), [answer], "DocumentReference", MARKS)
+    merged, tallies, _ = merge(searchset(), [answer], "DocumentReference", MARKS)
     assert matches(merged) == []
     assert tallies["area-a"].added == 0
 

@@ -37,6 +37,9 @@ class Recording:
         query.asked.append(Destination("elsewhere", "https://elsewhere.test/fhir", "answered"))
         yield self
 
+    def local_items(self, items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return items
+
     async def merged(self, bundle: dict[str, Any]) -> dict[str, Any]:
         added = {"resourceType": "OperationOutcome", "issue": [{"severity": "information",
                  "code": "informational", "diagnostics": "asked elsewhere"}]}  # fmt: skip

@@ -57,6 +57,9 @@ class NotAsked:
 
     reason: str | None = None
 
+    def local_items(self, items: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+        return items
+
     async def merged(self, bundle: dict[str, Any]) -> dict[str, Any]:
         if self.reason is None:
             return bundle

@@ -38,6 +38,11 @@ class ContentLinks:
         self._key = key
         self.base_url = base_url.rstrip("/")
 
+    @property
+    def key(self) -> bytes:
+        """The gateway's key (the page cursors derive theirs from it)."""
+        return self._key
+
     @classmethod
     def in_directory(cls, data_dir: Path, base_url: str) -> ContentLinks:
         """The links of the data directory's key (made on first use)."""

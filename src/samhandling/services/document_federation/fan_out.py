@@ -49,17 +49,29 @@ class PeerSearch:
         asked = (self.ask(peer, resource_type, params, attestation) for peer in peers)
         return list(await asyncio.gather(*asked))
 
+    async def ask_pages(
+        self, pages: Sequence[tuple[Peer, str]], attestation: dict[str, Any] | None
+    ) -> list[PeerAnswer]:
+        """Every peer's next page (its `next` URL, already checked to be at its base), in
+        the order of `pages`; all asked at once."""
+        asked = (self.ask(peer, url, None, attestation) for peer, url in pages)
+        return list(await asyncio.gather(*asked))
+
     async def ask(
         self,
         peer: Peer,
-        resource_type: str,
-        params: list[tuple[str, str]],
+        resource_type_or_url: str,
+        params: list[tuple[str, str]] | None,
         attestation: dict[str, Any] | None,
     ) -> PeerAnswer:
-        """One peer's answer within its timeout (never raises for the peer's failures)."""
+        """One peer's answer within its timeout (never raises for the peer's failures):
+        a search of a type with `params`, or (`params` None) the page at a URL."""
+        url = resource_type_or_url
+        if params is not None:
+            url = f"{peer.base_url}/{resource_type_or_url}"
         try:
             async with asyncio.timeout(peer.timeout_seconds):
-                answer = await self._search(peer, resource_type, params, attestation)
+                answer = await self._search(peer, url, params, attestation)
         except (TimeoutError, httpx.TimeoutException):
             answer = _failed(peer, "timeout", f"did not answer within {peer.timeout_seconds:g} s")
         except httpx.ConnectError:
@@ -76,14 +88,13 @@ class PeerSearch:
     async def _search(
         self,
         peer: Peer,
-        resource_type: str,
-        params: list[tuple[str, str]],
+        url: str,
+        params: list[tuple[str, str]] | None,
         attestation: dict[str, Any] | None,
     ) -> PeerAnswer:
         token = await self.tokens.token(peer, attestation)
         headers = {"Authorization": f"Bearer {token}", "Accept": FHIR_JSON, FEDERATION_HEADER: "1"}
-        url = f"{peer.base_url}/{resource_type}"
-        query = httpx.QueryParams(tuple(params))
+        query = httpx.QueryParams(tuple(params)) if params is not None else None
         async with self.client.stream("GET", url, params=query, headers=headers) as response:
             raw = await read_limited(response, self.max_bytes)
         if response.status_code == 401:

@@ -11,6 +11,12 @@
   answered: a peer that timed out, could not be reached, refused or failed is a warning,
   never left out. A peer's own outcome entries (such as "N withheld") are carried over,
   their messages prefixed with the peer's name.
+- Later pages (`Earlier`: what the answer's earlier pages listed and counted): a peer's
+  document listed on an earlier page is not listed again, and neither is one of this
+  area's that a peer listed earlier (`listed.SeenDocuments`).
+- `total` = this area's total + each peer's (as last reported; without one, what it sent)
+  - the documents left out so far (duplicates, withheld): exact on the last page, an upper
+  bound before it (duplicates on later pages are not known yet).
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeGuard
+from urllib.parse import urlsplit
 
 from samhandling.fhir.outcome import Issue, operation_outcome
+from samhandling.services.document_federation.listed import SeenDocuments
 
 Status = Literal["answered", "timeout", "unreachable", "refused", "failed"]
 #: an answer's issue code per status (http://hl7.org/fhir/issue-type)
@@ -31,6 +39,9 @@ ISSUE_CODES: dict[str, str] = {
     "refused": "forbidden",
     "failed": "exception",
 }
+#: the key of this area in `Earlier.totals` and the tallies
+HERE = ""
+MAX_LINK_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -51,40 +62,21 @@ class PeerTally:
     added: int = 0
     duplicates: int = 0
     withheld: int = 0
-    more: int = 0  # matches the peer has beyond the page it sent
+    more: int = 0  # matches the peer has beyond the page it sent, without a next link
+    matches: int = 0  # matches it sent on this page
+    total: int | None = None  # the total it reported
+    next_url: str | None = None  # its next page, when at its base
+    stray_next: bool = False  # it gave a next link elsewhere (never followed)
 
 
 @dataclass
-class SeenDocuments:
-    """The documents listed so far, by master identifier and by identifier."""
+class Earlier:
+    """What the earlier pages of a federated answer listed and counted."""
 
-    masters: set[str] = field(default_factory=set)
-    identifiers: set[str] = field(default_factory=set)
-
-    def listed(self, resource: dict[str, Any]) -> bool:
-        """Whether `resource` is a document already listed (see the module doc)."""
-        master = _token(resource.get("masterIdentifier"))
-        if master is not None:
-            return master in self.masters
-        return any(token in self.identifiers for token in _identifiers(resource))
-
-    def add(self, resource: dict[str, Any]) -> None:
-        master = _token(resource.get("masterIdentifier"))
-        if master is not None:
-            self.masters.add(master)
-        self.identifiers.update(_identifiers(resource))
-
-
-def _token(identifier: Any) -> str | None:
-    if not isinstance(identifier, dict) or not isinstance(identifier.get("value"), str):
-        return None
-    return f"{identifier.get('system', '')}|{identifier['value']}"
-
-
-def _identifiers(resource: dict[str, Any]) -> list[str]:
-    found = resource.get("identifier")
-    tokens = (_token(i) for i in (found if isinstance(found, list) else []))
-    return [t for t in tokens if t is not None]
+    seen: SeenDocuments = field(default_factory=SeenDocuments)
+    totals: dict[str, int] = field(default_factory=dict)  # HERE, else a peer's name
+    left_out: int = 0
+    first_page: bool = True
 
 
 @dataclass(frozen=True)
@@ -101,36 +93,71 @@ def merge(
     answers: Sequence[PeerAnswer],
     resource_type: str,
     marks: RemoteMarks,
-) -> tuple[dict[str, Any], dict[str, PeerTally]]:
-    """The local searchset with the peers' answers merged in, and each peer's tally."""
+    earlier: Earlier | None = None,
+) -> tuple[dict[str, Any], dict[str, PeerTally], Earlier]:
+    """The local searchset with the peers' answers merged in, each peer's tally (this
+    area's under `HERE`) and what the answer listed and counted up to this page."""
+    so_far = earlier or Earlier()
     merged = dict(local)
-    entries = list(local.get("entry", []))
-    seen = SeenDocuments()
-    for entry in entries:
-        if _mode(entry) == "match" and isinstance(entry.get("resource"), dict):
-            seen.add(entry["resource"])
-    tallies: dict[str, PeerTally] = {}
+    tallies: dict[str, PeerTally] = {HERE: PeerTally()}
+    entries = _local_entries(local, so_far, tallies[HERE])
     for answer in answers:
         tally = tallies[answer.peer] = PeerTally()
         if answer.bundle is not None:
-            entries += _remote_entries(answer, resource_type, marks, seen, tally)
+            entries += _remote_entries(answer, resource_type, marks, so_far, tally)
     entries.append(outcome_entry(answers, tallies))
     merged["entry"] = entries
+    now = _counted(so_far, local, answers, tallies)
+    merged.pop("total", None)
+    if HERE in now.totals:
+        merged["total"] = max(0, sum(now.totals.values()) - now.left_out)
+    return merged, tallies, now
+
+
+def _local_entries(local: dict[str, Any], so_far: Earlier, tally: PeerTally) -> list[Any]:
+    """This area's entries as they are, but for documents a peer listed on an earlier
+    page (counted as `tally.duplicates`)."""
+    kept = []
+    for entry in local.get("entry", []):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if _mode(entry) == "match" and isinstance(resource, dict):
+            if not so_far.first_page and so_far.seen.listed(resource, remotely_only=True):
+                tally.duplicates += 1
+                continue
+            so_far.seen.add(resource, remote=False)
+        kept.append(entry)
+    return kept
+
+
+def _counted(
+    so_far: Earlier,
+    local: dict[str, Any],
+    answers: Sequence[PeerAnswer],
+    tallies: dict[str, PeerTally],
+) -> Earlier:
+    """The totals and the count of documents left out, with this page."""
+    totals = dict(so_far.totals)
     if isinstance(local.get("total"), int):
-        merged["total"] = local["total"] + sum(t.added for t in tallies.values())
-    return merged, tallies
+        totals[HERE] = local["total"]
+    for answer in answers:
+        tally = tallies[answer.peer]
+        if answer.status == "answered":
+            sent = totals.get(answer.peer, 0) + tally.matches
+            totals[answer.peer] = tally.total if tally.total is not None else sent
+    left_out = so_far.left_out + sum(t.duplicates + t.withheld for t in tallies.values())
+    return Earlier(so_far.seen, totals, left_out, first_page=False)
 
 
 def _remote_entries(
     answer: PeerAnswer,
     resource_type: str,
     marks: RemoteMarks,
-    seen: SeenDocuments,
+    so_far: Earlier,
     tally: PeerTally,
 ) -> list[dict[str, Any]]:
     assert answer.bundle is not None
     found: list[dict[str, Any]] = []
-    matches = 0
+    seen, matches = so_far.seen, 0
     for entry in answer.bundle.get("entry", []):
         if not isinstance(entry, dict):
             continue
@@ -149,11 +176,45 @@ def _remote_entries(
         else:
             found.append(_remote_entry(answer, resource, mode, marks))
             if mode == "match":
-                seen.add(resource)
+                seen.add(resource, remote=True)
                 tally.added += 1
     total = answer.bundle.get("total")
-    tally.more = max(0, total - matches) if isinstance(total, int) else 0
+    tally.matches, tally.total = matches, total if isinstance(total, int) else None
+    _note_next(answer, resource_type, tally)
+    if tally.next_url is None and so_far.first_page and tally.total is not None:
+        tally.more = max(0, tally.total - matches)
     return found
+
+
+def _note_next(answer: PeerAnswer, resource_type: str, tally: PeerTally) -> None:
+    """The peer's `next` link, kept only when it is at the peer's base and type: the
+    gateway follows no other URL (a peer cannot make it fetch from elsewhere)."""
+    assert answer.bundle is not None
+    links = answer.bundle.get("link")
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            if isinstance(url, str) and followable(url, answer.base_url, resource_type):
+                tally.next_url = url
+            else:
+                tally.stray_next = True
+            return
+
+
+def followable(url: str, base_url: str, resource_type: str) -> bool:
+    """Whether `url` is a search of `resource_type` at the peer whose base is `base_url`:
+    same scheme, host and port, path exactly `{base path}/{type}`, no user, no fragment."""
+    if len(url) > MAX_LINK_CHARS or not url.isascii() or not url.isprintable() or " " in url:
+        return False
+    try:
+        parts, base = urlsplit(url), urlsplit(base_url)
+    except ValueError:
+        return False
+    return (
+        (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
+        and parts.path == f"{base.path}/{resource_type}"
+        and not parts.fragment
+    )
 
 
 def _mode(entry: Any) -> str:
@@ -229,6 +290,10 @@ def carried_outcome(peer: str, resource: Any) -> dict[str, Any]:
 def outcome_entry(answers: Iterable[PeerAnswer], tallies: dict[str, PeerTally]) -> dict[str, Any]:
     """The gateway's OperationOutcome entry: one issue (or two) per peer asked."""
     issues = [issue for a in answers for issue in peer_issues(a, tallies.get(a.peer))]
+    here = tallies.get(HERE)
+    if here is not None and here.duplicates:
+        said = f"This area: {here.duplicates} already listed by a peer on an earlier page"
+        issues.insert(0, Issue("information", "informational", said))
     return {
         "fullUrl": f"urn:uuid:{uuid.uuid4()}",
         "resource": operation_outcome(issues),
@@ -249,8 +314,16 @@ def peer_issues(answer: PeerAnswer, tally: PeerTally | None) -> list[Issue]:
         said += f", {tally.duplicates} already listed"
     if tally.withheld:
         said += f", {tally.withheld} withheld by this gateway"
+    if tally.next_url is not None:
+        said += "; more on the next page"
     issues = [Issue("information", "informational", said)]
-    if tally.more:
+    if tally.stray_next:
+        stray = (
+            f"{who} gave a next page link outside its base; it was not followed and its "
+            "further matches are missing from this answer"
+        )
+        issues.append(Issue("warning", "incomplete", stray))
+    elif tally.more:
         more = f"{who} has {tally.more} more matches than it sent; ask it for the next page"
         issues.append(Issue("warning", "incomplete", more))
     return issues

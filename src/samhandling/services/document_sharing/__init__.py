@@ -37,6 +37,7 @@ SERVICE = Service(
         FolderRule(),
     ),
     demo=demo.shared_documents,
+    benchmark="document-sharing",
     counts_withheld=(("DocumentReference", "documents"),),
     topics=(
         Topic(
