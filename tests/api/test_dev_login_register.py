@@ -11,6 +11,8 @@ from samhandling.auth.dev.personas import PERSONAS
 from samhandling.demo.population import population_bundles
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+
 
 def _including(fnr: str, resources: list[dict[str, Any]]) -> dict[str, Any]:
     """What `RelatedPerson?identifier=<fnr>&_include=RelatedPerson:patient` would answer."""
@@ -34,13 +36,13 @@ def test_the_attorney_is_given_the_grantor_and_the_parent_the_children() -> None
     resources = _population()
     attorney, parent = PERSONAS["attorney"], PERSONAS["parent"]
     assert attorney.pid and parent.pid
-    assert represented(_including(attorney.pid, resources)) == [
+    assert represented(_including(attorney.pid, resources), NOW) == [
         (attorney.grantor_pid, "power-of-attorney")
     ]
-    children = represented(_including(parent.pid, resources))
+    children = represented(_including(parent.pid, resources), NOW)
     assert len(children) == 3 and {r for _, r in children} == {"parent"}
     assert (parent.default_child_pid, "parent") in children
-    assert represented(_including(PERSONAS["citizen"].pid or "", resources)) == []
+    assert represented(_including(PERSONAS["citizen"].pid or "", resources), NOW) == []
 
 
 def test_other_relationships_and_inactive_records_give_no_right_to_act() -> None:
@@ -58,6 +60,32 @@ def test_other_relationships_and_inactive_records_give_no_right_to_act() -> None
         }
 
     for resource in (related("NBOR"), related("POWATT", active=False)):
-        assert represented({"entry": [{"resource": resource}, {"resource": grantor}]}) == []
+        assert represented({"entry": [{"resource": resource}, {"resource": grantor}]}, NOW) == []
     found = {"entry": [{"resource": related("HPOWATT")}, {"resource": grantor}]}
-    assert represented(found) == [("02904128913", "power-of-attorney")]
+    assert represented(found, NOW) == [("02904128913", "power-of-attorney")]
+
+
+def test_a_power_of_attorney_outside_its_period_gives_no_right_to_act() -> None:
+    """The issuer applies the register's rule the platform checks on every request."""
+    grantor = {"resourceType": "Patient", "id": "g", "identifier": [
+        {"system": FNR_SYSTEM, "value": "02904128913"}]}  # fmt: skip
+    role = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+
+    def grant(period: dict[str, str]) -> dict[str, Any]:
+        return {
+            "resourceType": "RelatedPerson",
+            "id": "p",
+            "active": True,
+            "patient": {"reference": "Patient/g"},
+            "relationship": [{"coding": [{"system": role, "code": "POWATT"}]}],
+            "period": period,
+        }
+
+    def found(period: dict[str, str]) -> list[tuple[str, str]]:
+        return represented({"entry": [{"resource": grant(period)}, {"resource": grantor}]}, NOW)
+
+    assert found({"start": "2026-01-01", "end": "2026-06-01"}) == [
+        ("02904128913", "power-of-attorney")
+    ]
+    assert found({"end": "2026-05-31"}) == []  # expired the day before
+    assert found({"start": "2026-06-02"}) == []  # not yet begun

@@ -12,6 +12,7 @@ from samhandling.auth.dev.personas import persona
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 
 CITIZEN_FNR = persona("citizen").pid or ""
+ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 
 
 def _record(client: TestClient, fnr: str = CITIZEN_FNR) -> tuple[str, str]:
@@ -133,6 +134,14 @@ def test_an_attorneys_look_ups_are_in_the_grantors_log_by_name_and_her_own_are_n
     assert attorney.pid and attorney.grantor_pid
     grantor_id, observation_id = _record(client, attorney.grantor_pid)
     own_id, _ = _record(client, attorney.pid)
+    grant = {  # the platform's register of powers of attorney (written by a system)
+        "resourceType": "RelatedPerson",
+        "active": True,
+        "patient": {"reference": f"Patient/{grantor_id}"},
+        "identifier": [{"system": FNR_SYSTEM, "value": attorney.pid}],
+        "relationship": [{"coding": [{"system": ROLE_CODE, "code": "POWATT"}]}],
+    }
+    assert client.post("/fhir/RelatedPerson", json=grant, headers=FHIR_JSON).status_code == 201
     frida = _bearer(tmp_path, "attorney")  # acts for the grantor (power of attorney)
     assert client.get(f"/fhir/Observation/{observation_id}", headers=frida).status_code == 200
     assert client.get(f"/fhir/Patient/{own_id}", headers=frida).status_code == 200

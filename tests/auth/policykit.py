@@ -6,7 +6,14 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from samhandling.auth import ActingFor, Attestation, PatientRef, Principal, parse_scopes
+from samhandling.auth import (
+    ActingFor,
+    Attestation,
+    GrantStanding,
+    PatientRef,
+    Principal,
+    parse_scopes,
+)
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 LAB = "http://terminology.hl7.org/CodeSystem/observation-category|laboratory"
@@ -20,6 +27,10 @@ SELF, CHILD11, CHILD13, CHILD16, POA, WARD, OTHER = (
     "ward",
     "other",
 )
+
+
+#: the register of powers of attorney confirmed the grant for this request
+CURRENT_GRANT = GrantStanding(None)
 
 
 def clinician(
@@ -65,7 +76,7 @@ def citizen(scopes: str = "patient/*.rs", level: int = 4, *, resolved: bool = Tr
         ActingFor("07851950170", "parent", date(2014, 1, 1), CHILD11),
         ActingFor("14851252038", "parent", date(2012, 1, 1), CHILD13),
         ActingFor("03980954055", "parent", date(2009, 1, 1), CHILD16),
-        ActingFor("22891056080", "power-of-attorney", date(1940, 2, 2), POA),
+        ActingFor("22891056080", "power-of-attorney", date(1940, 2, 2), POA, CURRENT_GRANT),
         ActingFor("22891056081", "guardian", None, WARD),
     )
     if not resolved:

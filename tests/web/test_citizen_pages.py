@@ -23,6 +23,7 @@ from fixtures.web_world import (
     GRANTOR_REACTION,
     GRANTOR_REPORT,
     MEDICINE,
+    PARENT_FNR,
     PULSES,
     RELEASED,
     TEEN_REPORT,
@@ -276,3 +277,60 @@ def test_a_page_that_does_not_exist_is_an_html_page_in_either_language(
         answer = visitor.page.goto("/citizen/documents/no-such-binary")
         assert answer is not None and answer.status == 404
         assert visitor.page.inner_text("h1") == title
+
+
+def test_a_citizen_gives_a_power_of_attorney_and_revokes_it(
+    world: World, browser: Callable[..., Browser]
+) -> None:
+    """Cecilie gives Petter a power of attorney on her page; he logs in and acts for her
+    (his children as before); she revokes it and his next page shows nothing of hers."""
+    cecilie = browser()
+    cecilie.log_in("citizen")
+    cecilie.follow(cecilie.page.get_by_role("link", name="Fullmakter du har gitt og fått"))
+    text = cecilie.check("poa-empty")
+    assert "Du har ikke gitt noen fullmakt." in text
+    cecilie.page.fill("#attorney", PARENT_FNR)
+    cecilie.page.fill("#family", "Feil")  # a wrong name: the same answer as an unknown number
+    cecilie.follow(cecilie.page.get_by_role("button", name="Gi fullmakt"))
+    refused = cecilie.page.inner_text("#poa-refused")
+    assert "Vi finner ingen person med dette nummeret og etternavnet." in refused
+    assert "Du har ikke gitt noen fullmakt." in cecilie.check("poa-refused")
+    cecilie.page.fill("#attorney", PARENT_FNR)
+    cecilie.page.fill("#family", "forelder")
+    cecilie.follow(cecilie.page.get_by_role("button", name="Gi fullmakt"))
+    assert "Fullmakten er gitt." in cecilie.check("poa-given")
+    given = cecilie.page.locator("#poa-given tbody tr")
+    assert given.count() == 1 and "Petter Forelder" in given.inner_text()
+    assert "Gjelder" in given.inner_text() and "til den trekkes tilbake" in given.inner_text()
+
+    petter = browser()
+    petter.log_in("parent")  # the issuer reads the register at login
+    petter.follow(petter.page.get_by_role("link", name="Fullmakter du har gitt og fått"))
+    received = petter.page.locator("#poa-received tbody tr")
+    assert "Cecilie Innbygger" in petter.check("poa-received") and received.count() == 1
+    petter.follow(received.get_by_role("link", name="Cecilie Innbygger"))
+    text = petter.check("poa-attorney-acts")
+    assert petter.page.inner_text("#showing").startswith("Cecilie Innbygger (har gitt deg")
+    assert "Fenoksymetylpenicillin" in text and MEDICINE in text  # her information
+    people = petter.page.get_by_role("navigation", name="Hvem sine opplysninger")
+    assert "Under 12 år" in people.inner_text()  # his children as before
+
+    cecilie.follow(cecilie.page.get_by_role("button", name="Trekk tilbake: Petter Forelder"))
+    assert "Fullmakten er trukket tilbake." in cecilie.check("poa-revoked")
+    assert cecilie.page.locator("#poa-given").count() == 0
+    cecilie.follow(cecilie.page.get_by_role("link", name="Tilbake"))
+    cecilie.follow(cecilie.page.get_by_role("link", name="Se hvem som har sett opplysningene"))
+    log = cecilie.page.locator("table.access-log tbody tr").all_inner_texts()
+    assert any("fullmektig: Petter Forelder" in row for row in log)  # what he looked at
+    assert any("trakk tilbake fullmakt" in row for row in log)
+    assert any("ga fullmakt" in row for row in log)
+
+    petter.page.reload()  # the same session and token: the register says no at once
+    text = petter.check("poa-attorney-revoked")
+    assert "Du har ikke tilgang til denne personens opplysninger" in text
+    assert "Fenoksymetylpenicillin" not in text and MEDICINE not in text
+    assert "deg selv" in petter.page.inner_text("#showing")
+    assert "Cecilie" not in petter.page.inner_text("nav.people")
+    assert "Ibuprofen" in text  # his own information
+    petter.page.goto("/citizen?patient=persona-child")
+    assert "Amoksicillin" in petter.check("poa-parent-unchanged")  # the child under 12 still

@@ -238,3 +238,54 @@ def test_unknown_web_paths_are_html_404_pages_not_outcomes(visitor: httpx.Client
     assert (
         visitor.get("/fhir/NoSuchType").headers["content-type"].startswith("application/fhir+json")
     )  # the API's own 404 stays an OperationOutcome
+
+
+def poa_grants(server: ServerProcess, patient: str) -> list[dict[str, object]]:
+    """The powers of attorney in a patient's record, as the system persona sees them."""
+    found = httpx.get(
+        f"{server.base_url}/RelatedPerson",
+        params={"patient": patient},
+        headers=server.headers("system"),
+        timeout=30,
+    )
+    assert found.status_code == 200, found.text
+    return [e["resource"] for e in found.json().get("entry", []) if "POWATT" in str(e["resource"])]
+
+
+def test_powers_of_attorney_are_given_and_revoked_only_by_the_grantor_with_the_csrf_token(
+    visitor: httpx.Client, root: str, web_server: ServerProcess
+) -> None:
+    log_in(visitor)  # Cecilie
+    token = csrf_of(visitor.get("/citizen/powers-of-attorney"))
+    grant = {"attorney": "21908345182", "family": "Forelder"}  # Petter
+    for form in ({}, {"csrf_token": "forged"}):
+        refused = visitor.post("/citizen/powers-of-attorney/grant", data={**grant, **form})
+        assert refused.status_code == 403 and "text/html" in refused.headers["content-type"]
+    with httpx.Client(base_url=root, timeout=30, follow_redirects=False) as frida:
+        log_in(frida, "attorney")  # acts for Gunnar by his power of attorney
+        theirs = csrf_of(frida.get("/citizen/powers-of-attorney"))
+        refused = visitor.post(
+            "/citizen/powers-of-attorney/grant", data={**grant, "csrf_token": theirs}
+        )
+        assert refused.status_code == 403  # her token in Cecilie's session
+        # she cannot revoke (or otherwise touch) Gunnar's grant: the forms act on her own
+        # record only, and his grant is not in it
+        gunnars = "persona-grantor-attorney-1"
+        revoke = f"/citizen/powers-of-attorney/{gunnars}/revoke"
+        refused = frida.post(revoke, data={"csrf_token": theirs})
+        assert refused.status_code == 404 and "<h1>" in refused.text
+        refused = visitor.post(revoke, data={"csrf_token": token})
+        assert refused.status_code == 404  # nor can Cecilie
+    assert poa_grants(web_server, "persona-citizen") == []
+    (gunnar,) = poa_grants(web_server, "persona-grantor")
+    assert gunnar["active"] is True
+    done = visitor.post("/citizen/powers-of-attorney/grant", data={**grant, "csrf_token": token})
+    assert done.status_code == 303 and done.headers["location"].endswith("?done=granted")
+    (given,) = poa_grants(web_server, "persona-citizen")
+    refused = visitor.post(f"/citizen/powers-of-attorney/{given['id']}/revoke", data={})
+    assert refused.status_code == 403 and poa_grants(web_server, "persona-citizen")[0]["active"]
+    revoke = f"/citizen/powers-of-attorney/{given['id']}/revoke"
+    done = visitor.post(revoke, data={"csrf_token": token})
+    assert (
+        done.status_code == 303 and poa_grants(web_server, "persona-citizen")[0]["active"] is False
+    )

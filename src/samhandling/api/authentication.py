@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -32,7 +33,7 @@ from samhandling.config import Settings
 from samhandling.interactions.patient_identity import patient_ids_for_pids
 from samhandling.interactions.transactions import read_transaction
 from samhandling.observability.request_context import note_client, note_refusal
-from samhandling.services.identity import check_principal_registered
+from samhandling.services.identity import check_principal_registered, confirm_powers_of_attorney
 
 MAX_CACHED_CALLERS = 10_000
 OPEN_PATHS = frozenset({"/fhir/metadata", "/fhir/.well-known/smart-configuration"})
@@ -73,10 +74,12 @@ def make_authenticator(
 class CallerVerifier:
     """Verifies a caller's token and gives the principal the facts the policy needs.
 
-    With `registers`, the registers' answer on the caller's practitioner (HPR number and
-    authorisation) and organisations goes on the principal as a fact for the policy
-    (`Principal.registers`); with `enforce_registers` as well, a caller missing from them is
-    refused with 403 at the door.
+    A citizen's powers of attorney get the platform's register's answer on every request
+    (`services.identity.confirm_powers_of_attorney`; not cached, so a revocation holds
+    from the next request). With `registers`, the registers' answer on the caller's
+    practitioner (HPR number and authorisation) and organisations goes on the principal as
+    a fact for the policy (`Principal.registers`); with `enforce_registers` as well, a
+    caller missing from them is refused with 403 at the door.
     The URL a DPoP proof's `htu` must name is `public_root` (the configured base URL
     without `/fhir`) + the request path: never built from the `Host` header, which the
     client chooses (RFC 9449 §4.3 check 9; issue 16).
@@ -104,7 +107,9 @@ class CallerVerifier:
         if principal.patient_pids:
             with read_transaction(self.engine) as connection:
                 ids = patient_ids_for_pids(connection, principal.patient_pids)
-            principal = principal.with_patient_ids(ids)
+                principal = principal.with_patient_ids(ids)
+                # every request: a revoked or expired grant stops access at once
+                principal = confirm_powers_of_attorney(connection, principal, datetime.now(UTC))
         return principal
 
     def principal_at_hand(self, method: str, url: str, headers: Headers) -> Principal | None:

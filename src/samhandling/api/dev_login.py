@@ -5,6 +5,7 @@ production). Reads through the interactions, like every handler."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 from samhandling.interactions import search
 from samhandling.interactions.patient_identity import patient_ids_for_pids
 from samhandling.interactions.transactions import read_transaction
+from samhandling.services.identity.powers_of_attorney import is_current
 
 LOGIN_PEOPLE = 40
 ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
@@ -65,10 +67,11 @@ def authorization_server(dev: DevIssuer, engine: Engine, settings: Settings) -> 
             return patient_ids_for_pids(connection, [fnr]).get(fnr)
 
     def relations_of(fnr: str) -> list[tuple[str, str]]:
-        items = [("identifier", f"{FNR_SYSTEM}|{fnr}"), ("_include", "RelatedPerson:patient")]
+        # any system: an attorney with a D-number is named in the D-number system
+        items = [("identifier", fnr), ("_include", "RelatedPerson:patient"), ("_count", "200")]
         with read_transaction(engine) as connection:
             bundle = search.search(connection, "RelatedPerson", items, settings.base_url)
-        return represented(bundle)
+        return represented(bundle, datetime.now(UTC))
 
     codes = AuthorizationServer(
         dev, people=people, patient_id_of=patient_id_of, relations_of=relations_of
@@ -83,10 +86,12 @@ def authorization_server(dev: DevIssuer, engine: Engine, settings: Settings) -> 
     return codes
 
 
-def represented(bundle: dict[str, Any]) -> list[tuple[str, str]]:
+def represented(bundle: dict[str, Any], now: datetime) -> list[tuple[str, str]]:
     """(national ID, relation) of the patients whose RelatedPerson records name the person
     searched for: "parent" (v3 RoleCode PRN, MTH, FTH), "power-of-attorney" (POWATT and its
-    kinds). Other relations (a neighbour, a next of kin) give no right to act for anybody."""
+    kinds) when current at `now` by the register's rule (`is_current`: active, within its
+    period), as the platform checks it on every request. Other relations (a neighbour, a
+    next of kin) give no right to act for anybody."""
     patients: dict[str, str] = {}
     relations: list[tuple[str, str]] = []
     for entry in bundle.get("entry", []):
@@ -104,6 +109,10 @@ def represented(bundle: dict[str, Any]) -> list[tuple[str, str]]:
             }
             relation = next((RELATIONS[code] for code in sorted(codes) if code in RELATIONS), None)
             reference = str((resource.get("patient") or {}).get("reference", ""))
+            if relation == "power-of-attorney" and not is_current(
+                resource, reference.removeprefix("Patient/"), now
+            ):
+                continue
             if relation is not None:
                 relations.append((reference, relation))
     return [(patients[ref], relation) for ref, relation in relations if ref in patients]

@@ -5,7 +5,8 @@ department, as the trust framework attested them), the client system, the role (
 health-personnel authorisation), the time, the purpose, the service and whether it was
 emergency access — never other patients, never staff identifiers beyond that. A citizen
 who looked on the patient's behalf (a parent, someone holding a power of attorney) is
-named, with the relation as the role; the patient's own look-ups are left out.
+named, with the relation as the role; the patient's own look-ups are left out, but not
+their own grants and revocations of a power of attorney (who else may look).
 
 Newest first, in pages of `_count` (default 100, at most 1,000); a `next` parameter holds
 the url of the following page (`_after`, by recorded time and id, stable while new
@@ -72,7 +73,7 @@ def _access(row: Any) -> dict[str, Any]:
     event = orjson.loads(row["content"])
     parts: list[dict[str, Any]] = [
         {"name": "time", "valueInstant": format_instant(row["recorded_at_us"])},
-        {"name": "action", "valueString": _action(row["action"])},
+        {"name": "action", "valueString": _action(row["action"], row["interaction"])},
     ]
     organisation = _organisation(event)
     if organisation:
@@ -129,7 +130,15 @@ def _representative(event: dict[str, Any]) -> str | None:
     return display
 
 
-def _action(code: str) -> str:
+OWN_ACTIONS = {
+    "operation:grant-power-of-attorney": "ga fullmakt",
+    "operation:revoke-power-of-attorney": "trakk tilbake fullmakt",
+}
+
+
+def _action(code: str, interaction: str) -> str:
+    if interaction in OWN_ACTIONS:
+        return OWN_ACTIONS[interaction]
     return {"C": "registrerte", "R": "leste", "U": "endret", "D": "slettet"}.get(code, "søkte i")
 
 

@@ -39,6 +39,11 @@ class AuditSearch:
     organisation: str | None = None  # the acting legal entity's organisation number
 
 
+#: a citizen's own actions that their access log keeps: giving and revoking a power of
+#: attorney, which decide who else may look (services/identity/power_of_attorney_operations)
+KEPT_OWN_ACTIONS = ("operation:grant-power-of-attorney", "operation:revoke-power-of-attorney")
+
+
 @dataclass(frozen=True)
 class AuditPage:
     """One page of a search, newest first, and the `_after` value of the next (None: last)."""
@@ -176,8 +181,13 @@ def _filtered(stmt: Select[Any], search: AuditSearch) -> Select[Any]:
     if search.organisation:
         stmt = stmt.where(c.agent_org == search.organisation)
     if search.others_only:
-        # a citizen acting for someone else is recorded as kind "representative": kept
-        stmt = stmt.where(c.agent_kind.is_(None) | (c.agent_kind != "citizen"))
+        # a citizen acting for someone else is recorded as kind "representative": kept;
+        # so are the citizen's own changes to who may act for them (powers of attorney)
+        stmt = stmt.where(
+            c.agent_kind.is_(None)
+            | (c.agent_kind != "citizen")
+            | c.interaction.in_(KEPT_OWN_ACTIONS)
+        )
     return stmt
 
 

@@ -89,6 +89,8 @@ def citizen_reach(
 def _relation_refusal(
     acting: ActingFor, resource_type: str, teen_types: frozenset[str], today: date
 ) -> str | None:
+    if acting.relation == "power-of-attorney":
+        return _grant_refusal(acting)
     if acting.relation != "parent":
         return None
     if acting.birth_date is None:
@@ -101,6 +103,14 @@ def _relation_refusal(
     if resource_type in teen_types and resource_type not in ALWAYS_CLOSED_TO_PARENTS_OF_TEENS:
         return None
     return f"parents cannot reach {resource_type} of a child aged 12-15"
+
+
+def _grant_refusal(acting: ActingFor) -> str | None:
+    """A power of attorney counts only when the platform's register confirmed a current
+    grant for this request (deny by default: a token's claim alone is not enough)."""
+    if acting.grant is None:
+        return "the register of powers of attorney was not consulted"
+    return acting.grant.refusal
 
 
 def citizen_target_refusal(

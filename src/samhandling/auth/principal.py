@@ -119,14 +119,27 @@ class Attestation:
 
 
 @dataclass(frozen=True)
+class GrantStanding:
+    """What the platform's register of powers of attorney said about one `ActingFor` by
+    power of attorney, looked up before the policy runs
+    (`services.identity.powers_of_attorney.confirm_powers_of_attorney`) so the policy stays
+    pure: `refusal` is None when a current grant names the citizen, else why not."""
+
+    refusal: str | None
+
+
+@dataclass(frozen=True)
 class ActingFor:
     """A person a citizen may act for: themselves, a child, or by power of attorney or
-    guardianship. `patient_id` is filled by the caller (see `Principal.with_patient_ids`)."""
+    guardianship. `patient_id` is filled by the caller (see `Principal.with_patient_ids`);
+    for a power of attorney, `grant` is the register's answer (None: not consulted, which
+    the policy refuses)."""
 
     pid: str = field(repr=False)
     relation: Relation
     birth_date: date | None = None
     patient_id: str | None = None
+    grant: GrantStanding | None = None
 
     @property
     def masked_pid(self) -> str | None:

@@ -42,8 +42,10 @@ def create(
     resource_type: str | None = None,
     if_none_exist: str | None = None,
     resource_id: str | None = None,
+    intent: str | None = None,
 ) -> WriteResult:
-    """Create with a server-assigned id; with If-None-Exist, return the match instead."""
+    """Create with a server-assigned id; with If-None-Exist, return the match instead.
+    `intent` names the operation making the write, for the write rules (`WriteContext`)."""
     resource, warnings = checked_resource(body, resource_type)
     rtype = resource["resourceType"]
     if if_none_exist:
@@ -59,7 +61,9 @@ def create(
             assert existing is not None
             return WriteResult(existing, 200)
     rid = resource_id or new_id()
-    context = WriteContext(writer, "create", rtype, rid, None, resource, warnings=warnings)
+    context = WriteContext(
+        writer, "create", rtype, rid, None, resource, warnings=warnings, intent=intent
+    )
     resource = _checked(context)
     version = writer.write(rtype, rid, resource, method="create", previous=None)
     return WriteResult(version, 201, tuple(context.warnings))

@@ -19,13 +19,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from samhandling.auth import Principal
+from samhandling.auth import ActingFor, Principal
 from samhandling.auth.compartment import age_on
 from samhandling.auth.policy_rules import PARENT_FULL_ACCESS_BELOW, PARENT_NO_ACCESS_FROM
 from samhandling.fhir.outcome import FhirError
 from samhandling.web import display
 from samhandling.web.documents import DocumentPages, document_query, document_rows
 from samhandling.web.medication_list import list_state
+from samhandling.web.powers_of_attorney import PowerOfAttorneyPages
 from samhandling.web.sessions import Session
 from samhandling.web.views import WebViews
 
@@ -57,7 +58,7 @@ def people(principal: Principal, today: date) -> list[Person]:
     """The citizen and the people they act for (with Patient ids here), self first."""
     found = []
     for acting in principal.acts_for:
-        if acting.patient_id is None:
+        if acting.patient_id is None or _lapsed(acting):
             continue
         age = age_on(acting.birth_date, today) if acting.birth_date else None
         rule = None
@@ -70,6 +71,14 @@ def people(principal: Principal, today: date) -> list[Person]:
                 rule = "age_rule_16"
         found.append(Person(acting.patient_id, acting.relation, age, rule))
     return sorted(found, key=lambda p: p.relation != "self")
+
+
+def _lapsed(acting: ActingFor) -> bool:
+    """A power of attorney the register does not confirm now (revoked, expired, never
+    given): not offered, whatever the token says (the policy refuses it too)."""
+    return acting.relation == "power-of-attorney" and (
+        acting.grant is None or acting.grant.refusal is not None
+    )
 
 
 async def section(call: Any, shape: Any) -> Section:
@@ -146,6 +155,7 @@ class CitizenPages:
         sections = (
             await patient_sections(self.views.data, principal, person.patient_id) if person else {}
         )
+        wanted = request.query_params.get("patient")
         return self.views.page(
             request,
             "citizen.html",
@@ -153,6 +163,7 @@ class CitizenPages:
             name=principal.name or "",
             people=everyone,
             person=person,
+            unavailable=bool(wanted) and (person is None or wanted != person.patient_id),
             behalf=await self._behalf(principal, person),
             sections=sections,
         )
@@ -197,7 +208,11 @@ class CitizenPages:
 
 def citizen_routes(views: WebViews) -> list[Route]:
     """The citizen's routes."""
-    return [*CitizenPages(views).routes(), *DocumentPages(views).routes()]
+    return [
+        *CitizenPages(views).routes(),
+        *DocumentPages(views).routes(),
+        *PowerOfAttorneyPages(views).routes(),
+    ]
 
 
 def _lab_query(patient_id: str) -> list[tuple[str, str]]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from samhandling.web.texts_attorney import ATTORNEY_TEXTS
+
 LANGUAGES = ("nb", "en")
 DEFAULT = "nb"
 
@@ -352,6 +354,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Your change was not saved: the service refused it.",
     ),
     # -- end web22a --
+    **ATTORNEY_TEXTS,
 }
 
 

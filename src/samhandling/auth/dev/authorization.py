@@ -304,8 +304,8 @@ class AuthorizationServer:
             claims["patient"] = grant.launch_patient
         if grant.name:
             claims["name"] = grant.name
-        if (persona.default_child_pid or persona.grantor_pid) and persona.pid:
-            claims.update(self._represented(persona.pid))
+        if persona.kind == "citizen" and isinstance(claims.get("pid"), str):
+            claims.update(self._represented(claims["pid"]))
         refresh = secrets.token_urlsafe(32)
         grant.expires = time.time() + REFRESH_LIFETIME
         with self._lock:
@@ -324,9 +324,9 @@ class AuthorizationServer:
         return answer
 
     def _represented(self, pid: str) -> dict[str, Any]:
-        """The parent and the attorney personas act for everyone the population register
-        relates them to (children; adults who gave them a power of attorney), each with the
-        birth date of its national ID."""
+        """A citizen acts for everyone the platform's registers relate them to at this
+        login or refresh (children; adults whose current power of attorney names them),
+        each with the birth date of its national ID."""
         relations = dict.fromkeys(self.relations_of(pid))
         if not relations:
             return {}

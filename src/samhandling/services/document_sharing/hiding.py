@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from samhandling.access_guard import AccessGuard
 from samhandling.auth.labels import NO_9603
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions import crud, read
+from samhandling.interactions.delegated_writes import DelegatedWrites
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.interactions.write_rules import WriteContext
 from samhandling.services.document_sharing.content import bind_content
@@ -26,51 +26,6 @@ from samhandling.store.version_writer import VersionWriter
 
 HIDE, SHOW = "hide-from-clinicians", "show-to-clinicians"
 NORS = "NORS"
-
-
-class DelegatedWrites:
-    """The caller's guard, except that writes are the operation's to decide (it has)."""
-
-    inspects_resources = True
-
-    def __init__(self, guard: AccessGuard) -> None:
-        self._guard = guard
-
-    @property
-    def principal(self) -> Any:
-        return self._guard.principal
-
-    def check_request(self, interaction: str, resource_type: str | None) -> None:
-        self._guard.check_request(interaction, resource_type)
-
-    def conditional_restriction(self, interaction: str, resource_type: str) -> Any:
-        return self._guard.conditional_restriction(interaction, resource_type)
-
-    def check_read(
-        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
-    ) -> None:
-        self._guard.check_read(interaction, resource, current)
-
-    def visible(
-        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
-    ) -> bool:
-        return self._guard.visible(interaction, resource, current)
-
-    def check_write(
-        self, interaction: str, previous: dict[str, Any] | None, new: dict[str, Any] | None
-    ) -> None:
-        return None
-
-    def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
-        self._guard.after_write(connection, written, patients)
-
-    def after_refusal(
-        self, connection: Any, interaction: str, entity: tuple[str, str], status: int, reason: str
-    ) -> None:
-        self._guard.after_refusal(connection, interaction, entity, status, reason)
-
-    def search_restriction(self, resource_type: str | None) -> Any:
-        return self._guard.search_restriction(resource_type)
 
 
 def has_nors(resource: dict[str, Any] | None) -> bool:
