@@ -1,207 +1,122 @@
 """`samhandling import`: load Bundles from files with a progress bar and a final count.
 
-Importing a file twice imports it twice: a Bundle's POST entries create new resources each
-time (that is what POST means). `--skip-existing` makes a re-run of an interrupted import
-safe: every POST entry is tagged with its Bundle's content hash and its position
-(`meta.tag`, system `IMPORT_TAG_SYSTEM`) and made a conditional create on that tag, so an
-entry already imported answers 200 with the existing resource instead of creating a twin,
-and references inside the Bundle resolve to it (R4 §3.1.0.11.2 conditional create).
+Without `--bulk` every Bundle (and every run of 200 NDJSON resources, as a transaction of
+PUTs by id) goes through the transaction code the API runs (`cli/import_files.py`).
+`--bulk` creates NDJSON resources at their ids in chunks, in `--jobs` processes, into a
+database no one else writes yet (`cli/bulk_import.py`).
 """
 
 from __future__ import annotations
 
-import bz2
-import hashlib
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
 
 import typer
 from rich.progress import Progress
-from sqlalchemy import Engine
 
+from samhandling.cli.bulk_import import ChunkLoader, Job, Outcome, load_in_phases
+from samhandling.cli.import_files import (
+    EXISTING,
+    IMPORT_TAG_SYSTEM,
+    SHIPPED,
+    Destination,
+    import_file,
+    import_order,
+)
 from samhandling.cli.operator_errors import OperatorError, open_database
 from samhandling.cli.shipped_copies import ShippedCopies
 from samhandling.config import Settings
-from samhandling.fhir import json_codec
-from samhandling.fhir.outcome import FhirError
-from samhandling.interactions.bundle import process_bundle
-from samhandling.interactions.write_rules import WriteRule
+from samhandling.definitions.published import publish
 from samhandling.services import platform_of
-from samhandling.store.database import refresh_statistics
+from samhandling.store.database import is_sqlite, refresh_statistics
 
-IMPORT_TAG_SYSTEM = "https://samhandling.no/fhir/CodeSystem/import-entry"
-
-
-def read_bundles(path: Path) -> Iterator[dict[str, Any]]:
-    """The Bundles in a file: one JSON Bundle, bzip2-compressed JSON, or NDJSON of Bundles
-    or of other resources (a bulk export's files: stored under their ids, see
-    `resources_as_bundles`)."""
-    raw = bz2.decompress(path.read_bytes()) if path.suffix == ".bz2" else path.read_bytes()
-    if path.name.endswith((".ndjson", ".ndjson.bz2")):
-        lines = (json_codec.parse(line) for line in raw.splitlines() if line.strip())
-        yield from resources_as_bundles(lines)
-    else:
-        yield json_codec.parse(raw)
-
-
-def resources_as_bundles(items: Iterator[Any], size: int = 200) -> Iterator[dict[str, Any]]:
-    """Bundles as they are; runs of other resources as transactions of PUTs by id (so the
-    references between exported resources stay as they were; POST for one without an id),
-    `size` entries each."""
-    batch: list[dict[str, Any]] = []
-    for item in items:
-        if isinstance(item, dict) and item.get("resourceType") == "Bundle":
-            if batch:
-                yield _transaction(batch)
-                batch = []
-            yield item
-            continue
-        batch.append(_entry(item))
-        if len(batch) >= size:
-            yield _transaction(batch)
-            batch = []
-    if batch:
-        yield _transaction(batch)
-
-
-def _entry(resource: Any) -> dict[str, Any]:
-    if isinstance(resource, dict) and resource.get("id"):
-        url = f"{resource.get('resourceType')}/{resource['id']}"
-        return {"resource": resource, "request": {"method": "PUT", "url": url}}
-    return {"resource": resource, "request": {"method": "POST", "url": str(_type_of(resource))}}
-
-
-def _type_of(resource: Any) -> Any:
-    return resource.get("resourceType") if isinstance(resource, dict) else None
-
-
-def _transaction(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
-
-
-def import_order(paths: list[Path]) -> list[Path]:
-    """Files in load order: directories expanded; shared-entity bundles ('0-…') first."""
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise OperatorError(f"no such file or directory: {', '.join(missing)}")
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(
-                p
-                for p in sorted(path.iterdir())
-                if p.name.endswith((".json", ".json.bz2", ".ndjson"))
-            )
-        else:
-            files.append(path)
-    return sorted(files, key=lambda p: (not p.name.startswith("0-"), p.name))
+__all__ = ["IMPORT_TAG_SYSTEM", "import_bundles"]
 
 
 def import_bundles(
-    settings: Settings, paths: list[Path], *, skip_existing: bool = False
+    settings: Settings,
+    paths: list[Path],
+    *,
+    skip_existing: bool = False,
+    bulk: bool = False,
+    jobs: int = 1,
 ) -> Counter[str]:
-    """Import every Bundle; prints the count of entries per resource type and outcome."""
+    """Import every Bundle (NDJSON resources in bulk with `bulk`, in `jobs` processes);
+    prints the count of entries per resource type and outcome."""
     files = import_order(paths)
+    if jobs < 1 or (jobs > 1 and not bulk):
+        raise OperatorError("--jobs needs --bulk and a number of at least 1")
     platform = platform_of(settings.services)
     engine = open_database(settings.database_url)
     shipped = ShippedCopies(
-        engine, platform.shipped_definitions(), publish_them=settings.publish_definitions
+        engine,
+        platform.shipped_definitions(),
+        publish_them=settings.publish_definitions and not bulk,
     )
     target = Destination(engine, settings.base_url, platform.write_rules, shipped)
     counts: Counter[str] = Counter()
     failures = 0
     try:
-        with Progress(transient=False) as progress:
-            task = progress.add_task("importing", total=len(files))
-            for path in files:
-                failures += _import_file(target, path, counts, skip_existing)
-                progress.advance(task)
+        if bulk:
+            failures = _bulk(settings, target, files, counts, skip_existing, jobs)
+        else:
+            with Progress(transient=False) as progress:
+                task = progress.add_task("importing", total=len(files))
+                for path in files:
+                    failures += import_file(target, path, counts, skip_existing)
+                    progress.advance(task)
         refresh_statistics(engine)  # searches right after a bulk import plan for its data
     finally:
         engine.dispose()
+    _report(counts, len(files), failures, skip_existing, bulk)
+    if failures:
+        raise typer.Exit(1)
+    return counts
+
+
+def _bulk(
+    settings: Settings,
+    target: Destination,
+    files: list[Path],
+    counts: Counter[str],
+    skip_existing: bool,
+    jobs: int,
+) -> int:
+    """The bulk path (`cli/bulk_import.py`); the number of chunks and Bundles that failed.
+    The shipped definitions are published here, once, when the files held copies."""
+    if jobs > 1 and is_sqlite(target.engine):
+        raise OperatorError("SQLite has one writer at a time: --jobs > 1 needs PostgreSQL")
+    failures = 0
+    with Progress(transient=False) as progress:
+        task = progress.add_task("importing (bulk)", total=None)
+
+        def done(outcome: Outcome) -> None:
+            nonlocal failures
+            counts.update(outcome.counts)
+            failures += outcome.failures
+            written = sum(n for key, n in counts.items() if not key.startswith("\0"))
+            progress.update(task, description=f"importing (bulk): {written} resources")
+
+        worker_args = (settings.database_url, settings.base_url, settings.services, skip_existing)
+        job = Job(jobs, ChunkLoader(target, skip_existing), worker_args, done)
+        load_in_phases(job, files)
+        progress.update(task, total=1, completed=1)
+    if counts[SHIPPED] and settings.publish_definitions:
+        publish(target.engine, target.shipped.shipped)
+    return failures
+
+
+def _report(
+    counts: Counter[str], files: int, failures: int, skip_existing: bool, bulk: bool
+) -> None:
     existing = counts.pop(EXISTING, 0)
     platform_copies = counts.pop(SHIPPED, 0)
     total = sum(counts.values())
-    typer.echo(f"imported {total} resources from {len(files)} files ({failures} failed bundles)")
+    failed = "failed chunks and bundles" if bulk else "failed bundles"
+    typer.echo(f"imported {total} resources from {files} files ({failures} {failed})")
     if skip_existing:
         typer.echo(f"  already there (skipped): {existing}")
     if platform_copies:
         typer.echo(f"  shipped with the platform (published, copies skipped): {platform_copies}")
     for resource_type, count in sorted(counts.items()):
         typer.echo(f"  {resource_type}: {count}")
-    if failures:
-        raise typer.Exit(1)
-    return counts
-
-
-EXISTING = "\0existing"
-SHIPPED = "\0shipped"
-
-
-class Destination(NamedTuple):
-    """Where Bundles are imported: the database, its base URL and the services' write rules."""
-
-    engine: Engine
-    base_url: str
-    rules: tuple[WriteRule, ...]
-    shipped: ShippedCopies
-
-
-def tag_for_skip_existing(bundle: Any) -> Any:
-    """The Bundle with each POST entry tagged and conditional on its tag (see module doc)."""
-    if not isinstance(bundle, dict) or not isinstance(bundle.get("entry"), list):
-        return bundle
-    key = hashlib.sha256(json_codec.dump(bundle)).hexdigest()[:40]
-    for index, entry in enumerate(bundle["entry"]):
-        request = entry.get("request") if isinstance(entry, dict) else None
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(request, dict) or not isinstance(resource, dict):
-            continue
-        if request.get("method") != "POST" or request.get("ifNoneExist"):
-            continue
-        code = f"{key}.{index}"
-        meta = resource.setdefault("meta", {})
-        meta.setdefault("tag", []).append({"system": IMPORT_TAG_SYSTEM, "code": code})
-        request["ifNoneExist"] = f"_tag={IMPORT_TAG_SYSTEM}|{code}"
-    return bundle
-
-
-def _import_file(target: Destination, path: Path, counts: Counter[str], skip_existing: bool) -> int:
-    failures = 0
-    try:
-        for bundle in read_bundles(path):
-            prepared = tag_for_skip_existing(bundle) if skip_existing else bundle
-            prepared, skipped = target.shipped.left_out(prepared)
-            counts[SHIPPED] += skipped
-            if not skipped or prepared["entry"]:
-                failures += _import_one(target, prepared, counts, path)
-    except (OSError, ValueError, FhirError) as exc:  # unreadable, not JSON, not a Bundle
-        typer.echo(f"{path.name}: not imported: {exc}", err=True)
-        return failures + 1
-    return failures
-
-
-def _import_one(
-    target: Destination, bundle: dict[str, Any], counts: Counter[str], path: Path
-) -> int:
-    try:
-        response = process_bundle(target.engine, bundle, target.base_url, rules=target.rules)
-    except FhirError as exc:
-        typer.echo(f"{path.name}: {exc.status} {exc.message}", err=True)
-        return 1
-    failed = 0
-    for request_entry, response_entry in zip(
-        bundle.get("entry", []), response["entry"], strict=True
-    ):
-        status = response_entry.get("response", {}).get("status", "")
-        method = request_entry.get("request", {}).get("method")
-        if status.startswith("200") and method == "POST":
-            counts[EXISTING] += 1
-        elif status.startswith(("200", "201")):
-            counts[request_entry.get("resource", {}).get("resourceType", "?")] += 1
-        else:
-            failed = 1
-            typer.echo(f"{path.name}: entry failed: {status}", err=True)
-    return failed

@@ -129,6 +129,18 @@ def import_(
             "--skip-existing", help="re-run safely: entries imported before are not created again"
         ),
     ] = False,
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            "--bulk",
+            help="into a new instance no one else writes yet: NDJSON resources are created at "
+            "their ids in chunks of 500, each one transaction (a chunk naming an id already "
+            "stored is refused, never overwritten)",
+        ),
+    ] = False,
+    jobs: Annotated[
+        int, typer.Option("--jobs", help="processes sharing the chunks (with --bulk; PostgreSQL)")
+    ] = 1,
 ) -> None:
     """Load transaction/batch Bundles through the same transaction code as the API."""
     settings = settings_from_env()
@@ -137,7 +149,7 @@ def import_(
             data_dir=data_dir, database_url=default_database_url(data_dir)
         )
     settings = settings.with_overrides(database_url=database)
-    import_bundles(settings, paths, skip_existing=skip_existing)
+    import_bundles(settings, paths, skip_existing=skip_existing, bulk=bulk, jobs=jobs)
 
 
 @app.command("export")

@@ -36,6 +36,12 @@ class ShippedCopies:
             self.published = True
         return ({**bundle, "entry": kept} if skipped else bundle), skipped
 
+    def is_copy(self, resource: Any) -> bool:
+        """Whether `resource` is a copy of a shipped definition (its type and id)."""
+        if not isinstance(resource, dict):
+            return False
+        return (resource.get("resourceType"), resource.get("id")) in self.shipped
+
     def _is_shipped(self, entry: Any) -> bool:
         request = entry.get("request") if isinstance(entry, dict) else None
         if not isinstance(request, dict) or request.get("method") != "PUT":
