@@ -134,7 +134,13 @@ def test_a_bulk_import_stores_what_a_plain_import_stores(
     bulk = import_bundles(settings(bulk_url, tmp_path / "b"), [exported], bulk=True, jobs=jobs)
     assert bulk.pop("Bundle") == len((exported / "Bundle.ndjson").read_bytes().splitlines())
     assert bulk == plain
-    assert {"DocumentReference", "Binary", "Observation", "MedicationStatement", "List"} <= set(bulk)
+    assert {
+        "DocumentReference",
+        "Binary",
+        "Observation",
+        "MedicationStatement",
+        "List",
+    } <= bulk.keys()
     source, by_plain, by_bulk = stored(database_url), stored(plain_url), stored(bulk_url)
     assert by_bulk.keys() == source.keys()
     documents = {key: body for key, body in by_bulk.items() if key[0] == "Bundle"}

@@ -3,6 +3,7 @@ deadlocked transaction again on a fresh copy of the resources (both databases)."
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
 
@@ -28,15 +29,13 @@ def ids_stored(engine: Engine, *ids: str) -> list[str]:
     found = []
     with read_transaction(engine) as connection:
         for pid in ids:
-            try:
+            with contextlib.suppress(FhirError):
                 found.append(read(connection, "Patient", pid).resource_id)
-            except FhirError:
-                pass
     return found
 
 
 def test_creates_at_the_ids_and_leaves_the_input_as_it_was(engine: Engine) -> None:
-    given = people("a", "b") + [{"resourceType": "Patient", "name": [{"family": "c"}]}]
+    given = [*people("a", "b"), {"resourceType": "Patient", "name": [{"family": "c"}]}]
     before = copy.deepcopy(given)
     assert create_all(engine, given, RULES) == {"Patient": 3}
     assert given == before  # no meta, no id written into the caller's resources
