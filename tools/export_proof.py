@@ -16,6 +16,7 @@ when a count differs or a line is invalid.
 
 Usage: nice -n 15 python tools/export_proof.py [--via server|cli] [--work DIR]
        [--server-url postgresql://postgres@127.0.0.1:5432] [--reuse-source] [--keep]
+       [--bulk-jobs N]  (step 4 as `samhandling import --bulk --jobs N`)
 """
 
 from __future__ import annotations
@@ -76,9 +77,9 @@ def store_counts(url: str) -> Counter[str]:
         return Counter({t: int(n) for t, n in connection.execute(query).fetchall()})
 
 
-def import_files(url: str, data_dir: Path, paths: list[Path]) -> None:
-    """`samhandling import` (a subprocess, as an operator runs it)."""
-    command = [*CLI, "import", "--database", url, "--data-dir", str(data_dir)]
+def import_files(url: str, data_dir: Path, paths: list[Path], *flags: str) -> None:
+    """`samhandling import` (a subprocess, as an operator runs it) with `flags`."""
+    command = [*CLI, "import", "--database", url, "--data-dir", str(data_dir), *flags]
     subprocess.run([*command, *map(str, paths)], check=True, stdout=subprocess.DEVNULL)
 
 
@@ -191,6 +192,12 @@ def main() -> int:
     parser.add_argument("--reuse-source", action="store_true", help="skip step 1")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--databases", default="export_proof", help="database name prefix")
+    parser.add_argument(
+        "--bulk-jobs",
+        type=int,
+        default=0,
+        help="re-import the NDJSON with `samhandling import --bulk --jobs N` (0: plainly)",
+    )
     args = parser.parse_args()
     try:
         return _prove(args, Steps())
@@ -221,8 +228,9 @@ def _prove(args: argparse.Namespace, steps: Steps) -> int:
     exported, invalid = check_files(folder)
     steps.timed(f"validate {sum(exported.values()):,} lines", started)
     started, target = time.monotonic(), recreate(args.server_url, f"{args.databases}_dst")
-    import_files(target, args.work / "dst-data", [folder])
-    steps.timed("import NDJSON", started)
+    bulk = ["--bulk", "--jobs", str(args.bulk_jobs)] if args.bulk_jobs else []
+    import_files(target, args.work / "dst-data", [folder], *bulk)
+    steps.timed(f"import NDJSON {' '.join(bulk)}".strip(), started)
     inputs = [*sorted(args.synthea.glob("*.json*")), register]
     given, stored = bundle_counts(inputs), store_counts(source)
     imported = all(stored[t] == given[t] for t in given) and all(

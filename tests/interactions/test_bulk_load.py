@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import pickle
 from typing import Any
 
 import pytest
@@ -70,3 +71,8 @@ def test_a_deadlocked_transaction_runs_again_on_a_fresh_copy(
     assert create_all(engine, people("a"), RULES) == {"Patient": 1}
     assert len(seen) == 2 and "meta" not in seen[1][0]
     assert ids_stored(engine, "a") == ["a"]
+
+
+def test_a_refusal_travels_from_a_worker_process() -> None:
+    refused = pickle.loads(pickle.dumps(AlreadyStored([("Patient", "a")], "are stored already")))
+    assert refused.keys == [("Patient", "a")] and "Patient/a are stored already" in refused.message

@@ -50,11 +50,14 @@ class AlreadyStored(FhirError):
     """A bulk load refused: some of its ids are stored already (or named twice)."""
 
     def __init__(self, keys: Sequence[Key], why: str) -> None:
-        self.keys = list(keys)
+        self.keys, self.why = list(keys), why
         shown = ", ".join(f"{t}/{i}" for t, i in self.keys[:SHOWN_IDS])
         more = f" and {len(self.keys) - SHOWN_IDS} more" if len(self.keys) > SHOWN_IDS else ""
         message = f"{shown}{more} {why}: a bulk load only creates, it never overwrites"
         super().__init__(409, error("duplicate", message))
+
+    def __reduce__(self) -> tuple[type[AlreadyStored], tuple[list[Key], str]]:
+        return AlreadyStored, (self.keys, self.why)  # raised in a worker process, told here
 
 
 def create_all(
