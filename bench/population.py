@@ -17,12 +17,14 @@ services' demo hooks, the same seed gives the same data), with two differences:
   current version (`SELECT … FOR UPDATE`) and every read makes the index buffer flush:
   one COPY per table for each entry (about 160 resources/s at 1,000 citizens). In an empty
   database each of these PUTs is a create, so this loader creates each resource with its
-  id (`crud.create(resource_id=…)`, the services' write rules applied, trusted like the
-  demo's loader) in one transaction per Bundle, and the index rows go in with one COPY per
-  table per Bundle; `--jobs` processes share the Bundles (the register first, alone).
+  id (`interactions.bulk_load.create_all`, as `samhandling import --bulk` does: the
+  services' write rules applied, trusted like the demo's loader) in one transaction per
+  Bundle, and the index rows go in with one COPY per table per Bundle; `--jobs` processes
+  share the Bundles (the register first, alone).
   The load is round trips (one insert per resource), so on a busy machine more jobs
   than cores help. `--resume` continues an interrupted load of the same arguments: a
-  Bundle whose first resource is there is skipped (each Bundle is one transaction).
+  Bundle whose resources are there is skipped (each Bundle is one transaction, so its
+  ids are all there or none; without `--resume` a stored id fails the load).
 
 Nothing here changes a service's rules: it only chooses whom the demo hooks serve.
 """
@@ -46,7 +48,6 @@ from typing import Any
 import orjson
 
 TRIES = 200
-DEADLOCK_RETRIES = 10
 SEED_STEP = 1_000_003
 Hook = Callable[[Any, Any, int, dt.date], list[dict[str, Any]]]
 
@@ -98,60 +99,41 @@ def write_bundles(patients: int, seed: int, hooks: list[Hook], directory: Path) 
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(url: str) -> None:
+def _start_worker(url: str, resume: bool) -> None:
     from samhandling.services import default_platform
     from samhandling.store.database import make_engine
 
     _worker["engine"] = make_engine(url, pool_size=1)
     _worker["rules"] = default_platform().write_rules
+    _worker["resume"] = resume
 
 
 def load_file(path: Path) -> Counter[str]:
-    """`load_file_once`, again when PostgreSQL broke a deadlock by aborting it (jobs lock
-    the register's shared rows, e.g. a document's author Organization, in their own
-    order; the aborted transaction wrote nothing)."""
-    from sqlalchemy.exc import OperationalError
+    """Create every resource of one file at its id, in one transaction
+    (`interactions.bulk_load.create_all`, shared with `samhandling import --bulk`: run
+    again when PostgreSQL broke a deadlock by aborting it, as jobs lock the register's
+    shared rows, e.g. a document's author Organization, in their own order). With
+    `--resume` a file whose ids are stored already was loaded before an interruption."""
+    from samhandling.interactions.bulk_load import AlreadyStored, create_all
 
-    for attempt in range(DEADLOCK_RETRIES):
-        try:
-            return load_file_once(path)
-        except OperationalError as failure:
-            if "deadlock detected" not in str(failure) or attempt == DEADLOCK_RETRIES - 1:
-                raise
-            log(f"{path.name}: deadlock, loading it again")
-    raise AssertionError("unreachable")
-
-
-def load_file_once(path: Path) -> Counter[str]:
-    """Create every resource of one file at its id, in one transaction (nothing if its
-    first resource is there: loaded before an interruption)."""
-    from samhandling.access_guard import OPEN_ACCESS
-    from samhandling.interactions import crud
-    from samhandling.interactions.transactions import write_transaction
-    from samhandling.store.version_writer import VersionWriter
-
-    counts: Counter[str] = Counter()
     resources = orjson.loads(path.read_bytes())
-    with write_transaction(_worker["engine"]) as connection:
-        versions = VersionWriter(connection, OPEN_ACCESS, _worker["rules"], bulk_creates=True)
-        first = resources[0]
-        if versions.current(first["resourceType"], first["id"]) is not None:
-            return Counter({"(already loaded)": len(resources)})
-        for resource in resources:
-            crud.create(versions, resource, resource_id=resource["id"])
-            counts[resource["resourceType"]] += 1
-    return counts
+    try:
+        return create_all(_worker["engine"], resources, _worker["rules"])
+    except AlreadyStored:
+        if not _worker["resume"]:
+            raise
+        return Counter({"(already loaded)": len(resources)})
 
 
-def load(url: str, paths: list[Path], jobs: int) -> Counter[str]:
+def load(url: str, paths: list[Path], jobs: int, resume: bool) -> Counter[str]:
     """The register's file here, then the others in `jobs` processes."""
-    _start_worker(url)
+    _start_worker(url, resume)
     counts = load_file(paths[0])
     _worker["engine"].dispose()
     context = multiprocessing.get_context("spawn")
     done, started = 0, time.monotonic()
     with concurrent.futures.ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_start_worker, initargs=(url,)
+        jobs, mp_context=context, initializer=_start_worker, initargs=(url, resume)
     ) as pool:
         for result in pool.map(load_file, paths[1:], chunksize=4):
             counts += result
@@ -192,7 +174,7 @@ def populate(
             gc.collect()
             generated = time.monotonic()
             log(f"{len(paths)} Bundles ready in {generated - started:.0f} s")
-            counts = load(url, paths, jobs)
+            counts = load(url, paths, jobs, resume)
             loaded = time.monotonic()
         finally:
             if bundles is None:
