@@ -35,6 +35,7 @@ SERVICE = Service(
         DocumentEntryRule(),
         SubmissionSetRule(),
         FolderRule(),
+        concept_maps.ConceptMapWritten(),
     ),
     demo=demo.shared_documents,
     benchmark="document-sharing",

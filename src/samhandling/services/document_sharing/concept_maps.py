@@ -21,6 +21,7 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions import read
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.interactions.search import search
+from samhandling.interactions.write_rules import WriteContext
 from samhandling.services.document_sharing.metadata import VOLVEN_9602, codings
 from samhandling.store.database import Connection
 from samhandling.terminology.codes import lookup
@@ -31,12 +32,52 @@ MAX_MAPS = 50
 
 
 def active_maps(connection: Connection, source: str, target: str | None) -> list[dict[str, Any]]:
-    """The active ConceptMaps from `source` (to `target`, when given)."""
+    """The active ConceptMaps from `source` (to `target`, when given), searched once per
+    transaction: a migration provides hundreds of documents in one, and each search would
+    make the transaction's index buffer insert its queued rows first. A ConceptMap written
+    in the transaction forgets what was found (`ConceptMapWritten`)."""
+    memo = _memo(connection)
+    key = (source, target)
+    if memo is not None and key in memo:
+        return memo[key]
     items = [("source-system", source), ("status", "active"), ("_count", str(MAX_MAPS))]
     if target:
         items.append(("target-system", target))
     bundle = search(connection, "ConceptMap", items, "")
-    return [e["resource"] for e in bundle["entry"] if e.get("search", {}).get("mode") == "match"]
+    found = [e["resource"] for e in bundle["entry"] if e.get("search", {}).get("mode") == "match"]
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+_MEMO_KEY = "samhandling.document_sharing.active_maps"
+Memo = dict[tuple[str, str | None], list[dict[str, Any]]]
+
+
+def _memo(connection: Connection) -> Memo | None:
+    """The maps found in the connection's current transaction (none outside one). The
+    info dictionary outlives the transaction (it is the pooled connection's), so the memo
+    is kept with the transaction it belongs to."""
+    transaction = connection.get_transaction()
+    if transaction is None:
+        return None
+    kept = connection.info.get(_MEMO_KEY)
+    if kept is None or kept[0] is not transaction:
+        kept = (transaction, {})
+        connection.info[_MEMO_KEY] = kept
+    memo: Memo = kept[1]
+    return memo
+
+
+class ConceptMapWritten:
+    """Write rule: a ConceptMap written (or deleted) makes the transaction search the maps
+    again (`active_maps`)."""
+
+    def applies(self, context: WriteContext) -> bool:
+        return context.resource_type == "ConceptMap"
+
+    def check(self, context: WriteContext) -> None:
+        context.writer.connection.info.pop(_MEMO_KEY, None)
 
 
 def matches(
