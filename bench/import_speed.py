@@ -6,12 +6,15 @@
    `--patients` patient files by name (`samhandling import --bulk --jobs N`: Bundle files
    go through the transaction code either way, the jobs share them);
 2. `samhandling export` writes it as NDJSON;
-3. the NDJSON is imported into two new empty databases, once plainly and once with
-   `--bulk --jobs N`, each a subprocess as an operator runs it, timed (wall clock);
-4. the count per type of both targets is compared with the source's (in SQL).
+3. the NDJSON is imported into a new empty database plainly and into another with
+   `--bulk --jobs N`, each a subprocess as an operator runs it, timed (wall clock and
+   CPU), in `--rounds` rounds whose order alternates (plain first, then bulk first);
+4. the count per type of every target is compared with the source's (in SQL).
 
-Prints a JSON summary: resources, seconds and resources/s of both imports, the ratio, and
-the load average (1, 5, 15 min) before and after each (the machine is shared: say so).
+Prints a JSON summary (medians over the rounds, and each round): resources, seconds,
+resources/s and resources per CPU second of the importer (its processes; PostgreSQL's
+not counted) of both imports, the ratio, and the load average (1, 5, 15 min) before and
+after each (the machine is shared: say so).
 The databases (`<--databases>_src`, `_plain`, `_bulk`) are dropped at the end unless
 `--keep`. Exit status 1 when a count differs.
 """
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,18 +63,27 @@ def load() -> list[float]:
     return [round(x, 1) for x in os.getloadavg()]
 
 
+def _children_cpu() -> float:
+    """User and system CPU seconds of the finished subprocesses (with the import's worker
+    processes, which it waits for; PostgreSQL's backends are not counted)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed_import(url: str, data_dir: Path, paths: list[Path], *flags: str) -> dict[str, Any]:
     """`samhandling import` as a subprocess; its wall time and the load around it."""
     command = [*CLI, "import", "--database", url, "--data-dir", str(data_dir), *flags]
-    before, started = load(), time.monotonic()
+    before, started, cpu = load(), time.monotonic(), _children_cpu()
     subprocess.run([*command, *map(str, paths)], check=True, stdout=subprocess.DEVNULL)
-    seconds = time.monotonic() - started
+    seconds, cpu = time.monotonic() - started, _children_cpu() - cpu
     resources = sum(store_counts(url).values())
     return {
         "flags": " ".join(flags) or "(plain)",
         "resources": resources,
         "seconds": round(seconds, 1),
         "resources_per_s": round(resources / seconds, 1),
+        "importer_cpu_s": round(cpu, 1),
+        "resources_per_importer_cpu_s": round(resources / cpu, 1),
         "load_before": before,
         "load_after": load(),
     }
@@ -87,19 +101,34 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         stdout=subprocess.DEVNULL,
     )
     source = store_counts(urls["src"])
-    plain = timed_import(urls["plain"], work / "plain", [work / "ndjson"])
-    bulk = timed_import(urls["bulk"], work / "bulk", [work / "ndjson"], *jobs)
-    same = store_counts(urls["plain"]) == source == store_counts(urls["bulk"])
+    rounds, same = [], True
+    for number in range(args.rounds):  # the order alternates: plain first, then bulk first
+        ran = {}
+        for kind in ("plain", "bulk") if number % 2 == 0 else ("bulk", "plain"):
+            url = recreate(args.server_url, names[kind])
+            flags = jobs if kind == "bulk" else []
+            ran[kind] = timed_import(url, work / kind, [work / "ndjson"], *flags)
+            same = same and store_counts(url) == source
+        rounds.append(ran)
     if not args.keep:
         for name in names.values():
             drop(args.server_url, name)
+    medians = {
+        kind: {
+            key: statistics.median(r[kind][key] for r in rounds)
+            for key in ("seconds", "resources_per_s", "resources_per_importer_cpu_s")
+        }
+        for kind in ("plain", "bulk")
+    }
     return {
         "patients": args.patients,
         "source_resources": sum(source.values()),
         "counts_equal": same,
-        "plain": plain,
-        "bulk": bulk,
-        "speedup": round(bulk["resources_per_s"] / plain["resources_per_s"], 1),
+        "median": medians,
+        "speedup": round(
+            medians["bulk"]["resources_per_s"] / medians["plain"]["resources_per_s"], 1
+        ),
+        "rounds": rounds,
         "cpus": os.cpu_count(),
     }
 
@@ -111,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthea", default=str(synthea.DEFAULT_DIR))
     parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--databases", default="import_speed")
+    parser.add_argument("--rounds", type=int, default=3, help="plain and bulk imports (3)")
     parser.add_argument("--keep", action="store_true", help="keep the three databases")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="import-speed-") as work:
