@@ -190,9 +190,7 @@ def test_a_rerun_chunk_starts_from_the_bodies_as_sent(
     assert statuses(responses) == ["201", "201"]
     patient_id = responses[0]["location"].split("/")[1]
     with read_connection(engine) as connection:
-        found = find_matches(
-            connection, "Observation", f"subject=Patient/{patient_id}", lock=False
-        )
+        found = find_matches(connection, "Observation", f"subject=Patient/{patient_id}", lock=False)
     assert len(found) == 1
 
 

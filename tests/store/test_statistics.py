@@ -52,7 +52,8 @@ def test_the_token_statistics_are_small_enough_to_plan_quickly(engine: Engine) -
         targets = dict(
             connection.execute(
                 text(
-                    "SELECT stxname, stxstattarget FROM pg_statistic_ext WHERE stxname LIKE 'st_index_%'"
+                    "SELECT stxname, stxstattarget FROM pg_statistic_ext"
+                    " WHERE stxname LIKE 'st_index_%'"
                 )
             ).all()
         )
