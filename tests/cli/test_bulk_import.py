@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from fixtures.databases import create_postgres_database, drop_postgres_database, migrate
 from samhandling.cli import bulk_import
-from samhandling.cli.bulk_import import phase_of
 from samhandling.cli.import_command import import_bundles
+from samhandling.cli.import_files import phase_of
 from samhandling.cli.main import app
 from samhandling.cli.operator_errors import OperatorError
 from samhandling.config import Settings
@@ -106,15 +106,11 @@ def patient(pid: str, family: str, gender: str = "female") -> dict[str, Any]:
 
 
 def plain_import_in_order(url: str, exported: Path, data_dir: Path) -> Counter[str]:
-    """The plain import, one phase after the other (alone it takes the files by name, and a
-    DocumentReference's write rules then miss its Patient and author Organization), without
-    the stored document Bundles (it processes every Bundle as a request: 400)."""
+    """The plain import of the export in one call (it loads the files phase by phase too:
+    a DocumentReference's write rules need its Patient and author Organization first),
+    without the stored document Bundles (it processes every Bundle as a request: 400)."""
     files = sorted(p for p in exported.iterdir() if p.name != "Bundle.ndjson")
-    counts: Counter[str] = Counter()
-    for phase in sorted({phase_of(p) for p in files}):
-        chosen = [p for p in files if phase_of(p) == phase]
-        counts += import_bundles(settings(url, data_dir), chosen)
-    return counts
+    return import_bundles(settings(url, data_dir), files)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

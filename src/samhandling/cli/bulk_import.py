@@ -37,6 +37,7 @@ from samhandling.cli.import_files import (
     Destination,
     import_file,
     import_one,
+    phase_of,
     runs,
     tag_for_skip_existing,
 )
@@ -48,10 +49,6 @@ from samhandling.services import platform_of
 from samhandling.store.database import make_engine
 
 CHUNK_LINES = 500
-REGISTER_TYPES = frozenset(
-    {"Organization", "Location", "Practitioner", "PractitionerRole", "Patient", "Binary"}
-)
-LAST_TYPES = frozenset({"List"})
 
 
 class Chunk(NamedTuple):
@@ -74,16 +71,6 @@ class Outcome(NamedTuple):
 
     counts: Counter[str]
     failures: int
-
-
-def phase_of(path: Path) -> int:
-    """When a file is loaded (module doc)."""
-    if path.name.startswith("0-"):
-        return 0
-    resource_type = path.name.split(".")[0].rsplit("-", 1)[0]
-    if resource_type in REGISTER_TYPES:
-        return 1
-    return 3 if resource_type in LAST_TYPES else 2
 
 
 def chunks_of(path: Path, size: int) -> Iterator[Chunk]:

@@ -92,8 +92,29 @@ def _transaction(entries: list[dict[str, Any]]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
+#: Resources other types' write rules look up (a registry DocumentReference's Patient,
+#: author Organization and Binary): their files load before the others.
+REGISTER_TYPES = frozenset(
+    {"Organization", "Location", "Practitioner", "PractitionerRole", "Patient", "Binary"}
+)
+#: Lists (Folders, medication lists) name resources of other types: their files load last.
+LAST_TYPES = frozenset({"List"})
+
+
+def phase_of(path: Path) -> int:
+    """When a file is loaded: the shared-entity bundles ('0-…'), then the register's and
+    the content's files, then other types, then List. A file's type is its name's
+    (`Observation.ndjson`, `Observation-2.ndjson`); a file named otherwise is an other type."""
+    if path.name.startswith("0-"):
+        return 0
+    resource_type = path.name.split(".")[0].rsplit("-", 1)[0]
+    if resource_type in REGISTER_TYPES:
+        return 1
+    return 3 if resource_type in LAST_TYPES else 2
+
+
 def import_order(paths: list[Path]) -> list[Path]:
-    """Files in load order: directories expanded; shared-entity bundles ('0-…') first."""
+    """Files in load order (`phase_of`, then by name); directories expanded."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise OperatorError(f"no such file or directory: {', '.join(missing)}")
@@ -107,7 +128,7 @@ def import_order(paths: list[Path]) -> list[Path]:
             )
         else:
             files.append(path)
-    return sorted(files, key=lambda p: (not p.name.startswith("0-"), p.name))
+    return sorted(files, key=lambda p: (phase_of(p), p.name))
 
 
 EXISTING = "\0existing"
