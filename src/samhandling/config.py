@@ -6,6 +6,7 @@
 | SAMHANDLING_DATABASE_URL | sqlite:///<data dir>/samhandling.db | sqlite or postgresql URL |
 | SAMHANDLING_DATABASE_REPLICA_URL | (none) | a streaming replica for reads (docs/SCALING.md) |
 | SAMHANDLING_REPLICA_MAX_LAG_SECONDS | 2 | staleness bound of a replica read without a position |
+| SAMHANDLING_STORE_LAYOUT | plain | patient-partitioned: partitioned by patient (store/layout.py) |
 | SAMHANDLING_BASE_URL | http://localhost:8080/fhir | the public FHIR base URL |
 | SAMHANDLING_MAX_BODY_BYTES | 10485760 | largest accepted request body (413 above) |
 | SAMHANDLING_MAX_DOCUMENT_BYTES | 104857600 | largest raw document (`POST /Binary`) |

@@ -351,3 +351,24 @@ def test_common_parameters(store: SearchStore) -> None:
     assert store.found("Patient", "_source=urn:system:dips") == {"tagged"}
     assert store.found("Patient", "_id=tagged,plain&_id:not=plain") == {"tagged"}
     assert store.found("Patient", "_tag:missing=true") == {"plain"}
+
+
+@pytest.mark.parametrize("last_differs", [False, True])
+def test_every_criterion_of_a_long_search_filters(store: SearchStore, last_differs: bool) -> None:
+    """Criteria after the tenth are planned on their own (search/sql.py `criteria`), on
+    both query shapes (from the resource rows, or driven by an index table): they still
+    exclude."""
+    names = [f"navn{n}" for n in range(12)]
+    store.put(
+        {"resourceType": "Patient", "id": "all", "name": [{"given": names}], "gender": "male"},
+        {"resourceType": "Patient", "id": "most", "name": [{"given": names[:-1]}]},
+    )
+    query = "&".join(f"given={n}" for n in names)
+    if last_differs:
+        query += "&_lastUpdated=gt2000-01-01"  # a condition on the resource row
+    assert store.found("Patient", query) == {"all"}
+    assert store.found("Patient", query.replace("given=navn11", "gender=male")) == {"all"}
+    assert store.found("Patient", query.replace("given=navn11", "given=navn0")) == {
+        "all",
+        "most",
+    }

@@ -13,7 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, exists, false, not_, or_, select, true
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    exists,
+    false,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from samhandling.fhir.outcome import FhirError, error
@@ -34,6 +44,8 @@ from samhandling.store.schema import INDEX_TABLES, compartment, resource
 
 Condition = ColumnElement[bool]
 MAX_INNER_IDS = 30_000
+#: criteria of one search joined in one planning problem; the rest are planned one by one
+JOINED_CRITERIA = 10
 
 
 @dataclass(frozen=True)
@@ -102,8 +114,7 @@ class SearchSql:
         driven = plan_driver(self, query, single)
         if driven is not None:
             scope, rest = driven
-            checks = [self.criterion(c, scope) for c in rest]
-            return scope, [*checks, *self.restricted(scope)]
+            return scope, [*self.criteria(rest, scope), *self.restricted(scope)]
         scope = Scope(resource, single)
         where: list[Condition] = [resource.c.deleted.is_(False)]
         if single:
@@ -114,7 +125,7 @@ class SearchSql:
             where.append(resource.c.tx_id <= query.snapshot_tx)
         if query.compartment is not None:
             where.append(self.in_compartment(scope, *query.compartment))
-        where.extend(self.criterion(c, scope) for c in query.criteria)
+        where.extend(self.criteria(query.criteria, scope))
         return scope, [*where, *self.restricted(scope)]
 
     # --- restriction and compartments ---------------------------------------------------
@@ -155,7 +166,7 @@ class SearchSql:
         stmt = select(row.c.resource_id).where(
             row.c.resource_type == resource_type,
             row.c.deleted.is_(False),
-            *(self.criterion(c, scope) for c in criteria),
+            *self.criteria(criteria, scope),
             *self.restricted(scope),
         )
         if self.restriction.hidden is None:
@@ -168,6 +179,18 @@ class SearchSql:
         return self.connection
 
     # --- criteria -------------------------------------------------------------------------
+
+    def criteria(self, criteria: list[Criterion], scope: Scope) -> list[Condition]:
+        """The conditions of `criteria`, those after the first JOINED_CRITERIA as `… IS
+        TRUE`: PostgreSQL turns an `EXISTS` only at the top of the WHERE into a semi-join,
+        so these are planned on their own (sub-plans), outside the one join problem of the
+        others. PostgreSQL 15 plans that problem in time growing faster than the number of
+        criteria, the more so over partitioned tables (each index table in 8 partitions on
+        the patient-partitioned layout, store/layout.py): 100 criteria took 150 ms to plan
+        on plain tables, over 30 s on partitioned ones; with all but 10 apart, 24 and 125 ms
+        (EXPLAIN, PostgreSQL 15 on a loaded machine)."""
+        found = [self.criterion(c, scope) for c in criteria]
+        return [*found[:JOINED_CRITERIA], *(c.is_(true()) for c in found[JOINED_CRITERIA:])]
 
     def criterion(self, criterion: Criterion, scope: Scope) -> Condition:
         if criterion.type == "id":

@@ -35,7 +35,19 @@ def _resource_key() -> list[Column]:
         Column("resource_type", TYPE, nullable=False),
         Column("resource_id", RID, nullable=False),
         Column("patient_id", RID, nullable=True),
+        _shard_key(),
     ]
+
+
+# The partition key of the patient-partitioned layout (store/layout.py, docs/SCALING.md):
+# `patient_id`, or SHARDLESS for a resource in no patient's compartment. Written on both
+# layouts; NOT NULL and in the primary key only on the partitioned one (NULL on the plain
+# layout in rows written before migration 0022).
+SHARDLESS = "~"  # not a valid resource id (R4 id datatype: [A-Za-z0-9\-\.]{1,64})
+
+
+def _shard_key() -> Column:
+    return Column("shard_key", RID, nullable=True)
 
 
 transaction_log = Table(
@@ -56,6 +68,7 @@ resource = Table(
     Column("last_updated_us", BigInteger, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("content", LargeBinary, nullable=True),
+    _shard_key(),
     Index("ix_resource_type_updated", "resource_type", "last_updated_us"),
     Index("ix_resource_patient", "patient_id"),
 )
@@ -72,6 +85,7 @@ resource_version = Table(
     Column("method", String(10), nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("content", LargeBinary, nullable=True),
+    _shard_key(),
     Index("ix_version_tx", "tx_id"),
     Index("ix_version_type_tx", "resource_type", "tx_id"),
 )

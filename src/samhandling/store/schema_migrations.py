@@ -11,6 +11,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from samhandling.store.database import lift_statement_timeout, lock_key
+from samhandling.store.layout import (
+    PATIENT_PARTITIONED,
+    is_partitioned,
+    partition,
+    requested_layout,
+)
 
 SCRIPT_LOCATION = "samhandling.store:migrations"
 
@@ -21,19 +27,30 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", layout: str | None = None) -> None:
     """Apply every migration up to `revision` in one transaction. Processes starting
     together (`serve --workers N` on a new database) take turns: the later ones find the
     schema up to date instead of creating it a second time. A database already at the
-    head is left alone without loading the migration scripts."""
+    head is left alone without loading the migration scripts.
+
+    `layout` (default: `SAMHANDLING_STORE_LAYOUT`, store/layout.py) `patient-partitioned`
+    then rebuilds the clinical tables of a PostgreSQL database partitioned by patient, in
+    the same transaction, unless they already are."""
+    partitioned = (layout or requested_layout()) == PATIENT_PARTITIONED and revision == "head"
     if revision == "head" and current_revision(engine) == head_revision():
-        return
+        if not partitioned or engine.dialect.name != "postgresql":
+            return
+        with engine.connect() as connection:
+            if is_partitioned(connection):
+                return
     config = alembic_config()
     with engine.connect().execution_options(write=True) as connection, connection.begin():
         lift_statement_timeout(connection)  # an index on a large table takes its time
         lock_key(connection, "schema-migrations")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        if partitioned and connection.dialect.name == "postgresql":
+            partition(connection)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -34,6 +34,7 @@ from samhandling.store.patient_identity import maintain_claims
 from samhandling.store.records import StoredVersion
 from samhandling.store.schema import (
     INDEX_TABLES,
+    SHARDLESS,
     compartment,
     outbox,
     resource,
@@ -181,9 +182,13 @@ class VersionWriter:
             SearchParameterWrites.count += 1
         last_updated = self._timestamp()
         content, index, patients = self._prepare(resource_id, body, version_id, last_updated)
-        shard = min(patients) if patients else None
+        if body is None and previous is not None and previous.content is not None:
+            patients = patient_compartment_ids(json_codec.parse(previous.content))
+        shard = min(patients) if patients and body is not None else None
         values = {
             "patient_id": shard,
+            # a deletion stays on its patient's partition (store/layout.py)
+            "shard_key": min(patients) if patients else SHARDLESS,
             "version_id": version_id,
             "tx_id": self.tx_id,
             "last_updated_us": last_updated,
@@ -206,8 +211,6 @@ class VersionWriter:
             resource_type, resource_id, version_id, last_updated, self.tx_id,
             body is None, content, method,
         )  # fmt: skip
-        if body is None and previous is not None and previous.content is not None:
-            patients = patient_compartment_ids(json_codec.parse(previous.content))
         self.guard.after_write(self.connection, written, patients)
         self.written.append(written)
         return written
@@ -274,7 +277,7 @@ class VersionWriter:
         patients: frozenset[str],
     ) -> None:
         resource_type, resource_id = key["resource_type"], key["resource_id"]
-        row_key = {**key, "patient_id": shard}
+        row_key = {**key, "patient_id": shard, "shard_key": shard or SHARDLESS}
         owner = (resource_type, resource_id)
         for kind, rows in index_rows(index).items():
             if rows:
