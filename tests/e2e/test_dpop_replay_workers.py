@@ -20,6 +20,7 @@ from samhandling.auth import DevIssuer
 from samhandling.auth.jose import sha256_b64url
 
 ATTEMPTS = 24
+ROUNDS = 5
 _COUNT = re.compile(r'^samhandling_requests_total\{interaction="search",status="(\d+)"\} (\S+)$')
 
 
@@ -64,13 +65,20 @@ def test_the_same_proof_is_accepted_once_across_two_workers(two_workers: ServerP
     def attempt(_: int) -> int:
         return httpx.get(url, headers=headers).status_code  # a new connection each time
 
+    statuses: list[int] = []
+    snapshots: set[tuple[int, int]] = set()
     with ThreadPoolExecutor(6) as pool:
-        statuses = list(pool.map(attempt, range(ATTEMPTS)))
-        snapshots = set(pool.map(lambda _: worker_counts(two_workers), range(40)))
+        # The kernel hands each new connection to either worker; now and then one worker
+        # gets a whole round, so send rounds until both have been sent the proof.
+        for _ in range(ROUNDS):
+            statuses += pool.map(attempt, range(ATTEMPTS))
+            snapshots = set(pool.map(lambda _: worker_counts(two_workers), range(40)))
+            if len(snapshots) == 2 and all(sum(s) > 0 for s in snapshots):
+                break
     assert statuses.count(200) == 1, statuses
-    assert statuses.count(401) == ATTEMPTS - 1, statuses
+    assert statuses.count(401) == len(statuses) - 1, statuses
     # Each worker keeps its own metrics: two different snapshots, each with requests, that
     # add up to all attempts show that both workers were sent the proof.
     assert len(snapshots) == 2, snapshots
     assert all(sum(s) > 0 for s in snapshots), snapshots
-    assert tuple(map(sum, zip(*snapshots, strict=True))) == (1, ATTEMPTS - 1), snapshots
+    assert tuple(map(sum, zip(*snapshots, strict=True))) == (1, len(statuses) - 1), snapshots
