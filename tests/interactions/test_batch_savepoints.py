@@ -149,7 +149,8 @@ class Deadlocked(Exception):
     sqlstate = "40P01"
 
 
-def test_a_deadlocked_chunk_runs_again(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def deadlock_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first chunk runs, then fails as a deadlock (its transaction rolled back)."""
     real = batch._Chunk.run
     failures = iter([True])
 
@@ -160,6 +161,10 @@ def test_a_deadlocked_chunk_runs_again(engine: Engine, monkeypatch: pytest.Monke
         return responses
 
     monkeypatch.setattr(batch._Chunk, "run", once_deadlocked)
+
+
+def test_a_deadlocked_chunk_runs_again(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    deadlock_once(monkeypatch)
     assert statuses(run(engine, create(observation("d1")))) == ["201"]
     assert len(matches(engine, "d1")) == 1
 
@@ -169,16 +174,7 @@ def test_a_rerun_chunk_starts_from_the_bodies_as_sent(
 ) -> None:
     """The first attempt resolves the conditional reference to the Patient it created and
     is rolled back; the rerun must resolve it again, to the Patient it creates itself."""
-    real = batch._Chunk.run
-    failures = iter([True])
-
-    def once_deadlocked(self: Any, entries: Any) -> Any:
-        responses = real(self, entries)
-        if next(failures, False):
-            raise OperationalError("SELECT", {}, Deadlocked())
-        return responses
-
-    monkeypatch.setattr(batch._Chunk, "run", once_deadlocked)
+    deadlock_once(monkeypatch)
     patient = {"resourceType": "Patient", "identifier": [{"system": MID, "value": "p-rerun"}]}
     measured = observation("d4")
     measured["subject"] = {"reference": f"Patient?identifier={MID}|p-rerun"}
