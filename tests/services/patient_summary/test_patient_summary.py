@@ -7,12 +7,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fixtures.critical_information import CITIZEN, World
+from fixtures.critical_information import CITIZEN, World, entered_in_error, procedural_change
 from fixtures.fhir_app import FHIR_JSON
 from fixtures.lab_results import submission, submit
-from fixtures.patient_summary import fill
+from fixtures.patient_summary import GP_PRACTITIONER, fill
 from fixtures.shared_data import shared_data_dir
 from samhandling.services.patient_summary import archive, signing
+from samhandling.services.patient_summary.gather import is_active_flag
 from samhandling.services.patient_summary.sections import ABSENT_UNKNOWN
 
 REQUIRED = {"48765-2", "10160-0", "11450-4"}
@@ -186,3 +187,66 @@ def test_the_ips_example_bundles_pass_validate(world: World) -> None:
     assert examples
     for path in examples:
         assert _validate(world, json.loads(path.read_text())) == [], path.name
+
+
+ALERTS = "104605-1"
+
+
+def test_an_active_procedural_change_is_the_alerts_section_with_its_author(world: World) -> None:
+    fill(world)  # the GP registered "Ikke aktuelt med HLR" as a procedural change (kj-flag)
+    for language, title in (("nb", "Varsler"), ("en", "Alerts")):
+        bundle = _summary(world, "gp", language=language).json()
+        composition = bundle["entry"][0]["resource"]
+        first = composition["section"][0]  # alerts come first, before the required ones
+        assert first["code"]["coding"][0] == {
+            "system": "http://loinc.org", "code": ALERTS, "display": "Alert"
+        }  # fmt: skip
+        assert first["title"] == title
+        assert "Ikke aktuelt med HLR" in first["text"]["div"]
+        [entry] = first["entry"]
+        flag = _resolved(bundle, entry["reference"])
+        assert flag["resourceType"] == "Flag" and flag["code"]["text"] == "Ikke aktuelt med HLR"
+        author = _resolved(bundle, flag["author"]["reference"])  # followed into the Bundle
+        assert author["resourceType"] == "Practitioner" and author["id"] == GP_PRACTITIONER
+        assert _validate(world, bundle) == []
+
+
+def test_inactive_and_entered_in_error_flags_are_not_alerts(world: World) -> None:
+    inactive = procedural_change(CITIZEN)
+    inactive["status"] = "inactive"
+    ended = procedural_change(CITIZEN)
+    ended["period"] = {"start": "2020-01-01", "end": "2021-01-01"}
+    for flag in (inactive, ended):
+        assert world.create("gp", flag).status_code == 201
+    mistaken = world.create("gp", procedural_change(CITIZEN))
+    assert mistaken.status_code == 201, mistaken.text
+    withdrawn = mistaken.json()
+    entered_in_error(withdrawn)
+    assert world.update("gp", withdrawn).status_code == 200
+    for persona in ("gp", "citizen"):
+        bundle = _summary(world, persona).json()
+        assert ALERTS not in _sections(bundle), persona  # optional: left out when empty
+        assert "Flag" not in {e["resource"]["resourceType"] for e in bundle["entry"]}
+
+
+def test_the_citizen_sees_the_alert_in_their_own_summary(world: World) -> None:
+    fill(world)
+    bundle = _summary(world, "citizen", language="en").json()
+    alerts = _sections(bundle)[ALERTS]
+    assert "Ikke aktuelt med HLR" in alerts["text"]["div"]
+    flag = _resolved(bundle, alerts["entry"][0]["reference"])
+    assert flag["resourceType"] == "Flag" and flag["status"] == "active"
+    for reference in _references([e["resource"] for e in bundle["entry"]]):
+        if not reference.startswith("#"):
+            _resolved(bundle, reference)  # what the citizen may not follow is a display
+    assert _validate(world, bundle) == []
+
+
+def test_a_flag_is_in_force_until_its_period_has_ended() -> None:
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    flag = {"resourceType": "Flag", "status": "active"}
+    assert is_active_flag(flag, now)
+    assert is_active_flag({**flag, "period": {"start": "2025-01-01"}}, now)
+    assert is_active_flag({**flag, "period": {"end": "2026-03-01"}}, now)  # the whole day
+    assert not is_active_flag({**flag, "period": {"end": "2026-02-28"}}, now)
+    assert not is_active_flag({**flag, "status": "inactive"}, now)

@@ -27,9 +27,12 @@ from samhandling.services.patient_summary import rendering
 ARTEFACTS = Path(__file__).resolve().parents[3] / "test-artefacts"
 URL = f"/fhir/Patient/{CITIZEN}/$summary"
 TITLES = {
-    "nb": ("Allergier og intoleranser", "Legemidler", "Problemer og tilstander", "Prøvesvar"),
-    "en": ("Allergies and intolerances", "Medication summary", "Problem list", "Results"),
-}
+    "nb": ("Varsler", "Allergier og intoleranser", "Legemidler", "Problemer og tilstander",
+           "Prøvesvar"),
+    "en": ("Alerts", "Allergies and intolerances", "Medication summary", "Problem list",
+           "Results"),
+}  # fmt: skip
+ALERT = "Ikke aktuelt med HLR"  # the procedural change `fill` registers
 
 
 def _get(world: World, **headers_and_params: Any) -> Any:
@@ -47,7 +50,8 @@ def test_html_in_both_languages_holds_every_section(world: World) -> None:
         html = page.text
         assert "Cecilie" in html and "Fenoksymetylpenicillin" in html
         for title in TITLES[language]:
-            assert title in html, (language, title)
+            assert f"<h2>{title} <small>" in html, (language, title)
+        assert "LOINC 104605-1" in html and ALERT in html
         assert f'<html lang="{language}">' in html
     json_answer = _get(world, Accept="application/fhir+json")
     assert json_answer.json()["resourceType"] == "Bundle"
@@ -104,7 +108,7 @@ def test_the_pdf_renders_with_its_content_and_page_one_as_a_picture(world: World
     assert answer.headers["content-type"] == "application/pdf"
     assert answer.content.startswith(b"%PDF-")
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.content)).pages)
-    assert "Cecilie" in text and "Fenoksymetylpenicillin" in text
+    assert "Cecilie" in text and "Fenoksymetylpenicillin" in text and ALERT in text
     for title in TITLES["en"]:
         assert title in text, title
     picture = _first_page_png(answer.content, "patient-summary-en")

@@ -4,7 +4,9 @@ Every search is a guarded search (`interactions.guarded_search`), so the policy 
 services' access rules apply as to any read: a citizen sees their own data only, lab
 results only once released and never when blocked. A section whose types the caller may
 not search at all is None (withheld). The medication section is the medication list
-service's current list (its List and the statement versions it references).
+service's current list (its List and the statement versions it references). The alerts
+are the patient's active Flags (critical information's procedural changes and any other):
+R4 gives Flag no `status` search parameter, so the status is read from each Flag.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from samhandling.fhir.entry_status import is_entered_in_error
+from samhandling.fhir.fhir_dates import date_or_none
 from samhandling.fhir.outcome import FhirError
 from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.operations import OperationContext
@@ -22,6 +25,7 @@ from samhandling.services.medication_list.listing import entries_of
 
 #: the searches of each section other than the medication list: (type, parameters)
 SEARCHES: dict[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] = {
+    "alerts": (("Flag", ()),),
     "allergies": (("AllergyIntolerance", ()),),
     "problems": (("Condition", (("clinical-status", "active"),)),),
     "procedures": (("Procedure", ()),),
@@ -43,8 +47,28 @@ def gather(context: OperationContext, patient_id: str, now: datetime) -> Found:
             found[key] = None
             continue
         resources = [r for part in lists for r in part or [] if not is_entered_in_error(r)]
-        found[key] = [r for r in resources if key != "results" or is_result(r)]
+        found[key] = [r for r in resources if _belongs(key, r, now)]
     return found
+
+
+def _belongs(key: str, resource: dict[str, Any], now: datetime) -> bool:
+    if key == "results":
+        return is_result(resource)
+    if key == "alerts":
+        return is_active_flag(resource, now)
+    return True
+
+
+def is_active_flag(flag: dict[str, Any], now: datetime) -> bool:
+    """A Flag in force at `now`: status active and its period not ended.
+
+    R4 Flag.period: "If the flag is active, the end of the period should be unspecified";
+    an end already past is read as inactive (an end in the future is a planned one).
+    """
+    if flag.get("status") != "active":
+        return False
+    end = date_or_none((flag.get("period") or {}).get("end"))
+    return end is None or end.high > now  # ended only once the whole end value is past
 
 
 def is_result(resource: dict[str, Any]) -> bool:

@@ -95,7 +95,8 @@ def when(resource: dict[str, Any]) -> str:
     for name in _TIMES:
         if isinstance(resource.get(name), str):
             return str(resource[name])[:10]
-    period = resource.get("effectivePeriod") or resource.get("performedPeriod") or {}
+    periods = ("effectivePeriod", "performedPeriod", "period")  # Flag.period: since when
+    period: dict[str, Any] = next((resource[n] for n in periods if resource.get(n)), {})
     return str(period.get("start") or "")[:10]
 
 

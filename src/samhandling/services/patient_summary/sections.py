@@ -3,6 +3,10 @@
 Section codes are the LOINC codes of the IPS 1.1.0 Composition profile (Composition-uv-ips);
 allergies, medications and problems are required and always present: with the platform's
 entries, or with one entry coded from the IPS absent-unknown CodeSystem when it knows none.
+
+Alerts (LOINC 104605-1) is the section IPS 2.0 added for Flags; IPS 1.1.0 has none, and its
+`Composition.section` slicing is open, so the section is an extra 1.1.0 allows. It comes
+first: an alert, in IPS 2.0's words (Flag-alert-uv-ips), "brings information to the fore".
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
+    Section("alerts", "104605-1", "Alert", "Varsler", "Alerts", False),
     Section(
         "allergies", "48765-2", "Allergies and adverse reactions Document",
         "Allergier og intoleranser", "Allergies and intolerances", True, "no-allergy-info",
