@@ -250,3 +250,48 @@ def test_a_flag_is_in_force_until_its_period_has_ended() -> None:
     assert is_active_flag({**flag, "period": {"end": "2026-03-01"}}, now)  # the whole day
     assert not is_active_flag({**flag, "period": {"end": "2026-02-28"}}, now)
     assert not is_active_flag({**flag, "status": "inactive"}, now)
+
+
+def _condition(status: str, text: str) -> dict[str, Any]:
+    clinical = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+    return {
+        "resourceType": "Condition",
+        "clinicalStatus": {"coding": [{"system": clinical, "code": status}]},
+        "code": {"text": text},
+        "subject": {"reference": f"Patient/{CITIZEN}"},
+    }
+
+
+def test_problems_that_recur_or_relapse_are_problems_resolved_ones_not(world: World) -> None:
+    # R4 condition-clinical: recurrence and relapse are specialisations of active
+    for status, text in (("recurrence", "Gikt"), ("relapse", "Depresjon"), ("resolved", "Otitt")):
+        answer = world.client.post(
+            "/fhir/Condition", json=_condition(status, text), headers=world.as_("gp")
+        )
+        assert answer.status_code == 201, answer.text
+    bundle = _summary(world, "gp", language="en").json()
+    problems = _sections(bundle)["11450-4"]
+    shown = {_resolved(bundle, e["reference"])["code"].get("text") for e in problems["entry"]}
+    assert shown == {"Gikt", "Depresjon"}
+    assert "Otitt" not in problems["text"]["div"]
+
+
+def test_sections_withheld_from_the_reader_are_named_in_the_document(world: World) -> None:
+    # IPS 1.1.0 forbids section.emptyReason: an optional section the reader may not see is
+    # left out, and the Composition's narrative (shown in the HTML/PDF) says which ones.
+    fill(world, every_kind=True)
+    bundle = _summary(world, "pharmacist", language="en").json()
+    note = bundle["entry"][0]["resource"]["text"]["div"]
+    assert "Sections withheld from you are left out:" in note
+    for title in ("History of procedures", "Results", "Alerts"):
+        assert title in note
+    assert (
+        "withheld"
+        not in _summary(world, "gp", language="en").json()["entry"][0]["resource"]["text"]["div"]
+    )
+    page = world.client.get(
+        f"/fhir/Patient/{CITIZEN}/$summary",
+        params={"language": "nb", "_format": "html"},
+        headers=world.as_("pharmacist"),
+    )
+    assert page.status_code == 200 and "Deler du ikke har tilgang til, er utelatt:" in page.text

@@ -52,6 +52,8 @@ def test_html_in_both_languages_holds_every_section(world: World) -> None:
         for title in TITLES[language]:
             assert f"<h2>{title} <small>" in html, (language, title)
         assert "LOINC 104605-1" in html and ALERT in html
+        # the implant's Volven 7518 coding travels without a display: the bundled list's
+        assert "<td>Pacemaker</td>" in html
         assert f'<html lang="{language}">' in html
     json_answer = _get(world, Accept="application/fhir+json")
     assert json_answer.json()["resourceType"] == "Bundle"

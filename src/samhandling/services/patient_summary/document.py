@@ -53,7 +53,9 @@ def document(
     base = context.base_url
     patient_ref = f"Patient/{patient['id']}"
     sections, entries = _sections(base, patient_ref, found, language)
-    composition = _composition(base, patient, sections, now, language)
+    withheld = [s.title(language) for s in SECTIONS if not s.required and found.get(s.key) is None]
+    text = narrative.composition_text(patient_name(patient), withheld, language)
+    composition = _composition(patient, sections, text, now, language)
     resources = [composition, patient, platform_organization(), *entries]
     resources += _followed(context, resources)
     resources = [composition, *(ips_shaped(r) for r in resources[1:])]
@@ -100,7 +102,11 @@ def _sections(
 
 
 def _composition(
-    base: str, patient: dict[str, Any], sections: list[dict[str, Any]], now: datetime, lang: str
+    patient: dict[str, Any],
+    sections: list[dict[str, Any]],
+    text: dict[str, str],
+    now: datetime,
+    lang: str,
 ) -> dict[str, Any]:
     author = {"reference": f"Organization/{PLATFORM_ID}"}
     return {
@@ -108,7 +114,7 @@ def _composition(
         "id": str(uuid.uuid4()),
         "meta": {"profile": [IPS + "Composition-uv-ips"]},
         "language": "nb-NO" if lang == "nb" else "en",
-        "text": narrative.composition_text(patient_name(patient), lang),
+        "text": text,
         "status": "final",
         "type": {
             "coding": [

@@ -27,7 +27,8 @@ from samhandling.services.medication_list.listing import entries_of
 SEARCHES: dict[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] = {
     "alerts": (("Flag", ()),),
     "allergies": (("AllergyIntolerance", ()),),
-    "problems": (("Condition", (("clinical-status", "active"),)),),
+    # R4 condition-clinical: recurrence and relapse are kinds of active
+    "problems": (("Condition", (("clinical-status", "active,recurrence,relapse"),)),),
     "procedures": (("Procedure", ()),),
     "immunizations": (("Immunization", ()),),
     "devices": (("DeviceUseStatement", ()),),

@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from samhandling.services.patient_summary.sections import Section
+from samhandling.terminology.codes import lookup
 
 XHTML = "http://www.w3.org/1999/xhtml"
 LANGUAGES = ("nb", "en")
@@ -22,12 +23,14 @@ WORDS: dict[str, dict[str, str]] = {
         "nothing": "Ingen opplysninger registrert.",
         "withheld": "Du har ikke tilgang til denne delen.",
         "title": "Pasientsammendrag", "for": "for",
+        "left_out": "Deler du ikke har tilgang til, er utelatt:",
     },
     "en": {
         "what": "What", "status": "Status", "when": "Date",
         "nothing": "No information recorded.",
         "withheld": "This section is withheld from you.",
         "title": "International Patient Summary", "for": "for",
+        "left_out": "Sections withheld from you are left out:",
     },
 }  # fmt: skip
 
@@ -75,11 +78,18 @@ def what(resource: dict[str, Any]) -> str:
 
 
 def concept_text(concept: dict[str, Any]) -> str:
+    """A concept's words: its text, a coding's display, the bundled terminology's display
+    of a coding (Volven lists often travel without one), else the bare codes."""
     if concept.get("text"):
         return str(concept["text"])
-    for coding in concept.get("coding") or []:
+    codings = concept.get("coding") or []
+    for coding in codings:
         if coding.get("display"):
             return str(coding["display"])
+    for coding in codings:
+        found = lookup(str(coding.get("system") or ""), str(coding.get("code") or ""))
+        if found is not None and found.display:
+            return found.display
     codes = [f"{c.get('code')}" for c in concept.get("coding") or [] if c.get("code")]
     return ", ".join(codes) or "?"
 
@@ -100,6 +110,11 @@ def when(resource: dict[str, Any]) -> str:
     return str(period.get("start") or "")[:10]
 
 
-def composition_text(patient_name: str, language: str) -> dict[str, str]:
+def composition_text(patient_name: str, withheld: list[str], language: str) -> dict[str, str]:
+    """The document's own narrative: whose summary it is, and which optional sections were
+    left out because the reader may not see them (IPS 1.1.0 has no emptyReason for that)."""
     words = WORDS[language]
-    return div(f"<p>{escape(words['title'])} {words['for']} {escape(patient_name)}</p>")
+    body = f"<p>{escape(words['title'])} {words['for']} {escape(patient_name)}</p>"
+    if withheld:
+        body += f"<p>{escape(words['left_out'])} {escape(', '.join(withheld))}.</p>"
+    return div(body)

@@ -136,6 +136,7 @@ def page(bundle: dict[str, Any], language: str) -> dict[str, Any]:
         "date": str(composition.get("date") or bundle.get("timestamp") or "").replace("T", " "),
         "custodian": custodian.get("name") or (composition.get("custodian") or {}).get("display"),
         "patient": _patient(patient),
+        "note": Markup(sanitised(str((composition.get("text") or {}).get("div") or ""))),
         "sections": [_section(s) for s in composition.get("section") or []],
         "key_id": signing_key_id(bundle),
     }
