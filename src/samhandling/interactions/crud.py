@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from samhandling.access_guard import WriteNote
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.interactions.conditions import check_version, find_matches
 from samhandling.interactions.resource_input import checked_resource, require_resource
@@ -43,9 +44,11 @@ def create(
     if_none_exist: str | None = None,
     resource_id: str | None = None,
     intent: str | None = None,
+    note: WriteNote | None = None,
 ) -> WriteResult:
     """Create with a server-assigned id; with If-None-Exist, return the match instead.
-    `intent` names the operation making the write, for the write rules (`WriteContext`)."""
+    `intent` names the operation making the write, for the write rules (`WriteContext`);
+    `note` what its audit record says the write was made for, and why."""
     resource, warnings = checked_resource(body, resource_type)
     rtype = resource["resourceType"]
     if if_none_exist:
@@ -62,10 +65,10 @@ def create(
             return WriteResult(existing, 200)
     rid = resource_id or new_id()
     context = WriteContext(
-        writer, "create", rtype, rid, None, resource, warnings=warnings, intent=intent
+        writer, "create", rtype, rid, None, resource, warnings=warnings, intent=intent, note=note
     )
     resource = _checked(context)
-    version = writer.write(rtype, rid, resource, method="create", previous=None)
+    version = writer.write(rtype, rid, resource, method="create", previous=None, note=context.note)
     return WriteResult(version, 201, tuple(context.warnings))
 
 
@@ -77,9 +80,11 @@ def update(
     *,
     if_match: int | None = None,
     intent: str | None = None,
+    note: WriteNote | None = None,
 ) -> WriteResult:
     """Update, or create with the client's id when it does not exist (update-as-create).
-    `intent` names the operation making the write, for the write rules (`WriteContext`)."""
+    `intent` names the operation making the write, for the write rules (`WriteContext`);
+    `note` what its audit record says the write was made for, and why."""
     resource, warnings = checked_resource(body, resource_type)
     if resource.get("id") != resource_id:
         message = (
@@ -90,10 +95,13 @@ def update(
     check_version(current, if_match)
     method = "create" if current is None or current.deleted else "update"
     context = WriteContext(
-        writer, method, resource_type, resource_id, current, resource, if_match, warnings, intent
-    )
+        writer, method, resource_type, resource_id, current, resource, if_match, warnings, intent,
+        note,
+    )  # fmt: skip
     resource = _checked(context)
-    version = writer.write(resource_type, resource_id, resource, method=method, previous=current)
+    version = writer.write(
+        resource_type, resource_id, resource, method=method, previous=current, note=context.note
+    )
     return WriteResult(version, 201 if method == "create" else 200, tuple(context.warnings))
 
 
@@ -147,7 +155,9 @@ def patch(
         writer, "patch", resource_type, resource_id, current, resource, if_match, warnings
     )
     resource = _checked(context)
-    version = writer.write(resource_type, resource_id, resource, method="patch", previous=current)
+    version = writer.write(
+        resource_type, resource_id, resource, method="patch", previous=current, note=context.note
+    )
     return WriteResult(version, 200, tuple(context.warnings))
 
 
