@@ -65,10 +65,10 @@ def create(
             return WriteResult(existing, 200)
     rid = resource_id or new_id()
     context = WriteContext(
-        writer, "create", rtype, rid, None, resource, warnings=warnings, intent=intent, note=note
+        writer, "create", rtype, rid, None, resource, warnings=warnings, intent=intent
     )
     resource = _checked(context)
-    version = writer.write(rtype, rid, resource, method="create", previous=None, note=context.note)
+    version = writer.write(rtype, rid, resource, method="create", previous=None, note=note)
     return WriteResult(version, 201, tuple(context.warnings))
 
 
@@ -95,12 +95,11 @@ def update(
     check_version(current, if_match)
     method = "create" if current is None or current.deleted else "update"
     context = WriteContext(
-        writer, method, resource_type, resource_id, current, resource, if_match, warnings, intent,
-        note,
-    )  # fmt: skip
+        writer, method, resource_type, resource_id, current, resource, if_match, warnings, intent
+    )
     resource = _checked(context)
     version = writer.write(
-        resource_type, resource_id, resource, method=method, previous=current, note=context.note
+        resource_type, resource_id, resource, method=method, previous=current, note=note
     )
     return WriteResult(version, 201 if method == "create" else 200, tuple(context.warnings))
 
@@ -155,9 +154,7 @@ def patch(
         writer, "patch", resource_type, resource_id, current, resource, if_match, warnings
     )
     resource = _checked(context)
-    version = writer.write(
-        resource_type, resource_id, resource, method="patch", previous=current, note=context.note
-    )
+    version = writer.write(resource_type, resource_id, resource, method="patch", previous=current)
     return WriteResult(version, 200, tuple(context.warnings))
 
 

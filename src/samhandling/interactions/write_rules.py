@@ -14,7 +14,6 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from samhandling.access_guard import WriteNote
 from samhandling.fhir.outcome import Issue
 from samhandling.store.records import StoredVersion
 from samhandling.store.version_writer import VersionWriter
@@ -37,10 +36,6 @@ class WriteContext:
     #: what the write is for when an operation makes it (e.g. "confirm"); None for a plain
     #: interaction. A rule may allow a change only an operation may make.
     intent: str | None = None
-    #: what the write's audit record says it was made for, and why (`WriteNote`): given by
-    #: the operation making it, or set by a rule whose amendment makes it another kind of
-    #: write (a result written into a blocked report is blocked: audited as a block)
-    note: WriteNote | None = None
 
     @functools.cached_property
     def before(self) -> dict[str, Any] | None:
