@@ -8,10 +8,21 @@ use `OPEN_ACCESS`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # a type only: the store, which imports this module, stays below auth
     from samhandling.auth.principal import Principal
+
+
+@dataclass(frozen=True)
+class WriteNote:
+    """Why a write is made, for its audit record: the operation it is made for (the
+    AuditEvent's subtype, even when the write happens inside another interaction, e.g. a
+    block that follows a lab's correction of a blocked report) and the reason a user gave."""
+
+    operation: str
+    reason: str | None = None
 
 
 class AccessGuard(Protocol):
@@ -48,8 +59,15 @@ class AccessGuard(Protocol):
     ) -> None:
         """May the caller replace `previous` (None: create) by `new` (None: delete)?"""
 
-    def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
-        """Called inside the write transaction after each write (the audit trail hooks in)."""
+    def after_write(
+        self,
+        connection: Any,
+        written: Any,
+        patients: frozenset[str],
+        note: WriteNote | None = None,
+    ) -> None:
+        """Called inside the write transaction after each write (the audit trail hooks in),
+        with the `note` the write was made with, if any."""
 
     def after_refusal(
         self, connection: Any, interaction: str, entity: tuple[str, str], status: int, reason: str
@@ -89,7 +107,13 @@ class OpenAccess:
     ) -> None:
         return None
 
-    def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
+    def after_write(
+        self,
+        connection: Any,
+        written: Any,
+        patients: frozenset[str],
+        note: WriteNote | None = None,
+    ) -> None:
         return None
 
     def after_refusal(

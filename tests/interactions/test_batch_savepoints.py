@@ -86,7 +86,9 @@ class RefusingAfterWrite(OpenAccess):
         self.refused = refused.encode()
         self.ids: list[str] = []
 
-    def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
+    def after_write(
+        self, connection: Any, written: Any, patients: frozenset[str], note: Any = None
+    ) -> None:
         if self.refused in (written.content or b""):
             self.ids.append(written.resource_id)
             raise FhirError(422, error("business-rule", "refused after the write"))

@@ -3,8 +3,11 @@
 BALP (Basic Audit Log Patterns) "RESTful activity": type `rest`, subtype the FHIR
 interaction, the user and the client system as agents, the resource and the patients as
 entities, the purpose of use as `purposeOfEvent`. Emergency access, the attested healthcare
-service and the access decision are extensions. The transactions of IHE MHD get MHD's
-shapes on top (`ihe_transactions`).
+service and the access decision are extensions. The reason a user gave for a change (a
+clinician's for `$block`/`$unblock`) is a `detail` of the changed resource's entity, type
+"reason" (R4 AuditEvent.entity.detail, "additional information about the entity"; BALP
+leaves it open): `purposeOfEvent` stays the coded purpose of use. The transactions of IHE
+MHD get MHD's shapes on top (`ihe_transactions`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ DECISION_EXTENSION = f"{EXTENSION_BASE}/access-decision"
 # The attested healthcare service (helsehjelpsområde, Volven 8655): part of "why".
 HEALTHCARE_SERVICE_EXTENSION = f"{EXTENSION_BASE}/healthcare-service"
 HEALTHCARE_SERVICE_SYSTEM = "urn:oid:2.16.578.1.12.4.1.1.8655"
+REASON_DETAIL = "reason"  # AuditEvent.entity.detail.type of a change's reason
 PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 EVENT_TYPE = {
     "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
@@ -158,7 +162,13 @@ def _entities(record: AuditRecord) -> list[dict[str, Any]]:
     entities: list[dict[str, Any]] = []
     for rtype, rid, version in record.entities:
         reference = f"{rtype}/{rid}" + (f"/_history/{version}" if version else "")
-        entities.append({"what": {"reference": reference}, "role": _role("4", "Domain Resource")})
+        entity: dict[str, Any] = {
+            "what": {"reference": reference},
+            "role": _role("4", "Domain Resource"),
+        }
+        if record.change_reason:
+            entity["detail"] = [{"type": REASON_DETAIL, "valueString": record.change_reason}]
+        entities.append(entity)
     for patient_id in sorted(record.patients):
         entities.append(
             {"what": {"reference": f"Patient/{patient_id}"}, "role": _role("1", "Patient")}

@@ -58,6 +58,8 @@ class AuditRecord:
     emergency_reason: str | None = None
     decision_reason: str | None = None
     outcome_description: str | None = None
+    #: the reason a user gave for a change (`$block`'s), on the written resource's entity
+    change_reason: str | None = None
     method: str | None = None
     path: str | None = None
     source_address: str | None = None  # the client's network address (refusals)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from samhandling.access_guard import WriteNote
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.interactions.conditions import check_version, find_matches
 from samhandling.interactions.resource_input import checked_resource, require_resource
@@ -43,9 +44,11 @@ def create(
     if_none_exist: str | None = None,
     resource_id: str | None = None,
     intent: str | None = None,
+    note: WriteNote | None = None,
 ) -> WriteResult:
     """Create with a server-assigned id; with If-None-Exist, return the match instead.
-    `intent` names the operation making the write, for the write rules (`WriteContext`)."""
+    `intent` names the operation making the write, for the write rules (`WriteContext`);
+    `note` what its audit record says the write was made for, and why."""
     resource, warnings = checked_resource(body, resource_type)
     rtype = resource["resourceType"]
     if if_none_exist:
@@ -65,7 +68,7 @@ def create(
         writer, "create", rtype, rid, None, resource, warnings=warnings, intent=intent
     )
     resource = _checked(context)
-    version = writer.write(rtype, rid, resource, method="create", previous=None)
+    version = writer.write(rtype, rid, resource, method="create", previous=None, note=note)
     return WriteResult(version, 201, tuple(context.warnings))
 
 
@@ -77,9 +80,11 @@ def update(
     *,
     if_match: int | None = None,
     intent: str | None = None,
+    note: WriteNote | None = None,
 ) -> WriteResult:
     """Update, or create with the client's id when it does not exist (update-as-create).
-    `intent` names the operation making the write, for the write rules (`WriteContext`)."""
+    `intent` names the operation making the write, for the write rules (`WriteContext`);
+    `note` what its audit record says the write was made for, and why."""
     resource, warnings = checked_resource(body, resource_type)
     if resource.get("id") != resource_id:
         message = (
@@ -93,7 +98,9 @@ def update(
         writer, method, resource_type, resource_id, current, resource, if_match, warnings, intent
     )
     resource = _checked(context)
-    version = writer.write(resource_type, resource_id, resource, method=method, previous=current)
+    version = writer.write(
+        resource_type, resource_id, resource, method=method, previous=current, note=note
+    )
     return WriteResult(version, 201 if method == "create" else 200, tuple(context.warnings))
 
 

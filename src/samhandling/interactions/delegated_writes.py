@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from samhandling.access_guard import AccessGuard
+from samhandling.access_guard import AccessGuard, WriteNote
 
 
 class DelegatedWrites:
@@ -48,8 +48,14 @@ class DelegatedWrites:
     ) -> None:
         return None
 
-    def after_write(self, connection: Any, written: Any, patients: frozenset[str]) -> None:
-        self._guard.after_write(connection, written, patients)
+    def after_write(
+        self,
+        connection: Any,
+        written: Any,
+        patients: frozenset[str],
+        note: WriteNote | None = None,
+    ) -> None:
+        self._guard.after_write(connection, written, patients, note)
 
     def after_refusal(
         self, connection: Any, interaction: str, entity: tuple[str, str], status: int, reason: str

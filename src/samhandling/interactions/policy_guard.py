@@ -22,6 +22,7 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.restriction import SearchRestriction
 
 if TYPE_CHECKING:  # a type only: the API reaches the store through the interactions
+    from samhandling.access_guard import WriteNote
     from samhandling.store.records import StoredVersion
 
 # Batch and transaction Bundles are judged entry by entry, not as a whole.
@@ -177,14 +178,22 @@ class PolicyGuard:
                 raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
 
     def after_write(
-        self, connection: Connection, written: StoredVersion, patients: frozenset[str]
+        self,
+        connection: Connection,
+        written: StoredVersion,
+        patients: frozenset[str],
+        note: WriteNote | None = None,
     ) -> None:
-        """The write's audit record, appended at the end of the write's own transaction."""
+        """The write's audit record, appended at the end of the write's own transaction:
+        under the operation it was made for (the `note`'s, else the running operation's,
+        else the interaction), with the reason a user gave (national IDs masked)."""
         if not self.audit_writes:
             return
         emergency = self.emergency
+        operation = f"operation:{note.operation}" if note else self.operation
+        reason = note.reason if note else None
         record = AuditRecord(
-            interaction=self.operation or written.method,  # an operation's writes say so
+            interaction=operation or written.method,  # an operation's writes say so
             http_status=201 if written.method == "create" else 200,
             recorded_at_us=now_us(),
             agent=representative(audit_agent(self.principal), self.principal, set(patients)),
@@ -193,6 +202,7 @@ class PolicyGuard:
             emergency=emergency is not None,
             emergency_reason=emergency.emergency_reason if emergency else None,
             decision_reason=self.decisions[-1].reason if self.decisions else None,
+            change_reason=mask_national_ids(reason)[:500] if reason else None,
         )
         if written.resource_type == "List" and not written.deleted:
             submission_set = provided_submission_set("List", written.resource())

@@ -22,7 +22,7 @@ from sqlalchemy import (
     update,
 )
 
-from samhandling.access_guard import OPEN_ACCESS, AccessGuard
+from samhandling.access_guard import OPEN_ACCESS, AccessGuard, WriteNote
 from samhandling.fhir import json_codec
 from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.indexing.values import ResourceIndex, extract_index_values
@@ -168,11 +168,13 @@ class VersionWriter:
         *,
         method: str,
         previous: StoredVersion | None,
+        note: WriteNote | None = None,
     ) -> StoredVersion:
         """Write `body` (None = delete) as the next version after `previous`.
 
         Every write of every interaction passes here, so the access guard is asked here:
-        a transaction entry cannot bypass the policy.
+        a transaction entry cannot bypass the policy. `note` (why the write is made) goes
+        to the guard's audit record.
         """
         if self.guard.inspects_resources:
             before = previous.resource() if previous and not previous.deleted else None
@@ -211,7 +213,7 @@ class VersionWriter:
             resource_type, resource_id, version_id, last_updated, self.tx_id,
             body is None, content, method,
         )  # fmt: skip
-        self.guard.after_write(self.connection, written, patients)
+        self.guard.after_write(self.connection, written, patients, note)
         self.written.append(written)
         return written
 

@@ -181,8 +181,13 @@ def change_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+#: a result's status when the lab corrected it: a new version that supersedes the earlier one
+CORRECTIONS = frozenset({"corrected", "amended"})
+
+
 def lab_rows(bundle: dict[str, Any]) -> list[dict[str, Any]]:
-    """Reports with their results (the searchset's includes), newest first."""
+    """Reports with their results (the searchset's includes), newest first; a corrected
+    (or amended) report or result says so (`corrected`)."""
     resources = [e.get("resource") or {} for e in bundle.get("entry", [])]
     observations = {
         f"Observation/{r.get('id')}": r for r in resources if r.get("resourceType") == "Observation"
@@ -205,12 +210,13 @@ def lab_rows(bundle: dict[str, Any]) -> list[dict[str, Any]]:
                 "conclusion": report.get("conclusion"),
                 "narrative": narrative(report),
                 "blocked": is_blocked(report),
+                "corrected": report.get("status") in CORRECTIONS,
             }
         )
     return sorted(rows, key=lambda row: str(row["issued"]), reverse=True)
 
 
-def _observation_row(observation: dict[str, Any]) -> dict[str, str]:
+def _observation_row(observation: dict[str, Any]) -> dict[str, Any]:
     quantity = observation.get("valueQuantity") or {}
     if quantity:
         value = f"{quantity.get('value', '')} {quantity.get('unit', '')}".strip()
@@ -218,7 +224,11 @@ def _observation_row(observation: dict[str, Any]) -> dict[str, str]:
         value = str(
             observation.get("valueString") or concept_text(observation.get("valueCodeableConcept"))
         )
-    return {"test": concept_text(observation.get("code")) or "?", "value": value}
+    return {
+        "test": concept_text(observation.get("code")) or "?",
+        "value": value,
+        "corrected": observation.get("status") in CORRECTIONS,
+    }
 
 
 ACCESS_FIELDS = (

@@ -100,6 +100,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "result": ("Resultat", "Result"),
     "issued": ("Utstedt", "Issued"),
     "no_lab_results": ("Ingen prøvesvar å vise.", "No lab results to show."),
+    "corrected": ("korrigert", "corrected"),
     "lab_rule": (
         "Noen svar vises først etter en tid, og svar legen har holdt tilbake vises ikke.",
         "Some results appear only after a delay, and results a doctor withheld are not shown.",

@@ -48,6 +48,9 @@ def test_only_system_callers_with_prefer_async_and_ndjson(store: Store) -> None:
     assert client.get("/fhir/$export").status_code == 400  # no Prefer: respond-async
     gp = {**store.headers(persona="gp"), **ASYNC}
     assert client.get("/fhir/$export", headers=gp).status_code == 403
+    citizen = {**store.headers(persona="citizen"), **ASYNC}  # no delay or block in exports:
+    for url in ("/fhir/$export", "/fhir/Patient/$export"):  # citizens never export
+        assert client.get(url, headers=citizen).status_code == 403, url
     wrong = client.get("/fhir/$export", params={"_outputFormat": "application/json"}, headers=ASYNC)
     assert wrong.status_code == 400
     fine = client.get("/fhir/$export", params={"_outputFormat": "ndjson"}, headers=ASYNC)

@@ -116,21 +116,6 @@ def test_a_submission_must_name_its_laboratory_and_issue_time(world: World) -> N
     assert submit(world, submission(CITIZEN, LONG_AGO))["DiagnosticReport"]
 
 
-def test_block_again_labels_a_result_a_correction_added(results: Results) -> None:
-    world, rid = results.world, results.blocked["DiagnosticReport"][0]
-    added = world.create("system", observation(CITIZEN, LONG_AGO, 7.7))
-    assert added.status_code == 201, added.text
-    report = results.get("gp", f"DiagnosticReport/{rid}").json()
-    new_result = {"reference": f"Observation/{added.json()['id']}"}
-    corrected = {**report, "status": "amended", "result": [*report["result"], new_result]}
-    assert world.update("system", corrected).status_code == 200
-    assert "blocked" in _security(results.get("gp", f"DiagnosticReport/{rid}").json())
-    again = _post(world, f"DiagnosticReport/{rid}/$block", "gp", reason("ny analyse"))
-    assert again.status_code == 200, again.text
-    assert results.get("citizen", f"Observation/{added.json()['id']}").status_code == 404
-    assert _post(world, f"DiagnosticReport/{rid}/$block", "gp", reason("x")).status_code == 409
-
-
 NLK = "http://ehelse.no/fhir/CodeSystem/no-kodeverk-7280-nlk"
 
 

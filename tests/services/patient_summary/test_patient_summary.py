@@ -9,7 +9,7 @@ from typing import Any
 
 from fixtures.critical_information import CITIZEN, World, entered_in_error, procedural_change
 from fixtures.fhir_app import FHIR_JSON
-from fixtures.lab_results import submission, submit
+from fixtures.lab_results import reason, submission, submit
 from fixtures.patient_summary import GP_PRACTITIONER, fill
 from fixtures.shared_data import shared_data_dir
 from samhandling.services.patient_summary import archive, signing
@@ -119,6 +119,26 @@ def test_the_lab_delay_applies_inside_the_summary(world: World) -> None:
         types = [e["resource"]["resourceType"] for e in bundle["entry"]]
         assert types.count("DiagnosticReport") == shown, persona
         assert types.count("Observation") == shown, persona  # not even through report.result
+
+
+def test_a_blocked_result_is_not_in_the_citizens_summary(world: World) -> None:
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    submit(world, submission(CITIZEN, long_ago))
+    blocked = submit(world, submission(CITIZEN, long_ago))["DiagnosticReport"][0]
+    answer = world.client.post(
+        f"/fhir/DiagnosticReport/{blocked}/$block",
+        json=reason("samtale først"),
+        headers={**FHIR_JSON, **world.as_("gp")},
+    )
+    assert answer.status_code == 200, answer.text
+    for persona, shown in (("gp", 2), ("citizen", 1)):
+        bundle = _summary(world, persona).json()
+        reports = [e["resource"] for e in bundle["entry"]]
+        ids = {r["id"] for r in reports if r["resourceType"] == "DiagnosticReport"}
+        assert len(ids) == shown and (blocked in ids) == (persona == "gp"), persona
+        types = [r["resourceType"] for r in reports]
+        assert types.count("Observation") == shown, persona  # not through report.result
+    assert "samtale først" not in json.dumps(bundle)  # the citizen's: not even the reason
 
 
 def test_the_summary_is_signed_and_a_tampered_copy_fails(world: World) -> None:

@@ -6,7 +6,8 @@ operation's one transaction — the block label (`labels`) on the report, on eac
 result Observations (and their `hasMember` Observations) and on the Specimens it names, so
 the pure access rule sees the block on every resource a citizen could reach it by. The
 policy and the write rules apply as to any update, and each write is audited under the
-operation's name. The reason, the clinician's HPR number and the time go on the label.
+operation's name, with the reason (`WriteNote`: the AuditEvent's entity detail "reason").
+The reason, the clinician's HPR number and the time go on the label.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from samhandling.access_guard import WriteNote
 from samhandling.fhir.instants import format_instant, now_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions import crud
@@ -31,6 +33,11 @@ from samhandling.store.records import StoredVersion
 from samhandling.store.version_writer import VersionWriter
 
 MAX_PARTS = 500  # results, members and specimens of one report
+#: where a blocked resource names the parts its block reaches (members: recursively)
+PART_ELEMENTS: dict[Any, tuple[str, ...]] = {
+    "DiagnosticReport": ("result", "specimen"),
+    "Observation": ("hasMember",),
+}
 
 
 def block(context: OperationContext) -> OperationResult:
@@ -57,9 +64,11 @@ def _change(context: OperationContext, intent: str) -> OperationResult:
         raise FhirError(404, error("not-found", f"DiagnosticReport/{rid} is not known"))
     if intent == UNBLOCK and not is_blocked(report.resource()):
         raise FhirError(409, error("conflict", f"DiagnosticReport/{rid} is not blocked"))
-    subject = _subject(report.resource())
+    subject = subject_of(report.resource())
     parts = [
-        p for p in _parts(context.writer, report.resource()) if _subject(p.resource()) == subject
+        p
+        for p in parts_of(context.writer, report.resource())
+        if subject_of(p.resource()) == subject
     ]
     to_change = [v for v in (report, *parts) if is_blocked(v.resource()) != (intent == BLOCK)]
     if not to_change:  # a block again labels what a correction added since, if anything
@@ -70,30 +79,40 @@ def _change(context: OperationContext, intent: str) -> OperationResult:
         principal.hpr_number,
         format_instant(now_us()),
     )
+    note = WriteNote(intent, reason)
     for version in to_change:
-        _relabel(context.writer, version, intent, coding)
+        relabel(context.writer, version, intent, coding, note)
     written = context.writer.current("DiagnosticReport", rid)
     assert written is not None
     return OperationResult(written.resource(), 200, {"ETag": written.etag})
 
 
-def _relabel(
-    writer: VersionWriter, current: StoredVersion, intent: str, coding: dict[str, Any]
+def relabel(
+    writer: VersionWriter,
+    current: StoredVersion,
+    intent: str,
+    coding: dict[str, Any],
+    note: WriteNote,
 ) -> StoredVersion:
+    """Write `current` again blocked (or unblocked) with `coding`, audited with `note`."""
     resource = current.resource()
     if intent == BLOCK:
         changed = with_unblock_tag(with_block_labels(resource, [coding]), None)
     else:
         changed = with_unblock_tag(with_block_labels(resource, []), coding)
     rtype, rid = current.resource_type, current.resource_id
-    result = crud.update(writer, rtype, rid, changed, if_match=current.version_id, intent=intent)
+    result = crud.update(
+        writer, rtype, rid, changed, if_match=current.version_id, intent=intent, note=note
+    )
     return result.version
 
 
-def _parts(writer: VersionWriter, report: dict[str, Any]) -> Iterator[StoredVersion]:
-    """The live results (and their members, depth first) and specimens of `report`, once each."""
+def parts_of(writer: VersionWriter, resource: dict[str, Any]) -> Iterator[StoredVersion]:
+    """The live results (and their members) and specimens of a report, or the members of an
+    Observation, once each."""
     seen: set[tuple[str, str]] = set()
-    pending = _references(report, "result") + _references(report, "specimen")
+    elements = PART_ELEMENTS.get(resource.get("resourceType"), ())
+    pending = [ref for element in elements for ref in references(resource, element)]
     while pending:
         rtype, rid = pending.pop(0)
         if (rtype, rid) in seen:
@@ -105,11 +124,11 @@ def _parts(writer: VersionWriter, report: dict[str, Any]) -> Iterator[StoredVers
         if part is None:
             continue
         if rtype == "Observation":
-            pending.extend(_references(part.resource(), "hasMember"))
+            pending.extend(references(part.resource(), "hasMember"))
         yield part
 
 
-def _references(resource: dict[str, Any], element: str) -> list[tuple[str, str]]:
+def references(resource: dict[str, Any], element: str) -> list[tuple[str, str]]:
     """The relative `Observation/x` and `Specimen/x` references in `element`."""
     found = []
     for item in resource.get(element) or []:
@@ -122,7 +141,8 @@ def _references(resource: dict[str, Any], element: str) -> list[tuple[str, str]]
     return found
 
 
-def _subject(resource: dict[str, Any]) -> Any:
+def subject_of(resource: dict[str, Any]) -> Any:
+    """The subject reference (a block reaches only parts of the report's own patient)."""
     subject = resource.get("subject")
     return subject.get("reference") if isinstance(subject, dict) else None
 

@@ -89,3 +89,12 @@ def _with_meta(
     else:
         meta.pop(element, None)
     return {**resource, "meta": meta}
+
+
+def reason_of(coding: dict[str, Any]) -> str | None:
+    """The reason on a block (or unblock) coding."""
+    for extension in coding.get("extension") or []:
+        if isinstance(extension, dict) and extension.get("url") == EXTENSION_BASE + "reason":
+            value = extension.get("valueString")
+            return value if isinstance(value, str) else None
+    return None
