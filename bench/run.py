@@ -77,6 +77,7 @@ class Config:
     keep_work_dir: bool = False
     audit: bool = True  # False: the server's benchmark-only switch without the audit trail
     database: str | None = None  # an existing, loaded database: no setup, ingest or ceilings
+    analyze: bool = True  # False: no ANALYZE after loading (searches as in the first minute)
     workloads: list[str] = field(
         default_factory=lambda: ["ingest", "read", "search", "create", "crud"]
     )
@@ -412,6 +413,9 @@ class EngineRun:
         tables (docs: bench/RESULTS.md, 2026-12-04)."""
         from samhandling.store.database import refresh_statistics
 
+        if not self.cfg.analyze:
+            log("no ANALYZE after loading (--no-analyze): only what the server refreshes")
+            return
         with self._sa_engine() as engine:
             refresh_statistics(engine)
 
@@ -807,6 +811,11 @@ def _parser() -> argparse.ArgumentParser:
             "no setup, ingest or ceilings), e.g. 10,000 replicated patients",
         )
         p.add_argument("--search-patients", type=int, help="patients sampled for searches (50)")
+        p.add_argument(
+            "--no-analyze",
+            action="store_true",
+            help="no ANALYZE after loading: the statistics are what the server keeps itself",
+        )
     sub.add_parser("summary", help="rebuild bench/RESULTS.md from bench/results/*.json")
     rep = sub.add_parser("replicate", help="multiply the Synthea patients (see replicate_synthea)")
     rep.add_argument("args", nargs=argparse.REMAINDER)
@@ -850,6 +859,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     cfg.audit = not args.without_audit
     cfg.record = args.record
     cfg.keep_work_dir = args.keep_work_dir
+    cfg.analyze = not args.no_analyze
     services = sorted(set(cfg.workloads) & set(service_workloads.names()))
     if services and not cfg.database:
         raise SystemExit(f"{', '.join(services)}: needs --database with the demo population")

@@ -7,6 +7,7 @@ from sqlalchemy import Engine, text
 
 from samhandling.interactions import crud
 from samhandling.store.database import is_sqlite, refresh_statistics, write_connection
+from samhandling.store.statistics import StatisticsUpkeep, Thresholds, keep_fresh, row_estimates
 from samhandling.store.version_writer import VersionWriter
 
 
@@ -62,3 +63,71 @@ def test_the_token_statistics_are_small_enough_to_plan_quickly(engine: Engine) -
         )
     assert targets["st_index_token_key"] == 1000
     assert targets["st_index_reference_key"] == 5000  # small lists keep their size
+
+
+def _create_observations(engine: Engine, count: int) -> None:
+    """`count` Observations through the ordinary write path, one transaction each."""
+    for n in range(count):
+        with write_connection(engine) as connection:
+            observation = {
+                "resourceType": "Observation",
+                "status": "final",
+                "category": [{"coding": [{"code": "vital-signs"}]}],
+                "code": {"coding": [{"system": "http://loinc.org", "code": f"{n}-0"}]},
+            }
+            crud.create(VersionWriter(connection), observation)
+
+
+def test_writes_through_the_api_path_refresh_the_statistics_past_a_threshold(
+    engine: Engine,
+) -> None:
+    """A database filled through the write path (not an import) gets statistics once enough
+    rows were written: the counting is per table, the refresh is `refresh_due`."""
+    upkeep = keep_fresh(engine, Thresholds(min_rows=60, growth=0.5))
+    _create_observations(engine, 10)  # 30 token rows (status, category, code)
+    assert "index_token" not in upkeep.due()
+    assert upkeep.refresh_due() == []
+    _create_observations(engine, 20)  # 90 in all: past 60
+    assert "index_token" in upkeep.due()
+    assert "index_token" in upkeep.refresh_due()
+    assert _analysed(engine)
+    assert upkeep.due() == []  # counted again from zero
+    with engine.connect() as connection:
+        known = row_estimates(connection, ["index_token"])["index_token"]
+    assert known is not None and known >= 90
+    # next time: half the rows it holds (more than min_rows by now)
+    upkeep.note_written("index_token", int(0.5 * known) - 1)
+    assert "index_token" not in upkeep.due()
+    upkeep.note_written("index_token", 1)
+    assert "index_token" in upkeep.due()
+
+
+def test_the_refresh_runs_in_the_upkeep_thread_not_in_the_writer(engine: Engine) -> None:
+    upkeep = StatisticsUpkeep(engine, Thresholds(min_rows=60, growth=0.5))
+    upkeep.start()
+    try:
+        assert upkeep.wait_for_cycles(1, timeout=30)  # its pass over never-analysed tables
+        upkeep.note_written("audit_event", 10_000)  # not a searched table: never analysed
+        upkeep.note_written("index_token", 59)
+        assert upkeep.due() == []
+        _create_observations(engine, 30)  # the writes of others: not counted by this upkeep
+        upkeep.note_written("index_token", 1)  # the writer only counts and wakes the thread
+        assert upkeep.wait_for_cycles(2, timeout=30)
+        assert upkeep.last_refreshed == ["index_token"]
+    finally:
+        upkeep.stop()
+    assert _analysed(engine)
+
+
+def test_the_upkeep_analyses_tables_left_without_statistics(engine: Engine) -> None:
+    """A database loaded by an earlier process, never analysed: analysed at the start."""
+    _create_observations(engine, 30)  # no upkeep counts these
+    upkeep = StatisticsUpkeep(engine)
+    analysed = upkeep.refresh_never_analysed()
+    if is_sqlite(engine):  # a fresh file; the PostgreSQL database is the session's
+        assert "index_token" in analysed and "resource" in analysed
+    with engine.connect() as connection:
+        estimates = row_estimates(connection, ["resource", "index_token"])
+    assert None not in estimates.values()
+    assert _analysed(engine)
+    assert upkeep.refresh_never_analysed() == []  # now they have statistics

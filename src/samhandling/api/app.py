@@ -60,6 +60,7 @@ from samhandling.services.service import Platform, Service
 from samhandling.store.database import make_engine, ping
 from samhandling.store.dpop_replay import DatabaseReplayCache
 from samhandling.store.schema_migrations import upgrade
+from samhandling.store.statistics import keep_fresh
 
 log = logging.getLogger("samhandling.api")
 
@@ -96,6 +97,7 @@ def create_app(
         publish(engine, platform.shipped_definitions())
     metrics = Metrics()
     journal = AuditJournal(engine) if settings.audit else None
+    statistics = keep_fresh(engine)  # the planner's, after large write volumes
     factories = platform.worker_factories if settings.background_workers else ()
     workers = [make(engine, settings) for make in factories]
     for worker in workers:
@@ -119,9 +121,11 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if journal is not None:
             journal.start()
+        statistics.start()
         for worker in workers:
             worker.start()
         yield
+        await run_in_threadpool(statistics.stop)  # a running ANALYZE finishes first
         for worker in reversed(workers):
             await worker.stop()
         await federation.close()

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, and_, or_, select
 
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.restriction import SearchRestriction
@@ -57,9 +57,18 @@ def read_current_versions(
     if not keys:
         return {}
     r = resource.c
+    ids_by_type: dict[str, list[str]] = {}
+    for resource_type, resource_id in keys:
+        ids_by_type.setdefault(resource_type, []).append(resource_id)
+    # `type = … AND id IN (…)` per type, not `(type, id) IN (VALUES …)`: SQLite plans the
+    # row-value list as a scan of the whole resource table, with or without statistics
+    # (5-10 ms per page of a search on 27,000 resources, growing with the table).
+    wanted = or_(
+        *(and_(r.resource_type == t, r.resource_id.in_(ids)) for t, ids in ids_by_type.items())
+    )
     stmt = select(
         r.resource_type, r.resource_id, r.version_id, r.last_updated_us, r.tx_id, r.content
-    ).where(tuple_(r.resource_type, r.resource_id).in_(keys), r.deleted.is_(False))
+    ).where(wanted, r.deleted.is_(False))
     return {
         (row[0], row[1]): StoredVersion(row[0], row[1], row[2], row[3], row[4], False, row[5])
         for row in connection.execute(stmt)

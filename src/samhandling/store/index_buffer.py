@@ -42,6 +42,7 @@ from sqlalchemy.sql.elements import (
     SavepointClause,
 )
 
+from samhandling.store import statistics
 from samhandling.store.database import is_sqlite, keep_with_savepoints
 from samhandling.store.schema import (
     INDEX_TABLES,
@@ -181,6 +182,9 @@ class IndexBuffer:
 
 
 def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    # counted before the commit: a rolled-back write makes the next ANALYZE come a little
+    # early, which is harmless (store/statistics.py)
+    statistics.note_written(connection.engine, table.name, len(rows))
     columns = list(dict.fromkeys(c for row in rows for c in row))
     if is_sqlite(connection):
         connection.execute(insert(table), [{c: row.get(c) for c in columns} for row in rows])
