@@ -4,6 +4,7 @@ runs it), so searches right after a bulk load do not plan for empty tables."""
 from __future__ import annotations
 
 from sqlalchemy import Engine, text
+from starlette.testclient import TestClient
 
 from samhandling.interactions import crud
 from samhandling.store.database import is_sqlite, refresh_statistics, write_connection
@@ -103,7 +104,7 @@ def test_writes_through_the_api_path_refresh_the_statistics_past_a_threshold(
 
 
 def test_the_refresh_runs_in_the_upkeep_thread_not_in_the_writer(engine: Engine) -> None:
-    upkeep = StatisticsUpkeep(engine, Thresholds(min_rows=60, growth=0.5))
+    upkeep = StatisticsUpkeep(engine, Thresholds(min_rows=60, growth=0.5), pause_seconds=0)
     upkeep.start()
     try:
         assert upkeep.wait_for_cycles(1, timeout=30)  # its pass over never-analysed tables
@@ -131,3 +132,25 @@ def test_the_upkeep_analyses_tables_left_without_statistics(engine: Engine) -> N
     assert None not in estimates.values()
     assert _analysed(engine)
     assert upkeep.refresh_never_analysed() == []  # now they have statistics
+
+
+def test_the_server_counts_what_its_write_path_writes(client: TestClient) -> None:
+    """The app keeps an upkeep for its engine, and a transaction POSTed to it is counted
+    (the thread itself runs in the app's lifespan, as the client fixture's)."""
+    upkeep = keep_fresh(client.app.state.engine)  # type: ignore[attr-defined]
+    before = upkeep.pending("index_token"), upkeep.pending("resource")
+    entries = [
+        {
+            "resource": {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": f"{n}-0"}]},
+            },
+            "request": {"method": "POST", "url": "Observation"},
+        }
+        for n in range(5)
+    ]
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    assert client.post("/fhir", json=bundle).status_code == 200
+    assert upkeep.pending("index_token") >= before[0] + 10  # status and code of each
+    assert upkeep.pending("resource") == before[1] + 5  # one version each

@@ -56,6 +56,9 @@ _COUNTED_AS = {"resource_version": "resource"}
 # SQLite's ANALYZE holds the write lock while it runs: an approximate one (a sample of
 # about this many rows per index, `PRAGMA analysis_limit`) keeps writers waiting briefly.
 SQLITE_ANALYSIS_LIMIT = 1000
+# At least this long between two passes of the thread (an ANALYZE of a table of a million
+# index rows reads a sample of up to 300,000 of them).
+PAUSE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,17 @@ class StatisticsUpkeep:
     """Counts the rows written per table and refreshes the statistics of those past their
     threshold; `start` runs the refreshes in a daemon thread."""
 
-    def __init__(self, engine: Engine, thresholds: Thresholds | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        thresholds: Thresholds | None = None,
+        *,
+        pause_seconds: float = PAUSE_SECONDS,
+    ) -> None:
         self.engine = engine
         self.thresholds = thresholds or Thresholds()
+        self.pause_seconds = pause_seconds
+        self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._written: Counter[str] = Counter()
         self._known_rows: dict[str, int] = {}
@@ -97,6 +108,11 @@ class StatisticsUpkeep:
             crossed = self.thresholds.crossed(self._written[name], self._known_rows.get(name, 0))
         if crossed:
             self._wake.set()
+
+    def pending(self, table: str) -> int:
+        """Rows written to `table` since its last refresh (as counted by this process)."""
+        with self._lock:
+            return self._written[table]
 
     def due(self) -> list[str]:
         """The tables written past their threshold since their last refresh."""
@@ -136,6 +152,8 @@ class StatisticsUpkeep:
                 connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
             for table in tables:
                 connection.exec_driver_sql(f'ANALYZE "{table}"')  # a name of ours, not input
+            if is_sqlite(connection):  # the pooled connection's next ANALYZE may be whole
+                connection.exec_driver_sql("PRAGMA analysis_limit=0")
             estimates = row_estimates(connection, tables)
         with self._lock:
             self._known_rows.update({t: rows for t, rows in estimates.items() if rows})
@@ -157,6 +175,7 @@ class StatisticsUpkeep:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -169,6 +188,9 @@ class StatisticsUpkeep:
             self._wake.clear()
             if not self._stopping:
                 self._guarded(self.refresh_due)
+                # rows written meanwhile wait for the next pass: during a long load the
+                # tables are analysed every so often, not after every 20% of growth
+                self._stopped.wait(self.pause_seconds)
 
     def _guarded(self, action: Callable[[], list[str]]) -> None:
         # A failed refresh (the database restarting, a lock timeout) costs only planning
