@@ -12,9 +12,11 @@ So every process counts the rows the write path inserts per table (`note_written
 the index buffer: version, index and compartment rows) and, once a table has taken
 `Thresholds.min_rows` rows, or `Thresholds.growth` times the rows it held at its last
 refresh, `ANALYZE`s it in a background thread — never in the request that crossed the line,
-which only counts and wakes the thread. The rule is autovacuum's (`autovacuum_analyze_threshold`
-+ `autovacuum_analyze_scale_factor` × rows). At start the thread also analyses tables that
-hold rows but were never analysed (a database loaded by an earlier process).
+which only counts and wakes the thread. The rule is autovacuum's
+(`autovacuum_analyze_threshold` + `autovacuum_analyze_scale_factor` × rows); the thread
+pauses `PAUSE_SECONDS` between passes, as autovacuum's naptime. At start the thread also
+analyses tables that hold rows but were never analysed (a database loaded by an earlier
+process).
 
 Each process counts only its own writes (`serve --workers N`: each refreshes after about
 its share), and an ANALYZE seen by one process is not known to the others: at worst a
@@ -28,7 +30,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, ref
 
 from sqlalchemy import Connection, Engine, text
 
@@ -84,7 +86,9 @@ class StatisticsUpkeep:
         *,
         pause_seconds: float = PAUSE_SECONDS,
     ) -> None:
-        self.engine = engine
+        # weakly: the registry below is keyed weakly by the engine, and its values must not
+        # keep the key alive (an app's engine is dropped with the app)
+        self._engine = ref(engine)
         self.thresholds = thresholds or Thresholds()
         self.pause_seconds = pause_seconds
         self._stopped = threading.Event()
@@ -108,6 +112,13 @@ class StatisticsUpkeep:
             crossed = self.thresholds.crossed(self._written[name], self._known_rows.get(name, 0))
         if crossed:
             self._wake.set()
+
+    @property
+    def engine(self) -> Engine:
+        engine = self._engine()
+        if engine is None:
+            raise RuntimeError("the engine of this statistics upkeep is gone")
+        return engine
 
     def pending(self, table: str) -> int:
         """Rows written to `table` since its last refresh (as counted by this process)."""
