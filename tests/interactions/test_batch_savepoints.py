@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from samhandling.access_guard import OpenAccess
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.interactions import batch
+from samhandling.interactions import batch, batch_answers
 from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.conditions import find_matches
 from samhandling.store.database import read_connection
@@ -201,3 +201,26 @@ def test_a_chunk_that_keeps_deadlocking_answers_503_and_stores_nothing(
     assert statuses(responses) == ["503", "503"]
     assert "Bundle.entry[1]" in responses[1]["outcome"]["issue"][0]["diagnostics"]
     assert matches(engine, "d2") == [] and matches(engine, "d3") == []
+
+
+def test_a_chunks_identifier_criteria_are_searched_in_one_statement(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No conditional create of a resent batch searches on its own, and each still finds
+    its own measurement."""
+    first = run(engine, *(create(observation(f"s{n}")) for n in range(5)))
+    alone: list[str] = []
+    real = batch_answers.find_matches
+
+    def counted(connection: Any, resource_type: str, criteria: str, **options: Any) -> Any:
+        alone.append(criteria)
+        return real(connection, resource_type, criteria, **options)
+
+    monkeypatch.setattr(batch_answers, "find_matches", counted)
+    again = run(engine, *(create(observation(f"s{n}")) for n in (4, 3, 9, 2, 1, 0)))
+    assert statuses(again) == ["200", "200", "201", "200", "200", "200"]
+    locations = [r["location"] for r in first]
+    assert [r["location"] for r in again if r["status"][:3] == "200"] == [
+        locations[n] for n in (4, 3, 2, 1, 0)
+    ]
+    assert alone == []
