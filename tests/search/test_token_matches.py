@@ -95,3 +95,20 @@ def test_more_matches_than_allowed_or_other_criteria_are_left_to_single_searches
     assert one_statement(store, None, ["m1"]) is None  # no system
     assert one_statement(store, None, [f"{SID}|x,y"]) is None  # a list
     assert one_statement(store, None, []) is None
+
+
+def test_only_matches_are_judged_by_the_hidden_test(store: SearchStore) -> None:
+    """The hidden test notes what the caller was shown (the audit trail): a resource with
+    the value under another system is read by the statement but is no match."""
+    world(store)
+    judged: list[str] = []
+
+    def hidden(resource: dict[str, Any]) -> bool:
+        judged.append(resource["id"])
+        return False
+
+    answers = one_statement(store, SearchRestriction(hidden=hidden), [f"{SID}|elsewhere"])
+    assert answers == {f"{SID}|elsewhere": []}
+    assert judged == []
+    one_statement(store, SearchRestriction(hidden=hidden), [f"{SID}|m1", f"{SID}|elsewhere"])
+    assert judged == ["o-m1"]

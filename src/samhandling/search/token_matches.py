@@ -2,10 +2,17 @@
 
 A batch chunk's conditional creates are each conditional on one identifier
 (`identifier=system|value`, docs/MEASUREMENTS.md): fifty searches of one parameter that
-differ only in the value. One search with the values OR-ed (`identifier=a,b,…`) finds the
-union of their matches; the index rows it reads say which value each match carries, so
-every search's answer is recovered exactly: token matching is equality of `system` and
-`code` (`conditions.token`), the same in SQL and in Python.
+differ only in the value. One statement finds the union of their matches (the search
+`identifier=a,b,…`); the index rows it reads say which value each match carries, so every
+search's answer is recovered exactly: token matching is equality of `system` and `code`
+(`conditions.token`), the same in SQL and in Python.
+
+The statement asks for `code IN (…)` only; the system is compared in Python. PostgreSQL
+15 turned the search's OR of fifty `system = s AND code = v` pairs sharing one system
+(and, with statistics that had not seen the system yet, `system = s AND code IN (…)` as
+well) into a scan of every identifier row of that system with the codes as a filter:
+26,600 rows read for 25 matches, 340 ms. With the code alone the index
+`(resource_type, param, code, …)` is one probe per value whatever the statistics say.
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ def token_matches(
     current resources of `resource_type` that a search `code=system|value` under
     `restriction` finds; None when the values are not plain `system|value` tokens of a
     token parameter or together they match more than `most` index rows (search them one
-    by one). Raises the search's FhirError (an unknown parameter, too many values)."""
+    by one; rows of these codes under other systems count too). Raises the search's
+    FhirError (an unknown parameter, too many values)."""
     if not values or any("," in v or "\\" in v for v in values):
         return None
     unique = list(dict.fromkeys(values))
@@ -45,8 +53,9 @@ def token_matches(
     if not _plain_token(criterion):
         return None
     builder = SearchSql(connection, restriction)
-    table, rows, match = builder.index_parts(criterion, resource_type)
+    table, rows, _ = builder.index_parts(criterion, resource_type)
     restricted = builder.restricted(Scope(table, resource_type))
+    match = table.c.code.in_([parse_token(v).code for v in criterion.values])
     stmt = select(table.c.resource_id, table.c.system, table.c.code).where(
         *rows, match, *restricted
     )
@@ -54,13 +63,16 @@ def token_matches(
     found = connection.execute(stmt.limit(most + 1)).all()
     if len(found) > most:
         return None
+    tokens = {value: parse_token(value) for value in unique}
+    wanted = {(t.system, t.code) for t in tokens.values()}
     owners: dict[Token, set[str]] = {}
     for resource_id, system, token_code in found:
-        owners.setdefault((system, token_code), set()).add(resource_id)
-    visible = _visible(connection, resource_type, {row[0] for row in found}, restriction)
+        if (system, token_code) in wanted:  # the same code under another system is no match
+            owners.setdefault((system, token_code), set()).add(resource_id)
+    matched = set().union(*owners.values())
+    visible = _visible(connection, resource_type, matched, restriction)
     answers = {}
-    for value in unique:
-        token = parse_token(value)
+    for value, token in tokens.items():
         ids = owners.get((token.system, token.code), set()) & visible
         answers[value] = sorted(ids)[:first]
     return answers
