@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+import time
 from typing import Any
 
 import orjson
@@ -75,9 +76,11 @@ def prepare(engine: Any, *, patients: int = 1000, seed: int = 20) -> Prepared:
 class MeasurementSource(SimpleSource):
     def __init__(self, params: dict[str, Any], rng: random.Random) -> None:
         super().__init__(params, rng)
-        # a start no other run of this process shares: measurements are never duplicates
         self.start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=365)
-        self.run = f"{rng.getrandbits(32):08x}"
+        # A device name no other run shares, so measurements are never duplicates: not
+        # from `rng`, whose seed is the same in every run (two runs a multiple of five
+        # seconds apart on one database named the same measurements: a few entries 200).
+        self.run = f"{time.time_ns():x}"
         self.counter = itertools.count()
 
     def next_request(self) -> Request | None:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from samhandling.access_guard import OpenAccess
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.interactions import batch
+from samhandling.interactions import batch, batch_answers
 from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.conditions import find_matches
 from samhandling.store.database import read_connection
@@ -100,8 +100,10 @@ def test_a_failing_entry_leaves_nothing_and_the_others_are_kept(engine: Engine) 
     assert statuses(responses) == ["201", "422", "201"]
     diagnostics = responses[1]["outcome"]["issue"][0]["diagnostics"]
     assert diagnostics.startswith("Bundle.entry[1] (POST Observation)")
-    assert len(guard.ids) == 1
-    assert set(rows_of(engine, guard.ids[0]).values()) == {0}  # not a row in any table
+    # refused once without savepoints (the chunk then ran again), once in its savepoint
+    assert len(guard.ids) == 2
+    for refused in guard.ids:
+        assert set(rows_of(engine, refused).values()) == {0}  # not a row in any table
     assert matches(engine, "m2") == []
     for name in ("m1", "m3"):
         (kept,) = matches(engine, name)
@@ -203,3 +205,46 @@ def test_a_chunk_that_keeps_deadlocking_answers_503_and_stores_nothing(
     assert statuses(responses) == ["503", "503"]
     assert "Bundle.entry[1]" in responses[1]["outcome"]["issue"][0]["diagnostics"]
     assert matches(engine, "d2") == [] and matches(engine, "d3") == []
+
+
+def test_a_chunks_identifier_criteria_are_searched_in_one_statement(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No conditional create of a resent batch searches on its own, and each still finds
+    its own measurement."""
+    first = run(engine, *(create(observation(f"s{n}")) for n in range(5)))
+    alone: list[str] = []
+    real = batch_answers.find_matches
+
+    def counted(connection: Any, resource_type: str, criteria: str, **options: Any) -> Any:
+        alone.append(criteria)
+        return real(connection, resource_type, criteria, **options)
+
+    monkeypatch.setattr(batch_answers, "find_matches", counted)
+    again = run(engine, *(create(observation(f"s{n}")) for n in (4, 3, 9, 2, 1, 0)))
+    assert statuses(again) == ["200", "200", "201", "200", "200", "200"]
+    locations = [r["location"] for r in first]
+    assert [r["location"] for r in again if r["status"][:3] == "200"] == [
+        locations[n] for n in (4, 3, 2, 1, 0)
+    ]
+    assert alone == []
+
+
+def test_savepoints_are_taken_only_after_an_entry_failed(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[int] = []
+    real = batch.savepoint
+
+    def counted(connection: Any) -> Any:
+        taken.append(1)
+        return real(connection)
+
+    monkeypatch.setattr(batch, "savepoint", counted)
+    assert statuses(run(engine, *(create(observation(f"g{n}")) for n in range(3)))) == ["201"] * 3
+    assert taken == []
+    bad = create(observation("b2", status="bogus"))
+    responses = run(engine, create(observation("b1")), bad, create(observation("b3")))
+    assert statuses(responses) == ["201", "400", "201"]
+    assert len(taken) == 3  # the rerun: one per entry
+    assert [len(matches(engine, n)) for n in ("b1", "b2", "b3")] == [1, 0, 1]

@@ -28,8 +28,9 @@ from samhandling.access_guard import AccessGuard
 from samhandling.fhir.outcome import FhirError
 from samhandling.interactions.bundle_entries import BundleEntry
 from samhandling.interactions.bundle_refs import create_criteria
-from samhandling.interactions.conditions import find_matches
+from samhandling.interactions.conditions import MAX_MATCHES, find_matches
 from samhandling.interactions.resource_input import check_resource_type
+from samhandling.search.token_matches import token_matches
 from samhandling.store.records import StoredVersion
 
 _UNSAFE = ('"', "\\", ",", "$")
@@ -69,29 +70,68 @@ class AnsweredCriteria:
         self, connection: Connection, guard: AccessGuard, entries: list[BundleEntry]
     ) -> None:
         """Search the criteria of the entries' conditional creates, before any write (the
-        chunk holds their locks already). An entry whose search fails searches again at
-        its turn, which answers it with the error."""
+        chunk holds their locks already): those of one type in one statement
+        (`search.token_matches`), else one by one. An entry whose search fails searches
+        again at its turn, which answers it with the error."""
+        by_type: dict[str, list[tuple[BundleEntry, str, str]]] = {}
         for entry in entries:
-            if entry.method != "POST" or len(entry.path) != 1:
-                continue
-            try:
-                criteria = create_criteria(entry)
-                value = identifier_value(criteria) if criteria else None
-                if criteria is None or value is None:
-                    continue
-                check_resource_type(entry.resource_type)
-                matches = find_matches(
-                    connection,
-                    entry.resource_type,
-                    criteria,
-                    lock=False,
-                    guard=guard,
-                    interaction="create",
-                )
-            except FhirError:
-                continue
-            key = f"{entry.resource_type}?{criteria}"
-            self.early[entry.index] = _Early(key, entry.resource_type, value, matches)
+            found = _early_criteria(entry)
+            if found is not None:
+                by_type.setdefault(entry.resource_type, []).append((entry, *found))
+        for resource_type, wanted in by_type.items():
+            if not self._search_together(connection, guard, resource_type, wanted):
+                for entry, criteria, _ in wanted:
+                    self._search_alone(connection, guard, entry, criteria)
+
+    def _search_together(
+        self,
+        connection: Connection,
+        guard: AccessGuard,
+        resource_type: str,
+        wanted: list[tuple[BundleEntry, str, str]],
+    ) -> bool:
+        """The early answers of one type's entries from one statement; False when it
+        cannot give them (the entries are then searched one by one)."""
+        tokens = {entry.index: _token(criteria) for entry, criteria, _ in wanted}
+        try:
+            restriction = guard.conditional_restriction("create", resource_type)
+            answers = token_matches(
+                connection,
+                resource_type,
+                "identifier",
+                list(tokens.values()),
+                restriction,
+                first=MAX_MATCHES,
+                most=MAX_MATCHES * len(tokens),
+            )
+        except FhirError:
+            return False
+        if answers is None:
+            return False
+        for entry, criteria, value in wanted:
+            key = f"{resource_type}?{criteria}"
+            matches = answers[tokens[entry.index]]
+            self.early[entry.index] = _Early(key, resource_type, value, matches)
+        return True
+
+    def _search_alone(
+        self, connection: Connection, guard: AccessGuard, entry: BundleEntry, criteria: str
+    ) -> None:
+        try:
+            matches = find_matches(
+                connection,
+                entry.resource_type,
+                criteria,
+                lock=False,
+                guard=guard,
+                interaction="create",
+            )
+        except FhirError:
+            return
+        value = identifier_value(criteria)
+        assert value is not None
+        key = f"{entry.resource_type}?{criteria}"
+        self.early[entry.index] = _Early(key, entry.resource_type, value, matches)
 
     def valid_for(self, entry: BundleEntry) -> dict[str, list[str]]:
         """The entry's early answer ({Type?criteria: matches}) if it still holds, else {}."""
@@ -112,3 +152,23 @@ class AnsweredCriteria:
                 self.spoiled_types.add(rtype)
             elif any(e.resource_type == rtype for e in self.early.values()):
                 self.created.setdefault(rtype, []).append(version.content.decode().casefold())
+
+
+def _early_criteria(entry: BundleEntry) -> tuple[str, str] | None:
+    """(criteria, folded value) of a conditional create searched early, else None."""
+    if entry.method != "POST" or len(entry.path) != 1:
+        return None
+    try:
+        criteria = create_criteria(entry)
+        value = identifier_value(criteria) if criteria else None
+        if criteria is None or value is None:
+            return None
+        check_resource_type(entry.resource_type)
+    except FhirError:
+        return None
+    return criteria, value
+
+
+def _token(criteria: str) -> str:
+    """The `system|value` of criteria that `identifier_value` accepts."""
+    return parse_qsl(criteria.lstrip("?"), keep_blank_values=True)[0][1]

@@ -62,6 +62,15 @@ _INDEX_DELETE_IN_ONE = _INDEX_DELETES[-1].add_cte(
     )
 )
 
+# The current row's insert and update, built once too and given their values as parameters
+# (a statement built with its values per write is a new statement to SQLAlchemy each time:
+# constructing it and its cache key cost more than the round trip).
+_INSERT_CURRENT = insert(resource)
+_UPDATE_CURRENT = update(resource).where(
+    resource.c.resource_type == bindparam("key_type"),
+    resource.c.resource_id == bindparam("key_id"),
+)
+
 
 class SearchParameterWrites:
     """How many SearchParameter versions this process has written (searches compare it to
@@ -248,16 +257,10 @@ class VersionWriter:
                 return
             self.buffer.flush_current_rows()  # the row to update may still be queued
         if replace:
-            self.connection.execute(
-                update(resource)
-                .where(
-                    resource.c.resource_type == key["resource_type"],
-                    resource.c.resource_id == key["resource_id"],
-                )
-                .values(**values)
-            )
+            where = {"key_type": key["resource_type"], "key_id": key["resource_id"]}
+            self.connection.execute(_UPDATE_CURRENT, {**values, **where})
         else:
-            self.connection.execute(insert(resource).values(**key, **values))
+            self.connection.execute(_INSERT_CURRENT, {**key, **values})
 
     def _remove_index(self, resource_type: str, resource_id: str) -> None:
         """Delete the resource's index and compartment rows: on PostgreSQL in one

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
 
@@ -46,15 +47,22 @@ _SKIPPED_TAGS = frozenset({"script", "style"})
 
 def words_of(text: str) -> list[str]:
     """The distinct folded words of ``text``, in order of appearance."""
+    return list(_words(text))
+
+
+@lru_cache(maxsize=32768)
+def _words(text: str) -> tuple[str, ...]:
+    # Cached: most strings of a resource recur in the next one of its kind (status,
+    # category, codes, displays, units), and finding words was half of index extraction.
     found = dict.fromkeys(w for w in _WORD.findall(fold(text)) if len(w) <= MAX_WORD)
-    return list(found)
+    return tuple(found)
 
 
 def text_values(resource: dict[str, Any]) -> tuple[TextValue, ...]:
     """The ``_text`` row (when there is a narrative) and the ``_content`` row."""
     narrative = _narrative_words(resource)
     body = {k: v for k, v in resource.items() if k != "text"}  # the narrative: words only
-    content = dict.fromkeys(w for s in _strings(body) for w in words_of(s))
+    content = dict.fromkeys(w for s in _strings(body) for w in _words(s))
     content.update(dict.fromkeys(narrative))
     rows = []
     if narrative:

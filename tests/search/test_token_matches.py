@@ -1,0 +1,114 @@
+"""Many `identifier=system|value` searches in one statement give each search's own answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from searchkit import SearchStore
+
+from samhandling.search.restriction import SearchRestriction
+from samhandling.search.token_matches import token_matches
+from samhandling.store.database import read_connection
+
+SID = "urn:example:measurement"
+OTHER = "urn:example:other"
+ONLY_P1 = SearchRestriction(patient_ids=frozenset({"p1"}))
+SECRET = SearchRestriction(hidden=lambda r: "secret" in str(r.get("note", "")))
+VALUES = [
+    f"{SID}|m1",  # one match
+    f"{SID}|twice",  # two resources carry it: ambiguous
+    f"{SID}|gone",  # only a deleted resource carried it
+    f"{SID}|elsewhere",  # the value under another system only
+    f"{SID}|p2-only",  # in p2's compartment
+    f"{SID}|hidden",  # hidden by SECRET
+    f"{SID}|a|b",  # a value with a bar
+    f"{SID}|none",
+    f"{SID}|m1",  # the same criteria twice
+]
+
+
+def observation(rid: str, patient: str, *values: str, system: str = SID) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": f"Patient/{patient}"},
+        "identifier": [{"system": system, "value": v} for v in values],
+    }
+    if rid == "o-hidden":
+        found["note"] = [{"text": "secret"}]
+    return found
+
+
+def world(store: SearchStore) -> None:
+    store.put(
+        {"resourceType": "Patient", "id": "p1"},
+        {"resourceType": "Patient", "id": "p2"},
+        observation("o-m1", "p1", "m1", "extra"),
+        observation("o-twice-1", "p1", "twice"),
+        observation("o-twice-2", "p1", "twice"),
+        observation("o-gone", "p1", "gone"),
+        observation("o-elsewhere", "p1", "elsewhere", system=OTHER),
+        observation("o-p2", "p2", "p2-only"),
+        observation("o-hidden", "p1", "hidden"),
+        observation("o-bar", "p1", "a|b"),
+    )
+    store.delete("Observation", "o-gone")
+
+
+def one_statement(
+    store: SearchStore, restriction: SearchRestriction | None, values: list[str], most: int = 100
+) -> dict[str, list[str]] | None:
+    with read_connection(store.engine) as connection:
+        return token_matches(
+            connection, "Observation", "identifier", values, restriction, first=2, most=most
+        )
+
+
+@pytest.mark.parametrize("restriction", [None, ONLY_P1, SECRET], ids=["open", "p1", "secret"])
+def test_each_value_is_answered_as_its_own_search(
+    store: SearchStore, restriction: SearchRestriction | None
+) -> None:
+    world(store)
+    answers = one_statement(store, restriction, VALUES)
+    assert answers is not None
+    for value in VALUES:
+        alone = store.found("Observation", f"identifier={value}", restriction=restriction)
+        assert set(answers[value]) == alone, value
+    assert answers[f"{SID}|twice"] == ["o-twice-1", "o-twice-2"]
+    assert answers[f"{SID}|a|b"] == ["o-bar"]
+    assert answers[f"{SID}|gone"] == answers[f"{SID}|elsewhere"] == []
+    assert (answers[f"{SID}|p2-only"] == []) == (restriction is ONLY_P1)
+    assert (answers[f"{SID}|hidden"] == []) == (restriction is SECRET)
+
+
+def test_more_matches_than_allowed_or_other_criteria_are_left_to_single_searches(
+    store: SearchStore,
+) -> None:
+    world(store)
+    assert one_statement(store, None, [f"{SID}|twice"], most=1) is None
+    assert one_statement(store, None, [f"{SID}|twice"], most=2) == {
+        f"{SID}|twice": ["o-twice-1", "o-twice-2"]
+    }
+    assert one_statement(store, None, ["m1"]) is None  # no system
+    assert one_statement(store, None, [f"{SID}|x,y"]) is None  # a list
+    assert one_statement(store, None, []) is None
+
+
+def test_only_matches_are_judged_by_the_hidden_test(store: SearchStore) -> None:
+    """The hidden test notes what the caller was shown (the audit trail): a resource with
+    the value under another system is read by the statement but is no match."""
+    world(store)
+    judged: list[str] = []
+
+    def hidden(resource: dict[str, Any]) -> bool:
+        judged.append(resource["id"])
+        return False
+
+    answers = one_statement(store, SearchRestriction(hidden=hidden), [f"{SID}|elsewhere"])
+    assert answers == {f"{SID}|elsewhere": []}
+    assert judged == []
+    one_statement(store, SearchRestriction(hidden=hidden), [f"{SID}|m1", f"{SID}|elsewhere"])
+    assert judged == ["o-m1"]
