@@ -78,6 +78,10 @@ class SearchSql:
         self.restriction = restriction or UNRESTRICTED
         self.registry = registry or default_registry()
         self.base_url = base_url
+        # the visible ids of each chained or `_has` target selection, resolved once: the
+        # SQL of one search is built more than once (page, count), and each resolution reads
+        # the targets and asks the policy about each of them
+        self._visible_targets: dict[tuple[str, tuple[Criterion, ...]], list[str]] = {}
 
     # --- whole queries ------------------------------------------------------------------
 
@@ -171,7 +175,11 @@ class SearchSql:
         )
         if self.restriction.hidden is None:
             return stmt
-        return visible_ids(self._connection(), resource_type, stmt, self.restriction)
+        key = (resource_type, tuple(criteria))
+        if key not in self._visible_targets:
+            found = visible_ids(self._connection(), resource_type, stmt, self.restriction)
+            self._visible_targets[key] = found
+        return self._visible_targets[key]
 
     def _connection(self) -> Connection:
         if self.connection is None:
