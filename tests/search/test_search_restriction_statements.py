@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from searchkit import SearchStore
 from sqlalchemy import event
 
-from samhandling.search import paging
+from samhandling.search import paging, visibility
 from samhandling.search.restriction import SearchRestriction
 
 NATIONAL_ID = "urn:oid:2.16.578.1.12.4.1.4.1"
@@ -33,12 +34,13 @@ def patient_with_observations(store: SearchStore, count: int) -> None:
 class Judged:
     """A `hidden` test that notes every resource it is asked about."""
 
-    def __init__(self) -> None:
+    def __init__(self, secret: frozenset[str] = frozenset()) -> None:
         self.asked: list[str] = []
+        self.secret = secret  # ids hidden whatever their content
 
     def __call__(self, resource: dict[str, Any]) -> bool:
         self.asked.append(f"{resource['resourceType']}/{resource['id']}")
-        return "secret" in str(resource.get("note", ""))
+        return "secret" in str(resource.get("note", "")) or resource["id"] in self.secret
 
 
 @contextmanager
@@ -111,3 +113,24 @@ def test_a_page_judges_only_what_it_needs_when_nothing_is_hidden(store: SearchSt
                               restriction=restriction)  # fmt: skip
         assert len(bundle["entry"]) == 10
         assert len(judged.asked) == 11, extra  # the page and the one look-ahead match
+
+
+@pytest.mark.parametrize("batch", [1, visibility.BATCH])
+def test_hidden_chain_targets_are_not_followed(
+    store: SearchStore, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """The targets are read with the chain's statement up to `BATCH` of them, beyond it
+    by id and then in batches: either way a hidden target leads nowhere."""
+    monkeypatch.setattr(visibility, "BATCH", batch)
+    store.put(
+        *({"resourceType": "Patient", "id": p, "gender": "male"} for p in ("p1", "p2", "p3")),
+        *({"resourceType": "Observation", "id": f"{p}-o", "status": "final",
+           "subject": {"reference": f"Patient/{p}"}} for p in ("p1", "p2", "p3")),
+    )  # fmt: skip
+    hidden = Judged(secret=frozenset({"p2"}))
+    restriction = SearchRestriction(hidden=hidden, owner="gp")
+    found = store.found("Observation", "subject:Patient.gender=male", restriction=restriction)
+    assert found == {"p1-o", "p3-o"}
+    assert sorted(a for a in hidden.asked if a.startswith("Patient/")) == [
+        "Patient/p1", "Patient/p2", "Patient/p3"
+    ]  # fmt: skip
