@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func
 
+from samhandling.search import paging
 from samhandling.search.model import SearchQuery
 from samhandling.search.sql import SearchSql
 from samhandling.search.visibility import visible_versions
@@ -48,16 +49,44 @@ def keyset_page(connection: Connection, builder: SearchSql, query: SearchQuery) 
     start = query.before if backwards else query.after
     if start is None and builder.restriction.hidden is None and query.total != "none":
         return _first_page_with_total(connection, builder, query)
-    keys, checked, exhausted = _collect(connection, builder, query, start, backwards)
-    more = len(keys) > query.count
-    keys = keys[: query.count]
+    probe = _count_probe(builder, query, start)
+    scan = _collect(connection, builder, query, start, backwards, probe)
+    keys = scan.found[: query.count]
+    more = len(scan.found) > query.count
     if backwards:
         keys.reverse()
     has_next = (not backwards and more) or (backwards and start is not None)
     has_previous = (backwards and more) or (not backwards and start is not None)
-    whole = start is None and exhausted and not more
-    return KeysetPage(keys, _total(connection, builder, query, keys, whole), has_next,
-                      has_previous, checked)  # fmt: skip
+    whole = start is None and scan.exhausted and not more and not scan.unchecked
+    if probe:
+        total = _probed_total(connection, builder, scan, whole)
+    else:
+        total = _total(connection, builder, query, keys, whole)
+    return KeysetPage(keys, total, has_next, has_previous, scan.checked)
+
+
+def _count_probe(builder: SearchSql, query: SearchQuery, start: str | None) -> int:
+    """How many rows the first statement of a first page under a ``hidden`` test fetches so
+    that it also answers the default ``total``'s question, whether there are more than
+    ``TOTAL_THRESHOLD`` matches (0: no such question; fetch only what the page needs).
+    Asking it with a separate count would run the search's SQL a second time."""
+    hidden = builder.restriction.hidden is not None
+    if start is not None or not hidden or query.total in ("none", "accurate"):
+        return 0
+    return paging.TOTAL_THRESHOLD + 1
+
+
+def _probed_total(
+    connection: Connection, builder: SearchSql, scan: _Scan, whole: bool
+) -> int | None:
+    """The default ``total`` from a probed scan: None above ``TOTAL_THRESHOLD`` matches;
+    else the visible ones, those the page did not need checked without noting them as shown
+    (as ``paging.count_matches`` counts)."""
+    if not scan.exhausted or scan.fetched > paging.TOTAL_THRESHOLD:
+        return None
+    if whole:
+        return len(scan.found)
+    return len(scan.found) + paging.visible_count(connection, scan.unchecked, builder.restriction)
 
 
 def _first_page_with_total(
@@ -71,33 +100,65 @@ def _first_page_with_total(
     return KeysetPage(keys, total, len(rows) > query.count, False)
 
 
+@dataclass
+class _Scan:
+    """Matches checked in order: the visible ones found, whether the statement(s) returned
+    every match, the matches fetched but not needed (nor checked) for the page,
+    and how many rows were fetched."""
+
+    found: list[Key] = field(default_factory=list)
+    checked: dict[Key, StoredVersion] = field(default_factory=dict)
+    exhausted: bool = False
+    unchecked: list[Key] = field(default_factory=list)
+    fetched: int = 0
+
+
 def _collect(
     connection: Connection,
     builder: SearchSql,
     query: SearchQuery,
     start: str | None,
     backwards: bool,
-) -> tuple[list[Key], dict[Key, StoredVersion], bool]:
-    """Up to ``count + 1`` visible matches from ``start`` on; True when no more exist."""
+    probe: int = 0,
+) -> _Scan:
+    """Up to ``count + 1`` visible matches from ``start`` on, the first statement fetching
+    at least ``probe`` rows."""
     wanted = query.count + 1
     hidden = builder.restriction.hidden is not None
-    found: list[Key] = []
-    checked: dict[Key, StoredVersion] = {}
+    scan = _Scan()
     cursor = start
-    while len(found) < wanted:
-        size = max(MIN_BATCH, (wanted - len(found)) * 5 // 4) if hidden else wanted
-        stmt = builder.ordered(query, after=cursor, backwards=backwards).limit(size)
+    while len(scan.found) < wanted:
+        size = max(MIN_BATCH, (wanted - len(scan.found)) * 5 // 4) if hidden else wanted
+        limit, probe = max(size, probe), 0
+        stmt = builder.ordered(query, after=cursor, backwards=backwards).limit(limit)
         rows: list[Key] = [(row[0], row[1]) for row in connection.execute(stmt)]
+        scan.fetched += len(rows)
         if not hidden:
-            return rows, checked, len(rows) < size
-        for version in visible_versions(connection, rows, builder.restriction):
-            key = (version.resource_type, version.resource_id)
-            found.append(key)
-            checked[key] = version
-        if len(rows) < size:
-            return found, checked, True
+            return _Scan(rows, exhausted=len(rows) < size)
+        scan.unchecked = _check(connection, rows, wanted, scan, builder)
+        if len(rows) < limit:
+            scan.exhausted = True
+            return scan
         cursor = rows[-1][1]
-    return found, checked, False
+    return scan
+
+
+def _check(
+    connection: Connection, rows: list[Key], wanted: int, scan: _Scan, builder: SearchSql
+) -> list[Key]:
+    """Check ``rows`` in order until ``wanted`` visible matches are found; the rows left
+    unchecked. First as many rows as are missing (when nothing is hidden, as is usual,
+    nothing is read and judged in vain), then a quarter more than are missing at a time."""
+    begin, step = 0, wanted - len(scan.found)
+    while begin < len(rows) and len(scan.found) < wanted:
+        batch = rows[begin : begin + step]
+        for version in visible_versions(connection, batch, builder.restriction):
+            key = (version.resource_type, version.resource_id)
+            scan.found.append(key)
+            scan.checked[key] = version
+        begin += len(batch)
+        step = max(MIN_BATCH, (wanted - len(scan.found)) * 5 // 4)
+    return rows[begin:]
 
 
 def _total(
@@ -107,12 +168,10 @@ def _total(
     keys: list[Key],
     whole: bool,
 ) -> int | None:
-    from samhandling.search.paging import TOTAL_THRESHOLD, count_matches
-
     if query.total == "none":
         return None
     if whole:
         return len(keys)
     if builder.restriction.hidden is not None and query.total != "accurate":
-        return count_matches(connection, builder, query, TOTAL_THRESHOLD)
-    return count_matches(connection, builder, query)
+        return paging.count_matches(connection, builder, query, paging.TOTAL_THRESHOLD)
+    return paging.count_matches(connection, builder, query)

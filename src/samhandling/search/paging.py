@@ -108,7 +108,7 @@ def all_matches(
         checked = _scan(connection, scan, wanted, builder.restriction)
     if scan.total is None and query.total != "none" and len(scan.entries) <= TOTAL_THRESHOLD:
         rest = scan.entries[scan.scanned :]
-        scan.total = len(scan.visible) + _visible_count(connection, rest, builder.restriction)
+        scan.total = len(scan.visible) + visible_count(connection, rest, builder.restriction)
     multi_page = len(scan.visible) > query.count or query.offset > 0
     if search_id is None and multi_page:
         search_id = _store(connection, key, scan)
@@ -146,10 +146,10 @@ def count_matches(
     keys = [(row[0], row[1]) for row in connection.execute(stmt)]
     if len(keys) > limit:
         return None
-    return _visible_count(connection, keys, builder.restriction)
+    return visible_count(connection, keys, builder.restriction)
 
 
-def _visible_count(connection: Connection, keys: list[Key], restriction: SearchRestriction) -> int:
+def visible_count(connection: Connection, keys: list[Key], restriction: SearchRestriction) -> int:
     """How many of ``keys`` the caller may see (checked without noting them as shown)."""
     return sum(1 for _ in visible_versions(connection, keys, restriction.for_counting()))
 

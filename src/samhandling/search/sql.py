@@ -38,7 +38,7 @@ from samhandling.search.reference_values import reference
 from samhandling.search.restriction import UNRESTRICTED, SearchRestriction
 from samhandling.search.sorting import DEFAULT_SORT, order_by
 from samhandling.search.token_terminology import TERMINOLOGY_MODIFIERS
-from samhandling.search.visibility import visible_ids
+from samhandling.search.visibility import visible_target_ids
 from samhandling.store.database import is_sqlite
 from samhandling.store.schema import INDEX_TABLES, compartment, resource
 
@@ -78,6 +78,10 @@ class SearchSql:
         self.restriction = restriction or UNRESTRICTED
         self.registry = registry or default_registry()
         self.base_url = base_url
+        # the visible ids of each chained or `_has` target selection, resolved once: the
+        # SQL of one search is built more than once (page, count), and each resolution reads
+        # the targets and asks the policy about each of them
+        self._visible_targets: dict[tuple[str, tuple[Criterion, ...]], list[str]] = {}
 
     # --- whole queries ------------------------------------------------------------------
 
@@ -161,6 +165,9 @@ class SearchSql:
     def typed_ids(self, resource_type: str, criteria: list[Criterion]) -> Any:
         """Ids of ``resource_type`` resources matching ``criteria`` that the caller may see:
         a sub-select, or (when a ``hidden`` test applies) the visible ids as a list."""
+        key = (resource_type, tuple(criteria))
+        if key in self._visible_targets:
+            return self._visible_targets[key]
         row = resource.alias()
         scope = Scope(row, resource_type)
         stmt = select(row.c.resource_id).where(
@@ -171,7 +178,10 @@ class SearchSql:
         )
         if self.restriction.hidden is None:
             return stmt
-        return visible_ids(self._connection(), resource_type, stmt, self.restriction)
+        connection = self._connection()
+        found = visible_target_ids(connection, resource_type, row, stmt, self.restriction)
+        self._visible_targets[key] = found
+        return found
 
     def _connection(self) -> Connection:
         if self.connection is None:

@@ -36,6 +36,24 @@ def visible_ids(
     return [version.resource_id for version in islice(versions, first)]
 
 
+def visible_target_ids(
+    connection: Connection,
+    resource_type: str,
+    rows: Any,
+    stmt: Any,
+    restriction: SearchRestriction,
+) -> list[str]:
+    """``visible_ids`` of a chain's targets or ``_has`` sources: ``stmt`` selects
+    ``rows.c.resource_id`` of current resources, ``rows`` an alias of ``resource``. Up to
+    ``BATCH`` candidates are read with their contents by the statement itself (a chain on a
+    national ID names one patient: one statement where ids and then contents took two)."""
+    found = connection.execute(stmt.with_only_columns(*_version_columns(rows)).limit(BATCH + 1))
+    versions = [_stored_version(row) for row in found]
+    if len(versions) > BATCH:
+        return visible_ids(connection, resource_type, stmt, restriction)
+    return [v.resource_id for v in versions if not restriction.is_hidden(v.resource())]
+
+
 def visible_versions(
     connection: Connection, keys: Iterable[tuple[str, str]], restriction: SearchRestriction
 ) -> Iterator[StoredVersion]:
@@ -53,26 +71,36 @@ def visible_versions(
 def read_current_versions(
     connection: Connection, keys: list[tuple[str, str]]
 ) -> dict[tuple[str, str], StoredVersion]:
-    """Current, not deleted versions of ``keys``, in one query whatever their types."""
+    """Current, not deleted versions of ``keys``, in one query whatever their types.
+
+    The keys are asked type by type (``resource_type = T AND resource_id IN (…)``):
+    PostgreSQL reads those with one scan of the primary key over the id list, where a list
+    of (type, id) pairs is planned as one index scan per pair, OR-ed (a page of 63 documents
+    read in 2.2 ms against 1.0 ms, most of the difference planning).
+    """
     if not keys:
         return {}
     r = resource.c
-    ids_by_type: dict[str, list[str]] = {}
+    by_type: dict[str, list[str]] = {}
     for resource_type, resource_id in keys:
-        ids_by_type.setdefault(resource_type, []).append(resource_id)
+        by_type.setdefault(resource_type, []).append(resource_id)
     # `type = … AND id IN (…)` per type, not `(type, id) IN (VALUES …)`: SQLite plans the
     # row-value list as a scan of the whole resource table, with or without statistics
     # (5-10 ms per page of a search on 27,000 resources, growing with the table).
-    wanted = or_(
-        *(and_(r.resource_type == t, r.resource_id.in_(ids)) for t, ids in ids_by_type.items())
-    )
-    stmt = select(
-        r.resource_type, r.resource_id, r.version_id, r.last_updated_us, r.tx_id, r.content
-    ).where(wanted, r.deleted.is_(False))
-    return {
-        (row[0], row[1]): StoredVersion(row[0], row[1], row[2], row[3], row[4], False, row[5])
-        for row in connection.execute(stmt)
-    }
+    wanted = [and_(r.resource_type == t, r.resource_id.in_(ids)) for t, ids in by_type.items()]
+    stmt = select(*_version_columns(resource)).where(or_(*wanted), r.deleted.is_(False))
+    versions = (_stored_version(row) for row in connection.execute(stmt))
+    return {(v.resource_type, v.resource_id): v for v in versions}
+
+
+def _version_columns(rows: Any) -> tuple[Any, ...]:
+    r = rows.c
+    return (r.resource_type, r.resource_id, r.version_id, r.last_updated_us, r.tx_id, r.content)
+
+
+def _stored_version(row: Any) -> StoredVersion:
+    """A current, not deleted version from a row of ``_version_columns``."""
+    return StoredVersion(row[0], row[1], row[2], row[3], row[4], False, row[5])
 
 
 def allowed_keys(
