@@ -49,6 +49,7 @@ from samhandling.config import Settings, settings_from_env
 from samhandling.definitions.published import publish
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.front_end import FrontEnd, FrontEndParts
+from samhandling.interactions.loop_read import LoopReads
 from samhandling.interactions.transactions import CONSISTENCY_HEADER, ReadRouting, read_routing
 from samhandling.observability.json_logging import configure_logging
 from samhandling.observability.metrics import Metrics, MetricsMiddleware
@@ -108,7 +109,8 @@ def create_app(
         max_lag_seconds=settings.replica_max_lag_seconds,
         statement_timeout_ms=settings.statement_timeout_ms,
     )
-    api = _rest_api(engine, settings, platform, federation, routing)
+    loop_reads = LoopReads.of(engine, statement_timeout_ms=settings.statement_timeout_ms)
+    api = _rest_api(engine, settings, platform, federation, routing, loop_reads)
     parts = FrontEndParts(engine, settings, platform, journal, dev, verifier.principal_of)
     routes = [
         *_operational_routes(engine, metrics),
@@ -131,6 +133,8 @@ def create_app(
         await federation.close()
         if journal is not None:
             await journal.close()
+        if loop_reads is not None:
+            await loop_reads.close()
         routing.close()
         engine.dispose()
 
@@ -156,6 +160,7 @@ def create_app(
         },
     )
     app.state.engine = engine
+    app.state.loop_reads = loop_reads
     app.state.settings = settings
     return app
 
@@ -211,6 +216,7 @@ def _rest_api(
     platform: Platform,
     federation: SearchFederation,
     routing: ReadRouting,
+    loop_reads: LoopReads | None,
 ) -> FhirRestApi:
     return FhirRestApi(
         engine,
@@ -220,6 +226,7 @@ def _rest_api(
         audit=settings.audit,
         federation=federation,
         routing=routing,
+        loop_reads=loop_reads,
     )
 
 

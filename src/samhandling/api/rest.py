@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import Connection, Engine
@@ -25,10 +25,11 @@ from samhandling.auth import ServiceRules
 from samhandling.config import Settings
 from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
 from samhandling.fhir.patch import apply_json_patch
-from samhandling.interactions import crud, read
+from samhandling.interactions import crud, loop_read, read
 from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.conditions import parse_if_match
 from samhandling.interactions.entry_actions import patch_function
+from samhandling.interactions.loop_read import LoopReads
 from samhandling.interactions.policy_guard import PolicyGuard
 from samhandling.interactions.resource_input import check_id, check_resource_type
 from samhandling.interactions.transactions import (
@@ -43,6 +44,9 @@ from samhandling.interactions.transactions import (
 )
 from samhandling.interactions.write_rules import WriteRule
 from samhandling.services.search_federation import NO_FEDERATION, SearchFederation
+
+if TYPE_CHECKING:  # a type only: the API reaches the store through the interactions
+    from samhandling.store.records import StoredVersion
 
 T = TypeVar("T")
 FORMAT_PARAMS = frozenset({"_format", "_pretty"})
@@ -64,6 +68,7 @@ class FhirRestApi:
         audit: bool = True,
         federation: SearchFederation = NO_FEDERATION,
         routing: ReadRouting | None = None,
+        loop_reads: LoopReads | None = None,
     ) -> None:
         self.audit = audit
         self.engine = engine
@@ -74,6 +79,7 @@ class FhirRestApi:
         self.policy_rules = policy_rules  # the services' part of the access policy
         self.write_rules = tuple(write_rules)
         self.federation = federation  # other servers searched beside this one
+        self.loop_reads = loop_reads  # reads by id without a worker thread (PostgreSQL)
 
     async def _write(self, request: Request, action: Callable[[VersionWriter], T]) -> T:
         guard = self.guard(request)
@@ -148,23 +154,43 @@ class FhirRestApi:
             check_id(request.path_params["id"])
         return resource_type
 
+    def reads_on_loop(self, request: Request) -> LoopReads | None:
+        """Where a read by id runs on the event loop (issue 24), or None: on the thread pool.
+        Only where its answer cannot differ from the threaded read's: PostgreSQL, no replica
+        to route to (read-your-writes is the router's), a caller authenticated on the loop
+        (a new token, DPoP or a citizen's patient look-up went to a thread already), no
+        query parameters. A malformed commit position is a 400 either way."""
+        _route(request)
+        plain = not request.scope.get("query_string")
+        at_hand = getattr(request.state, "principal_at_hand", False)
+        return self.loop_reads if plain and at_hand and not self.routing.replicated else None
+
     async def read(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
-        guard = self.guard(request)
-        version = await self.run_read(
-            lambda c: read.read(c, rtype, rid, guard), routed=request, snapshot=False
-        )
-        headers = version_headers(version, self.base)
-        if not_modified(request.headers, headers["ETag"], headers["Last-Modified"]):
-            return Response(status_code=304, headers=headers)
-        return fhir_response(version.content, 200, headers)
+        guard, on_loop = self.guard(request), self.reads_on_loop(request)
+        if on_loop is not None:
+            return self.version_answer(request, await loop_read.read(on_loop, rtype, rid, guard))
+        action = lambda c: read.read(c, rtype, rid, guard)  # noqa: E731
+        return self.version_answer(request, await self.by_id(action, request))
 
     async def vread(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
-        vid, guard = request.path_params["vid"], self.guard(request)
-        version = await self.run_read(
-            lambda c: read.vread(c, rtype, rid, vid, guard), routed=request, snapshot=False
-        )
+        vid = request.path_params["vid"]
+        guard, on_loop = self.guard(request), self.reads_on_loop(request)
+        if on_loop is not None:
+            stored = await loop_read.vread(on_loop, rtype, rid, vid, guard)
+            return self.version_answer(request, stored)
+        action = lambda c: read.vread(c, rtype, rid, vid, guard)  # noqa: E731
+        return self.version_answer(request, await self.by_id(action, request))
+
+    async def by_id(
+        self, action: Callable[[Any], StoredVersion], request: Request
+    ) -> StoredVersion:
+        """A read by id on a worker thread: routed, one statement its snapshot."""
+        return await self.run_read(action, routed=request, snapshot=False)
+
+    def version_answer(self, request: Request, version: StoredVersion) -> Response:
+        """A read's answer: the version, or 304 when the client's copy is still current."""
         headers = version_headers(version, self.base)
         if not_modified(request.headers, headers["ETag"], headers["Last-Modified"]):
             return Response(status_code=304, headers=headers)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
 from sqlalchemy import Connection
@@ -32,10 +32,20 @@ def read(
     """The current version; 404 if it never existed, 410 if it is deleted."""
     guard.check_request("read", resource_type)
     current = read_current(connection, resource_type, resource_id)
+    if current is not None and current.deleted:
+        check_deletion(connection, current, "read", guard)
+    return judge_current(resource_type, resource_id, current, guard)
+
+
+def judge_current(
+    resource_type: str, resource_id: str, current: StoredVersion | None, guard: AccessGuard
+) -> StoredVersion:
+    """What a read answers, once a deletion's content was judged (`check_deletion`): 404,
+    410, or the current version if the guard lets the caller see it. Pure: the threaded
+    read and the one on the event loop (`interactions/loop_read.py`) share it."""
     if current is None:
         raise FhirError(404, error("not-found", f"{resource_type}/{resource_id} is not known"))
     if current.deleted:
-        check_deletion(connection, current, "read", guard)
         raise FhirError(
             410,
             error("deleted", f"{resource_type}/{resource_id} was deleted"),
@@ -57,6 +67,19 @@ def check_deletion(
     deleted = read_live_before(
         connection, deletion.resource_type, deletion.resource_id, deletion.version_id
     )
+    later = _current_of(connection, deletion) if deleted is not None else None
+    judge_deletion(deletion, deleted, interaction, guard, later)
+
+
+def judge_deletion(
+    deletion: StoredVersion,
+    deleted: StoredVersion | None,
+    interaction: str,
+    guard: AccessGuard,
+    later: dict[str, Any] | None,
+) -> None:
+    """`check_deletion`'s judgement of the `deleted` content (None: nothing to judge, 404),
+    with the `later` current content if any."""
     if deleted is None:
         location = f"{deletion.resource_type}/{deletion.resource_id}"
         if interaction == "vread":
@@ -65,7 +88,7 @@ def check_deletion(
     judged = deleted.resource()
     # Named by the deletion's version, so that a refusal reads like a miss of that version.
     judged["meta"] = {**judged.get("meta", {}), "versionId": str(deletion.version_id)}
-    guard.check_read(interaction, judged, _current_of(connection, deletion))
+    guard.check_read(interaction, judged, later)
 
 
 def vread(
@@ -76,6 +99,16 @@ def vread(
     guard: AccessGuard = OPEN_ACCESS,
 ) -> StoredVersion:
     """One version; a deleted version answers 410."""
+    number = vread_number(resource_type, resource_id, version, guard)
+    stored = read_version(connection, resource_type, resource_id, number)
+    if stored is not None and stored.deleted:
+        check_deletion(connection, stored, "vread", guard)
+    later = _current_of(connection, stored) if judged_with_later(stored, guard) else None
+    return judge_version(resource_type, resource_id, version, stored, guard, later)
+
+
+def vread_number(resource_type: str, resource_id: str, version: str, guard: AccessGuard) -> int:
+    """The version number a vread asks for, once the caller may vread the type at all."""
     guard.check_request("vread", resource_type)
     number = database_integer(version, MAX_VERSION_ID)
     if number is None:
@@ -85,19 +118,35 @@ def vread(
                 "not-found", f"Version {version!r} of {resource_type}/{resource_id} is not known"
             ),
         )
-    stored = read_version(connection, resource_type, resource_id, number)
+    return number
+
+
+def judged_with_later(stored: StoredVersion | None, guard: AccessGuard) -> TypeGuard[StoredVersion]:
+    """Whether a vread's version is judged with the current version (so it is read)."""
+    return stored is not None and not stored.deleted and guard.inspects_resources
+
+
+def judge_version(
+    resource_type: str,
+    resource_id: str,
+    version: str,
+    stored: StoredVersion | None,
+    guard: AccessGuard,
+    later: dict[str, Any] | None,
+) -> StoredVersion:
+    """What a vread answers, once a deletion was judged: 404, 410, or the version if the
+    guard lets the caller see it (together with the `later` current content)."""
     if stored is None:
         raise FhirError(
             404,
             error("not-found", f"{resource_type}/{resource_id}/_history/{version} is not known"),
         )
     if stored.deleted:
-        check_deletion(connection, stored, "vread", guard)
         raise FhirError(
             410, error("deleted", f"{resource_type}/{resource_id} version {version} is a deletion")
         )
     if guard.inspects_resources:
-        guard.check_read("vread", stored.resource(), _current_of(connection, stored))
+        guard.check_read("vread", stored.resource(), later)
     return stored
 
 
@@ -128,9 +177,13 @@ def vread_many(
 
 
 def _current_of(connection: Connection, version: StoredVersion) -> dict[str, Any] | None:
+    current = read_current(connection, version.resource_type, version.resource_id)
+    return later_content(version, current)
+
+
+def later_content(version: StoredVersion, current: StoredVersion | None) -> dict[str, Any] | None:
     """The current content when `version` is an earlier one (None: it is current, or the
     resource is deleted now, which hides nothing of its past)."""
-    current = read_current(connection, version.resource_type, version.resource_id)
     if current is None or current.deleted or current.version_id == version.version_id:
         return None
     return current.resource()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, exists, func, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
@@ -20,6 +21,22 @@ _VERSION = select(resource_version).where(
     resource_version.c.resource_id == bindparam("rid"),
     resource_version.c.version_id == bindparam("vid"),
 )
+# The newest version before a given one that is not a deletion (what a deletion deleted).
+_LIVE_BEFORE = (
+    select(resource_version)
+    .where(
+        resource_version.c.resource_type == bindparam("rtype"),
+        resource_version.c.resource_id == bindparam("rid"),
+        resource_version.c.version_id < bindparam("vid"),
+        resource_version.c.deleted.is_(False),
+    )
+    .order_by(resource_version.c.version_id.desc())
+    .limit(1)
+)
+
+# The statements above in the form the event loop's reads send (`store/loop_reads.py`):
+# PostgreSQL's, with psycopg's named placeholders.
+PREBUILT = {"current": _CURRENT, "version": _VERSION, "live_before": _LIVE_BEFORE}
 
 
 def read_current(
@@ -31,8 +48,11 @@ def read_current(
         .mappings()
         .first()
     )
-    if row is None:
-        return None
+    return current_version(resource_type, resource_id, row) if row is not None else None
+
+
+def current_version(resource_type: str, resource_id: str, row: Any) -> StoredVersion:
+    """The current version of a `resource` row (a mapping of its columns)."""
     return StoredVersion(
         resource_type,
         resource_id,
@@ -50,7 +70,7 @@ def read_version(
     """One given version, or None."""
     params = {"rtype": resource_type, "rid": resource_id, "vid": version_id}
     row = connection.execute(_VERSION, params).mappings().first()
-    return _version(row) if row is not None else None
+    return version_of_row(row) if row is not None else None
 
 
 def read_versions_with_current(
@@ -78,7 +98,7 @@ def read_versions_with_current(
     )
     found: dict[tuple[str, int], tuple[StoredVersion, StoredVersion | None]] = {}
     for row in connection.execute(stmt).mappings():
-        version = _version(row)
+        version = version_of_row(row)
         current = None
         if row["current_version_id"] != version.version_id:
             current = StoredVersion(
@@ -98,23 +118,9 @@ def read_live_before(
     connection: Connection, resource_type: str, resource_id: str, version_id: int
 ) -> StoredVersion | None:
     """The newest version before `version_id` that is not a deletion, or None."""
-    v = resource_version.c
-    row = (
-        connection.execute(
-            select(resource_version)
-            .where(
-                v.resource_type == resource_type,
-                v.resource_id == resource_id,
-                v.version_id < version_id,
-                v.deleted.is_(False),
-            )
-            .order_by(v.version_id.desc())
-            .limit(1)
-        )
-        .mappings()
-        .first()
-    )
-    return _version(row) if row is not None else None
+    params = {"rtype": resource_type, "rid": resource_id, "vid": version_id}
+    row = connection.execute(_LIVE_BEFORE, params).mappings().first()
+    return version_of_row(row) if row is not None else None
 
 
 def read_many_current(
@@ -226,7 +232,7 @@ def read_history(connection: Connection, query: HistoryQuery) -> tuple[list[Stor
     total = connection.execute(
         select(func.count()).select_from(resource_version).where(*conditions)
     ).scalar_one()
-    return [_version(row) for row in rows], int(total)
+    return [version_of_row(row) for row in rows], int(total)
 
 
 def _history_conditions(query: HistoryQuery) -> list[ColumnElement[bool]]:
@@ -258,7 +264,8 @@ def _current_during(low_us: int, high_us: int) -> list[ColumnElement[bool]]:
     return [v.last_updated_us < high_us, ~superseded_before]
 
 
-def _version(row: object) -> StoredVersion:
+def version_of_row(row: object) -> StoredVersion:
+    """The version of a `resource_version` row (a mapping of its columns)."""
     r = dict(row)  # type: ignore[call-overload]
     return StoredVersion(
         r["resource_type"],

@@ -34,22 +34,9 @@ from samhandling.audit.storage.writes import (
     wrapped,
 )
 from samhandling.store.database import is_sqlite, lock_number, write_connection
+from samhandling.store.loop_pool import connect_on_loop, finish
 
 APPLICATION_NAME = "samhandling audit journal"  # in pg_stat_activity
-
-
-def _connection_class() -> Any:
-    import psycopg
-
-    class JournalConnection(psycopg.AsyncConnection[Any]):
-        """Closes itself when collected: an app dropped without its shutdown (tests) leaves
-        no warning behind; the server's shutdown closes it properly."""
-
-        def __del__(self, *_args: Any) -> None:
-            if getattr(self, "pgconn", None) is not None and not self.closed:
-                self.pgconn.finish()
-
-    return JournalConnection
 
 
 class ChainWriter:
@@ -102,8 +89,7 @@ class ChainWriter:
         """Drop the connection without its event loop (which may be closed)."""
         self._head_known = False
         connection, self._connection = self._connection, None
-        if connection is not None and not connection.closed:
-            connection.pgconn.finish()
+        finish(connection)
 
     async def _append_after_known_head(self, count: int, lock: str, batch_for: BatchFor) -> bool:
         """The one-round-trip batch; False when it wrote nothing (take the general way)."""
@@ -177,11 +163,8 @@ class ChainWriter:
         if self._connection is None or self._connection.closed:
             import psycopg
 
-            args, params = self.engine.dialect.create_connect_args(self.engine.url)
             try:
-                self._connection = await _connection_class().connect(
-                    *args, **{**params, "application_name": APPLICATION_NAME}, autocommit=True
-                )
+                self._connection = await connect_on_loop(self.engine, APPLICATION_NAME)
             except psycopg.Error as exc:
                 raise wrapped(exc) from exc
         return self._connection

@@ -1,0 +1,166 @@
+"""A read by id on the event loop (issue 24) answers exactly as the threaded read does.
+
+On PostgreSQL a read or vread by a caller authenticated on the loop runs its statements on
+psycopg's asyncio connections (`LoopReads`, whose `statements` counter proves the path);
+each case below is asked once that way and once with the fast path switched off, and the
+two answers (status, body bytes, headers) and their audit records must be the same. Other
+requests (parameters, a caller not at hand, SQLite) keep the thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import Engine, select
+from starlette.testclient import TestClient
+
+from fixtures.fhir_app import FHIR_JSON, make_client, mint
+from samhandling.api.rest import FhirRestApi
+from samhandling.audit.storage.tables import audit_event, audit_patient
+from samhandling.services.lab_results.labels import ACT_REASON, QUALITY_ASSURANCE
+
+ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+SAME_HEADERS = ("etag", "last-modified", "content-type", "content-length", "retry-after")
+# what differs between two records of the same access: when, and the record's own identity
+RECORD_OWN = ("id", "recorded", "meta")
+
+
+@pytest.fixture
+def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    """The `system` persona's client, its token remembered (authenticated on the loop)."""
+    with make_client(database_url, tmp_path) as test_client:
+        assert test_client.get("/fhir/Patient/none").status_code == 404  # a token to recall
+        yield test_client
+
+
+def last_record(client: TestClient) -> dict[str, Any]:
+    """The newest audit record, without what two records of one access cannot share."""
+    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        order = (audit_event.c.recorded_at_us.desc(), audit_event.c.event_id.desc())
+        row = connection.execute(select(audit_event).order_by(*order).limit(1)).mappings().one()
+        patients = connection.execute(
+            select(audit_patient.c.patient_id).where(audit_patient.c.event_id == row["event_id"])
+        ).scalars()
+        event = {k: v for k, v in orjson.loads(row["content"]).items() if k not in RECORD_OWN}
+        kept = ("interaction", "action", "outcome", "http_status", "agent_kind", "emergency")
+        return {**{k: row[k] for k in kept}, "event": event, "patients": sorted(patients)}
+
+
+def both_ways(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, url: str, **headers: str
+) -> tuple[Any, int]:
+    """The answer on the loop (and how many statements it sent there), checked against the
+    threaded read's answer and audit record."""
+    reads = client.app.state.loop_reads  # type: ignore[attr-defined]
+    before = reads.statements
+    on_loop = client.get(url, headers=headers)
+    sent = reads.statements - before
+    on_loop_record = last_record(client)
+    with monkeypatch.context() as threaded_only:
+        threaded_only.setattr(FhirRestApi, "reads_on_loop", lambda _self, _request: None)
+        threaded = client.get(url, headers=headers)
+    assert reads.statements == before + sent  # the threaded read sent none on the loop
+    assert (on_loop.status_code, on_loop.content) == (threaded.status_code, threaded.content)
+    for name in SAME_HEADERS:
+        assert on_loop.headers.get(name) == threaded.headers.get(name), name
+    assert on_loop_record == last_record(client)
+    assert on_loop_record["http_status"] == on_loop.status_code  # and recorded at all
+    return on_loop, sent
+
+
+def create(client: TestClient, body: dict[str, Any], **headers: str) -> dict[str, Any]:
+    url = f"/fhir/{body['resourceType']}"
+    response = client.post(url, content=orjson.dumps(body), headers={**FHIR_JSON, **headers})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def observation(**extra: Any) -> dict[str, Any]:
+    return {"resourceType": "Observation", "status": "final", "code": {"text": "vekt"}, **extra}
+
+
+@ON_POSTGRES
+def test_read_and_vread_run_on_the_loop_with_the_same_answers(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patient = create(client, {"resourceType": "Patient", "name": [{"family": "Nordmann"}]})
+    first = create(client, observation(subject={"reference": f"Patient/{patient['id']}"}))
+    url = f"/fhir/Observation/{first['id']}"
+    changed = {**first, "status": "amended"}
+    assert client.put(url, content=orjson.dumps(changed), headers=FHIR_JSON).status_code == 200
+
+    read, sent = both_ways(client, monkeypatch, url)
+    assert (read.status_code, read.json()["status"], sent) == (200, "amended", 1)
+    assert last_record(client)["patients"] == [patient["id"]]
+    earlier, sent = both_ways(client, monkeypatch, f"{url}/_history/1")
+    assert (earlier.status_code, earlier.json()["status"], sent) == (200, "final", 2)
+    current, sent = both_ways(client, monkeypatch, f"{url}/_history/2")
+    assert (current.status_code, current.headers["etag"], sent) == (200, 'W/"2"', 2)
+
+
+@ON_POSTGRES
+def test_not_modified_unknown_and_deleted_on_the_loop(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"/fhir/Observation/{create(client, observation())['id']}"
+    etag = client.get(url).headers["etag"]
+    unchanged, sent = both_ways(client, monkeypatch, url, **{"If-None-Match": etag})
+    assert (unchanged.status_code, unchanged.content, sent) == (304, b"", 1)
+    missing, sent = both_ways(client, monkeypatch, "/fhir/Observation/no-such-thing")
+    assert (missing.status_code, missing.json()["issue"][0]["code"], sent) == (404, "not-found", 1)
+    assert client.delete(url).status_code == 204
+    gone, sent = both_ways(client, monkeypatch, url)
+    assert (gone.status_code, gone.headers["etag"]) == (410, 'W/"2"')
+    assert sent == 3  # the deletion, the content it deleted (judged), the current version
+    deletion, _ = both_ways(client, monkeypatch, f"{url}/_history/2")
+    assert deletion.status_code == 410
+    wrong, sent = both_ways(client, monkeypatch, f"{url}/_history/x")
+    assert (wrong.status_code, sent) == (404, 0)
+
+
+@ON_POSTGRES
+def test_refusals_on_the_loop_are_the_threaded_refusals(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    security = [{"system": ACT_REASON, "code": QUALITY_ASSURANCE}]
+    shared = create(client, observation(meta={"security": security}))  # not for care
+    gp = {"Authorization": f"Bearer {mint(tmp_path, 'gp')}"}
+    assert client.get("/fhir/Patient/none", headers=gp).status_code == 404  # token recalled
+    refused, sent = both_ways(client, monkeypatch, f"/fhir/Observation/{shared['id']}", **gp)
+    assert (refused.status_code, sent) == (403, 1)
+    assert last_record(client)["outcome"] == "4"
+    token = mint(tmp_path, "system", scopes=("system/Patient.rs",))
+    narrow = {"Authorization": f"Bearer {token}"}
+    assert client.get("/fhir/Patient/none", headers=narrow).status_code == 404
+    denied, sent = both_ways(client, monkeypatch, f"/fhir/Observation/{shared['id']}", **narrow)
+    assert (denied.status_code, sent) == (403, 0)  # refused before anything was read
+
+
+@ON_POSTGRES
+def test_parameters_new_tokens_and_bad_positions_keep_the_thread_pool(
+    client: TestClient, tmp_path: Path
+) -> None:
+    url = f"/fhir/Observation/{create(client, observation())['id']}"
+    reads = client.app.state.loop_reads  # type: ignore[attr-defined]
+    before = reads.statements
+    assert client.get(url, params={"_summary": "true"}).status_code == 200
+    fresh = {"Authorization": f"Bearer {mint(tmp_path, 'system')}"}  # verified on a thread
+    assert client.get(url, headers=fresh).status_code == 200
+    bad = client.get(url, headers={"X-Samhandling-Consistency": "nonsense"})
+    assert bad.status_code == 400
+    assert reads.statements == before
+    assert client.get(url).status_code == 200
+    assert reads.statements == before + 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_reads_stay_on_the_thread_pool(client: TestClient) -> None:
+    assert client.app.state.loop_reads is None  # type: ignore[attr-defined]
+    url = f"/fhir/Observation/{create(client, observation())['id']}"
+    assert client.get(url).status_code == 200
+    assert client.get(f"{url}/_history/1").status_code == 200

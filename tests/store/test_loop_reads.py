@@ -1,0 +1,139 @@
+"""The reads by id on the event loop (issue 24): the store's prebuilt statements sent on
+psycopg's asyncio connections give what the threaded reader gives, survive a dead pooled
+connection, stay within their bound and answer a statement timeout as the threaded read."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from samhandling.fhir.outcome import FhirError
+from samhandling.interactions import crud
+from samhandling.store import loop_pool
+from samhandling.store.database import make_engine, read_connection, write_connection
+from samhandling.store.loop_reads import APPLICATION_NAME, LoopReads
+from samhandling.store.reader import read_current, read_live_before, read_version
+from samhandling.store.version_writer import VersionWriter
+
+ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+def _stored(engine: Engine) -> str:
+    """A Patient written twice and deleted: versions 1, 2 and the deletion 3."""
+    with write_connection(engine) as connection:
+        writer = VersionWriter(connection)
+        rid = crud.create(writer, {"resourceType": "Patient", "gender": "male"}).version.resource_id
+        crud.update(writer, "Patient", rid, {"resourceType": "Patient", "id": rid})
+        crud.delete(writer, "Patient", rid)
+    return rid
+
+
+async def _all(reads: LoopReads, rid: str) -> list[Any]:
+    try:
+        return [
+            await reads.current("Patient", rid),
+            await reads.version("Patient", rid, 2),
+            await reads.live_before("Patient", rid, 3),
+            await reads.current("Patient", "none"),
+            await reads.version("Patient", rid, 9),
+        ]
+    finally:
+        await reads.close()
+
+
+@ON_POSTGRES
+def test_loop_reads_give_what_the_threaded_reader_gives(engine: Engine) -> None:
+    rid = _stored(engine)
+    with read_connection(engine) as connection:
+        expected = [
+            read_current(connection, "Patient", rid),
+            read_version(connection, "Patient", rid, 2),
+            read_live_before(connection, "Patient", rid, 3),
+            None,
+            None,
+        ]
+    reads = LoopReads(engine)
+    assert asyncio.run(_all(reads, rid)) == expected
+    assert expected[0] is not None and expected[0].deleted and reads.statements == 5
+
+
+@ON_POSTGRES
+def test_a_dead_pooled_connection_is_replaced_and_the_read_run_again(engine: Engine) -> None:
+    rid = _stored(engine)
+    reads = LoopReads(engine, size=1)
+
+    async def scenario() -> tuple[Any, Any]:
+        try:
+            first = await reads.current("Patient", rid)
+            with engine.connect() as connection:  # as a database restart would
+                ended = connection.execute(
+                    text(
+                        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))"
+                        " FROM pg_stat_activity WHERE application_name = :name"
+                    ),
+                    {"name": APPLICATION_NAME},
+                ).scalar()
+            assert ended == 1  # the pooled connection
+            return first, await reads.current("Patient", rid)
+        finally:
+            await reads.close()
+
+    first, again = asyncio.run(scenario())
+    assert first == again and first is not None
+
+
+@ON_POSTGRES
+def test_a_statement_timeout_answers_503_too_costly(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = LoopReads(engine, statement_timeout_ms=50)
+    reads.sql["current"] = "SELECT pg_sleep(1), %(rtype)s, %(rid)s"
+
+    async def scenario() -> None:
+        try:
+            await reads.current("Patient", "slow")
+        finally:
+            await reads.close()
+
+    with pytest.raises(FhirError) as refused:
+        asyncio.run(scenario())
+    assert refused.value.status == 503
+    assert [issue.code for issue in refused.value.issues] == ["too-costly"]
+
+
+@ON_POSTGRES
+def test_the_pool_lends_at_most_its_size_and_then_times_out(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loop_pool, "POOL_TIMEOUT_SECONDS", 0.2)
+    pool = loop_pool.LoopPool(engine, "samhandling test pool", size=1)
+    held = asyncio.Event()
+
+    async def hold(connection: Any) -> None:
+        held.set()
+        await asyncio.sleep(0.5)
+
+    async def scenario() -> None:
+        try:
+            holding = asyncio.ensure_future(pool.run(hold))
+            await held.wait()
+            await pool.run(hold)  # waits for the one connection, in vain
+        finally:
+            await holding
+            await pool.close()
+
+    with pytest.raises(loop_pool.PoolTimeout):
+        asyncio.run(scenario())
+
+
+@ON_POSTGRES
+def test_no_loop_reads_on_sqlite_but_on_postgresql(engine: Engine, tmp_path: Any) -> None:
+    sqlite = make_engine(f"sqlite:///{tmp_path}/db.sqlite")
+    try:
+        assert LoopReads.of(sqlite) is None
+    finally:
+        sqlite.dispose()
+    assert isinstance(LoopReads.of(engine), LoopReads)
