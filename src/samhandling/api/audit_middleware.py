@@ -68,7 +68,7 @@ class AuditMiddleware:
     async def _record(self, scope: Scope, status: int) -> None:
         state: dict[str, Any] = scope.get("state", {})
         guard = state.get("guard")
-        if guard is not None and guard.writes_audited and status < 400:
+        if guard is not None and guard.audited_at_commit and status < 400:
             self.journal.nudge()  # recorded inside the write transaction, to be linked
             return
         await self.journal.record(request_record(scope, status, state))
