@@ -95,8 +95,8 @@ class AccessGuard(Protocol):
         """Where the guard's observations stand, for a Bundle entry's audit record."""
 
     def note_searched(self, patients: Iterable[str]) -> None:
-        """A search fixed on these patients' records is running (audited as looking at
-        them, whatever it finds)."""
+        """After `search_restriction`: the search is fixed on these patients' records
+        (audited as looking at those within the caller's reach, whatever it finds)."""
 
     def search_restriction(self, resource_type: str | None) -> Any:
         """A `search.restriction.SearchRestriction` for a search, or None for no limits."""

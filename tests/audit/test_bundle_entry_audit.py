@@ -4,6 +4,7 @@ aimed at (the trail's, never the caller's answer)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,25 @@ def _count(client: TestClient) -> int:
     return len(recorded_events(client.app.state.engine))  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class _Two:
+    """The citizen's record and another patient's, a gp attested for the citizen, and how
+    many audit rows there were before the test's request."""
+
+    patient_id: str
+    observation_id: str
+    other_id: str
+    others_observation: str
+    gp: dict[str, str]
+    before: int
+
+
+def _two_records(client: TestClient, tmp_path: Path) -> _Two:
+    mine = _patient_with_observation(client, CITIZEN_FNR)
+    other = _patient_with_observation(client, OTHER_FNR)
+    return _Two(*mine, *other, _bearer(tmp_path, "gp"), _count(client))
+
+
 @pytest.mark.parametrize("kind", ["batch", "transaction"])
 def test_read_entries_of_a_bundle_that_writes_are_audited_as_reads(
     client: TestClient, tmp_path: Path, kind: str
@@ -112,10 +132,9 @@ def test_read_entries_of_a_bundle_that_writes_are_audited_as_reads(
 def test_a_batch_of_reads_with_a_refused_one_keeps_the_allowed_read(
     client: TestClient, tmp_path: Path
 ) -> None:
-    patient_id, observation_id = _patient_with_observation(client, CITIZEN_FNR)
-    other_id, others_observation = _patient_with_observation(client, OTHER_FNR)
-    gp = _bearer(tmp_path, "gp")
-    before = _count(client)
+    two = _two_records(client, tmp_path)
+    patient_id, observation_id, other_id = two.patient_id, two.observation_id, two.other_id
+    others_observation, gp, before = two.others_observation, two.gp, two.before
     entries = [_get(f"Observation/{observation_id}"), _get(f"Observation/{others_observation}")]
     allowed, refused = _bundle(client, "batch", entries, gp)
     assert allowed["status"].startswith("200") and refused["status"].startswith("403")
@@ -131,10 +150,8 @@ def test_a_batch_of_reads_with_a_refused_one_keeps_the_allowed_read(
 def test_a_refused_write_entry_names_the_patient_of_its_body(
     client: TestClient, tmp_path: Path
 ) -> None:
-    patient_id, _ = _patient_with_observation(client, CITIZEN_FNR)
-    other_id, _ = _patient_with_observation(client, OTHER_FNR)
-    gp = _bearer(tmp_path, "gp")
-    before = _count(client)
+    two = _two_records(client, tmp_path)
+    patient_id, other_id, gp, before = two.patient_id, two.other_id, two.gp, two.before
     entries = [_post(_observation(patient_id)), _post(_observation(other_id))]
     kept, refused = _bundle(client, "batch", entries, gp)
     assert kept["status"].startswith("201") and refused["status"].startswith("403")
@@ -168,11 +185,31 @@ def test_a_citizens_concealed_entry_is_a_plain_404_and_names_the_patient_in_the_
 def test_a_plain_refused_read_names_the_patient_of_the_resource(
     client: TestClient, tmp_path: Path
 ) -> None:
-    _patient_with_observation(client, CITIZEN_FNR)
-    other_id, others_observation = _patient_with_observation(client, OTHER_FNR)
-    gp = _bearer(tmp_path, "gp")
-    before = _count(client)
+    two = _two_records(client, tmp_path)
+    other_id, others_observation, gp, before = (
+        two.other_id,
+        two.others_observation,
+        two.gp,
+        two.before,
+    )
     response = client.get(f"/fhir/Observation/{others_observation}", headers=gp)
     assert response.status_code == 403 and other_id not in response.text
     (refused,) = _new_events(client, before)
     assert refused["outcome"] == "4" and refused["patients"] == [other_id]
+
+
+def test_a_transaction_refused_one_entry_is_one_refusal_naming_its_patient(
+    client: TestClient, tmp_path: Path
+) -> None:
+    two = _two_records(client, tmp_path)
+    entries = [
+        _post(_observation(two.patient_id)),
+        _get(f"Observation/{two.observation_id}"),
+        _get(f"Observation/{two.others_observation}"),
+    ]
+    body = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    response = client.post("/fhir", content=orjson.dumps(body), headers=two.gp)
+    assert response.status_code == 403 and two.other_id not in response.text
+    (refusal,) = _new_events(client, two.before)  # the write and the reads went back with it
+    assert refusal["interaction"] == "transaction" and refusal["outcome"] == "4"
+    assert two.other_id in refusal["patients"]

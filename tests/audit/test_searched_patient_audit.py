@@ -19,8 +19,8 @@ CITIZEN_FNR = persona("citizen").pid or ""
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-def _patient(client: TestClient) -> str:
-    body = {"resourceType": "Patient", "identifier": [{"system": FNR_SYSTEM, "value": CITIZEN_FNR}]}
+def _patient(client: TestClient, fnr: str = CITIZEN_FNR) -> str:
+    body = {"resourceType": "Patient", "identifier": [{"system": FNR_SYSTEM, "value": fnr}]}
     response = client.post("/fhir/Patient", json=body, headers=FHIR_JSON)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
@@ -109,3 +109,17 @@ def test_a_search_by_post_is_recorded_as_a_search(
     assert event["interaction"] == "search" and event["action"] == "E", event
     assert event["patients"] == [patient_id]
     assert _access_log_actions(client, tmp_path, patient_id) == ["søkte i", "registrerte"]
+
+
+def test_a_search_narrowed_away_from_the_patient_looked_at_nothing_of_theirs(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """The gp attested for another patient: their search finds nothing because it may not
+    look, as a read would be refused; it is not an access in this patient's log."""
+    patient_id = _patient(client)
+    _patient(client, "12837510110")
+    other = {"Authorization": f"Bearer {mint(tmp_path, 'gp', patient_fnr='12837510110')}"}
+    response = client.get(f"/fhir/Observation?patient={patient_id}", headers=other)
+    assert response.status_code == 200 and not response.json().get("entry")
+    assert _last_event(client)["patients"] == []
+    assert _access_log_actions(client, tmp_path, patient_id) == ["registrerte"]

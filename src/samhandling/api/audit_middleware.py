@@ -1,6 +1,7 @@
 """Every FHIR request leaves an audit record before its response is released.
 
-Successful writes are recorded inside their own transaction (see `PolicyGuard.after_write`);
+Successful writes, and every entry of a batch or transaction Bundle, are recorded inside
+their own transaction (see `PolicyGuard.after_write`, `after_read`, `after_refusal`);
 everything else — reads, searches, operations, refused and failed requests — is recorded
 here through the journal, and the response waits until the record is committed. If it
 cannot be recorded, the caller gets a 503 instead of the data.

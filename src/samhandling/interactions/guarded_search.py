@@ -30,11 +30,13 @@ def guarded_search(
 
     `resource_type` None is a system-wide search (`[base]?_type=…`, or `Patient/x/*`).
     """
-    if guard.inspects_resources:  # looked at, whatever it finds or is refused
-        guard.note_searched(
-            searched_patients(connection, resource_type, items, base_url, compartment)
-        )
-    restriction = guard.search_restriction(resource_type)
+    searched = frozenset[str]()
+    if guard.inspects_resources:  # looked at, whatever it finds
+        searched = searched_patients(connection, resource_type, items, base_url, compartment)
+    try:
+        restriction = guard.search_restriction(resource_type)
+    finally:
+        guard.note_searched(searched)  # judged against the search's decision
     if compartment is not None and guard.inspects_resources:
         _check_compartment_owner(connection, compartment, guard)
     if resource_type is None:

@@ -65,6 +65,7 @@ class PolicyGuard:
         self._shown: list[frozenset[str]] = []
         self._searched: list[frozenset[str]] = []
         self._refused: list[frozenset[str]] = []
+        self._search_decision: Decision | None = None  # the latest search's
         self.audited_at_commit = 0  # records appended to a write transaction (writes, entries)
         self.operation: str | None = None  # "operation:confirm" while an operation runs
 
@@ -98,11 +99,19 @@ class PolicyGuard:
         )
 
     def note_searched(self, patients: Iterable[str]) -> None:
-        """A search was fixed on these patients: it looked at their records, whatever it
-        found (the audit record names them, so their access log lists it)."""
-        found = frozenset(patients)
-        if found:
-            self._searched.append(found)
+        """A search was fixed on these patients (called after `search_restriction`): it
+        looked at the records within the caller's reach, whatever it found (the audit record
+        names them, so their access log lists it). One narrowed away, or a refused search,
+        looked at nothing: like a refused read, only a failed request's record names it."""
+        found, decision = frozenset(patients), self._search_decision
+        if not found:
+            return
+        reach = decision.patient_ids if decision and decision.effect == "narrow" else None
+        within = found if reach is None else found & reach
+        if decision is not None and not decision.allowed:
+            within = frozenset()
+        self._searched.append(within)
+        self._refused.append(found - within)
 
     def _decide(self, interaction: str, resource_type: str | None, resource: Any) -> Decision:
         decision = decide(
@@ -201,6 +210,7 @@ class PolicyGuard:
     def search_restriction(self, resource_type: str | None) -> SearchRestriction:
         """What a search by this caller may return (narrowed by the policy's decision)."""
         decision = self._decide("search", resource_type, None)
+        self._search_decision = decision
         if not decision.allowed:
             raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
         return SearchRestriction(
