@@ -8,6 +8,7 @@ use `OPEN_ACCESS`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -69,12 +70,33 @@ class AccessGuard(Protocol):
         """Called inside the write transaction after each write (the audit trail hooks in),
         with the `note` the write was made with, if any."""
 
+    def after_read(self, connection: Any, interaction: str, url: str, since: Any) -> None:
+        """Called inside a Bundle's transaction after a read or search entry (`url`: its
+        `Type/id…` or `Type?query`) was answered: it is audited as the plain GET would be,
+        with what the guard saw `since` the `mark()` taken before the entry ran."""
+
     def after_refusal(
-        self, connection: Any, interaction: str, entity: tuple[str, str], status: int, reason: str
+        self,
+        connection: Any,
+        interaction: str,
+        entity: tuple[str, str],
+        status: int,
+        reason: str,
+        *,
+        since: Any = None,
+        patients: frozenset[str] = frozenset(),
     ) -> None:
         """Called inside a batch's transaction for an entry that failed and was rolled back
         (its audit records with it): the refusal is audited with the entries kept.
-        `entity` is (type, id), the id "" when the entry named none."""
+        `entity` is (type, id), the id "" when the entry named none; the record names the
+        `patients` the entry's url names and those the guard refused `since` its `mark()`."""
+
+    def mark(self) -> Any:
+        """Where the guard's observations stand, for a Bundle entry's audit record."""
+
+    def note_searched(self, patients: Iterable[str]) -> None:
+        """After `search_restriction`: the search is fixed on these patients' records
+        (audited as looking at those within the caller's reach, whatever it finds)."""
 
     def search_restriction(self, resource_type: str | None) -> Any:
         """A `search.restriction.SearchRestriction` for a search, or None for no limits."""
@@ -116,9 +138,26 @@ class OpenAccess:
     ) -> None:
         return None
 
+    def after_read(self, connection: Any, interaction: str, url: str, since: Any) -> None:
+        return None
+
     def after_refusal(
-        self, connection: Any, interaction: str, entity: tuple[str, str], status: int, reason: str
+        self,
+        connection: Any,
+        interaction: str,
+        entity: tuple[str, str],
+        status: int,
+        reason: str,
+        *,
+        since: Any = None,
+        patients: frozenset[str] = frozenset(),
     ) -> None:
+        return None
+
+    def mark(self) -> Any:
+        return None
+
+    def note_searched(self, patients: Iterable[str]) -> None:
         return None
 
     def search_restriction(self, resource_type: str | None) -> Any:

@@ -7,16 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
+from fixtures.audit_records import recorded_events
 from fixtures.fhir_app import FHIR_JSON, mint
 from samhandling.audit.events import (
     EMERGENCY_EXTENSION,
     EMERGENCY_REASON_EXTENSION,
     HEALTHCARE_SERVICE_EXTENSION,
 )
-from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.auth.dev.personas import persona
 from samhandling.fhir.fhir_dates import LOCAL_TZ
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM, HPR_SYSTEM
@@ -25,21 +24,7 @@ CITIZEN_FNR = persona("citizen").pid or ""
 
 
 def events(client: TestClient) -> list[dict[str, Any]]:
-    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
-    with engine.connect() as connection:
-        order = (audit_event.c.recorded_at_us, audit_event.c.event_id)  # ids: not time order
-        rows = connection.execute(select(audit_event).order_by(*order)).mappings()
-        found = []
-        for row in rows:
-            patients = connection.execute(
-                select(audit_patient.c.patient_id).where(
-                    audit_patient.c.event_id == row["event_id"]
-                )
-            ).scalars()
-            found.append(
-                {**row, "event": orjson.loads(row["content"]), "patients": sorted(patients)}
-            )
-        return found
+    return recorded_events(client.app.state.engine)  # type: ignore[attr-defined]
 
 
 def create(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:

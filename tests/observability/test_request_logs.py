@@ -31,6 +31,13 @@ ATC = "http://www.whocc.no/atc"
         ("GET", "/fhir/Patient", "search"),
         ("POST", "/fhir/Patient", "create"),
         ("GET", "/fhir/Patient/1/_history/2", "vread"),
+        ("GET", "/fhir/Patient/1/_history", "history"),
+        ("POST", "/fhir/Patient/_search", "search"),
+        ("POST", "/fhir/_search", "search"),
+        ("GET", "/fhir/Patient/1/Observation", "search"),
+        ("POST", "/fhir/Patient/1/Observation/_search", "search"),
+        ("GET", "/fhir/_export/1/Observation.ndjson", "read"),
+        ("POST", "/fhir", "transaction"),
     ],
 )
 def test_interaction_names(method: str, path: str, expected: str) -> None:

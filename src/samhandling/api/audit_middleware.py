@@ -1,6 +1,7 @@
 """Every FHIR request leaves an audit record before its response is released.
 
-Successful writes are recorded inside their own transaction (see `PolicyGuard.after_write`);
+Successful writes, and every entry of a batch or transaction Bundle, are recorded inside
+their own transaction (see `PolicyGuard.after_write`, `after_read`, `after_refusal`);
 everything else — reads, searches, operations, refused and failed requests — is recorded
 here through the journal, and the response waits until the record is committed. If it
 cannot be recorded, the caller gets a 503 instead of the data.
@@ -68,7 +69,7 @@ class AuditMiddleware:
     async def _record(self, scope: Scope, status: int) -> None:
         state: dict[str, Any] = scope.get("state", {})
         guard = state.get("guard")
-        if guard is not None and guard.writes_audited and status < 400:
+        if guard is not None and guard.audited_at_commit and status < 400:
             self.journal.nudge()  # recorded inside the write transaction, to be linked
             return
         await self.journal.record(request_record(scope, status, state))

@@ -7,8 +7,10 @@ what the ones before it wrote, as if they ran one after another.
 They run in one database transaction per chunk of `CHUNK_ENTRIES` entries, each entry
 inside a savepoint of its own (`database.savepoint`). An entry that fails is rolled back to
 its savepoint — its rows, its queued index rows and its audit records with it — answered
-by its own error naming it, audited as refused (`AccessGuard.after_refusal`), and the next
-entry goes on. So a chunk costs one commit and one COPY per index table, not one per entry.
+by its own error naming it, audited as refused (`AccessGuard.after_refusal`, naming the
+patient it aimed at when known), and the next entry goes on. A read or search entry is
+audited as the plain GET would be (`entry_actions`), in the chunk's transaction too. So a
+chunk costs one commit and one COPY per index table, not one per entry.
 
 Savepoints are taken only when they are needed: a chunk first runs without them
 (optimistically: a measurement system's batches are almost always all good), and the first
@@ -142,17 +144,18 @@ class _Chunk:
                 raise _EntryFailed from exc  # nothing to roll back to: the chunk reruns
             self.answers.note_written(writer.written[kept:])
             return response
+        since = writer.guard.mark()
         try:
             with savepoint(self.connection):
                 response = naming_entry(entry, self._run, writer, entry)
         except FhirError as exc:
             del writer.written[kept:]
-            return _refused(self.connection, writer.guard, entry, exc)
+            return _refused(self.connection, writer.guard, entry, exc, since)
         except IntegrityError:  # a concurrent writer took the same new id first
             del writer.written[kept:]
             message = f"Bundle.entry[{entry.index}]: a concurrent write conflicted; retry"
             outcome = FhirError(409, error("conflict", message))
-            return _refused(self.connection, writer.guard, entry, outcome)
+            return _refused(self.connection, writer.guard, entry, outcome, since)
         self.answers.note_written(writer.written[kept:])
         return response
 
@@ -172,11 +175,20 @@ class _Chunk:
 
 
 def _refused(
-    connection: Connection, guard: AccessGuard, entry: BundleEntry, exc: FhirError
+    connection: Connection,
+    guard: AccessGuard,
+    entry: BundleEntry,
+    exc: FhirError,
+    since: object = None,
 ) -> dict[str, Any]:
-    """The failed entry's response, its refusal audited in the chunk's transaction."""
+    """The failed entry's response, its refusal audited in the chunk's transaction: with
+    the patient its url names (`Patient/1…`) and, `since` the entry began, those of the
+    resources the guard refused it and of the records it searched."""
     interaction = _INTERACTIONS.get(entry.method, "read" if len(entry.path) > 1 else "search")
     entity = (entry.resource_type, entry.path[1] if len(entry.path) > 1 else "")
     reason = "; ".join(i.diagnostics for i in exc.issues if i.diagnostics)
-    guard.after_refusal(connection, interaction, entity, exc.status, reason)
+    named = frozenset({entity[1]}) if entity[0] == "Patient" and entity[1] else frozenset()
+    guard.after_refusal(
+        connection, interaction, entity, exc.status, reason, since=since, patients=named
+    )
     return {"response": {"status": status_line(exc.status), "outcome": exc.outcome()}}

@@ -10,6 +10,7 @@ operation's name, with the caller as the agent) and lets the write through.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from samhandling.access_guard import AccessGuard, WriteNote
@@ -57,10 +58,29 @@ class DelegatedWrites:
     ) -> None:
         self._guard.after_write(connection, written, patients, note)
 
+    def after_read(self, connection: Any, interaction: str, url: str, since: Any) -> None:
+        self._guard.after_read(connection, interaction, url, since)
+
     def after_refusal(
-        self, connection: Any, interaction: str, entity: tuple[str, str], status: int, reason: str
+        self,
+        connection: Any,
+        interaction: str,
+        entity: tuple[str, str],
+        status: int,
+        reason: str,
+        *,
+        since: Any = None,
+        patients: frozenset[str] = frozenset(),
     ) -> None:
-        self._guard.after_refusal(connection, interaction, entity, status, reason)
+        self._guard.after_refusal(
+            connection, interaction, entity, status, reason, since=since, patients=patients
+        )
+
+    def mark(self) -> Any:
+        return self._guard.mark()
+
+    def note_searched(self, patients: Iterable[str]) -> None:
+        self._guard.note_searched(patients)
 
     def search_restriction(self, resource_type: str | None) -> Any:
         return self._guard.search_restriction(resource_type)

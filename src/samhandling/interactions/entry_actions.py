@@ -107,16 +107,22 @@ def _delete(writer: VersionWriter, entry: BundleEntry, if_match: int | None) -> 
 
 
 def _get(writer: VersionWriter, entry: BundleEntry, base_url: str) -> dict[str, Any]:
+    """A read, vread or search entry, audited as the plain GET would be, whether or not the
+    Bundle writes (its record goes in with the Bundle's others, `AccessGuard.after_read`)."""
     connection, guard = writer.connection, writer.guard
+    since, url = guard.mark(), "/".join(entry.path) + (f"?{entry.query}" if entry.query else "")
     if len(entry.path) == 1:
         items = parse_qsl(entry.query, keep_blank_values=True)
         bundle = guarded_search(connection, entry.resource_type, items, base_url, guard)
+        guard.after_read(connection, "search", url, since)
         return {"resource": bundle, "response": {"status": "200 OK"}}
     if len(entry.path) == 4 and entry.path[2] == "_history":
         rid, vid = entry.path[1], entry.path[3]
         version = read.vread(connection, entry.resource_type, rid, vid, guard)
+        guard.after_read(connection, "vread", url, since)
     else:
         version = read.read(connection, entry.resource_type, entry.path[1], guard)
+        guard.after_read(connection, "read", url, since)
     return {"resource": version.resource(), "response": _response_meta(version, 200)}
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from samhandling.access_guard import AccessGuard
 from samhandling.interactions import search
+from samhandling.interactions.searched_patients import searched_patients
 
 
 def guarded_search(
@@ -24,11 +25,18 @@ def guarded_search(
     lenient: bool = False,
     compartment: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A searchset Bundle holding only what `guard` lets the caller see.
+    """A searchset Bundle holding only what `guard` lets the caller see; the guard notes
+    the patients the search is fixed on (the audit record names them).
 
     `resource_type` None is a system-wide search (`[base]?_type=…`, or `Patient/x/*`).
     """
-    restriction = guard.search_restriction(resource_type)
+    searched = frozenset[str]()
+    if guard.inspects_resources:  # looked at, whatever it finds
+        searched = searched_patients(connection, resource_type, items, base_url, compartment)
+    try:
+        restriction = guard.search_restriction(resource_type)
+    finally:
+        guard.note_searched(searched)  # judged against the search's decision
     if compartment is not None and guard.inspects_resources:
         _check_compartment_owner(connection, compartment, guard)
     if resource_type is None:

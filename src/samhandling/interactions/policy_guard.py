@@ -1,14 +1,16 @@
 """The access guard of a request (the API's, the web views'): the caller's principal judged
 by the policy.
 
-It also observes what the caller was shown (resources and the patients they concern) and
-records every write in the audit trail inside the write's own transaction.
+It also observes what the caller was shown (resources and the patients they concern), the
+patients a search was fixed on and those of the resources it refused, and records every
+write — and every entry of a Bundle — in the audit trail inside the write's own transaction.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -31,6 +33,17 @@ REPRESENTATIVE = "representative"  # the audit agent kind of a citizen acting fo
 NATIONAL_ID = re.compile(r"(?<!\d)(\d{6})\d{5}(?!\d)")
 
 
+class GuardMark(NamedTuple):
+    """How much the guard had seen and decided when a Bundle entry began (`PolicyGuard.mark`):
+    the entry's audit record holds what came after."""
+
+    entities: int
+    shown: int
+    searched: int
+    refused: int
+    decisions: int
+
+
 class PolicyGuard:
     """Implements `access_guard.AccessGuard` with `auth.decide`; keeps every decision."""
 
@@ -48,14 +61,57 @@ class PolicyGuard:
         self.audit_writes = audit_writes
         self.decisions: list[Decision] = []
         self.entities: list[tuple[str, str, str | None]] = []
-        self.patients: set[str] = set()
-        self.writes_audited = 0
+        # the patients of each resource shown, of each search, of each resource refused
+        self._shown: list[frozenset[str]] = []
+        self._searched: list[frozenset[str]] = []
+        self._refused: list[frozenset[str]] = []
+        self._search_decision: Decision | None = None  # the latest search's
+        self.audited_at_commit = 0  # records appended to a write transaction (writes, entries)
         self.operation: str | None = None  # "operation:confirm" while an operation runs
 
     @property
     def emergency(self) -> Decision | None:
         """The first emergency-access decision of this request, if any."""
         return next((d for d in self.decisions if d.emergency and d.allowed), None)
+
+    @property
+    def patients(self) -> set[str]:
+        """The patients whose data the caller was shown, or whose record it searched."""
+        return self.patients_since(None, refused=False)
+
+    def patients_since(self, since: GuardMark | None, *, refused: bool) -> set[str]:
+        """The patients shown and searched since `since` (None: in the whole request), and
+        with `refused` those of the resources refused: what a failed request aimed at."""
+        start = since or GuardMark(0, 0, 0, 0, 0)
+        kept = self._shown[start.shown :] + self._searched[start.searched :]
+        if refused:
+            kept += self._refused[start.refused :]
+        return set().union(*kept)
+
+    def mark(self) -> GuardMark:
+        """Where the guard stands now; a Bundle entry's record covers what follows."""
+        return GuardMark(
+            len(self.entities),
+            len(self._shown),
+            len(self._searched),
+            len(self._refused),
+            len(self.decisions),
+        )
+
+    def note_searched(self, patients: Iterable[str]) -> None:
+        """A search was fixed on these patients (called after `search_restriction`): it
+        looked at the records within the caller's reach, whatever it found (the audit record
+        names them, so their access log lists it). One narrowed away, or a refused search,
+        looked at nothing: like a refused read, only a failed request's record names it."""
+        found, decision = frozenset(patients), self._search_decision
+        if not found:
+            return
+        reach = decision.patient_ids if decision and decision.effect == "narrow" else None
+        within = found if reach is None else found & reach
+        if decision is not None and not decision.allowed:
+            within = frozenset()
+        self._searched.append(within)
+        self._refused.append(found - within)
 
     def _decide(self, interaction: str, resource_type: str | None, resource: Any) -> Decision:
         decision = decide(
@@ -71,7 +127,14 @@ class PolicyGuard:
     def _observe(self, resource: dict[str, Any]) -> None:
         version = resource.get("meta", {}).get("versionId")
         self.entities.append((resource.get("resourceType", ""), resource.get("id", ""), version))
-        self.patients |= patient_compartment_ids(resource) | _security_context_patient(resource)
+        self._shown.append(_patients_of(resource))
+
+    def _refuse(self, resource: dict[str, Any]) -> None:
+        """A resource the caller was refused: its patient is named in the refusal's record
+        (the trail's and that patient's, never the caller's answer)."""
+        patients = _patients_of(resource)
+        if patients:
+            self._refused.append(patients)
 
     def check_request(self, interaction: str, resource_type: str | None) -> None:
         if interaction in ENTRY_BY_ENTRY:
@@ -129,6 +192,7 @@ class PolicyGuard:
         if decision.allowed:
             self._observe(resource)
             return
+        self._refuse(resource)
         if decision.conceal:
             raise FhirError(
                 404, error("not-found", f"{_location(interaction, resource)} is not known")
@@ -146,6 +210,7 @@ class PolicyGuard:
     def search_restriction(self, resource_type: str | None) -> SearchRestriction:
         """What a search by this caller may return (narrowed by the policy's decision)."""
         decision = self._decide("search", resource_type, None)
+        self._search_decision = decision
         if not decision.allowed:
             raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
         return SearchRestriction(
@@ -175,6 +240,7 @@ class PolicyGuard:
                 continue
             decision = self._decide(interaction, resource.get("resourceType"), resource)
             if not decision.allowed:
+                self._refuse(resource)
                 raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
 
     def after_write(
@@ -209,7 +275,28 @@ class PolicyGuard:
             if submission_set is not None:
                 record.ihe_transaction, record.submission_set_id = "ITI-65", submission_set
         trail.append_at_commit(connection, record)
-        self.writes_audited += 1
+        self.audited_at_commit += 1
+
+    def after_read(
+        self, connection: Connection, interaction: str, url: str, since: GuardMark
+    ) -> None:
+        """A Bundle's read or search entry (`url`: `Type/id…` or `Type?query`): the record a
+        plain GET would leave, appended with the Bundle's other records."""
+        if not self.audit_writes:
+            return
+        path, _, query = url.partition("?")
+        record = AuditRecord(
+            interaction=interaction,
+            http_status=200,
+            recorded_at_us=now_us(),
+            agent=audit_agent(self.principal),
+            query=mask_national_ids(f"GET /fhir/{path}?{query}") if query else None,
+            method="GET",
+            path=f"/fhir/{path}",
+        )
+        self.describe(record, since)
+        trail.append_at_commit(connection, record)
+        self.audited_at_commit += 1
 
     def after_refusal(
         self,
@@ -218,20 +305,44 @@ class PolicyGuard:
         entity: tuple[str, str],
         status: int,
         reason: str,
+        *,
+        since: GuardMark | None = None,
+        patients: frozenset[str] = frozenset(),
     ) -> None:
-        """A failed batch entry's audit record, appended with the kept entries' records."""
+        """A failed batch entry's audit record, appended with the kept entries' records. It
+        names the `patients` the entry's url names and, `since` the entry began, those the
+        guard saw, searched or refused (as a failed plain request's record does)."""
         if not self.audit_writes:
             return
-        record = AuditRecord(
-            interaction=interaction,
-            http_status=status,
-            recorded_at_us=now_us(),
-            agent=audit_agent(self.principal),
-            entities=[(entity[0], entity[1], None)] if entity[1] else [],
-            outcome_description=mask_national_ids(reason)[:500],
-        )
+        record = AuditRecord(interaction, status, now_us(), agent=audit_agent(self.principal))
+        if since is not None:
+            self.describe(record, since)
+        record.entities = [(entity[0], entity[1], None)] if entity[1] else []
+        record.patients |= patients
+        record.agent = representative(record.agent, self.principal, record.patients)
+        record.outcome_description = mask_national_ids(reason)[:500]
         trail.append_at_commit(connection, record)
-        self.writes_audited += 1
+        self.audited_at_commit += 1
+
+    def describe(self, record: AuditRecord, since: GuardMark | None = None) -> None:
+        """What the guard saw and decided (since `since`; None: in the whole request) on
+        the audit record of a read, search, operation or refusal; a failed one (4xx, 5xx)
+        also names the patients of the resources refused."""
+        start = since or GuardMark(0, 0, 0, 0, 0)
+        record.entities = self.entities[start.entities :]
+        record.patients = self.patients_since(since, refused=record.http_status >= 400)
+        record.agent = representative(record.agent, self.principal, record.patients)
+        decisions = self.decisions[start.decisions :]
+        emergency = next((d for d in decisions if d.emergency and d.allowed), None)
+        record.emergency = emergency is not None
+        record.emergency_reason = emergency.emergency_reason if emergency else None
+        denied = [d for d in decisions if not d.allowed]
+        deciding = denied or decisions
+        record.decision_reason = deciding[-1].reason if deciding else None
+
+
+def _patients_of(resource: dict[str, Any]) -> frozenset[str]:
+    return patient_compartment_ids(resource) | _security_context_patient(resource)
 
 
 def _security_context_patient(resource: dict[str, Any]) -> set[str]:
@@ -268,16 +379,9 @@ def representative(
 
 
 def note_guard(record: AuditRecord, guard: PolicyGuard) -> None:
-    """What the guard saw and decided, on the audit record of a read, search or operation."""
-    record.entities = list(guard.entities)
-    record.patients = set(guard.patients)
-    record.agent = representative(record.agent, guard.principal, record.patients)
-    emergency = guard.emergency
-    record.emergency = emergency is not None
-    record.emergency_reason = emergency.emergency_reason if emergency else None
-    denied = [d for d in guard.decisions if not d.allowed]
-    deciding = denied or guard.decisions
-    record.decision_reason = deciding[-1].reason if deciding else None
+    """What the guard saw and decided, on the audit record of a read, search or operation
+    (`PolicyGuard.describe` over the whole request)."""
+    guard.describe(record)
 
 
 def mask_national_ids(text: str) -> str:

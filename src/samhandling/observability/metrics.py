@@ -58,7 +58,8 @@ class Metrics:
 
 
 def interaction_name(method: str, path: str) -> str:
-    """The FHIR interaction a request path stands for (bounded label cardinality)."""
+    """The FHIR interaction a request path stands for (bounded label cardinality); also the
+    audit record's subtype, so a search sent by POST (`_search`) is a search, not a create."""
     parts = [p for p in path.split("/") if p][1:]  # drop the "fhir" prefix
     if any(part.startswith("$") for part in parts):
         return "operation"  # GET Patient/1/$everything is an operation, not a read
@@ -68,7 +69,11 @@ def interaction_name(method: str, path: str) -> str:
         return "capabilities"
     if "_history" in parts:
         return "vread" if len(parts) == 4 else "history"
-    if len(parts) == 1 or parts[-1] == "_search":
+    if parts[-1] == "_search":  # [Type/]_search and Patient/1/Type/_search (R4 §3.1.1.2)
+        return "search" if method == "POST" else "other"
+    if len(parts) == 3 and not parts[0].startswith("_") and method == "GET":
+        return "search"  # a compartment search: Patient/1/Observation
+    if len(parts) == 1:
         return {"GET": "search", "POST": "create", "PUT": "update", "DELETE": "delete"}.get(
             method, "other"
         )

@@ -241,7 +241,7 @@ class DataAccess:
         journal = self.parts.journal
         if journal is None:
             return
-        if guard.writes_audited and status < 400:
+        if guard.audited_at_commit and status < 400:
             journal.nudge()  # recorded inside the write transaction, to be linked
             return
         query = urlencode(request.items)
