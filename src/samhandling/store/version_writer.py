@@ -297,9 +297,9 @@ class VersionWriter:
         resource_type, resource_id = key["resource_type"], key["resource_id"]
         row_key = {**key, "patient_id": shard, "shard_key": shard or SHARDLESS}
         owner = (resource_type, resource_id)
-        for kind, rows in index_rows(index).items():
+        for kind, rows in index_rows(index, row_key).items():
             if rows:
-                self.buffer.add(INDEX_TABLES[kind], owner, ({**row_key, **row} for row in rows))
+                self.buffer.add(INDEX_TABLES[kind], owner, rows)
         if patients:
             self.buffer.add(
                 compartment,
