@@ -317,10 +317,20 @@ def _resource_index(
     buckets: dict[type, list[Any]] = {kind: [] for kind in _ALL_KINDS}
     for row in rows:
         buckets[type(row)].append(row)
+    tokens, strings, dates, numbers, quantities, references, uris, composites = (
+        tuple(dict.fromkeys(b) if len(b) > 1 else b) for b in buckets.values()
+    )  # _ALL_KINDS's order
     return ResourceIndex(
         resource_type,
-        *(tuple(dict.fromkeys(b) if len(b) > 1 else b) for b in buckets.values()),
-        texts=texts,
+        tokens,
+        strings,
+        dates,
+        numbers,
+        quantities,
+        references,
+        uris,
+        composites,
+        texts,
     )
 
 
