@@ -70,6 +70,8 @@ def rewrite_references(resource: dict[str, Any], mapping: Mapping[str, str]) -> 
 
     Returns the number of values rewritten (references plus narrative attributes).
     """
+    if not mapping:  # nothing can be rewritten: spare the walk (most batch entries)
+        return 0
     count = 0
     for kind, holder in list(_holders(resource, None)):
         if kind == "reference":

@@ -53,7 +53,12 @@ from samhandling.interactions.bundle_refs import ReferenceResolver, conditional_
 from samhandling.interactions.conditions import conditional_lock_key
 from samhandling.interactions.entry_actions import EntryContext, run_entry
 from samhandling.interactions.write_rules import WriteRule
-from samhandling.store.database import lock_keys, savepoint, write_connection
+from samhandling.store.database import (
+    is_unique_violation,
+    lock_keys,
+    savepoint,
+    write_connection,
+)
 from samhandling.store.version_writer import VersionWriter
 
 CHUNK_ENTRIES = 50
@@ -93,7 +98,7 @@ def _chunk(engine: Engine, entries: list[BundleEntry], request: BatchRequest) ->
         except _EntryFailed:
             careful = True
         except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) not in _RETRIED_SQLSTATES:
+            if not _worth_rerunning(exc):
                 raise
             attempts += 1
     with write_connection(engine) as connection:
@@ -102,6 +107,14 @@ def _chunk(engine: Engine, entries: list[BundleEntry], request: BatchRequest) ->
 
 class _EntryFailed(Exception):
     """An entry of a chunk run without savepoints failed: run the chunk again with them."""
+
+
+def _worth_rerunning(exc: DBAPIError) -> bool:
+    """A deadlock or serialization failure; or a unique key refusing a row when the chunk
+    commits, which can only be a create's current row queued for the commit's COPY
+    (`VersionWriter.queued_creates`; an entry's own statements fail inside the entry):
+    its server-assigned id was taken after all, and a rerun assigns new ids."""
+    return getattr(exc.orig, "sqlstate", None) in _RETRIED_SQLSTATES or is_unique_violation(exc)
 
 
 def _pristine(entry: BundleEntry) -> BundleEntry:
@@ -125,7 +138,7 @@ class _Chunk:
 
     def run(self, entries: list[BundleEntry]) -> list[Any]:
         guard = self.request.guard
-        writer = VersionWriter(self.connection, guard, self.request.rules)
+        writer = VersionWriter(self.connection, guard, self.request.rules, queued_creates=True)
         # The transaction's row is written before the first savepoint: an entry rolled
         # back must not take it with it (the writer keeps its id for the later entries).
         _ = writer.tx_id

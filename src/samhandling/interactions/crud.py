@@ -45,10 +45,12 @@ def create(
     resource_id: str | None = None,
     intent: str | None = None,
     note: WriteNote | None = None,
+    assigned: bool = False,
 ) -> WriteResult:
     """Create with a server-assigned id; with If-None-Exist, return the match instead.
     `intent` names the operation making the write, for the write rules (`WriteContext`);
-    `note` what its audit record says the write was made for, and why."""
+    `note` what its audit record says the write was made for, and why. `assigned`: the
+    server has just assigned `resource_id` (a Bundle's POST entry), it is no client's."""
     resource, warnings = checked_resource(body, resource_type)
     rtype = resource["resourceType"]
     if if_none_exist:
@@ -68,7 +70,10 @@ def create(
         writer, "create", rtype, rid, None, resource, warnings=warnings, intent=intent
     )
     resource = _checked(context)
-    version = writer.write(rtype, rid, resource, method="create", previous=None, note=note)
+    fresh = assigned or resource_id is None
+    version = writer.write(
+        rtype, rid, resource, method="create", previous=None, note=note, new_id=fresh
+    )
     return WriteResult(version, 201, tuple(context.warnings))
 
 

@@ -50,7 +50,9 @@ def run_entry(context: EntryContext, entry: BundleEntry) -> dict[str, Any]:
             current = writer.current(entry.resource_type, assignment.resource_id)
             assert current is not None
             return _response(crud.WriteResult(current, 200), base_url, representation)
-        result = crud.create(writer, entry.resource, resource_id=assignment.resource_id)
+        result = crud.create(
+            writer, entry.resource, resource_id=assignment.resource_id, assigned=True
+        )
     elif entry.method == "PUT":
         resource_id = resolver.assignments[entry.index].resource_id
         body = entry.resource

@@ -17,6 +17,8 @@ well) into a scan of every identifier row of that system with the codes as a fil
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import Connection, select
 
 from samhandling.search.model import Criterion
@@ -53,7 +55,9 @@ def token_matches(
     if not _plain_token(criterion):
         return None
     builder = SearchSql(connection, restriction)
-    table, rows, _ = builder.index_parts(criterion, resource_type)
+    # the table and its row keys only: the value match (an OR of every value) is not used
+    one_value = dataclasses.replace(criterion, values=criterion.values[:1])
+    table, rows, _ = builder.index_parts(one_value, resource_type)
     restricted = builder.restricted(Scope(table, resource_type))
     match = table.c.code.in_([parse_token(v).code for v in criterion.values])
     stmt = select(table.c.resource_id, table.c.system, table.c.code).where(

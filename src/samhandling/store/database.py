@@ -22,7 +22,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
 from samhandling.fhir.outcome import FhirError, error
 
@@ -152,6 +152,15 @@ def is_cancelled_statement(exc: BaseException) -> bool:
     if getattr(exc.orig, "sqlstate", None) == "57014":  # PostgreSQL query_canceled
         return True
     return type(exc.orig).__name__ == "OperationalError" and "interrupted" in str(exc.orig)
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether `exc` is a unique key (or primary key) refusing a row."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
+        return True
+    return "UNIQUE constraint failed" in str(exc.orig)  # SQLite
 
 
 def cancel_statement(connection: Connection) -> None:

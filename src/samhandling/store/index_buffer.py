@@ -13,10 +13,11 @@ when the transaction is about to read or to commit:
   before the database commit; a failing insert rolls everything back).
 
 A statement run with the execution option `READS_CURRENT_ROWS` reads only `resource`
-rows, which are written at once (except a bulk load's creates, `VersionWriter(…,
-bulk_creates=True)`): only queued `resource` rows are inserted before it, the index rows
-stay queued (the version writer's `SELECT … FOR UPDATE` of the current row, before each
-update of a resource).
+rows, which are written at once except a bulk load's creates (`VersionWriter(…,
+bulk_creates=True)`) and a batch chunk's creates at server-assigned ids (`queued_creates`):
+only queued `resource` rows are inserted before it, the index rows stay queued (the
+version writer's `SELECT … FOR UPDATE` of the current row, before each update of a
+resource).
 
 A rollback empties the buffer. Rows of a resource written again in the same transaction
 are dropped from the buffer (`discard`) before its old rows are deleted, so a stale
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Delete, Insert, Table, Update, event, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import (
     ReleaseSavepointClause,
     RollbackToSavepointClause,
@@ -79,8 +81,9 @@ class _Mark:
 
 
 class IndexBuffer:
-    """Rows waiting to be inserted, per table, in the order they were added. Only the
-    current `resource` row is written at once (its unique key detects concurrent creates)."""
+    """Rows waiting to be inserted, per table, in the order they were added. The current
+    `resource` row is written at once (its unique key detects concurrent creates) unless
+    its id cannot be anyone else's (`VersionWriter` `bulk_creates`, `queued_creates`)."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -190,10 +193,19 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
         connection.execute(insert(table), [{c: row.get(c) for c in columns} for row in rows])
         return
     names = ", ".join(f'"{c}"' for c in columns)
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver_error = connection.dialect.loaded_dbapi.Error
     try:
-        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        with cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row([row.get(c) for c in columns])
+    except driver_error as failure:
+        # raised as SQLAlchemy raises a statement's error, so callers tell a unique key's
+        # refusal (IntegrityError) or an outage apart as they do for any statement
+        broken = isinstance(failure, connection.dialect.loaded_dbapi.OperationalError)
+        raise DBAPIError.instance(
+            statement, None, failure, driver_error, connection_invalidated=broken
+        ) from failure
     finally:
         cursor.close()

@@ -36,10 +36,12 @@ def date_to_us(value: datetime) -> int:
     return datetime_to_us(value)
 
 
-def index_rows(index: ResourceIndex) -> dict[str, list[Row]]:
-    """Rows per index table (the kinds are the keys of schema.INDEX_TABLES)."""
+def index_rows(index: ResourceIndex, base: Row | None = None) -> dict[str, list[Row]]:
+    """Rows per index table (the kinds are the keys of schema.INDEX_TABLES), each starting
+    with the columns of `base` (the resource's key and shard: one dict per row, not two)."""
+    common = base or {}
     return {
-        kind: [convert(value) for value in getattr(index, field)]
+        kind: [convert(value, common) for value in getattr(index, field)]
         for kind, (field, convert) in _ROWS.items()
     }
 
@@ -69,22 +71,28 @@ def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-_ROWS: dict[str, tuple[str, Callable[[Any], Row]]] = {
+_ROWS: dict[str, tuple[str, Callable[[Any, Row], Row]]] = {
     "token": (
         "tokens",
-        lambda v: {"param": v.param, "system": v.system, "code": v.code, "text": v.text},
+        lambda v, b: {**b, "param": v.param, "system": v.system, "code": v.code, "text": v.text},
     ),
     "string": (
         "strings",
-        lambda v: {"param": v.param, "value_folded": v.normalized, "value_exact": v.exact},
+        lambda v, b: {**b, "param": v.param, "value_folded": v.normalized, "value_exact": v.exact},
     ),
     "date": (
         "dates",
-        lambda v: {"param": v.param, "low_us": date_to_us(v.low), "high_us": date_to_us(v.high)},
+        lambda v, b: {
+            **b,
+            "param": v.param,
+            "low_us": date_to_us(v.low),
+            "high_us": date_to_us(v.high),
+        },
     ),
     "number": (
         "numbers",
-        lambda v: {
+        lambda v, b: {
+            **b,
             "param": v.param,
             "value": _number(v.value),
             "low": _number(v.low),
@@ -93,7 +101,8 @@ _ROWS: dict[str, tuple[str, Callable[[Any], Row]]] = {
     ),
     "quantity": (
         "quantities",
-        lambda v: {
+        lambda v, b: {
+            **b,
             "param": v.param,
             "value": _number(v.value),
             "low": _number(v.low),
@@ -105,7 +114,8 @@ _ROWS: dict[str, tuple[str, Callable[[Any], Row]]] = {
     ),
     "reference": (
         "references",
-        lambda v: {
+        lambda v, b: {
+            **b,
             "param": v.param,
             "target_type": v.target_type,
             "target_id": v.target_id,
@@ -113,7 +123,10 @@ _ROWS: dict[str, tuple[str, Callable[[Any], Row]]] = {
             "url": v.url,
         },
     ),
-    "uri": ("uris", lambda v: {"param": v.param, "uri": v.uri}),
-    "composite": ("composites", lambda v: {"param": v.param, "value_key": composite_key(v)}),
-    "text": ("texts", lambda v: {"param": v.param, "words": v.words}),
+    "uri": ("uris", lambda v, b: {**b, "param": v.param, "uri": v.uri}),
+    "composite": (
+        "composites",
+        lambda v, b: {**b, "param": v.param, "value_key": composite_key(v)},
+    ),
+    "text": ("texts", lambda v, b: {**b, "param": v.param, "words": v.words}),
 }

@@ -92,6 +92,13 @@ class VersionWriter:
     lock shared rows, such as an author Organization the write rules look up, in their
     own orders and deadlock); a concurrent create of the same id is then detected only
     when the buffer flushes (the unique key still refuses it, failing the transaction).
+
+    `queued_creates=True` (a batch Bundle's chunk) queues the current row of a create only
+    when its id is one the server has just assigned (`write(…, new_id=True)`): a fresh UUID
+    that no one else can be creating, so the unique key has nothing to catch at the row's
+    own insert and one COPY at commit replaces an INSERT round trip per create. Reads of
+    current rows insert the queued ones first (`index_buffer.READS_CURRENT_ROWS`); a
+    client-chosen id (update-as-create) is inserted at once as without the flag.
     """
 
     def __init__(
@@ -101,11 +108,13 @@ class VersionWriter:
         rules: Sequence[WriteRule] = (),
         *,
         bulk_creates: bool = False,
+        queued_creates: bool = False,
     ) -> None:
         self.connection = connection
         self.guard = guard
         self.rules = tuple(rules)
         self.bulk_creates = bulk_creates
+        self.queued_creates = queued_creates
         self._tx_id: int | None = None
         self._last_us = 0
         #: every version written through this writer, in order (a batch Bundle reads what
@@ -178,12 +187,14 @@ class VersionWriter:
         method: str,
         previous: StoredVersion | None,
         note: WriteNote | None = None,
+        new_id: bool = False,
     ) -> StoredVersion:
         """Write `body` (None = delete) as the next version after `previous`.
 
         Every write of every interaction passes here, so the access guard is asked here:
         a transaction entry cannot bypass the policy. `note` (why the write is made) goes
-        to the guard's audit record.
+        to the guard's audit record; `new_id` says the server has just assigned the id of
+        this create (see `queued_creates`).
         """
         if self.guard.inspects_resources:
             before = previous.resource() if previous and not previous.deleted else None
@@ -207,7 +218,8 @@ class VersionWriter:
             "content": content,
         }
         key = {"resource_type": resource_type, "resource_id": resource_id}
-        self._write_current(key, values, replace=previous is not None)
+        queued = previous is None and (self.bulk_creates or (new_id and self.queued_creates))
+        self._write_current(key, values, replace=previous is not None, queued=queued)
         owner = (resource_type, resource_id)
         self.buffer.add(resource_version, owner, [{**key, **values, "method": method}])
         if previous is not None:
@@ -248,15 +260,16 @@ class VersionWriter:
         index = extract_index_values(body)
         return json_codec.dump(body), index, patient_compartment_ids(body, index)
 
-    def _write_current(self, key: dict[str, str], values: dict[str, Any], *, replace: bool) -> None:
-        if self.bulk_creates:
-            if not replace:
-                self.buffer.add(
-                    resource, (key["resource_type"], key["resource_id"]), [{**key, **values}]
-                )
-                return
-            self.buffer.flush_current_rows()  # the row to update may still be queued
+    def _write_current(
+        self, key: dict[str, str], values: dict[str, Any], *, replace: bool, queued: bool
+    ) -> None:
+        if queued:
+            self.buffer.add(
+                resource, (key["resource_type"], key["resource_id"]), [{**key, **values}]
+            )
+            return
         if replace:
+            self.buffer.flush_current_rows()  # the row to update may still be queued
             where = {"key_type": key["resource_type"], "key_id": key["resource_id"]}
             self.connection.execute(_UPDATE_CURRENT, {**values, **where})
         else:
@@ -284,9 +297,9 @@ class VersionWriter:
         resource_type, resource_id = key["resource_type"], key["resource_id"]
         row_key = {**key, "patient_id": shard, "shard_key": shard or SHARDLESS}
         owner = (resource_type, resource_id)
-        for kind, rows in index_rows(index).items():
+        for kind, rows in index_rows(index, row_key).items():
             if rows:
-                self.buffer.add(INDEX_TABLES[kind], owner, ({**row_key, **row} for row in rows))
+                self.buffer.add(INDEX_TABLES[kind], owner, rows)
         if patients:
             self.buffer.add(
                 compartment,

@@ -24,9 +24,9 @@ so both databases index exactly the same words (no stemming; see docs/SEARCH.md)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from functools import lru_cache
 from html.parser import HTMLParser
+from itertools import chain
 from typing import Any
 
 from samhandling.fhir.indexing.rows import TextValue
@@ -61,8 +61,11 @@ def _words(text: str) -> tuple[str, ...]:
 def text_values(resource: dict[str, Any]) -> tuple[TextValue, ...]:
     """The ``_text`` row (when there is a narrative) and the ``_content`` row."""
     narrative = _narrative_words(resource)
-    body = {k: v for k, v in resource.items() if k != "text"}  # the narrative: words only
-    content = dict.fromkeys(w for s in _strings(body) for w in _words(s))
+    strings: list[str] = []
+    for key, value in resource.items():
+        if key != "text" and not _skipped(key):  # the narrative: words only
+            _collect_strings(value, strings)
+    content = dict.fromkeys(chain.from_iterable(map(_words, strings)))
     content.update(dict.fromkeys(narrative))
     rows = []
     if narrative:
@@ -86,16 +89,28 @@ def _narrative_words(resource: dict[str, Any]) -> list[str]:
     return words_of(" ".join(reader.parts))
 
 
-def _strings(value: Any) -> Iterator[str]:
+def _skipped(key: str) -> bool:
+    return key in _SKIPPED_KEYS or key.endswith(("Uri", "Url", "Canonical"))
+
+
+def _collect_strings(value: Any, out: list[str]) -> None:
+    """Append the string values in `value`, in document order, to `out` (a list, not a
+    generator per level: this walk was a third of a small resource's index extraction)."""
     if isinstance(value, str):
-        yield value
+        out.append(value)
     elif isinstance(value, dict):
         for key, item in value.items():
-            if key not in _SKIPPED_KEYS and not key.endswith(("Uri", "Url", "Canonical")):
-                yield from _strings(item)
+            if isinstance(item, str):
+                if not _skipped(key):
+                    out.append(item)
+            elif not _skipped(key):
+                _collect_strings(item, out)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            if isinstance(item, str):
+                out.append(item)
+            else:
+                _collect_strings(item, out)
 
 
 class _NarrativeText(HTMLParser):

@@ -47,7 +47,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
@@ -204,8 +204,7 @@ class IndexExtractor:
                             memo if code in plan.component_codes else None,
                         )
                     )
-        typed = _resource_index(resource_type, found)
-        return replace(typed, texts=text_values(resource))
+        return _resource_index(resource_type, found, text_values(resource))
 
     def _plan(self, resource_type: str) -> _TypePlan:
         if self._generation != self.registry.generation:
@@ -312,13 +311,26 @@ class IndexExtractor:
         return frozenset(keys)
 
 
-def _resource_index(resource_type: str, rows: list[Any]) -> ResourceIndex:
+def _resource_index(
+    resource_type: str, rows: list[Any], texts: tuple[TextValue, ...]
+) -> ResourceIndex:
     buckets: dict[type, list[Any]] = {kind: [] for kind in _ALL_KINDS}
     for row in rows:
         buckets[type(row)].append(row)
+    tokens, strings, dates, numbers, quantities, references, uris, composites = (
+        tuple(dict.fromkeys(b) if len(b) > 1 else b) for b in buckets.values()
+    )  # _ALL_KINDS's order
     return ResourceIndex(
         resource_type,
-        *(tuple(dict.fromkeys(b) if len(b) > 1 else b) for b in buckets.values()),
+        tokens,
+        strings,
+        dates,
+        numbers,
+        quantities,
+        references,
+        uris,
+        composites,
+        texts,
     )
 
 
