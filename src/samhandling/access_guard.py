@@ -45,10 +45,17 @@ class AccessGuard(Protocol):
         search it? The `SearchRestriction` its matches are found under (None: no limits)."""
 
     def check_read(
-        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
+        self,
+        interaction: str,
+        resource: dict[str, Any],
+        current: dict[str, Any] | None = None,
+        *,
+        shown: bool = True,
     ) -> None:
         """May the caller see this resource? An earlier version is judged together with the
-        `current` one: what the caller may no longer see now, it may not see in the past."""
+        `current` one: what the caller may no longer see now, it may not see in the past.
+        `shown` False: a check only, the caller is not given the resource (a compartment
+        search's Patient), so the audit record does not name it."""
 
     def visible(
         self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
@@ -115,7 +122,12 @@ class OpenAccess:
         return None
 
     def check_read(
-        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
+        self,
+        interaction: str,
+        resource: dict[str, Any],
+        current: dict[str, Any] | None = None,
+        *,
+        shown: bool = True,
     ) -> None:
         return None
 

@@ -35,9 +35,14 @@ class DelegatedWrites:
         return self._guard.conditional_restriction(interaction, resource_type)
 
     def check_read(
-        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
+        self,
+        interaction: str,
+        resource: dict[str, Any],
+        current: dict[str, Any] | None = None,
+        *,
+        shown: bool = True,
     ) -> None:
-        self._guard.check_read(interaction, resource, current)
+        self._guard.check_read(interaction, resource, current, shown=shown)
 
     def visible(
         self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None

@@ -53,7 +53,9 @@ def guarded_search(
 def _check_compartment_owner(
     connection: Connection, compartment: tuple[str, str], guard: AccessGuard
 ) -> None:
-    """`Patient/x/Observation`: the caller must be allowed to see Patient x itself."""
+    """`Patient/x/Observation`: the caller must be allowed to see Patient x itself. Only
+    checked: the Bundle does not return it, so the audit record does not name it (it names
+    the patient, whom the search is fixed on)."""
     from samhandling.interactions.read import read
 
-    read(connection, compartment[0], compartment[1], guard)
+    read(connection, compartment[0], compartment[1], guard, shown=False)

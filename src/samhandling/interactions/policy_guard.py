@@ -1,15 +1,18 @@
 """The access guard of a request (the API's, the web views'): the caller's principal judged
 by the policy.
 
-It also observes what the caller was shown (resources and the patients they concern), the
-patients a search was fixed on and those of the resources it refused, and records every
-write — and every entry of a Bundle — in the audit trail inside the write's own transaction.
+It also observes what the caller was given (resources and the patients they concern: a
+search's are those its Bundle returns, never the ones only judged while filling the page),
+the patients a search was fixed on and those of the resources it refused
+(`audit_patients.py`), and records every write — and every entry of a Bundle — in the
+audit trail inside the write's own transaction.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection
@@ -18,9 +21,9 @@ from samhandling.audit import trail
 from samhandling.audit.ihe_transactions import provided_submission_set
 from samhandling.audit.records import AuditRecord
 from samhandling.auth import Decision, Principal, ServiceRules, decide
-from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.instants import now_us
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.interactions.audit_patients import AuditPatients, PatientMark
 from samhandling.search.restriction import SearchRestriction
 
 if TYPE_CHECKING:  # a type only: the API reaches the store through the interactions
@@ -38,10 +41,11 @@ class GuardMark(NamedTuple):
     the entry's audit record holds what came after."""
 
     entities: int
-    shown: int
-    searched: int
-    refused: int
+    patients: PatientMark
     decisions: int
+
+
+START = GuardMark(0, PatientMark(0, 0, 0), 0)
 
 
 class PolicyGuard:
@@ -61,10 +65,7 @@ class PolicyGuard:
         self.audit_writes = audit_writes
         self.decisions: list[Decision] = []
         self.entities: list[tuple[str, str, str | None]] = []
-        # the patients of each resource shown, of each search, of each resource refused
-        self._shown: list[frozenset[str]] = []
-        self._searched: list[frozenset[str]] = []
-        self._refused: list[frozenset[str]] = []
+        self.audit_patients = AuditPatients()  # those shown, searched, refused
         self._search_decision: Decision | None = None  # the latest search's
         self.audited_at_commit = 0  # records appended to a write transaction (writes, entries)
         self.operation: str | None = None  # "operation:confirm" while an operation runs
@@ -82,36 +83,18 @@ class PolicyGuard:
     def patients_since(self, since: GuardMark | None, *, refused: bool) -> set[str]:
         """The patients shown and searched since `since` (None: in the whole request), and
         with `refused` those of the resources refused: what a failed request aimed at."""
-        start = since or GuardMark(0, 0, 0, 0, 0)
-        kept = self._shown[start.shown :] + self._searched[start.searched :]
-        if refused:
-            kept += self._refused[start.refused :]
-        return set().union(*kept)
+        return self.audit_patients.since((since or START).patients, refused=refused)
 
     def mark(self) -> GuardMark:
         """Where the guard stands now; a Bundle entry's record covers what follows."""
-        return GuardMark(
-            len(self.entities),
-            len(self._shown),
-            len(self._searched),
-            len(self._refused),
-            len(self.decisions),
-        )
+        return GuardMark(len(self.entities), self.audit_patients.mark(), len(self.decisions))
 
     def note_searched(self, patients: Iterable[str]) -> None:
         """A search was fixed on these patients (called after `search_restriction`): it
         looked at the records within the caller's reach, whatever it found (the audit record
         names them, so their access log lists it). One narrowed away, or a refused search,
         looked at nothing: like a refused read, only a failed request's record names it."""
-        found, decision = frozenset(patients), self._search_decision
-        if not found:
-            return
-        reach = decision.patient_ids if decision and decision.effect == "narrow" else None
-        within = found if reach is None else found & reach
-        if decision is not None and not decision.allowed:
-            within = frozenset()
-        self._searched.append(within)
-        self._refused.append(found - within)
+        self.audit_patients.searched(patients, self._search_decision)
 
     def _decide(self, interaction: str, resource_type: str | None, resource: Any) -> Decision:
         decision = decide(
@@ -127,14 +110,12 @@ class PolicyGuard:
     def _observe(self, resource: dict[str, Any]) -> None:
         version = resource.get("meta", {}).get("versionId")
         self.entities.append((resource.get("resourceType", ""), resource.get("id", ""), version))
-        self._shown.append(_patients_of(resource))
+        self.audit_patients.shown(resource)
 
     def _refuse(self, resource: dict[str, Any]) -> None:
         """A resource the caller was refused: its patient is named in the refusal's record
         (the trail's and that patient's, never the caller's answer)."""
-        patients = _patients_of(resource)
-        if patients:
-            self._refused.append(patients)
+        self.audit_patients.refused(resource)
 
     def check_request(self, interaction: str, resource_type: str | None) -> None:
         if interaction in ENTRY_BY_ENTRY:
@@ -165,14 +146,17 @@ class PolicyGuard:
     def conditional_restriction(self, interaction: str, resource_type: str) -> SearchRestriction:
         """Decided before any match is looked for, so that no answer depends on data the
         caller may not see: the interaction on the type (its patient is judged on each
-        resource when written), then the search, whose narrowing the matching runs under."""
+        resource when written), then the search, whose narrowing the matching runs under.
+        Its matches are the interaction's answer (the one returned or written, those a 412
+        is about): each visible match judged is noted as shown, as a read's resource is."""
         decision = decide(
             self.principal, interaction, resource_type, service_rules=self.service_rules
         )
         if not decision.allowed and decision.rule != "compartment.unknown":
             self.decisions.append(decision)
             raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
-        return self.search_restriction(resource_type)
+        restriction = self.search_restriction(resource_type)
+        return replace(restriction, hidden=lambda resource: not self.visible("search", resource))
 
     def _decide_versions(
         self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None
@@ -186,11 +170,17 @@ class PolicyGuard:
         return decision
 
     def check_read(
-        self, interaction: str, resource: dict[str, Any], current: dict[str, Any] | None = None
+        self,
+        interaction: str,
+        resource: dict[str, Any],
+        current: dict[str, Any] | None = None,
+        *,
+        shown: bool = True,
     ) -> None:
         decision = self._decide_versions(interaction, resource, current)
         if decision.allowed:
-            self._observe(resource)
+            if shown:
+                self._observe(resource)
             return
         self._refuse(resource)
         if decision.conceal:
@@ -208,18 +198,28 @@ class PolicyGuard:
         return allowed
 
     def search_restriction(self, resource_type: str | None) -> SearchRestriction:
-        """What a search by this caller may return (narrowed by the policy's decision)."""
+        """What a search by this caller may return (narrowed by the policy's decision).
+
+        Its `hidden` test judges (the decision is kept) without noting the resource as
+        shown: the search judges more than it returns (the look-ahead match, the margin
+        after a hidden one, a chain's targets). What the Bundle returns is noted by
+        `shown`, so the audit record names exactly that."""
         decision = self._decide("search", resource_type, None)
         self._search_decision = decision
         if not decision.allowed:
             raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
         return SearchRestriction(
             patient_ids=decision.patient_ids if decision.effect == "narrow" else None,
-            hidden=lambda resource: not self.visible("search", resource),
+            hidden=self._hidden_from_search,
+            shown=self._observe,
             owner=self.principal.subject,
             hidden_uncounted=lambda resource: not self.would_show("search", resource),
             withheld_label=self.service_rules.withheld_labels.get(resource_type or ""),
         )
+
+    def _hidden_from_search(self, resource: dict[str, Any]) -> bool:
+        """A search's `hidden` test: judged, the decision kept, nothing noted as shown."""
+        return not self._decide("search", resource.get("resourceType"), resource).allowed
 
     def would_show(self, interaction: str, resource: dict[str, Any]) -> bool:
         """The policy's decision on `resource`, neither kept nor observed (for counting)."""
@@ -328,7 +328,7 @@ class PolicyGuard:
         """What the guard saw and decided (since `since`; None: in the whole request) on
         the audit record of a read, search, operation or refusal; a failed one (4xx, 5xx)
         also names the patients of the resources refused."""
-        start = since or GuardMark(0, 0, 0, 0, 0)
+        start = since or START
         record.entities = self.entities[start.entities :]
         record.patients = self.patients_since(since, refused=record.http_status >= 400)
         record.agent = representative(record.agent, self.principal, record.patients)
@@ -339,20 +339,6 @@ class PolicyGuard:
         denied = [d for d in decisions if not d.allowed]
         deciding = denied or decisions
         record.decision_reason = deciding[-1].reason if deciding else None
-
-
-def _patients_of(resource: dict[str, Any]) -> frozenset[str]:
-    return patient_compartment_ids(resource) | _security_context_patient(resource)
-
-
-def _security_context_patient(resource: dict[str, Any]) -> set[str]:
-    """The patient a Binary is bound to (a shared document's content): its reader is
-    audited as reading that patient's data (ITI-68, the citizen's access log)."""
-    if resource.get("resourceType") != "Binary":
-        return set()
-    reference = str((resource.get("securityContext") or {}).get("reference", ""))
-    kind, _, patient_id = reference.partition("/")
-    return {patient_id} if kind == "Patient" and patient_id and "/" not in patient_id else set()
 
 
 def audit_agent(principal: Principal) -> dict[str, Any]:

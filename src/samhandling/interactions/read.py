@@ -27,18 +27,29 @@ from samhandling.store.records import StoredVersion
 
 
 def read(
-    connection: Connection, resource_type: str, resource_id: str, guard: AccessGuard = OPEN_ACCESS
+    connection: Connection,
+    resource_type: str,
+    resource_id: str,
+    guard: AccessGuard = OPEN_ACCESS,
+    *,
+    shown: bool = True,
 ) -> StoredVersion:
-    """The current version; 404 if it never existed, 410 if it is deleted."""
+    """The current version; 404 if it never existed, 410 if it is deleted. `shown` False:
+    read to be checked, not given to the caller (`AccessGuard.check_read`)."""
     guard.check_request("read", resource_type)
     current = read_current(connection, resource_type, resource_id)
     if current is not None and current.deleted:
         check_deletion(connection, current, "read", guard)
-    return judge_current(resource_type, resource_id, current, guard)
+    return judge_current(resource_type, resource_id, current, guard, shown=shown)
 
 
 def judge_current(
-    resource_type: str, resource_id: str, current: StoredVersion | None, guard: AccessGuard
+    resource_type: str,
+    resource_id: str,
+    current: StoredVersion | None,
+    guard: AccessGuard,
+    *,
+    shown: bool = True,
 ) -> StoredVersion:
     """What a read answers, once a deletion's content was judged (`check_deletion`): 404,
     410, or the current version if the guard lets the caller see it. Pure: the threaded
@@ -52,7 +63,7 @@ def judge_current(
             headers={"ETag": current.etag},
         )
     if guard.inspects_resources:
-        guard.check_read("read", current.resource())
+        guard.check_read("read", current.resource(), shown=shown)
     return current
 
 

@@ -172,8 +172,8 @@ def _finish(
     if truncated:
         message = f"Only the first {paging.MAX_RESULTS} matches can be paged through"
         issues.append(Issue("warning", "too-costly", message))
-    entries = [_entry(query, v, "match") for v in page]
-    entries += [_entry(query, v, "include") for v in found]
+    entries = [_entry(query, v, "match", restriction) for v in page]
+    entries += [_entry(query, v, "include", restriction) for v in found]
     total = None if query.total == "none" else total
     return _bundle(url, items, query, entries, links, total, issues)
 
@@ -271,9 +271,15 @@ def _links(
     return links
 
 
-def _entry(query: SearchQuery, version: StoredVersion, mode: str) -> dict[str, Any]:
+def _entry(
+    query: SearchQuery, version: StoredVersion, mode: str, restriction: SearchRestriction
+) -> dict[str, Any]:
+    """A match's or an included resource's entry, noted as shown (the audit record names
+    what the Bundle returns, nothing else the search read)."""
     base = query.base_url or ""
-    resource = shape(version.resource(), query.summary, query.elements)
+    whole = version.resource()
+    restriction.note_shown(whole)
+    resource = shape(whole, query.summary, query.elements)
     return {
         "fullUrl": f"{base}/{version.resource_type}/{version.resource_id}",
         "resource": resource,

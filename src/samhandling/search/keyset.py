@@ -80,7 +80,7 @@ def _probed_total(
     connection: Connection, builder: SearchSql, scan: _Scan, whole: bool
 ) -> int | None:
     """The default ``total`` from a probed scan: None above ``TOTAL_THRESHOLD`` matches;
-    else the visible ones, those the page did not need checked without noting them as shown
+    else the visible ones, those the page did not need checked without keeping the decisions
     (as ``paging.count_matches`` counts)."""
     if not scan.exhausted or scan.fetched > paging.TOTAL_THRESHOLD:
         return None

@@ -13,8 +13,9 @@ order, until the requested page and one more visible match are known: offsets co
 visible matches only, and the cached row keeps the visible matches found so far and how far
 the check got. ``total`` is then known only once every match has been checked: always with
 ``_total=accurate`` (up to ``MAX_RESULTS``), and by default when there are at most
-``TOTAL_THRESHOLD`` matches (those beyond the page are checked by ``hidden_uncounted``, so
-they are not noted as shown).
+``TOTAL_THRESHOLD`` matches (those beyond the page are checked by ``hidden_uncounted``,
+whose decisions are not kept for the audit record). No checked match is noted as shown:
+only what the Bundle returns is (``SearchRestriction.shown``).
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def count_matches(
 
 
 def visible_count(connection: Connection, keys: list[Key], restriction: SearchRestriction) -> int:
-    """How many of ``keys`` the caller may see (checked without noting them as shown)."""
+    """How many of ``keys`` the caller may see (checked without keeping the decisions)."""
     return sum(1 for _ in visible_versions(connection, keys, restriction.for_counting()))
 
 

@@ -24,12 +24,17 @@ class SearchRestriction:
       Resources outside every patient compartment (Organization, Practitioner …) are then
       not returned either.
     * ``hidden``: a resource for which it returns True is dropped from matches, includes and
-      the targets of chains and ``_has``. It is called with the resource as a dict.
+      the targets of chains and ``_has``. It is called with the resource as a dict, for
+      more resources than the Bundle returns (the look-ahead match of a page, a chain's
+      targets): it must not note a resource as shown.
+    * ``shown``: called with each resource the Bundle returns (matches and includes, whole,
+      before ``_summary``/``_elements`` shape them), so that the caller's audit record
+      names exactly what it was given.
     * ``owner``: who the restriction is for (e.g. the principal's id); a cached result page
       is only served to a request with the same owner and the same restriction.
     * ``hidden_uncounted``: the same test as ``hidden`` without its side effects (``hidden``
-      may note what the caller was shown, for the audit trail); the default ``total`` counts
-      the matches beyond the page with it (``paging.TOTAL_THRESHOLD``). Without it, ``hidden``.
+      may keep its decision for the audit record); the default ``total`` counts the matches
+      beyond the page with it (``paging.TOTAL_THRESHOLD``). Without it, ``hidden``.
     * ``withheld_label``: when set (e.g. "documents"), the first page of a search whose
       visible total is known says how many matches ``hidden`` withheld, as an informational
       issue ("2 documents withheld") in the Bundle's OperationOutcome entry — never which.
@@ -39,6 +44,7 @@ class SearchRestriction:
     hidden: Callable[[dict[str, Any]], bool] | None = None
     owner: str | None = None
     hidden_uncounted: Callable[[dict[str, Any]], bool] | None = None
+    shown: Callable[[dict[str, Any]], None] | None = None
     withheld_label: str | None = None
 
     def fingerprint(self) -> str:
@@ -50,6 +56,11 @@ class SearchRestriction:
 
     def is_hidden(self, resource: dict[str, Any]) -> bool:
         return self.hidden is not None and bool(self.hidden(resource))
+
+    def note_shown(self, resource: dict[str, Any]) -> None:
+        """`resource` is returned to the caller (``shown``)."""
+        if self.shown is not None:
+            self.shown(resource)
 
     def for_counting(self) -> SearchRestriction:
         """This restriction with the side-effect-free test, for counting matches not shown."""

@@ -1,0 +1,82 @@
+"""The patients a request's audit record names (`PolicyGuard`'s bookkeeping).
+
+Three lists, in the order things happened, so that a Bundle entry's record can take what
+came after its mark: the patients of each resource the caller was given, of each search
+(those it was fixed on, within the caller's reach), and of each resource refused (named
+only on a failed request's record: what it aimed at).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from samhandling.auth import Decision
+from samhandling.fhir.compartment import patient_compartment_ids
+
+
+class PatientMark(NamedTuple):
+    """How many entries each list held at a mark."""
+
+    shown: int
+    searched: int
+    refused: int
+
+
+class AuditPatients:
+    """The patients shown, searched and refused during one request."""
+
+    def __init__(self) -> None:
+        self._shown: list[frozenset[str]] = []
+        self._searched: list[frozenset[str]] = []
+        self._refused: list[frozenset[str]] = []
+
+    def mark(self) -> PatientMark:
+        return PatientMark(len(self._shown), len(self._searched), len(self._refused))
+
+    def since(self, start: PatientMark, *, refused: bool) -> set[str]:
+        """The patients shown and searched since `start`, with `refused` also those of the
+        resources refused since."""
+        kept = self._shown[start.shown :] + self._searched[start.searched :]
+        if refused:
+            kept += self._refused[start.refused :]
+        return set().union(*kept)
+
+    def shown(self, resource: dict[str, Any]) -> None:
+        """The caller was given `resource`: its patients are named."""
+        self._shown.append(patients_of(resource))
+
+    def refused(self, resource: dict[str, Any]) -> None:
+        """The caller was refused `resource`: its patients are named on a failure's record."""
+        patients = patients_of(resource)
+        if patients:
+            self._refused.append(patients)
+
+    def searched(self, patients: Iterable[str], decision: Decision | None) -> None:
+        """A search fixed on `patients`, under the search's `decision`: those within the
+        caller's reach were looked at, whatever it found; one narrowed away, or a refused
+        search, looked at nothing (like a refused read, only a failure's record names it)."""
+        found = frozenset(patients)
+        if not found:
+            return
+        reach = decision.patient_ids if decision and decision.effect == "narrow" else None
+        within = found if reach is None else found & reach
+        if decision is not None and not decision.allowed:
+            within = frozenset()
+        self._searched.append(within)
+        self._refused.append(found - within)
+
+
+def patients_of(resource: dict[str, Any]) -> frozenset[str]:
+    """The patients whose data `resource` is (their compartments, a Binary's context)."""
+    return patient_compartment_ids(resource) | _security_context_patient(resource)
+
+
+def _security_context_patient(resource: dict[str, Any]) -> set[str]:
+    """The patient a Binary is bound to (a shared document's content): its reader is
+    audited as reading that patient's data (ITI-68, the citizen's access log)."""
+    if resource.get("resourceType") != "Binary":
+        return set()
+    reference = str((resource.get("securityContext") or {}).get("reference", ""))
+    kind, _, patient_id = reference.partition("/")
+    return {patient_id} if kind == "Patient" and patient_id and "/" not in patient_id else set()
