@@ -4,7 +4,7 @@ On PostgreSQL a read or vread by a caller authenticated on the loop runs its sta
 psycopg's asyncio connections (`LoopReads`, whose `statements` counter proves the path);
 each case below is asked once that way and once with the fast path switched off, and the
 two answers (status, body bytes, headers) and their audit records must be the same. Other
-requests (parameters, a caller not at hand, SQLite) keep the thread pool.
+requests (parameters, a DPoP proof, SQLite) keep the thread pool.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from typing import Any
 
 import orjson
 import pytest
+from joserfc.jwk import ECKey
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
-from fixtures.fhir_app import FHIR_JSON, make_client, mint
+from fixtures.dpop_proofs import proof
+from fixtures.fhir_app import BASE, FHIR_JSON, make_client, mint
 from samhandling.api.rest import FhirRestApi
 from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.services.lab_results.labels import ACT_REASON, QUALITY_ASSURANCE
@@ -142,20 +144,26 @@ def test_refusals_on_the_loop_are_the_threaded_refusals(
 
 
 @ON_POSTGRES
-def test_parameters_new_tokens_and_bad_positions_keep_the_thread_pool(
+def test_parameters_dpop_and_bad_positions_keep_the_thread_pool(
     client: TestClient, tmp_path: Path
 ) -> None:
     url = f"/fhir/Observation/{create(client, observation())['id']}"
     reads = client.app.state.loop_reads  # type: ignore[attr-defined]
     before = reads.statements
     assert client.get(url, params={"_summary": "true"}).status_code == 200
-    fresh = {"Authorization": f"Bearer {mint(tmp_path, 'system')}"}  # verified on a thread
-    assert client.get(url, headers=fresh).status_code == 200
+    key = ECKey.generate_key("P-256")
+    token = mint(tmp_path, "system", dpop_jkt=key.thumbprint())
+    for _ in range(2):  # a proof each time; the token is remembered the second time
+        dpop = {"Authorization": f"DPoP {token}", "DPoP": proof(key, f"{BASE}{url[5:]}", token)}
+        assert client.get(url, headers=dpop).status_code == 200
     bad = client.get(url, headers={"X-Samhandling-Consistency": "nonsense"})
     assert bad.status_code == 400
     assert reads.statements == before
+    fresh = {"Authorization": f"Bearer {mint(tmp_path, 'system')}"}  # verified on a thread
+    assert client.get(url, headers=fresh).status_code == 200
+    assert reads.statements == before + 1  # then read on the loop: the caller is settled
     assert client.get(url).status_code == 200
-    assert reads.statements == before + 1
+    assert reads.statements == before + 2
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

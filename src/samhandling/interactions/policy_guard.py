@@ -44,6 +44,9 @@ class GuardMark(NamedTuple):
     decisions: int
 
 
+REQUEST_START = GuardMark(0, 0, 0, 0, 0)  # the whole request (built once, not per record)
+
+
 class PolicyGuard:
     """Implements `access_guard.AccessGuard` with `auth.decide`; keeps every decision."""
 
@@ -82,7 +85,7 @@ class PolicyGuard:
     def patients_since(self, since: GuardMark | None, *, refused: bool) -> set[str]:
         """The patients shown and searched since `since` (None: in the whole request), and
         with `refused` those of the resources refused: what a failed request aimed at."""
-        start = since or GuardMark(0, 0, 0, 0, 0)
+        start = since or REQUEST_START
         kept = self._shown[start.shown :] + self._searched[start.searched :]
         if refused:
             kept += self._refused[start.refused :]
@@ -328,7 +331,7 @@ class PolicyGuard:
         """What the guard saw and decided (since `since`; None: in the whole request) on
         the audit record of a read, search, operation or refusal; a failed one (4xx, 5xx)
         also names the patients of the resources refused."""
-        start = since or GuardMark(0, 0, 0, 0, 0)
+        start = since or REQUEST_START
         record.entities = self.entities[start.entities :]
         record.patients = self.patients_since(since, refused=record.http_status >= 400)
         record.agent = representative(record.agent, self.principal, record.patients)
