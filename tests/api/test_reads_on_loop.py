@@ -16,19 +16,14 @@ from typing import Any
 import orjson
 import pytest
 from joserfc.jwk import ECKey
-from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from fixtures.dpop_proofs import proof
 from fixtures.fhir_app import BASE, FHIR_JSON, make_client, mint
-from samhandling.api.rest import FhirRestApi
-from samhandling.audit.storage.tables import audit_event, audit_patient
+from fixtures.read_paths import both_ways, last_record
 from samhandling.services.lab_results.labels import ACT_REASON, QUALITY_ASSURANCE
 
 ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-SAME_HEADERS = ("etag", "last-modified", "content-type", "content-length", "retry-after")
-# what differs between two records of the same access: when, and the record's own identity
-RECORD_OWN = ("id", "recorded", "meta")
 
 
 @pytest.fixture
@@ -37,42 +32,6 @@ def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
     with make_client(database_url, tmp_path) as test_client:
         assert test_client.get("/fhir/Patient/none").status_code == 404  # a token to recall
         yield test_client
-
-
-def last_record(client: TestClient) -> dict[str, Any]:
-    """The newest audit record, without what two records of one access cannot share."""
-    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
-    with engine.connect() as connection:
-        order = (audit_event.c.recorded_at_us.desc(), audit_event.c.event_id.desc())
-        row = connection.execute(select(audit_event).order_by(*order).limit(1)).mappings().one()
-        patients = connection.execute(
-            select(audit_patient.c.patient_id).where(audit_patient.c.event_id == row["event_id"])
-        ).scalars()
-        event = {k: v for k, v in orjson.loads(row["content"]).items() if k not in RECORD_OWN}
-        kept = ("interaction", "action", "outcome", "http_status", "agent_kind", "emergency")
-        return {**{k: row[k] for k in kept}, "event": event, "patients": sorted(patients)}
-
-
-def both_ways(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch, url: str, **headers: str
-) -> tuple[Any, int]:
-    """The answer on the loop (and how many statements it sent there), checked against the
-    threaded read's answer and audit record."""
-    reads = client.app.state.loop_reads  # type: ignore[attr-defined]
-    before = reads.statements
-    on_loop = client.get(url, headers=headers)
-    sent = reads.statements - before
-    on_loop_record = last_record(client)
-    with monkeypatch.context() as threaded_only:
-        threaded_only.setattr(FhirRestApi, "reads_on_loop", lambda _self, _request: None)
-        threaded = client.get(url, headers=headers)
-    assert reads.statements == before + sent  # the threaded read sent none on the loop
-    assert (on_loop.status_code, on_loop.content) == (threaded.status_code, threaded.content)
-    for name in SAME_HEADERS:
-        assert on_loop.headers.get(name) == threaded.headers.get(name), name
-    assert on_loop_record == last_record(client)
-    assert on_loop_record["http_status"] == on_loop.status_code  # and recorded at all
-    return on_loop, sent
 
 
 def create(client: TestClient, body: dict[str, Any], **headers: str) -> dict[str, Any]:
