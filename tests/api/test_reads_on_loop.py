@@ -4,7 +4,7 @@ On PostgreSQL a read or vread by a caller authenticated on the loop runs its sta
 psycopg's asyncio connections (`LoopReads`, whose `statements` counter proves the path);
 each case below is asked once that way and once with the fast path switched off, and the
 two answers (status, body bytes, headers) and their audit records must be the same. Other
-requests (parameters, a caller not at hand, SQLite) keep the thread pool.
+requests (parameters, a DPoP proof, SQLite) keep the thread pool.
 """
 
 from __future__ import annotations
@@ -15,18 +15,15 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import Engine, select
+from joserfc.jwk import ECKey
 from starlette.testclient import TestClient
 
-from fixtures.fhir_app import FHIR_JSON, make_client, mint
-from samhandling.api.rest import FhirRestApi
-from samhandling.audit.storage.tables import audit_event, audit_patient
+from fixtures.dpop_proofs import proof
+from fixtures.fhir_app import BASE, FHIR_JSON, make_client, mint
+from fixtures.read_paths import both_ways, last_record
 from samhandling.services.lab_results.labels import ACT_REASON, QUALITY_ASSURANCE
 
 ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-SAME_HEADERS = ("etag", "last-modified", "content-type", "content-length", "retry-after")
-# what differs between two records of the same access: when, and the record's own identity
-RECORD_OWN = ("id", "recorded", "meta")
 
 
 @pytest.fixture
@@ -35,42 +32,6 @@ def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
     with make_client(database_url, tmp_path) as test_client:
         assert test_client.get("/fhir/Patient/none").status_code == 404  # a token to recall
         yield test_client
-
-
-def last_record(client: TestClient) -> dict[str, Any]:
-    """The newest audit record, without what two records of one access cannot share."""
-    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
-    with engine.connect() as connection:
-        order = (audit_event.c.recorded_at_us.desc(), audit_event.c.event_id.desc())
-        row = connection.execute(select(audit_event).order_by(*order).limit(1)).mappings().one()
-        patients = connection.execute(
-            select(audit_patient.c.patient_id).where(audit_patient.c.event_id == row["event_id"])
-        ).scalars()
-        event = {k: v for k, v in orjson.loads(row["content"]).items() if k not in RECORD_OWN}
-        kept = ("interaction", "action", "outcome", "http_status", "agent_kind", "emergency")
-        return {**{k: row[k] for k in kept}, "event": event, "patients": sorted(patients)}
-
-
-def both_ways(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch, url: str, **headers: str
-) -> tuple[Any, int]:
-    """The answer on the loop (and how many statements it sent there), checked against the
-    threaded read's answer and audit record."""
-    reads = client.app.state.loop_reads  # type: ignore[attr-defined]
-    before = reads.statements
-    on_loop = client.get(url, headers=headers)
-    sent = reads.statements - before
-    on_loop_record = last_record(client)
-    with monkeypatch.context() as threaded_only:
-        threaded_only.setattr(FhirRestApi, "reads_on_loop", lambda _self, _request: None)
-        threaded = client.get(url, headers=headers)
-    assert reads.statements == before + sent  # the threaded read sent none on the loop
-    assert (on_loop.status_code, on_loop.content) == (threaded.status_code, threaded.content)
-    for name in SAME_HEADERS:
-        assert on_loop.headers.get(name) == threaded.headers.get(name), name
-    assert on_loop_record == last_record(client)
-    assert on_loop_record["http_status"] == on_loop.status_code  # and recorded at all
-    return on_loop, sent
 
 
 def create(client: TestClient, body: dict[str, Any], **headers: str) -> dict[str, Any]:
@@ -142,20 +103,26 @@ def test_refusals_on_the_loop_are_the_threaded_refusals(
 
 
 @ON_POSTGRES
-def test_parameters_new_tokens_and_bad_positions_keep_the_thread_pool(
+def test_parameters_dpop_and_bad_positions_keep_the_thread_pool(
     client: TestClient, tmp_path: Path
 ) -> None:
     url = f"/fhir/Observation/{create(client, observation())['id']}"
     reads = client.app.state.loop_reads  # type: ignore[attr-defined]
     before = reads.statements
     assert client.get(url, params={"_summary": "true"}).status_code == 200
-    fresh = {"Authorization": f"Bearer {mint(tmp_path, 'system')}"}  # verified on a thread
-    assert client.get(url, headers=fresh).status_code == 200
+    key = ECKey.generate_key("P-256")
+    token = mint(tmp_path, "system", dpop_jkt=key.thumbprint())
+    for _ in range(2):  # a proof each time; the token is remembered the second time
+        dpop = {"Authorization": f"DPoP {token}", "DPoP": proof(key, f"{BASE}{url[5:]}", token)}
+        assert client.get(url, headers=dpop).status_code == 200
     bad = client.get(url, headers={"X-Samhandling-Consistency": "nonsense"})
     assert bad.status_code == 400
     assert reads.statements == before
+    fresh = {"Authorization": f"Bearer {mint(tmp_path, 'system')}"}  # verified on a thread
+    assert client.get(url, headers=fresh).status_code == 200
+    assert reads.statements == before + 1  # then read on the loop: the caller is settled
     assert client.get(url).status_code == 200
-    assert reads.statements == before + 1
+    assert reads.statements == before + 2
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -5,19 +5,17 @@ configured base URL and is accepted once by all app instances sharing the databa
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from joserfc import jwt
 from joserfc.jwk import ECKey
 from starlette.testclient import TestClient
 
+from fixtures.dpop_proofs import proof
 from fixtures.fhir_app import BASE, FHIR_JSON, app_settings, make_client
 from samhandling.auth import DevIssuer
 from samhandling.auth.claims import ACTS_FOR
 from samhandling.auth.dev.personas import persona
-from samhandling.auth.jose import sha256_b64url
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 
 ADULT_FNR = "12837510110"  # born 1975-03-12
@@ -90,18 +88,6 @@ def test_token_without_iat_and_nbf_is_refused(client: TestClient, tmp_path: Path
     response = client.get(f"{BASE}/Patient", headers=bearer(issuer(tmp_path).sign(claims)))
     assert response.status_code == 401
     assert "iat" in response.headers["www-authenticate"]
-
-
-def proof(key: ECKey, url: str, token: str, jti: str | None = None) -> str:
-    body = {
-        "jti": jti or str(uuid.uuid4()),
-        "htm": "GET",
-        "htu": url,
-        "iat": int(time.time()),
-        "ath": sha256_b64url(token),
-    }
-    header = {"alg": "ES256", "typ": "dpop+jwt", "jwk": key.as_dict(private=False)}
-    return jwt.encode(header, body, key, algorithms=["ES256"])
 
 
 def dpop_token(data_dir: Path, key: ECKey) -> str:

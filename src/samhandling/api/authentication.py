@@ -154,7 +154,6 @@ class AuthenticationMiddleware:
         method = scope["method"]
         try:
             principal = self.verifier.principal_at_hand(method, url, headers)
-            at_hand = principal is not None  # a read by id may then stay on the loop too
             if principal is None:  # I/O to do: on a worker thread
                 principal = await run_in_threadpool(self.verifier.principal, method, url, headers)
         except AuthError as exc:
@@ -171,8 +170,7 @@ class AuthenticationMiddleware:
             log.warning("authentication: the database is unavailable")
             await error_response(outage_error())(scope, receive, send)
             return
-        state = scope.setdefault("state", {})
-        state["principal"], state["principal_at_hand"] = principal, at_hand
+        scope.setdefault("state", {})["principal"] = principal
         note_client(principal.client.client_id)
         await self.app(scope, receive, send)
 

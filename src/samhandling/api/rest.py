@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
@@ -157,13 +157,18 @@ class FhirRestApi:
     def reads_on_loop(self, request: Request) -> LoopReads | None:
         """Where a read by id runs on the event loop (issue 24), or None: on the thread pool.
         Only where its answer cannot differ from the threaded read's: PostgreSQL, no replica
-        to route to (read-your-writes is the router's), a caller authenticated on the loop
-        (a new token, DPoP or a citizen's patient look-up went to a thread already), no
-        query parameters. A malformed commit position is a 400 either way."""
+        to route to (read-your-writes is the router's), no query parameters, and a caller
+        without a DPoP proof. The caller's facts (a citizen's patients and powers of
+        attorney, the registers' answer) were all settled before the handler ran, and the
+        judgement is pure, so a citizen's read may run here too; a DPoP proof's replay row
+        is a write, whose caller keeps the thread pool. A malformed commit position is a
+        400 either way."""
+        if self.loop_reads is None or self.routing.replicated:
+            return None
         _route(request)
         plain = not request.scope.get("query_string")
-        at_hand = getattr(request.state, "principal_at_hand", False)
-        return self.loop_reads if plain and at_hand and not self.routing.replicated else None
+        bearer = request.state.principal.dpop_jkt is None
+        return self.loop_reads if plain and bearer else None
 
     async def read(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
@@ -183,11 +188,12 @@ class FhirRestApi:
         action = lambda c: read.vread(c, rtype, rid, vid, guard)  # noqa: E731
         return self.version_answer(request, await self.by_id(action, request))
 
-    async def by_id(
+    def by_id(
         self, action: Callable[[Any], StoredVersion], request: Request
-    ) -> StoredVersion:
-        """A read by id on a worker thread: routed, one statement its snapshot."""
-        return await self.run_read(action, routed=request, snapshot=False)
+    ) -> Awaitable[StoredVersion]:
+        """A read by id on a worker thread: routed, one statement its snapshot (the caller
+        awaits `run_read` itself: no coroutine of its own in between)."""
+        return self.run_read(action, routed=request, snapshot=False)
 
     def version_answer(self, request: Request, version: StoredVersion) -> Response:
         """A read's answer: the version, or 304 when the client's copy is still current."""

@@ -1,41 +1,72 @@
-"""A blocked lab result stays hidden from the citizen whichever way a read by id runs
-(issue 24): a citizen's caller is never at hand (the patient look-up and the powers of
-attorney are read on every request), so the citizen's reads keep the thread pool, while the
-GP's reads by a remembered token run on the event loop (PostgreSQL) and see the result."""
+"""A citizen's reads by id run on the event loop (issue 24) and answer exactly as the
+threaded reads do: the citizen's patients and powers of attorney are settled by the
+authentication before the handler runs, and the judgement (the policy and the lab-results
+rule: block, release delay) is pure. Each read is asked once on the loop and once with the
+loop switched off (`fixtures.read_paths.both_ways`): same status, body bytes, headers and
+audit record. An attorney whose grant was revoked is refused on the loop as on a thread."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
+from datetime import UTC, datetime, timedelta
 
-from fixtures.lab_results import Results
-from samhandling.audit.storage.tables import audit_event
+import pytest
 
+from fixtures.critical_information import CITIZEN
+from fixtures.lab_results import Results, submission, submit
+from fixtures.read_paths import both_ways, last_record
 
-def _last_access(engine: Engine) -> tuple[str, int, str | None]:
-    order = (audit_event.c.recorded_at_us.desc(), audit_event.c.event_id.desc())
-    query = select(audit_event.c.interaction, audit_event.c.http_status, audit_event.c.agent_kind)
-    with engine.connect() as connection:
-        row = connection.execute(query.order_by(*order).limit(1)).one()
-    return row[0], row[1], row[2]
+ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+GRANTOR = "persona-grantor"  # Gunnar, who gave the `attorney` persona (Frida) his power
 
 
-def test_blocked_results_stay_hidden_from_the_citizen_on_every_path(results: Results) -> None:
+def _read(results: Results, monkeypatch: pytest.MonkeyPatch, url: str, persona: str) -> int:
+    """The status of `persona`'s read of `url`, the same on the loop as on a thread, after
+    it sent at least one statement on the loop."""
+    world = results.world
+    answer, sent = both_ways(world.client, monkeypatch, f"/fhir/{url}", **world.as_(persona))
+    assert sent >= 1, url  # the loop read it
+    return int(answer.status_code)
+
+
+@ON_POSTGRES
+def test_the_citizens_reads_run_on_the_loop_with_the_threaded_answers(
+    results: Results, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = results.world.client
-    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
-    reads = client.app.state.loop_reads  # type: ignore[attr-defined]
-    citizen, gp = results.world.as_("citizen"), results.world.as_("gp")  # one token each
-    before = reads.statements if reads else 0
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    others = submit(results.world, submission(GRANTOR, long_ago))
+    report = results.released["DiagnosticReport"][0]
+    assert _read(results, monkeypatch, f"DiagnosticReport/{report}", "citizen") == 200
+    assert last_record(client)["agent_kind"] == "citizen"
+    assert last_record(client)["patients"] == [CITIZEN]
+    other = f"DiagnosticReport/{others['DiagnosticReport'][0]}"
+    assert _read(results, monkeypatch, other, "citizen") == 404  # not told it exists
     for rtype in ("DiagnosticReport", "Observation", "Specimen"):
-        url = f"/fhir/{rtype}/{results.blocked[rtype][0]}"
-        for _ in range(2):  # the second time the token is a remembered one
-            assert client.get(url, headers=citizen).status_code == 404
-            assert _last_access(engine) == ("read", 404, "citizen")
-            assert client.get(f"{url}/_history/1", headers=citizen).status_code == 404
-            assert _last_access(engine) == ("vread", 404, "citizen")
-        assert reads is None or reads.statements == before  # the citizen never on the loop
-        for _ in range(2):
-            assert client.get(url, headers=gp).status_code == 200
-            assert _last_access(engine) == ("read", 200, "clinician")
-        if reads is not None:  # at least the GP's second read ran on the loop
-            assert reads.statements > before
-            before = reads.statements
+        blocked = f"{rtype}/{results.blocked[rtype][0]}"
+        assert _read(results, monkeypatch, blocked, "citizen") == 404
+        # the version from before the block is judged with the blocked current one
+        assert _read(results, monkeypatch, f"{blocked}/_history/1", "citizen") == 404
+    delayed = f"Observation/{results.delayed['Observation'][0]}"
+    assert _read(results, monkeypatch, delayed, "citizen") == 404  # not released yet
+    assert _read(results, monkeypatch, delayed, "gp") == 200  # the GP sees it at once
+    gone = f"Specimen/{results.released['Specimen'][0]}"
+    assert client.delete(f"/fhir/{gone}").status_code == 204
+    assert _read(results, monkeypatch, gone, "citizen") == 410
+    assert _read(results, monkeypatch, f"{gone}/_history/1", "citizen") == 200
+
+
+@ON_POSTGRES
+def test_an_attorney_reads_on_the_loop_until_the_grant_is_revoked(
+    results: Results, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = results.world.client
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    his_report = submit(results.world, submission(GRANTOR, long_ago))["DiagnosticReport"][0]
+    his = f"DiagnosticReport/{his_report}"
+    assert _read(results, monkeypatch, his, "attorney") == 200
+    assert last_record(client)["agent_kind"] == "representative"
+    grants = client.get(f"/fhir/RelatedPerson?patient={GRANTOR}").json()["entry"]
+    (grant,) = [e["resource"] for e in grants]
+    revoked = client.put(f"/fhir/RelatedPerson/{grant['id']}", json={**grant, "active": False})
+    assert revoked.status_code == 200, revoked.text
+    assert _read(results, monkeypatch, his, "attorney") == 404  # at once, on the loop too
