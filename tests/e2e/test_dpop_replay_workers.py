@@ -4,20 +4,17 @@
 from __future__ import annotations
 
 import re
-import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from joserfc import jwt
 from joserfc.jwk import ECKey
 
+from fixtures.dpop_proofs import proof
 from fixtures.server_process import ServerProcess
 from samhandling.auth import DevIssuer
-from samhandling.auth.jose import sha256_b64url
 
 ATTEMPTS = 24
 ROUNDS = 5
@@ -29,18 +26,6 @@ def two_workers(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
     process = ServerProcess(database_url, tmp_path / "data", workers=2).start()
     yield process
     process.stop()
-
-
-def proof(key: ECKey, url: str, token: str) -> str:
-    body = {
-        "jti": str(uuid.uuid4()),
-        "htm": "GET",
-        "htu": url,
-        "iat": int(time.time()),
-        "ath": sha256_b64url(token),
-    }
-    header = {"alg": "ES256", "typ": "dpop+jwt", "jwk": key.as_dict(private=False)}
-    return jwt.encode(header, body, key, algorithms=["ES256"])
 
 
 def worker_counts(server: ServerProcess) -> tuple[int, int]:

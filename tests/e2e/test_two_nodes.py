@@ -21,14 +21,13 @@ from typing import Any
 
 import httpx
 import pytest
-from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from fixtures.critical_information import CITIZEN
 from fixtures.databases import create_postgres_database, drop_postgres_database
+from fixtures.dpop_proofs import proof
 from fixtures.server_process import ServerProcess
 from samhandling.audit.chain import seal_pending, verify
-from samhandling.auth.jose import sha256_b64url
 from samhandling.demo import population_bundles
 from samhandling.services import default_platform
 from samhandling.store.database import make_engine
@@ -114,18 +113,6 @@ def test_a_write_on_one_node_is_read_updated_and_found_on_the_other(
         assert found["entry"][0]["resource"]["meta"]["versionId"] == "2"
 
 
-def _proof(key: ECKey, url: str, token: str) -> str:
-    body = {
-        "jti": str(uuid.uuid4()),
-        "htm": "GET",
-        "htu": url,
-        "iat": int(time.time()),
-        "ath": sha256_b64url(token),
-    }
-    header = {"alg": "ES256", "typ": "dpop+jwt", "jwk": key.as_dict(private=False)}
-    return jwt.encode(header, body, key, algorithms=["ES256"])
-
-
 def test_a_dpop_proof_accepted_by_one_node_is_refused_by_the_other(
     nodes: tuple[Node, Node],
 ) -> None:
@@ -133,13 +120,13 @@ def test_a_dpop_proof_accepted_by_one_node_is_refused_by_the_other(
     key = ECKey.generate_key("P-256")
     token = a.token("system", dpop_jkt=key.thumbprint())
     # the proof names the public URL: both nodes check `htu` against it
-    proof = _proof(key, f"{PUBLIC_BASE}/Patient", token)
-    headers = {"Authorization": f"DPoP {token}", "DPoP": proof}
+    sent = proof(key, f"{PUBLIC_BASE}/Patient", token)
+    headers = {"Authorization": f"DPoP {token}", "DPoP": sent}
     assert httpx.get(f"{a.address}/Patient", headers=headers).status_code == 200
     replayed = httpx.get(f"{b.address}/Patient", headers=headers)
     assert replayed.status_code == 401, replayed.text
     assert "replay" in replayed.text.lower(), replayed.text
-    fresh = {**headers, "DPoP": _proof(key, f"{PUBLIC_BASE}/Patient", token)}
+    fresh = {**headers, "DPoP": proof(key, f"{PUBLIC_BASE}/Patient", token)}
     assert httpx.get(f"{b.address}/Patient", headers=fresh).status_code == 200
 
 
