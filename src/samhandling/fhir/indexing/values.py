@@ -136,8 +136,9 @@ class _ParamPlan:
     code_system: str | None
     components: tuple[_Component, ...] = ()
     # a restriction of another reference parameter (derived_parameters): only its
-    # `:identifier` rows are written, its references are the other's
-    identifiers_only: bool = False
+    # `:identifier` rows are written (its references are the other's), and only where the
+    # other has such rows: `<other>:identifier`
+    identifiers_of: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,25 +201,19 @@ class IndexExtractor:
         found: list[Any] = []
         root: list[Item] = [(resource, resource_type)]
         params = plan.params
+        deferred: list[_ParamPlan] = []
         for index in sorted(selected):
             param_plan = params[index]
-            items = param_plan.accessor(root, resource)
-            if items:
-                if param_plan.components:
-                    found.extend(_composite_rows(param_plan, items, resource, memo))
-                else:
-                    parameter = param_plan.parameter
-                    code = parameter.code
-                    rows = convert(
-                        parameter.type,
-                        code,
-                        items,
-                        param_plan.code_system,
-                        memo if code in plan.component_codes else None,
-                    )
-                    if param_plan.identifiers_only:
-                        rows = [row for row in rows if isinstance(row, TokenValue)]
-                    found.extend(rows)
+            if param_plan.identifiers_of is None:
+                found.extend(_param_rows(plan, param_plan, root, resource, memo))
+            else:
+                deferred.append(param_plan)
+        if deferred:
+            tokens = {row.param for row in found if isinstance(row, TokenValue)}
+            for param_plan in deferred:
+                if param_plan.identifiers_of in tokens:
+                    rows = _param_rows(plan, param_plan, root, resource, memo)
+                    found.extend(row for row in rows if isinstance(row, TokenValue))
         return _resource_index(resource_type, found, text_values(resource))
 
     def _plan(self, resource_type: str) -> _TypePlan:
@@ -248,7 +243,8 @@ class IndexExtractor:
                 continue
             param_plan, keys = compiled
             if derivation is not None:
-                param_plan = replace(param_plan, identifiers_only=True)
+                identifiers = f"{derivation.sources[0]}:identifier"
+                param_plan = replace(param_plan, identifiers_of=identifiers)
             index = len(params)
             params.append(param_plan)
             if keys is None:
@@ -330,6 +326,24 @@ class IndexExtractor:
                 return None
             keys |= known[-1]
         return frozenset(keys)
+
+
+def _param_rows(
+    plan: _TypePlan,
+    param_plan: _ParamPlan,
+    root: list[Item],
+    resource: dict[str, Any],
+    memo: dict[Any, Any],
+) -> list[Any]:
+    items = param_plan.accessor(root, resource)
+    if not items:
+        return []
+    if param_plan.components:
+        return _composite_rows(param_plan, items, resource, memo)
+    parameter = param_plan.parameter
+    code = parameter.code
+    memo_used = memo if code in plan.component_codes else None
+    return convert(parameter.type, code, items, param_plan.code_system, memo_used)
 
 
 def _resource_index(
