@@ -20,6 +20,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from samhandling.fhir.derived_parameters import row_answers
 from samhandling.fhir.indexing.convert import convert
 from samhandling.fhir.indexing.fhirpath import compile_fhirpath
 from samhandling.fhir.indexing.paths import Accessor, Item, Unsupported, compile_expression
@@ -68,10 +69,17 @@ def patient_compartment_ids(
     params = compartment_params(resource_type)
     if not params:
         return frozenset(ids)
+    registry = registry or default_registry()
     if index is not None:
-        rows = [row for row in index.references if row.param in params]
+        # a compartment parameter may be derived (Condition `patient`: `subject` rows)
+        derived = registry.derived(resource_type)
+        rows = [
+            row
+            for row in index.references
+            if any(row_answers(p, derived.get(p), row.param, row.target_type) for p in params)
+        ]
     else:
-        rows = _reference_rows(resource, resource_type, registry or default_registry())
+        rows = _reference_rows(resource, resource_type, registry)
     ids.update(
         row.target_id
         for row in rows

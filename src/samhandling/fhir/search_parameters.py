@@ -31,6 +31,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
+from samhandling.fhir.derived_parameters import Derivation, derivations
 from samhandling.fhir.indexing.fhirpath import fhirpath_syntax_error
 
 __all__ = [
@@ -134,6 +135,8 @@ class SearchParameterRegistry:
         self._by_base: dict[str, dict[str, SearchParameter]] = {}
         self._by_url: dict[str, SearchParameter] = {}
         self._for_type: dict[str, Mapping[str, SearchParameter]] = {}
+        self._derived: dict[str, Mapping[str, Derivation]] = {}
+        self._derived_by_code: dict[str, Mapping[str, Derivation]] | None = None
         self._generation = 0
         for parameter in parameters:
             self._put(parameter)
@@ -189,6 +192,38 @@ class SearchParameterRegistry:
         except KeyError:
             return None
 
+    def derived(self, resource_type: str) -> Mapping[str, Derivation]:
+        """Code -> Derivation of the parameters of ``resource_type`` whose index rows are
+        not written but answered from other parameters' rows (``derived_parameters``)."""
+        cached = self._derived.get(resource_type)
+        if cached is not None:
+            return cached
+        found = derivations(self.for_type(resource_type), resource_type, self.by_url)
+        view = MappingProxyType(found)
+        with self._lock:
+            self._derived[resource_type] = view
+        return view
+
+    def derivation(self, resource_type: str, code: str) -> Derivation | None:
+        """How ``code``'s rows are found on ``resource_type``; None when they are written."""
+        try:
+            return self.derived(resource_type).get(code)
+        except KeyError:
+            return None
+
+    def derived_types(self, code: str) -> Mapping[str, Derivation]:
+        """Resource type -> Derivation, for every type on which ``code`` is derived."""
+        by_code = self._derived_by_code
+        if by_code is None:
+            collected: dict[str, dict[str, Derivation]] = {}
+            for resource_type in sorted(self._resource_types):
+                for name, derivation in self.derived(resource_type).items():
+                    collected.setdefault(name, {})[resource_type] = derivation
+            by_code = {name: MappingProxyType(types) for name, types in collected.items()}
+            with self._lock:
+                self._derived_by_code = by_code
+        return by_code.get(code, MappingProxyType({}))
+
     def add(self, resource: Mapping[str, Any]) -> SearchParameter:
         """Validate a SearchParameter resource and register it; returns the parameter.
 
@@ -201,6 +236,8 @@ class SearchParameterRegistry:
         with self._lock:
             self._put(parameter)
             self._for_type.clear()
+            self._derived.clear()
+            self._derived_by_code = None
             self._generation += 1
         return parameter
 

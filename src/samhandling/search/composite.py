@@ -22,6 +22,7 @@ from samhandling.fhir.search_parameters import SearchParameter, SearchParameterR
 from samhandling.fhir.text_folding import fold
 from samhandling.search import pymatch
 from samhandling.search.conditions import escape_like
+from samhandling.search.derived_rows import param_rows
 from samhandling.search.model import Criterion
 from samhandling.search.values import (
     parse_date_value,
@@ -56,7 +57,7 @@ def composite_ids(
         ]
         stmt = select(index_composite.c.resource_id, index_composite.c.value_key).where(
             index_composite.c.resource_type == resource_type,
-            index_composite.c.param == criterion.code,
+            param_rows(index_composite.c, resource_type, criterion.code, registry=registry),
         )
         prefix = _key_prefix(types[0], parts[0])
         if prefix:

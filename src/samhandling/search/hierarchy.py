@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.search.derived_rows import param_rows
 from samhandling.search.model import Criterion
 from samhandling.store.schema import index_reference
 
@@ -42,7 +43,7 @@ def hierarchy_ids(builder: SearchSql, resource_type: str, criterion: Criterion) 
         )
         stmt = select(ours).where(
             index_reference.c.resource_type == resource_type,
-            index_reference.c.param == criterion.code,
+            param_rows(index_reference.c, resource_type, criterion.code, registry=builder.registry),
             index_reference.c.target_type == resource_type,
             index_reference.c.url.is_(None),
             theirs.in_(sorted(frontier)),

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, Select, and_, or_, select
 
+from samhandling.search.derived_rows import param_rows
 from samhandling.search.model import Include
 from samhandling.search.restriction import SearchRestriction
 from samhandling.search.visibility import allowed_keys, visible_versions
@@ -73,7 +74,8 @@ def _forward(rule: Include, frontier: list[Key]) -> Select[str, str] | None:
         r.target_type.isnot(None),
     ]
     if rule.param != "*":
-        where.append(r.param == rule.param)
+        source = None if rule.source_type == "*" else rule.source_type
+        where.append(param_rows(r, source, rule.param))
     if rule.target_type:
         where.append(r.target_type == rule.target_type)
     return select(r.target_type, r.target_id).where(*where).distinct()
@@ -93,7 +95,8 @@ def _reverse(rule: Include, frontier: list[Key]) -> Select[str, str] | None:
     if rule.source_type != "*":
         where.append(r.resource_type == rule.source_type)
     if rule.param != "*":
-        where.append(r.param == rule.param)
+        source = None if rule.source_type == "*" else rule.source_type
+        where.append(param_rows(r, source, rule.param))
     return select(r.resource_type, r.resource_id).where(*where).distinct()
 
 

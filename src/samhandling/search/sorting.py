@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from samhandling.search.derived_rows import param_rows
 from samhandling.search.model import SortKey
 from samhandling.store.schema import INDEX_TABLES
 
@@ -56,7 +57,7 @@ def sort_expression(key: SortKey, scope: Any) -> Any:
         .where(
             table.c.resource_type == scope.row.c.resource_type,
             table.c.resource_id == scope.id_col,
-            table.c.param == key.code,
+            param_rows(table.c, scope.resource_type, key.code),
         )
         .scalar_subquery()
     )

@@ -31,6 +31,7 @@ from samhandling.fhir.search_parameters import SearchParameterRegistry, default_
 from samhandling.search import conditions as cond
 from samhandling.search import token_terminology
 from samhandling.search.composite import composite_ids
+from samhandling.search.derived_rows import param_rows
 from samhandling.search.driver import plan_driver
 from samhandling.search.full_text import text_condition
 from samhandling.search.model import Criterion, SearchQuery, SortKey
@@ -241,17 +242,25 @@ class SearchSql:
         self, criterion: Criterion, type_expr: Any
     ) -> tuple[Any, list[Condition], Condition]:
         """The index-table alias of a criterion, its row key conditions and its value match."""
-        kind, param = criterion.type, criterion.code
+        kind, suffix = criterion.type, ""
         if criterion.modifier == "identifier":
-            kind, param = "token", f"{param}:identifier"
+            kind, suffix = "token", ":identifier"
         elif criterion.modifier == "of-type":
-            param = f"{param}:of-type"
+            suffix = ":of-type"
         table = INDEX_TABLES[kind].alias()
-        rows = [table.c.resource_type == type_expr, table.c.param == param]
+        rows = [
+            table.c.resource_type == type_expr,
+            self._param_rows(table, type_expr, criterion.code, suffix),
+        ]
         if criterion.modifier == "missing":
             return table, rows, true()
         matcher = self._matcher(kind, criterion)
         return table, rows, or_(*(matcher(table.c, v) for v in criterion.values))
+
+    def _param_rows(self, table: Any, type_expr: Any, code: str, suffix: str = "") -> Condition:
+        """The rows of parameter ``code`` (its own or those it is derived from)."""
+        resource_type = type_expr if isinstance(type_expr, str) else None
+        return param_rows(table.c, resource_type, code, suffix=suffix, registry=self.registry)
 
     def _matcher(self, kind: str, criterion: Criterion) -> Callable[[Any, str], Condition]:
         modifier, code = criterion.modifier, criterion.code
@@ -289,7 +298,7 @@ class SearchSql:
         ]
         rows = [
             refs.c.resource_type == type_expr,
-            refs.c.param == criterion.code,
+            self._param_rows(refs, type_expr, criterion.code),
             refs.c.url.is_(None),
         ]
         return refs, rows, or_(*targets)
@@ -301,7 +310,7 @@ class SearchSql:
         sources = self.typed_ids(link.source_type, [link.inner])
         referenced = select(refs.c.target_id).where(
             refs.c.resource_type == link.source_type,
-            refs.c.param == link.reference_param,
+            self._param_rows(refs, link.source_type, link.reference_param),
             refs.c.target_type == scope.type_expr,
             refs.c.url.is_(None),
             refs.c.resource_id.in_(sources),

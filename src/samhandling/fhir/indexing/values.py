@@ -7,7 +7,9 @@ store's narrow index tables. Decisions, documented once here:
 * **Not extracted:** ``_id`` and ``_lastUpdated`` (the store writes them), ``_query`` and
   ``special`` parameters (``near``: needs geometry). ``_tag``, ``_security`` (tokens),
   ``_profile`` and ``_source`` (uris) are. ``_text`` and ``_content`` have no expression:
-  their full-text rows (``ResourceIndex.texts``) come from ``text``.
+  their full-text rows (``ResourceIndex.texts``) come from ``text``. Nor are the rows of
+  *derived* parameters (``fhir/derived_parameters.py``: ``combo-*``, ``patient``), which
+  search reads from their sources' rows; a restriction's ``:identifier`` rows are kept.
 * **Tokens** (``TokenValue``): Coding -> system, code, folded display; CodeableConcept -> one
   row per coding plus a text-only row (system and code None) for ``CodeableConcept.text``;
   Identifier -> system, value, folded ``type.text``; ContactPoint -> value only (R4: the
@@ -47,7 +49,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 from typing import Any
 
@@ -133,6 +135,10 @@ class _ParamPlan:
     accessor: Accessor
     code_system: str | None
     components: tuple[_Component, ...] = ()
+    # a restriction of another reference parameter (derived_parameters): only its
+    # `:identifier` rows are written (its references are the other's), and only where the
+    # other has such rows: `<other>:identifier`
+    identifiers_of: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +166,21 @@ class IndexExtractor:
 
     With ``fast_path=False`` every expression is evaluated by fhirpathpy and every parameter
     is evaluated for every resource — the reference implementation the fast path is tested
-    against.
+    against. With ``every_parameter=True`` the rows of derived parameters
+    (``derived_parameters``: ``combo-*``, ``patient``), which the store does not write, are
+    extracted too: what every parameter's rows would be, for tests.
     """
 
-    def __init__(self, registry: SearchParameterRegistry, *, fast_path: bool = True) -> None:
+    def __init__(
+        self,
+        registry: SearchParameterRegistry,
+        *,
+        fast_path: bool = True,
+        every_parameter: bool = False,
+    ) -> None:
         self.registry = registry
         self.fast_path = fast_path
+        self.every_parameter = every_parameter
         self._plans: dict[str, _TypePlan] = {}
         self._generation = registry.generation
         self._lock = threading.Lock()
@@ -186,24 +201,19 @@ class IndexExtractor:
         found: list[Any] = []
         root: list[Item] = [(resource, resource_type)]
         params = plan.params
+        deferred: list[_ParamPlan] = []
         for index in sorted(selected):
             param_plan = params[index]
-            items = param_plan.accessor(root, resource)
-            if items:
-                if param_plan.components:
-                    found.extend(_composite_rows(param_plan, items, resource, memo))
-                else:
-                    parameter = param_plan.parameter
-                    code = parameter.code
-                    found.extend(
-                        convert(
-                            parameter.type,
-                            code,
-                            items,
-                            param_plan.code_system,
-                            memo if code in plan.component_codes else None,
-                        )
-                    )
+            if param_plan.identifiers_of is None:
+                found.extend(_param_rows(plan, param_plan, root, resource, memo))
+            else:
+                deferred.append(param_plan)
+        if deferred:
+            tokens = {row.param for row in found if isinstance(row, TokenValue)}
+            for param_plan in deferred:
+                if param_plan.identifiers_of in tokens:
+                    rows = _param_rows(plan, param_plan, root, resource, memo)
+                    found.extend(row for row in rows if isinstance(row, TokenValue))
         return _resource_index(resource_type, found, text_values(resource))
 
     def _plan(self, resource_type: str) -> _TypePlan:
@@ -222,12 +232,19 @@ class IndexExtractor:
         by_key: dict[str, list[int]] = {}
         always: set[int] = set()
         parameters = self.registry.for_type(resource_type).values()
+        derived = {} if self.every_parameter else self.registry.derived(resource_type)
         # composites last, so that they find their components' rows in the memo
         for parameter in sorted(parameters, key=lambda p: p.type == "composite"):
+            derivation = derived.get(parameter.code)
+            if derivation is not None and derivation.target_type is None:
+                continue  # a union of other parameters: their rows answer it
             compiled = self._compile_param(parameter, resource_type)
             if compiled is None:
                 continue
             param_plan, keys = compiled
+            if derivation is not None:
+                identifiers = f"{derivation.sources[0]}:identifier"
+                param_plan = replace(param_plan, identifiers_of=identifiers)
             index = len(params)
             params.append(param_plan)
             if keys is None:
@@ -309,6 +326,24 @@ class IndexExtractor:
                 return None
             keys |= known[-1]
         return frozenset(keys)
+
+
+def _param_rows(
+    plan: _TypePlan,
+    param_plan: _ParamPlan,
+    root: list[Item],
+    resource: dict[str, Any],
+    memo: dict[Any, Any],
+) -> list[Any]:
+    items = param_plan.accessor(root, resource)
+    if not items:
+        return []
+    if param_plan.components:
+        return _composite_rows(param_plan, items, resource, memo)
+    parameter = param_plan.parameter
+    code = parameter.code
+    memo_used = memo if code in plan.component_codes else None
+    return convert(parameter.type, code, items, param_plan.code_system, memo_used)
 
 
 def _resource_index(

@@ -23,6 +23,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from samhandling.fhir.derived_parameters import row_answers
 from samhandling.fhir.indexing.values import extract_index_values
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.search_parameters import default_registry
@@ -100,16 +101,21 @@ def matches(parameters: Sequence[tuple[str, str]], content: dict[str, Any]) -> b
     if not parameters:
         return True
     index = extract_index_values(content)
+    derived = default_registry().derived(index.resource_type)
     for name, value in parameters:
         alternatives = value.split(",")
+        derivation = derived.get(name)  # `patient` is answered by `subject` rows
         if name in PATIENT_PARAMETERS:
             found = any(
-                r.param == name and r.target_type == "Patient" and r.target_id in alternatives
+                row_answers(name, derivation, r.param, r.target_type)
+                and r.target_type == "Patient"
+                and r.target_id in alternatives
                 for r in index.references
             )
         else:
             found = any(
-                t.param == name and _token_matches(t.system, t.code, alternatives)
+                row_answers(name, derivation, t.param)
+                and _token_matches(t.system, t.code, alternatives)
                 for t in index.tokens
             )
         if not found:

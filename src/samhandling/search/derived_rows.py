@@ -1,0 +1,62 @@
+"""The index rows of a parameter, in SQL: its own, or those of the parameters it derives from.
+
+A parameter whose rows are not written (``fhir/derived_parameters.py``: Observation
+``combo-code`` = ``code`` ∪ ``component-code``, ``patient`` = the ``subject`` references to a
+Patient) is answered from its sources' rows: ``param IN (code, component-code)``, or
+``param = 'subject' AND target_type = 'Patient'``. Every place that selects index rows by
+parameter (criteria, chains, ``_has``, ``_sort``, composites, ``:above``/``:below``,
+``_include``/``_revinclude``) goes through ``param_rows``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from samhandling.fhir.derived_parameters import Derivation
+from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
+
+Condition = ColumnElement[bool]
+
+
+def param_rows(
+    columns: Any,
+    resource_type: str | None,
+    code: str,
+    *,
+    suffix: str = "",
+    registry: SearchParameterRegistry | None = None,
+) -> Condition:
+    """The condition selecting, in an index table (``columns``: its ``.c``), the rows of
+    parameter ``code`` (plus ``suffix``: ``:of-type``, ``:identifier``) of
+    ``resource_type``, or of any type (None: by the rows' own ``resource_type``)."""
+    registry = registry or default_registry()
+    if resource_type is not None:
+        derivation = registry.derivation(resource_type, code)
+        if derivation is None or not derivation.covers(suffix):
+            return columns.param == code + suffix
+        return _derived(columns, derivation, suffix)
+    return _any_type(columns, registry.derived_types(code), code, suffix)
+
+
+def _derived(columns: Any, derivation: Derivation, suffix: str) -> Condition:
+    params = derivation.params(suffix)
+    own = columns.param == params[0] if len(params) == 1 else columns.param.in_(params)
+    if derivation.target_type is None:
+        return own
+    return and_(own, columns.target_type == derivation.target_type)
+
+
+def _any_type(columns: Any, derived: Mapping[str, Derivation], code: str, suffix: str) -> Condition:
+    covered = {t: d for t, d in derived.items() if d.covers(suffix)}
+    written = columns.param == code + suffix
+    if not covered:
+        return written
+    types = columns.resource_type
+    return or_(
+        and_(types.not_in(sorted(covered)), written),
+        *(and_(types == t, _derived(columns, d, suffix)) for t, d in sorted(covered.items())),
+    )
