@@ -4,13 +4,17 @@ issuer's keys need no fetching; everything else is left to the full check (issue
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
-from authkit import HPR, JWKS_URI, RSA_KEY, URL, settings, token
+from authkit import EC_KEY, HPR, JWKS_URI, RSA_KEY, URL, settings, token
 from test_auth_jwks import FakeIssuer, bearer, remote_settings
+from test_auth_token_memory import SwappableKeys
 
-from samhandling.auth import Authenticator, AuthError
+from samhandling.auth import Authenticator, AuthError, Principal
+from samhandling.auth import authenticator as authenticator_module
 from samhandling.auth.jwks import RemoteJwks
+from samhandling.auth.tokens import TokenVerifier
 
 
 def test_a_new_token_is_left_to_the_full_check_then_recalled_at_hand() -> None:
@@ -70,3 +74,44 @@ def test_remote_issuer_tokens_are_recalled_at_hand_while_the_keys_are_fresh() ->
     auth.authenticate("GET", URL, bearer(value))
     assert auth.authenticate_at_hand("GET", URL, bearer(value)) is not None
     assert fake.requests == 1
+
+
+def test_the_principal_is_built_once_per_remembered_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[str] = []
+    original = authenticator_module.principal_from_claims
+
+    def counted(*args: Any, **kwargs: Any) -> Principal:
+        built.append("built")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(authenticator_module, "principal_from_claims", counted)
+    now = [time.time()]
+    auth = Authenticator(settings(), clock=lambda: now[0])
+    value = token()
+    first = auth.authenticate("GET", URL, bearer(value))
+    again = auth.authenticate_at_hand("GET", URL, bearer(value))
+    assert again is first and built == ["built"]
+    assert auth.authenticate("GET", URL, bearer(value)) is first and built == ["built"]
+    now[0] += 600 + auth.settings.clock_skew_seconds + 1  # expired: refused, not recalled
+    with pytest.raises(AuthError) as refused:
+        auth.authenticate_at_hand("GET", URL, bearer(value))
+    assert refused.value.issue_code == "expired"
+
+
+def test_a_key_set_without_the_key_forgets_the_principal() -> None:
+    keys = SwappableKeys(RSA_KEY)
+    auth = Authenticator(settings())
+    auth.tokens = TokenVerifier(auth.settings, dict.fromkeys(auth.key_sources, keys))
+    value = token()
+    first = auth.authenticate("GET", URL, bearer(value))
+    assert auth.authenticate_at_hand("GET", URL, bearer(value)) is first
+    keys.swap(EC_KEY)  # the issuer revoked RSA_KEY
+    assert auth.authenticate_at_hand("GET", URL, bearer(value)) is None
+    with pytest.raises(AuthError):
+        auth.authenticate("GET", URL, bearer(value))
+    assert len(auth.tokens.memory) == 0
+    keys.swap(RSA_KEY)  # served again: verified anew, its principal built anew
+    anew = auth.authenticate("GET", URL, bearer(value))
+    assert anew == first and anew is not first

@@ -37,6 +37,7 @@ from samhandling.api.dev_login import authorization_server
 from samhandling.api.export_routes import export_routes
 from samhandling.api.federation_routes import federation_routes
 from samhandling.api.operation_routes import operation_routes
+from samhandling.api.read_dispatch import read_dispatch
 from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
 from samhandling.api.search_routes import search_routes
@@ -112,12 +113,14 @@ def create_app(
     loop_reads = LoopReads.of(engine, statement_timeout_ms=settings.statement_timeout_ms)
     api = _rest_api(engine, settings, platform, federation, routing, loop_reads)
     parts = FrontEndParts(engine, settings, platform, journal, dev, verifier.principal_of)
-    routes = [
+    read, vread = _read_routes(api)
+    routes: list[BaseRoute] = [
         *_operational_routes(engine, metrics),
         *(_dev_issuer_routes(dev, engine, settings) if dev else []),
-        *_fhir_routes(api, settings, platform),
+        *_fhir_routes(api, settings, platform, read, vread),
         *(route for front_end in front_ends for route in front_end(parts)),
     ]
+    routes.insert(0, read_dispatch(routes, read, vread))  # reads by id: no route walk
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -243,7 +246,17 @@ def _operational_routes(engine: Engine, metrics: Metrics) -> list[BaseRoute]:
     ]
 
 
-def _fhir_routes(api: FhirRestApi, settings: Settings, platform: Platform) -> list[BaseRoute]:
+def _read_routes(api: FhirRestApi) -> tuple[Route, Route]:
+    """The generic read and vread routes (also reached by `ReadDispatch`)."""
+    return (
+        Route("/fhir/{type}/{id}", api.read, methods=["GET"]),
+        Route("/fhir/{type}/{id}/_history/{vid}", api.vread, methods=["GET"]),
+    )
+
+
+def _fhir_routes(
+    api: FhirRestApi, settings: Settings, platform: Platform, read: Route, vread: Route
+) -> list[BaseRoute]:
     operations = platform.operations()
     smart = smart_configuration(settings)
 
@@ -270,12 +283,12 @@ def _fhir_routes(api: FhirRestApi, settings: Settings, platform: Platform) -> li
         Route("/fhir/{type}", api.conditional_update, methods=["PUT"]),
         Route("/fhir/{type}", api.conditional_delete, methods=["DELETE"]),
         Route("/fhir/{type}/_history", api.history, methods=["GET"]),
-        Route("/fhir/{type}/{id}", api.read, methods=["GET"]),
+        read,
         Route("/fhir/{type}/{id}", api.update, methods=["PUT"]),
         Route("/fhir/{type}/{id}", api.patch, methods=["PATCH"]),
         Route("/fhir/{type}/{id}", api.delete, methods=["DELETE"]),
         Route("/fhir/{type}/{id}/_history", api.history, methods=["GET"]),
-        Route("/fhir/{type}/{id}/_history/{vid}", api.vread, methods=["GET"]),
+        vread,
     ]
 
 

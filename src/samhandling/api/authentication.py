@@ -98,6 +98,7 @@ class CallerVerifier:
         self.public_root = public_root.rstrip("/")
         self.registers = registers
         self.enforce_registers = enforce_registers
+        self._standings: dict[int, tuple[Principal, str | None, Principal]] = {}
 
     def principal(self, method: str, url: str, headers: Headers) -> Principal:
         """The caller of a request (AuthError when its token does not verify)."""
@@ -125,10 +126,20 @@ class CallerVerifier:
         return self._standing(principal, reason) if known else None
 
     def _standing(self, principal: Principal, reason: str | None) -> Principal:
-        """The registers' answer on the principal; refused at the door if enforced."""
+        """The registers' answer on the principal; refused at the door if enforced. The
+        principal with that answer is kept for the same (remembered) principal object and
+        the same answer: the next request of the token does not copy it again."""
         if reason and self.enforce_registers:
             raise AuthError(403, f"not in the base registers: {reason}", issue_code="forbidden")
-        return replace(principal, registers=RegisterStanding(reason))
+        kept = self._standings.get(id(principal))
+        if kept is not None and kept[0] is principal and kept[1] == reason:
+            return kept[2]
+        standing = replace(principal, registers=RegisterStanding(reason))
+        if len(self._standings) >= MAX_CACHED_CALLERS:
+            self._standings.clear()
+        # the principal itself is kept in the entry, so its id cannot be reused meanwhile
+        self._standings[id(principal)] = (principal, reason, standing)
+        return standing
 
     def principal_of(self, token: str) -> Principal:
         """The caller of a Bearer `token` a front end holds (the web views' session),

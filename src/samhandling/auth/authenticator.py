@@ -128,10 +128,15 @@ class Authenticator:
         return scheme, match["token"]
 
     def _principal(self, verified: VerifiedToken, jkt: str | None) -> Principal:
-        try:
-            principal = principal_from_claims(verified.claims, verified.issuer, dpop_jkt=jkt)
-        except ClaimsInvalid as exc:
-            raise self._refuse("invalid_token", str(exc)) from exc
+        """The Principal of the token's claims: built once per remembered token (claims
+        refused are refused every time: nothing is remembered of them)."""
+        principal = verified.principals.get(jkt)
+        if principal is None:
+            try:
+                principal = principal_from_claims(verified.claims, verified.issuer, dpop_jkt=jkt)
+            except ClaimsInvalid as exc:
+                raise self._refuse("invalid_token", str(exc)) from exc
+            verified.principals[jkt] = principal
         log.debug("authenticated %s via %s", principal.kind, verified.issuer.issuer)
         return principal
 

@@ -23,8 +23,8 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from samhandling.auth.jose import (
     JoseInvalid,
@@ -36,6 +36,9 @@ from samhandling.auth.jose import (
 )
 from samhandling.auth.jwks import KeyNotFound, KeySource, KeysUnavailable
 from samhandling.auth.settings import AuthSettings, TrustedIssuer
+
+if TYPE_CHECKING:
+    from samhandling.auth.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,12 @@ class VerifiedToken:
     header: dict[str, Any]
     claims: dict[str, Any]
     issuer: TrustedIssuer
+    #: the Principal its claims describe, by DPoP key binding, once built: it lives as long
+    #: as this verified token is remembered (forgotten with it when it expires or its key
+    #: leaves the issuer's key set; a token verified anew starts empty)
+    principals: dict[str | None, Principal] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     @property
     def jkt(self) -> str | None:
