@@ -60,8 +60,8 @@ def test_each_read_sees_the_latest_commit_and_leaves_no_transaction_open(
 
     async def scenario() -> list[Any]:
         seen = [await reads.current("Patient", rid)]
-        (connection,) = reads.connections._loops.values()
-        assert not connection.in_transaction  # no snapshot held until the next read
+        (here,) = reads.connections._loops.values()
+        assert not here.connection.in_transaction  # no snapshot held until the next read
         _update(engine, rid, "female")  # another connection's commit (another request's)
         seen.append(await reads.current("Patient", rid))
         seen.append(await reads.current("Patient", _create(engine)))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from typing import Any
+from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Boolean, Engine
@@ -105,17 +105,16 @@ class LoopSqlite:
             "isolation_level": None,
         }
         self.seconds = statement_timeout_ms / 1000
-        self.deadline = 0.0  # of the statement running now (the progress handler's)
-        self._loops: WeakKeyDictionary[asyncio.AbstractEventLoop, sqlite3.Connection] = (
+        self._loops: WeakKeyDictionary[asyncio.AbstractEventLoop, _ReadConnection] = (
             WeakKeyDictionary()
         )
 
     def row(self, sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
         """The first row `sql` finds (as a dict of its columns), or None; stepped to the end."""
-        connection = self._here()
+        here = self._here()
         if self.seconds > 0:
-            self.deadline = time.monotonic() + self.seconds
-        cursor = connection.cursor()
+            here.deadline[0] = time.monotonic() + self.seconds
+        cursor = here.connection.cursor()
         try:
             rows = cursor.execute(sql, params).fetchall()  # to its end: so is the transaction
         except sqlite3.OperationalError as exc:
@@ -129,34 +128,40 @@ class LoopSqlite:
         return dict(zip([column[0] for column in cursor.description], rows[0], strict=True))
 
     def close(self) -> None:
-        """Close the running loop's connection and every other loop's."""
-        connections = list(self._loops.values())
+        """Close the running loop's connection (the server's shutdown); forget every other
+        loop's (each is its loop's thread's to use; collected, it closes itself)."""
+        here = self._loops.pop(asyncio.get_running_loop(), None)
         self._loops.clear()
-        for connection in connections:
-            connection.close()
+        if here is not None:
+            here.connection.close()
 
-    def _here(self) -> sqlite3.Connection:
+    def _here(self) -> _ReadConnection:
         loop = asyncio.get_running_loop()
-        connection = self._loops.get(loop)
-        if connection is None:
+        here = self._loops.get(loop)
+        if here is None:
             for other_loop, stale in list(self._loops.items()):
-                if other_loop.is_closed():
-                    stale.close()
+                if other_loop.is_closed():  # nothing runs on it any more
+                    stale.connection.close()
                     del self._loops[other_loop]
-            connection = self._loops[loop] = self._connect()
-        return connection
+            here = self._loops[loop] = self._connect()
+        return here
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> _ReadConnection:
         connection = sqlite3.connect(self.database, **self.options)
         connection.execute("PRAGMA busy_timeout=0")  # a lock is waited for on a thread
         connection.execute("PRAGMA query_only=ON")
+        deadline = [0.0]  # of the statement running now
         if self.seconds > 0:
             # a true result makes SQLite stop the statement: "interrupted" (as the engine's)
-            connection.set_progress_handler(self._past_deadline, SQLITE_PROGRESS_STEPS)
-        return connection
+            connection.set_progress_handler(
+                lambda: time.monotonic() > deadline[0], SQLITE_PROGRESS_STEPS
+            )
+        return _ReadConnection(connection, deadline)
 
-    def _past_deadline(self) -> bool:
-        return time.monotonic() > self.deadline
+
+class _ReadConnection(NamedTuple):
+    connection: sqlite3.Connection
+    deadline: list[float]
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
