@@ -10,6 +10,7 @@ requests (parameters, a DPoP proof) keep the thread pool.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,3 +119,17 @@ def test_parameters_dpop_and_bad_positions_keep_the_thread_pool(
     assert reads.statements == before + 1  # then read on the loop: the caller is settled
     assert client.get(url).status_code == 200
     assert reads.statements == before + 2
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_sqlite_connection_on_the_loop_is_closed_at_shutdown(
+    database_url: str, tmp_path: Path
+) -> None:
+    with make_client(database_url, tmp_path) as client:
+        assert client.get("/fhir/Patient/none").status_code == 404  # a token to recall
+        assert client.get("/fhir/Patient/none").status_code == 404
+        reads = client.app.state.loop_reads  # type: ignore[attr-defined]
+        (here,) = reads.connections._loops.values()  # opened by the reads on the loop
+        assert reads.statements >= 1
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        here.connection.execute("SELECT 1")
