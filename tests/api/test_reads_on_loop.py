@@ -1,14 +1,16 @@
 """A read by id on the event loop (issue 24) answers exactly as the threaded read does.
 
-On PostgreSQL a read or vread by a caller authenticated on the loop runs its statements on
-psycopg's asyncio connections (`LoopReads`, whose `statements` counter proves the path);
-each case below is asked once that way and once with the fast path switched off, and the
-two answers (status, body bytes, headers) and their audit records must be the same. Other
-requests (parameters, a DPoP proof, SQLite) keep the thread pool.
+A read or vread by a caller authenticated on the loop runs its statements there: on
+PostgreSQL on psycopg's asyncio connections, on SQLite on a connection of the loop's own
+(`LoopReads`, whose `statements` counter proves the path). Each case below, on both
+engines, is asked once that way and once with the fast path switched off, and the two
+answers (status, body bytes, headers) and their audit records must be the same. Other
+requests (parameters, a DPoP proof) keep the thread pool.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +24,6 @@ from fixtures.dpop_proofs import proof
 from fixtures.fhir_app import BASE, FHIR_JSON, make_client, mint
 from fixtures.read_paths import both_ways, last_record
 from samhandling.services.lab_results.labels import ACT_REASON, QUALITY_ASSURANCE
-
-ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 @pytest.fixture
@@ -45,7 +45,6 @@ def observation(**extra: Any) -> dict[str, Any]:
     return {"resourceType": "Observation", "status": "final", "code": {"text": "vekt"}, **extra}
 
 
-@ON_POSTGRES
 def test_read_and_vread_run_on_the_loop_with_the_same_answers(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -64,7 +63,6 @@ def test_read_and_vread_run_on_the_loop_with_the_same_answers(
     assert (current.status_code, current.headers["etag"], sent) == (200, 'W/"2"', 2)
 
 
-@ON_POSTGRES
 def test_not_modified_unknown_and_deleted_on_the_loop(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -84,7 +82,6 @@ def test_not_modified_unknown_and_deleted_on_the_loop(
     assert (wrong.status_code, sent) == (404, 0)
 
 
-@ON_POSTGRES
 def test_refusals_on_the_loop_are_the_threaded_refusals(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -102,7 +99,6 @@ def test_refusals_on_the_loop_are_the_threaded_refusals(
     assert (denied.status_code, sent) == (403, 0)  # refused before anything was read
 
 
-@ON_POSTGRES
 def test_parameters_dpop_and_bad_positions_keep_the_thread_pool(
     client: TestClient, tmp_path: Path
 ) -> None:
@@ -126,8 +122,14 @@ def test_parameters_dpop_and_bad_positions_keep_the_thread_pool(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_sqlite_reads_stay_on_the_thread_pool(client: TestClient) -> None:
-    assert client.app.state.loop_reads is None  # type: ignore[attr-defined]
-    url = f"/fhir/Observation/{create(client, observation())['id']}"
-    assert client.get(url).status_code == 200
-    assert client.get(f"{url}/_history/1").status_code == 200
+def test_the_sqlite_connection_on_the_loop_is_closed_at_shutdown(
+    database_url: str, tmp_path: Path
+) -> None:
+    with make_client(database_url, tmp_path) as client:
+        assert client.get("/fhir/Patient/none").status_code == 404  # a token to recall
+        assert client.get("/fhir/Patient/none").status_code == 404
+        reads = client.app.state.loop_reads  # type: ignore[attr-defined]
+        (here,) = reads.connections._loops.values()  # opened by the reads on the loop
+        assert reads.statements >= 1
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        here.connection.execute("SELECT 1")

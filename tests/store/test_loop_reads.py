@@ -1,6 +1,7 @@
 """The reads by id on the event loop (issue 24): the store's prebuilt statements sent on
-psycopg's asyncio connections give what the threaded reader gives, survive a dead pooled
-connection, stay within their bound and answer a statement timeout as the threaded read."""
+psycopg's asyncio connections (or SQLite's connection of the loop's own) give what the
+threaded reader gives, survive a dead pooled connection, stay within their bound and answer
+a statement timeout as the threaded read (SQLite's own cases: test_loop_sqlite.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from samhandling.interactions import crud
 from samhandling.store import loop_pool
 from samhandling.store.database import make_engine, read_connection, write_connection
 from samhandling.store.loop_reads import APPLICATION_NAME, LoopReads
+from samhandling.store.loop_sqlite import SqliteLoopReads
 from samhandling.store.reader import read_current, read_live_before, read_version
 from samhandling.store.version_writer import VersionWriter
 
@@ -44,7 +46,6 @@ async def _all(reads: LoopReads, rid: str) -> list[Any]:
         await reads.close()
 
 
-@ON_POSTGRES
 def test_loop_reads_give_what_the_threaded_reader_gives(engine: Engine) -> None:
     rid = _stored(engine)
     with read_connection(engine) as connection:
@@ -55,7 +56,8 @@ def test_loop_reads_give_what_the_threaded_reader_gives(engine: Engine) -> None:
             None,
             None,
         ]
-    reads = LoopReads(engine)
+    reads = LoopReads.of(engine)
+    assert reads is not None
     assert asyncio.run(_all(reads, rid)) == expected
     assert expected[0] is not None and expected[0].deleted and reads.statements == 5
 
@@ -73,6 +75,7 @@ def test_a_dead_pooled_connection_is_replaced_and_the_read_run_again(engine: Eng
                     text(
                         "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))"
                         " FROM pg_stat_activity WHERE application_name = :name"
+                        " AND datname = current_database()"  # not another test's or server's
                     ),
                     {"name": APPLICATION_NAME},
                 ).scalar()
@@ -130,10 +133,14 @@ def test_the_pool_lends_at_most_its_size_and_then_times_out(
 
 
 @ON_POSTGRES
-def test_no_loop_reads_on_sqlite_but_on_postgresql(engine: Engine, tmp_path: Any) -> None:
-    sqlite = make_engine(f"sqlite:///{tmp_path}/db.sqlite")
+def test_loop_reads_on_postgresql_a_sqlite_file_but_not_in_memory(
+    engine: Engine, tmp_path: Any
+) -> None:
+    assert type(LoopReads.of(engine)) is LoopReads
+    on_file, in_memory = make_engine(f"sqlite:///{tmp_path}/db.sqlite"), make_engine("sqlite://")
     try:
-        assert LoopReads.of(sqlite) is None
+        assert isinstance(LoopReads.of(on_file), SqliteLoopReads)
+        assert LoopReads.of(in_memory) is None  # a connection of its own: another database
     finally:
-        sqlite.dispose()
-    assert isinstance(LoopReads.of(engine), LoopReads)
+        on_file.dispose()
+        in_memory.dispose()

@@ -79,7 +79,7 @@ class FhirRestApi:
         self.policy_rules = policy_rules  # the services' part of the access policy
         self.write_rules = tuple(write_rules)
         self.federation = federation  # other servers searched beside this one
-        self.loop_reads = loop_reads  # reads by id without a worker thread (PostgreSQL)
+        self.loop_reads = loop_reads  # reads by id without a worker thread
 
     async def _write(self, request: Request, action: Callable[[VersionWriter], T]) -> T:
         guard = self.guard(request)
@@ -156,13 +156,13 @@ class FhirRestApi:
 
     def reads_on_loop(self, request: Request) -> LoopReads | None:
         """Where a read by id runs on the event loop (issue 24), or None: on the thread pool.
-        Only where its answer cannot differ from the threaded read's: PostgreSQL, no replica
-        to route to (read-your-writes is the router's), no query parameters, and a caller
-        without a DPoP proof. The caller's facts (a citizen's patients and powers of
-        attorney, the registers' answer) were all settled before the handler ran, and the
-        judgement is pure, so a citizen's read may run here too; a DPoP proof's replay row
-        is a write, whose caller keeps the thread pool. A malformed commit position is a
-        400 either way."""
+        Only where its answer cannot differ from the threaded read's: PostgreSQL or a
+        SQLite file (`LoopReads.of`), no replica to route to (read-your-writes is the
+        router's), no query parameters, and a caller without a DPoP proof. The caller's
+        facts (a citizen's patients and powers of attorney, the registers' answer) were all
+        settled before the handler ran, and the judgement is pure, so a citizen's read may
+        run here too; a DPoP proof's replay row is a write, whose caller keeps the thread
+        pool. A malformed commit position is a 400 either way."""
         if self.loop_reads is None or self.routing.replicated:
             return None
         _route(request)

@@ -1,5 +1,6 @@
-"""Read and vread on the event loop (PostgreSQL; issue 24): `read.read` and `read.vread`
-with their statements sent by `store.loop_reads.LoopReads`, no worker thread.
+"""Read and vread on the event loop (issue 24): `read.read` and `read.vread` with their
+statements sent by `store.loop_reads.LoopReads` (PostgreSQL's asyncio connections, or
+SQLite's connection of the loop's own), no worker thread.
 
 The same steps in the same order as the threaded interactions, and the same judgements
 (`read.judge_current`, `judge_deletion`, `judge_version`: pure, shared), so the answer,

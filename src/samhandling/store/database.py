@@ -28,7 +28,7 @@ from samhandling.fhir.outcome import FhirError, error
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # SQLite calls the progress handler every this many virtual-machine instructions (~1 ms)
-_SQLITE_PROGRESS_STEPS = 10_000
+SQLITE_PROGRESS_STEPS = 10_000
 _UNBOUNDED = "no_statement_timeout"
 # A pooled connection idle longer than this is pinged when taken (a restart of the database
 # shows after an idle spell); one in steady use is not: a read meeting a dead connection is
@@ -134,7 +134,7 @@ def _limit_sqlite_statements(engine: Engine, seconds: float) -> None:
             return
         deadline = time.monotonic() + seconds
         # a true result makes SQLite stop the statement: "interrupted"
-        raw.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_PROGRESS_STEPS)
+        raw.set_progress_handler(lambda: time.monotonic() > deadline, SQLITE_PROGRESS_STEPS)
 
 
 def lift_statement_timeout(connection: Connection) -> None:

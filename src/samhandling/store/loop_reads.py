@@ -1,4 +1,4 @@
-"""The reads of one resource by id on the event loop (PostgreSQL; issue 24).
+"""The reads of one resource by id on the event loop (issue 24).
 
 `LoopReads` sends the prebuilt statements of `store/reader.py` (the current version, a
 given version, the live version a deletion deleted) on psycopg's asyncio connections of a
@@ -9,13 +9,15 @@ third of the server's time per read on the 2-core host (bench/RESULTS.md).
 
 Like `store.database.statement_connection`: a statement stopped by the statement timeout
 answers 503 `too-costly`; a dead pooled connection is replaced and the read run again.
+On SQLite `LoopReads.of` gives `store.loop_sqlite.SqliteLoopReads`: the same statements and
+answers, from a connection of the loop's own, synchronously.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Dialect, Engine
 
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.store.database import is_sqlite
@@ -31,13 +33,7 @@ class LoopReads:
     `statements` counts the statements it answered (the tests' proof of the path)."""
 
     def __init__(self, engine: Engine, *, size: int = 10, statement_timeout_ms: int = 0) -> None:
-        compiled = {name: stmt.compile(dialect=engine.dialect) for name, stmt in PREBUILT.items()}
-        self.sql = {name: str(form) for name, form in compiled.items()}
-        # the values the statements carry themselves (a LIMIT's)
-        self.fixed = {
-            name: {key: value for key, value in form.params.items() if value is not None}
-            for name, form in compiled.items()
-        }
+        self.sql, self.fixed = prebuilt_sql(engine.dialect)
         self.pool = LoopPool(
             engine, APPLICATION_NAME, size=size, statement_timeout_ms=statement_timeout_ms
         )
@@ -45,10 +41,13 @@ class LoopReads:
 
     @classmethod
     def of(cls, engine: Engine, *, statement_timeout_ms: int = 0) -> LoopReads | None:
-        """Reads on the loop for `engine`: None on SQLite (in-process, its reads are cheap
-        and stay on the thread pool)."""
+        """Reads on the loop for `engine`: on PostgreSQL psycopg's asyncio connections, on
+        a SQLite file a connection of each loop's own; None for an in-memory SQLite
+        database (another connection would see another database)."""
         if is_sqlite(engine):
-            return None
+            from samhandling.store.loop_sqlite import SqliteLoopReads  # it builds on this one
+
+            return SqliteLoopReads.of_file(engine, statement_timeout_ms=statement_timeout_ms)
         return cls(engine, statement_timeout_ms=statement_timeout_ms)
 
     async def current(self, resource_type: str, resource_id: str) -> StoredVersion | None:
@@ -77,10 +76,14 @@ class LoopReads:
         await self.pool.close()
 
     async def _one(self, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        row = await self._fetch(name, self.sql[name], {**self.fixed[name], **params})
+        self.statements += 1
+        return row
+
+    async def _fetch(self, name: str, sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The row statement `name` (as `sql`) finds with `params`, or None."""
         import psycopg
         from psycopg.rows import dict_row
-
-        sql, params = self.sql[name], {**self.fixed[name], **params}
 
         async def fetch(connection: Any) -> dict[str, Any] | None:
             cursor = connection.cursor(row_factory=dict_row)
@@ -89,12 +92,27 @@ class LoopReads:
             return row
 
         try:
-            row = await self.pool.run(fetch)
+            return await self.pool.run(fetch)
         except psycopg.errors.QueryCanceled as exc:
-            message = "The request took longer than the statement timeout and was stopped"
-            raise FhirError(503, error("too-costly", message)) from exc
-        self.statements += 1
-        return row
+            raise too_costly() from exc
+
+
+def prebuilt_sql(dialect: Dialect) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """The text of `reader.PREBUILT`'s statements in `dialect`, and the values they carry
+    themselves (a LIMIT's), by name."""
+    compiled = {name: stmt.compile(dialect=dialect) for name, stmt in PREBUILT.items()}
+    sql = {name: str(form) for name, form in compiled.items()}
+    fixed = {
+        name: {key: value for key, value in form.params.items() if value is not None}
+        for name, form in compiled.items()
+    }
+    return sql, fixed
+
+
+def too_costly() -> FhirError:
+    """The answer to a statement the statement timeout stopped (as the threaded read's)."""
+    message = "The request took longer than the statement timeout and was stopped"
+    return FhirError(503, error("too-costly", message))
 
 
 def _version(row: dict[str, Any] | None) -> StoredVersion | None:

@@ -3,7 +3,8 @@ threaded reads do: the citizen's patients and powers of attorney are settled by 
 authentication before the handler runs, and the judgement (the policy and the lab-results
 rule: block, release delay) is pure. Each read is asked once on the loop and once with the
 loop switched off (`fixtures.read_paths.both_ways`): same status, body bytes, headers and
-audit record. An attorney whose grant was revoked is refused on the loop as on a thread."""
+audit record, on both engines. An attorney whose grant was revoked is refused on the loop
+as on a thread."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from fixtures.critical_information import CITIZEN
 from fixtures.lab_results import Results, submission, submit
 from fixtures.read_paths import both_ways, last_record
 
-ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 GRANTOR = "persona-grantor"  # Gunnar, who gave the `attorney` persona (Frida) his power
 
 
@@ -28,7 +28,6 @@ def _read(results: Results, monkeypatch: pytest.MonkeyPatch, url: str, persona: 
     return int(answer.status_code)
 
 
-@ON_POSTGRES
 def test_the_citizens_reads_run_on_the_loop_with_the_threaded_answers(
     results: Results, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -55,7 +54,6 @@ def test_the_citizens_reads_run_on_the_loop_with_the_threaded_answers(
     assert _read(results, monkeypatch, f"{gone}/_history/1", "citizen") == 200
 
 
-@ON_POSTGRES
 def test_an_attorney_reads_on_the_loop_until_the_grant_is_revoked(
     results: Results, monkeypatch: pytest.MonkeyPatch
 ) -> None:
