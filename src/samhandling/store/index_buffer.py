@@ -34,7 +34,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Delete, Insert, Table, Update, event, insert
 from sqlalchemy.exc import DBAPIError
@@ -59,6 +60,9 @@ from samhandling.store.schema import (
 Key = tuple[str, str]
 READS_CURRENT_ROWS = "samhandling_reads_current_rows"
 _INFO_KEY = "samhandling.index_buffer"
+# At most this many rows go in as one statement (parameters: a few thousand, far below
+# PostgreSQL's 65,535); more go in by COPY (`IndexBuffer.flush`).
+_ONE_STATEMENT_ROWS = 200
 _REPLACED_TABLES = frozenset({compartment, *INDEX_TABLES.values()})
 _SAVEPOINT_STATEMENTS = (SavepointClause, RollbackToSavepointClause, ReleaseSavepointClause)
 _WRITER_TABLES = frozenset(
@@ -149,9 +153,7 @@ class IndexBuffer:
         self._flushing = True
         try:
             pending, self._rows, self._keys = self._rows, {}, set()
-            for table, rows in pending.items():
-                if rows:
-                    _insert(self.connection, table, rows)
+            _insert_all(self.connection, {t: rows for t, rows in pending.items() if rows})
         finally:
             self._flushing = False
 
@@ -160,7 +162,7 @@ class IndexBuffer:
         that reads nothing else."""
         rows = self._rows.pop(resource, None)
         if rows and not self._closed:
-            _insert(self.connection, resource, rows)
+            _insert_all(self.connection, {resource: rows})
 
     def _before_execute(
         self, _connection: Connection, statement: Any, _multi: Any, _params: Any, options: Any
@@ -184,6 +186,75 @@ class IndexBuffer:
         self._closed = True
 
 
+def _insert_all(connection: Connection, pending: dict[Table, list[dict[str, Any]]]) -> None:
+    if _in_one_statement(connection, pending):
+        _insert_in_one(connection, pending)
+        return
+    for table, rows in pending.items():
+        _insert(connection, table, rows)
+
+
+def _in_one_statement(connection: Connection, pending: dict[Table, list[dict[str, Any]]]) -> bool:
+    """Whether the rows go in with one multi-row INSERT per table in one statement: on
+    PostgreSQL, for a few rows (a single write's). A COPY per table costs a round trip and
+    the driver's COPY machinery each, more than the statement's parameters for a few rows;
+    a Bundle's thousands of rows go in by COPY."""
+    if not pending or is_sqlite(connection):
+        return False
+    return sum(len(rows) for rows in pending.values()) <= _ONE_STATEMENT_ROWS
+
+
+def _insert_in_one(connection: Connection, pending: dict[Table, list[dict[str, Any]]]) -> None:
+    """The rows of every table in one statement (data-modifying CTEs): one round trip."""
+    shape: list[tuple[str, tuple[str, ...], int]] = []
+    values: list[Any] = []
+    for table, rows in pending.items():
+        statistics.note_written(connection.engine, table.name, len(rows))
+        columns = tuple(dict.fromkeys(c for row in rows for c in row))
+        shape.append((table.name, columns, len(rows)))
+        values.extend(row.get(c) for row in rows for c in columns)
+    statement = _statement_of(tuple(shape))
+    import psycopg
+
+    dbapi: Any = connection.connection.dbapi_connection  # psycopg, in this transaction
+    driver_error = connection.dialect.loaded_dbapi.Error
+    try:
+        with psycopg.RawCursor(dbapi) as cursor:
+            cursor.execute(statement, values)
+    except driver_error as failure:
+        _raise_as_statement_error(connection, statement, failure)
+
+
+@lru_cache(maxsize=512)
+def _statement_of(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> str:
+    """`WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …` for tables of (name, columns,
+    rows), the parameters ($1…) row by row, table by table."""
+    inserts, number = [], 0
+    for name, columns, count in shape:
+        rows = []
+        for _ in range(count):
+            rows.append("(" + ", ".join(f"${number + i + 1}" for i in range(len(columns))) + ")")
+            number += len(columns)
+        names = ", ".join(f'"{c}"' for c in columns)
+        inserts.append(f'INSERT INTO "{name}" ({names}) VALUES {", ".join(rows)}')
+    if len(inserts) == 1:
+        return inserts[0]
+    ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(inserts[:-1]))
+    return f"WITH {ctes} {inserts[-1]}"
+
+
+def _raise_as_statement_error(
+    connection: Connection, statement: str, failure: Exception
+) -> NoReturn:
+    # raised as SQLAlchemy raises a statement's error, so callers tell a unique key's
+    # refusal (IntegrityError) or an outage apart as they do for any statement
+    driver_error = connection.dialect.loaded_dbapi.Error
+    broken = isinstance(failure, connection.dialect.loaded_dbapi.OperationalError)
+    raise DBAPIError.instance(
+        statement, None, failure, driver_error, connection_invalidated=broken
+    ) from failure
+
+
 def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     # counted before the commit: a rolled-back write makes the next ANALYZE come a little
     # early, which is harmless (store/statistics.py)
@@ -201,11 +272,6 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
             for row in rows:
                 copy.write_row([row.get(c) for c in columns])
     except driver_error as failure:
-        # raised as SQLAlchemy raises a statement's error, so callers tell a unique key's
-        # refusal (IntegrityError) or an outage apart as they do for any statement
-        broken = isinstance(failure, connection.dialect.loaded_dbapi.OperationalError)
-        raise DBAPIError.instance(
-            statement, None, failure, driver_error, connection_invalidated=broken
-        ) from failure
+        _raise_as_statement_error(connection, statement, failure)
     finally:
         cursor.close()

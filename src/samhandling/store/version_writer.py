@@ -71,6 +71,18 @@ _UPDATE_CURRENT = update(resource).where(
     resource.c.resource_id == bindparam("key_id"),
 )
 
+_NEW_TRANSACTION = (
+    insert(transaction_log)
+    .values(committed_at_us=bindparam("committed_at_us"))
+    .returning(transaction_log.c.tx_id)
+)
+_CURRENT = select(resource).where(
+    resource.c.resource_type == bindparam("key_type"),
+    resource.c.resource_id == bindparam("key_id"),
+)
+_CURRENT_LOCKED = _CURRENT.with_for_update()
+_READS_CURRENT = {READS_CURRENT_ROWS: True}
+
 
 class SearchParameterWrites:
     """How many SearchParameter versions this process has written (searches compare it to
@@ -134,10 +146,8 @@ class VersionWriter:
     @property
     def tx_id(self) -> int:
         if self._tx_id is None:
-            stmt = insert(transaction_log).values(committed_at_us=now_us())
-            self._tx_id = int(
-                self.connection.execute(stmt.returning(transaction_log.c.tx_id)).scalar_one()
-            )
+            at = {"committed_at_us": now_us()}
+            self._tx_id = int(self.connection.execute(_NEW_TRANSACTION, at).scalar_one())
         return self._tx_id
 
     def _timestamp(self) -> int:
@@ -147,15 +157,13 @@ class VersionWriter:
 
     def current(self, resource_type: str, resource_id: str) -> StoredVersion | None:
         """The current version, locked against concurrent writers until commit."""
-        stmt = select(resource).where(
-            resource.c.resource_type == resource_type, resource.c.resource_id == resource_id
-        )
-        if self.locks_rows:
-            stmt = stmt.with_for_update()
+        stmt = _CURRENT_LOCKED if self.locks_rows else _CURRENT
         # It reads only the current row: the queued index rows need not be inserted first
         # (only a bulk load's queued current rows are: index_buffer.READS_CURRENT_ROWS).
-        options = {READS_CURRENT_ROWS: True}
-        row = self.connection.execute(stmt, execution_options=options).mappings().first()
+        key = {"key_type": resource_type, "key_id": resource_id}
+        row = (
+            self.connection.execute(stmt, key, execution_options=_READS_CURRENT).mappings().first()
+        )
         return None if row is None else _stored(resource_type, row)
 
     def current_many(self, resource_type: str, resource_ids: list[str]) -> dict[str, StoredVersion]:
