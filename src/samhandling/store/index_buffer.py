@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection, Delete, Insert, Table, Update, event, insert
+from sqlalchemy import Connection, Delete, Insert, Table, Update, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import (
     ReleaseSavepointClause,
@@ -56,6 +56,7 @@ from samhandling.store.schema import (
     resource_version,
     transaction_log,
 )
+from samhandling.store.sqlite_driver import insert_rows
 
 Key = tuple[str, str]
 READS_CURRENT_ROWS = "samhandling_reads_current_rows"
@@ -261,7 +262,7 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
     statistics.note_written(connection.engine, table.name, len(rows))
     columns = list(dict.fromkeys(c for row in rows for c in row))
     if is_sqlite(connection):
-        connection.execute(insert(table), [{c: row.get(c) for c in columns} for row in rows])
+        insert_rows(connection, table.name, rows)
         return
     names = ", ".join(f'"{c}"' for c in columns)
     statement = f'COPY "{table.name}" ({names}) FROM STDIN'

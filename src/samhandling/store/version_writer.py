@@ -41,6 +41,7 @@ from samhandling.store.schema import (
     resource_version,
     transaction_log,
 )
+from samhandling.store.sqlite_driver import run_many
 
 if TYPE_CHECKING:  # a type only: the store never runs the rules, it carries them
     from samhandling.interactions.write_rules import WriteRule
@@ -61,6 +62,11 @@ _INDEX_DELETE_IN_ONE = _INDEX_DELETES[-1].add_cte(
         for number, statement in enumerate(_INDEX_DELETES[:-1])
     )
 )
+# SQLite's, as text for its driver (store/sqlite_driver.py: no execution context each)
+_SQLITE_INDEX_DELETES = [
+    f'DELETE FROM "{table.name}" WHERE resource_type = ? AND resource_id = ?'
+    for table in (*INDEX_TABLES.values(), compartment)
+]
 
 # The current row's insert and update, built once too and given their values as parameters
 # (a statement built with its values per write is a new statement to SQLAlchemy each time:
@@ -290,8 +296,8 @@ class VersionWriter:
         self.buffer.discard((resource_type, resource_id))
         key = {"resource_type": resource_type, "resource_id": resource_id}
         if is_sqlite(self.connection):
-            for statement in _INDEX_DELETES:
-                self.connection.execute(statement, key)
+            for statement in _SQLITE_INDEX_DELETES:
+                run_many(self.connection, statement, [(resource_type, resource_id)])
             return
         self.connection.execute(_INDEX_DELETE_IN_ONE, key)
 
