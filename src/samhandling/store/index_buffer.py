@@ -36,8 +36,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NoReturn
+from weakref import WeakKeyDictionary, WeakSet
 
-from sqlalchemy import Connection, Delete, Insert, Table, Update, event
+from sqlalchemy import Connection, Delete, Engine, Insert, Table, Update, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import (
     ReleaseSavepointClause,
@@ -60,7 +61,9 @@ from samhandling.store.sqlite_driver import insert_rows
 
 Key = tuple[str, str]
 READS_CURRENT_ROWS = "samhandling_reads_current_rows"
-_INFO_KEY = "samhandling.index_buffer"
+# the buffer of each connection's transaction, and the engines whose events reach them
+_BUFFERS: WeakKeyDictionary[Connection, IndexBuffer] = WeakKeyDictionary()
+_HEARING: WeakSet[Engine] = WeakSet()
 # At most this many rows go in as one statement (parameters: a few thousand, far below
 # PostgreSQL's 65,535); more go in by COPY (`IndexBuffer.flush`).
 _ONE_STATEMENT_ROWS = 200
@@ -96,22 +99,19 @@ class IndexBuffer:
         self._keys: set[Key] = set()
         self._flushing = False
         # The transaction is over once it commits or rolls back: a later one on the same
-        # connection is not ours (the listeners stay, inert: SQLAlchemy cannot remove a
-        # listener while it runs the event).
+        # connection is not ours.
         self._closed = False
-        event.listen(connection, "before_execute", self._before_execute)
-        event.listen(connection, "commit", self._at_commit)
-        event.listen(connection, "rollback", self._at_rollback)
         keep_with_savepoints(connection, self)
 
     @classmethod
     def of(cls, connection: Connection) -> IndexBuffer:
         """The buffer of the connection's current transaction (one for all its writers)."""
-        found = connection.info.get(_INFO_KEY)
-        if isinstance(found, IndexBuffer) and found.connection is connection and not found._closed:
+        found = _BUFFERS.get(connection)
+        if found is not None and not found._closed:
             return found
+        _hear(connection.engine)
         buffer = cls(connection)
-        connection.info[_INFO_KEY] = buffer
+        _BUFFERS[connection] = buffer
         return buffer
 
     def add(self, table: Table, key: Key, rows: Iterable[dict[str, Any]]) -> None:
@@ -165,9 +165,8 @@ class IndexBuffer:
         if rows and not self._closed:
             _insert_all(self.connection, {resource: rows})
 
-    def _before_execute(
-        self, _connection: Connection, statement: Any, _multi: Any, _params: Any, options: Any
-    ) -> None:
+    def before_execute(self, statement: Any, options: Any) -> None:
+        """Insert what a statement about to run on the connection may read."""
         if isinstance(statement, Insert | Update | Delete) and statement.table in _WRITER_TABLES:
             return  # the writer's own blind writes: nothing they do reads the index
         if isinstance(statement, _SAVEPOINT_STATEMENTS):
@@ -177,14 +176,54 @@ class IndexBuffer:
             return
         self.flush()
 
-    def _at_commit(self, _connection: Connection) -> None:
+    def at_commit(self) -> None:
+        """Insert everything queued: the transaction is about to commit."""
         if not self._closed:
             self.flush()
         self._closed = True
 
-    def _at_rollback(self, _connection: Connection) -> None:
+    def at_rollback(self) -> None:
+        """Forget everything queued: the transaction rolled back."""
         self._rows, self._keys = {}, set()
         self._closed = True
+
+
+def _hear(engine: Engine) -> None:
+    """Send the engine's statements, commits and rollbacks to the buffer of their connection.
+
+    The listeners are the engine's, added once: listening on each transaction's connection
+    cost a write more than its COPY (SQLAlchemy builds the connection's own dispatch)."""
+    if engine in _HEARING:
+        return
+    event.listen(engine, "before_execute", _before_execute)
+    event.listen(engine, "commit", _at_commit)
+    event.listen(engine, "rollback", _at_rollback)
+    _HEARING.add(engine)
+
+
+def _running(connection: Connection) -> IndexBuffer | None:
+    found = _BUFFERS.get(connection)
+    return None if found is None or found._closed else found
+
+
+def _before_execute(
+    connection: Connection, statement: Any, _multi: Any, _params: Any, options: Any
+) -> None:
+    buffer = _running(connection)
+    if buffer is not None:
+        buffer.before_execute(statement, options)
+
+
+def _at_commit(connection: Connection) -> None:
+    buffer = _running(connection)
+    if buffer is not None:
+        buffer.at_commit()
+
+
+def _at_rollback(connection: Connection) -> None:
+    buffer = _running(connection)
+    if buffer is not None:
+        buffer.at_rollback()
 
 
 def _insert_all(connection: Connection, pending: dict[Table, list[dict[str, Any]]]) -> None:
