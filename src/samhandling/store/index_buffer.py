@@ -2,8 +2,9 @@
 
 A transaction Bundle of 500 resources writes some 20,000 index rows. Inserted one
 statement (or one executemany row) at a time they cost a round trip each; buffered, they
-go in with one `COPY … FROM STDIN` per table on PostgreSQL (an `executemany` on SQLite)
-when the transaction is about to read or to commit:
+go in with one `COPY … FROM STDIN` per table on PostgreSQL — a single write's few rows
+with one statement for all tables (`_insert_in_one`) — and an `executemany` per table on
+SQLite's driver, when the transaction is about to read or to commit:
 
 * before any statement runs on the connection (SQLAlchemy `before_execute`) except the
   version writer's own inserts, updates and deletes of resource, version, outbox and index
