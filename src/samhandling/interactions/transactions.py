@@ -74,8 +74,10 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def writer(connection: Connection, guard: AccessGuard, rules: Sequence[WriteRule]) -> VersionWriter:
-    """The writer of one write transaction: the caller's guard and the services' rules."""
-    return VersionWriter(connection, guard, rules)
+    """The writer of one write transaction: the caller's guard and the services' rules.
+    A create at a server-assigned id queues its current row with the transaction's other
+    rows (`VersionWriter.queued_creates`): one statement at commit writes them all."""
+    return VersionWriter(connection, guard, rules, queued_creates=True)
 
 
 def cancel(connection: Connection) -> None:

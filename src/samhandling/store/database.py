@@ -25,11 +25,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.store.sqlite_driver import UNBOUNDED, limit_statements
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# SQLite calls the progress handler every this many virtual-machine instructions (~1 ms)
-SQLITE_PROGRESS_STEPS = 10_000
-_UNBOUNDED = "no_statement_timeout"
 # A pooled connection idle longer than this is pinged when taken (a restart of the database
 # shows after an idle spell); one in steady use is not: a read meeting a dead connection is
 # run once more on a fresh one (`run_read`), a write answers 503 and the pool is renewed.
@@ -86,7 +84,7 @@ def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0)
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         _configure_sqlite(engine)
         if statement_timeout_ms > 0:
-            _limit_sqlite_statements(engine, statement_timeout_ms / 1000)
+            limit_statements(engine, statement_timeout_ms / 1000)
         return engine
     options = {"options": f"-c statement_timeout={statement_timeout_ms}"}
     engine = create_engine(
@@ -124,23 +122,10 @@ def _ping_after_idle(engine: Engine) -> None:
             raise DisconnectionError("the pooled connection is gone") from exc
 
 
-def _limit_sqlite_statements(engine: Engine, seconds: float) -> None:
-    @event.listens_for(engine, "before_cursor_execute")
-    def _start(connection: Connection, *_args: Any) -> None:
-        raw = connection.connection.dbapi_connection
-        assert raw is not None
-        if connection.get_execution_options().get(_UNBOUNDED):
-            raw.set_progress_handler(None, 0)
-            return
-        deadline = time.monotonic() + seconds
-        # a true result makes SQLite stop the statement: "interrupted"
-        raw.set_progress_handler(lambda: time.monotonic() > deadline, SQLITE_PROGRESS_STEPS)
-
-
 def lift_statement_timeout(connection: Connection) -> None:
     """No statement timeout for the rest of this transaction (schema migrations)."""
     if is_sqlite(connection):
-        connection.execution_options(**{_UNBOUNDED: True})
+        connection.execution_options(**{UNBOUNDED: True})
     else:
         connection.execute(text("SET LOCAL statement_timeout = 0"))
 

@@ -2,8 +2,9 @@
 
 A transaction Bundle of 500 resources writes some 20,000 index rows. Inserted one
 statement (or one executemany row) at a time they cost a round trip each; buffered, they
-go in with one `COPY … FROM STDIN` per table on PostgreSQL (an `executemany` on SQLite)
-when the transaction is about to read or to commit:
+go in with one `COPY … FROM STDIN` per table on PostgreSQL — a single write's few rows
+with one statement for all tables (`_insert_in_one`) — and an `executemany` per table on
+SQLite's driver, when the transaction is about to read or to commit:
 
 * before any statement runs on the connection (SQLAlchemy `before_execute`) except the
   version writer's own inserts, updates and deletes of resource, version, outbox and index
@@ -34,9 +35,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NoReturn
+from weakref import WeakKeyDictionary, WeakSet
 
-from sqlalchemy import Connection, Delete, Insert, Table, Update, event, insert
+from sqlalchemy import Connection, Delete, Engine, Insert, Table, Update, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import (
     ReleaseSavepointClause,
@@ -55,10 +58,16 @@ from samhandling.store.schema import (
     resource_version,
     transaction_log,
 )
+from samhandling.store.sqlite_driver import insert_rows
 
 Key = tuple[str, str]
 READS_CURRENT_ROWS = "samhandling_reads_current_rows"
-_INFO_KEY = "samhandling.index_buffer"
+# the buffer of each connection's transaction, and the engines whose events reach them
+_BUFFERS: WeakKeyDictionary[Connection, IndexBuffer] = WeakKeyDictionary()
+_HEARING: WeakSet[Engine] = WeakSet()
+# At most this many rows go in as one statement (parameters: a few thousand, far below
+# PostgreSQL's 65,535); more go in by COPY (`IndexBuffer.flush`).
+_ONE_STATEMENT_ROWS = 200
 _REPLACED_TABLES = frozenset({compartment, *INDEX_TABLES.values()})
 _SAVEPOINT_STATEMENTS = (SavepointClause, RollbackToSavepointClause, ReleaseSavepointClause)
 _WRITER_TABLES = frozenset(
@@ -91,22 +100,19 @@ class IndexBuffer:
         self._keys: set[Key] = set()
         self._flushing = False
         # The transaction is over once it commits or rolls back: a later one on the same
-        # connection is not ours (the listeners stay, inert: SQLAlchemy cannot remove a
-        # listener while it runs the event).
+        # connection is not ours.
         self._closed = False
-        event.listen(connection, "before_execute", self._before_execute)
-        event.listen(connection, "commit", self._at_commit)
-        event.listen(connection, "rollback", self._at_rollback)
         keep_with_savepoints(connection, self)
 
     @classmethod
     def of(cls, connection: Connection) -> IndexBuffer:
         """The buffer of the connection's current transaction (one for all its writers)."""
-        found = connection.info.get(_INFO_KEY)
-        if isinstance(found, IndexBuffer) and found.connection is connection and not found._closed:
+        found = _BUFFERS.get(connection)
+        if found is not None and not found._closed:
             return found
+        _hear(connection.engine)
         buffer = cls(connection)
-        connection.info[_INFO_KEY] = buffer
+        _BUFFERS[connection] = buffer
         return buffer
 
     def add(self, table: Table, key: Key, rows: Iterable[dict[str, Any]]) -> None:
@@ -149,9 +155,7 @@ class IndexBuffer:
         self._flushing = True
         try:
             pending, self._rows, self._keys = self._rows, {}, set()
-            for table, rows in pending.items():
-                if rows:
-                    _insert(self.connection, table, rows)
+            _insert_all(self.connection, {t: rows for t, rows in pending.items() if rows})
         finally:
             self._flushing = False
 
@@ -160,11 +164,10 @@ class IndexBuffer:
         that reads nothing else."""
         rows = self._rows.pop(resource, None)
         if rows and not self._closed:
-            _insert(self.connection, resource, rows)
+            _insert_all(self.connection, {resource: rows})
 
-    def _before_execute(
-        self, _connection: Connection, statement: Any, _multi: Any, _params: Any, options: Any
-    ) -> None:
+    def before_execute(self, statement: Any, options: Any) -> None:
+        """Insert what a statement about to run on the connection may read."""
         if isinstance(statement, Insert | Update | Delete) and statement.table in _WRITER_TABLES:
             return  # the writer's own blind writes: nothing they do reads the index
         if isinstance(statement, _SAVEPOINT_STATEMENTS):
@@ -174,14 +177,123 @@ class IndexBuffer:
             return
         self.flush()
 
-    def _at_commit(self, _connection: Connection) -> None:
+    def at_commit(self) -> None:
+        """Insert everything queued: the transaction is about to commit."""
         if not self._closed:
             self.flush()
         self._closed = True
 
-    def _at_rollback(self, _connection: Connection) -> None:
+    def at_rollback(self) -> None:
+        """Forget everything queued: the transaction rolled back."""
         self._rows, self._keys = {}, set()
         self._closed = True
+
+
+def _hear(engine: Engine) -> None:
+    """Send the engine's statements, commits and rollbacks to the buffer of their connection.
+
+    The listeners are the engine's, added once: listening on each transaction's connection
+    cost a write more than its COPY (SQLAlchemy builds the connection's own dispatch)."""
+    if engine in _HEARING:
+        return
+    event.listen(engine, "before_execute", _before_execute)
+    event.listen(engine, "commit", _at_commit)
+    event.listen(engine, "rollback", _at_rollback)
+    _HEARING.add(engine)
+
+
+def _running(connection: Connection) -> IndexBuffer | None:
+    found = _BUFFERS.get(connection)
+    return None if found is None or found._closed else found
+
+
+def _before_execute(
+    connection: Connection, statement: Any, _multi: Any, _params: Any, options: Any
+) -> None:
+    buffer = _running(connection)
+    if buffer is not None:
+        buffer.before_execute(statement, options)
+
+
+def _at_commit(connection: Connection) -> None:
+    buffer = _running(connection)
+    if buffer is not None:
+        buffer.at_commit()
+
+
+def _at_rollback(connection: Connection) -> None:
+    buffer = _running(connection)
+    if buffer is not None:
+        buffer.at_rollback()
+
+
+def _insert_all(connection: Connection, pending: dict[Table, list[dict[str, Any]]]) -> None:
+    if _in_one_statement(connection, pending):
+        _insert_in_one(connection, pending)
+        return
+    for table, rows in pending.items():
+        _insert(connection, table, rows)
+
+
+def _in_one_statement(connection: Connection, pending: dict[Table, list[dict[str, Any]]]) -> bool:
+    """Whether the rows go in with one multi-row INSERT per table in one statement: on
+    PostgreSQL, for a few rows (a single write's). A COPY per table costs a round trip and
+    the driver's COPY machinery each, more than the statement's parameters for a few rows;
+    a Bundle's thousands of rows go in by COPY."""
+    if not pending or is_sqlite(connection):
+        return False
+    return sum(len(rows) for rows in pending.values()) <= _ONE_STATEMENT_ROWS
+
+
+def _insert_in_one(connection: Connection, pending: dict[Table, list[dict[str, Any]]]) -> None:
+    """The rows of every table in one statement (data-modifying CTEs): one round trip."""
+    shape: list[tuple[str, tuple[str, ...], int]] = []
+    values: list[Any] = []
+    for table, rows in pending.items():
+        statistics.note_written(connection.engine, table.name, len(rows))
+        columns = tuple(dict.fromkeys(c for row in rows for c in row))
+        shape.append((table.name, columns, len(rows)))
+        values.extend(row.get(c) for row in rows for c in columns)
+    statement = _statement_of(tuple(shape))
+    import psycopg
+
+    dbapi: Any = connection.connection.dbapi_connection  # psycopg, in this transaction
+    driver_error = connection.dialect.loaded_dbapi.Error
+    try:
+        with psycopg.RawCursor(dbapi) as cursor:
+            cursor.execute(statement, values)
+    except driver_error as failure:
+        _raise_as_statement_error(connection, statement, failure)
+
+
+@lru_cache(maxsize=512)
+def _statement_of(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> str:
+    """`WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …` for tables of (name, columns,
+    rows), the parameters ($1…) row by row, table by table."""
+    inserts, number = [], 0
+    for name, columns, count in shape:
+        rows = []
+        for _ in range(count):
+            rows.append("(" + ", ".join(f"${number + i + 1}" for i in range(len(columns))) + ")")
+            number += len(columns)
+        names = ", ".join(f'"{c}"' for c in columns)
+        inserts.append(f'INSERT INTO "{name}" ({names}) VALUES {", ".join(rows)}')
+    if len(inserts) == 1:
+        return inserts[0]
+    ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(inserts[:-1]))
+    return f"WITH {ctes} {inserts[-1]}"
+
+
+def _raise_as_statement_error(
+    connection: Connection, statement: str, failure: Exception
+) -> NoReturn:
+    # raised as SQLAlchemy raises a statement's error, so callers tell a unique key's
+    # refusal (IntegrityError) or an outage apart as they do for any statement
+    driver_error = connection.dialect.loaded_dbapi.Error
+    broken = isinstance(failure, connection.dialect.loaded_dbapi.OperationalError)
+    raise DBAPIError.instance(
+        statement, None, failure, driver_error, connection_invalidated=broken
+    ) from failure
 
 
 def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -190,7 +302,7 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
     statistics.note_written(connection.engine, table.name, len(rows))
     columns = list(dict.fromkeys(c for row in rows for c in row))
     if is_sqlite(connection):
-        connection.execute(insert(table), [{c: row.get(c) for c in columns} for row in rows])
+        insert_rows(connection, table.name, rows)
         return
     names = ", ".join(f'"{c}"' for c in columns)
     statement = f'COPY "{table.name}" ({names}) FROM STDIN'
@@ -201,11 +313,6 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
             for row in rows:
                 copy.write_row([row.get(c) for c in columns])
     except driver_error as failure:
-        # raised as SQLAlchemy raises a statement's error, so callers tell a unique key's
-        # refusal (IntegrityError) or an outage apart as they do for any statement
-        broken = isinstance(failure, connection.dialect.loaded_dbapi.OperationalError)
-        raise DBAPIError.instance(
-            statement, None, failure, driver_error, connection_invalidated=broken
-        ) from failure
+        _raise_as_statement_error(connection, statement, failure)
     finally:
         cursor.close()

@@ -32,9 +32,9 @@ from sqlalchemy import Boolean, Engine
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 
-from samhandling.store.database import SQLITE_PROGRESS_STEPS
 from samhandling.store.loop_reads import LoopReads, prebuilt_sql, too_costly
 from samhandling.store.reader import PREBUILT
+from samhandling.store.sqlite_driver import PROGRESS_STEPS
 
 # sqlite3's named placeholders (`:rid`), so the statements take the same dict of values
 _NAMED = sqlite.dialect(paramstyle="named")
@@ -153,9 +153,7 @@ class LoopSqlite:
         deadline = [0.0]  # of the statement running now
         if self.seconds > 0:
             # a true result makes SQLite stop the statement: "interrupted" (as the engine's)
-            connection.set_progress_handler(
-                lambda: time.monotonic() > deadline[0], SQLITE_PROGRESS_STEPS
-            )
+            connection.set_progress_handler(lambda: time.monotonic() > deadline[0], PROGRESS_STEPS)
         return _ReadConnection(connection, deadline)
 
 

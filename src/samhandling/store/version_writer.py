@@ -41,6 +41,7 @@ from samhandling.store.schema import (
     resource_version,
     transaction_log,
 )
+from samhandling.store.sqlite_driver import run_many
 
 if TYPE_CHECKING:  # a type only: the store never runs the rules, it carries them
     from samhandling.interactions.write_rules import WriteRule
@@ -61,6 +62,11 @@ _INDEX_DELETE_IN_ONE = _INDEX_DELETES[-1].add_cte(
         for number, statement in enumerate(_INDEX_DELETES[:-1])
     )
 )
+# SQLite's, as text for its driver (store/sqlite_driver.py: no execution context each)
+_SQLITE_INDEX_DELETES = [
+    f'DELETE FROM "{table.name}" WHERE resource_type = ? AND resource_id = ?'
+    for table in (*INDEX_TABLES.values(), compartment)
+]
 
 # The current row's insert and update, built once too and given their values as parameters
 # (a statement built with its values per write is a new statement to SQLAlchemy each time:
@@ -70,6 +76,18 @@ _UPDATE_CURRENT = update(resource).where(
     resource.c.resource_type == bindparam("key_type"),
     resource.c.resource_id == bindparam("key_id"),
 )
+
+_NEW_TRANSACTION = (
+    insert(transaction_log)
+    .values(committed_at_us=bindparam("committed_at_us"))
+    .returning(transaction_log.c.tx_id)
+)
+_CURRENT = select(resource).where(
+    resource.c.resource_type == bindparam("key_type"),
+    resource.c.resource_id == bindparam("key_id"),
+)
+_CURRENT_LOCKED = _CURRENT.with_for_update()
+_READS_CURRENT = {READS_CURRENT_ROWS: True}
 
 
 class SearchParameterWrites:
@@ -134,10 +152,8 @@ class VersionWriter:
     @property
     def tx_id(self) -> int:
         if self._tx_id is None:
-            stmt = insert(transaction_log).values(committed_at_us=now_us())
-            self._tx_id = int(
-                self.connection.execute(stmt.returning(transaction_log.c.tx_id)).scalar_one()
-            )
+            at = {"committed_at_us": now_us()}
+            self._tx_id = int(self.connection.execute(_NEW_TRANSACTION, at).scalar_one())
         return self._tx_id
 
     def _timestamp(self) -> int:
@@ -147,15 +163,13 @@ class VersionWriter:
 
     def current(self, resource_type: str, resource_id: str) -> StoredVersion | None:
         """The current version, locked against concurrent writers until commit."""
-        stmt = select(resource).where(
-            resource.c.resource_type == resource_type, resource.c.resource_id == resource_id
-        )
-        if self.locks_rows:
-            stmt = stmt.with_for_update()
+        stmt = _CURRENT_LOCKED if self.locks_rows else _CURRENT
         # It reads only the current row: the queued index rows need not be inserted first
         # (only a bulk load's queued current rows are: index_buffer.READS_CURRENT_ROWS).
-        options = {READS_CURRENT_ROWS: True}
-        row = self.connection.execute(stmt, execution_options=options).mappings().first()
+        key = {"key_type": resource_type, "key_id": resource_id}
+        row = (
+            self.connection.execute(stmt, key, execution_options=_READS_CURRENT).mappings().first()
+        )
         return None if row is None else _stored(resource_type, row)
 
     def current_many(self, resource_type: str, resource_ids: list[str]) -> dict[str, StoredVersion]:
@@ -282,8 +296,8 @@ class VersionWriter:
         self.buffer.discard((resource_type, resource_id))
         key = {"resource_type": resource_type, "resource_id": resource_id}
         if is_sqlite(self.connection):
-            for statement in _INDEX_DELETES:
-                self.connection.execute(statement, key)
+            for statement in _SQLITE_INDEX_DELETES:
+                run_many(self.connection, statement, [(resource_type, resource_id)])
             return
         self.connection.execute(_INDEX_DELETE_IN_ONE, key)
 

@@ -21,13 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from samhandling.audit.storage import sql as audit_sql
 from samhandling.audit.storage.sql import Row, Statement
 from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.store.database import is_sqlite, lock_number
+from samhandling.store.sqlite_driver import insert_rows
 
 Head = tuple[int, str] | None  # (chain position, hash) of the newest link; None: empty
 SEAL_LIMIT = 1000  # rows waiting for their link that one batch takes
@@ -167,15 +168,19 @@ _LINK = (
 
 
 def _sqlite_ids(connection: Connection, count: int) -> list[int]:
-    last = connection.execute(select(func.max(audit_event.c.event_id))).scalar() or 0
+    last = connection.execute(_LAST_EVENT_ID).scalar() or 0
     return list(range(last + 1, last + 1 + count))
 
 
+_LAST_EVENT_ID = select(func.max(audit_event.c.event_id))
+
+
 def _insert_sqlite(connection: Connection, events: list[Row], patients: list[Row]) -> None:
+    # on the driver: an INSERT through SQLAlchemy costs a write more than SQLite's work
     if events:
-        connection.execute(insert(audit_event), events)
+        insert_rows(connection, audit_event.name, events)
     if patients:
-        connection.execute(insert(audit_patient), patients)
+        insert_rows(connection, audit_patient.name, patients)
 
 
 def _patients_of(connection: Connection, event_ids: list[int]) -> dict[int, list[str]]:

@@ -1,0 +1,78 @@
+"""SQLite's statement timeout, and statements run straight on its driver (sqlite3).
+
+A write's buffered rows and an update's index deletes are a handful of fixed statements;
+through SQLAlchemy each costs an execution context (and a compiled-cache look-up) many
+times the time SQLite takes to run it in the process. `run_many` runs such a statement
+on the driver, under the same statement timeout SQLAlchemy's statements get, and raises
+its errors as SQLAlchemy would (a unique key's refusal is an `IntegrityError`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import DBAPIError
+
+# SQLite calls the progress handler every this many virtual-machine instructions (~1 ms)
+PROGRESS_STEPS = 10_000
+UNBOUNDED = "no_statement_timeout"  # execution option: no timeout (schema migrations)
+_LIMITS: WeakKeyDictionary[Engine, float] = WeakKeyDictionary()
+
+
+def limit_statements(engine: Engine, seconds: float) -> None:
+    """Stop any statement of `engine` that runs longer than `seconds` ("interrupted")."""
+    _LIMITS[engine] = seconds
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(connection: Connection, *_args: Any) -> None:
+        _bound(connection)
+
+
+def _bound(connection: Connection) -> None:
+    seconds = _LIMITS.get(connection.engine)
+    if seconds is None:
+        return
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    if connection.get_execution_options().get(UNBOUNDED):
+        raw.set_progress_handler(None, 0)
+        return
+    deadline = time.monotonic() + seconds
+    # a true result makes SQLite stop the statement: "interrupted"
+    raw.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
+
+
+def run_many(connection: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    """`sql` once per row of parameters, on the driver, in the connection's transaction."""
+    _bound(connection)
+    raw: Any = connection.connection.dbapi_connection
+    driver_error = connection.dialect.loaded_dbapi.Error
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(sql, rows)
+    except driver_error as failure:
+        broken = isinstance(failure, connection.dialect.loaded_dbapi.OperationalError)
+        raise DBAPIError.instance(
+            sql, None, failure, driver_error, connection_invalidated=broken
+        ) from failure
+    finally:
+        cursor.close()
+
+
+def insert_rows(connection: Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows` (dicts by column; a column missing from a row is NULL) into `table`."""
+    columns = tuple(dict.fromkeys(c for row in rows for c in row))
+    run_many(
+        connection, _insert_sql(table, columns), [[row.get(c) for c in columns] for row in rows]
+    )
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    return f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
