@@ -16,6 +16,7 @@ from searchkit import BASE, SearchStore
 from sqlalchemy import Engine, text
 from sqlalchemy.dialects import postgresql
 
+from samhandling.search import sql as sql_module
 from samhandling.search.query import parse_search
 from samhandling.search.sql import SearchSql
 from samhandling.store.database import is_sqlite
@@ -83,3 +84,14 @@ def test_a_driving_chain_is_resolved_to_ids(store: SearchStore, engine: Engine) 
     nobody = _sql(engine, "Observation", f"subject:Patient.identifier={SSN}|999")
     assert "FROM resource" not in nobody and "index_token" not in nobody, nobody
     assert store.found("Observation", f"subject:Patient.identifier={SSN}|999") == set()
+
+
+def test_a_chain_naming_many_targets_stays_a_sub_select(
+    store: SearchStore, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load(store)
+    monkeypatch.setattr(sql_module, "RESOLVED_TARGETS", 1)
+    query = f"subject:Patient.identifier={SSN}|111,{SSN}|222"
+    sql = _sql(engine, "Observation", query)
+    assert "target_id IN (SELECT" in sql, sql
+    assert store.found("Observation", query) == {f"o{i}" for i in range(24)}

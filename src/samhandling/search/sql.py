@@ -44,6 +44,8 @@ from samhandling.store.schema import INDEX_TABLES, compartment, resource
 
 Condition = ColumnElement[bool]
 MAX_INNER_IDS = 30_000
+#: a driving chain naming more targets than this stays a sub-select (`typed_ids`)
+RESOLVED_TARGETS = 1_000
 #: criteria of one search joined in one planning problem; the rest are planned one by one
 JOINED_CRITERIA = 10
 
@@ -174,7 +176,7 @@ class SearchSql:
     ) -> Any:
         """Ids of ``resource_type`` resources matching ``criteria`` that the caller may see:
         a sub-select, or (when a ``hidden`` test applies, or with ``resolve`` up to
-        MAX_INNER_IDS of them) the visible ids as a list.
+        RESOLVED_TARGETS of them) the visible ids as a list.
 
         A chain that drives a search is resolved first: `target_id IN (<ids>)` is one index
         range whatever the planner knows, where the planner without statistics joined the
@@ -211,8 +213,8 @@ class SearchSql:
         else:
             scope, rest = driven
             found = select(scope.id_col).where(*self.criteria(rest, scope), *self.restricted(scope))
-        rows = self._connection().execute(found.limit(MAX_INNER_IDS + 1)).scalars().all()
-        if len(rows) <= MAX_INNER_IDS:
+        rows = self._connection().execute(found.limit(RESOLVED_TARGETS + 1)).scalars().all()
+        if len(rows) <= RESOLVED_TARGETS:
             found = sorted(rows)
         self._visible_targets[key] = found
         return found
