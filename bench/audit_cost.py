@@ -28,7 +28,7 @@ import orjson
 from bench import run as harness
 from bench.procstats import git_commit, machine_info
 from bench.server import ServerHandle, start_server
-from bench.workloads import crud, ingest, reads
+from bench.workloads import crud, ingest, reads, search
 from bench.workloads.base import Prepared
 
 WORKLOADS = ("read", "create", "crud")
@@ -156,6 +156,8 @@ def _prepare_each(engine_run: harness.EngineRun, workloads: list[str]) -> dict[s
                 prepared[name] = crud.prepare(engine, crud.CREATE_ONLY, pool=50)
             elif name == "crud":
                 prepared[name] = crud.prepare(engine, crud.CRUD_MIX)
+            elif name == "search":  # compare only (not in audit-cost's WORKLOADS)
+                prepared[name] = search.prepare(engine, patients=engine_run.cfg.search_patients)
             else:
                 raise SystemExit(f"interleaved rounds run {', '.join(WORKLOADS)}, not {name}")
     return prepared

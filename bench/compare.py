@@ -35,7 +35,7 @@ from bench.procstats import load_average
 from bench.server import ServerHandle, start_server
 from bench.workloads.base import Prepared
 
-WORKLOADS = ("read", "create", "crud")
+WORKLOADS = ("read", "create", "crud", "search")
 MODES = ("old", "new")
 RESULTS_DIR = harness.RESULTS_DIR / "compare"
 
@@ -139,9 +139,8 @@ def _round(
     for name, workload in prepared.items():
         pair = {}
         for mode in order:
-            result = engine_run._generate_simple(
-                name, "reads" if name == "read" else "crud", workload, servers[mode]
-            )
+            module = {"read": "reads", "search": "search"}.get(name, "crud")
+            result = engine_run._generate_simple(name, module, workload, servers[mode])
             pair[mode] = {
                 **audit_cost.essentials(result),
                 "load_average": result["load_average_before"],
@@ -229,7 +228,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per run (1)")
     p.add_argument("--clients", type=int, default=8, help="concurrent clients (8)")
     p.add_argument("--ingest-patients", type=int, default=10, help="patients loaded (10)")
-    p.add_argument("--workloads", default=",".join(WORKLOADS), help="read,create,crud")
+    p.add_argument("--workloads", default="read,create,crud", help="read,create,crud,search")
     p.add_argument("--record", action="store_true", help="write bench/results/compare/")
     p.add_argument("--keep-work-dir", action="store_true")
 

@@ -1,14 +1,15 @@
 """SQL conditions matching one search value against the rows of one typed index table.
 
 Each function takes an alias of the index table and one value of the criterion and returns
-a boolean SQL expression over that alias. ``sql.py`` wraps them in ``EXISTS`` per criterion.
+a boolean SQL expression over that alias. ``sql.py`` wraps them in ``EXISTS`` per criterion
+(``index_rows``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, false, not_, or_, true
+from sqlalchemy import and_, exists, false, literal_column, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from samhandling.fhir.instants import now_us
@@ -27,6 +28,29 @@ from samhandling.store.index_rows import MAX_US, MIN_US
 
 Condition = ColumnElement[bool]
 Columns = Any  # the ``.c`` collection of an index-table alias
+
+
+def param_of(table: Any, probe: bool) -> Any:
+    """The parameter column of index rows; for a probe, as an expression (`param || ''`)
+    that no index on `(resource_type, param, …)` answers: see `index_rows`."""
+    return table.c.param.concat(literal_column("''")) if probe else table.c.param
+
+
+def index_rows(probe: bool, *conditions: Condition) -> Condition:
+    """EXISTS over the index rows that meet `conditions`.
+
+    A `probe` (the other criteria of rows a driver found, on PostgreSQL) is a sub-plan of
+    its own (`OFFSET 0` keeps PostgreSQL from turning it into a join) that can only look
+    the candidate up by its id: with the parameter written as an expression (`param_of`),
+    the one index range left is `(resource_type, resource_id)`. A planner without
+    statistics (a freshly loaded database, before any ANALYZE) chose instead to scan the
+    parameter's rows of every patient once per candidate: 20 patients,
+    `Observation?patient&category&date` read 390,000 buffers in 440 ms, against 3,000 in
+    5 ms this way, the same as with statistics (EXPLAIN ANALYZE, PostgreSQL 15).
+    """
+    if not probe:
+        return exists().where(*conditions)
+    return exists(select(literal_column("1")).where(*conditions).offset(0))
 
 
 def escape_like(text: str) -> str:

@@ -29,34 +29,42 @@ def param_rows(
     *,
     suffix: str = "",
     registry: SearchParameterRegistry | None = None,
+    param: Any = None,
 ) -> Condition:
     """The condition selecting, in an index table (``columns``: its ``.c``), the rows of
     parameter ``code`` (plus ``suffix``: ``:of-type``, ``:identifier``) of
-    ``resource_type``, or of any type (None: by the rows' own ``resource_type``)."""
+    ``resource_type``, or of any type (None: by the rows' own ``resource_type``);
+    ``param``: the parameter column as an expression (a probe's, `conditions.param_of`)."""
     registry = registry or default_registry()
+    param = columns.param if param is None else param
     if resource_type is not None:
         derivation = registry.derivation(resource_type, code)
         if derivation is None or not derivation.covers(suffix):
-            return columns.param == code + suffix
-        return _derived(columns, derivation, suffix)
-    return _any_type(columns, registry.derived_types(code), code, suffix)
+            return param == code + suffix
+        return _derived(columns, param, derivation, suffix)
+    return _any_type(columns, param, registry.derived_types(code), code, suffix)
 
 
-def _derived(columns: Any, derivation: Derivation, suffix: str) -> Condition:
+def _derived(columns: Any, param: Any, derivation: Derivation, suffix: str) -> Condition:
     params = derivation.params(suffix)
-    own = columns.param == params[0] if len(params) == 1 else columns.param.in_(params)
+    own = param == params[0] if len(params) == 1 else param.in_(params)
     if derivation.target_type is None:
         return own
     return and_(own, columns.target_type == derivation.target_type)
 
 
-def _any_type(columns: Any, derived: Mapping[str, Derivation], code: str, suffix: str) -> Condition:
+def _any_type(
+    columns: Any, param: Any, derived: Mapping[str, Derivation], code: str, suffix: str
+) -> Condition:
     covered = {t: d for t, d in derived.items() if d.covers(suffix)}
-    written = columns.param == code + suffix
+    written = param == code + suffix
     if not covered:
         return written
     types = columns.resource_type
     return or_(
         and_(types.not_in(sorted(covered)), written),
-        *(and_(types == t, _derived(columns, d, suffix)) for t, d in sorted(covered.items())),
+        *(
+            and_(types == t, _derived(columns, param, d, suffix))
+            for t, d in sorted(covered.items())
+        ),
     )

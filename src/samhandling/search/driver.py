@@ -5,6 +5,10 @@ resource, so a search whose criteria are all answered by index rows can start fr
 of one selective criterion (or from the patient compartment) instead of from ``resource``:
 the matches and their sort keys then come from narrow index pages. The resource table is
 still used when a criterion or the order needs it (``_lastUpdated``, ``_snapshot``).
+
+The other criteria are checked row by row of the driver (``Scope.probed``; on PostgreSQL
+each by the row's id, ``conditions.index_rows``), and a driving chain is resolved to its
+targets' ids first (``SearchSql.typed_ids``): plans that hold before any ANALYZE.
 """
 
 from __future__ import annotations
@@ -58,15 +62,17 @@ def plan_driver(
             stmt = stmt.where(rows.resource_type == single)
         elif query.resource_types and not query.every_type:
             stmt = stmt.where(rows.resource_type.in_(query.resource_types))
-        return Scope(stmt.subquery(), single), list(query.criteria)
+        return Scope(stmt.subquery(), single, probed=True), list(query.criteria)
     best = _best(query.criteria) if single else None
     if best is None:
         return None
-    parts = builder.chain_parts if best.chain else builder.index_parts
-    table, rows_key, match = parts(best, single)
+    if best.chain:
+        table, rows_key, match = builder.chain_parts(best, single, resolve=True)
+    else:
+        table, rows_key, match = builder.index_parts(best, single)
     driving = select(table.c.resource_type, table.c.resource_id).where(*rows_key, match).distinct()
     rest = [c for c in query.criteria if c is not best]
-    return Scope(driving.subquery(), single), rest
+    return Scope(driving.subquery(), single, probed=True), rest
 
 
 def _best(criteria: list[Criterion]) -> Criterion | None:
