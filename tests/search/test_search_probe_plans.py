@@ -20,6 +20,7 @@ from samhandling.search import sql as sql_module
 from samhandling.search.query import parse_search
 from samhandling.search.sql import SearchSql
 from samhandling.store.database import is_sqlite
+from samhandling.store.layout import is_partitioned
 
 SSN = "http://hl7.org/fhir/sid/us-ssn"
 
@@ -64,11 +65,14 @@ def test_driven_criteria_are_probed_by_resource_id(store: SearchStore, engine: E
     sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     with engine.connect() as connection:
         plan = [row[0] for row in connection.execute(text("EXPLAIN " + sql))]
+        partitioned = is_partitioned(connection)
     probes = [
         i for i, line in enumerate(plan) if "on index_token" in line or "on index_date" in line
     ]
     assert len(probes) >= 2, "\n".join(plan)
     assert sum("SubPlan" in line for line in plan) >= 2, "\n".join(plan)
+    if partitioned:
+        return  # a probe spans every partition; the planner may scan a tiny one whole
     for i in probes:  # each probe's index range is the candidate's id
         conditions = next(line for line in plan[i + 1 :] if "Cond:" in line)
         assert "resource_id" in conditions, "\n".join(plan)
