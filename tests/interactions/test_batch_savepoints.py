@@ -248,3 +248,13 @@ def test_savepoints_are_taken_only_after_an_entry_failed(
     assert statuses(responses) == ["201", "400", "201"]
     assert len(taken) == 3  # the rerun: one per entry
     assert [len(matches(engine, n)) for n in ("b1", "b2", "b3")] == [1, 0, 1]
+
+
+def test_a_conditional_reference_matching_nothing_fails_its_entry_only(engine: Engine) -> None:
+    """Each entry is looked at for conditional references (the walk is spared only when
+    its JSON has no `?`): one naming no resource is refused, the entry beside it kept."""
+    dangling = observation("c1")
+    dangling["subject"] = {"reference": f"Patient?identifier={MID}|nobody"}
+    responses = run(engine, create(dangling), create(observation("c2")))
+    assert statuses(responses) == ["412", "201"]
+    assert matches(engine, "c1") == [] and len(matches(engine, "c2")) == 1

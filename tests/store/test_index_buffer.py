@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 
 from samhandling.store.database import read_connection, write_connection
 from samhandling.store.index_buffer import IndexBuffer
-from samhandling.store.schema import index_token, outbox, resource, resource_version
+from samhandling.store.schema import SHARDLESS, index_token, outbox, resource, resource_version
 from samhandling.store.version_writer import VersionWriter
 
 
@@ -123,3 +123,22 @@ def test_a_bulk_load_of_an_id_someone_else_created_fails_whole(engine: Engine) -
         writer.write("Patient", "k", patient("k", "Ness"), method="create", previous=None)
         writer.write("Patient", "j", patient("j", "Mo"), method="create", previous=None)
     assert count(engine, resource, "k") == 0 and count(engine, resource_version, "k") == 0
+
+
+@pytest.mark.parametrize("how_many", [3, 250])  # one statement; COPY (over 200 rows)
+def test_rows_lacking_a_column_insert_it_as_null(engine: Engine, how_many: int) -> None:
+    base = {"resource_type": "Patient", "resource_id": "q", "shard_key": SHARDLESS}
+    rows = [
+        {**base, "param": f"p{i}", "code": f"c{i}", **({"text": "t"} if i % 2 else {})}
+        for i in range(how_many)
+    ]
+    with write_connection(engine) as connection:
+        IndexBuffer.of(connection).add(index_token, ("Patient", "q"), rows)
+    with read_connection(engine) as connection:
+        t = index_token.c
+        found = connection.execute(
+            select(t.param, t.code, t.text, t.system).where(t.resource_id == "q")
+        ).all()
+    assert sorted(found) == sorted(
+        (f"p{i}", f"c{i}", "t" if i % 2 else None, None) for i in range(how_many)
+    )

@@ -35,7 +35,6 @@ and sees every earlier entry's write.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from samhandling.access_guard import AccessGuard
+from samhandling.fhir.json_codec import clone_json
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.references import rewrite_attachment_urls, rewrite_references
 from samhandling.interactions.batch_answers import AnsweredCriteria
@@ -118,8 +118,10 @@ def _worth_rerunning(exc: DBAPIError) -> bool:
 
 
 def _pristine(entry: BundleEntry) -> BundleEntry:
+    # parsed JSON: a JSON copy, several times cheaper than `copy.deepcopy` (its memo and
+    # dispatch per object were ≈ 9% of a measurement batch's CPU)
     return dataclasses.replace(
-        entry, resource=copy.deepcopy(entry.resource), request=copy.deepcopy(entry.request)
+        entry, resource=clone_json(entry.resource), request=clone_json(entry.request)
     )
 
 

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from sqlalchemy import Connection
 
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
+from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.references import iter_reference_holders, parse_conditional_reference
 from samhandling.interactions.bundle_entries import BundleEntry
@@ -138,6 +139,8 @@ class ReferenceResolver:
 
     def resolve_conditional_references(self, resource: dict[str, Any]) -> None:
         """Map every `Type?criteria` reference in `resource` to the one resource it names."""
+        if not _may_hold_criteria(resource):
+            return
         for holder in iter_reference_holders(resource):
             reference = holder["reference"]
             if reference in self.mapping:
@@ -166,3 +169,13 @@ class ReferenceResolver:
                 known = Assignment(matches[0], existing=True)
                 self._criteria[key] = known
             self.mapping[reference] = f"{resource_type}/{known.resource_id}"
+
+
+def _may_hold_criteria(resource: dict[str, Any]) -> bool:
+    """False when no string of `resource` has a `?`, so no reference in it is conditional:
+    its JSON text, made in C, is searched instead of walking its References by the model
+    (≈ 3% of a measurement batch's CPU; a batch's entries seldom have one)."""
+    try:
+        return b"?" in json_codec.dump(resource)
+    except TypeError:  # not plain JSON (orjson.JSONEncodeError is one): walk it
+        return True

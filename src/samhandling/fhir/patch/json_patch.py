@@ -24,6 +24,7 @@ import jsonpatch
 import jsonpointer
 
 from samhandling.fhir import json_codec
+from samhandling.fhir.json_codec import clone_json
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.request_limits import MAX_PATCH_OPERATIONS, too_costly
 
@@ -41,15 +42,6 @@ _REQUIRED_MEMBERS: dict[str, tuple[str, ...]] = {
     "copy": ("from",),
     "test": ("value",),
 }
-
-
-def clone_json(value: Any) -> Any:
-    """A deep copy of a JSON-like value; unlike `copy.deepcopy` it never keeps shared objects."""
-    if isinstance(value, dict):
-        return {key: clone_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [clone_json(item) for item in value]
-    return value
 
 
 def apply(
