@@ -93,3 +93,41 @@ def test_forbidden_error() -> None:
     assert isinstance(error, AuthError)
     assert error.status == 403 and error.headers == {}
     assert error.outcome()["issue"][0]["code"] == "forbidden"
+
+
+def test_a_remembered_grant_answers_only_its_own_scopes_contexts_type_and_permissions() -> None:
+    reader = parse_scopes("user/Observation.rs")
+    other = parse_scopes("user/Condition.rs")
+    assert grant(reader, ("user",), "Observation", "r").ok
+    assert grant(reader, ("user",), "Observation", "r").ok  # remembered
+    assert reader.grants  # the proof that it was remembered
+    assert not grant(other, ("user",), "Observation", "r").ok  # another token's scopes
+    assert not grant(reader, ("system",), "Observation", "r").ok  # another context
+    assert not grant(reader, ("user",), "Condition", "r").ok  # another type
+    assert not grant(reader, ("user",), "Observation", "c").ok  # another permission
+    assert grant(reader, ("user",), "Observation", "rs").scopes == ("user/Observation.rs",)
+    assert not other.grants.get((("user",), "Condition", "rs"))  # not yet asked
+    assert grant(other, ("user",), "Condition", "rs").ok
+
+
+def test_a_grant_judged_on_the_resource_is_never_remembered() -> None:
+    scopes = parse_scopes("patient/Observation.rs?category=laboratory")
+    lab = {"resourceType": "Observation", "category": [{"coding": [{"code": "laboratory"}]}]}
+    vital = {"resourceType": "Observation", "category": [{"coding": [{"code": "vital-signs"}]}]}
+    assert grant(scopes, ("patient",), "Observation", "r", lab).ok
+    assert not grant(scopes, ("patient",), "Observation", "r", vital).ok
+    assert grant(scopes, ("patient",), "Observation", "r", lab).ok
+    assert grant(scopes, ("patient",), "Observation", "s").filters == (
+        (("category", "laboratory"),),
+    )
+    assert scopes.grants == {}
+
+
+def test_a_scope_set_remembers_a_bounded_number_of_grants() -> None:
+    from samhandling.auth.scopes import GRANTS_REMEMBERED
+
+    scopes = parse_scopes("user/*.rs")
+    for n in range(GRANTS_REMEMBERED + 10):
+        assert grant(scopes, ("user",), f"Type{n}", "r").ok
+    assert len(scopes.grants) == GRANTS_REMEMBERED
+    assert parse_scopes("user/*.rs") == scopes  # what it remembers is not part of its value

@@ -112,3 +112,26 @@ def test_no_terminal_colours_inside_json_logs(json_lines: io.StringIO) -> None:
     assert "color_message" not in first
     assert first["message"] == "Uvicorn running on http://127.0.0.1:8080 (Press CTRL+C to quit)"
     assert (second["message"], second["x"]) == ("red", "x")
+
+
+def test_the_remembered_series_count_each_interaction_and_status_apart() -> None:
+    from samhandling.observability.metrics import Metrics
+
+    metrics = Metrics()
+    assert metrics.series("read", 200) is metrics.series("read", 200)
+    assert metrics.series("read", 200) is not metrics.series("read", 404)
+    assert metrics.series("read", 200).errors is None
+    for interaction, status in [("read", 200), ("read", 200), ("read", 404), ("search", 200)]:
+        series = metrics.series(interaction, status)
+        series.requests.inc()
+        series.latency.observe(0.002)
+        if series.errors is not None:
+            series.errors.inc()
+    value = metrics.registry.get_sample_value
+    assert value("samhandling_requests_total", {"interaction": "read", "status": "200"}) == 2
+    assert value("samhandling_requests_total", {"interaction": "read", "status": "404"}) == 1
+    assert value("samhandling_requests_total", {"interaction": "search", "status": "200"}) == 1
+    assert value("samhandling_errors_total", {"interaction": "read", "status": "404"}) == 1
+    assert value("samhandling_errors_total", {"interaction": "read", "status": "200"}) is None
+    assert value("samhandling_request_seconds_count", {"interaction": "read"}) == 3
+    assert value("samhandling_request_seconds_count", {"interaction": "search"}) == 1

@@ -133,6 +133,35 @@ def test_the_pool_lends_at_most_its_size_and_then_times_out(
 
 
 @ON_POSTGRES
+def test_a_free_slot_is_taken_without_a_timed_wait_and_a_full_pool_still_waits(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    timed: list[object] = []
+    wait_for = asyncio.wait_for
+
+    async def counted_wait_for(awaitable: Any, timeout: float) -> Any:
+        timed.append(timeout)
+        return await wait_for(awaitable, timeout)
+
+    monkeypatch.setattr(loop_pool.asyncio, "wait_for", counted_wait_for)
+    pool = loop_pool.LoopPool(engine, "samhandling test pool", size=1)
+
+    async def hold(connection: Any) -> None:
+        await asyncio.sleep(0.05)
+
+    async def scenario() -> None:
+        try:
+            await pool.run(hold)
+            assert timed == []  # the slot was free: no task, no timer
+            await asyncio.gather(pool.run(hold), pool.run(hold))
+            assert timed == [loop_pool.POOL_TIMEOUT_SECONDS]  # the second waited, bounded
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+
+
+@ON_POSTGRES
 def test_loop_reads_on_postgresql_a_sqlite_file_but_not_in_memory(
     engine: Engine, tmp_path: Any
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qsl
 
@@ -76,12 +76,24 @@ def parse_scope(text: str) -> SmartScope | None:
     return SmartScope(context, match["type"], frozenset(permissions), query, version, text)
 
 
+#: How many grants one `ScopeSet` remembers (contexts × types × permissions in use).
+GRANTS_REMEMBERED = 256
+
+
 @dataclass(frozen=True)
 class ScopeSet:
-    """The scopes of a token: parsed clinical scopes and all other scope strings."""
+    """The scopes of a token: parsed clinical scopes and all other scope strings.
+
+    `grants` remembers the `grant`s that do not depend on the resource judged (keyed by
+    contexts, type and permissions): a pure function of these immutable scopes, so a
+    remembered token's principal answers its next read without judging its scopes again.
+    """
 
     clinical: tuple[SmartScope, ...] = ()
     other: tuple[str, ...] = ()
+    grants: dict[tuple[tuple[Context, ...], str, str], Grant] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     def granting(
         self, contexts: Iterable[Context], resource_type: str, permission: str
@@ -137,17 +149,40 @@ def grant(
     permissions: str,
     resource: dict[str, object] | None = None,
 ) -> Grant:
-    """Check every permission letter in `permissions` against the scopes."""
+    """Check every permission letter in `permissions` against the scopes (remembered on
+    `scopes` when the answer does not depend on `resource`: see `ScopeSet`)."""
+    key = (contexts, resource_type, permissions)
+    remembered = scopes.grants.get(key)
+    if remembered is not None:
+        return remembered
+    answer, by_resource = _grant(scopes, contexts, resource_type, permissions, resource)
+    if not by_resource and len(scopes.grants) < GRANTS_REMEMBERED:
+        scopes.grants[key] = answer
+    return answer
+
+
+def _grant(
+    scopes: ScopeSet,
+    contexts: tuple[Context, ...],
+    resource_type: str,
+    permissions: str,
+    resource: dict[str, object] | None,
+) -> tuple[Grant, bool]:
+    """The grant, and whether it depends on the resource (a scope's query was judged on it,
+    or would have been without a resource)."""
     patient_only = False
     filters: list[tuple[tuple[str, str], ...]] = []
     used: list[str] = []
+    by_resource = False
     for permission in permissions:
         granting = scopes.granting(contexts, resource_type, permission)
         open_scopes = [s for s in granting if not s.query]
+        by_resource = by_resource or (bool(granting) and not open_scopes)
         if resource is not None and not open_scopes:
             open_scopes = [s for s in granting if query_matches(s.query, resource)]
         if not granting or (resource is not None and not open_scopes):
-            return Grant(False, f"no scope grants '{permission}' on {resource_type}")
+            refusal = Grant(False, f"no scope grants '{permission}' on {resource_type}")
+            return refusal, by_resource
         if open_scopes:
             patient_only |= all(s.context == "patient" for s in open_scopes)
             used.extend(s.raw for s in open_scopes)
@@ -155,7 +190,8 @@ def grant(
             filters.extend(s.query for s in granting)
             patient_only |= all(s.context == "patient" for s in granting)
             used.extend(s.raw for s in granting)
-    return Grant(True, "", patient_only, tuple(dict.fromkeys(filters)), tuple(dict.fromkeys(used)))
+    filtered = tuple(dict.fromkeys(filters))
+    return Grant(True, "", patient_only, filtered, tuple(dict.fromkeys(used))), by_resource
 
 
 def query_matches(query: tuple[tuple[str, str], ...], resource: dict[str, object]) -> bool:

@@ -25,8 +25,12 @@ ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 
 
 def without_colours(value: object) -> object:
-    """A text without ANSI escape sequences; other values as they are."""
-    return ANSI_ESCAPE.sub("", value) if isinstance(value, str) else value
+    """A text without ANSI escape sequences; other values as they are. Every sequence
+    begins with ESC, so a text without one is returned as it is, unsearched (each request's
+    log line has half a dozen texts)."""
+    if isinstance(value, str) and "\x1b" in value:
+        return ANSI_ESCAPE.sub("", value)
+    return value
 
 
 class JsonFormatter(logging.Formatter):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -20,6 +21,14 @@ from samhandling.observability.request_context import (
 )
 
 log = logging.getLogger("samhandling.request")
+
+
+class RequestSeries(NamedTuple):
+    """The metric series one (interaction, status) counts into; `errors` None below 400."""
+
+    requests: Counter
+    latency: Histogram
+    errors: Counter | None
 
 
 class Metrics:
@@ -46,6 +55,22 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
         )
+        self._series: dict[tuple[str, int], RequestSeries] = {}
+
+    def series(self, interaction: str, status: int) -> RequestSeries:
+        """The labelled series of one (interaction, status), looked up once: `labels()`
+        checks and locks on every call, and a request needs two or three of them. Both
+        labels are bounded (`interaction_name`, HTTP statuses)."""
+        found = self._series.get((interaction, status))
+        if found is None:
+            code = str(status)
+            found = RequestSeries(
+                self.requests.labels(interaction, code),
+                self.latency.labels(interaction),
+                self.errors.labels(interaction, code) if status >= 400 else None,
+            )
+            self._series[(interaction, status)] = found
+        return found
 
     def include(self, worker: object) -> None:
         """Serve a background worker's own metrics too: its `collector`, when it has one."""
@@ -114,10 +139,13 @@ class MetricsMiddleware:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         interaction = interaction_name(scope["method"], scope["path"])
-        self.metrics.requests.labels(interaction, str(status)).inc()
-        self.metrics.latency.labels(interaction).observe(seconds)
-        if status >= 400:
-            self.metrics.errors.labels(interaction, str(status)).inc()
+        series = self.metrics.series(interaction, status)
+        series.requests.inc()
+        series.latency.observe(seconds)
+        if series.errors is not None:
+            series.errors.inc()
+        if not log.isEnabledFor(logging.INFO):
+            return  # the line would not be written: not built either
         extra: dict[str, object] = {
             "method": scope["method"],
             "path": scope["path"],

@@ -143,6 +143,11 @@ class _LoopConnections:
         self.slots = asyncio.Semaphore(size)
 
     async def acquire(self) -> None:
+        if not self.slots.locked():
+            # a free slot is taken without waiting: no `wait_for`, which wraps the wait in
+            # a task of its own and a timer on every call
+            await self.slots.acquire()
+            return
         try:
             await asyncio.wait_for(self.slots.acquire(), POOL_TIMEOUT_SECONDS)
         except TimeoutError as exc:
