@@ -24,7 +24,6 @@ so both databases index exactly the same words (no stemming; see docs/SEARCH.md)
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import lru_cache
 from html.parser import HTMLParser
 from itertools import chain
@@ -33,15 +32,7 @@ from typing import Any
 from samhandling.fhir.indexing.rows import TextValue
 from samhandling.fhir.text_folding import fold
 
-__all__ = [
-    "CONTENT",
-    "MAX_WORD",
-    "MAX_WORDS",
-    "NARRATIVE",
-    "element_words",
-    "text_values",
-    "words_of",
-]
+__all__ = ["CONTENT", "MAX_WORD", "MAX_WORDS", "NARRATIVE", "text_values", "words_of"]
 
 NARRATIVE = "_text"
 CONTENT = "_content"
@@ -67,25 +58,14 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def text_values(
-    resource: dict[str, Any],
-    words_of_element: Callable[[str, Any], tuple[str, ...]] | None = None,
-) -> tuple[TextValue, ...]:
-    """The ``_text`` row (when there is a narrative) and the ``_content`` row.
-
-    ``words_of_element(key, value)`` may stand in for ``element_words(value)`` of the
-    top-level elements that are not strings (``values`` passes one that remembers them)."""
+def text_values(resource: dict[str, Any]) -> tuple[TextValue, ...]:
+    """The ``_text`` row (when there is a narrative) and the ``_content`` row."""
     narrative = _narrative_words(resource)
-    content: dict[str, None] = {}
+    strings: list[str] = []
     for key, value in resource.items():
-        if key == "text" or _skipped(key):  # the narrative: words only
-            continue
-        if isinstance(value, str):
-            content.update(dict.fromkeys(_words(value)))
-        elif words_of_element is not None:
-            content.update(dict.fromkeys(words_of_element(key, value)))
-        else:
-            content.update(dict.fromkeys(element_words(value)))
+        if key != "text" and not _skipped(key):  # the narrative: words only
+            _collect_strings(value, strings)
+    content = dict.fromkeys(chain.from_iterable(map(_words, strings)))
     content.update(dict.fromkeys(narrative))
     rows = []
     if narrative:
@@ -93,13 +73,6 @@ def text_values(
     if content:
         rows.append(TextValue(CONTENT, " ".join(list(content)[:MAX_WORDS])))
     return tuple(rows)
-
-
-def element_words(value: Any) -> tuple[str, ...]:
-    """The distinct words of the strings in an element, in document order."""
-    strings: list[str] = []
-    _collect_strings(value, strings)
-    return tuple(dict.fromkeys(chain.from_iterable(map(_words, strings))))
 
 
 def _narrative_words(resource: dict[str, Any]) -> list[str]:

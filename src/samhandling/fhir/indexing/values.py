@@ -48,15 +48,14 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from itertools import product
 from typing import Any
 
 from samhandling.fhir.indexing.convert import convert
-from samhandling.fhir.indexing.memo import ContentMemo, Recurrence, json_key
-from samhandling.fhir.indexing.paths import Item
-from samhandling.fhir.indexing.plans import NOT_INDEXED, ParamPlan, TypePlan, build_plan
+from samhandling.fhir.indexing.fhirpath import compile_fhirpath, split_union
+from samhandling.fhir.indexing.paths import Accessor, Item, Unsupported, compile_expression
 from samhandling.fhir.indexing.rows import (
     CompositeValue,
     DateValue,
@@ -69,8 +68,12 @@ from samhandling.fhir.indexing.rows import (
     TokenValue,
     UriValue,
 )
-from samhandling.fhir.indexing.text import element_words, text_values
-from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
+from samhandling.fhir.indexing.text import text_values
+from samhandling.fhir.search_parameters import (
+    SearchParameter,
+    SearchParameterRegistry,
+    default_registry,
+)
 
 __all__ = [
     "NOT_INDEXED",
@@ -87,6 +90,8 @@ __all__ = [
     "UriValue",
     "extract_index_values",
 ]
+
+NOT_INDEXED = frozenset({"_id", "_lastUpdated"})  # written by the store itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +119,34 @@ class ResourceIndex:
     def params(self) -> frozenset[str]:
         """Codes (incl. ``:of-type``/``:identifier`` forms) that have at least one row."""
         return frozenset(row.param for row in self.rows())
+
+
+@dataclass(frozen=True, slots=True)
+class _Component:
+    code: str
+    type: str
+    accessor: Accessor
+    code_system: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _ParamPlan:
+    parameter: SearchParameter
+    accessor: Accessor
+    code_system: str | None
+    components: tuple[_Component, ...] = ()
+    # a restriction of another reference parameter (derived_parameters): only its
+    # `:identifier` rows are written (its references are the other's), and only where the
+    # other has such rows: `<other>:identifier`
+    identifiers_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _TypePlan:
+    params: tuple[_ParamPlan, ...]
+    by_key: dict[str, tuple[int, ...]]
+    always: frozenset[int]
+    component_codes: frozenset[str]  # codes whose rows composites reuse (memoised)
 
 
 _ALL_KINDS = (
@@ -144,17 +177,11 @@ class IndexExtractor:
         *,
         fast_path: bool = True,
         every_parameter: bool = False,
-        remember: bool = True,
     ) -> None:
         self.registry = registry
         self.fast_path = fast_path
         self.every_parameter = every_parameter
-        # rows and words by their elements' JSON text (`memo`; False: convert every time)
-        self.remember = remember and fast_path
-        self._plans: dict[str, TypePlan] = {}
-        self._selections = ContentMemo(1024)  # (type, keys) -> _Selection
-        self._content = ContentMemo()
-        self._recurring = Recurrence()
+        self._plans: dict[str, _TypePlan] = {}
         self._generation = registry.generation
         self._lock = threading.Lock()
 
@@ -164,128 +191,146 @@ class IndexExtractor:
         if not isinstance(resource_type, str) or resource_type not in self.registry.resource_types:
             raise ValueError(f"unknown resource type {resource_type!r}")
         plan = self._plan(resource_type)
-        selection = self._selection(plan, resource_type, resource)
-        memo: dict[tuple[Any, ...], tuple[Any, list[IndexValue]]] = {}
-        found: list[Any] = []
-        root: list[Item] = [(resource, resource_type)]
-        texts = _ElementTexts(resource) if self.remember else None
-        for param_plan in selection.now:
-            found.extend(self._rows(plan, param_plan, root, resource, memo, texts))
-        if selection.deferred:
-            tokens = {row.param for row in found if isinstance(row, TokenValue)}
-            for param_plan in selection.deferred:
-                if param_plan.identifiers_of in tokens:
-                    rows = self._rows(plan, param_plan, root, resource, memo, texts)
-                    found.extend(row for row in rows if isinstance(row, TokenValue))
-        words = None if texts is None else self._element_words(resource_type, texts)
-        return _resource_index(resource_type, found, text_values(resource, words))
-
-    def _selection(
-        self, plan: TypePlan, resource_type: str, resource: dict[str, Any]
-    ) -> _Selection:
-        """The parameters to evaluate for a resource with these top-level keys (the same
-        few shapes recur: remembered)."""
-        shape = (resource_type, *resource)
-        selection: _Selection | None = self._selections.get(shape)
-        if selection is not None and selection.plan is plan:
-            return selection
         selected = set(plan.always)
         by_key = plan.by_key
         for key in resource:
             hit = by_key.get(key)
             if hit:
                 selected.update(hit)
-        chosen = [plan.params[index] for index in sorted(selected)]
-        selection = _Selection(
-            plan,
-            tuple(p for p in chosen if p.identifiers_of is None),
-            tuple(p for p in chosen if p.identifiers_of is not None),
-        )
-        self._selections.put(shape, selection)
-        return selection
+        memo: dict[tuple[Any, ...], tuple[Any, list[IndexValue]]] = {}
+        found: list[Any] = []
+        root: list[Item] = [(resource, resource_type)]
+        params = plan.params
+        deferred: list[_ParamPlan] = []
+        for index in sorted(selected):
+            param_plan = params[index]
+            if param_plan.identifiers_of is None:
+                found.extend(_param_rows(plan, param_plan, root, resource, memo))
+            else:
+                deferred.append(param_plan)
+        if deferred:
+            tokens = {row.param for row in found if isinstance(row, TokenValue)}
+            for param_plan in deferred:
+                if param_plan.identifiers_of in tokens:
+                    rows = _param_rows(plan, param_plan, root, resource, memo)
+                    found.extend(row for row in rows if isinstance(row, TokenValue))
+        return _resource_index(resource_type, found, text_values(resource))
 
-    def _rows(
-        self,
-        plan: TypePlan,
-        param_plan: ParamPlan,
-        root: list[Item],
-        resource: dict[str, Any],
-        memo: dict[Any, Any],
-        texts: _ElementTexts | None,
-    ) -> Any:
-        """The parameter's rows; remembered by its inputs' JSON text when they are known
-        and their values recur (`memo.Recurrence`)."""
-        inputs = param_plan.inputs
-        if texts is None or inputs is None or not self._recurring.worth(param_plan):
-            return _param_rows(plan, param_plan, root, resource, memo)
-        key: tuple[Any, ...] = (param_plan, *map(texts.__getitem__, inputs))
-        if None in key:
-            return _param_rows(plan, param_plan, root, resource, memo)
-        rows = self._content.get(key)
-        self._recurring.note(param_plan, rows is not None)
-        if rows is None:
-            rows = tuple(_param_rows(plan, param_plan, root, resource, memo))
-            self._content.put(key, rows)
-        return rows
-
-    def _element_words(
-        self, resource_type: str, texts: _ElementTexts
-    ) -> Callable[[str, Any], tuple[str, ...]]:
-        content, recurring = self._content, self._recurring
-
-        def words(key: str, value: Any) -> tuple[str, ...]:
-            element = (resource_type, key)
-            text = texts[key] if recurring.worth(element) else None
-            if text is None:
-                return element_words(value)
-            found: tuple[str, ...] | None = content.get(text)
-            recurring.note(element, found is not None)
-            if found is None:
-                found = element_words(value)
-                content.put(text, found)
-            return found
-
-        return words
-
-    def _plan(self, resource_type: str) -> TypePlan:
+    def _plan(self, resource_type: str) -> _TypePlan:
         if self._generation != self.registry.generation:
             with self._lock:
                 self._plans = {}
                 self._generation = self.registry.generation
         plan = self._plans.get(resource_type)
         if plan is None:
-            plan = build_plan(
-                self.registry,
-                resource_type,
-                fast_path=self.fast_path,
-                every_parameter=self.every_parameter,
-            )
+            plan = self._build_plan(resource_type)
             self._plans[resource_type] = plan
         return plan
 
+    def _build_plan(self, resource_type: str) -> _TypePlan:
+        params: list[_ParamPlan] = []
+        by_key: dict[str, list[int]] = {}
+        always: set[int] = set()
+        parameters = self.registry.for_type(resource_type).values()
+        derived = {} if self.every_parameter else self.registry.derived(resource_type)
+        # composites last, so that they find their components' rows in the memo
+        for parameter in sorted(parameters, key=lambda p: p.type == "composite"):
+            derivation = derived.get(parameter.code)
+            if derivation is not None and derivation.target_type is None:
+                continue  # a union of other parameters: their rows answer it
+            compiled = self._compile_param(parameter, resource_type)
+            if compiled is None:
+                continue
+            param_plan, keys = compiled
+            if derivation is not None:
+                identifiers = f"{derivation.sources[0]}:identifier"
+                param_plan = replace(param_plan, identifiers_of=identifiers)
+            index = len(params)
+            params.append(param_plan)
+            if keys is None:
+                always.add(index)
+            for key in keys or ():
+                by_key.setdefault(key, []).append(index)
+        component_codes = frozenset(c.code for p in params for c in p.components)
+        return _TypePlan(
+            tuple(params),
+            {k: tuple(v) for k, v in by_key.items()},
+            frozenset(always),
+            component_codes,
+        )
 
-@dataclass(frozen=True, slots=True)
-class _Selection:
-    plan: TypePlan
-    now: tuple[ParamPlan, ...]
-    deferred: tuple[ParamPlan, ...]  # restrictions: after the rows they depend on
+    def _compile_param(
+        self, parameter: SearchParameter, resource_type: str
+    ) -> tuple[_ParamPlan, frozenset[str] | None] | None:
+        expression = parameter.expression
+        if not expression or parameter.type == "special" or parameter.code in NOT_INDEXED:
+            return None
+        accessor, keys, output_type = self._compile(expression, resource_type, resource_type)
+        code_system = parameter.code_system_for(resource_type)
+        if parameter.type != "composite":
+            return _ParamPlan(parameter, accessor, code_system), keys
+        components = self._components(parameter, resource_type, output_type)
+        if components is None:
+            return None
+        if keys is None and self.fast_path:
+            keys = self._composite_keys(parameter, resource_type)
+        return _ParamPlan(parameter, accessor, None, components), keys
 
+    def _compile(
+        self, expression: str, input_type: str | None, resource_type: str | None
+    ) -> tuple[Accessor, frozenset[str] | None, str | None]:
+        if self.fast_path:
+            try:
+                compiled = compile_expression(expression, input_type)
+            except Unsupported:
+                pass
+            else:
+                return compiled.accessor, compiled.trigger_keys, compiled.output_type
+        return compile_fhirpath(expression, resource_type), None, None
 
-class _ElementTexts(dict[str, bytes | None]):
-    """The JSON text of each top-level element of a resource, made when first asked for."""
+    def _components(
+        self, parameter: SearchParameter, resource_type: str, base_type: str | None
+    ) -> tuple[_Component, ...] | None:
+        components = []
+        for definition, expression in parameter.components:
+            target = self.registry.by_url(definition)
+            if target is None:
+                return None
+            accessor, _, _ = self._compile(expression, base_type, None)
+            code_system = target.code_system_for(resource_type)
+            components.append(_Component(target.code, target.type, accessor, code_system))
+        return tuple(components)
 
-    def __init__(self, resource: dict[str, Any]) -> None:
-        super().__init__()
-        self.resource = resource
-
-    def __missing__(self, key: str) -> bytes | None:
-        text = self[key] = json_key(self.resource.get(key))
-        return text
+    def _composite_keys(
+        self, parameter: SearchParameter, resource_type: str
+    ) -> frozenset[str] | None:
+        """Keys for a composite whose base includes the resource itself (``Observation``):
+        the resource must then hold the keys of at least one component, e.g. a value."""
+        keys: set[str] = set()
+        for part in split_union(parameter.expression or ""):
+            try:
+                compiled = compile_expression(part, resource_type)
+                own = [
+                    compile_expression(expression, resource_type).trigger_keys
+                    for _, expression in parameter.components
+                ]
+            except Unsupported:
+                return None
+            if compiled.trigger_keys is not None:
+                keys |= compiled.trigger_keys
+                continue
+            # every component must be present; the last one (usually the value) is the
+            # most selective, e.g. code-value-quantity runs only with a valueQuantity
+            known = [k for k in own if k is not None]
+            if part.strip("() ") not in (resource_type, "Resource", "DomainResource") or not known:
+                return None
+            keys |= known[-1]
+        return frozenset(keys)
 
 
 def _param_rows(
-    plan: TypePlan,
-    param_plan: ParamPlan,
+    plan: _TypePlan,
+    param_plan: _ParamPlan,
     root: list[Item],
     resource: dict[str, Any],
     memo: dict[Any, Any],
@@ -325,7 +370,7 @@ def _resource_index(
 
 
 def _composite_rows(
-    plan: ParamPlan, items: list[Any], root: dict[str, Any], memo: dict[Any, Any]
+    plan: _ParamPlan, items: list[Any], root: dict[str, Any], memo: dict[Any, Any]
 ) -> list[CompositeValue]:
     out: list[CompositeValue] = []
     for item in items:
