@@ -65,6 +65,7 @@ class AnsweredCriteria:
     early: dict[int, _Early] = field(default_factory=dict)
     spoiled_types: set[str] = field(default_factory=set)
     created: dict[str, list[str]] = field(default_factory=dict)  # type -> folded JSON
+    early_types: set[str] = field(default_factory=set)  # the types of `early`'s answers
 
     def search_first(
         self, connection: Connection, guard: AccessGuard, entries: list[BundleEntry]
@@ -112,6 +113,7 @@ class AnsweredCriteria:
             key = f"{resource_type}?{criteria}"
             matches = answers[tokens[entry.index]]
             self.early[entry.index] = _Early(key, resource_type, value, matches)
+        self.early_types.add(resource_type)
         return True
 
     def _search_alone(
@@ -132,6 +134,7 @@ class AnsweredCriteria:
         assert value is not None
         key = f"{entry.resource_type}?{criteria}"
         self.early[entry.index] = _Early(key, entry.resource_type, value, matches)
+        self.early_types.add(entry.resource_type)
 
     def valid_for(self, entry: BundleEntry) -> dict[str, list[str]]:
         """The entry's early answer ({Type?criteria: matches}) if it still holds, else {}."""
@@ -150,7 +153,7 @@ class AnsweredCriteria:
                 self.spoiled_types.update(e.resource_type for e in self.early.values())
             elif version.method != "create" or version.content is None:
                 self.spoiled_types.add(rtype)
-            elif any(e.resource_type == rtype for e in self.early.values()):
+            elif rtype in self.early_types:
                 self.created.setdefault(rtype, []).append(version.content.decode().casefold())
 
 

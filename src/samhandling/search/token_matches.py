@@ -25,7 +25,7 @@ from samhandling.search.model import Criterion
 from samhandling.search.query import parse_search
 from samhandling.search.restriction import SearchRestriction
 from samhandling.search.sql import Scope, SearchSql, custom_plans
-from samhandling.search.values import parse_token
+from samhandling.search.values import TokenValue, parse_token
 from samhandling.search.visibility import visible_versions
 
 Token = tuple[str | None, str | None]
@@ -52,14 +52,16 @@ def token_matches(
     unique = list(dict.fromkeys(values))
     query = parse_search(resource_type, [(code, ",".join(unique))])
     criterion = query.criteria[0]
-    if not _plain_token(criterion):
+    # each value parsed once (a batch chunk's fifty: they were parsed four times)
+    parsed = {value: parse_token(value) for value in criterion.values}
+    if not _plain_token(criterion, parsed):
         return None
     builder = SearchSql(connection, restriction)
     # the table and its row keys only: the value match (an OR of every value) is not used
     one_value = dataclasses.replace(criterion, values=criterion.values[:1])
     table, rows, _ = builder.index_parts(one_value, resource_type)
     restricted = builder.restricted(Scope(table, resource_type))
-    match = table.c.code.in_([parse_token(v).code for v in criterion.values])
+    match = table.c.code.in_([parsed[v].code for v in criterion.values])
     stmt = select(table.c.resource_id, table.c.system, table.c.code).where(
         *rows, match, *restricted
     )
@@ -67,7 +69,7 @@ def token_matches(
     found = connection.execute(stmt.limit(most + 1)).all()
     if len(found) > most:
         return None
-    tokens = {value: parse_token(value) for value in unique}
+    tokens = {v: parsed[v] if v in parsed else parse_token(v) for v in unique}
     wanted = {(t.system, t.code) for t in tokens.values()}
     owners: dict[Token, set[str]] = {}
     for resource_id, system, token_code in found:
@@ -82,12 +84,12 @@ def token_matches(
     return answers
 
 
-def _plain_token(criterion: Criterion) -> bool:
+def _plain_token(criterion: Criterion, parsed: dict[str, TokenValue]) -> bool:
     return (
         criterion.type == "token"
         and criterion.modifier is None
         and not criterion.chain
-        and all(parse_token(v).system and parse_token(v).code for v in criterion.values)
+        and all(parsed[v].system and parsed[v].code for v in criterion.values)
     )
 
 
