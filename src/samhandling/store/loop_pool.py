@@ -37,7 +37,7 @@ def _connection_class() -> Any:
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.prepared: set[bytes] = set()
+            self.prepared: dict[str | bytes, bytes] = {}  # statement text: prepared name
             self.transformer = Transformer(self)
 
         def __del__(self, *_args: Any) -> None:

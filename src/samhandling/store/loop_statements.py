@@ -21,7 +21,7 @@ were.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select
@@ -47,10 +47,10 @@ class PreparedRead:
     async def row(self, connection: Any, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The row the statement finds with `params` (and the values it carries itself)."""
         pgconn = connection.pgconn
-        if self.name not in connection.prepared:
+        if self.sql not in connection.prepared:
             pgconn.send_prepare(self.name, self.sql)
             await result_of(connection)
-            connection.prepared.add(self.name)
+            connection.prepared[self.sql] = self.name
         given = {**self.fixed, **params} if self.fixed else params
         values = [_text(given[key]) for key in self.order]
         pgconn.send_query_prepared(self.name, values, result_format=_BINARY)
@@ -60,6 +60,27 @@ class PreparedRead:
         transformer = connection.transformer
         transformer.set_pgresult(result)
         return dict(zip(self.keys, transformer.load_row(0, tuple), strict=True))
+
+
+async def execute_prepared(connection: Any, sql: str, params: Sequence[Any]) -> Any:
+    """`sql` (with `$n` placeholders) with `params`, prepared on `connection` the first
+    time it meets that text (the audit journal's inserts: a few shapes, one per batch
+    size); its result. Values go as text, bytes as binary (a bytea's as it is): the
+    statement's casts and target columns give their types, so the one prepared form
+    takes any value of them."""
+    from psycopg.adapt import PyFormat
+
+    pgconn = connection.pgconn
+    name = connection.prepared.get(sql)
+    if name is None:
+        name = f"samhandling_s{len(connection.prepared)}".encode()
+        pgconn.send_prepare(name, sql.encode())
+        await result_of(connection)
+        connection.prepared[sql] = name
+    formats = [PyFormat.BINARY if type(p) is bytes else PyFormat.TEXT for p in params]
+    values = connection.transformer.dump_sequence(params, formats)
+    pgconn.send_query_prepared(name, values, param_formats=connection.transformer.formats)
+    return await result_of(connection)
 
 
 async def result_of(connection: Any) -> Any:
