@@ -1,8 +1,9 @@
-"""The loop reads' statements sent at libpq level (issue 24): `PreparedRead`.
+"""Statements sent at libpq level on the event loop (issue 24): `PreparedRead` for the
+loop's reads by id, `execute_prepared` for the audit journal's usual batch.
 
 A read by id sends one statement. Through psycopg's `AsyncCursor.execute` that statement
 cost ~80 µs of Python on the server's core, a sixth of the whole read (bench/RESULTS.md,
-"The loop read's statement at libpq level"): a cursor and its adapters map, a Transformer,
+"Statements at libpq level"): a cursor and its adapters map, a Transformer,
 the query's conversion and the prepared-statement cache, the generator driven by
 `wait_async` with a timer per wait. The few fixed statements of `store/loop_reads.py`
 need none of it: each is prepared once per connection under a name of its own, then sent
@@ -11,10 +12,11 @@ awaited with the loop's reader on the connection's socket, and its row loaded by
 connection's own psycopg `Transformer` from a binary result (the content's bytea arrives
 as it is stored, without the hex decoding of a text result).
 
-The connection is a `store.loop_pool` connection in autocommit mode, lent to one read at
-a time: nothing else sends on it while a statement is in flight. Errors are psycopg's
-(`psycopg.errors.error_from_result`: a statement timeout is `QueryCanceled`, a terminated
-connection an `OperationalError`), so the pool's reconnect and the reads' 503 hold as they
+The connection is a `store.loop_pool` connection in autocommit mode used by one task at a
+time (a read the pool lent it to, the journal's batch): nothing else sends on it while a
+statement is in flight. Errors are psycopg's (`psycopg.errors.error_from_result`: a
+statement timeout is `QueryCanceled`, a terminated connection an `OperationalError`), so
+the pool's reconnect, the reads' 503 and the journal's handling of a conflict hold as they
 were.
 """
 
