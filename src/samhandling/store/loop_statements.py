@@ -26,12 +26,15 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from psycopg import errors
+from psycopg.adapt import PyFormat
+from psycopg.pq import ExecStatus, Format
 from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
 # libpq's placeholders ($1, $2, …): the statements go to PQprepare as they are
 _NUMBERED = psycopg_dialect.dialect(paramstyle="numeric_dollar")
-_BINARY = 1  # pq.Format.BINARY
+_ANSWERED = (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK)
 
 
 class PreparedRead:
@@ -55,7 +58,7 @@ class PreparedRead:
             connection.prepared[self.sql] = self.name
         given = {**self.fixed, **params} if self.fixed else params
         values = [_text(given[key]) for key in self.order]
-        pgconn.send_query_prepared(self.name, values, result_format=_BINARY)
+        pgconn.send_query_prepared(self.name, values, result_format=Format.BINARY)
         result = await result_of(connection)
         if not result.ntuples:
             return None
@@ -70,8 +73,6 @@ async def execute_prepared(connection: Any, sql: str, params: Sequence[Any]) -> 
     size); its result. Values go as text, bytes as binary (a bytea's as it is): the
     statement's casts and target columns give their types, so the one prepared form
     takes any value of them."""
-    from psycopg.adapt import PyFormat
-
     pgconn = connection.pgconn
     name = connection.prepared.get(sql)
     if name is None:
@@ -88,9 +89,6 @@ async def execute_prepared(connection: Any, sql: str, params: Sequence[Any]) -> 
 async def result_of(connection: Any) -> Any:
     """The last result of the statement just sent on `connection` (a `PGresult`), once
     the server has answered it all; raises the error the server answered instead."""
-    from psycopg import errors
-    from psycopg.pq import ExecStatus
-
     pgconn = connection.pgconn
     loop = asyncio.get_running_loop()
     while pgconn.flush():  # the socket's buffer was full: wait until it can take the rest
@@ -115,13 +113,10 @@ async def result_of(connection: Any) -> Any:
 
 
 def _checked(connection: Any, results: list[Any]) -> Any:
-    from psycopg import errors
-    from psycopg.pq import ExecStatus
-
     for result in results:
         if result.status == ExecStatus.FATAL_ERROR:
             raise errors.error_from_result(result, encoding=connection.info.encoding)
-        if result.status not in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
+        if result.status not in _ANSWERED:
             raise errors.InternalError(f"unexpected result status {result.status}")
     if not results:
         raise errors.InternalError("got no result from the statement")
