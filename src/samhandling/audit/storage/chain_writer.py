@@ -209,7 +209,6 @@ async def _reserve(
 async def _send_locked(connection: Any, lock: int, batch: Batch) -> None:
     """Lock, insert and commit `batch` (no links) in one round trip: a small batch as one
     statement in a transaction of its own, a larger one in a pipeline."""
-
     statement = audit_sql.locked_insert_statement(lock, batch.events, batch.patients)
     if statement is not None:  # the usual batch: sent at libpq level, as the loop's reads
         await execute_prepared(connection, *statement)
