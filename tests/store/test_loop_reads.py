@@ -9,7 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, String, bindparam, func, select, text
 
 from samhandling.fhir.outcome import FhirError
 from samhandling.interactions import crud
@@ -17,6 +17,7 @@ from samhandling.store import loop_pool
 from samhandling.store.database import make_engine, read_connection, write_connection
 from samhandling.store.loop_reads import APPLICATION_NAME, LoopReads
 from samhandling.store.loop_sqlite import SqliteLoopReads
+from samhandling.store.loop_statements import PreparedRead
 from samhandling.store.reader import read_current, read_live_before, read_version
 from samhandling.store.version_writer import VersionWriter
 
@@ -93,7 +94,10 @@ def test_a_statement_timeout_answers_503_too_costly(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads = LoopReads(engine, statement_timeout_ms=50)
-    reads.sql["current"] = "SELECT pg_sleep(1), %(rtype)s, %(rid)s"
+    sleeping = select(func.pg_sleep(1).label("slept")).where(
+        bindparam("rtype", type_=String) != bindparam("rid", type_=String)
+    )
+    reads.prepared["current"] = PreparedRead("sleeping", sleeping)
 
     async def scenario() -> None:
         try:

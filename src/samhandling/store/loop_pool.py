@@ -27,10 +27,18 @@ POOL_TIMEOUT_SECONDS = 30.0  # as SQLAlchemy's pool: then the request is a 503
 
 def _connection_class() -> Any:
     import psycopg
+    from psycopg.adapt import Transformer
 
     class LoopConnection(psycopg.AsyncConnection[Any]):
         """Closes itself when collected: an app dropped without its shutdown (tests) leaves
-        no warning behind; the server's shutdown closes it properly."""
+        no warning behind; the server's shutdown closes it properly. Carries what the
+        statements sent at libpq level need (`store/loop_statements.py`): the names of
+        those prepared on it and a Transformer to load their rows."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.prepared: dict[str | bytes, bytes] = {}  # statement text: prepared name
+            self.transformer = Transformer(self)
 
         def __del__(self, *_args: Any) -> None:
             if getattr(self, "pgconn", None) is not None and not self.closed:

@@ -3,7 +3,9 @@
 `LoopReads` sends the prebuilt statements of `store/reader.py` (the current version, a
 given version, the live version a deletion deleted) on psycopg's asyncio connections of a
 `LoopPool`, in autocommit: each statement is its own snapshot, as on the thread pool's
-`statement_connection`. The answers are the same `StoredVersion`s `store/reader.py` gives.
+`statement_connection`. They go at libpq level, prepared once per connection
+(`store/loop_statements.py`): psycopg's cursor machinery cost more than the rest of the
+statement. The answers are the same `StoredVersion`s `store/reader.py` gives.
 A request that reads through here makes no hop to a worker thread and back, which cost a
 third of the server's time per read on the 2-core host (bench/RESULTS.md).
 
@@ -22,6 +24,7 @@ from sqlalchemy import Dialect, Engine
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.store.database import is_sqlite
 from samhandling.store.loop_pool import LoopPool
+from samhandling.store.loop_statements import PreparedRead
 from samhandling.store.reader import PREBUILT, current_version, version_of_row
 from samhandling.store.records import StoredVersion
 
@@ -33,7 +36,7 @@ class LoopReads:
     `statements` counts the statements it answered (the tests' proof of the path)."""
 
     def __init__(self, engine: Engine, *, size: int = 10, statement_timeout_ms: int = 0) -> None:
-        self.sql, self.fixed = prebuilt_sql(engine.dialect)
+        self.prepared = {name: PreparedRead(name, stmt) for name, stmt in PREBUILT.items()}
         self.pool = LoopPool(
             engine, APPLICATION_NAME, size=size, statement_timeout_ms=statement_timeout_ms
         )
@@ -76,23 +79,17 @@ class LoopReads:
         await self.pool.close()
 
     async def _one(self, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
-        row = await self._fetch(name, self.sql[name], {**self.fixed[name], **params})
+        row = await self._fetch(name, params)
         self.statements += 1
         return row
 
-    async def _fetch(self, name: str, sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
-        """The row statement `name` (as `sql`) finds with `params`, or None."""
+    async def _fetch(self, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The row statement `name` finds with `params`, or None."""
         import psycopg
-        from psycopg.rows import dict_row
 
-        async def fetch(connection: Any) -> dict[str, Any] | None:
-            cursor = connection.cursor(row_factory=dict_row)
-            await cursor.execute(sql, params)
-            row: dict[str, Any] | None = await cursor.fetchone()
-            return row
-
+        statement = self.prepared[name]
         try:
-            return await self.pool.run(fetch)
+            return await self.pool.run(lambda connection: statement.row(connection, params))
         except psycopg.errors.QueryCanceled as exc:
             raise too_costly() from exc
 

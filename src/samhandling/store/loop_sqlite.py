@@ -67,7 +67,8 @@ class SqliteLoopReads(LoopReads):
         """Close the running loop's connection (the server's shutdown)."""
         self.connections.close()
 
-    async def _fetch(self, name: str, sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    async def _fetch(self, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        sql, params = self.sql[name], {**self.fixed[name], **params}
         try:
             row = self.connections.row(sql, params)
         except sqlite3.OperationalError as exc:

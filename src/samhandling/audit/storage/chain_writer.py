@@ -35,6 +35,7 @@ from samhandling.audit.storage.writes import (
 )
 from samhandling.store.database import is_sqlite, lock_number, write_connection
 from samhandling.store.loop_pool import connect_on_loop, finish
+from samhandling.store.loop_statements import execute_prepared
 
 APPLICATION_NAME = "samhandling audit journal"  # in pg_stat_activity
 
@@ -208,12 +209,9 @@ async def _reserve(
 async def _send_locked(connection: Any, lock: int, batch: Batch) -> None:
     """Lock, insert and commit `batch` (no links) in one round trip: a small batch as one
     statement in a transaction of its own, a larger one in a pipeline."""
-    import psycopg
-
     statement = audit_sql.locked_insert_statement(lock, batch.events, batch.patients)
-    if statement is not None:
-        async with psycopg.AsyncRawCursor(connection) as raw:
-            await raw.execute(*statement)
+    if statement is not None:  # the usual batch: sent at libpq level, as the loop's reads
+        await execute_prepared(connection, *statement)
         return
     lock_sql = f"SELECT pg_advisory_xact_lock({lock})"
     await _commit(connection, [("BEGIN", []), (lock_sql, []), *statements_of(batch)])

@@ -1,0 +1,155 @@
+"""Statements sent at libpq level on the event loop (issue 24): `PreparedRead` for the
+loop's reads by id, `execute_prepared` for the audit journal's usual batch.
+
+A read by id sends one statement. Through psycopg's `AsyncCursor.execute` that statement
+cost ~80 µs of Python on the server's core, a sixth of the whole read (bench/RESULTS.md,
+"Statements at libpq level"): a cursor and its adapters map, a Transformer,
+the query's conversion and the prepared-statement cache, the generator driven by
+`wait_async` with a timer per wait. The few fixed statements of `store/loop_reads.py`
+need none of it: each is prepared once per connection under a name of its own, then sent
+with `PQsendQueryPrepared` (parameters as text, the types are the statement's casts),
+awaited with the loop's reader on the connection's socket, and its row loaded by the
+connection's own psycopg `Transformer` from a binary result (the content's bytea arrives
+as it is stored, without the hex decoding of a text result).
+
+The connection is a `store.loop_pool` connection in autocommit mode used by one task at a
+time (a read the pool lent it to, the journal's batch): nothing else sends on it while a
+statement is in flight. Errors are psycopg's (`psycopg.errors.error_from_result`: a
+statement timeout is `QueryCanceled`, a terminated connection an `OperationalError`), so
+the pool's reconnect, the reads' 503 and the journal's handling of a conflict hold as they
+were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from psycopg import errors
+from psycopg.adapt import PyFormat
+from psycopg.pq import ExecStatus, Format
+from sqlalchemy import Select
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
+
+# libpq's placeholders ($1, $2, …): the statements go to PQprepare as they are
+_NUMBERED = psycopg_dialect.dialect(paramstyle="numeric_dollar")
+_ANSWERED = (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK)
+
+
+class PreparedRead:
+    """One statement that reads at most one row, prepared as `name` on each connection
+    it runs on; `row(connection, params)` gives the row as a dict, or None."""
+
+    def __init__(self, name: str, statement: Select[Any]) -> None:
+        compiled = statement.compile(dialect=_NUMBERED)
+        self.name = f"samhandling_{name}".encode()
+        self.sql = str(compiled).encode()
+        self.order = tuple(compiled.positiontup or ())
+        self.fixed = {k: v for k, v in compiled.params.items() if v is not None}
+        self.keys = tuple(str(column.key) for column in statement.selected_columns)
+
+    async def row(self, connection: Any, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The row the statement finds with `params` (and the values it carries itself)."""
+        pgconn = connection.pgconn
+        if self.sql not in connection.prepared:
+            pgconn.send_prepare(self.name, self.sql)
+            await result_of(connection)
+            connection.prepared[self.sql] = self.name
+        given = {**self.fixed, **params} if self.fixed else params
+        values = [_text(given[key]) for key in self.order]
+        pgconn.send_query_prepared(self.name, values, result_format=Format.BINARY)
+        result = await result_of(connection)
+        if not result.ntuples:
+            return None
+        transformer = connection.transformer
+        transformer.set_pgresult(result)
+        return dict(zip(self.keys, transformer.load_row(0, tuple), strict=True))
+
+
+async def execute_prepared(connection: Any, sql: str, params: Sequence[Any]) -> Any:
+    """`sql` (with `$n` placeholders) with `params`, prepared on `connection` the first
+    time it meets that text (the audit journal's inserts: a few shapes, one per batch
+    size); its result. Values go as text, bytes as binary (a bytea's as it is): the
+    statement's casts and target columns give their types, so the one prepared form
+    takes any value of them."""
+    pgconn = connection.pgconn
+    name = connection.prepared.get(sql)
+    if name is None:
+        name = f"samhandling_s{len(connection.prepared)}".encode()
+        pgconn.send_prepare(name, sql.encode())
+        await result_of(connection)
+        connection.prepared[sql] = name
+    formats = [PyFormat.BINARY if type(p) is bytes else PyFormat.TEXT for p in params]
+    values = connection.transformer.dump_sequence(params, formats)
+    pgconn.send_query_prepared(name, values, param_formats=connection.transformer.formats)
+    return await result_of(connection)
+
+
+async def result_of(connection: Any) -> Any:
+    """The last result of the statement just sent on `connection` (a `PGresult`), once
+    the server has answered it all; raises the error the server answered instead."""
+    pgconn = connection.pgconn
+    loop = asyncio.get_running_loop()
+    while pgconn.flush():  # the socket's buffer was full: wait until it can take the rest
+        await _ready(loop, pgconn.socket, write=True)
+    results: list[Any] = []
+    while True:
+        try:
+            pgconn.consume_input()
+        except errors.OperationalError:
+            # the server closed the connection after an error it sent (as psycopg: that
+            # error is the answer, e.g. an administrator's shutdown)
+            if any(r.status == ExecStatus.FATAL_ERROR for r in results):
+                break
+            raise
+        while not pgconn.is_busy():
+            result = pgconn.get_result()
+            if result is None:
+                return _checked(connection, results)
+            results.append(result)
+        await _ready(loop, pgconn.socket)
+    return _checked(connection, results)
+
+
+def _checked(connection: Any, results: list[Any]) -> Any:
+    for result in results:
+        if result.status == ExecStatus.FATAL_ERROR:
+            raise errors.error_from_result(result, encoding=connection.info.encoding)
+        if result.status not in _ANSWERED:
+            raise errors.InternalError(f"unexpected result status {result.status}")
+    if not results:
+        raise errors.InternalError("got no result from the statement")
+    return results[-1]
+
+
+async def _ready(loop: asyncio.AbstractEventLoop, fd: int, *, write: bool = False) -> None:
+    """Until `fd` can be read (or written)."""
+    ready = loop.create_future()
+    if write:
+        loop.add_writer(fd, _resolve, ready)
+    else:
+        loop.add_reader(fd, _resolve, ready)
+    try:
+        await ready
+    finally:
+        if write:
+            loop.remove_writer(fd)
+        else:
+            loop.remove_reader(fd)
+
+
+def _resolve(ready: asyncio.Future[None]) -> None:
+    if not ready.done():
+        ready.set_result(None)
+
+
+def _text(value: Any) -> bytes | None:
+    """A parameter in PostgreSQL's text format (the statement's casts give its type)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value).encode()
+    raise TypeError(f"no text form for a {type(value).__name__} parameter")
