@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-
 _EPOCH = datetime(1970, 1, 1)  # naive: the instants' own UTC, without a time zone to print
 
 
