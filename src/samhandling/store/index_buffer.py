@@ -251,7 +251,7 @@ def _insert_in_one(connection: Connection, pending: dict[Table, list[dict[str, A
     shape: list[tuple[str, tuple[str, ...], int]] = []
     values: list[Any] = []
     for table, rows in pending.items():
-        statistics.note_written(connection.engine, table.name, len(rows))
+        _count_written(connection, table, rows)
         columns, row_values = column_values(rows)
         shape.append((table.name, columns, len(rows)))
         values.extend(chain.from_iterable(row_values))
@@ -297,10 +297,16 @@ def _raise_as_statement_error(
     ) from failure
 
 
+def _count_written(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Count the rows for the planner's statistics (store/statistics.py) before the commit:
+    a rolled-back write makes the next ANALYZE come a little early, which is harmless. A
+    queued current `resource` row is not counted: its version row counts for it."""
+    if table is not resource:
+        statistics.note_written(connection.engine, table.name, len(rows))
+
+
 def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    # counted before the commit: a rolled-back write makes the next ANALYZE come a little
-    # early, which is harmless (store/statistics.py)
-    statistics.note_written(connection.engine, table.name, len(rows))
+    _count_written(connection, table, rows)
     if is_sqlite(connection):
         insert_rows(connection, table.name, rows)
         return
