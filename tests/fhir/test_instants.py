@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from samhandling.fhir.instants import datetime_to_us, format_instant
+from samhandling.fhir.instants import datetime_to_us, format_instant, now_us
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,10 @@ def test_an_instant_reads_back_as_the_same_microsecond() -> None:
     value_us = 1_733_390_000_000_001
     parsed = datetime.strptime(format_instant(value_us), "%Y-%m-%dT%H:%M:%S.%fZ")
     assert datetime_to_us(parsed.replace(tzinfo=UTC)) == value_us
+
+
+def test_the_clock_counts_microseconds_since_the_epoch() -> None:
+    before = datetime.now(UTC)
+    value_us = now_us()
+    after = datetime.now(UTC)
+    assert datetime_to_us(before) - 1 <= value_us <= datetime_to_us(after) + 1

@@ -6,6 +6,7 @@ written out: a FHIR `instant` and an HTTP-date.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1)  # naive: the instants' own UTC, without a time zone to print
@@ -13,7 +14,7 @@ _EPOCH = datetime(1970, 1, 1)  # naive: the instants' own UTC, without a time zo
 
 def now_us() -> int:
     """The current time as microseconds since the Unix epoch (UTC)."""
-    return int(datetime.now(UTC).timestamp() * 1_000_000)
+    return time.time_ns() // 1000  # a tenth of `datetime.now(UTC)`'s cost (one per write)
 
 
 def us_to_datetime(value: int) -> datetime:
