@@ -6,12 +6,15 @@ written out: a FHIR `instant` and an HTTP-date.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
+
+_EPOCH = datetime(1970, 1, 1)  # naive: the instants' own UTC, without a time zone to print
 
 
 def now_us() -> int:
     """The current time as microseconds since the Unix epoch (UTC)."""
-    return int(datetime.now(UTC).timestamp() * 1_000_000)
+    return time.time_ns() // 1000  # a tenth of `datetime.now(UTC)`'s cost (one per write)
 
 
 def us_to_datetime(value: int) -> datetime:
@@ -24,7 +27,9 @@ def datetime_to_us(value: datetime) -> int:
 
 def format_instant(value_us: int) -> str:
     """A FHIR `instant` (R4 §2.24.0.1) in UTC with microseconds: 2026-01-02T03:04:05.123456Z."""
-    return us_to_datetime(value_us).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # by `isoformat`, several times cheaper than `strftime` (two per write: the stored
+    # meta.lastUpdated and the answer's Last-Modified); exact, from integer microseconds
+    return (_EPOCH + timedelta(microseconds=value_us)).isoformat(timespec="microseconds") + "Z"
 
 
 def format_http_date(value_us: int) -> str:

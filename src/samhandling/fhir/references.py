@@ -1,6 +1,8 @@
 """References inside resources, for transaction processing (R4 §3.1.0.11.2).
 
     iter_reference_holders(resource)       every Reference with a string `reference`
+    reference_holders(resource)            every Reference and Narrative, for one walk to serve
+                                           several passes (a transaction's entry)
     rewrite_references(resource, mapping)  replace mapped Reference.reference values in place
     parse_conditional_reference(ref)       "Patient?identifier=x|y" → ("Patient", "identifier=x|y")
     parse_relative_reference(ref)          "Patient/1/_history/2" → ("Patient", "1", "2")
@@ -30,6 +32,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from samhandling.fhir.r4_model import CHOICES, PATH2TYPE, is_a, model_path
@@ -38,6 +41,7 @@ __all__ = [
     "iter_reference_holders",
     "parse_conditional_reference",
     "parse_relative_reference",
+    "reference_holders",
     "rewrite_attachment_urls",
     "rewrite_references",
 ]
@@ -57,23 +61,36 @@ _LINK = re.compile(r"""(\s(?:href|src)\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGN
 
 def iter_reference_holders(resource: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every Reference dict with a string `reference`, at any depth, in document order."""
-    for kind, holder in _holders(resource, None):
+    for kind, holder in reference_holders(resource):
         if kind == "reference":
             yield holder
 
 
-def rewrite_references(resource: dict[str, Any], mapping: Mapping[str, str]) -> int:
+def reference_holders(resource: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """("reference" | "narrative", dict) for every Reference with a string `reference` and
+    every Narrative of `resource`, in document order."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    _collect(resource, None, found)
+    return found
+
+
+def rewrite_references(
+    resource: dict[str, Any],
+    mapping: Mapping[str, str],
+    holders: list[tuple[str, dict[str, Any]]] | None = None,
+) -> int:
     """Replace, in place, each Reference.reference that is a key of `mapping` by its value,
     and each narrative `href`/`src` attribute whose whole value is such a key (R4
     §3.1.0.11.2: "references in the narrative are also rewritten"); in `text.div` of the
     resource and of every resource inside it, and in Composition.section.text.
 
+    `holders`: the resource's `reference_holders`, when the caller has walked it already.
     Returns the number of values rewritten (references plus narrative attributes).
     """
     if not mapping:  # nothing can be rewritten: spare the walk (most batch entries)
         return 0
     count = 0
-    for kind, holder in list(_holders(resource, None)):
+    for kind, holder in reference_holders(resource) if holders is None else holders:
         if kind == "reference":
             target = mapping.get(holder["reference"])
             if target is not None:
@@ -121,12 +138,15 @@ def parse_relative_reference(ref: str) -> tuple[str, str, str | None] | None:
 # ----------------------------------------------------------------------------- the walk
 
 
-def _holders(value: Any, kind: str | None) -> Iterator[tuple[str, dict[str, Any]]]:
-    """("reference" | "narrative", dict) for each Reference and Narrative below `value`;
-    `kind` is the element's type (or backbone element path), None when unknown."""
+def _collect(value: Any, kind: str | None, found: list[tuple[str, dict[str, Any]]]) -> None:
+    """Append ("reference" | "narrative", dict) for each Reference and Narrative below
+    `value` to `found`; `kind` is the element's type (or backbone element path), None when
+    unknown."""
+    # appends to one list: a chain of nested generators (`yield from` at every level)
+    # cost a transaction Bundle's walk about twice as much
     if isinstance(value, list):
         for item in value:
-            yield from _holders(item, kind)
+            _collect(item, kind, found)
         return
     if not isinstance(value, dict):
         return
@@ -134,12 +154,12 @@ def _holders(value: Any, kind: str | None) -> Iterator[tuple[str, dict[str, Any]
     if isinstance(resource_type, str):
         kind = resource_type if is_a(resource_type, "Resource") else None
     elif _is_reference(value, kind):
-        yield "reference", value
+        found.append(("reference", value))
     elif _is_narrative(value, kind):
-        yield "narrative", value
+        found.append(("narrative", value))
     for key, child in value.items():
         if isinstance(child, dict | list):
-            yield from _holders(child, _child_type(kind, key))
+            _collect(child, _child_type(kind, key), found)
 
 
 def _is_reference(value: dict[str, Any], kind: str | None) -> bool:
@@ -160,6 +180,11 @@ def _child_type(kind: str | None, key: str) -> str | None:
     """The type of element `key` of an element of type `kind`; None if unknown."""
     if kind is None:
         return None
+    return _known_child_type(kind, key)
+
+
+@lru_cache(maxsize=8192)  # a few hundred (type, element) pairs in practice
+def _known_child_type(kind: str, key: str) -> str | None:
     if key.startswith("_"):
         return "Element"  # a primitive's id and extensions
     if key in ("extension", "modifierExtension"):

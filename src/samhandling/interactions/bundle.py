@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import Engine
 
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
-from samhandling.fhir.references import rewrite_attachment_urls, rewrite_references
 from samhandling.interactions.batch import BatchRequest, run_batch
 from samhandling.interactions.bundle_entries import (
     METHOD_ORDER,
@@ -58,7 +57,9 @@ def _transaction(
     responses: list[dict[str, Any]] = [{} for _ in entries]
     with write_connection(engine) as connection:
         resolver = ReferenceResolver(connection, guard)
-        writer = VersionWriter(connection, guard, rules)
+        # A POST entry's id is a fresh UUID (`ReferenceResolver.assign_id`): its current row
+        # goes in with the commit's COPY, no INSERT round trip per create.
+        writer = VersionWriter(connection, guard, rules, queued_creates=True)
         context = EntryContext(writer, resolver, base_url, representation)
         ordered = sorted(entries, key=_processing_order)
         resolver.lock_conditional_writes(ordered)
@@ -66,9 +67,7 @@ def _transaction(
             naming_entry(entry, resolver.assign_id, entry)
         for entry in ordered:
             if isinstance(entry.resource, dict):
-                naming_entry(entry, resolver.resolve_conditional_references, entry.resource)
-                rewrite_references(entry.resource, resolver.mapping)
-                rewrite_attachment_urls(entry.resource, resolver.mapping)
+                naming_entry(entry, resolver.rewrite, entry.resource)
         for entry in ordered:
             responses[entry.index] = naming_entry(entry, run_entry, context, entry)
     return responses

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -11,7 +12,13 @@ from sqlalchemy import Connection
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.fhir.references import iter_reference_holders, parse_conditional_reference
+from samhandling.fhir.references import (
+    iter_reference_holders,
+    parse_conditional_reference,
+    reference_holders,
+    rewrite_attachment_urls,
+    rewrite_references,
+)
 from samhandling.interactions.bundle_entries import BundleEntry
 from samhandling.interactions.conditions import conditional_lock_key, find_matches
 from samhandling.interactions.crud import new_id
@@ -139,9 +146,22 @@ class ReferenceResolver:
 
     def resolve_conditional_references(self, resource: dict[str, Any]) -> None:
         """Map every `Type?criteria` reference in `resource` to the one resource it names."""
-        if not _may_hold_criteria(resource):
+        if _may_hold_criteria(resource):
+            self._resolve(iter_reference_holders(resource))
+
+    def rewrite(self, resource: dict[str, Any]) -> None:
+        """Resolve the conditional references of `resource`, then rewrite in it every
+        reference, narrative link and attachment URL the transaction maps: one walk of
+        the resource for both (each was ≈ 10% of a transaction's CPU)."""
+        if not self.mapping and not _may_hold_criteria(resource):
             return
-        for holder in iter_reference_holders(resource):
+        holders = reference_holders(resource)
+        self._resolve(holder for kind, holder in holders if kind == "reference")
+        rewrite_references(resource, self.mapping, holders)
+        rewrite_attachment_urls(resource, self.mapping)
+
+    def _resolve(self, holders: Iterable[dict[str, Any]]) -> None:
+        for holder in holders:
             reference = holder["reference"]
             if reference in self.mapping:
                 continue
@@ -152,23 +172,21 @@ class ReferenceResolver:
             key = f"{resource_type}?{criteria}"
             known = self._criteria.get(key)
             if known is None:
-                # Only read: no lock, so Bundles naming the same shared resources in a
-                # different order cannot deadlock on each other.
-                matches = find_matches(
-                    self.connection, resource_type, criteria, lock=False, guard=self.guard
-                )
-                if len(matches) != 1:
-                    found = "no" if not matches else "more than one"
-                    raise FhirError(
-                        412,
-                        error(
-                            "not-found",
-                            f"Conditional reference {reference} matched {found} resource",
-                        ),
-                    )
-                known = Assignment(matches[0], existing=True)
+                known = self._only_match(reference, resource_type, criteria)
                 self._criteria[key] = known
             self.mapping[reference] = f"{resource_type}/{known.resource_id}"
+
+    def _only_match(self, reference: str, resource_type: str, criteria: str) -> Assignment:
+        # Only read: no lock, so Bundles naming the same shared resources in a different
+        # order cannot deadlock on each other.
+        matches = find_matches(
+            self.connection, resource_type, criteria, lock=False, guard=self.guard
+        )
+        if len(matches) != 1:
+            found = "no" if not matches else "more than one"
+            message = f"Conditional reference {reference} matched {found} resource"
+            raise FhirError(412, error("not-found", message))
+        return Assignment(matches[0], existing=True)
 
 
 def _may_hold_criteria(resource: dict[str, Any]) -> bool:

@@ -63,7 +63,8 @@ class PolicyGuard:
         self.principal: Principal = principal
         self.service_rules = service_rules or ServiceRules()
         self.audit_writes = audit_writes
-        self.decisions: list[Decision] = []
+        self.decisions: list[Decision] = []  # appended by `_keep` only
+        self._emergency: Decision | None = None
         self.entities: list[tuple[str, str, str | None]] = []
         self.audit_patients = AuditPatients()  # those shown, searched, refused
         self._search_decision: Decision | None = None  # the latest search's
@@ -72,8 +73,15 @@ class PolicyGuard:
 
     @property
     def emergency(self) -> Decision | None:
-        """The first emergency-access decision of this request, if any."""
-        return next((d for d in self.decisions if d.emergency and d.allowed), None)
+        """The first emergency-access decision of this request, if any (kept as it is
+        made: looked for in every decision at every write, a transaction Bundle's audit
+        records cost time growing with the square of its entries)."""
+        return self._emergency
+
+    def _keep(self, decision: Decision) -> None:
+        self.decisions.append(decision)  # the one append
+        if self._emergency is None and decision.emergency and decision.allowed:
+            self._emergency = decision
 
     @property
     def patients(self) -> set[str]:
@@ -104,7 +112,7 @@ class PolicyGuard:
             resource=resource,
             service_rules=self.service_rules,
         )
-        self.decisions.append(decision)
+        self._keep(decision)
         return decision
 
     def _observe(self, resource: dict[str, Any]) -> None:
@@ -139,7 +147,7 @@ class PolicyGuard:
         )
         if decision.rule == "compartment.unknown":
             return
-        self.decisions.append(decision)
+        self._keep(decision)
         if not decision.allowed:
             raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
 
@@ -153,7 +161,7 @@ class PolicyGuard:
             self.principal, interaction, resource_type, service_rules=self.service_rules
         )
         if not decision.allowed and decision.rule != "compartment.unknown":
-            self.decisions.append(decision)
+            self._keep(decision)
             raise FhirError(403, error("forbidden", f"Access denied: {decision.reason}"))
         restriction = self.search_restriction(resource_type)
         return replace(restriction, hidden=lambda resource: not self.visible("search", resource))

@@ -33,11 +33,10 @@ The savepoint statements themselves flush nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
-from operator import itemgetter
 from typing import Any, NoReturn
 from weakref import WeakKeyDictionary, WeakSet
 
@@ -60,7 +59,7 @@ from samhandling.store.schema import (
     resource_version,
     transaction_log,
 )
-from samhandling.store.sqlite_driver import insert_rows
+from samhandling.store.sqlite_driver import column_values, insert_rows
 
 Key = tuple[str, str]
 READS_CURRENT_ROWS = "samhandling_reads_current_rows"
@@ -252,10 +251,10 @@ def _insert_in_one(connection: Connection, pending: dict[Table, list[dict[str, A
     shape: list[tuple[str, tuple[str, ...], int]] = []
     values: list[Any] = []
     for table, rows in pending.items():
-        statistics.note_written(connection.engine, table.name, len(rows))
-        columns = _columns_of(rows)
+        _count_written(connection, table, rows)
+        columns, row_values = column_values(rows)
         shape.append((table.name, columns, len(rows)))
-        values.extend(chain.from_iterable(_row_values(rows, columns)))
+        values.extend(chain.from_iterable(row_values))
     statement = _statement_of(tuple(shape))
     import psycopg
 
@@ -298,40 +297,28 @@ def _raise_as_statement_error(
     ) from failure
 
 
-def _columns_of(rows: list[dict[str, Any]]) -> tuple[str, ...]:
-    """Every column some row names, in the order they first appear."""
-    return tuple(dict.fromkeys(chain.from_iterable(rows)))
-
-
-def _row_values(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[Sequence[Any]]:
-    """Each row's values in the order of `columns`, None where a row lacks one. Rows of a
-    table almost always name every column: picked by `itemgetter` then (in C), not by a
-    Python loop per value — the commit's COPY of a batch's ≈ 1,000 rows per chunk."""
-    if len(columns) > 1:
-        pick = itemgetter(*columns)
-        try:
-            return list(map(pick, rows))
-        except KeyError:
-            pass
-    return [[row.get(c) for c in columns] for row in rows]
+def _count_written(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Count the rows for the planner's statistics (store/statistics.py) before the commit:
+    a rolled-back write makes the next ANALYZE come a little early, which is harmless. A
+    queued current `resource` row is not counted: its version row counts for it."""
+    if table is not resource:
+        statistics.note_written(connection.engine, table.name, len(rows))
 
 
 def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    # counted before the commit: a rolled-back write makes the next ANALYZE come a little
-    # early, which is harmless (store/statistics.py)
-    statistics.note_written(connection.engine, table.name, len(rows))
-    columns = _columns_of(rows)
+    _count_written(connection, table, rows)
     if is_sqlite(connection):
         insert_rows(connection, table.name, rows)
         return
+    columns, values = column_values(rows)
     names = ", ".join(f'"{c}"' for c in columns)
     statement = f'COPY "{table.name}" ({names}) FROM STDIN'
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     driver_error = connection.dialect.loaded_dbapi.Error
     try:
         with cursor.copy(statement) as copy:
-            for values in _row_values(rows, columns):
-                copy.write_row(values)
+            for row in values:
+                copy.write_row(row)
     except driver_error as failure:
         _raise_as_statement_error(connection, statement, failure)
     finally:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -66,10 +68,31 @@ def run_many(connection: Connection, sql: str, rows: Iterable[Sequence[Any]]) ->
 
 def insert_rows(connection: Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert `rows` (dicts by column; a column missing from a row is NULL) into `table`."""
-    columns = tuple(dict.fromkeys(c for row in rows for c in row))
-    run_many(
-        connection, _insert_sql(table, columns), [[row.get(c) for c in columns] for row in rows]
-    )
+    columns, values = column_values(rows)
+    run_many(connection, _insert_sql(table, columns), values)
+
+
+def column_values(
+    rows: Sequence[Mapping[str, Any]],
+) -> tuple[tuple[str, ...], list[Sequence[Any]]]:
+    """(every column some row names, in the order they first appear; each row's values in
+    that order, None where a row lacks one).
+
+    Rows of a table almost always name the same columns: when every row has as many as
+    the first and `itemgetter` (in C) finds them all in each, they name exactly the
+    first's; only otherwise is every row's every key looked at in Python (a transaction
+    Bundle's ≈ 20,000 rows)."""
+    if not rows:
+        return (), []
+    columns = tuple(rows[0])
+    width = len(columns)
+    if width > 1 and set(map(len, rows)) == {width}:
+        try:
+            return columns, list(map(itemgetter(*columns), rows))
+        except KeyError:
+            pass
+    columns = tuple(dict.fromkeys(chain.from_iterable(rows)))
+    return columns, [[row.get(c) for c in columns] for row in rows]
 
 
 @lru_cache(maxsize=256)
