@@ -15,6 +15,7 @@ matches, or when ``_total=accurate`` asks for the full check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, func
 
@@ -35,6 +36,7 @@ class KeysetPage:
     has_next: bool
     has_previous: bool
     checked: dict[Key, StoredVersion] = field(default_factory=dict)
+    parsed: dict[Key, dict[str, Any]] = field(default_factory=dict)  # as judged, by key
 
 
 def keyset_eligible(query: SearchQuery) -> bool:
@@ -62,7 +64,7 @@ def keyset_page(connection: Connection, builder: SearchSql, query: SearchQuery) 
         total = _probed_total(connection, builder, scan, whole)
     else:
         total = _total(connection, builder, query, keys, whole)
-    return KeysetPage(keys, total, has_next, has_previous, scan.checked)
+    return KeysetPage(keys, total, has_next, has_previous, scan.checked, scan.parsed)
 
 
 def _count_probe(builder: SearchSql, query: SearchQuery, start: str | None) -> int:
@@ -108,6 +110,7 @@ class _Scan:
 
     found: list[Key] = field(default_factory=list)
     checked: dict[Key, StoredVersion] = field(default_factory=dict)
+    parsed: dict[Key, dict[str, Any]] = field(default_factory=dict)
     exhausted: bool = False
     unchecked: list[Key] = field(default_factory=list)
     fetched: int = 0
@@ -152,7 +155,7 @@ def _check(
     begin, step = 0, wanted - len(scan.found)
     while begin < len(rows) and len(scan.found) < wanted:
         batch = rows[begin : begin + step]
-        for version in visible_versions(connection, batch, builder.restriction):
+        for version in visible_versions(connection, batch, builder.restriction, scan.parsed):
             key = (version.resource_type, version.resource_id)
             scan.found.append(key)
             scan.checked[key] = version

@@ -55,16 +55,31 @@ def visible_target_ids(
 
 
 def visible_versions(
-    connection: Connection, keys: Iterable[tuple[str, str]], restriction: SearchRestriction
+    connection: Connection,
+    keys: Iterable[tuple[str, str]],
+    restriction: SearchRestriction,
+    parsed: dict[tuple[str, str], dict[str, Any]] | None = None,
 ) -> Iterator[StoredVersion]:
-    """Current versions of ``keys`` in order, without deleted and hidden ones."""
+    """Current versions of ``keys`` in order, without deleted and hidden ones.
+
+    With ``parsed``, the resources the ``hidden`` test parsed to judge the visible versions
+    go into it by key: the Bundle shows them without parsing their content a second time.
+    """
     keys = list(keys)
     for start in range(0, len(keys), BATCH):
         batch = keys[start : start + BATCH]
         found = read_current_versions(connection, batch)
         for key in batch:
             version = found.get(key)
-            if version is not None and not restriction.is_hidden(version.resource()):
+            if version is None:
+                continue
+            if restriction.hidden is None:
+                yield version
+                continue
+            whole = version.resource()
+            if not restriction.hidden(whole):
+                if parsed is not None:
+                    parsed[key] = whole
                 yield version
 
 
