@@ -7,6 +7,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, select
 
 from samhandling.fhir.outcome import FhirError, error
@@ -66,6 +67,7 @@ def visible_versions(
 
     With ``parsed``, the resources the ``hidden`` test parsed to judge the visible versions
     go into it by key: the Bundle shows them without parsing their content a second time.
+    Without it the versions are only judged (``_judged_only``).
     """
     keys = list(keys)
     for start in range(0, len(keys), BATCH):
@@ -78,11 +80,18 @@ def visible_versions(
             if restriction.hidden is None:
                 yield version
                 continue
-            whole = version.resource()
+            whole = version.resource() if parsed is not None else _judged_only(version)
             if not restriction.hidden(whole):
                 if parsed is not None:
                     parsed[key] = whole
                 yield version
+
+
+def _judged_only(version: StoredVersion) -> dict[str, Any]:
+    """A resource only judged, never shown (counted, or looked at past the page): parsed
+    without keeping the written form of its decimals, which no access decision reads."""
+    parsed: dict[str, Any] = orjson.loads(version.content or b"{}")
+    return parsed
 
 
 def read_current_versions(
