@@ -158,9 +158,16 @@ def count_matches(
     return visible_count(connection, keys, builder.restriction)
 
 
-def visible_count(connection: Connection, keys: list[Key], restriction: SearchRestriction) -> int:
-    """How many of ``keys`` the caller may see (checked without keeping the decisions)."""
-    return sum(1 for _ in visible_versions(connection, keys, restriction.for_counting()))
+def visible_count(
+    connection: Connection,
+    keys: list[Key],
+    restriction: SearchRestriction,
+    read: dict[Key, StoredVersion] | None = None,
+) -> int:
+    """How many of ``keys`` the caller may see (checked without keeping the decisions);
+    ``read``: their current versions, when read already."""
+    counting = restriction.for_counting()
+    return sum(1 for _ in visible_versions(connection, keys, counting, read=read))
 
 
 def withheld_count(

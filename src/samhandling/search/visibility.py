@@ -62,17 +62,19 @@ def visible_versions(
     keys: Iterable[tuple[str, str]],
     restriction: SearchRestriction,
     parsed: dict[tuple[str, str], dict[str, Any]] | None = None,
+    read: dict[tuple[str, str], StoredVersion] | None = None,
 ) -> Iterator[StoredVersion]:
     """Current versions of ``keys`` in order, without deleted and hidden ones.
 
     With ``parsed``, the resources the ``hidden`` test parsed to judge the visible versions
     go into it by key: the Bundle shows them without parsing their content a second time.
-    Without it the versions are only judged (``_judged_only``).
+    Without it the versions are only judged (``_judged_only``). ``read``: the current
+    versions of (at least) ``keys``, read already (``read_current_versions``).
     """
     keys = list(keys)
     for start in range(0, len(keys), BATCH):
         batch = keys[start : start + BATCH]
-        found = read_current_versions(connection, batch)
+        found = read if read is not None else read_current_versions(connection, batch)
         for key in batch:
             version = found.get(key)
             if version is None:
