@@ -14,6 +14,7 @@ from sqlalchemy import event
 
 from samhandling.search import paging, visibility
 from samhandling.search.restriction import SearchRestriction
+from samhandling.store.records import StoredVersion
 
 NATIONAL_ID = "urn:oid:2.16.578.1.12.4.1.4.1"
 
@@ -44,12 +45,13 @@ class Judged:
 
 
 @contextmanager
-def search_statements(store: SearchStore) -> Iterator[list[str]]:
-    """The statements run meanwhile that select matches (from the reference index)."""
+def search_statements(store: SearchStore, marker: str = "index_reference") -> Iterator[list[str]]:
+    """The statements run meanwhile that select matches (from the reference index), or
+    other statements naming `marker`."""
     seen: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "index_reference" in statement:
+        if marker in statement:
             seen.append(statement)
 
     event.listen(store.engine, "before_cursor_execute", note)
@@ -101,6 +103,17 @@ def test_a_probed_total_counts_what_the_page_did_not_check(store: SearchStore) -
     assert [e["resource"]["id"] for e in bundle["entry"]][:3] == ["o001", "o002", "o003"]
 
 
+def test_the_matches_of_a_probed_total_are_read_in_one_statement(store: SearchStore) -> None:
+    patient_with_observations(store, 90)
+    restriction = SearchRestriction(hidden=Judged(), owner="gp", hidden_uncounted=Judged())
+    with search_statements(store, marker="version_id") as reads:
+        bundle = store.bundle(
+            "Observation", "subject=Patient/p1&_count=10", restriction=restriction
+        )
+    assert bundle["total"] == 90 - 23 and len(bundle["entry"]) == 10
+    assert len(reads) == 1  # the page's and the counted matches' versions together
+
+
 def test_a_page_judges_only_what_it_needs_when_nothing_is_hidden(store: SearchStore) -> None:
     store.put(
         *({"resourceType": "Observation", "id": f"o{n:03}", "status": "final",
@@ -134,3 +147,22 @@ def test_hidden_chain_targets_are_not_followed(
     assert sorted(a for a in hidden.asked if a.startswith("Patient/")) == [
         "Patient/p1", "Patient/p2", "Patient/p3"
     ]  # fmt: skip
+
+
+def test_a_shown_match_is_parsed_once(store: SearchStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    patient_with_observations(store, 30)
+    parses: list[str] = []
+    exact = StoredVersion.resource
+
+    def counted(version: StoredVersion) -> dict[str, Any]:
+        parses.append(version.resource_id)
+        return exact(version)
+
+    monkeypatch.setattr(StoredVersion, "resource", counted)
+    judged = Judged()
+    restriction = SearchRestriction(hidden=judged, owner="gp")
+    bundle = store.bundle("Observation", "subject=Patient/p1&_count=5", restriction=restriction)
+    shown = [e["resource"]["id"] for e in bundle["entry"]]
+    assert shown == ["o001", "o002", "o003", "o005", "o006"]  # o000 and o004 hidden
+    assert {f"Observation/{i}" for i in shown} <= set(judged.asked)
+    assert sorted(parses) == sorted(set(parses))  # the test's parse is the entry's

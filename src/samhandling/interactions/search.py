@@ -13,6 +13,7 @@ withheld resources.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -108,20 +109,19 @@ def _run(
         return _bundle(url, items, query, [], None, total, query.ignored)
     if keyset_eligible(query):
         keyset = keyset_page(connection, builder, query)
-        page = _versions(connection, keyset.keys, keyset.checked, restriction)
+        parsed = keyset.parsed
+        page = _versions(connection, keyset.keys, keyset.checked, restriction, parsed)
         links = _keyset_links(url, items, query, keyset.keys, keyset.has_next, keyset.has_previous)
-        bundle = _finish(
-            connection, query, page, links, keyset.total, False, url, items, restriction
-        )
+        shown = Shown(page, keyset.total, False, parsed)
+        bundle = _finish(connection, query, shown, links, url, items, restriction)
         return _with_withheld(connection, builder, query, keyset.total, bundle)
     key = paging.query_key(items, query, restriction)
     matches = paging.all_matches(connection, builder, query, key)
     page = _page(connection, matches, query, restriction)
     more = len(matches.keys) > query.offset + query.count
     links = _links(url, items, query, matches.search_id, more)
-    bundle = _finish(
-        connection, query, page, links, matches.total, matches.truncated, url, items, restriction
-    )
+    shown = Shown(page, matches.total, matches.truncated, matches.parsed)
+    bundle = _finish(connection, query, shown, links, url, items, restriction)
     return _with_withheld(connection, builder, query, matches.total, bundle)
 
 
@@ -153,28 +153,38 @@ def _with_withheld(
     return bundle
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A page of matches, what is known of their number, and the resources the restriction
+    parsed to judge them (by key; the Bundle shows those without parsing them again)."""
+
+    page: list[StoredVersion]
+    total: int | None
+    truncated: bool
+    parsed: dict[tuple[str, str], dict[str, Any]]
+
+
 def _finish(
     connection: Connection,
     query: SearchQuery,
-    page: list[StoredVersion],
+    shown: Shown,
     links: list[dict[str, str]],
-    total: int | None,
-    truncated: bool,
     url: str,
     items: list[tuple[str, str]],
     restriction: SearchRestriction,
 ) -> dict[str, Any]:
     """Includes, outcome issues and the Bundle around a page of matches."""
     issues = list(query.ignored)
-    found, cut = included(connection, query.includes, page, restriction)
+    parsed = shown.parsed
+    found, cut = included(connection, query.includes, shown.page, restriction, parsed)
     if cut:
         issues.append(Issue("warning", "too-costly", "Not every included resource is shown"))
-    if truncated:
+    if shown.truncated:
         message = f"Only the first {paging.MAX_RESULTS} matches can be paged through"
         issues.append(Issue("warning", "too-costly", message))
-    entries = [_entry(query, v, "match", restriction) for v in page]
-    entries += [_entry(query, v, "include", restriction) for v in found]
-    total = None if query.total == "none" else total
+    entries = [_entry(query, v, "match", restriction, parsed) for v in shown.page]
+    entries += [_entry(query, v, "include", restriction, parsed) for v in found]
+    total = None if query.total == "none" else shown.total
     return _bundle(url, items, query, entries, links, total, issues)
 
 
@@ -183,10 +193,11 @@ def _versions(
     keys: list[tuple[str, str]],
     checked: dict[tuple[str, str], StoredVersion],
     restriction: SearchRestriction,
+    parsed: dict[tuple[str, str], dict[str, Any]],
 ) -> list[StoredVersion]:
     if all(k in checked for k in keys):
         return [checked[k] for k in keys]
-    return list(visible_versions(connection, keys, restriction))
+    return list(visible_versions(connection, keys, restriction, parsed))
 
 
 def _keyset_links(
@@ -228,7 +239,7 @@ def _page(
     checked = [matches.checked[k] for k in keys if k in matches.checked]
     if len(checked) == len(keys):
         return checked
-    return list(visible_versions(connection, keys, restriction))
+    return list(visible_versions(connection, keys, restriction, matches.parsed))
 
 
 def _bundle(
@@ -272,12 +283,17 @@ def _links(
 
 
 def _entry(
-    query: SearchQuery, version: StoredVersion, mode: str, restriction: SearchRestriction
+    query: SearchQuery,
+    version: StoredVersion,
+    mode: str,
+    restriction: SearchRestriction,
+    parsed: dict[tuple[str, str], dict[str, Any]],
 ) -> dict[str, Any]:
     """A match's or an included resource's entry, noted as shown (the audit record names
     what the Bundle returns, nothing else the search read)."""
     base = query.base_url or ""
-    whole = version.resource()
+    # taken, not read: each parsed resource goes into one entry (no dict shared between two)
+    whole = parsed.pop((version.resource_type, version.resource_id), None) or version.resource()
     restriction.note_shown(whole)
     resource = shape(whole, query.summary, query.elements)
     return {

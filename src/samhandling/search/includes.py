@@ -10,6 +10,7 @@ reference (``Patient/1/_history/2``) includes the current version.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Connection, Select, and_, or_, select
 
@@ -30,8 +31,10 @@ def included(
     includes: list[Include],
     matches: list[StoredVersion],
     restriction: SearchRestriction,
+    parsed: dict[Key, dict[str, Any]] | None = None,
 ) -> tuple[list[StoredVersion], bool]:
-    """Resources the includes name for ``matches`` (not matches themselves); True if cut."""
+    """Resources the includes name for ``matches`` (not matches themselves); True if cut.
+    The resources the restriction judged go into ``parsed`` (``visible_versions``)."""
     seen: set[Key] = {(m.resource_type, m.resource_id) for m in matches}
     found: list[StoredVersion] = []
     frontier = list(seen)
@@ -40,7 +43,7 @@ def included(
         keys = [k for k in _linked(connection, rules, frontier) if k not in seen]
         seen.update(keys)
         keys = allowed_keys(connection, keys, restriction)
-        new = list(visible_versions(connection, keys, restriction))
+        new = list(visible_versions(connection, keys, restriction, parsed))
         if len(found) + len(new) > MAX_INCLUDED:
             return found + new[: MAX_INCLUDED - len(found)], True
         found.extend(new)

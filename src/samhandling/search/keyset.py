@@ -15,13 +15,14 @@ matches, or when ``_total=accurate`` asks for the full check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, func
 
 from samhandling.search import paging
 from samhandling.search.model import SearchQuery
 from samhandling.search.sql import SearchSql
-from samhandling.search.visibility import visible_versions
+from samhandling.search.visibility import read_current_versions, visible_versions
 from samhandling.store.records import StoredVersion
 
 Key = tuple[str, str]
@@ -35,6 +36,7 @@ class KeysetPage:
     has_next: bool
     has_previous: bool
     checked: dict[Key, StoredVersion] = field(default_factory=dict)
+    parsed: dict[Key, dict[str, Any]] = field(default_factory=dict)  # as judged, by key
 
 
 def keyset_eligible(query: SearchQuery) -> bool:
@@ -62,7 +64,7 @@ def keyset_page(connection: Connection, builder: SearchSql, query: SearchQuery) 
         total = _probed_total(connection, builder, scan, whole)
     else:
         total = _total(connection, builder, query, keys, whole)
-    return KeysetPage(keys, total, has_next, has_previous, scan.checked)
+    return KeysetPage(keys, total, has_next, has_previous, scan.checked, scan.parsed)
 
 
 def _count_probe(builder: SearchSql, query: SearchQuery, start: str | None) -> int:
@@ -86,7 +88,8 @@ def _probed_total(
         return None
     if whole:
         return len(scan.found)
-    return len(scan.found) + paging.visible_count(connection, scan.unchecked, builder.restriction)
+    unchecked, restriction = scan.unchecked, builder.restriction
+    return len(scan.found) + paging.visible_count(connection, unchecked, restriction, scan.read)
 
 
 def _first_page_with_total(
@@ -108,9 +111,13 @@ class _Scan:
 
     found: list[Key] = field(default_factory=list)
     checked: dict[Key, StoredVersion] = field(default_factory=dict)
+    parsed: dict[Key, dict[str, Any]] = field(default_factory=dict)
     exhausted: bool = False
     unchecked: list[Key] = field(default_factory=list)
     fetched: int = 0
+    #: the current versions of every match, read in one statement when they are to be
+    #: counted (a probed first statement found at most `TOTAL_THRESHOLD`)
+    read: dict[Key, StoredVersion] | None = None
 
 
 def _collect(
@@ -129,12 +136,15 @@ def _collect(
     cursor = start
     while len(scan.found) < wanted:
         size = max(MIN_BATCH, (wanted - len(scan.found)) * 5 // 4) if hidden else wanted
-        limit, probe = max(size, probe), 0
+        limit, probing, probe = max(size, probe), probe > 0, 0
         stmt = builder.ordered(query, after=cursor, backwards=backwards).limit(limit)
         rows: list[Key] = [(row[0], row[1]) for row in connection.execute(stmt)]
         scan.fetched += len(rows)
         if not hidden:
             return _Scan(rows, exhausted=len(rows) < size)
+        if probing and len(rows) <= paging.TOTAL_THRESHOLD:
+            # every match is judged (the page's, then the rest counted): one read, not two
+            scan.read = read_current_versions(connection, rows)
         scan.unchecked = _check(connection, rows, wanted, scan, builder)
         if len(rows) < limit:
             scan.exhausted = True
@@ -152,7 +162,8 @@ def _check(
     begin, step = 0, wanted - len(scan.found)
     while begin < len(rows) and len(scan.found) < wanted:
         batch = rows[begin : begin + step]
-        for version in visible_versions(connection, batch, builder.restriction):
+        judged = visible_versions(connection, batch, builder.restriction, scan.parsed, scan.read)
+        for version in judged:
             key = (version.resource_type, version.resource_id)
             scan.found.append(key)
             scan.checked[key] = version

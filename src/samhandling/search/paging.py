@@ -25,6 +25,7 @@ import random
 import uuid
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -63,6 +64,7 @@ class Matches:
     search_id: str | None = None
     truncated: bool = False
     checked: dict[Key, StoredVersion] = field(default_factory=dict)  # checked in this request
+    parsed: dict[Key, dict[str, Any]] = field(default_factory=dict)  # as judged, by key
 
 
 @dataclass
@@ -104,9 +106,10 @@ def all_matches(
         elif truncated and query.total != "none":
             scan.total = _count(connection, builder, query)
     checked: dict[Key, StoredVersion] = {}
+    parsed: dict[Key, dict[str, Any]] = {}
     if builder.restriction.hidden is not None:
         wanted = len(scan.entries) if query.total == "accurate" else query.offset + query.count + 1
-        checked = _scan(connection, scan, wanted, builder.restriction)
+        checked = _scan(connection, scan, wanted, builder.restriction, parsed)
     if scan.total is None and query.total != "none" and len(scan.entries) <= TOTAL_THRESHOLD:
         rest = scan.entries[scan.scanned :]
         scan.total = len(scan.visible) + visible_count(connection, rest, builder.restriction)
@@ -115,18 +118,23 @@ def all_matches(
         search_id = _store(connection, key, scan)
     elif search_id is not None and checked:
         _update(connection, search_id, scan)
-    return Matches(scan.visible, scan.total, search_id, truncated, checked)
+    return Matches(scan.visible, scan.total, search_id, truncated, checked, parsed)
 
 
 def _scan(
-    connection: Connection, scan: _Scan, wanted: int, restriction: SearchRestriction
+    connection: Connection,
+    scan: _Scan,
+    wanted: int,
+    restriction: SearchRestriction,
+    parsed: dict[Key, dict[str, Any]],
 ) -> dict[Key, StoredVersion]:
-    """Check further entries until ``wanted`` visible matches are known (or all checked)."""
+    """Check further entries until ``wanted`` visible matches are known (or all checked);
+    the resources judged go into ``parsed``."""
     checked: dict[Key, StoredVersion] = {}
     while len(scan.visible) < wanted and scan.scanned < len(scan.entries):
         size = max(MIN_SCAN, (wanted - len(scan.visible)) * 5 // 4)
         batch = scan.entries[scan.scanned : scan.scanned + size]
-        for version in visible_versions(connection, batch, restriction):
+        for version in visible_versions(connection, batch, restriction, parsed):
             key = (version.resource_type, version.resource_id)
             scan.visible.append(key)
             checked[key] = version
@@ -150,9 +158,16 @@ def count_matches(
     return visible_count(connection, keys, builder.restriction)
 
 
-def visible_count(connection: Connection, keys: list[Key], restriction: SearchRestriction) -> int:
-    """How many of ``keys`` the caller may see (checked without keeping the decisions)."""
-    return sum(1 for _ in visible_versions(connection, keys, restriction.for_counting()))
+def visible_count(
+    connection: Connection,
+    keys: list[Key],
+    restriction: SearchRestriction,
+    read: dict[Key, StoredVersion] | None = None,
+) -> int:
+    """How many of ``keys`` the caller may see (checked without keeping the decisions);
+    ``read``: their current versions, when read already."""
+    counting = restriction.for_counting()
+    return sum(1 for _ in visible_versions(connection, keys, counting, read=read))
 
 
 def withheld_count(

@@ -26,7 +26,8 @@ class SearchRestriction:
     * ``hidden``: a resource for which it returns True is dropped from matches, includes and
       the targets of chains and ``_has``. It is called with the resource as a dict, for
       more resources than the Bundle returns (the look-ahead match of a page, a chain's
-      targets): it must not note a resource as shown.
+      targets): it must not note a resource as shown, nor change it (a match's Bundle
+      entry shows the dict its test was given).
     * ``shown``: called with each resource the Bundle returns (matches and includes, whole,
       before ``_summary``/``_elements`` shape them), so that the caller's audit record
       names exactly what it was given.
