@@ -8,7 +8,6 @@ from typing import NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +16,7 @@ from samhandling.observability.request_context import (
     begin_request,
     current_request,
     end_request,
+    request_headers,
     request_id_from,
 )
 
@@ -121,14 +121,16 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
-        request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
+        request_id = request_id_from(request_headers(scope).get("x-request-id"))
         token = begin_request(request_id)
+        id_header = (b"x-request-id", request_id.encode("latin-1"))
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                # appended: no layer inside sets this header
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
         try:
