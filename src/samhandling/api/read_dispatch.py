@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from samhandling.fhir.validation import RESOURCE_TYPES
 from samhandling.interactions.resource_input import ID_PATTERN
+from samhandling.observability.metrics import INTERACTION_KEY
 
 PREFIX = "/fhir/"
 PROBE_ID = "probe-id"
@@ -46,7 +47,9 @@ class ReadDispatch(BaseRoute):
         if found is None:
             return Match.NONE, {}
         route, path_params = found
-        return Match.FULL, {"endpoint": route.endpoint, "path_params": path_params}
+        interaction = "read" if route is self.read else "vread"  # as `interaction_name` says
+        child = {"endpoint": route.endpoint, "path_params": path_params}
+        return Match.FULL, {**child, INTERACTION_KEY: interaction}
 
     def route_of(self, scope: Scope) -> tuple[Route, dict[str, str]] | None:
         """The read or vread route of a plain read by id and its path parameters, or

@@ -82,6 +82,16 @@ class Metrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+INTERACTION_KEY = "samhandling.interaction"  # set in the scope by whoever already knows it
+
+
+def interaction_of(scope: Scope) -> str:
+    """The request's `interaction_name`, or what a route noted in its scope (`ReadDispatch`:
+    a read or vread by id, already told from its path)."""
+    noted: str | None = scope.get(INTERACTION_KEY)
+    return noted or interaction_name(scope["method"], scope["path"])
+
+
 def interaction_name(method: str, path: str) -> str:
     """The FHIR interaction a request path stands for (bounded label cardinality); also the
     audit record's subtype, so a search sent by POST (`_search`) is a search, not a create."""
@@ -140,7 +150,7 @@ class MetricsMiddleware:
             end_request(token)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        interaction = interaction_name(scope["method"], scope["path"])
+        interaction = interaction_of(scope)
         series = self.metrics.series(interaction, status)
         series.requests.inc()
         series.latency.observe(seconds)
