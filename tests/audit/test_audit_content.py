@@ -283,3 +283,33 @@ def test_refusals_record_the_reason_and_the_client_address(
     # an allowed access carries no address (personal data kept to what is needed)
     allowed = events(client)[1]["event"]
     assert all("network" not in agent for agent in allowed["agent"])
+
+
+def test_writes_under_emergency_access_are_flagged(client: TestClient, tmp_path: Path) -> None:
+    """Each write of a transaction Bundle made under emergency access says so on its own
+    record (the guard keeps its first emergency decision as it is made)."""
+    patient_id, _observation_id = patient_with_observation(client)
+    token = mint(tmp_path, "hospital-physician", purpose="BTG", reason="bevisstløs pasient")
+    entries = [
+        {
+            "resource": {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"text": f"pulse {n}"},
+                "subject": {"reference": f"Patient/{patient_id}"},
+            },
+            "request": {"method": "POST", "url": "Observation"},
+        }
+        for n in range(3)
+    ]
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    headers = {**FHIR_JSON, "Authorization": f"Bearer {token}"}
+    response = client.post("/fhir", content=orjson.dumps(bundle), headers=headers)
+    assert response.status_code == 200, response.text
+    writes = [e for e in events(client) if e["interaction"] == "create"][-3:]
+    assert [e["purpose_of_use"] for e in writes] == ["BTG"] * 3
+    assert all(e["emergency"] is True for e in writes)
+    reasons = [{x["url"]: x for x in e["event"]["extension"]} for e in writes]
+    assert all(
+        r[EMERGENCY_REASON_EXTENSION]["valueString"] == "bevisstløs pasient" for r in reasons
+    )

@@ -1,12 +1,13 @@
-"""Instants as written out: a FHIR `instant` from integer microseconds."""
+"""Instants as written out: a FHIR `instant` from integer microseconds, and an HTTP-date."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
 
-from samhandling.fhir.instants import datetime_to_us, format_instant, now_us
+from samhandling.fhir.instants import datetime_to_us, format_http_date, format_instant, now_us
 
 
 @pytest.mark.parametrize(
@@ -33,3 +34,30 @@ def test_the_clock_counts_microseconds_since_the_epoch() -> None:
     value_us = now_us()
     after = datetime.now(UTC)
     assert datetime_to_us(before) - 1 <= value_us <= datetime_to_us(after) + 1
+
+
+HTTP_DATE_EDGES = [
+    datetime(1970, 1, 1, tzinfo=UTC),
+    datetime(2024, 2, 29, 23, 59, 59, 999_999, tzinfo=UTC),
+    datetime(2026, 12, 5, 9, 5, 7, 10, tzinfo=UTC),
+    datetime(2099, 12, 31, 0, 0, 0, 1, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("moment", HTTP_DATE_EDGES, ids=str)
+def test_an_http_date_is_written_as_strftime_writes_it(moment: datetime) -> None:
+    """Field by field, with RFC 9110's English names (strftime's in the C locale)."""
+    assert format_http_date(datetime_to_us(moment)) == moment.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def test_a_known_http_date() -> None:
+    value = datetime_to_us(datetime(2026, 12, 5, 9, 5, 7, 123_456, tzinfo=UTC))
+    assert format_http_date(value) == "Sat, 05 Dec 2026 09:05:07 GMT"
+
+
+def test_any_time_gives_strftime_s_http_date() -> None:
+    rng = random.Random(24)
+    for _ in range(5_000):
+        value = rng.randrange(0, 4_102_444_800_000_000)  # up to 2100
+        moment = datetime.fromtimestamp(value / 1_000_000, UTC)
+        assert format_http_date(value) == moment.strftime("%a, %d %b %Y %H:%M:%S GMT")

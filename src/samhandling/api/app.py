@@ -120,7 +120,8 @@ def create_app(
         *_fhir_routes(api, settings, platform, read, vread),
         *(route for front_end in front_ends for route in front_end(parts)),
     ]
-    routes.insert(0, read_dispatch(routes, read, vread))  # reads by id: no route walk
+    # reads by id: no route walk
+    routes.insert(0, read_dispatch(routes, read, vread, api.version_answer))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -21,7 +21,7 @@ from samhandling.audit.records import AuditRecord
 from samhandling.fhir.instants import now_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.policy_guard import audit_agent, mask_national_ids, note_guard
-from samhandling.observability.metrics import interaction_name
+from samhandling.observability.metrics import interaction_of
 
 log = logging.getLogger("samhandling.audit")
 
@@ -79,7 +79,7 @@ def request_record(scope: Scope, status: int, state: dict[str, Any]) -> AuditRec
     """The audit record of one request from what the guard saw."""
     principal, guard = state.get("principal"), state.get("guard")
     path, method = scope["path"], scope["method"]
-    interaction = interaction_name(method, path)
+    interaction = interaction_of(scope)
     if "$" in path:
         interaction = "operation:" + path.rsplit("$", 1)[1]
     query = scope.get("query_string", b"").decode("latin-1")

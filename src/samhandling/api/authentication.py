@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from samhandling.api.database_errors import is_database_outage, outage_error
@@ -32,7 +32,11 @@ from samhandling.auth.settings import TrustedIssuer
 from samhandling.config import Settings
 from samhandling.interactions.patient_identity import patient_ids_for_pids
 from samhandling.interactions.transactions import read_transaction
-from samhandling.observability.request_context import note_client, note_refusal
+from samhandling.observability.request_context import (
+    note_client,
+    note_refusal,
+    request_headers,
+)
 from samhandling.services.identity import check_principal_registered, confirm_powers_of_attorney
 
 MAX_CACHED_CALLERS = 10_000
@@ -100,7 +104,7 @@ class CallerVerifier:
         self.enforce_registers = enforce_registers
         self._standings: dict[int, tuple[Principal, str | None, Principal]] = {}
 
-    def principal(self, method: str, url: str, headers: Headers) -> Principal:
+    def principal(self, method: str, url: str, headers: Mapping[str, str]) -> Principal:
         """The caller of a request (AuthError when its token does not verify)."""
         principal = self.authenticator.authenticate(method, url, headers)
         if self.registers is not None:
@@ -113,7 +117,9 @@ class CallerVerifier:
                 principal = confirm_powers_of_attorney(connection, principal, datetime.now(UTC))
         return principal
 
-    def principal_at_hand(self, method: str, url: str, headers: Headers) -> Principal | None:
+    def principal_at_hand(
+        self, method: str, url: str, headers: Mapping[str, str]
+    ) -> Principal | None:
         """The caller as `principal` gives it when that needs no I/O (a remembered Bearer
         token, the registers' answer cached, no patient to look up): called on the event
         loop, it spares the request a hop to a worker thread. None: call `principal`."""
@@ -144,7 +150,7 @@ class CallerVerifier:
     def principal_of(self, token: str) -> Principal:
         """The caller of a Bearer `token` a front end holds (the web views' session),
         verified and given the same facts as a request's caller."""
-        headers = Headers({"authorization": f"Bearer {token}"})
+        headers = {"authorization": f"Bearer {token}"}
         return self.principal("GET", self.public_root + "/fhir", headers)
 
 
@@ -161,7 +167,7 @@ class AuthenticationMiddleware:
             await self.app(scope, receive, send)
             return
         url = self.verifier.public_root + path
-        headers = Headers(scope=scope)
+        headers = request_headers(scope)
         method = scope["method"]
         try:
             principal = self.verifier.principal_at_hand(method, url, headers)

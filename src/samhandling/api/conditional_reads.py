@@ -8,12 +8,11 @@ cannot be parsed is ignored, as the RFC says, rather than refused.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
-from starlette.datastructures import Headers
 
-
-def not_modified(headers: Headers, etag: str | None, last_modified: str | None) -> bool:
+def not_modified(headers: Mapping[str, str], etag: str | None, last_modified: str | None) -> bool:
     """Whether the request's preconditions say the client's copy is current."""
     if_none_match = headers.get("if-none-match")
     if if_none_match is not None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
+from starlette.types import Scope
 
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.request_limits import check_no_nul
 from samhandling.interactions.resource_input import parse_json
+from samhandling.observability.request_context import request_headers
 
 JSON_TYPES = ("application/fhir+json", "application/json")
 PATCH_TYPES = ("application/json-patch+json", *JSON_TYPES)
@@ -72,8 +75,17 @@ def query_items(request: Request) -> list[tuple[str, str]]:
 
 def check_accept(request: Request) -> None:
     """Only JSON is served: `_format`/Accept asking for XML alone is a 406."""
-    fmt = request.query_params.get("_format", "")
-    accept = request.headers.get("accept", "")
+    _check_format(request.query_params.get("_format", ""), request.headers.get("accept", ""))
+
+
+def check_accept_of(scope: Scope) -> None:
+    """`check_accept` on a request's scope (no query string: no query parameters parsed)."""
+    query = scope.get("query_string")
+    fmt = QueryParams(query).get("_format", "") if query else ""
+    _check_format(fmt, request_headers(scope).get("accept", ""))
+
+
+def _check_format(fmt: str, accept: str) -> None:
     wants_xml = "xml" in fmt or ("xml" in accept and "json" not in accept and "*/*" not in accept)
     if wants_xml:
         raise FhirError(406, error("not-supported", "Only application/fhir+json is supported"))

@@ -9,18 +9,20 @@ from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope
 
-from samhandling.api.conditional_reads import not_modified
 from samhandling.api.http_input import (
     PATCH_TYPES,
     check_accept,
+    check_accept_of,
     prefer_return,
     query_items,
     read_body,
 )
-from samhandling.api.responses import fhir_response, version_headers
+from samhandling.api.responses import fhir_response, version_headers, version_response
 from samhandling.auth import ServiceRules
 from samhandling.config import Settings
 from samhandling.fhir.outcome import FhirError, Issue, error, operation_outcome
@@ -43,6 +45,7 @@ from samhandling.interactions.transactions import (
     writer,
 )
 from samhandling.interactions.write_rules import WriteRule
+from samhandling.observability.request_context import request_headers
 from samhandling.services.search_federation import NO_FEDERATION, SearchFederation
 
 if TYPE_CHECKING:  # a type only: the API reaches the store through the interactions
@@ -53,6 +56,7 @@ FORMAT_PARAMS = frozenset({"_format", "_pretty"})
 # A request naming these continues a result another request began (on either database): it
 # is read on the primary, which has everything the first page saw (docs/SCALING.md).
 LATER_PAGE = frozenset({"_cursor", "_snapshot", "_after", "_before", "_offset"})
+CONSISTENCY_NAME = CONSISTENCY_HEADER.lower()  # as `request_headers` names it
 
 
 class FhirRestApi:
@@ -96,12 +100,16 @@ class FhirRestApi:
 
     def guard(self, request: Request) -> PolicyGuard:
         """The access guard of this request's authenticated caller (one per request)."""
-        guard: PolicyGuard | None = getattr(request.state, "guard", None)
+        return self.guard_in(request.scope.setdefault("state", {}))
+
+    def guard_in(self, state: dict[str, Any]) -> PolicyGuard:
+        """The guard kept in a request's scope state (made at the first call)."""
+        guard: PolicyGuard | None = state.get("guard")
         if guard is None:
             guard = PolicyGuard(
-                request.state.principal, service_rules=self.policy_rules, audit_writes=self.audit
+                state["principal"], service_rules=self.policy_rules, audit_writes=self.audit
             )
-            request.state.guard = guard
+            state["guard"] = guard
         return guard
 
     async def run_read(
@@ -118,7 +126,7 @@ class FhirRestApi:
         that has replayed the client's last write (`X-Samhandling-Consistency`). Without
         `snapshot` (a read by id: one statement decides) no transaction on PostgreSQL."""
         running: list[Connection] = []
-        route, after = _route(routed)
+        route, after = _route(routed.scope if routed is not None else None)
 
         def tracked(connection: Connection) -> T:
             running.append(connection)
@@ -154,7 +162,7 @@ class FhirRestApi:
             check_id(request.path_params["id"])
         return resource_type
 
-    def reads_on_loop(self, request: Request) -> LoopReads | None:
+    def reads_on_loop(self, scope: Scope) -> LoopReads | None:
         """Where a read by id runs on the event loop (issue 24), or None: on the thread pool.
         Only where its answer cannot differ from the threaded read's: PostgreSQL or a
         SQLite file (`LoopReads.of`), no replica to route to (read-your-writes is the
@@ -165,28 +173,40 @@ class FhirRestApi:
         pool. A malformed commit position is a 400 either way."""
         if self.loop_reads is None or self.routing.replicated:
             return None
-        _route(request)
-        plain = not request.scope.get("query_string")
-        bearer = request.state.principal.dpop_jkt is None
+        _route(scope)
+        plain = not scope.get("query_string")
+        bearer = scope["state"]["principal"].dpop_jkt is None
         return self.loop_reads if plain and bearer else None
 
     async def read(self, request: Request) -> Response:
-        rtype, rid = self.resource_type(request), request.path_params["id"]
-        guard, on_loop = self.guard(request), self.reads_on_loop(request)
-        if on_loop is not None:
-            return self.version_answer(request, await loop_read.read(on_loop, rtype, rid, guard))
-        action = lambda c: read.read(c, rtype, rid, guard)  # noqa: E731
-        return self.version_answer(request, await self.by_id(action, request))
+        return await self.version_answer(request.scope, request.receive)
 
     async def vread(self, request: Request) -> Response:
-        rtype, rid = self.resource_type(request), request.path_params["id"]
-        vid = request.path_params["vid"]
-        guard, on_loop = self.guard(request), self.reads_on_loop(request)
-        if on_loop is not None:
+        return await self.version_answer(request.scope, request.receive)
+
+    async def version_answer(self, scope: Scope, receive: Receive) -> Response:
+        """The answer to a read (or, with a `vid` path parameter, a vread) by id: the
+        version, or 304 when the client's copy is still current. `ReadDispatch` sends it
+        without making the request's objects (they are made for a read on a worker thread)."""
+        params = scope["path_params"]
+        check_accept_of(scope)
+        rtype, rid, vid = params["type"], params["id"], params.get("vid")
+        check_resource_type(rtype)
+        check_id(rid)
+        guard = self.guard_in(scope["state"])
+        on_loop = self.reads_on_loop(scope)
+        if on_loop is not None and vid is None:
+            stored = await loop_read.read(on_loop, rtype, rid, guard)
+        elif on_loop is not None:
             stored = await loop_read.vread(on_loop, rtype, rid, vid, guard)
-            return self.version_answer(request, stored)
-        action = lambda c: read.vread(c, rtype, rid, vid, guard)  # noqa: E731
-        return self.version_answer(request, await self.by_id(action, request))
+        else:
+            action: Callable[[Any], StoredVersion] = (
+                (lambda c: read.read(c, rtype, rid, guard))
+                if vid is None
+                else (lambda c: read.vread(c, rtype, rid, vid, guard))
+            )
+            stored = await self.by_id(action, Request(scope, receive))
+        return version_response(stored, self.base, request_headers(scope))
 
     def by_id(
         self, action: Callable[[Any], StoredVersion], request: Request
@@ -194,13 +214,6 @@ class FhirRestApi:
         """A read by id on a worker thread: routed, one statement its snapshot (the caller
         awaits `run_read` itself: no coroutine of its own in between)."""
         return self.run_read(action, routed=request, snapshot=False)
-
-    def version_answer(self, request: Request, version: StoredVersion) -> Response:
-        """A read's answer: the version, or 304 when the client's copy is still current."""
-        headers = version_headers(version, self.base)
-        if not_modified(request.headers, headers["ETag"], headers["Last-Modified"]):
-            return Response(status_code=304, headers=headers)
-        return fhir_response(version.content, 200, headers)
 
     async def history(self, request: Request) -> Response:
         rtype = self.resource_type(request) if "type" in request.path_params else None
@@ -300,13 +313,14 @@ class FhirRestApi:
         return fhir_response(result.version.content, result.status, headers)
 
 
-def _route(request: Request | None) -> tuple[bool, str | None]:
+def _route(scope: Scope | None) -> tuple[bool, str | None]:
     """Whether a read may go to the replica, and the commit position the client presented
     (checked even where it is not used: a malformed one is a 400 everywhere)."""
-    if request is None:
+    if scope is None:
         return False, None
-    after = parse_position(request.headers.get(CONSISTENCY_HEADER))
-    return LATER_PAGE.isdisjoint(request.query_params.keys()), after
+    after = parse_position(request_headers(scope).get(CONSISTENCY_NAME))
+    query = scope.get("query_string")
+    return not query or LATER_PAGE.isdisjoint(QueryParams(query).keys()), after
 
 
 async def _disconnected(request: Request) -> None:

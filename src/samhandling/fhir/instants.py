@@ -11,6 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1)  # naive: the instants' own UTC, without a time zone to print
 
+# English names, as RFC 9110 has them (strftime's %a and %b follow the locale, and take
+# twice the time of formatting the fields: one HTTP-date is written for every read).
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
 
 def now_us() -> int:
     """The current time as microseconds since the Unix epoch (UTC)."""
@@ -34,4 +39,8 @@ def format_instant(value_us: int) -> str:
 
 def format_http_date(value_us: int) -> str:
     """An RFC 9110 HTTP-date for Last-Modified."""
-    return us_to_datetime(value_us).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    t = us_to_datetime(value_us)
+    return (
+        f"{DAY_NAMES[t.weekday()]}, {t.day:02d} {MONTH_NAMES[t.month - 1]} {t.year:04d}"
+        f" {t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT"
+    )

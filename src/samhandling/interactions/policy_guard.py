@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # a type only: the API reaches the store through the interact
 ENTRY_BY_ENTRY = frozenset({"transaction", "batch"})
 REPRESENTATIVE = "representative"  # the audit agent kind of a citizen acting for another
 NATIONAL_ID = re.compile(r"(?<!\d)(\d{6})\d{5}(?!\d)")
+MAX_KEPT_AGENTS = 10_000
+_AGENTS: dict[int, tuple[Principal, dict[str, Any]]] = {}  # `audit_agent`'s, by principal
 
 
 class GuardMark(NamedTuple):
@@ -350,11 +352,19 @@ class PolicyGuard:
 
 
 def audit_agent(principal: Principal) -> dict[str, Any]:
-    """Who acted, for the audit trail (no token, no full national ID), with the role."""
-    agent = principal.audit_agent()
-    if principal.attestation and principal.attestation.authorization_code:
-        agent["authorization_code"] = principal.attestation.authorization_code
-    return agent
+    """Who acted, for the audit trail (no token, no full national ID), with the role: made
+    once per principal (a remembered token's is the same object on each request), a copy
+    given to each record."""
+    kept = _AGENTS.get(id(principal))
+    if kept is None or kept[0] is not principal:
+        agent = principal.audit_agent()
+        if principal.attestation and principal.attestation.authorization_code:
+            agent["authorization_code"] = principal.attestation.authorization_code
+        if len(_AGENTS) >= MAX_KEPT_AGENTS:
+            _AGENTS.clear()
+        # the principal itself is kept in the entry, so its id cannot be reused meanwhile
+        kept = _AGENTS[id(principal)] = (principal, agent)
+    return dict(kept[1])
 
 
 def representative(

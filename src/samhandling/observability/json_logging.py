@@ -56,6 +56,11 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr at `level`. A record's caller, thread and process are not looked
+    up (the logging HOWTO's "Optimization"): no line shows them, and a request's line would
+    pay for them every time."""
+    logging._srcfile = None  # no caller frame walk
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -8,7 +8,6 @@ from typing import NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +16,7 @@ from samhandling.observability.request_context import (
     begin_request,
     current_request,
     end_request,
+    request_headers,
     request_id_from,
 )
 
@@ -82,6 +82,16 @@ class Metrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+INTERACTION_KEY = "samhandling.interaction"  # set in the scope by whoever already knows it
+
+
+def interaction_of(scope: Scope) -> str:
+    """The request's `interaction_name`, or what a route noted in its scope (`ReadDispatch`:
+    a read or vread by id, already told from its path)."""
+    noted: str | None = scope.get(INTERACTION_KEY)
+    return noted or interaction_name(scope["method"], scope["path"])
+
+
 def interaction_name(method: str, path: str) -> str:
     """The FHIR interaction a request path stands for (bounded label cardinality); also the
     audit record's subtype, so a search sent by POST (`_search`) is a search, not a create."""
@@ -121,14 +131,16 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
-        request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
+        request_id = request_id_from(request_headers(scope).get("x-request-id"))
         token = begin_request(request_id)
+        id_header = (b"x-request-id", request_id.encode("latin-1"))
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                # appended: no layer inside sets this header
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
         try:
@@ -138,7 +150,7 @@ class MetricsMiddleware:
             end_request(token)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        interaction = interaction_name(scope["method"], scope["path"])
+        interaction = interaction_of(scope)
         series = self.metrics.series(interaction, status)
         series.requests.inc()
         series.latency.observe(seconds)

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import MutableMapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from typing import Any
 
+HEADERS_KEY = "samhandling.headers"  # where `request_headers` keeps them in the scope
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 
 
@@ -62,3 +65,14 @@ def note_refusal(reason: str) -> None:
     found = _current.get()
     if found is not None:
         found.refusal = reason
+
+
+def request_headers(scope: MutableMapping[str, Any]) -> dict[str, str]:
+    """The request's headers by (lower-case) name, decoded once per request and kept in its
+    scope: every layer that asks after the first reads a dict. A repeated header gives its
+    first value, as Starlette's `Headers.get` does."""
+    found: dict[str, str] | None = scope.get(HEADERS_KEY)
+    if found is None:
+        found = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(scope["headers"])}
+        scope[HEADERS_KEY] = found
+    return found
