@@ -62,8 +62,8 @@ def nests_deeper(value: Any, limit: int) -> bool:
     Seen in orjson's indented text, made in C: each value inside an object or array starts
     a line indented two spaces per container around it, and no string holds a raw newline.
     Such a container's line has 2 × `limit` spaces and then `[`, `{` or a member name and
-    one of them (a scalar there is allowed). ~1/20 of the CPU of walking the value in
-    Python (7 vs 157 ms for an 11 MB Synthea Bundle; bench/RESULTS.md, issue 20).
+    one of them (a scalar there is allowed). ~1/13 of the CPU of walking the value in
+    Python (6.7 vs 87 ms for an 11 MB Synthea Bundle; bench/RESULTS.md, issue 20).
     """
     try:
         text = orjson.dumps(value, option=orjson.OPT_INDENT_2)
