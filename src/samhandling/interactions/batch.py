@@ -46,7 +46,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from samhandling.access_guard import AccessGuard
 from samhandling.fhir.json_codec import clone_json
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.fhir.references import rewrite_attachment_urls, rewrite_references
 from samhandling.interactions.batch_answers import AnsweredCriteria
 from samhandling.interactions.bundle_entries import BundleEntry, naming_entry, status_line
 from samhandling.interactions.bundle_refs import ReferenceResolver, conditional_writes
@@ -181,9 +180,7 @@ class _Chunk:
         )
         resolver.assign_id(entry)
         if isinstance(entry.resource, dict):
-            resolver.resolve_conditional_references(entry.resource)
-            rewrite_references(entry.resource, resolver.mapping)
-            rewrite_attachment_urls(entry.resource, resolver.mapping)
+            resolver.rewrite(entry.resource)  # one walk: conditional and urn:uuid references
         request = self.request
         context = EntryContext(writer, resolver, request.base_url, request.representation)
         return run_entry(context, entry)
