@@ -6,19 +6,15 @@ at commit runs the chunk again with new ids."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine
 
+from fixtures.queued_rows import versions
 from samhandling.access_guard import OpenAccess
 from samhandling.interactions import bundle_refs
 from samhandling.interactions.bundle import process_bundle
-from samhandling.store.database import read_connection
-from samhandling.store.schema import resource, resource_version
-
-_INSERT_RESOURCE = re.compile(r"^\s*INSERT INTO resource\s*\(", re.IGNORECASE)
 
 
 def patient(name: str) -> dict[str, Any]:
@@ -36,34 +32,6 @@ def post(body: dict[str, Any], if_none_exist: str | None = None) -> dict[str, An
     if if_none_exist:
         request["ifNoneExist"] = if_none_exist
     return {"resource": body, "request": request}
-
-
-def versions(engine: Engine, resource_id: str) -> tuple[list[int], list[int]]:
-    """(the current row's version ids, the version rows' version ids) of one resource."""
-    with read_connection(engine) as connection:
-        current = connection.execute(
-            select(resource.c.version_id).where(resource.c.resource_id == resource_id)
-        ).scalars()
-        history = connection.execute(
-            select(resource_version.c.version_id)
-            .where(resource_version.c.resource_id == resource_id)
-            .order_by(resource_version.c.version_id)
-        ).scalars()
-        return list(current), list(history)
-
-
-@pytest.fixture
-def single_row_inserts(engine: Engine) -> Iterator[list[str]]:
-    """The INSERTs of one `resource` row each (not an executemany) that the engine runs."""
-    seen: list[str] = []
-
-    def watch(_c: Any, _cursor: Any, statement: str, _p: Any, _x: Any, many: bool) -> None:
-        if _INSERT_RESOURCE.match(statement) and not many:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", watch)
-    yield seen
-    event.remove(engine, "before_cursor_execute", watch)
 
 
 def test_creates_at_new_ids_insert_no_row_one_by_one(

@@ -5,21 +5,18 @@ the rows, and a row the unique key refuses at commit fails the whole transaction
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
+from fixtures.queued_rows import versions
 from samhandling.access_guard import OpenAccess
 from samhandling.interactions import bundle_refs
 from samhandling.interactions.bundle import process_bundle
 from samhandling.store.database import read_connection
-from samhandling.store.schema import resource, resource_version
-
-_INSERT_RESOURCE = re.compile(r"^\s*INSERT INTO resource\s*\(", re.IGNORECASE)
+from samhandling.store.schema import resource
 
 
 def patient(name: str) -> dict[str, Any]:
@@ -37,34 +34,6 @@ def transaction(engine: Engine, *entries: dict[str, Any]) -> list[dict[str, Any]
         engine, bundle, "http://x/fhir", representation=True, guard=OpenAccess(), rules=()
     )
     return list(answer["entry"])
-
-
-def stored(engine: Engine, resource_id: str) -> tuple[list[int], list[int]]:
-    """(the current row's version ids, the version rows' version ids) of one resource."""
-    with read_connection(engine) as connection:
-        current = connection.execute(
-            select(resource.c.version_id).where(resource.c.resource_id == resource_id)
-        ).scalars()
-        history = connection.execute(
-            select(resource_version.c.version_id).where(
-                resource_version.c.resource_id == resource_id
-            )
-        ).scalars()
-        return list(current), list(history)
-
-
-@pytest.fixture
-def single_row_inserts(engine: Engine) -> Iterator[list[str]]:
-    """The INSERTs of one `resource` row each (not an executemany) that the engine runs."""
-    seen: list[str] = []
-
-    def watch(_c: Any, _cursor: Any, statement: str, _p: Any, _x: Any, many: bool) -> None:
-        if _INSERT_RESOURCE.match(statement) and not many:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", watch)
-    yield seen
-    event.remove(engine, "before_cursor_execute", watch)
 
 
 def test_post_entries_insert_no_row_one_by_one_and_are_seen_inside(
@@ -90,7 +59,7 @@ def test_post_entries_insert_no_row_one_by_one_and_are_seen_inside(
     found = [e["resource"]["id"] for e in answers[2]["resource"]["entry"]]
     assert found == [patient_id]
     for answer in answers[:2]:
-        assert stored(engine, answer["resource"]["id"]) == ([1], [1])
+        assert versions(engine, answer["resource"]["id"]) == ([1], [1])
 
 
 def test_a_row_refused_at_commit_fails_the_whole_transaction(
@@ -110,4 +79,4 @@ def test_a_row_refused_at_commit_fails_the_whole_transaction(
     with read_connection(engine) as connection:
         after = connection.execute(select(func.count()).select_from(resource)).scalar_one()
     assert after == before  # nothing of the transaction stays
-    assert stored(engine, taken) == ([1], [1])  # never overwritten
+    assert versions(engine, taken) == ([1], [1])  # never overwritten
