@@ -57,9 +57,7 @@ class SqliteLoopReads(LoopReads):
     @classmethod
     def of_file(cls, engine: Engine, *, statement_timeout_ms: int = 0) -> SqliteLoopReads | None:
         """Reads on the loop for a SQLite `engine`, or None for an in-memory database."""
-        args, options = engine.dialect.create_connect_args(engine.url)
-        name = str(args[0]) if args else ":memory:"
-        if name in ("", ":memory:") or (options.get("uri") and "mode=memory" in name):
+        if sqlite_file(engine) is None:
             return None
         return cls(engine, statement_timeout_ms=statement_timeout_ms)
 
@@ -91,6 +89,18 @@ class SqliteLoopReads(LoopReads):
             return dict(found) if found is not None else None
 
         return run_read(self.engine, fetch, snapshot=False)
+
+
+def sqlite_file(engine: Engine) -> tuple[str, dict[str, Any]] | None:
+    """The database file of a SQLite `engine` and sqlite3's options to open it; None for an
+    in-memory database (another connection would see another database) or PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return None
+    args, options = engine.dialect.create_connect_args(engine.url)
+    name = str(args[0]) if args else ":memory:"
+    if name in ("", ":memory:") or (options.get("uri") and "mode=memory" in name):
+        return None
+    return name, dict(options)
 
 
 class LoopSqlite:

@@ -6,8 +6,10 @@ serves the requests (psycopg's asyncio connection), not on a thread of its own: 
 would have to be woken for every batch, win the GIL back from the busy event loop to send
 it, and wake the loop again (`call_soon_threadsafe`) with the result — context switches
 that cost more than the batch on a machine where they are dear (see bench/RESULTS.md,
-2026-12-03). On SQLite the batch runs in a worker thread (`write_connection` is
-synchronous; SQLite is the single-process development store).
+2026-12-03). On SQLite a batch that links nothing runs on the loop as well, on a SQLite
+connection of its own (`audit/storage/sqlite_batches.py`) unless another connection holds
+the write lock; that one, and a batch that links, run in a worker thread (`write_connection`
+is synchronous; SQLite is the single-process development store).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from samhandling.audit.storage import sql as audit_sql
+from samhandling.audit.storage.sqlite_batches import LoopSqliteBatches
 from samhandling.audit.storage.writes import (
     SEAL_LIMIT,
     SPARE_IDS,
@@ -60,12 +63,15 @@ class ChainWriter:
         self._head_known = False
         self._ids: list[int] = []  # reserved, unused event ids
         self._ids_until = 0.0  # used only until then: ids stay close to time order
+        self._sqlite = LoopSqliteBatches.of_file(engine)  # None: not a SQLite file
 
     async def append(self, count: int, lock: str, batch_for: BatchFor, link_waiting: bool) -> int:
         """Commit a chained batch (linking the waiting rows only when `link_waiting`: the
         query for them is saved otherwise); returns how many waiting rows it linked."""
         limit = SEAL_LIMIT if link_waiting else 0
         if is_sqlite(self.engine):
+            if not limit and self._sqlite is not None and self._sqlite.append(count, batch_for):
+                return 0
             return await asyncio.to_thread(_sqlite_batch, self.engine, count, batch_for, limit)
         stock = 0 < count <= len(self._ids) and time.monotonic() < self._ids_until
         known = not limit and self._head_known and stock
@@ -82,6 +88,8 @@ class ChainWriter:
     async def close(self) -> None:
         """Close the connection (on the event loop it was opened on)."""
         self._head_known = False
+        if self._sqlite is not None:
+            self._sqlite.close()
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
@@ -89,6 +97,8 @@ class ChainWriter:
     def discard(self) -> None:
         """Drop the connection without its event loop (which may be closed)."""
         self._head_known = False
+        if self._sqlite is not None:
+            self._sqlite.close()
         connection, self._connection = self._connection, None
         finish(connection)
 

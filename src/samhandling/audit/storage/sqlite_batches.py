@@ -1,0 +1,142 @@
+"""The request journal's chained batches on SQLite, on the event loop: `LoopSqliteBatches`.
+
+A read's audit record is committed before its response; on SQLite a batch of them is a
+few hundred microseconds of SQLite's own work (the largest id, the chain head, the
+INSERTs, the commit: WAL with `synchronous=NORMAL` does not wait for the disk). Sent to a
+worker thread, it costs the hop there and back besides (wake the thread, win the GIL back
+from the busy event loop, wake the loop) and an engine connection's checkout, transaction
+events and execution contexts. So a batch that links nothing runs on a SQLite connection
+of the journal's own, synchronously on the loop's thread, straight on the driver — as the
+loop's reads do (`store/loop_sqlite.py`).
+
+What must not happen on the loop: waiting. The connection's busy timeout is 0: when
+another connection holds the write lock (a write transaction on a worker thread, another
+process), `BEGIN IMMEDIATE` fails at once and the batch goes to a worker thread as before
+(`writes.chain_sqlite` on the engine's connection, with the engine's busy timeout); so
+does a batch that links the rows write transactions left waiting (their values go through
+SQLAlchemy's types before they are hashed: one implementation of that). Nor does the loop
+copy the WAL into the database and wait for its fsync: the connection does not checkpoint
+(`wal_autocheckpoint=0`); after every CHECKPOINT_BATCHES batches a passive checkpoint runs
+on a worker thread (the engine's own writers checkpoint as before).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from samhandling.audit.storage import sql as audit_sql
+from samhandling.audit.storage.tables import audit_event, audit_patient
+from samhandling.audit.storage.writes import BatchFor, head_of
+from samhandling.store.loop_sqlite import sqlite_file
+
+log = logging.getLogger("samhandling.audit")
+CHECKPOINT_BATCHES = 200  # a batch adds a few pages to the WAL; 1000 pages trigger SQLite's
+# as the engine's connections (store/database.py), but never waiting or checkpointing
+_PRAGMAS = ("synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=0", "wal_autocheckpoint=0")
+_LAST_ID = f"SELECT max(event_id) FROM {audit_event.name}"
+
+
+class LoopSqliteBatches:
+    """Chained batches that link nothing, on one SQLite connection of the loop's own."""
+
+    def __init__(self, engine: Engine, database: str, options: dict[str, Any]) -> None:
+        self.engine = engine
+        self.database = database
+        self.options = {**options, "check_same_thread": False, "isolation_level": None}
+        self._connection: sqlite3.Connection | None = None
+        self._batches = 0  # since the last checkpoint
+        self._checkpoint: asyncio.Future[None] | None = None
+
+    @classmethod
+    def of_file(cls, engine: Engine) -> LoopSqliteBatches | None:
+        """Batches on the loop for a SQLite file; None for an in-memory database (a second
+        connection would see another database) or PostgreSQL."""
+        found = sqlite_file(engine)
+        return cls(engine, *found) if found is not None else None
+
+    def append(self, count: int, batch_for: BatchFor) -> bool:
+        """Commit a batch of `count` new rows; False when the write lock is held elsewhere
+        (nothing written: send the batch to a thread)."""
+        connection = self._connect()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                return False
+            raise _as_engine_error(exc) from exc
+        try:
+            _insert(connection, count, batch_for)
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            connection.rollback()
+            if isinstance(exc, sqlite3.OperationalError) and _busy(exc):
+                return False
+            raise _as_engine_error(exc) from exc
+        except BaseException:
+            connection.rollback()
+            raise
+        self._checkpoint_now_and_then()
+        return True
+
+    def close(self) -> None:
+        """Close the connection (any thread: it is used by its loop's only)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(self.database, **self.options)
+            for pragma in _PRAGMAS:
+                connection.execute(f"PRAGMA {pragma}")
+            self._connection = connection
+        return self._connection
+
+    def _checkpoint_now_and_then(self) -> None:
+        self._batches += 1
+        if self._batches < CHECKPOINT_BATCHES or self._checkpoint is not None:
+            return
+        self._batches = 0
+        self._checkpoint = asyncio.get_running_loop().run_in_executor(None, self._passive)
+        self._checkpoint.add_done_callback(self._checkpointed)
+
+    def _passive(self) -> None:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _checkpointed(self, done: asyncio.Future[None]) -> None:
+        self._checkpoint = None
+        if not done.cancelled() and done.exception() is not None:
+            log.warning("audit journal: WAL checkpoint failed", exc_info=done.exception())
+
+
+def _insert(connection: sqlite3.Connection, count: int, batch_for: BatchFor) -> None:
+    """The new rows after the largest id, linked after the chain head (write lock held)."""
+    last = connection.execute(_LAST_ID).fetchone()[0] or 0
+    head = head_of(connection.execute(audit_sql.HEAD_SQL).fetchone())
+    batch = batch_for(list(range(last + 1, last + 1 + count)), head, [])
+    for table, rows in ((audit_event.name, batch.events), (audit_patient.name, batch.patients)):
+        if rows:
+            columns = tuple(dict.fromkeys(c for row in rows for c in row))
+            names = ", ".join(f'"{c}"' for c in columns)
+            sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+            connection.executemany(sql, [[row.get(c) for c in columns] for row in rows])
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return str(exc).startswith("database is locked")
+
+
+def _as_engine_error(exc: sqlite3.Error) -> BaseException:
+    """`exc` as the engine would have raised it (an outage is then answered 503)."""
+    broken = isinstance(exc, sqlite3.OperationalError)
+    wrapped = DBAPIError.instance(
+        "audit append", None, exc, sqlite3.Error, connection_invalidated=broken
+    )
+    return wrapped if isinstance(wrapped, BaseException) else exc

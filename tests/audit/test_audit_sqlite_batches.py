@@ -1,0 +1,153 @@
+"""On a SQLite file the journal's batches run on the event loop, never waiting there."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from samhandling.audit.chain import verify
+from samhandling.audit.records import AuditRecord
+from samhandling.audit.storage import chain_writer, sqlite_batches
+from samhandling.audit.storage.chain_writer import ChainWriter
+from samhandling.audit.storage.tables import audit_event, audit_patient
+from samhandling.audit.trail import commit
+from samhandling.store.database import make_engine
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path, sqlite_template: str) -> Any:
+    path = tmp_path / "samhandling.db"
+    path.write_bytes(Path(sqlite_template).read_bytes())
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+def _record(i: int) -> AuditRecord:
+    return AuditRecord(
+        interaction="read",
+        http_status=200,
+        recorded_at_us=1_700_000_000_000_000 + i,
+        agent={"kind": "system"},
+        patients={f"p{i % 3}"},
+    )
+
+
+def _threaded_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the batches sent to a worker thread (they still run)."""
+    sent: list[int] = []
+    threaded = chain_writer._sqlite_batch
+
+    def counted(engine: Engine, count: int, *args: Any) -> int:
+        sent.append(count)
+        return threaded(engine, count, *args)
+
+    monkeypatch.setattr(chain_writer, "_sqlite_batch", counted)
+    return sent
+
+
+def _count(engine: Engine, table: Any) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_batches_that_link_nothing_commit_on_the_loop(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threaded = _threaded_batches(monkeypatch)
+
+    async def batches() -> None:
+        writer = ChainWriter(sqlite_engine)
+        try:
+            await commit(writer, [_record(0), _record(1)], link_waiting=False)
+            await commit(writer, [_record(2)], link_waiting=False)
+        finally:
+            await writer.close()
+
+    asyncio.run(batches())
+    assert threaded == []
+    assert _count(sqlite_engine, audit_event) == 3
+    assert _count(sqlite_engine, audit_patient) == 3
+    report = verify(sqlite_engine)
+    assert report.ok and report.checked == 3
+
+
+def test_a_held_write_lock_sends_the_batch_to_a_thread(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop does not wait for the lock: the batch waits on a worker thread and commits
+    once the lock is free; the loop runs on meanwhile."""
+    threaded = _threaded_batches(monkeypatch)
+    database = str(sqlite_engine.url.database)
+
+    async def batches() -> None:
+        writer = ChainWriter(sqlite_engine)
+        holder = sqlite3.connect(database, isolation_level=None)
+        try:
+            await commit(writer, [_record(0)], link_waiting=False)
+            holder.execute("BEGIN IMMEDIATE")
+            waiting = asyncio.ensure_future(commit(writer, [_record(1)], link_waiting=False))
+            done, _ = await asyncio.wait([waiting], timeout=0.3)  # the loop is not blocked
+            assert not done, "the batch did not wait for the write lock"
+            holder.execute("COMMIT")
+            await asyncio.wait_for(waiting, timeout=10)
+        finally:
+            holder.close()
+            await writer.close()
+
+    asyncio.run(batches())
+    assert threaded == [1]
+    report = verify(sqlite_engine)
+    assert report.ok and report.checked == 2
+
+
+def test_linking_batches_go_to_a_thread(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threaded = _threaded_batches(monkeypatch)
+
+    async def batches() -> None:
+        writer = ChainWriter(sqlite_engine)
+        try:
+            await commit(writer, [_record(0)], link_waiting=True)
+        finally:
+            await writer.close()
+
+    asyncio.run(batches())
+    assert threaded == [1]
+    assert verify(sqlite_engine).ok
+
+
+def test_the_wal_is_checkpointed_off_the_loop(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's connection does not checkpoint; after CHECKPOINT_BATCHES batches a worker
+    thread does, and the rows are then in the database file itself (not only the WAL)."""
+    monkeypatch.setattr(sqlite_batches, "CHECKPOINT_BATCHES", 3)
+    database = str(sqlite_engine.url.database)
+
+    def in_file() -> int:  # immutable: the file alone, the WAL ignored
+        with sqlite3.connect(f"file:{database}?immutable=1", uri=True) as file_only:
+            return int(file_only.execute("SELECT count(*) FROM audit_event").fetchone()[0])
+
+    async def batches() -> None:
+        writer = ChainWriter(sqlite_engine)
+        try:
+            for i in range(3):
+                await commit(writer, [_record(i)], link_waiting=False)
+                if i < 2:
+                    assert in_file() == 0
+            loop_batches = writer._sqlite
+            assert loop_batches is not None and loop_batches._checkpoint is not None
+            await loop_batches._checkpoint
+            assert in_file() == 3
+        finally:
+            await writer.close()
+
+    with sqlite3.connect(database):  # another connection: the WAL stays after the writer's
+        asyncio.run(batches())
