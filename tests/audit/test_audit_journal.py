@@ -31,7 +31,7 @@ def test_journal_replaces_a_connection_the_database_dropped(
     client: TestClient, engine: Engine
 ) -> None:
     if engine.dialect.name != "postgresql":
-        pytest.skip("the journal keeps a connection of its own on PostgreSQL only")
+        pytest.skip("a PostgreSQL backend terminated: the connection to replace")
     body = orjson.dumps({"resourceType": "Patient", "gender": "female"})
     created = client.post("/fhir/Patient", content=body, headers=FHIR_JSON).json()
     assert client.get(f"/fhir/Patient/{created['id']}").status_code == 200
@@ -157,7 +157,7 @@ def test_journal_serves_each_event_loop_and_closes(engine: Engine) -> None:
     asyncio.run(last())
     report = verify(engine)
     assert report.ok and report.checked == 3
-    if postgres:  # SQLite's batches need no connection of the journal's own
+    if postgres:  # counted in pg_stat_activity
         assert _journal_connections(engine, settled_at=0) == 0
 
 
@@ -183,7 +183,7 @@ def test_shutdown_does_not_wait_for_a_stuck_batch(
     """A batch the database does not answer (here: the chain lock held elsewhere) delays
     the journal's close by CLOSE_TIMEOUT_SECONDS at most."""
     if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's batches run in a worker thread")
+        pytest.skip("SQLite: a held lock sends the batch to a thread (test_audit_sqlite_batches)")
     monkeypatch.setattr(journal_module, "CLOSE_TIMEOUT_SECONDS", 0.3)
     journal = AuditJournal(engine)
     lock = lock_number(CHAIN_LOCK)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 
 from samhandling.audit.chain import verify
 from samhandling.audit.records import AuditRecord
@@ -151,3 +152,32 @@ def test_the_wal_is_checkpointed_off_the_loop(
 
     with sqlite3.connect(database):  # another connection: the WAL stays after the writer's
         asyncio.run(batches())
+
+
+def test_a_failed_batch_is_rolled_back_and_raised_as_the_engines(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error inside the batch raises SQLAlchemy's `DBAPIError` (the API answers 503) and
+    leaves no transaction open: the write lock is free for the next batch."""
+    inserted = sqlite_batches._insert
+
+    def failing(connection: sqlite3.Connection, count: int, batch_for: Any) -> None:
+        inserted(connection, count, batch_for)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    async def batches() -> None:
+        writer = ChainWriter(sqlite_engine)
+        try:
+            with monkeypatch.context() as patched:
+                patched.setattr(sqlite_batches, "_insert", failing)
+                with pytest.raises(DBAPIError, match="disk I/O error"):
+                    await commit(writer, [_record(0)], link_waiting=False)
+            await commit(writer, [_record(1)], link_waiting=False)
+        finally:
+            await writer.close()
+
+    asyncio.run(batches())
+    with sqlite_engine.connect() as connection:
+        times = connection.execute(select(audit_event.c.recorded_at_us)).scalars().all()
+    assert times == [_record(1).recorded_at_us]
+    assert verify(sqlite_engine).ok
