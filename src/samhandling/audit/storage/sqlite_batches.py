@@ -36,8 +36,7 @@ from samhandling.audit.storage.writes import BatchFor, head_of
 from samhandling.store.loop_sqlite import sqlite_file
 
 log = logging.getLogger("samhandling.audit")
-CHECKPOINT_BATCHES = 50  # a batch adds a few pages to the WAL: well below the 1000 pages at
-# which a write transaction's commit would checkpoint (its request waiting for it)
+CHECKPOINT_BATCHES = 200  # a batch adds a few pages to the WAL; 1000 pages trigger SQLite's
 # as the engine's connections (store/database.py), but never waiting or checkpointing
 _PRAGMAS = ("synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=0", "wal_autocheckpoint=0")
 _LAST_ID = f"SELECT max(event_id) FROM {audit_event.name}"
