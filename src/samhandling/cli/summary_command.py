@@ -65,7 +65,9 @@ def retire_key(
     kid: Annotated[str, typer.Argument(help="the key id (kid) of an older key")],
     data_dir: DataDir = None,
 ) -> None:
-    """Drop an older signing key's private half; its public half stays published."""
+    """Drop an older signing key's private half; its public half stays published.
+
+    A kid that starts with "-" (base64url) goes after "--": `retire-key -- -Tx…`."""
     directory = settings_from_env().with_overrides(data_dir=data_dir).data_dir
     try:
         signing.retire(kid, directory)

@@ -72,7 +72,10 @@ def test_an_older_key_is_retired_and_still_verifies(world: World) -> None:
     signing.rotate(datetime(2026, 12, 2, tzinfo=UTC), world.data_dir)
     runner = CliRunner()
     result = runner.invoke(
-        app, ["summary", "retire-key", old_kid, "--data-dir", str(world.data_dir)]
+        # a kid (an RFC 7638 thumbprint, base64url) starts with "-" 1 time in 64: after
+        # "--" it is never taken for an option
+        app,
+        ["summary", "retire-key", "--data-dir", str(world.data_dir), "--", old_kid],
     )
     assert result.exit_code == 0, result.output
     retired = json.loads(signing.key_files(world.data_dir)[0].read_text())
@@ -84,3 +87,7 @@ def test_an_older_key_is_retired_and_still_verifies(world: World) -> None:
         app, ["summary", "retire-key", "no-such-kid", "--data-dir", str(world.data_dir)]
     )
     assert unknown.exit_code != 0 and "no summary signing key" in str(unknown.exception)
+    dashed = runner.invoke(
+        app, ["summary", "retire-key", "--data-dir", str(world.data_dir), "--", "-Tx-no-such"]
+    )  # looked up as a kid, not refused as an option
+    assert dashed.exit_code != 0 and "no summary signing key -Tx-no-such" in str(dashed.exception)
