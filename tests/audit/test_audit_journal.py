@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from starlette.testclient import TestClient
 
+from fixtures.audit_records import read_record
 from fixtures.fhir_app import FHIR_JSON
 from samhandling.audit import journal as journal_module
 from samhandling.audit.chain import CHAIN_LOCK, VerifyReport, verify
 from samhandling.audit.journal import AuditJournal
-from samhandling.audit.records import AuditRecord
 from samhandling.audit.storage.chain_writer import APPLICATION_NAME, ChainWriter
 from samhandling.audit.storage.tables import audit_event
 from samhandling.audit.trail import commit
@@ -72,9 +72,9 @@ def test_journals_of_two_processes_take_turns(engine: Engine) -> None:
         first, second = ChainWriter(engine), ChainWriter(engine)
         try:
             for i in range(4):
-                await commit(first, [_record(i), _record(i + 100)], link_waiting=False)
+                await commit(first, [read_record(i), read_record(i + 100)], link_waiting=False)
                 if i % 2:
-                    await commit(second, [_record(i + 200)], link_waiting=False)
+                    await commit(second, [read_record(i + 200)], link_waiting=False)
         finally:
             await first.close()
             await second.close()
@@ -82,16 +82,6 @@ def test_journals_of_two_processes_take_turns(engine: Engine) -> None:
     asyncio.run(take_turns())
     report = verify(engine)
     assert report.ok and report.checked == 4 * 2 + 2
-
-
-def _record(i: int) -> AuditRecord:
-    return AuditRecord(
-        interaction="read",
-        http_status=200,
-        recorded_at_us=1_700_000_000_000_000 + i,
-        agent={"kind": "system"},
-        patients={f"p{i % 3}"},
-    )
 
 
 def test_a_batch_waits_for_the_chain_lock(engine: Engine) -> None:
@@ -103,10 +93,12 @@ def test_a_batch_waits_for_the_chain_lock(engine: Engine) -> None:
     async def batches() -> None:
         writer = ChainWriter(engine)
         try:
-            await commit(writer, [_record(1)], link_waiting=False)  # learns the head
+            await commit(writer, [read_record(1)], link_waiting=False)  # learns the head
             with engine.connect() as holder:
                 holder.execute(text(f"SELECT pg_advisory_lock({lock})"))
-                waiting = asyncio.ensure_future(commit(writer, [_record(2)], link_waiting=False))
+                waiting = asyncio.ensure_future(
+                    commit(writer, [read_record(2)], link_waiting=False)
+                )
                 done, _ = await asyncio.wait([waiting], timeout=0.5)
                 assert not done, "the batch did not wait for the chain lock"
                 holder.execute(text(f"SELECT pg_advisory_unlock({lock})"))
@@ -127,7 +119,7 @@ def test_batches_larger_than_one_statement_stay_linked(engine: Engine) -> None:
         writer = ChainWriter(engine)
         try:
             for start in (0, 20, 40):
-                records = [_record(i) for i in range(start, start + 20)]
+                records = [read_record(i) for i in range(start, start + 20)]
                 await commit(writer, records, link_waiting=False)
         finally:
             await writer.close()
@@ -144,10 +136,10 @@ def test_journal_serves_each_event_loop_and_closes(engine: Engine) -> None:
     postgres = engine.dialect.name == "postgresql"
 
     async def one(i: int) -> None:
-        await journal.record(_record(i))
+        await journal.record(read_record(i))
 
     async def last() -> None:
-        await journal.record(_record(9))
+        await journal.record(read_record(9))
         if postgres:  # the earlier loops' connections are gone
             assert _journal_connections(engine, settled_at=1) == 1
         await journal.close()
@@ -189,10 +181,10 @@ def test_shutdown_does_not_wait_for_a_stuck_batch(
     lock = lock_number(CHAIN_LOCK)
 
     async def stuck() -> float:
-        await journal.record(_record(1))
+        await journal.record(read_record(1))
         with engine.connect() as holder:
             holder.execute(text(f"SELECT pg_advisory_lock({lock})"))
-            waiting = asyncio.ensure_future(journal.record(_record(2)))
+            waiting = asyncio.ensure_future(journal.record(read_record(2)))
             await asyncio.sleep(0.2)
             started = time.monotonic()
             await journal.close()

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DBAPIError
 
+from fixtures.audit_records import read_record
 from samhandling.audit.chain import verify
-from samhandling.audit.records import AuditRecord
 from samhandling.audit.storage import chain_writer, sqlite_batches
 from samhandling.audit.storage.chain_writer import ChainWriter
 from samhandling.audit.storage.tables import audit_event, audit_patient
@@ -27,16 +27,6 @@ def sqlite_engine(tmp_path: Path, sqlite_template: str) -> Any:
     engine = make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
-
-
-def _record(i: int) -> AuditRecord:
-    return AuditRecord(
-        interaction="read",
-        http_status=200,
-        recorded_at_us=1_700_000_000_000_000 + i,
-        agent={"kind": "system"},
-        patients={f"p{i % 3}"},
-    )
 
 
 def _threaded_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -65,8 +55,8 @@ def test_batches_that_link_nothing_commit_on_the_loop(
     async def batches() -> None:
         writer = ChainWriter(sqlite_engine)
         try:
-            await commit(writer, [_record(0), _record(1)], link_waiting=False)
-            await commit(writer, [_record(2)], link_waiting=False)
+            await commit(writer, [read_record(0), read_record(1)], link_waiting=False)
+            await commit(writer, [read_record(2)], link_waiting=False)
         finally:
             await writer.close()
 
@@ -90,9 +80,9 @@ def test_a_held_write_lock_sends_the_batch_to_a_thread(
         writer = ChainWriter(sqlite_engine)
         holder = sqlite3.connect(database, isolation_level=None)
         try:
-            await commit(writer, [_record(0)], link_waiting=False)
+            await commit(writer, [read_record(0)], link_waiting=False)
             holder.execute("BEGIN IMMEDIATE")
-            waiting = asyncio.ensure_future(commit(writer, [_record(1)], link_waiting=False))
+            waiting = asyncio.ensure_future(commit(writer, [read_record(1)], link_waiting=False))
             done, _ = await asyncio.wait([waiting], timeout=0.3)  # the loop is not blocked
             assert not done, "the batch did not wait for the write lock"
             holder.execute("COMMIT")
@@ -115,7 +105,7 @@ def test_linking_batches_go_to_a_thread(
     async def batches() -> None:
         writer = ChainWriter(sqlite_engine)
         try:
-            await commit(writer, [_record(0)], link_waiting=True)
+            await commit(writer, [read_record(0)], link_waiting=True)
         finally:
             await writer.close()
 
@@ -140,7 +130,7 @@ def test_the_wal_is_checkpointed_off_the_loop(
         writer = ChainWriter(sqlite_engine)
         try:
             for i in range(3):
-                await commit(writer, [_record(i)], link_waiting=False)
+                await commit(writer, [read_record(i)], link_waiting=False)
                 if i < 2:
                     assert in_file() == 0
             loop_batches = writer._sqlite
@@ -171,13 +161,13 @@ def test_a_failed_batch_is_rolled_back_and_raised_as_the_engines(
             with monkeypatch.context() as patched:
                 patched.setattr(sqlite_batches, "_insert", failing)
                 with pytest.raises(DBAPIError, match="disk I/O error"):
-                    await commit(writer, [_record(0)], link_waiting=False)
-            await commit(writer, [_record(1)], link_waiting=False)
+                    await commit(writer, [read_record(0)], link_waiting=False)
+            await commit(writer, [read_record(1)], link_waiting=False)
         finally:
             await writer.close()
 
     asyncio.run(batches())
     with sqlite_engine.connect() as connection:
         times = connection.execute(select(audit_event.c.recorded_at_us)).scalars().all()
-    assert times == [_record(1).recorded_at_us]
+    assert times == [read_record(1).recorded_at_us]
     assert verify(sqlite_engine).ok
