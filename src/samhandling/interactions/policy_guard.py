@@ -33,7 +33,12 @@ if TYPE_CHECKING:  # a type only: the API reaches the store through the interact
 # Batch and transaction Bundles are judged entry by entry, not as a whole.
 ENTRY_BY_ENTRY = frozenset({"transaction", "batch"})
 REPRESENTATIVE = "representative"  # the audit agent kind of a citizen acting for another
-NATIONAL_ID = re.compile(r"(?<!\d)(\d{6})\d{5}(?!\d)")
+# An 11-digit run is masked as a national ID unless it lies inside a UUID (a server-assigned
+# id's last group, 12 hex characters, holds 11 digits in a row about once in 250 ids).
+NATIONAL_ID = re.compile(
+    r"(?P<uuid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+    r"|(?<!\d)(?P<birth>\d{6})\d{5}(?!\d)"
+)
 MAX_KEPT_AGENTS = 10_000
 _AGENTS: dict[int, tuple[Principal, dict[str, Any]]] = {}  # `audit_agent`'s, by principal
 
@@ -390,7 +395,11 @@ def note_guard(record: AuditRecord, guard: PolicyGuard) -> None:
 
 def mask_national_ids(text: str) -> str:
     """Keep the birth date part of 11-digit numbers only (never store full national IDs)."""
-    return NATIONAL_ID.sub(r"\1*****", text)
+    return NATIONAL_ID.sub(_masked, text)
+
+
+def _masked(match: re.Match[str]) -> str:
+    return match["uuid"] or match["birth"] + "*****"
 
 
 def _location(interaction: str, resource: dict[str, Any]) -> str:
