@@ -84,7 +84,8 @@ class AnsweredCriteria:
 
     early: dict[int, _Early] = field(default_factory=dict)
     spoiled_types: set[str] = field(default_factory=set)
-    created: dict[str, list[str]] = field(default_factory=dict)  # type -> folded JSON
+    # type -> the folded JSON of its kept creates, one text (a value holds no NUL: `isprintable`)
+    created: dict[str, str] = field(default_factory=dict)
     early_types: set[str] = field(default_factory=set)  # the types of `early`'s answers
 
     def search_first(
@@ -161,7 +162,7 @@ class AnsweredCriteria:
         early = self.early.get(entry.index)
         if early is None or early.resource_type in self.spoiled_types:
             return {}
-        if any(early.value in text for text in self.created.get(early.resource_type, ())):
+        if early.value in self.created.get(early.resource_type, ""):
             return {}
         return {early.key: early.matches}
 
@@ -174,7 +175,8 @@ class AnsweredCriteria:
             elif version.method != "create" or version.content is None:
                 self.spoiled_types.add(rtype)
             elif rtype in self.early_types:
-                self.created.setdefault(rtype, []).append(version.content.decode().casefold())
+                text = version.content.decode().casefold()
+                self.created[rtype] = f"{self.created.get(rtype, '')}\x00{text}"
 
 
 def _early_criteria(entry: BundleEntry) -> tuple[str, str] | None:
