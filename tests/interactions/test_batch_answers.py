@@ -44,3 +44,12 @@ def test_a_create_of_another_type_spoils_nothing() -> None:
     found.note_written([kept_create("Patient", {"identifier": [{"value": VALUE}]})])
     assert found.created == {}
     assert found.valid_for(entry(0)) == {found.early[0].key: []}
+
+
+def test_a_value_in_a_later_kept_create_spoils_too() -> None:
+    """The kept creates' JSON is one text per type: each create in it is looked at."""
+    found = answers()
+    found.note_written([kept_create("Observation", {"note": [{"text": LATER[:10]}]})])
+    found.note_written([kept_create("Observation", {"identifier": [{"value": VALUE}]})])
+    assert found.valid_for(entry(0)) == {}
+    assert found.valid_for(entry(1)) == {found.early[1].key: []}

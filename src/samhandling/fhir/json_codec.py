@@ -63,6 +63,19 @@ def clone_json(value: Any) -> Any:
     return value
 
 
+def dump_plain(value: Any) -> bytes | None:
+    """JSON bytes from which `orjson.loads` gives `value` back, equal and of the same types,
+    or None when it would not: `value` holds a `Decimal`, a subclass of a JSON type, an
+    integer beyond 64 bits or a null anywhere (orjson writes NaN and ±inf as `null`; a
+    string holding "null" says None needlessly, never wrongly). A tuple would come back a
+    list; parsed JSON holds none."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except TypeError:  # orjson.JSONEncodeError is one: nothing but plain JSON types
+        return None
+    return None if b"null" in text else text
+
+
 def parse(raw: bytes | str, check: Callable[[Any], None] | None = None) -> Any:
     """A JSON document, its decimals as `WrittenDecimal` where a float would change them.
 

@@ -39,15 +39,35 @@ _UNSAFE = ('"', "\\", ",", "$")
 def identifier_value(criteria: str) -> str | None:
     """The value of criteria that are exactly one `identifier=system|value`, case folded;
     None for any other criteria."""
-    items = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)
+    token = identifier_token(criteria)
+    return None if token is None else token.partition("|")[2].casefold()
+
+
+def identifier_token(criteria: str) -> str | None:
+    """The `system|value` of criteria that are exactly one `identifier=system|value` (no
+    modifier, no list, no escape); None for any other criteria."""
+    items = query_items(criteria)
     if len(items) != 1 or items[0][0] != "identifier":
         return None
-    system, bar, value = items[0][1].partition("|")
+    token = items[0][1]
+    system, bar, value = token.partition("|")
     if not bar or not system or not value or "|" in value:
         return None
-    if any(c in items[0][1] for c in _UNSAFE) or not value.isprintable():
+    if any(c in token for c in _UNSAFE) or not value.isprintable():
         return None
-    return value.casefold()
+    return token
+
+
+def query_items(criteria: str) -> list[tuple[str, str]]:
+    """`parse_qsl(criteria.lstrip("?"), keep_blank_values=True)`, without its work for
+    criteria with nothing to unquote and one item (a conditional create's criteria)."""
+    query = criteria.lstrip("?")
+    if "%" in query or "+" in query or "&" in query:
+        return parse_qsl(query, keep_blank_values=True)
+    if not query:
+        return []
+    name, _, value = query.partition("=")
+    return [(name, value)]
 
 
 @dataclass(frozen=True)
@@ -64,7 +84,8 @@ class AnsweredCriteria:
 
     early: dict[int, _Early] = field(default_factory=dict)
     spoiled_types: set[str] = field(default_factory=set)
-    created: dict[str, list[str]] = field(default_factory=dict)  # type -> folded JSON
+    # type -> the folded JSON of its kept creates, one text (a value holds no NUL: `isprintable`)
+    created: dict[str, str] = field(default_factory=dict)
     early_types: set[str] = field(default_factory=set)  # the types of `early`'s answers
 
     def search_first(
@@ -74,7 +95,7 @@ class AnsweredCriteria:
         chunk holds their locks already): those of one type in one statement
         (`search.token_matches`), else one by one. An entry whose search fails searches
         again at its turn, which answers it with the error."""
-        by_type: dict[str, list[tuple[BundleEntry, str, str]]] = {}
+        by_type: dict[str, list[tuple[BundleEntry, str, str]]] = {}  # (entry, criteria, token)
         for entry in entries:
             found = _early_criteria(entry)
             if found is not None:
@@ -93,14 +114,14 @@ class AnsweredCriteria:
     ) -> bool:
         """The early answers of one type's entries from one statement; False when it
         cannot give them (the entries are then searched one by one)."""
-        tokens = {entry.index: _token(criteria) for entry, criteria, _ in wanted}
+        tokens = [token for _, _, token in wanted]
         try:
             restriction = guard.conditional_restriction("create", resource_type)
             answers = token_matches(
                 connection,
                 resource_type,
                 "identifier",
-                list(tokens.values()),
+                tokens,
                 restriction,
                 first=MAX_MATCHES,
                 most=MAX_MATCHES * len(tokens),
@@ -109,10 +130,10 @@ class AnsweredCriteria:
             return False
         if answers is None:
             return False
-        for entry, criteria, value in wanted:
+        for entry, criteria, token in wanted:
             key = f"{resource_type}?{criteria}"
-            matches = answers[tokens[entry.index]]
-            self.early[entry.index] = _Early(key, resource_type, value, matches)
+            value = token.partition("|")[2].casefold()
+            self.early[entry.index] = _Early(key, resource_type, value, answers[token])
         self.early_types.add(resource_type)
         return True
 
@@ -141,7 +162,7 @@ class AnsweredCriteria:
         early = self.early.get(entry.index)
         if early is None or early.resource_type in self.spoiled_types:
             return {}
-        if any(early.value in text for text in self.created.get(early.resource_type, ())):
+        if early.value in self.created.get(early.resource_type, ""):
             return {}
         return {early.key: early.matches}
 
@@ -154,24 +175,20 @@ class AnsweredCriteria:
             elif version.method != "create" or version.content is None:
                 self.spoiled_types.add(rtype)
             elif rtype in self.early_types:
-                self.created.setdefault(rtype, []).append(version.content.decode().casefold())
+                text = version.content.decode().casefold()
+                self.created[rtype] = f"{self.created.get(rtype, '')}\x00{text}"
 
 
 def _early_criteria(entry: BundleEntry) -> tuple[str, str] | None:
-    """(criteria, folded value) of a conditional create searched early, else None."""
+    """(criteria, `system|value` token) of a conditional create searched early, else None."""
     if entry.method != "POST" or len(entry.path) != 1:
         return None
     try:
         criteria = create_criteria(entry)
-        value = identifier_value(criteria) if criteria else None
-        if criteria is None or value is None:
+        token = identifier_token(criteria) if criteria else None
+        if criteria is None or token is None:
             return None
         check_resource_type(entry.resource_type)
     except FhirError:
         return None
-    return criteria, value
-
-
-def _token(criteria: str) -> str:
-    """The `system|value` of criteria that `identifier_value` accepts."""
-    return parse_qsl(criteria.lstrip("?"), keep_blank_values=True)[0][1]
+    return criteria, token

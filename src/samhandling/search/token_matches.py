@@ -21,11 +21,12 @@ import dataclasses
 
 from sqlalchemy import Connection, select
 
+from samhandling.fhir.request_limits import check_search_size
 from samhandling.search.model import Criterion
 from samhandling.search.query import parse_search
 from samhandling.search.restriction import SearchRestriction
 from samhandling.search.sql import Scope, SearchSql, custom_plans
-from samhandling.search.values import TokenValue, parse_token
+from samhandling.search.values import TokenValue
 from samhandling.search.visibility import visible_versions
 
 Token = tuple[str | None, str | None]
@@ -45,15 +46,19 @@ def token_matches(
     current resources of `resource_type` that a search `code=system|value` under
     `restriction` finds; None when the values are not plain `system|value` tokens of a
     token parameter or together they match more than `most` index rows (search them one
-    by one; rows of these codes under other systems count too). Raises the search's
-    FhirError (an unknown parameter, too many values)."""
+    by one; rows of these codes under other systems count too; so is a value without a
+    system or a code). Raises the search's FhirError (an unknown parameter, too many
+    values)."""
     if not values or any("," in v or "\\" in v for v in values):
         return None
     unique = list(dict.fromkeys(values))
-    query = parse_search(resource_type, [(code, ",".join(unique))])
-    criterion = query.criteria[0]
-    # each value parsed once (a batch chunk's fifty: they were parsed four times)
-    parsed = {value: parse_token(value) for value in criterion.values}
+    # The parameter parsed with one value (`identifier=a,b,…` split and parsed as a whole
+    # was a third of a batch chunk's look-up); without commas and backslashes the values
+    # are what splitting the list gives, and each token is a plain split (`plain_token`).
+    check_search_size([(code, ",".join(unique))])
+    criterion = parse_search(resource_type, [(code, unique[0])]).criteria[0]
+    criterion = dataclasses.replace(criterion, values=tuple(unique))
+    parsed = {value: plain_token(value) for value in unique}
     if not _plain_token(criterion, parsed):
         return None
     builder = SearchSql(connection, restriction)
@@ -69,8 +74,7 @@ def token_matches(
     found = connection.execute(stmt.limit(most + 1)).all()
     if len(found) > most:
         return None
-    tokens = {v: parsed[v] if v in parsed else parse_token(v) for v in unique}
-    wanted = {(t.system, t.code) for t in tokens.values()}
+    wanted = {(t.system, t.code) for t in parsed.values()}
     owners: dict[Token, set[str]] = {}
     for resource_id, system, token_code in found:
         if (system, token_code) in wanted:  # the same code under another system is no match
@@ -78,10 +82,16 @@ def token_matches(
     matched = set().union(*owners.values())
     visible = _visible(connection, resource_type, matched, restriction)
     answers = {}
-    for value, token in tokens.items():
+    for value, token in parsed.items():
         ids = owners.get((token.system, token.code), set()) & visible
         answers[value] = sorted(ids)[:first]
     return answers
+
+
+def plain_token(value: str) -> TokenValue:
+    """`values.parse_token` of a value without a backslash (no escapes to undo)."""
+    system, bar, code = value.partition("|")
+    return TokenValue(system, code or None) if bar else TokenValue(None, value)
 
 
 def _plain_token(criterion: Criterion, parsed: dict[str, TokenValue]) -> bool:
