@@ -67,3 +67,15 @@ def test_a_restriction_is_never_carried_to_another_caller() -> None:
     assert "'p-theirs'" in theirs and "'p-mine'" not in theirs
     assert "p-mine" not in unrestricted and "p-theirs" not in unrestricted
     assert "compartment" not in unrestricted
+
+
+def test_a_probed_parameter_is_made_once_per_alias() -> None:
+    from samhandling.search.conditions import param_of
+
+    taken = aliases.TableAliases()
+    first, second = taken.take(index_token), taken.take(index_token)
+    assert param_of(first, True) is param_of(first, True)
+    assert param_of(first, True) is not param_of(second, True)
+    assert param_of(first, False) is first.c.param
+    rendered = str(param_of(first, True).compile(dialect=postgresql.dialect()))
+    assert rendered.endswith("param || ''")
