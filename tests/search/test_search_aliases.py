@@ -79,3 +79,19 @@ def test_a_probed_parameter_is_made_once_per_alias() -> None:
     assert param_of(first, False) is first.c.param
     rendered = str(param_of(first, True).compile(dialect=postgresql.dialect()))
     assert rendered.endswith("param || ''")
+
+
+def test_parameter_rows_are_made_once_per_alias_and_registry_generation() -> None:
+    from samhandling.fhir.search_parameters import default_registry
+    from samhandling.search.derived_rows import pooled_param_rows
+
+    registry = default_registry()
+    alias = aliases.TableAliases().take(index_token)
+    args = (alias, "Observation", "code", "", True, registry)
+    first = pooled_param_rows(*args, registry.generation)
+    assert pooled_param_rows(*args, registry.generation) is first
+    # a registered custom parameter bumps the generation: the rows are made anew
+    assert pooled_param_rows(*args, registry.generation + 1) is not first
+    other = aliases.TableAliases()
+    other.take(index_token)
+    assert pooled_param_rows(other.take(index_token), *args[1:], registry.generation) is not first

@@ -32,7 +32,7 @@ from samhandling.search import conditions as cond
 from samhandling.search import token_terminology
 from samhandling.search.aliases import TableAliases
 from samhandling.search.composite import composite_ids
-from samhandling.search.derived_rows import param_rows
+from samhandling.search.derived_rows import pooled_param_rows
 from samhandling.search.driver import plan_driver
 from samhandling.search.full_text import text_condition
 from samhandling.search.model import Criterion, SearchQuery, SortKey
@@ -303,9 +303,9 @@ class SearchSql:
         """The rows of parameter ``code`` (its own or those it is derived from); a `probe`'s
         parameter column as an expression (`conditions.param_of`)."""
         resource_type = type_expr if isinstance(type_expr, str) else None
-        param = cond.param_of(table, probe)
-        return param_rows(
-            table.c, resource_type, code, suffix=suffix, registry=self.registry, param=param
+        registry = self.registry
+        return pooled_param_rows(
+            table, resource_type, code, suffix, probe, registry, registry.generation
         )
 
     def _matcher(self, kind: str, criterion: Criterion) -> Callable[[Any, str], Condition]:
