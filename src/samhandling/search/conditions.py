@@ -7,6 +7,7 @@ a boolean SQL expression over that alias. ``sql.py`` wraps them in ``EXISTS`` pe
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, exists, false, literal_column, not_, or_, select, true
@@ -33,7 +34,14 @@ Columns = Any  # the ``.c`` collection of an index-table alias
 def param_of(table: Any, probe: bool) -> Any:
     """The parameter column of index rows; for a probe, as an expression (`param || ''`)
     that no index on `(resource_type, param, …)` answers: see `index_rows`."""
-    return table.c.param.concat(literal_column("''")) if probe else table.c.param
+    return _probed_param(table) if probe else table.c.param
+
+
+@lru_cache(maxsize=256)
+def _probed_param(table: Any) -> Any:
+    """`param || ''` of an alias, made once: the aliases are pooled (search/aliases.py) and
+    an expression is immutable, so every statement may share it."""
+    return table.c.param.concat(literal_column("''"))
 
 
 def index_rows(probe: bool, *conditions: Condition) -> Condition:

@@ -11,6 +11,7 @@ parameter (criteria, chains, ``_has``, ``_sort``, composites, ``:above``/``:belo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, or_
@@ -18,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from samhandling.fhir.derived_parameters import Derivation
 from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
+from samhandling.search.conditions import param_of
 
 Condition = ColumnElement[bool]
 
@@ -43,6 +45,24 @@ def param_rows(
             return param == code + suffix
         return _derived(columns, param, derivation, suffix)
     return _any_type(columns, param, registry.derived_types(code), code, suffix)
+
+
+@lru_cache(maxsize=1024)
+def pooled_param_rows(
+    table: Any,
+    resource_type: str | None,
+    code: str,
+    suffix: str,
+    probe: bool,
+    registry: SearchParameterRegistry,
+    generation: int,
+) -> Condition:
+    """`param_rows` of a pooled alias (search/aliases.py), made once: the condition names
+    only the parameter, never a search value. The registry's `generation` is part of the
+    key, so a custom parameter registered since (which may change derivations) is seen."""
+    del generation  # only part of the key
+    param = param_of(table, probe)
+    return param_rows(table.c, resource_type, code, suffix=suffix, registry=registry, param=param)
 
 
 def _derived(columns: Any, param: Any, derivation: Derivation, suffix: str) -> Condition:

@@ -30,8 +30,9 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
 from samhandling.search import conditions as cond
 from samhandling.search import token_terminology
+from samhandling.search.aliases import TableAliases
 from samhandling.search.composite import composite_ids
-from samhandling.search.derived_rows import param_rows
+from samhandling.search.derived_rows import pooled_param_rows
 from samhandling.search.driver import plan_driver
 from samhandling.search.full_text import text_condition
 from samhandling.search.model import Criterion, SearchQuery, SortKey
@@ -92,6 +93,7 @@ class SearchSql:
         # SQL of one search is built more than once (page, count), and each resolution reads
         # the targets and asks the policy about each of them
         self._visible_targets: dict[tuple[str, tuple[Criterion, ...]], list[str]] = {}
+        self.aliases = TableAliases()  # pooled: made once per process (search/aliases.py)
 
     # --- whole queries ------------------------------------------------------------------
 
@@ -188,7 +190,7 @@ class SearchSql:
             return self._visible_targets[key]
         if resolve and self.restriction.hidden is None and self.connection is not None:
             return self._resolved(key, resource_type, criteria)
-        row = resource.alias()
+        row = self.aliases.take(resource)
         scope = Scope(row, resource_type)
         stmt = select(row.c.resource_id).where(
             row.c.resource_type == resource_type,
@@ -285,7 +287,7 @@ class SearchSql:
             kind, suffix = "token", ":identifier"
         elif criterion.modifier == "of-type":
             suffix = ":of-type"
-        table = INDEX_TABLES[kind].alias()
+        table = self.aliases.take(INDEX_TABLES[kind])
         rows = [
             table.c.resource_type == type_expr,
             self._param_rows(table, type_expr, criterion.code, suffix, probe=probe),
@@ -301,9 +303,9 @@ class SearchSql:
         """The rows of parameter ``code`` (its own or those it is derived from); a `probe`'s
         parameter column as an expression (`conditions.param_of`)."""
         resource_type = type_expr if isinstance(type_expr, str) else None
-        param = cond.param_of(table, probe)
-        return param_rows(
-            table.c, resource_type, code, suffix=suffix, registry=self.registry, param=param
+        registry = self.registry
+        return pooled_param_rows(
+            table, resource_type, code, suffix, probe, registry, registry.generation
         )
 
     def _matcher(self, kind: str, criterion: Criterion) -> Callable[[Any, str], Condition]:
@@ -335,7 +337,7 @@ class SearchSql:
     ) -> tuple[Any, list[Condition], Condition]:
         """Like `index_parts` for a chained criterion: reference rows pointing at a match
         (`resolve`: the matching targets read first, see `typed_ids`)."""
-        refs = INDEX_TABLES["reference"].alias()
+        refs = self.aliases.take(INDEX_TABLES["reference"])
         targets = [
             and_(
                 refs.c.target_type == target,
@@ -353,7 +355,7 @@ class SearchSql:
     def _has(self, criterion: Criterion, scope: Scope) -> Condition:
         link = criterion.has
         assert link is not None
-        refs = INDEX_TABLES["reference"].alias()
+        refs = self.aliases.take(INDEX_TABLES["reference"])
         sources = self.typed_ids(link.source_type, [link.inner])
         referenced = select(refs.c.target_id).where(
             refs.c.resource_type == link.source_type,
