@@ -372,7 +372,7 @@ def _binary_types(table: Table, columns: tuple[str, ...]) -> list[str] | None:
 
     Binary, with the types set once per COPY, PostgreSQL parses no text and psycopg
     formats none: a third less of the server's CPU for the COPY of a Bundle's rows
-    (bench/RESULTS.md, "Rows as tuples, binary COPY")."""
+    (bench/RESULTS.md, "Index rows as tuples, binary COPY")."""
     found = []
     for name in columns:
         spelled = table.c[name].type.compile(dialect=_POSTGRESQL).split("(")[0]
