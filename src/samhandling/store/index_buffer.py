@@ -371,8 +371,8 @@ def _binary_types(table: Table, columns: tuple[str, ...]) -> list[str] | None:
     """The types of `columns` for a binary COPY, or None: the table takes a text COPY.
 
     Binary, with the types set once per COPY, PostgreSQL parses no text and psycopg
-    formats none: a third less of the server's CPU for the COPY of a Bundle's rows
-    (bench/RESULTS.md, "Index rows as tuples, binary COPY")."""
+    formats none: 10–25% less of the writer's CPU for a Bundle's COPY, and less of the
+    database's (bench/RESULTS.md, "Index rows as tuples, binary COPY")."""
     found = []
     for name in columns:
         spelled = table.c[name].type.compile(dialect=_POSTGRESQL).split("(")[0]
