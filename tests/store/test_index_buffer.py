@@ -70,7 +70,7 @@ def test_a_finished_transaction_s_buffer_refuses_rows(engine: Engine) -> None:
 
 
 def queued(connection, table) -> int:  # type: ignore[no-untyped-def]
-    return len(IndexBuffer.of(connection)._rows.get(table, []))
+    return IndexBuffer.of(connection).queued(table)
 
 
 def test_reading_a_current_row_to_update_it_leaves_the_index_rows_queued(engine: Engine) -> None:

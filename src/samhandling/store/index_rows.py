@@ -1,10 +1,18 @@
-"""Turn the index values of a resource into rows of the typed index tables."""
+"""Turn the index values of a resource into rows of the typed index tables.
+
+A row is a tuple in the column order of `columns(kind)`: the resource's key and shard
+(`BASE_COLUMNS`, the same for every row of a resource) and then the kind's own columns.
+Tuples go from here to the COPY (or SQLite's executemany) as they are: no dict per row
+and no second pass to put each row's values in column order.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from samhandling.fhir.indexing.values import (
@@ -20,7 +28,8 @@ from samhandling.fhir.indexing.values import (
 )
 from samhandling.fhir.instants import datetime_to_us
 
-Row = dict[str, Any]
+Row = tuple[Any, ...]
+BASE_COLUMNS = ("resource_type", "resource_id", "patient_id", "shard_key")
 
 # datetime.min/max stand for open ends; they are beyond what timestamp() can express on
 # every platform, so they map to the int64 extremes.
@@ -36,14 +45,21 @@ def date_to_us(value: datetime) -> int:
     return datetime_to_us(value)
 
 
-def index_rows(index: ResourceIndex, base: Row | None = None) -> dict[str, list[Row]]:
-    """Rows per index table (the kinds are the keys of schema.INDEX_TABLES), each starting
-    with the columns of `base` (the resource's key and shard: one dict per row, not two)."""
-    common = base or {}
-    return {
-        kind: [convert(value, common) for value in getattr(index, field)]
-        for kind, (field, convert) in _ROWS.items()
-    }
+@cache
+def columns(kind: str) -> tuple[str, ...]:
+    """The columns of a row of `kind` (a key of schema.INDEX_TABLES), in tuple order."""
+    return BASE_COLUMNS + _ROWS[kind][1]
+
+
+def index_rows(index: ResourceIndex, base: Row) -> dict[str, list[Row]]:
+    """Rows per index table kind that has any, each row `base` (the values of
+    `BASE_COLUMNS`) followed by the kind's own values (`columns(kind)`)."""
+    found = {}
+    for kind, (field, _names, values_of) in _ROWS.items():
+        values = getattr(index, field)
+        if values:
+            found[kind] = [base + row for row in map(values_of, values)]
+    return found
 
 
 def composite_key(value: CompositeValue) -> str:
@@ -71,62 +87,46 @@ def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-_ROWS: dict[str, tuple[str, Callable[[Any, Row], Row]]] = {
-    "token": (
-        "tokens",
-        lambda v, b: {**b, "param": v.param, "system": v.system, "code": v.code, "text": v.text},
-    ),
-    "string": (
-        "strings",
-        lambda v, b: {**b, "param": v.param, "value_folded": v.normalized, "value_exact": v.exact},
-    ),
-    "date": (
-        "dates",
-        lambda v, b: {
-            **b,
-            "param": v.param,
-            "low_us": date_to_us(v.low),
-            "high_us": date_to_us(v.high),
-        },
-    ),
-    "number": (
-        "numbers",
-        lambda v, b: {
-            **b,
-            "param": v.param,
-            "value": _number(v.value),
-            "low": _number(v.low),
-            "high": _number(v.high),
-        },
-    ),
+def _date(v: DateValue) -> Row:
+    return (v.param, date_to_us(v.low), date_to_us(v.high))
+
+
+def _number_row(v: NumberValue) -> Row:
+    return (v.param, _number(v.value), _number(v.low), _number(v.high))
+
+
+def _quantity(v: QuantityValue) -> Row:
+    return (
+        v.param, _number(v.value), _number(v.low), _number(v.high), v.system, v.code, v.unit
+    )  # fmt: skip
+
+
+def _composite(v: CompositeValue) -> Row:
+    return (v.param, composite_key(v))
+
+
+# kind: (field of ResourceIndex, the kind's own columns, a value's values in that order);
+# attrgetter of several names returns the tuple itself, in C
+_ROWS: dict[str, tuple[str, tuple[str, ...], Callable[[Any], Row]]] = {
+    "token": ("tokens", ("param", "system", "code", "text"), attrgetter(
+        "param", "system", "code", "text"
+    )),
+    "string": ("strings", ("param", "value_folded", "value_exact"), attrgetter(
+        "param", "normalized", "exact"
+    )),
+    "date": ("dates", ("param", "low_us", "high_us"), _date),
+    "number": ("numbers", ("param", "value", "low", "high"), _number_row),
     "quantity": (
         "quantities",
-        lambda v, b: {
-            **b,
-            "param": v.param,
-            "value": _number(v.value),
-            "low": _number(v.low),
-            "high": _number(v.high),
-            "system": v.system,
-            "code": v.code,
-            "unit": v.unit,
-        },
+        ("param", "value", "low", "high", "system", "code", "unit"),
+        _quantity,
     ),
     "reference": (
         "references",
-        lambda v, b: {
-            **b,
-            "param": v.param,
-            "target_type": v.target_type,
-            "target_id": v.target_id,
-            "target_version": v.version,
-            "url": v.url,
-        },
+        ("param", "target_type", "target_id", "target_version", "url"),
+        attrgetter("param", "target_type", "target_id", "version", "url"),
     ),
-    "uri": ("uris", lambda v, b: {**b, "param": v.param, "uri": v.uri}),
-    "composite": (
-        "composites",
-        lambda v, b: {**b, "param": v.param, "value_key": composite_key(v)},
-    ),
-    "text": ("texts", lambda v, b: {**b, "param": v.param, "words": v.words}),
-}
+    "uri": ("uris", ("param", "uri"), attrgetter("param", "uri")),
+    "composite": ("composites", ("param", "value_key"), _composite),
+    "text": ("texts", ("param", "words"), attrgetter("param", "words")),
+}  # fmt: skip

@@ -72,6 +72,13 @@ def insert_rows(connection: Connection, table: str, rows: Sequence[Mapping[str, 
     run_many(connection, _insert_sql(table, columns), values)
 
 
+def insert_values(
+    connection: Connection, table: str, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Insert `rows` (the values of `columns` each, in that order) into `table`."""
+    run_many(connection, _insert_sql(table, columns), rows)
+
+
 def column_values(
     rows: Sequence[Mapping[str, Any]],
 ) -> tuple[tuple[str, ...], list[Sequence[Any]]]:

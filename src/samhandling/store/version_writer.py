@@ -29,6 +29,7 @@ from samhandling.fhir.indexing.values import ResourceIndex, extract_index_values
 from samhandling.fhir.instants import format_instant, now_us
 from samhandling.store.database import is_sqlite
 from samhandling.store.index_buffer import READS_CURRENT_ROWS, IndexBuffer
+from samhandling.store.index_rows import columns as index_columns
 from samhandling.store.index_rows import index_rows
 from samhandling.store.patient_identity import maintain_claims
 from samhandling.store.records import StoredVersion
@@ -88,6 +89,22 @@ _CURRENT = select(resource).where(
 )
 _CURRENT_LOCKED = _CURRENT.with_for_update()
 _READS_CURRENT = {READS_CURRENT_ROWS: True}
+# The queued rows' columns, in the order of their tuples (IndexBuffer.add_rows)
+_CURRENT_COLUMNS = (
+    "resource_type", "resource_id", "patient_id", "shard_key", "version_id", "tx_id",
+    "last_updated_us", "deleted", "content",
+)  # fmt: skip
+_VERSION_COLUMNS = (*_CURRENT_COLUMNS, "method")
+_COMPARTMENT_COLUMNS = ("patient_id", "resource_type", "resource_id")
+_OUTBOX_COLUMNS = (
+    "resource_type",
+    "resource_id",
+    "tx_id",
+    "version_id",
+    "patient_id",
+    "event",
+    "created_at_us",
+)
 
 
 class SearchParameterWrites:
@@ -221,21 +238,15 @@ class VersionWriter:
         if body is None and previous is not None and previous.content is not None:
             patients = patient_compartment_ids(json_codec.parse(previous.content))
         shard = min(patients) if patients and body is not None else None
-        values = {
-            "patient_id": shard,
-            # a deletion stays on its patient's partition (store/layout.py)
-            "shard_key": min(patients) if patients else SHARDLESS,
-            "version_id": version_id,
-            "tx_id": self.tx_id,
-            "last_updated_us": last_updated,
-            "deleted": body is None,
-            "content": content,
-        }
-        key = {"resource_type": resource_type, "resource_id": resource_id}
+        # a deletion stays on its patient's partition (store/layout.py)
+        shard_key = min(patients) if patients else SHARDLESS
+        current: tuple[Any, ...] = (resource_type, resource_id, shard, shard_key)
+        current += (version_id, self.tx_id, last_updated, body is None, content)  # _CURRENT_COLUMNS
         queued = previous is None and (self.bulk_creates or (new_id and self.queued_creates))
-        self._write_current(key, values, replace=previous is not None, queued=queued)
+        self._write_current(current, replace=previous is not None, queued=queued)
         owner = (resource_type, resource_id)
-        self.buffer.add(resource_version, owner, [{**key, **values, "method": method}])
+        self.buffer.add_rows(resource_version, _VERSION_COLUMNS, owner, [(*current, method)])
+        key = {"resource_type": resource_type, "resource_id": resource_id}
         if previous is not None:
             self._remove_index(resource_type, resource_id)
         if index is not None:
@@ -274,20 +285,19 @@ class VersionWriter:
         index = extract_index_values(body)
         return json_codec.dump(body), index, patient_compartment_ids(body, index)
 
-    def _write_current(
-        self, key: dict[str, str], values: dict[str, Any], *, replace: bool, queued: bool
-    ) -> None:
+    def _write_current(self, current: tuple[Any, ...], *, replace: bool, queued: bool) -> None:
+        """The current row (values of `_CURRENT_COLUMNS`): queued, updated or inserted."""
         if queued:
-            self.buffer.add(
-                resource, (key["resource_type"], key["resource_id"]), [{**key, **values}]
-            )
+            self.buffer.add_rows(resource, _CURRENT_COLUMNS, current[:2], [current])
             return
+        values = dict(zip(_CURRENT_COLUMNS, current, strict=True))
         if replace:
             self.buffer.flush_current_rows()  # the row to update may still be queued
-            where = {"key_type": key["resource_type"], "key_id": key["resource_id"]}
+            del values["resource_type"], values["resource_id"]
+            where = {"key_type": current[0], "key_id": current[1]}
             self.connection.execute(_UPDATE_CURRENT, {**values, **where})
         else:
-            self.connection.execute(_INSERT_CURRENT, {**key, **values})
+            self.connection.execute(_INSERT_CURRENT, values)
 
     def _remove_index(self, resource_type: str, resource_id: str) -> None:
         """Delete the resource's index and compartment rows: on PostgreSQL in one
@@ -309,33 +319,20 @@ class VersionWriter:
         patients: frozenset[str],
     ) -> None:
         resource_type, resource_id = key["resource_type"], key["resource_id"]
-        row_key = {**key, "patient_id": shard, "shard_key": shard or SHARDLESS}
         owner = (resource_type, resource_id)
-        for kind, rows in index_rows(index, row_key).items():
-            if rows:
-                self.buffer.add(INDEX_TABLES[kind], owner, rows)
+        base = (resource_type, resource_id, shard, shard or SHARDLESS)  # BASE_COLUMNS
+        for kind, rows in index_rows(index, base).items():
+            self.buffer.add_rows(INDEX_TABLES[kind], index_columns(kind), owner, rows)
         if patients:
-            self.buffer.add(
-                compartment,
-                owner,
-                (
-                    {"patient_id": p, "resource_type": resource_type, "resource_id": resource_id}
-                    for p in sorted(patients)
-                ),
-            )
+            rows = [(p, resource_type, resource_id) for p in sorted(patients)]
+            self.buffer.add_rows(compartment, _COMPARTMENT_COLUMNS, owner, rows)
 
     def _write_outbox(
         self, key: dict[str, str], version_id: int, shard: str | None, method: str, at_us: int
     ) -> None:
-        row = {
-            **key,
-            "tx_id": self.tx_id,
-            "version_id": version_id,
-            "patient_id": shard,
-            "event": method,
-            "created_at_us": at_us,
-        }
-        self.buffer.add(outbox, (key["resource_type"], key["resource_id"]), [row])
+        owner = (key["resource_type"], key["resource_id"])
+        row = (*owner, self.tx_id, version_id, shard, method, at_us)
+        self.buffer.add_rows(outbox, _OUTBOX_COLUMNS, owner, [row])
 
 
 def _stored(resource_type: str, row: Any) -> StoredVersion:

@@ -93,24 +93,40 @@ def _skipped(key: str) -> bool:
     return key in _SKIPPED_KEYS or key.endswith(("Uri", "Url", "Canonical"))
 
 
+# whether a key's value is content (not `_skipped`), by key: a resource's keys are a few
+# dozen names that recur in every resource, looked up once each per string value
+_KEPT: dict[str, bool] = {}
+_KEPT_MAX = 4096  # keys are the client's: a bound, beyond which they are just tested
+
+
+def _kept(key: str) -> bool:
+    kept = not _skipped(key)
+    if len(_KEPT) < _KEPT_MAX:
+        _KEPT[key] = kept
+    return kept
+
+
 def _collect_strings(value: Any, out: list[str]) -> None:
     """Append the string values in `value`, in document order, to `out` (a list, not a
-    generator per level: this walk was a third of a small resource's index extraction)."""
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, dict):
+    generator per level: this walk was a third of a small resource's index extraction).
+    Only dicts and lists are descended into: a number or a boolean holds no string."""
+    if isinstance(value, dict):
         for key, item in value.items():
+            kept = _KEPT.get(key)
+            if not (_kept(key) if kept is None else kept):
+                continue
             if isinstance(item, str):
-                if not _skipped(key):
-                    out.append(item)
-            elif not _skipped(key):
+                out.append(item)
+            elif isinstance(item, dict | list):
                 _collect_strings(item, out)
     elif isinstance(value, list):
         for item in value:
             if isinstance(item, str):
                 out.append(item)
-            else:
+            elif isinstance(item, dict | list):
                 _collect_strings(item, out)
+    elif isinstance(value, str):
+        out.append(value)
 
 
 class _NarrativeText(HTMLParser):
