@@ -156,6 +156,8 @@ def _prepare_each(engine_run: harness.EngineRun, workloads: list[str]) -> dict[s
                 prepared[name] = crud.prepare(engine, crud.CREATE_ONLY, pool=50)
             elif name == "crud":
                 prepared[name] = crud.prepare(engine, crud.CRUD_MIX)
+            elif name == "update":  # compare only: the mix's PUT alone
+                prepared[name] = crud.prepare(engine, crud.UPDATE_ONLY)
             elif name == "search":  # compare only (not in audit-cost's WORKLOADS)
                 prepared[name] = search.prepare(engine, patients=engine_run.cfg.search_patients)
             else:

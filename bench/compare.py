@@ -35,7 +35,7 @@ from bench.procstats import load_average
 from bench.server import ServerHandle, start_server
 from bench.workloads.base import Prepared
 
-WORKLOADS = ("read", "create", "crud", "search")
+WORKLOADS = ("read", "create", "crud", "update", "search")
 MODES = ("old", "new")
 RESULTS_DIR = harness.RESULTS_DIR / "compare"
 
@@ -228,7 +228,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per run (1)")
     p.add_argument("--clients", type=int, default=8, help="concurrent clients (8)")
     p.add_argument("--ingest-patients", type=int, default=10, help="patients loaded (10)")
-    p.add_argument("--workloads", default="read,create,crud", help="read,create,crud,search")
+    p.add_argument("--workloads", default="read,create,crud", help="read,create,crud,update,search")
     p.add_argument("--record", action="store_true", help="write bench/results/compare/")
     p.add_argument("--keep-work-dir", action="store_true")
 

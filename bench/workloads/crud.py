@@ -28,6 +28,8 @@ from bench.workloads.base import JSON_HEADERS, Prepared, Request, SimpleSource
 
 CRUD_MIX = {"create": 10, "read": 60, "update": 25, "delete": 5}
 CREATE_ONLY = {"create": 100}
+# Updates alone (`compare --workloads update`): the mix's PUT measured by itself (issue #24)
+UPDATE_ONLY = {"update": 100}
 
 
 def prepare(engine: Any, mix: dict[str, int], *, pool: int = 200, deletable: int = 500) -> Prepared:

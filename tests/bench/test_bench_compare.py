@@ -52,3 +52,24 @@ def test_each_server_runs_the_code_of_its_commit(tmp_path: Path) -> None:
     ).stdout
     assert source == tmp_path / "src"
     assert (source / "samhandling" / "store" / "database.py").read_text() == shipped
+
+
+def test_the_update_workload_sends_only_puts_of_changed_narratives() -> None:
+    import random
+
+    import orjson
+
+    crud = importlib.import_module("bench.workloads.crud")
+    stored = {"resourceType": "Patient", "id": "p1", "meta": {"versionId": "1"}}
+    params = {
+        "mix": crud.UPDATE_ONLY,
+        "records": {"Patient": [["p1", orjson.dumps(stored).decode()]]},
+        "deletable": {"Patient": []},
+    }
+    source = crud.make_source(params, random.Random(1))
+    requests = [source.next_request() for _ in range(20)]
+    assert {(r.op, r.method, r.path) for r in requests if r} == {
+        ("update", "PUT", "/fhir/Patient/p1")
+    }
+    divs = {orjson.loads(r.body)["text"]["div"] for r in requests if r}
+    assert len(divs) == 20  # each PUT changes the narrative: a new version every time
