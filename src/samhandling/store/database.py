@@ -26,8 +26,10 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.store.sqlite_driver import UNBOUNDED, limit_statements
+from samhandling.store.sqlite_lock import database_of, write_lock
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_HOLDS_LOCK = "sqlite_write_lock"  # in a pooled connection's info: the lock it holds
 # A pooled connection idle longer than this is pinged when taken (a restart of the database
 # shows after an idle spell); one in steady use is not: a read meeting a dead connection is
 # run once more on a fresh one (`run_read`), a write answers 503 and the pool is renewed.
@@ -184,10 +186,20 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    lock = write_lock(database_of(engine))  # the writers of this process queue on it
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = "IMMEDIATE" if connection.get_execution_options().get("write") else "DEFERRED"
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        write = connection.get_execution_options().get("write")
+        if write and lock is not None and lock.acquire(SQLITE_BUSY_TIMEOUT_MS / 1000):
+            connection.connection.info[_HOLDS_LOCK] = lock  # given back at the checkin
+        connection.exec_driver_sql(f"BEGIN {'IMMEDIATE' if write else 'DEFERRED'}")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        held = record.info.pop(_HOLDS_LOCK, None)  # after COMMIT or ROLLBACK
+        if held is not None:
+            held.release()
 
 
 PreCommitHook = Callable[[Connection], None]

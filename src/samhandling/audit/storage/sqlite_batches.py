@@ -34,6 +34,7 @@ from samhandling.audit.storage import sql as audit_sql
 from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.audit.storage.writes import BatchFor, head_of
 from samhandling.store.loop_sqlite import sqlite_file
+from samhandling.store.sqlite_lock import write_lock
 
 log = logging.getLogger("samhandling.audit")
 CHECKPOINT_BATCHES = 200  # a batch adds a few pages to the WAL; 1000 pages trigger SQLite's
@@ -52,6 +53,7 @@ class LoopSqliteBatches:
         self._connection: sqlite3.Connection | None = None
         self._batches = 0  # since the last checkpoint
         self._checkpoint: asyncio.Future[None] | None = None
+        self.lock = write_lock(database)  # the process's writers' queue (store/sqlite_lock.py)
 
     @classmethod
     def of_file(cls, engine: Engine) -> LoopSqliteBatches | None:
@@ -63,6 +65,15 @@ class LoopSqliteBatches:
     def append(self, count: int, batch_for: BatchFor) -> bool:
         """Commit a batch of `count` new rows; False when the write lock is held elsewhere
         (nothing written: send the batch to a thread)."""
+        if self.lock is not None and not self.lock.try_acquire():
+            return False  # a writer of this process holds it or queues for it
+        try:
+            return self._append(count, batch_for)
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+
+    def _append(self, count: int, batch_for: BatchFor) -> bool:
         connection = self._connect()
         try:
             connection.execute("BEGIN IMMEDIATE")

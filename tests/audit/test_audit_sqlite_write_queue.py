@@ -1,0 +1,64 @@
+"""The journal's batches on the loop do not take the write lock from the process's queued
+writers (store/sqlite_lock.py): a batch that finds it held or queued for goes to a thread,
+which queues behind them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from fixtures.audit_records import read_record
+from samhandling.audit.chain import verify
+from samhandling.audit.storage import chain_writer
+from samhandling.audit.storage.chain_writer import ChainWriter
+from samhandling.audit.trail import commit
+from samhandling.store.database import make_engine
+from samhandling.store.sqlite_lock import write_lock
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path, sqlite_template: str) -> Any:
+    path = tmp_path / "samhandling.db"
+    path.write_bytes(Path(sqlite_template).read_bytes())
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+def test_a_batch_queues_behind_the_process_writers(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = write_lock(str(sqlite_engine.url.database))
+    assert lock is not None
+    sent: list[int] = []
+    threaded = chain_writer._sqlite_batch
+
+    def counted(engine: Engine, count: int, *args: Any) -> int:
+        sent.append(count)
+        return threaded(engine, count, *args)
+
+    monkeypatch.setattr(chain_writer, "_sqlite_batch", counted)
+
+    async def batches() -> None:
+        writer = ChainWriter(sqlite_engine)
+        try:
+            await commit(writer, [read_record(0)], link_waiting=False)  # on the loop
+            assert lock.acquire(timeout=1)  # a write transaction of this process
+            waiting = asyncio.ensure_future(commit(writer, [read_record(1)], link_waiting=False))
+            done, _ = await asyncio.wait([waiting], timeout=0.3)
+            assert not done, "the batch did not wait for the process's writer"
+            lock.release()
+            await asyncio.wait_for(waiting, timeout=10)
+            await commit(writer, [read_record(2)], link_waiting=False)  # the loop again
+        finally:
+            await writer.close()
+
+    asyncio.run(batches())
+    assert sent == [1]
+    assert not lock.held()
+    report = verify(sqlite_engine)
+    assert report.ok and report.checked == 3

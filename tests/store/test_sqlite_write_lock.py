@@ -1,0 +1,98 @@
+"""The writers of one process queue for a SQLite file on a lock of the process's own."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from samhandling.store.database import make_engine, read_connection, write_connection
+from samhandling.store.sqlite_lock import WriteLock, write_lock
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Any:
+    engine = make_engine(f"sqlite:///{tmp_path / 'locks.db'}")
+    with write_connection(engine) as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    yield engine
+    engine.dispose()
+
+
+def _lock(engine: Engine) -> WriteLock:
+    lock = write_lock(str(engine.url.database))
+    assert lock is not None
+    return lock
+
+
+def test_one_lock_per_file_none_in_memory(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    assert write_lock(str(path)) is write_lock(str(tmp_path / "." / "a.db"))
+    assert write_lock(str(path)) is not write_lock(str(tmp_path / "b.db"))
+    assert write_lock(":memory:") is None
+
+
+def test_a_write_transaction_holds_it_until_its_connection_returns(
+    sqlite_engine: Engine,
+) -> None:
+    lock = _lock(sqlite_engine)
+    with read_connection(sqlite_engine):
+        assert not lock.held()  # reads do not queue
+    with write_connection(sqlite_engine) as connection:
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+        assert lock.held() and not lock.try_acquire()
+    assert not lock.held()
+    with pytest.raises(ValueError), write_connection(sqlite_engine):
+        assert lock.held()
+        raise ValueError("rolled back")
+    assert not lock.held()
+
+
+def test_a_queued_writer_waits_on_the_process_lock_not_in_sqlite(
+    sqlite_engine: Engine,
+) -> None:
+    """While the lock is held, a writer waits for it before BEGIN IMMEDIATE (SQLite's write
+    lock stays free), and goes on as soon as it is released."""
+    lock = _lock(sqlite_engine)
+    assert lock.try_acquire()
+    done = threading.Event()
+
+    def writer() -> None:
+        with write_connection(sqlite_engine) as connection:
+            connection.execute(text("INSERT INTO t VALUES (2)"))
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(200):
+            if lock.waiters:
+                break
+            time.sleep(0.01)
+        assert lock.waiters == 1
+        assert not lock.try_acquire()  # the loop does not jump the queue
+        other = sqlite3.connect(str(sqlite_engine.url.database), isolation_level=None)
+        other.execute("PRAGMA busy_timeout=0")
+        other.execute("BEGIN IMMEDIATE")  # SQLite's lock is not held by the queued writer
+        other.execute("ROLLBACK")
+        other.close()
+    finally:
+        lock.release()
+    assert done.wait(5)
+    thread.join()
+    assert not lock.held()
+
+
+def test_the_holding_thread_is_not_stopped_by_it() -> None:
+    lock = WriteLock()
+    assert lock.acquire(timeout=1)
+    started = time.monotonic()
+    assert not lock.acquire(timeout=5)  # SQLite's own lock decides, as before
+    assert time.monotonic() - started < 1
+    lock.release()
+    assert not lock.held()
