@@ -5,6 +5,7 @@ which queues behind them."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +63,51 @@ def test_a_batch_queues_behind_the_process_writers(
     assert not lock.held()
     report = verify(sqlite_engine)
     assert report.ok and report.checked == 3
+
+
+def test_the_journal_waits_for_its_turn_on_the_loop(sqlite_engine: Engine) -> None:
+    """A journal batch that finds the lock held by a writer of this process waits on the
+    loop and is handed the lock before the writers queued behind it: not sent to a thread."""
+    from samhandling.audit.journal import AuditJournal
+
+    lock = write_lock(str(sqlite_engine.url.database))
+    assert lock is not None
+    journal = AuditJournal(sqlite_engine)
+
+    async def records() -> None:
+        try:
+            await journal.record(read_record(0))
+            holder = threading.Event()
+            release = threading.Event()
+
+            def writer() -> None:  # a write transaction on a worker thread
+                assert lock.acquire(timeout=5)
+                holder.set()
+                release.wait(5)
+                lock.release()
+
+            thread = threading.Thread(target=writer)
+            thread.start()
+            assert await asyncio.to_thread(holder.wait, 5)
+            waiting = asyncio.ensure_future(journal.record(read_record(1)))
+            done, _ = await asyncio.wait([waiting], timeout=0.2)
+            assert not done
+            release.set()
+            await asyncio.wait_for(waiting, timeout=10)
+            await asyncio.to_thread(thread.join)
+        finally:
+            await journal.close()
+
+    sent: list[int] = []
+    original = chain_writer._sqlite_batch
+
+    def counted(engine: Engine, count: int, *args: Any) -> int:
+        sent.append(count)
+        return original(engine, count, *args)
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(chain_writer, "_sqlite_batch", counted)
+        asyncio.run(records())
+    assert sent == [1]  # the first batch only: it links what an earlier run left waiting
+    assert not lock.held()
+    assert verify(sqlite_engine).ok

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -70,12 +71,7 @@ def test_a_queued_writer_waits_on_the_process_lock_not_in_sqlite(
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        for _ in range(200):
-            if lock.waiters:
-                break
-            time.sleep(0.01)
-        assert lock.waiters == 1
-        assert not lock.try_acquire()  # the loop does not jump the queue
+        assert not done.wait(0.2)
         other = sqlite3.connect(str(sqlite_engine.url.database), isolation_level=None)
         other.execute("PRAGMA busy_timeout=0")
         other.execute("BEGIN IMMEDIATE")  # SQLite's lock is not held by the queued writer
@@ -96,3 +92,44 @@ def test_the_holding_thread_is_not_stopped_by_it() -> None:
     assert time.monotonic() - started < 1
     lock.release()
     assert not lock.held()
+
+
+def test_the_loop_reserves_the_next_turn() -> None:
+    """A loop's `next_turn` gets the lock straight from the releasing thread, before the
+    threads queued for it; a cancelled turn leaves the lock free."""
+    lock = WriteLock()
+    order: list[str] = []
+
+    def queued_writer() -> None:
+        assert lock.acquire(timeout=5)
+        order.append("thread")
+        lock.release()
+
+    async def loop_side() -> None:
+        assert not await lock.next_turn()  # free: nothing to wait for
+        assert lock.acquire(timeout=1)
+        writer = threading.Thread(target=queued_writer)
+        writer.start()
+        releaser = threading.Timer(0.1, lock.release)
+        releaser.start()
+        assert await lock.next_turn()
+        assert lock.try_acquire()
+        order.append("loop")
+        lock.release()
+        await asyncio.to_thread(writer.join)
+        assert lock.acquire(timeout=1)  # now a cancelled turn
+        waiting = asyncio.ensure_future(lock.next_turn())
+        await asyncio.sleep(0.01)
+        waiting.cancel()
+        lock.release()
+        await asyncio.sleep(0.01)
+        assert not lock.held()
+        assert lock.acquire(timeout=1)  # handed over, then not taken
+        releaser = threading.Timer(0.05, lock.release)
+        releaser.start()
+        assert await lock.next_turn()
+        lock.give_back_unused()
+        assert not lock.held()
+
+    asyncio.run(loop_side())
+    assert order == ["loop", "thread"]

@@ -17,6 +17,7 @@ transaction is not stopped by it (SQLite's lock decides, as before).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from typing import Any
@@ -26,42 +27,94 @@ _LOCKS_GUARD = threading.Lock()
 
 
 class WriteLock:
-    """A lock on one database file's writes, shared by every engine of the process."""
+    """A lock on one database file's writes, shared by every engine of the process.
+
+    Worker threads queue for it (`acquire`); the event loop never waits on it: its journal
+    batch takes it when free (`try_acquire`) or reserves the next turn (`next_turn`), so one
+    batch, which many reads wait for, goes before the queued writers.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._guard = threading.Lock()  # over the reservation and the hand-over
         self.owner: int | None = None  # the thread holding it
-        self.waiters = 0  # threads queued for it (the event loop does not queue)
+        self._reserved: tuple[asyncio.AbstractEventLoop, asyncio.Future[None], int] | None = None
+        self._handed_to: int | None = None  # the loop's thread: held for its batch
 
     def acquire(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the lock; False when this thread holds it
         already or the time ran out (take SQLite's lock without it)."""
         if self.owner == threading.get_ident():
             return False
-        self.waiters += 1  # racy counts are fine: a hint for the loop
-        try:
-            taken = self._lock.acquire(timeout=timeout)
-        finally:
-            self.waiters -= 1
-        if taken:
-            self.owner = threading.get_ident()
-        return taken
-
-    def try_acquire(self) -> bool:
-        """Take the lock if it is free and nobody queues for it (never waits)."""
-        if self.waiters or not self._lock.acquire(blocking=False):
+        if not self._lock.acquire(timeout=timeout):
             return False
         self.owner = threading.get_ident()
         return True
 
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free or was handed to this thread (never waits)."""
+        me = threading.get_ident()
+        with self._guard:
+            if self._handed_to == me:
+                self._handed_to = None
+            elif not self._lock.acquire(blocking=False):
+                return False
+        self.owner = me
+        return True
+
     def release(self) -> None:
-        """Give the lock back (any thread: a connection may be returned by another)."""
-        self.owner = None
-        self._lock.release()
+        """Give the lock back, to the loop that reserved the next turn if one did (any
+        thread: a connection may be returned by another)."""
+        with self._guard:
+            self.owner = None
+            reserved, self._reserved = self._reserved, None
+            if reserved is not None:
+                loop, turn, thread = reserved
+                try:
+                    loop.call_soon_threadsafe(self._hand_over, turn, thread)
+                    return  # still locked: the loop's now
+                except RuntimeError:  # its loop is closed
+                    pass
+            self._lock.release()
+
+    async def next_turn(self) -> bool:
+        """Wait until the lock is free or handed to this loop: True when it was handed over
+        (take it with `try_acquire`, or give it back with `give_back_unused`)."""
+        loop = asyncio.get_running_loop()
+        with self._guard:
+            if not self._lock.locked() or self._reserved is not None:
+                return False  # free (or another loop is next: queue as before)
+            turn = loop.create_future()
+            self._reserved = (loop, turn, threading.get_ident())
+        try:
+            await turn
+        except asyncio.CancelledError:
+            with self._guard:
+                if self._reserved is not None and self._reserved[1] is turn:
+                    self._reserved = None  # not handed over: nothing to give back
+            raise  # else `_hand_over` sees the cancelled turn and releases
+        return True
+
+    def give_back_unused(self) -> None:
+        """Release the lock if it was handed to this thread and not taken."""
+        with self._guard:
+            if self._handed_to != threading.get_ident():
+                return
+            self._handed_to = None
+        self.release()
 
     def held(self) -> bool:
         """Whether a writer of this process holds the lock now."""
         return self._lock.locked()
+
+    def _hand_over(self, turn: asyncio.Future[None], thread: int) -> None:
+        """On the loop: the lock is its thread's (released from another thread)."""
+        if turn.cancelled():  # nobody waits for it any more
+            self.release()
+            return
+        with self._guard:
+            self._handed_to = thread
+        turn.set_result(None)
 
 
 def write_lock(database: str) -> WriteLock | None:

@@ -66,7 +66,7 @@ class LoopSqliteBatches:
         """Commit a batch of `count` new rows; False when the write lock is held elsewhere
         (nothing written: send the batch to a thread)."""
         if self.lock is not None and not self.lock.try_acquire():
-            return False  # a writer of this process holds it or queues for it
+            return False  # a writer of this process holds it
         try:
             return self._append(count, batch_for)
         finally:
