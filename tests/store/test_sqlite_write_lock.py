@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from samhandling.store import sqlite_lock
 from samhandling.store.database import make_engine, read_connection, write_connection
 from samhandling.store.sqlite_lock import WriteLock, write_lock
 
@@ -133,3 +134,31 @@ def test_the_loop_reserves_the_next_turn() -> None:
 
     asyncio.run(loop_side())
     assert order == ["loop", "thread"]
+
+
+def test_writers_do_not_checkpoint_a_thread_does(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit leaves its pages in the WAL; after CHECKPOINT_COMMITS write transactions a
+    thread of the lock's copies them into the database file."""
+    monkeypatch.setattr(sqlite_lock, "CHECKPOINT_COMMITS", 3)
+    database = str(sqlite_engine.url.database)
+    lock = _lock(sqlite_engine)
+    lock._commits = 0
+
+    def in_file() -> int:  # immutable: the file alone, the WAL ignored
+        with sqlite3.connect(f"file:{database}?immutable=1", uri=True) as file_only:
+            return int(file_only.execute("SELECT count(*) FROM t").fetchone()[0])
+
+    with sqlite3.connect(database):  # another connection: the WAL stays after the writers'
+        sqlite_engine.dispose()  # a fresh pool: connections opened with this setup
+        lock._commits = 0
+        for value in range(3):
+            assert in_file() == 0
+            with write_connection(sqlite_engine) as connection:
+                connection.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
+        for _ in range(500):
+            if in_file() == 3:
+                break
+            time.sleep(0.01)
+        assert in_file() == 3

@@ -176,6 +176,8 @@ def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling is switched off so that BEGIN is ours: write
     # transactions take the write lock up front (BEGIN IMMEDIATE), which serialises
     # read-check-write sequences such as conditional create (R4 §3.1.0.8.1).
+    lock = write_lock(database_of(engine))  # the writers of this process queue on it
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -184,9 +186,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if lock is not None:  # a writer does not copy the WAL back at its commit: the lock's
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # thread does (store/sqlite_lock.py)
         cursor.close()
-
-    lock = write_lock(database_of(engine))  # the writers of this process queue on it
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

@@ -12,16 +12,29 @@ left for other processes (the command line, a second worker).
 
 The lock is taken before `BEGIN IMMEDIATE` and given back when the connection goes back
 to the pool (after its COMMIT or ROLLBACK). A thread that holds it and opens a second write
-transaction is not stopped by it (SQLite's lock decides, as before).
+transaction is not stopped by it (SQLite's lock decides, as before). The event loop never
+waits on it: the journal's batch, which every read of the moment waits for, takes it when
+it is free or reserves the next turn (`next_turn`): the releasing writer hands it over.
+
+Checkpoints are off the requests' path: by default the writer whose commit fills the WAL
+past 1000 pages copies it into the database file and waits for the fsyncs inside its
+COMMIT, holding this lock (and its request) meanwhile. The engine's connections do not
+checkpoint (`wal_autocheckpoint=0`); every CHECKPOINT_COMMITS releases a thread of its own
+runs a passive checkpoint (which waits for no reader or writer).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import sqlite3
 import threading
 from typing import Any
 
+log = logging.getLogger("samhandling.store")
+# SQLite's own default (wal_autocheckpoint) is every 1000 WAL pages, by the committing writer
+CHECKPOINT_COMMITS = 100
 _LOCKS: dict[str, WriteLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -34,7 +47,10 @@ class WriteLock:
     batch, which many reads wait for, goes before the queued writers.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, database: str = "") -> None:
+        self.database = database  # checkpointed here after CHECKPOINT_COMMITS releases
+        self._commits = 0  # releases since the last checkpoint began
+        self._checkpointing = False
         self._lock = threading.Lock()
         self._guard = threading.Lock()  # over the reservation and the hand-over
         self.owner: int | None = None  # the thread holding it
@@ -67,6 +83,7 @@ class WriteLock:
         thread: a connection may be returned by another)."""
         with self._guard:
             self.owner = None
+            self._count_commit()
             reserved, self._reserved = self._reserved, None
             if reserved is not None:
                 loop, turn, thread = reserved
@@ -107,6 +124,23 @@ class WriteLock:
         """Whether a writer of this process holds the lock now."""
         return self._lock.locked()
 
+    def _count_commit(self) -> None:
+        """Every CHECKPOINT_COMMITS releases a checkpoint on a thread of its own (guarded)."""
+        self._commits += 1
+        if self._commits < CHECKPOINT_COMMITS or self._checkpointing or not self.database:
+            return
+        self._commits, self._checkpointing = 0, True
+        threading.Thread(target=self._checkpoint, name="sqlite-checkpoint", daemon=True).start()
+
+    def _checkpoint(self) -> None:
+        try:
+            checkpoint(self.database)
+        except sqlite3.Error as exc:  # the next one tries again
+            log.warning("SQLite WAL checkpoint failed: %s", exc)
+        finally:
+            with self._guard:
+                self._checkpointing = False
+
     def _hand_over(self, turn: asyncio.Future[None], thread: int) -> None:
         """On the loop: the lock is its thread's (released from another thread)."""
         if turn.cancelled():  # nobody waits for it any more
@@ -117,6 +151,16 @@ class WriteLock:
         turn.set_result(None)
 
 
+def checkpoint(database: str) -> None:
+    """Copy the WAL into the database file as far as no reader needs it (PASSIVE: it does
+    not wait for readers or writers), on a connection of its own."""
+    connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        connection.close()
+
+
 def write_lock(database: str) -> WriteLock | None:
     """The process's write lock on the SQLite file `database`; None for an in-memory one."""
     if database in ("", ":memory:") or "mode=memory" in database:
@@ -125,7 +169,7 @@ def write_lock(database: str) -> WriteLock | None:
     with _LOCKS_GUARD:
         lock = _LOCKS.get(key)
         if lock is None:
-            lock = _LOCKS[key] = WriteLock()
+            lock = _LOCKS[key] = WriteLock(key)
         return lock
 
 
