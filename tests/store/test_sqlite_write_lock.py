@@ -49,6 +49,14 @@ def test_a_write_transaction_holds_it_until_its_connection_returns(
         connection.execute(text("INSERT INTO t VALUES (1)"))
         assert lock.held() and not lock.try_acquire()
     assert not lock.held()
+    with sqlite_engine.connect().execution_options(write=True) as connection:
+        with connection.begin():
+            assert lock.held()
+        assert not lock.held()  # at the COMMIT, before the connection goes back
+        with connection.begin():
+            assert lock.held()
+            connection.rollback()
+        assert not lock.held()
     with pytest.raises(ValueError), write_connection(sqlite_engine):
         assert lock.held()
         raise ValueError("rolled back")

@@ -199,9 +199,37 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        held = record.info.pop(_HOLDS_LOCK, None)  # after COMMIT or ROLLBACK
-        if held is not None:
-            held.release()
+        _release(record.info)  # if neither COMMIT nor ROLLBACK did (a connection lost)
+
+    # The lock goes back right after COMMIT or ROLLBACK (SQLAlchemy's events come before
+    # them), not at the checkin: in between the thread may wait for the GIL again and again
+    # (the pool's reset), and the writers queued behind it with it.
+    if lock is not None:
+        dialect = engine.dialect
+        dialect.do_commit = _releasing(dialect.do_commit)  # type: ignore[method-assign]
+        dialect.do_rollback = _releasing(dialect.do_rollback)  # type: ignore[method-assign]
+
+
+def _releasing(end: Callable[[Any], None]) -> Callable[[Any], None]:
+    """`end` (the dialect's COMMIT or ROLLBACK), then the process's write lock released."""
+
+    def ended(dbapi_connection: Any) -> None:
+        try:
+            end(dbapi_connection)
+        finally:
+            try:
+                info = dbapi_connection.info  # the pool's connection (not at the first connect)
+            except (AttributeError, NotImplementedError):
+                info = {}
+            _release(info)
+
+    return ended
+
+
+def _release(info: dict[str, Any]) -> None:
+    held = info.pop(_HOLDS_LOCK, None)
+    if held is not None:
+        held.release()
 
 
 PreCommitHook = Callable[[Connection], None]
