@@ -26,10 +26,15 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.store.sqlite_driver import UNBOUNDED, limit_statements
-from samhandling.store.sqlite_lock import database_of, write_lock
+from samhandling.store.sqlite_lock import (
+    HOLDS_LOCK,
+    database_of,
+    release_held,
+    releasing,
+    write_lock,
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-_HOLDS_LOCK = "sqlite_write_lock"  # in a pooled connection's info: the lock it holds
 # A pooled connection idle longer than this is pinged when taken (a restart of the database
 # shows after an idle spell); one in steady use is not: a read meeting a dead connection is
 # run once more on a fresh one (`run_read`), a write answers 503 and the pool is renewed.
@@ -194,42 +199,20 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get("write")
         if write and lock is not None and lock.acquire(SQLITE_BUSY_TIMEOUT_MS / 1000):
-            connection.connection.info[_HOLDS_LOCK] = lock  # given back at the checkin
+            connection.connection.info[HOLDS_LOCK] = lock  # given back at the COMMIT
         connection.exec_driver_sql(f"BEGIN {'IMMEDIATE' if write else 'DEFERRED'}")
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        _release(record.info)  # if neither COMMIT nor ROLLBACK did (a connection lost)
+        release_held(record.info)  # if neither COMMIT nor ROLLBACK did (a connection lost)
 
     # The lock goes back right after COMMIT or ROLLBACK (SQLAlchemy's events come before
     # them), not at the checkin: in between the thread may wait for the GIL again and again
     # (the pool's reset), and the writers queued behind it with it.
     if lock is not None:
         dialect = engine.dialect
-        dialect.do_commit = _releasing(dialect.do_commit)  # type: ignore[method-assign]
-        dialect.do_rollback = _releasing(dialect.do_rollback)  # type: ignore[method-assign]
-
-
-def _releasing(end: Callable[[Any], None]) -> Callable[[Any], None]:
-    """`end` (the dialect's COMMIT or ROLLBACK), then the process's write lock released."""
-
-    def ended(dbapi_connection: Any) -> None:
-        try:
-            end(dbapi_connection)
-        finally:
-            try:
-                info = dbapi_connection.info  # the pool's connection (not at the first connect)
-            except (AttributeError, NotImplementedError):
-                info = {}
-            _release(info)
-
-    return ended
-
-
-def _release(info: dict[str, Any]) -> None:
-    held = info.pop(_HOLDS_LOCK, None)
-    if held is not None:
-        held.release()
+        dialect.do_commit = releasing(dialect.do_commit)  # type: ignore[method-assign,assignment]
+        dialect.do_rollback = releasing(dialect.do_rollback)  # type: ignore[method-assign,assignment]
 
 
 PreCommitHook = Callable[[Connection], None]

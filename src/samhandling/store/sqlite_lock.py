@@ -10,8 +10,8 @@ file on a lock of the process's first (`threading.Lock`: a waiter wakes when it 
 released, not at its next poll), and only then take SQLite's; SQLite's busy handler is
 left for other processes (the command line, a second worker).
 
-The lock is taken before `BEGIN IMMEDIATE` and given back when the connection goes back
-to the pool (after its COMMIT or ROLLBACK). A thread that holds it and opens a second write
+The lock is taken before `BEGIN IMMEDIATE` and given back right after the dialect's COMMIT
+or ROLLBACK (`releasing`; at the pool's checkin only if neither ran). A thread that holds it and opens a second write
 transaction is not stopped by it (SQLite's lock decides, as before). The event loop never
 waits on it: the journal's batch, which every read of the moment waits for, takes it when
 it is free or reserves the next turn (`next_turn`): the releasing writer hands it over.
@@ -30,11 +30,13 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("samhandling.store")
 # SQLite's own default (wal_autocheckpoint) is every 1000 WAL pages, by the committing writer
 CHECKPOINT_COMMITS = 100
+HOLDS_LOCK = "sqlite_write_lock"  # in a pooled connection's info: the lock it holds
 _LOCKS: dict[str, WriteLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -177,3 +179,27 @@ def database_of(engine: Any) -> str:
     """The database name of a SQLite engine as sqlite3 is given it."""
     args, _options = engine.dialect.create_connect_args(engine.url)
     return str(args[0]) if args else ":memory:"
+
+
+def releasing(end: Callable[[Any], None]) -> Callable[[Any], None]:
+    """`end` (the dialect's COMMIT or ROLLBACK), then the write lock the connection holds
+    released."""
+
+    def ended(dbapi_connection: Any) -> None:
+        try:
+            end(dbapi_connection)
+        finally:
+            try:
+                info = dbapi_connection.info  # the pool's connection (not at the first connect)
+            except (AttributeError, NotImplementedError):
+                info = {}
+            release_held(info)
+
+    return ended
+
+
+def release_held(info: dict[str, Any]) -> None:
+    """Release the write lock a pooled connection's `info` says it holds, if any."""
+    held = info.pop(HOLDS_LOCK, None)
+    if held is not None:
+        held.release()
