@@ -111,3 +111,36 @@ def test_the_journal_waits_for_its_turn_on_the_loop(sqlite_engine: Engine) -> No
     assert sent == [1]  # the first batch only: it links what an earlier run left waiting
     assert not lock.held()
     assert verify(sqlite_engine).ok
+
+
+def test_the_head_is_read_again_only_after_another_connections_commit(
+    sqlite_engine: Engine,
+) -> None:
+    """The loop's batch keeps the largest id and the chain head it left; SQLite's
+    data_version tells it when another connection committed (then it reads them again)."""
+    from samhandling.audit.storage import sql as audit_sql
+
+    heads: list[str] = []
+
+    async def batches() -> None:
+        writer = ChainWriter(sqlite_engine)
+        try:
+            await commit(writer, [read_record(0)], link_waiting=False)
+            loop_batches = writer._sqlite
+            assert loop_batches is not None and loop_batches._connection is not None
+            loop_batches._connection.set_trace_callback(
+                lambda sql: heads.append(sql) if sql == audit_sql.HEAD_SQL else None
+            )
+            await commit(writer, [read_record(1)], link_waiting=False)
+            assert heads == []  # known: nobody else committed
+            await commit(writer, [read_record(2)], link_waiting=True)  # another connection
+            await commit(writer, [read_record(3)], link_waiting=False)
+            assert heads == [audit_sql.HEAD_SQL]
+            await commit(writer, [read_record(4)], link_waiting=False)
+            assert heads == [audit_sql.HEAD_SQL]
+        finally:
+            await writer.close()
+
+    asyncio.run(batches())
+    report = verify(sqlite_engine)
+    assert report.ok and report.checked == 5

@@ -11,10 +11,11 @@ released, not at its next poll), and only then take SQLite's; SQLite's busy hand
 left for other processes (the command line, a second worker).
 
 The lock is taken before `BEGIN IMMEDIATE` and given back right after the dialect's COMMIT
-or ROLLBACK (`releasing`; at the pool's checkin only if neither ran). A thread that holds it and opens a second write
-transaction is not stopped by it (SQLite's lock decides, as before). The event loop never
-waits on it: the journal's batch, which every read of the moment waits for, takes it when
-it is free or reserves the next turn (`next_turn`): the releasing writer hands it over.
+or ROLLBACK (`releasing`; at the pool's checkin only if neither ran). A thread that holds
+it and opens a second write transaction is not stopped by it (SQLite's lock decides). The
+event loop never waits on it: the journal's batch, which every read of the moment waits
+for, takes it when it is free or reserves the next turn (`next_turn`): the releasing writer
+hands it over.
 
 Checkpoints are off the requests' path: by default the writer whose commit fills the WAL
 past 1000 pages copies it into the database file and waits for the fsyncs inside its
