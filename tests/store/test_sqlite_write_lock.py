@@ -149,10 +149,9 @@ def test_writers_do_not_checkpoint_a_thread_does(
 ) -> None:
     """A commit leaves its pages in the WAL; after CHECKPOINT_COMMITS write transactions a
     thread of the lock's copies them into the database file."""
-    monkeypatch.setattr(sqlite_lock, "CHECKPOINT_COMMITS", 3)
     database = str(sqlite_engine.url.database)
     lock = _lock(sqlite_engine)
-    lock._commits = 0
+    monkeypatch.setattr(lock, "every", 3)
 
     def in_file() -> int:  # immutable: the file alone, the WAL ignored
         with sqlite3.connect(f"file:{database}?immutable=1", uri=True) as file_only:
@@ -170,3 +169,14 @@ def test_writers_do_not_checkpoint_a_thread_does(
                 break
             time.sleep(0.01)
         assert in_file() == 3
+
+
+def test_checkpoints_come_about_every_thousand_frames() -> None:
+    """Fewer frames than half the aim double the releases between checkpoints, more than
+    twice halve them (within bounds)."""
+    frames = sqlite_lock.CHECKPOINT_FRAMES
+    assert sqlite_lock.adapted(100, frames // 10) == 200
+    assert sqlite_lock.adapted(100, frames) == 100
+    assert sqlite_lock.adapted(100, frames * 3) == 50
+    assert sqlite_lock.adapted(10_000, 0) == 10_000
+    assert sqlite_lock.adapted(10, frames * 10) == 10

@@ -20,8 +20,9 @@ hands it over.
 Checkpoints are off the requests' path: by default the writer whose commit fills the WAL
 past 1000 pages copies it into the database file and waits for the fsyncs inside its
 COMMIT, holding this lock (and its request) meanwhile. The engine's connections do not
-checkpoint (`wal_autocheckpoint=0`); every CHECKPOINT_COMMITS releases a thread of its own
-runs a passive checkpoint (which waits for no reader or writer).
+checkpoint (`wal_autocheckpoint=0`); every so many releases (`every`, adapted to find about
+CHECKPOINT_FRAMES) a thread of its own runs a passive checkpoint (which waits for no reader
+or writer).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from typing import Any
 
 log = logging.getLogger("samhandling.store")
 # SQLite's own default (wal_autocheckpoint) is every 1000 WAL pages, by the committing writer
-CHECKPOINT_COMMITS = 100
+CHECKPOINT_COMMITS = 100  # at first; then adapted to find about CHECKPOINT_FRAMES
+CHECKPOINT_FRAMES = 1000
 HOLDS_LOCK = "sqlite_write_lock"  # in a pooled connection's info: the lock it holds
 _LOCKS: dict[str, WriteLock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -53,6 +55,7 @@ class WriteLock:
     def __init__(self, database: str = "") -> None:
         self.database = database  # checkpointed here after CHECKPOINT_COMMITS releases
         self._commits = 0  # releases since the last checkpoint began
+        self.every = CHECKPOINT_COMMITS  # releases between checkpoints (adapted to the WAL)
         self._checkpointing = False
         self._lock = threading.Lock()
         self._guard = threading.Lock()  # over the reservation and the hand-over
@@ -130,19 +133,21 @@ class WriteLock:
     def _count_commit(self) -> None:
         """Every CHECKPOINT_COMMITS releases a checkpoint on a thread of its own (guarded)."""
         self._commits += 1
-        if self._commits < CHECKPOINT_COMMITS or self._checkpointing or not self.database:
+        if self._commits < self.every or self._checkpointing or not self.database:
             return
         self._commits, self._checkpointing = 0, True
         threading.Thread(target=self._checkpoint, name="sqlite-checkpoint", daemon=True).start()
 
     def _checkpoint(self) -> None:
         try:
-            checkpoint(self.database)
+            frames = checkpoint(self.database)
         except sqlite3.Error as exc:  # the next one tries again
             log.warning("SQLite WAL checkpoint failed: %s", exc)
+            frames = CHECKPOINT_FRAMES
         finally:
             with self._guard:
                 self._checkpointing = False
+                self.every = adapted(self.every, frames)
 
     def _hand_over(self, turn: asyncio.Future[None], thread: int) -> None:
         """On the loop: the lock is its thread's (released from another thread)."""
@@ -154,14 +159,26 @@ class WriteLock:
         turn.set_result(None)
 
 
-def checkpoint(database: str) -> None:
+def checkpoint(database: str) -> int:
     """Copy the WAL into the database file as far as no reader needs it (PASSIVE: it does
-    not wait for readers or writers), on a connection of its own."""
+    not wait for readers or writers), on a connection of its own; the WAL's frames."""
     connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
     try:
-        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(row[1]) if row and row[1] is not None and row[1] >= 0 else CHECKPOINT_FRAMES
     finally:
         connection.close()
+
+
+def adapted(every: int, frames: int) -> int:
+    """Releases until the next checkpoint, so that it finds about CHECKPOINT_FRAMES frames
+    (SQLite's own default: fewer, larger checkpoints copy a page written again and again
+    once, not at each; more frames make readers search a longer WAL index)."""
+    if frames < CHECKPOINT_FRAMES // 2:
+        return min(every * 2, 10_000)
+    if frames > CHECKPOINT_FRAMES * 2:
+        return max(every // 2, 10)
+    return every
 
 
 def write_lock(database: str) -> WriteLock | None:
