@@ -180,3 +180,15 @@ def test_checkpoints_come_about_every_thousand_frames() -> None:
     assert sqlite_lock.adapted(100, frames * 3) == 50
     assert sqlite_lock.adapted(10_000, 0) == 10_000
     assert sqlite_lock.adapted(10, frames * 10) == 10
+
+
+def test_the_loops_batches_do_not_count_towards_a_checkpoint() -> None:
+    """The journal's loop batches checkpoint by themselves (every CHECKPOINT_BATCHES):
+    their releases are not counted twice."""
+    lock = WriteLock()
+    assert lock.try_acquire()
+    lock.release(counted=False)
+    assert lock._commits == 0
+    assert lock.acquire(timeout=1)
+    lock.release()
+    assert lock._commits == 1

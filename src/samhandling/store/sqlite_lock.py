@@ -84,12 +84,14 @@ class WriteLock:
         self.owner = me
         return True
 
-    def release(self) -> None:
+    def release(self, *, counted: bool = True) -> None:
         """Give the lock back, to the loop that reserved the next turn if one did (any
-        thread: a connection may be returned by another)."""
+        thread: a connection may be returned by another); `counted`: towards the next
+        checkpoint (the journal's loop batches checkpoint by themselves)."""
         with self._guard:
             self.owner = None
-            self._count_commit()
+            if counted:
+                self._count_commit()
             reserved, self._reserved = self._reserved, None
             if reserved is not None:
                 loop, turn, thread = reserved

@@ -71,8 +71,8 @@ class LoopSqliteBatches:
         try:
             return self._append(count, batch_for)
         finally:
-            if self.lock is not None:
-                self.lock.release()
+            if self.lock is not None:  # not counted: the loop checkpoints its own batches
+                self.lock.release(counted=False)
 
     def _append(self, count: int, batch_for: BatchFor) -> bool:
         connection = self._connect()
