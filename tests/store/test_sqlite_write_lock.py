@@ -192,3 +192,17 @@ def test_the_loops_batches_do_not_count_towards_a_checkpoint() -> None:
     assert lock.acquire(timeout=1)
     lock.release()
     assert lock._commits == 1
+
+
+def test_a_checkpoint_of_a_removed_file_creates_nothing(tmp_path: Path) -> None:
+    gone = tmp_path / "gone?#.db"
+    with pytest.raises(sqlite3.OperationalError):
+        sqlite_lock.checkpoint(str(gone))
+    assert not gone.exists()
+    kept = tmp_path / "a b?#.db"
+    writer = sqlite3.connect(kept)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    writer.commit()
+    assert sqlite_lock.checkpoint(str(kept)) >= 1  # the frames of the CREATE
+    writer.close()

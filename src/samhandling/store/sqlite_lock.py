@@ -34,6 +34,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 log = logging.getLogger("samhandling.store")
 # SQLite's own default (wal_autocheckpoint) is every 1000 WAL pages, by the committing writer
@@ -164,7 +165,9 @@ class WriteLock:
 def checkpoint(database: str) -> int:
     """Copy the WAL into the database file as far as no reader needs it (PASSIVE: it does
     not wait for readers or writers), on a connection of its own; the WAL's frames."""
-    connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    # mode=rw: a file removed meanwhile (a test's) is not created anew, empty
+    uri = f"file:{quote(database)}?mode=rw"
+    connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     try:
         row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return int(row[1]) if row and row[1] is not None and row[1] >= 0 else CHECKPOINT_FRAMES
