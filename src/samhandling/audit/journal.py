@@ -28,6 +28,8 @@ from samhandling.audit.records import AuditRecord
 from samhandling.audit.storage.chain_writer import ChainWriter
 from samhandling.audit.storage.writes import SEAL_LIMIT
 from samhandling.audit.trail import commit
+from samhandling.store.loop_sqlite import sqlite_file
+from samhandling.store.sqlite_lock import write_lock
 
 log = logging.getLogger("samhandling.audit")
 MAX_BATCH = 500
@@ -89,6 +91,10 @@ class _LoopJournal:
         self.flushing: asyncio.Task[None] | None = None
         self.link_due: float | None = loop.time()  # whatever an earlier run left waiting
         self.timer: asyncio.TimerHandle | None = None
+        # SQLite: a batch that links nothing goes before the process's queued writers
+        # (store/sqlite_lock.py): all the reads of the moment wait for it
+        found = sqlite_file(engine)
+        self.lock = write_lock(found[0]) if found is not None else None
 
     async def record(self, record: AuditRecord) -> None:
         future = self.loop.create_future()
@@ -143,11 +149,16 @@ class _LoopJournal:
         error: Exception | None = None
         try:
             records = [record for record, _ in batch]
+            if self.lock is not None and not link:  # SQLite: the loop's turn, next
+                await self.lock.next_turn()
             if await commit(self.writer, records, link_waiting=link) >= SEAL_LIMIT:
                 self.link_due = self.loop.time()  # more are waiting
         except Exception as exc:  # the requests learn of it and refuse to answer
             log.error("audit journal commit failed", exc_info=exc)
             error = exc
+        finally:
+            if self.lock is not None:
+                self.lock.give_back_unused()
         for _, future in batch:
             if future.done():
                 continue

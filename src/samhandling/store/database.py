@@ -26,6 +26,13 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.store.sqlite_driver import UNBOUNDED, limit_statements
+from samhandling.store.sqlite_lock import (
+    HOLDS_LOCK,
+    database_of,
+    release_held,
+    releasing,
+    write_lock,
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled connection idle longer than this is pinged when taken (a restart of the database
@@ -174,6 +181,8 @@ def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling is switched off so that BEGIN is ours: write
     # transactions take the write lock up front (BEGIN IMMEDIATE), which serialises
     # read-check-write sequences such as conditional create (R4 §3.1.0.8.1).
+    lock = write_lock(database_of(engine))  # the writers of this process queue on it
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -182,12 +191,28 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if lock is not None:  # a writer does not copy the WAL back at its commit: the lock's
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # thread does (store/sqlite_lock.py)
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = "IMMEDIATE" if connection.get_execution_options().get("write") else "DEFERRED"
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        write = connection.get_execution_options().get("write")
+        if write and lock is not None and lock.acquire(SQLITE_BUSY_TIMEOUT_MS / 1000):
+            connection.connection.info[HOLDS_LOCK] = lock  # given back at the COMMIT
+        connection.exec_driver_sql(f"BEGIN {'IMMEDIATE' if write else 'DEFERRED'}")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        release_held(record.info)  # if neither COMMIT nor ROLLBACK did (a connection lost)
+
+    # The lock goes back right after COMMIT or ROLLBACK (SQLAlchemy's events come before
+    # them), not at the checkin: in between the thread may wait for the GIL again and again
+    # (the pool's reset), and the writers queued behind it with it.
+    if lock is not None:
+        dialect = engine.dialect
+        dialect.do_commit = releasing(dialect.do_commit)  # type: ignore[method-assign,assignment]
+        dialect.do_rollback = releasing(dialect.do_rollback)  # type: ignore[method-assign,assignment]
 
 
 PreCommitHook = Callable[[Connection], None]

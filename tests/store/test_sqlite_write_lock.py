@@ -1,0 +1,208 @@
+"""The writers of one process queue for a SQLite file on a lock of the process's own."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from samhandling.store import sqlite_lock
+from samhandling.store.database import make_engine, read_connection, write_connection
+from samhandling.store.sqlite_lock import WriteLock, write_lock
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Any:
+    engine = make_engine(f"sqlite:///{tmp_path / 'locks.db'}")
+    with write_connection(engine) as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    yield engine
+    engine.dispose()
+
+
+def _lock(engine: Engine) -> WriteLock:
+    lock = write_lock(str(engine.url.database))
+    assert lock is not None
+    return lock
+
+
+def test_one_lock_per_file_none_in_memory(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    assert write_lock(str(path)) is write_lock(str(tmp_path / "." / "a.db"))
+    assert write_lock(str(path)) is not write_lock(str(tmp_path / "b.db"))
+    assert write_lock(":memory:") is None
+
+
+def test_a_write_transaction_holds_it_until_its_connection_returns(
+    sqlite_engine: Engine,
+) -> None:
+    lock = _lock(sqlite_engine)
+    with read_connection(sqlite_engine):
+        assert not lock.held()  # reads do not queue
+    with write_connection(sqlite_engine) as connection:
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+        assert lock.held() and not lock.try_acquire()
+    assert not lock.held()
+    with sqlite_engine.connect().execution_options(write=True) as connection:
+        with connection.begin():
+            assert lock.held()
+        assert not lock.held()  # at the COMMIT, before the connection goes back
+        with connection.begin():
+            assert lock.held()
+            connection.rollback()
+        assert not lock.held()
+    with pytest.raises(ValueError), write_connection(sqlite_engine):
+        assert lock.held()
+        raise ValueError("rolled back")
+    assert not lock.held()
+
+
+def test_a_queued_writer_waits_on_the_process_lock_not_in_sqlite(
+    sqlite_engine: Engine,
+) -> None:
+    """While the lock is held, a writer waits for it before BEGIN IMMEDIATE (SQLite's write
+    lock stays free), and goes on as soon as it is released."""
+    lock = _lock(sqlite_engine)
+    assert lock.try_acquire()
+    done = threading.Event()
+
+    def writer() -> None:
+        with write_connection(sqlite_engine) as connection:
+            connection.execute(text("INSERT INTO t VALUES (2)"))
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert not done.wait(0.2)
+        other = sqlite3.connect(str(sqlite_engine.url.database), isolation_level=None)
+        other.execute("PRAGMA busy_timeout=0")
+        other.execute("BEGIN IMMEDIATE")  # SQLite's lock is not held by the queued writer
+        other.execute("ROLLBACK")
+        other.close()
+    finally:
+        lock.release()
+    assert done.wait(5)
+    thread.join()
+    assert not lock.held()
+
+
+def test_the_holding_thread_is_not_stopped_by_it() -> None:
+    lock = WriteLock()
+    assert lock.acquire(timeout=1)
+    started = time.monotonic()
+    assert not lock.acquire(timeout=5)  # SQLite's own lock decides, as before
+    assert time.monotonic() - started < 1
+    lock.release()
+    assert not lock.held()
+
+
+def test_the_loop_reserves_the_next_turn() -> None:
+    """A loop's `next_turn` gets the lock straight from the releasing thread, before the
+    threads queued for it; a cancelled turn leaves the lock free."""
+    lock = WriteLock()
+    order: list[str] = []
+
+    def queued_writer() -> None:
+        assert lock.acquire(timeout=5)
+        order.append("thread")
+        lock.release()
+
+    async def loop_side() -> None:
+        assert not await lock.next_turn()  # free: nothing to wait for
+        assert lock.acquire(timeout=1)
+        writer = threading.Thread(target=queued_writer)
+        writer.start()
+        releaser = threading.Timer(0.1, lock.release)
+        releaser.start()
+        assert await lock.next_turn()
+        assert lock.try_acquire()
+        order.append("loop")
+        lock.release()
+        await asyncio.to_thread(writer.join)
+        assert lock.acquire(timeout=1)  # now a cancelled turn
+        waiting = asyncio.ensure_future(lock.next_turn())
+        await asyncio.sleep(0.01)
+        waiting.cancel()
+        lock.release()
+        await asyncio.sleep(0.01)
+        assert not lock.held()
+        assert lock.acquire(timeout=1)  # handed over, then not taken
+        releaser = threading.Timer(0.05, lock.release)
+        releaser.start()
+        assert await lock.next_turn()
+        lock.give_back_unused()
+        assert not lock.held()
+
+    asyncio.run(loop_side())
+    assert order == ["loop", "thread"]
+
+
+def test_writers_do_not_checkpoint_a_thread_does(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit leaves its pages in the WAL; after CHECKPOINT_COMMITS write transactions a
+    thread of the lock's copies them into the database file."""
+    database = str(sqlite_engine.url.database)
+    lock = _lock(sqlite_engine)
+    monkeypatch.setattr(lock, "every", 3)
+
+    def in_file() -> int:  # immutable: the file alone, the WAL ignored
+        with sqlite3.connect(f"file:{database}?immutable=1", uri=True) as file_only:
+            return int(file_only.execute("SELECT count(*) FROM t").fetchone()[0])
+
+    with sqlite3.connect(database):  # another connection: the WAL stays after the writers'
+        sqlite_engine.dispose()  # a fresh pool: connections opened with this setup
+        lock._commits = 0
+        for value in range(3):
+            assert in_file() == 0
+            with write_connection(sqlite_engine) as connection:
+                connection.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
+        for _ in range(500):
+            if in_file() == 3:
+                break
+            time.sleep(0.01)
+        assert in_file() == 3
+
+
+def test_checkpoints_come_about_every_thousand_frames() -> None:
+    """Fewer frames than half the aim double the releases between checkpoints, more than
+    twice halve them (within bounds)."""
+    frames = sqlite_lock.CHECKPOINT_FRAMES
+    assert sqlite_lock.adapted(100, frames // 10) == 200
+    assert sqlite_lock.adapted(100, frames) == 100
+    assert sqlite_lock.adapted(100, frames * 3) == 50
+    assert sqlite_lock.adapted(10_000, 0) == 10_000
+    assert sqlite_lock.adapted(10, frames * 10) == 10
+
+
+def test_the_loops_batches_do_not_count_towards_a_checkpoint() -> None:
+    """The journal's loop batches checkpoint by themselves (every CHECKPOINT_BATCHES):
+    their releases are not counted twice."""
+    lock = WriteLock()
+    assert lock.try_acquire()
+    lock.release(counted=False)
+    assert lock._commits == 0
+    assert lock.acquire(timeout=1)
+    lock.release()
+    assert lock._commits == 1
+
+
+def test_a_checkpoint_of_a_removed_file_creates_nothing(tmp_path: Path) -> None:
+    gone = tmp_path / "gone?#.db"
+    with pytest.raises(sqlite3.OperationalError):
+        sqlite_lock.checkpoint(str(gone))
+    assert not gone.exists()
+    kept = tmp_path / "a b?#.db"
+    writer = sqlite3.connect(kept)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    writer.commit()
+    assert sqlite_lock.checkpoint(str(kept)) >= 1  # the frames of the CREATE
+    writer.close()
