@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, func, select
 
-from samhandling.audit.storage.sql import LINK_COLUMNS
+from samhandling.audit.storage.sql import CONTENT_DIGEST
 from samhandling.audit.storage.tables import audit_anchor, audit_event, audit_patient
 from samhandling.audit.storage.writes import SEAL_LIMIT, Batch, Head, chain_in
 from samhandling.store.database import write_connection
@@ -35,19 +36,25 @@ CHAINED_COLUMNS = (
     "event_id", "recorded_at_us", "interaction", "action", "outcome", "http_status",
     "agent_kind", "agent_hpr", "agent_org", "purpose_of_use", "emergency",
 )  # fmt: skip
+# The canonical row is JSON with its keys sorted: the dicts below are built in that order
+# (orjson keeps it), which gives the bytes OPT_SORT_KEYS gave without sorting every row.
+_SORTED_COLUMNS = tuple(sorted(CHAINED_COLUMNS))
+_chained_values = itemgetter(*_SORTED_COLUMNS)
 
 
 def row_hash(prev_hash: str, chain_pos: int, row: dict[str, Any], patients: list[str]) -> str:
-    """The chain hash of one row."""
+    """The chain hash of one row (its content's digest taken from CONTENT_DIGEST when the
+    row has one: the database computed it from the stored content)."""
+    content = row.get(CONTENT_DIGEST) or hashlib.sha256(row["content"]).hexdigest()
     canonical = orjson.dumps(
         {
-            "columns": {c: row[c] for c in CHAINED_COLUMNS},
-            "content": hashlib.sha256(row["content"]).hexdigest(),
+            "columns": dict(zip(_SORTED_COLUMNS, _chained_values(row), strict=True)),
+            "content": content,
             "patients": sorted(patients),
-        },
-        option=orjson.OPT_SORT_KEYS,
+        }
     )
-    digest = hashlib.sha256(f"{prev_hash}|{chain_pos}|".encode() + canonical)
+    digest = hashlib.sha256(f"{prev_hash}|{chain_pos}|".encode())
+    digest.update(canonical)
     return digest.hexdigest()
 
 
@@ -57,26 +64,28 @@ def link_batch(
     events: list[dict[str, Any]],
     patients: list[list[str]],
 ) -> Batch:
-    """Link the waiting rows (their "patients" with them), then `events`, after `head`.
+    """Link the waiting rows (their "patients" with them; their content, or its digest as
+    CONTENT_DIGEST), then `events`, after `head`.
 
     `events` get their chain columns in place; the waiting rows' links are returned.
     """
     position, previous = head or (0, GENESIS)
-    position, previous = _link(waiting, [w["patients"] for w in waiting], position, previous)
-    _link(events, patients, position, previous)
-    links = [{c: row[c] for c in LINK_COLUMNS} for row in waiting]
+    links: list[dict[str, Any]] = []
+    for row in waiting:  # their links only: the rows themselves are not written again
+        position += 1
+        digest = row_hash(previous, position, row, row["patients"])
+        links.append(_link_of(row["event_id"], position, previous, digest))
+        previous = digest
+    for row, row_patients in zip(events, patients, strict=True):
+        position += 1
+        digest = row_hash(previous, position, row, row_patients)
+        row["chain_pos"], row["prev_hash"], row["hash"] = position, previous, digest
+        previous = digest
     return Batch(events=events, links=links)
 
 
-def _link(
-    rows: list[dict[str, Any]], patients: list[list[str]], position: int, previous: str
-) -> tuple[int, str]:
-    for row, row_patients in zip(rows, patients, strict=True):
-        position += 1
-        digest = row_hash(previous, position, row, row_patients)
-        row.update(chain_pos=position, prev_hash=previous, hash=digest)
-        previous = digest
-    return position, previous
+def _link_of(event_id: int, position: int, previous: str, digest: str) -> dict[str, Any]:
+    return {"event_id": event_id, "chain_pos": position, "prev_hash": previous, "hash": digest}
 
 
 def patients_of(connection: Connection, event_ids: list[int]) -> dict[int, list[str]]:

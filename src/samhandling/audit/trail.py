@@ -51,23 +51,28 @@ def append_at_commit(connection: Connection, record: AuditRecord) -> None:
 def _batch(
     records: list[AuditRecord], ids: list[int], head: Head, waiting: list[dict[str, Any]]
 ) -> Batch:
-    events, patients = _rows(records, ids)
-    batch = link_batch(head, waiting, events, [sorted(r.patients) for r in records])
+    events, patients, named = _rows(records, ids)
+    batch = link_batch(head, waiting, events, named)
     batch.patients = patients
     return batch
 
 
 def _rows(
     records: list[AuditRecord], ids: list[int]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The audit_event rows of `records` with their ids, and their audit_patient rows."""
-    events = [{"event_id": i, **event_row(r)} for i, r in zip(ids, records, strict=True)]
-    patients = [
-        {"event_id": i, "patient_id": p}
-        for i, r in zip(ids, records, strict=True)
-        for p in sorted(r.patients)
-    ]
-    return events, patients
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[list[str]]]:
+    """The audit_event rows of `records` with their ids, their audit_patient rows, and
+    each record's patients, sorted (each list built once for the insert and the hash)."""
+    events: list[dict[str, Any]] = []
+    patients: list[dict[str, Any]] = []
+    named: list[list[str]] = []
+    for event_id, record in zip(ids, records, strict=True):
+        row = event_row(record)
+        row["event_id"] = event_id  # the columns' order in the dict does not matter
+        events.append(row)
+        sorted_patients = sorted(record.patients)
+        named.append(sorted_patients)
+        patients.extend({"event_id": event_id, "patient_id": p} for p in sorted_patients)
+    return events, patients, named
 
 
 class _AtCommit:
@@ -107,7 +112,7 @@ class _AtCommit:
         self.closed = True
         records = self.records
         if records:
-            append_unlinked(connection, len(records), lambda ids: _rows(records, ids))
+            append_unlinked(connection, len(records), lambda ids: _rows(records, ids)[:2])
 
     def _at_rollback(self, _connection: Connection) -> None:
         self.closed, self.records = True, []

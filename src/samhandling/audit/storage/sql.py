@@ -19,6 +19,7 @@ Row = dict[str, Any]
 Statement = tuple[str, list[Any]]
 EVENT_COLUMNS = tuple(c.name for c in audit_event.columns)
 LINK_COLUMNS = ("event_id", "chain_pos", "prev_hash", "hash")
+CONTENT_DIGEST = "content_sha256"  # a waiting row's SHA-256 of its content, hex
 SMALL_BATCH = 8  # events one INSERT takes with their patients
 CHUNK = 100  # events (or links) per statement of a larger batch; patients: four times
 # The newest chained row or, when every row was archived, the newest archive anchor.
@@ -42,8 +43,14 @@ def next_ids_sql(count: int) -> str:
 
 
 def pending_sql(limit: int) -> str:
-    """Rows waiting for their link (appended by write transactions), oldest first."""
-    columns = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
+    """Rows waiting for their link (appended by write transactions), oldest first; with
+    the SHA-256 of their content instead of the content, which the link needs only for
+    that: a 64-character digest crosses the wire instead of the content in hex, and is
+    computed from the stored bytes."""
+    columns = ", ".join(
+        f"encode(sha256(e.content), 'hex') AS {CONTENT_DIGEST}" if c == "content" else f"e.{c}"
+        for c in EVENT_COLUMNS
+    )
     patients = (
         "ARRAY(SELECT p.patient_id FROM audit_patient p WHERE p.event_id = e.event_id"
         " ORDER BY p.patient_id) AS patients"
