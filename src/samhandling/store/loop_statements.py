@@ -18,19 +18,28 @@ statement is in flight. Errors are psycopg's (`psycopg.errors.error_from_result`
 statement timeout is `QueryCanceled`, a terminated connection an `OperationalError`), so
 the pool's reconnect, the reads' 503 and the journal's handling of a conflict hold as they
 were.
+
+`DriverStatement` is the same idea for a thread's SQLAlchemy connection: a fixed statement
+of the write path (an update's four) run, prepared, on psycopg's `RawCursor` inside the
+connection's transaction, its errors raised as SQLAlchemy raises them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
+import psycopg
 from psycopg import errors
 from psycopg.adapt import PyFormat
 from psycopg.pq import ExecStatus, Format
-from sqlalchemy import Select
+from sqlalchemy import Connection, Select
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from samhandling.store.sqlite_driver import statement_error
 
 # libpq's placeholders ($1, $2, …): the statements go to PQprepare as they are
 _NUMBERED = psycopg_dialect.dialect(paramstyle="numeric_dollar")
@@ -65,6 +74,36 @@ class PreparedRead:
         transformer = connection.transformer
         transformer.set_pgresult(result)
         return dict(zip(self.keys, transformer.load_row(0, tuple), strict=True))
+
+
+class DriverStatement:
+    """A fixed statement run straight on psycopg in a SQLAlchemy connection's transaction,
+    prepared on the server (psycopg keeps it per connection): no execution context,
+    compiled-cache look-up or result object per run (an update's statements cost a fifth
+    of its server CPU through SQLAlchemy; bench/RESULTS.md, update24). `columns` are the
+    keys an INSERT's or UPDATE's parameters set.
+
+    It sends its statement without SQLAlchemy's `before_execute` event, so without the
+    write buffer's flush (`store/index_buffer.py`): the caller does what that event would
+    have done (the version writer flushes the queued `resource` rows before it reads or
+    updates one; its blind writes need nothing)."""
+
+    def __init__(self, statement: ClauseElement, columns: Sequence[str] | None = None) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=_NUMBERED, column_keys=columns))
+        self.sql = str(compiled)
+        self.order = tuple(compiled.positiontup or ())
+
+    def run(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """Run with `params` (by name); the first row it returns, if any."""
+        if not connection.in_transaction():
+            connection.begin()  # as SQLAlchemy's autobegin would: the statement is ours
+        dbapi: Any = connection.connection.dbapi_connection
+        try:
+            with psycopg.RawCursor(dbapi) as cursor:
+                cursor.execute(self.sql, [params[key] for key in self.order], prepare=True)
+                return cursor.fetchone() if cursor.description else None
+        except psycopg.Error as failure:
+            raise statement_error(connection, self.sql, failure) from failure
 
 
 async def execute_prepared(connection: Any, sql: str, params: Sequence[Any]) -> Any:

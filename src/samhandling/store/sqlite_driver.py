@@ -4,7 +4,8 @@ A write's buffered rows and an update's index deletes are a handful of fixed sta
 through SQLAlchemy each costs an execution context (and a compiled-cache look-up) many
 times the time SQLite takes to run it in the process. `run_many` runs such a statement
 on the driver, under the same statement timeout SQLAlchemy's statements get, and raises
-its errors as SQLAlchemy would (a unique key's refusal is an `IntegrityError`).
+its errors as SQLAlchemy would (a unique key's refusal is an `IntegrityError`;
+`statement_error`, which PostgreSQL's driver statements use too).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 # SQLite calls the progress handler every this many virtual-machine instructions (~1 ms)
 PROGRESS_STEPS = 10_000
@@ -58,12 +59,18 @@ def run_many(connection: Connection, sql: str, rows: Iterable[Sequence[Any]]) ->
     try:
         cursor.executemany(sql, rows)
     except driver_error as failure:
-        broken = isinstance(failure, connection.dialect.loaded_dbapi.OperationalError)
-        raise DBAPIError.instance(
-            sql, None, failure, driver_error, connection_invalidated=broken
-        ) from failure
+        raise statement_error(connection, sql, failure) from failure
     finally:
         cursor.close()
+
+
+def statement_error(connection: Connection, sql: str, failure: Exception) -> StatementError:
+    """`failure` (the driver's error running `sql`) as SQLAlchemy raises a statement's
+    error: callers tell a unique key's refusal (`IntegrityError`), a timeout or an outage
+    apart as for any statement, and its text carries no parameter values (none given)."""
+    driver_error = connection.dialect.loaded_dbapi.Error
+    broken = isinstance(failure, connection.dialect.loaded_dbapi.OperationalError)
+    return DBAPIError.instance(sql, None, failure, driver_error, connection_invalidated=broken)
 
 
 def insert_rows(connection: Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
