@@ -59,9 +59,12 @@ LEAKS = ("Traceback", "psycopg", "sqlalchemy", "sqlite3", 'File "')
 
 def check(send: Callable[[], Any], *, allow_503: bool = False) -> Any:
     """Send one request and hold its answer to the invariants; returns the response."""
-    started = time.perf_counter()
-    response = send()
-    elapsed = time.perf_counter() - started
+    response, elapsed = _timed(send)
+    if elapsed >= SECONDS:
+        # A loaded host (two cores shared by the test workers) can stall any one request for
+        # seconds; an input that is costly to answer is slow every time: sent again, it must
+        # be answered in time then. (CI once saw a harmless search take 2.1 s, then 0.05 s.)
+        response, elapsed = _timed(send)
     request = f"{response.request.method} {str(response.request.url)[:300]}"
     status = response.status_code
     assert status < 500 or (allow_503 and status == 503), (
@@ -73,6 +76,12 @@ def check(send: Callable[[], Any], *, allow_503: bool = False) -> Any:
         assert body["resourceType"] == "OperationOutcome", f"{request}: {response.text[:300]}"
         assert not any(leak in response.text for leak in LEAKS), response.text[:500]
     return response
+
+
+def _timed(send: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    response = send()
+    return response, time.perf_counter() - started
 
 
 def dumps(value: Any) -> bytes:
