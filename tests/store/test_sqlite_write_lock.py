@@ -144,6 +144,36 @@ def test_the_loop_reserves_the_next_turn() -> None:
     assert order == ["loop", "thread"]
 
 
+def test_a_turn_reserved_by_a_loop_that_stopped_is_not_handed_over() -> None:
+    """A loop that stopped while its batch waited for the lock never runs the hand-over: the
+    lock goes to the next writer at once, not after the writers' timeout."""
+    lock = WriteLock()
+    assert lock.acquire(timeout=1)
+    loop = asyncio.new_event_loop()
+    reserved = threading.Event()
+
+    async def reserve() -> None:
+        reserved.set()
+        await lock.next_turn()
+
+    def run_loop() -> None:
+        task = loop.create_task(reserve())
+        loop.run_until_complete(asyncio.sleep(0.05))  # reserved, then the loop stops
+        assert not task.done()
+
+    runner = threading.Thread(target=run_loop)
+    runner.start()
+    runner.join(timeout=5)
+    assert reserved.is_set() and not loop.is_running()
+    lock.release()
+    assert lock.acquire(timeout=0.5)  # free now, not held for the stopped loop
+    lock.release()
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    loop.run_until_complete(asyncio.sleep(0))
+    loop.close()
+
+
 def test_writers_do_not_checkpoint_a_thread_does(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

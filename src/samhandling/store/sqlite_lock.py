@@ -96,11 +96,14 @@ class WriteLock:
             reserved, self._reserved = self._reserved, None
             if reserved is not None:
                 loop, turn, thread = reserved
-                try:
-                    loop.call_soon_threadsafe(self._hand_over, turn, thread)
-                    return  # still locked: the loop's now
-                except RuntimeError:  # its loop is closed
-                    pass
+                # A stopped loop (a test client's, a server shutting down) would never run
+                # the hand-over: the lock would stay held until the writers' timeout.
+                if loop.is_running():
+                    try:
+                        loop.call_soon_threadsafe(self._hand_over, turn, thread)
+                        return  # still locked: the loop's now
+                    except RuntimeError:  # its loop closed meanwhile
+                        pass
             self._lock.release()
 
     async def next_turn(self) -> bool:
