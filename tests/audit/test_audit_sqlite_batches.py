@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,33 +12,25 @@ from sqlalchemy.exc import DBAPIError
 
 from fixtures.audit_records import read_record
 from samhandling.audit.chain import verify
-from samhandling.audit.storage import chain_writer, sqlite_batches
+from samhandling.audit.records import AuditRecord
+from samhandling.audit.storage import sqlite_batches
 from samhandling.audit.storage.chain_writer import ChainWriter
 from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.audit.trail import commit
-from samhandling.store.database import make_engine
 
 
-@pytest.fixture
-def sqlite_engine(tmp_path: Path, sqlite_template: str) -> Any:
-    path = tmp_path / "samhandling.db"
-    path.write_bytes(Path(sqlite_template).read_bytes())
-    engine = make_engine(f"sqlite:///{path}")
-    yield engine
-    engine.dispose()
+def _commit_in_turn(engine: Engine, *batches: tuple[list[AuditRecord], bool]) -> None:
+    """Commit each batch of records (linking what waits or not) through one chain writer."""
 
+    async def run() -> None:
+        writer = ChainWriter(engine)
+        try:
+            for records, link_waiting in batches:
+                await commit(writer, records, link_waiting=link_waiting)
+        finally:
+            await writer.close()
 
-def _threaded_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the batches sent to a worker thread (they still run)."""
-    sent: list[int] = []
-    threaded = chain_writer._sqlite_batch
-
-    def counted(engine: Engine, count: int, *args: Any) -> int:
-        sent.append(count)
-        return threaded(engine, count, *args)
-
-    monkeypatch.setattr(chain_writer, "_sqlite_batch", counted)
-    return sent
+    asyncio.run(run())
 
 
 def _count(engine: Engine, table: Any) -> int:
@@ -48,20 +39,12 @@ def _count(engine: Engine, table: Any) -> int:
 
 
 def test_batches_that_link_nothing_commit_on_the_loop(
-    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    sqlite_engine: Engine, threaded_batches: list[int]
 ) -> None:
-    threaded = _threaded_batches(monkeypatch)
-
-    async def batches() -> None:
-        writer = ChainWriter(sqlite_engine)
-        try:
-            await commit(writer, [read_record(0), read_record(1)], link_waiting=False)
-            await commit(writer, [read_record(2)], link_waiting=False)
-        finally:
-            await writer.close()
-
-    asyncio.run(batches())
-    assert threaded == []
+    _commit_in_turn(
+        sqlite_engine, ([read_record(0), read_record(1)], False), ([read_record(2)], False)
+    )
+    assert threaded_batches == []
     assert _count(sqlite_engine, audit_event) == 3
     assert _count(sqlite_engine, audit_patient) == 3
     report = verify(sqlite_engine)
@@ -69,11 +52,10 @@ def test_batches_that_link_nothing_commit_on_the_loop(
 
 
 def test_a_held_write_lock_sends_the_batch_to_a_thread(
-    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    sqlite_engine: Engine, threaded_batches: list[int]
 ) -> None:
     """The loop does not wait for the lock: the batch waits on a worker thread and commits
     once the lock is free; the loop runs on meanwhile."""
-    threaded = _threaded_batches(monkeypatch)
     database = str(sqlite_engine.url.database)
 
     async def batches() -> None:
@@ -92,25 +74,14 @@ def test_a_held_write_lock_sends_the_batch_to_a_thread(
             await writer.close()
 
     asyncio.run(batches())
-    assert threaded == [1]
+    assert threaded_batches == [1]
     report = verify(sqlite_engine)
     assert report.ok and report.checked == 2
 
 
-def test_linking_batches_go_to_a_thread(
-    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    threaded = _threaded_batches(monkeypatch)
-
-    async def batches() -> None:
-        writer = ChainWriter(sqlite_engine)
-        try:
-            await commit(writer, [read_record(0)], link_waiting=True)
-        finally:
-            await writer.close()
-
-    asyncio.run(batches())
-    assert threaded == [1]
+def test_linking_batches_go_to_a_thread(sqlite_engine: Engine, threaded_batches: list[int]) -> None:
+    _commit_in_turn(sqlite_engine, ([read_record(0)], True))
+    assert threaded_batches == [1]
     assert verify(sqlite_engine).ok
 
 

@@ -6,43 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlalchemy import Engine
 
 from fixtures.audit_records import read_record
 from samhandling.audit.chain import verify
-from samhandling.audit.storage import chain_writer
 from samhandling.audit.storage.chain_writer import ChainWriter
 from samhandling.audit.trail import commit
-from samhandling.store.database import make_engine
 from samhandling.store.sqlite_lock import write_lock
 
 
-@pytest.fixture
-def sqlite_engine(tmp_path: Path, sqlite_template: str) -> Any:
-    path = tmp_path / "samhandling.db"
-    path.write_bytes(Path(sqlite_template).read_bytes())
-    engine = make_engine(f"sqlite:///{path}")
-    yield engine
-    engine.dispose()
-
-
 def test_a_batch_queues_behind_the_process_writers(
-    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    sqlite_engine: Engine, threaded_batches: list[int]
 ) -> None:
     lock = write_lock(str(sqlite_engine.url.database))
     assert lock is not None
-    sent: list[int] = []
-    threaded = chain_writer._sqlite_batch
-
-    def counted(engine: Engine, count: int, *args: Any) -> int:
-        sent.append(count)
-        return threaded(engine, count, *args)
-
-    monkeypatch.setattr(chain_writer, "_sqlite_batch", counted)
 
     async def batches() -> None:
         writer = ChainWriter(sqlite_engine)
@@ -59,13 +37,15 @@ def test_a_batch_queues_behind_the_process_writers(
             await writer.close()
 
     asyncio.run(batches())
-    assert sent == [1]
+    assert threaded_batches == [1]
     assert not lock.held()
     report = verify(sqlite_engine)
     assert report.ok and report.checked == 3
 
 
-def test_the_journal_waits_for_its_turn_on_the_loop(sqlite_engine: Engine) -> None:
+def test_the_journal_waits_for_its_turn_on_the_loop(
+    sqlite_engine: Engine, threaded_batches: list[int]
+) -> None:
     """A journal batch that finds the lock held by a writer of this process waits on the
     loop and is handed the lock before the writers queued behind it: not sent to a thread."""
     from samhandling.audit.journal import AuditJournal
@@ -98,17 +78,10 @@ def test_the_journal_waits_for_its_turn_on_the_loop(sqlite_engine: Engine) -> No
         finally:
             await journal.close()
 
-    sent: list[int] = []
-    original = chain_writer._sqlite_batch
-
-    def counted(engine: Engine, count: int, *args: Any) -> int:
-        sent.append(count)
-        return original(engine, count, *args)
-
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(chain_writer, "_sqlite_batch", counted)
-        asyncio.run(records())
-    assert sent == [1]  # the first batch only: it links what an earlier run left waiting
+    asyncio.run(records())
+    assert threaded_batches == [
+        1
+    ]  # the first batch only: it links what an earlier run left waiting
     assert not lock.held()
     assert verify(sqlite_engine).ok
 

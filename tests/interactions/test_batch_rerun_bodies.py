@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import OperationalError
 
+from fixtures.batch_faults import deadlock_once
 from samhandling.access_guard import OpenAccess
 from samhandling.fhir.json_codec import WrittenDecimal
 from samhandling.interactions import batch
@@ -21,10 +21,6 @@ from samhandling.store.database import read_connection
 from samhandling.store.schema import resource
 
 MID = "urn:example:measurement"
-
-
-class Deadlocked(Exception):
-    sqlstate = "40P01"
 
 
 def body(value: str, quantity: str = "70") -> bytes:
@@ -83,16 +79,7 @@ def test_a_null_in_a_body_is_copied_up_front() -> None:
 def test_a_rerun_of_an_exactly_parsed_body_stores_its_decimals_as_written(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = batch._Chunk.run
-    failures = iter([True])
-
-    def once_deadlocked(self: Any, entries: Any) -> Any:
-        responses = real(self, entries)
-        if next(failures, False):
-            raise OperationalError("SELECT", {}, Deadlocked())
-        return responses
-
-    monkeypatch.setattr(batch._Chunk, "run", once_deadlocked)
+    deadlock_once(monkeypatch)
     for value, quantity in (("r-exact", "70.50"), ("r-plain", "70.5")):
         bundle = parse_json(body(value, quantity))
         response = process_bundle(engine, bundle, "http://x/fhir", guard=OpenAccess(), rules=())

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 
+from fixtures.batch_faults import Deadlocked, deadlock_once
 from samhandling.access_guard import OpenAccess
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions import batch, batch_answers
@@ -147,24 +148,6 @@ def test_chunks_commit_apart_and_still_see_each_other(
     entries = [create(observation(n, "bogus" if n == "c3" else "final")) for n in names]
     assert statuses(run(engine, *entries)) == ["201", "201", "400", "200", "201"]
     assert [len(matches(engine, n)) for n in ("c1", "c2", "c3", "c4")] == [1, 1, 0, 1]
-
-
-class Deadlocked(Exception):
-    sqlstate = "40P01"
-
-
-def deadlock_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first chunk runs, then fails as a deadlock (its transaction rolled back)."""
-    real = batch._Chunk.run
-    failures = iter([True])
-
-    def once_deadlocked(self: Any, entries: Any) -> Any:
-        responses = real(self, entries)
-        if next(failures, False):
-            raise OperationalError("SELECT", {}, Deadlocked())
-        return responses
-
-    monkeypatch.setattr(batch._Chunk, "run", once_deadlocked)
 
 
 def test_a_deadlocked_chunk_runs_again(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

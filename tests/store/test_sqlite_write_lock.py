@@ -156,15 +156,16 @@ def test_a_turn_reserved_by_a_loop_that_stopped_is_not_handed_over() -> None:
         reserved.set()
         await lock.next_turn()
 
+    tasks: list[asyncio.Task[None]] = []
+
     def run_loop() -> None:
-        task = loop.create_task(reserve())
+        tasks.append(loop.create_task(reserve()))
         loop.run_until_complete(asyncio.sleep(0.05))  # reserved, then the loop stops
-        assert not task.done()
 
     runner = threading.Thread(target=run_loop)
     runner.start()
     runner.join(timeout=5)
-    assert reserved.is_set() and not loop.is_running()
+    assert reserved.is_set() and not tasks[0].done() and not loop.is_running()
     lock.release()
     assert lock.acquire(timeout=0.5)  # free now, not held for the stopped loop
     lock.release()
