@@ -50,7 +50,7 @@ def test_a_kept_row_hashes_as_the_row_read_whole(row: dict[str, Any], patients: 
 
     row = {**row, "event_id": 7}
     digests = WaitingDigests()
-    digests.keep([row], [{"event_id": 7, "patient_id": p} for p in patients])
+    digests.keep([row], [sorted(patients)])
     plain = {c: row[c] for c in WAITING_COLUMNS}  # as the batch reads it
     assert digests.complete([plain]) == []
     whole = {**row, "patients": sorted(patients)}  # as the database gives it whole
@@ -62,7 +62,7 @@ def test_a_kept_row_hashes_as_the_row_read_whole(row: dict[str, Any], patients: 
 def test_a_row_whose_columns_differ_from_the_kept_ones_is_read_whole() -> None:
     row = {c: None for c in WAITING_COLUMNS} | {"event_id": 1, "content": b"x"}
     digests = WaitingDigests()
-    digests.keep([row, {**row, "event_id": 2}], [])
+    digests.keep([row, {**row, "event_id": 2}], [[], []])
     changed = {c: row[c] for c in WAITING_COLUMNS} | {"agent_org": "991000011"}
     same = {c: row[c] for c in WAITING_COLUMNS} | {"event_id": 2}
     unknown = {**same, "event_id": 3}
@@ -77,7 +77,7 @@ def test_the_kept_rows_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(waiting_digests, "KEPT_ROWS", 3)
     base = {c: None for c in WAITING_COLUMNS} | {"content": b""}
     digests = WaitingDigests()
-    digests.keep([{**base, "event_id": i} for i in range(5)], [])
+    digests.keep([{**base, "event_id": i} for i in range(5)], [[]] * 5)
     plain = [{c: base[c] for c in WAITING_COLUMNS} | {"event_id": i} for i in range(5)]
     assert digests.complete(plain) == [0, 1]  # the oldest went first
 

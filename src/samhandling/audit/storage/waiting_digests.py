@@ -19,8 +19,9 @@ write transactions are kept (their ids are known); a single write's row is read 
 
 from __future__ import annotations
 
-import hashlib
 import threading
+from hashlib import sha256
+from operator import itemgetter
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -30,6 +31,7 @@ from samhandling.audit.storage.sql import CONTENT_DIGEST, WAITING_COLUMNS, Row
 
 KEPT_ROWS = 20_000  # per engine; a chained batch takes up to SEAL_LIMIT (1000) of them
 _Kept = tuple[tuple[Any, ...], str, list[str]]  # plain columns, content digest, patients
+_plain = itemgetter(*WAITING_COLUMNS)  # a row's plain columns, as a tuple
 
 
 class WaitingDigests:
@@ -40,18 +42,11 @@ class WaitingDigests:
         self._kept: dict[int, _Kept] = {}
         self._lock = threading.Lock()  # writers' threads keep, the journal's loop takes
 
-    def keep(self, events: list[Row], patients: list[Row]) -> None:
-        """Keep what linking `events` (inserted, with their `patients` rows) needs."""
-        named: dict[int, list[str]] = {}
-        for row in patients:
-            named.setdefault(row["event_id"], []).append(row["patient_id"])
+    def keep(self, events: list[Row], patients: list[list[str]]) -> None:
+        """Keep what linking `events` (inserted; each one's patients, sorted) needs."""
         kept = {
-            row["event_id"]: (
-                _plain(row),
-                hashlib.sha256(row["content"]).hexdigest(),
-                sorted(named.get(row["event_id"], [])),
-            )
-            for row in events
+            row["event_id"]: (_plain(row), sha256(row["content"]).hexdigest(), named)
+            for row, named in zip(events, patients, strict=True)
         }
         with self._lock:
             self._kept.update(kept)
@@ -76,10 +71,6 @@ class WaitingDigests:
         """Forget every kept row (they are then read whole)."""
         with self._lock:
             self._kept.clear()
-
-
-def _plain(row: Row) -> tuple[Any, ...]:
-    return tuple(row[c] for c in WAITING_COLUMNS)
 
 
 _BY_ENGINE: WeakKeyDictionary[Engine, WaitingDigests] = WeakKeyDictionary()

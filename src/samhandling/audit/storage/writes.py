@@ -49,13 +49,14 @@ class Batch:
 
 # (new ids, head, waiting rows with their "patients") -> the batch
 BatchFor = Callable[[list[int], Head, list[Row]], Batch]
-RowsFor = Callable[[list[int]], tuple[list[Row], list[Row]]]  # ids -> events, patients
+# ids -> events, their patient rows, each event's patients sorted
+RowsFor = Callable[[list[int]], tuple[list[Row], list[Row], list[list[str]]]]
 
 
 def append_unlinked(connection: Connection, count: int, rows_for: RowsFor) -> None:
     """Insert `count` rows in the caller's transaction, to be linked by the next batch."""
     if is_sqlite(connection):
-        events, patients = rows_for(_sqlite_ids(connection, count))
+        events, patients, _ = rows_for(_sqlite_ids(connection, count))
         _insert_sqlite(connection, events, patients)
         return
     import psycopg
@@ -63,16 +64,16 @@ def append_unlinked(connection: Connection, count: int, rows_for: RowsFor) -> No
     dbapi: Any = connection.connection.dbapi_connection  # psycopg, in this transaction
     try:
         if count == 1:  # a single write: one round trip, the id from the column's default
-            (event,), patients = rows_for([0])
+            (event,), patients, _ = rows_for([0])
             names = [row["patient_id"] for row in patients]
             _execute(dbapi, [audit_sql.insert_one_statement(event, names)])
             return
         with dbapi.cursor() as cursor:
             cursor.execute(audit_sql.next_ids_sql(count))
             ids = [int(row[0]) for row in cursor.fetchall()]
-        events, patients = rows_for(ids)
+        events, patients, named = rows_for(ids)
         _execute(dbapi, audit_sql.insert_statements(events, patients))
-        digests_of(connection.engine).keep(events, patients)
+        digests_of(connection.engine).keep(events, named)
     except psycopg.Error as exc:
         raise wrapped(exc) from exc
 
