@@ -112,7 +112,7 @@ class _AtCommit:
         self.closed = True
         records = self.records
         if records:
-            append_unlinked(connection, len(records), lambda ids: _rows(records, ids)[:2])
+            append_unlinked(connection, len(records), lambda ids: _rows(records, ids))
 
     def _at_rollback(self, _connection: Connection) -> None:
         self.closed, self.records = True, []

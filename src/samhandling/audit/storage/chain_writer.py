@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from samhandling.audit.storage import sql as audit_sql
 from samhandling.audit.storage.sqlite_batches import LoopSqliteBatches
+from samhandling.audit.storage.waiting_digests import WaitingDigests, digests_of, merged
 from samhandling.audit.storage.writes import (
     SEAL_LIMIT,
     SPARE_IDS,
@@ -136,6 +137,7 @@ class ChainWriter:
         try:
             ids, head, waiting = await _reserve(connection, lock, count + SPARE_IDS, limit)
             reserved = True
+            waiting = await _completed(connection, digests_of(self.engine), waiting)
             batch = batch_for(ids[:count], head, waiting)
             await _commit(connection, statements_of(batch))
         except psycopg.OperationalError as exc:
@@ -214,6 +216,17 @@ async def _reserve(
             cursor.nextset()
             waiting = rows_of(cursor.description, await cursor.fetchall())
     return ids, head, waiting
+
+
+async def _completed(connection: Any, digests: WaitingDigests, waiting: list[Row]) -> list[Row]:
+    """The waiting rows with their content's digest and patients: kept from their insert,
+    else read (in the batch's transaction, the lock held)."""
+    missing = digests.complete(waiting)
+    if not missing:
+        return waiting
+    async with connection.cursor() as cursor:
+        await cursor.execute(audit_sql.whole_rows_sql(), [missing])
+        return merged(waiting, rows_of(cursor.description, await cursor.fetchall()))
 
 
 async def _send_locked(connection: Any, lock: int, batch: Batch) -> None:

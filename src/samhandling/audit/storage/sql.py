@@ -19,6 +19,8 @@ Row = dict[str, Any]
 Statement = tuple[str, list[Any]]
 EVENT_COLUMNS = tuple(c.name for c in audit_event.columns)
 LINK_COLUMNS = ("event_id", "chain_pos", "prev_hash", "hash")
+# What a waiting row is read with first: every column but the content and the link.
+WAITING_COLUMNS = tuple(c for c in EVENT_COLUMNS if c not in ("content", *LINK_COLUMNS[1:]))
 CONTENT_DIGEST = "content_sha256"  # a waiting row's SHA-256 of its content, hex
 SMALL_BATCH = 8  # events one INSERT takes with their patients
 CHUNK = 100  # events (or links) per statement of a larger batch; patients: four times
@@ -42,11 +44,21 @@ def next_ids_sql(count: int) -> str:
     )
 
 
-def pending_sql(limit: int) -> str:
-    """Rows waiting for their link (appended by write transactions), oldest first; with
-    the SHA-256 of their content instead of the content, which the link needs only for
-    that: a 64-character digest crosses the wire instead of the content in hex, and is
-    computed from the stored bytes."""
+def waiting_sql(limit: int) -> str:
+    """Rows waiting for their link (appended by write transactions), oldest first: their
+    plain columns only (`audit/storage/waiting_digests.py` has, for the rows this process
+    inserted, their content's digest and patients)."""
+    columns = ", ".join(f"e.{c}" for c in WAITING_COLUMNS)
+    return (
+        f"SELECT {columns} FROM audit_event e WHERE e.chain_pos IS NULL"
+        f" ORDER BY e.event_id LIMIT {int(limit)}"
+    )
+
+
+def whole_rows_sql() -> str:
+    """Waiting rows by id (`%s`: a list), whole: with the SHA-256 of their content instead
+    of the content, which the link needs only for that (a 64-character digest crosses the
+    wire instead of the content in hex, computed from the stored bytes), and their patients."""
     columns = ", ".join(
         f"encode(sha256(e.content), 'hex') AS {CONTENT_DIGEST}" if c == "content" else f"e.{c}"
         for c in EVENT_COLUMNS
@@ -56,21 +68,21 @@ def pending_sql(limit: int) -> str:
         " ORDER BY p.patient_id) AS patients"
     )
     return (
-        f"SELECT {columns}, {patients} FROM audit_event e WHERE e.chain_pos IS NULL"
-        f" ORDER BY e.event_id LIMIT {int(limit)}"
+        f"SELECT {columns}, {patients} FROM audit_event e WHERE e.event_id = ANY(%s::BIGINT[])"
+        " ORDER BY e.event_id"
     )
 
 
 def chain_sql(lock: int, count: int, pending: int, *, begin: bool) -> str:
     """Lock (until the transaction ends), `count` new ids, the head, up to `pending` rows
-    waiting for their link (none: no query for them)."""
+    waiting for their link, plain (none: no query for them)."""
     return ";".join(
         [
             *(["BEGIN"] if begin else []),
             f"SELECT pg_advisory_xact_lock({int(lock)})",
             next_ids_sql(count),
             HEAD_SQL,
-            *([pending_sql(pending)] if pending else []),
+            *([waiting_sql(pending)] if pending else []),
         ]
     )
 

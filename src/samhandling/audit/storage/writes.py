@@ -21,12 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from samhandling.audit.storage import sql as audit_sql
 from samhandling.audit.storage.sql import Row, Statement
 from samhandling.audit.storage.tables import audit_event, audit_patient
+from samhandling.audit.storage.waiting_digests import digests_of, merged
 from samhandling.store.database import is_sqlite, lock_number
 from samhandling.store.sqlite_driver import insert_rows
 
@@ -48,13 +49,14 @@ class Batch:
 
 # (new ids, head, waiting rows with their "patients") -> the batch
 BatchFor = Callable[[list[int], Head, list[Row]], Batch]
-RowsFor = Callable[[list[int]], tuple[list[Row], list[Row]]]  # ids -> events, patients
+# ids -> events, their patient rows, each event's patients sorted
+RowsFor = Callable[[list[int]], tuple[list[Row], list[Row], list[list[str]]]]
 
 
 def append_unlinked(connection: Connection, count: int, rows_for: RowsFor) -> None:
     """Insert `count` rows in the caller's transaction, to be linked by the next batch."""
     if is_sqlite(connection):
-        events, patients = rows_for(_sqlite_ids(connection, count))
+        events, patients, _ = rows_for(_sqlite_ids(connection, count))
         _insert_sqlite(connection, events, patients)
         return
     import psycopg
@@ -62,14 +64,16 @@ def append_unlinked(connection: Connection, count: int, rows_for: RowsFor) -> No
     dbapi: Any = connection.connection.dbapi_connection  # psycopg, in this transaction
     try:
         if count == 1:  # a single write: one round trip, the id from the column's default
-            (event,), patients = rows_for([0])
+            (event,), patients, _ = rows_for([0])
             names = [row["patient_id"] for row in patients]
             _execute(dbapi, [audit_sql.insert_one_statement(event, names)])
             return
         with dbapi.cursor() as cursor:
             cursor.execute(audit_sql.next_ids_sql(count))
             ids = [int(row[0]) for row in cursor.fetchall()]
-        _execute(dbapi, audit_sql.insert_statements(*rows_for(ids)))
+        events, patients, named = rows_for(ids)
+        _execute(dbapi, audit_sql.insert_statements(events, patients))
+        digests_of(connection.engine).keep(events, named)
     except psycopg.Error as exc:
         raise wrapped(exc) from exc
 
@@ -82,7 +86,7 @@ def chain_in(connection: Connection, count: int, lock: str, batch_for: BatchFor)
 
     dbapi: Any = connection.connection.dbapi_connection
     try:
-        batch = batch_for(*_reserve(dbapi, lock, count, SEAL_LIMIT))
+        batch = batch_for(*_reserve(dbapi, connection.engine, lock, count, SEAL_LIMIT))
         _execute(dbapi, statements_of(batch))
     except psycopg.Error as exc:
         raise wrapped(exc) from exc
@@ -94,9 +98,11 @@ def chain_head(connection: Connection) -> Head:
     return head_of(connection.execute(text(audit_sql.HEAD_SQL)).first())
 
 
-def _reserve(dbapi: Any, lock: str, count: int, limit: int) -> tuple[list[int], Head, list[Row]]:
+def _reserve(
+    dbapi: Any, engine: Engine, lock: str, count: int, limit: int
+) -> tuple[list[int], Head, list[Row]]:
     """Lock, new ids, head and (up to `limit`) waiting rows in one simple-protocol round
-    trip, in the caller's transaction."""
+    trip, in the caller's transaction (and those this process did not insert in another)."""
     with dbapi.cursor() as cursor:
         cursor.execute(audit_sql.chain_sql(lock_number(lock), count, limit, begin=False))
         cursor.nextset()  # past the lock
@@ -107,6 +113,10 @@ def _reserve(dbapi: Any, lock: str, count: int, limit: int) -> tuple[list[int], 
         if limit:
             cursor.nextset()
             waiting = rows_of(cursor.description, cursor.fetchall())
+            missing = digests_of(engine).complete(waiting)
+            if missing:
+                cursor.execute(audit_sql.whole_rows_sql(), [missing])
+                waiting = merged(waiting, rows_of(cursor.description, cursor.fetchall()))
     return ids, head, waiting
 
 
