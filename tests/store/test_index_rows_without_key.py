@@ -114,6 +114,10 @@ def test_rows_are_written_searched_replaced_and_deleted(engine: Engine) -> None:
         rows = {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}
     assert rows["index_quantity"] == 2 and rows["index_date"] == 2, rows  # o1's replaced
     assert _found(engine, [("_content", "puls")]) == ["o1"]  # SQLite: FTS5 by rowid
+    if is_sqlite(engine):  # the condition names `rowid`, the FTS5 content key `row_id`
+        with read_connection(engine) as connection:
+            pairs = connection.execute(text("SELECT row_id, rowid FROM index_text")).all()
+        assert pairs and all(row_id == rowid for row_id, rowid in pairs)
     assert _found(engine, [("_content", "vekt"), ("value-quantity", "72")]) == ["o2"]
     assert _found(engine, [("code", "8867-4")]) == ["o1"]
     _assert_deletes_use_an_index(engine)
