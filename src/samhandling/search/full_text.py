@@ -8,8 +8,9 @@ A word matches an indexed word that *starts with* it, so ``hjerte`` finds "Hjert
 ``pasient`` finds "pasienten" (a cheap stand-in for stemming; see docs/SEARCH.md).
 
 * PostgreSQL: ``words @@ CAST(:q AS tsquery)`` with ``q = 'w1':* & 'w2':*`` (GIN index);
-* SQLite: ``row_id IN (SELECT rowid FROM index_text_fts WHERE index_text_fts MATCH :q)``
-  with ``q = "w1"* AND "w2"*`` (FTS5, ``ascii`` tokenizer).
+* SQLite: ``rowid IN (SELECT rowid FROM index_text_fts WHERE index_text_fts MATCH :q)``
+  with ``q = "w1"* AND "w2"*`` (FTS5, ``ascii`` tokenizer; the index row's rowid is its
+  ``row_id``, a column SQLite's tables alone have).
 
 Both query strings are built from words that contain only letters and digits, quoted, and
 passed as bound parameters.
@@ -52,14 +53,12 @@ class TextMatch(ColumnElement[bool]):
     inherit_cache = True
     _traverse_internals: _TraverseInternalsType = [  # noqa: RUF012 (SQLAlchemy's own form)
         ("words_column", InternalTraversal.dp_clauseelement),
-        ("row_id", InternalTraversal.dp_clauseelement),
         ("tsquery", InternalTraversal.dp_clauseelement),
         ("fts_query", InternalTraversal.dp_clauseelement),
     ]
 
     def __init__(self, rows: Any, words: list[str]) -> None:
         self.words_column = rows.words
-        self.row_id = rows.row_id
         self.tsquery: BindParameter[str] = bindparam(
             None, " & ".join(f"'{w}':*" for w in words), unique=True
         )
@@ -76,7 +75,8 @@ def _postgresql(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(TextMatch, "sqlite")
 def _sqlite(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
-    row_id = compiler.process(element.row_id, **kw)
+    alias, dot, _ = compiler.process(element.words_column, **kw).rpartition(".")
+    row_id = f"{alias}{dot}rowid"  # the index row's own (`row_id` is its alias)
     query = compiler.process(element.fts_query, **kw)
     return f"({row_id} IN (SELECT rowid FROM index_text_fts WHERE index_text_fts MATCH {query}))"
 

@@ -7,8 +7,9 @@ layout").
 `resource`, `resource_version` and every `index_*` table on `shard_key` (the row's
 `patient_id`, or `SHARDLESS` for a resource in no patient's compartment), `compartment` on
 its own `patient_id` (the patient whose compartment the row lists). Primary keys gain the
-key; `resource_locator` (type, id → shard key), kept by a trigger on `resource`, restores
-the uniqueness of a type/id across partitions. The store's queries are the same on both
+key (the index tables have none: migration `index_rows_without_surrogate_key`);
+`resource_locator` (type, id → shard key), kept by a trigger on `resource`, restores the
+uniqueness of a type/id across partitions. The store's queries are the same on both
 layouts. The default (`plain`) and SQLite keep plain tables.
 
 The tables are rebuilt from the catalogue, after the ordinary migrations: their columns,
@@ -125,7 +126,7 @@ class _Shape:
     primary_key: list[str]
     indexes: list[str]  # CREATE INDEX statements, the primary key's excepted
     statistics: list[tuple[str, str, int | None]]  # (CREATE STATISTICS …, name, target)
-    sequence: str | None  # the sequence `row_id` draws from
+    sequence: str | None  # the sequence `row_id` draws from (older schemas)
 
 
 def _shape(connection: Connection, table: str) -> _Shape:
@@ -189,8 +190,9 @@ def _rebuild(connection: Connection, table: str, key: str | None, partitions: in
     if shape.sequence:
         run(f'ALTER SEQUENCE {shape.sequence} OWNED BY "{table}".row_id')
     run(f'DROP TABLE "{old}"')
-    kept = [c for c in shape.primary_key if c not in (key, SHARD_KEY)]
-    run(f'ALTER TABLE "{table}" ADD PRIMARY KEY ({_names([key, *kept] if key else kept)})')
+    if shape.primary_key:  # the index tables have none
+        kept = [c for c in shape.primary_key if c not in (key, SHARD_KEY)]
+        run(f'ALTER TABLE "{table}" ADD PRIMARY KEY ({_names([key, *kept] if key else kept)})')
     for definition in shape.indexes:
         run(definition)
     for definition, name, target in shape.statistics:

@@ -97,11 +97,14 @@ resource_version = Table(
 PROBED = ("index_token", "index_date")
 
 
+# Index rows have no key of their own: nothing reads one row; a resource's rows are found
+# and replaced by (type, id). SQLite's tables keep their `row_id` INTEGER PRIMARY KEY (the
+# rowid itself, which FTS5 joins on: search/full_text.py), PostgreSQL's have none (it cost
+# a sequence and a btree insertion per row): migration `index_rows_without_surrogate_key`.
 def _index_table(name: str, *columns: Column, indexes: tuple[tuple[str, ...], ...]) -> Table:
     table = Table(
         name,
         metadata,
-        Column("row_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
         *_resource_key(),
         Column("param", PARAM, nullable=False),
         *columns,
