@@ -141,9 +141,9 @@ def test_a_refused_row_fails_the_exchange_and_keeps_the_connection(
 def test_a_buffer_s_refused_row_is_an_integrity_error(engine: Engine) -> None:
     token = INDEX_TABLES["token"]
     columns = ("resource_type", "resource_id", "patient_id", "shard_key", "param", "code")
-    current = ("resource_type", "resource_id", "version_id", "tx_id", "last_updated_us",
-               "deleted", "content")  # fmt: skip
-    row = ("Patient", "p1", 1, 1, 0, False, b"{}")
+    current = ("resource_type", "resource_id", "patient_id", "shard_key", "version_id",
+               "tx_id", "last_updated_us", "deleted", "content")  # fmt: skip
+    row = ("Patient", "p1", "p1", "p1", 1, 1, 0, False, b"{}")
     with pytest.raises(IntegrityError) as refused, write_connection(engine) as connection:
         buffer = IndexBuffer.of(connection)
         tokens = [("Patient", "p1", None, "p1", "identifier", f"c{n}") for n in range(300)]
