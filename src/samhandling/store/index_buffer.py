@@ -3,8 +3,9 @@
 A transaction Bundle of 500 resources writes some 20,000 index rows. Inserted one
 statement (or one executemany row) at a time they cost a round trip each; buffered, they
 go in with one `COPY … FROM STDIN` per table on PostgreSQL (binary, with the column types
-set once, for every table whose types psycopg can write so: all but `index_text`) — a
-single write's few rows with one statement for all tables (`_insert_in_one`) — and an
+set once, for every table whose types psycopg can write so: all but `index_text`), all
+tables' COPY statements in one exchange (`store/copy_tables.py`) — a single write's few
+rows with one statement for all tables (`_insert_in_one`) — and an
 `executemany` per table on SQLite's driver, when the transaction is about to read or to
 commit. Rows are tuples in the order of their columns (`add_rows`; the version writer's
 come so from `index_rows`), queued per table and column tuple:
@@ -54,6 +55,7 @@ from sqlalchemy.sql.elements import (
 )
 
 from samhandling.store import statistics
+from samhandling.store.copy_tables import TableRows, copy_tables
 from samhandling.store.database import is_sqlite, keep_with_savepoints
 from samhandling.store.schema import (
     INDEX_TABLES,
@@ -252,20 +254,23 @@ def _at_rollback(connection: Connection) -> None:
 
 
 def _insert_all(connection: Connection, pending: dict[Queue, list[Row]]) -> None:
-    if _in_one_statement(connection, pending):
-        _insert_in_one(connection, pending)
+    if not pending:
         return
-    for (table, columns), rows in pending.items():
-        _insert(connection, table, columns, rows)
+    if is_sqlite(connection):
+        for (table, columns), rows in pending.items():
+            _count_written(connection, table, rows)
+            insert_values(connection, table.name, columns, rows)
+    elif _in_one_statement(pending):
+        _insert_in_one(connection, pending)
+    else:
+        _copy_all(connection, pending)
 
 
-def _in_one_statement(connection: Connection, pending: dict[Queue, list[Row]]) -> bool:
-    """Whether the rows go in with one multi-row INSERT per table in one statement: on
-    PostgreSQL, for a few rows (a single write's). A COPY per table costs a round trip and
-    the driver's COPY machinery each, more than the statement's parameters for a few rows;
-    a Bundle's thousands of rows go in by COPY."""
-    if not pending or is_sqlite(connection):
-        return False
+def _in_one_statement(pending: dict[Queue, list[Row]]) -> bool:
+    """Whether the rows go in with one multi-row INSERT per table in one statement (on
+    PostgreSQL): for a few rows (a single write's). A COPY per table costs a round trip
+    each, more than the statement's parameters for a few rows; a Bundle's thousands of
+    rows go in by COPY."""
     return sum(len(rows) for rows in pending.values()) <= _ONE_STATEMENT_ROWS
 
 
@@ -327,29 +332,19 @@ def _count_written(connection: Connection, table: Table, rows: list[Row]) -> Non
         statistics.note_written(connection.engine, table.name, len(rows))
 
 
-def _insert(
-    connection: Connection, table: Table, columns: tuple[str, ...], rows: list[Row]
-) -> None:
-    _count_written(connection, table, rows)
-    if is_sqlite(connection):
-        insert_values(connection, table.name, columns, rows)
-        return
-    types = _binary_types(table, columns)
-    names = ", ".join(f'"{c}"' for c in columns)
-    binary = " (FORMAT BINARY)" if types else ""
-    statement = f'COPY "{table.name}" ({names}) FROM STDIN{binary}'
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    driver_error = connection.dialect.loaded_dbapi.Error
+def _copy_all(connection: Connection, pending: dict[Queue, list[Row]]) -> None:
+    """Every table's rows by COPY, all in one exchange (`copy_tables`): binary where
+    psycopg can write the table's types, text for `index_text`."""
+    tables = []
+    for (table, columns), rows in pending.items():
+        _count_written(connection, table, rows)
+        tables.append(TableRows(table.name, columns, _binary_types(table, columns), rows))
+    driver: Any = connection.connection.driver_connection
     try:
-        with cursor.copy(statement) as copy:
-            if types:
-                copy.set_types(types)
-            for row in rows:
-                copy.write_row(row)
-    except driver_error as failure:
+        copy_tables(driver, tables)
+    except connection.dialect.loaded_dbapi.Error as failure:
+        statement = "; ".join(rows.statement for rows in tables)
         _raise_as_statement_error(connection, statement, failure)
-    finally:
-        cursor.close()
 
 
 # PostgreSQL's types of the columns the buffer writes, by their SQLAlchemy spelling (a
