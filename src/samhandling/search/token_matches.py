@@ -12,7 +12,10 @@ The statement asks for `code IN (…)` only; the system is compared in Python. P
 (and, with statistics that had not seen the system yet, `system = s AND code IN (…)` as
 well) into a scan of every identifier row of that system with the codes as a filter:
 26,600 rows read for 25 matches, 340 ms. With the code alone the index
-`(resource_type, param, code, …)` is one probe per value whatever the statistics say.
+`(resource_type, param, code, …)` is one probe per value, as long as the statistics know
+that the type has rows of the parameter: where they say it has none (a database analysed
+before its first measurement, autovacuum off) PostgreSQL 15 reads all of them with the
+codes as a filter, `IN` and `ANY` alike (bench/RESULTS.md, branch batch20b).
 
 On PostgreSQL the codes are one array parameter (`code = ANY(%(codes)s)`, which PostgreSQL
 plans as it plans `IN (…)`): the statement's text and its four parameters are the same
