@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from samhandling.fhir import instants
 from samhandling.fhir.instants import datetime_to_us, format_http_date, format_instant, now_us
+
+_EPOCH = datetime(1970, 1, 1)
+MIN_US = datetime_to_us(datetime(1, 1, 1, tzinfo=UTC))
+MAX_US = 253_402_300_799_999_999  # 9999-12-31T23:59:59.999999Z
 
 
 @pytest.mark.parametrize(
@@ -21,6 +28,37 @@ from samhandling.fhir.instants import datetime_to_us, format_http_date, format_i
 )
 def test_an_instant_is_written_to_the_microsecond_in_utc(value_us: int, written: str) -> None:
     assert format_instant(value_us) == written
+
+
+def isoformat_instant(value_us: int) -> str:
+    """The former `format_instant`: the whole instant by `datetime.isoformat`."""
+    return (_EPOCH + timedelta(microseconds=value_us)).isoformat(timespec="microseconds") + "Z"
+
+
+@settings(max_examples=500)
+@given(st.lists(st.integers(MIN_US, MAX_US), min_size=1, max_size=8), st.integers(0, 3))
+def test_an_instant_is_written_as_isoformat_writes_it(values: list[int], near: int) -> None:
+    """Whatever second the last instant was in: runs within one second (the kept second's
+    text reused) and jumps between seconds and across the epoch give isoformat's text."""
+    for value in values:
+        for moment in (value, value + near, value - near * 1_000_000):
+            if MIN_US <= moment <= MAX_US:
+                assert format_instant(moment) == isoformat_instant(moment)
+
+
+def test_the_kept_second_is_the_last_one_written() -> None:
+    format_instant(1_764_900_000_123_456)
+    assert instants._last_second == (1_764_900_000, "2025-12-05T02:00:00.")
+    assert format_instant(1_764_900_000_999_999) == "2025-12-05T02:00:00.999999Z"
+    assert format_instant(1_764_900_001_000_000) == "2025-12-05T02:00:01.000000Z"
+    assert instants._last_second[0] == 1_764_900_001
+
+
+def test_an_instant_beyond_year_9999_is_refused_as_before() -> None:
+    with pytest.raises(OverflowError):
+        isoformat_instant(MAX_US + 1)
+    with pytest.raises(OverflowError):
+        format_instant(MAX_US + 1)
 
 
 def test_an_instant_reads_back_as_the_same_microsecond() -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from searchkit import SearchStore
+from sqlalchemy import event
 
 from samhandling.search.restriction import SearchRestriction
 from samhandling.search.token_matches import token_matches
@@ -112,3 +113,31 @@ def test_only_matches_are_judged_by_the_hidden_test(store: SearchStore) -> None:
     assert judged == []
     one_statement(store, SearchRestriction(hidden=hidden), [f"{SID}|m1", f"{SID}|elsewhere"])
     assert judged == ["o-m1"]
+
+
+def test_fifty_values_are_one_statement_of_few_parameters(store: SearchStore) -> None:
+    """On PostgreSQL the codes are one array parameter: the statement's text is the same
+    for any number of values and has few enough parameters for psycopg to keep its parse
+    (`code IN (…)` had one per value); SQLite keeps `IN`. The answers are unchanged."""
+    world(store)
+    values = [f"{SID}|m1", *(f"{SID}|absent-{n}" for n in range(60))]
+    seen: list[tuple[str, Any]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "index_token" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        answers = one_statement(store, None, values)
+        one_statement(store, None, values[:3])
+    finally:
+        event.remove(store.engine, "before_cursor_execute", note)
+    assert answers is not None and answers[f"{SID}|m1"] == ["o-m1"]
+    assert all(answers[v] == [] for v in values[1:])
+    (sixty_one, _), (three, _) = seen
+    if store.engine.dialect.name == "postgresql":
+        assert sixty_one == three and "ANY" in sixty_one
+        assert all(len(parameters) < 10 for _, parameters in seen)
+    else:
+        assert sixty_one != three  # one placeholder per value

@@ -20,6 +20,7 @@ again (correct, only dearer):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 
 from sqlalchemy import Connection
@@ -70,8 +71,10 @@ def query_items(criteria: str) -> list[tuple[str, str]]:
     return [(name, value)]
 
 
-@dataclass(frozen=True)
-class _Early:
+class _Early(NamedTuple):
+    """One entry's early answer (a named tuple: one made per entry, at half the cost of a
+    frozen dataclass)."""
+
     key: str  # Type?criteria
     resource_type: str
     value: str

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from samhandling.fhir.instants import format_instant
@@ -26,9 +25,9 @@ from samhandling.store.records import StoredVersion
 from samhandling.store.version_writer import VersionWriter
 
 
-@dataclass(frozen=True)
-class EntryContext:
-    """What every entry of one Bundle shares: the writer (and its guard), ids, base URL."""
+class EntryContext(NamedTuple):
+    """What every entry of one Bundle shares: the writer (and its guard), ids, base URL.
+    (A named tuple: a batch makes one per entry, at half the cost of a frozen dataclass.)"""
 
     writer: VersionWriter
     resolver: ReferenceResolver

@@ -12,14 +12,24 @@ The statement asks for `code IN (…)` only; the system is compared in Python. P
 (and, with statistics that had not seen the system yet, `system = s AND code IN (…)` as
 well) into a scan of every identifier row of that system with the codes as a filter:
 26,600 rows read for 25 matches, 340 ms. With the code alone the index
-`(resource_type, param, code, …)` is one probe per value whatever the statistics say.
+`(resource_type, param, code, …)` is one probe per value, as long as the statistics know
+that the type has rows of the parameter: where they say it has none (a database analysed
+before its first measurement, autovacuum off) PostgreSQL 15 reads all of them with the
+codes as a filter, `IN` and `ANY` alike (bench/RESULTS.md, branch batch20b).
+
+On PostgreSQL the codes are one array parameter (`code = ANY(%(codes)s)`, which PostgreSQL
+plans as it plans `IN (…)`): the statement's text and its four parameters are the same
+for every chunk, so SQLAlchemy compiles it once and psycopg converts it once (a statement
+of more than 50 parameters, `IN` with fifty values, psycopg parses again at every run).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from samhandling.fhir.request_limits import check_search_size
 from samhandling.search.model import Criterion
@@ -28,8 +38,10 @@ from samhandling.search.restriction import SearchRestriction
 from samhandling.search.sql import Scope, SearchSql, custom_plans
 from samhandling.search.values import TokenValue
 from samhandling.search.visibility import visible_versions
+from samhandling.store.database import is_sqlite
 
 Token = tuple[str | None, str | None]
+_CODES = ARRAY(String)
 
 
 def token_matches(
@@ -62,11 +74,12 @@ def token_matches(
     if not _plain_token(criterion, parsed):
         return None
     builder = SearchSql(connection, restriction)
-    # the table and its row keys only: the value match (an OR of every value) is not used
-    one_value = dataclasses.replace(criterion, values=criterion.values[:1])
-    table, rows, _ = builder.index_parts(one_value, resource_type)
+    # the table and its row keys only: a `:missing` criterion's parts have no value match
+    # to build (the row keys of a token parameter are the same with or without it)
+    keys_only = dataclasses.replace(criterion, modifier="missing", values=("true",))
+    table, rows, _ = builder.index_parts(keys_only, resource_type)
     restricted = builder.restricted(Scope(table, resource_type))
-    match = table.c.code.in_([parsed[v].code for v in criterion.values])
+    match = _code_in(connection, table, [parsed[v].code for v in criterion.values])
     stmt = select(table.c.resource_id, table.c.system, table.c.code).where(
         *rows, match, *restricted
     )
@@ -86,6 +99,13 @@ def token_matches(
         ids = owners.get((token.system, token.code), set()) & visible
         answers[value] = sorted(ids)[:first]
     return answers
+
+
+def _code_in(connection: Connection, table: Any, codes: list[str | None]) -> Any:
+    """`code IN (codes)`; on PostgreSQL `code = ANY(codes)`, one parameter (see above)."""
+    if is_sqlite(connection):
+        return table.c.code.in_(codes)
+    return table.c.code == any_(bindparam("codes", codes, type_=_CODES))
 
 
 def plain_token(value: str) -> TokenValue:
