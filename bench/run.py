@@ -76,6 +76,9 @@ class Config:
     seed: int = 8
     keep_work_dir: bool = False
     audit: bool = True  # False: the server's benchmark-only switch without the audit trail
+    #: True: the server runs its background workers (production's default; the notifications
+    #: worker's rounds), off by default so that `wait_idle` sees the server idle
+    background_workers: bool = False
     database: str | None = None  # an existing, loaded database: no setup, ingest or ceilings
     analyze: bool = True  # False: no ANALYZE after loading (searches as in the first minute)
     workloads: list[str] = field(
@@ -193,7 +196,8 @@ class EngineRun:
         spec_path = self.work_dir / f"spec-{workload}-{server.kind}.json"
         out_path = self.work_dir / f"out-{workload}-{server.kind}.json"
         spec_path.write_bytes(orjson.dumps(spec))
-        waited = wait_idle(server.pid)
+        # the old notification worker keeps the server busy (its rounds): wait a bounded time
+        waited = wait_idle(server.pid, timeout=5 if self.cfg.background_workers else 300)
         if waited > 2:
             log(f"waited {waited:.0f} s for the server to finish earlier work")
         sampler = self._sampler(server.pid, self.db)
@@ -304,6 +308,7 @@ class EngineRun:
                 workers=cfg.workers,
                 cpus=self.server_cpus,
                 audit=cfg.audit,
+                env={"SAMHANDLING_BACKGROUND_WORKERS": "1"} if cfg.background_workers else None,
             )
             if not cfg.database:
                 self._setup()
@@ -791,6 +796,11 @@ def _parser() -> argparse.ArgumentParser:
             help="server without the audit trail (its benchmark-only switch): the trail's cost",
         )
         p.add_argument(
+            "--background-workers",
+            action="store_true",
+            help="server with its background workers (production's default; off otherwise)",
+        )
+        p.add_argument(
             "--profile",
             choices=("missed", "always", "never"),
             help="py-spy profiles: for missed targets (full default), always, never",
@@ -857,6 +867,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         cfg.workloads = [w.strip() for w in args.workloads.split(",")]
     cfg.pin = not args.no_pin
     cfg.audit = not args.without_audit
+    cfg.background_workers = args.background_workers
     cfg.record = args.record
     cfg.keep_work_dir = args.keep_work_dir
     cfg.analyze = not args.no_analyze

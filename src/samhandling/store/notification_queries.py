@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, event, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Select, event, insert, select, update
 
 from samhandling.store.database import is_sqlite
 from samhandling.store.schema import notification_event, notification_subscription, outbox
@@ -104,6 +104,10 @@ def _state(row: Any) -> SubscriptionState:
     )
 
 
+#: set on a connection whose transaction saved a subscription, for `on_write_commit`
+_SAVED = "samhandling.notifications.subscription_saved"
+
+
 def save_subscription(
     connection: Connection,
     subscription_id: str,
@@ -121,6 +125,7 @@ def save_subscription(
     """Record a new subscription, or a changed one (which becomes `status` again — requested
     until its handshake, or active — keeping its numbering and undelivered events: an owner
     resumes a subscription in `error` this way); the sender looks at it by `wake_at_us`."""
+    connection.info[_SAVED] = True  # its commit tells the worker (`on_write_commit`)
     values = {
         "topic": topic,
         "filters": json.dumps([list(f) for f in filters]),
@@ -248,24 +253,24 @@ def number_events(
     )
 
 
+def due(now_us: int) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a subscription the sender has to look at (`claim_due`)."""
+    woken = _SUB.next_attempt_us <= now_us
+    pending = (_SUB.delivered_through < _SUB.events_since_start) & (_SUB.failures == 0)
+    requested = _SUB.status == "requested"
+    return (
+        _SUB.status.in_(LIVE),
+        ~_SUB.endpoint.startswith(WEBSOCKET),
+        requested | pending | woken,
+        (_SUB.lease_until_us.is_(None)) | (_SUB.lease_until_us < now_us),
+    )
+
+
 def claim_due(connection: Connection, holder: str, now_us: int, lease_us: int) -> list[str]:
     """Lease to `holder` the subscriptions due: a requested one (its handshake), an active
     one with undelivered events (unless backing off after a failure), or one whose wake-up
     time has come (a retry, a heartbeat, its end)."""
-    woken = _SUB.next_attempt_us <= now_us
-    pending = (_SUB.delivered_through < _SUB.events_since_start) & (_SUB.failures == 0)
-    requested = _SUB.status == "requested"
-    stmt = (
-        select(_SUB.subscription_id)
-        .where(
-            _SUB.status.in_(LIVE),
-            ~_SUB.endpoint.startswith(WEBSOCKET),
-            requested | pending | woken,
-            (_SUB.lease_until_us.is_(None)) | (_SUB.lease_until_us < now_us),
-        )
-        .order_by(_SUB.subscription_id)
-        .limit(20)
-    )
+    stmt = select(_SUB.subscription_id).where(*due(now_us)).order_by(_SUB.subscription_id).limit(20)
     ids = [row[0] for row in connection.execute(_locked(stmt, connection, skip=True))]
     if ids:
         connection.execute(
@@ -406,14 +411,15 @@ def record_socket_delivery(connection: Connection, subscription_id: str, through
     )
 
 
-def on_write_commit(engine: Engine, wake: Callable[[], None]) -> Callable[[], None]:
+def on_write_commit(engine: Engine, wake: Callable[[bool], None]) -> Callable[[], None]:
     """Call `wake` whenever a write transaction (`write_connection`) of `engine` commits in
-    this process, so the delivery worker need not wait for its next round; the function
-    returned stops it. Other processes' writes wait for their own workers' rounds."""
+    this process (with True when it saved a subscription), so the delivery worker need not
+    wait for its next round; the function returned stops it. Other processes' writes wait
+    for their own workers' rounds."""
 
     def committed(connection: Connection) -> None:
         if connection.get_execution_options().get("write"):
-            wake()
+            wake(bool(connection.info.pop(_SAVED, False)))
 
     event.listen(engine, "commit", committed)
     return lambda: event.remove(engine, "commit", committed)

@@ -1,14 +1,14 @@
 """Named queries of the notifications service: how much is waiting, for its metrics
-(services/notifications/delivery_metrics.py). Aggregates over indexed columns; run when
-the metrics are scraped."""
+(services/notifications/delivery_metrics.py; aggregates over indexed columns, run when the
+metrics are scraped), and whether the worker has anything to do (`outlook`, each round)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, exists, func, select
 
-from samhandling.store.notification_queries import LIVE
+from samhandling.store.notification_queries import LIVE, due
 from samhandling.store.schema import notification_event, notification_subscription, outbox
 
 _SUB = notification_subscription.c
@@ -49,3 +49,20 @@ def queue_depth(connection: Connection) -> QueueDepth:
         {str(status): int(count) for status, count in statuses},
         [int(row[0]) for row in failing],
     )
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a delivery worker's round has to do."""
+
+    live: bool  # a subscription is live (requested or active): else nothing at all
+    unmatched: bool  # an outbox event waits to be matched
+    due: bool  # a subscription is due for the sender (`notification_queries.claim_due`)
+
+
+def outlook(connection: Connection, now_us: int) -> Outlook:
+    """The worker's outlook now, in one statement of three indexed `EXISTS`."""
+    live = exists().where(_SUB.status.in_(LIVE))
+    unmatched = exists().where(outbox.c.delivered_at_us.is_(None))
+    row = connection.execute(select(live, unmatched, exists().where(*due(now_us)))).one()
+    return Outlook(bool(row[0]), bool(row[1]), bool(row[2]))

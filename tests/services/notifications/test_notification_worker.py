@@ -11,7 +11,7 @@ from samhandling.store.database import Engine, read_connection, write_connection
 
 def test_a_committed_write_wakes_the_worker(engine: Engine) -> None:
     woken: list[int] = []
-    unhook = queries.on_write_commit(engine, lambda: woken.append(1))
+    unhook = queries.on_write_commit(engine, lambda saved: woken.append(1))
     try:
         with read_connection(engine) as connection:
             queries.any_active(connection)

@@ -46,6 +46,19 @@ def match_batch(
             return 0
         if not recheck and not queries.any_unmatched(connection):
             return 0
+    return match_claimed(engine, topics, rules, now_us, limit, recheck)
+
+
+def match_claimed(
+    engine: Engine,
+    topics: Sequence[Topic],
+    rules: Callable[[], ServiceRules],
+    now_us: int,
+    limit: int = BATCH,
+    recheck: bool = True,
+) -> int:
+    """`match_batch` without first asking whether anything waits (the worker's `outlook`
+    did): one write transaction."""
     with write_connection(engine) as connection:
         subscriptions = queries.active_subscriptions_locked(connection)
         events = queries.claim_outbox(connection, limit)
