@@ -185,6 +185,15 @@ def test_a_narrative_alone_gives_both_rows() -> None:
     )
 
 
+def test_a_row_keeps_the_first_max_words_words() -> None:
+    many = " ".join(f"w{n}" for n in range(text.MAX_WORDS + 50))
+    div = f"<div><p>{many}</p></div>"
+    resource = {"resourceType": "Basic", "text": {"div": div}, "note": [{"text": many}]}
+    rows = text_values(resource)
+    assert rows == reference_text_values(resource)
+    assert [len(row.words.split()) for row in rows] == [text.MAX_WORDS, text.MAX_WORDS]
+
+
 # --- real resources ------------------------------------------------------------------------
 
 

@@ -82,10 +82,15 @@ def text_values(resource: dict[str, Any]) -> tuple[TextValue, ...]:
     content.update(dict.fromkeys(narrative))
     rows = []
     if narrative:
-        rows.append(TextValue(NARRATIVE, " ".join(narrative[:MAX_WORDS])))
+        rows.append(TextValue(NARRATIVE, _row_words(narrative)))
     if content:
-        rows.append(TextValue(CONTENT, " ".join(list(content)[:MAX_WORDS])))
+        rows.append(TextValue(CONTENT, _row_words(content)))
     return tuple(rows)
+
+
+def _row_words(words: list[str] | dict[str, None]) -> str:
+    """The row's ``words``: at most ``MAX_WORDS`` (copied to be cut only when more)."""
+    return " ".join(words if len(words) <= MAX_WORDS else list(words)[:MAX_WORDS])
 
 
 def _content_words(strings: list[str]) -> list[str]:
