@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from html.parser import HTMLParser
-from itertools import chain
 from typing import Any
 
 from samhandling.fhir.indexing.rows import TextValue
@@ -39,6 +38,12 @@ CONTENT = "_content"
 MAX_WORD = 64
 MAX_WORDS = 10_000
 _WORD = re.compile(r"[^\W_]+")
+# An ASCII text's words without the regex: its letters lowered, every other byte a space,
+# split on spaces. For ASCII, `fold` is `str.lower` and `_WORD` is [A-Za-z0-9]+, so the
+# words are the same; a per-byte table is several times cheaper than the regex on a str.
+_ASCII_WORD_BYTES = bytes(
+    ord(c.lower()) if c.isascii() and c.isalnum() else ord(" ") for c in map(chr, range(256))
+)
 _SKIPPED_KEYS = frozenset(
     {"resourceType", "id", "reference", "system", "url", "fullUrl", "data", "div", "profile"}
 )
@@ -52,27 +57,57 @@ def words_of(text: str) -> list[str]:
 
 @lru_cache(maxsize=32768)
 def _words(text: str) -> tuple[str, ...]:
-    # Cached: most strings of a resource recur in the next one of its kind (status,
-    # category, codes, displays, units), and finding words was half of index extraction.
-    found = dict.fromkeys(w for w in _WORD.findall(fold(text)) if len(w) <= MAX_WORD)
-    return tuple(found)
+    # Cached: search values and the non-ASCII strings of resources (displays, names) recur.
+    return tuple(_short(dict.fromkeys(_all_words(text))))
+
+
+def _all_words(text: str) -> list[str]:
+    """Every folded word of ``text`` in order, repeats and long words included."""
+    if text.isascii():
+        return text.encode().translate(_ASCII_WORD_BYTES).decode().split()
+    return _WORD.findall(fold(text))
+
+
+def _short(words: dict[str, None]) -> dict[str, None]:
+    """``words`` without those longer than ``MAX_WORD``."""
+    if not words or max(map(len, words)) <= MAX_WORD:
+        return words
+    return {word: None for word in words if len(word) <= MAX_WORD}
 
 
 def text_values(resource: dict[str, Any]) -> tuple[TextValue, ...]:
     """The ``_text`` row (when there is a narrative) and the ``_content`` row."""
     narrative = _narrative_words(resource)
-    strings: list[str] = []
-    for key, value in resource.items():
-        if key != "text" and not _skipped(key):  # the narrative: words only
-            _collect_strings(value, strings)
-    content = dict.fromkeys(chain.from_iterable(map(_words, strings)))
+    content = _short(dict.fromkeys(_content_words(_content_strings(resource))))
     content.update(dict.fromkeys(narrative))
     rows = []
     if narrative:
-        rows.append(TextValue(NARRATIVE, " ".join(narrative[:MAX_WORDS])))
+        rows.append(TextValue(NARRATIVE, _row_words(narrative)))
     if content:
-        rows.append(TextValue(CONTENT, " ".join(list(content)[:MAX_WORDS])))
+        rows.append(TextValue(CONTENT, _row_words(content)))
     return tuple(rows)
+
+
+def _row_words(words: list[str] | dict[str, None]) -> str:
+    """The row's ``words``: at most ``MAX_WORDS`` (copied to be cut only when more)."""
+    return " ".join(words if len(words) <= MAX_WORDS else list(words)[:MAX_WORDS])
+
+
+def _content_words(strings: list[str]) -> list[str]:
+    """The words of ``strings`` in order: the ASCII ones in one pass over their join (a
+    space between two strings: no word spans them), the others one by one, cached."""
+    joined = " ".join(strings)
+    if joined.isascii():
+        return _all_words(joined)
+    words: list[str] = []
+    start = 0
+    for end, string in enumerate(strings):
+        if not string.isascii():
+            words += _all_words(" ".join(strings[start:end]))
+            words += _words(string)
+            start = end + 1
+    words += _all_words(" ".join(strings[start:]))
+    return words
 
 
 def _narrative_words(resource: dict[str, Any]) -> list[str]:
@@ -86,7 +121,8 @@ def _narrative_words(resource: dict[str, Any]) -> list[str]:
         reader.close()
     except (AssertionError, ValueError):  # html.parser on badly broken markup
         pass
-    return words_of(" ".join(reader.parts))
+    # not cached: a narrative is seldom another resource's
+    return list(_short(dict.fromkeys(_all_words(" ".join(reader.parts)))))
 
 
 def _skipped(key: str) -> bool:
@@ -106,27 +142,57 @@ def _kept(key: str) -> bool:
     return kept
 
 
-def _collect_strings(value: Any, out: list[str]) -> None:
-    """Append the string values in `value`, in document order, to `out` (a list, not a
-    generator per level: this walk was a third of a small resource's index extraction).
-    Only dicts and lists are descended into: a number or a boolean holds no string."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            kept = _KEPT.get(key)
-            if not (_kept(key) if kept is None else kept):
-                continue
-            if isinstance(item, str):
-                out.append(item)
-            elif isinstance(item, dict | list):
-                _collect_strings(item, out)
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, str):
-                out.append(item)
-            elif isinstance(item, dict | list):
-                _collect_strings(item, out)
-    elif isinstance(value, str):
+def _content_strings(resource: dict[str, Any]) -> list[str]:
+    """The string values of ``resource`` whose words are content, in document order."""
+    out: list[str] = []
+    if "text" in resource:  # the narrative: its words only (`_narrative_words`)
+        resource = {key: value for key, value in resource.items() if key != "text"}
+    _dict_strings(resource, out)
+    return out
+
+
+# The walk is a function per container kind that dispatches on the exact type of each
+# value (parsed JSON has no subclasses; they take `_subclass_strings`): it was a third of
+# a small resource's words, and `isinstance` per value most of it.
+
+
+def _dict_strings(value: dict[str, Any], out: list[str]) -> None:
+    kept_by_key = _KEPT
+    for key, item in value.items():
+        kept = kept_by_key.get(key)
+        if not (_kept(key) if kept is None else kept):
+            continue
+        kind = type(item)
+        if kind is str:
+            out.append(item)
+        elif kind is dict:
+            _dict_strings(item, out)
+        elif kind is list:
+            _list_strings(item, out)
+        elif isinstance(item, str | dict | list):
+            _subclass_strings(item, out)
+
+
+def _list_strings(value: list[Any], out: list[str]) -> None:
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            out.append(item)
+        elif kind is dict:
+            _dict_strings(item, out)
+        elif kind is list:
+            _list_strings(item, out)
+        elif isinstance(item, str | dict | list):
+            _subclass_strings(item, out)
+
+
+def _subclass_strings(value: str | dict[str, Any] | list[Any], out: list[str]) -> None:
+    if isinstance(value, str):
         out.append(value)
+    elif isinstance(value, dict):
+        _dict_strings(value, out)
+    else:
+        _list_strings(value, out)
 
 
 class _NarrativeText(HTMLParser):
