@@ -27,13 +27,14 @@ connection's transaction, its errors raised as SQLAlchemy raises them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import Any, cast
+from weakref import WeakKeyDictionary
 
 import psycopg
-from psycopg import errors
-from psycopg.adapt import PyFormat
-from psycopg.pq import ExecStatus, Format
+from psycopg import errors, generators
+from psycopg.adapt import PyFormat, Transformer
+from psycopg.pq import ExecStatus, Format, TransactionStatus
 from sqlalchemy import Connection, Select
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.sql import ClauseElement
@@ -43,7 +44,7 @@ from samhandling.store.sqlite_driver import statement_error
 
 # libpq's placeholders ($1, $2, …): the statements go to PQprepare as they are
 _NUMBERED = psycopg_dialect.dialect(paramstyle="numeric_dollar")
-_ANSWERED = (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK)
+_ANSWERED = (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK, ExecStatus.PIPELINE_SYNC)
 
 
 class PreparedRead:
@@ -92,18 +93,74 @@ class DriverStatement:
         compiled = cast(SQLCompiler, statement.compile(dialect=_NUMBERED, column_keys=columns))
         self.sql = str(compiled)
         self.order = tuple(compiled.positiontup or ())
+        self.name = f"samhandling_w{len(_BEGINNING_NAMES)}".encode()
+        _BEGINNING_NAMES.append(self.name)
 
     def run(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """Run with `params` (by name); the first row it returns, if any."""
+        """Run with `params` (by name); the first row it returns, if any. The first
+        statement of a transaction carries its BEGIN (`_begin_and_run`)."""
         if not connection.in_transaction():
             connection.begin()  # as SQLAlchemy's autobegin would: the statement is ours
         dbapi: Any = connection.connection.dbapi_connection
+        values = [params[key] for key in self.order]
         try:
+            if dbapi.pgconn.transaction_status == _IDLE and not dbapi.autocommit:
+                return self._begin_and_run(dbapi, values)
             with psycopg.RawCursor(dbapi) as cursor:
-                cursor.execute(self.sql, [params[key] for key in self.order], prepare=True)
+                cursor.execute(self.sql, values, prepare=True)
                 return cursor.fetchone() if cursor.description else None
         except psycopg.Error as failure:
             raise statement_error(connection, self.sql, failure) from failure
+
+    def _begin_and_run(self, dbapi: Any, values: list[Any]) -> tuple[Any, ...] | None:
+        """BEGIN and the statement in one round trip (libpq's pipeline mode), where
+        psycopg would send its BEGIN alone first and wait for it; the statement prepared
+        under this statement's own name on the connection the first time."""
+        pgconn = dbapi.pgconn
+        transformer = Transformer(dbapi)
+        dumped = transformer.dump_sequence(values, [PyFormat.AUTO] * len(values))
+        prepared = _PREPARED.setdefault(dbapi, set())
+        preparing = self.name not in prepared
+        pgconn.enter_pipeline_mode()
+        try:
+            pgconn.send_query_params(b"BEGIN", None)
+            if preparing:
+                pgconn.send_prepare(self.name, self.sql.encode(), param_types=transformer.types)
+            pgconn.send_query_prepared(
+                self.name, dumped, param_formats=transformer.formats, result_format=Format.BINARY
+            )
+            pgconn.pipeline_sync()
+            answers = dbapi.wait(_pipeline_answers(pgconn, 3 + preparing))
+        except BaseException:
+            dbapi.close()  # answers unread in pipeline mode: the connection cannot go on
+            raise  # (SQLAlchemy's pool sees it closed and discards it)
+        pgconn.exit_pipeline_mode()
+        if preparing and answers[1][-1].status == ExecStatus.COMMAND_OK:
+            prepared.add(self.name)  # it stays prepared even if the transaction fails
+        for answer in answers:
+            _checked(dbapi, answer)
+        result = answers[-2][-1]
+        if not result.ntuples:
+            return None
+        transformer.set_pgresult(result)
+        row: tuple[Any, ...] = transformer.load_row(0, tuple)
+        return row
+
+
+# The names of the statements prepared by `DriverStatement._begin_and_run`, and those
+# prepared on each psycopg connection (psycopg's own are named `_pg3_…`)
+_BEGINNING_NAMES: list[bytes] = []
+_PREPARED: WeakKeyDictionary[Any, set[bytes]] = WeakKeyDictionary()
+_IDLE = TransactionStatus.IDLE
+
+
+def _pipeline_answers(pgconn: Any, count: int) -> Generator[Any, Any, list[list[Any]]]:
+    """The results of the `count` queries (the sync included) sent in pipeline mode."""
+    yield from generators.send(pgconn)
+    answers = []
+    for _ in range(count):
+        answers.append((yield from generators.fetch_many(pgconn)))
+    return answers
 
 
 async def execute_prepared(connection: Any, sql: str, params: Sequence[Any]) -> Any:
