@@ -1,8 +1,9 @@
 """A write transaction's BEGIN goes with its first statement on PostgreSQL (issue 24:
 `loop_statements.DriverStatement` sends both in one round trip in libpq's pipeline mode,
 where psycopg would send BEGIN alone and wait for it): the write is still one transaction,
-a first statement that fails rolls it back cleanly and answers as before, and the
-statement prepared on a connection is prepared again on a new one."""
+a first statement that fails rolls it back cleanly and answers as before, and writes go
+on after a rollback on the same connection (psycopg then deallocates every prepared
+statement of the connection)."""
 
 from __future__ import annotations
 
@@ -102,7 +103,22 @@ def test_a_first_statement_that_fails_rolls_back_and_answers_503(postgres: Engin
     assert versions(postgres, "b3") == ([2], [1, 2])
 
 
-def test_a_new_connection_has_the_statement_prepared_anew(postgres: Engine) -> None:
+def test_writes_go_on_after_a_rolled_back_write_on_the_same_connection(
+    postgres: Engine,
+) -> None:
+    with write_connection(postgres) as connection:
+        _put(VersionWriter(connection), "b5")  # psycopg prepares the later statements
+    for _ in range(2):
+        with pytest.raises(FhirError) as stale, write_connection(postgres) as connection:
+            writer = VersionWriter(connection)
+            crud.update(writer, "Patient", "b5", _patient("b5", "male"), if_match=9)
+        assert stale.value.status == 412  # rolled back after its first statement
+        with write_connection(postgres) as connection:
+            _put(VersionWriter(connection), "b5", "male")
+    assert versions(postgres, "b5") == ([3], [1, 2, 3])
+
+
+def test_writes_on_new_connections(postgres: Engine) -> None:
     url = postgres.url.render_as_string(hide_password=False)
     for turn in range(3):  # each turn a new engine: new connections, prepared again
         fresh = make_engine(url)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any, cast
-from weakref import WeakKeyDictionary
 
 import psycopg
 from psycopg import errors, generators
@@ -93,8 +92,7 @@ class DriverStatement:
         compiled = cast(SQLCompiler, statement.compile(dialect=_NUMBERED, column_keys=columns))
         self.sql = str(compiled)
         self.order = tuple(compiled.positiontup or ())
-        self.name = f"samhandling_w{len(_BEGINNING_NAMES)}".encode()
-        _BEGINNING_NAMES.append(self.name)
+        self.sql_bytes = self.sql.encode()
 
     def run(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """Run with `params` (by name); the first row it returns, if any. The first
@@ -114,32 +112,32 @@ class DriverStatement:
 
     def _begin_and_run(self, dbapi: Any, values: list[Any]) -> tuple[Any, ...] | None:
         """BEGIN and the statement in one round trip (libpq's pipeline mode), where
-        psycopg would send its BEGIN alone first and wait for it; the statement prepared
-        under this statement's own name on the connection the first time."""
+        psycopg would send its BEGIN alone first and wait for it. The statement goes
+        unnamed, parsed each time: a name of ours would not survive psycopg's `DEALLOCATE
+        ALL` after a rollback on the connection (only the first statement of a write
+        takes this path; the others run prepared on psycopg's cursor)."""
         pgconn = dbapi.pgconn
         transformer = Transformer(dbapi)
         dumped = transformer.dump_sequence(values, [PyFormat.AUTO] * len(values))
-        prepared = _PREPARED.setdefault(dbapi, set())
-        preparing = self.name not in prepared
         pgconn.enter_pipeline_mode()
         try:
             pgconn.send_query_params(b"BEGIN", None)
-            if preparing:
-                pgconn.send_prepare(self.name, self.sql.encode(), param_types=transformer.types)
-            pgconn.send_query_prepared(
-                self.name, dumped, param_formats=transformer.formats, result_format=Format.BINARY
+            pgconn.send_query_params(
+                self.sql_bytes,
+                dumped,
+                param_types=transformer.types,
+                param_formats=transformer.formats,
+                result_format=Format.BINARY,
             )
             pgconn.pipeline_sync()
-            answers = dbapi.wait(_pipeline_answers(pgconn, 3 + preparing))
+            answers = dbapi.wait(_pipeline_answers(pgconn, 3))
         except BaseException:
             dbapi.close()  # answers unread in pipeline mode: the connection cannot go on
             raise  # (SQLAlchemy's pool sees it closed and discards it)
         pgconn.exit_pipeline_mode()
-        if preparing and answers[1][-1].status == ExecStatus.COMMAND_OK:
-            prepared.add(self.name)  # it stays prepared even if the transaction fails
         for answer in answers:
             _checked(dbapi, answer)
-        result = answers[-2][-1]
+        result = answers[1][-1]
         if not result.ntuples:
             return None
         transformer.set_pgresult(result)
@@ -147,10 +145,6 @@ class DriverStatement:
         return row
 
 
-# The names of the statements prepared by `DriverStatement._begin_and_run`, and those
-# prepared on each psycopg connection (psycopg's own are named `_pg3_…`)
-_BEGINNING_NAMES: list[bytes] = []
-_PREPARED: WeakKeyDictionary[Any, set[bytes]] = WeakKeyDictionary()
 _IDLE = TransactionStatus.IDLE
 
 
