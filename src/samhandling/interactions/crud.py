@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from samhandling.access_guard import WriteNote
+from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.interactions.conditions import check_version, find_matches
 from samhandling.interactions.resource_input import checked_resource, require_resource
@@ -69,11 +70,12 @@ def create(
     context = WriteContext(
         writer, "create", rtype, rid, None, resource, warnings=warnings, intent=intent
     )
-    resource = _checked(context)
+    resource, decided = _checked(context)
     fresh = assigned or resource_id is None
     version = writer.write(
-        rtype, rid, resource, method="create", previous=None, note=note, new_id=fresh
-    )
+        rtype, rid, resource, method="create", previous=None, note=note, new_id=fresh,
+        decided=decided,
+    )  # fmt: skip
     return WriteResult(version, 201, tuple(context.warnings))
 
 
@@ -102,10 +104,11 @@ def update(
     context = WriteContext(
         writer, method, resource_type, resource_id, current, resource, if_match, warnings, intent
     )
-    resource = _checked(context)
+    resource, decided = _checked(context)
     version = writer.write(
-        resource_type, resource_id, resource, method=method, previous=current, note=note
-    )
+        resource_type, resource_id, resource, method=method, previous=current, note=note,
+        before=lambda: context.before, decided=decided,
+    )  # fmt: skip
     return WriteResult(version, 201 if method == "create" else 200, tuple(context.warnings))
 
 
@@ -158,8 +161,11 @@ def patch(
     context = WriteContext(
         writer, "patch", resource_type, resource_id, current, resource, if_match, warnings
     )
-    resource = _checked(context)
-    version = writer.write(resource_type, resource_id, resource, method="patch", previous=current)
+    resource, decided = _checked(context)
+    version = writer.write(
+        resource_type, resource_id, resource, method="patch", previous=current,
+        before=lambda: context.before, decided=decided,
+    )  # fmt: skip
     return WriteResult(version, 200, tuple(context.warnings))
 
 
@@ -174,8 +180,12 @@ def delete(
     if current.deleted:
         _check_gone(writer, current, "delete")
         return None
-    apply_write_rules(WriteContext(writer, "delete", resource_type, resource_id, current, None))
-    version = writer.write(resource_type, resource_id, None, method="delete", previous=current)
+    context = WriteContext(writer, "delete", resource_type, resource_id, current, None)
+    apply_write_rules(context)
+    version = writer.write(
+        resource_type, resource_id, None, method="delete", previous=current,
+        before=lambda: context.before,
+    )  # fmt: skip
     return WriteResult(version, 204)
 
 
@@ -195,18 +205,31 @@ def conditional_delete(
     return delete(writer, resource_type, matches[0])
 
 
-def _checked(context: WriteContext) -> dict[str, Any]:
-    """The resource to store once the services' write rules have checked (and amended) it.
+def _checked(context: WriteContext) -> tuple[dict[str, Any], bool]:
+    """The resource to store once the services' write rules have checked (and amended) it,
+    and whether the guard has decided on this write as it will be stored (the store then
+    does not ask again: `VersionWriter.write(decided=…)`).
 
     When a rule governs the write, the guard is asked first, so a caller the policy refuses
-    hears 403 and never a rule's verdict on content it may not write; the store asks again
-    on the amended resource (for every write: without a rule, only the store asks)."""
+    hears 403 and never a rule's verdict on content it may not write. A rule that amended
+    the resource (a new dict, or other JSON) has the guard decide on the amended one again;
+    one that did not leaves the first decisions standing. Without a rule only the store asks.
+    """
     rules = governing_rules(context)
-    if rules and context.writer.guard.inspects_resources:
-        context.writer.guard.check_write(context.method, context.before, context.new)
+    guard = context.writer.guard
+    if not rules or not guard.inspects_resources:
+        apply_write_rules(context, rules)
+        assert context.new is not None
+        return context.new, False
+    given = context.new
+    guard.check_write(context.method, context.before, given)
+    as_decided = json_codec.dump(given)
     apply_write_rules(context, rules)
-    assert context.new is not None
-    return context.new
+    new = context.new
+    assert new is not None
+    if new is not given or json_codec.dump(new) != as_decided:
+        guard.check_write(context.method, None, new)  # amended: its content decided again
+    return new, True
 
 
 def _check_gone(writer: VersionWriter, deletion: StoredVersion, method: str) -> None:

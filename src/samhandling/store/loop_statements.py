@@ -27,13 +27,13 @@ connection's transaction, its errors raised as SQLAlchemy raises them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import Any, cast
 
 import psycopg
-from psycopg import errors
-from psycopg.adapt import PyFormat
-from psycopg.pq import ExecStatus, Format
+from psycopg import errors, generators
+from psycopg.adapt import PyFormat, Transformer
+from psycopg.pq import ExecStatus, Format, TransactionStatus
 from sqlalchemy import Connection, Select
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.sql import ClauseElement
@@ -43,7 +43,7 @@ from samhandling.store.sqlite_driver import statement_error
 
 # libpq's placeholders ($1, $2, …): the statements go to PQprepare as they are
 _NUMBERED = psycopg_dialect.dialect(paramstyle="numeric_dollar")
-_ANSWERED = (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK)
+_ANSWERED = (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK, ExecStatus.PIPELINE_SYNC)
 
 
 class PreparedRead:
@@ -92,18 +92,69 @@ class DriverStatement:
         compiled = cast(SQLCompiler, statement.compile(dialect=_NUMBERED, column_keys=columns))
         self.sql = str(compiled)
         self.order = tuple(compiled.positiontup or ())
+        self.sql_bytes = self.sql.encode()
 
     def run(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """Run with `params` (by name); the first row it returns, if any."""
+        """Run with `params` (by name); the first row it returns, if any. The first
+        statement of a transaction carries its BEGIN (`_begin_and_run`)."""
         if not connection.in_transaction():
             connection.begin()  # as SQLAlchemy's autobegin would: the statement is ours
         dbapi: Any = connection.connection.dbapi_connection
+        values = [params[key] for key in self.order]
         try:
+            if dbapi.pgconn.transaction_status == _IDLE and not dbapi.autocommit:
+                return self._begin_and_run(dbapi, values)
             with psycopg.RawCursor(dbapi) as cursor:
-                cursor.execute(self.sql, [params[key] for key in self.order], prepare=True)
+                cursor.execute(self.sql, values, prepare=True)
                 return cursor.fetchone() if cursor.description else None
         except psycopg.Error as failure:
             raise statement_error(connection, self.sql, failure) from failure
+
+    def _begin_and_run(self, dbapi: Any, values: list[Any]) -> tuple[Any, ...] | None:
+        """BEGIN and the statement in one round trip (libpq's pipeline mode), where
+        psycopg would send its BEGIN alone first and wait for it. The statement goes
+        unnamed, parsed each time: a name of ours would not survive psycopg's `DEALLOCATE
+        ALL` after a rollback on the connection (only the first statement of a write
+        takes this path; the others run prepared on psycopg's cursor)."""
+        pgconn = dbapi.pgconn
+        transformer = Transformer(dbapi)
+        dumped = transformer.dump_sequence(values, [PyFormat.AUTO] * len(values))
+        pgconn.enter_pipeline_mode()
+        try:
+            pgconn.send_query_params(b"BEGIN", None)
+            pgconn.send_query_params(
+                self.sql_bytes,
+                dumped,
+                param_types=transformer.types,
+                param_formats=transformer.formats,
+                result_format=Format.BINARY,
+            )
+            pgconn.pipeline_sync()
+            answers = dbapi.wait(_pipeline_answers(pgconn, 3))
+        except BaseException:
+            dbapi.close()  # answers unread in pipeline mode: the connection cannot go on
+            raise  # (SQLAlchemy's pool sees it closed and discards it)
+        pgconn.exit_pipeline_mode()
+        for answer in answers:
+            _checked(dbapi, answer)
+        result = answers[1][-1]
+        if not result.ntuples:
+            return None
+        transformer.set_pgresult(result)
+        row: tuple[Any, ...] = transformer.load_row(0, tuple)
+        return row
+
+
+_IDLE = TransactionStatus.IDLE
+
+
+def _pipeline_answers(pgconn: Any, count: int) -> Generator[Any, Any, list[list[Any]]]:
+    """The results of the `count` queries (the sync included) sent in pipeline mode."""
+    yield from generators.send(pgconn)
+    answers = []
+    for _ in range(count):
+        answers.append((yield from generators.fetch_many(pgconn)))
+    return answers
 
 
 async def execute_prepared(connection: Any, sql: str, params: Sequence[Any]) -> Any:

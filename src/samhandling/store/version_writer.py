@@ -7,7 +7,7 @@ the outbox event (DESIGN.md decisions 2, 4 and 5). Nothing here commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -237,24 +237,29 @@ class VersionWriter:
         previous: StoredVersion | None,
         note: WriteNote | None = None,
         new_id: bool = False,
+        before: Callable[[], dict[str, Any] | None] | None = None,
+        decided: bool = False,
     ) -> StoredVersion:
         """Write `body` (None = delete) as the next version after `previous`.
 
         Every write of every interaction passes here, so the access guard is asked here:
         a transaction entry cannot bypass the policy. `note` (why the write is made) goes
         to the guard's audit record; `new_id` says the server has just assigned the id of
-        this create (see `queued_creates`).
+        this create (see `queued_creates`). `before` gives the content of `previous` as
+        the caller has parsed it already (None for none or a deletion: it is parsed once);
+        `decided` says this writer's guard has decided on that content and on `body` as
+        they are (the interactions' write rules ask it first: `crud._checked`).
         """
-        if self.guard.inspects_resources:
-            before = previous.resource() if previous and not previous.deleted else None
-            self.guard.check_write(method, before, body)
+        prior = _Previous(previous, before)
+        if self.guard.inspects_resources and not decided:
+            self.guard.check_write(method, prior.content(), body)
         version_id = previous.version_id + 1 if previous else 1
         if resource_type == "SearchParameter":
             SearchParameterWrites.count += 1
         last_updated = self._timestamp()
         content, index, patients = self._prepare(resource_id, body, version_id, last_updated)
-        if body is None and previous is not None and previous.content is not None:
-            patients = patient_compartment_ids(json_codec.parse(previous.content))
+        if body is None and (deleted := prior.content()) is not None:
+            patients = patient_compartment_ids(deleted)
         shard = min(patients) if patients and body is not None else None
         # a deletion stays on its patient's partition (store/layout.py)
         shard_key = min(patients) if patients else SHARDLESS
@@ -270,8 +275,7 @@ class VersionWriter:
         if index is not None:
             self._write_index(key, index, shard, patients)
         if resource_type == "Patient":  # one person, one record (store/patient_identity.py)
-            before = previous.resource() if previous and not previous.deleted else None
-            maintain_claims(self.connection, resource_id, before, body)
+            maintain_claims(self.connection, resource_id, prior.content(), body)
         self._write_outbox(key, version_id, shard, method, last_updated)
         written = StoredVersion(
             resource_type, resource_id, version_id, last_updated, self.tx_id,
@@ -354,6 +358,30 @@ class VersionWriter:
         owner = (key["resource_type"], key["resource_id"])
         row = (*owner, self.tx_id, version_id, shard, method, at_us)
         self.buffer.add_rows(outbox, _OUTBOX_COLUMNS, owner, [row])
+
+
+class _Previous:
+    """The content of the version a write replaces, parsed at most once: by the caller
+    (`parsed`, e.g. the write rules' `WriteContext.before`) or here, when first asked."""
+
+    __slots__ = ("_asked", "_content", "_parsed", "_version")
+
+    def __init__(
+        self, version: StoredVersion | None, parsed: Callable[[], dict[str, Any] | None] | None
+    ) -> None:
+        self._version = version
+        self._parsed = parsed
+        self._asked = False
+        self._content: dict[str, Any] | None = None
+
+    def content(self) -> dict[str, Any] | None:
+        """The previous content, None when there is none or it was a deletion."""
+        if not self._asked:
+            self._asked = True
+            version = self._version
+            if version is not None and not version.deleted:
+                self._content = self._parsed() if self._parsed else version.resource()
+        return self._content
 
 
 def _selected(row: tuple[Any, ...]) -> dict[str, Any]:
