@@ -125,9 +125,31 @@ def test_rows_another_process_inserted_are_read_whole(
 ) -> None:
     _write(engine, 6)
     digests_of(engine).clear()  # as in a process that did not insert them
-    assert seal_pending(engine) == 6
+    _write(engine, 2)  # ... and two this one did
+    assert seal_pending(engine) == 8
     assert verify(engine).ok
     assert whole_reads == ([] if is_sqlite(engine) else [1])
+
+
+def test_with_nothing_kept_the_waiting_rows_are_read_whole_at_once(
+    engine: Engine, whole_reads: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Single writes keep nothing: their batch reads the rows whole in its first round
+    trip, not plain and then again whole (the CRUD mix paid that second read)."""
+    whole_at_once: list[int] = []
+    original = audit_sql.whole_waiting_sql
+
+    def counted(limit: int) -> str:
+        whole_at_once.append(limit)
+        return original(limit)
+
+    monkeypatch.setattr(audit_sql, "whole_waiting_sql", counted)
+    _write(engine, 6)
+    digests_of(engine).clear()  # as after single writes: nothing kept
+    assert seal_pending(engine) == 6
+    assert verify(engine).ok
+    assert whole_reads == []
+    assert len(whole_at_once) == (0 if is_sqlite(engine) else 1)
 
 
 def test_a_column_altered_before_the_link_is_hashed_as_stored(

@@ -135,9 +135,14 @@ class ChainWriter:
         connection = await self._connect()
         reserved = False
         try:
-            ids, head, waiting = await _reserve(connection, lock, count + SPARE_IDS, limit)
+            digests = digests_of(self.engine)
+            whole = digests.empty()
+            ids, head, waiting = await _reserve(
+                connection, lock, count + SPARE_IDS, limit, whole=whole
+            )
             reserved = True
-            waiting = await _completed(connection, digests_of(self.engine), waiting)
+            if not whole:
+                waiting = await _completed(connection, digests, waiting)
             batch = batch_for(ids[:count], head, waiting)
             await _commit(connection, statements_of(batch))
         except psycopg.OperationalError as exc:
@@ -200,12 +205,13 @@ def _sqlite_batch(engine: Engine, count: int, batch_for: BatchFor, limit: int) -
 
 
 async def _reserve(
-    connection: Any, lock: str, count: int, limit: int
+    connection: Any, lock: str, count: int, limit: int, *, whole: bool
 ) -> tuple[list[int], Head, list[Row]]:
-    """BEGIN, the lock, new ids, head and (up to `limit`) waiting rows in one
-    simple-protocol round trip."""
+    """BEGIN, the lock, new ids, head and (up to `limit`) waiting rows (plain, or `whole`)
+    in one simple-protocol round trip."""
+    sql = audit_sql.chain_sql(lock_number(lock), count, limit, begin=True, whole=whole)
     async with connection.cursor() as cursor:
-        await cursor.execute(audit_sql.chain_sql(lock_number(lock), count, limit, begin=True))
+        await cursor.execute(sql)
         cursor.nextset()  # past BEGIN
         cursor.nextset()  # past the lock
         ids = [int(row[0]) for row in await cursor.fetchall()]

@@ -56,9 +56,26 @@ def waiting_sql(limit: int) -> str:
 
 
 def whole_rows_sql() -> str:
-    """Waiting rows by id (`%s`: a list), whole: with the SHA-256 of their content instead
-    of the content, which the link needs only for that (a 64-character digest crosses the
-    wire instead of the content in hex, computed from the stored bytes), and their patients."""
+    """Waiting rows by id (`%s`: a list), whole (`whole_columns`)."""
+    return (
+        f"SELECT {whole_columns()} FROM audit_event e WHERE e.event_id = ANY(%s::BIGINT[])"
+        " ORDER BY e.event_id"
+    )
+
+
+def whole_waiting_sql(limit: int) -> str:
+    """Rows waiting for their link, oldest first, whole (`whole_columns`): what a batch
+    reads when this process kept nothing of their insert (single writes only)."""
+    return (
+        f"SELECT {whole_columns()} FROM audit_event e WHERE e.chain_pos IS NULL"
+        f" ORDER BY e.event_id LIMIT {int(limit)}"
+    )
+
+
+def whole_columns() -> str:
+    """A waiting row's columns with the SHA-256 of its content instead of the content,
+    which the link needs only for that (a 64-character digest crosses the wire instead of
+    the content in hex, computed from the stored bytes), and its patients."""
     columns = ", ".join(
         f"encode(sha256(e.content), 'hex') AS {CONTENT_DIGEST}" if c == "content" else f"e.{c}"
         for c in EVENT_COLUMNS
@@ -67,22 +84,20 @@ def whole_rows_sql() -> str:
         "ARRAY(SELECT p.patient_id FROM audit_patient p WHERE p.event_id = e.event_id"
         " ORDER BY p.patient_id) AS patients"
     )
-    return (
-        f"SELECT {columns}, {patients} FROM audit_event e WHERE e.event_id = ANY(%s::BIGINT[])"
-        " ORDER BY e.event_id"
-    )
+    return f"{columns}, {patients}"
 
 
-def chain_sql(lock: int, count: int, pending: int, *, begin: bool) -> str:
+def chain_sql(lock: int, count: int, pending: int, *, begin: bool, whole: bool = False) -> str:
     """Lock (until the transaction ends), `count` new ids, the head, up to `pending` rows
-    waiting for their link, plain (none: no query for them)."""
+    waiting for their link (none: no query for them), plain or `whole`."""
+    waiting = whole_waiting_sql(pending) if whole else waiting_sql(pending)
     return ";".join(
         [
             *(["BEGIN"] if begin else []),
             f"SELECT pg_advisory_xact_lock({int(lock)})",
             next_ids_sql(count),
             HEAD_SQL,
-            *([waiting_sql(pending)] if pending else []),
+            *([waiting] if pending else []),
         ]
     )
 

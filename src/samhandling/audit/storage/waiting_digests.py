@@ -67,6 +67,11 @@ class WaitingDigests:
                 row[CONTENT_DIGEST], row["patients"] = kept[1], kept[2]
         return missing
 
+    def empty(self) -> bool:
+        """Whether nothing is kept: a batch then reads the waiting rows whole at once
+        (one round trip, not a plain read and a second for the rows not kept)."""
+        return not self._kept
+
     def clear(self) -> None:
         """Forget every kept row (they are then read whole)."""
         with self._lock:

@@ -103,8 +103,11 @@ def _reserve(
 ) -> tuple[list[int], Head, list[Row]]:
     """Lock, new ids, head and (up to `limit`) waiting rows in one simple-protocol round
     trip, in the caller's transaction (and those this process did not insert in another)."""
+    digests = digests_of(engine)
+    whole = digests.empty()
     with dbapi.cursor() as cursor:
-        cursor.execute(audit_sql.chain_sql(lock_number(lock), count, limit, begin=False))
+        sql = audit_sql.chain_sql(lock_number(lock), count, limit, begin=False, whole=whole)
+        cursor.execute(sql)
         cursor.nextset()  # past the lock
         ids = [int(row[0]) for row in cursor.fetchall()]
         cursor.nextset()
@@ -113,7 +116,7 @@ def _reserve(
         if limit:
             cursor.nextset()
             waiting = rows_of(cursor.description, cursor.fetchall())
-            missing = digests_of(engine).complete(waiting)
+            missing = [] if whole else digests.complete(waiting)
             if missing:
                 cursor.execute(audit_sql.whole_rows_sql(), [missing])
                 waiting = merged(waiting, rows_of(cursor.description, cursor.fetchall()))
