@@ -1,0 +1,79 @@
+"""`bench.measurement_rows`: the stored rows of a sample of Observations written again under
+new ids, by COPY, on PostgreSQL; checked by what lands in the tables, never by the speed."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from sqlalchemy import text
+
+from fixtures.databases import create_postgres_database, drop_postgres_database, migrate
+from samhandling.demo import load_bundles, population_bundles
+from samhandling.services import default_platform
+from samhandling.store.database import make_engine
+
+REPO = Path(__file__).resolve().parents[2]
+BASE = "http://testserver/fhir"
+
+
+def _tool() -> ModuleType:
+    if str(REPO) not in sys.path:
+        sys.path.append(str(REPO))  # bench/ at the repository root, not on the test path
+    return importlib.import_module("bench.measurement_rows")
+
+
+@pytest.fixture
+def scratch(postgres_database_url: str) -> Iterator[str]:
+    """A PostgreSQL database holding the demo population of 12 citizens (measurements
+    among their data)."""
+    url = create_postgres_database("measurement_rows")
+    migrate(url)
+    platform = default_platform()
+    engine = make_engine(url)
+    try:
+        bundles = population_bundles(12, 3, hooks=platform.demo_hooks)
+        load_bundles(engine, bundles, BASE, rules=platform.write_rules)
+        yield url
+    finally:
+        engine.dispose()
+        drop_postgres_database(url)
+
+
+def _count(url: str, sql: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(sql)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_every_round_writes_the_sample_again_under_new_ids(scratch: str) -> None:
+    tool = _tool()
+    observations = "SELECT count(*) FROM resource WHERE resource_type = 'Observation'"
+    before = _count(scratch, observations)
+    sample = min(before, tool.PER_ROUND)
+    assert sample > 0
+    spent = tool.measure(scratch, "audit", rounds=2)
+    assert spent >= 0
+    assert _count(scratch, observations) == before + sample * (tool.WARM_UP + 2)
+    versions = "SELECT count(DISTINCT (resource_type, resource_id)) FROM resource_version"
+    assert _count(scratch, versions) == _count(scratch, "SELECT count(*) FROM resource")
+
+
+def test_the_narrow_variant_writes_one_narrow_row_instead_of_the_index_rows(scratch: str) -> None:
+    tool = _tool()
+    tokens = "SELECT count(*) FROM index_token"
+    before = _count(scratch, tokens)
+    observations = "SELECT count(*) FROM resource WHERE resource_type = 'Observation'"
+    sample = min(_count(scratch, observations), tool.PER_ROUND)
+    tool.measure(scratch, "narrow,audit", rounds=1)
+    assert _count(scratch, tokens) == before
+    assert _count(scratch, "SELECT count(*) FROM bench_measurement_narrow") == sample * (
+        tool.WARM_UP + 1
+    )
