@@ -25,7 +25,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.store import commit_exchange
 from samhandling.store.sqlite_driver import UNBOUNDED, limit_statements
 from samhandling.store.sqlite_lock import (
     HOLDS_LOCK,
@@ -106,8 +105,6 @@ def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0)
         connect_args=options if statement_timeout_ms > 0 else {},
     )
     _ping_after_idle(engine)
-    dialect = engine.dialect
-    dialect.do_commit = commit_exchange.exchanging(dialect.do_commit)  # type: ignore[method-assign,assignment]
     return engine
 
 
@@ -221,7 +218,6 @@ def _configure_sqlite(engine: Engine) -> None:
 PreCommitHook = Callable[[Connection], None]
 _PRE_COMMIT: WeakKeyDictionary[Connection, list[PreCommitHook]] = WeakKeyDictionary()
 _SAVEPOINT_AWARE: WeakKeyDictionary[Connection, list[SavepointAware]] = WeakKeyDictionary()
-_PIPELINE_SAFE: WeakKeyDictionary[Connection, list[Callable[[], bool]]] = WeakKeyDictionary()
 
 
 class SavepointAware(Protocol):
@@ -245,29 +241,16 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
     with (
         _cancelled_as_outcome(),
         engine.connect().execution_options(write=True) as connection,
-        commit_exchange.ended(connection.connection),
         connection.begin(),
     ):
         hooks = _PRE_COMMIT.setdefault(connection, [])
         try:
             yield connection
-            with commit_exchange.opened(connection.connection, _PIPELINE_SAFE.get(connection)):
-                while hooks:
-                    hooks.pop(0)(connection)
+            while hooks:
+                hooks.pop(0)(connection)
         finally:
             _PRE_COMMIT.pop(connection, None)
             _SAVEPOINT_AWARE.pop(connection, None)
-            _PIPELINE_SAFE.pop(connection, None)
-
-
-def pipeline_commit_if(connection: Connection, safe: Callable[[], bool]) -> None:
-    """Let the commit of a `write_connection` on PostgreSQL go in one round trip with the
-    statements its pre-commit hooks and `commit` listeners send (libpq's pipeline mode,
-    store/commit_exchange.py), when `safe()`, asked at the commit, says all of them are
-    driver statements whose answers no one reads before the COMMIT (no SQLAlchemy
-    statement, no COPY)."""
-    if not is_sqlite(connection):
-        _PIPELINE_SAFE.setdefault(connection, []).append(safe)
 
 
 def before_commit(connection: Connection, hook: PreCommitHook) -> bool:

@@ -27,8 +27,7 @@ from samhandling.fhir import json_codec
 from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.indexing.values import ResourceIndex, extract_index_values
 from samhandling.fhir.instants import format_instant, now_us
-from samhandling.store.database import is_sqlite, pipeline_commit_if
-from samhandling.store.index_buffer import _ONE_STATEMENT_ROWS as ONE_STATEMENT_ROWS
+from samhandling.store.database import is_sqlite
 from samhandling.store.index_buffer import READS_CURRENT_ROWS, IndexBuffer
 from samhandling.store.index_rows import columns as index_columns
 from samhandling.store.index_rows import index_rows
@@ -40,7 +39,6 @@ from samhandling.store.schema import (
     SHARDLESS,
     compartment,
     outbox,
-    patient_identity,
     resource,
     resource_version,
     transaction_log,
@@ -118,17 +116,6 @@ _OUTBOX_COLUMNS = (
 )
 
 
-# Every table whose rows wait in the transaction's buffer (store/index_buffer.py)
-_BUFFERED = (
-    resource,
-    resource_version,
-    outbox,
-    compartment,
-    patient_identity,
-    *INDEX_TABLES.values(),
-)
-
-
 class SearchParameterWrites:
     """How many SearchParameter versions this process has written (searches compare it to
     know when to reload the custom search parameters; see `search.custom_parameters`)."""
@@ -174,7 +161,6 @@ class VersionWriter:
         self.queued_creates = queued_creates
         self._tx_id: int | None = None
         self._last_us = 0
-        self._commit_told = False
         #: every version written through this writer, in order (a batch Bundle reads what
         #: its earlier entries wrote; it forgets those of an entry rolled back)
         self.written: list[StoredVersion] = []
@@ -265,9 +251,6 @@ class VersionWriter:
         they are (the interactions' write rules ask it first: `crud._checked`).
         """
         prior = _Previous(previous, before)
-        if not self._commit_told:
-            self._commit_told = True
-            pipeline_commit_if(self.connection, self._commits_in_one_exchange)
         if self.guard.inspects_resources and not decided:
             self.guard.check_write(method, prior.content(), body)
         version_id = previous.version_id + 1 if previous else 1
@@ -301,15 +284,6 @@ class VersionWriter:
         self.guard.after_write(self.connection, written, patients, note)
         self.written.append(written)
         return written
-
-    def _commits_in_one_exchange(self) -> bool:
-        """Whether the commit's statements may go in one round trip with COMMIT: the
-        buffer's rows in one statement (a COPY cannot go in a pipeline), as the audit
-        trail's rows always go (PostgreSQL; `database.pipeline_commit_if`)."""
-        if self.bulk_creates:
-            return False
-        buffer = self.buffer
-        return sum(buffer.queued(table) for table in _BUFFERED) <= ONE_STATEMENT_ROWS
 
     def reindex(self, resource_type: str, resource_id: str, body: dict[str, Any]) -> None:
         """Recompute the index and compartment rows of a stored current version."""
