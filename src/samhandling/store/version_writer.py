@@ -10,23 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    Connection,
-    Delete,
-    Table,
-    bindparam,
-    delete,
-    insert,
-    literal_column,
-    select,
-    update,
-)
+from sqlalchemy import Connection, select
 
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard, WriteNote
 from samhandling.fhir import json_codec
 from samhandling.fhir.compartment import patient_compartment_ids
 from samhandling.fhir.indexing.values import ResourceIndex, extract_index_values
 from samhandling.fhir.instants import format_instant, now_us
+from samhandling.store import current_rows
 from samhandling.store.database import is_sqlite
 from samhandling.store.index_buffer import READS_CURRENT_ROWS, IndexBuffer
 from samhandling.store.index_rows import columns as index_columns
@@ -41,7 +32,6 @@ from samhandling.store.schema import (
     outbox,
     resource,
     resource_version,
-    transaction_log,
 )
 from samhandling.store.sqlite_driver import run_many
 
@@ -49,58 +39,21 @@ if TYPE_CHECKING:  # a type only: the store never runs the rules, it carries the
     from samhandling.interactions.write_rules import WriteRule
 
 
-def _index_delete(table: Table) -> Delete:
-    return delete(table).where(
-        table.c.resource_type == bindparam("resource_type"),
-        table.c.resource_id == bindparam("resource_id"),
-    )
-
-
-# Built once: constructing ten DELETEs per write cost more than running them.
-_INDEX_DELETES = [_index_delete(table) for table in (*INDEX_TABLES.values(), compartment)]
-_INDEX_DELETE_IN_ONE = _INDEX_DELETES[-1].add_cte(
-    *(
-        statement.returning(literal_column("1")).cte(f"removed_{number}")
-        for number, statement in enumerate(_INDEX_DELETES[:-1])
-    )
-)
-# SQLite's, as text for its driver (store/sqlite_driver.py: no execution context each)
-_SQLITE_INDEX_DELETES = [
-    f'DELETE FROM "{table.name}" WHERE resource_type = ? AND resource_id = ?'
-    for table in (*INDEX_TABLES.values(), compartment)
-]
-
-# The current row's insert and update, built once too and given their values as parameters
-# (a statement built with its values per write is a new statement to SQLAlchemy each time:
-# constructing it and its cache key cost more than the round trip).
-_INSERT_CURRENT = insert(resource)
-_UPDATE_CURRENT = update(resource).where(
-    resource.c.resource_type == bindparam("key_type"),
-    resource.c.resource_id == bindparam("key_id"),
-)
-
-_NEW_TRANSACTION = (
-    insert(transaction_log)
-    .values(committed_at_us=bindparam("committed_at_us"))
-    .returning(transaction_log.c.tx_id)
-)
-_CURRENT = select(resource).where(
-    resource.c.resource_type == bindparam("key_type"),
-    resource.c.resource_id == bindparam("key_id"),
-)
-_CURRENT_LOCKED = _CURRENT.with_for_update()
+_INDEX_DELETE_IN_ONE = current_rows.INDEX_DELETE_IN_ONE
+_SQLITE_INDEX_DELETES = current_rows.SQLITE_INDEX_DELETES
+_INSERT_CURRENT = current_rows.INSERT_CURRENT
+_UPDATE_CURRENT = current_rows.UPDATE_CURRENT
+_NEW_TRANSACTION = current_rows.NEW_TRANSACTION
+_CURRENT = current_rows.CURRENT
+_CURRENT_LOCKED = current_rows.CURRENT_LOCKED
 _READS_CURRENT = {READS_CURRENT_ROWS: True}
-# The queued rows' columns, in the order of their tuples (IndexBuffer.add_rows)
-_CURRENT_COLUMNS = (
-    "resource_type", "resource_id", "patient_id", "shard_key", "version_id", "tx_id",
-    "last_updated_us", "deleted", "content",
-)  # fmt: skip
-# PostgreSQL runs an update's four statements on the driver, prepared (loop_statements):
-# through SQLAlchemy they cost a fifth of an update's server CPU (issue 24). SQLite keeps
+_CURRENT_COLUMNS = current_rows.CURRENT_COLUMNS  # the order of the queued rows' tuples
+# PostgreSQL runs these on the driver, prepared (loop_statements), and an update's others
+# as one statement (current_rows.replace_current): through SQLAlchemy they cost a fifth of
+# an update's server CPU, each round trip a tenth (issue 24). SQLite keeps
 # SQLAlchemy's (and sqlite_driver's) path.
 _DRIVER_NEW_TRANSACTION = DriverStatement(_NEW_TRANSACTION)
 _DRIVER_CURRENT_LOCKED = DriverStatement(_CURRENT_LOCKED)
-_DRIVER_UPDATE_CURRENT = DriverStatement(_UPDATE_CURRENT, _CURRENT_COLUMNS[2:])
 _DRIVER_INDEX_DELETE = DriverStatement(_INDEX_DELETE_IN_ONE)
 _SELECTED = tuple(str(column.key) for column in _CURRENT.selected_columns)
 _VERSION_COLUMNS = (*_CURRENT_COLUMNS, "method")
@@ -263,15 +216,19 @@ class VersionWriter:
         shard = min(patients) if patients and body is not None else None
         # a deletion stays on its patient's partition (store/layout.py)
         shard_key = min(patients) if patients else SHARDLESS
-        current: tuple[Any, ...] = (resource_type, resource_id, shard, shard_key)
-        current += (version_id, self.tx_id, last_updated, body is None, content)  # _CURRENT_COLUMNS
-        queued = previous is None and (self.bulk_creates or (new_id and self.queued_creates))
-        self._write_current(current, replace=previous is not None, queued=queued)
+        current: tuple[Any, ...] = (resource_type, resource_id, shard, shard_key, version_id)
+        rest = (last_updated, body is None, content)
+        if previous is not None and not is_sqlite(self.connection):
+            current += (self._replace(current, rest), *rest)  # _CURRENT_COLUMNS
+        else:
+            current += (self.tx_id, *rest)
+            queued = previous is None and (self.bulk_creates or (new_id and self.queued_creates))
+            self._write_current(current, replace=previous is not None, queued=queued)
+            if previous is not None:
+                self._remove_index(resource_type, resource_id)
         owner = (resource_type, resource_id)
         self.buffer.add_rows(resource_version, _VERSION_COLUMNS, owner, [(*current, method)])
         key = {"resource_type": resource_type, "resource_id": resource_id}
-        if previous is not None:
-            self._remove_index(resource_type, resource_id)
         if index is not None:
             self._write_index(key, index, shard, patients)
         if resource_type == "Patient":  # one person, one record (store/patient_identity.py)
@@ -307,8 +264,21 @@ class VersionWriter:
         index = extract_index_values(body)
         return json_codec.dump(body), index, patient_compartment_ids(body, index)
 
+    def _replace(self, key: tuple[Any, ...], rest: tuple[Any, ...]) -> int:
+        """PostgreSQL: the current row replaced and the index rows removed in one statement,
+        with the transaction's id taken by it if it has none yet (`current_rows`); the id.
+        `key`: the row's values up to `version_id`, `rest` those after `tx_id`."""
+        buffer = self.buffer
+        buffer.flush_current_rows()  # the row to update may still be queued
+        buffer.discard((key[0], key[1]))  # the index rows queued for it are stale
+        row = dict(zip(_CURRENT_COLUMNS, (*key, None, *rest), strict=True))
+        del row["tx_id"]
+        self._tx_id = current_rows.replace_current(self.connection, row, self._tx_id)
+        return self._tx_id
+
     def _write_current(self, current: tuple[Any, ...], *, replace: bool, queued: bool) -> None:
-        """The current row (values of `_CURRENT_COLUMNS`): queued, updated or inserted."""
+        """The current row (values of `_CURRENT_COLUMNS`): queued, inserted, or updated
+        (SQLite's; PostgreSQL's is `_replace`)."""
         if queued:
             self.buffer.add_rows(resource, _CURRENT_COLUMNS, current[:2], [current])
             return
@@ -317,10 +287,7 @@ class VersionWriter:
             self.buffer.flush_current_rows()  # the row to update may still be queued
             del values["resource_type"], values["resource_id"]
             where = {"key_type": current[0], "key_id": current[1]}
-            if is_sqlite(self.connection):
-                self.connection.execute(_UPDATE_CURRENT, {**values, **where})
-            else:
-                _DRIVER_UPDATE_CURRENT.run(self.connection, {**values, **where})
+            self.connection.execute(_UPDATE_CURRENT, {**values, **where})
         else:
             self.connection.execute(_INSERT_CURRENT, values)
 
