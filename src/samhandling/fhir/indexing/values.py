@@ -69,6 +69,13 @@ from samhandling.fhir.indexing.rows import (
     UriValue,
 )
 from samhandling.fhir.indexing.text import text_values
+from samhandling.fhir.indexing.vital_signs import RESOURCE_TYPE as VITAL_SIGNS_TYPE
+from samhandling.fhir.indexing.vital_signs import (
+    SHAPE_KEYS,
+    DirectParam,
+    direct_plan,
+    plain_shape,
+)
 from samhandling.fhir.search_parameters import (
     SearchParameter,
     SearchParameterRegistry,
@@ -147,6 +154,8 @@ class _TypePlan:
     by_key: dict[str, tuple[int, ...]]
     always: frozenset[int]
     component_codes: frozenset[str]  # codes whose rows composites reuse (memoised)
+    # the plain vital-signs shape's parameters, extracted directly (`vital_signs`)
+    direct: tuple[tuple[DirectParam, str | None], ...] | None = None
 
 
 _ALL_KINDS = (
@@ -168,7 +177,8 @@ class IndexExtractor:
     is evaluated for every resource — the reference implementation the fast path is tested
     against. With ``every_parameter=True`` the rows of derived parameters
     (``derived_parameters``: ``combo-*``, ``patient``), which the store does not write, are
-    extracted too: what every parameter's rows would be, for tests.
+    extracted too: what every parameter's rows would be, for tests. With ``narrow=False``
+    the plain vital-signs Observation (``vital_signs``) takes the generic path too.
     """
 
     def __init__(
@@ -177,10 +187,12 @@ class IndexExtractor:
         *,
         fast_path: bool = True,
         every_parameter: bool = False,
+        narrow: bool = True,
     ) -> None:
         self.registry = registry
         self.fast_path = fast_path
         self.every_parameter = every_parameter
+        self.narrow = narrow
         self._plans: dict[str, _TypePlan] = {}
         self._generation = registry.generation
         self._lock = threading.Lock()
@@ -191,6 +203,11 @@ class IndexExtractor:
         if not isinstance(resource_type, str) or resource_type not in self.registry.resource_types:
             raise ValueError(f"unknown resource type {resource_type!r}")
         plan = self._plan(resource_type)
+        if plan.direct is not None and plain_shape(resource):
+            found: list[Any] = []
+            for direct, code_system in plan.direct:
+                direct(code_system, resource, found)
+            return _resource_index(resource_type, found, text_values(resource))
         selected = set(plan.always)
         by_key = plan.by_key
         for key in resource:
@@ -198,7 +215,7 @@ class IndexExtractor:
             if hit:
                 selected.update(hit)
         memo: dict[tuple[Any, ...], tuple[Any, list[IndexValue]]] = {}
-        found: list[Any] = []
+        found = []
         root: list[Item] = [(resource, resource_type)]
         params = plan.params
         deferred: list[_ParamPlan] = []
@@ -252,12 +269,26 @@ class IndexExtractor:
             for key in keys or ():
                 by_key.setdefault(key, []).append(index)
         component_codes = frozenset(c.code for p in params for c in p.components)
-        return _TypePlan(
+        plan = _TypePlan(
             tuple(params),
             {k: tuple(v) for k, v in by_key.items()},
             frozenset(always),
             component_codes,
         )
+        if resource_type != VITAL_SIGNS_TYPE or not (self.narrow and self.fast_path):
+            return plan
+        if self.every_parameter:
+            return plan
+        return replace(plan, direct=self._direct_plan(plan))
+
+    def _direct_plan(self, plan: _TypePlan) -> tuple[tuple[DirectParam, str | None], ...] | None:
+        """The direct functions of the parameters the vital-signs shape's keys select, in
+        the plan's order, or None when the registry's parameters are not the official."""
+        selected = set(plan.always)
+        for key in SHAPE_KEYS:
+            selected.update(plan.by_key.get(key, ()))
+        chosen = [plan.params[index] for index in sorted(selected)]
+        return direct_plan([(p.parameter, p.code_system, p.identifiers_of) for p in chosen])
 
     def _compile_param(
         self, parameter: SearchParameter, resource_type: str
