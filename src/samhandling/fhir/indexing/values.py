@@ -204,10 +204,7 @@ class IndexExtractor:
             raise ValueError(f"unknown resource type {resource_type!r}")
         plan = self._plan(resource_type)
         if plan.direct is not None and plain_shape(resource):
-            found: list[Any] = []
-            for direct, code_system in plan.direct:
-                direct(code_system, resource, found)
-            return _resource_index(resource_type, found, text_values(resource))
+            return _direct_index(plan.direct, resource, resource_type)
         selected = set(plan.always)
         by_key = plan.by_key
         for key in resource:
@@ -398,6 +395,24 @@ def _resource_index(
         composites,
         texts,
     )
+
+
+def _direct_index(
+    direct: tuple[tuple[DirectParam, str | None], ...], resource: dict[str, Any], rtype: str
+) -> ResourceIndex:
+    """`_resource_index` of the direct functions' rows. Rows of two parameters are never
+    equal (their `param` differs), so repeats are dropped per parameter, and only where
+    one gave several rows: the same rows and order, without hashing every row."""
+    found: list[Any] = []
+    for function, code_system in direct:
+        start = len(found)
+        function(code_system, resource, found)
+        if len(found) - start > 1:
+            found[start:] = dict.fromkeys(found[start:])
+    buckets: dict[type, list[Any]] = {kind: [] for kind in _ALL_KINDS}
+    for row in found:
+        buckets[type(row)].append(row)
+    return ResourceIndex(rtype, *map(tuple, buckets.values()), text_values(resource))
 
 
 def _composite_rows(
