@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixtures.shared_data import shared_data_dir
+from samhandling.fhir.fhir_dates import parse_date
 from samhandling.fhir.indexing import vital_signs
 from samhandling.fhir.indexing.values import IndexExtractor, ResourceIndex
 from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
@@ -103,7 +105,20 @@ references = optional(
     type=st.just("Patient"),
 )
 components = optional(code=concepts, valueQuantity=quantities)
+utc_seconds = st.builds(
+    "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format,
+    st.sampled_from([0, 1, 999, 1000, 2024, 2026, 9998, 9999]),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+)
 dates = st.one_of(
+    utc_seconds,
+    utc_seconds.map(lambda text: text.replace("2", "\N{FULLWIDTH DIGIT TWO}")),
+    utc_seconds.map(lambda text: text.replace("Z", "+01:00")),
+    utc_seconds.map(lambda text: text.replace("T", " ")),
     st.sampled_from(
         [
             "2026-12-05T18:25:15Z",
@@ -149,6 +164,20 @@ vital_sign = optional(
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_generated_vital_signs_give_the_generic_rows(resource: dict[str, Any]) -> None:
     assert_narrow_equals_generic(resource)
+
+
+@given(st.one_of(utc_seconds, dates))
+@settings(max_examples=500, deadline=None)
+def test_a_utc_second_parses_as_fhir_dates_does(text: str) -> None:
+    low = vital_signs._utc_second(text)
+    try:
+        expected = parse_date(text)
+    except ValueError:
+        assert low is None
+        return
+    if low is not None:
+        assert (low, low + timedelta(seconds=1)) == (expected.low, expected.high)
+        assert low.tzinfo is expected.low.tzinfo
 
 
 @given(
