@@ -412,7 +412,13 @@ def _direct_index(
     buckets: dict[type, list[Any]] = {kind: [] for kind in _ALL_KINDS}
     for row in found:
         buckets[type(row)].append(row)
-    return ResourceIndex(rtype, *map(tuple, buckets.values()), text_values(resource))
+    tokens, strings, dates, numbers, quantities, references, uris, composites = map(
+        tuple, buckets.values()
+    )  # _ALL_KINDS's order
+    return ResourceIndex(
+        rtype, tokens, strings, dates, numbers, quantities, references, uris, composites,
+        text_values(resource),
+    )  # fmt: skip
 
 
 def _composite_rows(
