@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from itertools import product
 from typing import Any
@@ -63,6 +62,7 @@ from samhandling.fhir.indexing.rows import (
     NumberValue,
     QuantityValue,
     ReferenceValue,
+    ResourceIndex,
     StringValue,
     TextValue,
     TokenValue,
@@ -73,6 +73,7 @@ from samhandling.fhir.indexing.vital_signs import RESOURCE_TYPE as VITAL_SIGNS_T
 from samhandling.fhir.indexing.vital_signs import (
     SHAPE_KEYS,
     DirectParam,
+    direct_index,
     direct_plan,
     plain_shape,
 )
@@ -99,33 +100,6 @@ __all__ = [
 ]
 
 NOT_INDEXED = frozenset({"_id", "_lastUpdated"})  # written by the store itself
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceIndex:
-    """All index rows of one resource, by kind."""
-
-    resource_type: str
-    tokens: tuple[TokenValue, ...] = ()
-    strings: tuple[StringValue, ...] = ()
-    dates: tuple[DateValue, ...] = ()
-    numbers: tuple[NumberValue, ...] = ()
-    quantities: tuple[QuantityValue, ...] = ()
-    references: tuple[ReferenceValue, ...] = ()
-    uris: tuple[UriValue, ...] = ()
-    composites: tuple[CompositeValue, ...] = ()
-    texts: tuple[TextValue, ...] = ()  # full text (text.py), not part of rows()
-
-    def rows(self) -> Iterator[IndexValue | CompositeValue]:
-        """Every row, tokens first and composites last."""
-        for group in (self.tokens, self.strings, self.dates, self.numbers):
-            yield from group
-        for other in (self.quantities, self.references, self.uris, self.composites):
-            yield from other
-
-    def params(self) -> frozenset[str]:
-        """Codes (incl. ``:of-type``/``:identifier`` forms) that have at least one row."""
-        return frozenset(row.param for row in self.rows())
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +178,7 @@ class IndexExtractor:
             raise ValueError(f"unknown resource type {resource_type!r}")
         plan = self._plan(resource_type)
         if plan.direct is not None and plain_shape(resource):
-            return _direct_index(plan.direct, resource, resource_type)
+            return direct_index(plan.direct, resource, resource_type)
         selected = set(plan.always)
         by_key = plan.by_key
         for key in resource:
@@ -395,30 +369,6 @@ def _resource_index(
         composites,
         texts,
     )
-
-
-def _direct_index(
-    direct: tuple[tuple[DirectParam, str | None], ...], resource: dict[str, Any], rtype: str
-) -> ResourceIndex:
-    """`_resource_index` of the direct functions' rows. Rows of two parameters are never
-    equal (their `param` differs), so repeats are dropped per parameter, and only where
-    one gave several rows: the same rows and order, without hashing every row."""
-    found: list[Any] = []
-    for function, code_system in direct:
-        start = len(found)
-        function(code_system, resource, found)
-        if len(found) - start > 1:
-            found[start:] = dict.fromkeys(found[start:])
-    buckets: dict[type, list[Any]] = {kind: [] for kind in _ALL_KINDS}
-    for row in found:
-        buckets[type(row)].append(row)
-    tokens, strings, dates, numbers, quantities, references, uris, composites = map(
-        tuple, buckets.values()
-    )  # _ALL_KINDS's order
-    return ResourceIndex(
-        rtype, tokens, strings, dates, numbers, quantities, references, uris, composites,
-        text_values(resource),
-    )  # fmt: skip
 
 
 def _composite_rows(

@@ -40,13 +40,18 @@ from samhandling.fhir.indexing.convert import (
 from samhandling.fhir.indexing.rows import (
     CompositeValue,
     DateValue,
+    NumberValue,
     QuantityValue,
+    ReferenceValue,
+    ResourceIndex,
+    StringValue,
     TokenValue,
     UriValue,
 )
+from samhandling.fhir.indexing.text import text_values
 from samhandling.fhir.search_parameters import SearchParameter, SearchParameterRegistry
 
-__all__ = ["DirectParam", "direct_plan", "plain_shape"]
+__all__ = ["DirectParam", "direct_index", "direct_plan", "plain_shape"]
 
 Rows = list[Any]
 # (the plan's code system of the parameter, the resource, the rows to append to)
@@ -214,6 +219,43 @@ def _composite(param: str, element: dict[str, Any], params: tuple[str, str], out
         return
     for code in dict.fromkeys(codes) if len(codes) > 1 else codes:
         out.append(CompositeValue(param, (code, value)))
+
+
+def direct_index(
+    direct: tuple[tuple[DirectParam, str | None], ...], resource: dict[str, Any], rtype: str
+) -> ResourceIndex:
+    """`values._resource_index` of the direct functions' rows. Rows of two parameters are
+    never equal (their `param` differs), so repeats are dropped per parameter, and only
+    where one gave several rows: the same rows and order, without hashing every row."""
+    found: list[Any] = []
+    for function, code_system in direct:
+        start = len(found)
+        function(code_system, resource, found)
+        if len(found) - start > 1:
+            found[start:] = dict.fromkeys(found[start:])
+    buckets: dict[type, list[Any]] = {kind: [] for kind in _KINDS}
+    for row in found:
+        buckets[type(row)].append(row)
+    tokens, strings, dates, numbers, quantities, references, uris, composites = map(
+        tuple, buckets.values()
+    )  # _KINDS's order
+    return ResourceIndex(
+        rtype, tokens, strings, dates, numbers, quantities, references, uris, composites,
+        text_values(resource),
+    )  # fmt: skip
+
+
+# ResourceIndex's fields' kinds, in its order
+_KINDS = (
+    TokenValue,
+    StringValue,
+    DateValue,
+    NumberValue,
+    QuantityValue,
+    ReferenceValue,
+    UriValue,
+    CompositeValue,
+)
 
 
 # --- rows remembered across resources ------------------------------------------------------
