@@ -6,6 +6,7 @@ tables by that string. Rows are frozen, hashable and compare by value.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +18,7 @@ __all__ = [
     "NumberValue",
     "QuantityValue",
     "ReferenceValue",
+    "ResourceIndex",
     "StringValue",
     "TextValue",
     "TokenValue",
@@ -128,3 +130,30 @@ class CompositeValue:
 
     param: str
     components: tuple[IndexValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceIndex:
+    """All index rows of one resource, by kind."""
+
+    resource_type: str
+    tokens: tuple[TokenValue, ...] = ()
+    strings: tuple[StringValue, ...] = ()
+    dates: tuple[DateValue, ...] = ()
+    numbers: tuple[NumberValue, ...] = ()
+    quantities: tuple[QuantityValue, ...] = ()
+    references: tuple[ReferenceValue, ...] = ()
+    uris: tuple[UriValue, ...] = ()
+    composites: tuple[CompositeValue, ...] = ()
+    texts: tuple[TextValue, ...] = ()  # full text (text.py), not part of rows()
+
+    def rows(self) -> Iterator[IndexValue | CompositeValue]:
+        """Every row, tokens first and composites last."""
+        for group in (self.tokens, self.strings, self.dates, self.numbers):
+            yield from group
+        for other in (self.quantities, self.references, self.uris, self.composites):
+            yield from other
+
+    def params(self) -> frozenset[str]:
+        """Codes (incl. ``:of-type``/``:identifier`` forms) that have at least one row."""
+        return frozenset(row.param for row in self.rows())

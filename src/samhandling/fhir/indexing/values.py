@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from itertools import product
 from typing import Any
@@ -63,12 +62,21 @@ from samhandling.fhir.indexing.rows import (
     NumberValue,
     QuantityValue,
     ReferenceValue,
+    ResourceIndex,
     StringValue,
     TextValue,
     TokenValue,
     UriValue,
 )
 from samhandling.fhir.indexing.text import text_values
+from samhandling.fhir.indexing.vital_signs import RESOURCE_TYPE as VITAL_SIGNS_TYPE
+from samhandling.fhir.indexing.vital_signs import (
+    SHAPE_KEYS,
+    DirectParam,
+    direct_index,
+    direct_plan,
+    plain_shape,
+)
 from samhandling.fhir.search_parameters import (
     SearchParameter,
     SearchParameterRegistry,
@@ -92,33 +100,6 @@ __all__ = [
 ]
 
 NOT_INDEXED = frozenset({"_id", "_lastUpdated"})  # written by the store itself
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceIndex:
-    """All index rows of one resource, by kind."""
-
-    resource_type: str
-    tokens: tuple[TokenValue, ...] = ()
-    strings: tuple[StringValue, ...] = ()
-    dates: tuple[DateValue, ...] = ()
-    numbers: tuple[NumberValue, ...] = ()
-    quantities: tuple[QuantityValue, ...] = ()
-    references: tuple[ReferenceValue, ...] = ()
-    uris: tuple[UriValue, ...] = ()
-    composites: tuple[CompositeValue, ...] = ()
-    texts: tuple[TextValue, ...] = ()  # full text (text.py), not part of rows()
-
-    def rows(self) -> Iterator[IndexValue | CompositeValue]:
-        """Every row, tokens first and composites last."""
-        for group in (self.tokens, self.strings, self.dates, self.numbers):
-            yield from group
-        for other in (self.quantities, self.references, self.uris, self.composites):
-            yield from other
-
-    def params(self) -> frozenset[str]:
-        """Codes (incl. ``:of-type``/``:identifier`` forms) that have at least one row."""
-        return frozenset(row.param for row in self.rows())
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +128,8 @@ class _TypePlan:
     by_key: dict[str, tuple[int, ...]]
     always: frozenset[int]
     component_codes: frozenset[str]  # codes whose rows composites reuse (memoised)
+    # the plain vital-signs shape's parameters, extracted directly (`vital_signs`)
+    direct: tuple[tuple[DirectParam, str | None], ...] | None = None
 
 
 _ALL_KINDS = (
@@ -168,7 +151,8 @@ class IndexExtractor:
     is evaluated for every resource — the reference implementation the fast path is tested
     against. With ``every_parameter=True`` the rows of derived parameters
     (``derived_parameters``: ``combo-*``, ``patient``), which the store does not write, are
-    extracted too: what every parameter's rows would be, for tests.
+    extracted too: what every parameter's rows would be, for tests. With ``narrow=False``
+    the plain vital-signs Observation (``vital_signs``) takes the generic path too.
     """
 
     def __init__(
@@ -177,10 +161,12 @@ class IndexExtractor:
         *,
         fast_path: bool = True,
         every_parameter: bool = False,
+        narrow: bool = True,
     ) -> None:
         self.registry = registry
         self.fast_path = fast_path
         self.every_parameter = every_parameter
+        self.narrow = narrow
         self._plans: dict[str, _TypePlan] = {}
         self._generation = registry.generation
         self._lock = threading.Lock()
@@ -191,6 +177,8 @@ class IndexExtractor:
         if not isinstance(resource_type, str) or resource_type not in self.registry.resource_types:
             raise ValueError(f"unknown resource type {resource_type!r}")
         plan = self._plan(resource_type)
+        if plan.direct is not None and plain_shape(resource):
+            return direct_index(plan.direct, resource, resource_type)
         selected = set(plan.always)
         by_key = plan.by_key
         for key in resource:
@@ -198,7 +186,7 @@ class IndexExtractor:
             if hit:
                 selected.update(hit)
         memo: dict[tuple[Any, ...], tuple[Any, list[IndexValue]]] = {}
-        found: list[Any] = []
+        found = []
         root: list[Item] = [(resource, resource_type)]
         params = plan.params
         deferred: list[_ParamPlan] = []
@@ -252,12 +240,26 @@ class IndexExtractor:
             for key in keys or ():
                 by_key.setdefault(key, []).append(index)
         component_codes = frozenset(c.code for p in params for c in p.components)
-        return _TypePlan(
+        plan = _TypePlan(
             tuple(params),
             {k: tuple(v) for k, v in by_key.items()},
             frozenset(always),
             component_codes,
         )
+        if resource_type != VITAL_SIGNS_TYPE or not (self.narrow and self.fast_path):
+            return plan
+        if self.every_parameter:
+            return plan
+        return replace(plan, direct=self._direct_plan(plan))
+
+    def _direct_plan(self, plan: _TypePlan) -> tuple[tuple[DirectParam, str | None], ...] | None:
+        """The direct functions of the parameters the vital-signs shape's keys select, in
+        the plan's order, or None when the registry's parameters are not the official."""
+        selected = set(plan.always)
+        for key in SHAPE_KEYS:
+            selected.update(plan.by_key.get(key, ()))
+        chosen = [plan.params[index] for index in sorted(selected)]
+        return direct_plan([(p.parameter, p.code_system, p.identifiers_of) for p in chosen])
 
     def _compile_param(
         self, parameter: SearchParameter, resource_type: str
