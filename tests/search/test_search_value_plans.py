@@ -1,0 +1,73 @@
+"""A search's statements are planned for their values, without a statement of their own.
+
+psycopg prepares a statement it has run `prepare_threshold` times on a connection, and a
+prepared statement may get a generic plan that ignores the values (search/plans.py). While
+a search runs nothing is prepared or sent prepared, so every statement is planned for its
+values; the connection's threshold is given back afterwards, also when the search fails.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import pytest
+from searchkit import BASE, SearchStore
+from sqlalchemy import Connection, Engine, text
+
+from samhandling.fhir.outcome import FhirError
+from samhandling.interactions import search
+from samhandling.store.database import is_sqlite, read_connection
+
+QUERIES = ("patient=Patient/p1&code=http://loinc.org|8480-6", "subject=Patient/p2")
+
+
+def _load(store: SearchStore) -> None:
+    store.put({"resourceType": "Patient", "id": "p1"}, {"resourceType": "Patient", "id": "p2"})
+    store.put(
+        *(
+            {
+                "resourceType": "Observation",
+                "id": f"o{i}",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "subject": {"reference": f"Patient/p{1 + i % 2}"},
+            }
+            for i in range(6)
+        )
+    )
+
+
+def _prepared(connection: Connection) -> list[str]:
+    rows = connection.execute(text("SELECT statement FROM pg_prepared_statements"))
+    return [row[0] for row in rows]
+
+
+def test_search_statements_are_never_prepared(store: SearchStore, engine: Engine) -> None:
+    if is_sqlite(engine):
+        pytest.skip("psycopg's prepared statements are PostgreSQL's")
+    _load(store)
+    with read_connection(engine) as connection:
+        driver = connection.connection.dbapi_connection
+        threshold = driver.prepare_threshold  # type: ignore[union-attr]
+        assert threshold is not None
+        before = set(_prepared(connection))
+        for _ in range(threshold + 3):  # well past the point where psycopg prepares
+            for query in QUERIES:
+                bundle = search.search(connection, "Observation", parse_qsl(query), BASE)
+                assert bundle["total"] == 3
+        assert driver.prepare_threshold == threshold  # type: ignore[union-attr]
+        assert set(_prepared(connection)) == before
+        # the control: the same statement outside a search is prepared as usual
+        for _ in range(threshold + 1):
+            found = text("SELECT count(*) FROM resource WHERE resource_id = :i")
+            connection.execute(found, {"i": "o1"})
+        assert len(set(_prepared(connection)) - before) == 1
+
+
+def test_the_threshold_comes_back_when_a_search_fails(store: SearchStore, engine: Engine) -> None:
+    with read_connection(engine) as connection:
+        driver = connection.connection.dbapi_connection
+        before = getattr(driver, "prepare_threshold", None)
+        with pytest.raises(FhirError):
+            search.search(connection, "Observation", [("nonsense-parameter", "x")], BASE)
+        assert getattr(driver, "prepare_threshold", None) == before
