@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from searchkit import SearchStore
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 
 from samhandling.search import paging, visibility
 from samhandling.search.restriction import SearchRestriction
+from samhandling.store.database import is_sqlite
+from samhandling.store.reader import driver_rows
 from samhandling.store.records import StoredVersion
 
 NATIONAL_ID = "urn:oid:2.16.578.1.12.4.1.4.1"
@@ -47,17 +49,26 @@ class Judged:
 @contextmanager
 def search_statements(store: SearchStore, marker: str = "index_reference") -> Iterator[list[str]]:
     """The statements run meanwhile that select matches (from the reference index), or
-    other statements naming `marker`."""
+    other statements naming `marker`: SQLAlchemy's, and those the page reads run on the
+    driver's cursor (`store.reader.driver_rows`, which SQLAlchemy's events do not see)."""
     seen: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if marker in statement:
             seen.append(statement)
 
+    def noted_rows(connection: Connection, sql: str, params: Any) -> list[Any]:
+        if connection.get_execution_options().get("write") or is_sqlite(connection):
+            return driver_rows(connection, sql, params)  # SQLAlchemy's events see it
+        note(connection, None, sql)
+        return driver_rows(connection, sql, params)
+
     event.listen(store.engine, "before_cursor_execute", note)
+    visibility.driver_rows = noted_rows  # type: ignore[assignment]
     try:
         yield seen
     finally:
+        visibility.driver_rows = driver_rows
         event.remove(store.engine, "before_cursor_execute", note)
 
 

@@ -25,9 +25,10 @@ from samhandling.search.elements import shape
 from samhandling.search.includes import included
 from samhandling.search.keyset import keyset_eligible, keyset_page
 from samhandling.search.model import SearchQuery
+from samhandling.search.plans import values_planned
 from samhandling.search.query import parse_search
 from samhandling.search.restriction import UNRESTRICTED, SearchRestriction
-from samhandling.search.sql import SearchSql, custom_plans
+from samhandling.search.sql import SearchSql
 from samhandling.search.visibility import allowed_keys, visible_versions
 from samhandling.store.records import StoredVersion
 
@@ -102,8 +103,18 @@ def _run(
     url: str,
     restriction: SearchRestriction,
 ) -> dict[str, Any]:
+    with values_planned(connection):
+        return _planned(connection, query, items, url, restriction)
+
+
+def _planned(
+    connection: Connection,
+    query: SearchQuery,
+    items: list[tuple[str, str]],
+    url: str,
+    restriction: SearchRestriction,
+) -> dict[str, Any]:
     builder = SearchSql(connection, restriction, base_url=query.base_url)
-    custom_plans(connection)
     if query.summary == "count" or (query.count == 0 and query.explicit_count):
         total = paging.count_matches(connection, builder, query)
         return _bundle(url, items, query, [], None, total, query.ignored)

@@ -138,7 +138,7 @@ def _collect(
         size = max(MIN_BATCH, (wanted - len(scan.found)) * 5 // 4) if hidden else wanted
         limit, probing, probe = max(size, probe), probe > 0, 0
         stmt = builder.ordered(query, after=cursor, backwards=backwards).limit(limit)
-        rows: list[Key] = [(row[0], row[1]) for row in connection.execute(stmt)]
+        rows: list[Key] = [(t, i) for t, i in connection.execute(stmt).all()]
         scan.fetched += len(rows)
         if not hidden:
             return _Scan(rows, exhausted=len(rows) < size)

@@ -40,6 +40,7 @@ from samhandling.search.reference_values import reference
 from samhandling.search.restriction import UNRESTRICTED, SearchRestriction
 from samhandling.search.sorting import DEFAULT_SORT, order_by
 from samhandling.search.token_terminology import TERMINOLOGY_MODIFIERS
+from samhandling.search.value_conditions import value_match
 from samhandling.search.visibility import visible_target_ids
 from samhandling.store.database import is_sqlite
 from samhandling.store.schema import INDEX_TABLES, compartment, resource
@@ -295,7 +296,8 @@ class SearchSql:
         if criterion.modifier == "missing":
             return table, rows, true()
         matcher = self._matcher(kind, criterion)
-        return table, rows, or_(*(matcher(table.c, v) for v in criterion.values))
+        make = lambda: or_(*(matcher(table.c, v) for v in criterion.values))  # noqa: E731
+        return table, rows, value_match(table, kind, criterion, self.base_url, make)
 
     def _param_rows(
         self, table: Any, type_expr: Any, code: str, suffix: str = "", *, probe: bool = False

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.restriction import SearchRestriction
 from samhandling.store.database import is_sqlite
+from samhandling.store.reader import driver_rows
 from samhandling.store.records import StoredVersion
 from samhandling.store.schema import compartment, resource
 
@@ -124,8 +125,7 @@ def read_current_versions(
     else:
         statement = _postgres_current(len(by_type))
         params = tuple(p for t, ids in by_type.items() for p in (t, ids))
-    rows = connection.exec_driver_sql(statement, params)
-    versions = (_stored_version(row) for row in rows)
+    versions = (_stored_version(row) for row in driver_rows(connection, statement, params))
     return {(v.resource_type, v.resource_id): v for v in versions}
 
 
