@@ -60,6 +60,13 @@ class PreparedRead:
 
     async def row(self, connection: Any, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The row the statement finds with `params` (and the values it carries itself)."""
+        try:
+            return await self._row(connection, params)
+        except errors.InvalidSqlStatementName:
+            connection.prepared.clear()  # see `execute_prepared`
+            return await self._row(connection, params)
+
+    async def _row(self, connection: Any, params: Mapping[str, Any]) -> dict[str, Any] | None:
         pgconn = connection.pgconn
         if self.sql not in connection.prepared:
             pgconn.send_prepare(self.name, self.sql)
@@ -162,7 +169,20 @@ async def execute_prepared(connection: Any, sql: str, params: Sequence[Any]) -> 
     time it meets that text (the audit journal's inserts: a few shapes, one per batch
     size); its result. Values go as text, bytes as binary (a bytea's as it is): the
     statement's casts and target columns give their types, so the one prepared form
-    takes any value of them."""
+    takes any value of them.
+
+    psycopg deallocates every prepared statement of the connection, ours too, when it
+    drops its own (`DEALLOCATE ALL`, e.g. after the ROLLBACK the journal sends when
+    another appender came in between): a statement found missing is prepared again and
+    sent once more (its Bind failed: nothing ran; the connection is in autocommit)."""
+    try:
+        return await _execute_prepared(connection, sql, params)
+    except errors.InvalidSqlStatementName:
+        connection.prepared.clear()
+        return await _execute_prepared(connection, sql, params)
+
+
+async def _execute_prepared(connection: Any, sql: str, params: Sequence[Any]) -> Any:
     pgconn = connection.pgconn
     name = connection.prepared.get(sql)
     if name is None:
@@ -178,7 +198,20 @@ async def execute_prepared(connection: Any, sql: str, params: Sequence[Any]) -> 
 
 async def result_of(connection: Any) -> Any:
     """The last result of the statement just sent on `connection` (a `PGresult`), once
-    the server has answered it all; raises the error the server answered instead."""
+    the server has answered it all; raises the error the server answered instead. The
+    connection's `SocketWatch` (a `store.loop_pool` connection's) is stopped when it
+    raises: after a fatal error libpq may have closed the socket, whose number must not
+    stay registered with the loop."""
+    watch: SocketWatch | None = getattr(connection, "watch", None)
+    try:
+        return await _answer(connection, watch)
+    except BaseException:
+        if watch is not None:
+            watch.stop()
+        raise
+
+
+async def _answer(connection: Any, watch: SocketWatch | None) -> Any:
     pgconn = connection.pgconn
     loop = asyncio.get_running_loop()
     while pgconn.flush():  # the socket's buffer was full: wait until it can take the rest
@@ -198,23 +231,11 @@ async def result_of(connection: Any) -> Any:
             if result is None:
                 return _checked(connection, results)
             results.append(result)
-        await _readable(connection, loop, pgconn.socket)
+        if watch is None:
+            await _ready(loop, pgconn.socket)
+        else:
+            await watch.readable(loop, pgconn.socket)
     return _checked(connection, results)
-
-
-async def _readable(connection: Any, loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    """Until the connection's socket can be read: through its `SocketWatch` when it has
-    one (a `store.loop_pool` connection), which is stopped whenever a wait fails (libpq
-    may have closed the socket)."""
-    watch: SocketWatch | None = getattr(connection, "watch", None)
-    if watch is None:
-        await _ready(loop, fd)
-        return
-    try:
-        await watch.readable(loop, fd)
-    except BaseException:
-        watch.stop()
-        raise
 
 
 def _checked(connection: Any, results: list[Any]) -> Any:
