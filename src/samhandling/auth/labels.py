@@ -41,6 +41,9 @@ class Labels:
     very_restricted: bool = False
 
 
+NO_LABELS = Labels()  # frozen: one for every resource without labels (most of them)
+
+
 def _codings(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
     meta = resource.get("meta")
     for coding in (meta.get("security") if isinstance(meta, dict) else None) or []:
@@ -57,7 +60,7 @@ def _codings(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
 def labels_of(resource: dict[str, Any] | None) -> Labels:
     """The access meaning of a resource's security labels (no labels → all False)."""
     if not resource:
-        return Labels()
+        return NO_LABELS
     flags: dict[str, bool] = {}
     for system, code in _codings(resource):
         if system == V3_ACT_CODE and code == "NOPAT":
@@ -66,7 +69,7 @@ def labels_of(resource: dict[str, Any] | None) -> Labels:
             flags["restricted" if code == "R" else "very_restricted"] = True
         elif system in _NO_9603_SYSTEMS:
             _norwegian(code, flags)
-    return Labels(**flags)
+    return Labels(**flags) if flags else NO_LABELS
 
 
 def _norwegian(code: str, flags: dict[str, bool]) -> None:

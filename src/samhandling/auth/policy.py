@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from samhandling.auth.access_rules import (
     AccessRequest,
@@ -138,8 +138,10 @@ def deny(reason: str, rule: str) -> Decision:
     return Decision("deny", reason, rule)
 
 
-@dataclass(frozen=True)
-class _Request:
+class _Request(NamedTuple):
+    """One request as the rules judge it: a tuple, made twice for every read by id (a
+    frozen dataclass's fields are set one `object.__setattr__` at a time)."""
+
     principal: Principal
     interaction: str
     resource_type: str
@@ -151,11 +153,15 @@ class _Request:
 
     @property
     def reads(self) -> bool:
-        return bool(set(self.permissions) & {"r", "s"}) or not self.permissions
+        # one-letter tests on a short string: no sets built on every decision (a read by
+        # id asks this of two decisions, several times each)
+        p = self.permissions
+        return "r" in p or "s" in p or not p
 
     @property
     def writes(self) -> bool:
-        return bool(set(self.permissions) & {"c", "u", "d"})
+        p = self.permissions
+        return "c" in p or "u" in p or "d" in p
 
 
 def decide(

@@ -9,8 +9,8 @@ runs, in the event loop or in a worker thread (the context is copied into both).
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from collections.abc import MutableMapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
@@ -36,7 +36,17 @@ def request_id_from(header: str | None) -> str:
     """The client's request id when it is a plain token of at most 64 characters, else new."""
     if header and _INCOMING_ID.fullmatch(header):
         return header
-    return uuid.uuid4().hex
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """A new request id: as `uuid.uuid4().hex` (32 hex digits, version 4, RFC 9562
+    variant), made without the `UUID` object, whose checks cost most of the ~3 µs a
+    request spent on it."""
+    value = bytearray(os.urandom(16))
+    value[6] = value[6] & 0x0F | 0x40  # the version
+    value[8] = value[8] & 0x3F | 0x80  # the variant
+    return value.hex()
 
 
 def begin_request(request_id: str) -> Token[RequestLog | None]:
