@@ -6,16 +6,13 @@ the key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from alembic import command
 from sqlalchemy import Connection, Engine, inspect, text
 
-from fixtures.databases import create_postgres_database, drop_postgres_database
 from samhandling.interactions import crud
 from samhandling.interactions.search import search
-from samhandling.store.database import is_sqlite, make_engine, read_connection, write_connection
+from samhandling.store.database import is_sqlite, read_connection, write_connection
 from samhandling.store.layout import PATIENT_PARTITIONED, is_partitioned
 from samhandling.store.schema import INDEX_TABLES
 from samhandling.store.schema_migrations import alembic_config, upgrade
@@ -23,18 +20,6 @@ from samhandling.store.version_writer import VersionWriter
 
 TABLES = sorted(table.name for table in INDEX_TABLES.values())
 DELETE = "DELETE FROM {table} WHERE resource_type = 'Observation' AND resource_id = 'o1'"
-
-
-@pytest.fixture
-def partitioned(postgres_database_url: str) -> Iterator[Engine]:
-    url = create_postgres_database("samhandling_rowid")
-    engine = make_engine(url)
-    try:
-        upgrade(engine, layout=PATIENT_PARTITIONED)
-        yield engine
-    finally:
-        engine.dispose()
-        drop_postgres_database(url)
 
 
 def _keys(engine: Engine, table: str) -> tuple[list[str], list[str]]:

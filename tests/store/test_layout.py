@@ -4,36 +4,21 @@ partitions, and a merge moves the re-pointed resources' rows to the target's par
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from fixtures.databases import create_postgres_database, drop_postgres_database
 from samhandling.interactions import crud
 from samhandling.services.identity.merge import execute_merge, plan_merge
 from samhandling.services.identity.merge_input import MergeRequest
-from samhandling.store.database import make_engine, read_connection, write_connection
-from samhandling.store.layout import PARTITION_KEYS, PARTITIONS, PATIENT_PARTITIONED, unpartition
+from samhandling.store.database import read_connection, write_connection
+from samhandling.store.layout import PARTITION_KEYS, PARTITIONS, unpartition
 from samhandling.store.reader import read_current, read_version
-from samhandling.store.schema_migrations import upgrade
 from samhandling.store.version_writer import VersionWriter
 
 PATIENTS = [f"pasient-{n}" for n in range(8)]
-
-
-@pytest.fixture
-def partitioned(postgres_database_url: str) -> Iterator[Engine]:
-    url = create_postgres_database("samhandling_layout")
-    engine = make_engine(url)
-    try:
-        upgrade(engine, layout=PATIENT_PARTITIONED)
-        yield engine
-    finally:
-        engine.dispose()
-        drop_postgres_database(url)
 
 
 def _observation(patient_id: str, code: str = "puls") -> dict[str, Any]:

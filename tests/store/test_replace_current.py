@@ -6,7 +6,6 @@ writes per transaction); a transaction keeps one id for all its writes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -15,15 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, select, text
 
-from fixtures.databases import create_postgres_database, drop_postgres_database
 from samhandling.fhir.instants import now_us
 from samhandling.interactions import crud
 from samhandling.store import current_rows, version_writer
-from samhandling.store.database import make_engine, read_connection, write_connection
-from samhandling.store.layout import PATIENT_PARTITIONED
+from samhandling.store.database import read_connection, write_connection
 from samhandling.store.loop_statements import DriverStatement
 from samhandling.store.schema import INDEX_TABLES, compartment, outbox, resource, resource_version
-from samhandling.store.schema_migrations import upgrade
 from samhandling.store.version_writer import VersionWriter
 
 TABLES = (resource, resource_version, outbox, compartment, *INDEX_TABLES.values())
@@ -51,18 +47,6 @@ def postgres(engine: Engine) -> Engine:
     if engine.dialect.name == "sqlite":
         pytest.skip("SQLite keeps a statement per table (in the process: no round trips)")
     return engine
-
-
-@pytest.fixture
-def partitioned(postgres_database_url: str) -> Iterator[Engine]:
-    url = create_postgres_database("samhandling_replace")
-    engine = make_engine(url)
-    try:
-        upgrade(engine, layout=PATIENT_PARTITIONED)
-        yield engine
-    finally:
-        engine.dispose()
-        drop_postgres_database(url)
 
 
 def _observation(rid: str, code: str = "8867-4", patient: str = "p1") -> dict[str, Any]:
