@@ -157,3 +157,17 @@ class ResourceIndex:
     def params(self) -> frozenset[str]:
         """Codes (incl. ``:of-type``/``:identifier`` forms) that have at least one row."""
         return frozenset(row.param for row in self.rows())
+
+
+# The kinds of index row in the order of ResourceIndex's fields (a resource's rows are
+# bucketed by kind in this order: `values._resource_index`, `vital_signs.direct_index`)
+ROW_KINDS = (
+    TokenValue,
+    StringValue,
+    DateValue,
+    NumberValue,
+    QuantityValue,
+    ReferenceValue,
+    UriValue,
+    CompositeValue,
+)

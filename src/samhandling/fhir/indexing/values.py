@@ -56,6 +56,7 @@ from samhandling.fhir.indexing.convert import convert
 from samhandling.fhir.indexing.fhirpath import compile_fhirpath, split_union
 from samhandling.fhir.indexing.paths import Accessor, Item, Unsupported, compile_expression
 from samhandling.fhir.indexing.rows import (
+    ROW_KINDS,
     CompositeValue,
     DateValue,
     IndexValue,
@@ -130,18 +131,6 @@ class _TypePlan:
     component_codes: frozenset[str]  # codes whose rows composites reuse (memoised)
     # the plain vital-signs shape's parameters, extracted directly (`vital_signs`)
     direct: tuple[tuple[DirectParam, str | None], ...] | None = None
-
-
-_ALL_KINDS = (
-    TokenValue,
-    StringValue,
-    DateValue,
-    NumberValue,
-    QuantityValue,
-    ReferenceValue,
-    UriValue,
-    CompositeValue,
-)
 
 
 class IndexExtractor:
@@ -351,12 +340,12 @@ def _param_rows(
 def _resource_index(
     resource_type: str, rows: list[Any], texts: tuple[TextValue, ...]
 ) -> ResourceIndex:
-    buckets: dict[type, list[Any]] = {kind: [] for kind in _ALL_KINDS}
+    buckets: dict[type, list[Any]] = {kind: [] for kind in ROW_KINDS}
     for row in rows:
         buckets[type(row)].append(row)
     tokens, strings, dates, numbers, quantities, references, uris, composites = (
         tuple(dict.fromkeys(b) if len(b) > 1 else b) for b in buckets.values()
-    )  # _ALL_KINDS's order
+    )  # ROW_KINDS's order
     return ResourceIndex(
         resource_type,
         tokens,

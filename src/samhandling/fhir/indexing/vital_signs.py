@@ -38,13 +38,11 @@ from samhandling.fhir.indexing.convert import (
     _reference_value,
 )
 from samhandling.fhir.indexing.rows import (
+    ROW_KINDS,
     CompositeValue,
     DateValue,
-    NumberValue,
     QuantityValue,
-    ReferenceValue,
     ResourceIndex,
-    StringValue,
     TokenValue,
     UriValue,
 )
@@ -233,29 +231,16 @@ def direct_index(
         function(code_system, resource, found)
         if len(found) - start > 1:
             found[start:] = dict.fromkeys(found[start:])
-    buckets: dict[type, list[Any]] = {kind: [] for kind in _KINDS}
+    buckets: dict[type, list[Any]] = {kind: [] for kind in ROW_KINDS}
     for row in found:
         buckets[type(row)].append(row)
     tokens, strings, dates, numbers, quantities, references, uris, composites = map(
         tuple, buckets.values()
-    )  # _KINDS's order
+    )  # ROW_KINDS's order
     return ResourceIndex(
         rtype, tokens, strings, dates, numbers, quantities, references, uris, composites,
         text_values(resource),
     )  # fmt: skip
-
-
-# ResourceIndex's fields' kinds, in its order
-_KINDS = (
-    TokenValue,
-    StringValue,
-    DateValue,
-    NumberValue,
-    QuantityValue,
-    ReferenceValue,
-    UriValue,
-    CompositeValue,
-)
 
 
 # --- rows remembered across resources ------------------------------------------------------
