@@ -85,7 +85,8 @@ def plan_for_the_patient(connection: Connection) -> None:
     psycopg prepares a statement after five executions and PostgreSQL may then switch to a
     generic plan that does not know the patient: for `code_series` it drove from every
     patient's results of the code (1.7 s instead of 0.4 ms at 11,000 patients with lab
-    histories, bench/RESULTS.md). As `search.sql.custom_plans` does for searches."""
+    histories, bench/RESULTS.md). As `search.sql.custom_plans` does for conditional
+    criteria (searches keep their statements unprepared instead: `search/plans.py`)."""
     if not is_sqlite(connection):
         connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
