@@ -175,7 +175,7 @@ class IndexExtractor:
             if hit:
                 selected.update(hit)
         memo: dict[tuple[Any, ...], tuple[Any, list[IndexValue]]] = {}
-        found = []
+        found: list[Any] = []
         root: list[Item] = [(resource, resource_type)]
         params = plan.params
         deferred: list[_ParamPlan] = []
