@@ -1,22 +1,28 @@
 """Statements sent at libpq level on the loop's connections (issue 24): prepared once per
 connection and text, values of every kind the reads and the audit journal send come back
 as they went, and the server's errors are psycopg's (the pool and the journal rely on
-their classes)."""
+their classes). On the server's event loop (uvloop) they alternate with psycopg's own on
+one connection, and a connection the server ends fails its next statement without
+hanging."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
-from sqlalchemy import Engine
+import uvloop
+from sqlalchemy import Engine, text
 
 from samhandling.store.loop_pool import connect_on_loop
 from samhandling.store.loop_reads import LoopReads
 from samhandling.store.loop_statements import execute_prepared
 
 ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+TIMEOUT = 10.0  # a wait that never ends fails the test instead of hanging it
+T = TypeVar("T")
 PREPARED = "SELECT name FROM pg_prepared_statements ORDER BY name"
 ECHO = "SELECT $1::VARCHAR, $2::BIGINT, $3::BYTEA, $4::BOOLEAN, $5::INTEGER, $6::VARCHAR"
 
@@ -78,3 +84,76 @@ def test_the_reads_prepare_each_statement_once_per_connection(engine: Engine) ->
 
     assert asyncio.run(scenario()) == ["samhandling_current", "samhandling_version"]
     assert reads.statements == 4
+
+
+def on_uvloop(scenario: Coroutine[Any, Any, T]) -> T:
+    """`scenario` on the server's event loop (uvicorn runs uvloop)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(scenario)
+
+
+@ON_POSTGRES
+def test_statements_alternate_with_psycopgs_own_on_one_connection(engine: Engine) -> None:
+    async def scenario() -> list[Any]:
+        connection = await connect_on_loop(engine, "samhandling test statements")
+        answers = []
+        try:
+            for number in range(4):
+                result = await asyncio.wait_for(
+                    execute_prepared(connection, "SELECT $1::INTEGER", [number]), TIMEOUT
+                )
+                connection.transformer.set_pgresult(result)
+                answers.append(connection.transformer.load_row(0, tuple)[0])
+                cursor = await asyncio.wait_for(connection.execute("SELECT 'psycopg'"), TIMEOUT)
+                answers.append((await cursor.fetchone())[0])
+            return answers
+        finally:
+            await connection.close()
+
+    assert on_uvloop(scenario()) == [0, "psycopg", 1, "psycopg", 2, "psycopg", 3, "psycopg"]
+
+
+@ON_POSTGRES
+def test_a_connection_the_server_ends_fails_its_next_statement_without_hanging(
+    engine: Engine,
+) -> None:
+    async def scenario() -> None:
+        connection = await connect_on_loop(engine, "samhandling test statements")
+        try:
+            await execute_prepared(connection, "SELECT $1::INTEGER", [1])
+            pid = connection.info.backend_pid
+            with engine.connect() as admin:
+                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await asyncio.sleep(0.2)  # the server's goodbye arrives while nothing waits
+            with pytest.raises(psycopg.OperationalError):
+                await asyncio.wait_for(
+                    execute_prepared(connection, "SELECT $1::INTEGER", [2]), TIMEOUT
+                )
+        finally:
+            await connection.close()
+
+    on_uvloop(scenario())
+
+
+@ON_POSTGRES
+def test_statements_psycopg_deallocated_are_prepared_again(engine: Engine) -> None:
+    reads = LoopReads(engine, size=1)
+
+    async def scenario() -> tuple[int, None]:
+        try:
+            connection = await connect_on_loop(engine, "samhandling test statements")
+            try:
+                await execute_prepared(connection, "SELECT $1::INTEGER", [1])
+                await connection.execute("DEALLOCATE ALL")  # as psycopg after a ROLLBACK
+                result = await execute_prepared(connection, "SELECT $1::INTEGER", [2])
+                connection.transformer.set_pgresult(result)
+                value = connection.transformer.load_row(0, tuple)[0]
+            finally:
+                await connection.close()
+            await reads.current("Patient", "none")
+            await reads.pool.run(lambda c: c.execute("DEALLOCATE ALL"))
+            return value, await reads.current("Patient", "none")
+        finally:
+            await reads.close()
+
+    assert on_uvloop(scenario()) == (2, None)

@@ -21,8 +21,6 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from samhandling.store.loop_statements import SocketWatch
-
 T = TypeVar("T")
 POOL_TIMEOUT_SECONDS = 30.0  # as SQLAlchemy's pool: then the request is a 503
 
@@ -41,19 +39,9 @@ def _connection_class() -> Any:
             super().__init__(*args, **kwargs)
             self.prepared: dict[str | bytes, bytes] = {}  # statement text: prepared name
             self.transformer = Transformer(self)
-            self.watch = SocketWatch()  # its socket, watched across those statements
-
-        async def wait(self, *args: Any, **kwargs: Any) -> Any:
-            self.watch.stop()  # psycopg registers the socket itself, and removes it
-            return await super().wait(*args, **kwargs)
-
-        async def close(self) -> None:
-            self.watch.stop()
-            await super().close()
 
         def __del__(self, *_args: Any) -> None:
             if getattr(self, "pgconn", None) is not None and not self.closed:
-                _unwatch(self)
                 self.pgconn.finish()
 
     return LoopConnection
@@ -74,22 +62,7 @@ async def connect_on_loop(
 def finish(connection: Any) -> None:
     """Drop a connection without awaiting anything (its loop may be gone or busy)."""
     if connection is not None and not connection.closed:
-        _unwatch(connection)
         connection.pgconn.finish()
-
-
-def _unwatch(connection: Any) -> None:
-    """Stop watching the connection's socket before it is closed (its number may be
-    reused at once); from another thread, or without a loop, nothing can be done."""
-    watch = getattr(connection, "watch", None)
-    if watch is None or watch.loop is None:
-        return
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is watch.loop:
-        watch.stop()
 
 
 class LoopPool:

@@ -198,20 +198,15 @@ async def _execute_prepared(connection: Any, sql: str, params: Sequence[Any]) ->
 
 async def result_of(connection: Any) -> Any:
     """The last result of the statement just sent on `connection` (a `PGresult`), once
-    the server has answered it all; raises the error the server answered instead. The
-    connection's `SocketWatch` (a `store.loop_pool` connection's) is stopped when it
-    raises: after a fatal error libpq may have closed the socket, whose number must not
-    stay registered with the loop."""
-    watch: SocketWatch | None = getattr(connection, "watch", None)
-    try:
-        return await _answer(connection, watch)
-    except BaseException:
-        if watch is not None:
-            watch.stop()
-        raise
+    the server has answered it all; raises the error the server answered instead.
 
-
-async def _answer(connection: Any, watch: SocketWatch | None) -> Any:
+    The socket is registered with the loop for each wait and removed after it, as psycopg
+    does. Keeping it registered from one statement to the next saved ~5 µs of a read
+    (read24g) but left uvloop watching a socket number libpq had closed when the server
+    ended connections under load; whoever opened that number next (the audit journal's
+    new connection) waited on it for ever, and so did every request waiting for its
+    audit record (tests/e2e/test_connection_kills.py; bench/RESULTS.md, "The socket
+    watch taken out")."""
     pgconn = connection.pgconn
     loop = asyncio.get_running_loop()
     while pgconn.flush():  # the socket's buffer was full: wait until it can take the rest
@@ -231,10 +226,7 @@ async def _answer(connection: Any, watch: SocketWatch | None) -> Any:
             if result is None:
                 return _checked(connection, results)
             results.append(result)
-        if watch is None:
-            await _ready(loop, pgconn.socket)
-        else:
-            await watch.readable(loop, pgconn.socket)
+        await _ready(loop, pgconn.socket)
     return _checked(connection, results)
 
 
@@ -263,52 +255,6 @@ async def _ready(loop: asyncio.AbstractEventLoop, fd: int, *, write: bool = Fals
             loop.remove_writer(fd)
         else:
             loop.remove_reader(fd)
-
-
-class SocketWatch:
-    """A connection's socket watched for reading from one statement to the next, not
-    registered with the loop and removed again for every wait: in uvloop each of those
-    makes and closes a poll handle and adds and deletes the socket in epoll (~5 µs of a
-    read's server CPU; bench/RESULTS.md, read24g).
-
-    Only the statements sent at libpq level wait through it. Whatever else waits on the
-    connection (psycopg's own `wait`, which registers the socket itself and removes it),
-    or closes it, stops the watch first (`store.loop_pool.LoopConnection`); so does a
-    failed wait. A socket that becomes readable while no statement waits (a notice, the
-    server closing the connection) is unwatched at once, not reported again and again."""
-
-    __slots__ = ("fd", "loop", "waiter")
-
-    def __init__(self) -> None:
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.fd = -1
-        self.waiter: asyncio.Future[None] | None = None
-
-    async def readable(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
-        """Until `fd` (the connection's socket) can be read."""
-        if self.loop is not loop or self.fd != fd:
-            self.stop()
-            loop.add_reader(fd, self._on_readable)
-            self.loop, self.fd = loop, fd
-        waiter = self.waiter = loop.create_future()
-        try:
-            await waiter
-        finally:
-            self.waiter = None
-
-    def stop(self) -> None:
-        """No longer watched (before the socket is closed or waited on otherwise)."""
-        loop, self.loop = self.loop, None
-        if loop is not None and not loop.is_closed():
-            loop.remove_reader(self.fd)
-        self.fd = -1
-
-    def _on_readable(self) -> None:
-        waiter = self.waiter
-        if waiter is None:
-            self.stop()
-        elif not waiter.done():
-            waiter.set_result(None)
 
 
 def _resolve(ready: asyncio.Future[None]) -> None:
