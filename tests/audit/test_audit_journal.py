@@ -200,3 +200,39 @@ def test_shutdown_does_not_wait_for_a_stuck_batch(
     # gone only when it answers): recorded but never answered is the safe side.
     report = verify(engine)
     assert report.ok and report.checked in (1, 2)
+
+
+def test_a_batch_the_database_does_not_answer_fails_in_time_and_the_next_one_commits(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every request waits for its record: a batch stuck (here on the chain lock held
+    elsewhere) fails after BATCH_TIMEOUT_SECONDS, so its requests are answered 503 rather
+    than held for ever, and the journal goes on with the next batch on a new connection."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's batch in a worker thread is not bounded (it cannot be stopped)")
+    monkeypatch.setattr(journal_module, "BATCH_TIMEOUT_SECONDS", 0.3)
+    journal = AuditJournal(engine)
+    lock = lock_number(CHAIN_LOCK)
+
+    async def scenario() -> tuple[float, str]:
+        await journal.record(read_record(1))
+        with engine.connect() as holder:
+            holder.execute(text(f"SELECT pg_advisory_lock({lock})"))
+            started = time.monotonic()
+            with pytest.raises(TimeoutError) as failed:
+                await asyncio.wait_for(journal.record(read_record(2)), 10)
+            took = time.monotonic() - started
+            holder.execute(text(f"SELECT pg_advisory_unlock({lock})"))
+            holder.commit()
+        await asyncio.wait_for(journal.record(read_record(3)), 10)
+        await journal.close()
+        return took, str(failed.value)
+
+    took, message = asyncio.run(scenario())
+    assert 0.3 <= took < 3, took
+    assert "not committed" in message
+    report = verify(engine)
+    assert report.ok and report.checked in (2, 3)  # the dropped batch may commit once free
+    with engine.connect() as connection:
+        ids = connection.execute(select(audit_event.c.interaction)).scalars().all()
+    assert len(ids) == report.checked

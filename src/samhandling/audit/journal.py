@@ -28,6 +28,7 @@ from samhandling.audit.records import AuditRecord
 from samhandling.audit.storage.chain_writer import ChainWriter
 from samhandling.audit.storage.writes import SEAL_LIMIT
 from samhandling.audit.trail import commit
+from samhandling.store.database import is_sqlite
 from samhandling.store.loop_sqlite import sqlite_file
 from samhandling.store.sqlite_lock import write_lock
 
@@ -35,6 +36,11 @@ log = logging.getLogger("samhandling.audit")
 MAX_BATCH = 500
 LINK_DELAY_SECONDS = 0.2
 CLOSE_TIMEOUT_SECONDS = 10.0
+# A PostgreSQL batch not committed by then fails, and its requests are answered 503
+# ("could not be audited") instead of waiting for ever: every request waits for its record,
+# so one batch stuck on a database that does not answer, or on a wait never woken, would
+# hold every client of the process. As the pools' wait for a connection.
+BATCH_TIMEOUT_SECONDS = 30.0
 _Pending = tuple[AuditRecord, "asyncio.Future[None]"]  # a record, and its request waiting
 
 
@@ -95,6 +101,13 @@ class _LoopJournal:
         # (store/sqlite_lock.py): all the reads of the moment wait for it
         found = sqlite_file(engine)
         self.lock = write_lock(found[0]) if found is not None else None
+        # The batch in flight's deadline, watched by one timer at a time (`_on_watchdog`),
+        # not a timer per batch: uvloop's cost ~3 µs each, on the path of every request.
+        # SQLite's batch in a worker thread cannot be stopped, so it is not bounded.
+        self.bounded = not is_sqlite(engine)
+        self.batch_since: float | None = None
+        self.watchdog: asyncio.TimerHandle | None = None
+        self.overdue = False
 
     async def record(self, record: AuditRecord) -> None:
         future = self.loop.create_future()
@@ -114,6 +127,8 @@ class _LoopJournal:
     async def close(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
+        if self.watchdog is not None:
+            self.watchdog.cancel()
         if self.flushing is not None:
             try:  # a database that does not answer must not hold up the shutdown
                 await asyncio.wait_for(asyncio.shield(self.flushing), CLOSE_TIMEOUT_SECONDS)
@@ -122,6 +137,35 @@ class _LoopJournal:
                 self.writer.discard()
                 return
         await self.writer.close()
+
+    def _arm(self) -> None:
+        """The batch about to go is watched: its start noted, the watchdog set if none is."""
+        if not self.bounded:
+            return
+        self.batch_since = now = self.loop.time()
+        if self.watchdog is None:
+            self.watchdog = self.loop.call_at(now + BATCH_TIMEOUT_SECONDS, self._on_watchdog)
+
+    def _on_watchdog(self) -> None:
+        """Cancel the batch in flight if it is overdue, else watch the one in flight."""
+        self.watchdog = None
+        if self.batch_since is None or self.flushing is None:
+            return  # nothing in flight: the next batch sets the watchdog again
+        due = self.batch_since + BATCH_TIMEOUT_SECONDS
+        if self.loop.time() < due:
+            self.watchdog = self.loop.call_at(due, self._on_watchdog)
+            return
+        self.overdue = True
+        self.flushing.cancel()
+
+    def _disarm_overdue(self) -> None:
+        """After the watchdog's cancel: the connection (whatever it waited for) dropped,
+        the cancel taken back so the journal's task goes on with the next batch."""
+        self.overdue = False
+        self.writer.discard()
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
 
     def _on_timer(self) -> None:
         self.timer = None
@@ -147,16 +191,24 @@ class _LoopJournal:
 
     async def _commit(self, batch: list[_Pending], link: bool) -> None:
         error: Exception | None = None
+        self._arm()
         try:
             records = [record for record, _ in batch]
             if self.lock is not None and not link:  # SQLite: the loop's turn, next
                 await self.lock.next_turn()
             if await commit(self.writer, records, link_waiting=link) >= SEAL_LIMIT:
                 self.link_due = self.loop.time()  # more are waiting
+        except asyncio.CancelledError:
+            if not self.overdue:
+                raise
+            self._disarm_overdue()
+            error = TimeoutError(f"audit batch not committed in {BATCH_TIMEOUT_SECONDS} s")
+            log.error("audit journal commit failed", exc_info=error)
         except Exception as exc:  # the requests learn of it and refuse to answer
             log.error("audit journal commit failed", exc_info=exc)
             error = exc
         finally:
+            self.batch_since = None
             if self.lock is not None:
                 self.lock.give_back_unused()
         for _, future in batch:
