@@ -209,6 +209,8 @@ class _LoopJournal:
             error = exc
         finally:
             self.batch_since = None
+            if self.overdue:  # the cancel was swallowed on the way: taken back all the same
+                self._disarm_overdue()
             if self.lock is not None:
                 self.lock.give_back_unused()
         for _, future in batch:
