@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import orjson
 import pytest
@@ -127,6 +128,36 @@ def test_batches_larger_than_one_statement_stay_linked(engine: Engine) -> None:
     asyncio.run(batches())
     report = verify(engine)
     assert report.ok and report.checked == 60
+
+
+def test_records_of_requests_woken_in_the_same_turn_share_a_batch(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch is cut one turn of the loop after it became due: a request that becomes
+    ready behind the journal's task in that turn still goes in it (one commit, not two)."""
+    sizes: list[int] = []
+    committed = journal_module.commit
+
+    async def counted(writer: ChainWriter, records: list[Any], *, link_waiting: bool) -> int:
+        sizes.append(len(records))
+        return await committed(writer, records, link_waiting=link_waiting)
+
+    monkeypatch.setattr(journal_module, "commit", counted)
+    journal = AuditJournal(engine)
+
+    async def same_turn() -> None:
+        await journal.record(read_record(0))  # connected, the head known
+        loop = asyncio.get_running_loop()
+        first = loop.create_task(journal.record(read_record(1)))
+        await asyncio.sleep(0)  # `first` queued its record: the journal's task is next
+        second = loop.create_task(journal.record(read_record(2)))  # ready behind it
+        await asyncio.gather(first, second)
+        await journal.close()
+
+    asyncio.run(same_turn())
+    assert sizes[-1] == 2 and sum(sizes) == 3
+    report = verify(engine)
+    assert report.ok and report.checked == 3
 
 
 def test_journal_serves_each_event_loop_and_closes(engine: Engine) -> None:
