@@ -6,7 +6,8 @@ import bz2
 import json
 from pathlib import Path
 
-from samhandling.search.summary_elements import mandatory_elements, summary_elements
+from samhandling.search.mandatory_elements import mandatory_elements
+from samhandling.search.summary_elements import summary_elements
 
 ALWAYS = {"id", "meta", "implicitRules"}
 

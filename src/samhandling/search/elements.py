@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from samhandling.search.summary_elements import mandatory_elements, summary_elements
+from samhandling.search.mandatory_elements import mandatory_elements
+from samhandling.search.summary_elements import summary_elements
 
 SUBSETTED = {
     "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
