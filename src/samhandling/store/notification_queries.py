@@ -1,8 +1,9 @@
 """Named queries of the notifications service (services/notifications): the delivery state of
 each Subscription, the outbox events waiting to be matched, and the events numbered per
 subscription, numbered from 1 (events held back, stored under negative numbers:
-`notification_held_queries`; the queue's depth: `notification_queue_queries`). SQLAlchemy
-Core, the same on SQLite and PostgreSQL.
+`notification_held_queries`; the queue's depth: `notification_queue_queries`; the sender's
+leases and what it records: `notification_sender_queries`). SQLAlchemy Core, the same on
+SQLite and PostgreSQL.
 
 Claims: the outbox rows a matcher takes and the subscriptions a sender takes are selected
 `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several processes share the work without taking
@@ -20,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, event, insert, select, update
+from sqlalchemy import Connection, Engine, Select, event, insert, select, update
 
 from samhandling.store.database import is_sqlite
 from samhandling.store.schema import notification_event, notification_subscription, outbox
@@ -78,7 +79,10 @@ class NumberedEvent:
     patient_id: str | None = None
 
 
-def _locked(stmt: Select[Any], connection: Connection, *, skip: bool) -> Select[Any]:
+def locked(stmt: Select[Any], connection: Connection, *, skip: bool) -> Select[Any]:
+    """`stmt` with the rows it selects locked until the transaction ends (`skip`: rows
+    another transaction holds are passed over); as it is on SQLite, which serialises its
+    write transactions."""
     if is_sqlite(connection):
         return stmt
     return stmt.with_for_update(skip_locked=skip)
@@ -210,7 +214,7 @@ def active_subscriptions_locked(connection: Connection) -> list[SubscriptionStat
         .where(_SUB.status.in_(LIVE))
         .order_by(_SUB.subscription_id)
     )
-    rows = connection.execute(_locked(stmt, connection, skip=False)).mappings()
+    rows = connection.execute(locked(stmt, connection, skip=False)).mappings()
     return [_state(row) for row in rows]
 
 
@@ -223,7 +227,7 @@ def claim_outbox(connection: Connection, limit: int) -> list[OutboxEvent]:
         .order_by(o.event_id)
         .limit(limit)
     )
-    rows = connection.execute(_locked(stmt, connection, skip=True)).mappings()
+    rows = connection.execute(locked(stmt, connection, skip=True)).mappings()
     return [OutboxEvent(**row) for row in rows]
 
 
@@ -251,34 +255,6 @@ def number_events(
         .where(_SUB.subscription_id == subscription_id)
         .values(events_since_start=first + len(rows) - 1)
     )
-
-
-def due(now_us: int) -> tuple[ColumnElement[bool], ...]:
-    """The conditions of a subscription the sender has to look at (`claim_due`)."""
-    woken = _SUB.next_attempt_us <= now_us
-    pending = (_SUB.delivered_through < _SUB.events_since_start) & (_SUB.failures == 0)
-    requested = _SUB.status == "requested"
-    return (
-        _SUB.status.in_(LIVE),
-        ~_SUB.endpoint.startswith(WEBSOCKET),
-        requested | pending | woken,
-        (_SUB.lease_until_us.is_(None)) | (_SUB.lease_until_us < now_us),
-    )
-
-
-def claim_due(connection: Connection, holder: str, now_us: int, lease_us: int) -> list[str]:
-    """Lease to `holder` the subscriptions due: a requested one (its handshake), an active
-    one with undelivered events (unless backing off after a failure), or one whose wake-up
-    time has come (a retry, a heartbeat, its end)."""
-    stmt = select(_SUB.subscription_id).where(*due(now_us)).order_by(_SUB.subscription_id).limit(20)
-    ids = [row[0] for row in connection.execute(_locked(stmt, connection, skip=True))]
-    if ids:
-        connection.execute(
-            update(notification_subscription)
-            .where(_SUB.subscription_id.in_(ids))
-            .values(lease_holder=holder, lease_until_us=now_us + lease_us)
-        )
-    return ids
 
 
 def _numbered() -> Select[Any]:
@@ -319,65 +295,6 @@ def events_between(
         .order_by(e.event_number)
     )
     return [NumberedEvent(**row) for row in connection.execute(stmt).mappings()]
-
-
-def record_delivery(
-    connection: Connection,
-    subscription_id: str,
-    holder: str,
-    through: int,
-    wake_at_us: int | None = None,
-) -> None:
-    """Events up to `through` were delivered: move the mark, clear failures and the lease;
-    the next look without events at `wake_at_us` (a heartbeat, the end)."""
-    connection.execute(
-        update(notification_subscription)
-        .where(_SUB.subscription_id == subscription_id, _SUB.lease_holder == holder)
-        .values(
-            delivered_through=through,
-            failures=0,
-            failing_since_us=None,
-            next_attempt_us=wake_at_us,
-            error=None,
-            lease_holder=None,
-            lease_until_us=None,
-        )
-    )
-
-
-def record_failure(
-    connection: Connection,
-    subscription_id: str,
-    holder: str,
-    *,
-    error: str,
-    failing_since_us: int,
-    next_attempt_us: int,
-    gives_up: bool,
-) -> None:
-    """A delivery failed: count it, set the next attempt (or `error`), clear the lease."""
-    connection.execute(
-        update(notification_subscription)
-        .where(_SUB.subscription_id == subscription_id, _SUB.lease_holder == holder)
-        .values(
-            failures=_SUB.failures + 1,
-            failing_since_us=failing_since_us,
-            next_attempt_us=next_attempt_us,
-            error=error,
-            status="error" if gives_up else _SUB.status,
-            lease_holder=None,
-            lease_until_us=None,
-        )
-    )
-
-
-def release_leases(connection: Connection, holder: str) -> None:
-    """Hand back every lease `holder` still holds (a worker stopping)."""
-    connection.execute(
-        update(notification_subscription)
-        .where(_SUB.lease_holder == holder)
-        .values(lease_holder=None, lease_until_us=None)
-    )
 
 
 def grant_binding(

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, exists, func, select
 
-from samhandling.store.notification_queries import LIVE, due
+from samhandling.store.notification_queries import LIVE
+from samhandling.store.notification_sender_queries import due
 from samhandling.store.schema import notification_event, notification_subscription, outbox
 
 _SUB = notification_subscription.c
@@ -57,7 +58,7 @@ class Outlook:
 
     live: bool  # a subscription is live (requested or active): else nothing at all
     unmatched: bool  # an outbox event waits to be matched
-    due: bool  # a subscription is due for the sender (`notification_queries.claim_due`)
+    due: bool  # a subscription is due for the sender (`notification_sender_queries.claim_due`)
 
 
 def outlook(connection: Connection, now_us: int) -> Outlook:

@@ -16,6 +16,7 @@ from samhandling.services.notifications import DeliveryWorker
 from samhandling.services.notifications.delivery import LEASE_US
 from samhandling.services.notifications.matching import match_batch
 from samhandling.store import notification_queries as queries
+from samhandling.store import notification_sender_queries as sender_queries
 from samhandling.store.database import Engine, write_connection
 from services.notifications.notification_kit import (
     OTHER_PATIENT,
@@ -91,7 +92,7 @@ def test_events_a_killed_worker_held_are_sent_once_its_lease_expires(
     platform = default_platform()
     match_batch(engine, platform.topics, platform.policy_rules, clock())
     with write_connection(engine) as connection:  # a process leases them, then is killed
-        assert len(queries.claim_due(connection, "killed", clock(), LEASE_US)) == 1
+        assert len(sender_queries.claim_due(connection, "killed", clock(), LEASE_US)) == 1
     restarted = worker(engine, clock)
     assert restarted.run_once() == 0  # the lease still holds
     clock.advance(LEASE_US / 1_000_000 + 1)

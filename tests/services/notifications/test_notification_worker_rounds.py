@@ -17,6 +17,7 @@ from samhandling.services import default_platform
 from samhandling.services.notifications import DeliveryWorker
 from samhandling.services.notifications import worker as worker_module
 from samhandling.store import notification_queries as queries
+from samhandling.store import notification_sender_queries as sender_queries
 from samhandling.store.database import Engine, read_connection, write_connection
 from samhandling.store.notification_queue_queries import outlook
 from samhandling.store.schema import notification_subscription
@@ -69,7 +70,7 @@ def test_the_outlook_answers_as_the_queries_it_stands_for(
         assert ahead.live == queries.any_active(connection)
         assert ahead.unmatched == queries.any_unmatched(connection)
     with engine.connect() as connection, connection.begin() as transaction:
-        claimed = queries.claim_due(connection, "holder", NOW_US, 1)
+        claimed = sender_queries.claim_due(connection, "holder", NOW_US, 1)
         transaction.rollback()  # only asked
     assert ahead.due == bool(claimed)
 

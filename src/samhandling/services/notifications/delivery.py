@@ -1,7 +1,7 @@
 """Sending: each subscription's numbered events, in order, to its rest-hook endpoint.
 
 A sender leases the subscriptions that have undelivered events and are due (lease and
-`SKIP LOCKED` in `store/notification_queries`, so no two processes send one subscription's
+`SKIP LOCKED` in `store/notification_sender_queries`, so no two processes send one subscription's
 events at once), posts one notification Bundle of the oldest undelivered events, and records
 the result: delivered (the mark moves, failures clear) or failed (the next attempt after an
 exponential back-off, 1 s doubling up to an hour; after 24 hours of failures the
@@ -34,6 +34,7 @@ from samhandling.services.notifications.lifecycle import (
 )
 from samhandling.services.subscription_topic import Topic
 from samhandling.store import notification_queries as queries
+from samhandling.store import notification_sender_queries as sender_queries
 from samhandling.store.database import Connection, Engine, read_connection, write_connection
 from samhandling.store.notification_queries import NumberedEvent, SubscriptionState
 
@@ -67,7 +68,7 @@ class Sender:
     def send_due(self, now_us: int) -> int:
         """Send every due subscription's next notification; the number of events delivered."""
         with write_connection(self.engine) as connection:
-            leased = queries.claim_due(connection, self.holder, now_us, LEASE_US)
+            leased = sender_queries.claim_due(connection, self.holder, now_us, LEASE_US)
         return sum(self._send(subscription_id, now_us) for subscription_id in leased)
 
     def _send(self, subscription_id: str, now_us: int) -> int:
@@ -79,7 +80,7 @@ class Sender:
         terms = terms_of(resource)
         if terms.ended(now_us):
             with write_connection(self.engine) as connection:
-                queries.record_delivery(
+                sender_queries.record_delivery(
                     connection, subscription_id, self.holder, state.delivered_through
                 )
                 queries.switch_off(connection, subscription_id)
@@ -102,7 +103,7 @@ class Sender:
             log.warning("subscription %s: %s", state.subscription_id, reason)
             if self.metrics:
                 self.metrics.observe_failure("rest-hook", reason)
-            queries.record_delivery(
+            sender_queries.record_delivery(
                 connection, state.subscription_id, self.holder, state.delivered_through
             )
             queries.set_status(connection, state.subscription_id, "error", reason)
@@ -121,7 +122,7 @@ class Sender:
         if not events and (fresh or not woken or not terms.heartbeat_us):
             with write_connection(self.engine) as connection:  # nothing to say
                 wake = terms.wake_at(now_us) if fresh or woken else state.next_attempt_us
-                queries.record_delivery(
+                sender_queries.record_delivery(
                     connection, subscription_id, self.holder, state.delivered_through, wake
                 )
             return 0
@@ -134,7 +135,7 @@ class Sender:
                 _record_failure(connection, state, self.holder, failure, now_us)
                 return 0
             through = events[-1].event_number if events else state.delivered_through
-            queries.record_delivery(
+            sender_queries.record_delivery(
                 connection, subscription_id, self.holder, through, terms.wake_at(now_us)
             )
             if events:
@@ -201,7 +202,7 @@ def _record_failure(
         "; giving up" if gives_up else "",
     )
     reason = f"{failure}; failing since {format_instant(since)}" if gives_up else failure
-    queries.record_failure(
+    sender_queries.record_failure(
         connection,
         state.subscription_id,
         holder,

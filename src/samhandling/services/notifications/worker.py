@@ -32,6 +32,7 @@ from samhandling.services.notifications.delivery_metrics import DeliveryMetrics
 from samhandling.services.notifications.matching import BATCH, match_claimed
 from samhandling.services.subscription_topic import Topic
 from samhandling.store import notification_queries as queries
+from samhandling.store import notification_sender_queries as sender_queries
 from samhandling.store.database import Engine, statement_connection, write_connection
 from samhandling.store.notification_queue_queries import outlook
 
@@ -164,7 +165,7 @@ class DeliveryWorker:
         """Hand back the leases this worker holds and close its HTTP client."""
         try:
             with write_connection(self.engine) as connection:
-                queries.release_leases(connection, self.holder)
+                sender_queries.release_leases(connection, self.holder)
         except Exception:
             log.exception("could not hand back the notification leases")
         self.client.close()
