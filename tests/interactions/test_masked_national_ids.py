@@ -5,7 +5,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from samhandling.interactions.policy_guard import mask_national_ids
+from samhandling.interactions.audit_identities import mask_national_ids
 
 FNR = "13097248022"
 

@@ -20,7 +20,8 @@ from samhandling.audit.journal import AuditJournal
 from samhandling.audit.records import AuditRecord
 from samhandling.fhir.instants import now_us
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.interactions.policy_guard import audit_agent, mask_national_ids, note_guard
+from samhandling.interactions.audit_identities import audit_agent, mask_national_ids
+from samhandling.interactions.policy_guard import note_guard
 from samhandling.observability.metrics import interaction_of
 
 log = logging.getLogger("samhandling.audit")

@@ -10,7 +10,6 @@ audit trail inside the write's own transaction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -23,6 +22,7 @@ from samhandling.audit.records import AuditRecord
 from samhandling.auth import Decision, Principal, ServiceRules, decide
 from samhandling.fhir.instants import now_us
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.interactions.audit_identities import audit_agent, mask_national_ids, representative
 from samhandling.interactions.audit_patients import AuditPatients, PatientMark
 from samhandling.search.restriction import SearchRestriction
 
@@ -32,15 +32,6 @@ if TYPE_CHECKING:  # a type only: the API reaches the store through the interact
 
 # Batch and transaction Bundles are judged entry by entry, not as a whole.
 ENTRY_BY_ENTRY = frozenset({"transaction", "batch"})
-REPRESENTATIVE = "representative"  # the audit agent kind of a citizen acting for another
-# An 11-digit run is masked as a national ID unless it lies inside a UUID (a server-assigned
-# id's last group, 12 hex characters, holds 11 digits in a row about once in 250 ids).
-NATIONAL_ID = re.compile(
-    r"(?P<uuid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-    r"|(?<!\d)(?P<birth>\d{6})\d{5}(?!\d)"
-)
-MAX_KEPT_AGENTS = 10_000
-_AGENTS: dict[int, tuple[Principal, dict[str, Any]]] = {}  # `audit_agent`'s, by principal
 
 
 class GuardMark(NamedTuple):
@@ -356,50 +347,10 @@ class PolicyGuard:
         record.decision_reason = deciding[-1].reason if deciding else None
 
 
-def audit_agent(principal: Principal) -> dict[str, Any]:
-    """Who acted, for the audit trail (no token, no full national ID), with the role: made
-    once per principal (a remembered token's is the same object on each request), a copy
-    given to each record."""
-    kept = _AGENTS.get(id(principal))
-    if kept is None or kept[0] is not principal:
-        agent = principal.audit_agent()
-        if principal.attestation and principal.attestation.authorization_code:
-            agent["authorization_code"] = principal.attestation.authorization_code
-        if len(_AGENTS) >= MAX_KEPT_AGENTS:
-            _AGENTS.clear()
-        # the principal itself is kept in the entry, so its id cannot be reused meanwhile
-        kept = _AGENTS[id(principal)] = (principal, agent)
-    return dict(kept[1])
-
-
-def representative(
-    agent: dict[str, Any], principal: Principal, patients: set[str]
-) -> dict[str, Any]:
-    """A citizen's access to the record of someone they act for (a child, a person who gave
-    them a power of attorney) is a representative's: the agent's kind says so, with the
-    relation, so that the access is in that person's access log (a citizen's look at their
-    own record is not)."""
-    if principal.kind != "citizen":
-        return agent
-    for acting in principal.acts_for:
-        if acting.relation != "self" and acting.patient_id in patients:
-            return {**agent, "kind": REPRESENTATIVE, "relation": acting.relation}
-    return agent
-
-
 def note_guard(record: AuditRecord, guard: PolicyGuard) -> None:
     """What the guard saw and decided, on the audit record of a read, search or operation
     (`PolicyGuard.describe` over the whole request)."""
     guard.describe(record)
-
-
-def mask_national_ids(text: str) -> str:
-    """Keep the birth date part of 11-digit numbers only (never store full national IDs)."""
-    return NATIONAL_ID.sub(_masked, text)
-
-
-def _masked(match: re.Match[str]) -> str:
-    return match["uuid"] or match["birth"] + "*****"
 
 
 def _location(interaction: str, resource: dict[str, Any]) -> str:

@@ -25,6 +25,7 @@ from samhandling.fhir.instants import now_us
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.front_end import FrontEndParts
 from samhandling.interactions import crud, read
+from samhandling.interactions.audit_identities import audit_agent, mask_national_ids
 from samhandling.interactions.binary_content import (
     Retrieval,
     binary_for_retrieval,
@@ -37,12 +38,7 @@ from samhandling.interactions.operations import (
     OperationResult,
     parameters_of,
 )
-from samhandling.interactions.policy_guard import (
-    PolicyGuard,
-    audit_agent,
-    mask_national_ids,
-    note_guard,
-)
+from samhandling.interactions.policy_guard import PolicyGuard, note_guard
 from samhandling.interactions.transactions import read_transaction, write_transaction, writer
 
 T = TypeVar("T")
