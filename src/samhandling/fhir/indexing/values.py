@@ -49,11 +49,11 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, replace
-from itertools import product
 from typing import Any
 
+from samhandling.fhir.indexing.composites import Component, composite_keys, composite_rows
 from samhandling.fhir.indexing.convert import convert
-from samhandling.fhir.indexing.fhirpath import compile_fhirpath, split_union
+from samhandling.fhir.indexing.fhirpath import compile_fhirpath
 from samhandling.fhir.indexing.paths import Accessor, Item, Unsupported, compile_expression
 from samhandling.fhir.indexing.rows import (
     ROW_KINDS,
@@ -104,19 +104,11 @@ NOT_INDEXED = frozenset({"_id", "_lastUpdated"})  # written by the store itself
 
 
 @dataclass(frozen=True, slots=True)
-class _Component:
-    code: str
-    type: str
-    accessor: Accessor
-    code_system: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class _ParamPlan:
     parameter: SearchParameter
     accessor: Accessor
     code_system: str | None
-    components: tuple[_Component, ...] = ()
+    components: tuple[Component, ...] = ()
     # a restriction of another reference parameter (derived_parameters): only its
     # `:identifier` rows are written (its references are the other's), and only where the
     # other has such rows: `<other>:identifier`
@@ -264,7 +256,7 @@ class IndexExtractor:
         if components is None:
             return None
         if keys is None and self.fast_path:
-            keys = self._composite_keys(parameter, resource_type)
+            keys = composite_keys(parameter, resource_type)
         return _ParamPlan(parameter, accessor, None, components), keys
 
     def _compile(
@@ -281,7 +273,7 @@ class IndexExtractor:
 
     def _components(
         self, parameter: SearchParameter, resource_type: str, base_type: str | None
-    ) -> tuple[_Component, ...] | None:
+    ) -> tuple[Component, ...] | None:
         components = []
         for definition, expression in parameter.components:
             target = self.registry.by_url(definition)
@@ -289,34 +281,8 @@ class IndexExtractor:
                 return None
             accessor, _, _ = self._compile(expression, base_type, None)
             code_system = target.code_system_for(resource_type)
-            components.append(_Component(target.code, target.type, accessor, code_system))
+            components.append(Component(target.code, target.type, accessor, code_system))
         return tuple(components)
-
-    def _composite_keys(
-        self, parameter: SearchParameter, resource_type: str
-    ) -> frozenset[str] | None:
-        """Keys for a composite whose base includes the resource itself (``Observation``):
-        the resource must then hold the keys of at least one component, e.g. a value."""
-        keys: set[str] = set()
-        for part in split_union(parameter.expression or ""):
-            try:
-                compiled = compile_expression(part, resource_type)
-                own = [
-                    compile_expression(expression, resource_type).trigger_keys
-                    for _, expression in parameter.components
-                ]
-            except Unsupported:
-                return None
-            if compiled.trigger_keys is not None:
-                keys |= compiled.trigger_keys
-                continue
-            # every component must be present; the last one (usually the value) is the
-            # most selective, e.g. code-value-quantity runs only with a valueQuantity
-            known = [k for k in own if k is not None]
-            if part.strip("() ") not in (resource_type, "Resource", "DomainResource") or not known:
-                return None
-            keys |= known[-1]
-        return frozenset(keys)
 
 
 def _param_rows(
@@ -329,10 +295,10 @@ def _param_rows(
     items = param_plan.accessor(root, resource)
     if not items:
         return []
-    if param_plan.components:
-        return _composite_rows(param_plan, items, resource, memo)
     parameter = param_plan.parameter
     code = parameter.code
+    if param_plan.components:
+        return composite_rows(code, param_plan.components, items, resource, memo)
     memo_used = memo if code in plan.component_codes else None
     return convert(parameter.type, code, items, param_plan.code_system, memo_used)
 
@@ -358,37 +324,6 @@ def _resource_index(
         composites,
         texts,
     )
-
-
-def _composite_rows(
-    plan: _ParamPlan, items: list[Any], root: dict[str, Any], memo: dict[Any, Any]
-) -> list[CompositeValue]:
-    out: list[CompositeValue] = []
-    for item in items:
-        selected = []
-        for component in plan.components:  # select all first: conversion costs more
-            values = component.accessor([item], root)
-            if not values:
-                break
-            selected.append(values)
-        else:
-            parts: list[list[IndexValue]] = []
-            for component, values in zip(plan.components, selected, strict=True):
-                rows = [
-                    row
-                    for row in convert(
-                        component.type, component.code, values, component.code_system, memo
-                    )
-                    if row.param == component.code
-                    and not (isinstance(row, TokenValue) and row.code is None)
-                ]
-                if not rows:
-                    break
-                parts.append(list(dict.fromkeys(rows)) if len(rows) > 1 else rows)
-            else:
-                code = plan.parameter.code
-                out.extend(CompositeValue(code, combination) for combination in product(*parts))
-    return out
 
 
 _EXTRACTORS: weakref.WeakKeyDictionary[SearchParameterRegistry, IndexExtractor] = (

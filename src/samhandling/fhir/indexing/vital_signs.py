@@ -206,7 +206,7 @@ def _component_code_value_quantity(_: str | None, resource: dict[str, Any], out:
 
 
 def _composite(param: str, element: dict[str, Any], params: tuple[str, str], out: Rows) -> None:
-    """`values._composite_rows` for one repetition of a (code, quantity) composite: the
+    """`composites.composite_rows` for one repetition of a (code, quantity) composite: the
     code's token rows that have a code, without repeats, each with the quantity's row."""
     concept, quantity = element.get("code"), element.get("valueQuantity")
     if concept is None or quantity is None:
