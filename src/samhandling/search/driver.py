@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from samhandling.search.model import Criterion, SearchQuery
+from samhandling.search.scope import Scope
 from samhandling.store.schema import compartment
 
 if TYPE_CHECKING:
-    from samhandling.search.sql import Scope, SearchSql
+    from samhandling.search.sql import SearchSql
 
 # How well a criterion narrows a search, best first: exact references and tokens are
 # usually a handful of rows, date ranges often most of a table. A chain
@@ -45,8 +46,6 @@ def plan_driver(
     builder: SearchSql, query: SearchQuery, single: str | None
 ) -> tuple[Scope, list[Criterion]] | None:
     """(scope over the driving rows, the criteria left to check) or None: use ``resource``."""
-    from samhandling.search.sql import Scope
-
     if query.snapshot_tx is not None or any(k.type == "lastUpdated" for k in query.sort):
         return None
     if any(c.type == "lastUpdated" for c in query.criteria):

@@ -10,20 +10,9 @@ may not see (see docs/SEARCH.md).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Select,
-    and_,
-    exists,
-    false,
-    not_,
-    or_,
-    select,
-    true,
-)
+from sqlalchemy import Connection, Select, and_, false, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from samhandling.fhir.outcome import FhirError, error
@@ -38,12 +27,13 @@ from samhandling.search.full_text import text_condition
 from samhandling.search.model import Criterion, SearchQuery, SortKey
 from samhandling.search.reference_values import reference
 from samhandling.search.restriction import UNRESTRICTED, SearchRestriction
+from samhandling.search.scope import Scope, in_compartment, within_restriction
 from samhandling.search.sorting import DEFAULT_SORT, order_by
 from samhandling.search.token_terminology import TERMINOLOGY_MODIFIERS
 from samhandling.search.value_conditions import value_match
 from samhandling.search.visibility import visible_target_ids
 from samhandling.store.database import is_sqlite
-from samhandling.store.schema import INDEX_TABLES, compartment, resource
+from samhandling.store.schema import INDEX_TABLES, resource
 
 Condition = ColumnElement[bool]
 MAX_INNER_IDS = 30_000
@@ -51,24 +41,6 @@ MAX_INNER_IDS = 30_000
 RESOLVED_TARGETS = 1_000
 #: criteria of one search joined in one planning problem; the rest are planned one by one
 JOINED_CRITERIA = 10
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The resource rows a condition is about: a ``resource`` alias and, if single, the type."""
-
-    row: Any
-    resource_type: str | None  # None: several types, use the row's column
-    #: rows a driver found (search/driver.py): the other criteria are checked row by row
-    probed: bool = False
-
-    @property
-    def type_expr(self) -> Any:
-        return self.resource_type if self.resource_type else self.row.c.resource_type
-
-    @property
-    def id_col(self) -> Any:
-        return self.row.c.resource_id
 
 
 class SearchSql:
@@ -131,7 +103,10 @@ class SearchSql:
         driven = plan_driver(self, query, single)
         if driven is not None:
             scope, rest = driven
-            return scope, [*self.criteria(rest, scope), *self.restricted(scope)]
+            return scope, [
+                *self.criteria(rest, scope),
+                *within_restriction(scope, self.restriction),
+            ]
         scope = Scope(resource, single)
         where: list[Condition] = [resource.c.deleted.is_(False)]
         if single:
@@ -141,39 +116,11 @@ class SearchSql:
         if query.snapshot_tx is not None:
             where.append(resource.c.tx_id <= query.snapshot_tx)
         if query.compartment is not None:
-            where.append(self.in_compartment(scope, *query.compartment))
+            where.append(in_compartment(scope, *query.compartment))
         where.extend(self.criteria(query.criteria, scope))
-        return scope, [*where, *self.restricted(scope)]
+        return scope, [*where, *within_restriction(scope, self.restriction)]
 
-    # --- restriction and compartments ---------------------------------------------------
-
-    def restricted(self, scope: Scope) -> list[Condition]:
-        """Conditions limiting ``scope`` to the restriction's patient compartments."""
-        patients = self.restriction.patient_ids
-        if patients is None:
-            return []
-        ids = sorted(patients)
-        member = exists().where(
-            compartment.c.patient_id.in_(ids),
-            compartment.c.resource_type == scope.type_expr,
-            compartment.c.resource_id == scope.id_col,
-        )
-        if scope.resource_type == "Patient":
-            return [scope.id_col.in_(ids)]
-        if scope.resource_type is not None:
-            return [member]
-        is_patient = scope.row.c.resource_type == "Patient"
-        return [or_(and_(is_patient, scope.id_col.in_(ids)), and_(not_(is_patient), member))]
-
-    @staticmethod
-    def in_compartment(scope: Scope, compartment_type: str, compartment_id: str) -> Condition:
-        if compartment_type != "Patient":
-            raise FhirError(400, error("not-supported", "Only Patient compartments are searched"))
-        return exists().where(
-            compartment.c.patient_id == compartment_id,
-            compartment.c.resource_type == scope.type_expr,
-            compartment.c.resource_id == scope.id_col,
-        )
+    # --- the targets of chains and _has -------------------------------------------------
 
     def typed_ids(
         self, resource_type: str, criteria: list[Criterion], *, resolve: bool = False
@@ -197,7 +144,7 @@ class SearchSql:
             row.c.resource_type == resource_type,
             row.c.deleted.is_(False),
             *self.criteria(criteria, scope),
-            *self.restricted(scope),
+            *within_restriction(scope, self.restriction),
         )
         if self.restriction.hidden is None:
             return stmt
@@ -216,7 +163,9 @@ class SearchSql:
             found: Any = self.typed_ids(resource_type, criteria)
         else:
             scope, rest = driven
-            found = select(scope.id_col).where(*self.criteria(rest, scope), *self.restricted(scope))
+            found = select(scope.id_col).where(
+                *self.criteria(rest, scope), *within_restriction(scope, self.restriction)
+            )
         rows = self._connection().execute(found.limit(RESOLVED_TARGETS + 1)).scalars().all()
         if len(rows) <= RESOLVED_TARGETS:
             found = sorted(rows)

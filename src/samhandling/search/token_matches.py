@@ -35,7 +35,8 @@ from samhandling.fhir.request_limits import check_search_size
 from samhandling.search.model import Criterion
 from samhandling.search.query import parse_search
 from samhandling.search.restriction import SearchRestriction
-from samhandling.search.sql import Scope, SearchSql, custom_plans
+from samhandling.search.scope import Scope, within_restriction
+from samhandling.search.sql import SearchSql, custom_plans
 from samhandling.search.values import TokenValue
 from samhandling.search.visibility import visible_versions
 from samhandling.store.database import is_sqlite
@@ -78,7 +79,7 @@ def token_matches(
     # to build (the row keys of a token parameter are the same with or without it)
     keys_only = dataclasses.replace(criterion, modifier="missing", values=("true",))
     table, rows, _ = builder.index_parts(keys_only, resource_type)
-    restricted = builder.restricted(Scope(table, resource_type))
+    restricted = within_restriction(Scope(table, resource_type), builder.restriction)
     match = _code_in(connection, table, [parsed[v].code for v in criterion.values])
     stmt = select(table.c.resource_id, table.c.system, table.c.code).where(
         *rows, match, *restricted
