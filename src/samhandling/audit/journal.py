@@ -6,8 +6,8 @@ next batch (group commit, `trail.commit`): the cost of the commit and of the cha
 shared by concurrent requests, and a response is never sent for an access that is not
 durably recorded: a process killed after the response loses nothing. Each batch is cut one
 turn of the loop after it is due, so that requests whose reads were answered in the same
-turn join it (see `_flush`). Everything runs on
-the event loop (`audit/storage/chain_writer.py`): no thread to wake per batch.
+turn join it (see `_flush`). Everything runs on the event loop
+(`audit/storage/chain_writer.py`): no thread to wake per batch.
 
 After a write the middleware nudges the journal: the batch due LINK_DELAY_SECONDS later (a
 group of requests' batch, or one of its own when no reads come) also links the rows write
@@ -185,8 +185,8 @@ class _LoopJournal:
         records. A commit's cost is mostly fixed (PostgreSQL's WAL write and flush, ≈ 0.1 ms
         of its CPU; the round trip and the batch's Python, ≈ 0.09 ms of ours), so the
         larger batches make each read cheaper: at 8 clients ≈ 4.5 records a batch instead of
-        ≈ 3.3, −14% of the server's CPU per read (bench/RESULTS.md, "The journal's batch
-        cut one turn later"). More turns did not help."""
+        ≈ 3.3, ≈ 10–14% less of the server's CPU per read (bench/RESULTS.md, "The
+        journal's batch cut one turn later"). More turns did not help."""
         try:
             while True:
                 await asyncio.sleep(0)
