@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import importlib
 import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.append(str(REPO))  # bench/ is a regular package: found before tests/bench
 compare = importlib.import_module("bench.compare")
 
 

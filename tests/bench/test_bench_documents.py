@@ -19,8 +19,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _bench(module: str) -> ModuleType:
-    if str(REPO) not in sys.path:
-        sys.path.append(str(REPO))  # a regular package: found before tests/bench
     return importlib.import_module(f"bench.{module}")
 
 

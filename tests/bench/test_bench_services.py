@@ -23,9 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _bench(module: str) -> ModuleType:
-    """A module of the harness (bench/ at the repository root, not on the test path)."""
-    if str(REPO) not in sys.path:
-        sys.path.append(str(REPO))  # a regular package: found before tests/bench
+    """A module of the harness (bench/ at the repository root, on the test path)."""
     return importlib.import_module(f"bench.{module}")
 
 

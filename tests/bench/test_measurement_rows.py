@@ -4,9 +4,7 @@ new ids, by COPY, on PostgreSQL; checked by what lands in the tables, never by t
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -17,13 +15,10 @@ from samhandling.demo import load_bundles, population_bundles
 from samhandling.services import default_platform
 from samhandling.store.database import make_engine
 
-REPO = Path(__file__).resolve().parents[2]
 BASE = "http://testserver/fhir"
 
 
 def _tool() -> ModuleType:
-    if str(REPO) not in sys.path:
-        sys.path.append(str(REPO))  # bench/ at the repository root, not on the test path
     return importlib.import_module("bench.measurement_rows")
 
 
