@@ -3,12 +3,22 @@ runs it), so searches right after a bulk load do not plan for empty tables."""
 
 from __future__ import annotations
 
+import time
+from itertools import count
+
+import pytest
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
 from samhandling.interactions import crud
 from samhandling.store.database import is_sqlite, refresh_statistics, write_connection
-from samhandling.store.statistics import StatisticsUpkeep, Thresholds, keep_fresh, row_estimates
+from samhandling.store.statistics import (
+    StatisticsUpkeep,
+    Thresholds,
+    keep_fresh,
+    pause_after,
+    row_estimates,
+)
 from samhandling.store.version_writer import VersionWriter
 
 
@@ -118,6 +128,38 @@ def test_the_refresh_runs_in_the_upkeep_thread_not_in_the_writer(engine: Engine)
     finally:
         upkeep.stop()
     assert _analysed(engine)
+
+
+def test_the_pause_after_a_pass_bounds_the_share_of_time_analysing() -> None:
+    assert pause_after(0.1, 10.0) == 10.0  # a short pass: the usual pause
+    assert pause_after(2.2, 10.0) == pytest.approx(2.2 * 19)  # at most 5% of the time
+    assert pause_after(2.2, 10.0, share=0.5) == 10.0
+    assert pause_after(0.0, 0.0) == 0.0
+
+
+def test_a_long_pass_is_followed_by_a_longer_pause(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread times its passes (a clock of the test's: each reading 3 s later) and
+    waits 19 times as long as a pass took, when that is longer than its pause. (Its
+    passes analyse nothing here: the session's database keeps its statistics.)"""
+    readings = count(0.0, 3.0)
+    upkeep = StatisticsUpkeep(
+        engine, Thresholds(min_rows=1, growth=0.0), clock=lambda: next(readings)
+    )
+    monkeypatch.setattr(upkeep, "refresh_never_analysed", list)
+    monkeypatch.setattr(upkeep, "refresh_due", lambda: ["index_token"])
+    upkeep.start()
+    try:
+        assert upkeep.wait_for_cycles(1, timeout=30)
+        upkeep.note_written("index_token", 1)
+        assert upkeep.wait_for_cycles(2, timeout=30)
+        deadline = time.monotonic() + 10
+        while upkeep.last_pause is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert upkeep.last_pause == pytest.approx(3.0 * 19)
+    finally:
+        upkeep.stop()  # ends the pause at once
 
 
 def test_the_upkeep_analyses_tables_left_without_statistics(engine: Engine) -> None:

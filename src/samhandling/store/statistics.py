@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -61,6 +62,13 @@ SQLITE_ANALYSIS_LIMIT = 1000
 # At least this long between two passes of the thread (an ANALYZE of a table of a million
 # index rows reads a sample of up to 300,000 of them).
 PAUSE_SECONDS = 10.0
+# The share of the time the thread's ANALYZEs may take at most, as autovacuum's cost delay
+# bounds its work: after a pass of d seconds it waits d × (1 / SHARE − 1) if that is longer
+# than PAUSE_SECONDS. The index tables' extended statistics keep 1,000–5,000 most common
+# values (migrations 0011, 0022), so PostgreSQL's ANALYZE samples up to 300 × that many
+# rows: `index_token` at 240,000 rows took 2.2 s, every 10 s during a measurement ingest
+# (a fifth of the database's core; bench/RESULTS.md, "The statistics upkeep's share").
+ANALYSE_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -85,12 +93,14 @@ class StatisticsUpkeep:
         thresholds: Thresholds | None = None,
         *,
         pause_seconds: float = PAUSE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # weakly: the registry below is keyed weakly by the engine, and its values must not
         # keep the key alive (an app's engine is dropped with the app)
         self._engine = ref(engine)
         self.thresholds = thresholds or Thresholds()
         self.pause_seconds = pause_seconds
+        self.clock = clock
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._written: Counter[str] = Counter()
@@ -99,6 +109,7 @@ class StatisticsUpkeep:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.last_refreshed: list[str] = []  # the tables of the thread's last pass
+        self.last_pause: float | None = None  # seconds it waited after it
         self.cycles = 0  # passes of the thread so far (for tests)
         self._passed = threading.Condition()
 
@@ -198,10 +209,12 @@ class StatisticsUpkeep:
             self._wake.wait()
             self._wake.clear()
             if not self._stopping:
+                started = self.clock()
                 self._guarded(self.refresh_due)
                 # rows written meanwhile wait for the next pass: during a long load the
                 # tables are analysed every so often, not after every 20% of growth
-                self._stopped.wait(self.pause_seconds)
+                self.last_pause = pause_after(self.clock() - started, self.pause_seconds)
+                self._stopped.wait(self.last_pause)
 
     def _guarded(self, action: Callable[[], list[str]]) -> None:
         # A failed refresh (the database restarting, a lock timeout) costs only planning
@@ -213,6 +226,12 @@ class StatisticsUpkeep:
         with self._passed:
             self.cycles += 1
             self._passed.notify_all()
+
+
+def pause_after(pass_seconds: float, pause_seconds: float, share: float = ANALYSE_SHARE) -> float:
+    """How long the thread waits after a pass that took `pass_seconds`: at least
+    `pause_seconds`, and long enough that its ANALYZEs take at most `share` of the time."""
+    return max(pause_seconds, pass_seconds * (1 / share - 1))
 
 
 def row_estimates(connection: Connection, tables: Iterable[str]) -> dict[str, int | None]:
