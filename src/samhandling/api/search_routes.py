@@ -21,7 +21,7 @@ from samhandling.api.rest import LATER_PAGE, FhirRestApi
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.guarded_search import guarded_search
 from samhandling.interactions.resource_input import check_id, check_resource_type
-from samhandling.services.search_federation import FederatedQuery
+from samhandling.services.search_federation import LOCAL_ONLY, FederatedQuery
 
 
 def search_routes(api: FhirRestApi) -> list[Route]:
@@ -39,10 +39,19 @@ def search_routes(api: FhirRestApi) -> list[Route]:
         async with api.federation.search(query) as federated:
             local = federated.local_items(items)  # a later federated page: this area's part
             bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+            # answered as it is (a federation merges the entries it reads): stored bytes
+            raw = federated is LOCAL_ONLY
             if local is not None:
                 bundle = await api.run_read(
                     lambda c: guarded_search(
-                        c, rtype, local, api.base, guard, lenient=lenient, compartment=compartment
+                        c,
+                        rtype,
+                        local,
+                        api.base,
+                        guard,
+                        lenient=lenient,
+                        compartment=compartment,
+                        stored_bytes=raw,
                     ),
                     request,
                     routed=request if LATER_PAGE.isdisjoint(k for k, _ in local) else None,

@@ -24,11 +24,13 @@ def guarded_search(
     *,
     lenient: bool = False,
     compartment: tuple[str, str] | None = None,
+    stored_bytes: bool = False,
 ) -> dict[str, Any]:
     """A searchset Bundle holding only what `guard` lets the caller see; the guard notes
     the patients the search is fixed on (the audit record names them).
 
     `resource_type` None is a system-wide search (`[base]?_type=…`, or `Patient/x/*`).
+    `stored_bytes`: the caller only serialises the Bundle (`interactions.search.search`).
     """
     searched = frozenset[str]()
     if guard.inspects_resources:  # looked at, whatever it finds
@@ -42,11 +44,11 @@ def guarded_search(
     if resource_type is None:
         return search.system_search(
             connection, items, base_url, lenient=lenient, restriction=restriction,
-            compartment=compartment,
+            compartment=compartment, stored_bytes=stored_bytes,
         )  # fmt: skip
     return search.search(
         connection, resource_type, items, base_url, lenient=lenient, restriction=restriction,
-        compartment=compartment,
+        compartment=compartment, stored_bytes=stored_bytes,
     )  # fmt: skip
 
 

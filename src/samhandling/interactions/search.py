@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from sqlalchemy import Connection
 
 from samhandling.fhir.outcome import Issue, operation_outcome
@@ -29,7 +30,7 @@ from samhandling.search.plans import values_planned
 from samhandling.search.query import parse_search
 from samhandling.search.restriction import UNRESTRICTED, SearchRestriction
 from samhandling.search.sql import SearchSql
-from samhandling.search.visibility import allowed_keys, visible_versions
+from samhandling.search.visibility import Judged, allowed_keys, visible_versions
 from samhandling.store.records import StoredVersion
 
 __all__ = ["SearchRestriction", "search", "system_search"]
@@ -46,11 +47,16 @@ def search(
     lenient: bool = False,
     restriction: SearchRestriction | None = None,
     compartment: tuple[str, str] | None = None,
+    stored_bytes: bool = False,
 ) -> dict[str, Any]:
-    """A searchset Bundle for a type search (or, with ``compartment``, a compartment search)."""
+    """A searchset Bundle for a type search (or, with ``compartment``, a compartment search).
+
+    With ``stored_bytes`` the entries' unshaped resources are the stored bytes
+    (`orjson.Fragment`), for an answer that is only serialised (`_shows_stored_bytes`)."""
     custom_parameters.refresh(connection)
     query = parse_search(resource_type, items, lenient=lenient, base_url=base_url)
     query.compartment = compartment
+    query.stored_bytes = _shows_stored_bytes(query, stored_bytes)
     path = resource_type
     if compartment is not None:
         path = f"{compartment[0]}/{compartment[1]}/{resource_type}"
@@ -65,6 +71,7 @@ def system_search(
     lenient: bool = False,
     restriction: SearchRestriction | None = None,
     compartment: tuple[str, str] | None = None,
+    stored_bytes: bool = False,
 ) -> dict[str, Any]:
     """``GET [base]?_type=A,B&…`` (all types without ``_type``; then only common parameters),
     or with ``compartment`` every type of the patient compartment (``Patient/1/*``)."""
@@ -81,9 +88,19 @@ def system_search(
     query = parse_search("", items, lenient=lenient, resource_types=all_types, base_url=base_url)
     query.compartment = compartment
     query.every_type = not named  # the compartment table holds only compartment types
+    query.stored_bytes = _shows_stored_bytes(query, stored_bytes)
     path = f"{compartment[0]}/{compartment[1]}/*" if compartment else ""
     url = f"{base_url}/{path}" if path else base_url
     return _run(connection, query, items, url, restriction or UNRESTRICTED)
+
+
+def _shows_stored_bytes(query: SearchQuery, asked: bool) -> bool:
+    """Whether the Bundle shows the stored bytes of its resources: when the caller only
+    serialises the answer (``asked``) and nothing reshapes them (``_summary``,
+    ``_elements``). The stored content is what a read answers with as it is (meta
+    included), so it is the resource shown; it is then parsed only to be judged and named in
+    the audit record (`search.visibility.Judged`), and not written out again."""
+    return asked and query.summary in (None, "false") and not query.elements
 
 
 def _check_types(types: tuple[str, ...], known: frozenset[str]) -> None:
@@ -172,7 +189,7 @@ class Shown:
     page: list[StoredVersion]
     total: int | None
     truncated: bool
-    parsed: dict[tuple[str, str], dict[str, Any]]
+    parsed: Judged
 
 
 def _finish(
@@ -204,7 +221,7 @@ def _versions(
     keys: list[tuple[str, str]],
     checked: dict[tuple[str, str], StoredVersion],
     restriction: SearchRestriction,
-    parsed: dict[tuple[str, str], dict[str, Any]],
+    parsed: Judged,
 ) -> list[StoredVersion]:
     if all(k in checked for k in keys):
         return [checked[k] for k in keys]
@@ -298,15 +315,19 @@ def _entry(
     version: StoredVersion,
     mode: str,
     restriction: SearchRestriction,
-    parsed: dict[tuple[str, str], dict[str, Any]],
+    parsed: Judged,
 ) -> dict[str, Any]:
     """A match's or an included resource's entry, noted as shown (the audit record names
     what the Bundle returns, nothing else the search read)."""
     base = query.base_url or ""
     # taken, not read: each parsed resource goes into one entry (no dict shared between two)
-    whole = parsed.pop((version.resource_type, version.resource_id), None) or version.resource()
+    whole = parsed.pop((version.resource_type, version.resource_id), None) or parsed.parse(version)
     restriction.note_shown(whole)
-    resource = shape(whole, query.summary, query.elements)
+    resource: Any
+    if query.stored_bytes and version.content is not None:
+        resource = orjson.Fragment(version.content)
+    else:
+        resource = shape(whole, query.summary, query.elements)
     return {
         "fullUrl": f"{base}/{version.resource_type}/{version.resource_id}",
         "resource": resource,

@@ -10,14 +10,13 @@ reference (``Patient/1/_history/2``) includes the current version.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import Connection, Select, and_, or_, select
 
 from samhandling.search.derived_rows import param_rows
 from samhandling.search.model import Include
 from samhandling.search.restriction import SearchRestriction
-from samhandling.search.visibility import allowed_keys, visible_versions
+from samhandling.search.visibility import Judged, allowed_keys, visible_versions
 from samhandling.store.records import StoredVersion
 from samhandling.store.schema import index_reference
 
@@ -31,7 +30,7 @@ def included(
     includes: list[Include],
     matches: list[StoredVersion],
     restriction: SearchRestriction,
-    parsed: dict[Key, dict[str, Any]] | None = None,
+    parsed: Judged | None = None,
 ) -> tuple[list[StoredVersion], bool]:
     """Resources the includes name for ``matches`` (not matches themselves); True if cut.
     The resources the restriction judged go into ``parsed`` (``visible_versions``)."""

@@ -15,14 +15,13 @@ matches, or when ``_total=accurate`` asks for the full check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Connection, func
 
 from samhandling.search import paging
 from samhandling.search.model import SearchQuery
 from samhandling.search.sql import SearchSql
-from samhandling.search.visibility import read_current_versions, visible_versions
+from samhandling.search.visibility import Judged, read_current_versions, visible_versions
 from samhandling.store.records import StoredVersion
 
 Key = tuple[str, str]
@@ -36,7 +35,7 @@ class KeysetPage:
     has_next: bool
     has_previous: bool
     checked: dict[Key, StoredVersion] = field(default_factory=dict)
-    parsed: dict[Key, dict[str, Any]] = field(default_factory=dict)  # as judged, by key
+    parsed: Judged = field(default_factory=Judged)  # as judged, by key
 
 
 def keyset_eligible(query: SearchQuery) -> bool:
@@ -100,7 +99,8 @@ def _first_page_with_total(
     rows = connection.execute(stmt).all()
     total = int(rows[0][2]) if rows else 0
     keys: list[Key] = [(row[0], row[1]) for row in rows[: query.count]]
-    return KeysetPage(keys, total, len(rows) > query.count, False)
+    exact = not query.stored_bytes
+    return KeysetPage(keys, total, len(rows) > query.count, False, parsed=Judged(exact=exact))
 
 
 @dataclass
@@ -111,7 +111,7 @@ class _Scan:
 
     found: list[Key] = field(default_factory=list)
     checked: dict[Key, StoredVersion] = field(default_factory=dict)
-    parsed: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    parsed: Judged = field(default_factory=Judged)
     exhausted: bool = False
     unchecked: list[Key] = field(default_factory=list)
     fetched: int = 0
@@ -132,7 +132,7 @@ def _collect(
     at least ``probe`` rows."""
     wanted = query.count + 1
     hidden = builder.restriction.hidden is not None
-    scan = _Scan()
+    scan = _Scan(parsed=Judged(exact=not query.stored_bytes))
     cursor = start
     while len(scan.found) < wanted:
         size = max(MIN_BATCH, (wanted - len(scan.found)) * 5 // 4) if hidden else wanted

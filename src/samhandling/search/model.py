@@ -78,6 +78,8 @@ class SearchQuery:
     base_url: str | None = None
     explicit_count: bool = False
     every_type: bool = False  # system search over all types (of a compartment): no type filter
+    # the Bundle's resources are the stored bytes (an HTTP answer, unshaped): `Judged`
+    stored_bytes: bool = False
 
     @property
     def types(self) -> tuple[str, ...]:

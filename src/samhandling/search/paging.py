@@ -25,7 +25,6 @@ import random
 import uuid
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -34,7 +33,7 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.model import SearchQuery
 from samhandling.search.restriction import SearchRestriction
 from samhandling.search.sql import SearchSql
-from samhandling.search.visibility import visible_versions
+from samhandling.search.visibility import Judged, visible_versions
 from samhandling.store.database import is_sqlite, primary_of, write_connection
 from samhandling.store.records import StoredVersion
 from samhandling.store.schema import search_cache
@@ -64,7 +63,7 @@ class Matches:
     search_id: str | None = None
     truncated: bool = False
     checked: dict[Key, StoredVersion] = field(default_factory=dict)  # checked in this request
-    parsed: dict[Key, dict[str, Any]] = field(default_factory=dict)  # as judged, by key
+    parsed: Judged = field(default_factory=Judged)  # as judged, by key
 
 
 @dataclass
@@ -107,7 +106,7 @@ def all_matches(
         elif truncated and query.total != "none":
             scan.total = _count(connection, builder, query)
     checked: dict[Key, StoredVersion] = {}
-    parsed: dict[Key, dict[str, Any]] = {}
+    parsed = Judged(exact=not query.stored_bytes)
     if builder.restriction.hidden is not None:
         wanted = len(scan.entries) if query.total == "accurate" else query.offset + query.count + 1
         checked = _scan(connection, scan, wanted, builder.restriction, parsed)
@@ -127,7 +126,7 @@ def _scan(
     scan: _Scan,
     wanted: int,
     restriction: SearchRestriction,
-    parsed: dict[Key, dict[str, Any]],
+    parsed: Judged,
 ) -> dict[Key, StoredVersion]:
     """Check further entries until ``wanted`` visible matches are known (or all checked);
     the resources judged go into ``parsed``."""

@@ -21,6 +21,27 @@ BATCH = 500
 MAX_SCANNED = 30_000
 
 
+class Judged(dict[tuple[str, str], dict[str, Any]]):
+    """The resources the ``hidden`` test parsed to judge the visible ones, by key: the
+    Bundle shows them without parsing their content a second time.
+
+    ``exact`` (the default): parsed keeping the written form of decimals, as they are shown.
+    False when the Bundle shows the stored bytes themselves (an HTTP answer with the
+    resources unshaped, ``SearchQuery.stored_bytes``): the parsed resource is then only
+    judged and named in the audit record, and orjson's plain parse does (no access decision
+    reads the written form of a decimal; `json_codec.parse` also prints each resource again
+    to find out whether it must).
+    """
+
+    def __init__(self, *, exact: bool = True) -> None:
+        super().__init__()
+        self.exact = exact
+
+    def parse(self, version: StoredVersion) -> dict[str, Any]:
+        """``version``'s resource, parsed as this map keeps them."""
+        return version.resource() if self.exact else _judged_only(version)
+
+
 def visible_ids(
     connection: Connection,
     resource_type: str,
@@ -62,7 +83,7 @@ def visible_versions(
     connection: Connection,
     keys: Iterable[tuple[str, str]],
     restriction: SearchRestriction,
-    parsed: dict[tuple[str, str], dict[str, Any]] | None = None,
+    parsed: Judged | None = None,
     read: dict[tuple[str, str], StoredVersion] | None = None,
 ) -> Iterator[StoredVersion]:
     """Current versions of ``keys`` in order, without deleted and hidden ones.
@@ -83,7 +104,7 @@ def visible_versions(
             if restriction.hidden is None:
                 yield version
                 continue
-            whole = version.resource() if parsed is not None else _judged_only(version)
+            whole = parsed.parse(version) if parsed is not None else _judged_only(version)
             if not restriction.hidden(whole):
                 if parsed is not None:
                     parsed[key] = whole
