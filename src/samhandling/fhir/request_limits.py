@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -66,7 +67,9 @@ def nests_deeper(value: Any, limit: int) -> bool:
     Python (6.7 vs 87 ms for an 11 MB Synthea Bundle; bench/RESULTS.md, issue 20).
     """
     try:
-        text = orjson.dumps(value, option=orjson.OPT_INDENT_2)
+        # a decimal kept as written (`json_codec.WrittenDecimal`, a whole body of them when
+        # one number needed it) is a scalar like any other: printed as a 0
+        text = orjson.dumps(value, default=_decimal_as_zero, option=orjson.OPT_INDENT_2)
     except TypeError:  # beyond orjson's recursion limit (254 levels), or not plain JSON
         return _walk_deeper(value, limit)
     return b"\n" + b" " * (2 * limit) in text and _deep_container(limit).search(text) is not None
@@ -76,6 +79,12 @@ def nests_deeper(value: Any, limit: int) -> bool:
 def _deep_container(limit: int) -> re.Pattern[bytes]:
     # an indented line opening a container: `[`, `{`, or `"name": ` then one of them
     return re.compile(rb'\n {%d}(?:"(?:[^"\\]|\\.)*": )?[\[{]' % (2 * limit))
+
+
+def _decimal_as_zero(value: Any) -> int:
+    if isinstance(value, Decimal):
+        return 0
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _walk_deeper(value: Any, limit: int) -> bool:
