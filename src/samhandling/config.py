@@ -11,6 +11,7 @@
 | SAMHANDLING_MAX_BODY_BYTES | 10485760 | largest accepted request body (413 above) |
 | SAMHANDLING_MAX_DOCUMENT_BYTES | 104857600 | largest raw document (`POST /Binary`) |
 | SAMHANDLING_STATEMENT_TIMEOUT_MS | 30000 | longest database statement (503 above; 0: none) |
+| SAMHANDLING_DATABASE_DEAD_AFTER_MS | 30000 | a PostgreSQL connection silent this long is dead |
 | SAMHANDLING_LOG_LEVEL | INFO | log level of the JSON logs |
 | SAMHANDLING_DEV_ISSUER | 0 | 1: run the built-in development token issuer and trust it |
 | SAMHANDLING_PRODUCTION | 0 | 1: production mode (the development issuer refuses to start) |
@@ -51,6 +52,9 @@ class Settings:
     #: the content store: apart from the FHIR JSON limit above
     max_document_bytes: int = 100 * 1024 * 1024
     statement_timeout_ms: int = 30_000
+    #: a PostgreSQL connection silent this long is dropped (libpq's connect timeout, TCP
+    #: keepalives and user timeout; the event loop's deadlines: store/liveness.py)
+    database_dead_after_ms: int = 30_000
     log_level: str = "INFO"
     dev_issuer: bool = False
     production: bool = False
@@ -112,6 +116,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         max_body_bytes=int(env.get("SAMHANDLING_MAX_BODY_BYTES", str(10 * 1024 * 1024))),
         max_document_bytes=int(env.get("SAMHANDLING_MAX_DOCUMENT_BYTES", str(100 * 1024 * 1024))),
         statement_timeout_ms=int(env.get("SAMHANDLING_STATEMENT_TIMEOUT_MS", "30000")),
+        database_dead_after_ms=_positive(env, "SAMHANDLING_DATABASE_DEAD_AFTER_MS", "30000"),
         log_level=env.get("SAMHANDLING_LOG_LEVEL", "INFO"),
         dev_issuer=_flag(env.get("SAMHANDLING_DEV_ISSUER")),
         production=_flag(env.get("SAMHANDLING_PRODUCTION")),
@@ -134,6 +139,13 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
     )
 
 
+def _positive(env: dict[str, str], name: str, default: str) -> int:
+    value = int(env.get(name, default))
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive number of milliseconds, not {value}")
+    return value
+
+
 def _names(value: str) -> tuple[str, ...]:
     """A comma-separated list, blanks dropped."""
     return tuple(part.strip() for part in value.split(",") if part.strip())
@@ -154,6 +166,7 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
         "SAMHANDLING_MAX_BODY_BYTES": str(settings.max_body_bytes),
         "SAMHANDLING_MAX_DOCUMENT_BYTES": str(settings.max_document_bytes),
         "SAMHANDLING_STATEMENT_TIMEOUT_MS": str(settings.statement_timeout_ms),
+        "SAMHANDLING_DATABASE_DEAD_AFTER_MS": str(settings.database_dead_after_ms),
         "SAMHANDLING_LOG_LEVEL": settings.log_level,
         "SAMHANDLING_DEV_ISSUER": "1" if settings.dev_issuer else "0",
         "SAMHANDLING_PRODUCTION": "1" if settings.production else "0",

@@ -234,15 +234,14 @@ def test_shutdown_does_not_wait_for_a_stuck_batch(
 
 
 def test_a_batch_the_database_does_not_answer_fails_in_time_and_the_next_one_commits(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Engine,
 ) -> None:
     """Every request waits for its record: a batch stuck (here on the chain lock held
-    elsewhere) fails after BATCH_TIMEOUT_SECONDS, so its requests are answered 503 rather
-    than held for ever, and the journal goes on with the next batch on a new connection."""
+    elsewhere) fails after its bound, so its requests are answered 503 rather than held
+    for ever, and the journal goes on with the next batch on a new connection."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite's batch in a worker thread is not bounded (it cannot be stopped)")
-    monkeypatch.setattr(journal_module, "BATCH_TIMEOUT_SECONDS", 0.3)
-    journal = AuditJournal(engine)
+    journal = AuditJournal(engine, batch_timeout=0.3)
     lock = lock_number(CHAIN_LOCK)
 
     async def scenario() -> tuple[float, str]:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from fixtures.server_process import free_port
 from samhandling.cli.operator_errors import describe_url
 from samhandling.store.database import make_engine, normalise_url
+from samhandling.store.loop_pool import connect_on_loop
 
 
 @pytest.mark.parametrize(
@@ -103,3 +104,30 @@ def test_the_journals_asyncio_connection_takes_the_same_url(postgres_database_ur
         return int(row[0])
 
     assert asyncio.run(port()) == (make_url(postgres_database_url).port or 5432)
+
+
+def test_the_urls_own_libpq_options_win_and_the_dead_after_ones_are_added(
+    postgres_database_url: str,
+) -> None:
+    """Multi-host: the URL's `connect_timeout=2` (per host) stays, keepalives and the TCP
+    user timeout are added, on the pool's connections and the event loop's alike."""
+    engine = make_engine(_with_a_dead_host_first(postgres_database_url), dead_after_ms=10_000)
+
+    async def on_the_loop() -> dict[str, str]:
+        connection = await connect_on_loop(engine, "samhandling test multi-host options")
+        try:
+            parameters: dict[str, str] = connection.info.get_parameters()
+            return parameters
+        finally:
+            await connection.close()
+
+    try:
+        with engine.connect() as connection:
+            threaded = connection.connection.dbapi_connection.info.get_parameters()
+        loop = asyncio.run(on_the_loop())
+    finally:
+        engine.dispose()
+    for parameters in (threaded, loop):
+        assert parameters["connect_timeout"] == "2"
+        assert parameters["keepalives"] == "1" and parameters["keepalives_idle"] == "5"
+        assert parameters["tcp_user_timeout"] == "10000"

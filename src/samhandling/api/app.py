@@ -84,7 +84,9 @@ def create_app(
     if settings.dev_issuer:
         dev = DevIssuer(settings.data_dir, settings.dev_issuer_url, production=settings.production)
     engine = engine or make_engine(
-        settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
+        settings.database_url,
+        statement_timeout_ms=settings.statement_timeout_ms,
+        dead_after_ms=settings.database_dead_after_ms,
     )
     verifier = CallerVerifier(
         make_authenticator(settings, dev, DatabaseReplayCache(engine)),

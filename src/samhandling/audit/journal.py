@@ -31,6 +31,7 @@ from samhandling.audit.storage.chain_writer import ChainWriter
 from samhandling.audit.storage.writes import SEAL_LIMIT
 from samhandling.audit.trail import commit
 from samhandling.store.database import is_sqlite
+from samhandling.store.liveness import dead_after_ms
 from samhandling.store.loop_sqlite import sqlite_file
 from samhandling.store.sqlite_lock import write_lock
 
@@ -38,19 +39,25 @@ log = logging.getLogger("samhandling.audit")
 MAX_BATCH = 500
 LINK_DELAY_SECONDS = 0.2
 CLOSE_TIMEOUT_SECONDS = 10.0
-# A PostgreSQL batch not committed by then fails, and its requests are answered 503
-# ("could not be audited") instead of waiting for ever: every request waits for its record,
-# so one batch stuck on a database that does not answer, or on a wait never woken, would
-# hold every client of the process. As the pools' wait for a connection.
-BATCH_TIMEOUT_SECONDS = 30.0
 _Pending = tuple[AuditRecord, "asyncio.Future[None]"]  # a record, and its request waiting
 
 
 class AuditJournal:
-    """Group-committing writer of request audit records."""
+    """Group-committing writer of request audit records.
 
-    def __init__(self, engine: Engine) -> None:
+    A PostgreSQL batch not committed within `batch_timeout` seconds (default: the engine's
+    dead-after bound, `store/liveness.py`) fails, and its requests are answered 503 ("could
+    not be audited") instead of waiting for ever: every request waits for its record, so
+    one batch stuck on a database that does not answer (a frozen server still acknowledges
+    at TCP level: no libpq option sees it), or on a wait never woken, would hold every
+    client of the process. The batch's statements run without the statement timeout and
+    take milliseconds, so the bound is that silence alone."""
+
+    def __init__(self, engine: Engine, *, batch_timeout: float | None = None) -> None:
         self.engine = engine
+        self.batch_timeout = (
+            dead_after_ms(engine) / 1000 if batch_timeout is None else batch_timeout
+        )
         self._loops: WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopJournal] = (
             WeakKeyDictionary()
         )
@@ -84,7 +91,7 @@ class AuditJournal:
                 if other.is_closed():
                     stale.writer.discard()
                     del self._loops[other]
-            journal = self._loops[loop] = _LoopJournal(self.engine, loop)
+            journal = self._loops[loop] = _LoopJournal(self.engine, loop, self.batch_timeout)
         return journal
 
 
@@ -92,8 +99,9 @@ class _LoopJournal:
     """The journal's state on one event loop: its connection, the queued records, the
     batch in flight and when the rows of write transactions are due to be linked."""
 
-    def __init__(self, engine: Engine, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, engine: Engine, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
         self.loop = loop
+        self.timeout = timeout  # a batch's bound (PostgreSQL)
         self.writer = ChainWriter(engine)
         self.pending: list[_Pending] = []
         self.flushing: asyncio.Task[None] | None = None
@@ -146,14 +154,14 @@ class _LoopJournal:
             return
         self.batch_since = now = self.loop.time()
         if self.watchdog is None:
-            self.watchdog = self.loop.call_at(now + BATCH_TIMEOUT_SECONDS, self._on_watchdog)
+            self.watchdog = self.loop.call_at(now + self.timeout, self._on_watchdog)
 
     def _on_watchdog(self) -> None:
         """Cancel the batch in flight if it is overdue, else watch the one in flight."""
         self.watchdog = None
         if self.batch_since is None or self.flushing is None:
             return  # nothing in flight: the next batch sets the watchdog again
-        due = self.batch_since + BATCH_TIMEOUT_SECONDS
+        due = self.batch_since + self.timeout
         if self.loop.time() < due:
             self.watchdog = self.loop.call_at(due, self._on_watchdog)
             return
@@ -213,7 +221,7 @@ class _LoopJournal:
             if not self.overdue:
                 raise
             self._disarm_overdue()
-            error = TimeoutError(f"audit batch not committed in {BATCH_TIMEOUT_SECONDS} s")
+            error = TimeoutError(f"audit batch not committed in {self.timeout:g} s")
             log.error("audit journal commit failed", exc_info=error)
         except Exception as exc:  # the requests learn of it and refuse to answer
             log.error("audit journal commit failed", exc_info=exc)

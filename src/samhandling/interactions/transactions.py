@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from samhandling.access_guard import AccessGuard
 from samhandling.interactions.write_rules import WriteRule
 from samhandling.store import database
+from samhandling.store.liveness import dead_after_ms
 from samhandling.store.read_routing import CONSISTENCY_HEADER, ReadRouting, parse_position
 from samhandling.store.version_writer import VersionWriter
 
@@ -46,7 +47,9 @@ def read_routing(
         return ReadRouting(primary, None, max_lag_seconds=max_lag_seconds)
     if database.is_sqlite(primary):
         raise RuntimeError("a read replica needs a PostgreSQL primary")
-    replica = database.make_engine(replica_url, statement_timeout_ms=statement_timeout_ms)
+    replica = database.make_engine(
+        replica_url, statement_timeout_ms=statement_timeout_ms, dead_after_ms=dead_after_ms(primary)
+    )
     if database.is_sqlite(replica):
         raise RuntimeError("the read replica must be a PostgreSQL streaming replica")
     return ReadRouting(primary, replica, max_lag_seconds=max_lag_seconds)

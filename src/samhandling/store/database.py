@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.store.liveness import DEAD_AFTER_MS, note, options_for
 from samhandling.store.sqlite_driver import UNBOUNDED, limit_statements
 from samhandling.store.sqlite_lock import (
     HOLDS_LOCK,
@@ -80,11 +81,18 @@ def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    statement_timeout_ms: int = 0,
+    dead_after_ms: int = DEAD_AFTER_MS,
+) -> Engine:
     """An engine for `url` with the settings this platform relies on.
 
     `statement_timeout_ms` > 0 stops any statement running longer (PostgreSQL's
     `statement_timeout`; on SQLite a progress handler): the request then gets a 503.
+    A PostgreSQL connection silent for `dead_after_ms` is ended (`store/liveness.py`).
     """
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
@@ -93,7 +101,8 @@ def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0)
         if statement_timeout_ms > 0:
             limit_statements(engine, statement_timeout_ms / 1000)
         return engine
-    options = {"options": f"-c statement_timeout={statement_timeout_ms}"}
+    liveness = options_for(make_url(url), dead_after_ms)
+    options = {**liveness, "options": f"-c statement_timeout={statement_timeout_ms}"}
     engine = create_engine(
         url,
         # A database error's text must not carry the statement's values into a log line:
@@ -102,8 +111,9 @@ def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0)
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
-        connect_args=options if statement_timeout_ms > 0 else {},
+        connect_args=options if statement_timeout_ms > 0 else liveness,
     )
+    note(engine, dead_after_ms, liveness)
     _ping_after_idle(engine)
     return engine
 

@@ -10,7 +10,9 @@ A request that reads through here makes no hop to a worker thread and back, whic
 third of the server's time per read on the 2-core host (bench/RESULTS.md).
 
 Like `store.database.statement_connection`: a statement stopped by the statement timeout
-answers 503 `too-costly`; a dead pooled connection is replaced and the read run again.
+answers 503 `too-costly`; a dead pooled connection is replaced and the read run again. A
+read the database leaves unanswered past the statement timeout and its dead-after bound
+fails as an outage (503 `transient`), its connection dropped (`store/loop_pool.py`).
 On SQLite `LoopReads.of` gives `store.loop_sqlite.SqliteLoopReads`: the same statements and
 answers, from a connection of the loop's own, synchronously.
 """

@@ -17,7 +17,9 @@ time (a read the pool lent it to, the journal's batch): nothing else sends on it
 statement is in flight. Errors are psycopg's (`psycopg.errors.error_from_result`: a
 statement timeout is `QueryCanceled`, a terminated connection an `OperationalError`), so
 the pool's reconnect, the reads' 503 and the journal's handling of a conflict hold as they
-were.
+were. A wait on the socket is noted on the connection (`connection.waiting`), so that the
+loop pool's deadline can end it (`silenced`: `DatabaseSilent`, an OperationalError) when
+the database stops answering without closing anything.
 
 `DriverStatement` is the same idea for a thread's SQLAlchemy connection: a fixed statement
 of the write path (an update's four) run, prepared, on psycopg's `RawCursor` inside the
@@ -210,7 +212,7 @@ async def result_of(connection: Any) -> Any:
     pgconn = connection.pgconn
     loop = asyncio.get_running_loop()
     while pgconn.flush():  # the socket's buffer was full: wait until it can take the rest
-        await _ready(loop, pgconn.socket, write=True)
+        await _ready(loop, connection, pgconn.socket, write=True)
     results: list[Any] = []
     while True:
         try:
@@ -226,7 +228,7 @@ async def result_of(connection: Any) -> Any:
             if result is None:
                 return _checked(connection, results)
             results.append(result)
-        await _ready(loop, pgconn.socket)
+        await _ready(loop, connection, pgconn.socket)
     return _checked(connection, results)
 
 
@@ -241,9 +243,12 @@ def _checked(connection: Any, results: list[Any]) -> Any:
     return results[-1]
 
 
-async def _ready(loop: asyncio.AbstractEventLoop, fd: int, *, write: bool = False) -> None:
-    """Until `fd` can be read (or written)."""
-    ready = loop.create_future()
+async def _ready(
+    loop: asyncio.AbstractEventLoop, connection: Any, fd: int, *, write: bool = False
+) -> None:
+    """Until `fd`, `connection`'s socket, can be read (or written), or `silenced` ends
+    the wait."""
+    ready = connection.waiting = loop.create_future()
     if write:
         loop.add_writer(fd, _resolve, ready)
     else:
@@ -255,6 +260,22 @@ async def _ready(loop: asyncio.AbstractEventLoop, fd: int, *, write: bool = Fals
             loop.remove_writer(fd)
         else:
             loop.remove_reader(fd)
+
+
+class DatabaseSilent(psycopg.OperationalError):
+    """The database did not answer a statement on the event loop in time (an outage:
+    `api/database_errors.py` answers 503 for an OperationalError without a SQLSTATE)."""
+
+
+def silenced(connection: Any, seconds: float) -> bool:
+    """End `connection`'s wait on its socket with `DatabaseSilent` (the loop pool's
+    deadline, `store/loop_pool.py`); False when it is not waiting."""
+    waiting = connection.waiting
+    if waiting is None or waiting.done():
+        return False
+    message = f"the database did not answer within {seconds:g} s; the connection is dropped"
+    waiting.set_exception(DatabaseSilent(message))
+    return True
 
 
 def _resolve(ready: asyncio.Future[None]) -> None:
