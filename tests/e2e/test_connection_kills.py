@@ -108,8 +108,13 @@ def test_terminated_connections_under_load_answer_503_never_500(
         }
         assert not bad, (outcomes, log[-4000:])
         assert outcomes["503"] > 0 and outcomes["201"] > 0, outcomes
-        # afterwards it serves again by itself
-        after = httpx.post(f"{server.base_url}/Patient", content=PATIENT, headers=headers)
+        # afterwards it serves again by itself: a write may still meet a pooled connection
+        # killed in the last round (writes are not run again: 503, and the pool discards
+        # the connections that were open then); the next one is served
+        for _ in range(3):
+            after = httpx.post(f"{server.base_url}/Patient", content=PATIENT, headers=headers)
+            if after.status_code != 503:
+                break
         assert after.status_code == 201, after.text
     finally:
         stop.set()
