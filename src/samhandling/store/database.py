@@ -113,7 +113,7 @@ def make_engine(
         pool_recycle=1800,
         connect_args=options if statement_timeout_ms > 0 else liveness,
     )
-    note(engine, dead_after_ms, liveness)
+    note(engine, dead_after_ms)
     _ping_after_idle(engine)
     return engine
 

@@ -36,7 +36,6 @@ from sqlalchemy.engine import URL
 DEAD_AFTER_MS = 30_000
 KEEPALIVE_PROBES = 3
 _DEAD_AFTER: WeakKeyDictionary[Engine, int] = WeakKeyDictionary()
-_OPTIONS: WeakKeyDictionary[Engine, dict[str, str]] = WeakKeyDictionary()
 
 
 def libpq_options(dead_after_ms: int) -> dict[str, str]:
@@ -60,11 +59,10 @@ def options_for(url: URL, dead_after_ms: int) -> dict[str, str]:
     return {k: v for k, v in libpq_options(dead_after_ms).items() if k not in url.query}
 
 
-def note(engine: Engine, dead_after_ms: int, options: dict[str, str]) -> None:
-    """`engine`'s connections have `options` for `dead_after_ms`: the event loop's
-    connections to its database take the same (`loop_options`, `dead_after_ms`)."""
+def note(engine: Engine, dead_after_ms: int) -> None:
+    """`engine` was made with `dead_after_ms`: the event loop's connections to its
+    database take the same bound (`loop_options`, `dead_after_ms`)."""
     _DEAD_AFTER[engine] = dead_after_ms
-    _OPTIONS[engine] = options
 
 
 def dead_after_ms(engine: Engine) -> int:
@@ -74,5 +72,4 @@ def dead_after_ms(engine: Engine) -> int:
 
 def loop_options(engine: Engine) -> dict[str, str]:
     """The libpq options of `engine`'s connections, for a connection of the event loop."""
-    options = _OPTIONS.get(engine)
-    return options_for(engine.url, DEAD_AFTER_MS) if options is None else options
+    return options_for(engine.url, dead_after_ms(engine))
