@@ -16,7 +16,12 @@ Variants (comma-separated; words joined by `+` combine, e.g. `narrow+link`):
 `all` (everything, the audit records' chain-link UPDATE included), `link` (no link UPDATE),
 `audit` (no audit records), `noindex` (no index rows at all), `narrow` (instead of the
 index rows, one row per measurement in a narrow table with one index — the shape a
-measurement-specific layout would have; the table `bench_measurement_narrow` is created).
+measurement-specific layout would have; the table `bench_measurement_narrow` is created),
+`measurement` (instead of the index rows, one row per measurement with every value the
+index rows held — code, category, status, identifier, device, time, value and unit — and
+the five indexes a search answering from it through views would need: by resource id, by
+patient, code and time, by code, by identifier and by device, code and time; the table
+`bench_measurement_row` is created).
 The variants run interleaved, `--repeat` times, so the host's drift hits all alike.
 """
 
@@ -47,6 +52,19 @@ NARROW = (
     " low_us bigint, value double precision, resource_id varchar(64));"
     " CREATE INDEX IF NOT EXISTS ix_bench_measurement_narrow"
     " ON bench_measurement_narrow (patient_id, code, low_us) INCLUDE (value)"
+)
+MEASUREMENT_ROW = (
+    "CREATE TABLE IF NOT EXISTS bench_measurement_row (resource_id varchar(64) PRIMARY KEY,"
+    " patient_id varchar(64), code_system text, code text, category text, status text,"
+    " low_us bigint, high_us bigint, value numeric, unit_system text, unit_code text,"
+    " identifier_system text, identifier_value text, device_system text, device_value text);"
+    " CREATE INDEX IF NOT EXISTS ix_bench_mrow_patient"
+    " ON bench_measurement_row (patient_id, code, low_us) INCLUDE (value);"
+    " CREATE INDEX IF NOT EXISTS ix_bench_mrow_code ON bench_measurement_row (code, code_system);"
+    " CREATE INDEX IF NOT EXISTS ix_bench_mrow_identifier"
+    " ON bench_measurement_row (identifier_value, identifier_system);"
+    " CREATE INDEX IF NOT EXISTS ix_bench_mrow_device"
+    " ON bench_measurement_row (device_value, code, low_us)"
 )
 PER_ROUND = 100
 WARM_UP = 10
@@ -97,7 +115,9 @@ def write_round(
     """One chunk's rows under new ids, by COPY (and the link UPDATE unless left out)."""
     new_ids = {old: str(uuid.uuid4()) for old in sample.ids}
     for table in WRITTEN:
-        if table in left_out or (table.startswith("index_") and left_out & {"noindex", "narrow"}):
+        if table in left_out or (
+            table.startswith("index_") and left_out & {"noindex", "narrow", "measurement"}
+        ):
             continue
         columns = [c for c in sample.columns[table] if c != "event_id"]
         at = sample.columns[table].index("resource_id")
@@ -113,8 +133,28 @@ def write_round(
             for k, new in enumerate(new_ids.values()):
                 at_us = 1_700_000_000_000_000 + n * 1000 + k
                 copy.write_row((sample.patient, "8867-4", at_us, 72.0, new))
+    if "measurement" in left_out:
+        _measurement_rows(cur, sample, new_ids, n)
     if "audit" not in left_out:
         _audit(cur, sample, "link" not in left_out, first_event)
+
+
+def _measurement_rows(
+    cur: psycopg.Cursor[Any], sample: Sample, new_ids: dict[str, str], n: int
+) -> None:
+    """One wide row per measurement, its values as distinct as real measurements' are."""
+    with cur.copy("COPY bench_measurement_row FROM STDIN") as copy:
+        for k, new in enumerate(new_ids.values()):
+            at_us = 1_700_000_000_000_000 + (n * PER_ROUND + k) * 1_000_000
+            device = f"{sample.patient}-device"
+            code = ("8867-4", "59408-5", "8310-5")[k % 3]
+            copy.write_row(
+                (
+                    *(new, sample.patient, "http://loinc.org", code, "vital-signs", "final"),
+                    *(at_us, at_us + 1_000_000, 72.0 + k % 7, "http://unitsofmeasure.org", "/min"),
+                    *("urn:example:measurement", f"{device}/{at_us}", "urn:example:device", device),
+                )
+            )
 
 
 def _audit(cur: psycopg.Cursor[Any], sample: Sample, link: bool, first_event: int) -> None:
@@ -146,6 +186,8 @@ def measure(url: str, variant: str, rounds: int) -> float:
         pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
         if "narrow" in left_out:
             conn.execute(NARROW)
+        if "measurement" in left_out:
+            conn.execute(MEASUREMENT_ROW)
         sample = Sample(conn)
         highest = conn.execute("SELECT coalesce(max(event_id), 0) FROM audit_event").fetchone()
         first = highest[0] + 10_000_000  # type: ignore[index]
