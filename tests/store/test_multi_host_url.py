@@ -13,7 +13,8 @@ from sqlalchemy.engine import make_url
 
 from fixtures.server_process import free_port
 from samhandling.cli.operator_errors import describe_url
-from samhandling.store.database import make_engine, normalise_url
+from samhandling.store.database import make_engine
+from samhandling.store.database_url import normalise_url
 from samhandling.store.loop_pool import connect_on_loop
 
 

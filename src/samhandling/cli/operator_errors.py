@@ -13,7 +13,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from samhandling.store.database import make_engine, normalise_url
+from samhandling.store.database import make_engine
+from samhandling.store.database_url import normalise_url
 from samhandling.store.schema_migrations import upgrade
 
 EXIT_OPERATOR_ERROR = 2

@@ -1,9 +1,9 @@
 """Engines for the two supported databases and the few places where they differ.
 
 SQLite (embedded default) and PostgreSQL (production) share one schema and one query
-builder (SQLAlchemy Core). The dialect differences live here: URL normalisation, SQLite
-pragmas and write locking, PostgreSQL advisory locks, the statement timeout and cancelling
-a statement from another thread.
+builder (SQLAlchemy Core). The dialect differences live here: SQLite pragmas and write
+locking, PostgreSQL advisory locks, the statement timeout and cancelling a statement from
+another thread (the URLs' spelling: `database_url.py`).
 
 `Connection` and `Engine` are the store's handles: services take them from here, never
 from SQLAlchemy, so the import contract can forbid SQLAlchemy (and so SQL building) in
@@ -16,7 +16,6 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -25,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
 from samhandling.fhir.outcome import FhirError, error
+from samhandling.store.database_url import normalise_url
 from samhandling.store.liveness import DEAD_AFTER_MS, note, options_for
 from samhandling.store.sqlite_driver import UNBOUNDED, limit_statements
 from samhandling.store.sqlite_lock import (
@@ -41,40 +41,6 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # run once more on a fresh one (`run_read`), a write answers 503 and the pool is renewed.
 PING_AFTER_IDLE_SECONDS = 1.0
 T = TypeVar("T")
-
-
-_POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
-
-
-def normalise_url(url: str) -> str:
-    """Accept `postgresql://…` and `sqlite:///…`; pick the drivers we ship (psycopg 3).
-
-    A libpq multi-host URL (`postgresql://user@h1:5432,h2:5432/db?target_session_attrs=
-    read-write`, as `pg_autoctl show uri` prints it) becomes SQLAlchemy's spelling of the
-    same, one `host=h:p` per host (`postgresql+psycopg://user@/db?host=h1:5432&host=
-    h2:5432&…`), which SQLAlchemy hands to libpq as `host=h1,h2 port=5432,5432`. libpq
-    tries the hosts in turn and keeps the first that satisfies `target_session_attrs`
-    (docs/SCALING.md).
-    """
-    if url.startswith(_POSTGRES_SCHEMES):
-        return "postgresql+psycopg://" + _hosts_as_query(url.split("://", 1)[1])
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return url
-
-
-def _hosts_as_query(rest: str) -> str:
-    """`user@h1:p1,h2:p2/db?q` -> `user@/db?host=h1:p1&host=h2:p2&q`; others unchanged."""
-    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-    authority, tail = rest[:cut], rest[cut:]
-    user, at, hosts = authority.rpartition("@")
-    if "," not in hosts:
-        return rest
-    path, _, query = tail.partition("?")
-    pairs = "&".join(f"host={host}" for host in hosts.split(",") if host)
-    return f"{user}{at}{path or '/'}?{pairs}{'&' + query if query else ''}"
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:
