@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -33,6 +34,7 @@ RECHECK_SECONDS = 0.001  # the deadline's check of work caught between two waits
 _TIMED_OUT = (psycopg.errors.QueryCanceled, DatabaseSilent)
 
 
+@cache  # one class for every connection (it was made anew for each)
 def _connection_class() -> Any:
     from psycopg.adapt import Transformer
 
