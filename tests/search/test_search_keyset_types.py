@@ -20,7 +20,9 @@ from fixtures.fhir_app import FHIR_JSON
 from samhandling.fhir.outcome import FhirError
 from samhandling.interactions import search
 from samhandling.search import paging
+from samhandling.search.query import parse_search
 from samhandling.search.restriction import SearchRestriction
+from samhandling.search.sql import SearchSql
 from samhandling.store.database import read_connection
 from samhandling.store.schema import search_cache
 
@@ -218,3 +220,18 @@ def test_a_tampered_cursor_is_an_audited_400_over_http(client: TestClient) -> No
     assert outcome["issue"][0]["expression"] == ["_after"]
     audited = recorded_events(client.app.state.engine)[-1]  # type: ignore[attr-defined]
     assert audited["http_status"] == 400 and audited["outcome"] != "0"
+
+
+def test_only_a_compartment_is_paged_in_index_order(store: SearchStore) -> None:
+    """From the resource table (`_type=A,B`, `_lastUpdated`) the type is sorted as an
+    expression, so that PostgreSQL sorts the few matches of a rare criterion rather than
+    walk every key in order (`sorting.by_type`)."""
+    types = ("Condition", "Observation")
+    listed = parse_search("", [("_lastUpdated", "gt2099")], resource_types=types)
+    in_compartment = parse_search("", [], resource_types=types)
+    in_compartment.compartment = ("Patient", "p1")
+    with read_connection(store.engine) as connection:
+        builder = SearchSql(connection)
+        for query, expression in ((listed, True), (in_compartment, False)):
+            order = str(builder.ordered(query, after=("Condition", "c1")).compile())
+            assert ("||" in order.split("ORDER BY")[1]) is expression
