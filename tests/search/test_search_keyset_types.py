@@ -170,9 +170,12 @@ def test_the_first_page_reads_a_page_not_every_match(store: SearchStore) -> None
     assert "total" not in first  # above the threshold, not every match was checked
     with store.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(search_cache)).scalar() == 0
-    seen = [k for page in walk(store, first, restriction=restriction) for k in keys(page)]
+    pages = list(walk(store, first, restriction=restriction))
+    seen = [k for page in pages for k in keys(page)]
     visible = [k for k in expected if not (k[0] == "Observation" and int(k[1][3:]) % 3 == 0)]
     assert seen == visible
+    previous = compartment(store, link(pages[-1], "previous") or "", restriction)
+    assert keys(previous) == keys(pages[-2])
 
 
 def test_the_total_under_a_hidden_test_below_the_threshold(store: SearchStore) -> None:
@@ -210,6 +213,12 @@ def test_a_tampered_cursor_is_an_audited_400_over_http(client: TestClient) -> No
         url = f"/fhir/{body['resourceType']}/{body['id']}"
         assert client.put(url, content=orjson.dumps(body), headers=FHIR_JSON).status_code == 201
     first = client.get("/fhir/Patient/p1/*", params={"_count": "1"}).json()
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    entities = recorded_events(engine)[-1]["event"]["entity"]
+    named = [
+        e["what"]["reference"].split("/_history/")[0] for e in entities if e["role"]["code"] == "4"
+    ]
+    assert named == ["Observation/obs000"]  # what the page shows, not the look-ahead Patient
     following = link(first, "next") or ""
     assert "_after=Observation%2Fobs000" in following
     assert keys(client.get(f"/fhir/Patient/p1/*?{following}").json()) == [("Patient", "p1")]
@@ -218,7 +227,7 @@ def test_a_tampered_cursor_is_an_audited_400_over_http(client: TestClient) -> No
     outcome = refused.json()
     assert outcome["resourceType"] == "OperationOutcome"
     assert outcome["issue"][0]["expression"] == ["_after"]
-    audited = recorded_events(client.app.state.engine)[-1]  # type: ignore[attr-defined]
+    audited = recorded_events(engine)[-1]
     assert audited["http_status"] == 400 and audited["outcome"] != "0"
 
 
