@@ -1,8 +1,10 @@
 """Search (R4 §3.1.1): a query string in, a searchset Bundle out.
 
 Type search, compartment search (``Patient/1/Observation``) and system search
-(``?_type=…``) share one path: parse, select the ordered matches (cached for stable paging,
-see ``search/paging.py``), read the page, add includes, shape by ``_summary``/``_elements``.
+(``?_type=…``) share one path: parse, select the page's ordered matches (by keyset when
+ordered by id or, over several types, by type and id, ``search/keyset.py``; else cached
+for stable paging, ``search/paging.py``), read the page, add includes, shape by
+``_summary``/``_elements``.
 
 **Totals under a restriction.** Matches are restricted before they are counted, so
 ``total`` counts only what the caller may see. When a ``hidden`` test applies, it can only be
@@ -24,7 +26,7 @@ from samhandling.fhir.outcome import Issue, operation_outcome
 from samhandling.search import custom_parameters, paging
 from samhandling.search.elements import shape
 from samhandling.search.includes import included
-from samhandling.search.keyset import keyset_eligible, keyset_page
+from samhandling.search.keyset import cursor_text, keyset_eligible, keyset_page
 from samhandling.search.model import SearchQuery
 from samhandling.search.plans import values_planned
 from samhandling.search.query import parse_search
@@ -247,9 +249,9 @@ def _keyset_links(
     here += [("_before", query.before)] if query.before and not query.after else []
     links = [link("self", here)]
     if has_next and keys:
-        links.append(link("next", [("_after", keys[-1][1])]))
+        links.append(link("next", [("_after", cursor_text(query, keys[-1]))]))
     if has_previous and keys:
-        links.append(link("previous", [("_before", keys[0][1])]))
+        links.append(link("previous", [("_before", cursor_text(query, keys[0]))]))
     return links
 
 

@@ -1,12 +1,15 @@
-"""Keyset paging for searches ordered by id (the default order, ``_sort=_id``, ``-_id``).
+"""Keyset paging for searches ordered by id (the default order, ``_sort=_id``, ``-_id``),
+and for searches over several types without ``_sort`` (``Patient/x/*``, ``_type=A,B``),
+ordered by type, then id.
 
-A page is "the next ``_count`` matches after id X" (``_after=X``) or "before id X"
+A page is "the next ``_count`` matches after key X" (``_after=X``) or "before key X"
 (``_before=X``): one indexed query of ``_count + 1`` rows, whatever the number of matches,
-instead of reading every match to store the list (``paging.py``). The id never changes, so
+instead of reading every match to store the list (``paging.py``). The key is the id, over
+several types ``Type/id`` (``cursor_key``, ``cursor_text``). It never changes, so
 a resource that matches when the first page is read and when a later page is read appears
 exactly once: nothing is repeated and nothing that still matches is skipped, however the
 resources change in between. A resource that stops matching in between is not shown (it is
-not a match any more); one created in between appears if its id sorts after the cursor.
+not a match any more); one created in between appears if its key sorts after the cursor.
 ``total`` comes from a separate count; with a ``hidden`` restriction when it is known from
 the page itself (every match seen), when there are at most ``paging.TOTAL_THRESHOLD``
 matches, or when ``_total=accurate`` asks for the full check.
@@ -14,10 +17,12 @@ matches, or when ``_total=accurate`` asks for the full check.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func
 
+from samhandling.fhir.outcome import FhirError, error
 from samhandling.search import paging
 from samhandling.search.model import SearchQuery
 from samhandling.search.sql import SearchSql
@@ -26,6 +31,7 @@ from samhandling.store.records import StoredVersion
 
 Key = tuple[str, str]
 MIN_BATCH = 20
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # R4 id datatype
 
 
 @dataclass
@@ -39,15 +45,37 @@ class KeysetPage:
 
 
 def keyset_eligible(query: SearchQuery) -> bool:
-    """Ordered by id alone, in a single-type search, without an offset or a stored list."""
-    by_id = not query.sort or (len(query.sort) == 1 and query.sort[0].type == "id")
-    single = len(query.types) == 1 and bool(query.types[0])
-    return by_id and single and query.cursor is None and query.offset == 0
+    """Without an offset or a stored list, in the default order, or a single-type search
+    ordered by id alone."""
+    by_id = len(query.sort) == 1 and query.sort[0].type == "id" and _single(query)
+    return (not query.sort or by_id) and query.cursor is None and query.offset == 0
+
+
+def cursor_key(query: SearchQuery, text: str, name: str) -> Key:
+    """The key a cursor (``_after``/``_before``) names: an id, over several types
+    ``Type/id`` of a searched type; anything else is refused (400)."""
+    if _single(query):
+        resource_type, resource_id = query.types[0], text
+    else:
+        resource_type, _, resource_id = text.partition("/")
+    if resource_type not in query.types or not _ID.fullmatch(resource_id):
+        shape = "an id" if _single(query) else "Type/id of a searched type"
+        raise FhirError(400, error("invalid", f"{name} must be {shape}", name))
+    return resource_type, resource_id
+
+
+def cursor_text(query: SearchQuery, key: Key) -> str:
+    """The cursor naming ``key`` in a link (``cursor_key`` reads it back)."""
+    return key[1] if _single(query) else f"{key[0]}/{key[1]}"
+
+
+def _single(query: SearchQuery) -> bool:
+    return len(query.types) == 1 and bool(query.types[0])
 
 
 def keyset_page(connection: Connection, builder: SearchSql, query: SearchQuery) -> KeysetPage:
     backwards = query.before is not None and query.after is None
-    start = query.before if backwards else query.after
+    start = _start(query, backwards)
     if start is None and builder.restriction.hidden is None and query.total != "none":
         return _first_page_with_total(connection, builder, query)
     probe = _count_probe(builder, query, start)
@@ -66,7 +94,14 @@ def keyset_page(connection: Connection, builder: SearchSql, query: SearchQuery) 
     return KeysetPage(keys, total, has_next, has_previous, scan.checked, scan.parsed)
 
 
-def _count_probe(builder: SearchSql, query: SearchQuery, start: str | None) -> int:
+def _start(query: SearchQuery, backwards: bool) -> Key | None:
+    """The key the page starts after (``_after``), or before (``_before``)."""
+    if backwards:
+        return cursor_key(query, query.before or "", "_before")
+    return None if query.after is None else cursor_key(query, query.after, "_after")
+
+
+def _count_probe(builder: SearchSql, query: SearchQuery, start: Key | None) -> int:
     """How many rows the first statement of a first page under a ``hidden`` test fetches so
     that it also answers the default ``total``'s question, whether there are more than
     ``TOTAL_THRESHOLD`` matches (0: no such question; fetch only what the page needs).
@@ -124,7 +159,7 @@ def _collect(
     connection: Connection,
     builder: SearchSql,
     query: SearchQuery,
-    start: str | None,
+    start: Key | None,
     backwards: bool,
     probe: int = 0,
 ) -> _Scan:
@@ -149,7 +184,7 @@ def _collect(
         if len(rows) < limit:
             scan.exhausted = True
             return scan
-        cursor = rows[-1][1]
+        cursor = rows[-1]
     return scan
 
 

@@ -28,7 +28,7 @@ from samhandling.search.model import Criterion, SearchQuery, SortKey
 from samhandling.search.reference_values import reference
 from samhandling.search.restriction import UNRESTRICTED, SearchRestriction
 from samhandling.search.scope import Scope, in_compartment, within_restriction
-from samhandling.search.sorting import DEFAULT_SORT, order_by
+from samhandling.search.sorting import DEFAULT_SORT, by_type, order_by, past
 from samhandling.search.token_terminology import TERMINOLOGY_MODIFIERS
 from samhandling.search.value_conditions import value_match
 from samhandling.search.visibility import visible_target_ids
@@ -76,19 +76,25 @@ class SearchSql:
         return select(scope.row.c.resource_type, scope.row.c.resource_id).where(*where)
 
     def ordered(
-        self, query: SearchQuery, *, after: str | None = None, backwards: bool = False
+        self,
+        query: SearchQuery,
+        *,
+        after: tuple[str, str] | None = None,
+        backwards: bool = False,
     ) -> Select[str, str]:
-        """The matches in order; for keyset paging by id (``query.sort`` is ``_id`` or
-        ``-_id``) only those after id ``after`` in the order, or, ``backwards``, before it."""
+        """The matches in order; for keyset paging (ordered by id, or over several types
+        without ``_sort`` by type and id) only those after the key ``after`` (type, id) in
+        the order, or, ``backwards``, before it."""
         scope, where = self._plan(query)
-        keys = query.sort
+        keys = query.sort or DEFAULT_SORT
         if backwards:
-            keys = [SortKey(k.code, k.type, not k.descending) for k in keys or DEFAULT_SORT]
+            keys = [SortKey(k.code, k.type, not k.descending) for k in keys]
+        descending = keys[0].descending
+        typed = scope.resource_type is None and not query.sort  # several types: (type, id)
         if after is not None:
-            descending = bool(keys) and keys[0].descending
-            where.append(scope.id_col < after if descending else scope.id_col > after)
+            where.append(past(scope, after, descending, typed))
         stmt = select(scope.row.c.resource_type, scope.row.c.resource_id).where(*where)
-        return stmt.order_by(*order_by(keys, scope))
+        return stmt.order_by(*(by_type(scope, descending) if typed else order_by(keys, scope)))
 
     def _plan(self, query: SearchQuery) -> tuple[Scope, list[Condition]]:
         """The rows to start from and the conditions on them.
