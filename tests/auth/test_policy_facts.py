@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -101,9 +103,16 @@ def corpus(shared_data: Path, synthea_resources: Bundles) -> list[dict[str, Any]
 
 
 def _facts(resource: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    document = facts_of(resource["resourceType"], resource)
-    assert document is not None
-    return read_facts(document)
+    """The facts of `resource` whatever their size (`MAX_SHARE` aside); a resource whose
+    every element is kept has none and is judged as it is."""
+    document = facts_of(resource["resourceType"], resource, sys.maxsize)
+    if document is None:
+        kept = kept_elements(resource["resourceType"])
+        assert set(resource) <= kept
+        return sorted(kept), resource
+    kept, pruned = read_facts(resource["resourceType"], document)
+    assert kept is not None and kept == kept_elements(resource["resourceType"])
+    return sorted(kept), pruned
 
 
 def _naming(resource: dict[str, Any]) -> tuple[Any, ...]:
@@ -245,3 +254,41 @@ def test_a_rule_that_does_not_declare_makes_its_types_unfactored() -> None:
 
     rules = ServiceRules(access_rules=(*ALL_RULES.access_rules, Undeclared()))  # type: ignore[arg-type]
     assert PolicyGuard(clinician(), service_rules=rules).judged_elements("Observation") is None
+
+
+def test_facts_are_kept_only_when_much_smaller_than_the_content() -> None:
+    """An Observation under the lab-results rule keeps nearly all of itself: no facts
+    (judged from its content); with a narrative beside it, its facts are kept."""
+    bare = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "meta": {"versionId": "1", "lastUpdated": "2026-12-06T00:00:00Z"},
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": "Patient/p1"},
+        "valueQuantity": {"value": 72, "unit": "/min"},
+    }
+    assert facts_of("Observation", bare, len(orjson.dumps(bare))) is None
+    narrated = {**bare, "text": {"status": "generated", "div": "<div>" + "puls " * 80 + "</div>"}}
+    document = facts_of("Observation", narrated, len(orjson.dumps(narrated)))
+    assert document is not None
+    assert "text" not in read_facts("Observation", document)[1]
+    everything_kept = {"resourceType": "Patient", "id": "p1"}
+    assert facts_of("Patient", everything_kept, 10_000) is None
+
+
+def test_facts_kept_by_another_set_of_elements_are_not_used() -> None:
+    """A document whose tag names another kept set (an older release's, a compartment
+    parameter changed since) tells nothing of what it lacks: the reader gets no kept set."""
+    narrated = {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "subject": {"reference": "Patient/p1"},
+        "text": {"status": "generated", "div": "<div>" + "besøk " * 80 + "</div>"},
+    }
+    document = facts_of("Encounter", narrated, len(orjson.dumps(narrated)))
+    assert document is not None
+    assert read_facts("Encounter", document)[0] == kept_elements("Encounter")
+    _, pruned = orjson.loads(document)
+    foreign = orjson.dumps(["000000000000", pruned])
+    assert read_facts("Encounter", foreign)[0] is None

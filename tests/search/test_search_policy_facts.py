@@ -44,6 +44,12 @@ def _system(scopes: str = "system/*.rs") -> Principal:
     )
 
 
+_NOTE = "Målt hjemme av pasienten, overført fra hjemmemonitorering. " * 6
+
+
+_TEXT = {"status": "generated", "div": f"<div>{_NOTE}</div>"}  # facts kept: much smaller
+
+
 def _observation(rid: str, patient: str = "p1", **extra: Any) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
@@ -53,6 +59,9 @@ def _observation(rid: str, patient: str = "p1", **extra: Any) -> dict[str, Any]:
         "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
         "subject": {"reference": f"Patient/{patient}"},
         "valueQuantity": json_codec.parse(b'{"value": 1.50, "unit": "/min"}'),
+        # a narrative, as most stored resources carry: without one the facts of such an
+        # Observation would be nearly all of it, and none would be kept (MAX_SHARE)
+        "text": {"status": "generated", "div": f"<div>Puls 1.50 /min, {patient}. {_NOTE}</div>"},
         **extra,
     }
 
@@ -177,12 +186,13 @@ def test_a_label_added_by_an_update_hides_the_resource(world: SearchStore) -> No
 
 def test_chains_judge_their_targets_from_the_facts(store: SearchStore, parses: Parses) -> None:
     store.put(
-        {"resourceType": "Patient", "id": "p1", "name": [{"family": "Nordmann"}]},
+        {"resourceType": "Patient", "id": "p1", "name": [{"family": "Nordmann"}], "text": _TEXT},
         {
             "resourceType": "Patient",
             "id": "p9",
             "name": [{"family": "Nordmann"}],
             "meta": {"security": [{"system": NO_9603, "code": "NORS"}]},
+            "text": _TEXT,
         },
         _observation("o1"),
         _observation("o9", "p9"),

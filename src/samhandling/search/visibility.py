@@ -132,8 +132,8 @@ def _from_facts(version: StoredVersion, restriction: SearchRestriction) -> dict[
     needed = restriction.reads(version.resource_type)
     if needed is None:
         return None
-    kept, pruned = read_facts(version.facts)
-    return pruned if needed.issubset(kept) else None
+    kept, pruned = read_facts(version.resource_type, version.facts)
+    return pruned if kept is not None and needed.issubset(kept) else None
 
 
 def _judged_only(version: StoredVersion) -> dict[str, Any]:

@@ -254,7 +254,7 @@ class VersionWriter:
         self._remove_index(resource_type, resource_id)
         self._write_index(key, index, min(patients) if patients else None, patients)
         facts: dict[str, Any] = {"key_type": resource_type, "key_id": resource_id}
-        facts["facts"] = facts_of(resource_type, body)
+        facts["facts"] = facts_of(resource_type, body, len(json_codec.dump(body)))
         self.connection.execute(current_rows.UPDATE_FACTS, facts)
 
     @staticmethod
@@ -271,8 +271,8 @@ class VersionWriter:
         meta["lastUpdated"] = format_instant(last_updated)
         index = extract_index_values(body)
         patients = patient_compartment_ids(body, index)
-        facts = facts_of(key[0], body)
-        return json_codec.dump(body), facts, index, patients
+        content = json_codec.dump(body)
+        return content, facts_of(key[0], body, len(content)), index, patients
 
     def _replace(self, key: tuple[Any, ...], rest: tuple[Any, ...]) -> int:
         """PostgreSQL: the current row replaced and the index rows removed in one statement,
