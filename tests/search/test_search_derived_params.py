@@ -289,10 +289,12 @@ def test_every_use_finds_the_same_as_with_the_rows(
         assert matched == ids, (resource_type, query, found)
     _migrate(world.engine, "0023")  # copies the derived rows back
     assert _derived_rows(world.engine) == _extracted_rows()
+    _facts_column(world.engine, "ADD COLUMN facts BYTEA")  # this code's search reads it
     with monkeypatch.context() as patched:
         _derivation_off(patched)
         before = _answers(world)
     assert before == now
+    _facts_column(world.engine, "DROP COLUMN facts")  # migration 0027 adds it
     upgrade(world.engine)  # 0024 deletes them again
     assert {row[2] for row in _derived_rows(world.engine)} == {"patient:identifier"}
     assert _answers(world) == now
@@ -360,6 +362,13 @@ def _reference_params(engine: Engine, account_id: str) -> set[str]:
             index_reference.c.resource_id == account_id,
         )
         return set(connection.execute(stmt).scalars())
+
+
+def _facts_column(engine: Engine, change: str) -> None:
+    """The policy facts' column (migration 0027), which the search of this code reads,
+    added to or dropped from a database migrated back before it."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"ALTER TABLE resource {change}")
 
 
 def _migrate(engine: Engine, revision: str) -> None:

@@ -11,6 +11,7 @@ rules allowed the request, so a service can narrow access but never widen it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -35,8 +36,26 @@ class AccessRequest:
     now: datetime
 
 
+#: the top-level elements a rule reads of the resource judged, by resource type (`ANY_TYPE`:
+#: of every type); a type not named: none
+ElementReads = Mapping[str, frozenset[str]]
+ANY_TYPE = "*"
+NOTHING: ElementReads = {}
+
+
 class AccessRule(Protocol):
-    """A service's access rule: a refusal `(reason, rule id)`, or None to let it pass."""
+    """A service's access rule: a refusal `(reason, rule id)`, or None to let it pass.
+
+    `reads` declares what `refusal` reads of `request.resource` when it judges a read (a
+    read or search, `request.reads` without `request.writes`): a search judges from a
+    resource's policy facts, a pruned copy, only when every element read is kept
+    (docs/SEARCH.md, "Policy facts"). None: it may read anything, and its types are judged
+    on the whole resource. A test runs every rule over the test corpus and holds what it
+    reads to its declaration (`tests/auth/test_policy_facts.py`)."""
+
+    @property
+    def reads(self) -> ElementReads | None:
+        """The elements read when judging a read, by type (None: possibly any)."""
 
     def refusal(self, request: AccessRequest) -> Refusal | None:
         """Why `request` is refused, or None."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import weakref
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -26,9 +27,18 @@ from samhandling.fhir.indexing.fhirpath import compile_fhirpath
 from samhandling.fhir.indexing.paths import Accessor, Item, Unsupported, compile_expression
 from samhandling.fhir.indexing.rows import ReferenceValue
 from samhandling.fhir.indexing.values import ResourceIndex
-from samhandling.fhir.search_parameters import SearchParameterRegistry, default_registry
+from samhandling.fhir.search_parameters import (
+    SearchParameter,
+    SearchParameterRegistry,
+    default_registry,
+)
 
-__all__ = ["compartment_params", "compartment_resource_types", "patient_compartment_ids"]
+__all__ = [
+    "compartment_elements",
+    "compartment_params",
+    "compartment_resource_types",
+    "patient_compartment_ids",
+]
 
 _DEFINITION = "r4-patient-compartment.json.gz"
 
@@ -48,6 +58,30 @@ def compartment_params(resource_type: str) -> tuple[str, ...]:
 def compartment_resource_types() -> frozenset[str]:
     """Resource types that can be in a Patient compartment (those with parameters)."""
     return frozenset(name for name, params in _definition().items() if params)
+
+
+def compartment_elements(
+    resource_type: str, registry: SearchParameterRegistry | None = None
+) -> frozenset[str]:
+    """The top-level elements ``patient_compartment_ids`` reads of a ``resource_type``
+    resource (besides ``resourceType`` and, for a Patient, ``id``): those its compartment
+    parameters' expressions start from (``Observation.subject.where(…)``: ``subject``).
+    Remembered per registry state (a custom SearchParameter may change an expression)."""
+    registry = registry or default_registry()
+    key = (registry.generation, resource_type)
+    cache = _ELEMENTS.setdefault(registry, {})
+    found = cache.get(key)
+    if found is None:
+        root = re.compile(rf"(?<![\w.]){re.escape(resource_type)}\.(\w+)")
+        expressions = [p.expression or "" for p in _compartment_parameters(registry, resource_type)]
+        found = frozenset(name for text in expressions for name in root.findall(text))
+        cache[key] = found
+    return found
+
+
+_ELEMENTS: weakref.WeakKeyDictionary[
+    SearchParameterRegistry, dict[tuple[int, str], frozenset[str]]
+] = weakref.WeakKeyDictionary()
 
 
 def patient_compartment_ids(
@@ -146,14 +180,21 @@ def _accessors(
     if found is not None:
         return found
     compiled = []
-    for code in compartment_params(resource_type):
-        parameter = registry.get(resource_type, code)
-        if parameter is None or parameter.type != "reference" or not parameter.expression:
-            continue
+    for parameter in _compartment_parameters(registry, resource_type):
+        code, expression = parameter.code, parameter.expression or ""
         try:
-            accessor = compile_expression(parameter.expression, resource_type).accessor
+            accessor = compile_expression(expression, resource_type).accessor
         except Unsupported:
-            accessor = compile_fhirpath(parameter.expression, resource_type)
+            accessor = compile_fhirpath(expression, resource_type)
         compiled.append((code, accessor))
     cache[(generation, resource_type)] = result = tuple(compiled)
     return result
+
+
+def _compartment_parameters(
+    registry: SearchParameterRegistry, resource_type: str
+) -> list[SearchParameter]:
+    """The compartment parameters of ``resource_type`` that the walk evaluates: reference
+    parameters with an expression."""
+    found = (registry.get(resource_type, code) for code in compartment_params(resource_type))
+    return [p for p in found if p is not None and p.type == "reference" and p.expression]

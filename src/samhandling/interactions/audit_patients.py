@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from samhandling.auth import Decision
-from samhandling.fhir.compartment import patient_compartment_ids
+from samhandling.fhir.compartment import compartment_elements, patient_compartment_ids
 
 
 class PatientMark(NamedTuple):
@@ -65,6 +65,15 @@ class AuditPatients:
             within = frozenset()
         self._searched.append(within)
         self._refused.append(found - within)
+
+
+def naming_reads(resource_type: str) -> frozenset[str]:
+    """The top-level elements naming a resource of `resource_type` in the audit record
+    reads (`PolicyGuard._observe`: type, id, version, and `patients_of`)."""
+    return _NAMED_BY | compartment_elements(resource_type)
+
+
+_NAMED_BY = frozenset({"resourceType", "id", "meta", "securityContext"})
 
 
 def patients_of(resource: dict[str, Any]) -> frozenset[str]:

@@ -20,10 +20,11 @@ from samhandling.audit import trail
 from samhandling.audit.ihe_transactions import provided_submission_set
 from samhandling.audit.records import AuditRecord
 from samhandling.auth import Decision, Principal, ServiceRules, decide
+from samhandling.auth.facts import policy_reads
 from samhandling.fhir.instants import now_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.audit_identities import audit_agent, mask_national_ids, representative
-from samhandling.interactions.audit_patients import AuditPatients, PatientMark
+from samhandling.interactions.audit_patients import AuditPatients, PatientMark, naming_reads
 from samhandling.search.restriction import SearchRestriction
 
 if TYPE_CHECKING:  # a type only: the API reaches the store through the interactions
@@ -68,6 +69,7 @@ class PolicyGuard:
         self._search_decision: Decision | None = None  # the latest search's
         self.audited_at_commit = 0  # records appended to a write transaction (writes, entries)
         self.operation: str | None = None  # "operation:confirm" while an operation runs
+        self._judged_elements: dict[str, frozenset[str] | None] = {}  # by type
 
     @property
     def emergency(self) -> Decision | None:
@@ -221,7 +223,20 @@ class PolicyGuard:
             owner=self.principal.subject,
             hidden_uncounted=lambda resource: not self.would_show("search", resource),
             withheld_label=self.service_rules.withheld_labels.get(resource_type or ""),
+            reads=self.judged_elements,
         )
+
+    def judged_elements(self, resource_type: str) -> frozenset[str] | None:
+        """What a search's tests read of a `resource_type` resource: the policy's decision
+        for this caller and the audit record's naming (None: possibly any element). A
+        search judges from a resource's policy facts only when they keep all of these."""
+        known = self._judged_elements
+        if resource_type not in known:
+            rules = self.service_rules.access_rules
+            decided = policy_reads(self.principal, resource_type, rules)
+            naming = naming_reads(resource_type)
+            known[resource_type] = None if decided is None else decided | naming
+        return known[resource_type]
 
     def _hidden_from_search(self, resource: dict[str, Any]) -> bool:
         """A search's `hidden` test: judged, the decision kept, nothing noted as shown."""

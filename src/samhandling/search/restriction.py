@@ -39,6 +39,10 @@ class SearchRestriction:
     * ``withheld_label``: when set (e.g. "documents"), the first page of a search whose
       visible total is known says how many matches ``hidden`` withheld, as an informational
       issue ("2 documents withheld") in the Bundle's OperationOutcome entry — never which.
+    * ``reads``: the top-level elements ``hidden``, ``hidden_uncounted`` and ``shown`` read
+      of a resource of a type, or None (and without it): possibly any. A resource only
+      judged, or shown as its stored bytes, is then judged from its policy facts when those
+      keep every element read (``visibility``; docs/SEARCH.md, "Policy facts").
     """
 
     patient_ids: frozenset[str] | None = None
@@ -47,6 +51,7 @@ class SearchRestriction:
     hidden_uncounted: Callable[[dict[str, Any]], bool] | None = None
     shown: Callable[[dict[str, Any]], None] | None = None
     withheld_label: str | None = None
+    reads: Callable[[str], frozenset[str] | None] | None = None
 
     def fingerprint(self) -> str:
         """A stable key for the restriction, binding cached search results to it."""

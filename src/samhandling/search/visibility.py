@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.restriction import SearchRestriction
 from samhandling.store.database import is_sqlite
+from samhandling.store.policy_facts import read_facts
 from samhandling.store.reader import driver_rows
 from samhandling.store.records import StoredVersion
 from samhandling.store.schema import compartment, resource
@@ -76,7 +77,7 @@ def visible_target_ids(
     versions = [_stored_version(row) for row in found]
     if len(versions) > BATCH:
         return visible_ids(connection, resource_type, stmt, restriction)
-    return [v.resource_id for v in versions if not restriction.is_hidden(v.resource())]
+    return [v.resource_id for v in versions if not restriction.is_hidden(_judged(v, restriction))]
 
 
 def visible_versions(
@@ -104,11 +105,35 @@ def visible_versions(
             if restriction.hidden is None:
                 yield version
                 continue
-            whole = parsed.parse(version) if parsed is not None else _judged_only(version)
+            whole = _judged(version, restriction, parsed)
             if not restriction.hidden(whole):
                 if parsed is not None:
                     parsed[key] = whole
                 yield version
+
+
+def _judged(
+    version: StoredVersion, restriction: SearchRestriction, parsed: Judged | None = None
+) -> dict[str, Any]:
+    """What the restriction judges of ``version``: the resource as ``parsed`` keeps them
+    when it shows them parsed; else its policy facts when they keep every element the
+    restriction reads of its type, else its content (``_judged_only``)."""
+    if parsed is not None and parsed.exact:
+        return version.resource()
+    return _from_facts(version, restriction) or _judged_only(version)
+
+
+def _from_facts(version: StoredVersion, restriction: SearchRestriction) -> dict[str, Any] | None:
+    """The pruned copy of ``version``'s facts, or None: no facts (a row written before
+    them), a restriction that may read any element of the type, or one that reads an
+    element the facts' writer did not keep."""
+    if version.facts is None or restriction.reads is None:
+        return None
+    needed = restriction.reads(version.resource_type)
+    if needed is None:
+        return None
+    kept, pruned = read_facts(version.resource_type, version.facts)
+    return pruned if kept is not None and needed.issubset(kept) else None
 
 
 def _judged_only(version: StoredVersion) -> dict[str, Any]:
@@ -150,7 +175,9 @@ def read_current_versions(
     return {(v.resource_type, v.resource_id): v for v in versions}
 
 
-_COLUMNS = ("resource_type", "resource_id", "version_id", "last_updated_us", "tx_id", "content")
+_COLUMNS = (
+    "resource_type", "resource_id", "version_id", "last_updated_us", "tx_id", "content", "facts",
+)  # fmt: skip
 _CURRENT = f"SELECT {', '.join(_COLUMNS)} FROM {resource.name} WHERE ({{}}) AND NOT deleted"
 
 
@@ -175,7 +202,7 @@ def _version_columns(rows: Any) -> tuple[Any, ...]:
 
 def _stored_version(row: Any) -> StoredVersion:
     """A current, not deleted version from a row of ``_version_columns``."""
-    return StoredVersion(row[0], row[1], row[2], row[3], row[4], False, row[5])
+    return StoredVersion(row[0], row[1], row[2], row[3], row[4], False, row[5], facts=row[6])
 
 
 def allowed_keys(

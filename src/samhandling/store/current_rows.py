@@ -30,12 +30,19 @@ from sqlalchemy import (
 
 from samhandling.fhir.instants import now_us
 from samhandling.store.loop_statements import DriverStatement
-from samhandling.store.schema import INDEX_TABLES, compartment, resource, transaction_log
+from samhandling.store.schema import (
+    INDEX_TABLES,
+    RESOURCE_ROW,
+    compartment,
+    resource,
+    transaction_log,
+)
 
-# The queued rows' columns, in the order of their tuples (IndexBuffer.add_rows)
+# The queued rows' columns, in the order of their tuples (IndexBuffer.add_rows); the
+# version row takes all but the last, `facts` (only the current row keeps them)
 CURRENT_COLUMNS = (
     "resource_type", "resource_id", "patient_id", "shard_key", "version_id", "tx_id",
-    "last_updated_us", "deleted", "content",
+    "last_updated_us", "deleted", "content", "facts",
 )  # fmt: skip
 
 
@@ -63,12 +70,21 @@ UPDATE_CURRENT = update(resource).where(
     resource.c.resource_type == bindparam("key_type"),
     resource.c.resource_id == bindparam("key_id"),
 )
+# `samhandling reindex` writes the facts anew (rows from before migration 0027 have none)
+UPDATE_FACTS = (
+    update(resource)
+    .where(
+        resource.c.resource_type == bindparam("key_type"),
+        resource.c.resource_id == bindparam("key_id"),
+    )
+    .values(facts=bindparam("facts"))
+)
 NEW_TRANSACTION = (
     insert(transaction_log)
     .values(committed_at_us=bindparam("committed_at_us"))
     .returning(transaction_log.c.tx_id)
 )
-CURRENT = select(resource).where(
+CURRENT = select(*RESOURCE_ROW).where(
     resource.c.resource_type == bindparam("key_type"),
     resource.c.resource_id == bindparam("key_id"),
 )

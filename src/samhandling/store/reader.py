@@ -12,12 +12,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from samhandling.store.database import is_sqlite
 from samhandling.store.records import StoredVersion
-from samhandling.store.schema import resource, resource_version
+from samhandling.store.schema import RESOURCE_ROW, resource, resource_version
 from samhandling.store.sqlite_driver import statement_error
 
 # The hot reads' statements, built once: SQLAlchemy then finds their compiled form by a
 # cache key it has already computed, instead of building and keying a new statement each time.
-_CURRENT = select(resource).where(
+_CURRENT = select(*RESOURCE_ROW).where(
     resource.c.resource_type == bindparam("rtype"), resource.c.resource_id == bindparam("rid")
 )
 _VERSION = select(resource_version).where(
@@ -137,7 +137,7 @@ def read_many_current(
         by_type.setdefault(rtype, []).append(rid)
     for rtype, ids in by_type.items():
         rows = connection.execute(
-            select(resource).where(
+            select(*RESOURCE_ROW).where(
                 resource.c.resource_type == rtype,
                 resource.c.resource_id.in_(ids),
                 resource.c.deleted.is_(False),

@@ -10,7 +10,8 @@ from samhandling.fhir import json_codec
 
 @dataclass(frozen=True, slots=True)
 class StoredVersion:
-    """One version of a resource as stored; `content` is the JSON with `meta` filled in."""
+    """One version of a resource as stored; `content` is the JSON with `meta` filled in;
+    `facts` its policy facts (`store/policy_facts.py`) when the reader asked for them."""
 
     resource_type: str
     resource_id: str
@@ -20,6 +21,7 @@ class StoredVersion:
     deleted: bool
     content: bytes | None
     method: str = "update"
+    facts: bytes | None = None
 
     @property
     def etag(self) -> str:

@@ -69,9 +69,14 @@ resource = Table(
     Column("deleted", Boolean, nullable=False, default=False),
     Column("content", LargeBinary, nullable=True),
     _shard_key(),
+    # the current version's policy facts (store/policy_facts.py); NULL: judged from content
+    Column("facts", LargeBinary, nullable=True),
     Index("ix_resource_type_updated", "resource_type", "last_updated_us"),
     Index("ix_resource_patient", "patient_id"),
 )
+# The current row as reads by id and the writer's look-ups take it: without `facts`, which
+# only a search's judging reads (search/visibility.py).
+RESOURCE_ROW = tuple(column for column in resource.c if column.key != "facts")
 
 resource_version = Table(
     "resource_version",

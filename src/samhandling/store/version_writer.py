@@ -24,9 +24,11 @@ from samhandling.store.index_rows import columns as index_columns
 from samhandling.store.index_rows import index_rows
 from samhandling.store.loop_statements import DriverStatement
 from samhandling.store.patient_identity import maintain_claims
+from samhandling.store.policy_facts import facts_of
 from samhandling.store.records import StoredVersion
 from samhandling.store.schema import (
     INDEX_TABLES,
+    RESOURCE_ROW,
     SHARDLESS,
     compartment,
     outbox,
@@ -56,7 +58,7 @@ _DRIVER_NEW_TRANSACTION = DriverStatement(_NEW_TRANSACTION)
 _DRIVER_CURRENT_LOCKED = DriverStatement(_CURRENT_LOCKED)
 _DRIVER_INDEX_DELETE = DriverStatement(_INDEX_DELETE_IN_ONE)
 _SELECTED = tuple(str(column.key) for column in _CURRENT.selected_columns)
-_VERSION_COLUMNS = (*_CURRENT_COLUMNS, "method")
+_VERSION_COLUMNS = (*_CURRENT_COLUMNS[:-1], "method")  # no `facts`: current rows only
 _COMPARTMENT_COLUMNS = ("patient_id", "resource_type", "resource_id")
 _OUTBOX_COLUMNS = (
     "resource_type",
@@ -167,7 +169,7 @@ class VersionWriter:
         if not resource_ids:
             return {}
         stmt = (
-            select(resource)
+            select(*RESOURCE_ROW)
             .where(
                 resource.c.resource_type == resource_type,
                 resource.c.resource_id.in_(sorted(set(resource_ids))),
@@ -210,14 +212,15 @@ class VersionWriter:
         if resource_type == "SearchParameter":
             SearchParameterWrites.count += 1
         last_updated = self._timestamp()
-        content, index, patients = self._prepare(resource_id, body, version_id, last_updated)
+        owner = (resource_type, resource_id)
+        content, facts, index, patients = self._prepare(body, owner, version_id, last_updated)
         if body is None and (deleted := prior.content()) is not None:
             patients = patient_compartment_ids(deleted)
         shard = min(patients) if patients and body is not None else None
         # a deletion stays on its patient's partition (store/layout.py)
         shard_key = min(patients) if patients else SHARDLESS
         current: tuple[Any, ...] = (resource_type, resource_id, shard, shard_key, version_id)
-        rest = (last_updated, body is None, content)
+        rest = (last_updated, body is None, content, facts)
         if previous is not None and not is_sqlite(self.connection):
             current += (self._replace(current, rest), *rest)  # _CURRENT_COLUMNS
         else:
@@ -226,8 +229,8 @@ class VersionWriter:
             self._write_current(current, replace=previous is not None, queued=queued)
             if previous is not None:
                 self._remove_index(resource_type, resource_id)
-        owner = (resource_type, resource_id)
-        self.buffer.add_rows(resource_version, _VERSION_COLUMNS, owner, [(*current, method)])
+        version_row = (*current[:-1], method)  # `facts` is the current row's last column
+        self.buffer.add_rows(resource_version, _VERSION_COLUMNS, owner, [version_row])
         key = {"resource_type": resource_type, "resource_id": resource_id}
         if index is not None:
             self._write_index(key, index, shard, patients)
@@ -243,26 +246,33 @@ class VersionWriter:
         return written
 
     def reindex(self, resource_type: str, resource_id: str, body: dict[str, Any]) -> None:
-        """Recompute the index and compartment rows of a stored current version."""
+        """Recompute the index and compartment rows and the policy facts of a stored
+        current version."""
         index = extract_index_values(body)
         patients = patient_compartment_ids(body, index)
         key = {"resource_type": resource_type, "resource_id": resource_id}
         self._remove_index(resource_type, resource_id)
         self._write_index(key, index, min(patients) if patients else None, patients)
+        facts: dict[str, Any] = {"key_type": resource_type, "key_id": resource_id}
+        facts["facts"] = facts_of(resource_type, body, len(json_codec.dump(body)))
+        self.connection.execute(current_rows.UPDATE_FACTS, facts)
 
     @staticmethod
     def _prepare(
-        resource_id: str, body: dict[str, Any] | None, version_id: int, last_updated: int
-    ) -> tuple[bytes | None, ResourceIndex | None, frozenset[str]]:
-        """The stored JSON (meta filled in), its index values and its patient compartments."""
+        body: dict[str, Any] | None, key: tuple[str, str], version_id: int, last_updated: int
+    ) -> tuple[bytes | None, bytes | None, ResourceIndex | None, frozenset[str]]:
+        """The stored JSON (meta filled in), its policy facts, its index values and its
+        patient compartments."""
         if body is None:
-            return None, None, frozenset()
-        body["id"] = resource_id
+            return None, None, None, frozenset()
+        body["id"] = key[1]
         meta = body.setdefault("meta", {})
         meta["versionId"] = str(version_id)
         meta["lastUpdated"] = format_instant(last_updated)
         index = extract_index_values(body)
-        return json_codec.dump(body), index, patient_compartment_ids(body, index)
+        patients = patient_compartment_ids(body, index)
+        content = json_codec.dump(body)
+        return content, facts_of(key[0], body, len(content)), index, patients
 
     def _replace(self, key: tuple[Any, ...], rest: tuple[Any, ...]) -> int:
         """PostgreSQL: the current row replaced and the index rows removed in one statement,

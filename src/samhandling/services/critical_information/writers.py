@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from samhandling.auth.access_rules import AccessRequest, Refusal
+from samhandling.auth.access_rules import NOTHING, AccessRequest, Refusal
 from samhandling.auth.principal import Principal
 from samhandling.services.critical_information.kinds import kind_of
 
@@ -23,6 +23,8 @@ RULE = "critical-information.writer"
 @dataclass(frozen=True)
 class CriticalInformationWriters:
     """`auth.access_rules.AccessRule`: writes of an entry need a registered clinician."""
+
+    reads = NOTHING  # judges writes only
 
     def refusal(self, request: AccessRequest) -> Refusal | None:
         if not request.writes or kind_of(request.resource) is None:

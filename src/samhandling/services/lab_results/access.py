@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from samhandling.auth.access_rules import AccessRequest, Refusal
@@ -39,6 +40,10 @@ class LabResultAccess:
     """`auth.access_rules.AccessRule`: delay and block for citizens, no QA results for care."""
 
     delays: ReleaseDelays = field(default_factory=load_release_delays)
+    # the labels (meta), the kind and its delay (category, code) and the time released
+    reads = MappingProxyType(
+        dict.fromkeys(BLOCKABLE_TYPES, frozenset({"meta", "category", "code", "issued"}))
+    )
 
     def refusal(self, request: AccessRequest) -> Refusal | None:
         resource = request.resource

@@ -24,7 +24,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from samhandling.auth.access_rules import AccessRequest, Refusal
+from samhandling.auth.access_rules import NOTHING, AccessRequest, Refusal
 from samhandling.fhir.fhir_dates import date_or_none
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.search import search
@@ -135,6 +135,8 @@ def _dispensings_left(context: WriteContext, prescription: dict[str, Any]) -> in
 
 class PharmaciesDispense:
     """`AccessRule`: only pharmacists (and systems) record dispensing."""
+
+    reads = NOTHING  # judges writes only
 
     def refusal(self, request: AccessRequest) -> Refusal | None:
         if not request.writes or request.resource_type != "MedicationDispense":

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from samhandling.auth.access_rules import AccessRequest, Refusal
+from samhandling.auth.access_rules import NOTHING, AccessRequest, Refusal
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.write_rules import WriteContext
 from samhandling.services.medication_list.kinds import entry_issues, entry_uuid
@@ -93,6 +93,8 @@ def _check_content(context: WriteContext, new: dict[str, Any]) -> None:
 class PausedList:
     """`AccessRule`: a paused list takes writes only from the organisation that paused it."""
 
+    reads = NOTHING  # judges writes only
+
     def refusal(self, request: AccessRequest) -> Refusal | None:
         if not request.writes or not is_medication_list(request.resource):
             return None
@@ -113,6 +115,8 @@ class PausedList:
 @dataclass(frozen=True)
 class PharmacistsReadOnly:
     """`AccessRule`: pharmacists never change the medication list."""
+
+    reads = NOTHING  # judges writes only
 
     def refusal(self, request: AccessRequest) -> Refusal | None:
         if not request.writes or not governs(request.resource):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from samhandling.auth.access_rules import AccessRequest, Refusal
@@ -55,6 +56,8 @@ def with_owner(subscription: dict[str, Any], key: str) -> None:
 class CitizenOwnsSubscription:
     """`auth.access_rules.AccessRule`: citizens and systems touch only their own
     Subscriptions."""
+
+    reads = MappingProxyType({"Subscription": frozenset({"extension"})})  # the owner's key
 
     def refusal(self, request: AccessRequest) -> Refusal | None:
         kind = request.principal.kind

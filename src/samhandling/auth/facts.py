@@ -1,0 +1,52 @@
+"""What the policy reads of a resource it judges for a read or a search: whether a search may
+judge it from its policy facts, a pruned copy kept at write time (docs/SEARCH.md, "Policy
+facts"), and which elements those must hold.
+
+Pure: the caller compares the answer with the elements a stored facts document kept.
+"""
+
+from __future__ import annotations
+
+from samhandling.auth.access_rules import ANY_TYPE, AccessRule
+from samhandling.auth.principal import Principal
+
+#: every top-level element `decide` reads of a resource judged for a read, whoever asks:
+#: its type and id, its patient (`compartment.patient_ids_of`), its labels
+#: (`labels.labels_of`) and its status (`entry_status.is_entered_in_error`)
+POLICY_READS = frozenset(
+    {
+        "resourceType",
+        "id",
+        "meta",
+        "subject",
+        "patient",
+        "beneficiary",
+        "securityContext",
+        "criteria",
+        "_criteria",
+        "securityLabel",
+        "confidentiality",
+        "status",
+        "verificationStatus",
+    }
+)
+
+
+def policy_reads(
+    principal: Principal, resource_type: str, rules: tuple[AccessRule, ...]
+) -> frozenset[str] | None:
+    """The top-level elements `decide` may read of a `resource_type` resource judged for a
+    read by `principal` under the services' access `rules`; None when it may read any: a
+    SMART scope with a query on the type (`scopes.query_matches` reads the elements the
+    query names, and a search narrowed by it judges each resource on them) or a rule that
+    does not declare its reads."""
+    scopes = principal.scopes.clinical
+    if any(s.query and s.resource_type in ("*", resource_type) for s in scopes):
+        return None
+    reads = set(POLICY_READS)
+    for rule in rules:
+        declared = getattr(rule, "reads", None)
+        if declared is None:
+            return None
+        reads.update(declared.get(resource_type, ()), declared.get(ANY_TYPE, ()))
+    return frozenset(reads)

@@ -1,0 +1,294 @@
+"""Policy facts (`store/policy_facts.py`): judged from the pruned copy, every decision and
+every audit naming equals the one on the whole resource, and the policy, the services'
+access rules and the naming read nothing their declarations do not name."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from policykit import CHILD13, NOW, OTHER, SELF, WARD, citizen, clinician, system
+
+from samhandling.auth import PatientRef, Principal, ServiceRules, decide
+from samhandling.auth.labels import NO_9603, V3_ACT_CODE, V3_CONFIDENTIALITY
+from samhandling.fhir.json_codec import parse
+from samhandling.interactions.audit_patients import patients_of
+from samhandling.interactions.policy_guard import PolicyGuard
+from samhandling.services import default_platform
+from samhandling.services.lab_results.labels import ACCESS_SYSTEM, ACT_REASON
+from samhandling.services.notifications.ownership import OWNER, owner_key
+from samhandling.store.policy_facts import facts_of, kept_elements, read_facts
+
+ALL_RULES = default_platform().policy_rules()
+RULES = [ServiceRules(), ALL_RULES]
+PRINCIPALS: list[Principal] = [
+    clinician(),
+    clinician(purpose="ETREAT", reason="bevisstløs"),
+    clinician(purpose="BTG", reason="akutt"),
+    clinician(purpose="COC"),
+    clinician(attested=False),
+    clinician(patients=(PatientRef("21908345182", SELF),)),
+    clinician("user/*.rs", purpose="TREAT", level=3),
+    citizen(),
+    citizen("patient/*.rs user/Subscription.cruds"),
+    system(),
+    system("system/*.rs"),
+]
+LABELS = [
+    (V3_ACT_CODE, "NOPAT"),
+    (V3_CONFIDENTIALITY, "R"),
+    (V3_CONFIDENTIALITY, "V"),
+    (NO_9603, "NORS"),
+    (NO_9603, "NORN_FORANS"),
+    (NO_9603, "NORN_UNGDOM"),
+    (NO_9603, "NORU"),
+    (ACCESS_SYSTEM, "blocked"),
+    (ACT_REASON, "HQUALIMP"),
+]
+OWNERS = [owner_key(p) for p in PRINCIPALS if p.kind in ("citizen", "system")]
+
+
+Bundles = Callable[[Path], list[dict[str, Any]]]
+_CACHE: dict[Path, list[dict[str, Any]]] = {}
+
+
+def _corpus(root: Path, read_synthea_bundle: Bundles) -> list[dict[str, Any]]:
+    """Three Synthea patients (their records moved to the test's own patients, so that
+    citizens reach some), and resources the services judge that Synthea lacks."""
+    if root in _CACHE:
+        return _CACHE[root]
+    bundles = sorted(p for p in (root / "synthea").glob("*.json.bz2") if p.name[:2] != "0-")
+    found: list[dict[str, Any]] = []
+    for path, patient in zip(bundles[:3], (SELF, CHILD13, OTHER), strict=False):
+        resources = read_synthea_bundle(path)
+        own = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+        text = json.dumps(resources).replace(f"Patient/{own}", f"Patient/{patient}")
+        moved = json.loads(text)
+        for resource in moved:
+            if resource["resourceType"] == "Patient":
+                resource["id"] = patient
+        found += moved
+    _CACHE[root] = found + _service_resources()
+    return _CACHE[root]
+
+
+def _service_resources() -> list[dict[str, Any]]:
+    subscription = {
+        "resourceType": "Subscription",
+        "id": "s1",
+        "status": "active",
+        "criteria": f"Observation?patient=Patient/{SELF}",
+        "channel": {"type": "rest-hook"},
+    }
+    owned = [
+        {**subscription, "id": f"s{n}", "extension": [{"url": OWNER, "valueString": key}]}
+        for n, key in enumerate(OWNERS)
+    ]
+    binary = {"resourceType": "Binary", "id": "b1", "contentType": "text/plain"}
+    binary["securityContext"] = {"reference": f"Patient/{WARD}"}
+    return [subscription, *owned, binary]
+
+
+@pytest.fixture
+def corpus(shared_data: Path, synthea_resources: Bundles) -> list[dict[str, Any]]:
+    return _corpus(shared_data, synthea_resources)
+
+
+def _facts(resource: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The facts of `resource` whatever their size (`MAX_SHARE` aside); a resource whose
+    every element is kept has none and is judged as it is."""
+    document = facts_of(resource["resourceType"], resource, sys.maxsize)
+    if document is None:
+        kept = kept_elements(resource["resourceType"])
+        assert set(resource) <= kept
+        return sorted(kept), resource
+    kept, pruned = read_facts(resource["resourceType"], document)
+    assert kept is not None and kept == kept_elements(resource["resourceType"])
+    return sorted(kept), pruned
+
+
+def _naming(resource: dict[str, Any]) -> tuple[Any, ...]:
+    """What `PolicyGuard._observe` takes of a resource shown."""
+    version = resource.get("meta", {}).get("versionId")
+    return resource.get("resourceType"), resource.get("id"), version, patients_of(resource)
+
+
+def _judgement(principal: Principal, rules: ServiceRules, resource: dict[str, Any]) -> Any:
+    decision = decide(principal, "search", None, resource=resource, service_rules=rules, now=NOW)
+    return decision, _naming(resource)
+
+
+def _variants(resource: dict[str, Any], number: int) -> Iterator[dict[str, Any]]:
+    """The resource and, for every 7th, the resource with each label and entered in error
+    (all of them for each resource took minutes)."""
+    yield resource
+    if number % 7:
+        return
+    for system_url, code in LABELS:
+        labelled = copy.deepcopy(resource)
+        meta = labelled.setdefault("meta", {})
+        meta["security"] = [*meta.get("security", []), {"system": system_url, "code": code}]
+        yield labelled
+    wrong = copy.deepcopy(resource)
+    wrong["status"] = "entered-in-error"
+    yield wrong
+
+
+def test_every_decision_and_naming_is_the_same_on_the_facts(corpus: list[dict[str, Any]]) -> None:
+    judged = 0
+    for number, resource in enumerate(corpus):
+        for variant in _variants(resource, number):
+            kept, pruned = _facts(variant)
+            assert set(pruned) <= set(kept)
+            for principal in PRINCIPALS:
+                for rules in RULES:
+                    whole = _judgement(principal, rules, variant)
+                    assert _judgement(principal, rules, pruned) == whole, variant["id"]
+                    judged += 1
+    assert judged > 20_000
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_decisions_on_facts_equal_those_on_whole_resources(
+    corpus: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    resource = copy.deepcopy(data.draw(st.sampled_from(corpus)))
+    meta = resource.setdefault("meta", {})
+    meta["security"] = data.draw(st.lists(st.sampled_from(LABELS), max_size=3).map(_codings))
+    resource["status"] = data.draw(st.sampled_from(["final", "entered-in-error", "active"]))
+    resource["issued"] = data.draw(st.sampled_from(["2025-05-01T10:00:00Z", "2025-06-01", 3]))
+    principal = data.draw(st.sampled_from(PRINCIPALS))
+    stored = parse(json.dumps(resource).encode())  # as a search reads it back
+    _, pruned = _facts(stored)
+    assert _judgement(principal, ALL_RULES, pruned) == _judgement(principal, ALL_RULES, stored)
+
+
+def _codings(labels: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"system": s, "code": c} for s, c in labels]
+
+
+class Recording(dict[str, Any]):
+    """A resource that notes the top-level elements read of it."""
+
+    read: set[str]
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.read = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return super().__contains__(key)
+
+    def _all(self) -> None:
+        self.read.add("*every element*")
+
+    def keys(self) -> Any:
+        self._all()
+        return super().keys()
+
+    def items(self) -> Any:
+        self._all()
+        return super().items()
+
+    def values(self) -> Any:
+        self._all()
+        return super().values()
+
+    def __iter__(self) -> Any:
+        self._all()
+        return super().__iter__()
+
+
+Reader = Callable[[Recording], object]
+
+
+def test_the_policy_rules_and_naming_read_only_what_they_declare(
+    corpus: list[dict[str, Any]],
+) -> None:
+    for principal in PRINCIPALS:
+        guard = PolicyGuard(principal, service_rules=ALL_RULES)
+        for number, resource in enumerate(corpus):
+            for variant in _variants(resource, number):
+                rtype = variant["resourceType"]
+                declared = guard.judged_elements(rtype)
+                assert declared is not None  # no shipped rule reads anything
+                assert declared <= kept_elements(rtype)  # the writer keeps them all
+                recording = Recording(variant)
+                _judgement(principal, ALL_RULES, recording)
+                assert recording.read <= declared, (rtype, recording.read - declared)
+
+
+def test_a_scope_with_a_query_needs_the_whole_resource() -> None:
+    narrowed = clinician("user/Observation.rs?category=" + "laboratory")
+    guard = PolicyGuard(narrowed, service_rules=ALL_RULES)
+    assert guard.judged_elements("Observation") is None
+    assert guard.judged_elements("Condition") is not None
+
+
+def test_a_rule_that_does_not_declare_makes_its_types_unfactored() -> None:
+    class Undeclared:
+        def refusal(self, request: Any) -> None:
+            return None
+
+    rules = ServiceRules(access_rules=(*ALL_RULES.access_rules, Undeclared()))  # type: ignore[arg-type]
+    assert PolicyGuard(clinician(), service_rules=rules).judged_elements("Observation") is None
+
+
+def test_facts_are_kept_only_when_much_smaller_than_the_content() -> None:
+    """An Observation under the lab-results rule keeps nearly all of itself: no facts
+    (judged from its content); with a narrative beside it, its facts are kept."""
+    bare = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "meta": {"versionId": "1", "lastUpdated": "2026-12-06T00:00:00Z"},
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": "Patient/p1"},
+        "valueQuantity": {"value": 72, "unit": "/min"},
+    }
+    assert facts_of("Observation", bare, len(orjson.dumps(bare))) is None
+    narrated = {**bare, "text": {"status": "generated", "div": "<div>" + "puls " * 80 + "</div>"}}
+    document = facts_of("Observation", narrated, len(orjson.dumps(narrated)))
+    assert document is not None
+    assert "text" not in read_facts("Observation", document)[1]
+    everything_kept = {"resourceType": "Patient", "id": "p1"}
+    assert facts_of("Patient", everything_kept, 10_000) is None
+
+
+def test_facts_kept_by_another_set_of_elements_are_not_used() -> None:
+    """A document whose tag names another kept set (an older release's, a compartment
+    parameter changed since) tells nothing of what it lacks: the reader gets no kept set."""
+    narrated = {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "subject": {"reference": "Patient/p1"},
+        "text": {"status": "generated", "div": "<div>" + "besøk " * 80 + "</div>"},
+    }
+    document = facts_of("Encounter", narrated, len(orjson.dumps(narrated)))
+    assert document is not None
+    assert read_facts("Encounter", document)[0] == kept_elements("Encounter")
+    _, pruned = orjson.loads(document)
+    foreign = orjson.dumps(["000000000000", pruned])
+    assert read_facts("Encounter", foreign)[0] is None
