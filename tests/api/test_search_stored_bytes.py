@@ -1,5 +1,6 @@
 """A search answered over HTTP shows each unshaped resource as the stored bytes, which a
-read answers with too: not parsed exactly and written out again (issue 24)."""
+read answers with too: not parsed exactly and written out again, only judged from a plain
+parse (issue 24)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON
+from samhandling.auth.labels import NO_9603
 from samhandling.store.records import StoredVersion
 
 OBSERVATION = b"""{"resourceType": "Observation", "status": "final",
@@ -64,3 +66,28 @@ def test_shaped_resources_are_parsed_exactly(client: TestClient, exact_parses: l
     assert exact_parses == [rid]
     summary = orjson.loads(client.get("/fhir/Observation?code=2345-7&_summary=true").content)
     assert summary["entry"][0]["resource"]["meta"]["tag"][0]["code"] == "SUBSETTED"
+
+
+def test_a_read_is_judged_from_a_plain_parse(client: TestClient, exact_parses: list[str]) -> None:
+    rid = client.post("/fhir/Observation", content=OBSERVATION, headers=FHIR_JSON).json()["id"]
+    exact_parses.clear()
+    read = client.get(f"/fhir/Observation/{rid}")
+    vread = client.get(f"/fhir/Observation/{rid}/_history/1")
+    assert read.status_code == vread.status_code == 200
+    assert b'"value":1.50' in read.content and vread.content == read.content
+    assert exact_parses == []  # judged and named from orjson's plain parse
+
+
+def test_a_label_still_refuses_a_read_judged_plainly(
+    client: TestClient, exact_parses: list[str]
+) -> None:
+    """NORS (Norwegian 9603: blocked for health personnel) withholds it from systems too."""
+    labelled = orjson.loads(OBSERVATION)
+    labelled["meta"] = {"security": [{"system": NO_9603, "code": "NORS"}]}
+    created = client.post("/fhir/Observation", json=labelled, headers=FHIR_JSON)
+    assert created.status_code == 201
+    rid = created.headers["location"].split("/")[-3]
+    refused = client.get(f"/fhir/Observation/{rid}")
+    assert refused.status_code in (403, 404)
+    assert refused.json()["resourceType"] == "OperationOutcome"
+    assert exact_parses == []

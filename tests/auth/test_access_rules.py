@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from policykit import NOW, citizen, clinician, res, system
-
+from fixtures.policykit import NOW, citizen, clinician, res, system
 from samhandling.auth import ServiceRules, decide
 from samhandling.auth.access_rules import AccessRequest, Refusal
 from samhandling.auth.principal import Principal, RegisterStanding

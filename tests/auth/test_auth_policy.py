@@ -7,7 +7,8 @@ from datetime import date
 from typing import Any
 
 import pytest
-from policykit import (
+
+from fixtures.policykit import (
     CHILD11,
     CHILD13,
     CHILD16,
@@ -24,7 +25,6 @@ from policykit import (
     system,
     teen,
 )
-
 from samhandling.auth import (
     Decision,
     PatientRef,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from policykit import (
+
+from fixtures.policykit import (
     CHILD11,
     CHILD13,
     CHILD16,
@@ -17,7 +18,6 @@ from policykit import (
     citizen,
     clinician,
 )
-
 from samhandling.auth import decide
 
 INTERACTIONS = ["read", "vread", "history", "search", "create", "update", "patch", "delete"]

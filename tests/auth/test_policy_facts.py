@@ -15,8 +15,8 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from policykit import CHILD13, NOW, OTHER, SELF, WARD, citizen, clinician, system
 
+from fixtures.policykit import CHILD13, NOW, OTHER, SELF, WARD, citizen, clinician, system
 from samhandling.auth import PatientRef, Principal, ServiceRules, decide
 from samhandling.auth.labels import NO_9603, V3_ACT_CODE, V3_CONFIDENTIALITY
 from samhandling.fhir.json_codec import parse

@@ -63,7 +63,7 @@ def judge_current(
             headers={"ETag": current.etag},
         )
     if guard.inspects_resources:
-        guard.check_read("read", current.resource(), shown=shown)
+        guard.check_read("read", current.judged(), shown=shown)
     return current
 
 
@@ -96,7 +96,7 @@ def judge_deletion(
         if interaction == "vread":
             location += f"/_history/{deletion.version_id}"
         raise FhirError(404, error("not-found", f"{location} is not known"))
-    judged = deleted.resource()
+    judged = deleted.judged()
     # Named by the deletion's version, so that a refusal reads like a miss of that version.
     judged["meta"] = {**judged.get("meta", {}), "versionId": str(deletion.version_id)}
     guard.check_read(interaction, judged, later)
@@ -157,7 +157,7 @@ def judge_version(
             410, error("deleted", f"{resource_type}/{resource_id} version {version} is a deletion")
         )
     if guard.inspects_resources:
-        guard.check_read("vread", stored.resource(), later)
+        guard.check_read("vread", stored.judged(), later)
     return stored
 
 
@@ -181,8 +181,8 @@ def vread_many(
         if stored.deleted:
             vread(connection, resource_type, resource_id, str(number), guard)  # its refusal
         if guard.inspects_resources:
-            later = current.resource() if current is not None and not current.deleted else None
-            guard.check_read("vread", stored.resource(), later)
+            later = current.judged() if current is not None and not current.deleted else None
+            guard.check_read("vread", stored.judged(), later)
         versions.append(stored)
     return versions
 
@@ -197,7 +197,7 @@ def later_content(version: StoredVersion, current: StoredVersion | None) -> dict
     resource is deleted now, which hides nothing of its past)."""
     if current is None or current.deleted or current.version_id == version.version_id:
         return None
-    return current.resource()
+    return current.judged()
 
 
 def history(

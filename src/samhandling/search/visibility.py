@@ -7,7 +7,6 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, select
 
 from samhandling.fhir.outcome import FhirError, error
@@ -139,8 +138,7 @@ def _from_facts(version: StoredVersion, restriction: SearchRestriction) -> dict[
 def _judged_only(version: StoredVersion) -> dict[str, Any]:
     """A resource only judged, never shown (counted, or looked at past the page): parsed
     without keeping the written form of its decimals, which no access decision reads."""
-    parsed: dict[str, Any] = orjson.loads(version.content or b"{}")
-    return parsed
+    return version.judged()
 
 
 def read_current_versions(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from samhandling.fhir import json_codec
 
 
@@ -36,4 +38,13 @@ class StoredVersion:
         if self.content is None:
             raise ValueError("a deleted version has no content")
         parsed: dict[str, Any] = json_codec.parse(self.content)
+        return parsed
+
+    def judged(self) -> dict[str, Any]:
+        """The resource parsed only to be judged and named in the audit record, never shown
+        (a read answers with `content` itself): orjson's plain parse, without the exact pass
+        that keeps each decimal as written, which no access decision reads."""
+        if self.content is None:
+            raise ValueError("a deleted version has no content")
+        parsed: dict[str, Any] = orjson.loads(self.content)
         return parsed

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from policykit import CHILD11, POA, SELF, citizen, res
 
+from fixtures.policykit import CHILD11, POA, SELF, citizen, res
 from samhandling.auth import ActingFor, GrantStanding, decide
 from samhandling.identifiers.identifier_systems import DNR_SYSTEM, FNR_SYSTEM
 from samhandling.services.identity.powers_of_attorney import (

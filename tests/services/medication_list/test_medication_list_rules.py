@@ -7,9 +7,9 @@ from typing import Any
 
 from medlistkit import PATIENT, statement, uuid_of
 
-from auth.policykit import NOW, clinician
 from fixtures.critical_information import World
 from fixtures.fhir_app import FHIR_JSON
+from fixtures.policykit import NOW, clinician
 from samhandling.auth import ServiceRules, decide
 from samhandling.auth.principal import Organisation, Principal
 from samhandling.services.medication_list.listing import PAUSED, empty_list, stamp
