@@ -9,27 +9,12 @@ from __future__ import annotations
 
 from samhandling.auth.access_rules import ANY_TYPE, AccessRule
 from samhandling.auth.principal import Principal
+from samhandling.fhir.judged_elements import JUDGED_ELEMENTS
 
 #: every top-level element `decide` reads of a resource judged for a read, whoever asks:
 #: its type and id, its patient (`compartment.patient_ids_of`), its labels
 #: (`labels.labels_of`) and its status (`entry_status.is_entered_in_error`)
-POLICY_READS = frozenset(
-    {
-        "resourceType",
-        "id",
-        "meta",
-        "subject",
-        "patient",
-        "beneficiary",
-        "securityContext",
-        "criteria",
-        "_criteria",
-        "securityLabel",
-        "confidentiality",
-        "status",
-        "verificationStatus",
-    }
-)
+POLICY_READS = JUDGED_ELEMENTS
 
 
 def policy_reads(

@@ -26,26 +26,11 @@ from typing import Any
 import orjson
 
 from samhandling.fhir.compartment import compartment_elements
+from samhandling.fhir.judged_elements import JUDGED_ELEMENTS
 from samhandling.fhir.search_parameters import default_registry
 
 #: kept for every type: identity, labels, status, and the policy's patient elements
-KEPT = frozenset(
-    {
-        "resourceType",
-        "id",
-        "meta",
-        "status",
-        "verificationStatus",
-        "securityLabel",
-        "confidentiality",
-        "subject",
-        "patient",
-        "beneficiary",
-        "securityContext",
-        "criteria",
-        "_criteria",
-    }
-)
+KEPT = JUDGED_ELEMENTS
 _LAB_RESULT = frozenset({"category", "code", "issued"})  # the lab results' release delay
 #: kept for these types besides: what the shipped services' access rules read on a read
 ALSO_KEPT: dict[str, frozenset[str]] = {
