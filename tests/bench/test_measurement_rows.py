@@ -72,3 +72,17 @@ def test_the_narrow_variant_writes_one_narrow_row_instead_of_the_index_rows(scra
     assert _count(scratch, "SELECT count(*) FROM bench_measurement_narrow") == sample * (
         tool.WARM_UP + 1
     )
+
+
+def test_the_measurement_variant_writes_one_wide_row_with_the_views_indexes(scratch: str) -> None:
+    tool = _tool()
+    tokens = "SELECT count(*) FROM index_token"
+    before = _count(scratch, tokens)
+    observations = "SELECT count(*) FROM resource WHERE resource_type = 'Observation'"
+    sample = min(_count(scratch, observations), tool.PER_ROUND)
+    tool.measure(scratch, "measurement,audit", rounds=1)
+    assert _count(scratch, tokens) == before
+    rows = "SELECT count(DISTINCT resource_id) FROM bench_measurement_row"
+    assert _count(scratch, rows) == sample * (tool.WARM_UP + 1)
+    indexes = "SELECT count(*) FROM pg_indexes WHERE tablename = 'bench_measurement_row'"
+    assert _count(scratch, indexes) == 5  # resource id; patient; code; identifier; device
