@@ -74,33 +74,23 @@ def measure(cfg: harness.Config, engine: str, commits: dict[str, str], rounds: i
     engine_run = harness.EngineRun(cfg, engine, run_id, work_dir, about)
     servers: dict[str, ServerHandle] = {}
     started = dt.datetime.now(dt.UTC)
-    sources = {mode: extract_source(commits[mode], work_dir / f"code-{mode}") for mode in MODES}
-
-    def start(mode: str) -> ServerHandle:
-        return start_server(
-            "samhandling",
-            engine_run.db.url,
-            work_dir=work_dir / mode,
-            workers=cfg.workers,
-            cpus=engine_run.server_cpus,
-            source=sources[mode],
-        )
-
     try:
         for mode in MODES:
-            servers[mode] = start(mode)
+            source = extract_source(commits[mode], work_dir / f"code-{mode}")
+            servers[mode] = start_server(
+                "samhandling",
+                engine_run.db.url,
+                work_dir=work_dir / mode,
+                workers=cfg.workers,
+                cpus=engine_run.server_cpus,
+                source=source,
+            )
         engine_run.server = servers["new"]
         engine_run._setup()
         audit_cost.load_patients(engine_run)
         engine_run._refresh_statistics()
         prepared = audit_cost.prepare(engine_run, cfg.workloads)
-        # Both servers start afresh for the rounds: the one that loaded the population
-        # carried its heap (and so dearer collections) into every round — an A/A compare
-        # of one commit gave "new" 0.95× and +3.5% CPU per read (bench/RESULTS.md).
-        for mode in MODES:
-            servers[mode].stop()
-            servers[mode] = start(mode)
-        engine_run.server = servers["new"]
+        audit_cost.restart_all(engine_run, servers, "new")
         measured = [_round(engine_run, servers, prepared, n) for n in range(rounds)]
         chain = verify_chain(engine_run.db.url)
     finally:

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +127,7 @@ class ServerHandle:
     log_path: Path
     command: list[str]
     data_dir: Path
+    start_again: Callable[[], ServerHandle] | None = None  # `start_server` with its arguments
 
     @property
     def pid(self) -> int:
@@ -139,6 +141,15 @@ class ServerHandle:
         if self.kind != "samhandling":
             return {}
         return auth_headers(self.data_dir, self.base_url, persona or "system")
+
+    def restarted(self) -> ServerHandle:
+        """This server stopped and started again with the same settings: a fresh process,
+        e.g. after it loaded a population whose heap it would carry into measured rounds
+        (bench/RESULTS.md, 2026-12-06: an A/A compare put the loading server 4–5% behind)."""
+        if self.start_again is None:
+            raise RuntimeError("this server was not started by start_server")
+        self.stop()
+        return self.start_again()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -169,6 +180,18 @@ def start_server(
     Waits until /readyz answers 200. The process gets its own process group so that it
     and its workers stop together.
     """
+    again = functools.partial(
+        start_server,
+        kind,
+        database_url,
+        work_dir=work_dir,
+        workers=workers,
+        cpus=cpus,
+        timeout=timeout,
+        audit=audit,
+        env=env,
+        source=source,
+    )
     port = free_port()
     data_dir = work_dir / "server-data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -200,7 +223,7 @@ def start_server(
             cwd=REPO,
             start_new_session=True,
         )
-    handle = ServerHandle(kind, process, port, log_path, command, data_dir)
+    handle = ServerHandle(kind, process, port, log_path, command, data_dir, again)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
