@@ -61,28 +61,24 @@ def test_every_round_writes_the_sample_again_under_new_ids(scratch: str) -> None
     assert _count(scratch, versions) == _count(scratch, "SELECT count(*) FROM resource")
 
 
-def test_the_narrow_variant_writes_one_narrow_row_instead_of_the_index_rows(scratch: str) -> None:
+@pytest.mark.parametrize(
+    ("variant", "table", "indexes"),
+    [
+        ("narrow", "bench_measurement_narrow", 1),
+        # resource id (its key); patient, code, time; code; identifier; device, code, time
+        ("measurement", "bench_measurement_row", 5),
+    ],
+)
+def test_a_measurement_shaped_variant_writes_its_rows_instead_of_the_index_rows(
+    scratch: str, variant: str, table: str, indexes: int
+) -> None:
     tool = _tool()
     tokens = "SELECT count(*) FROM index_token"
     before = _count(scratch, tokens)
     observations = "SELECT count(*) FROM resource WHERE resource_type = 'Observation'"
     sample = min(_count(scratch, observations), tool.PER_ROUND)
-    tool.measure(scratch, "narrow,audit", rounds=1)
+    tool.measure(scratch, f"{variant},audit", rounds=1)
     assert _count(scratch, tokens) == before
-    assert _count(scratch, "SELECT count(*) FROM bench_measurement_narrow") == sample * (
-        tool.WARM_UP + 1
-    )
-
-
-def test_the_measurement_variant_writes_one_wide_row_with_the_views_indexes(scratch: str) -> None:
-    tool = _tool()
-    tokens = "SELECT count(*) FROM index_token"
-    before = _count(scratch, tokens)
-    observations = "SELECT count(*) FROM resource WHERE resource_type = 'Observation'"
-    sample = min(_count(scratch, observations), tool.PER_ROUND)
-    tool.measure(scratch, "measurement,audit", rounds=1)
-    assert _count(scratch, tokens) == before
-    rows = "SELECT count(DISTINCT resource_id) FROM bench_measurement_row"
-    assert _count(scratch, rows) == sample * (tool.WARM_UP + 1)
-    indexes = "SELECT count(*) FROM pg_indexes WHERE tablename = 'bench_measurement_row'"
-    assert _count(scratch, indexes) == 5  # resource id; patient; code; identifier; device
+    assert _count(scratch, f"SELECT count(*) FROM {table}") == sample * (tool.WARM_UP + 1)
+    found = f"SELECT count(*) FROM pg_indexes WHERE tablename = '{table}'"
+    assert _count(scratch, found) == indexes

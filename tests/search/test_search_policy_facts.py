@@ -18,7 +18,6 @@ from samhandling.auth.labels import NO_9603
 from samhandling.fhir import json_codec
 from samhandling.interactions import search
 from samhandling.interactions.policy_guard import PolicyGuard
-from samhandling.search import visibility
 from samhandling.store.database import read_connection, write_connection
 from samhandling.store.records import StoredVersion
 from samhandling.store.schema import resource
@@ -83,13 +82,13 @@ def world(store: SearchStore) -> SearchStore:
 
 
 class Parses:
-    """Counts the content parses of the judging (`visibility._judged_only`) and of whole
+    """Counts the content parses of the judging (`StoredVersion.judged`) and of whole
     resources (`StoredVersion.resource`)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.judged_only = 0
         self.whole = 0
-        judged_only, whole = visibility._judged_only, StoredVersion.resource
+        judged_only, whole = StoredVersion.judged, StoredVersion.resource
 
         def counted_judged_only(version: StoredVersion) -> dict[str, Any]:
             self.judged_only += 1
@@ -99,7 +98,7 @@ class Parses:
             self.whole += 1
             return whole(version)
 
-        monkeypatch.setattr(visibility, "_judged_only", counted_judged_only)
+        monkeypatch.setattr(StoredVersion, "judged", counted_judged_only)
         monkeypatch.setattr(StoredVersion, "resource", counted_whole)
 
     @property

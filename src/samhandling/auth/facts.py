@@ -11,11 +11,6 @@ from samhandling.auth.access_rules import ANY_TYPE, AccessRule
 from samhandling.auth.principal import Principal
 from samhandling.fhir.judged_elements import JUDGED_ELEMENTS
 
-#: every top-level element `decide` reads of a resource judged for a read, whoever asks:
-#: its type and id, its patient (`compartment.patient_ids_of`), its labels
-#: (`labels.labels_of`) and its status (`entry_status.is_entered_in_error`)
-POLICY_READS = JUDGED_ELEMENTS
-
 
 def policy_reads(
     principal: Principal, resource_type: str, rules: tuple[AccessRule, ...]
@@ -28,7 +23,7 @@ def policy_reads(
     scopes = principal.scopes.clinical
     if any(s.query and s.resource_type in ("*", resource_type) for s in scopes):
         return None
-    reads = set(POLICY_READS)
+    reads = set(JUDGED_ELEMENTS)  # what `decide` itself reads of every resource
     for rule in rules:
         declared = getattr(rule, "reads", None)
         if declared is None:

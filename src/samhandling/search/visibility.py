@@ -39,7 +39,7 @@ class Judged(dict[tuple[str, str], dict[str, Any]]):
 
     def parse(self, version: StoredVersion) -> dict[str, Any]:
         """``version``'s resource, parsed as this map keeps them."""
-        return version.resource() if self.exact else _judged_only(version)
+        return version.resource() if self.exact else version.judged()
 
 
 def visible_ids(
@@ -90,7 +90,7 @@ def visible_versions(
 
     With ``parsed``, the resources the ``hidden`` test parsed to judge the visible versions
     go into it by key: the Bundle shows them without parsing their content a second time.
-    Without it the versions are only judged (``_judged_only``). ``read``: the current
+    Without it the versions are only judged (``StoredVersion.judged``). ``read``: the current
     versions of (at least) ``keys``, read already (``read_current_versions``).
     """
     keys = list(keys)
@@ -116,10 +116,10 @@ def _judged(
 ) -> dict[str, Any]:
     """What the restriction judges of ``version``: the resource as ``parsed`` keeps them
     when it shows them parsed; else its policy facts when they keep every element the
-    restriction reads of its type, else its content (``_judged_only``)."""
+    restriction reads of its type, else its content, parsed plainly (``StoredVersion.judged``)."""
     if parsed is not None and parsed.exact:
         return version.resource()
-    return _from_facts(version, restriction) or _judged_only(version)
+    return _from_facts(version, restriction) or version.judged()
 
 
 def _from_facts(version: StoredVersion, restriction: SearchRestriction) -> dict[str, Any] | None:
@@ -133,12 +133,6 @@ def _from_facts(version: StoredVersion, restriction: SearchRestriction) -> dict[
         return None
     kept, pruned = read_facts(version.resource_type, version.facts)
     return pruned if kept is not None and needed.issubset(kept) else None
-
-
-def _judged_only(version: StoredVersion) -> dict[str, Any]:
-    """A resource only judged, never shown (counted, or looked at past the page): parsed
-    without keeping the written form of its decimals, which no access decision reads."""
-    return version.judged()
 
 
 def read_current_versions(

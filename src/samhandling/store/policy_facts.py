@@ -29,8 +29,6 @@ from samhandling.fhir.compartment import compartment_elements
 from samhandling.fhir.judged_elements import JUDGED_ELEMENTS
 from samhandling.fhir.search_parameters import default_registry
 
-#: kept for every type: identity, labels, status, and the policy's patient elements
-KEPT = JUDGED_ELEMENTS
 _LAB_RESULT = frozenset({"category", "code", "issued"})  # the lab results' release delay
 #: kept for these types besides: what the shipped services' access rules read on a read
 ALSO_KEPT: dict[str, frozenset[str]] = {
@@ -54,7 +52,11 @@ def _kept(resource_type: str) -> tuple[frozenset[str], str]:
     key = (default_registry().generation, resource_type)
     found = _KEPT_BY_TYPE.get(key)
     if found is None:
-        names = KEPT | compartment_elements(resource_type) | ALSO_KEPT.get(resource_type, set())
+        names = (
+            JUDGED_ELEMENTS
+            | compartment_elements(resource_type)
+            | ALSO_KEPT.get(resource_type, set())
+        )
         digest = hashlib.blake2b("\n".join(sorted(names)).encode(), digest_size=6)
         found = _KEPT_BY_TYPE[key] = (frozenset(names), digest.hexdigest())
     return found
