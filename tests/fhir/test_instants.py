@@ -99,3 +99,16 @@ def test_any_time_gives_strftime_s_http_date() -> None:
         value = rng.randrange(0, 4_102_444_800_000_000)  # up to 2100
         moment = datetime.fromtimestamp(value / 1_000_000, UTC)
         assert format_http_date(value) == moment.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def test_http_dates_are_kept_by_the_second_and_bounded() -> None:
+    """One text per second, whatever the microseconds; the kept texts never grow past
+    their bound, and what is written after a clearing is the same."""
+    second = datetime_to_us(datetime(2026, 12, 6, 7, 30, 1, tzinfo=UTC))
+    first = format_http_date(second)
+    assert format_http_date(second + 999_999) is first
+    assert format_http_date(second + 1_000_000) == "Sun, 06 Dec 2026 07:30:02 GMT"
+    for n in range(instants._HTTP_DATES_KEPT + 10):
+        format_http_date(n * 1_000_000)
+    assert len(instants._http_dates) <= instants._HTTP_DATES_KEPT
+    assert format_http_date(second + 5) == first

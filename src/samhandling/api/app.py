@@ -37,7 +37,7 @@ from samhandling.api.dev_login import authorization_server
 from samhandling.api.export_routes import export_routes
 from samhandling.api.federation_routes import federation_routes
 from samhandling.api.operation_routes import operation_routes
-from samhandling.api.read_dispatch import read_dispatch
+from samhandling.api.read_dispatch import DispatchedReads, read_dispatch
 from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
 from samhandling.api.search_routes import search_routes
@@ -122,8 +122,10 @@ def create_app(
         *_fhir_routes(api, settings, platform, read, vread),
         *(route for front_end in front_ends for route in front_end(parts)),
     ]
-    # reads by id: no route walk
-    routes.insert(0, read_dispatch(routes, read, vread, api.version_answer))
+    handlers = _exception_handlers()
+    # reads by id: no route walk (the catch-all is Starlette's outermost layer's, as before)
+    caught = {kind: handler for kind, handler in handlers.items() if kind is not Exception}
+    dispatch = read_dispatch(routes, read, vread, api.version_answer, caught)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -153,22 +155,29 @@ def create_app(
             *_consistency(routing, metrics),
             *([Middleware(AuditMiddleware, journal=journal)] if journal else []),
             Middleware(AuthenticationMiddleware, verifier=verifier),
+            Middleware(DispatchedReads, dispatch=dispatch),
         ],
-        exception_handlers={
-            FhirError: _fhir_error,
-            HTTPException: _http_error,
-            # Database errors are answered here, inside the stack: an exception that reaches
-            # the server makes it close the client's connection after the response.
-            **dict.fromkeys(
-                (DBAPIError, psycopg.Error, PoolTimeout, PendingRollbackError), _database_error
-            ),
-            Exception: _internal_error,
-        },
+        exception_handlers=handlers,
     )
     app.state.engine = engine
+    app.state.read_dispatch = dispatch
     app.state.loop_reads = loop_reads
     app.state.settings = settings
     return app
+
+
+def _exception_handlers() -> dict[Any, Any]:
+    """The app's answers to errors, by exception class."""
+    return {
+        FhirError: _fhir_error,
+        HTTPException: _http_error,
+        # Database errors are answered here, inside the stack: an exception that reaches
+        # the server makes it close the client's connection after the response.
+        **dict.fromkeys(
+            (DBAPIError, psycopg.Error, PoolTimeout, PendingRollbackError), _database_error
+        ),
+        Exception: _internal_error,
+    }
 
 
 def _cors(settings: Settings) -> list[Middleware]:

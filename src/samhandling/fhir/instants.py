@@ -49,10 +49,23 @@ def format_instant(value_us: int) -> str:
     return f"{last[1]}{str(micro).zfill(6)}Z"  # zfill: cheaper than a format spec
 
 
+# HTTP-dates by their second: a read's Last-Modified is that of a stored version, and the
+# versions read are few seconds' worth (a load, a burst of writes). Cleared when full.
+_http_dates: dict[int, str] = {}
+_HTTP_DATES_KEPT = 4096
+
+
 def format_http_date(value_us: int) -> str:
     """An RFC 9110 HTTP-date for Last-Modified."""
-    t = us_to_datetime(value_us)
-    return (
-        f"{DAY_NAMES[t.weekday()]}, {t.day:02d} {MONTH_NAMES[t.month - 1]} {t.year:04d}"
-        f" {t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT"
-    )
+    second = value_us // 1_000_000
+    found = _http_dates.get(second)
+    if found is None:
+        t = _EPOCH + timedelta(seconds=second)
+        found = (
+            f"{DAY_NAMES[t.weekday()]}, {t.day:02d} {MONTH_NAMES[t.month - 1]} {t.year:04d}"
+            f" {t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT"
+        )
+        if len(_http_dates) >= _HTTP_DATES_KEPT:
+            _http_dates.clear()
+        _http_dates[second] = found
+    return found
