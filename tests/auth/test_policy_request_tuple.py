@@ -3,13 +3,16 @@ a resource without security labels shares one `Labels` value: the same answers a
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fixtures.policykit import NOW, clinician, res, system
+from samhandling.auth import policy
 from samhandling.auth.labels import NO_LABELS, Labels, labels_of
-from samhandling.auth.policy import ServiceRules, _Request
+from samhandling.auth.policy import ServiceRules, _Request, decide
 from samhandling.auth.scopes import INTERACTION_PERMISSION
 
 PERMISSION_LETTERS = "cruds"
@@ -66,3 +69,31 @@ def test_labels_are_those_of_the_codings_and_none_gives_the_shared_value(
         assert found is NO_LABELS
     assert labels_of({"resourceType": "Observation"}) is NO_LABELS
     assert labels_of(None) == Labels()
+
+
+def test_an_allowing_decision_is_shared_by_the_requests_that_come_to_it() -> None:
+    """Kept by everything it holds: the same request gets the same (frozen) value, one that
+    differs in anything its own, and the values are those made afresh."""
+    first = decide(system(), "read", "Observation", resource=res(), now=NOW)
+    assert decide(system(), "read", "Observation", resource=res(), now=NOW) is first
+    emergency = decide(
+        clinician(purpose="BTG", reason="r1"), "read", "Observation", resource=res(), now=NOW
+    )
+    other = decide(
+        clinician(purpose="BTG", reason="r2"), "read", "Observation", resource=res(), now=NOW
+    )
+    assert (emergency.emergency_reason, other.emergency_reason) == ("r1", "r2")
+    policy._ALLOWED.clear()
+    fresh = decide(system(), "read", "Observation", resource=res(), now=NOW)
+    assert fresh is not first
+    assert [getattr(fresh, f.name) for f in fields(fresh)] == [
+        getattr(first, f.name) for f in fields(first)
+    ]
+    for n in range(policy._ALLOWED_KEPT + 5):
+        policy._allow(
+            policy._Request(system(), "read", "Observation", "r", None, None, ServiceRules(), NOW),
+            policy.Grant(True),
+            None,
+            f"why {n}",
+        )  # type: ignore[arg-type]
+    assert len(policy._ALLOWED) <= policy._ALLOWED_KEPT

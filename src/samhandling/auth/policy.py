@@ -344,21 +344,36 @@ def _within(req: _Request, scope: Grant, reach: frozenset[str] | None, why: str)
     return _allow(req, scope, None, why)
 
 
+# Decisions that allow, by everything they hold: a value, so one is shared by the
+# requests that come to it (a frozen dataclass of ten fields costs ~2.8 µs to make, the
+# look-up a tenth of that; a read by id makes two). Cleared when full.
+_ALLOWED: dict[tuple[Any, ...], Decision] = {}
+_ALLOWED_KEPT = 1024
+
+
 def _allow(req: _Request, scope: Grant, reach: frozenset[str] | None, why: str) -> Decision:
     p = req.principal
     emergency = p.kind == "clinician" and p.is_emergency and holds_patient_data(req.resource_type)
     narrow = reach is not None or bool(scope.filters)
-    return Decision(
-        "narrow" if narrow else "allow",
-        why + (f"; emergency access ({p.purpose_of_use})" if emergency else ""),
-        "allow",
-        emergency=emergency,
-        emergency_reason=p.emergency_reason if emergency else None,
-        patient_ids=reach,
-        scope_filters=scope.filters,
-        purpose_of_use=p.purpose_of_use,
-        scopes=scope.scopes,
-    )
+    reason = p.emergency_reason if emergency else None
+    key = (narrow, why, emergency, reason, reach, scope.filters, p.purpose_of_use, scope.scopes)
+    found = _ALLOWED.get(key)
+    if found is None:
+        found = Decision(
+            "narrow" if narrow else "allow",
+            why + (f"; emergency access ({p.purpose_of_use})" if emergency else ""),
+            "allow",
+            emergency=emergency,
+            emergency_reason=reason,
+            patient_ids=reach,
+            scope_filters=scope.filters,
+            purpose_of_use=p.purpose_of_use,
+            scopes=scope.scopes,
+        )
+        if len(_ALLOWED) >= _ALLOWED_KEPT:
+            _ALLOWED.clear()
+        _ALLOWED[key] = found
+    return found
 
 
 def filter_resources(

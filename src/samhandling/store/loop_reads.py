@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from sqlalchemy import Dialect, Engine
 
 from samhandling.fhir.outcome import FhirError, error
@@ -87,8 +88,6 @@ class LoopReads:
 
     async def _fetch(self, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
         """The row statement `name` finds with `params`, or None."""
-        import psycopg
-
         statement = self.prepared[name]
         try:
             return await self.pool.run(lambda connection: statement.row(connection, params))

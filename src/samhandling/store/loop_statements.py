@@ -213,6 +213,10 @@ async def result_of(connection: Any) -> Any:
     loop = asyncio.get_running_loop()
     while pgconn.flush():  # the socket's buffer was full: wait until it can take the rest
         await _ready(loop, connection, pgconn.socket, write=True)
+    # One turn of the loop first: under load the other requests' work of that turn takes
+    # longer than the database's answer, which is then read without watching the socket
+    # (a future, a reader added and removed: dearer than the turn).
+    await asyncio.sleep(0)
     results: list[Any] = []
     while True:
         try:
