@@ -8,6 +8,7 @@ hanging."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ import pytest
 import uvloop
 from sqlalchemy import Engine, text
 
+from samhandling.store import loop_statements
 from samhandling.store.loop_pool import connect_on_loop
 from samhandling.store.loop_reads import LoopReads
 from samhandling.store.loop_statements import execute_prepared
@@ -157,3 +159,43 @@ def test_statements_psycopg_deallocated_are_prepared_again(engine: Engine) -> No
             await reads.close()
 
     assert on_uvloop(scenario()) == (2, None)
+
+
+@ON_POSTGRES
+def test_an_answer_there_after_one_turn_is_read_without_watching_the_socket(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's turn after the statement is sent (other requests' work: here a callback
+    that takes 50 ms) outlasts the database's answer: read at once, no wait on the socket;
+    with nothing else to do in that turn, the statement waits on its socket as before."""
+    waits: list[bool] = []
+    original = loop_statements._ready
+
+    async def counted(*args: Any, **kwargs: Any) -> None:
+        waits.append(kwargs.get("write", False))
+        await original(*args, **kwargs)
+
+    monkeypatch.setattr(loop_statements, "_ready", counted)
+
+    async def scenario() -> tuple[list[Any], list[bool], list[Any]]:
+        connection = await connect_on_loop(engine, "samhandling test statements")
+        try:
+            await execute_prepared(connection, "SELECT $1::INTEGER + 1", [1])  # prepared
+            waits.clear()
+            asyncio.get_running_loop().call_soon(time.sleep, 0.05)
+            busy = await execute_prepared(connection, "SELECT $1::INTEGER + 1", [2])
+            busy_waits = list(waits)
+            idle = await execute_prepared(connection, "SELECT pg_sleep(0.05), $1::INTEGER", [3])
+            return [_row(connection, busy), busy_waits], list(waits), [_row(connection, idle)]
+        finally:
+            await connection.close()
+
+    (busy, busy_waits), all_waits, (idle,) = asyncio.run(scenario())
+    assert busy == (3,) and busy_waits == []
+    assert idle[1] == 3 and all_waits and not any(all_waits)  # the slow answer: read waits
+
+
+def _row(connection: Any, result: Any) -> tuple[Any, ...]:
+    connection.transformer.set_pgresult(result)
+    row: tuple[Any, ...] = connection.transformer.load_row(0, tuple)
+    return row
