@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -20,6 +21,8 @@ from fixtures.fhir_app import FHIR_JSON, make_client, mint
 from fixtures.read_paths import last_record
 from samhandling.api.read_dispatch import ReadDispatch
 from samhandling.auth.dev.personas import persona
+from samhandling.fhir.outcome import FhirError, error
+from samhandling.interactions import loop_read
 
 # what two answers to the same read cannot share
 OWN_HEADERS = ("date", "x-request-id")
@@ -141,6 +144,33 @@ def test_refusals_as_routed(
     assert refused.status_code == 401 and "www-authenticate" in refused.headers
     forged = {"Authorization": "Bearer not.a.token"}
     assert both_ways(client, monkeypatch, caplog, url, False, **forged).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("failure", "status"),
+    [
+        (psycopg.OperationalError("the database went away"), 503),  # an outage's handler
+        (FhirError(503, error("too-costly", "stopped")), 503),  # the FHIR errors' handler
+        (RuntimeError("a bug"), 500),  # no handler here: Starlette's outermost layer
+    ],
+    ids=["outage", "fhir-error", "unhandled"],
+)
+def test_a_dispatched_read_that_fails_is_answered_as_routed(
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failure: Exception,
+    status: int,
+) -> None:
+    """The dispatch answers an error with the handler Starlette's exception layer would
+    give it; what no handler takes goes on up as before (same answer, record, line)."""
+    url = f"/fhir/Observation/{create(client, observation())['id']}"
+
+    async def failing(*_args: Any, **_kwargs: Any) -> Any:
+        raise failure
+
+    monkeypatch.setattr(loop_read, "read", failing)
+    assert both_ways(client, monkeypatch, caplog, url).status_code == status
 
 
 def test_what_the_dispatch_leaves_to_the_router(
