@@ -90,7 +90,9 @@ class ReadDispatch:
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a request `take` took; an error raised by the answer is answered by its
-        handler, as Starlette's exception layer would (no handler: it goes on up)."""
+        handler, as Starlette's exception layer would (no handler: it goes on up). A failure
+        while the answer is sent goes on up as it is (the layer, the response begun, would
+        raise it inside a RuntimeError: Starlette's outermost layer answers both alike)."""
         try:
             response = await self.answer(scope, receive)
         except Exception as exc:
