@@ -11,7 +11,9 @@ everything that changes the text, and carries the values bound in this statement
 (`extracted_parameters`). The compiled form is kept here under that key (with the
 dialect), its parameters built from the key's values as SQLAlchemy builds them (expanding
 `IN` lists and bind processors included), and the statement sent on the driver's cursor:
-the same SQL text with the same values, without the execution context and result.
+the same SQL text with the same values, without the execution context and result. The
+rows come in binary (a `bytea` as it is stored, without a text result's hex decoding),
+the same values as SQLAlchemy's (`text`, integers, `bytea` as bytes).
 
 As `reader.driver_rows`: on PostgreSQL outside a write transaction only (a write
 connection's statement events insert the rows its writers queued before anything reads);
@@ -22,7 +24,8 @@ SQLAlchemy raises a statement's; SQLAlchemy's cursor events are told of the stat
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 import psycopg
 from sqlalchemy import Connection, Select
@@ -30,6 +33,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from samhandling.store.database import is_sqlite
 from samhandling.store.sqlite_driver import statement_error
+
+#: a SELECT of any columns
+AnySelect = Select[*tuple[Any, ...]]
 
 #: compiled forms kept; beyond it the oldest go (a search's shapes are few, an odd one
 #: must not grow the process)
@@ -39,7 +45,7 @@ _compiled: dict[tuple[Any, Any], SQLCompiler] = {}
 _lock = threading.Lock()
 
 
-def select_rows(connection: Connection, statement: Select[Any]) -> list[tuple[Any, ...]]:
+def select_rows(connection: Connection, statement: AnySelect) -> list[tuple[Any, ...]]:
     """Every row of `statement` (plain values, as `Connection.execute(…).all()` gives them)."""
     if is_sqlite(connection) or connection.get_execution_options().get("write"):
         return [tuple(row) for row in connection.execute(statement)]
@@ -51,7 +57,7 @@ def select_rows(connection: Connection, statement: Select[Any]) -> list[tuple[An
         connection.begin()  # as SQLAlchemy's autobegin would: the statement is ours
     driver: Any = connection.connection.dbapi_connection
     try:
-        with driver.cursor() as cursor:
+        with driver.cursor(binary=True) as cursor:
             _note(connection, "before_cursor_execute", cursor, sql, params)
             cursor.execute(sql, params)
             rows = list(cursor.fetchall())
@@ -75,20 +81,20 @@ def compiled_shapes() -> int:
 
 
 def _driver_form(
-    connection: Connection, statement: Select[Any], cache_key: Any
+    connection: Connection, statement: AnySelect, cache_key: Any
 ) -> tuple[str, dict[str, Any]]:
     """The SQL text and the parameters the driver is given for `statement`, as
     SQLAlchemy's `DefaultExecutionContext._init_compiled` makes them."""
     compiled = _compiled_form(connection, statement, cache_key)
-    values = compiled.construct_params(
+    values: Mapping[str, Any] = compiled.construct_params(
         extracted_parameters=cache_key.bindparams, escape_names=False
     )
-    sql, processors = compiled.string, compiled._bind_processors
+    sql, processors = compiled.string, cast(dict[str, Any], compiled._bind_processors)
     if compiled.literal_execute_params or compiled.post_compile_params:
-        expanded = compiled._process_parameters_for_postcompile(values)
+        expanded = compiled._process_parameters_for_postcompile(values)  # type: ignore[arg-type]
         sql, values = expanded.statement, expanded.parameters
         processors = {**processors, **expanded.processors}
-    escaped = compiled.escaped_bind_names or {}
+    escaped: Mapping[str, str] = compiled.escaped_bind_names or {}
     params = {
         escaped.get(key, key): processors[key](value) if key in processors else value
         for key, value in values.items()
@@ -96,7 +102,7 @@ def _driver_form(
     return sql, params
 
 
-def _compiled_form(connection: Connection, statement: Select[Any], cache_key: Any) -> SQLCompiler:
+def _compiled_form(connection: Connection, statement: AnySelect, cache_key: Any) -> SQLCompiler:
     dialect = connection.dialect
     key = (dialect, cache_key.key)
     compiled = _compiled.get(key)
