@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from samhandling.fhir.references import parse_relative_reference
@@ -48,10 +49,23 @@ def holds_patient_data(resource_type: str | None) -> bool:
 def _patient_id(reference: Any) -> str | None:
     """The id of a relative `Patient/<id>` reference. An absolute URL names a patient of
     another server, however its path ends (the compartment table counts the same way)."""
-    if not isinstance(reference, dict) or not isinstance(reference.get("reference"), str):
+    if not isinstance(reference, dict):
         return None
-    parsed = parse_relative_reference(reference["reference"])
+    text = reference.get("reference")
+    return _referenced_patient(text) if isinstance(text, str) else None
+
+
+@lru_cache(maxsize=4096)
+def _referenced_patient(reference: str) -> str | None:
+    """The Patient id a reference's text names (a search judges many resources of a few
+    patients: the same few texts, parsed once)."""
+    parsed = parse_relative_reference(reference)
     return parsed[1] if parsed is not None and parsed[0] == "Patient" else None
+
+
+@lru_cache(maxsize=4096)
+def _one_patient(patient_id: str) -> frozenset[str]:
+    return frozenset((patient_id,))
 
 
 def patient_ids_of(resource: dict[str, Any] | None) -> frozenset[str] | None:
@@ -64,8 +78,14 @@ def patient_ids_of(resource: dict[str, Any] | None) -> frozenset[str] | None:
         return frozenset({rid}) if isinstance(rid, str) and rid else None
     if resource.get("resourceType") == "Subscription":
         return _subscribed_patients(resource)
-    ids = {pid for f in _PATIENT_FIELDS if (pid := _patient_id(resource.get(f))) is not None}
-    return frozenset(ids) if ids else None
+    found = [
+        pid
+        for f in _PATIENT_FIELDS
+        if (value := resource.get(f)) is not None and (pid := _patient_id(value)) is not None
+    ]
+    if len(found) == 1:  # the usual: one subject (a shared frozenset, as immutable as a new one)
+        return _one_patient(found[0])
+    return frozenset(found) if found else None
 
 
 def _subscribed_patients(subscription: dict[str, Any]) -> frozenset[str] | None:

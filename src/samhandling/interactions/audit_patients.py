@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+import orjson
+
 from samhandling.auth import Decision
 from samhandling.fhir.compartment import compartment_elements, patient_compartment_ids
+from samhandling.fhir.search_parameters import default_registry
 
 
 class PatientMark(NamedTuple):
@@ -78,7 +81,49 @@ _NAMED_BY = frozenset({"resourceType", "id", "meta", "securityContext"})
 
 def patients_of(resource: dict[str, Any]) -> frozenset[str]:
     """The patients whose data `resource` is (their compartments, a Binary's context)."""
-    return patient_compartment_ids(resource) | _security_context_patient(resource)
+    found = _compartment_patients(resource)
+    if resource.get("resourceType") != "Binary":
+        return found
+    return found | _security_context_patient(resource)
+
+
+#: compartment patients by what `patient_compartment_ids` reads of a resource; emptied
+#: when full (a process names the resources of many patients)
+MAX_REMEMBERED = 4096
+_remembered: dict[tuple[Any, ...], frozenset[str]] = {}
+_elements: dict[tuple[Any, int, str], frozenset[str]] = {}  # by registry state and type
+
+
+def _compartment_patients(resource: dict[str, Any]) -> frozenset[str]:
+    """`patient_compartment_ids`, remembered by all it reads of a resource: its type, a
+    Patient's id and the top-level elements its compartment parameters start from
+    (`compartment_elements`: those the policy facts keep to name a resource, so a Bundle
+    of stored bytes names its patients from the facts alone), under the registry's state.
+    A page of one patient's Observations asks about the same `subject` fifty times: the
+    walk of the parameters' expressions cost 6 µs a resource, the key 1.5 µs."""
+    resource_type = resource.get("resourceType")
+    if not isinstance(resource_type, str):
+        return patient_compartment_ids(resource)
+    registry = default_registry()
+    state = (registry, registry.generation, resource_type)
+    elements = _elements.get(state)
+    if elements is None:
+        if len(_elements) >= MAX_REMEMBERED:
+            _elements.clear()
+        elements = _elements[state] = compartment_elements(resource_type, registry)
+    try:
+        read = orjson.dumps({name: resource[name] for name in elements if name in resource})
+    except TypeError:  # a value JSON does not write (not from a stored resource)
+        return patient_compartment_ids(resource, registry=registry)
+    own = resource.get("id") if resource_type == "Patient" else None
+    key = (*state, own if isinstance(own, str) else None, read)
+    found = _remembered.get(key)
+    if found is None:
+        found = patient_compartment_ids(resource, registry=registry)
+        if len(_remembered) >= MAX_REMEMBERED:
+            _remembered.clear()
+        _remembered[key] = found
+    return found
 
 
 def _security_context_patient(resource: dict[str, Any]) -> set[str]:

@@ -28,6 +28,7 @@ from samhandling.search.model import SearchQuery
 from samhandling.search.sql import SearchSql
 from samhandling.search.visibility import Judged, read_current_versions, visible_versions
 from samhandling.store.records import StoredVersion
+from samhandling.store.select_driver import select_rows
 
 Key = tuple[str, str]
 MIN_BATCH = 20
@@ -131,7 +132,7 @@ def _first_page_with_total(
 ) -> KeysetPage:
     """The first page and the number of all matches from one scan (a window count)."""
     stmt = builder.ordered(query).add_columns(func.count().over()).limit(query.count + 1)
-    rows = connection.execute(stmt).all()
+    rows = select_rows(connection, stmt)
     total = int(rows[0][2]) if rows else 0
     keys: list[Key] = [(row[0], row[1]) for row in rows[: query.count]]
     exact = not query.stored_bytes
@@ -173,7 +174,7 @@ def _collect(
         size = max(MIN_BATCH, (wanted - len(scan.found)) * 5 // 4) if hidden else wanted
         limit, probing, probe = max(size, probe), probe > 0, 0
         stmt = builder.ordered(query, after=cursor, backwards=backwards).limit(limit)
-        rows: list[Key] = [(t, i) for t, i in connection.execute(stmt).all()]
+        rows: list[Key] = [(t, i) for t, i in select_rows(connection, stmt)]
         scan.fetched += len(rows)
         if not hidden:
             return _Scan(rows, exhausted=len(rows) < size)

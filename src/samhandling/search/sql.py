@@ -34,6 +34,7 @@ from samhandling.search.value_conditions import value_match
 from samhandling.search.visibility import visible_target_ids
 from samhandling.store.database import is_sqlite
 from samhandling.store.schema import INDEX_TABLES, resource
+from samhandling.store.select_driver import select_rows
 
 Condition = ColumnElement[bool]
 MAX_INNER_IDS = 30_000
@@ -172,7 +173,8 @@ class SearchSql:
             found = select(scope.id_col).where(
                 *self.criteria(rest, scope), *within_restriction(scope, self.restriction)
             )
-        rows = self._connection().execute(found.limit(RESOLVED_TARGETS + 1)).scalars().all()
+        limited = found.limit(RESOLVED_TARGETS + 1)
+        rows = [row[0] for row in select_rows(self._connection(), limited)]
         if len(rows) <= RESOLVED_TARGETS:
             found = sorted(rows)
         self._visible_targets[key] = found

@@ -16,6 +16,7 @@ from samhandling.store.policy_facts import read_facts
 from samhandling.store.reader import driver_rows
 from samhandling.store.records import StoredVersion
 from samhandling.store.schema import compartment, resource
+from samhandling.store.select_driver import select_rows
 
 BATCH = 500
 MAX_SCANNED = 30_000
@@ -52,7 +53,7 @@ def visible_ids(
 ) -> list[str]:
     """The ids selected by ``stmt`` whose resources the restriction does not hide (only the
     ``first`` of them, in the statement's order, when given)."""
-    ids = list(connection.execute(stmt.limit(MAX_SCANNED + 1)).scalars())
+    ids = [row[0] for row in select_rows(connection, stmt.limit(MAX_SCANNED + 1))]
     if len(ids) > MAX_SCANNED:
         message = "The search is too broad to be checked against your access; narrow it down"
         raise FhirError(400, error("too-costly", message))
@@ -72,7 +73,9 @@ def visible_target_ids(
     ``rows.c.resource_id`` of current resources, ``rows`` an alias of ``resource``. Up to
     ``BATCH`` candidates are read with their contents by the statement itself (a chain on a
     national ID names one patient: one statement where ids and then contents took two)."""
-    found = connection.execute(stmt.with_only_columns(*_version_columns(rows)).limit(BATCH + 1))
+    found = select_rows(
+        connection, stmt.with_only_columns(*_version_columns(rows)).limit(BATCH + 1)
+    )
     versions = [_stored_version(row) for row in found]
     if len(versions) > BATCH:
         return visible_ids(connection, resource_type, stmt, restriction)

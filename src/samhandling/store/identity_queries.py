@@ -8,36 +8,41 @@ joined with the current, not deleted row of the resource.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from samhandling.store.schema import compartment, index_reference, index_token, resource
 
 ResourceKey = tuple[str, str]
 
 
+# Built once: a search fixed on a Patient's identifier asks it every time (the audit trail's
+# patients, `interactions/searched_patients.py`), and SQLAlchemy then finds its compiled
+# form by the cache key it has already computed, without building and keying a new statement.
+_T = index_token.c
+_IDS_BY_IDENTIFIER = (
+    select(_T.resource_id)
+    .join(
+        resource,
+        (resource.c.resource_type == _T.resource_type) & (resource.c.resource_id == _T.resource_id),
+    )
+    .where(
+        _T.resource_type == bindparam("rtype"),
+        _T.param == "identifier",
+        _T.system == bindparam("system"),
+        _T.code == bindparam("code"),
+        resource.c.deleted.is_(False),
+    )
+    .distinct()
+    .order_by(_T.resource_id)
+)
+
+
 def ids_by_identifier(
     connection: Connection, resource_type: str, system: str, value: str
 ) -> list[str]:
     """Ids of current resources of a type carrying the identifier `system|value`."""
-    t = index_token.c
-    rows = connection.execute(
-        select(t.resource_id)
-        .join(
-            resource,
-            (resource.c.resource_type == t.resource_type)
-            & (resource.c.resource_id == t.resource_id),
-        )
-        .where(
-            t.resource_type == resource_type,
-            t.param == "identifier",
-            t.system == system,
-            t.code == value,
-            resource.c.deleted.is_(False),
-        )
-        .distinct()
-        .order_by(t.resource_id)
-    ).all()
-    return [row[0] for row in rows]
+    params = {"rtype": resource_type, "system": system, "code": value}
+    return [row[0] for row in connection.execute(_IDS_BY_IDENTIFIER, params)]
 
 
 def pointing_at_patient(connection: Connection, patient_id: str) -> list[ResourceKey]:
