@@ -6,7 +6,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from sqlalchemy import Engine
@@ -115,17 +115,20 @@ def create_app(
     loop_reads = LoopReads.of(engine, statement_timeout_ms=settings.statement_timeout_ms)
     api = _rest_api(engine, settings, platform, federation, routing, loop_reads)
     parts = FrontEndParts(engine, settings, platform, journal, dev, verifier.principal_of)
-    read, vread = _read_routes(api)
+    generic = _generic_routes(api)
     routes: list[BaseRoute] = [
         *_operational_routes(engine, metrics),
         *(_dev_issuer_routes(dev, engine, settings) if dev else []),
-        *_fhir_routes(api, settings, platform, read, vread),
+        *_fhir_routes(api, settings, platform, generic),
         *(route for front_end in front_ends for route in front_end(parts)),
     ]
     handlers = _exception_handlers()
-    # reads by id: no route walk (the catch-all is Starlette's outermost layer's, as before)
+    # reads by id, plain writes: no route walk (the catch-all is Starlette's outermost
+    # layer's, as before); a read answered without a `Request`, a write by its endpoint
     caught = {kind: handler for kind, handler in handlers.items() if kind is not Exception}
-    dispatch = read_dispatch(routes, read, vread, api.version_answer, caught)
+    read = api.version_answer
+    answers = [(generic.read, read), (generic.vread, read), *((r, None) for r in generic[2:])]
+    dispatch = read_dispatch(routes, answers, caught)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -258,16 +261,28 @@ def _operational_routes(engine: Engine, metrics: Metrics) -> list[BaseRoute]:
     ]
 
 
-def _read_routes(api: FhirRestApi) -> tuple[Route, Route]:
-    """The generic read and vread routes (also reached by `ReadDispatch`)."""
-    return (
-        Route("/fhir/{type}/{id}", api.read, methods=["GET"]),
-        Route("/fhir/{type}/{id}/_history/{vid}", api.vread, methods=["GET"]),
+class GenericRoutes(NamedTuple):
+    """The generic routes also reached by `ReadDispatch` (without the route walk)."""
+
+    read: Route
+    vread: Route
+    create: Route
+    update: Route
+    delete: Route
+
+
+def _generic_routes(api: FhirRestApi) -> GenericRoutes:
+    return GenericRoutes(
+        read=Route("/fhir/{type}/{id}", api.read, methods=["GET"]),
+        vread=Route("/fhir/{type}/{id}/_history/{vid}", api.vread, methods=["GET"]),
+        create=Route("/fhir/{type}", api.create, methods=["POST"]),
+        update=Route("/fhir/{type}/{id}", api.update, methods=["PUT"]),
+        delete=Route("/fhir/{type}/{id}", api.delete, methods=["DELETE"]),
     )
 
 
 def _fhir_routes(
-    api: FhirRestApi, settings: Settings, platform: Platform, read: Route, vread: Route
+    api: FhirRestApi, settings: Settings, platform: Platform, generic: GenericRoutes
 ) -> list[BaseRoute]:
     operations = platform.operations()
     smart = smart_configuration(settings)
@@ -291,16 +306,16 @@ def _fhir_routes(
         *federation_routes(api),
         *binary_routes(api),
         *search_routes(api),
-        Route("/fhir/{type}", api.create, methods=["POST"]),
+        generic.create,
         Route("/fhir/{type}", api.conditional_update, methods=["PUT"]),
         Route("/fhir/{type}", api.conditional_delete, methods=["DELETE"]),
         Route("/fhir/{type}/_history", api.history, methods=["GET"]),
-        read,
-        Route("/fhir/{type}/{id}", api.update, methods=["PUT"]),
+        generic.read,
+        generic.update,
         Route("/fhir/{type}/{id}", api.patch, methods=["PATCH"]),
-        Route("/fhir/{type}/{id}", api.delete, methods=["DELETE"]),
+        generic.delete,
         Route("/fhir/{type}/{id}/_history", api.history, methods=["GET"]),
-        vread,
+        generic.vread,
     ]
 
 

@@ -1,29 +1,33 @@
-"""Reads by id answered without Starlette's router and exception layer (issue 24, the hot
-path).
+"""Reads by id and plain writes answered without Starlette's router and exception layer
+(issue 24, the hot path).
 
-A read by id (`GET /fhir/{type}/{id}`) or vread (`GET /fhir/{type}/{id}/_history/{vid}`)
-is most of a clinical server's traffic, and Starlette's router finds its route only after
-trying the ~40 routes before it, one regular expression each, under its exception layer
-(a `Request` and a wrapped `send` per request). `ReadDispatch` is the innermost of the
-app's middlewares (`DispatchedReads`, inside authentication): it recognises such a request
-by splitting its path — a known resource type, a valid id, no query string — and answers
-it with the very function the router's generic read and vread endpoints answer with
-(`FhirRestApi.version_answer`), with the path parameters the router would give and
-without the request and response objects of a routed request. An error the answer raises
-goes to the handler the exception layer would have given it (`handlers`, the app's, the
-catch-all `Exception` left to Starlette's outermost layer as before): the middlewares
-outside (authentication, audit, metrics) see the same answer either way. Anything else — a
-query string, an unknown type, an invalid id, another method — is not matched here and
-goes on to the router.
+A read by id (`GET /fhir/{type}/{id}`), vread (`GET /fhir/{type}/{id}/_history/{vid}`),
+create (`POST /fhir/{type}`), update (`PUT /fhir/{type}/{id}`) or delete (`DELETE
+/fhir/{type}/{id}`) is most of a clinical server's traffic, and Starlette's router finds
+its route only after trying the ~40 routes before it, one regular expression each, under its
+exception layer (a `Request` and a wrapped `send` per request). `ReadDispatch` is the
+innermost of the app's middlewares (`DispatchedReads`, inside authentication): it
+recognises such a request by its method and the split of its path — a known resource type,
+a valid id, no query string — and answers it with the very function the router's generic
+route answers with (the read and vread: `FhirRestApi.version_answer`, without a `Request`;
+a write: the route's endpoint, given a `Request` as the router would), with the path
+parameters the router would give. An error the answer raises goes to the handler the
+exception layer would have given it (`handlers`, the app's, the catch-all `Exception` left
+to Starlette's outermost layer as before): the middlewares outside (authentication, audit,
+metrics) see the same answer either way. Anything else — a query string (a conditional
+update or delete, `_format`), an unknown type, an invalid id, another method or shape — is
+not matched here and goes on to the router. A create with an If-None-Exist header is taken
+(the header is the endpoint's to read, as when routed).
 
-Which types are dispatched is decided once, when the app is built: a type is only when
-the router itself would give its read and vread to the generic routes (AuditEvent and
-Binary, for instance, have routes of their own before them, and keep them).
+Which types are dispatched is decided once, when the app is built, for each generic route:
+a type is only when the router itself would give that method and path to that route
+(AuditEvent and Binary, for instance, have routes of their own before them, and keep them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -36,57 +40,81 @@ from samhandling.interactions.resource_input import ID_PATTERN
 from samhandling.observability.metrics import INTERACTION_KEY
 
 PREFIX = "/fhir/"
-PROBE_ID = "probe-id"
+PROBE = {"id": "probe-id", "vid": "1"}
 Answer = Callable[[Scope, Receive], Awaitable[Response]]
 Handler = Callable[[Request, Exception], Awaitable[Response]]
+# the generic routes, by method and number of path parameters: their interaction
+INTERACTIONS = {
+    ("GET", 2): "read",
+    ("GET", 3): "vread",
+    ("POST", 1): "create",
+    ("PUT", 2): "update",
+    ("DELETE", 2): "delete",
+}
+# path parameters by number of path segments after the prefix (`SHAPES`)
+PARAMS = {1: 1, 2: 2, 4: 3}
+SHAPES = ("/fhir/{type}", "/fhir/{type}/{id}", "/fhir/{type}/{id}/_history/{vid}")
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatched:
+    """One generic route the dispatch answers for: the types the router gives it."""
+
+    route: Route
+    interaction: str  # noted in the scope: `interaction_of`
+    answer: Answer
+    types: frozenset[str]
 
 
 class ReadDispatch:
-    """A read or vread by id straight to its endpoint (see the module)."""
+    """A read, vread or plain write straight to its endpoint (see the module); named for
+    the reads it began with."""
 
     def __init__(
-        self,
-        read: Route,
-        vread: Route,
-        types: Iterable[str],
-        answer: Answer,
-        handlers: Mapping[Any, Handler],
+        self, entries: Mapping[tuple[str, int], Dispatched], handlers: Mapping[Any, Handler]
     ) -> None:
-        self.read = read
-        self.vread = vread
-        self.types = frozenset(types)
-        self.answer = answer  # what the read and vread endpoints answer
+        self.entries = dict(entries)  # by method and number of path parameters
         self.handlers = dict(handlers)  # the exception layer's: by exception class
+        self.read = self.entries[("GET", 2)].route
+        self.vread = self.entries[("GET", 3)].route
+        self.types = self.entries[("GET", 2)].types  # the types read without the router
 
     def take(self, scope: Scope) -> bool:
-        """Whether the request is a plain read by id; if so, its scope is given what the
-        router would give it (route, endpoint, path parameters) and its interaction."""
+        """Whether the request is one the dispatch answers; if so, its scope is given what
+        the router would give it (route, endpoint, path parameters) and its interaction."""
         found = self.route_of(scope)
         if found is None:
             return False
         route, scope["path_params"] = found
         scope["route"], scope["endpoint"] = route, route.endpoint
-        scope[INTERACTION_KEY] = "read" if route is self.read else "vread"  # `interaction_name`
+        scope[INTERACTION_KEY] = self.entry_of(scope).interaction  # `interaction_name`
         return True
 
+    def entry_of(self, scope: Scope) -> Dispatched:
+        """The entry of a request `take` took."""
+        return self.entries[(scope["method"], len(scope["path_params"]))]
+
     def route_of(self, scope: Scope) -> tuple[Route, dict[str, str]] | None:
-        """The read or vread route of a plain read by id and its path parameters, or
-        None: the router decides."""
-        if scope["type"] != "http" or scope["method"] != "GET" or scope.get("query_string"):
+        """The generic route the router would give the request and its path parameters,
+        or None: the router decides."""
+        if scope["type"] != "http" or scope.get("query_string") or scope.get("root_path"):
             return None
         path: str = scope["path"]
-        if scope.get("root_path") or not path.startswith(PREFIX):
+        if not path.startswith(PREFIX):
             return None
         parts = path[len(PREFIX) :].split("/")
-        if parts[0] not in self.types or len(parts) not in (2, 4):
+        entry = self.entries.get((scope["method"], PARAMS.get(len(parts), 0)))
+        if entry is None or parts[0] not in entry.types:
             return None
+        if len(parts) == 1:
+            return entry.route, {"type": parts[0]}
         if not ID_PATTERN.fullmatch(parts[1]):
             return None
         if len(parts) == 2:
-            return self.read, {"type": parts[0], "id": parts[1]}
+            return entry.route, {"type": parts[0], "id": parts[1]}
         if parts[2] != "_history" or not parts[3]:
             return None
-        return self.vread, {"type": parts[0], "id": parts[1], "vid": parts[3]}
+        return entry.route, {"type": parts[0], "id": parts[1], "vid": parts[3]}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a request `take` took; an error raised by the answer is answered by its
@@ -94,7 +122,7 @@ class ReadDispatch:
         while the answer is sent goes on up as it is (the layer, the response begun, would
         raise it inside a RuntimeError: Starlette's outermost layer answers both alike)."""
         try:
-            response = await self.answer(scope, receive)
+            response = await self.entry_of(scope).answer(scope, receive)
         except Exception as exc:
             handler = self.handler_of(exc)
             if handler is None:
@@ -109,7 +137,7 @@ class ReadDispatch:
 
 
 class DispatchedReads:
-    """The middleware that gives `ReadDispatch` the reads it takes; the rest to `app`."""
+    """The middleware that gives `ReadDispatch` the requests it takes; the rest to `app`."""
 
     def __init__(self, app: ASGIApp, dispatch: ReadDispatch) -> None:
         self.app = app
@@ -124,26 +152,38 @@ class DispatchedReads:
 
 def read_dispatch(
     routes: Sequence[BaseRoute],
-    read: Route,
-    vread: Route,
-    answer: Answer,
+    generic: Sequence[tuple[Route, Answer | None]],
     handlers: Mapping[Any, Handler],
 ) -> ReadDispatch:
-    """The dispatch for `routes` (the app's, in order): the types whose read and vread the
-    router gives to `read` and `vread`, whose endpoints answer with `answer`; errors go to
-    `handlers` (the app's exception handlers but the catch-all `Exception`)."""
-    types = [
-        name
-        for name in sorted(RESOURCE_TYPES)
-        if _routed_to(routes, f"{PREFIX}{name}/{PROBE_ID}") is read
-        and _routed_to(routes, f"{PREFIX}{name}/{PROBE_ID}/_history/1") is vread
-    ]
-    return ReadDispatch(read, vread, types, answer, handlers)
+    """The dispatch for `routes` (the app's, in order) of the `generic` routes among them
+    (the read, vread, create, update and delete of any type), each answered by its answer
+    or, None, by its endpoint given a `Request`; errors go to `handlers` (the app's
+    exception handlers but the catch-all `Exception`)."""
+    entries: dict[tuple[str, int], Dispatched] = {}
+    for route, answer in generic:
+        methods = route.methods or set()
+        method = "GET" if "GET" in methods else next(iter(methods))
+        key = (method, len(route.param_convertors))
+        if key not in INTERACTIONS or route.path_format not in SHAPES:
+            raise ValueError(f"not a generic route: {method} {route.path_format}")
+        types = frozenset(
+            name
+            for name in RESOURCE_TYPES
+            if _routed_to(routes, method, route.path_format.format(type=name, **PROBE)) is route
+        )
+        entries[key] = Dispatched(route, INTERACTIONS[key], answer or _endpoint(route), types)
+    return ReadDispatch(entries, handlers)
 
 
-def _routed_to(routes: Sequence[BaseRoute], path: str) -> BaseRoute | None:
-    """The route the router would hand a GET of `path` (its first full match)."""
-    scope: Scope = {"type": "http", "method": "GET", "path": path, "root_path": ""}
+def _endpoint(route: Route) -> Answer:
+    """The answer of `route`'s endpoint, given the `Request` the router would make."""
+    endpoint = route.endpoint
+    return lambda scope, receive: endpoint(Request(scope, receive))
+
+
+def _routed_to(routes: Sequence[BaseRoute], method: str, path: str) -> BaseRoute | None:
+    """The route the router would hand a `method` request for `path` (its first full match)."""
+    scope: Scope = {"type": "http", "method": method, "path": path, "root_path": ""}
     for route in routes:
         if route.matches(scope)[0] is Match.FULL:
             return route
