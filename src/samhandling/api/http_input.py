@@ -17,9 +17,20 @@ JSON_TYPES = ("application/fhir+json", "application/json")
 PATCH_TYPES = ("application/json-patch+json", *JSON_TYPES)
 
 
+def header(request: Request, name: str) -> str:
+    """The request's header `name` (lower case), "" when absent: its first value, as
+    `request.headers.get` gives it, from the dict kept in the scope (no `Headers` made)."""
+    return request_headers(request.scope).get(name, "")
+
+
+def query_of(request: Request) -> str:
+    """The request's query string, as `request.url.query` gives it (no URL built for none)."""
+    return request.url.query if request.scope.get("query_string") else ""
+
+
 async def read_body(request: Request, limit: int, accepted: tuple[str, ...] = JSON_TYPES) -> Any:
     """The parsed JSON body: 415 for another media type, 413 above `limit` bytes."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media_type = header(request, "content-type").split(";")[0].strip().lower()
     if media_type not in accepted:
         message = (
             f"Content-Type {media_type or '(none)'} is not supported; use {' or '.join(accepted)}"
@@ -36,7 +47,7 @@ async def read_bytes(request: Request, limit: int) -> bytes:
     too_large = FhirError(
         413, error("too-costly", f"The body is larger than the limit of {limit} bytes")
     )
-    declared = request.headers.get("content-length")
+    declared = header(request, "content-length")
     if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large
     chunks, size = [], 0
@@ -50,7 +61,7 @@ async def read_bytes(request: Request, limit: int) -> bytes:
 
 def prefer_return(request: Request) -> str:
     """The `return` preference: minimal, representation (default) or OperationOutcome."""
-    for part in request.headers.get("prefer", "").split(";"):
+    for part in header(request, "prefer").split(";"):
         key, _, value = part.strip().partition("=")
         if key.strip() == "return" and value.strip() in (
             "minimal",
@@ -62,7 +73,7 @@ def prefer_return(request: Request) -> str:
 
 
 def prefer_lenient(request: Request) -> bool:
-    return "handling=lenient" in request.headers.get("prefer", "").replace(" ", "")
+    return "handling=lenient" in header(request, "prefer").replace(" ", "")
 
 
 def query_items(request: Request) -> list[tuple[str, str]]:
@@ -75,7 +86,7 @@ def query_items(request: Request) -> list[tuple[str, str]]:
 
 def check_accept(request: Request) -> None:
     """Only JSON is served: `_format`/Accept asking for XML alone is a 406."""
-    _check_format(request.query_params.get("_format", ""), request.headers.get("accept", ""))
+    check_accept_of(request.scope)
 
 
 def check_accept_of(scope: Scope) -> None:

@@ -18,8 +18,10 @@ from samhandling.api.http_input import (
     PATCH_TYPES,
     check_accept,
     check_accept_of,
+    header,
     prefer_return,
     query_items,
+    query_of,
     read_body,
 )
 from samhandling.api.responses import fhir_response, version_headers, version_response
@@ -227,7 +229,7 @@ class FhirRestApi:
     async def create(self, request: Request) -> Response:
         rtype = self.resource_type(request)
         body = await read_body(request, self.settings.max_body_bytes)
-        if_none_exist = create_criteria(request.url.query, request.headers.get("if-none-exist"))
+        if_none_exist = create_criteria(query_of(request), header(request, "if-none-exist"))
         result = await self._write(
             request,
             lambda w: crud.create(w, body, resource_type=rtype, if_none_exist=if_none_exist),
@@ -237,7 +239,7 @@ class FhirRestApi:
     async def update(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
         body = await read_body(request, self.settings.max_body_bytes)
-        if_match = parse_if_match(request.headers.get("if-match"))
+        if_match = parse_if_match(header(request, "if-match") or None)
         result = await self._write(
             request, lambda w: crud.update(w, rtype, rid, body, if_match=if_match)
         )
@@ -247,7 +249,7 @@ class FhirRestApi:
         rtype = self.resource_type(request)
         criteria = _criteria(request)
         body = await read_body(request, self.settings.max_body_bytes)
-        if_match = parse_if_match(request.headers.get("if-match"))
+        if_match = parse_if_match(header(request, "if-match") or None)
         result = await self._write(
             request, lambda w: crud.conditional_update(w, rtype, criteria, body, if_match=if_match)
         )
@@ -262,7 +264,7 @@ class FhirRestApi:
             apply = lambda current: apply_json_patch(current, body, max_bytes=most)  # noqa: E731
         else:
             apply = patch_function(body, max_bytes=most)
-        if_match = parse_if_match(request.headers.get("if-match"))
+        if_match = parse_if_match(header(request, "if-match") or None)
         result = await self._write(
             request, lambda w: crud.patch(w, rtype, rid, apply, if_match=if_match)
         )
@@ -270,7 +272,7 @@ class FhirRestApi:
 
     async def delete(self, request: Request) -> Response:
         rtype, rid = self.resource_type(request), request.path_params["id"]
-        if_match = parse_if_match(request.headers.get("if-match"))
+        if_match = parse_if_match(header(request, "if-match") or None)
         result = await self._write(request, lambda w: crud.delete(w, rtype, rid, if_match=if_match))
         headers = {"ETag": result.version.etag} if result else {}
         return Response(status_code=204, headers=headers)
