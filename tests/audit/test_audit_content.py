@@ -313,3 +313,31 @@ def test_writes_under_emergency_access_are_flagged(client: TestClient, tmp_path:
     assert all(
         r[EMERGENCY_REASON_EXTENSION]["valueString"] == "bevisstløs pasient" for r in reasons
     )
+
+
+def test_a_write_records_the_status_it_was_answered_with(client: TestClient) -> None:
+    """Created 201, updated 200, deleted 204 (REST and a transaction's entry alike)."""
+    patient_id, observation_id = patient_with_observation(client)
+    update = {"resourceType": "Patient", "id": patient_id, "active": True}
+    updated = client.put(
+        f"/fhir/Patient/{patient_id}", content=orjson.dumps(update), headers=FHIR_JSON
+    )
+    deleted = client.delete(f"/fhir/Observation/{observation_id}")
+    other = create(client, {"resourceType": "Patient", "active": False})
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"request": {"method": "DELETE", "url": f"Patient/{other['id']}"}}],
+    }
+    answered = client.post("/fhir", content=orjson.dumps(bundle), headers=FHIR_JSON)
+    assert (updated.status_code, deleted.status_code, answered.status_code) == (200, 204, 200)
+    assert answered.json()["entry"][0]["response"]["status"] == "204 No Content"
+    recorded = [(e["interaction"], e["http_status"]) for e in events(client)]
+    assert recorded == [
+        ("create", 201),
+        ("create", 201),
+        ("update", 200),
+        ("delete", 204),
+        ("create", 201),
+        ("delete", 204),
+    ]

@@ -47,6 +47,14 @@ class GuardMark(NamedTuple):
 START = GuardMark(0, PatientMark(0, 0, 0), 0)
 
 
+def _written_status(written: StoredVersion) -> int:
+    """The status the write was answered with (a delete's is 204 No Content, over REST and
+    in a Bundle's entry alike; a create's 201)."""
+    if written.deleted:
+        return 204
+    return 201 if written.method == "create" else 200
+
+
 class PolicyGuard:
     """Implements `access_guard.AccessGuard` with `auth.decide`; keeps every decision."""
 
@@ -281,7 +289,7 @@ class PolicyGuard:
         reason = note.reason if note else None
         record = AuditRecord(
             interaction=operation or written.method,  # an operation's writes say so
-            http_status=201 if written.method == "create" else 200,
+            http_status=_written_status(written),
             recorded_at_us=now_us(),
             agent=representative(audit_agent(self.principal), self.principal, set(patients)),
             entities=[(written.resource_type, written.resource_id, str(written.version_id))],
