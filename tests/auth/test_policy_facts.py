@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,90 +16,30 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.policykit import CHILD13, NOW, OTHER, SELF, WARD, citizen, clinician, system
-from samhandling.auth import PatientRef, Principal, ServiceRules, decide
-from samhandling.auth.labels import NO_9603, V3_ACT_CODE, V3_CONFIDENTIALITY
+from fixtures.policy_corpus import (
+    ALL_RULES,
+    LABELS,
+    PRINCIPALS,
+    RULES,
+    Bundles,
+    Recording,
+    codings,
+    policy_corpus,
+    variants,
+)
+from fixtures.policykit import NOW, clinician
+from samhandling.auth import Principal, ServiceRules, decide
+from samhandling.auth.facts import decision_reads, policy_reads
+from samhandling.auth.labels import META_READS
 from samhandling.fhir.json_codec import parse
 from samhandling.interactions.audit_patients import patients_of
 from samhandling.interactions.policy_guard import PolicyGuard
-from samhandling.services import default_platform
-from samhandling.services.lab_results.labels import ACCESS_SYSTEM, ACT_REASON
-from samhandling.services.notifications.ownership import OWNER, owner_key
 from samhandling.store.policy_facts import facts_of, kept_elements, read_facts
-
-ALL_RULES = default_platform().policy_rules()
-RULES = [ServiceRules(), ALL_RULES]
-PRINCIPALS: list[Principal] = [
-    clinician(),
-    clinician(purpose="ETREAT", reason="bevisstløs"),
-    clinician(purpose="BTG", reason="akutt"),
-    clinician(purpose="COC"),
-    clinician(attested=False),
-    clinician(patients=(PatientRef("21908345182", SELF),)),
-    clinician("user/*.rs", purpose="TREAT", level=3),
-    citizen(),
-    citizen("patient/*.rs user/Subscription.cruds"),
-    system(),
-    system("system/*.rs"),
-]
-LABELS = [
-    (V3_ACT_CODE, "NOPAT"),
-    (V3_CONFIDENTIALITY, "R"),
-    (V3_CONFIDENTIALITY, "V"),
-    (NO_9603, "NORS"),
-    (NO_9603, "NORN_FORANS"),
-    (NO_9603, "NORN_UNGDOM"),
-    (NO_9603, "NORU"),
-    (ACCESS_SYSTEM, "blocked"),
-    (ACT_REASON, "HQUALIMP"),
-]
-OWNERS = [owner_key(p) for p in PRINCIPALS if p.kind in ("citizen", "system")]
-
-
-Bundles = Callable[[Path], list[dict[str, Any]]]
-_CACHE: dict[Path, list[dict[str, Any]]] = {}
-
-
-def _corpus(root: Path, read_synthea_bundle: Bundles) -> list[dict[str, Any]]:
-    """Three Synthea patients (their records moved to the test's own patients, so that
-    citizens reach some), and resources the services judge that Synthea lacks."""
-    if root in _CACHE:
-        return _CACHE[root]
-    bundles = sorted(p for p in (root / "synthea").glob("*.json.bz2") if p.name[:2] != "0-")
-    found: list[dict[str, Any]] = []
-    for path, patient in zip(bundles[:3], (SELF, CHILD13, OTHER), strict=False):
-        resources = read_synthea_bundle(path)
-        own = next(r["id"] for r in resources if r["resourceType"] == "Patient")
-        text = json.dumps(resources).replace(f"Patient/{own}", f"Patient/{patient}")
-        moved = json.loads(text)
-        for resource in moved:
-            if resource["resourceType"] == "Patient":
-                resource["id"] = patient
-        found += moved
-    _CACHE[root] = found + _service_resources()
-    return _CACHE[root]
-
-
-def _service_resources() -> list[dict[str, Any]]:
-    subscription = {
-        "resourceType": "Subscription",
-        "id": "s1",
-        "status": "active",
-        "criteria": f"Observation?patient=Patient/{SELF}",
-        "channel": {"type": "rest-hook"},
-    }
-    owned = [
-        {**subscription, "id": f"s{n}", "extension": [{"url": OWNER, "valueString": key}]}
-        for n, key in enumerate(OWNERS)
-    ]
-    binary = {"resourceType": "Binary", "id": "b1", "contentType": "text/plain"}
-    binary["securityContext"] = {"reference": f"Patient/{WARD}"}
-    return [subscription, *owned, binary]
 
 
 @pytest.fixture
 def corpus(shared_data: Path, synthea_resources: Bundles) -> list[dict[str, Any]]:
-    return _corpus(shared_data, synthea_resources)
+    return policy_corpus(shared_data, synthea_resources)
 
 
 def _facts(resource: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
@@ -126,26 +66,10 @@ def _judgement(principal: Principal, rules: ServiceRules, resource: dict[str, An
     return decision, _naming(resource)
 
 
-def _variants(resource: dict[str, Any], number: int) -> Iterator[dict[str, Any]]:
-    """The resource and, for every 7th, the resource with each label and entered in error
-    (all of them for each resource took minutes)."""
-    yield resource
-    if number % 7:
-        return
-    for system_url, code in LABELS:
-        labelled = copy.deepcopy(resource)
-        meta = labelled.setdefault("meta", {})
-        meta["security"] = [*meta.get("security", []), {"system": system_url, "code": code}]
-        yield labelled
-    wrong = copy.deepcopy(resource)
-    wrong["status"] = "entered-in-error"
-    yield wrong
-
-
 def test_every_decision_and_naming_is_the_same_on_the_facts(corpus: list[dict[str, Any]]) -> None:
     judged = 0
     for number, resource in enumerate(corpus):
-        for variant in _variants(resource, number):
+        for variant in variants(resource, number):
             kept, pruned = _facts(variant)
             assert set(pruned) <= set(kept)
             for principal in PRINCIPALS:
@@ -167,58 +91,13 @@ def test_decisions_on_facts_equal_those_on_whole_resources(
 ) -> None:
     resource = copy.deepcopy(data.draw(st.sampled_from(corpus)))
     meta = resource.setdefault("meta", {})
-    meta["security"] = data.draw(st.lists(st.sampled_from(LABELS), max_size=3).map(_codings))
+    meta["security"] = data.draw(st.lists(st.sampled_from(LABELS), max_size=3).map(codings))
     resource["status"] = data.draw(st.sampled_from(["final", "entered-in-error", "active"]))
     resource["issued"] = data.draw(st.sampled_from(["2025-05-01T10:00:00Z", "2025-06-01", 3]))
     principal = data.draw(st.sampled_from(PRINCIPALS))
     stored = parse(json.dumps(resource).encode())  # as a search reads it back
     _, pruned = _facts(stored)
     assert _judgement(principal, ALL_RULES, pruned) == _judgement(principal, ALL_RULES, stored)
-
-
-def _codings(labels: list[tuple[str, str]]) -> list[dict[str, str]]:
-    return [{"system": s, "code": c} for s, c in labels]
-
-
-class Recording(dict[str, Any]):
-    """A resource that notes the top-level elements read of it."""
-
-    read: set[str]
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.read = set()
-
-    def __getitem__(self, key: str) -> Any:
-        self.read.add(key)
-        return super().__getitem__(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self.read.add(key)
-        return super().get(key, default)
-
-    def __contains__(self, key: object) -> bool:
-        self.read.add(str(key))
-        return super().__contains__(key)
-
-    def _all(self) -> None:
-        self.read.add("*every element*")
-
-    def keys(self) -> Any:
-        self._all()
-        return super().keys()
-
-    def items(self) -> Any:
-        self._all()
-        return super().items()
-
-    def values(self) -> Any:
-        self._all()
-        return super().values()
-
-    def __iter__(self) -> Any:
-        self._all()
-        return super().__iter__()
 
 
 Reader = Callable[[Recording], object]
@@ -230,7 +109,7 @@ def test_the_policy_rules_and_naming_read_only_what_they_declare(
     for principal in PRINCIPALS:
         guard = PolicyGuard(principal, service_rules=ALL_RULES)
         for number, resource in enumerate(corpus):
-            for variant in _variants(resource, number):
+            for variant in variants(resource, number):
                 rtype = variant["resourceType"]
                 declared = guard.judged_elements(rtype)
                 assert declared is not None  # no shipped rule reads anything
@@ -238,6 +117,33 @@ def test_the_policy_rules_and_naming_read_only_what_they_declare(
                 recording = Recording(variant)
                 _judgement(principal, ALL_RULES, recording)
                 assert recording.read <= declared, (rtype, recording.read - declared)
+
+
+def test_a_decision_reads_only_its_precise_elements(corpus: list[dict[str, Any]]) -> None:
+    """What `decide` reads, by type and kind of caller, lies within `decision_reads` (a
+    Patient's `id`, no other type's; of `meta` only its labels), itself within
+    `policy_reads`: a request's guard remembers decisions by those elements
+    (`interactions/decision_memo.py`), so nothing else may tell two resources apart."""
+    judged = 0
+    for number, resource in enumerate(corpus):
+        for variant in variants(resource, number):
+            for principal in PRINCIPALS:
+                for rules in RULES:
+                    _check_precise_reads(principal, rules, variant)
+                    judged += 1
+    assert judged > 20_000
+
+
+def _check_precise_reads(principal: Principal, rules: ServiceRules, resource: Any) -> None:
+    rtype = resource["resourceType"]
+    precise = decision_reads(principal, rtype, rules.access_rules)
+    assert precise is not None
+    assert precise <= (policy_reads(principal, rtype, rules.access_rules) or set())
+    assert "id" not in precise or rtype == "Patient"
+    recording = Recording(resource, nested=("meta",))
+    decide(principal, "search", None, resource=recording, service_rules=rules, now=NOW)
+    read = recording.read - {f"meta.{name}" for name in META_READS}
+    assert read <= precise, (rtype, principal.kind, read - precise)
 
 
 def test_a_scope_with_a_query_needs_the_whole_resource() -> None:

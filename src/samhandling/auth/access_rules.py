@@ -51,7 +51,12 @@ class AccessRule(Protocol):
     resource's policy facts, a pruned copy, only when every element read is kept
     (docs/SEARCH.md, "Policy facts"). None: it may read anything, and its types are judged
     on the whole resource. A test runs every rule over the test corpus and holds what it
-    reads to its declaration (`tests/auth/test_policy_facts.py`)."""
+    reads to its declaration (`tests/auth/test_policy_facts.py`).
+
+    A rule may also say what it reads for each kind of caller, `reads_for(kind) ->
+    ElementReads` (within `reads`): a request's guard remembers its decisions by what they
+    read (`facts.decision_reads`), and a rule that reads a result's time for citizens only
+    would otherwise make every result a decision of its own for a clinician."""
 
     @property
     def reads(self) -> ElementReads | None:

@@ -41,6 +41,21 @@ NON_PATIENT_TYPES = frozenset(
 _PATIENT_FIELDS = ("subject", "patient", "beneficiary", "securityContext")
 
 
+#: what `patient_ids_of` reads of a resource besides its `resourceType`: a Patient's own id
+#: names its compartment, a Subscription's filters name theirs, every other type's
+#: references (so a Patient's `subject`, an Observation's `id`, are never read)
+_WHOSE_READS = {
+    "Patient": frozenset({"id"}),
+    "Subscription": frozenset({"criteria", "_criteria"}),
+}
+_REFERENCE_READS = frozenset(_PATIENT_FIELDS)
+
+
+def patient_reads(resource_type: str) -> frozenset[str]:
+    """The top-level elements `patient_ids_of` reads of a `resource_type` resource."""
+    return _WHOSE_READS.get(resource_type, _REFERENCE_READS) | {"resourceType"}
+
+
 def holds_patient_data(resource_type: str | None) -> bool:
     """Whether resources of this type may hold a patient's data (unknown → True)."""
     return resource_type not in NON_PATIENT_TYPES

@@ -57,6 +57,18 @@ def _codings(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield V3_CONFIDENTIALITY, str(resource["confidentiality"])
 
 
+#: of `meta`, the labels (and the services' rules reading them) read only `security`
+META_READS = frozenset({"security"})
+
+
+def label_reads(resource_type: str) -> frozenset[str]:
+    """The top-level elements `labels_of` reads of a `resource_type` resource (of `meta`
+    only `META_READS`)."""
+    if resource_type == "Composition":
+        return frozenset({"resourceType", "meta", "securityLabel", "confidentiality"})
+    return frozenset({"resourceType", "meta", "securityLabel"})
+
+
 def labels_of(resource: dict[str, Any] | None) -> Labels:
     """The access meaning of a resource's security labels (no labels → all False)."""
     if not resource:

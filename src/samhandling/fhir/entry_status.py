@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 ENTERED_IN_ERROR = "entered-in-error"
+#: what `is_entered_in_error` reads of a resource
+STATUS_READS = frozenset({"status", "verificationStatus"})
 
 
 def is_entered_in_error(resource: dict[str, Any] | None) -> bool:

@@ -25,6 +25,7 @@ from samhandling.fhir.instants import now_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.audit_identities import audit_agent, mask_national_ids, representative
 from samhandling.interactions.audit_patients import AuditPatients, PatientMark, naming_reads
+from samhandling.interactions.decision_memo import DecisionMemo
 from samhandling.search.restriction import SearchRestriction
 
 if TYPE_CHECKING:  # a type only: the API reaches the store through the interactions
@@ -78,6 +79,7 @@ class PolicyGuard:
         self.audited_at_commit = 0  # records appended to a write transaction (writes, entries)
         self.operation: str | None = None  # "operation:confirm" while an operation runs
         self._judged_elements: dict[str, frozenset[str] | None] = {}  # by type
+        self.memo = DecisionMemo(principal, self.service_rules)  # a search's judging
 
     @property
     def emergency(self) -> Decision | None:
@@ -247,19 +249,16 @@ class PolicyGuard:
         return known[resource_type]
 
     def _hidden_from_search(self, resource: dict[str, Any]) -> bool:
-        """A search's `hidden` test: judged, the decision kept, nothing noted as shown."""
-        return not self._decide("search", resource.get("resourceType"), resource).allowed
+        """A search's `hidden` test: judged, the decision kept, nothing noted as shown.
+        Decided once per shape of what the policy reads (`decision_memo`): the decision
+        kept is the one `decide` makes on this resource, as the audit record reads it."""
+        decision = self.memo.decide("search", resource)
+        self._keep(decision)
+        return not decision.allowed
 
     def would_show(self, interaction: str, resource: dict[str, Any]) -> bool:
         """The policy's decision on `resource`, neither kept nor observed (for counting)."""
-        decision = decide(
-            self.principal,
-            interaction,
-            resource.get("resourceType"),
-            resource=resource,
-            service_rules=self.service_rules,
-        )
-        return decision.allowed
+        return self.memo.decide(interaction, resource).allowed
 
     def check_write(
         self, interaction: str, previous: dict[str, Any] | None, new: dict[str, Any] | None

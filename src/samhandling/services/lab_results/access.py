@@ -22,7 +22,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from samhandling.auth.access_rules import AccessRequest, Refusal
+from samhandling.auth.access_rules import NOTHING, AccessRequest, ElementReads, Refusal
 from samhandling.services.lab_results.labels import (
     BLOCKABLE_TYPES,
     is_blocked,
@@ -33,6 +33,7 @@ from samhandling.services.lab_results.release_delays import ReleaseDelays, load_
 RULE_BLOCKED = "lab-results.blocked"
 RULE_DELAY = "lab-results.delay"
 RULE_QUALITY = "lab-results.quality-assurance"
+_LABELS_READ: ElementReads = MappingProxyType(dict.fromkeys(BLOCKABLE_TYPES, frozenset({"meta"})))
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,14 @@ class LabResultAccess:
     reads = MappingProxyType(
         dict.fromkeys(BLOCKABLE_TYPES, frozenset({"meta", "category", "code", "issued"}))
     )
+
+    def reads_for(self, kind: str) -> ElementReads:
+        """What `refusal` reads for a caller of this `kind`: the kind, delay and time only
+        for citizens, the labels for clinicians, nothing for systems (a guard remembers a
+        request's decisions by what they read, `auth.facts.decision_reads`)."""
+        if kind == "citizen":
+            return self.reads
+        return _LABELS_READ if kind == "clinician" else NOTHING
 
     def refusal(self, request: AccessRequest) -> Refusal | None:
         resource = request.resource
