@@ -1,4 +1,4 @@
-"""Reads by id found without the route walk (`ReadDispatch`, issue 24) answer exactly as the
+"""Reads by id found without the route walk (`InteractionDispatch`, issue 24) answer exactly as the
 router's: each case is asked once dispatched and once with the dispatch switched off, and the
 two answers (status, body, headers), audit records, request log lines and metrics compared.
 """
@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON, make_client, mint
 from fixtures.read_paths import last_record
-from samhandling.api.read_dispatch import ReadDispatch
+from samhandling.api.interaction_dispatch import InteractionDispatch
 from samhandling.auth.dev.personas import persona
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions import loop_read
@@ -37,9 +37,9 @@ def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
         yield test_client
 
 
-def dispatch_of(client: TestClient) -> ReadDispatch:
-    dispatch = client.app.state.read_dispatch  # type: ignore[attr-defined]
-    assert isinstance(dispatch, ReadDispatch)
+def dispatch_of(client: TestClient) -> InteractionDispatch:
+    dispatch = client.app.state.interaction_dispatch  # type: ignore[attr-defined]
+    assert isinstance(dispatch, InteractionDispatch)
     return dispatch
 
 
@@ -65,22 +65,22 @@ def both_ways(
     """The answer through the dispatch (`dispatched`: it must take it, or must not), checked
     against the router's answer, audit record, log line and request count."""
     taken: list[str] = []
-    original = ReadDispatch.handle
+    original = InteractionDispatch.handle
 
-    async def counted(self: ReadDispatch, scope: Any, receive: Any, send: Any) -> None:
+    async def counted(self: InteractionDispatch, scope: Any, receive: Any, send: Any) -> None:
         taken.append(scope["path"])
         await original(self, scope, receive, send)
 
     caplog.set_level(logging.INFO, logger="samhandling.request")
     with monkeypatch.context() as spied:
-        spied.setattr(ReadDispatch, "handle", counted)
+        spied.setattr(InteractionDispatch, "handle", counted)
         before = metrics_of(client)
         fast = client.get(url, headers=headers)
         fast_counted = (before, metrics_of(client))
     assert taken == ([url] if dispatched else [])
     fast_record, fast_line = last_record(client), request_line(caplog)
     with monkeypatch.context() as routed_only:
-        routed_only.setattr(ReadDispatch, "route_of", lambda _self, _scope: None)
+        routed_only.setattr(InteractionDispatch, "route_of", lambda _self, _scope: None)
         before = metrics_of(client)
         routed = client.get(url, headers=headers)
         routed_counted = (before, metrics_of(client))

@@ -1,4 +1,4 @@
-"""Plain writes found without the route walk (`ReadDispatch`, issue 24) answer exactly as the
+"""Plain writes found without the route walk (`InteractionDispatch`, issue 24) answer exactly as the
 router's: each case is asked once dispatched and once with the dispatch switched off, and the
 two answers (status, body, headers), audit records, request log lines and metrics compared
 with the ids and times of what each wrote put aside (two writes cannot share them).
@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON, make_client, mint
 from fixtures.read_paths import last_record
-from samhandling.api.read_dispatch import ReadDispatch
+from samhandling.api.interaction_dispatch import InteractionDispatch
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions import crud
 
@@ -101,19 +101,19 @@ def both_ways(
     """The write to `urls[0]` through the dispatch (`dispatched`: it must take it, or must
     not), checked against the router's to `urls[1]` (the same write to its twin)."""
     taken: list[str] = []
-    original = ReadDispatch.handle
+    original = InteractionDispatch.handle
 
-    async def counted(self: ReadDispatch, scope: Any, receive: Any, send: Any) -> None:
+    async def counted(self: InteractionDispatch, scope: Any, receive: Any, send: Any) -> None:
         taken.append(scope["path"])
         await original(self, scope, receive, send)
 
     caplog.set_level(logging.INFO, logger="samhandling.request")
     with monkeypatch.context() as spied:
-        spied.setattr(ReadDispatch, "handle", counted)
+        spied.setattr(InteractionDispatch, "handle", counted)
         fast, *seen = asked(client, caplog, method, urls[0], body, headers or {})
     assert taken == ([urls[0].split("?")[0]] if dispatched else [])
     with monkeypatch.context() as routed_only:
-        routed_only.setattr(ReadDispatch, "route_of", lambda _self, _scope: None)
+        routed_only.setattr(InteractionDispatch, "route_of", lambda _self, _scope: None)
         routed, *routed_seen = asked(client, caplog, method, urls[1], body, headers or {})
     ids = tuple(_written_ids(fast, urls[0]) | _written_ids(routed, urls[1]))
     assert plain(seen, ids) == plain(routed_seen, ids)
@@ -217,14 +217,14 @@ def not_taken(
 ) -> Any:
     """The answer to a request the dispatch must leave to the router."""
     taken: list[bool] = []
-    original = ReadDispatch.take
+    original = InteractionDispatch.take
 
-    def take(self: ReadDispatch, scope: Any) -> bool:
+    def take(self: InteractionDispatch, scope: Any) -> bool:
         taken.append(original(self, scope))
         return taken[-1]
 
     with monkeypatch.context() as spied:
-        spied.setattr(ReadDispatch, "take", take)
+        spied.setattr(InteractionDispatch, "take", take)
         content = None if body is None else orjson.dumps(body)
         response = client.request(method, url, content=content, headers=FHIR_JSON)
     assert taken == [False], url
@@ -254,7 +254,7 @@ def test_conditional_writes_and_own_routes(
         client, monkeypatch, "POST", "/fhir/AuditEvent", {"resourceType": "AuditEvent"}
     )
     assert refused.status_code >= 400
-    dispatch: ReadDispatch = client.app.state.read_dispatch  # type: ignore[attr-defined]
+    dispatch: InteractionDispatch = client.app.state.interaction_dispatch  # type: ignore[attr-defined]
     for key in (("POST", 1), ("PUT", 2), ("DELETE", 2)):
         assert "AuditEvent" not in dispatch.entries[key].types
         assert {"Observation", "Patient"} <= dispatch.entries[key].types
@@ -265,7 +265,7 @@ def test_the_dispatch_agrees_with_the_router_on_every_route(client: TestClient) 
     """For each route and method, a path it serves: the dispatch takes it only for a generic
     route, and then names the same route and parameters as the router."""
     routes = client.app.router.routes  # type: ignore[attr-defined]
-    dispatch: ReadDispatch = client.app.state.read_dispatch  # type: ignore[attr-defined]
+    dispatch: InteractionDispatch = client.app.state.interaction_dispatch  # type: ignore[attr-defined]
     generic = [entry.route for entry in dispatch.entries.values()]
     for route in routes:
         if not isinstance(route, Route):

@@ -36,8 +36,8 @@ from samhandling.api.database_errors import database_error_response, is_database
 from samhandling.api.dev_login import authorization_server
 from samhandling.api.export_routes import export_routes
 from samhandling.api.federation_routes import federation_routes
+from samhandling.api.interaction_dispatch import DispatchedInteractions, interaction_dispatch
 from samhandling.api.operation_routes import operation_routes
-from samhandling.api.read_dispatch import DispatchedReads, read_dispatch
 from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
 from samhandling.api.search_routes import search_routes
@@ -128,7 +128,7 @@ def create_app(
     caught = {kind: handler for kind, handler in handlers.items() if kind is not Exception}
     read = api.version_answer
     answers = [(generic.read, read), (generic.vread, read), *((r, None) for r in generic[2:])]
-    dispatch = read_dispatch(routes, answers, caught)
+    dispatch = interaction_dispatch(routes, answers, caught)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -158,12 +158,12 @@ def create_app(
             *_consistency(routing, metrics),
             *([Middleware(AuditMiddleware, journal=journal)] if journal else []),
             Middleware(AuthenticationMiddleware, verifier=verifier),
-            Middleware(DispatchedReads, dispatch=dispatch),
+            Middleware(DispatchedInteractions, dispatch=dispatch),
         ],
         exception_handlers=handlers,
     )
     app.state.engine = engine
-    app.state.read_dispatch = dispatch
+    app.state.interaction_dispatch = dispatch
     app.state.loop_reads = loop_reads
     app.state.settings = settings
     return app
@@ -262,7 +262,7 @@ def _operational_routes(engine: Engine, metrics: Metrics) -> list[BaseRoute]:
 
 
 class GenericRoutes(NamedTuple):
-    """The generic routes also reached by `ReadDispatch` (without the route walk)."""
+    """The generic routes also reached by `InteractionDispatch` (without the route walk)."""
 
     read: Route
     vread: Route

@@ -188,7 +188,7 @@ class FhirRestApi:
 
     async def version_answer(self, scope: Scope, receive: Receive) -> Response:
         """The answer to a read (or, with a `vid` path parameter, a vread) by id: the
-        version, or 304 when the client's copy is still current. `ReadDispatch` sends it
+        version, or 304 when the client's copy is still current. `InteractionDispatch` sends it
         without making the request's objects (they are made for a read on a worker thread)."""
         params = scope["path_params"]
         check_accept_of(scope)

@@ -86,7 +86,7 @@ INTERACTION_KEY = "samhandling.interaction"  # set in the scope by whoever alrea
 
 
 def interaction_of(scope: Scope) -> str:
-    """The request's `interaction_name`, or what a route noted in its scope (`ReadDispatch`:
+    """The request's `interaction_name`, or what a route noted in its scope (`InteractionDispatch`:
     a read or vread by id, already told from its path)."""
     noted: str | None = scope.get(INTERACTION_KEY)
     return noted or interaction_name(scope["method"], scope["path"])

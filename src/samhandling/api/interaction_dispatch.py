@@ -5,8 +5,8 @@ A read by id (`GET /fhir/{type}/{id}`), vread (`GET /fhir/{type}/{id}/_history/{
 create (`POST /fhir/{type}`), update (`PUT /fhir/{type}/{id}`) or delete (`DELETE
 /fhir/{type}/{id}`) is most of a clinical server's traffic, and Starlette's router finds
 its route only after trying the ~40 routes before it, one regular expression each, under its
-exception layer (a `Request` and a wrapped `send` per request). `ReadDispatch` is the
-innermost of the app's middlewares (`DispatchedReads`, inside authentication): it
+exception layer (a `Request` and a wrapped `send` per request). `InteractionDispatch` is the
+innermost of the app's middlewares (`DispatchedInteractions`, inside authentication): it
 recognises such a request by its method and the split of its path — a known resource type,
 a valid id, no query string — and answers it with the very function the router's generic
 route answers with (the read and vread: `FhirRestApi.version_answer`, without a `Request`;
@@ -66,9 +66,8 @@ class Dispatched:
     types: frozenset[str]
 
 
-class ReadDispatch:
-    """A read, vread or plain write straight to its endpoint (see the module); named for
-    the reads it began with."""
+class InteractionDispatch:
+    """A read, vread or plain write straight to its endpoint (see the module)."""
 
     def __init__(
         self, entries: Mapping[tuple[str, int], Dispatched], handlers: Mapping[Any, Handler]
@@ -136,10 +135,10 @@ class ReadDispatch:
         return next((self.handlers[c] for c in type(exc).__mro__ if c in self.handlers), None)
 
 
-class DispatchedReads:
-    """The middleware that gives `ReadDispatch` the requests it takes; the rest to `app`."""
+class DispatchedInteractions:
+    """The middleware that gives `InteractionDispatch` the requests it takes; the rest to `app`."""
 
-    def __init__(self, app: ASGIApp, dispatch: ReadDispatch) -> None:
+    def __init__(self, app: ASGIApp, dispatch: InteractionDispatch) -> None:
         self.app = app
         self.dispatch = dispatch
 
@@ -150,11 +149,11 @@ class DispatchedReads:
             await self.app(scope, receive, send)
 
 
-def read_dispatch(
+def interaction_dispatch(
     routes: Sequence[BaseRoute],
     generic: Sequence[tuple[Route, Answer | None]],
     handlers: Mapping[Any, Handler],
-) -> ReadDispatch:
+) -> InteractionDispatch:
     """The dispatch for `routes` (the app's, in order) of the `generic` routes among them
     (the read, vread, create, update and delete of any type), each answered by its answer
     or, None, by its endpoint given a `Request`; errors go to `handlers` (the app's
@@ -172,7 +171,7 @@ def read_dispatch(
             if _routed_to(routes, method, route.path_format.format(type=name, **PROBE)) is route
         )
         entries[key] = Dispatched(route, INTERACTIONS[key], answer or _endpoint(route), types)
-    return ReadDispatch(entries, handlers)
+    return InteractionDispatch(entries, handlers)
 
 
 def _endpoint(route: Route) -> Answer:
