@@ -1,5 +1,5 @@
 """A request's access decisions on the resources a search judges, remembered by what they
-read (docs/SECURITY.md, "Decisions remembered per request").
+read (docs/SEARCH.md, "Decisions remembered per request").
 
 A first page judges 100–150 resources (the page, then up to `paging.TOTAL_THRESHOLD` more to
 count the `total`), and the many Observations of one patient, alike in their labels, status
