@@ -1,5 +1,5 @@
-"""Reads by id found without the route walk (`InteractionDispatch`, issue 24) answer exactly as the
-router's: each case is asked once dispatched and once with the dispatch switched off, and the
+"""Reads by id found without the route walk (`InteractionDispatch`, issue 24) answer exactly
+as the router's: each case is asked once dispatched and once with the dispatch switched off, and the
 two answers (status, body, headers), audit records, request log lines and metrics compared.
 """
 
@@ -17,6 +17,7 @@ import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from fixtures.dispatch_spy import dispatch_taken, routed_only
 from fixtures.fhir_app import FHIR_JSON, make_client, mint
 from fixtures.read_paths import last_record
 from samhandling.api.interaction_dispatch import InteractionDispatch
@@ -64,23 +65,14 @@ def both_ways(
 ) -> Any:
     """The answer through the dispatch (`dispatched`: it must take it, or must not), checked
     against the router's answer, audit record, log line and request count."""
-    taken: list[str] = []
-    original = InteractionDispatch.handle
-
-    async def counted(self: InteractionDispatch, scope: Any, receive: Any, send: Any) -> None:
-        taken.append(scope["path"])
-        await original(self, scope, receive, send)
-
     caplog.set_level(logging.INFO, logger="samhandling.request")
-    with monkeypatch.context() as spied:
-        spied.setattr(InteractionDispatch, "handle", counted)
+    with dispatch_taken(monkeypatch) as taken:
         before = metrics_of(client)
         fast = client.get(url, headers=headers)
         fast_counted = (before, metrics_of(client))
     assert taken == ([url] if dispatched else [])
     fast_record, fast_line = last_record(client), request_line(caplog)
-    with monkeypatch.context() as routed_only:
-        routed_only.setattr(InteractionDispatch, "route_of", lambda _self, _scope: None)
+    with routed_only(monkeypatch):
         before = metrics_of(client)
         routed = client.get(url, headers=headers)
         routed_counted = (before, metrics_of(client))

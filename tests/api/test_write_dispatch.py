@@ -1,5 +1,5 @@
-"""Plain writes found without the route walk (`InteractionDispatch`, issue 24) answer exactly as the
-router's: each case is asked once dispatched and once with the dispatch switched off, and the
+"""Plain writes found without the route walk (`InteractionDispatch`, issue 24) answer exactly
+as the router's: each case is asked once dispatched and once with the dispatch switched off, and the
 two answers (status, body, headers), audit records, request log lines and metrics compared
 with the ids and times of what each wrote put aside (two writes cannot share them).
 """
@@ -17,6 +17,7 @@ import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from fixtures.dispatch_spy import dispatch_taken, routed_only
 from fixtures.fhir_app import FHIR_JSON, make_client, mint
 from fixtures.read_paths import last_record
 from samhandling.api.interaction_dispatch import InteractionDispatch
@@ -100,20 +101,11 @@ def both_ways(
 ) -> Any:
     """The write to `urls[0]` through the dispatch (`dispatched`: it must take it, or must
     not), checked against the router's to `urls[1]` (the same write to its twin)."""
-    taken: list[str] = []
-    original = InteractionDispatch.handle
-
-    async def counted(self: InteractionDispatch, scope: Any, receive: Any, send: Any) -> None:
-        taken.append(scope["path"])
-        await original(self, scope, receive, send)
-
     caplog.set_level(logging.INFO, logger="samhandling.request")
-    with monkeypatch.context() as spied:
-        spied.setattr(InteractionDispatch, "handle", counted)
+    with dispatch_taken(monkeypatch) as taken:
         fast, *seen = asked(client, caplog, method, urls[0], body, headers or {})
     assert taken == ([urls[0].split("?")[0]] if dispatched else [])
-    with monkeypatch.context() as routed_only:
-        routed_only.setattr(InteractionDispatch, "route_of", lambda _self, _scope: None)
+    with routed_only(monkeypatch):
         routed, *routed_seen = asked(client, caplog, method, urls[1], body, headers or {})
     ids = tuple(_written_ids(fast, urls[0]) | _written_ids(routed, urls[1]))
     assert plain(seen, ids) == plain(routed_seen, ids)
