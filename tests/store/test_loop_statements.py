@@ -162,6 +162,48 @@ def test_statements_psycopg_deallocated_are_prepared_again(engine: Engine) -> No
 
 
 @ON_POSTGRES
+def test_a_statement_prepared_between_a_deallocate_and_the_next_miss_keeps_its_name(
+    engine: Engine,
+) -> None:
+    """psycopg's DEALLOCATE ALL (after a ROLLBACK: the journal's conflict with another
+    process's batch) leaves the names the connection remembers stale. A text prepared
+    after it and before a stale name is missed survives the forgetting; a name derived
+    from how many are remembered was then given twice ("samhandling_s1 already exists",
+    every batch of that size refused for good: two workers answered half their reads
+    503). Names are never given twice on a connection."""
+    shapes = [f"SELECT $1::INTEGER + {n}" for n in range(3)]
+    reads = LoopReads(engine, size=1)
+
+    async def scenario() -> tuple[list[int], None]:
+        try:
+            connection = await connect_on_loop(engine, "samhandling test statements")
+            try:
+                await execute_prepared(connection, shapes[0], [1])
+                await connection.execute("DEALLOCATE ALL")
+                await execute_prepared(connection, shapes[1], [1])  # new after the drop
+                await execute_prepared(connection, shapes[0], [1])  # missed: forgotten
+                values = []
+                for shape in (*shapes, *shapes):
+                    result = await execute_prepared(connection, shape, [1])
+                    connection.transformer.set_pgresult(result)
+                    values.append(connection.transformer.load_row(0, tuple)[0])
+            finally:
+                await connection.close()
+            # the reads' fixed names: one forgotten while the server still has it
+            await reads.current("Patient", "none")
+            await reads.pool.run(_forget_prepared_names)
+            return values, await reads.current("Patient", "none")
+        finally:
+            await reads.close()
+
+    assert on_uvloop(scenario()) == ([1, 2, 3, 1, 2, 3], None)
+
+
+async def _forget_prepared_names(connection: Any) -> None:
+    connection.prepared.clear()
+
+
+@ON_POSTGRES
 def test_an_answer_there_after_one_turn_is_read_without_watching_the_socket(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,6 +15,7 @@ dependency; what is needed here is a stack of idle connections and a bound.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any, TypeVar
@@ -47,6 +48,7 @@ def _connection_class() -> Any:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.prepared: dict[str | bytes, bytes] = {}  # statement text: prepared name
+            self.statement_names = itertools.count()  # numbers of the names given on it
             self.transformer = Transformer(self)
             self.waiting: asyncio.Future[None] | None = None  # its socket's latest wait
 

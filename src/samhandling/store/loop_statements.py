@@ -71,9 +71,7 @@ class PreparedRead:
     async def _row(self, connection: Any, params: Mapping[str, Any]) -> dict[str, Any] | None:
         pgconn = connection.pgconn
         if self.sql not in connection.prepared:
-            pgconn.send_prepare(self.name, self.sql)
-            await result_of(connection)
-            connection.prepared[self.sql] = self.name
+            await _prepare_fixed(connection, self.name, self.sql)
         given = {**self.fixed, **params} if self.fixed else params
         values = [_text(given[key]) for key in self.order]
         pgconn.send_query_prepared(self.name, values, result_format=Format.BINARY)
@@ -188,7 +186,10 @@ async def _execute_prepared(connection: Any, sql: str, params: Sequence[Any]) ->
     pgconn = connection.pgconn
     name = connection.prepared.get(sql)
     if name is None:
-        name = f"samhandling_s{len(connection.prepared)}".encode()
+        # A name is never given twice on a connection: after a miss has cleared the names
+        # remembered, the server may still hold statements prepared since its DEALLOCATE
+        # ALL, and a name counted from what is remembered collided with one of them.
+        name = f"samhandling_s{next(connection.statement_names)}".encode()
         pgconn.send_prepare(name, sql.encode())
         await result_of(connection)
         connection.prepared[sql] = name
@@ -234,6 +235,18 @@ async def result_of(connection: Any) -> Any:
             results.append(result)
         await _ready(loop, connection, pgconn.socket)
     return _checked(connection, results)
+
+
+async def _prepare_fixed(connection: Any, name: bytes, sql: bytes) -> None:
+    """Prepare `sql` as `name`, a name only ever given to that text: one the server still
+    holds (the names remembered were cleared after another was found missing) is used."""
+    connection.pgconn.send_prepare(name, sql)
+    try:
+        await result_of(connection)
+    except errors.DuplicatePreparedStatement:
+        if connection.pgconn.transaction_status != _IDLE:
+            raise  # in a transaction the error has ended it: not to be passed over
+    connection.prepared[sql] = name
 
 
 def _checked(connection: Any, results: list[Any]) -> Any:
