@@ -16,9 +16,10 @@ from fixtures.fhir_app import FHIR_JSON
 from samhandling.audit import journal as journal_module
 from samhandling.audit.chain import CHAIN_LOCK, VerifyReport, verify
 from samhandling.audit.journal import AuditJournal
+from samhandling.audit.storage import chain_writer as chain_writer_module
 from samhandling.audit.storage.chain_writer import APPLICATION_NAME, ChainWriter
 from samhandling.audit.storage.tables import audit_event
-from samhandling.audit.trail import commit
+from samhandling.audit.trail import append, commit
 from samhandling.store.database import lock_number
 
 
@@ -83,6 +84,77 @@ def test_journals_of_two_processes_take_turns(engine: Engine) -> None:
     asyncio.run(take_turns())
     report = verify(engine)
     assert report.ok and report.checked == 4 * 2 + 2
+
+
+def test_two_processes_batches_are_linked_by_the_database_in_one_round_trip_each(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each process's batch is linked after whichever came last, under the chain lock in
+    the database: after its first reservation of ids no batch goes the general way (before,
+    a batch built after its own previous head met the other process's and went the long
+    way nearly every time: two workers served half of what one did)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer process")
+    reservations: list[int] = []
+    reserve = chain_writer_module._reserve
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        reservations.append(1)
+        return await reserve(*args, **kwargs)
+
+    monkeypatch.setattr(chain_writer_module, "_reserve", counted)
+
+    async def take_turns() -> None:
+        first, second = ChainWriter(engine), ChainWriter(engine)
+        try:
+            for i in range(10):
+                await commit(first, [read_record(i), read_record(i + 100)], link_waiting=False)
+                await commit(second, [read_record(i + 200)], link_waiting=False)
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(take_turns())
+    assert len(reservations) == 2  # one stock of ids for each process
+    report = verify(engine)
+    assert report.ok and report.checked == 10 * 3
+
+
+def test_a_batch_links_after_the_row_committed_while_it_waited_for_the_lock(
+    engine: Engine,
+) -> None:
+    """The database reads the chain's head after the lock is held, not from the snapshot
+    its statement began with: a batch that waited behind another transaction's chained
+    row links after that row."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's write lock serialises batches")
+
+    async def behind_a_holder() -> None:
+        writer = ChainWriter(engine)
+        try:
+            await commit(writer, [read_record(1)], link_waiting=False)  # reserves ids
+            with engine.begin() as holder:
+                append(holder, [read_record(2)])  # takes the chain lock, holds it
+                waiting = asyncio.ensure_future(
+                    commit(writer, [read_record(3)], link_waiting=False)
+                )
+                done, _ = await asyncio.wait([waiting], timeout=0.5)
+                assert not done, "the batch did not wait for the chain lock"
+            await asyncio.wait_for(waiting, timeout=10)
+        finally:
+            await writer.close()
+
+    asyncio.run(behind_a_holder())
+    with engine.connect() as connection:
+        order = connection.execute(
+            select(audit_event.c.chain_pos, audit_event.c.recorded_at_us).order_by(
+                audit_event.c.chain_pos
+            )
+        ).all()
+    first = 1_700_000_000_000_000  # read_record(i) was recorded at first + i
+    assert order == [(1, first + 1), (2, first + 2), (3, first + 3)]
+    report = verify(engine)
+    assert report.ok and report.checked == 3
 
 
 def test_a_batch_waits_for_the_chain_lock(engine: Engine) -> None:

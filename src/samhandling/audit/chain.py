@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from samhandling.audit.storage.sql import CONTENT_DIGEST
 from samhandling.audit.storage.tables import audit_anchor, audit_event, audit_patient
-from samhandling.audit.storage.writes import SEAL_LIMIT, Batch, Head, chain_in
+from samhandling.audit.storage.writes import IN_DATABASE, SEAL_LIMIT, Batch, Head, chain_in
 from samhandling.store.database import write_connection
 
 GENESIS = "0" * 64
@@ -45,14 +45,25 @@ _chained_values = itemgetter(*_SORTED_COLUMNS)
 def row_hash(prev_hash: str, chain_pos: int, row: dict[str, Any], patients: list[str]) -> str:
     """The chain hash of one row (its content's digest taken from CONTENT_DIGEST when the
     row has one: the database computed it from the stored content)."""
+    return chain_digest(prev_hash, chain_pos, canonical_row(row, patients))
+
+
+def canonical_row(row: dict[str, Any], patients: list[str]) -> bytes:
+    """What a row's link hashes besides its place: its chained columns, its content's
+    digest and its patients, as JSON with sorted keys."""
     content = row.get(CONTENT_DIGEST) or hashlib.sha256(row["content"]).hexdigest()
-    canonical = orjson.dumps(
+    return orjson.dumps(
         {
             "columns": dict(zip(_SORTED_COLUMNS, _chained_values(row), strict=True)),
             "content": content,
             "patients": sorted(patients),
         }
     )
+
+
+def chain_digest(prev_hash: str, chain_pos: int, canonical: bytes) -> str:
+    """SHA-256(prev_hash | chain_pos | canonical row), hex; the database computes the same
+    for the journal's batches (migration 0028, `samhandling_audit_chain`)."""
     digest = hashlib.sha256(f"{prev_hash}|{chain_pos}|".encode())
     digest.update(canonical)
     return digest.hexdigest()
@@ -67,8 +78,13 @@ def link_batch(
     """Link the waiting rows (their "patients" with them; their content, or its digest as
     CONTENT_DIGEST), then `events`, after `head`.
 
-    `events` get their chain columns in place; the waiting rows' links are returned.
+    `events` get their chain columns in place; the waiting rows' links are returned. With
+    `head` IN_DATABASE (no waiting rows) the events get no links: the batch carries each
+    one's canonical bytes, and the database links them under the chain lock.
     """
+    if head is IN_DATABASE:
+        canonical = [canonical_row(r, p) for r, p in zip(events, patients, strict=True)]
+        return Batch(events=events, canonical=canonical)
     position, previous = head or (0, GENESIS)
     links: list[dict[str, Any]] = []
     for row in waiting:  # their links only: the rows themselves are not written again

@@ -24,10 +24,10 @@ from samhandling.audit.storage import sql as audit_sql
 from samhandling.audit.storage.sqlite_batches import LoopSqliteBatches
 from samhandling.audit.storage.waiting_digests import WaitingDigests, digests_of, merged
 from samhandling.audit.storage.writes import (
+    IN_DATABASE,
     SEAL_LIMIT,
     SPARE_IDS,
     SPARE_IDS_SECONDS,
-    Batch,
     BatchFor,
     Head,
     Row,
@@ -47,21 +47,22 @@ APPLICATION_NAME = "samhandling audit journal"  # in pg_stat_activity
 class ChainWriter:
     """Chained batches in transactions of their own, for one event loop (the journal's).
 
-    Usually a batch is one round trip: it links after the head its previous batch left
-    and takes its ids from a stock, sending one statement that takes the chain lock and
-    inserts the rows, in a transaction of its own (a larger batch: BEGIN, the lock, the
-    INSERTs and COMMIT in a pipeline). If another appender came in between, the INSERT
-    meets an existing chain position (the unique index), nothing is written, and the
-    batch goes the general way: lock, ids and head (and the rows waiting for their link)
-    read first, then the rest. A connection found broken before anything was committed
-    (the database restarted) is replaced and the batch tried once more.
+    Usually a batch is one round trip: one statement that takes the chain lock, reads the
+    head and links and inserts the rows, all in the database (`samhandling_audit_chain`,
+    migration 0028), in a transaction of its own (a larger batch: its statements and
+    COMMIT in a pipeline), with ids from a stock. Python builds each row and the canonical
+    bytes its hash covers; the database adds the place in the chain, so the batch holds
+    whichever process appended last (before, a batch linked after the head its own
+    previous batch left, and with two processes nearly every batch met the other's,
+    failed and went the general way). The general way — lock, ids, head and the rows
+    waiting for their link read first, then the rest — takes new ids and links the rows
+    write transactions left waiting. A connection found broken before anything was
+    committed (the database restarted) is replaced and the batch tried once more.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._connection: Any = None  # psycopg.AsyncConnection in autocommit mode
-        self._head: Head = None  # where our previous batch left the chain
-        self._head_known = False
         self._ids: list[int] = []  # reserved, unused event ids
         self._ids_until = 0.0  # used only until then: ids stay close to time order
         self._sqlite = LoopSqliteBatches.of_file(engine)  # None: not a SQLite file
@@ -75,8 +76,7 @@ class ChainWriter:
                 return 0
             return await asyncio.to_thread(_sqlite_batch, self.engine, count, batch_for, limit)
         stock = 0 < count <= len(self._ids) and time.monotonic() < self._ids_until
-        known = not limit and self._head_known and stock
-        if known and await self._append_after_known_head(count, lock, batch_for):
+        if not limit and stock and await self._append_linked_by_database(count, lock, batch_for):
             return 0
         try:
             return await self._append(count, lock, batch_for, limit)
@@ -88,7 +88,6 @@ class ChainWriter:
 
     async def close(self) -> None:
         """Close the connection (on the event loop it was opened on)."""
-        self._head_known = False
         if self._sqlite is not None:
             self._sqlite.close()
         connection, self._connection = self._connection, None
@@ -97,36 +96,36 @@ class ChainWriter:
 
     def discard(self) -> None:
         """Drop the connection without its event loop (which may be closed)."""
-        self._head_known = False
         if self._sqlite is not None:
             self._sqlite.close()
         connection, self._connection = self._connection, None
         finish(connection)
 
-    async def _append_after_known_head(self, count: int, lock: str, batch_for: BatchFor) -> bool:
-        """The one-round-trip batch; False when it wrote nothing (take the general way)."""
+    async def _append_linked_by_database(self, count: int, lock: str, batch_for: BatchFor) -> bool:
+        """The one-round-trip batch; False when the connection broke before it was
+        committed (take the general way)."""
         import psycopg
 
         ids, self._ids = self._ids[:count], self._ids[count:]
-        batch = batch_for(ids, self._head, [])
+        batch = batch_for(ids, IN_DATABASE, [])
+        statements = audit_sql.chained_insert_statements(
+            lock_number(lock), batch.events, batch.patients, batch.canonical
+        )
         connection = await self._connect()
         try:
-            await _send_locked(connection, lock_number(lock), batch)
-        except psycopg.errors.UniqueViolation:  # another appender came in between
-            await self._abandon(connection)
-            self._head_known = False
-            return False
+            if len(statements) == 1:  # in autocommit: a transaction of its own
+                await execute_prepared(connection, *statements[0])
+            else:
+                await _commit(connection, [("BEGIN", []), *statements])
         except psycopg.OperationalError:
             self.discard()  # was it committed before the connection broke?
-            return await self._committed(batch.events[0])
+            return await self._committed(ids[0])
         except psycopg.Error as exc:
             await self._abandon(connection)
-            self._head_known = False
             raise wrapped(exc) from exc
         except BaseException:  # cancelled: the connection's state is unknown
             self.discard()
             raise
-        self._remember(batch, self._head)
         return True
 
     async def _append(self, count: int, lock: str, batch_for: BatchFor, limit: int) -> int:
@@ -158,20 +157,15 @@ class ChainWriter:
             self.discard()
             raise
         self._ids, self._ids_until = ids[count:], time.monotonic() + SPARE_IDS_SECONDS
-        self._remember(batch, head)
         return len(batch.links)
 
-    def _remember(self, batch: Batch, head: Head) -> None:
-        rows = batch.events or batch.links
-        self._head = (rows[-1]["chain_pos"], rows[-1]["hash"]) if rows else head
-        self._head_known = True
-
-    async def _committed(self, first: Row) -> bool:
-        """Whether the batch whose first row is `first` was committed (a new connection)."""
-        query = "SELECT 1 FROM audit_event WHERE chain_pos = %s AND hash = %s"
+    async def _committed(self, first_id: int) -> bool:
+        """Whether the batch whose first row has the id `first_id` was committed (on a new
+        connection; the ids are reserved: no other batch has it)."""
+        query = "SELECT 1 FROM audit_event WHERE event_id = %s"
         try:
             connection = await self._connect()
-            found = await connection.execute(query, [first["chain_pos"], first["hash"]])
+            found = await connection.execute(query, [first_id])
             return await found.fetchone() is not None
         except Exception:
             self.discard()
@@ -233,17 +227,6 @@ async def _completed(connection: Any, digests: WaitingDigests, waiting: list[Row
     async with connection.cursor() as cursor:
         await cursor.execute(audit_sql.whole_rows_sql(), [missing])
         return merged(waiting, rows_of(cursor.description, await cursor.fetchall()))
-
-
-async def _send_locked(connection: Any, lock: int, batch: Batch) -> None:
-    """Lock, insert and commit `batch` (no links) in one round trip: a small batch as one
-    statement in a transaction of its own, a larger one in a pipeline."""
-    statement = audit_sql.locked_insert_statement(lock, batch.events, batch.patients)
-    if statement is not None:  # the usual batch: sent at libpq level, as the loop's reads
-        await execute_prepared(connection, *statement)
-        return
-    lock_sql = f"SELECT pg_advisory_xact_lock({lock})"
-    await _commit(connection, [("BEGIN", []), (lock_sql, []), *statements_of(batch)])
 
 
 async def _commit(connection: Any, statements: list[audit_sql.Statement]) -> None:

@@ -113,17 +113,6 @@ def insert_statements(events: list[Row], patients: list[Row]) -> list[Statement]
     return statements
 
 
-def locked_insert_statement(lock: int, events: list[Row], patients: list[Row]) -> Statement | None:
-    """One statement that takes the chain lock and then inserts a small batch (None for a
-    larger one): sent in autocommit mode it is a transaction of its own, one message and
-    one result instead of BEGIN, lock, INSERT and COMMIT. The lock is taken before any
-    event row is made: each row to insert joins the lock's one-row CTE."""
-    if not events or len(events) > SMALL_BATCH or len(patients) > 4 * SMALL_BATCH:
-        return None
-    params = _event_params(events) + _patient_params(patients)
-    return _locked_insert_sql(lock, len(events), len(patients)), params
-
-
 def insert_one_statement(event: Row, patients: list[str]) -> Statement:
     """INSERT of one event row (its id from the column's default) and its patients."""
     return _INSERT_ONE_SQL, [event.get(c) for c in _UNLINKED_COLUMNS] + [patients]
@@ -158,26 +147,6 @@ def _insert_sql(events: int, patients: int) -> str:
     return f"WITH events AS ({event_sql}) {patient_sql}" if patients else event_sql
 
 
-@lru_cache(maxsize=64)
-def _locked_insert_sql(lock: int, events: int, patients: int) -> str:
-    width = len(EVENT_COLUMNS)
-    rows = ", ".join(
-        "(" + ", ".join(f"${i * width + j + 1}::{_EVENT_TYPES[j]}" for j in range(width)) + ")"
-        for i in range(events)
-    )
-    columns = ", ".join(EVENT_COLUMNS)
-    event_sql = (
-        f"INSERT INTO audit_event ({columns}) SELECT v.* FROM chain_lock,"
-        f" (VALUES {rows}) AS v ({columns})"
-    )
-    lock_sql = f"chain_lock AS (SELECT pg_advisory_xact_lock({int(lock)}))"
-    if not patients:
-        return f"WITH {lock_sql} {event_sql}"
-    pairs = ", ".join(_placeholders(events * width + 2 * i, 2) for i in range(patients))
-    patient_sql = f"INSERT INTO audit_patient (event_id, patient_id) VALUES {pairs}"
-    return f"WITH {lock_sql}, events AS ({event_sql}) {patient_sql}"
-
-
 def _column_type(name: str) -> str:
     """The column's type for a cast; strings without their length (an explicit cast to
     VARCHAR(n) would cut a longer value silently, and the hash would no longer match)."""
@@ -191,6 +160,65 @@ def _column_type(name: str) -> str:
 
 
 _EVENT_TYPES = tuple(_column_type(c) for c in EVENT_COLUMNS)
+
+
+def chained_insert_statements(
+    lock: int, events: list[Row], patients: list[Row], canonical: list[bytes]
+) -> list[Statement]:
+    """INSERTs of `events` linked by the database (`samhandling_audit_chain`, migration
+    0028: the chain lock, the head read after it, each row's link from its canonical
+    bytes) and of their patients. A small batch is one statement (in autocommit, a
+    transaction of its own); a larger one several, to be sent in one transaction."""
+    if len(events) <= SMALL_BATCH and len(patients) <= 4 * SMALL_BATCH:
+        params = _new_row_params(events) + canonical + _patient_params(patients)
+        return [(_chained_sql(lock, len(events), len(patients)), params)]
+    statements = [
+        (_chained_sql(lock, len(chunk), 0), _new_row_params(chunk) + canonical[i : i + CHUNK])
+        for i, chunk in zip(range(0, len(events), CHUNK), _chunks(events, CHUNK), strict=True)
+    ]
+    for chunk in _chunks(patients, 4 * CHUNK):
+        statements.append((_insert_sql(0, len(chunk)), _patient_params(chunk)))
+    return statements
+
+
+# a new row's columns but its link (the event id included: the journal reserves ids)
+_NEW_ROW_COLUMNS = tuple(c for c in EVENT_COLUMNS if c not in LINK_COLUMNS[1:])
+_COLUMN_TYPES = dict(zip(EVENT_COLUMNS, _EVENT_TYPES, strict=True))
+
+
+@lru_cache(maxsize=128)
+def _chained_sql(lock: int, events: int, patients: int) -> str:
+    width = len(_NEW_ROW_COLUMNS)
+    rows = ", ".join(
+        f"({i + 1}, "
+        + ", ".join(
+            f"${i * width + j + 1}::{_COLUMN_TYPES[c]}" for j, c in enumerate(_NEW_ROW_COLUMNS)
+        )
+        + ")"
+        for i in range(events)
+    )
+    canonical = ", ".join(f"${events * width + i + 1}::BYTEA" for i in range(events))
+    columns = ", ".join(_NEW_ROW_COLUMNS)
+    chain = (
+        "chain AS MATERIALIZED (SELECT * FROM"
+        f" samhandling_audit_chain({int(lock)}, ARRAY[{canonical}]))"
+    )
+    event_sql = (
+        f"INSERT INTO audit_event ({columns}, chain_pos, prev_hash, hash)"
+        f" SELECT {', '.join(f'v.{c}' for c in _NEW_ROW_COLUMNS)},"
+        " c.new_pos, c.new_prev, c.new_hash"
+        f" FROM chain c JOIN (VALUES {rows}) AS v (ord, {columns}) ON v.ord = c.ord"
+    )
+    if not patients:
+        return f"WITH {chain} {event_sql}"
+    start = events * (width + 1)
+    pairs = ", ".join(_placeholders(start + 2 * i, 2) for i in range(patients))
+    patient_sql = f"INSERT INTO audit_patient (event_id, patient_id) VALUES {pairs}"
+    return f"WITH {chain}, events AS ({event_sql}) {patient_sql}"
+
+
+def _new_row_params(rows: list[Row]) -> list[Any]:
+    return [row.get(c) for row in rows for c in _NEW_ROW_COLUMNS]
 
 
 @lru_cache(maxsize=128)

@@ -32,6 +32,9 @@ from samhandling.store.database import is_sqlite, lock_number
 from samhandling.store.sqlite_driver import insert_rows
 
 Head = tuple[int, str] | None  # (chain position, hash) of the newest link; None: empty
+# The head a batch is built after when the database links its rows (`sql.py`'s
+# chained insert): no position is known beforehand, the rows carry their canonical bytes.
+IN_DATABASE: Head = (-1, "linked by the database under the chain lock")
 SEAL_LIMIT = 1000  # rows waiting for their link that one batch takes
 SPARE_IDS = 64  # event ids the journal reserves ahead (gaps in the ids are harmless)
 SPARE_IDS_SECONDS = 1.0  # how long they may be used: ids follow time order roughly only
@@ -45,6 +48,7 @@ class Batch:
     events: list[Row] = field(default_factory=list)
     patients: list[Row] = field(default_factory=list)
     links: list[Row] = field(default_factory=list)
+    canonical: list[bytes] = field(default_factory=list)  # the events' (IN_DATABASE only)
 
 
 # (new ids, head, waiting rows with their "patients") -> the batch
