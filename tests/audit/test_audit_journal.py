@@ -86,27 +86,38 @@ def test_journals_of_two_processes_take_turns(engine: Engine) -> None:
     assert report.ok and report.checked == 4 * 2 + 2
 
 
-def test_two_processes_batches_are_linked_by_the_database_in_one_round_trip_each(
+def test_two_processes_batches_are_linked_by_the_database_after_one_conflict_each(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each process's batch is linked after whichever came last, under the chain lock in
-    the database: after its first reservation of ids no batch goes the general way (before,
-    a batch built after its own previous head met the other process's and went the long
-    way nearly every time: two workers served half of what one did)."""
+    """A process alone links its batches itself; once another process's batch came between
+    two of its own, the database links them (after whichever came last, under the chain
+    lock): each process goes the general way once more, then never while they alternate
+    (before, nearly every batch met the other process's and went the long way: two
+    workers served half of what one did)."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer process")
     reservations: list[int] = []
+    in_database: list[int] = []
     reserve = chain_writer_module._reserve
+    linked_by_database = ChainWriter._append_linked_by_database
 
     async def counted(*args: Any, **kwargs: Any) -> Any:
         reservations.append(1)
         return await reserve(*args, **kwargs)
 
-    monkeypatch.setattr(chain_writer_module, "_reserve", counted)
+    async def noted(self: ChainWriter, count: int, *args: Any) -> bool:
+        in_database.append(count)
+        return await linked_by_database(self, count, *args)
 
-    async def take_turns() -> None:
+    monkeypatch.setattr(chain_writer_module, "_reserve", counted)
+    monkeypatch.setattr(ChainWriter, "_append_linked_by_database", noted)
+
+    async def alone_then_in_turns() -> None:
         first, second = ChainWriter(engine), ChainWriter(engine)
         try:
+            for i in range(5):  # alone: linked here, one reservation of ids
+                await commit(first, [read_record(i)], link_waiting=False)
+            assert (len(reservations), in_database) == (1, [])
             for i in range(10):
                 await commit(first, [read_record(i), read_record(i + 100)], link_waiting=False)
                 await commit(second, [read_record(i + 200)], link_waiting=False)
@@ -114,10 +125,13 @@ def test_two_processes_batches_are_linked_by_the_database_in_one_round_trip_each
             await first.close()
             await second.close()
 
-    asyncio.run(take_turns())
-    assert len(reservations) == 2  # one stock of ids for each process
+    asyncio.run(alone_then_in_turns())
+    # In turns: the second's first batch reserves ids, then each meets the other's batch
+    # once (it goes the general way); every later batch is linked by the database.
+    assert len(reservations) == 1 + 3
+    assert len(in_database) == 2 * 10 - 4
     report = verify(engine)
-    assert report.ok and report.checked == 10 * 3
+    assert report.ok and report.checked == 5 + 10 * 3
 
 
 def test_a_batch_links_after_the_row_committed_while_it_waited_for_the_lock(

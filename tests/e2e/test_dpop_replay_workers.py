@@ -4,12 +4,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
-import pytest
 from joserfc.jwk import ECKey
 
 from fixtures.dpop_proofs import proof
@@ -19,13 +16,6 @@ from samhandling.auth import DevIssuer
 ATTEMPTS = 24
 ROUNDS = 5
 _COUNT = re.compile(r'^samhandling_requests_total\{interaction="search",status="(\d+)"\} (\S+)$')
-
-
-@pytest.fixture
-def two_workers(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(database_url, tmp_path / "data", workers=2).start()
-    yield process
-    process.stop()
 
 
 def worker_counts(server: ServerProcess) -> tuple[int, int]:

@@ -28,6 +28,7 @@ from samhandling.audit.storage.writes import (
     SEAL_LIMIT,
     SPARE_IDS,
     SPARE_IDS_SECONDS,
+    Batch,
     BatchFor,
     Head,
     Row,
@@ -42,27 +43,35 @@ from samhandling.store.loop_pool import connect_on_loop, finish
 from samhandling.store.loop_statements import execute_prepared
 
 APPLICATION_NAME = "samhandling audit journal"  # in pg_stat_activity
+# After another process's batch came between two of ours, how long the database links
+# our batches (then a batch tries linking after the head it knows again).
+SHARED_SECONDS = 5.0
 
 
 class ChainWriter:
     """Chained batches in transactions of their own, for one event loop (the journal's).
 
-    Usually a batch is one round trip: one statement that takes the chain lock, reads the
-    head and links and inserts the rows, all in the database (`samhandling_audit_chain`,
-    migration 0028), in a transaction of its own (a larger batch: its statements and
-    COMMIT in a pipeline), with ids from a stock. Python builds each row and the canonical
-    bytes its hash covers; the database adds the place in the chain, so the batch holds
-    whichever process appended last (before, a batch linked after the head its own
-    previous batch left, and with two processes nearly every batch met the other's,
-    failed and went the general way). The general way — lock, ids, head and the rows
-    waiting for their link read first, then the rest — takes new ids and links the rows
-    write transactions left waiting. A connection found broken before anything was
-    committed (the database restarted) is replaced and the batch tried once more.
+    Usually a batch is one round trip: one statement that takes the chain lock and inserts
+    the rows, in a transaction of its own (a larger batch: its statements and COMMIT in a
+    pipeline), with ids from a stock. Alone on the chain, a process links its rows itself
+    after the head its previous batch left; if another appender came in between, that
+    INSERT meets an existing chain position (the unique index), nothing is written, the
+    batch goes the general way and, for SHARED_SECONDS, the database links the batches
+    instead (`samhandling_audit_chain`, migration 0028: the statement takes the lock, reads
+    the head and links the rows from the canonical bytes Python built), so that two server
+    processes do not fail each other's batches one after the other. The general way —
+    lock, ids, head and the rows waiting for their link read first, then the rest — takes
+    new ids and links the rows write transactions left waiting. A connection found broken
+    before anything was committed (the database restarted) is replaced and the batch tried
+    once more.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._connection: Any = None  # psycopg.AsyncConnection in autocommit mode
+        self._head: Head = None  # where our previous batch left the chain
+        self._head_known = False
+        self._shared_until = 0.0  # another process appended lately: the database links
         self._ids: list[int] = []  # reserved, unused event ids
         self._ids_until = 0.0  # used only until then: ids stay close to time order
         self._sqlite = LoopSqliteBatches.of_file(engine)  # None: not a SQLite file
@@ -75,9 +84,13 @@ class ChainWriter:
             if not limit and self._sqlite is not None and self._sqlite.append(count, batch_for):
                 return 0
             return await asyncio.to_thread(_sqlite_batch, self.engine, count, batch_for, limit)
-        stock = 0 < count <= len(self._ids) and time.monotonic() < self._ids_until
-        if not limit and stock and await self._append_linked_by_database(count, lock, batch_for):
-            return 0
+        now = time.monotonic()
+        if not limit and 0 < count <= len(self._ids) and now < self._ids_until:
+            if now < self._shared_until:
+                if await self._append_linked_by_database(count, lock, batch_for):
+                    return 0
+            elif self._head_known and await self._append_after_known_head(count, lock, batch_for):
+                return 0
         try:
             return await self._append(count, lock, batch_for, limit)
         except _StaleConnection:
@@ -88,6 +101,7 @@ class ChainWriter:
 
     async def close(self) -> None:
         """Close the connection (on the event loop it was opened on)."""
+        self._head_known = False
         if self._sqlite is not None:
             self._sqlite.close()
         connection, self._connection = self._connection, None
@@ -96,14 +110,43 @@ class ChainWriter:
 
     def discard(self) -> None:
         """Drop the connection without its event loop (which may be closed)."""
+        self._head_known = False
         if self._sqlite is not None:
             self._sqlite.close()
         connection, self._connection = self._connection, None
         finish(connection)
 
+    async def _append_after_known_head(self, count: int, lock: str, batch_for: BatchFor) -> bool:
+        """The one-round-trip batch linked here; False when it wrote nothing (another
+        process appended in between: the database links the batches for a while)."""
+        import psycopg
+
+        ids, self._ids = self._ids[:count], self._ids[count:]
+        batch = batch_for(ids, self._head, [])
+        connection = await self._connect()
+        try:
+            await _send_locked(connection, lock_number(lock), batch)
+        except psycopg.errors.UniqueViolation:  # another appender came in between
+            await self._abandon(connection)
+            self._head_known = False
+            self._shared_until = time.monotonic() + SHARED_SECONDS
+            return False
+        except psycopg.OperationalError:
+            self.discard()  # was it committed before the connection broke?
+            return await self._committed(ids[0])
+        except psycopg.Error as exc:
+            await self._abandon(connection)
+            self._head_known = False
+            raise wrapped(exc) from exc
+        except BaseException:  # cancelled: the connection's state is unknown
+            self.discard()
+            raise
+        self._remember(batch, self._head)
+        return True
+
     async def _append_linked_by_database(self, count: int, lock: str, batch_for: BatchFor) -> bool:
-        """The one-round-trip batch; False when the connection broke before it was
-        committed (take the general way)."""
+        """The one-round-trip batch linked by the database, after whichever batch came
+        last; False when the connection broke before it was committed."""
         import psycopg
 
         ids, self._ids = self._ids[:count], self._ids[count:]
@@ -111,6 +154,7 @@ class ChainWriter:
         statements = audit_sql.chained_insert_statements(
             lock_number(lock), batch.events, batch.patients, batch.canonical
         )
+        self._head_known = False  # the database knows it
         connection = await self._connect()
         try:
             if len(statements) == 1:  # in autocommit: a transaction of its own
@@ -157,7 +201,13 @@ class ChainWriter:
             self.discard()
             raise
         self._ids, self._ids_until = ids[count:], time.monotonic() + SPARE_IDS_SECONDS
+        self._remember(batch, head)
         return len(batch.links)
+
+    def _remember(self, batch: Batch, head: Head) -> None:
+        rows = batch.events or batch.links
+        self._head = (rows[-1]["chain_pos"], rows[-1]["hash"]) if rows else head
+        self._head_known = True
 
     async def _committed(self, first_id: int) -> bool:
         """Whether the batch whose first row has the id `first_id` was committed (on a new
@@ -227,6 +277,17 @@ async def _completed(connection: Any, digests: WaitingDigests, waiting: list[Row
     async with connection.cursor() as cursor:
         await cursor.execute(audit_sql.whole_rows_sql(), [missing])
         return merged(waiting, rows_of(cursor.description, await cursor.fetchall()))
+
+
+async def _send_locked(connection: Any, lock: int, batch: Batch) -> None:
+    """Lock, insert and commit `batch` (no links) in one round trip: a small batch as one
+    statement in a transaction of its own, a larger one in a pipeline."""
+    statement = audit_sql.locked_insert_statement(lock, batch.events, batch.patients)
+    if statement is not None:  # the usual batch: sent at libpq level, as the loop's reads
+        await execute_prepared(connection, *statement)
+        return
+    lock_sql = f"SELECT pg_advisory_xact_lock({lock})"
+    await _commit(connection, [("BEGIN", []), (lock_sql, []), *statements_of(batch)])
 
 
 async def _commit(connection: Any, statements: list[audit_sql.Statement]) -> None:

@@ -113,6 +113,17 @@ def insert_statements(events: list[Row], patients: list[Row]) -> list[Statement]
     return statements
 
 
+def locked_insert_statement(lock: int, events: list[Row], patients: list[Row]) -> Statement | None:
+    """One statement that takes the chain lock and then inserts a small batch (None for a
+    larger one): sent in autocommit mode it is a transaction of its own, one message and
+    one result instead of BEGIN, lock, INSERT and COMMIT. The lock is taken before any
+    event row is made: each row to insert joins the lock's one-row CTE."""
+    if not events or len(events) > SMALL_BATCH or len(patients) > 4 * SMALL_BATCH:
+        return None
+    params = _event_params(events) + _patient_params(patients)
+    return _locked_insert_sql(lock, len(events), len(patients)), params
+
+
 def insert_one_statement(event: Row, patients: list[str]) -> Statement:
     """INSERT of one event row (its id from the column's default) and its patients."""
     return _INSERT_ONE_SQL, [event.get(c) for c in _UNLINKED_COLUMNS] + [patients]
@@ -145,6 +156,26 @@ def _insert_sql(events: int, patients: int) -> str:
     rows = ", ".join(_placeholders(i * width, width) for i in range(events))
     event_sql = f"INSERT INTO audit_event ({', '.join(EVENT_COLUMNS)}) VALUES {rows}"
     return f"WITH events AS ({event_sql}) {patient_sql}" if patients else event_sql
+
+
+@lru_cache(maxsize=64)
+def _locked_insert_sql(lock: int, events: int, patients: int) -> str:
+    width = len(EVENT_COLUMNS)
+    rows = ", ".join(
+        "(" + ", ".join(f"${i * width + j + 1}::{_EVENT_TYPES[j]}" for j in range(width)) + ")"
+        for i in range(events)
+    )
+    columns = ", ".join(EVENT_COLUMNS)
+    event_sql = (
+        f"INSERT INTO audit_event ({columns}) SELECT v.* FROM chain_lock,"
+        f" (VALUES {rows}) AS v ({columns})"
+    )
+    lock_sql = f"chain_lock AS (SELECT pg_advisory_xact_lock({int(lock)}))"
+    if not patients:
+        return f"WITH {lock_sql} {event_sql}"
+    pairs = ", ".join(_placeholders(events * width + 2 * i, 2) for i in range(patients))
+    patient_sql = f"INSERT INTO audit_patient (event_id, patient_id) VALUES {pairs}"
+    return f"WITH {lock_sql}, events AS ({event_sql}) {patient_sql}"
 
 
 def _column_type(name: str) -> str:
