@@ -3,12 +3,12 @@
 `samhandling_audit_chain(lock_key, canonical)` takes the chain lock (the advisory
 transaction lock every chained batch takes), reads the chain's head and gives each of the
 rows whose canonical bytes it is passed its position, previous hash and hash:
-`hash = SHA-256(prev_hash | chain_pos | canonical)`, the formula of `audit/chain.py`. The
-request journal's usual batch inserts its rows with these links in one statement, so it
-no longer needs to know the head beforehand: with two server processes on one database
-(`serve --workers 2`) each batch met the other process's last one, failed on the chain
-position and went the long way (two round trips holding the lock): two workers served half
-of what one did.
+`hash = SHA-256(prev_hash | chain_pos | canonical)`, the formula of `audit/chain.py`. A
+request journal that shares the chain with another process inserts its batches with these
+links in one statement, without knowing the head beforehand: with two server processes on
+one database (`serve --workers 2`) each batch built after the head its own process left
+met the other's, failed on the chain position and went the long way (two round trips
+holding the lock): two workers served less than one did.
 
 The head is read inside the function, after the lock is held: a volatile PL/pgSQL
 function takes a new snapshot for each statement (READ COMMITTED), so it sees the batch
