@@ -98,19 +98,18 @@ def test_two_processes_batches_are_linked_by_the_database_after_one_conflict_eac
         pytest.skip("SQLite has one writer process")
     reservations: list[int] = []
     in_database: list[int] = []
-    reserve = chain_writer_module._reserve
-    linked_by_database = ChainWriter._append_linked_by_database
+    reserve, send_chained = chain_writer_module._reserve, chain_writer_module._send_chained
 
     async def counted(*args: Any, **kwargs: Any) -> Any:
         reservations.append(1)
         return await reserve(*args, **kwargs)
 
-    async def noted(self: ChainWriter, count: int, *args: Any) -> bool:
-        in_database.append(count)
-        return await linked_by_database(self, count, *args)
+    async def noted(connection: Any, lock: int, batch: Any) -> None:
+        in_database.append(len(batch.events))
+        await send_chained(connection, lock, batch)
 
     monkeypatch.setattr(chain_writer_module, "_reserve", counted)
-    monkeypatch.setattr(ChainWriter, "_append_linked_by_database", noted)
+    monkeypatch.setattr(chain_writer_module, "_send_chained", noted)
 
     async def alone_then_in_turns() -> None:
         first, second = ChainWriter(engine), ChainWriter(engine)

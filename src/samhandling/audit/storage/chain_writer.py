@@ -86,10 +86,10 @@ class ChainWriter:
             return await asyncio.to_thread(_sqlite_batch, self.engine, count, batch_for, limit)
         now = time.monotonic()
         if not limit and 0 < count <= len(self._ids) and now < self._ids_until:
-            if now < self._shared_until:
-                if await self._append_linked_by_database(count, lock, batch_for):
-                    return 0
-            elif self._head_known and await self._append_after_known_head(count, lock, batch_for):
+            shared = now < self._shared_until
+            if (shared or self._head_known) and await self._append_in_one(
+                count, lock, batch_for, shared=shared
+            ):
                 return 0
         try:
             return await self._append(count, lock, batch_for, limit)
@@ -116,19 +116,24 @@ class ChainWriter:
         connection, self._connection = self._connection, None
         finish(connection)
 
-    async def _append_after_known_head(self, count: int, lock: str, batch_for: BatchFor) -> bool:
-        """The one-round-trip batch linked here; False when it wrote nothing (another
-        process appended in between: the database links the batches for a while)."""
+    async def _append_in_one(
+        self, count: int, lock: str, batch_for: BatchFor, *, shared: bool
+    ) -> bool:
+        """The one-round-trip batch, linked here after the head this process's previous
+        batch left or, `shared`, by the database after whichever batch came last. False
+        when it wrote nothing (another process appended in between: the database links
+        the batches for a while) or the connection broke before it was committed."""
         import psycopg
 
         ids, self._ids = self._ids[:count], self._ids[count:]
-        batch = batch_for(ids, self._head, [])
+        head = self._head
+        batch = batch_for(ids, IN_DATABASE if shared else head, [])
+        self._head_known = False  # known again once this batch, linked here, is committed
         connection = await self._connect()
         try:
-            await _send_locked(connection, lock_number(lock), batch)
+            await (_send_chained if shared else _send_locked)(connection, lock_number(lock), batch)
         except psycopg.errors.UniqueViolation:  # another appender came in between
             await self._abandon(connection)
-            self._head_known = False
             self._shared_until = time.monotonic() + SHARED_SECONDS
             return False
         except psycopg.OperationalError:
@@ -136,40 +141,12 @@ class ChainWriter:
             return await self._committed(ids[0])
         except psycopg.Error as exc:
             await self._abandon(connection)
-            self._head_known = False
             raise wrapped(exc) from exc
         except BaseException:  # cancelled: the connection's state is unknown
             self.discard()
             raise
-        self._remember(batch, self._head)
-        return True
-
-    async def _append_linked_by_database(self, count: int, lock: str, batch_for: BatchFor) -> bool:
-        """The one-round-trip batch linked by the database, after whichever batch came
-        last; False when the connection broke before it was committed."""
-        import psycopg
-
-        ids, self._ids = self._ids[:count], self._ids[count:]
-        batch = batch_for(ids, IN_DATABASE, [])
-        statements = audit_sql.chained_insert_statements(
-            lock_number(lock), batch.events, batch.patients, batch.canonical
-        )
-        self._head_known = False  # the database knows it
-        connection = await self._connect()
-        try:
-            if len(statements) == 1:  # in autocommit: a transaction of its own
-                await execute_prepared(connection, *statements[0])
-            else:
-                await _commit(connection, [("BEGIN", []), *statements])
-        except psycopg.OperationalError:
-            self.discard()  # was it committed before the connection broke?
-            return await self._committed(ids[0])
-        except psycopg.Error as exc:
-            await self._abandon(connection)
-            raise wrapped(exc) from exc
-        except BaseException:  # cancelled: the connection's state is unknown
-            self.discard()
-            raise
+        if not shared:
+            self._remember(batch, head)
         return True
 
     async def _append(self, count: int, lock: str, batch_for: BatchFor, limit: int) -> int:
@@ -288,6 +265,19 @@ async def _send_locked(connection: Any, lock: int, batch: Batch) -> None:
         return
     lock_sql = f"SELECT pg_advisory_xact_lock({lock})"
     await _commit(connection, [("BEGIN", []), (lock_sql, []), *statements_of(batch)])
+
+
+async def _send_chained(connection: Any, lock: int, batch: Batch) -> None:
+    """`batch` (no links: its canonical bytes) linked by the database under the lock and
+    committed in one round trip: a small batch as one statement, a larger one in a
+    pipeline."""
+    statements = audit_sql.chained_insert_statements(
+        lock, batch.events, batch.patients, batch.canonical
+    )
+    if len(statements) == 1:  # in autocommit: a transaction of its own
+        await execute_prepared(connection, *statements[0])
+        return
+    await _commit(connection, [("BEGIN", []), *statements])
 
 
 async def _commit(connection: Any, statements: list[audit_sql.Statement]) -> None:
