@@ -97,19 +97,14 @@ def test_two_processes_batches_are_linked_by_the_database_after_one_conflict_eac
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer process")
     reservations: list[int] = []
-    in_database: list[int] = []
-    reserve, send_chained = chain_writer_module._reserve, chain_writer_module._send_chained
+    in_database = _batches_linked_by_database(monkeypatch)
+    reserve = chain_writer_module._reserve
 
     async def counted(*args: Any, **kwargs: Any) -> Any:
         reservations.append(1)
         return await reserve(*args, **kwargs)
 
-    async def noted(connection: Any, lock: int, batch: Any) -> None:
-        in_database.append(len(batch.events))
-        await send_chained(connection, lock, batch)
-
     monkeypatch.setattr(chain_writer_module, "_reserve", counted)
-    monkeypatch.setattr(chain_writer_module, "_send_chained", noted)
 
     async def alone_then_in_turns() -> None:
         first, second = ChainWriter(engine), ChainWriter(engine)
@@ -133,31 +128,34 @@ def test_two_processes_batches_are_linked_by_the_database_after_one_conflict_eac
     assert report.ok and report.checked == 5 + 10 * 3
 
 
-def test_a_batch_links_after_the_row_committed_while_it_waited_for_the_lock(
-    engine: Engine,
+def test_a_batch_linked_by_the_database_follows_the_row_committed_while_it_waited(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The database reads the chain's head after the lock is held, not from the snapshot
     its statement began with: a batch that waited behind another transaction's chained
     row links after that row."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite's write lock serialises batches")
+    in_database = _batches_linked_by_database(monkeypatch)
 
     async def behind_a_holder() -> None:
-        writer = ChainWriter(engine)
+        writer, other = ChainWriter(engine), ChainWriter(engine)
         try:
-            await commit(writer, [read_record(1)], link_waiting=False)  # reserves ids
+            await _shared(writer, other)  # rows 1–3
             with engine.begin() as holder:
-                append(holder, [read_record(2)])  # takes the chain lock, holds it
+                append(holder, [read_record(4)])  # takes the chain lock, holds it
                 waiting = asyncio.ensure_future(
-                    commit(writer, [read_record(3)], link_waiting=False)
+                    commit(writer, [read_record(5)], link_waiting=False)
                 )
                 done, _ = await asyncio.wait([waiting], timeout=0.5)
                 assert not done, "the batch did not wait for the chain lock"
             await asyncio.wait_for(waiting, timeout=10)
         finally:
             await writer.close()
+            await other.close()
 
     asyncio.run(behind_a_holder())
+    assert in_database == [1]  # the waiting batch, linked by the database
     with engine.connect() as connection:
         order = connection.execute(
             select(audit_event.c.chain_pos, audit_event.c.recorded_at_us).order_by(
@@ -165,9 +163,57 @@ def test_a_batch_links_after_the_row_committed_while_it_waited_for_the_lock(
             )
         ).all()
     first = 1_700_000_000_000_000  # read_record(i) was recorded at first + i
-    assert order == [(1, first + 1), (2, first + 2), (3, first + 3)]
+    assert order == [(i, first + i) for i in range(1, 6)]
     report = verify(engine)
-    assert report.ok and report.checked == 3
+    assert report.ok and report.checked == 5
+
+
+def test_a_large_batch_linked_by_the_database_stays_linked(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above one statement's size the database links the batch chunk by chunk in one
+    transaction (each chunk's head read after the one before it, its own rows)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer process")
+    in_database = _batches_linked_by_database(monkeypatch)
+
+    async def large() -> None:
+        writer, other = ChainWriter(engine), ChainWriter(engine)
+        try:
+            await _shared(writer, other)
+            records = [read_record(i) for i in range(10, 60)]
+            for record in records[:40]:  # patients beyond one statement's share
+                record.patients |= {f"q{record.recorded_at_us % 7}"}
+            await commit(writer, records, link_waiting=False)
+        finally:
+            await writer.close()
+            await other.close()
+
+    asyncio.run(large())
+    assert in_database == [50]
+    report = verify(engine)
+    assert report.ok and report.checked == 3 + 50
+
+
+def _batches_linked_by_database(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the batches the database links from now on."""
+    sizes: list[int] = []
+    send_chained = chain_writer_module._send_chained
+
+    async def noted(connection: Any, lock: int, batch: Any) -> None:
+        sizes.append(len(batch.events))
+        await send_chained(connection, lock, batch)
+
+    monkeypatch.setattr(chain_writer_module, "_send_chained", noted)
+    return sizes
+
+
+async def _shared(writer: ChainWriter, other: ChainWriter) -> None:
+    """Three rows, the last `writer`'s after `other` came between: from now on (for
+    SHARED_SECONDS) the database links `writer`'s batches."""
+    await commit(writer, [read_record(1)], link_waiting=False)
+    await commit(other, [read_record(2)], link_waiting=False)
+    await commit(writer, [read_record(3)], link_waiting=False)  # meets row 2: shared
 
 
 def test_a_batch_waits_for_the_chain_lock(engine: Engine) -> None:
