@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +10,7 @@ from samhandling.access_guard import WriteNote
 from samhandling.fhir import json_codec
 from samhandling.fhir.outcome import FhirError, Issue, error
 from samhandling.interactions.conditions import check_version, find_matches
+from samhandling.interactions.resource_ids import new_resource_id
 from samhandling.interactions.resource_input import checked_resource, require_resource
 from samhandling.interactions.write_rules import (
     WriteContext,
@@ -34,7 +34,8 @@ class WriteResult:
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """The id of a resource the server creates: time-ordered (`resource_ids`)."""
+    return new_resource_id()
 
 
 def create(
