@@ -21,7 +21,8 @@ measurement-specific layout would have; the table `bench_measurement_narrow` is 
 index rows held — code, category, status, identifier, device, time, value and unit — and
 the five indexes a search answering from it through views would need: by resource id, by
 patient, code and time, by code, by identifier and by device, code and time; the table
-`bench_measurement_row` is created).
+`bench_measurement_row` is created), `ordered` (the rows under version-7 ids, ordered by
+time, as the server assigns them since 4f60b03, instead of version-4 ones).
 The variants run interleaved, `--repeat` times, so the host's drift hits all alike.
 """
 
