@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 import uuid
 from typing import Any
 
 import psycopg
+
+from samhandling.interactions.resource_ids import new_resource_id
 
 WRITTEN = (
     "resource",
@@ -115,7 +116,7 @@ def write_round(
     cur: psycopg.Cursor[Any], sample: Sample, left_out: set[str], first_event: int, n: int
 ) -> None:
     """One chunk's rows under new ids, by COPY (and the link UPDATE unless left out)."""
-    fresh = _time_ordered_id if "ordered" in left_out else _random_id
+    fresh = new_resource_id if "ordered" in left_out else _random_id
     new_ids = {old: fresh() for old in sample.ids}
     for table in WRITTEN:
         if table in left_out or (
@@ -144,21 +145,6 @@ def write_round(
 
 def _random_id() -> str:
     return str(uuid.uuid4())
-
-
-def _time_ordered_id() -> str:
-    """A version-7 UUID (RFC 9562): 48 bits of Unix milliseconds, then random bits."""
-    global _last_ms, _counter
-    ms = time.time_ns() // 1_000_000
-    _counter = _counter + 1 if ms == _last_ms else 0
-    _last_ms = ms
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    value = (ms << 80) | (0x7 << 76) | ((_counter & 0xFFF) << 64) | (0b10 << 62) | rand
-    return str(uuid.UUID(int=value))
-
-
-_last_ms = 0
-_counter = 0
 
 
 def _measurement_rows(

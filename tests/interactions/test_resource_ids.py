@@ -15,7 +15,7 @@ from samhandling.interactions.bundle import process_bundle
 from samhandling.interactions.resource_ids import new_resource_id
 from samhandling.store.version_writer import VersionWriter
 
-NOW_NS = 1_796_563_188_703_849_123  # 2026-12-06T12:39:48.703849123Z
+NOW_NS = 1_796_563_188_703_849_123  # 2026-12-06T13:19:48.703849123Z
 
 
 def _millis(text: str) -> int:
