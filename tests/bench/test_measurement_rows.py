@@ -82,3 +82,14 @@ def test_a_measurement_shaped_variant_writes_its_rows_instead_of_the_index_rows(
     assert _count(scratch, f"SELECT count(*) FROM {table}") == sample * (tool.WARM_UP + 1)
     found = f"SELECT count(*) FROM pg_indexes WHERE tablename = '{table}'"
     assert _count(scratch, found) == indexes
+
+
+def test_the_ordered_variant_writes_its_rows_under_version_7_ids(scratch: str) -> None:
+    tool = _tool()
+    version_7 = "SELECT count(*) FROM resource WHERE substr(resource_id, 15, 1) = '7'"
+    before = _count(scratch, version_7)
+    observations = "SELECT count(*) FROM resource WHERE resource_type = 'Observation'"
+    sample = min(_count(scratch, observations), tool.PER_ROUND)
+    tool.measure(scratch, "ordered,audit", rounds=1)
+    # the 15th character of a UUID's text is its version
+    assert _count(scratch, version_7) == before + sample * (tool.WARM_UP + 1)
