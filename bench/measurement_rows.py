@@ -168,9 +168,11 @@ def _measurement_rows(
 def _audit(cur: psycopg.Cursor[Any], sample: Sample, link: bool, first_event: int) -> None:
     columns = [c for c in sample.columns["audit_event"] if c not in CHAIN_COLUMNS]
     picks = [sample.columns["audit_event"].index(c) for c in columns]
-    events = list(range(first_event, first_event + PER_ROUND))
+    # as many as the sample holds (a database with fewer than 100 audit records gives
+    # fewer: its patient rows and links must name only the events written)
+    events = list(range(first_event, first_event + len(sample.rows["audit_event"])))
     with cur.copy(f"COPY audit_event ({', '.join(columns)}) FROM STDIN") as copy:
-        for event, row in zip(events, sample.rows["audit_event"], strict=False):
+        for event, row in zip(events, sample.rows["audit_event"], strict=True):
             values = [row[i] for i in picks]
             values[columns.index("event_id")] = event
             copy.write_row(values)
@@ -183,7 +185,7 @@ def _audit(cur: psycopg.Cursor[Any], sample: Sample, link: bool, first_event: in
             "UPDATE audit_event AS e SET chain_pos = v.pos, prev_hash = v.h, hash = v.h"
             " FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS v(id, pos, h)"
             " WHERE e.event_id = v.id",
-            (events, [base + 1 + k for k in range(PER_ROUND)], ["0" * 64] * PER_ROUND),
+            (events, [base + 1 + k for k in range(len(events))], ["0" * 64] * len(events)),
         )
 
 
