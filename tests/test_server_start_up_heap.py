@@ -35,14 +35,19 @@ def _in_oldest_generation(obj: object) -> bool:
 def test_start_up_garbage_is_collected_and_live_objects_leave_the_full_passes(
     thawed: None,
 ) -> None:
-    garbage = _Node()
-    garbage.partner = garbage  # a cycle: only the cyclic collector frees it
-    gone = weakref.ref(garbage)
-    del garbage
     kept = _Node()
     gc.collect()
     assert _in_oldest_generation(kept)
-    frozen = server.freeze_start_up_objects()
+    gc.disable()  # no automatic collection between here and the freeze
+    try:
+        garbage = _Node()
+        garbage.partner = garbage  # a cycle: only the cyclic collector frees it
+        gone = weakref.ref(garbage)
+        del garbage
+        assert gone() is not None
+        frozen = server.freeze_start_up_objects()
+    finally:
+        gc.enable()
     assert gone() is None  # collected before the freeze, not kept for ever
     assert frozen == gc.get_freeze_count() > 0
     assert not _in_oldest_generation(kept)  # full passes no longer walk it
