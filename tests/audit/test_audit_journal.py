@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -71,15 +73,11 @@ def test_journals_of_two_processes_take_turns(engine: Engine) -> None:
     """A journal links after the head its last batch left unless another came in between."""
 
     async def take_turns() -> None:
-        first, second = ChainWriter(engine), ChainWriter(engine)
-        try:
+        async with _two_writers(engine) as (first, second):
             for i in range(4):
                 await commit(first, [read_record(i), read_record(i + 100)], link_waiting=False)
                 if i % 2:
                     await commit(second, [read_record(i + 200)], link_waiting=False)
-        finally:
-            await first.close()
-            await second.close()
 
     asyncio.run(take_turns())
     report = verify(engine)
@@ -107,17 +105,13 @@ def test_two_processes_batches_are_linked_by_the_database_after_one_conflict_eac
     monkeypatch.setattr(chain_writer_module, "_reserve", counted)
 
     async def alone_then_in_turns() -> None:
-        first, second = ChainWriter(engine), ChainWriter(engine)
-        try:
+        async with _two_writers(engine) as (first, second):
             for i in range(5):  # alone: linked here, one reservation of ids
                 await commit(first, [read_record(i)], link_waiting=False)
             assert (len(reservations), in_database) == (1, [])
             for i in range(10):
                 await commit(first, [read_record(i), read_record(i + 100)], link_waiting=False)
                 await commit(second, [read_record(i + 200)], link_waiting=False)
-        finally:
-            await first.close()
-            await second.close()
 
     asyncio.run(alone_then_in_turns())
     # In turns: the second's first batch reserves ids, then each meets the other's batch
@@ -139,8 +133,7 @@ def test_a_batch_linked_by_the_database_follows_the_row_committed_while_it_waite
     in_database = _batches_linked_by_database(monkeypatch)
 
     async def behind_a_holder() -> None:
-        writer, other = ChainWriter(engine), ChainWriter(engine)
-        try:
+        async with _two_writers(engine) as (writer, other):
             await _shared(writer, other)  # rows 1–3
             with engine.begin() as holder:
                 append(holder, [read_record(4)])  # takes the chain lock, holds it
@@ -150,9 +143,6 @@ def test_a_batch_linked_by_the_database_follows_the_row_committed_while_it_waite
                 done, _ = await asyncio.wait([waiting], timeout=0.5)
                 assert not done, "the batch did not wait for the chain lock"
             await asyncio.wait_for(waiting, timeout=10)
-        finally:
-            await writer.close()
-            await other.close()
 
     asyncio.run(behind_a_holder())
     assert in_database == [1]  # the waiting batch, linked by the database
@@ -178,16 +168,12 @@ def test_a_large_batch_linked_by_the_database_stays_linked(
     in_database = _batches_linked_by_database(monkeypatch)
 
     async def large() -> None:
-        writer, other = ChainWriter(engine), ChainWriter(engine)
-        try:
+        async with _two_writers(engine) as (writer, other):
             await _shared(writer, other)
             records = [read_record(i) for i in range(10, 60)]
             for record in records[:40]:  # patients beyond one statement's share
                 record.patients |= {f"q{record.recorded_at_us % 7}"}
             await commit(writer, records, link_waiting=False)
-        finally:
-            await writer.close()
-            await other.close()
 
     asyncio.run(large())
     assert in_database == [50]
@@ -206,6 +192,17 @@ def _batches_linked_by_database(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(chain_writer_module, "_send_chained", noted)
     return sizes
+
+
+@contextlib.asynccontextmanager
+async def _two_writers(engine: Engine) -> AsyncIterator[tuple[ChainWriter, ChainWriter]]:
+    """Two journals' chain writers on one database, as two server processes have."""
+    first, second = ChainWriter(engine), ChainWriter(engine)
+    try:
+        yield first, second
+    finally:
+        await first.close()
+        await second.close()
 
 
 async def _shared(writer: ChainWriter, other: ChainWriter) -> None:
