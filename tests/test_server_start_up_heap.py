@@ -1,5 +1,6 @@
 """The server's start-up objects are frozen out of the collector's full passes
-(`server.freeze_start_up_objects`), by `serve`'s factory only."""
+(`server.freeze_start_up_objects`) and its young collections spaced
+(`server.space_young_collections`), by `serve`'s factory only."""
 
 from __future__ import annotations
 
@@ -21,11 +22,14 @@ class _Node:
 
 @pytest.fixture
 def thawed() -> Iterator[None]:
-    """Every object the test froze goes back to the collector afterwards."""
+    """Every object the test froze goes back to the collector afterwards, and the
+    collector's thresholds are the test process's own again."""
+    thresholds = gc.get_threshold()
     try:
         yield
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def _in_oldest_generation(obj: object) -> bool:
@@ -65,5 +69,27 @@ def test_the_serve_factory_freezes_after_building_the_application(
     monkeypatch.setattr(server, "create_app", create_app)
     monkeypatch.setattr(server, "configure_logging", lambda level: None)
     gc.unfreeze()
+    gc.set_threshold(700, 10, 10)
     assert server.create_app_from_env() is server
     assert built == [0] and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == (server.YOUNG_GENERATION_THRESHOLD, 10, 10)
+
+
+def test_young_collections_wait_for_the_threshold_of_net_allocations(thawed: None) -> None:
+    gc.set_threshold(700, 7, 9)
+    assert server.space_young_collections() == (server.YOUNG_GENERATION_THRESHOLD, 7, 9)
+    young: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 0:
+            young.append(1)
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        kept: list[list[int]] = [[] for _ in range(20_000)]  # 20,000 net allocations
+        assert not young  # at CPython's 700 there would have been ≈ 28 passes
+        kept.extend([] for _ in range(server.YOUNG_GENERATION_THRESHOLD))
+        assert young  # past the threshold the young generation is collected
+    finally:
+        gc.callbacks.remove(count)
