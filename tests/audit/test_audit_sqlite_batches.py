@@ -17,6 +17,7 @@ from samhandling.audit.storage import sqlite_batches
 from samhandling.audit.storage.chain_writer import ChainWriter
 from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.audit.trail import commit
+from samhandling.store import sqlite_lock
 
 
 def _commit_in_turn(engine: Engine, *batches: tuple[list[AuditRecord], bool]) -> None:
@@ -89,9 +90,19 @@ def test_the_wal_is_checkpointed_off_the_loop(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The loop's connection does not checkpoint; after CHECKPOINT_BATCHES batches a worker
-    thread does, and the rows are then in the database file itself (not only the WAL)."""
+    thread does, and the rows are then in the database file itself (not only the WAL),
+    which the next batch starts again from its beginning."""
     monkeypatch.setattr(sqlite_batches, "CHECKPOINT_BATCHES", 3)
     database = str(sqlite_engine.url.database)
+    copies: list[tuple[Any, str]] = []
+    copied_frames: list[int] = []
+
+    def checkpoint(path: str, lock: Any) -> int:  # the writers' checkpoint, with the lock
+        copies.append((lock, path))
+        copied_frames.append(sqlite_lock.checkpoint(path, lock))
+        return copied_frames[-1]
+
+    monkeypatch.setattr(sqlite_batches, "checkpoint", checkpoint)
 
     def in_file() -> int:  # immutable: the file alone, the WAL ignored
         with sqlite3.connect(f"file:{database}?immutable=1", uri=True) as file_only:
@@ -108,6 +119,13 @@ def test_the_wal_is_checkpointed_off_the_loop(
             assert loop_batches is not None and loop_batches._checkpoint is not None
             await loop_batches._checkpoint
             assert in_file() == 3
+            lock = loop_batches.lock
+            assert lock is not None and copies == [(lock, lock.database)]
+            frames_of_three = copied_frames[0]
+            await commit(writer, [read_record(3)], link_waiting=False)
+            with sqlite3.connect(database) as reader:  # the WAL started again at that batch
+                wal = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            assert 0 < wal[1] < frames_of_three
         finally:
             await writer.close()
 

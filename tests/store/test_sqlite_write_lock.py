@@ -237,3 +237,90 @@ def test_a_checkpoint_of_a_removed_file_creates_nothing(tmp_path: Path) -> None:
     writer.commit()
     assert sqlite_lock.checkpoint(str(kept)) >= 1  # the frames of the CREATE
     writer.close()
+
+
+def _wal_frames(connection: sqlite3.Connection) -> int:
+    """The frames in the WAL now (a passive checkpoint's second column)."""
+    return int(connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+
+
+def test_a_checkpoint_lets_the_wal_start_again_though_writes_came_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """Frames written while the passive copy ran are copied under the lock, so the next
+    write starts the WAL from its beginning: under writes that never pause, passive
+    checkpoints alone never caught up and the WAL grew without end."""
+    database = str(tmp_path / "wal.db")
+    writer = sqlite3.connect(database, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (x BLOB)")
+
+    def write(times: int) -> None:
+        for _ in range(times):
+            writer.execute("INSERT INTO t VALUES (randomblob(3000))")
+
+    write(50)
+    lock = WriteLock(database)
+    assert lock.acquire(timeout=1)  # a writer of this process holds it
+    copied = threading.Event()
+    acquire = lock.acquire
+
+    def after_the_passive_copy(timeout: float) -> bool:
+        copied.set()
+        return acquire(timeout)
+
+    lock.acquire = after_the_passive_copy  # type: ignore[method-assign]
+    found: list[int] = []
+    checkpointing = threading.Thread(
+        target=lambda: found.append(sqlite_lock.checkpoint(database, lock))
+    )
+    checkpointing.start()
+    assert copied.wait(5)
+    write(50)  # while the checkpoint waits for the lock
+    lock.release()
+    checkpointing.join(5)
+    assert found and found[0] >= 50
+    assert not lock.held()
+    write(1)
+    assert _wal_frames(writer) <= 3  # started again: only the last write's pages
+    writer.close()
+
+
+def test_a_checkpoint_that_cannot_have_the_lock_copies_what_it_can(tmp_path: Path) -> None:
+    database = str(tmp_path / "busy.db")
+    writer = sqlite3.connect(database, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    lock = WriteLock(database)
+    taken = threading.Event()
+    done = threading.Event()
+
+    def hold() -> None:
+        assert lock.acquire(timeout=1)
+        taken.set()
+        done.wait(5)
+        lock.release()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert taken.wait(5)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sqlite_lock, "SQLITE_LOCK_WAIT_SECONDS", 0.05)
+            assert sqlite_lock.checkpoint(database, lock) >= 1  # passive copy, no restart
+    finally:
+        done.set()
+        holder.join(5)
+    writer.close()
+
+
+def test_the_engines_connections_cut_a_grown_wal_back_when_it_starts_again(
+    sqlite_engine: Engine,
+) -> None:
+    from samhandling.store.database import SQLITE_WAL_SIZE_LIMIT
+
+    with read_connection(sqlite_engine) as connection:
+        limit = connection.exec_driver_sql("PRAGMA journal_size_limit").scalar()
+    assert limit == SQLITE_WAL_SIZE_LIMIT

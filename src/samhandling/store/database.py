@@ -36,6 +36,7 @@ from samhandling.store.sqlite_lock import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL keeps when it starts again
 # A pooled connection idle longer than this is pinged when taken (a restart of the database
 # shows after an idle spell); one in steady use is not: a read meeting a dead connection is
 # run once more on a fresh one (`run_read`), a write answers 503 and the pool is renewed.
@@ -167,6 +168,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # a WAL that had grown (a long reader kept it from starting again) is cut back to
+        # this size when it does start again, not kept at its largest
+        cursor.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_SIZE_LIMIT}")
         if lock is not None:  # a writer does not copy the WAL back at its commit: the lock's
             cursor.execute("PRAGMA wal_autocheckpoint=0")  # thread does (store/sqlite_lock.py)
         cursor.close()

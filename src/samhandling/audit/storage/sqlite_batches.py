@@ -16,8 +16,9 @@ process), `BEGIN IMMEDIATE` fails at once and the batch goes to a worker thread 
 does a batch that links the rows write transactions left waiting (their values go through
 SQLAlchemy's types before they are hashed: one implementation of that). Nor does the loop
 copy the WAL into the database and wait for its fsync: the connection does not checkpoint
-(`wal_autocheckpoint=0`); after every CHECKPOINT_BATCHES batches a passive checkpoint runs
-on a worker thread (the engine's own writers checkpoint as before).
+(`wal_autocheckpoint=0`); after every CHECKPOINT_BATCHES batches a worker thread runs the
+checkpoint the engine's writers get (`sqlite_lock.checkpoint`: a passive copy, then the
+rest under the write lock, so that the WAL starts again).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from samhandling.audit.storage import sql as audit_sql
 from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.audit.storage.writes import BatchFor, Head, head_of
 from samhandling.store.loop_sqlite import sqlite_file
-from samhandling.store.sqlite_lock import write_lock
+from samhandling.store.sqlite_lock import checkpoint, write_lock
 
 log = logging.getLogger("samhandling.audit")
 CHECKPOINT_BATCHES = 200  # a batch adds a few pages to the WAL; 1000 pages trigger SQLite's
@@ -119,12 +120,12 @@ class LoopSqliteBatches:
         if self._batches < CHECKPOINT_BATCHES or self._checkpoint is not None:
             return
         self._batches = 0
-        self._checkpoint = asyncio.get_running_loop().run_in_executor(None, self._passive)
+        self._checkpoint = asyncio.get_running_loop().run_in_executor(None, self._copy_wal)
         self._checkpoint.add_done_callback(self._checkpointed)
 
-    def _passive(self) -> None:
-        with self.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    def _copy_wal(self) -> None:
+        if self.lock is not None:  # None only in memory, where there is no WAL
+            checkpoint(self.lock.database, self.lock)
 
     def _checkpointed(self, done: asyncio.Future[None]) -> None:
         self._checkpoint = None
