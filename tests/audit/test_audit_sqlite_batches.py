@@ -18,6 +18,7 @@ from samhandling.audit.storage.chain_writer import ChainWriter
 from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.audit.trail import commit
 from samhandling.store import sqlite_lock
+from samhandling.store.database import SQLITE_WAL_SIZE_LIMIT
 
 
 def _commit_in_turn(engine: Engine, *batches: tuple[list[AuditRecord], bool]) -> None:
@@ -126,6 +127,10 @@ def test_the_wal_is_checkpointed_off_the_loop(
             with sqlite3.connect(database) as reader:  # the WAL started again at that batch
                 wal = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             assert 0 < wal[1] < frames_of_three
+            journal = loop_batches._connection
+            assert journal is not None  # it too cuts a grown WAL back when it starts again
+            limit = journal.execute("PRAGMA journal_size_limit").fetchone()[0]
+            assert limit == SQLITE_WAL_SIZE_LIMIT
         finally:
             await writer.close()
 

@@ -22,8 +22,8 @@ past 1000 pages copies it into the database file and waits for the fsyncs inside
 COMMIT, holding this lock (and its request) meanwhile. The engine's connections do not
 checkpoint (`wal_autocheckpoint=0`); every so many releases (`every`, adapted to find about
 CHECKPOINT_FRAMES) a thread of its own runs a passive checkpoint (which waits for no reader
-or writer), then takes this lock for a moment to copy what was written meanwhile and let
-the WAL start again from its beginning (`checkpoint`).
+or writer), then takes this lock for a moment to copy what was written meanwhile, so that
+the WAL starts again from its beginning (`checkpoint`).
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ log = logging.getLogger("samhandling.store")
 # SQLite's own default (wal_autocheckpoint) is every 1000 WAL pages, by the committing writer
 CHECKPOINT_COMMITS = 100  # at first; then adapted to find about CHECKPOINT_FRAMES
 CHECKPOINT_FRAMES = 1000
-# How long a checkpoint, holding the lock, waits for readers still on older WAL frames
-RESTART_WAIT_MS = 20
 # How long a checkpoint waits for the writers before it (it tries again next time)
 SQLITE_LOCK_WAIT_SECONDS = 5.0
 HOLDS_LOCK = "sqlite_write_lock"  # in a pooled connection's info: the lock it holds
@@ -173,14 +171,15 @@ class WriteLock:
 def checkpoint(database: str, lock: WriteLock | None = None) -> int:
     """Copy the WAL into the database file, on a connection of its own; the WAL's frames.
 
-    First as far as no reader needs it (PASSIVE: it waits for no reader or writer). Then,
-    with `lock` taken (this process's writers queue behind it), RESTART: the frames written
-    meanwhile are copied too and, once the readers still on older frames are done (waited
-    for at most RESTART_WAIT_MS), the next writer starts the WAL from its beginning. SQLite
-    starts it again only when every frame has been copied, so under writes that never pause
-    passive checkpoints alone never caught up: the WAL grew by every page every commit
-    wrote (4 GB within a minute of the CRUD benchmark; bench/RESULTS.md, "The SQLite WAL
-    starts again"), and each write extended the file instead of writing over it.
+    PASSIVE both times (it waits for no reader or writer): first without the lock, then,
+    briefly, with `lock` taken (this process's writers queue behind it) for the frames
+    written meanwhile. SQLite starts the WAL again from its beginning at the next write only
+    when every frame has been copied (and no reader still reads older ones; a reader that
+    began after the copy reads the database file), so under writes that never paused the
+    first copy alone never caught up: the WAL grew by every page every commit wrote (4 GB
+    within a minute of the create benchmark; bench/RESULTS.md, "The SQLite WAL starts
+    again"), and each write extended the file instead of writing over it. A reader on older
+    frames is not waited for: the next checkpoint tries again.
     """
     # mode=rw: a file removed meanwhile (a test's) is not created anew, empty
     uri = f"file:{quote(database)}?mode=rw"
@@ -190,8 +189,7 @@ def checkpoint(database: str, lock: WriteLock | None = None) -> int:
         frames = int(row[1]) if row and row[1] is not None and row[1] >= 0 else CHECKPOINT_FRAMES
         if lock is not None and lock.acquire(timeout=SQLITE_LOCK_WAIT_SECONDS):
             try:
-                connection.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
-                connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             finally:
                 lock.release(counted=False)
         return frames

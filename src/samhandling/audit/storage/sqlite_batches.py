@@ -34,13 +34,20 @@ from sqlalchemy.exc import DBAPIError
 from samhandling.audit.storage import sql as audit_sql
 from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.audit.storage.writes import BatchFor, Head, head_of
+from samhandling.store.database import SQLITE_WAL_SIZE_LIMIT
 from samhandling.store.loop_sqlite import sqlite_file
 from samhandling.store.sqlite_lock import checkpoint, write_lock
 
 log = logging.getLogger("samhandling.audit")
 CHECKPOINT_BATCHES = 200  # a batch adds a few pages to the WAL; 1000 pages trigger SQLite's
 # as the engine's connections (store/database.py), but never waiting or checkpointing
-_PRAGMAS = ("synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=0", "wal_autocheckpoint=0")
+_PRAGMAS = (
+    "synchronous=NORMAL",
+    "foreign_keys=ON",
+    "busy_timeout=0",
+    "wal_autocheckpoint=0",
+    f"journal_size_limit={SQLITE_WAL_SIZE_LIMIT}",
+)
 _LAST_ID = f"SELECT max(event_id) FROM {audit_event.name}"
 Known = tuple[int, int, "Head"]  # data_version, the largest event id, the chain head
 
