@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from fixtures.audit_records import read_record
+from samhandling.audit import trail
 from samhandling.audit.archive import archive, verify_archive
 from samhandling.audit.chain import GENESIS, seal_pending, verify
 from samhandling.audit.storage.tables import audit_anchor, audit_event, audit_patient
+from samhandling.audit.storage.writes import append_unlinked
 from samhandling.audit.trail import append, append_at_commit, event_row
 from samhandling.store.database import write_connection
 
@@ -154,6 +156,22 @@ def test_write_transaction_inserts_its_records_at_commit(engine: Engine, opener:
         append(connection, [read_record(4)])  # links the two waiting rows, then its own
     report = verify(engine)
     assert report.ok and report.checked == 3 and report.unsealed == 0
+
+
+def test_the_waiting_rows_and_their_ids_are_the_write_transactions_own(engine: Engine) -> None:
+    """The rows a write inserts at its commit (their ids read on SQLite from the largest
+    stored, on the driver) go and stay with its transaction: rolled back with it."""
+    with write_connection(engine) as connection:
+        append_at_commit(connection, read_record(1))
+    with pytest.raises(RuntimeError), write_connection(engine) as connection:
+        append_unlinked(connection, 2, lambda ids: trail._rows([read_record(2)] * 2, ids))
+        stored = connection.execute(select(func.count()).select_from(audit_event))
+        assert stored.scalar_one() == 3  # inside the transaction: seen by it
+        raise RuntimeError("the write fails after its rows were inserted")
+    with write_connection(engine) as connection:
+        assert connection.execute(select(func.count()).select_from(audit_event)).scalar() == 1
+        append_unlinked(connection, 1, lambda ids: trail._rows([read_record(3)], ids))
+    assert verify(engine).unsealed == 2
 
 
 def test_concurrent_appenders_extend_one_chain(engine: Engine) -> None:
