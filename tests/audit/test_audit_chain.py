@@ -159,8 +159,8 @@ def test_write_transaction_inserts_its_records_at_commit(engine: Engine, opener:
 
 
 def test_the_waiting_rows_and_their_ids_are_the_write_transactions_own(engine: Engine) -> None:
-    """The rows a write inserts at its commit (their ids read on SQLite from the largest
-    stored, on the driver) go and stay with its transaction: rolled back with it."""
+    """The rows a write inserts at its commit (on SQLite their ids read from the largest
+    stored) go and stay with its transaction: rolled back with it."""
     with write_connection(engine) as connection:
         append_at_commit(connection, read_record(1))
     with pytest.raises(RuntimeError), write_connection(engine) as connection:

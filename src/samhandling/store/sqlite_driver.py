@@ -64,18 +64,6 @@ def run_many(connection: Connection, sql: str, rows: Iterable[Sequence[Any]]) ->
         cursor.close()
 
 
-def query_value(connection: Connection, sql: str) -> Any:
-    """The first column of the first row `sql` (no parameters) answers, None for no row: on
-    the driver, in the connection's transaction."""
-    _bound(connection)
-    raw: Any = connection.connection.dbapi_connection
-    try:
-        row = raw.execute(sql).fetchone()
-    except connection.dialect.loaded_dbapi.Error as failure:
-        raise statement_error(connection, sql, failure) from failure
-    return None if row is None else row[0]
-
-
 def statement_error(connection: Connection, sql: str, failure: Exception) -> StatementError:
     """`failure` (the driver's error running `sql`) as SQLAlchemy raises a statement's
     error: callers tell a unique key's refusal (`IntegrityError`), a timeout or an outage
