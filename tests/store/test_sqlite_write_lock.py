@@ -294,25 +294,12 @@ def test_a_checkpoint_that_cannot_have_the_lock_copies_what_it_can(tmp_path: Pat
     writer.execute("PRAGMA wal_autocheckpoint=0")
     writer.execute("CREATE TABLE t (x INTEGER)")
     lock = WriteLock(database)
-    taken = threading.Event()
-    done = threading.Event()
-
-    def hold() -> None:
-        assert lock.acquire(timeout=1)
-        taken.set()
-        done.wait(5)
-        lock.release()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert taken.wait(5)
+    assert lock.acquire(timeout=1)  # held: here by the checkpointing thread itself
     try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(sqlite_lock, "SQLITE_LOCK_WAIT_SECONDS", 0.05)
-            assert sqlite_lock.checkpoint(database, lock) >= 1  # passive copy, no restart
+        assert sqlite_lock.checkpoint(database, lock) >= 1  # the passive copy alone
+        assert lock.held() and lock.owner == threading.get_ident()  # not released by it
     finally:
-        done.set()
-        holder.join(5)
+        lock.release()
     writer.close()
 
 
