@@ -55,8 +55,7 @@ Known = tuple[int, int, "Head"]  # data_version, the largest event id, the chain
 class LoopSqliteBatches:
     """Chained batches that link nothing, on one SQLite connection of the loop's own."""
 
-    def __init__(self, engine: Engine, database: str, options: dict[str, Any]) -> None:
-        self.engine = engine
+    def __init__(self, database: str, options: dict[str, Any]) -> None:
         self.database = database
         self.options = {**options, "check_same_thread": False, "isolation_level": None}
         self._connection: _JournalConnection | None = None
@@ -69,7 +68,7 @@ class LoopSqliteBatches:
         """Batches on the loop for a SQLite file; None for an in-memory database (a second
         connection would see another database) or PostgreSQL."""
         found = sqlite_file(engine)
-        return cls(engine, *found) if found is not None else None
+        return cls(*found) if found is not None else None
 
     def append(self, count: int, batch_for: BatchFor) -> bool:
         """Commit a batch of `count` new rows; False when the write lock is held elsewhere
