@@ -367,6 +367,32 @@ def refresh_statistics(engine: Engine) -> None:
     later (and not at all where it is switched off); an import should not leave searches
     slow until then. On SQLite it fills `sqlite_stat1` for its planner likewise.
     """
-    with engine.begin() as connection:
-        lift_statement_timeout(connection)  # ANALYZE of a large database takes its time
+    with analysis_connection(engine) as connection:
         connection.execute(text("ANALYZE"))
+
+
+@contextmanager
+def analysis_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for `ANALYZE`, without a statement timeout (a large table takes its time).
+
+    On PostgreSQL outside a transaction block: there `ANALYZE` of several tables (or of the
+    whole database) analyses each in a transaction of its own and lets go of its lock
+    (SHARE UPDATE EXCLUSIVE, which conflicts with itself) before it takes the next one.
+    In one transaction every lock is kept until the commit, and two analyses taking two
+    tables in opposite orders — the statistics upkeep of a server and an import's
+    `refresh_statistics`, or two servers' upkeeps — deadlock, and PostgreSQL aborts one
+    (seen: the benchmark's `ANALYZE` against the server's upkeep). On SQLite a transaction as
+    before: one writer at a time, no such cycle."""
+    if is_sqlite(engine):
+        with engine.begin() as connection:
+            lift_statement_timeout(connection)
+            yield connection
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("SET statement_timeout = 0"))
+        try:
+            yield connection
+        except BaseException:
+            connection.invalidate()  # not back to the pool without its statement timeout
+            raise
+        connection.execute(text("RESET statement_timeout"))  # the engine's own setting

@@ -35,7 +35,7 @@ from weakref import WeakKeyDictionary, ref
 
 from sqlalchemy import Connection, Engine, text
 
-from samhandling.store.database import is_sqlite, lift_statement_timeout
+from samhandling.store.database import analysis_connection, is_sqlite
 
 log = logging.getLogger("samhandling.store.statistics")
 
@@ -168,8 +168,9 @@ class StatisticsUpkeep:
     def _analyse(self, tables: list[str]) -> None:
         if not tables:
             return
-        with self.engine.begin() as connection:
-            lift_statement_timeout(connection)
+        # each table in a transaction of its own on PostgreSQL (`analysis_connection`): no
+        # lock kept while the next table's is waited for
+        with analysis_connection(self.engine) as connection:
             if is_sqlite(connection):
                 connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
             for table in tables:
