@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import profiling, report, service_workloads, synthea
+from bench import phases, profiling, report, service_workloads, synthea
 from bench.db import DEFAULT_POSTGRES, BenchDatabase
 from bench.procstats import Sampler, git_commit, load_average, machine_info, wait_idle
 from bench.server import REPO, ServerHandle, auth_enabled, pin_prefix, start_server
@@ -69,6 +69,7 @@ class Config:
     load_cpus: str = "1"
     profile: str = "missed"  # missed | always | never
     profile_seconds: int = 12
+    phases: str | None = None  # a phase set of bench/phases.py: thread CPU by phase
     record: bool = False
     output: str | None = None
     synthea_dir: str = str(synthea.DEFAULT_DIR)
@@ -155,6 +156,26 @@ class EngineRun:
 
     # -- processes ---------------------------------------------------------------------
 
+    def _phases(self, workload: str, before: dict[str, Any]) -> list[dict[str, Any]]:
+        """The thread CPU by phase of `workload`'s measured phase (`--phases`), logged."""
+        if not self.cfg.phases:
+            return []
+        after = phases.snapshot(self._phases_file, settle_s=2 * phases.DUMP_SECONDS)
+        rows = phases.per_unit(self.cfg.phases, before, after)
+        if rows:
+            log(f"{workload}: " + phases.describe(self.cfg.phases, rows, after["probe_cost_s"]))
+        return rows
+
+    def _server_env(self) -> dict[str, str]:
+        env = {"SAMHANDLING_BACKGROUND_WORKERS": "1"} if self.cfg.background_workers else {}
+        if self.cfg.phases:
+            env.update(phases.server_env(self.cfg.phases, self._phases_file))
+        return env
+
+    @property
+    def _phases_file(self) -> Path:
+        return self.work_dir / "phases.json"
+
     def _sampler(self, pid: int, database: BenchDatabase) -> Sampler:
         name = database.name if database.engine == "postgresql" else None
         cpus = {int(c) for c in self.load_cpus.split(",")} if self.load_cpus else None
@@ -212,16 +233,21 @@ class EngineRun:
             text=True,
         )
         assert process.stdout is not None
-        if process.stdout.readline().startswith("measuring") and on_measuring is not None:
+        measuring = process.stdout.readline().startswith("measuring")
+        probed = phases.snapshot(self._phases_file) if self.cfg.phases else {}
+        if measuring and on_measuring is not None:
             on_measuring()
         try:
             _, stderr = process.communicate(timeout=duration_s + warmup_s + 900)
         finally:
             sampler.stop()
+        phase_rows = self._phases(workload, probed) if server.kind == "samhandling" else []
         if process.returncode != 0:
             raise RuntimeError(f"load generator failed for {workload}: {stderr[-3000:]}")
         result: dict[str, Any] = orjson.loads(out_path.read_bytes())
         result["target"] = server.kind
+        if phase_rows:
+            result["phases"] = phase_rows
         usage = sampler.window(*result["window_monotonic"])
         if result["ok"]:
             usage["server_cpu_ms_per_request"] = round(
@@ -308,7 +334,7 @@ class EngineRun:
                 workers=cfg.workers,
                 cpus=self.server_cpus,
                 audit=cfg.audit,
-                env={"SAMHANDLING_BACKGROUND_WORKERS": "1"} if cfg.background_workers else None,
+                env=self._server_env(),
             )
             if not cfg.database:
                 self._setup()
@@ -807,6 +833,11 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--profile-seconds", type=int)
         p.add_argument(
+            "--phases",
+            choices=sorted(phases.PHASE_SETS),
+            help="the server's thread CPU by phase (bench/phases.py), per unit call",
+        )
+        p.add_argument(
             "--record",
             action="store_true",
             help="write bench/results/*.json, bench/RESULTS.md, bench/profiles/",
@@ -852,6 +883,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         "ingest_patients": args.ingest_patients,
         "profile": args.profile,
         "profile_seconds": args.profile_seconds,
+        "phases": args.phases,
         "output": args.output,
         "synthea_dir": args.synthea_dir,
         "postgres_url": args.postgres_url,

@@ -208,10 +208,19 @@ def start_server(
         **({} if audit else WITHOUT_AUDIT_ENV),
         "SAMHANDLING_DATABASE_URL": database_url,
         "BENCH_DATABASE_URL": database_url,
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(source or ""), str(REPO), os.environ.get("PYTHONPATH")])
-        ),
         **(env or {}),
+        # a probe's directory (`env`'s PYTHONPATH, bench/phases.py) goes first
+        "PYTHONPATH": os.pathsep.join(
+            filter(
+                None,
+                [
+                    (env or {}).get("PYTHONPATH"),
+                    str(source or ""),
+                    str(REPO),
+                    os.environ.get("PYTHONPATH"),
+                ],
+            )
+        ),
     }
     log_path = work_dir / f"{kind}-{port}.log"
     with log_path.open("wb") as log:

@@ -25,6 +25,7 @@ def test_quick_run_end_to_end(tmp_path: Path) -> None:
     command = [
         *(sys.executable, "-m", "bench.run", "quick", "--engine", "sqlite", "--no-pin"),
         *("--max-requests", "30", "--duration", "10", "--output", str(output)),
+        *("--phases", "audit"),  # the phase probe in the server (bench/phases.py)
     ]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=170)
     assert done.returncode == 0, done.stderr[-4000:]
@@ -43,6 +44,11 @@ def test_quick_run_end_to_end(tmp_path: Path) -> None:
         assert {"server_cpu_seconds", "server_peak_rss_mb"} <= workload["resources"].keys()
         assert workload["generator"]["cpu_seconds"] >= 0
     assert result["workloads"]["ingest"]["units_per_s"] > 0
+    # each read's audit record built once, its AuditEvent with it, their thread CPU counted
+    phases = {row["phase"]: row for row in result["workloads"]["read"]["phases"]}
+    assert phases["event_row"]["calls_per_unit"] == 1.0
+    assert phases["audit_event"]["calls_per_unit"] == 1.0
+    assert phases["event_row"]["us_per_unit"] >= phases["audit_event"]["us_per_unit"] > 0
     assert result["workloads"]["crud"]["by_op"]["read"]["requests"] > 0
 
     ceilings = result["ceilings"]
