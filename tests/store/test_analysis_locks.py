@@ -1,7 +1,7 @@
-"""`ANALYZE` on PostgreSQL lets go of each table's lock before it waits for the next
-(`store/database.analysis_connection`): the statistics upkeep of a server and an import's
-`refresh_statistics` (or a benchmark's, or another server's upkeep) taking tables in
-opposite orders must not deadlock."""
+"""`ANALYZE` on PostgreSQL keeps no table's lock while it waits for the next table
+(`store/database.analyse_tables`: a transaction per table): the statistics upkeep of a
+server and an import's `refresh_statistics` (or a benchmark's, or another server's upkeep)
+taking tables in opposite orders must not deadlock."""
 
 from __future__ import annotations
 
@@ -117,9 +117,34 @@ def test_the_upkeep_keeps_no_table_locked_while_it_waits_for_the_next(
 def test_refreshing_the_whole_database_keeps_no_table_locked_while_it_waits(
     two_tables: Engine,
 ) -> None:
-    # the whole database's ANALYZE takes the tables in the catalogue's order: `alpha`,
-    # made first, before `zeta`
+    # the schema's tables by name: `alpha` before `zeta`
     _crossing_analyses(two_tables, lambda: refresh_statistics(two_tables), "alpha")
+
+
+def test_refreshing_analyses_every_table_and_a_partitioned_ones_partitions(
+    two_tables: Engine,
+) -> None:
+    with two_tables.begin() as connection:
+        connection.execute(text("CREATE TABLE parted (n integer) PARTITION BY RANGE (n)"))
+        for low, high in ((0, 1000), (1000, 2000)):
+            partition = f"parted_{low} PARTITION OF parted FOR VALUES FROM ({low}) TO ({high})"
+            connection.execute(text(f"CREATE TABLE {partition}"))
+        connection.execute(text("INSERT INTO parted SELECT generate_series(0, 1999)"))
+    refresh_statistics(two_tables)
+    with two_tables.connect() as connection:
+        rows = dict(
+            connection.execute(
+                text(
+                    "SELECT relname, reltuples FROM pg_class WHERE relname IN"
+                    " ('alpha', 'zeta', 'parted_0', 'parted_1000')"
+                )
+            ).all()
+        )
+        whole = connection.execute(
+            text("SELECT count(*) FROM pg_stats WHERE tablename = 'parted' AND inherited")
+        ).scalar()
+    assert rows == {"alpha": 500, "zeta": 500, "parted_0": 1000, "parted_1000": 1000}
+    assert whole == 1  # the partitioned table's own statistics, over its partitions
 
 
 def test_the_connection_goes_back_with_its_statement_timeout(two_tables: Engine) -> None:

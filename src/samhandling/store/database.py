@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 from weakref import WeakKeyDictionary
@@ -367,32 +367,40 @@ def refresh_statistics(engine: Engine) -> None:
     later (and not at all where it is switched off); an import should not leave searches
     slow until then. On SQLite it fills `sqlite_stat1` for its planner likewise.
     """
-    with analysis_connection(engine) as connection:
-        connection.execute(text("ANALYZE"))
-
-
-@contextmanager
-def analysis_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection for `ANALYZE`, without a statement timeout (a large table takes its time).
-
-    On PostgreSQL outside a transaction block: there `ANALYZE` of several tables (or of the
-    whole database) analyses each in a transaction of its own and lets go of its lock
-    (SHARE UPDATE EXCLUSIVE, which conflicts with itself) before it takes the next one.
-    In one transaction every lock is kept until the commit, and two analyses taking two
-    tables in opposite orders — the statistics upkeep of a server and an import's
-    `refresh_statistics`, or two servers' upkeeps — deadlock, and PostgreSQL aborts one
-    (seen: the benchmark's `ANALYZE` against the server's upkeep). On SQLite a transaction as
-    before: one writer at a time, no such cycle."""
     if is_sqlite(engine):
         with engine.begin() as connection:
             lift_statement_timeout(connection)
-            yield connection
+            connection.execute(text("ANALYZE"))
         return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("SET statement_timeout = 0"))
-        try:
-            yield connection
-        except BaseException:
-            connection.invalidate()  # not back to the pool without its statement timeout
-            raise
-        connection.execute(text("RESET statement_timeout"))  # the engine's own setting
+    with engine.connect() as connection:
+        tables = connection.execute(_ANALYSED_TABLES).scalars().all()
+    analyse_tables(engine, tables)
+
+
+# The tables of the schema in use as one whole-database ANALYZE would take them: ordinary
+# tables and partitioned parents (whose ANALYZE also analyses their partitions), not the
+# partitions again, nor the system catalogues (autovacuum's business, not the planner's
+# view of our data).
+_ANALYSED_TABLES = text(
+    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+    " AND NOT c.relispartition ORDER BY c.relname"
+)
+
+
+def analyse_tables(engine: Engine, tables: Iterable[str]) -> None:
+    """`ANALYZE` each of `tables` (names of ours, not input), each in a transaction of its
+    own without the statement timeout (a large table takes its time).
+
+    One table per transaction: an `ANALYZE` keeps the table's lock (SHARE UPDATE EXCLUSIVE,
+    which conflicts with itself) until its transaction ends, so two transactions analysing
+    several tables in different orders — the statistics upkeep of a server and an import's
+    `refresh_statistics`, the benchmark's, or another server's upkeep — deadlocked, and
+    PostgreSQL aborted one (seen: a benchmark run failed with `DeadlockDetected` on its
+    `ANALYZE`). A transaction holding one lock waits but closes no cycle. (`ANALYZE` outside
+    a transaction block would do the same, but its statement timeout could only be lifted
+    for the session, which a transaction-mode pooler such as PgBouncer would hand on.)"""
+    for table in tables:
+        with engine.begin() as connection:
+            lift_statement_timeout(connection)
+            connection.exec_driver_sql(f'ANALYZE "{table}"')

@@ -35,7 +35,7 @@ from weakref import WeakKeyDictionary, ref
 
 from sqlalchemy import Connection, Engine, text
 
-from samhandling.store.database import analysis_connection, is_sqlite
+from samhandling.store.database import analyse_tables, is_sqlite, lift_statement_timeout
 
 log = logging.getLogger("samhandling.store.statistics")
 
@@ -168,15 +168,18 @@ class StatisticsUpkeep:
     def _analyse(self, tables: list[str]) -> None:
         if not tables:
             return
-        # each table in a transaction of its own on PostgreSQL (`analysis_connection`): no
-        # lock kept while the next table's is waited for
-        with analysis_connection(self.engine) as connection:
-            if is_sqlite(connection):
+        engine = self.engine
+        if is_sqlite(engine):
+            with engine.begin() as connection:
+                lift_statement_timeout(connection)
                 connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
-            for table in tables:
-                connection.exec_driver_sql(f'ANALYZE "{table}"')  # a name of ours, not input
-            if is_sqlite(connection):  # the pooled connection's next ANALYZE may be whole
+                for table in tables:
+                    connection.exec_driver_sql(f'ANALYZE "{table}"')  # a name of ours
+                # the pooled connection's next ANALYZE may be whole
                 connection.exec_driver_sql("PRAGMA analysis_limit=0")
+        else:  # a transaction per table: no lock kept while the next is waited for
+            analyse_tables(engine, tables)
+        with engine.connect() as connection:
             estimates = row_estimates(connection, tables)
         with self._lock:
             self._known_rows.update({t: rows for t, rows in estimates.items() if rows})
