@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON, mint
 from samhandling.audit.storage.tables import audit_event, audit_patient
+from samhandling.audit.stored_form import event_of
 from samhandling.auth.dev.personas import persona
 from samhandling.auth.labels import NO_9603
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
@@ -153,7 +154,7 @@ def _audited(client: TestClient, entity: str) -> list[dict[str, Any]]:
     with engine.connect() as connection:
         found = []
         for row in connection.execute(select(audit_event)).mappings():
-            if entity in row["content"].decode():
+            if entity in orjson.dumps(event_of(row["content"])).decode():
                 patients = connection.execute(
                     select(audit_patient.c.patient_id).where(
                         audit_patient.c.event_id == row["event_id"]

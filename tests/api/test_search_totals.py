@@ -3,12 +3,12 @@ show "N results" need no `_total=accurate`; `_total=none` still leaves it out.""
 
 from __future__ import annotations
 
-import orjson
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON
 from samhandling.audit.storage.tables import audit_event
+from samhandling.audit.stored_form import event_of
 
 
 def _patients(client: TestClient, count: int) -> None:
@@ -48,6 +48,6 @@ def test_counting_does_not_record_the_uncounted_as_shown(client: TestClient) -> 
         rows = connection.execute(
             select(audit_event.c.content).where(audit_event.c.interaction == "search")
         ).all()
-    (event,) = [orjson.loads(row[0]) for row in rows]
+    (event,) = [event_of(row[0]) for row in rows]
     shown = [e for e in event["entity"] if e["role"]["code"] == "4"]  # domain resources
     assert len(shown) == 3

@@ -20,12 +20,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection
 
 from samhandling.audit.events import EMERGENCY_REASON_EXTENSION, HEALTHCARE_SERVICE_EXTENSION
 from samhandling.audit.queries import AuditSearch, audit_rows, date_bounds, parse_after
 from samhandling.audit.queries import parse_count as audit_count
+from samhandling.audit.stored_form import event_of
 from samhandling.fhir.instants import format_instant
 from samhandling.fhir.outcome import FhirError, error
 
@@ -70,7 +70,7 @@ def access_log(connection: Connection, search: AuditSearch) -> tuple[dict[str, A
 
 
 def _access(row: Any) -> dict[str, Any]:
-    event = orjson.loads(row["content"])
+    event = event_of(row["content"])
     parts: list[dict[str, Any]] = [
         {"name": "time", "valueInstant": format_instant(row["recorded_at_us"])},
         {"name": "action", "valueString": _action(row["action"], row["interaction"])},

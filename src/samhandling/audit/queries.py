@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Select, func, select, tuple_
 
 from samhandling.audit.storage.tables import audit_event, audit_patient
+from samhandling.audit.stored_form import event_of
 from samhandling.fhir.fhir_dates import parse_date_range
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.request_limits import database_integer
@@ -192,7 +192,7 @@ def _filtered(stmt: Select[Any], search: AuditSearch) -> Select[Any]:
 
 
 def _resource(row: Any) -> dict[str, Any]:
-    event: dict[str, Any] = orjson.loads(row["content"])
+    event = event_of(row["content"])
     event["id"] = str(row["event_id"])
     return event
 

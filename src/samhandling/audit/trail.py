@@ -14,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, event
 
 from samhandling.audit.chain import CHAIN_LOCK, link_batch
-from samhandling.audit.events import audit_event
 from samhandling.audit.records import AuditRecord
 from samhandling.audit.storage.chain_writer import ChainWriter
 from samhandling.audit.storage.writes import Batch, Head, append_unlinked, chain_in
+from samhandling.audit.stored_form import stored_content
 from samhandling.store.database import before_commit, keep_with_savepoints
 
 _INFO_KEY = "samhandling.audit_at_commit"
@@ -119,7 +118,8 @@ class _AtCommit:
 
 
 def event_row(record: AuditRecord) -> dict[str, object]:
-    """The audit_event columns of a record: the AuditEvent JSON and its searchable parts."""
+    """The audit_event columns of a record: its stored form (`stored_form`) and its
+    searchable parts."""
     agent = record.agent
     return {
         "recorded_at_us": record.recorded_at_us,
@@ -132,5 +132,5 @@ def event_row(record: AuditRecord) -> dict[str, object]:
         "agent_org": agent.get("organisation") or agent.get("point_of_care"),
         "purpose_of_use": agent.get("purpose_of_use"),
         "emergency": record.emergency,
-        "content": orjson.dumps(audit_event(record)),
+        "content": stored_content(record),
     }
