@@ -286,5 +286,5 @@ async def _commit(connection: Any, statements: list[audit_sql.Statement]) -> Non
 
     async with connection.pipeline(), psycopg.AsyncRawCursor(connection) as raw:
         for sql, params in statements:
-            await raw.execute(sql, params)
+            await raw.execute(sql, params, prepare=audit_sql.psycopg_prepare(sql))
         await raw.execute("COMMIT")

@@ -145,11 +145,12 @@ def _execute(dbapi: Any, statements: list[Statement]) -> None:
 
     if len(statements) == 1:
         with psycopg.RawCursor(dbapi) as raw:
-            raw.execute(*statements[0])
+            sql, params = statements[0]
+            raw.execute(sql, params, prepare=audit_sql.psycopg_prepare(sql))
         return
     with dbapi.pipeline(), psycopg.RawCursor(dbapi) as raw:
         for sql, params in statements:
-            raw.execute(sql, params)
+            raw.execute(sql, params, prepare=audit_sql.psycopg_prepare(sql))
 
 
 def chain_sqlite(connection: Connection, count: int, batch_for: BatchFor, limit: int) -> int:
