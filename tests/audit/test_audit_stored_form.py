@@ -116,9 +116,17 @@ def test_a_row_of_the_earlier_form_is_read_as_stored() -> None:
     assert event_of(orjson.dumps(event)) == event
 
 
-def test_an_unknown_format_is_refused() -> None:
+@pytest.mark.parametrize(
+    "form",
+    [
+        {FORMAT_KEY: 2, "interaction": "read", "http_status": 200, "recorded_at_us": 1},
+        {FORMAT_KEY: 1, "interaction": "read", "http_status": 200, "recorded_at_us": 1,
+         "agent": {}, "witness": "a field this version does not have"},
+    ],
+)  # fmt: skip
+def test_an_unknown_format_is_refused(form: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="format"):
-        event_of(orjson.dumps({FORMAT_KEY: 2, "interaction": "read"}))
+        event_of(orjson.dumps(form))
 
 
 def test_both_forms_share_one_chain_and_one_search(

@@ -9,7 +9,10 @@ read) and, on the request's path, neither the AuditEvent's dict nor its serialis
 The hash chain covers these bytes as it covered the AuditEvent's (`chain.canonical_row`).
 
 Rows written before this form (their content is the AuditEvent itself, `resourceType`
-first) are read as they are: both forms live in one trail and one chain.
+first) are read as they are: both forms live in one trail and one chain. A record of a
+format this version does not know — a newer number, or a field it does not have — is an
+error, not a guess: a field added to `AuditRecord` is a new `FORMAT`, and the versions
+that write it must not run beside older ones that read the trail.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def _default(f: dataclasses.Field[Any]) -> Any:
 _OPTIONAL = tuple(
     (f.name, _default(f)) for f in dataclasses.fields(AuditRecord) if f.name not in _REQUIRED
 )
+_FIELDS = frozenset(f.name for f in dataclasses.fields(AuditRecord))
 
 
 def stored_content(record: AuditRecord) -> bytes:
@@ -71,7 +75,7 @@ def event_of(content: bytes) -> dict[str, Any]:
 
 
 def _record(form: dict[str, Any]) -> AuditRecord:
-    if form.pop(FORMAT_KEY) != FORMAT:
+    if form.pop(FORMAT_KEY) != FORMAT or not form.keys() <= _FIELDS:
         raise ValueError("an audit record of a format this version cannot read")
     form["patients"] = set(form.get("patients", ()))
     if "entities" in form:
