@@ -48,7 +48,7 @@ PHASE_SETS: dict[str, tuple[str, ...]] = {
     # the audit record of each request or written resource
     "audit": (
         "samhandling.audit.trail:event_row",
-        "samhandling.audit.events:audit_event",
+        "samhandling.audit.stored_form:stored_content",
         "samhandling.api.audit_middleware:request_record",
         "samhandling.audit.trail:_batch",
         "samhandling.audit.trail:_rows",

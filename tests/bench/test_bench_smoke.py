@@ -44,11 +44,11 @@ def test_quick_run_end_to_end(tmp_path: Path) -> None:
         assert {"server_cpu_seconds", "server_peak_rss_mb"} <= workload["resources"].keys()
         assert workload["generator"]["cpu_seconds"] >= 0
     assert result["workloads"]["ingest"]["units_per_s"] > 0
-    # each read's audit record built once, its AuditEvent with it, their thread CPU counted
+    # each read's audit row built once, its stored form with it, their thread CPU counted
     phases = {row["phase"]: row for row in result["workloads"]["read"]["phases"]}
     assert phases["event_row"]["calls_per_unit"] == 1.0
-    assert phases["audit_event"]["calls_per_unit"] == 1.0
-    assert phases["event_row"]["us_per_unit"] >= phases["audit_event"]["us_per_unit"] > 0
+    assert phases["stored_content"]["calls_per_unit"] == 1.0
+    assert phases["event_row"]["us_per_unit"] >= phases["stored_content"]["us_per_unit"] > 0
     assert result["workloads"]["crud"]["by_op"]["read"]["requests"] > 0
 
     ceilings = result["ceilings"]
