@@ -27,8 +27,6 @@ from samhandling.audit.records import AuditRecord, Destination
 
 FORMAT = 1
 FORMAT_KEY = "samhandling-audit-record"
-# (field, default) of the record's optional fields, in the dataclass's order: one stored
-# only when it differs from its default.
 _REQUIRED = ("interaction", "http_status", "recorded_at_us", "agent", "patients")
 
 
@@ -36,6 +34,8 @@ def _default(f: dataclasses.Field[Any]) -> Any:
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 
 
+# (field, default) of the record's other fields, in the dataclass's order: each stored
+# only when it differs from its default.
 _OPTIONAL = tuple(
     (f.name, _default(f)) for f in dataclasses.fields(AuditRecord) if f.name not in _REQUIRED
 )
