@@ -51,6 +51,13 @@ from samhandling.definitions.published import publish
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.front_end import FrontEnd, FrontEndParts
 from samhandling.interactions.loop_read import LoopReads
+from samhandling.interactions.store_runtime import (
+    DatabaseReplayCache,
+    keep_fresh,
+    make_engine,
+    ping,
+    upgrade,
+)
 from samhandling.interactions.transactions import CONSISTENCY_HEADER, ReadRouting, read_routing
 from samhandling.observability.json_logging import configure_logging
 from samhandling.observability.metrics import Metrics, MetricsMiddleware
@@ -59,10 +66,6 @@ from samhandling.services import platform_of
 from samhandling.services.patient_summary import signing
 from samhandling.services.search_federation import SearchFederation
 from samhandling.services.service import Platform, Service
-from samhandling.store.database import make_engine, ping
-from samhandling.store.dpop_replay import DatabaseReplayCache
-from samhandling.store.schema_migrations import upgrade
-from samhandling.store.statistics import keep_fresh
 
 log = logging.getLogger("samhandling.api")
 
