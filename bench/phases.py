@@ -45,6 +45,27 @@ PHASE_SETS: dict[str, tuple[str, ...]] = {
         "samhandling.store.index_buffer:IndexBuffer.flush",
         "samhandling.audit.trail:_AtCommit._at_commit",
     ),
+    # single creates (POST Type): the write inside its transaction, and its commit's hooks
+    "write": (
+        "samhandling.interactions.crud:create",
+        "samhandling.interactions.write_rules:governing_rules",
+        "samhandling.interactions.resource_input:checked_resource",
+        "samhandling.fhir.validation:validate_resource",
+        "samhandling.interactions.crud:_checked",
+        "samhandling.interactions.policy_guard:PolicyGuard.check_write",
+        "samhandling.store.version_writer:VersionWriter.write",
+        "samhandling.store.version_writer:VersionWriter._prepare",
+        "samhandling.fhir.indexing.values:extract_index_values",
+        "samhandling.fhir.indexing.text:text_values",
+        "samhandling.store.version_writer:VersionWriter._write_index",
+        "samhandling.interactions.policy_guard:PolicyGuard.after_write",
+        "samhandling.store.index_buffer:IndexBuffer.flush",
+        "samhandling.audit.trail:_AtCommit._at_commit",
+        "samhandling.api.audit_middleware:request_record",
+        "samhandling.audit.trail:_batch",
+        "samhandling.api.responses:fhir_response",
+        "samhandling.fhir.json_codec:parse",
+    ),
     # the audit record of each request or written resource
     "audit": (
         "samhandling.audit.trail:event_row",

@@ -38,6 +38,8 @@ from samhandling.store.reader import read_current
 class CriticalInformationRule:
     """`interactions.write_rules.WriteRule` for the five kinds of critical information."""
 
+    resource_types = frozenset(KIND_BY_TYPE)  # `applies` accepts no other
+
     def applies(self, context: WriteContext) -> bool:
         if context.resource_type not in KIND_BY_TYPE:
             return False

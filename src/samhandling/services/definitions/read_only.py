@@ -18,6 +18,8 @@ from samhandling.interactions.write_rules import WriteContext
 class ShippedDefinitionsAreReadOnly:
     """The write rule that keeps the shipped definitions as the platform ships them."""
 
+    resource_types = SHIPPED_TYPES  # `applies` accepts no other
+
     def __init__(self, shipped: Shipped) -> None:
         self.keys = frozenset(shipped)
         self.urls = shipped_urls(shipped)

@@ -73,6 +73,8 @@ class ConceptMapWritten:
     """Write rule: a ConceptMap written (or deleted) makes the transaction search the maps
     again (`active_maps`)."""
 
+    resource_types = frozenset({"ConceptMap"})  # `applies` accepts no other
+
     def applies(self, context: WriteContext) -> bool:
         return context.resource_type == "ConceptMap"
 

@@ -32,6 +32,8 @@ BIND = "bind-document-content"
 class BinaryContentStored:
     """Write rule: a Binary's inline bytes go to the content store."""
 
+    resource_types = frozenset({"Binary"})  # `applies` accepts no other
+
     def applies(self, context: WriteContext) -> bool:
         return (
             context.resource_type == "Binary"

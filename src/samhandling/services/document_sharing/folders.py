@@ -33,6 +33,8 @@ def is_folder(resource: dict[str, Any] | None) -> bool:
 class FolderRule:
     """Write rule: a Folder's required elements, its entries, and entries only added."""
 
+    resource_types = frozenset({"List"})  # `applies` accepts no other
+
     def applies(self, context: WriteContext) -> bool:
         return is_folder(context.new) or is_folder(context.before)
 

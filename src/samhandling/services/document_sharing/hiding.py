@@ -90,6 +90,8 @@ def _is_nors(concept: Any) -> bool:
 class NorsKeptOnWrites:
     """Write rule: only the citizen's operations set or lift the NORS block."""
 
+    resource_types = frozenset({"DocumentReference"})  # `applies` accepts no other
+
     def applies(self, context: WriteContext) -> bool:
         return (
             context.resource_type == "DocumentReference"

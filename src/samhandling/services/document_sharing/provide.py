@@ -39,6 +39,8 @@ OWN_INTENTS = frozenset({replacing.SUPERSEDE, "hide-from-clinicians", "show-to-c
 class DocumentEntryRule:
     """Write rule: a shared document's metadata, content and replacements."""
 
+    resource_types = frozenset({"DocumentReference"})  # `applies` accepts no other
+
     def applies(self, context: WriteContext) -> bool:
         return (
             context.resource_type == "DocumentReference"
@@ -68,6 +70,8 @@ class DocumentEntryRule:
 
 class SubmissionSetRule:
     """Write rule: a SubmissionSet names its patient, source, date and entries."""
+
+    resource_types = frozenset({"List"})  # `applies` accepts no other
 
     def applies(self, context: WriteContext) -> bool:
         return context.new is not None and is_submission_set(context.new)

@@ -243,6 +243,8 @@ class PowersOfAttorneyKeptOnWrites:
     """Write rule: a power of attorney is the grantor's to give and revoke (the operations)
     or a register's system to write; health personnel and citizens cannot write one."""
 
+    resource_types = frozenset({"RelatedPerson"})  # `applies` accepts no other
+
     def applies(self, context: WriteContext) -> bool:
         return (
             context.resource_type == "RelatedPerson"

@@ -33,6 +33,8 @@ from samhandling.services.lab_results.write_rules import BLOCK, UNBLOCK
 class BlockFollowsCorrections:
     """Write rule: a blocked report's (or panel's) new parts are blocked with it."""
 
+    resource_types = frozenset(PART_ELEMENTS)  # `applies` accepts no other
+
     def applies(self, context: WriteContext) -> bool:
         if context.new is None or context.intent in (BLOCK, UNBLOCK):
             return False

@@ -49,6 +49,8 @@ NATIONAL_CODE_SYSTEMS = NLK_SYSTEMS | {"http://ehelse.no/fhir/CodeSystem/no-kode
 class BlockLabelKeptOnWrites:
     """Write rule: the block label changes only through `$block` and `$unblock`."""
 
+    resource_types = BLOCKABLE_TYPES  # `applies` accepts no other
+
     def applies(self, context: WriteContext) -> bool:
         if context.resource_type not in BLOCKABLE_TYPES or context.new is None:
             return False
@@ -70,6 +72,8 @@ class BlockLabelKeptOnWrites:
 
 class ResultsNameLabAndIssue:
     """Write rule: a national-shape lab result names its issue time and its laboratory."""
+
+    resource_types = RESULT_TYPES  # `applies` accepts no other
 
     def applies(self, context: WriteContext) -> bool:
         new = context.new
@@ -97,6 +101,8 @@ class ResultsNameLabAndIssue:
 
 class NlkCodesValid:
     """Write rule: a lab result's NLK codes are NLK codes (bundled, or well-formed)."""
+
+    resource_types = RESULT_TYPES  # `applies` accepts no other
 
     def applies(self, context: WriteContext) -> bool:
         new = context.new

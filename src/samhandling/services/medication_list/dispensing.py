@@ -41,6 +41,8 @@ COUNTED = ("completed", "in-progress")
 class PrescriptionRules:
     """`WriteRule` for e-prescriptions: a named medicine; a renewal's chain."""
 
+    resource_types = frozenset({"MedicationRequest"})  # `applies` accepts no other
+
     def applies(self, context: WriteContext) -> bool:
         return context.resource_type == "MedicationRequest" and context.new is not None
 
@@ -75,6 +77,8 @@ def _continue_chain(context: WriteContext, new: dict[str, Any], prior_id: str) -
 
 class DispensingRules:
     """`WriteRule` for `MedicationDispense`: against a valid prescription with one left."""
+
+    resource_types = frozenset({"MedicationDispense"})  # `applies` accepts no other
 
     def applies(self, context: WriteContext) -> bool:
         return context.resource_type == "MedicationDispense" and context.new is not None

@@ -45,6 +45,8 @@ def governs(resource: dict[str, Any] | None) -> bool:
 class ListWrites:
     """`WriteRule`: the list changes only through its operations; entries are checked."""
 
+    resource_types = frozenset({"List", "MedicationStatement"})  # `applies` accepts no other
+
     def applies(self, context: WriteContext) -> bool:
         if context.resource_type not in ("List", "MedicationStatement"):
             return False

@@ -171,6 +171,8 @@ def _loopback(host: str) -> bool:
 class SubscriptionRule:
     """The write rule of Subscriptions: check, activate and record them (see module doc)."""
 
+    resource_types = frozenset({"Subscription"})  # `applies` accepts no other
+
     topics: tuple[Topic, ...]
 
     def applies(self, context: WriteContext) -> bool:
