@@ -311,3 +311,47 @@ def test_the_engines_connections_cut_a_grown_wal_back_when_it_starts_again(
     with read_connection(sqlite_engine) as connection:
         limit = connection.exec_driver_sql("PRAGMA journal_size_limit").scalar()
     assert limit == SQLITE_WAL_SIZE_LIMIT
+
+
+def test_a_writer_waits_for_its_turn_without_a_connection_then_writes_on_the_last_ones(
+    sqlite_engine: Engine,
+) -> None:
+    """The next writer takes the connection that made the last commit (its page cache is
+    still valid); while it waits for the lock it holds no connection of the pool."""
+    lock = _lock(sqlite_engine)
+    spare = [sqlite_engine.connect() for _ in range(3)]  # the pool has several idle ones
+    for connection in spare:
+        connection.close()
+    used: list[Any] = []
+    inside, leave = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with write_connection(sqlite_engine) as connection:
+            used.append(connection.connection.dbapi_connection)
+            inside.set()
+            assert leave.wait(5)
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+
+    def second() -> None:
+        with write_connection(sqlite_engine) as connection:
+            used.append(connection.connection.dbapi_connection)
+            connection.execute(text("INSERT INTO t VALUES (2)"))
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert inside.wait(5)
+    two = threading.Thread(target=second)
+    two.start()
+    try:
+        time.sleep(0.2)  # the second writer is queued on the lock by now
+        assert sqlite_engine.pool.checkedout() == 1  # the first writer's only
+        assert lock.held() and len(used) == 1
+    finally:
+        leave.set()
+    one.join(5)
+    two.join(5)
+    assert len(used) == 2 and used[0] is used[1]
+    assert not lock.held()
+    with write_connection(sqlite_engine) as connection:  # and so on, one after another
+        assert connection.connection.dbapi_connection is used[0]
+        assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 2

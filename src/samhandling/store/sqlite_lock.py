@@ -10,9 +10,13 @@ file on a lock of the process's first (`threading.Lock`: a waiter wakes when it 
 released, not at its next poll), and only then take SQLite's; SQLite's busy handler is
 left for other processes (the command line, a second worker).
 
-The lock is taken before `BEGIN IMMEDIATE` and given back right after the dialect's COMMIT
-or ROLLBACK (`releasing`; at the pool's checkin only if neither ran). A thread that holds
-it and opens a second write transaction is not stopped by it (SQLite's lock decides). The
+A write transaction (`store.database.write_connection`) takes the lock before it takes a
+connection from the pool and gives it back once the connection went back to the pool, so
+the next writer gets the connection that made the last commit, whose page cache is still
+valid (the pool hands out the connection returned last); other write transactions take it
+before `BEGIN IMMEDIATE` and give it back right after the dialect's COMMIT or ROLLBACK
+(`releasing`; at the pool's checkin only if neither ran). A thread that holds it and opens
+a second write transaction is not stopped by it (SQLite's lock decides). The
 event loop never waits on it: the journal's batch, which every read of the moment waits
 for, takes it when it is free or reserves the next turn (`next_turn`): the releasing writer
 hands it over.
