@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import pytest
 
+from fixtures.shared_data import resources_in
 from samhandling.fhir.validation import RESOURCE_TYPES
 from samhandling.interactions.write_rules import (
     WriteContext,
@@ -67,17 +68,6 @@ def _marked(resource_type: str) -> dict[str, Any]:
     }
 
 
-def _found(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        if isinstance(node.get("resourceType"), str):
-            yield node
-        for value in node.values():
-            yield from _found(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _found(value)
-
-
 _NATIONAL = "national-profiles/**/*.json"
 
 
@@ -87,7 +77,7 @@ def corpus(shared_data: Path) -> list[dict[str, Any]]:
     for pattern in ("fhir-test-cases/r4/examples/*.json", "ips/**/*.json", _NATIONAL):
         for path in sorted(shared_data.glob(pattern)):
             try:
-                found.extend(_found(json.loads(path.read_bytes())))
+                found.extend(resources_in(json.loads(path.read_bytes())))
             except (ValueError, UnicodeDecodeError):
                 continue
     declared = {t for rule in RULES for t in rule_types(rule) or ()}

@@ -10,7 +10,6 @@ import json
 import re
 import string
 from collections import OrderedDict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fixtures.shared_data import resources_in
 from samhandling.fhir.indexing import text
 from samhandling.fhir.indexing.rows import TextValue
 from samhandling.fhir.indexing.text import text_values, words_of
@@ -197,18 +197,6 @@ def test_a_row_keeps_the_first_max_words_words() -> None:
 # --- real resources ------------------------------------------------------------------------
 
 
-def _resources(node: Any) -> Iterator[dict[str, Any]]:
-    """Every resource in `node`: itself, its Bundle entries' and its contained ones."""
-    if isinstance(node, dict):
-        if "resourceType" in node:
-            yield node
-        for value in node.values():
-            yield from _resources(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _resources(item)
-
-
 def _example_files(root: Path) -> list[Path]:
     folders = ("fhir-test-cases", "ips", "no-basis/json", "no-codes")
     return sorted(p for folder in folders for p in (root / folder).glob("**/*.json"))
@@ -221,7 +209,7 @@ def test_the_rows_of_the_example_resources_are_the_references(shared_data: Path)
             document = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, ValueError):
             continue
-        for resource in _resources(document):
+        for resource in resources_in(document):
             assert text_values(resource) == reference_text_values(resource), path
             checked += 1
     assert checked > 500
