@@ -12,8 +12,8 @@ from samhandling.fhir import json_codec
 from samhandling.fhir.instants import format_http_date
 from samhandling.fhir.outcome import FhirError
 
-if TYPE_CHECKING:  # a type only: the API reaches the store through the interactions
-    from samhandling.store.records import StoredVersion
+if TYPE_CHECKING:  # the version an interaction returns (`crud.WriteResult.version`)
+    from samhandling.interactions.crud import StoredVersion
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 CONTENT_TYPE = (b"content-type", FHIR_JSON.encode("latin-1"))

@@ -50,8 +50,8 @@ from samhandling.interactions.write_rules import WriteRule
 from samhandling.observability.request_context import request_headers
 from samhandling.services.search_federation import NO_FEDERATION, SearchFederation
 
-if TYPE_CHECKING:  # a type only: the API reaches the store through the interactions
-    from samhandling.store.records import StoredVersion
+if TYPE_CHECKING:  # the version an interaction returns (`crud.WriteResult.version`)
+    from samhandling.interactions.crud import StoredVersion
 
 T = TypeVar("T")
 FORMAT_PARAMS = frozenset({"_format", "_pretty"})
