@@ -171,9 +171,9 @@ def test_a_batch_chunk_s_rows_are_stored_as_queued(
     queued: list[dict[Any, list[tuple[Any, ...]]]] = []
     insert_all = index_buffer._insert_all
 
-    def noted(connection: Any, pending: dict[Any, list[tuple[Any, ...]]]) -> None:
+    def noted(connection: Any, pending: dict[Any, list[tuple[Any, ...]]], sent: Any) -> None:
         queued.append({queue: list(rows) for queue, rows in pending.items()})
-        insert_all(connection, pending)
+        insert_all(connection, pending, sent)
 
     monkeypatch.setattr(index_buffer, "_insert_all", noted)
     patient = {"resource": {"resourceType": "Patient", "id": "p1"},

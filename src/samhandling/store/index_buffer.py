@@ -5,7 +5,8 @@ statement (or one executemany row) at a time they cost a round trip each; buffer
 go in with one `COPY … FROM STDIN` per table on PostgreSQL (binary, with the column types
 set once, for every table whose types psycopg can write so: all but `index_text`), all
 tables' COPY statements in one exchange (`store/copy_tables.py`) — a single write's few
-rows with one statement for all tables (`_insert_in_one`) — and an
+rows with one statement for all tables (`rows_in_one`), the write's audit row in the same
+exchange (`send_with_commit`) — and an
 `executemany` per table on SQLite's driver, when the transaction is about to read or to
 commit. Rows are tuples in the order of their columns (`add_rows`; the version writer's
 come so from `index_rows`), queued per table and column tuple:
@@ -40,14 +41,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
 from operator import itemgetter
-from typing import Any, NoReturn
+from typing import Any
 from weakref import WeakKeyDictionary, WeakSet
 
 from sqlalchemy import Connection, Delete, Engine, Insert, Table, Update, event
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import (
     ReleaseSavepointClause,
     RollbackToSavepointClause,
@@ -57,6 +56,7 @@ from sqlalchemy.sql.elements import (
 from samhandling.store import statistics
 from samhandling.store.copy_tables import TableRows, copy_tables
 from samhandling.store.database import is_sqlite, keep_with_savepoints
+from samhandling.store.rows_in_one import Statement, raise_as_statement_error, send_in_one
 from samhandling.store.schema import (
     INDEX_TABLES,
     compartment,
@@ -99,6 +99,7 @@ _WRITER_TABLES = frozenset(
 class _Mark:
     rows: dict[Queue, list[Row]]
     keys: set[Key]
+    statements: int
 
 
 class IndexBuffer:
@@ -110,6 +111,7 @@ class IndexBuffer:
         self.connection = connection
         self._rows: dict[Queue, list[Row]] = {}
         self._keys: set[Key] = set()
+        self._statements: list[Statement] = []  # sent with the rows (`send_with_commit`)
         self._flushing = False
         # The transaction is over once it commits or rolls back: a later one on the same
         # connection is not ours.
@@ -160,27 +162,31 @@ class IndexBuffer:
 
     def mark(self) -> object:
         """What is queued now (`database.SavepointAware`)."""
-        return _Mark({queue: list(rows) for queue, rows in self._rows.items()}, set(self._keys))
+        rows = {queue: list(queued) for queue, queued in self._rows.items()}
+        return _Mark(rows, set(self._keys), len(self._statements))
 
     def rollback_to(self, mark: object | None) -> None:
         """Queue again exactly what was queued at `mark` (None: nothing)."""
         if self._closed:
             return
         if mark is None:
-            self._rows, self._keys = {}, set()
+            self._rows, self._keys, self._statements = {}, set(), []
             return
         assert isinstance(mark, _Mark)
         self._rows = {queue: list(queued) for queue, queued in mark.rows.items()}
         self._keys = set(mark.keys)
+        del self._statements[mark.statements :]
 
     def flush(self) -> None:
         """Insert everything queued."""
-        if self._flushing or self._closed or not self._rows:
+        if self._flushing or self._closed or not (self._rows or self._statements):
             return
         self._flushing = True
         try:
             pending, self._rows, self._keys = self._rows, {}, set()
-            _insert_all(self.connection, {q: rows for q, rows in pending.items() if rows})
+            statements, self._statements = self._statements, []
+            pending = {q: rows for q, rows in pending.items() if rows}
+            _insert_all(self.connection, pending, statements)
         finally:
             self._flushing = False
 
@@ -190,7 +196,7 @@ class IndexBuffer:
         queues = [queue for queue in self._rows if queue[0] is resource]
         current = {queue: self._rows.pop(queue) for queue in queues}
         if not self._closed and any(current.values()):
-            _insert_all(self.connection, {q: rows for q, rows in current.items() if rows})
+            _insert_all(self.connection, {q: rows for q, rows in current.items() if rows}, [])
 
     def before_execute(self, statement: Any, options: Any) -> None:
         """Insert what a statement about to run on the connection may read."""
@@ -211,8 +217,22 @@ class IndexBuffer:
 
     def at_rollback(self) -> None:
         """Forget everything queued: the transaction rolled back."""
-        self._rows, self._keys = {}, set()
+        self._rows, self._keys, self._statements = {}, set(), []
         self._closed = True
+
+
+def send_with_commit(connection: Connection, sql: str, params: list[Any]) -> bool:
+    """Send a statement of the driver's (PostgreSQL) with the rows this transaction's
+    buffer inserts when it commits, in the same exchange (one pipeline): a single write's
+    audit row (`audit/storage/writes.py`) goes with its version and index rows, one round
+    trip instead of two. False when no open buffer of the transaction will insert at its
+    commit (none queued anything, it flushed for the commit already, or SQLite): the
+    caller runs the statement itself."""
+    buffer = _running(connection)
+    if buffer is None or buffer._flushing or is_sqlite(connection):
+        return False
+    buffer._statements.append((sql, params))
+    return True
 
 
 def _hear(engine: Engine) -> None:
@@ -253,17 +273,21 @@ def _at_rollback(connection: Connection) -> None:
         buffer.at_rollback()
 
 
-def _insert_all(connection: Connection, pending: dict[Queue, list[Row]]) -> None:
-    if not pending:
-        return
+def _insert_all(
+    connection: Connection, pending: dict[Queue, list[Row]], statements: list[Statement]
+) -> None:
     if is_sqlite(connection):
         for (table, columns), rows in pending.items():
             _count_written(connection, table, rows)
             insert_values(connection, table.name, columns, rows)
-    elif _in_one_statement(pending):
-        _insert_in_one(connection, pending)
+    elif pending and not _in_one_statement(pending):
+        _copy_all(connection, pending)  # COPY cannot share a pipeline
+        send_in_one(connection, [], statements)
     else:
-        _copy_all(connection, pending)
+        for (table, _columns), rows in pending.items():
+            _count_written(connection, table, rows)
+        tables = [(table.name, columns, rows) for (table, columns), rows in pending.items()]
+        send_in_one(connection, tables, statements)
 
 
 def _in_one_statement(pending: dict[Queue, list[Row]]) -> bool:
@@ -272,56 +296,6 @@ def _in_one_statement(pending: dict[Queue, list[Row]]) -> bool:
     each, more than the statement's parameters for a few rows; a Bundle's thousands of
     rows go in by COPY."""
     return sum(len(rows) for rows in pending.values()) <= _ONE_STATEMENT_ROWS
-
-
-def _insert_in_one(connection: Connection, pending: dict[Queue, list[Row]]) -> None:
-    """The rows of every table in one statement (data-modifying CTEs): one round trip."""
-    shape: list[tuple[str, tuple[str, ...], int]] = []
-    values: list[Any] = []
-    for (table, columns), rows in pending.items():
-        _count_written(connection, table, rows)
-        shape.append((table.name, columns, len(rows)))
-        values.extend(chain.from_iterable(rows))
-    statement = _statement_of(tuple(shape))
-    import psycopg
-
-    dbapi: Any = connection.connection.dbapi_connection  # psycopg, in this transaction
-    driver_error = connection.dialect.loaded_dbapi.Error
-    try:
-        with psycopg.RawCursor(dbapi) as cursor:
-            cursor.execute(statement, values)
-    except driver_error as failure:
-        _raise_as_statement_error(connection, statement, failure)
-
-
-@lru_cache(maxsize=512)
-def _statement_of(shape: tuple[tuple[str, tuple[str, ...], int], ...]) -> str:
-    """`WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …` for tables of (name, columns,
-    rows), the parameters ($1…) row by row, table by table."""
-    inserts, number = [], 0
-    for name, columns, count in shape:
-        rows = []
-        for _ in range(count):
-            rows.append("(" + ", ".join(f"${number + i + 1}" for i in range(len(columns))) + ")")
-            number += len(columns)
-        names = ", ".join(f'"{c}"' for c in columns)
-        inserts.append(f'INSERT INTO "{name}" ({names}) VALUES {", ".join(rows)}')
-    if len(inserts) == 1:
-        return inserts[0]
-    ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(inserts[:-1]))
-    return f"WITH {ctes} {inserts[-1]}"
-
-
-def _raise_as_statement_error(
-    connection: Connection, statement: str, failure: Exception
-) -> NoReturn:
-    # raised as SQLAlchemy raises a statement's error, so callers tell a unique key's
-    # refusal (IntegrityError) or an outage apart as they do for any statement
-    driver_error = connection.dialect.loaded_dbapi.Error
-    broken = isinstance(failure, connection.dialect.loaded_dbapi.OperationalError)
-    raise DBAPIError.instance(
-        statement, None, failure, driver_error, connection_invalidated=broken
-    ) from failure
 
 
 def _count_written(connection: Connection, table: Table, rows: list[Row]) -> None:
@@ -344,7 +318,7 @@ def _copy_all(connection: Connection, pending: dict[Queue, list[Row]]) -> None:
         copy_tables(driver, tables)
     except connection.dialect.loaded_dbapi.Error as failure:
         statement = "; ".join(rows.statement for rows in tables)
-        _raise_as_statement_error(connection, statement, failure)
+        raise_as_statement_error(connection, statement, failure)
 
 
 # PostgreSQL's types of the columns the buffer writes, by their SQLAlchemy spelling (a

@@ -1,7 +1,9 @@
 """Writing the audit trail: write transactions' rows, and chained batches.
 
 * A write transaction inserts its audit rows as it commits, without their link in the
-  hash chain (`append_unlinked`): no lock, so concurrent writes commit in parallel.
+  hash chain (`append_unlinked`): no lock, so concurrent writes commit in parallel. A
+  single write's row goes in the same exchange as its version and index rows
+  (`index_buffer.send_with_commit`).
 * A chained batch (`chain_in`, or `audit.storage.chain_writer.ChainWriter` in a transaction of its
   own: the request journal) takes the chain lock until its transaction ends, reads the head
   and the rows still waiting for their link, and lets the caller link those first and then
@@ -29,6 +31,7 @@ from samhandling.audit.storage.sql import Row, Statement
 from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.audit.storage.waiting_digests import digests_of, merged
 from samhandling.store.database import is_sqlite, lock_number
+from samhandling.store.index_buffer import send_with_commit
 from samhandling.store.sqlite_driver import insert_rows
 
 Head = tuple[int, str] | None  # (chain position, hash) of the newest link; None: empty
@@ -67,10 +70,12 @@ def append_unlinked(connection: Connection, count: int, rows_for: RowsFor) -> No
 
     dbapi: Any = connection.connection.dbapi_connection  # psycopg, in this transaction
     try:
-        if count == 1:  # a single write: one round trip, the id from the column's default
-            (event,), patients, _ = rows_for([0])
+        if count == 1:  # a single write: the id from the column's default, and the row
+            (event,), patients, _ = rows_for([0])  # sent with the commit's version rows
             names = [row["patient_id"] for row in patients]
-            _execute(dbapi, [audit_sql.insert_one_statement(event, names)])
+            statement = audit_sql.insert_one_statement(event, names)
+            if not send_with_commit(connection, *statement):
+                _execute(dbapi, [statement])
             return
         with dbapi.cursor() as cursor:
             cursor.execute(audit_sql.next_ids_sql(count))
