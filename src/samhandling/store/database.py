@@ -238,7 +238,8 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
     """A connection inside one write transaction: committed on success, else rolled back.
 
     Hooks registered with `before_commit` run in the transaction after the caller's work,
-    before the commit (cheaper than SQLAlchemy's per-connection `commit` listeners).
+    before the commit (cheaper than SQLAlchemy's per-connection `commit` listeners). On a
+    SQLite file the writer waits for its turn before it takes a connection (`_write_turn`).
     """
     with (
         _write_turn(engine),
