@@ -71,6 +71,11 @@ BREACHES = [
         "The knowledge packages sit below the interactions",
     ),
     (
+        "definitions/breach.py",
+        "from samhandling.store.database import write_connection\n",
+        "The shipped definitions are package data: they know no store",
+    ),
+    (
         "web/breach.py",
         "from samhandling.store.reader import read_current\n",
         "The web views reach the store only through the interactions",

@@ -8,8 +8,8 @@ from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
 from fixtures.fhir_app import FHIR_JSON
-from samhandling.definitions.published import publish
 from samhandling.fhir.validation import validate_resource
+from samhandling.interactions.published_definitions import publish
 from samhandling.services import default_platform
 from samhandling.store.database import write_connection
 from samhandling.store.schema import resource_version

@@ -47,10 +47,10 @@ from samhandling.audit.journal import AuditJournal
 from samhandling.auth import DevIssuer
 from samhandling.auth.dev.routes import dev_issuer_routes
 from samhandling.config import Settings, settings_from_env
-from samhandling.definitions.published import publish
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.front_end import FrontEnd, FrontEndParts
 from samhandling.interactions.loop_read import LoopReads
+from samhandling.interactions.published_definitions import publish
 from samhandling.interactions.store_runtime import (
     DatabaseReplayCache,
     keep_fresh,

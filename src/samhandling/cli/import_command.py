@@ -26,7 +26,7 @@ from samhandling.cli.import_files import (
 from samhandling.cli.operator_errors import OperatorError, open_database
 from samhandling.cli.shipped_copies import ShippedCopies
 from samhandling.config import Settings
-from samhandling.definitions.published import publish
+from samhandling.interactions.published_definitions import publish
 from samhandling.services import platform_of
 from samhandling.store.database import is_sqlite, refresh_statistics
 

@@ -1,8 +1,9 @@
 """An export of a running server holds the definitions the platform ships (its profiles,
-code systems, value sets, OperationDefinitions, SearchParameters: `definitions/published.py`
-writes them into the store at start). They are read-only through the API, so their
-copies in the files cannot be imported (405); `samhandling import` leaves the copies out
-and publishes the target's own shipped definitions instead, as its server would at start.
+code systems, value sets, OperationDefinitions, SearchParameters:
+`interactions/published_definitions.py` writes them into the store at start). They are
+read-only through the API, so their copies in the files cannot be imported (405);
+`samhandling import` leaves the copies out and publishes the target's own shipped
+definitions instead, as its server would at start.
 The target then holds the same definitions as the source (the same release) or its own
 release's, which is what its server validates against."""
 
@@ -12,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from samhandling.definitions.published import Shipped, publish
+from samhandling.definitions.published import Shipped
+from samhandling.interactions.published_definitions import publish
 
 
 class ShippedCopies:

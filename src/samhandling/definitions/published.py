@@ -6,26 +6,22 @@ their extended operations (`operation_definitions.py`): `meta.profile` of every
 critical-information entry and the CapabilityStatement's `supportedProfile` point at
 their canonical urls, so a client must be able to fetch them
 (`GET StructureDefinition/kj-allergy-intolerance`, `ValueSet?url=…`). They are written into
-the store when the server starts — under the ids they ship with, a new version only when
-the shipped content changed — and are read-only through the API (a write rule,
-`services/definitions/read_only.py`): the server checks codes and profiles against the
-package data, so an edited copy would lie.
+the store when the server starts (`interactions/published_definitions.py`) — under the ids
+they ship with, a new version only when the shipped content changed — and are read-only
+through the API (a write rule, `services/definitions/read_only.py`): the server checks codes
+and profiles against the package data, so an edited copy would lie.
+
+This module only reads the package data: it knows no store (an import contract holds it).
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine
-
-from samhandling.store.database import lock_key, write_connection
-from samhandling.store.reader import read_many_current
-from samhandling.store.version_writer import VersionWriter
 
 Key = tuple[str, str]  # (resource type, id)
 SHIPPED_TYPES = frozenset(
@@ -65,33 +61,3 @@ def _folder(package: str, folder: str) -> tuple[dict[str, Any], ...]:
 def shipped_urls(shipped: Shipped) -> frozenset[tuple[str, str]]:
     """(type, canonical url) of every shipped definition."""
     return frozenset((rtype, d["url"]) for (rtype, _), d in shipped.items())
-
-
-def publish(engine: Engine, shipped: Shipped) -> int:
-    """Store the shipped definitions whose stored copy is missing, deleted or different;
-    returns how many were written. Servers starting together take turns (a lock)."""
-    written = 0
-    with write_connection(engine) as connection:
-        lock_key(connection, "publish-definitions")
-        stored = read_many_current(connection, list(shipped))
-        writer = VersionWriter(connection)
-        for key, definition in shipped.items():
-            current = stored.get(key)
-            if current is not None and _same(current.resource(), definition):
-                continue
-            previous = writer.current(*key)
-            method = "update" if previous is not None else "create"
-            writer.write(*key, copy.deepcopy(definition), method=method, previous=previous)
-            written += 1
-    return written
-
-
-def _same(stored: dict[str, Any], definition: dict[str, Any]) -> bool:
-    """Equal but for what the store adds (`meta.versionId`, `meta.lastUpdated`)."""
-    meta = {k: v for k, v in stored.pop("meta", {}).items() if k not in _STORE_META}
-    if meta:
-        stored["meta"] = meta
-    return stored == definition
-
-
-_STORE_META = frozenset({"versionId", "lastUpdated"})

@@ -50,7 +50,7 @@ WorkerFactory = Callable[[Any, Any], BackgroundWorker]
 @dataclass(frozen=True)
 class DefinitionFolder:
     """A folder of package data with FHIR definitions the service ships (StructureDefinition,
-    CodeSystem, ValueSet): published read-only at start (`definitions.published`)."""
+    CodeSystem, ValueSet): published read-only at start (`interactions.published_definitions`)."""
 
     package: str
     folder: str

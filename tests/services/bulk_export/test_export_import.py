@@ -9,7 +9,7 @@ from fixtures.bulk_export import Store
 from samhandling.cli.export_command import export_store
 from samhandling.cli.import_command import import_bundles
 from samhandling.config import Settings
-from samhandling.definitions.published import publish
+from samhandling.interactions.published_definitions import publish
 from samhandling.services import platform_of
 from samhandling.services.bulk_export.directory_export import export_to_directory
 from samhandling.store.database import make_engine
