@@ -1,0 +1,181 @@
+"""The write path's CPU per entry, in process: `python -m bench.write_path --database URL …`.
+
+`full` and `compare` measure a server end to end, where HTTP, the load generator and a
+noisy host blur a change of a few per cent (bench/RESULTS.md, 2026-12-07: the same commit's
+measurement ingest gave 55 and 86 ms of server CPU per Bundle an hour apart). Here Bundles
+go straight to `process_bundle` in this process, on a real database, as a system with the
+platform's write rules and access policy (every entry validated, judged, indexed and
+audited as through the API), and the thread's own CPU (`time.thread_time`) per entry is
+the measure: no server, no HTTP, no load generator, no waiting counted.
+
+Workloads: `measurements` (the batch Bundles of `workloads/measurements.py`, 100 vital signs
+of 10 citizens, conditional creates) and `synthea` (transaction Bundles of the shared
+Synthea patients, each once). With `--old COMMIT` the old commit's `src/` (extracted as
+`compare` does) and this tree's run in turn, each round in a process of its own, the order
+alternating; the result is each round's ratio old/new of CPU per entry and their median.
+The database is written (use a scratch copy, e.g. `createdb -T ingest20_demo scratch`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SAMHANDLING_SHARED_DATA", "/work/shared/data"))
+WORKLOADS = ("measurements", "synthea")
+CITIZENS = 20  # made when the database has no Patient to measure
+
+
+def measure(url: str, workload: str, bundles: int, warm_up: int = 2) -> dict[str, Any]:
+    """CPU per entry of `bundles` Bundles of `workload` after `warm_up` more, this process."""
+    from samhandling.interactions.bundle import process_bundle
+    from samhandling.interactions.policy_guard import PolicyGuard
+    from samhandling.services import default_platform
+    from samhandling.store.database import make_engine
+
+    engine = make_engine(url)
+    platform = default_platform()
+    rules, policy = platform.write_rules, platform.policy_rules()
+    principal = _system()
+
+    def run(body: bytes) -> int:
+        guard = PolicyGuard(principal, service_rules=policy)
+        answer = process_bundle(
+            engine, orjson.loads(body), "http://bench/fhir", guard=guard, rules=rules
+        )
+        failed = [e for e in answer["entry"] if e["response"]["status"][:1] not in "12"]
+        if failed:
+            raise RuntimeError(f"{len(failed)} entries failed: {failed[0]['response']}")
+        return len(answer["entry"])
+
+    source = _bodies(engine, workload, run)
+    try:
+        for _ in range(warm_up):
+            run(next(source))
+        gc.collect()
+        bodies = [next(source) for _ in range(bundles)]
+        started, entries = time.thread_time(), 0
+        for body in bodies:
+            entries += run(body)
+        spent = time.thread_time() - started
+    finally:
+        engine.dispose()
+    return {"workload": workload, "bundles": bundles, "entries": entries,
+            "us_per_entry": spent / entries * 1e6}  # fmt: skip
+
+
+def _system() -> Any:
+    from samhandling.auth import Principal
+    from samhandling.auth.scopes import parse_scopes
+
+    return Principal(kind="system", issuer="https://bench.local", subject=None,
+                     scopes=parse_scopes("system/*.cruds"))  # fmt: skip
+
+
+def _bodies(engine: Any, workload: str, run: Any) -> Iterator[bytes]:
+    """The workload's Bundles, as JSON, one after the other."""
+    if workload == "synthea":
+        from bench import synthea
+
+        shared, patients = synthea.bundle_files(SHARED / "synthea")
+        for path in shared:
+            run(synthea.read_bytes(path))
+        for path in patients:
+            yield synthea.read_bytes(path)
+        raise RuntimeError("the Synthea patients are all written")
+    from bench.workloads.measurements import MeasurementSource
+
+    citizens = _citizens(engine, run)
+    source = MeasurementSource({"patients": citizens}, random.Random(time.time_ns()))
+    while (request := source.next_request()) is not None and request.body is not None:
+        yield request.body
+    raise RuntimeError("the measurement source ran dry")
+
+
+def _citizens(engine: Any, run: Any) -> list[str]:
+    """Ids of Patients to measure: the stored ones, or CITIZENS made now."""
+    from sqlalchemy import select
+
+    from samhandling.store.schema import resource
+
+    query = select(resource.c.resource_id).where(
+        resource.c.resource_type == "Patient", resource.c.deleted.is_(False)
+    )
+    with engine.connect() as connection:
+        found = list(connection.execute(query.limit(1000)).scalars())
+    if len(found) >= 10:
+        return found
+    entries = [
+        {"resource": {"resourceType": "Patient", "id": f"bench-citizen-{n}"},
+         "request": {"method": "PUT", "url": f"Patient/bench-citizen-{n}"}}
+        for n in range(CITIZENS)
+    ]  # fmt: skip
+    run(orjson.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries}))
+    return [f"bench-citizen-{n}" for n in range(CITIZENS)]
+
+
+def interleaved(args: argparse.Namespace) -> dict[str, Any]:
+    """The old commit's and this tree's CPU per entry, round by round, in turn."""
+    from bench.compare import extract_source, resolve
+
+    old = resolve(args.old)
+    with tempfile.TemporaryDirectory(prefix="bench-write-path-") as work:
+        sources = {"old": extract_source(old, Path(work)), "new": REPO / "src"}
+        rounds = []
+        for number in range(args.rounds):
+            order = ("old", "new") if number % 2 == 0 else ("new", "old")
+            found = {side: _side(sources[side], args) for side in order}
+            ratio = found["old"]["us_per_entry"] / found["new"]["us_per_entry"]
+            rounds.append({"order": order, **found, "old_over_new": ratio})
+    ratios = [r["old_over_new"] for r in rounds]
+    return {"old": old[:7], "workload": args.workload, "rounds": rounds,
+            "median_old_over_new": statistics.median(ratios)}  # fmt: skip
+
+
+def _side(source: Path, args: argparse.Namespace) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.write_path", "--database", args.database,
+               "--workload", args.workload, "--bundles", str(args.bundles)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": f"{source}{os.pathsep}{REPO}"}
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-3000:])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database", required=True, help="a scratch database (it is written)")
+    parser.add_argument("--workload", choices=WORKLOADS, default="measurements")
+    parser.add_argument("--bundles", type=int, default=20, help="measured Bundles per run")
+    parser.add_argument("--old", help="a commit to run in turn with this tree")
+    parser.add_argument("--rounds", type=int, default=6, help="with --old: runs of each")
+    args = parser.parse_args()
+    if args.old:
+        result = interleaved(args)
+        for row in result["rounds"]:
+            old, new = row["old"]["us_per_entry"], row["new"]["us_per_entry"]
+            print(f"{'/'.join(row['order']):>8}: old {old:8.1f}  new {new:8.1f} µs per entry"
+                  f"  old/new {row['old_over_new']:.3f}", file=sys.stderr)  # fmt: skip
+        print(f"median old/new: {result['median_old_over_new']:.3f}", file=sys.stderr)
+    else:
+        result = measure(args.database, args.workload, args.bundles)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
