@@ -17,8 +17,14 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from fixtures.databases import mark_postgres_tests
 from fixtures.fhir_app import make_client
 from fixtures.world_templates import WorldTemplates
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_postgres_tests(items)
 
 
 @pytest.fixture

@@ -56,8 +56,9 @@ class Node(ServerProcess):
 
 
 @pytest.fixture(scope="module")
-def shared_database() -> Iterator[str]:
+def shared_database(postgres_database_url: str) -> Iterator[str]:
     """A fresh database on the shared PostgreSQL server, dropped afterwards."""
+    del postgres_database_url  # PostgreSQL is there (or the test fails under CI)
     url = create_postgres_database("samhandling_nodes")
     yield url
     drop_postgres_database(url)
