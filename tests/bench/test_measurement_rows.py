@@ -8,9 +8,13 @@ from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
-from sqlalchemy import text
 
-from fixtures.databases import create_postgres_database, drop_postgres_database, migrate
+from fixtures.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    migrate,
+    scalar_count,
+)
 from samhandling.demo import load_bundles, population_bundles
 from samhandling.services import default_platform
 from samhandling.store.database import make_engine
@@ -39,26 +43,17 @@ def scratch(postgres_database_url: str) -> Iterator[str]:
         drop_postgres_database(url)
 
 
-def _count(url: str, sql: str) -> int:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text(sql)).scalar_one())
-    finally:
-        engine.dispose()
-
-
 def test_every_round_writes_the_sample_again_under_new_ids(scratch: str) -> None:
     tool = _tool()
     observations = "SELECT count(*) FROM resource WHERE resource_type = 'Observation'"
-    before = _count(scratch, observations)
+    before = scalar_count(scratch, observations)
     sample = min(before, tool.PER_ROUND)
     assert sample > 0
     spent = tool.measure(scratch, "audit", rounds=2)
     assert spent >= 0
-    assert _count(scratch, observations) == before + sample * (tool.WARM_UP + 2)
+    assert scalar_count(scratch, observations) == before + sample * (tool.WARM_UP + 2)
     versions = "SELECT count(DISTINCT (resource_type, resource_id)) FROM resource_version"
-    assert _count(scratch, versions) == _count(scratch, "SELECT count(*) FROM resource")
+    assert scalar_count(scratch, versions) == scalar_count(scratch, "SELECT count(*) FROM resource")
 
 
 @pytest.mark.parametrize(
@@ -74,22 +69,22 @@ def test_a_measurement_shaped_variant_writes_its_rows_instead_of_the_index_rows(
 ) -> None:
     tool = _tool()
     tokens = "SELECT count(*) FROM index_token"
-    before = _count(scratch, tokens)
+    before = scalar_count(scratch, tokens)
     observations = "SELECT count(*) FROM resource WHERE resource_type = 'Observation'"
-    sample = min(_count(scratch, observations), tool.PER_ROUND)
+    sample = min(scalar_count(scratch, observations), tool.PER_ROUND)
     tool.measure(scratch, f"{variant},audit", rounds=1)
-    assert _count(scratch, tokens) == before
-    assert _count(scratch, f"SELECT count(*) FROM {table}") == sample * (tool.WARM_UP + 1)
+    assert scalar_count(scratch, tokens) == before
+    assert scalar_count(scratch, f"SELECT count(*) FROM {table}") == sample * (tool.WARM_UP + 1)
     found = f"SELECT count(*) FROM pg_indexes WHERE tablename = '{table}'"
-    assert _count(scratch, found) == indexes
+    assert scalar_count(scratch, found) == indexes
 
 
 def test_the_ordered_variant_writes_its_rows_under_version_7_ids(scratch: str) -> None:
     tool = _tool()
     version_7 = "SELECT count(*) FROM resource WHERE substr(resource_id, 15, 1) = '7'"
-    before = _count(scratch, version_7)
+    before = scalar_count(scratch, version_7)
     observations = "SELECT count(*) FROM resource WHERE resource_type = 'Observation'"
-    sample = min(_count(scratch, observations), tool.PER_ROUND)
+    sample = min(scalar_count(scratch, observations), tool.PER_ROUND)
     tool.measure(scratch, "ordered,audit", rounds=1)
     # the 15th character of a UUID's text is its version
-    assert _count(scratch, version_7) == before + sample * (tool.WARM_UP + 1)
+    assert scalar_count(scratch, version_7) == before + sample * (tool.WARM_UP + 1)

@@ -9,10 +9,13 @@ from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
-from sqlalchemy import text
 
-from fixtures.databases import create_postgres_database, drop_postgres_database, migrate
-from samhandling.store.database import make_engine
+from fixtures.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    migrate,
+    scalar_count,
+)
 
 
 def _tool() -> ModuleType:
@@ -30,23 +33,16 @@ def scratch(postgres_database_url: str) -> Iterator[str]:
         drop_postgres_database(url)
 
 
-def _count(url: str, sql: str) -> int:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text(sql)).scalar_one())
-    finally:
-        engine.dispose()
-
-
 def test_measurement_bundles_are_written_judged_and_audited(scratch: str) -> None:
     result = _tool().measure(scratch, "measurements", bundles=2, warm_up=1)
     assert result["entries"] == 200 and result["us_per_entry"] > 0
     # the citizens it made (an empty database), then 3 Bundles of 100 vital signs
-    assert _count(scratch, "SELECT count(*) FROM resource WHERE resource_type = 'Patient'") == 20
+    assert (
+        scalar_count(scratch, "SELECT count(*) FROM resource WHERE resource_type = 'Patient'") == 20
+    )
     observations = "SELECT count(*) FROM resource WHERE resource_type = 'Observation'"
-    assert _count(scratch, observations) == 300
+    assert scalar_count(scratch, observations) == 300
     # every created Observation has its index rows and its audit record
-    assert _count(scratch, "SELECT count(*) FROM index_date WHERE param = 'date'") == 300
+    assert scalar_count(scratch, "SELECT count(*) FROM index_date WHERE param = 'date'") == 300
     audited = "SELECT count(*) FROM audit_event WHERE interaction = 'create'"
-    assert _count(scratch, audited) >= 300
+    assert scalar_count(scratch, audited) >= 300
