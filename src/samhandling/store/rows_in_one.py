@@ -44,8 +44,8 @@ def send_in_one(
         with dbapi.pipeline(), psycopg.RawCursor(dbapi) as cursor:
             for sql, params in sent:
                 cursor.execute(sql, params)
-    except driver_error as failure:
-        raise_as_statement_error(connection, sent[0][0], failure)
+    except driver_error as failure:  # a pipeline's error does not say which statement
+        raise_as_statement_error(connection, "; ".join(sql for sql, _ in sent), failure)
 
 
 @lru_cache(maxsize=512)
