@@ -7,11 +7,13 @@ import time
 from itertools import count
 
 import pytest
+from alembic import command
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
 from samhandling.interactions import crud
 from samhandling.store.database import is_sqlite, refresh_statistics, write_connection
+from samhandling.store.schema_migrations import alembic_config, upgrade
 from samhandling.store.statistics import (
     StatisticsUpkeep,
     Thresholds,
@@ -74,6 +76,62 @@ def test_the_token_statistics_are_small_enough_to_plan_quickly(engine: Engine) -
         )
     assert targets["st_index_token_key"] == 1000
     assert targets["st_index_reference_key"] == 5000  # small lists keep their size
+
+
+INDEX_STATISTICS = {
+    f"st_index_{kind}_key" for kind in ("token", "string", "date", "reference", "quantity")
+} | {"st_index_number_key", "st_index_uri_key"}
+
+
+def _statistics_kinds(engine: Engine) -> dict[str, str]:
+    with engine.connect() as connection:
+        return dict(
+            connection.execute(
+                text(
+                    "SELECT stxname, CAST(stxkind AS text) FROM pg_statistic_ext"
+                    " WHERE stxname LIKE 'st_index_%'"
+                )
+            ).all()
+        )
+
+
+def _token_statistics(engine: Engine) -> tuple[bool, bool]:
+    """(whether the token key's MCV list is filled, whether it has dependencies)."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT bool_or(most_common_vals IS NOT NULL), bool_or(dependencies IS NOT NULL)"
+                " FROM pg_stats_ext WHERE statistics_name = 'st_index_token_key'"
+            )
+        ).one()
+    return bool(row[0]), bool(row[1])
+
+
+def test_the_index_statistics_are_mcv_lists_without_dependencies(engine: Engine) -> None:
+    """Migration 0029: the dependencies were computed at every ANALYZE (most of its time)
+    and never used, the MCV list estimating every clause they could."""
+    if is_sqlite(engine):
+        return  # no extended statistics on SQLite
+    assert _statistics_kinds(engine) == dict.fromkeys(INDEX_STATISTICS, "{m}")
+
+
+def test_the_migration_fills_the_lists_it_makes_again(engine: Engine) -> None:
+    """Down to 0028 (both kinds) and up again on a table holding rows: the MCV list is
+    there at once, analysed by the migration, and no dependencies are."""
+    if is_sqlite(engine):
+        return
+    _create_observations(engine, 30)
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0028")
+    try:
+        assert set(_statistics_kinds(engine).values()) == {"{f,m}"}
+        assert _token_statistics(engine) == (True, True)
+    finally:
+        upgrade(engine)
+    assert set(_statistics_kinds(engine).values()) == {"{m}"}
+    assert _token_statistics(engine) == (True, False)
 
 
 def _create_observations(engine: Engine, count: int) -> None:
