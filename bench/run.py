@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import phases, profiling, report, service_workloads, synthea
+from bench import db_activity, phases, profiling, report, service_workloads, synthea
 from bench.db import DEFAULT_POSTGRES, BenchDatabase
 from bench.procstats import Sampler, git_commit, load_average, machine_info, wait_idle
 from bench.server import REPO, ServerHandle, auth_enabled, pin_prefix, start_server
@@ -70,6 +70,7 @@ class Config:
     profile: str = "missed"  # missed | always | never
     profile_seconds: int = 12
     phases: str | None = None  # a phase set of bench/phases.py: thread CPU by phase
+    db_activity: bool = False  # sample pg_stat_activity during each workload (db_activity.py)
     record: bool = False
     output: str | None = None
     synthea_dir: str = str(synthea.DEFAULT_DIR)
@@ -181,6 +182,14 @@ class EngineRun:
         cpus = {int(c) for c in self.load_cpus.split(",")} if self.load_cpus else None
         return Sampler(pid, database=name, database_cpus=cpus).start()
 
+    def _activity_sampler(self, server: ServerHandle) -> db_activity.ActivitySampler | None:
+        """`--db-activity`: the database's backends sampled while `server` is measured."""
+        if not self.cfg.db_activity or self.db.engine != "postgresql":
+            return None
+        if server.kind != "samhandling":
+            return None
+        return db_activity.ActivitySampler(self.db.url, self.db.name).start()
+
     def generate(
         self,
         workload: str,
@@ -237,10 +246,12 @@ class EngineRun:
         probed = phases.snapshot(self._phases_file) if self.cfg.phases else {}
         if measuring and on_measuring is not None:
             on_measuring()
+        states = self._activity_sampler(server) if measuring else None
         try:
             _, stderr = process.communicate(timeout=duration_s + warmup_s + 900)
         finally:
             sampler.stop()
+            database_states = states.stop() if states else None
         phase_rows = self._phases(workload, probed) if server.kind == "samhandling" else []
         if process.returncode != 0:
             raise RuntimeError(f"load generator failed for {workload}: {stderr[-3000:]}")
@@ -248,6 +259,9 @@ class EngineRun:
         result["target"] = server.kind
         if phase_rows:
             result["phases"] = phase_rows
+        if database_states:
+            result["database_states"] = database_states
+            log(f"{workload}: " + db_activity.describe(database_states))
         usage = sampler.window(*result["window_monotonic"])
         if result["ok"]:
             usage["server_cpu_ms_per_request"] = round(
@@ -838,6 +852,12 @@ def _parser() -> argparse.ArgumentParser:
             help="the server's thread CPU by phase (bench/phases.py), per unit call",
         )
         p.add_argument(
+            "--db-activity",
+            action="store_true",
+            help="sample pg_stat_activity during each workload: the database's backends by "
+            "state and statement (bench/db_activity.py; PostgreSQL)",
+        )
+        p.add_argument(
             "--record",
             action="store_true",
             help="write bench/results/*.json, bench/RESULTS.md, bench/profiles/",
@@ -902,6 +922,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     cfg.background_workers = args.background_workers
     cfg.record = args.record
     cfg.keep_work_dir = args.keep_work_dir
+    cfg.db_activity = args.db_activity
     cfg.analyze = not args.no_analyze
     services = sorted(set(cfg.workloads) & set(service_workloads.names()))
     if services and not cfg.database:
