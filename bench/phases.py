@@ -45,6 +45,33 @@ PHASE_SETS: dict[str, tuple[str, ...]] = {
         "samhandling.store.index_buffer:IndexBuffer.flush",
         "samhandling.audit.trail:_AtCommit._at_commit",
     ),
+    # batch and transaction Bundles, finer: the version writer's parts and the Bundle's
+    # work around its chunks
+    "bundle_detail": (
+        "samhandling.interactions.bundle:process_bundle",
+        "samhandling.interactions.bundle_entries:parse_bundle",
+        "samhandling.interactions.batch:run_batch",
+        "samhandling.interactions.batch:_chunk",
+        "samhandling.interactions.batch:_AsSent.of",
+        "samhandling.interactions.batch:_Chunk.run",
+        "samhandling.interactions.bundle_refs:ReferenceResolver.assign_id",
+        "samhandling.interactions.bundle_refs:ReferenceResolver.rewrite",
+        "samhandling.interactions.batch_answers:AnsweredCriteria.note_written",
+        "samhandling.interactions.crud:create",
+        "samhandling.interactions.crud:_checked",
+        "samhandling.store.version_writer:VersionWriter.write",
+        "samhandling.store.version_writer:VersionWriter._prepare",
+        "samhandling.store.version_writer:VersionWriter._write_index",
+        "samhandling.store.version_writer:VersionWriter._write_outbox",
+        "samhandling.store.version_writer:VersionWriter._write_current",
+        "samhandling.store.index_rows:index_rows",
+        "samhandling.store.index_buffer:IndexBuffer.add_rows",
+        "samhandling.store.policy_facts:facts_of",
+        "samhandling.fhir.compartment:patient_compartment_ids",
+        "samhandling.fhir.json_codec:dump",
+        "samhandling.interactions.policy_guard:PolicyGuard.after_write",
+        "samhandling.interactions.entry_actions:_response",
+    ),
     # single creates (POST Type): the write inside its transaction, and its commit's hooks
     "write": (
         "samhandling.interactions.crud:create",
