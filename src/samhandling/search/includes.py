@@ -54,12 +54,15 @@ def included(
 
 
 def _linked(connection: Connection, rules: list[Include], frontier: list[Key]) -> list[Key]:
-    keys: dict[Key, None] = {}
+    """The resources `rules` link to `frontier`, by type and id: the order the database
+    returned them in follows its plan, which fresh statistics can change (so which were
+    cut at `MAX_INCLUDED`, and the Bundle's order, would too)."""
+    keys: set[Key] = set()
     for rule in rules:
         stmt = _reverse(rule, frontier) if rule.reverse else _forward(rule, frontier)
         if stmt is not None:
-            keys.update(((t, i), None) for t, i in connection.execute(stmt) if t and i)
-    return list(keys)
+            keys.update((t, i) for t, i in connection.execute(stmt) if t and i)
+    return sorted(keys)
 
 
 def _forward(rule: Include, frontier: list[Key]) -> Select[str, str] | None:
