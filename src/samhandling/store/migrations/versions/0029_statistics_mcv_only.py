@@ -9,8 +9,9 @@ estimate (column = constant, column IN constants) the MCV list estimates too, so
 dependencies were computed at every `ANALYZE` and never used. Their computation was most of
 the `ANALYZE`: `index_token` at 481,000 rows (a 300,000-row sample for its 1,000-entry
 list) 3.5–4.1 s with both kinds, 1.6–1.8 s with the MCV list alone; `index_reference`
-−28%, the two-column tables −10%. The server's statistics upkeep runs these `ANALYZE`s on
-the database's core during every long write load (store/statistics.py).
+−27%, the two-column tables −2 to −12% (bench/RESULTS.md, "The statistics upkeep's
+ANALYZE"). The server's statistics upkeep runs these `ANALYZE`s on the database's core
+during every long write load (store/statistics.py).
 
 The objects are made again with the MCV list only and the targets they had, and each table
 that holds rows is analysed at once, so the planner is never without its MCV list
