@@ -8,9 +8,11 @@ import pytest
 from searchkit import SearchStore
 from sqlalchemy import event
 
+from samhandling.access_guard import OPEN_ACCESS
 from samhandling.search.restriction import SearchRestriction
 from samhandling.search.token_matches import token_matches
-from samhandling.store.database import read_connection
+from samhandling.store.database import read_connection, write_connection
+from samhandling.store.version_writer import VersionWriter
 
 SID = "urn:example:measurement"
 OTHER = "urn:example:other"
@@ -141,3 +143,56 @@ def test_fifty_values_are_one_statement_of_few_parameters(store: SearchStore) ->
         assert all(len(parameters) < 10 for _, parameters in seen)
     else:
         assert sixty_one != three  # one placeholder per value
+
+
+def test_a_write_transaction_finds_the_rows_it_queued(store: SearchStore) -> None:
+    """A batch chunk's look-up runs in the chunk's write transaction: the index rows its
+    writers queued for the commit are inserted before the statement reads (on PostgreSQL
+    it goes past SQLAlchemy's statement events, which would do that)."""
+    world(store)
+    with write_connection(store.engine) as connection:
+        writer = VersionWriter(connection, OPEN_ACCESS, (), queued_creates=True)
+        body = observation("o-queued", "p1", "queued")
+        writer.write("Observation", "o-queued", body, method="create", previous=None, new_id=True)
+        answers = token_matches(
+            connection, "Observation", "identifier", [f"{SID}|queued", f"{SID}|m1"], None,
+            first=2, most=10,
+        )  # fmt: skip
+    assert answers == {f"{SID}|queued": ["o-queued"], f"{SID}|m1": ["o-m1"]}
+
+
+def test_the_statement_is_planned_for_its_values_without_a_statement_of_its_own(
+    store: SearchStore,
+) -> None:
+    """PostgreSQL: never prepared (psycopg prepares a statement run five times, and
+    PostgreSQL may then plan it once for any values), and no `SET LOCAL plan_cache_mode`
+    sent for it."""
+    if store.engine.dialect.name != "postgresql":
+        return
+    world(store)
+    sent: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        with read_connection(store.engine) as connection:
+            before = _prepared(connection)
+            for _ in range(8):
+                answers = token_matches(
+                    connection, "Observation", "identifier", [f"{SID}|m1"], None, first=2, most=9
+                )
+                assert answers == {f"{SID}|m1": ["o-m1"]}
+            prepared = _prepared(connection) - before
+    finally:
+        event.remove(store.engine, "before_cursor_execute", note)
+    assert prepared == set()
+    assert sum("index_token" in s for s in sent) == 8
+    assert not any("plan_cache_mode" in s for s in sent)
+
+
+def _prepared(connection: Any) -> set[str]:
+    """The statements prepared on the connection (its earlier users' too: it is pooled)."""
+    found = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements")
+    return {str(statement) for (statement,) in found}

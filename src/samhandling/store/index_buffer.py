@@ -253,6 +253,14 @@ def _running(connection: Connection) -> IndexBuffer | None:
     return None if found is None or found._closed else found
 
 
+def flush_for_read(connection: Connection) -> None:
+    """Insert what the writers of the connection's transaction queued, before a statement
+    sent past SQLAlchemy (whose statement events would do it) reads (`select_driver`)."""
+    buffer = _running(connection)
+    if buffer is not None:
+        buffer.flush()
+
+
 def _before_execute(
     connection: Connection, statement: Any, _multi: Any, _params: Any, options: Any
 ) -> None:

@@ -17,7 +17,9 @@ the same values as SQLAlchemy's (`text`, integers, `bytea` as bytes).
 
 As `reader.driver_rows`: on PostgreSQL outside a write transaction only (a write
 connection's statement events insert the rows its writers queued before anything reads);
-SQLite and write connections run the statement through SQLAlchemy. Errors are raised as
+SQLite and write connections run the statement through SQLAlchemy — except
+`select_rows_planned_for_values`, which inserts the queued rows itself first
+(`index_buffer.flush_for_read`). Errors are raised as
 SQLAlchemy raises a statement's; SQLAlchemy's cursor events are told of the statement.
 """
 
@@ -32,6 +34,7 @@ from sqlalchemy import Connection, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from samhandling.store.database import is_sqlite
+from samhandling.store.index_buffer import flush_for_read
 from samhandling.store.sqlite_driver import statement_error
 
 #: a SELECT of any columns
@@ -49,6 +52,27 @@ def select_rows(connection: Connection, statement: AnySelect) -> list[tuple[Any,
     """Every row of `statement` (plain values, as `Connection.execute(…).all()` gives them)."""
     if is_sqlite(connection) or connection.get_execution_options().get("write"):
         return [tuple(row) for row in connection.execute(statement)]
+    return _on_driver(connection, statement, prepare=None)
+
+
+def select_rows_planned_for_values(
+    connection: Connection, statement: AnySelect
+) -> list[tuple[Any, ...]]:
+    """`select_rows` for a statement whose plan must follow its values, also on a write
+    connection: never prepared, so PostgreSQL plans psycopg's unnamed statement with the
+    values bound (what `SET LOCAL plan_cache_mode = force_custom_plan` asks of a prepared
+    one, without that statement's round trip); on a write connection the rows its writers
+    queued are inserted first, as its statement events would (`flush_for_read`)."""
+    if is_sqlite(connection):
+        return [tuple(row) for row in connection.execute(statement)]
+    if connection.get_execution_options().get("write"):
+        flush_for_read(connection)
+    return _on_driver(connection, statement, prepare=False)
+
+
+def _on_driver(
+    connection: Connection, statement: AnySelect, *, prepare: bool | None
+) -> list[tuple[Any, ...]]:
     cache_key = statement._generate_cache_key()
     if cache_key is None:  # an element SQLAlchemy does not cache: its own way
         return [tuple(row) for row in connection.execute(statement)]
@@ -59,7 +83,7 @@ def select_rows(connection: Connection, statement: AnySelect) -> list[tuple[Any,
     try:
         with driver.cursor(binary=True) as cursor:
             _note(connection, "before_cursor_execute", cursor, sql, params)
-            cursor.execute(sql, params)
+            cursor.execute(sql, params, prepare=prepare)
             rows = list(cursor.fetchall())
             _note(connection, "after_cursor_execute", cursor, sql, params)
             return rows
