@@ -65,8 +65,7 @@ def select_rows_planned_for_values(
     queued are inserted first, as its statement events would (`flush_for_read`)."""
     if is_sqlite(connection):
         return [tuple(row) for row in connection.execute(statement)]
-    if connection.get_execution_options().get("write"):
-        flush_for_read(connection)
+    flush_for_read(connection)  # nothing where no writer queued rows
     return _on_driver(connection, statement, prepare=False)
 
 
