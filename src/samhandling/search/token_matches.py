@@ -21,10 +21,11 @@ On PostgreSQL the codes are one array parameter (`code = ANY(%(codes)s)`, which 
 plans as it plans `IN (…)`): the statement's text and its four parameters are the same
 for every chunk, so SQLAlchemy compiles it once and psycopg converts it once (a statement
 of more than 50 parameters, `IN` with fifty values, psycopg parses again at every run).
-It goes on psycopg's cursor, never prepared, so PostgreSQL plans it for the codes it is
-given without a `SET LOCAL plan_cache_mode` of its own
-(`select_driver.select_rows_planned_for_values`; the chunk's rows queued before it are
-inserted first): one exchange and SQLAlchemy's execution of two statements less per chunk.
+It goes on psycopg's cursor, unprepared as a search's statements are (`plans.values_planned`:
+PostgreSQL plans it for the codes it is given, without a `SET LOCAL plan_cache_mode` of its
+own), also in a batch chunk's write transaction (`select_rows(…, in_write_transaction=True)`:
+the rows queued before it are inserted first): one exchange and SQLAlchemy's execution of
+two statements less per chunk.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from samhandling.fhir.request_limits import check_search_size
 from samhandling.search.model import Criterion
+from samhandling.search.plans import values_planned
 from samhandling.search.query import parse_search
 from samhandling.search.restriction import SearchRestriction
 from samhandling.search.scope import Scope, within_restriction
@@ -44,7 +46,7 @@ from samhandling.search.sql import SearchSql
 from samhandling.search.values import TokenValue
 from samhandling.search.visibility import visible_versions
 from samhandling.store.database import is_sqlite
-from samhandling.store.select_driver import select_rows_planned_for_values
+from samhandling.store.select_driver import select_rows
 
 Token = tuple[str | None, str | None]
 _CODES = ARRAY(String)
@@ -89,7 +91,8 @@ def token_matches(
     stmt = select(table.c.resource_id, table.c.system, table.c.code).where(
         *rows, match, *restricted
     )
-    found = select_rows_planned_for_values(connection, stmt.limit(most + 1))
+    with values_planned(connection):  # never prepared: planned for these codes
+        found = select_rows(connection, stmt.limit(most + 1), in_write_transaction=True)
     if len(found) > most:
         return None
     wanted = {(t.system, t.code) for t in parsed.values()}

@@ -17,9 +17,9 @@ the same values as SQLAlchemy's (`text`, integers, `bytea` as bytes).
 
 As `reader.driver_rows`: on PostgreSQL outside a write transaction only (a write
 connection's statement events insert the rows its writers queued before anything reads);
-SQLite and write connections run the statement through SQLAlchemy — except
-`select_rows_planned_for_values`, which inserts the queued rows itself first
-(`index_buffer.flush_for_read`). Errors are raised as
+SQLite and write connections run the statement through SQLAlchemy, unless the caller says
+it runs in a write transaction (`in_write_transaction`): the queued rows are then inserted
+first (`index_buffer.flush_for_read`). Errors are raised as
 SQLAlchemy raises a statement's; SQLAlchemy's cursor events are told of the statement.
 """
 
@@ -48,30 +48,20 @@ _compiled: dict[tuple[Any, Any], SQLCompiler] = {}
 _lock = threading.Lock()
 
 
-def select_rows(connection: Connection, statement: AnySelect) -> list[tuple[Any, ...]]:
-    """Every row of `statement` (plain values, as `Connection.execute(…).all()` gives them)."""
-    if is_sqlite(connection) or connection.get_execution_options().get("write"):
-        return [tuple(row) for row in connection.execute(statement)]
-    return _on_driver(connection, statement, prepare=None)
-
-
-def select_rows_planned_for_values(
-    connection: Connection, statement: AnySelect
+def select_rows(
+    connection: Connection, statement: AnySelect, *, in_write_transaction: bool = False
 ) -> list[tuple[Any, ...]]:
-    """`select_rows` for a statement whose plan must follow its values, also on a write
-    connection: never prepared, so PostgreSQL plans psycopg's unnamed statement with the
-    values bound (what `SET LOCAL plan_cache_mode = force_custom_plan` asks of a prepared
-    one, without that statement's round trip); on a write connection the rows its writers
-    queued are inserted first, as its statement events would (`flush_for_read`)."""
+    """Every row of `statement` (plain values, as `Connection.execute(…).all()` gives them).
+    A write connection's statement goes through SQLAlchemy, whose statement events insert
+    the rows its writers queued; `in_write_transaction` (the caller may run in one) sends
+    it on the driver there too, after those rows are inserted here
+    (`index_buffer.flush_for_read`; nothing where no writer queued rows)."""
     if is_sqlite(connection):
         return [tuple(row) for row in connection.execute(statement)]
-    flush_for_read(connection)  # nothing where no writer queued rows
-    return _on_driver(connection, statement, prepare=False)
-
-
-def _on_driver(
-    connection: Connection, statement: AnySelect, *, prepare: bool | None
-) -> list[tuple[Any, ...]]:
+    if in_write_transaction:
+        flush_for_read(connection)
+    elif connection.get_execution_options().get("write"):
+        return [tuple(row) for row in connection.execute(statement)]
     cache_key = statement._generate_cache_key()
     if cache_key is None:  # an element SQLAlchemy does not cache: its own way
         return [tuple(row) for row in connection.execute(statement)]
@@ -82,7 +72,7 @@ def _on_driver(
     try:
         with driver.cursor(binary=True) as cursor:
             _note(connection, "before_cursor_execute", cursor, sql, params)
-            cursor.execute(sql, params, prepare=prepare)
+            cursor.execute(sql, params)
             rows = list(cursor.fetchall())
             _note(connection, "after_cursor_execute", cursor, sql, params)
             return rows
