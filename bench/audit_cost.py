@@ -25,24 +25,27 @@ from typing import Any
 
 import orjson
 
-from bench import run as harness
+from bench.config import Config
+from bench.engine_run import EngineRun
+from bench.load_runs import workload_line
+from bench.log import log
 from bench.procstats import git_commit, machine_info
-from bench.server import ServerHandle, start_server
+from bench.server import REPO, ServerHandle, start_server
 from bench.workloads import crud, ingest, reads, search
 from bench.workloads.base import Prepared
 
 WORKLOADS = ("read", "create", "crud")
 GOAL = 0.8
-RESULTS_DIR = harness.RESULTS_DIR / "audit-cost"
+RESULTS_DIR = REPO / "bench" / "results" / "audit-cost"
 
 
-def measure(cfg: harness.Config, rounds: int) -> dict[str, Any]:
+def measure(cfg: Config, rounds: int) -> dict[str, Any]:
     """Load a database, start both servers, run the rounds; the result."""
-    commit = git_commit(harness.REPO)
+    commit = git_commit(REPO)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     run_id = f"{stamp}-{commit['commit'] or 'nocommit'}-postgresql-audit-cost"
     work_dir = Path(tempfile.mkdtemp(prefix="bench-audit-cost-"))
-    engine_run = harness.EngineRun(cfg, "postgresql", run_id, work_dir, commit)
+    engine_run = EngineRun(cfg, "postgresql", run_id, work_dir, commit)
     servers: dict[str, ServerHandle] = {}
     started = dt.datetime.now(dt.UTC)
     try:
@@ -79,8 +82,8 @@ def measure(cfg: harness.Config, rounds: int) -> dict[str, Any]:
 
 
 def run_record(
-    engine_run: harness.EngineRun,
-    cfg: harness.Config,
+    engine_run: EngineRun,
+    cfg: Config,
     *,
     run_id: str,
     mode: str,
@@ -103,7 +106,7 @@ def run_record(
     }
 
 
-def run_config(cfg: harness.Config, rounds: int) -> dict[str, Any]:
+def run_config(cfg: Config, rounds: int) -> dict[str, Any]:
     """The settings an interleaved run was made with."""
     return {
         "rounds": rounds,
@@ -115,7 +118,7 @@ def run_config(cfg: harness.Config, rounds: int) -> dict[str, Any]:
     }
 
 
-def restart_all(engine_run: harness.EngineRun, servers: dict[str, ServerHandle], main: str) -> None:
+def restart_all(engine_run: EngineRun, servers: dict[str, ServerHandle], main: str) -> None:
     """Both servers afresh for the rounds, `main` the run's server again: the one that
     loaded the population carried its heap (dearer collections) into every round — an
     A/A compare of one commit put it at 0.95× and +3.5% CPU per read (bench/RESULTS.md,
@@ -125,10 +128,10 @@ def restart_all(engine_run: harness.EngineRun, servers: dict[str, ServerHandle],
     engine_run.server = servers[main]
 
 
-def load_patients(engine_run: harness.EngineRun) -> None:
+def load_patients(engine_run: EngineRun) -> None:
     """The Synthea patients the reads and updates use, through the audited server."""
     assert engine_run.server is not None
-    result = engine_run.generate(
+    result = engine_run.load_runs.generate(
         "ingest",
         "ingest",
         ingest.prepare(engine_run.ingest_files),
@@ -140,10 +143,10 @@ def load_patients(engine_run: harness.EngineRun) -> None:
     )
     if result["errors"]:
         raise RuntimeError(f"ingest failed: {result['error_samples'][:2]}")
-    harness.log(harness._line("ingest", result))
+    log(workload_line("ingest", result))
 
 
-def prepare(engine_run: harness.EngineRun, workloads: list[str]) -> dict[str, Prepared]:
+def prepare(engine_run: EngineRun, workloads: list[str]) -> dict[str, Prepared]:
     """Each workload's requests, sampled from the loaded database; reads kept off the
     resources the CRUD mix deletes."""
     prepared = _prepare_each(engine_run, workloads)
@@ -157,7 +160,7 @@ def prepare(engine_run: harness.EngineRun, workloads: list[str]) -> dict[str, Pr
     return prepared
 
 
-def _prepare_each(engine_run: harness.EngineRun, workloads: list[str]) -> dict[str, Prepared]:
+def _prepare_each(engine_run: EngineRun, workloads: list[str]) -> dict[str, Prepared]:
     prepared: dict[str, Prepared] = {}
     with engine_run._sa_engine() as engine:
         for name in workloads:
@@ -177,7 +180,7 @@ def _prepare_each(engine_run: harness.EngineRun, workloads: list[str]) -> dict[s
 
 
 def _round(
-    engine_run: harness.EngineRun,
+    engine_run: EngineRun,
     servers: dict[str, ServerHandle],
     prepared: dict[str, Prepared],
     number: int,
@@ -194,7 +197,7 @@ def _round(
             pair[mode] = essentials(result)
         ratio = _ratio(pair["audited"]["throughput_rps"], pair["unaudited"]["throughput_rps"])
         measured["workloads"][name] = {**pair, "ratio": ratio}
-        harness.log(
+        log(
             f"round {number + 1} {name}: audited {pair['audited']['throughput_rps']:.0f}"
             f" / unaudited {pair['unaudited']['throughput_rps']:.0f} req/s = {ratio:.0%}"
         )
@@ -284,7 +287,7 @@ def add_parser(sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    cfg = harness.Config(mode="audit-cost", engines=["postgresql"])
+    cfg = Config(mode="audit-cost", engines=["postgresql"])
     cfg.duration_s, cfg.warmup_s, cfg.clients = args.duration, args.warmup, args.clients
     cfg.ingest_patients, cfg.keep_work_dir = args.ingest_patients, args.keep_work_dir
     cfg.workloads = [w.strip() for w in args.workloads.split(",")]
@@ -296,7 +299,7 @@ def main(args: argparse.Namespace) -> int:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         path = RESULTS_DIR / f"{result['run_id']}.json"
         path.write_bytes(data)
-        harness.log(f"recorded {path.relative_to(harness.REPO)}")
+        log(f"recorded {path.relative_to(REPO)}")
     if args.output:
         Path(args.output).write_bytes(data)
     print(markdown(result))

@@ -30,21 +30,23 @@ from typing import Any
 import orjson
 
 from bench import audit_cost
-from bench import run as harness
+from bench.config import Config
+from bench.engine_run import EngineRun
+from bench.log import log
 from bench.procstats import load_average
-from bench.server import ServerHandle, start_server
+from bench.server import REPO, ServerHandle, start_server
 from bench.workloads.base import Prepared
 
 WORKLOADS = ("read", "create", "crud", "update", "search")
 MODES = ("old", "new")
-RESULTS_DIR = harness.RESULTS_DIR / "compare"
+RESULTS_DIR = REPO / "bench" / "results" / "compare"
 
 
 def resolve(commit: str) -> str:
     """The full hash of `commit` (a name git understands)."""
     done = subprocess.run(
         ["git", "rev-parse", "--verify", f"{commit}^{{commit}}"],
-        cwd=harness.REPO,
+        cwd=REPO,
         capture_output=True,
         text=True,
         check=True,
@@ -56,7 +58,7 @@ def extract_source(commit: str, into: Path) -> Path:
     """`src/` of `commit` under `into`; the directory to put on the server's PYTHONPATH."""
     archive = subprocess.run(
         ["git", "archive", "--format=tar", commit, "src"],
-        cwd=harness.REPO,
+        cwd=REPO,
         capture_output=True,
         check=True,
     ).stdout
@@ -65,13 +67,13 @@ def extract_source(commit: str, into: Path) -> Path:
     return into / "src"
 
 
-def measure(cfg: harness.Config, engine: str, commits: dict[str, str], rounds: int) -> dict:
+def measure(cfg: Config, engine: str, commits: dict[str, str], rounds: int) -> dict:
     """Load a database, start the old and the new server, run the rounds; the result."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     run_id = f"{stamp}-{commits['old'][:7]}-vs-{commits['new'][:7]}-{engine}-compare"
     work_dir = Path(tempfile.mkdtemp(prefix="bench-compare-"))
     about = {"commit": commits["new"][:7], "dirty": False}
-    engine_run = harness.EngineRun(cfg, engine, run_id, work_dir, about)
+    engine_run = EngineRun(cfg, engine, run_id, work_dir, about)
     servers: dict[str, ServerHandle] = {}
     started = dt.datetime.now(dt.UTC)
     try:
@@ -122,14 +124,14 @@ def verify_chain(database_url: str) -> str:
     )
     line = (done.stdout.strip() or done.stderr.strip()).splitlines()[-1:]
     report = line[0] if line else f"exit {done.returncode}"
-    harness.log(f"audit verify: {report}")
+    log(f"audit verify: {report}")
     if done.returncode != 0:
         raise RuntimeError(f"the audit trail does not verify: {report}")
     return report
 
 
 def _round(
-    engine_run: harness.EngineRun,
+    engine_run: EngineRun,
     servers: dict[str, ServerHandle],
     prepared: dict[str, Prepared],
     number: int,
@@ -148,7 +150,7 @@ def _round(
             }
         ratio = _ratio(pair["new"]["throughput_rps"], pair["old"]["throughput_rps"])
         measured["workloads"][name] = {**pair, "ratio": ratio}
-        harness.log(
+        log(
             f"round {number + 1} {name}: new {pair['new']['throughput_rps']:.0f}"
             f" / old {pair['old']['throughput_rps']:.0f} req/s = {ratio:.2f}×"
             f" (load average {load_average()[0]:.1f})"
@@ -238,7 +240,7 @@ def main(args: argparse.Namespace) -> int:
     commits = {"old": resolve(args.old), "new": resolve(args.new)}
     status = 0
     for engine in (e.strip() for e in args.engine.split(",")):
-        cfg = harness.Config(mode="compare", engines=[engine])
+        cfg = Config(mode="compare", engines=[engine])
         cfg.duration_s, cfg.warmup_s, cfg.clients = args.duration, args.warmup, args.clients
         cfg.ingest_patients, cfg.keep_work_dir = args.ingest_patients, args.keep_work_dir
         cfg.workloads = [w.strip() for w in args.workloads.split(",")]
@@ -249,7 +251,7 @@ def main(args: argparse.Namespace) -> int:
             RESULTS_DIR.mkdir(parents=True, exist_ok=True)
             path = RESULTS_DIR / f"{result['run_id']}.json"
             path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-            harness.log(f"recorded {path.relative_to(harness.REPO)}")
+            log(f"recorded {path.relative_to(REPO)}")
         print(markdown(result))
         if sum(s["errors"] for s in result["summary"].values()):
             status = 1

@@ -26,25 +26,27 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import run as harness
 from bench.audit_cost import load_patients, run_config, run_record
+from bench.config import Config
+from bench.engine_run import EngineRun
+from bench.log import log
 from bench.procstats import git_commit
-from bench.server import ServerHandle, start_server
+from bench.server import REPO, ServerHandle, start_server
 from bench.workloads import reads
 from bench.workloads.base import Prepared
 
 GOAL = 2.0
 JOBS_PER_WINDOW = 3
-RESULTS_DIR = harness.RESULTS_DIR / "export-load"
+RESULTS_DIR = REPO / "bench" / "results" / "export-load"
 
 
-def measure(cfg: harness.Config, rounds: int, rows_per_second: float) -> dict[str, Any]:
+def measure(cfg: Config, rounds: int, rows_per_second: float) -> dict[str, Any]:
     """Load a database, start the server with its export worker, run the rounds."""
-    commit = git_commit(harness.REPO)
+    commit = git_commit(REPO)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     run_id = f"{stamp}-{commit['commit'] or 'nocommit'}-postgresql-export-load"
     work_dir = Path(tempfile.mkdtemp(prefix="bench-export-load-"))
-    engine_run = harness.EngineRun(cfg, "postgresql", run_id, work_dir, commit)
+    engine_run = EngineRun(cfg, "postgresql", run_id, work_dir, commit)
     server: ServerHandle | None = None
     started = dt.datetime.now(dt.UTC)
     env = {
@@ -76,8 +78,8 @@ def measure(cfg: harness.Config, rounds: int, rows_per_second: float) -> dict[st
 
 
 def _result(
-    engine_run: harness.EngineRun,
-    cfg: harness.Config,
+    engine_run: EngineRun,
+    cfg: Config,
     started: dt.datetime,
     rounds: int,
     rows_per_second: float,
@@ -96,7 +98,7 @@ def _result(
 
 
 def _round(
-    engine_run: harness.EngineRun, server: ServerHandle, prepared: Prepared, number: int
+    engine_run: EngineRun, server: ServerHandle, prepared: Prepared, number: int
 ) -> dict[str, Any]:
     """One round: reads idle and reads during exports, idle first in even rounds."""
     order = ["idle", "export"] if number % 2 == 0 else ["export", "idle"]
@@ -105,7 +107,7 @@ def _round(
         load_before = os.getloadavg()[0]
         jobs: list[str] = []
         cfg = engine_run.cfg
-        result = engine_run.generate(
+        result = engine_run.load_runs.generate(
             "read",
             "reads",
             prepared,
@@ -129,7 +131,7 @@ def _round(
             measured[phase]["exported"] = _finish(server, jobs)
     idle, export = measured["idle"]["latency_ms"], measured["export"]["latency_ms"]
     measured["ratio"] = {q: _ratio(export[q], idle[q]) for q in ("p50", "p95", "p99")}
-    harness.log(
+    log(
         f"round {number + 1}: read p50 idle {idle['p50']:.2f} ms, during export "
         f"{export['p50']:.2f} ms ({measured['ratio']['p50']:.2f}x); p99 "
         f"{idle['p99']:.2f} / {export['p99']:.2f} ms; exported "
@@ -240,7 +242,7 @@ def add_parser(sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    cfg = harness.Config(mode="export-load", engines=["postgresql"])
+    cfg = Config(mode="export-load", engines=["postgresql"])
     cfg.duration_s, cfg.warmup_s, cfg.clients = args.duration, args.warmup, args.clients
     cfg.ingest_patients, cfg.keep_work_dir = args.ingest_patients, args.keep_work_dir
     if (os.cpu_count() or 1) >= 2:  # the harness runs on the load generator's core
@@ -251,7 +253,7 @@ def main(args: argparse.Namespace) -> int:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         path = RESULTS_DIR / f"{result['run_id']}.json"
         path.write_bytes(data)
-        harness.log(f"recorded {path.relative_to(harness.REPO)}")
+        log(f"recorded {path.relative_to(REPO)}")
     if args.output:
         Path(args.output).write_bytes(data)
     print(markdown(result))

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 compare = importlib.import_module("bench.compare")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _run(throughput: dict[str, float], cpu: dict[str, float]) -> dict[str, object]:
@@ -44,7 +45,7 @@ def test_each_server_runs_the_code_of_its_commit(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=True,
-        cwd=compare.harness.REPO,
+        cwd=REPO,
     ).stdout
     assert source == tmp_path / "src"
     assert (source / "samhandling" / "store" / "database.py").read_text() == shipped
