@@ -16,8 +16,9 @@ import pytest
 
 from fixtures.shared_data import shared_data_dir
 from samhandling.fhir.indexing.values import ResourceIndex, extract_index_values
+from samhandling.fhir.instants import date_to_us
 from samhandling.fhir.search_parameters import default_registry
-from samhandling.store.index_rows import BASE_COLUMNS, columns, composite_key, date_to_us
+from samhandling.store.index_rows import BASE_COLUMNS, columns, composite_key
 from samhandling.store.index_rows import index_rows as index_tuples
 from samhandling.store.schema import INDEX_TABLES
 

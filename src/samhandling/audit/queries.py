@@ -10,9 +10,9 @@ from sqlalchemy import Connection, Select, func, select, tuple_
 from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.audit.stored_form import event_of
 from samhandling.fhir.fhir_dates import parse_date_range
+from samhandling.fhir.instants import date_to_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.request_limits import database_integer
-from samhandling.store.index_rows import date_to_us
 
 SEARCH_PARAMETERS = frozenset(
     {"patient", "agent", "date", "purpose", "outcome", "emergency", "_count", "_id", "_after",

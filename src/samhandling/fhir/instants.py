@@ -1,6 +1,7 @@
 """Points in time as the platform keeps them: microseconds since the Unix epoch (UTC).
 
-The clock (`now_us`), conversions to and from `datetime`, and the two ways such a time is
+The clock (`now_us`), conversions to and from `datetime` (a date range's open ends
+clamped: `date_to_us`), and the two ways such a time is
 written out: a FHIR `instant` and an HTTP-date.
 """
 
@@ -28,6 +29,21 @@ def us_to_datetime(value: int) -> datetime:
 
 def datetime_to_us(value: datetime) -> int:
     return int(value.timestamp() * 1_000_000)
+
+
+# A date range's open ends (`datetime.min`/`max`, fhir_dates) lie beyond what timestamp()
+# can express on every platform: they map to these extremes, as the index rows keep them.
+MIN_US = -(2**62)
+MAX_US = 2**62
+
+
+def date_to_us(value: datetime) -> int:
+    """`value` in microseconds, its year 1 and 9999 as the open ends MIN_US and MAX_US."""
+    if value.year <= 1:
+        return MIN_US
+    if value.year >= 9999:
+        return MAX_US
+    return datetime_to_us(value)
 
 
 # The last second formatted: (seconds since the epoch, its text up to the '.'). One tuple,

@@ -9,10 +9,9 @@ from sqlalchemy import Connection
 
 from samhandling.access_guard import OPEN_ACCESS, AccessGuard
 from samhandling.fhir.fhir_dates import parse_date_range
-from samhandling.fhir.instants import format_instant
+from samhandling.fhir.instants import date_to_us, format_instant
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.fhir.request_limits import MAX_VERSION_ID, check_no_nul, database_integer
-from samhandling.store.index_rows import date_to_us
 from samhandling.store.reader import (
     HistoryQuery,
     latest_tx,

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, exists, false, literal_column, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from samhandling.fhir.instants import now_us
+from samhandling.fhir.instants import MAX_US, MIN_US, now_us
 from samhandling.fhir.text_folding import fold
 from samhandling.search.values import (
     DateRange,
@@ -25,7 +25,6 @@ from samhandling.search.values import (
     split_escaped,
     unescape,
 )
-from samhandling.store.index_rows import MAX_US, MIN_US
 
 Condition = ColumnElement[bool]
 Columns = Any  # the ``.c`` collection of an index-table alias

@@ -12,8 +12,8 @@ from decimal import Decimal, InvalidOperation
 
 from samhandling.fhir.fhir_dates import parse_date
 from samhandling.fhir.indexing.convert import precision_range
+from samhandling.fhir.instants import date_to_us
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.store.index_rows import date_to_us
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 DATE_PREFIXES = PREFIXES  # kept for callers of the first search module

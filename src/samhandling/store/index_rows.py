@@ -9,7 +9,6 @@ and no second pass to put each row's values in column order.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from operator import attrgetter
@@ -26,23 +25,10 @@ from samhandling.fhir.indexing.values import (
     TokenValue,
     UriValue,
 )
-from samhandling.fhir.instants import datetime_to_us
+from samhandling.fhir.instants import date_to_us
 
 Row = tuple[Any, ...]
 BASE_COLUMNS = ("resource_type", "resource_id", "patient_id", "shard_key")
-
-# datetime.min/max stand for open ends; they are beyond what timestamp() can express on
-# every platform, so they map to the int64 extremes.
-MIN_US = -(2**62)
-MAX_US = 2**62
-
-
-def date_to_us(value: datetime) -> int:
-    if value.year <= 1:
-        return MIN_US
-    if value.year >= 9999:
-        return MAX_US
-    return datetime_to_us(value)
 
 
 @cache

@@ -10,10 +10,10 @@ from urllib.parse import urlencode
 from samhandling.audit.access_log import access_log, parse_access_log
 from samhandling.audit.queries import emergency_report
 from samhandling.fhir.fhir_dates import parse_date_range
+from samhandling.fhir.instants import MAX_US, date_to_us
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions import read
 from samhandling.interactions.operations import Operation, OperationContext, OperationResult
-from samhandling.store.index_rows import date_to_us
 
 
 def access_log_operation(context: OperationContext) -> OperationResult:
@@ -52,7 +52,7 @@ def emergency_report_operation(context: OperationContext) -> OperationResult:
 def _period(start: str | None, end: str | None) -> tuple[int, int]:
     try:
         low = date_to_us(parse_date_range(start)[0]) if start else 0
-        high = date_to_us(parse_date_range(end)[1]) if end else 2**62
+        high = date_to_us(parse_date_range(end)[1]) if end else MAX_US
     except ValueError as exc:
         raise FhirError(400, error("invalid", f"Invalid period: {exc}")) from exc
     return low, high
