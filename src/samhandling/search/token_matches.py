@@ -69,18 +69,10 @@ def token_matches(
     by one; rows of these codes under other systems count too; so is a value without a
     system or a code). Raises the search's FhirError (an unknown parameter, too many
     values)."""
-    if not values or any("," in v or "\\" in v for v in values):
+    planned = _plain_criterion(resource_type, code, values)
+    if planned is None:
         return None
-    unique = list(dict.fromkeys(values))
-    # The parameter parsed with one value (`identifier=a,b,…` split and parsed as a whole
-    # was a third of a batch chunk's look-up); without commas and backslashes the values
-    # are what splitting the list gives, and each token is a plain split (`plain_token`).
-    check_search_size([(code, ",".join(unique))])
-    criterion = parse_search(resource_type, [(code, unique[0])]).criteria[0]
-    criterion = dataclasses.replace(criterion, values=tuple(unique))
-    parsed = {value: plain_token(value) for value in unique}
-    if not _plain_token(criterion, parsed):
-        return None
+    criterion, parsed = planned
     builder = SearchSql(connection, restriction)
     # the table and its row keys only: a `:missing` criterion's parts have no value match
     # to build (the row keys of a token parameter are the same with or without it)
@@ -95,18 +87,42 @@ def token_matches(
         found = select_rows(connection, stmt.limit(most + 1), in_write_transaction=True)
     if len(found) > most:
         return None
-    wanted = {(t.system, t.code) for t in parsed.values()}
-    owners: dict[Token, set[str]] = {}
-    for resource_id, system, token_code in found:
-        if (system, token_code) in wanted:  # the same code under another system is no match
-            owners.setdefault((system, token_code), set()).add(resource_id)
-    matched = set().union(*owners.values())
-    visible = _visible(connection, resource_type, matched, restriction)
+    owners = _owners(found, parsed)
+    visible = _visible(connection, resource_type, set().union(*owners.values()), restriction)
     answers = {}
     for value, token in parsed.items():
         ids = owners.get((token.system, token.code), set()) & visible
         answers[value] = sorted(ids)[:first]
     return answers
+
+
+def _plain_criterion(
+    resource_type: str, code: str, values: list[str]
+) -> tuple[Criterion, dict[str, TokenValue]] | None:
+    """The criterion `code=v1,v2,…` and each value's token; None unless every value is a
+    plain `system|value` of a token parameter. Raises the search's FhirError."""
+    if not values or any("," in v or "\\" in v for v in values):
+        return None
+    unique = list(dict.fromkeys(values))
+    # The parameter parsed with one value (`identifier=a,b,…` split and parsed as a whole
+    # was a third of a batch chunk's look-up); without commas and backslashes the values
+    # are what splitting the list gives, and each token is a plain split (`plain_token`).
+    check_search_size([(code, ",".join(unique))])
+    criterion = parse_search(resource_type, [(code, unique[0])]).criteria[0]
+    criterion = dataclasses.replace(criterion, values=tuple(unique))
+    parsed = {value: plain_token(value) for value in unique}
+    return (criterion, parsed) if _plain_token(criterion, parsed) else None
+
+
+def _owners(found: list[tuple[Any, ...]], parsed: dict[str, TokenValue]) -> dict[Token, set[str]]:
+    """The ids of the rows found, by the token they match (the same code under another
+    system is no match)."""
+    wanted = {(t.system, t.code) for t in parsed.values()}
+    owners: dict[Token, set[str]] = {}
+    for resource_id, system, token_code in found:
+        if (system, token_code) in wanted:
+            owners.setdefault((system, token_code), set()).add(resource_id)
+    return owners
 
 
 def _code_in(connection: Connection, table: Any, codes: list[str | None]) -> Any:
