@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import psycopg
@@ -36,10 +35,15 @@ from samhandling.api.database_errors import database_error_response, is_database
 from samhandling.api.dev_login import authorization_server
 from samhandling.api.export_routes import export_routes
 from samhandling.api.federation_routes import federation_routes
-from samhandling.api.interaction_dispatch import DispatchedInteractions, interaction_dispatch
+from samhandling.api.interaction_dispatch import (
+    DispatchedInteractions,
+    InteractionDispatch,
+    interaction_dispatch,
+)
 from samhandling.api.operation_routes import operation_routes
 from samhandling.api.responses import error_response, fhir_response
 from samhandling.api.rest import FhirRestApi
+from samhandling.api.running_parts import RunningParts
 from samhandling.api.search_routes import search_routes
 from samhandling.api.smart_configuration import smart_configuration
 from samhandling.api.subscription_socket import socket_route
@@ -91,33 +95,12 @@ def create_app(
         statement_timeout_ms=settings.statement_timeout_ms,
         dead_after_ms=settings.database_dead_after_ms,
     )
-    verifier = CallerVerifier(
-        make_authenticator(settings, dev, DatabaseReplayCache(engine)),
-        engine,
-        settings.public_root,
-        RegisterCheck(engine),
-        settings.check_registers,
-    )
-    upgrade(engine)
-    register_shipped(platform.search_parameters())
-    if settings.publish_definitions:
-        publish(engine, platform.shipped_definitions())
+    verifier = _caller_verifier(settings, dev, engine)
+    _prepare_store(engine, settings, platform)
     metrics = Metrics()
-    journal = AuditJournal(engine) if settings.audit else None
-    statistics = keep_fresh(engine)  # the planner's, after large write volumes
-    factories = platform.worker_factories if settings.background_workers else ()
-    workers = [make(engine, settings) for make in factories]
-    for worker in workers:
-        metrics.include(worker)
-    routing = read_routing(
-        engine,
-        settings.database_replica_url,
-        max_lag_seconds=settings.replica_max_lag_seconds,
-        statement_timeout_ms=settings.statement_timeout_ms,
-    )
-    loop_reads = LoopReads.of(engine, statement_timeout_ms=settings.statement_timeout_ms)
-    api = _rest_api(engine, settings, platform, federation, routing, loop_reads)
-    parts = FrontEndParts(engine, settings, platform, journal, dev, verifier.principal_of)
+    running = _running_parts(engine, settings, platform, federation, metrics)
+    api = _rest_api(engine, settings, platform, federation, running.routing, running.loop_reads)
+    parts = FrontEndParts(engine, settings, platform, running.journal, dev, verifier.principal_of)
     generic = _generic_routes(api)
     routes: list[BaseRoute] = [
         *_operational_routes(engine, metrics),
@@ -126,50 +109,101 @@ def create_app(
         *(route for front_end in front_ends for route in front_end(parts)),
     ]
     handlers = _exception_handlers()
-    # reads by id, plain writes: no route walk (the catch-all is Starlette's outermost
-    # layer's, as before); a read answered without a `Request`, a write by its endpoint
-    caught = {kind: handler for kind, handler in handlers.items() if kind is not Exception}
-    read = api.version_answer
-    answers = [(generic.read, read), (generic.vread, read), *((r, None) for r in generic[2:])]
-    dispatch = interaction_dispatch(routes, answers, caught)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        if journal is not None:
-            journal.start()
-        statistics.start()
-        for worker in workers:
-            worker.start()
-        yield
-        await run_in_threadpool(statistics.stop)  # a running ANALYZE finishes first
-        for worker in reversed(workers):
-            await worker.stop()
-        await federation.close()
-        if journal is not None:
-            await journal.close()
-        if loop_reads is not None:
-            await loop_reads.close()
-        routing.close()
-        engine.dispose()
-
+    dispatch = _dispatch(api, generic, routes, handlers)
     app = Starlette(
         routes=routes,
-        lifespan=lifespan,
-        middleware=[
-            *_cors(settings),
-            Middleware(MetricsMiddleware, metrics=metrics),
-            *_consistency(routing, metrics),
-            *([Middleware(AuditMiddleware, journal=journal)] if journal else []),
-            Middleware(AuthenticationMiddleware, verifier=verifier),
-            Middleware(DispatchedInteractions, dispatch=dispatch),
-        ],
+        lifespan=running.lifespan,
+        middleware=_middleware(settings, metrics, running, verifier, dispatch),
         exception_handlers=handlers,
     )
     app.state.engine = engine
     app.state.interaction_dispatch = dispatch
-    app.state.loop_reads = loop_reads
+    app.state.loop_reads = running.loop_reads
     app.state.settings = settings
     return app
+
+
+def _caller_verifier(settings: Settings, dev: DevIssuer | None, engine: Engine) -> CallerVerifier:
+    """Who calls: the token verified (DPoP proofs remembered in the database), the caller's
+    practitioner and organisations checked against the registers when configured."""
+    return CallerVerifier(
+        make_authenticator(settings, dev, DatabaseReplayCache(engine)),
+        engine,
+        settings.public_root,
+        RegisterCheck(engine),
+        settings.check_registers,
+    )
+
+
+def _middleware(
+    settings: Settings,
+    metrics: Metrics,
+    running: RunningParts,
+    verifier: CallerVerifier,
+    dispatch: InteractionDispatch,
+) -> list[Middleware]:
+    """The layers around the routes, outermost first: CORS, metrics, read consistency, the
+    audit trail, authentication, the dispatch of reads by id and plain writes."""
+    audit = [Middleware(AuditMiddleware, journal=running.journal)] if running.journal else []
+    return [
+        *_cors(settings),
+        Middleware(MetricsMiddleware, metrics=metrics),
+        *_consistency(running.routing, metrics),
+        *audit,
+        Middleware(AuthenticationMiddleware, verifier=verifier),
+        Middleware(DispatchedInteractions, dispatch=dispatch),
+    ]
+
+
+def _prepare_store(engine: Engine, settings: Settings, platform: Platform) -> None:
+    """The schema brought up to date, the services' search parameters registered, the
+    shipped definitions published."""
+    upgrade(engine)
+    register_shipped(platform.search_parameters())
+    if settings.publish_definitions:
+        publish(engine, platform.shipped_definitions())
+
+
+def _running_parts(
+    engine: Engine,
+    settings: Settings,
+    platform: Platform,
+    federation: SearchFederation,
+    metrics: Metrics,
+) -> RunningParts:
+    """What runs beside the requests: the audit journal, the statistics upkeep, the
+    services' background workers (their metrics served), the read routing and the event
+    loop's reads."""
+    factories = platform.worker_factories if settings.background_workers else ()
+    workers = [make(engine, settings) for make in factories]
+    for worker in workers:
+        metrics.include(worker)
+    return RunningParts(
+        engine=engine,
+        journal=AuditJournal(engine) if settings.audit else None,
+        statistics=keep_fresh(engine),  # the planner's, after large write volumes
+        workers=workers,
+        federation=federation,
+        loop_reads=LoopReads.of(engine, statement_timeout_ms=settings.statement_timeout_ms),
+        routing=read_routing(
+            engine,
+            settings.database_replica_url,
+            max_lag_seconds=settings.replica_max_lag_seconds,
+            statement_timeout_ms=settings.statement_timeout_ms,
+        ),
+    )
+
+
+def _dispatch(
+    api: FhirRestApi, generic: GenericRoutes, routes: list[BaseRoute], handlers: dict[Any, Any]
+) -> InteractionDispatch:
+    """Reads by id and plain writes without the route walk (the catch-all is Starlette's
+    outermost layer's, as before): a read answered without a `Request`, a write by its
+    endpoint."""
+    caught = {kind: handler for kind, handler in handlers.items() if kind is not Exception}
+    read = api.version_answer
+    answers = [(generic.read, read), (generic.vread, read), *((r, None) for r in generic[2:])]
+    return interaction_dispatch(routes, answers, caught)
 
 
 def _exception_handlers() -> dict[Any, Any]:
