@@ -38,6 +38,7 @@ AUDIT_SEARCH = (
     ("outcome", "token"), ("emergency", "token"), ("_id", "token"),
 )  # fmt: skip
 OperationKey = tuple[str, str, str | None]  # name, level, resource type (None: system)
+_OperationsByType = defaultdict[str | None, set[tuple[str, str | None]]]
 SHIPPED_NOTE = (
     "The {type} resources shipped with the platform are read-only (update, patch and delete"
     " of them are 405; a new {type} may not claim a shipped url); other {type} resources"
@@ -58,21 +59,8 @@ def capability_statement(
     base_url: str, operations: Iterable[OperationKey] = (), smart: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """A server CapabilityStatement for `base_url`, its operations and SMART endpoints."""
-    # per type: (operation name, the type whose definition it is); an operation on Resource
-    # (`ANY_TYPE`, e.g. $validate) is listed on every type with the Resource definition
-    by_type: dict[str | None, set[tuple[str, str | None]]] = defaultdict(set)
-    for name, _level, rtype in operations:
-        targets = sorted(RESOURCE_TYPES) if rtype == ANY_TYPE else [rtype]
-        for target in targets:
-            by_type[target].add((name, rtype))
-    registry = default_registry()
-    rev_includes = _rev_includes(registry)
-    resources = [
-        _audit_event(by_type[AUDIT_EVENT])
-        if rtype == AUDIT_EVENT
-        else _resource(registry, rtype, by_type[rtype], rev_includes[rtype])
-        for rtype in sorted(RESOURCE_TYPES)
-    ]
+    by_type = _operations_by_type(operations)
+    resources = _resources(by_type)
     statement: dict[str, Any] = {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -100,6 +88,30 @@ def capability_statement(
     if by_type[None]:
         statement["rest"][0]["operation"] = _operations(by_type[None])
     return statement
+
+
+def _operations_by_type(operations: Iterable[OperationKey]) -> _OperationsByType:
+    """Per resource type (None: the system), the operations listed on it."""
+    # per type: (operation name, the type whose definition it is); an operation on Resource
+    # (`ANY_TYPE`, e.g. $validate) is listed on every type with the Resource definition
+    by_type: _OperationsByType = defaultdict(set)
+    for name, _level, rtype in operations:
+        targets = sorted(RESOURCE_TYPES) if rtype == ANY_TYPE else [rtype]
+        for target in targets:
+            by_type[target].add((name, rtype))
+    return by_type
+
+
+def _resources(by_type: _OperationsByType) -> list[dict[str, Any]]:
+    """`rest.resource`: every resource type, in order, with its operations."""
+    registry = default_registry()
+    rev_includes = _rev_includes(registry)
+    return [
+        _audit_event(by_type[AUDIT_EVENT])
+        if rtype == AUDIT_EVENT
+        else _resource(registry, rtype, by_type[rtype], rev_includes[rtype])
+        for rtype in sorted(RESOURCE_TYPES)
+    ]
 
 
 def _security(smart: dict[str, Any]) -> dict[str, Any]:

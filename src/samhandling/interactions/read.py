@@ -213,10 +213,33 @@ def history(
     Bundle never tells how much was withheld.
     """
     guard.check_request("history" if resource_id else "history-type", resource_type)
+    query = _history_query(connection, items, resource_type, resource_id)
+    if resource_id is not None:
+        _check_instance(connection, resource_type or "", resource_id, guard)
+    versions, total = read_history(connection, query)
+    path = _history_path(base_url, resource_type, resource_id)
+    links = _history_links(path, items, query, versions)
+    instance = resource_id is not None
+    entries = _visible_entries(connection, base_url, guard, versions, instance)
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "history", "link": links}
+    if not guard.inspects_resources or total == len(entries):
+        bundle["total"] = total  # truthful, and nothing was withheld
+    bundle["entry"] = entries
+    return bundle
+
+
+def _history_query(
+    connection: Connection,
+    items: list[tuple[str, str]],
+    resource_type: str | None,
+    resource_id: str | None,
+) -> HistoryQuery:
+    """The page a history request asks for: its filters, page size, snapshot and cursor
+    (the latest transaction is the snapshot of a first page)."""
     for name, value in items:
         check_no_nul(name, value)
     params = dict(items)
-    query = HistoryQuery(
+    return HistoryQuery(
         resource_type=resource_type,
         resource_id=resource_id,
         since_us=_instant_param(params, "_since"),
@@ -225,11 +248,19 @@ def history(
         snapshot_tx=_int_param(params, "_snapshot", 0) or latest_tx(connection),
         after=_cursor(params.get("_after")),
     )
-    if resource_id is not None:
-        _check_instance(connection, resource_type or "", resource_id, guard)
-    versions, total = read_history(connection, query)
+
+
+def _history_path(base_url: str, resource_type: str | None, resource_id: str | None) -> str:
+    """The `_history` URL of the system, a type or an instance."""
     path = "/".join(p for p in (resource_type, resource_id) if p)
-    path = f"{base_url}/{path}/_history" if path else f"{base_url}/_history"
+    return f"{base_url}/{path}/_history" if path else f"{base_url}/_history"
+
+
+def _history_links(
+    path: str, items: list[tuple[str, str]], query: HistoryQuery, versions: list[StoredVersion]
+) -> list[dict[str, str]]:
+    """The `self` link pinned to the snapshot, and `next` after the last version when the
+    page is full."""
     kept = [(k, v) for k, v in items if k not in ("_after", "_snapshot")]
     links = [
         {
@@ -242,18 +273,23 @@ def history(
         cursor = f"{last.tx_id}:{last.resource_type}:{last.resource_id}:{last.version_id}"
         more = [*kept, ("_snapshot", query.snapshot_tx), ("_after", cursor)]
         links.append({"relation": "next", "url": f"{path}?{urlencode(more)}"})
-    instance = resource_id is not None
+    return links
+
+
+def _visible_entries(
+    connection: Connection,
+    base_url: str,
+    guard: AccessGuard,
+    versions: list[StoredVersion],
+    instance: bool,
+) -> list[dict[str, Any]]:
+    """The page's entries, less the versions the caller may not see."""
     currents = {} if instance else _currents(connection, guard, versions)
-    entries = [
+    return [
         _history_entry(base_url, v)
         for v in versions
         if _visible(guard, v, instance, currents.get((v.resource_type, v.resource_id)))
     ]
-    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "history", "link": links}
-    if not guard.inspects_resources or total == len(entries):
-        bundle["total"] = total  # truthful, and nothing was withheld
-    bundle["entry"] = entries
-    return bundle
 
 
 def _check_instance(

@@ -172,6 +172,19 @@ def _configure_sqlite(engine: Engine) -> None:
     # transactions take the write lock up front (BEGIN IMMEDIATE), which serialises
     # read-check-write sequences such as conditional create (R4 §3.1.0.8.1).
     lock = write_lock(database_of(engine))  # the writers of this process queue on it
+    _set_pragmas_on_connect(engine, lock)
+    _begin_with_write_lock(engine, lock)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        release_held(record.info)  # if neither COMMIT nor ROLLBACK did (a connection lost)
+
+    if lock is not None:
+        _release_lock_at_transaction_end(engine, lock)
+
+
+def _set_pragmas_on_connect(engine: Engine, lock: WriteLock | None) -> None:
+    """Each new SQLite connection: our own BEGIN, WAL, and the pragmas the store relies on."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -188,6 +201,11 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA wal_autocheckpoint=0")  # thread does (store/sqlite_lock.py)
         cursor.close()
 
+
+def _begin_with_write_lock(engine: Engine, lock: WriteLock | None) -> None:
+    """BEGIN IMMEDIATE for a write transaction, which takes the process's write lock first
+    unless its thread holds it already (a `write_connection`); BEGIN DEFERRED for a read."""
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get("write")
@@ -195,25 +213,25 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.connection.info[HOLDS_LOCK] = lock  # given back at the COMMIT
         connection.exec_driver_sql(f"BEGIN {'IMMEDIATE' if write else 'DEFERRED'}")
 
-    @event.listens_for(engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        release_held(record.info)  # if neither COMMIT nor ROLLBACK did (a connection lost)
 
-    # A `write_connection` takes the lock before it takes a connection from the pool and
-    # gives it back after the connection went back, and the pool hands out the connection
-    # returned last: so the next writer writes on the connection that made the last commit.
-    # In WAL mode a connection that did not drops its whole page cache at its next
-    # transaction and reads every page it touches again (`pread`); taking turns over the
-    # pool's connections cost a create ≈ 95 page reads instead of ≈ 17 and ≈ 0.2 ms of CPU
-    # in process (bench/RESULTS.md, "One connection for the writers"). A writer waiting for
-    # its turn holds no connection. Other write transactions (the migrations') take the
-    # lock at BEGIN and give it back right after COMMIT or ROLLBACK (SQLAlchemy's events
-    # come before them).
-    if lock is not None:
-        _WRITE_LOCKS[engine] = lock
-        dialect = engine.dialect
-        dialect.do_commit = releasing(dialect.do_commit)  # type: ignore[method-assign,assignment]
-        dialect.do_rollback = releasing(dialect.do_rollback)  # type: ignore[method-assign,assignment]
+def _release_lock_at_transaction_end(engine: Engine, lock: WriteLock) -> None:
+    """The write lock is given back at COMMIT and ROLLBACK, and known for `write_connection`.
+
+    A `write_connection` takes the lock before it takes a connection from the pool and
+    gives it back after the connection went back, and the pool hands out the connection
+    returned last: so the next writer writes on the connection that made the last commit.
+    In WAL mode a connection that did not drops its whole page cache at its next
+    transaction and reads every page it touches again (`pread`); taking turns over the
+    pool's connections cost a create ≈ 95 page reads instead of ≈ 17 and ≈ 0.2 ms of CPU
+    in process (bench/RESULTS.md, "One connection for the writers"). A writer waiting for
+    its turn holds no connection. Other write transactions (the migrations') take the
+    lock at BEGIN and give it back right after COMMIT or ROLLBACK (SQLAlchemy's events
+    come before them).
+    """
+    _WRITE_LOCKS[engine] = lock
+    dialect = engine.dialect
+    dialect.do_commit = releasing(dialect.do_commit)  # type: ignore[method-assign,assignment]
+    dialect.do_rollback = releasing(dialect.do_rollback)  # type: ignore[method-assign,assignment]
 
 
 _WRITE_LOCKS: WeakKeyDictionary[Engine, WriteLock] = WeakKeyDictionary()  # SQLite files

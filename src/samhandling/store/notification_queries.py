@@ -143,6 +143,14 @@ def save_subscription(
         "next_attempt_us": wake_at_us,
         "error": None,
     }
+    _update_or_insert(connection, subscription_id, start_tx, values)
+
+
+def _update_or_insert(
+    connection: Connection, subscription_id: str, start_tx: int, values: dict[str, Any]
+) -> None:
+    """Write a subscription's row: changed in place when it exists (numbering and delivery
+    kept), else inserted with no events yet (those of transactions after `start_tx` count)."""
     found = connection.execute(
         update(notification_subscription)
         .where(_SUB.subscription_id == subscription_id)

@@ -35,33 +35,9 @@ def merge_outcome(
     """The output Parameters of a merge (or, with `result` None, of a preview). Resources in
     `hidden` (the caller may not read them) are counted but never named."""
     summary = _summary(request, plan, preview=result is None)
-    issues = [{"severity": "information", "code": "informational", "diagnostics": summary}]
-    if hidden:
-        issues.append(_hidden_issue(len(hidden)))
-    issues += [
-        {
-            "severity": "warning",
-            "code": "informational",
-            "diagnostics": f"{t}/{i} points at the source through a reference that is not "
-            "to this server; it was left unchanged",
-        }
-        for t, i in plan.untouched
-    ]
-    if result is None:
-        moved = [
-            f"{v.resource_type}/{v.resource_id}/_history/{v.version_id}"
-            for v, _ in plan.moves
-            if (v.resource_type, v.resource_id) not in hidden
-        ]
-        patient: dict[str, Any] = {**plan.target_after, "id": request.target_id}
-    else:
-        moved = [
-            after.location
-            for before, after in result.moved
-            if (before.resource_type, before.resource_id) not in hidden
-        ]
-        assert result.target is not None
-        patient = result.target.resource()
+    issues = _outcome_issues(summary, plan, hidden)
+    moved = _moved_references(plan, result, hidden)
+    patient = _merged_patient(request, plan, result)
     parameters: list[dict[str, Any]] = []
     if isinstance(context.body, dict):
         parameters.append({"name": "input", "resource": context.body})
@@ -74,6 +50,53 @@ def merge_outcome(
         event = audit_event(requester(context.guard), plan, result, summary, hidden=hidden)
         parameters.append({"name": "audit-event", "resource": event})
     return {"resourceType": "Parameters", "parameter": parameters}
+
+
+def _outcome_issues(
+    summary: str, plan: MergePlan, hidden: frozenset[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """The summary, how many re-pointed resources go unnamed, and a warning per resource
+    that points at the source by a reference to another server (left unchanged)."""
+    issues = [{"severity": "information", "code": "informational", "diagnostics": summary}]
+    if hidden:
+        issues.append(_hidden_issue(len(hidden)))
+    issues += [
+        {
+            "severity": "warning",
+            "code": "informational",
+            "diagnostics": f"{t}/{i} points at the source through a reference that is not "
+            "to this server; it was left unchanged",
+        }
+        for t, i in plan.untouched
+    ]
+    return issues
+
+
+def _moved_references(
+    plan: MergePlan, result: MergeResult | None, hidden: frozenset[tuple[str, str]]
+) -> list[str]:
+    """The versions re-pointed (a preview: the versions that would be), less the hidden."""
+    if result is None:
+        return [
+            f"{v.resource_type}/{v.resource_id}/_history/{v.version_id}"
+            for v, _ in plan.moves
+            if (v.resource_type, v.resource_id) not in hidden
+        ]
+    return [
+        after.location
+        for before, after in result.moved
+        if (before.resource_type, before.resource_id) not in hidden
+    ]
+
+
+def _merged_patient(
+    request: MergeRequest, plan: MergePlan, result: MergeResult | None
+) -> dict[str, Any]:
+    """The target Patient after the merge (a preview: as it would be)."""
+    if result is None:
+        return {**plan.target_after, "id": request.target_id}
+    assert result.target is not None
+    return result.target.resource()
 
 
 def _hidden_issue(count: int) -> dict[str, Any]:
