@@ -1,8 +1,8 @@
 """Points in time as the platform keeps them: microseconds since the Unix epoch (UTC).
 
 The clock (`now_us`), conversions to and from `datetime` (a date range's open ends
-clamped: `date_to_us`), and the two ways such a time is
-written out: a FHIR `instant` and an HTTP-date.
+clamped: `date_to_us`), and the two ways such a time is written out: a FHIR `instant` and
+an HTTP-date.
 """
 
 from __future__ import annotations
