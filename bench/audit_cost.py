@@ -191,7 +191,7 @@ def _round(
     for name, workload in prepared.items():
         pair = {}
         for mode in order:
-            result = engine_run._generate_simple(
+            result = engine_run.generate_simple(
                 name, "reads" if name == "read" else "crud", workload, servers[mode]
             )
             pair[mode] = essentials(result)

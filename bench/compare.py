@@ -143,7 +143,7 @@ def _round(
         pair = {}
         for mode in order:
             module = {"read": "reads", "search": "search"}.get(name, "crud")
-            result = engine_run._generate_simple(name, module, workload, servers[mode])
+            result = engine_run.generate_simple(name, module, workload, servers[mode])
             pair[mode] = {
                 **audit_cost.essentials(result),
                 "load_average": result["load_average_before"],

@@ -20,7 +20,7 @@ import contextlib
 import datetime as dt
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -273,7 +273,7 @@ class EngineRun:
         with self._sa_engine() as engine:
             prepared = reads.prepare(engine, per_type=self.cfg.read_keys_per_type)
         self.prepared["read"] = prepared
-        self.workloads["read"] = self._generate_simple("read", "reads", prepared, self.server)
+        self.workloads["read"] = self.generate_simple("read", "reads", prepared, self.server)
         log(workload_line("read", self.workloads["read"]))
         bare = start_server(
             "bare",
@@ -283,7 +283,7 @@ class EngineRun:
             cpus=self.server_cpus,
         )
         try:
-            result = self._generate_simple("read", "reads", prepared, bare)
+            result = self.generate_simple("read", "reads", prepared, bare)
         finally:
             bare.stop()
         self.ceilings["read"] = result
@@ -293,12 +293,18 @@ class EngineRun:
         assert self.server is not None
         self.prepared[name] = prepared
         self.modules[name] = module
-        self.workloads[name] = self._generate_simple(name, module, prepared, self.server)
+        self.workloads[name] = self.generate_simple(name, module, prepared, self.server)
         log(workload_line(name, self.workloads[name]))
 
-    def _generate_simple(
-        self, name: str, module: str, prepared: Prepared, server: ServerHandle
+    def generate_simple(
+        self,
+        name: str,
+        module: str,
+        prepared: Prepared,
+        server: ServerHandle,
+        on_measuring: Callable[[], Any] | None = None,
     ) -> dict[str, Any]:
+        """`name` against `server` with the run's clients, duration and warm-up."""
         cfg = self.cfg
         return self.load_runs.generate(
             name,
@@ -309,6 +315,7 @@ class EngineRun:
             duration_s=cfg.duration_s,
             max_requests=cfg.max_requests,
             warmup_s=cfg.warmup_s,
+            on_measuring=on_measuring,
         )
 
     def _result(

@@ -106,20 +106,10 @@ def _round(
     for phase in order:
         load_before = os.getloadavg()[0]
         jobs: list[str] = []
-        cfg = engine_run.cfg
-        result = engine_run.load_runs.generate(
-            "read",
-            "reads",
-            prepared,
-            server,
-            clients=cfg.clients,
-            duration_s=cfg.duration_s,
-            max_requests=cfg.max_requests,
-            warmup_s=cfg.warmup_s,
-            # the exports start with the measured phase (after the harness waited for an
-            # idle server and the warm-up)
-            on_measuring=_starter(server, jobs) if phase == "export" else None,
-        )
+        # the exports start with the measured phase (after the harness waited for an idle
+        # server and the warm-up)
+        starter = _starter(server, jobs) if phase == "export" else None
+        result = engine_run.generate_simple("read", "reads", prepared, server, starter)
         measured[phase] = {
             "requests": result["requests"],
             "errors": result["errors"],
