@@ -24,8 +24,29 @@ from samhandling.fhir.request_limits import database_integer
 
 def audit_routes(api: FhirRestApi) -> list[BaseRoute]:
     """AuditEvent routes; they must come before the generic type and instance routes."""
+    trail = AuditTrail(api)
+    writes = ["POST", "PUT", "PATCH", "DELETE"]
+    return [
+        Route("/fhir/AuditEvent", trail.search, methods=["GET"]),
+        Route("/fhir/AuditEvent", refuse_write, methods=writes),
+        Route("/fhir/AuditEvent/_search", refuse_write, methods=["POST"]),
+        Route("/fhir/AuditEvent/_history", refuse_history, methods=["GET"]),
+        Route("/fhir/AuditEvent/{id}/_history", refuse_history, methods=["GET"]),
+        Route("/fhir/AuditEvent/{id}/_history/{vid}", refuse_history, methods=["GET"]),
+        Route("/fhir/AuditEvent/{id}", trail.read_one, methods=["GET"]),
+        Route("/fhir/AuditEvent/{id}", refuse_write, methods=writes),
+    ]
 
-    async def search(request: Request) -> Response:
+
+class AuditTrail:
+    """AuditEvent search and read of one `FhirRestApi`, for security officers only."""
+
+    def __init__(self, api: FhirRestApi) -> None:
+        self.api = api
+
+    async def search(self, request: Request) -> Response:
+        """`GET /fhir/AuditEvent`: a searchset Bundle, paged by `_after`."""
+        api = self.api
         api.guard(request).check_request("search", "AuditEvent")  # security officers only
         items = query_items(request)
         query = parse_audit_search(items)
@@ -38,45 +59,38 @@ def audit_routes(api: FhirRestApi) -> list[BaseRoute]:
             }
             for e in page.events
         ]
-        bundle = {"resourceType": "Bundle", "type": "searchset", "link": _links(items, page)}
+        bundle = {"resourceType": "Bundle", "type": "searchset", "link": self._links(items, page)}
         return fhir_response({**bundle, "entry": entries})
 
-    def _links(items: list[tuple[str, str]], page: AuditPage) -> list[dict[str, str]]:
+    def _links(self, items: list[tuple[str, str]], page: AuditPage) -> list[dict[str, str]]:
+        """The searchset's `self` link, and `next` when there is a following page."""
+        base = self.api.base
         kept = [(name, value) for name, value in items if name != "_after"]
-        links = [{"relation": "self", "url": f"{api.base}/AuditEvent?{urlencode(items)}"}]
+        links = [{"relation": "self", "url": f"{base}/AuditEvent?{urlencode(items)}"}]
         if page.next_after is not None:
             following = urlencode([*kept, ("_after", page.next_after)])
-            links.append({"relation": "next", "url": f"{api.base}/AuditEvent?{following}"})
+            links.append({"relation": "next", "url": f"{base}/AuditEvent?{following}"})
         return links
 
-    async def read_one(request: Request) -> Response:
-        api.guard(request).check_request("read", "AuditEvent")  # security officers only
+    async def read_one(self, request: Request) -> Response:
+        """`GET /fhir/AuditEvent/{id}` (404 for an id that is none or not known)."""
+        self.api.guard(request).check_request("read", "AuditEvent")  # security officers only
         event_id = request.path_params["id"]
         if database_integer(event_id) is None:
             raise FhirError(404, error("not-found", f"AuditEvent/{event_id} is not known"))
         query = parse_audit_search([("_id", event_id)])
-        page = await api.run_read(lambda c: search_audit_events(c, query))
+        page = await self.api.run_read(lambda c: search_audit_events(c, query))
         if not page.events:
             raise FhirError(404, error("not-found", f"AuditEvent/{event_id} is not known"))
         return fhir_response(page.events[0])
 
-    async def refuse_write(_request: Request) -> Response:
-        raise FhirError(
-            405, error("not-supported", "The audit trail is never written through the API")
-        )
 
-    async def refuse_history(_request: Request) -> Response:
-        message = "AuditEvents have no versions: read or search them (history is not supported)"
-        raise FhirError(405, error("not-supported", message))
+async def refuse_write(_request: Request) -> Response:
+    """Any write of an AuditEvent: 405, the trail is never written through the API."""
+    raise FhirError(405, error("not-supported", "The audit trail is never written through the API"))
 
-    writes = ["POST", "PUT", "PATCH", "DELETE"]
-    return [
-        Route("/fhir/AuditEvent", search, methods=["GET"]),
-        Route("/fhir/AuditEvent", refuse_write, methods=writes),
-        Route("/fhir/AuditEvent/_search", refuse_write, methods=["POST"]),
-        Route("/fhir/AuditEvent/_history", refuse_history, methods=["GET"]),
-        Route("/fhir/AuditEvent/{id}/_history", refuse_history, methods=["GET"]),
-        Route("/fhir/AuditEvent/{id}/_history/{vid}", refuse_history, methods=["GET"]),
-        Route("/fhir/AuditEvent/{id}", read_one, methods=["GET"]),
-        Route("/fhir/AuditEvent/{id}", refuse_write, methods=writes),
-    ]
+
+async def refuse_history(_request: Request) -> Response:
+    """Any history of AuditEvents: 405, they have no versions."""
+    message = "AuditEvents have no versions: read or search them (history is not supported)"
+    raise FhirError(405, error("not-supported", message))

@@ -39,6 +39,7 @@ from samhandling.interactions.binary_content import (
     content_pieces,
     create_from_spool,
 )
+from samhandling.interactions.policy_guard import PolicyGuard
 from samhandling.interactions.transactions import write_transaction
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -47,9 +48,23 @@ _CONTEXT = re.compile(r"^[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}$")
 
 def binary_routes(api: FhirRestApi) -> list[BaseRoute]:
     """The routes; they must come before the generic type and instance routes."""
-    spool_directory = api.settings.data_dir / "spool"
+    binaries = BinaryContent(api)
+    return [
+        Route("/fhir/Binary", binaries.create, methods=["POST"]),
+        Route("/fhir/Binary/{id}", binaries.retrieve, methods=["GET"]),
+    ]
 
-    async def create(request: Request) -> Response:
+
+class BinaryContent:
+    """Binary create and read of one `FhirRestApi`, raw bytes or FHIR JSON (see the module)."""
+
+    def __init__(self, api: FhirRestApi) -> None:
+        self.api = api
+        self.spool_directory = api.settings.data_dir / "spool"
+
+    async def create(self, request: Request) -> Response:
+        """`POST /fhir/Binary`: FHIR JSON is the ordinary create; other bytes are spooled."""
+        api = self.api
         request.scope["path_params"]["type"] = "Binary"  # as the generic routes name it
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media in JSON_TYPES or not media:
@@ -60,21 +75,26 @@ def binary_routes(api: FhirRestApi) -> list[BaseRoute]:
             raise FhirError(400, error("invalid", message))
         guard = api.guard(request)
         guard.check_request("create", "Binary")  # before a byte is spooled
-        spool = await _spooled(request, api.settings.max_document_bytes, spool_directory)
-
-        def run() -> Response:
-            with write_transaction(api.engine) as connection:
-                result = create_from_spool(
-                    api.writer(connection, guard), spool, request.headers["content-type"], context
-                )
-            return api.written(request, result, location=True)
-
+        spool = await _spooled(request, api.settings.max_document_bytes, self.spool_directory)
         try:
-            return await run_in_threadpool(run)
+            return await run_in_threadpool(self.store, request, guard, spool, context)
         finally:
             spool.discard()
 
-    async def retrieve(request: Request) -> Response:
+    def store(
+        self, request: Request, guard: PolicyGuard, spool: ContentSpool, context: str | None
+    ) -> Response:
+        """The spooled bytes and the Binary naming them, written in one transaction."""
+        api = self.api
+        with write_transaction(api.engine) as connection:
+            result = create_from_spool(
+                api.writer(connection, guard), spool, request.headers["content-type"], context
+            )
+        return api.written(request, result, location=True)
+
+    async def retrieve(self, request: Request) -> Response:
+        """`GET /fhir/Binary/{id}`: the bytes (a range of them), or the Binary as FHIR JSON."""
+        api = self.api
         request.scope["path_params"]["type"] = "Binary"
         if request.path_params["id"] == "_history":
             return await api.history(request)
@@ -85,11 +105,6 @@ def binary_routes(api: FhirRestApi) -> list[BaseRoute]:
             return fhir_response(binary, 200, version_headers(version, api.base))
         retrieval = await api.run_read(lambda c: binary_for_retrieval(c, rid, guard))
         return _content_response(api, request, retrieval)
-
-    return [
-        Route("/fhir/Binary", create, methods=["POST"]),
-        Route("/fhir/Binary/{id}", retrieve, methods=["GET"]),
-    ]
 
 
 async def _spooled(request: Request, limit: int, directory: Path) -> ContentSpool:

@@ -39,42 +39,12 @@ SMART_APPS = "smart-apps.json"
 def authorization_server(dev: DevIssuer, engine: Engine, settings: Settings) -> AuthorizationServer:
     """The code flow of the dev issuer, with the platform's web views registered as a
     confidential client (their secret is the issuer's `web_client_secret`)."""
-
-    def people() -> list[tuple[str, str, str]]:
-        with read_transaction(engine) as connection:
-            bundle = search.search(
-                connection, "Patient", [("_count", str(LOGIN_PEOPLE))], settings.base_url
-            )
-        found = []
-        for entry in bundle.get("entry", []):
-            patient = entry["resource"]
-            fnr = next(
-                (
-                    i.get("value")
-                    for i in patient.get("identifier", [])
-                    if i.get("system") == FNR_SYSTEM
-                ),
-                None,
-            )
-            name = (patient.get("name") or [{}])[0]
-            shown = " ".join([*name.get("given", []), name.get("family", "")]).strip()
-            if fnr:
-                found.append((fnr, shown or "?", patient.get("birthDate", "?")))
-        return found
-
-    def patient_id_of(fnr: str) -> str | None:
-        with read_transaction(engine) as connection:
-            return patient_ids_for_pids(connection, [fnr]).get(fnr)
-
-    def relations_of(fnr: str) -> list[tuple[str, str]]:
-        # any system: an attorney with a D-number is named in the D-number system
-        items = [("identifier", fnr), ("_include", "RelatedPerson:patient"), ("_count", "200")]
-        with read_transaction(engine) as connection:
-            bundle = search.search(connection, "RelatedPerson", items, settings.base_url)
-        return represented(bundle, datetime.now(UTC))
-
+    people = LoginPeople(engine, settings)
     codes = AuthorizationServer(
-        dev, people=people, patient_id_of=patient_id_of, relations_of=relations_of
+        dev,
+        people=people.people,
+        patient_id_of=people.patient_id_of,
+        relations_of=people.relations_of,
     )
     codes.register(
         settings.web_client_id,
@@ -84,6 +54,44 @@ def authorization_server(dev: DevIssuer, engine: Engine, settings: Settings) -> 
     for client_id, client in smart_apps(dev.directory / SMART_APPS).items():
         codes.register(client_id, client[0], client[1])
     return codes
+
+
+class LoginPeople:
+    """Who a tester may log in as, read from the database: the login page's people, the
+    Patient id of a launch patient and the patients a person may act for."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    def people(self) -> list[tuple[str, str, str]]:
+        """(national ID, name, birth date) of the first Patients that have a national ID."""
+        with read_transaction(self.engine) as connection:
+            bundle = search.search(
+                connection, "Patient", [("_count", str(LOGIN_PEOPLE))], self.settings.base_url
+            )
+        found = []
+        for entry in bundle.get("entry", []):
+            patient = entry["resource"]
+            fnr = national_id(patient)
+            name = (patient.get("name") or [{}])[0]
+            shown = " ".join([*name.get("given", []), name.get("family", "")]).strip()
+            if fnr:
+                found.append((fnr, shown or "?", patient.get("birthDate", "?")))
+        return found
+
+    def patient_id_of(self, fnr: str) -> str | None:
+        """The id of the Patient with the national ID `fnr`, if one is stored."""
+        with read_transaction(self.engine) as connection:
+            return patient_ids_for_pids(connection, [fnr]).get(fnr)
+
+    def relations_of(self, fnr: str) -> list[tuple[str, str]]:
+        """The patients the person `fnr` may act for, and why (`represented`)."""
+        # any system: an attorney with a D-number is named in the D-number system
+        items = [("identifier", fnr), ("_include", "RelatedPerson:patient"), ("_count", "200")]
+        with read_transaction(self.engine) as connection:
+            bundle = search.search(connection, "RelatedPerson", items, self.settings.base_url)
+        return represented(bundle, datetime.now(UTC))
 
 
 def represented(bundle: dict[str, Any], now: datetime) -> list[tuple[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
@@ -14,6 +16,7 @@ from samhandling.api.responses import fhir_response
 from samhandling.api.rest import FhirRestApi
 from samhandling.interactions.operations import (
     Level,
+    Operation,
     OperationContext,
     OperationRegistry,
     OperationResult,
@@ -40,12 +43,28 @@ register_url_convertor("operation", OperationNameConvertor())
 
 def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[BaseRoute]:
     """The operation routes; they must come before the instance routes."""
+    invoke = ExtendedOperations(api, registry).invoke
+    methods = ["GET", "POST"]
+    return [
+        Route("/fhir/{op:operation}", invoke, methods=methods),
+        Route("/fhir/{type}/{op:operation}", invoke, methods=methods),
+        Route("/fhir/{type}/{id}/{op:operation}", invoke, methods=methods),
+    ]
 
-    async def invoke(request: Request) -> Response:
-        params = request.path_params
+
+class ExtendedOperations:
+    """The registry's operations invoked over HTTP, through one `FhirRestApi`."""
+
+    def __init__(self, api: FhirRestApi, registry: OperationRegistry) -> None:
+        self.api = api
+        self.registry = registry
+
+    async def invoke(self, request: Request) -> Response:
+        """`$name` at the system, type or instance level, by GET or POST."""
+        api, params = self.api, request.path_params
         level: Level = "instance" if "id" in params else "type" if "type" in params else "system"
         rtype = api.resource_type(request) if "type" in params else None
-        operation = registry.find(params["op"], level, rtype, request.method)
+        operation = self.registry.find(params["op"], level, rtype, request.method)
         guard = api.guard(request)
         _check_request(guard, f"operation:{operation.name}", level, rtype)
         body = None
@@ -54,43 +73,52 @@ def operation_routes(api: FhirRestApi, registry: OperationRegistry) -> list[Base
         parameters = parameters_of(
             body, query_items(request), resource_body=operation.resource_body
         )
+        result = await run_in_threadpool(
+            self.run, request, operation, guard, rtype, parameters, body
+        )
+        return _response(request, operation, result)
 
-        def run() -> OperationResult:
-            opener = write_transaction if operation.writes else read_transaction
-            with opener(api.engine) as connection:
-                context = OperationContext(
-                    connection,
-                    api.writer(connection, guard),
-                    guard,
-                    api.base,
-                    rtype,
-                    params.get("id"),
-                    parameters,
-                    body,
-                    # a header sent more than once (two `Prefer`s) is one, joined (RFC 9110)
-                    headers={k: ", ".join(request.headers.getlist(k)) for k in request.headers},
-                    data_dir=api.settings.data_dir,
-                )
-                return operation.handler(context)
+    def run(
+        self,
+        request: Request,
+        operation: Operation,
+        guard: PolicyGuard,
+        rtype: str | None,
+        parameters: dict[str, list[Any]],
+        body: Any,
+    ) -> OperationResult:
+        """The operation's handler in one transaction (a write's if it writes), off the loop."""
+        api = self.api
+        opener = write_transaction if operation.writes else read_transaction
+        with opener(api.engine) as connection:
+            context = OperationContext(
+                connection,
+                api.writer(connection, guard),
+                guard,
+                api.base,
+                rtype,
+                request.path_params.get("id"),
+                parameters,
+                body,
+                # a header sent more than once (two `Prefer`s) is one, joined (RFC 9110)
+                headers={k: ", ".join(request.headers.getlist(k)) for k in request.headers},
+                data_dir=api.settings.data_dir,
+            )
+            return operation.handler(context)
 
-        result = await run_in_threadpool(run)
-        etag, modified = result.headers.get("ETag"), result.headers.get("Last-Modified")
-        if (
-            result.status == 200
-            and not operation.writes
-            and not_modified(request.headers, etag, modified)
-        ):
-            return Response(status_code=304, headers=result.headers)
-        if result.content is not None:
-            return Response(result.content, result.status, result.headers, result.media_type)
-        return fhir_response(result.body, result.status, result.headers)
 
-    methods = ["GET", "POST"]
-    return [
-        Route("/fhir/{op:operation}", invoke, methods=methods),
-        Route("/fhir/{type}/{op:operation}", invoke, methods=methods),
-        Route("/fhir/{type}/{id}/{op:operation}", invoke, methods=methods),
-    ]
+def _response(request: Request, operation: Operation, result: OperationResult) -> Response:
+    """The operation's answer: 304 for a read the client has, its own bytes, or FHIR JSON."""
+    etag, modified = result.headers.get("ETag"), result.headers.get("Last-Modified")
+    if (
+        result.status == 200
+        and not operation.writes
+        and not_modified(request.headers, etag, modified)
+    ):
+        return Response(status_code=304, headers=result.headers)
+    if result.content is not None:
+        return Response(result.content, result.status, result.headers, result.media_type)
+    return fhir_response(result.body, result.status, result.headers)
 
 
 def _check_request(guard: PolicyGuard, interaction: str, level: Level, rtype: str | None) -> None:

@@ -26,10 +26,28 @@ from samhandling.services.search_federation import LOCAL_ONLY, FederatedQuery
 
 def search_routes(api: FhirRestApi) -> list[Route]:
     """The search routes; they must come before the instance routes `/fhir/{type}/{id}`."""
+    searches = FhirSearches(api)
+    return [
+        Route("/fhir", searches.system_search, methods=["GET"]),
+        Route("/fhir/_search", searches.system_search, methods=["POST"]),
+        Route("/fhir/{type}", searches.type_search, methods=["GET"]),
+        Route("/fhir/{type}/_search", searches.type_search, methods=["POST"]),
+        Route("/fhir/{ctype}/{cid}/{type}", searches.compartment_search, methods=["GET"]),
+        Route("/fhir/{ctype}/{cid}/{type}/_search", searches.compartment_search, methods=["POST"]),
+    ]
+
+
+class FhirSearches:
+    """The search handlers of one `FhirRestApi`: type, system and compartment search."""
+
+    def __init__(self, api: FhirRestApi) -> None:
+        self.api = api
 
     async def run(
-        request: Request, rtype: str | None, compartment: tuple[str, str] | None = None
+        self, request: Request, rtype: str | None, compartment: tuple[str, str] | None = None
     ) -> Response:
+        """One search under the caller's guard, the federation asked beside the local one."""
+        api = self.api
         items = query_items(request)
         if request.method == "POST":
             items += await _form_items(request, api.settings.max_body_bytes)
@@ -59,20 +77,24 @@ def search_routes(api: FhirRestApi) -> list[Route]:
             bundle = await federated.merged(bundle)
         return fhir_response(bundle)
 
-    async def type_search(request: Request) -> Response:
-        return await run(request, api.resource_type(request))
+    async def type_search(self, request: Request) -> Response:
+        """`GET /fhir/{type}` and `POST /fhir/{type}/_search`."""
+        return await self.run(request, self.api.resource_type(request))
 
-    async def system_search(request: Request) -> Response:
+    async def system_search(self, request: Request) -> Response:
+        """`GET /fhir` and `POST /fhir/_search`."""
         check_accept(request)
-        return await run(request, None)
+        return await self.run(request, None)
 
-    async def compartment_search(request: Request) -> Response:
+    async def compartment_search(self, request: Request) -> Response:
+        """`GET /fhir/Patient/{id}/{type}` (`*`: every type), and its `_search` by POST;
+        `/fhir/{type}/{id}/_history`, of the same shape, is instance history."""
         owner, owner_id = request.path_params["ctype"], request.path_params["cid"]
         rtype = request.path_params["type"]
         if rtype == "_history" and request.method == "GET":
             # `/fhir/Patient/1/_history` has the same shape: it is instance history
             request.scope["path_params"] = {"type": owner, "id": owner_id}
-            return await api.history(request)
+            return await self.api.history(request)
         check_accept(request)
         check_resource_type(owner)
         check_id(owner_id)
@@ -80,16 +102,7 @@ def search_routes(api: FhirRestApi) -> list[Route]:
             raise FhirError(404, error("not-found", f"No {owner} compartment is searchable"))
         if rtype != "*":
             check_resource_type(rtype)
-        return await run(request, None if rtype == "*" else rtype, (owner, owner_id))
-
-    return [
-        Route("/fhir", system_search, methods=["GET"]),
-        Route("/fhir/_search", system_search, methods=["POST"]),
-        Route("/fhir/{type}", type_search, methods=["GET"]),
-        Route("/fhir/{type}/_search", type_search, methods=["POST"]),
-        Route("/fhir/{ctype}/{cid}/{type}", compartment_search, methods=["GET"]),
-        Route("/fhir/{ctype}/{cid}/{type}/_search", compartment_search, methods=["POST"]),
-    ]
+        return await self.run(request, None if rtype == "*" else rtype, (owner, owner_id))
 
 
 async def _form_items(request: Request, limit: int) -> list[tuple[str, str]]:

@@ -26,6 +26,7 @@ from samhandling.cli.summary_command import summary_app
 from samhandling.cli.token_command import DataDir, start_banner, token, write_server_note
 from samhandling.config import (
     DEFAULT_PORT,
+    Settings,
     default_database_url,
     settings_from_env,
     settings_to_env,
@@ -79,25 +80,48 @@ def serve(
     ] = None,
 ) -> None:
     """Run the FHIR server (the schema is created or upgraded on start)."""
-    import uvicorn
+    settings = _serve_settings(
+        host=host, port=port, database=database, data_dir=data_dir, base_url=base_url,
+        dev_issuer=dev_issuer, service=service, document_peers=document_peers,
+    )  # fmt: skip
+    check_services(settings.services)
+    open_database(settings.database_url, create_missing=create_database).dispose()
+    if demo_patients:
+        seed_demo_population(settings.database_url, settings.base_url, demo_patients)
+    os.environ.update(settings_to_env(settings))
+    _announce(settings)
+    _run_uvicorn(host, port, workers)
 
+
+def _serve_settings(
+    *,
+    host: str,
+    port: int,
+    database: str | None,
+    data_dir: Path | None,
+    base_url: str | None,
+    dev_issuer: bool,
+    service: list[str] | None,
+    document_peers: str | None,
+) -> Settings:
+    """The environment's settings with `serve`'s options over them."""
     settings = settings_from_env()
     if data_dir is not None:
         settings = settings.with_overrides(
             data_dir=data_dir, database_url=database or default_database_url(data_dir)
         )
-    settings = settings.with_overrides(
+    return settings.with_overrides(
         database_url=database,
         base_url=base_url or f"http://{_public_host(host)}:{port}/fhir",
         dev_issuer=dev_issuer or None,
         services=tuple(service) if service else None,
         document_peers=document_peers,
     )
-    check_services(settings.services)
-    open_database(settings.database_url, create_missing=create_database).dispose()
-    if demo_patients:
-        seed_demo_population(settings.database_url, settings.base_url, demo_patients)
-    os.environ.update(settings_to_env(settings))
+
+
+def _announce(settings: Settings) -> None:
+    """The start lines on stderr: the base and the database; with the development issuer,
+    its personas and a ready request (and the note naming this server)."""
     typer.echo(
         f"samhandling FHIR base {settings.base_url} on {describe_url(settings.database_url)}",
         err=True,
@@ -107,6 +131,12 @@ def serve(
         command = os.environ.get("SAMHANDLING_COMMAND", "samhandling")
         for line in start_banner(settings.base_url, command):
             typer.echo(line, err=True)
+
+
+def _run_uvicorn(host: str, port: int, workers: int) -> None:
+    """Serve until stopped: uvicorn's workers each build the app from the environment."""
+    import uvicorn
+
     uvicorn.run(
         "samhandling.server:create_app_from_env",
         factory=True,

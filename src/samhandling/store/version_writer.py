@@ -209,34 +209,21 @@ class VersionWriter:
         if self.guard.inspects_resources and not decided:
             self.guard.check_write(method, prior.content(), body)
         version_id = previous.version_id + 1 if previous else 1
-        if resource_type == "SearchParameter":
-            SearchParameterWrites.count += 1
         last_updated = self._timestamp()
         owner = (resource_type, resource_id)
         content, facts, index, patients = self._prepare(body, owner, version_id, last_updated)
         if body is None and (deleted := prior.content()) is not None:
-            patients = patient_compartment_ids(deleted)
-        shard = min(patients) if patients and body is not None else None
-        # a deletion stays on its patient's partition (store/layout.py)
-        shard_key = min(patients) if patients else SHARDLESS
-        current: tuple[Any, ...] = (resource_type, resource_id, shard, shard_key, version_id)
-        rest = (last_updated, body is None, content, facts)
-        if previous is not None and not is_sqlite(self.connection):
-            current += (self._replace(current, rest), *rest)  # _CURRENT_COLUMNS
-        else:
-            current += (self.tx_id, *rest)
-            queued = previous is None and (self.bulk_creates or (new_id and self.queued_creates))
-            self._write_current(current, replace=previous is not None, queued=queued)
-            if previous is not None:
-                self._remove_index(resource_type, resource_id)
-        version_row = (*current[:-1], method)  # `facts` is the current row's last column
-        self.buffer.add_rows(resource_version, _VERSION_COLUMNS, owner, [version_row])
-        key = {"resource_type": resource_type, "resource_id": resource_id}
-        if index is not None:
-            self._write_index(key, index, shard, patients)
+            patients = patient_compartment_ids(deleted)  # its partition, its audit record
+        current = self._store_current(
+            (*owner, *_shards(patients, deleting=body is None), version_id),
+            (last_updated, body is None, content, facts),
+            replacing=previous is not None,
+            new_id=new_id,
+        )
+        self._write_rows(current, method, index, patients)
         if resource_type == "Patient":  # one person, one record (store/patient_identity.py)
             maintain_claims(self.connection, resource_id, prior.content(), body)
-        self._write_outbox(key, version_id, shard, method, last_updated)
+        self._write_outbox(current, method)
         written = StoredVersion(
             resource_type, resource_id, version_id, last_updated, self.tx_id,
             body is None, content, method,
@@ -244,6 +231,36 @@ class VersionWriter:
         self.guard.after_write(self.connection, written, patients, note)
         self.written.append(written)
         return written
+
+    def _store_current(
+        self, key: tuple[Any, ...], rest: tuple[Any, ...], *, replacing: bool, new_id: bool
+    ) -> tuple[Any, ...]:
+        """Insert, queue or replace the current row (`key`: its values up to `version_id`,
+        `rest` those after `tx_id`), removing a replaced version's index rows; the row's
+        values in `_CURRENT_COLUMNS` order."""
+        if replacing and not is_sqlite(self.connection):
+            return (*key, self._replace(key, rest), *rest)
+        current = (*key, self.tx_id, *rest)
+        queued = not replacing and (self.bulk_creates or (new_id and self.queued_creates))
+        self._write_current(current, replace=replacing, queued=queued)
+        if replacing:
+            self._remove_index(key[0], key[1])
+        return current
+
+    def _write_rows(
+        self,
+        current: tuple[Any, ...],
+        method: str,
+        index: ResourceIndex | None,
+        patients: frozenset[str],
+    ) -> None:
+        """The version row of `current` (its current row's values) and, unless it is a
+        deletion, its index and compartment rows."""
+        version_row = (*current[:-1], method)  # `facts` is the current row's last column
+        self.buffer.add_rows(resource_version, _VERSION_COLUMNS, current[:2], [version_row])
+        if index is not None:
+            key = {"resource_type": current[0], "resource_id": current[1]}
+            self._write_index(key, index, current[2], patients)
 
     def reindex(self, resource_type: str, resource_id: str, body: dict[str, Any]) -> None:
         """Recompute the index and compartment rows and the policy facts of a stored
@@ -263,6 +280,8 @@ class VersionWriter:
     ) -> tuple[bytes | None, bytes | None, ResourceIndex | None, frozenset[str]]:
         """The stored JSON (meta filled in), its policy facts, its index values and its
         patient compartments."""
+        if key[0] == "SearchParameter":
+            SearchParameterWrites.count += 1
         if body is None:
             return None, None, None, frozenset()
         body["id"] = key[1]
@@ -329,12 +348,20 @@ class VersionWriter:
             rows = [(p, resource_type, resource_id) for p in sorted(patients)]
             self.buffer.add_rows(compartment, _COMPARTMENT_COLUMNS, owner, rows)
 
-    def _write_outbox(
-        self, key: dict[str, str], version_id: int, shard: str | None, method: str, at_us: int
-    ) -> None:
-        owner = (key["resource_type"], key["resource_id"])
-        row = (*owner, self.tx_id, version_id, shard, method, at_us)
-        self.buffer.add_rows(outbox, _OUTBOX_COLUMNS, owner, [row])
+    def _write_outbox(self, current: tuple[Any, ...], method: str) -> None:
+        """The outbox event of the version `current` (its current row's values)."""
+        owner = current[:2]
+        rt, rid, shard, _, version_id, tx_id, at_us = current[:7]
+        self.buffer.add_rows(
+            outbox, _OUTBOX_COLUMNS, owner, [(rt, rid, tx_id, version_id, shard, method, at_us)]
+        )
+
+
+def _shards(patients: frozenset[str], *, deleting: bool) -> tuple[str | None, str]:
+    """A version's `patient_id` (None for a deletion: it leaves the compartment) and its
+    shard key (a deletion stays on its patient's partition, store/layout.py)."""
+    first = min(patients) if patients else None
+    return (None if deleting else first), (first or SHARDLESS)
 
 
 class _Previous:

@@ -76,13 +76,7 @@ def drug_reaction(
     entry: dict[str, Any] = {
         "resourceType": "AllergyIntolerance",
         "meta": {"profile": [KJ + "kj-allergy-intolerance"]},
-        "extension": [
-            {
-                "url": KJ + "kj-information-source",
-                "valueCodeableConcept": {"coding": [{"system": SOURCE_SYSTEM, "code": "2"}]},
-            },
-            *valid_until(form),
-        ],
+        "extension": [_observed_by_clinician(), *valid_until(form)],
         "clinicalStatus": {"coding": [{"system": CLINICAL, "code": "active"}]},
         "verificationStatus": {"coding": [{"system": VERIFICATION, "code": "confirmed"}]},
         "type": "allergy",
@@ -90,22 +84,22 @@ def drug_reaction(
         "criticality": criticality,
         "code": {"coding": [{"system": ATC, "code": substance}], "text": substances[substance]},
         "patient": {"reference": f"Patient/{patient_id}"},
-        "reaction": [
-            {
-                "manifestation": [
-                    {
-                        "coding": [
-                            {
-                                "system": REACTIONS_SYSTEM,
-                                "code": reaction,
-                                "display": reactions[reaction],
-                            }
-                        ]
-                    }
-                ]
-            }
-        ],
+        "reaction": [_reaction(reaction, reactions[reaction])],
     }
     if note:
         entry["note"] = [{"text": note}]
     return entry
+
+
+def _observed_by_clinician() -> dict[str, Any]:
+    """The `kj-information-source` extension: 7498 code 2, observed by the clinician."""
+    return {
+        "url": KJ + "kj-information-source",
+        "valueCodeableConcept": {"coding": [{"system": SOURCE_SYSTEM, "code": "2"}]},
+    }
+
+
+def _reaction(code: str, display: str) -> dict[str, Any]:
+    """The entry's one reaction: its manifestation, coded in Volven 7497."""
+    coding = {"system": REACTIONS_SYSTEM, "code": code, "display": display}
+    return {"manifestation": [{"coding": [coding]}]}

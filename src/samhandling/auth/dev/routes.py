@@ -75,17 +75,47 @@ def dev_issuer_routes(
     if is_production(production):
         raise DevIssuerDisabled("the development issuer must not run in production mode")
     prefix = prefix.rstrip("/")
+    endpoints = IssuerEndpoints(issuer, codes)
+    routes = [
+        Route(f"{prefix}/jwks", endpoints.jwks, methods=["GET"]),
+        Route(f"{prefix}/token", endpoints.token, methods=["POST"]),
+        Route(
+            f"{prefix}/.well-known/openid-configuration", endpoints.configuration, methods=["GET"]
+        ),
+        Route(
+            f"{prefix}/idporten/.well-known/openid-configuration",
+            endpoints.citizen_configuration,
+            methods=["GET"],
+        ),
+    ]
+    if codes is not None:
+        routes += login_routes(codes, prefix)
+    return routes
 
-    async def jwks(request: Request) -> JSONResponse:
-        return JSONResponse(issuer.jwks(), headers={"Cache-Control": "max-age=300"})
 
-    async def configuration(request: Request) -> JSONResponse:
-        return JSONResponse(issuer.openid_configuration())
+class IssuerEndpoints:
+    """The issuer's keys, its OpenID configurations and its token endpoint; with `codes`,
+    the token endpoint takes the code flow's grants too."""
 
-    async def citizen_configuration(request: Request) -> JSONResponse:
-        return JSONResponse(issuer.openid_configuration(citizen=True))
+    def __init__(self, issuer: DevIssuer, codes: AuthorizationServer | None) -> None:
+        self.issuer = issuer
+        self.codes = codes
 
-    async def token(request: Request) -> JSONResponse:
+    async def jwks(self, request: Request) -> JSONResponse:
+        """The issuer's public keys."""
+        return JSONResponse(self.issuer.jwks(), headers={"Cache-Control": "max-age=300"})
+
+    async def configuration(self, request: Request) -> JSONResponse:
+        """The issuer's discovery document."""
+        return JSONResponse(self.issuer.openid_configuration())
+
+    async def citizen_configuration(self, request: Request) -> JSONResponse:
+        """The discovery document of its citizen twin (under `idporten/`)."""
+        return JSONResponse(self.issuer.openid_configuration(citizen=True))
+
+    async def token(self, request: Request) -> JSONResponse:
+        """A token request: the code flow's grants to `codes`, any other to the issuer."""
+        issuer, codes = self.issuer, self.codes
         try:
             fields = await _form(request)
             if codes is not None and fields.get("grant_type") in CODE_GRANTS:
@@ -98,20 +128,6 @@ def dev_issuer_routes(
             log.info("dev issuer token request refused: %s", exc.description)
             return JSONResponse(exc.body(), exc.status, headers=_NO_STORE)
         return JSONResponse(body, headers=_NO_STORE)
-
-    routes = [
-        Route(f"{prefix}/jwks", jwks, methods=["GET"]),
-        Route(f"{prefix}/token", token, methods=["POST"]),
-        Route(f"{prefix}/.well-known/openid-configuration", configuration, methods=["GET"]),
-        Route(
-            f"{prefix}/idporten/.well-known/openid-configuration",
-            citizen_configuration,
-            methods=["GET"],
-        ),
-    ]
-    if codes is not None:
-        routes += login_routes(codes, prefix)
-    return routes
 
 
 def login_routes(codes: AuthorizationServer, prefix: str) -> list[Route]:

@@ -23,7 +23,12 @@ from typing import Any
 
 from samhandling.definitions.operation_definitions import Param
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.interactions.operations import Operation, OperationContext, OperationResult
+from samhandling.interactions.operations import (
+    Handler,
+    Operation,
+    OperationContext,
+    OperationResult,
+)
 from samhandling.services.terminology import operation_input as inputs
 from samhandling.terminology.codes import known_system, lookup, validate_code
 from samhandling.terminology.content import value_sets
@@ -208,66 +213,52 @@ def _contains(concept: Concept) -> dict[str, Any]:
 def terminology_operations() -> list[Operation]:
     """`CodeSystem/$lookup`, `CodeSystem/$validate-code`, `ValueSet/$validate-code` and
     `ValueSet/$expand`, by GET or POST."""
-    methods = ("GET", "POST")
     return [
-        Operation(
+        _open_operation(
             "lookup",
-            "type",
             "CodeSystem",
             lookup_operation,
-            permission="",
-            methods=methods,
-            description="Details of a code of a shipped code system.",
-            parameters=_LOOKUP,
+            "Details of a code of a shipped code system.",
+            _LOOKUP,
         ),
-        Operation(
+        _open_operation(
             "validate-code",
-            "type",
             "CodeSystem",
             code_system_validate_operation,
-            permission="",
-            methods=methods,
-            description="Whether a code is in a code system.",
-            parameters=(
-                ("url", "in", 0, "1", "uri"),
-                ("version", "in", 0, "1", "string"),
-                *_CODES,
-                *_VALIDATE_OUT,
-            ),
+            "Whether a code is in a code system.",
+            _CODE_SYSTEM_VALIDATE,
         ),
-        Operation(
+        _open_operation(
             "validate-code",
-            "type",
             "ValueSet",
             value_set_validate_operation,
-            permission="",
-            methods=methods,
-            description="Whether a code is in a value set.",
-            parameters=(
-                ("url", "in", 1, "1", "uri"),
-                ("system", "in", 0, "1", "uri"),
-                ("systemVersion", "in", 0, "1", "string"),
-                *_CODES,
-                *_VALIDATE_OUT,
-            ),
+            "Whether a code is in a value set.",
+            _VALUE_SET_VALIDATE,
         ),
-        Operation(
-            "expand",
-            "type",
-            "ValueSet",
-            expand_operation,
-            permission="",
-            methods=methods,
-            description="The codes of a shipped value set.",
-            parameters=(
-                ("url", "in", 1, "1", "uri"),
-                ("filter", "in", 0, "1", "string"),
-                ("offset", "in", 0, "1", "integer"),
-                ("count", "in", 0, "1", "integer"),
-                ("return", "out", 1, "1", "ValueSet"),
-            ),
+        _open_operation(
+            "expand", "ValueSet", expand_operation, "The codes of a shipped value set.", _EXPAND
         ),
     ]
+
+
+def _open_operation(
+    name: str,
+    resource_type: str,
+    handler: Handler,
+    description: str,
+    parameters: tuple[Param, ...],
+) -> Operation:
+    """A type-level terminology operation, by GET or POST, that needs no scope."""
+    return Operation(
+        name,
+        "type",
+        resource_type,
+        handler,
+        permission="",
+        methods=("GET", "POST"),
+        description=description,
+        parameters=parameters,
+    )
 
 
 _CODES: tuple[Param, ...] = (
@@ -292,4 +283,24 @@ _LOOKUP: tuple[Param, ...] = (
     ("display", "out", 0, "1", "string"),
     ("designation", "out", 0, "*", "BackboneElement"),
     ("property", "out", 0, "*", "BackboneElement"),
+)
+_CODE_SYSTEM_VALIDATE: tuple[Param, ...] = (
+    ("url", "in", 0, "1", "uri"),
+    ("version", "in", 0, "1", "string"),
+    *_CODES,
+    *_VALIDATE_OUT,
+)
+_VALUE_SET_VALIDATE: tuple[Param, ...] = (
+    ("url", "in", 1, "1", "uri"),
+    ("system", "in", 0, "1", "uri"),
+    ("systemVersion", "in", 0, "1", "string"),
+    *_CODES,
+    *_VALIDATE_OUT,
+)
+_EXPAND: tuple[Param, ...] = (
+    ("url", "in", 1, "1", "uri"),
+    ("filter", "in", 0, "1", "string"),
+    ("offset", "in", 0, "1", "integer"),
+    ("count", "in", 0, "1", "integer"),
+    ("return", "out", 1, "1", "ValueSet"),
 )
