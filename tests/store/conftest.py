@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -20,6 +22,29 @@ def partitioned(postgres_database_url: str) -> Iterator[Engine]:
     engine = make_engine(url)
     try:
         upgrade(engine, layout=PATIENT_PARTITIONED)
+        yield engine
+    finally:
+        engine.dispose()
+        drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def never_analysed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database at the current schema whose tables have never been analysed, on each
+    engine in turn: a copy of the SQLite template, or a new PostgreSQL database migrated
+    here (the session's database keeps the statistics earlier tests left, in whatever
+    order the workers ran them). The layout is the session's (`SAMHANDLING_STORE_LAYOUT`)."""
+    if request.param == "sqlite":
+        path = tmp_path / "samhandling.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+        return
+    url = create_postgres_database("samhandling_unanalysed")
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
         yield engine
     finally:
         engine.dispose()
