@@ -32,7 +32,7 @@ from samhandling.api.binary_routes import binary_routes
 from samhandling.api.capability import capability_statement
 from samhandling.api.consistency import ConsistencyMiddleware, RoutedReadsCollector
 from samhandling.api.database_errors import database_error_response, is_database_outage
-from samhandling.api.dev_login import authorization_server
+from samhandling.api.dev_login import authorization_server, dev_issuer
 from samhandling.api.export_routes import export_routes
 from samhandling.api.federation_routes import federation_routes
 from samhandling.api.interaction_dispatch import (
@@ -46,6 +46,7 @@ from samhandling.api.rest import FhirRestApi
 from samhandling.api.running_parts import RunningParts
 from samhandling.api.search_routes import search_routes
 from samhandling.api.smart_configuration import smart_configuration
+from samhandling.api.store_start import database_engine, prepare_store
 from samhandling.api.subscription_socket import socket_route
 from samhandling.audit.journal import AuditJournal
 from samhandling.auth import DevIssuer
@@ -54,18 +55,10 @@ from samhandling.config import Settings, settings_from_env
 from samhandling.fhir.outcome import FhirError, error
 from samhandling.front_end import FrontEnd, FrontEndParts
 from samhandling.interactions.loop_read import LoopReads
-from samhandling.interactions.published_definitions import publish
-from samhandling.interactions.store_runtime import (
-    DatabaseReplayCache,
-    keep_fresh,
-    make_engine,
-    ping,
-    upgrade,
-)
+from samhandling.interactions.store_runtime import DatabaseReplayCache, keep_fresh, ping
 from samhandling.interactions.transactions import CONSISTENCY_HEADER, ReadRouting, read_routing
 from samhandling.observability.json_logging import configure_logging
 from samhandling.observability.metrics import Metrics, MetricsMiddleware
-from samhandling.search.custom_parameters import register_shipped
 from samhandling.services import platform_of
 from samhandling.services.patient_summary import signing
 from samhandling.services.search_federation import SearchFederation
@@ -87,16 +80,10 @@ def create_app(
     if not settings.audit and settings.production:
         raise RuntimeError("the audit trail cannot be switched off in production mode")
     federation = platform.search_federation(settings)  # a bad peers file stops us here
-    dev = None
-    if settings.dev_issuer:
-        dev = DevIssuer(settings.data_dir, settings.dev_issuer_url, production=settings.production)
-    engine = engine or make_engine(
-        settings.database_url,
-        statement_timeout_ms=settings.statement_timeout_ms,
-        dead_after_ms=settings.database_dead_after_ms,
-    )
+    dev = dev_issuer(settings)
+    engine = engine or database_engine(settings)
     verifier = _caller_verifier(settings, dev, engine)
-    _prepare_store(engine, settings, platform)
+    prepare_store(engine, settings, platform)
     metrics = Metrics()
     running = _running_parts(engine, settings, platform, federation, metrics)
     api = _rest_api(engine, settings, platform, federation, running.routing, running.loop_reads)
@@ -116,6 +103,18 @@ def create_app(
         middleware=_middleware(settings, metrics, running, verifier, dispatch),
         exception_handlers=handlers,
     )
+    return _with_state(app, settings, engine, running, dispatch)
+
+
+def _with_state(
+    app: Starlette,
+    settings: Settings,
+    engine: Engine,
+    running: RunningParts,
+    dispatch: InteractionDispatch,
+) -> Starlette:
+    """`app`, with what is read from its `state` (the subscription socket, the tests): the
+    engine, the interaction dispatch, the event loop's reads and the settings."""
     app.state.engine = engine
     app.state.interaction_dispatch = dispatch
     app.state.loop_reads = running.loop_reads
@@ -153,15 +152,6 @@ def _middleware(
         Middleware(AuthenticationMiddleware, verifier=verifier),
         Middleware(DispatchedInteractions, dispatch=dispatch),
     ]
-
-
-def _prepare_store(engine: Engine, settings: Settings, platform: Platform) -> None:
-    """The schema brought up to date, the services' search parameters registered, the
-    shipped definitions published."""
-    upgrade(engine)
-    register_shipped(platform.search_parameters())
-    if settings.publish_definitions:
-        publish(engine, platform.shipped_definitions())
 
 
 def _running_parts(

@@ -1,6 +1,7 @@
 """The development issuer's login page, wired to the database: the people a tester may log
 in as, and the Patient id of a launch patient (dev only: the issuer never runs in
-production). Reads through the interactions, like every handler."""
+production). Reads through the interactions, like every handler. `dev_issuer` is the
+issuer itself, when the settings ask for one."""
 
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ RELATIONS = {
 }
 WEB_CALLBACK = "/login/callback"
 SMART_APPS = "smart-apps.json"
+
+
+def dev_issuer(settings: Settings) -> DevIssuer | None:
+    """The development issuer when `settings.dev_issuer` asks for one (it refuses to run in
+    production mode), its keys under the data directory; otherwise None."""
+    if not settings.dev_issuer:
+        return None
+    return DevIssuer(settings.data_dir, settings.dev_issuer_url, production=settings.production)
 
 
 def authorization_server(dev: DevIssuer, engine: Engine, settings: Settings) -> AuthorizationServer:

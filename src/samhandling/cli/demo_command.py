@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 
-from samhandling.config import default_database_url, settings_from_env
+from samhandling.config import Settings, default_database_url, settings_from_env
 from samhandling.demo import DemoLoadError, load_bundles, population_bundles
 from samhandling.fhir.outcome import FhirError
 from samhandling.services import platform_of
@@ -37,19 +39,10 @@ def demo(
     Everything is written through the same transaction code as the API; ids are fixed, so
     running it again with the same seed updates the same resources.
     """
-    settings = settings_from_env()
-    if data_dir is not None:
-        settings = settings.with_overrides(
-            data_dir=data_dir, database_url=default_database_url(data_dir)
-        )
-    settings = settings.with_overrides(database_url=database)
+    settings = _demo_settings(database, data_dir)
     engine = make_engine(settings.database_url)
     try:
-        upgrade(engine)
-        platform = platform_of(settings.services)
-        bundles = population_bundles(patients, seed, hooks=platform.demo_hooks)
-        counts = load_bundles(engine, bundles, settings.base_url, rules=platform.write_rules)
-        refresh_statistics(engine)
+        counts = _load_population(engine, settings, patients, seed)
     except (FhirError, DemoLoadError) as exc:
         typer.echo(f"demo population refused: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -58,3 +51,26 @@ def demo(
     typer.echo(f"demo population (seed {seed}): {sum(counts.values())} resources")
     for resource_type, count in sorted(counts.items()):
         typer.echo(f"  {resource_type}: {count}")
+
+
+def _demo_settings(database: str | None, data_dir: Path | None) -> Settings:
+    """The environment's settings with `demo`'s options over them: the data directory's
+    database, unless `database` names another."""
+    settings = settings_from_env()
+    if data_dir is not None:
+        settings = settings.with_overrides(
+            data_dir=data_dir, database_url=default_database_url(data_dir)
+        )
+    return settings.with_overrides(database_url=database)
+
+
+def _load_population(engine: Engine, settings: Settings, patients: int, seed: int) -> Counter[str]:
+    """The schema brought up to date, the population of `patients` citizens (with the
+    services' demo additions) written under their write rules, the planner's statistics
+    refreshed; the count of resources written, by type."""
+    upgrade(engine)
+    platform = platform_of(settings.services)
+    bundles = population_bundles(patients, seed, hooks=platform.demo_hooks)
+    counts = load_bundles(engine, bundles, settings.base_url, rules=platform.write_rules)
+    refresh_statistics(engine)
+    return counts

@@ -1,8 +1,8 @@
 """The store's part in running the server, for the HTTP application's composition root
-(`api/app.py`): open the engine, bring the schema up to date, keep the DPoP proofs seen,
-keep the planner's statistics fresh, answer the readiness probe. The API reaches the store
-only through the interactions (the import contract); this is the interactions' door for
-the start-up, the store's own functions passed on as they are.
+(`api/app.py`, with `api/store_start.py`): open the engine, bring the schema up to date,
+keep the DPoP proofs seen, keep the planner's statistics fresh, answer the readiness probe.
+The API reaches the store only through the interactions (the import contract); this is
+the interactions' door for the start-up, the store's own functions passed on as they are.
 """
 
 from __future__ import annotations

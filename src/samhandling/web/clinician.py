@@ -208,13 +208,7 @@ class ClinicianPages:
         `list_refused`: a change of the list the service refused, e.g. a paused list, 403)."""
         session, principal = await self.caller(request)
         pid = request.path_params["id"]
-        status = 200
-        try:
-            patient: dict[str, Any] | None = await self.views.data.read(principal, "Patient", pid)
-        except FhirError as exc:
-            if exc.status not in (403, 404):
-                raise
-            patient, status = None, exc.status
+        patient, status = await self._readable_patient(principal, pid)
         status = 409 if (conflict or critical_conflict) and status == 200 else status
         status = 403 if list_refused and status == 200 else status
         return self.views.page(
@@ -230,14 +224,24 @@ class ClinicianPages:
             else {},
             registered=request.query_params.get("registered") == "1",
             other_kinds=tuple(FORMS),
-            changed=request.query_params.get("changed")
-            if request.query_params.get("changed") in (*PAGE_CHANGES, *LIST_CHANGES)
-            else None,
+            changed=_change_made(request),
             conflict=conflict or [],
             critical_conflict=critical_conflict or [],
             list_refused=list_refused or [],
             status=status,
         )
+
+    async def _readable_patient(
+        self, principal: Principal, pid: str
+    ) -> tuple[dict[str, Any] | None, int]:
+        """The Patient `pid` as the caller reads it, and the page's status: 200; or no
+        Patient and 403 or 404, when the caller may not read it or it is not known."""
+        try:
+            return await self.views.data.read(principal, "Patient", pid), 200
+        except FhirError as exc:
+            if exc.status not in (403, 404):
+                raise
+            return None, exc.status
 
     async def document(self, request: Request) -> Response:
         """A document's content: ITI-68 under the clinician's access (404 for a document
@@ -309,6 +313,13 @@ def lab_change(report_id: str, change: str, form: dict[str, str]) -> Call:
 def clinician_routes(views: WebViews) -> list[Route]:
     """The clinician's routes."""
     return ClinicianPages(views).routes()
+
+
+def _change_made(request: Request) -> str | None:
+    """The change just made on the patient's page, as its redirect names it (`changed`),
+    for the page to confirm; None for none, or a name the page does not know."""
+    changed = request.query_params.get("changed")
+    return changed if changed in (*PAGE_CHANGES, *LIST_CHANGES) else None
 
 
 def _label(patient: dict[str, Any]) -> str:
