@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -28,16 +26,15 @@ def partitioned(postgres_database_url: str) -> Iterator[Engine]:
         drop_postgres_database(url)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def never_analysed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+@pytest.fixture
+def never_analysed(database_url: str) -> Iterator[Engine]:
     """A database at the current schema whose tables have never been analysed, on each
-    engine in turn: a copy of the SQLite template, or a new PostgreSQL database migrated
-    here (the session's database keeps the statistics earlier tests left, in whatever
-    order the workers ran them). The layout is the session's (`SAMHANDLING_STORE_LAYOUT`)."""
-    if request.param == "sqlite":
-        path = tmp_path / "samhandling.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        engine = make_engine(f"sqlite:///{path}")
+    engine in turn: `database_url`'s SQLite copy of the template, or a new PostgreSQL
+    database migrated here (the session's database keeps the statistics earlier tests left,
+    in whatever order the workers ran them). The layout is the session's
+    (`SAMHANDLING_STORE_LAYOUT`)."""
+    if database_url.startswith("sqlite"):
+        engine = make_engine(database_url)
         yield engine
         engine.dispose()
         return

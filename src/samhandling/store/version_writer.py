@@ -209,6 +209,8 @@ class VersionWriter:
         if self.guard.inspects_resources and not decided:
             self.guard.check_write(method, prior.content(), body)
         version_id = previous.version_id + 1 if previous else 1
+        if resource_type == "SearchParameter":
+            SearchParameterWrites.count += 1
         last_updated = self._timestamp()
         owner = (resource_type, resource_id)
         content, facts, index, patients = self._prepare(body, owner, version_id, last_updated)
@@ -280,8 +282,6 @@ class VersionWriter:
     ) -> tuple[bytes | None, bytes | None, ResourceIndex | None, frozenset[str]]:
         """The stored JSON (meta filled in), its policy facts, its index values and its
         patient compartments."""
-        if key[0] == "SearchParameter":
-            SearchParameterWrites.count += 1
         if body is None:
             return None, None, None, frozenset()
         body["id"] = key[1]
@@ -350,11 +350,9 @@ class VersionWriter:
 
     def _write_outbox(self, current: tuple[Any, ...], method: str) -> None:
         """The outbox event of the version `current` (its current row's values)."""
-        owner = current[:2]
         rt, rid, shard, _, version_id, tx_id, at_us = current[:7]
-        self.buffer.add_rows(
-            outbox, _OUTBOX_COLUMNS, owner, [(rt, rid, tx_id, version_id, shard, method, at_us)]
-        )
+        row = (rt, rid, tx_id, version_id, shard, method, at_us)
+        self.buffer.add_rows(outbox, _OUTBOX_COLUMNS, (rt, rid), [row])
 
 
 def _shards(patients: frozenset[str], *, deleting: bool) -> tuple[str | None, str]:

@@ -14,13 +14,7 @@ from typing import Any
 
 from samhandling.definitions.operation_definitions import Param
 from samhandling.fhir.outcome import FhirError, error
-from samhandling.interactions.operations import (
-    Handler,
-    Level,
-    Operation,
-    OperationContext,
-    OperationResult,
-)
+from samhandling.interactions.operations import Operation, OperationContext, OperationResult
 from samhandling.interactions.read import read
 from samhandling.services.notifications.bundles import notification, status_parameters
 from samhandling.services.subscription_topic import Topic
@@ -104,52 +98,36 @@ def operations(topics: Sequence[Topic]) -> tuple[Operation, ...]:
         return OperationResult(bundle)
 
     return (
-        _subscription_operation(
+        Operation(
             "topics",
             "type",
+            "Subscription",
             listed,
             permission="",
+            methods=("GET", "POST"),
             description="The notification topics this server offers (R4 Backport shape).",
             parameters=(("return", "out", 1, "1", "Bundle"),),
         ),
-        _subscription_operation(
+        Operation(
             "status",
             "instance",
+            "Subscription",
             status,
             permission="r",
+            methods=("GET", "POST"),
             description="The subscription's status, events so far and last error.",
             parameters=(("return", "out", 1, "1", "Parameters"),),
         ),
-        _subscription_operation(
+        Operation(
             "events",
             "instance",
+            "Subscription",
             events,
             permission="r",
+            methods=("GET", "POST"),
             description="Events of the subscription by number, for a receiver that missed some.",
             parameters=_EVENTS,
         ),
-    )
-
-
-def _subscription_operation(
-    name: str,
-    level: Level,
-    handler: Handler,
-    *,
-    permission: str,
-    description: str,
-    parameters: tuple[Param, ...],
-) -> Operation:
-    """An operation on Subscription, by GET or POST."""
-    return Operation(
-        name,
-        level,
-        "Subscription",
-        handler,
-        permission=permission,
-        methods=("GET", "POST"),
-        description=description,
-        parameters=parameters,
     )
 
 
