@@ -10,7 +10,6 @@ from __future__ import annotations
 import bz2
 import json
 import os
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from starlette.testclient import TestClient
 
 from fixtures.databases import mark_postgres_tests
 from fixtures.fhir_app import make_client
+from fixtures.suite_order import slow_files_first
 from fixtures.world_templates import WorldTemplates
 
 
@@ -27,18 +27,6 @@ from fixtures.world_templates import WorldTemplates
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     mark_postgres_tests(items)
     slow_files_first(items)
-
-
-def slow_files_first(items: list[pytest.Item]) -> None:
-    """Order the files for `./dev test`'s workers: those holding a `slow` test first, then
-    the others by their number of tests, most first; a file's tests stay together and in
-    order. pytest-xdist hands each worker the next file in this order (`--dist loadfile
-    --no-loadscope-reorder`); its own reordering, by the number of tests only, started the
-    one-test files last, and the Synthea import (60–80 s) then ran alone at the end while
-    the other worker had nothing left."""
-    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    tests_in = Counter(item.path for item in items)
-    items.sort(key=lambda item: (item.path not in slow, -tests_in[item.path]))
 
 
 @pytest.fixture
