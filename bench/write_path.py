@@ -11,7 +11,7 @@ the measure: no server, no HTTP, no load generator, no waiting counted.
 With `--instructions` the figure is the instructions the measured Bundles ran, counted by
 valgrind's callgrind (`valgrind --tool=callgrind`, only inside `itertools.accumulate`'s C
 function, through which the measured loop runs and which nothing else here calls): the
-same code on the same data gives the same count within ≈ 0.4% whatever the host's minute,
+same code on the same data gives the same count within ≈ 0.5% whatever the host's minute,
 where the thread's CPU moves ±20% on a noisy host. Each run takes about a minute (the
 interpreter under valgrind), so use few Bundles (`--bundles 3`) and rounds (`--rounds 2`).
 Instructions are not time (cache misses and waits do not count): they decide between two
@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SAMHANDLING_SHARED_DATA", "/work/shared/data"))
 WORKLOADS = ("measurements", "synthea")
 CITIZENS = 20  # made when the database has no Patient to measure
-COUNTED = "accumulate_next"  # `itertools.accumulate`'s C function: the measured loop's
+COUNTED = "accumulate_next"  # the C function of `itertools.accumulate`, which runs the loop
 
 
 def measure(url: str, workload: str, bundles: int, warm_up: int = 2) -> dict[str, Any]:
