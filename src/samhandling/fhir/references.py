@@ -143,10 +143,12 @@ def _collect(value: Any, kind: str | None, found: list[tuple[str, dict[str, Any]
     `value` to `found`; `kind` is the element's type (or backbone element path), None when
     unknown."""
     # appends to one list: a chain of nested generators (`yield from` at every level)
-    # cost a transaction Bundle's walk about twice as much
+    # cost a transaction Bundle's walk about twice as much; a list's scalars and a dict's
+    # scalar children are passed over without a call (most of a resource's leaves)
     if isinstance(value, list):
         for item in value:
-            _collect(item, kind, found)
+            if isinstance(item, _CONTAINERS):
+                _collect(item, kind, found)
         return
     if not isinstance(value, dict):
         return
@@ -158,8 +160,11 @@ def _collect(value: Any, kind: str | None, found: list[tuple[str, dict[str, Any]
     elif _is_narrative(value, kind):
         found.append(("narrative", value))
     for key, child in value.items():
-        if isinstance(child, dict | list):
-            _collect(child, _child_type(kind, key), found)
+        if isinstance(child, _CONTAINERS):
+            _collect(child, None if kind is None else _known_child_type(kind, key), found)
+
+
+_CONTAINERS = (dict, list)
 
 
 def _is_reference(value: dict[str, Any], kind: str | None) -> bool:
@@ -176,15 +181,9 @@ def _is_narrative(value: dict[str, Any], kind: str | None) -> bool:
     return "status" in value and value.keys() <= _NARRATIVE_KEYS
 
 
-def _child_type(kind: str | None, key: str) -> str | None:
-    """The type of element `key` of an element of type `kind`; None if unknown."""
-    if kind is None:
-        return None
-    return _known_child_type(kind, key)
-
-
 @lru_cache(maxsize=8192)  # a few hundred (type, element) pairs in practice
 def _known_child_type(kind: str, key: str) -> str | None:
+    """The type of element `key` of an element of type `kind`; None if unknown."""
     if key.startswith("_"):
         return "Element"  # a primitive's id and extensions
     if key in ("extension", "modifierExtension"):
