@@ -140,9 +140,31 @@ def test_fifty_values_are_one_statement_of_few_parameters(store: SearchStore) ->
     (sixty_one, _), (three, _) = seen
     if store.engine.dialect.name == "postgresql":
         assert sixty_one == three and "ANY" in sixty_one
+        # the codes go in binary: psycopg's text form tests each for the quotes it needs
+        assert "ANY (%(codes)b" in sixty_one, sixty_one
         assert all(len(parameters) < 10 for _, parameters in seen)
     else:
         assert sixty_one != three  # one placeholder per value
+
+
+ODD_VALUES = ['say "hi"', "{braces}", "NULL", "null", "two words", "Bjørn/æ", "'quoted'", "x"]
+
+
+def test_values_an_array_literal_would_quote_are_matched_exactly(store: SearchStore) -> None:
+    """The array's elements go in binary on PostgreSQL: a value with quotes, braces,
+    spaces or the word NULL is matched as itself, and only by itself."""
+    store.put(
+        {"resourceType": "Patient", "id": "p1"},
+        *(observation(f"o-odd-{n}", "p1", value) for n, value in enumerate(ODD_VALUES)),
+    )
+    values = [f"{SID}|{value}" for value in ODD_VALUES] + [f"{SID}|hi", f"{SID}|braces"]
+    answers = one_statement(store, None, values)
+    assert answers is not None
+    for n, value in enumerate(ODD_VALUES):
+        alone = store.found("Observation", f"identifier={SID}|{value}")
+        assert f"o-odd-{n}" in answers[f"{SID}|{value}"], value
+        assert set(answers[f"{SID}|{value}"]) == alone, value
+    assert answers[f"{SID}|hi"] == answers[f"{SID}|braces"] == []
 
 
 def test_a_write_transaction_finds_the_rows_it_queued(store: SearchStore) -> None:

@@ -393,9 +393,14 @@ def lock_keys(connection: Connection, keys: list[str]) -> None:
     if is_sqlite(connection) or not keys:
         return
     numbers = sorted({lock_number(key) for key in keys})
-    # unnest yields the array's elements in order: the locks are taken in that order
-    statement = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:ks AS bigint[])) k")
-    connection.execute(statement, {"ks": numbers})
+    # unnest yields the array's elements in order: the locks are taken in that order; the
+    # numbers go as one array literal (a list would be tested element by element for the
+    # quotes it may need, `select_driver._text_arrays_binary`)
+    literal = "{" + ",".join(map(str, numbers)) + "}"
+    connection.execute(_LOCK_KEYS, {"ks": literal})
+
+
+_LOCK_KEYS = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:ks AS bigint[])) k")
 
 
 def lock_number(key: str) -> int:
