@@ -3,14 +3,14 @@ PostgreSQL: the numbers go as one array literal, negative ones and repeats inclu
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from samhandling.store.database import lock_keys, lock_number, make_engine
 
 KEYS = [f"Observation?identifier=urn:example|m{n}" for n in range(60)] + ["a", "a"]
 
 
-def _held(connection) -> set[int]:  # type: ignore[no-untyped-def]
+def _held(connection: Connection) -> set[int]:
     rows = connection.execute(
         text(
             "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks"
