@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from samhandling.interactions.batch_answers import identifier_token, identifier_value, query_items
+from samhandling.interactions.batch_answers import identifier_token, query_items
 from samhandling.search.token_matches import plain_token
 from samhandling.search.values import parse_token
 
@@ -31,7 +31,6 @@ def test_plain_tokens_are_parsed_tokens(value: str) -> None:
 
 def test_only_one_plain_identifier_is_a_token() -> None:
     assert identifier_token("identifier=urn:x|Dev/1") == "urn:x|Dev/1"
-    assert identifier_value("?identifier=urn:x|Dev/1") == "dev/1"
     assert identifier_token("identifier=urn:x%7Cv") == "urn:x|v"  # unquoted as in search
     for criteria in (
         "identifier=v",  # no system

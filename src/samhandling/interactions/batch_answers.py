@@ -13,8 +13,11 @@ again (correct, only dearer):
   are searched early;
 * any kept write of a SearchParameter (it may change what a search means), and any kept
   update, patch or delete of the criteria's type, spoils every early answer of that type;
-* a kept create of the criteria's type spoils it when the value occurs anywhere in the
-  created resource's JSON (case folded): a resource the criteria match carries the value.
+* a kept create of the criteria's type spoils it when the created resource has a token
+  index row of the criteria's `system|value`, under any parameter: the search matches
+  exactly those rows (`search.conditions.token`: equality of system and code) of
+  `identifier` or of the parameters it derives from. The rows are those the writer
+  extracted (`StoredVersion.index`); a create written without them spoils the type.
 """
 
 from __future__ import annotations
@@ -31,17 +34,10 @@ from samhandling.interactions.bundle_entries import BundleEntry
 from samhandling.interactions.bundle_refs import create_criteria
 from samhandling.interactions.conditions import MAX_MATCHES, find_matches
 from samhandling.interactions.resource_input import check_resource_type
-from samhandling.search.token_matches import token_matches
+from samhandling.search.token_matches import plain_token, token_matches
 from samhandling.store.records import StoredVersion
 
 _UNSAFE = ('"', "\\", ",", "$")
-
-
-def identifier_value(criteria: str) -> str | None:
-    """The value of criteria that are exactly one `identifier=system|value`, case folded;
-    None for any other criteria."""
-    token = identifier_token(criteria)
-    return None if token is None else token.partition("|")[2].casefold()
 
 
 def identifier_token(criteria: str) -> str | None:
@@ -71,13 +67,16 @@ def query_items(criteria: str) -> list[tuple[str, str]]:
     return [(name, value)]
 
 
+Token = tuple[str | None, str | None]  # (system, code) of a token index row
+
+
 class _Early(NamedTuple):
     """One entry's early answer (a named tuple: one made per entry, at half the cost of a
     frozen dataclass)."""
 
     key: str  # Type?criteria
     resource_type: str
-    value: str
+    token: Token
     matches: list[str]
 
 
@@ -87,8 +86,8 @@ class AnsweredCriteria:
 
     early: dict[int, _Early] = field(default_factory=dict)
     spoiled_types: set[str] = field(default_factory=set)
-    # type -> the folded JSON of its kept creates, one text (a value holds no NUL: `isprintable`)
-    created: dict[str, str] = field(default_factory=dict)
+    # type -> the (system, code) of every token index row of its kept creates
+    created: dict[str, set[Token]] = field(default_factory=dict)
     early_types: set[str] = field(default_factory=set)  # the types of `early`'s answers
 
     def search_first(
@@ -135,8 +134,7 @@ class AnsweredCriteria:
             return False
         for entry, criteria, token in wanted:
             key = f"{resource_type}?{criteria}"
-            value = token.partition("|")[2].casefold()
-            self.early[entry.index] = _Early(key, resource_type, value, answers[token])
+            self.early[entry.index] = _Early(key, resource_type, _token(token), answers[token])
         self.early_types.add(resource_type)
         return True
 
@@ -154,10 +152,10 @@ class AnsweredCriteria:
             )
         except FhirError:
             return
-        value = identifier_value(criteria)
-        assert value is not None
+        token = identifier_token(criteria)
+        assert token is not None
         key = f"{entry.resource_type}?{criteria}"
-        self.early[entry.index] = _Early(key, entry.resource_type, value, matches)
+        self.early[entry.index] = _Early(key, entry.resource_type, _token(token), matches)
         self.early_types.add(entry.resource_type)
 
     def valid_for(self, entry: BundleEntry) -> dict[str, list[str]]:
@@ -165,7 +163,7 @@ class AnsweredCriteria:
         early = self.early.get(entry.index)
         if early is None or early.resource_type in self.spoiled_types:
             return {}
-        if early.value in self.created.get(early.resource_type, ""):
+        if early.token in self.created.get(early.resource_type, ()):
             return {}
         return {early.key: early.matches}
 
@@ -178,8 +176,17 @@ class AnsweredCriteria:
             elif version.method != "create" or version.content is None:
                 self.spoiled_types.add(rtype)
             elif rtype in self.early_types:
-                text = version.content.decode().casefold()
-                self.created[rtype] = f"{self.created.get(rtype, '')}\x00{text}"
+                if version.index is None:  # its rows not at hand: coarse
+                    self.spoiled_types.add(rtype)
+                    continue
+                tokens = self.created.setdefault(rtype, set())
+                tokens.update([(row.system, row.code) for row in version.index.tokens])
+
+
+def _token(token: str) -> Token:
+    """The (system, code) a search of `token` (`system|value`, no escapes) matches."""
+    parsed = plain_token(token)
+    return parsed.system, parsed.code
 
 
 def _early_criteria(entry: BundleEntry) -> tuple[str, str] | None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from samhandling.fhir import json_codec
+from samhandling.fhir.indexing.rows import ResourceIndex
 
 
 @dataclass(frozen=True, slots=True)
 class StoredVersion:
     """One version of a resource as stored; `content` is the JSON with `meta` filled in;
-    `facts` its policy facts (`store/policy_facts.py`) when the reader asked for them."""
+    `facts` its policy facts (`store/policy_facts.py`) when the reader asked for them;
+    `index` the index values its writer extracted (a version just written; None when
+    read)."""
 
     resource_type: str
     resource_id: str
@@ -24,6 +27,7 @@ class StoredVersion:
     content: bytes | None
     method: str = "update"
     facts: bytes | None = None
+    index: ResourceIndex | None = field(default=None, compare=False, repr=False)
 
     @property
     def etag(self) -> str:

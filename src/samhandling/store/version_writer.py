@@ -228,7 +228,7 @@ class VersionWriter:
         self._write_outbox(current, method)
         written = StoredVersion(
             resource_type, resource_id, version_id, last_updated, self.tx_id,
-            body is None, content, method,
+            body is None, content, method, index=index,
         )  # fmt: skip
         self.guard.after_write(self.connection, written, patients, note)
         self.written.append(written)
