@@ -128,7 +128,8 @@ def give(engine: Any, rules: Any, patient: str, resources: list[Any]) -> int:
 
 def seed_documents(url: str, patients: int, documents: int, seed: int) -> dict[str, Any]:
     from samhandling.services import default_platform
-    from samhandling.store.database import make_engine, refresh_statistics
+    from samhandling.store.database import make_engine
+    from samhandling.store.planner_statistics import refresh_statistics
 
     engine = make_engine(url, pool_size=1)
     rules = default_platform().write_rules

@@ -214,7 +214,7 @@ class EngineRun:
         """ANALYZE after loading, as `samhandling import` does: this machine's PostgreSQL
         runs without autovacuum, and without statistics the searches plan for empty
         tables (docs: bench/RESULTS.md, 2026-12-04)."""
-        from samhandling.store.database import refresh_statistics
+        from samhandling.store.planner_statistics import refresh_statistics
 
         if not self.cfg.analyze:
             log("no ANALYZE after loading (--no-analyze): only what the server refreshes")

@@ -156,7 +156,8 @@ def populate(
 ) -> dict[str, Any]:
     """Migrate, check that the database is empty (unless resuming), generate and load
     (`bundles`: a directory that keeps the generated files, reused when it holds some)."""
-    from samhandling.store.database import make_engine, refresh_statistics
+    from samhandling.store.database import make_engine
+    from samhandling.store.planner_statistics import refresh_statistics
     from samhandling.store.schema_migrations import upgrade
 
     engine = make_engine(url, pool_size=1)

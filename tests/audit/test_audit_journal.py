@@ -22,7 +22,7 @@ from samhandling.audit.storage import chain_writer as chain_writer_module
 from samhandling.audit.storage.chain_writer import APPLICATION_NAME, ChainWriter
 from samhandling.audit.storage.tables import audit_event
 from samhandling.audit.trail import append, commit
-from samhandling.store.database import lock_number
+from samhandling.store.advisory_locks import lock_number
 
 
 def _reads(engine: Engine) -> int:

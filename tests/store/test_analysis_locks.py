@@ -1,5 +1,5 @@
 """`ANALYZE` on PostgreSQL keeps no table's lock while it waits for the next table
-(`store/database.analyse_tables`: a transaction per table): the statistics upkeep of a
+(`store/planner_statistics.analyse_tables`: a transaction per table): the statistics upkeep of a
 server and an import's `refresh_statistics` (or a benchmark's, or another server's upkeep)
 taking tables in opposite orders must not deadlock."""
 
@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from fixtures.databases import create_postgres_database, drop_postgres_database
-from samhandling.store.database import make_engine, refresh_statistics
+from samhandling.store.database import make_engine
+from samhandling.store.planner_statistics import refresh_statistics
 from samhandling.store.statistics import StatisticsUpkeep
 
 WAIT_SECONDS = 10.0

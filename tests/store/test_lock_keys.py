@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from samhandling.store.database import lock_keys, lock_number, make_engine
+from samhandling.store.advisory_locks import lock_keys, lock_number
+from samhandling.store.database import make_engine
 
 KEYS = [f"Observation?identifier=urn:example|m{n}" for n in range(60)] + ["a", "a"]
 

@@ -12,7 +12,8 @@ from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
 from samhandling.interactions import crud
-from samhandling.store.database import is_sqlite, refresh_statistics, write_connection
+from samhandling.store.database import is_sqlite, write_connection
+from samhandling.store.planner_statistics import refresh_statistics
 from samhandling.store.schema_migrations import alembic_config, upgrade
 from samhandling.store.statistics import (
     StatisticsUpkeep,

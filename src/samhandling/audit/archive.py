@@ -20,7 +20,8 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from samhandling.audit.chain import GENESIS, chain_start, patients_of, row_hash, seal_pending
 from samhandling.audit.storage.tables import audit_anchor, audit_event, audit_patient
 from samhandling.fhir.instants import now_us
-from samhandling.store.database import lock_key, write_connection
+from samhandling.store.advisory_locks import lock_key
+from samhandling.store.database import write_connection
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from samhandling.config import Settings, default_database_url, settings_from_env
 from samhandling.demo import DemoLoadError, load_bundles, population_bundles
 from samhandling.fhir.outcome import FhirError
 from samhandling.services import platform_of
-from samhandling.store.database import make_engine, refresh_statistics
+from samhandling.store.database import make_engine
+from samhandling.store.planner_statistics import refresh_statistics
 from samhandling.store.schema_migrations import upgrade
 
 

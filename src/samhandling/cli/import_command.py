@@ -28,7 +28,8 @@ from samhandling.cli.shipped_copies import ShippedCopies
 from samhandling.config import Settings
 from samhandling.interactions.published_definitions import publish
 from samhandling.services import platform_of
-from samhandling.store.database import is_sqlite, refresh_statistics
+from samhandling.store.database import is_sqlite
+from samhandling.store.planner_statistics import refresh_statistics
 
 __all__ = ["IMPORT_TAG_SYSTEM", "import_bundles"]
 

@@ -205,7 +205,7 @@ def seed_demo_population(database_url: str, base_url: str, patients: int) -> Non
     """Load the demo population (registers, personas, citizens) if there are no Patients."""
     from samhandling.demo import load_bundles, population_bundles
     from samhandling.services import default_platform
-    from samhandling.store.database import refresh_statistics
+    from samhandling.store.planner_statistics import refresh_statistics
     from samhandling.store.reader import count_stored
 
     engine = open_database(database_url)

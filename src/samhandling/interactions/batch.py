@@ -53,12 +53,8 @@ from samhandling.interactions.bundle_refs import ReferenceResolver, conditional_
 from samhandling.interactions.conditions import conditional_lock_key
 from samhandling.interactions.entry_actions import EntryContext, run_entry
 from samhandling.interactions.write_rules import WriteRule
-from samhandling.store.database import (
-    is_unique_violation,
-    lock_keys,
-    savepoint,
-    write_connection,
-)
+from samhandling.store.advisory_locks import lock_keys
+from samhandling.store.database import is_unique_violation, savepoint, write_connection
 from samhandling.store.version_writer import VersionWriter
 
 CHUNK_ENTRIES = 50

@@ -22,7 +22,7 @@ from samhandling.interactions.bundle_entries import BundleEntry
 from samhandling.interactions.conditions import conditional_lock_key, find_matches
 from samhandling.interactions.crud import new_id
 from samhandling.interactions.resource_input import check_resource_type
-from samhandling.store.database import lock_keys
+from samhandling.store.advisory_locks import lock_keys
 
 
 @dataclass(frozen=True)

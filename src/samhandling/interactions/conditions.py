@@ -12,7 +12,7 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.search.query import parse_search
 from samhandling.search.sql import custom_plans, matching_resources
 from samhandling.search.visibility import visible_ids
-from samhandling.store.database import lock_key
+from samhandling.store.advisory_locks import lock_key
 from samhandling.store.records import StoredVersion
 
 ETAG = re.compile(r'^(?:W/)?"?([0-9]+)"?$')

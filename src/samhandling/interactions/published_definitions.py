@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from samhandling.definitions.published import Shipped
-from samhandling.store.database import lock_key, write_connection
+from samhandling.store.advisory_locks import lock_key
+from samhandling.store.database import write_connection
 from samhandling.store.reader import read_many_current
 from samhandling.store.version_writer import VersionWriter
 

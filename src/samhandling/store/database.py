@@ -12,9 +12,8 @@ services while their functions still receive a connection to pass to the store.
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 from weakref import WeakKeyDictionary
@@ -376,39 +375,6 @@ def primary_of(connection: Connection) -> Engine | None:
     return _PRIMARY_OF.get(connection.engine)
 
 
-def lock_key(connection: Connection, key: str) -> None:
-    """Serialise writers that check-then-write on the same key until the transaction ends.
-
-    PostgreSQL: a transaction-scoped advisory lock. SQLite: the write transaction already
-    holds the database write lock (BEGIN IMMEDIATE), so nothing more is needed.
-    """
-    if is_sqlite(connection):
-        return
-    connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_number(key)})
-
-
-def lock_keys(connection: Connection, keys: list[str]) -> None:
-    """`lock_key` for every key, in one statement, in one order (the numbers' order, so two
-    transactions locking overlapping keys never wait on each other in a circle)."""
-    if is_sqlite(connection) or not keys:
-        return
-    numbers = sorted({lock_number(key) for key in keys})
-    # unnest yields the array's elements in order: the locks are taken in that order; the
-    # numbers go as one array literal (a list would be tested element by element for the
-    # quotes it may need, `select_driver._text_arrays_binary`)
-    literal = "{" + ",".join(map(str, numbers)) + "}"
-    connection.execute(_LOCK_KEYS, {"ks": literal})
-
-
-_LOCK_KEYS = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:ks AS bigint[])) k")
-
-
-def lock_number(key: str) -> int:
-    """The PostgreSQL advisory lock number of `key`."""
-    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 def ping(engine: Engine) -> bool:
     """True when the database answers a trivial query."""
     try:
@@ -417,51 +383,3 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:
         return False
-
-
-def refresh_statistics(engine: Engine) -> None:
-    """Let the query planner see the data as it is now (`ANALYZE`), after a bulk load.
-
-    Without statistics PostgreSQL plans the search's index probes for empty tables: on 12,000
-    freshly imported resources `Observation?patient&category&date` read 390,000 buffers in
-    0.6 s instead of 1,300 in 3 ms. Autovacuum analyses a changed table by itself, but only
-    later (and not at all where it is switched off); an import should not leave searches
-    slow until then. On SQLite it fills `sqlite_stat1` for its planner likewise.
-    """
-    if is_sqlite(engine):
-        with engine.begin() as connection:
-            lift_statement_timeout(connection)
-            connection.execute(text("ANALYZE"))
-        return
-    with engine.connect() as connection:
-        tables = connection.execute(_ANALYSED_TABLES).scalars().all()
-    analyse_tables(engine, tables)
-
-
-# The tables of the schema in use as one whole-database ANALYZE would take them: ordinary
-# tables and partitioned parents (whose ANALYZE also analyses their partitions), not the
-# partitions again, nor the system catalogues (autovacuum's business, not the planner's
-# view of our data).
-_ANALYSED_TABLES = text(
-    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
-    " AND NOT c.relispartition ORDER BY c.relname"
-)
-
-
-def analyse_tables(engine: Engine, tables: Iterable[str]) -> None:
-    """`ANALYZE` each of `tables` (names of ours, not input), each in a transaction of its
-    own without the statement timeout (a large table takes its time).
-
-    One table per transaction: an `ANALYZE` keeps the table's lock (SHARE UPDATE EXCLUSIVE,
-    which conflicts with itself) until its transaction ends, so two transactions analysing
-    several tables in different orders — the statistics upkeep of a server and an import's
-    `refresh_statistics`, the benchmark's, or another server's upkeep — deadlocked, and
-    PostgreSQL aborted one (seen: a benchmark run failed with `DeadlockDetected` on its
-    `ANALYZE`). A transaction holding one lock waits but closes no cycle. (`ANALYZE` outside
-    a transaction block would do the same, but its statement timeout could only be lifted
-    for the session, which a transaction-mode pooler such as PgBouncer would hand on.)"""
-    for table in tables:
-        with engine.begin() as connection:
-            lift_statement_timeout(connection)
-            connection.exec_driver_sql(f'ANALYZE "{table}"')

@@ -30,7 +30,8 @@ from pathlib import Path
 from sqlalchemy import Connection, insert, select
 
 from samhandling.fhir.instants import now_us
-from samhandling.store.database import is_sqlite, lock_key
+from samhandling.store.advisory_locks import lock_key
+from samhandling.store.database import is_sqlite
 from samhandling.store.schema import document_content, document_content_chunk
 
 CHUNK = 1024 * 1024

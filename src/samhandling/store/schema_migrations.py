@@ -10,7 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from samhandling.store.database import lift_statement_timeout, lock_key
+from samhandling.store.advisory_locks import lock_key
+from samhandling.store.database import lift_statement_timeout
 from samhandling.store.layout import (
     PATIENT_PARTITIONED,
     is_partitioned,

@@ -35,7 +35,8 @@ from weakref import WeakKeyDictionary, ref
 
 from sqlalchemy import Connection, Engine, text
 
-from samhandling.store.database import analyse_tables, is_sqlite, lift_statement_timeout
+from samhandling.store.database import is_sqlite, lift_statement_timeout
+from samhandling.store.planner_statistics import analyse_tables
 
 log = logging.getLogger("samhandling.store.statistics")
 

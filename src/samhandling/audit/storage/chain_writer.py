@@ -38,7 +38,8 @@ from samhandling.audit.storage.writes import (
     statements_of,
     wrapped,
 )
-from samhandling.store.database import is_sqlite, lock_number, write_connection
+from samhandling.store.advisory_locks import lock_number
+from samhandling.store.database import is_sqlite, write_connection
 from samhandling.store.loop_pool import connect_on_loop, finish
 from samhandling.store.loop_statements import execute_prepared
 

@@ -30,7 +30,8 @@ from samhandling.audit.storage import sql as audit_sql
 from samhandling.audit.storage.sql import Row, Statement
 from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.audit.storage.waiting_digests import digests_of, merged
-from samhandling.store.database import is_sqlite, lock_number
+from samhandling.store.advisory_locks import lock_number
+from samhandling.store.database import is_sqlite
 from samhandling.store.index_buffer import send_with_commit
 from samhandling.store.sqlite_driver import insert_rows
 

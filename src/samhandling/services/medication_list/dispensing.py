@@ -30,7 +30,7 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.interactions.search import search
 from samhandling.interactions.write_rules import WriteContext
 from samhandling.services.medication_list import clock
-from samhandling.store.database import lock_key
+from samhandling.store.advisory_locks import lock_key
 from samhandling.store.reader import read_current
 
 PHARMACIST_AUTHORISATIONS = frozenset({"FA1", "FA2"})

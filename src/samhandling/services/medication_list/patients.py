@@ -8,7 +8,7 @@ from samhandling.fhir.outcome import FhirError, error
 from samhandling.identifiers.identifier_systems import FNR_SYSTEM
 from samhandling.interactions.operations import OperationContext
 from samhandling.interactions.read import read
-from samhandling.store.database import lock_key
+from samhandling.store.advisory_locks import lock_key
 from samhandling.store.identity_queries import ids_by_identifier
 from samhandling.store.records import StoredVersion
 
