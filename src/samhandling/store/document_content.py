@@ -32,7 +32,7 @@ from sqlalchemy import Connection, insert, select
 from samhandling.fhir.instants import now_us
 from samhandling.store.advisory_locks import lock_key
 from samhandling.store.database import is_sqlite
-from samhandling.store.schema import document_content, document_content_chunk
+from samhandling.store.service_tables import document_content, document_content_chunk
 
 CHUNK = 1024 * 1024
 BLOB_FOLDER = "documents"

@@ -16,7 +16,8 @@ from sqlalchemy import Connection, and_, exists, select, update
 from sqlalchemy import delete as sql_delete
 
 from samhandling.fhir import json_codec
-from samhandling.store.schema import export_job, resource_version, transaction_log
+from samhandling.store.schema import resource_version, transaction_log
+from samhandling.store.service_tables import export_job
 
 ACCEPTED, RUNNING, COMPLETED, FAILED, CANCELLED = (
     "accepted",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, insert, select, update
 
 from samhandling.store.notification_queries import OutboxEvent
-from samhandling.store.schema import notification_event
+from samhandling.store.service_tables import notification_event
 
 
 @dataclass(frozen=True)

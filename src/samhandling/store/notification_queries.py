@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, event, insert, select, update
 
 from samhandling.store.database import is_sqlite
-from samhandling.store.schema import notification_event, notification_subscription, outbox
+from samhandling.store.schema import outbox
+from samhandling.store.service_tables import notification_event, notification_subscription
 
 _SUB = notification_subscription.c
 #: the endpoint recorded for a websocket subscription: its notifications go to the sockets

@@ -10,7 +10,8 @@ from sqlalchemy import Connection, exists, func, select
 
 from samhandling.store.notification_queries import LIVE
 from samhandling.store.notification_sender_queries import due
-from samhandling.store.schema import notification_event, notification_subscription, outbox
+from samhandling.store.schema import outbox
+from samhandling.store.service_tables import notification_event, notification_subscription
 
 _SUB = notification_subscription.c
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Connection, select, update
 
 from samhandling.store.notification_queries import LIVE, WEBSOCKET, locked
-from samhandling.store.schema import notification_subscription
+from samhandling.store.service_tables import notification_subscription
 
 _SUB = notification_subscription.c
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from samhandling.store.database import is_sqlite
-from samhandling.store.schema import web_session
+from samhandling.store.service_tables import web_session
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from samhandling.store import notification_queries as queries
 from samhandling.store import notification_sender_queries as sender_queries
 from samhandling.store.database import Engine, read_connection, write_connection
 from samhandling.store.notification_queue_queries import outlook
-from samhandling.store.schema import notification_subscription
+from samhandling.store.service_tables import notification_subscription
 from services.notifications.notification_kit import BASE, raise_alerts, subscribe, subscription
 from services.notifications.receiver import Receiver
 
