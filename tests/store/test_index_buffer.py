@@ -142,3 +142,18 @@ def test_rows_lacking_a_column_insert_it_as_null(engine: Engine, how_many: int) 
     assert sorted(found) == sorted(
         (f"p{i}", f"c{i}", "t" if i % 2 else None, None) for i in range(how_many)
     )
+
+
+def test_the_writer_s_buffer_is_its_transaction_s_and_never_a_finished_one(engine: Engine) -> None:
+    """The writer keeps the buffer it asked for while its transaction lasts; once that is
+    over it asks again (a finished transaction's buffer refuses rows)."""
+    with engine.connect() as connection:
+        with connection.begin():
+            writer = VersionWriter(connection)
+            first = writer.buffer
+            assert first is IndexBuffer.of(connection) and writer.buffer is first
+        assert first.closed
+        with connection.begin():
+            second = writer.buffer
+            assert second is not first and not second.closed
+            assert second is IndexBuffer.of(connection)

@@ -118,6 +118,11 @@ class IndexBuffer:
         self._closed = False
         keep_with_savepoints(connection, self)
 
+    @property
+    def closed(self) -> bool:
+        """Whether its transaction is over (committed or rolled back)."""
+        return self._closed
+
     @classmethod
     def of(cls, connection: Connection) -> IndexBuffer:
         """The buffer of the connection's current transaction (one for all its writers)."""

@@ -116,6 +116,7 @@ class VersionWriter:
         self.queued_creates = queued_creates
         self._tx_id: int | None = None
         self._last_us = 0
+        self._buffer: IndexBuffer | None = None
         #: every version written through this writer, in order (a batch Bundle reads what
         #: its earlier entries wrote; it forgets those of an entry rolled back)
         self.written: list[StoredVersion] = []
@@ -127,8 +128,12 @@ class VersionWriter:
 
     @property
     def buffer(self) -> IndexBuffer:
-        """The bulk buffer of the transaction's version, outbox, index and compartment rows."""
-        return IndexBuffer.of(self.connection)
+        """The bulk buffer of the transaction's version, outbox, index and compartment rows
+        (`IndexBuffer.of`, kept while its transaction lasts: a write asks ten times)."""
+        found = self._buffer
+        if found is None or found.closed:
+            found = self._buffer = IndexBuffer.of(self.connection)
+        return found
 
     @property
     def tx_id(self) -> int:
