@@ -28,13 +28,17 @@ BLOCKABLE_TYPES = frozenset({"DiagnosticReport", "Observation", "Specimen"})
 
 
 def _meta_codings(resource: dict[str, Any] | None, element: str) -> list[dict[str, Any]]:
-    meta = (resource or {}).get("meta")
+    meta = resource.get("meta") if resource else None
     found = meta.get(element) if isinstance(meta, dict) else None
-    return [c for c in found or [] if isinstance(c, dict)]
+    if not found:  # most resources: no labels (asked of every result written)
+        return []
+    return [c for c in found if isinstance(c, dict)]
 
 
 def block_codings(resource: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The resource's block labels (normally none or one)."""
+    if not resource:
+        return []
     return [
         c
         for c in _meta_codings(resource, "security")

@@ -131,17 +131,23 @@ class NlkCodesValid:
 
 def is_national(resource: dict[str, Any]) -> bool:
     """A result in the national shape: an 8202 category or an NLK/NORPAT code."""
+    # plain loops: asked of every Observation written, most of them no lab result
     categories = resource.get("category") or []
-    concepts = [*(categories if isinstance(categories, list) else [categories])]
-    for concept in concepts:
-        if any(c.get("system") == EXPERTISE_8202 for c in _codings(concept)):
+    for concept in categories if isinstance(categories, list) else [categories]:
+        for coding in _codings(concept):
+            if coding.get("system") == EXPERTISE_8202:
+                return True
+    for coding in _codings(resource.get("code")):
+        if coding.get("system") in NATIONAL_CODE_SYSTEMS:
             return True
-    return any(c.get("system") in NATIONAL_CODE_SYSTEMS for c in _codings(resource.get("code")))
+    return False
 
 
 def _codings(concept: Any) -> list[dict[str, Any]]:
     found = concept.get("coding") if isinstance(concept, dict) else None
-    return [c for c in found or [] if isinstance(c, dict)]
+    if not found:
+        return []
+    return [c for c in found if isinstance(c, dict)]
 
 
 def performer_organisation(performer: Any) -> tuple[str | None, str | None]:
