@@ -121,7 +121,7 @@ def _text_arrays_binary(sql: str, params: Mapping[str, Any]) -> str:
     In text, psycopg tests every element of a list against a regular expression for the
     quotes it may need (`ListDumper`; two arrays of fifty values per batch chunk, ≈ 2% of
     a measurement's instructions); in binary the elements go as they are, a `text[]`
-    (bench/RESULTS.md, "Array parameters in binary")."""
+    (bench/RESULTS.md, "The server's instructions per measurement: four cuts")."""
     for name, value in params.items():
         if type(value) is list and value and all(type(item) is str for item in value):
             sql = sql.replace(f"%({name})s", f"%({name})b")
