@@ -15,7 +15,10 @@ same code on the same data gives the same count within ≈ 0.5% whatever the hos
 where the thread's CPU moves ±20% on a noisy host. Each run takes about a minute (the
 interpreter under valgrind), so use few Bundles (`--bundles 3`) and rounds (`--rounds 2`).
 Instructions are not time (cache misses and waits do not count): they decide between two
-versions of the same Python, not how fast a host is.
+versions of the same Python, not how fast a host is. `--profile FILE` keeps callgrind's
+profile: `callgrind_annotate FILE` gives the instructions by C function (the interpreter's
+loop, but also a library's regular expressions, string joins, hashing), and `--tree=caller`
+who called them.
 
 Workloads: `measurements` (the batch Bundles of `workloads/measurements.py`, 100 vital signs
 of 10 citizens, conditional creates) and `synthea` (transaction Bundles of the shared
@@ -92,12 +95,14 @@ def measure(url: str, workload: str, bundles: int, warm_up: int = 2) -> dict[str
             "us_per_entry": spent / entries * 1e6}  # fmt: skip
 
 
-def counted(arguments: list[str], env: dict[str, str]) -> dict[str, Any]:
+def counted(
+    arguments: list[str], env: dict[str, str], profile: str | None = None
+) -> dict[str, Any]:
     """This module run with `arguments` under callgrind: its result, with the instructions
-    per entry in place of the thread's CPU (meaningless under valgrind)."""
-    command = ["valgrind", "--tool=callgrind", f"--toggle-collect={COUNTED}",
-               "--callgrind-out-file=/dev/null", sys.executable, "-m", "bench.write_path",
-               *arguments]  # fmt: skip
+    per entry in place of the thread's CPU (meaningless under valgrind). `profile`: a file
+    to keep callgrind's profile in (`callgrind_annotate FILE`: the instructions by C
+    function), else none is kept."""
+    command = callgrind_command([sys.executable, "-m", "bench.write_path", *arguments], profile)
     env = {**env, "PYTHONHASHSEED": "0"}  # the same dict and set orders every run
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     if done.returncode:
@@ -106,6 +111,13 @@ def counted(arguments: list[str], env: dict[str, str]) -> dict[str, Any]:
     del result["us_per_entry"]
     result["instructions_per_entry"] = collected_instructions(done.stderr) / result["entries"]
     return result
+
+
+def callgrind_command(program: list[str], profile: str | None = None) -> list[str]:
+    """`program` under callgrind, counting inside `COUNTED` only; its profile kept in
+    `profile` (a path) or thrown away."""
+    return ["valgrind", "--tool=callgrind", f"--toggle-collect={COUNTED}",
+            f"--callgrind-out-file={profile or os.devnull}", *program]  # fmt: skip
 
 
 def collected_instructions(report: str) -> int:
@@ -216,7 +228,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="with --old: runs of each")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions with callgrind instead of timing")  # fmt: skip
+    parser.add_argument("--profile", help="with --instructions (no --old): keep callgrind's"
+                        " profile in this file, for callgrind_annotate")  # fmt: skip
     args = parser.parse_args()
+    if args.profile and (args.old or not args.instructions):
+        parser.error("--profile goes with --instructions, without --old")
     if args.old:
         result = interleaved(args)
         unit = "instructions" if args.instructions else "µs"
@@ -226,7 +242,7 @@ def main() -> None:
                   f" entry  old/new {row['old_over_new']:.4f}", file=sys.stderr)  # fmt: skip
         print(f"median old/new: {result['median_old_over_new']:.4f}", file=sys.stderr)
     elif args.instructions:
-        result = counted(_arguments(args), dict(os.environ))
+        result = counted(_arguments(args), dict(os.environ), args.profile)
     else:
         result = measure(args.database, args.workload, args.bundles)
     print(json.dumps(result))

@@ -8,6 +8,7 @@ import importlib
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -85,7 +86,7 @@ def test_the_measured_bundles_run_inside_the_counted_function(
     assert inside == [False, False, True, True]
 
 
-def _callgrind_count(inside: int, outside: int) -> int:
+def _callgrind_count(inside: int, outside: int, profile: str | None = None) -> int:
     """Instructions callgrind counts in a Python that sums `inside` times within
     `itertools.accumulate` and `outside` times beside it."""
     tool = _tool()
@@ -95,8 +96,7 @@ def _callgrind_count(inside: int, outside: int) -> int:
         f"[work(0, 0) for _ in range({outside})]\n"
         f"list(itertools.accumulate(range({inside}), work, initial=0))\n"
     )
-    command = ["valgrind", "--tool=callgrind", f"--toggle-collect={tool.COUNTED}",
-               "--callgrind-out-file=/dev/null", sys.executable, "-c", program]  # fmt: skip
+    command = tool.callgrind_command([sys.executable, "-c", program], profile)
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return int(tool.collected_instructions(done.stderr))
 
@@ -105,6 +105,17 @@ def test_callgrind_counts_the_work_inside_the_counted_function_only() -> None:
     once, thrice = _callgrind_count(1, 0), _callgrind_count(3, 0)
     assert 2.8 < thrice / once < 3.2
     assert 0.95 < _callgrind_count(1, 30) / once < 1.05  # thirty times as much beside it
+
+
+def test_a_kept_profile_holds_the_count_by_function(tmp_path: Path) -> None:
+    """`--profile`: callgrind's profile kept, its total the count reported, and the
+    summing done inside the counted function found in it by name."""
+    profile = tmp_path / "callgrind.out"
+    count = _callgrind_count(2, 5, str(profile))
+    text = profile.read_text()
+    totals = [int(line.split()[1]) for line in text.splitlines() if line.startswith("totals:")]
+    assert totals == [count]
+    assert _tool().COUNTED in text
 
 
 def test_the_count_is_read_from_callgrinds_report() -> None:
