@@ -25,6 +25,7 @@ from samhandling.store.index_rows import index_rows
 from samhandling.store.loop_statements import DriverStatement
 from samhandling.store.patient_identity import maintain_claims
 from samhandling.store.policy_facts import facts_of
+from samhandling.store.reader import current_version
 from samhandling.store.records import StoredVersion
 from samhandling.store.schema import (
     INDEX_TABLES,
@@ -41,23 +42,16 @@ if TYPE_CHECKING:  # a type only: the store never runs the rules, it carries the
     from samhandling.interactions.write_rules import WriteRule
 
 
-_INDEX_DELETE_IN_ONE = current_rows.INDEX_DELETE_IN_ONE
-_SQLITE_INDEX_DELETES = current_rows.SQLITE_INDEX_DELETES
-_INSERT_CURRENT = current_rows.INSERT_CURRENT
-_UPDATE_CURRENT = current_rows.UPDATE_CURRENT
-_NEW_TRANSACTION = current_rows.NEW_TRANSACTION
-_CURRENT = current_rows.CURRENT
-_CURRENT_LOCKED = current_rows.CURRENT_LOCKED
 _READS_CURRENT = {READS_CURRENT_ROWS: True}
 _CURRENT_COLUMNS = current_rows.CURRENT_COLUMNS  # the order of the queued rows' tuples
 # PostgreSQL runs these on the driver, prepared (loop_statements), and an update's others
 # as one statement (current_rows.replace_current): through SQLAlchemy they cost a fifth of
 # an update's server CPU, each round trip a tenth (issue 24). SQLite keeps
 # SQLAlchemy's (and sqlite_driver's) path.
-_DRIVER_NEW_TRANSACTION = DriverStatement(_NEW_TRANSACTION)
-_DRIVER_CURRENT_LOCKED = DriverStatement(_CURRENT_LOCKED)
-_DRIVER_INDEX_DELETE = DriverStatement(_INDEX_DELETE_IN_ONE)
-_SELECTED = tuple(str(column.key) for column in _CURRENT.selected_columns)
+_DRIVER_NEW_TRANSACTION = DriverStatement(current_rows.NEW_TRANSACTION)
+_DRIVER_CURRENT_LOCKED = DriverStatement(current_rows.CURRENT_LOCKED)
+_DRIVER_INDEX_DELETE = DriverStatement(current_rows.INDEX_DELETE_IN_ONE)
+_SELECTED = tuple(str(column.key) for column in current_rows.CURRENT.selected_columns)
 _VERSION_COLUMNS = (*_CURRENT_COLUMNS[:-1], "method")  # no `facts`: current rows only
 _COMPARTMENT_COLUMNS = ("patient_id", "resource_type", "resource_id")
 _OUTBOX_COLUMNS = (
@@ -140,7 +134,9 @@ class VersionWriter:
         if self._tx_id is None:
             at = {"committed_at_us": now_us()}
             if is_sqlite(self.connection):
-                self._tx_id = int(self.connection.execute(_NEW_TRANSACTION, at).scalar_one())
+                self._tx_id = int(
+                    self.connection.execute(current_rows.NEW_TRANSACTION, at).scalar_one()
+                )
             else:
                 row = _DRIVER_NEW_TRANSACTION.run(self.connection, at)
                 assert row is not None  # RETURNING gives the one row inserted
@@ -154,7 +150,7 @@ class VersionWriter:
 
     def current(self, resource_type: str, resource_id: str) -> StoredVersion | None:
         """The current version, locked against concurrent writers until commit."""
-        stmt = _CURRENT_LOCKED if self.locks_rows else _CURRENT
+        stmt = current_rows.CURRENT_LOCKED if self.locks_rows else current_rows.CURRENT
         # It reads only the current row: the queued index rows need not be inserted first
         # (only queued current rows are: index_buffer.READS_CURRENT_ROWS).
         key = {"key_type": resource_type, "key_id": resource_id}
@@ -321,9 +317,9 @@ class VersionWriter:
             self.buffer.flush_current_rows()  # the row to update may still be queued
             del values["resource_type"], values["resource_id"]
             where = {"key_type": current[0], "key_id": current[1]}
-            self.connection.execute(_UPDATE_CURRENT, {**values, **where})
+            self.connection.execute(current_rows.UPDATE_CURRENT, {**values, **where})
         else:
-            self.connection.execute(_INSERT_CURRENT, values)
+            self.connection.execute(current_rows.INSERT_CURRENT, values)
 
     def _remove_index(self, resource_type: str, resource_id: str) -> None:
         """Delete the resource's index and compartment rows: on PostgreSQL in one
@@ -332,7 +328,7 @@ class VersionWriter:
         self.buffer.discard((resource_type, resource_id))
         key = {"resource_type": resource_type, "resource_id": resource_id}
         if is_sqlite(self.connection):
-            for statement in _SQLITE_INDEX_DELETES:
+            for statement in current_rows.SQLITE_INDEX_DELETES:
                 run_many(self.connection, statement, [(resource_type, resource_id)])
             return
         _DRIVER_INDEX_DELETE.run(self.connection, key)
@@ -397,12 +393,5 @@ def _selected(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _stored(resource_type: str, row: Any) -> StoredVersion:
-    return StoredVersion(
-        resource_type=resource_type,
-        resource_id=row["resource_id"],
-        version_id=row["version_id"],
-        last_updated_us=row["last_updated_us"],
-        tx_id=row["tx_id"],
-        deleted=row["deleted"],
-        content=row["content"],
-    )
+    """The current version of a `resource` row read with its lock (a mapping)."""
+    return current_version(resource_type, row["resource_id"], row)
