@@ -150,6 +150,43 @@ def test_chunks_commit_apart_and_still_see_each_other(
     assert [len(matches(engine, n)) for n in ("c1", "c2", "c3", "c4")] == [1, 1, 0, 1]
 
 
+def test_a_chunk_with_a_failure_runs_again_in_careful_pieces(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk runs without savepoints; once an entry fails it runs again from the bodies
+    as sent, in pieces of at most CAREFUL_ENTRIES with a savepoint per entry (each piece
+    its own transaction), and the answers are those of one entry after another."""
+    monkeypatch.setattr(batch, "CHUNK_ENTRIES", 5)
+    monkeypatch.setattr(batch, "CAREFUL_ENTRIES", 2)
+    runs: list[tuple[list[str], bool]] = []
+    run_chunk = batch._Chunk.run
+
+    def recorded(chunk: batch._Chunk, entries: list[Any]) -> list[Any]:
+        names = [e.resource["identifier"][0]["value"] for e in entries]
+        runs.append((names, chunk.careful))
+        return run_chunk(chunk, entries)
+
+    monkeypatch.setattr(batch._Chunk, "run", recorded)
+    names = ["k1", "k2", "k3", "k1", "k4", "k5"]
+    entries = [create(observation(n, "bogus" if n == "k3" else "final")) for n in names]
+    assert statuses(run(engine, *entries)) == ["201", "201", "400", "200", "201", "201"]
+    assert runs == [
+        (["k1", "k2", "k3", "k1", "k4"], False),  # the chunk, without savepoints: k3 fails
+        (["k1", "k2"], True),
+        (["k3", "k1"], True),  # the second k1 finds the first, kept in the piece before
+        (["k4"], True),
+        (["k5"], False),  # the next chunk runs without savepoints again
+    ]
+    assert [len(matches(engine, n)) for n in ("k1", "k2", "k3", "k4", "k5")] == [1, 1, 0, 1, 1]
+
+
+def test_a_careful_piece_stays_within_the_cached_subtransactions() -> None:
+    """PostgreSQL caches 64 subtransactions per backend (PGPROC_MAX_CACHED_SUBXIDS); a
+    careful piece takes one savepoint per entry."""
+    assert batch.CAREFUL_ENTRIES <= 64
+    assert batch.CHUNK_ENTRIES >= batch.CAREFUL_ENTRIES
+
+
 def test_a_deadlocked_chunk_runs_again(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     deadlock_once(monkeypatch)
     assert statuses(run(engine, create(observation("d1")))) == ["201"]

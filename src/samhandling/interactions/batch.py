@@ -4,24 +4,26 @@
 Bundle that cause change on the server": the entries run in Bundle order, and each sees
 what the ones before it wrote, as if they ran one after another.
 
-They run in one database transaction per chunk of `CHUNK_ENTRIES` entries, each entry
-inside a savepoint of its own (`database.savepoint`). An entry that fails is rolled back to
-its savepoint — its rows, its queued index rows and its audit records with it — answered
-by its own error naming it, audited as refused (`AccessGuard.after_refusal`, naming the
+They run in one database transaction per chunk of `CHUNK_ENTRIES` entries. A chunk first
+runs without savepoints (optimistically: a measurement system's batches are almost always
+all good); the first entry that fails rolls the whole chunk back, which runs again in
+pieces of at most `CAREFUL_ENTRIES`, one transaction each, every entry inside a savepoint
+of its own (`database.savepoint`). There an entry that fails is rolled back to its
+savepoint — its rows, its queued index rows and its audit records with it — answered by
+its own error naming it, audited as refused (`AccessGuard.after_refusal`, naming the
 patient it aimed at when known), and the next entry goes on. A read or search entry is
 audited as the plain GET would be (`entry_actions`), in the chunk's transaction too. So a
-chunk costs one commit and one COPY per index table, not one per entry.
-
-Savepoints are taken only when they are needed: a chunk first runs without them
-(optimistically: a measurement system's batches are almost always all good), and the first
-entry that fails rolls the whole chunk back and runs it again with a savepoint per entry.
-The answers are the same either way; a good chunk saves two round trips per entry
-(`SAVEPOINT`, `RELEASE`), a chunk with a bad entry costs its entries before it twice.
+chunk costs one commit and one COPY per index table, not one per entry. The answers are
+the same either way; a good chunk saves two round trips per entry (`SAVEPOINT`,
+`RELEASE`), a chunk with a bad entry costs its entries before it twice.
 
 Chunks keep the locks an entry takes (its conditional-create lock, the rows it updates)
-from being held for a whole large Bundle, and keep a transaction's subtransactions under
-PostgreSQL's per-backend cache of 64 (beyond it every other session's snapshot must look
-subtransactions up in `pg_subtrans`). A chunk's conditional-write locks are taken when it
+from being held for a whole large Bundle; the careful pieces keep a transaction's
+subtransactions under PostgreSQL's per-backend cache of 64 (beyond it every other
+session's snapshot must look subtransactions up in `pg_subtrans`). A good chunk of a
+hundred measurements is one transaction: its commit, lock statement, early search and
+COPY exchange are paid once per hundred, not per fifty (bench/RESULTS.md, "A hundred
+entries per chunk"). A chunk's conditional-write locks are taken when it
 begins, in one statement and one order, so two batches naming the same criteria in
 different orders cannot deadlock on them; a deadlock or serialization failure on anything
 else runs the chunk again (at most `ATTEMPTS` times), and then answers its entries 503.
@@ -57,7 +59,8 @@ from samhandling.store.advisory_locks import lock_keys
 from samhandling.store.database import is_unique_violation, savepoint, write_connection
 from samhandling.store.version_writer import VersionWriter
 
-CHUNK_ENTRIES = 50
+CHUNK_ENTRIES = 100  # a chunk run without savepoints
+CAREFUL_ENTRIES = 50  # a rerun with a savepoint per entry: under the 64 cached subxacts
 ATTEMPTS = 3
 _RETRIED_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
 _INTERACTIONS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
@@ -82,23 +85,41 @@ def run_batch(engine: Engine, entries: list[BundleEntry], request: BatchRequest)
 
 
 def _chunk(engine: Engine, entries: list[BundleEntry], request: BatchRequest) -> list[Any]:
-    careful = False  # a savepoint per entry, once an entry has failed without them
-    attempts = 0
+    """A chunk's responses: run without savepoints; once an entry fails that way, again
+    from the bodies as sent, in careful pieces with a savepoint per entry."""
     sent = _AsSent.of(entries)
+    try:
+        return _attempts(engine, entries, sent, request, careful=False)
+    except _EntryFailed:
+        pass
+    # An attempt rewrites references in the bodies it runs; a rerun starts from the bodies
+    # as sent, not from a rolled-back attempt's ids.
+    fresh = sent.entries()
+    responses: list[Any] = []
+    for start in range(0, len(fresh), CAREFUL_ENTRIES):
+        piece = fresh[start : start + CAREFUL_ENTRIES]
+        responses += _attempts(engine, piece, _AsSent.of(piece), request, careful=True)
+    return responses
+
+
+def _attempts(
+    engine: Engine,
+    entries: list[BundleEntry],
+    sent: _AsSent,
+    request: BatchRequest,
+    *,
+    careful: bool,
+) -> list[Any]:
+    """The entries run in one transaction, again after a deadlock or serialization failure
+    (at most `ATTEMPTS` runs), then answered 503; `_EntryFailed` when not `careful`."""
     attempt = entries
-    while attempts < ATTEMPTS:
+    for _ in range(ATTEMPTS):
         try:
             with write_connection(engine) as connection:
-                chunk = _Chunk(connection, request, careful=careful)
-                return chunk.run(attempt)
-        except _EntryFailed:
-            careful = True
+                return _Chunk(connection, request, careful=careful).run(attempt)
         except DBAPIError as exc:
             if not _worth_rerunning(exc):
                 raise
-            attempts += 1
-        # An attempt rewrites references in the bodies it runs; a rerun starts from the
-        # bodies as sent, not from a rolled-back attempt's ids.
         attempt = sent.entries()
     with write_connection(engine) as connection:
         return [_refused(connection, request.guard, entry, _gave_up(entry)) for entry in entries]
