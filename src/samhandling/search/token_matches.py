@@ -2,10 +2,10 @@
 
 A batch chunk's conditional creates are each conditional on one identifier
 (`identifier=system|value`, docs/MEASUREMENTS.md): up to a hundred searches of one
-parameter that differ only in the value. One statement finds the union of their matches (the search
-`identifier=a,b,…`); the index rows it reads say which value each match carries, so every
-search's answer is recovered exactly: token matching is equality of `system` and `code`
-(`conditions.token`), the same in SQL and in Python.
+parameter that differ only in the value. One statement finds the union of their matches
+(the search `identifier=a,b,…`); the index rows it reads say which value each match
+carries, so every search's answer is recovered exactly: token matching is equality of
+`system` and `code` (`conditions.token`), the same in SQL and in Python.
 
 The statement asks for `code IN (…)` only; the system is compared in Python. PostgreSQL
 15 turned the search's OR of fifty `system = s AND code = v` pairs sharing one system
