@@ -133,6 +133,14 @@ def _announce(settings: Settings) -> None:
             typer.echo(line, err=True)
 
 
+# How long an idle keep-alive connection stays open (uvicorn's default: 5 s). Longer than a
+# client or proxy keeps an idle connection before reusing it (httpx 5 s, nginx's upstream
+# keepalive and cloud load balancers 60 s): a server that closes first races a client that
+# is sending on the connection, which then sees it closed without an answer (a web test's
+# request after five seconds of browser steps, in CI). docs/SECURITY.md, "the limits".
+KEEP_ALIVE_SECONDS = 75
+
+
 def _run_uvicorn(host: str, port: int, workers: int) -> None:
     """Serve until stopped: uvicorn's workers each build the app from the environment."""
     import uvicorn
@@ -145,6 +153,7 @@ def _run_uvicorn(host: str, port: int, workers: int) -> None:
         workers=workers,
         log_config=None,
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 
