@@ -15,11 +15,8 @@ from samhandling.store.database import is_sqlite
 
 
 def lock_key(connection: Connection, key: str) -> None:
-    """Serialise writers that check-then-write on the same key until the transaction ends.
-
-    PostgreSQL: a transaction-scoped advisory lock. SQLite: the write transaction already
-    holds the database write lock (BEGIN IMMEDIATE), so nothing more is needed.
-    """
+    """Serialise writers that check-then-write on `key` until the transaction ends (see
+    the module's doc for each database)."""
     if is_sqlite(connection):
         return
     connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_number(key)})

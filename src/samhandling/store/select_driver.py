@@ -119,8 +119,9 @@ def _text_arrays_binary(sql: str, params: Mapping[str, Any]) -> str:
     """`sql` with each parameter that is a list of strings sent in binary (`%(name)b`).
 
     In text, psycopg tests every element of a list against a regular expression for the
-    quotes it may need (`ListDumper`; two arrays of fifty values per batch chunk, ≈ 2% of
-    a measurement's instructions); in binary the elements go as they are, a `text[]`
+    quotes it may need (`ListDumper`; a batch chunk's codes, up to a hundred, ≈ 2% of a
+    measurement's instructions with chunks of fifty); in binary the elements go as they
+    are, a `text[]`
     (bench/RESULTS.md, "The server's instructions per measurement: four cuts")."""
     for name, value in params.items():
         if type(value) is list and value and all(type(item) is str for item in value):
