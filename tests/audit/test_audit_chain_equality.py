@@ -13,7 +13,6 @@ from sqlalchemy import Engine
 from fixtures.audit_records import read_record, recorded_events
 from samhandling.audit.chain import CHAINED_COLUMNS, GENESIS, row_hash, seal_pending, verify
 from samhandling.audit.records import AuditRecord
-from samhandling.audit.storage.sql import CONTENT_DIGEST
 from samhandling.audit.trail import append, append_at_commit
 from samhandling.store.database import write_connection
 
@@ -56,13 +55,6 @@ def test_row_hash_golden_vectors() -> None:
     second = "c2139e96e456212661eec59cf0dc17688eef33965bf36e30792ff6b5d0b8cb95"
     assert row_hash(GENESIS, 1, plain, []) == second
     assert _reference_hash(GENESIS, 1, plain, []) == second
-
-
-def test_a_content_digest_stands_in_for_the_content() -> None:
-    digest = hashlib.sha256(ROW["content"]).hexdigest()
-    without_content = {k: v for k, v in ROW.items() if k != "content"}
-    given = row_hash("a" * 64, 7, {**without_content, CONTENT_DIGEST: digest}, ["p1", "p2"])
-    assert given == _reference_hash("a" * 64, 7, ROW, ["p1", "p2"])
 
 
 def _write_record(i: int, patients: set[str]) -> AuditRecord:

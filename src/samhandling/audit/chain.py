@@ -22,7 +22,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, func, select
 
-from samhandling.audit.storage.sql import CONTENT_DIGEST
 from samhandling.audit.storage.tables import audit_anchor, audit_event, audit_patient
 from samhandling.audit.storage.writes import IN_DATABASE, SEAL_LIMIT, Batch, Head, chain_in
 from samhandling.store.database import write_connection
@@ -43,15 +42,15 @@ _chained_values = itemgetter(*_SORTED_COLUMNS)
 
 
 def row_hash(prev_hash: str, chain_pos: int, row: dict[str, Any], patients: list[str]) -> str:
-    """The chain hash of one row (its content's digest taken from CONTENT_DIGEST when the
-    row has one: the database computed it from the stored content)."""
+    """The chain hash of one row."""
     return chain_digest(prev_hash, chain_pos, canonical_row(row, patients))
 
 
 def canonical_row(row: dict[str, Any], patients: list[str]) -> bytes:
     """What a row's link hashes besides its place: its chained columns, its content's
-    digest and its patients, as JSON with sorted keys."""
-    content = row.get(CONTENT_DIGEST) or hashlib.sha256(row["content"]).hexdigest()
+    digest and its patients, as JSON with sorted keys (on PostgreSQL the database prints
+    the same bytes to link the rows write transactions left waiting: migration 0030)."""
+    content = hashlib.sha256(row["content"]).hexdigest()
     return orjson.dumps(
         {
             "columns": dict(zip(_SORTED_COLUMNS, _chained_values(row), strict=True)),
@@ -75,8 +74,8 @@ def link_batch(
     events: list[dict[str, Any]],
     patients: list[list[str]],
 ) -> Batch:
-    """Link the waiting rows (their "patients" with them; their content, or its digest as
-    CONTENT_DIGEST), then `events`, after `head`.
+    """Link the waiting rows (their "patients" with them; SQLite: on PostgreSQL the database
+    links them and `waiting` is empty), then `events`, after `head`.
 
     `events` get their chain columns in place; the waiting rows' links are returned. With
     `head` IN_DATABASE (no waiting rows) the events get no links: the batch carries each

@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 
 from samhandling.audit.storage import sql as audit_sql
 from samhandling.audit.storage.sqlite_batches import LoopSqliteBatches
-from samhandling.audit.storage.waiting_digests import WaitingDigests, digests_of, merged
 from samhandling.audit.storage.writes import (
     IN_DATABASE,
     SEAL_LIMIT,
@@ -31,10 +30,9 @@ from samhandling.audit.storage.writes import (
     Batch,
     BatchFor,
     Head,
-    Row,
     chain_sqlite,
     head_of,
-    rows_of,
+    linked_and_head,
     statements_of,
     wrapped,
 )
@@ -61,8 +59,9 @@ class ChainWriter:
     instead (`samhandling_audit_chain`, migration 0028: the statement takes the lock, reads
     the head and links the rows from the canonical bytes Python built), so that two server
     processes do not fail each other's batches one after the other. The general way —
-    lock, ids, head and the rows waiting for their link read first, then the rest — takes
-    new ids and links the rows write transactions left waiting. A connection found broken
+    lock, ids and head first (with the rows write transactions left waiting linked by the
+    database, `samhandling_audit_link_waiting`, migration 0030, when a link is due), then
+    the rows — takes new ids. A connection found broken
     before anything was committed (the database restarted) is replaced and the batch tried
     once more.
     """
@@ -156,15 +155,9 @@ class ChainWriter:
         connection = await self._connect()
         reserved = False
         try:
-            digests = digests_of(self.engine)
-            whole = digests.empty()
-            ids, head, waiting = await _reserve(
-                connection, lock, count + SPARE_IDS, limit, whole=whole
-            )
+            ids, linked, head = await _reserve(connection, lock, count + SPARE_IDS, limit)
             reserved = True
-            if not whole:
-                waiting = await _completed(connection, digests, waiting)
-            batch = batch_for(ids[:count], head, waiting)
+            batch = batch_for(ids[:count], head, [])
             await _commit(connection, statements_of(batch))
         except psycopg.OperationalError as exc:
             if not reserved:  # broken before anything was sent: worth another try
@@ -180,7 +173,7 @@ class ChainWriter:
             raise
         self._ids, self._ids_until = ids[count:], time.monotonic() + SPARE_IDS_SECONDS
         self._remember(batch, head)
-        return len(batch.links)
+        return linked
 
     def _remember(self, batch: Batch, head: Head) -> None:
         rows = batch.events or batch.links
@@ -227,34 +220,23 @@ def _sqlite_batch(engine: Engine, count: int, batch_for: BatchFor, limit: int) -
 
 
 async def _reserve(
-    connection: Any, lock: str, count: int, limit: int, *, whole: bool
-) -> tuple[list[int], Head, list[Row]]:
-    """BEGIN, the lock, new ids, head and (up to `limit`) waiting rows (plain, or `whole`)
-    in one simple-protocol round trip."""
-    sql = audit_sql.chain_sql(lock_number(lock), count, limit, begin=True, whole=whole)
+    connection: Any, lock: str, count: int, limit: int
+) -> tuple[list[int], int, Head]:
+    """BEGIN, the lock, new ids and the head — with `limit`, the one the database left after
+    linking up to that many waiting rows, and their count — in one simple-protocol round
+    trip."""
+    sql = audit_sql.chain_sql(lock_number(lock), count, limit, begin=True)
     async with connection.cursor() as cursor:
         await cursor.execute(sql)
         cursor.nextset()  # past BEGIN
         cursor.nextset()  # past the lock
         ids = [int(row[0]) for row in await cursor.fetchall()]
         cursor.nextset()
-        head = head_of(await cursor.fetchone())
-        waiting: list[Row] = []
-        if limit:
-            cursor.nextset()
-            waiting = rows_of(cursor.description, await cursor.fetchall())
-    return ids, head, waiting
-
-
-async def _completed(connection: Any, digests: WaitingDigests, waiting: list[Row]) -> list[Row]:
-    """The waiting rows with their content's digest and patients: kept from their insert,
-    else read (in the batch's transaction, the lock held)."""
-    missing = digests.complete(waiting)
-    if not missing:
-        return waiting
-    async with connection.cursor() as cursor:
-        await cursor.execute(audit_sql.whole_rows_sql(), [missing])
-        return merged(waiting, rows_of(cursor.description, await cursor.fetchall()))
+        found = await cursor.fetchone()
+    if limit:
+        linked, head = linked_and_head(found)
+        return ids, linked, head
+    return ids, 0, head_of(found)
 
 
 async def _send_locked(connection: Any, lock: int, batch: Batch) -> None:
@@ -287,5 +269,5 @@ async def _commit(connection: Any, statements: list[audit_sql.Statement]) -> Non
 
     async with connection.pipeline(), psycopg.AsyncRawCursor(connection) as raw:
         for sql, params in statements:
-            await raw.execute(sql, params, prepare=audit_sql.psycopg_prepare(sql))
+            await raw.execute(sql, params)
         await raw.execute("COMMIT")

@@ -1,11 +1,12 @@
 """The PostgreSQL statements of the audit trail's hot path, as text for psycopg.
 
-`audit/storage/writes.py` sends them straight through psycopg: the chain lock, the new ids,
-the chain head and the rows still waiting for their link as one simple-protocol query
-(each statement runs with its own snapshot, so everything after the lock is read after it
-is held), and the inserts and link updates with `$n` parameters, which psycopg passes on
-without parsing the text. Statements have a bounded size (PostgreSQL takes at most 65,535
-parameters): a small batch is one statement, a larger one goes in chunks.
+`audit/storage/writes.py` sends them straight through psycopg: the chain lock, the new ids
+and the chain head — read, or left by the database's linking of the rows still waiting
+for their link — as one simple-protocol query (each statement runs with its own snapshot,
+so everything after the lock is read after it is held), and the inserts with `$n`
+parameters, which psycopg passes on without parsing the text. Statements have a bounded
+size (PostgreSQL takes at most 65,535 parameters): a small batch is one statement, a
+larger one goes in chunks.
 """
 
 from __future__ import annotations
@@ -19,11 +20,8 @@ Row = dict[str, Any]
 Statement = tuple[str, list[Any]]
 EVENT_COLUMNS = tuple(c.name for c in audit_event.columns)
 LINK_COLUMNS = ("event_id", "chain_pos", "prev_hash", "hash")
-# What a waiting row is read with first: every column but the content and the link.
-WAITING_COLUMNS = tuple(c for c in EVENT_COLUMNS if c not in ("content", *LINK_COLUMNS[1:]))
-CONTENT_DIGEST = "content_sha256"  # a waiting row's SHA-256 of its content, hex
 SMALL_BATCH = 8  # events one INSERT takes with their patients
-CHUNK = 100  # events (or links) per statement of a larger batch; patients: four times
+CHUNK = 100  # events per statement of a larger batch; patients: four times
 # The newest chained row or, when every row was archived, the newest archive anchor.
 HEAD_SQL = (
     "SELECT chain_pos, hash FROM (SELECT chain_pos, hash FROM audit_event"
@@ -44,60 +42,25 @@ def next_ids_sql(count: int) -> str:
     )
 
 
-def waiting_sql(limit: int) -> str:
-    """Rows waiting for their link (appended by write transactions), oldest first: their
-    plain columns only (`audit/storage/waiting_digests.py` has, for the rows this process
-    inserted, their content's digest and patients)."""
-    columns = ", ".join(f"e.{c}" for c in WAITING_COLUMNS)
+def link_waiting_sql(lock: int, limit: int) -> str:
+    """Up to `limit` rows waiting for their link (appended by write transactions), oldest
+    first, linked by the database (`samhandling_audit_link_waiting`, migration 0030): one
+    row of how many it linked and the head it left (NULLs: the chain is empty)."""
     return (
-        f"SELECT {columns} FROM audit_event e WHERE e.chain_pos IS NULL"
-        f" ORDER BY e.event_id LIMIT {int(limit)}"
+        "SELECT linked, head_pos, head_hash"
+        f" FROM samhandling_audit_link_waiting({int(lock)}, {int(limit)})"
     )
 
 
-def whole_rows_sql() -> str:
-    """Waiting rows by id (`%s`: a list), whole (`whole_columns`)."""
-    return (
-        f"SELECT {whole_columns()} FROM audit_event e WHERE e.event_id = ANY(%s::BIGINT[])"
-        " ORDER BY e.event_id"
-    )
-
-
-def whole_waiting_sql(limit: int) -> str:
-    """Rows waiting for their link, oldest first, whole (`whole_columns`): what a batch
-    reads when this process kept nothing of their insert (single writes only)."""
-    return (
-        f"SELECT {whole_columns()} FROM audit_event e WHERE e.chain_pos IS NULL"
-        f" ORDER BY e.event_id LIMIT {int(limit)}"
-    )
-
-
-def whole_columns() -> str:
-    """A waiting row's columns with the SHA-256 of its content instead of the content,
-    which the link needs only for that (a 64-character digest crosses the wire instead of
-    the content in hex, computed from the stored bytes), and its patients."""
-    columns = ", ".join(
-        f"encode(sha256(e.content), 'hex') AS {CONTENT_DIGEST}" if c == "content" else f"e.{c}"
-        for c in EVENT_COLUMNS
-    )
-    patients = (
-        "ARRAY(SELECT p.patient_id FROM audit_patient p WHERE p.event_id = e.event_id"
-        " ORDER BY p.patient_id) AS patients"
-    )
-    return f"{columns}, {patients}"
-
-
-def chain_sql(lock: int, count: int, pending: int, *, begin: bool, whole: bool = False) -> str:
-    """Lock (until the transaction ends), `count` new ids, the head, up to `pending` rows
-    waiting for their link (none: no query for them), plain or `whole`."""
-    waiting = whole_waiting_sql(pending) if whole else waiting_sql(pending)
+def chain_sql(lock: int, count: int, pending: int, *, begin: bool) -> str:
+    """Lock (until the transaction ends), `count` new ids, and the head: read, or, with
+    `pending`, the one left by linking up to that many waiting rows (with their count)."""
     return ";".join(
         [
             *(["BEGIN"] if begin else []),
             f"SELECT pg_advisory_xact_lock({int(lock)})",
             next_ids_sql(count),
-            HEAD_SQL,
-            *([waiting] if pending else []),
+            link_waiting_sql(lock, pending) if pending else HEAD_SQL,
         ]
     )
 
@@ -136,28 +99,6 @@ _INSERT_ONE_SQL = (
     " INSERT INTO audit_patient (event_id, patient_id)"
     f" SELECT events.event_id, p FROM events, unnest(${len(_UNLINKED_COLUMNS) + 1}::VARCHAR[]) AS p"
 )
-
-
-_LINK_PREFIX = "UPDATE audit_event AS e SET chain_pos"
-
-
-def psycopg_prepare(sql: str) -> bool | None:
-    """psycopg's `prepare` for `sql`: False for the link UPDATE (sent unprepared, so
-    PostgreSQL plans it at each execution), else psycopg's default. The UPDATE joins its
-    VALUES to audit_event by id; psycopg prepares a statement it has seen five times, and
-    a generic plan made while the table was young (a hash join over a sequential scan of
-    it) then stayed cached while the table grew (a 20 s measurement ingest on a new
-    database: 270 scans of ≈ 14,000 rows each, most of the rows the database read).
-    Planned for its values, it looks each row up by id."""
-    return False if sql.startswith(_LINK_PREFIX) else None
-
-
-def link_statements(links: list[Row]) -> list[Statement]:
-    """UPDATEs giving rows their chain position, previous hash and hash."""
-    return [
-        (_link_sql(len(chunk)), [row[c] for row in chunk for c in LINK_COLUMNS])
-        for chunk in _chunks(links, CHUNK)
-    ]
 
 
 @lru_cache(maxsize=256)
@@ -264,18 +205,6 @@ def _chained_sql(lock: int, events: int, patients: int) -> str:
 
 def _new_row_params(rows: list[Row]) -> list[Any]:
     return [row.get(c) for row in rows for c in _NEW_ROW_COLUMNS]
-
-
-@lru_cache(maxsize=128)
-def _link_sql(count: int) -> str:
-    first = "($1::BIGINT, $2::BIGINT, $3::VARCHAR, $4::VARCHAR)"
-    rest = [_placeholders(4 * i, 4) for i in range(1, count)]
-    values = ", ".join([first, *rest])
-    return (
-        "UPDATE audit_event AS e SET chain_pos = v.chain_pos, prev_hash = v.prev_hash,"
-        f" hash = v.hash FROM (VALUES {values}) AS v (event_id, chain_pos, prev_hash, hash)"
-        " WHERE e.event_id = v.event_id"
-    )
 
 
 def _event_params(rows: list[Row]) -> list[Any]:

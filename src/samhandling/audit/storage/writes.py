@@ -5,10 +5,12 @@
   single write's row goes in the same exchange as its version and index rows
   (`index_buffer.send_with_commit`).
 * A chained batch (`chain_in`, or `audit.storage.chain_writer.ChainWriter` in a transaction of its
-  own: the request journal) takes the chain lock until its transaction ends, reads the head
-  and the rows still waiting for their link, and lets the caller link those first and then
-  its new rows. It is the only place that links rows, so the chain has one writer at a time
-  across all processes.
+  own: the request journal) takes the chain lock until its transaction ends, links the rows
+  still waiting for their link and then its new rows. It is the only place that links rows,
+  so the chain has one writer at a time across all processes. On PostgreSQL the database
+  links the waiting rows (`samhandling_audit_link_waiting`, migration 0030: the hashes of
+  `audit/chain.py` from the stored rows) and gives the batch the head they left; on SQLite
+  the batch reads them and links them in Python.
 
 On PostgreSQL this goes straight through psycopg in two round trips (`audit/storage/sql.py`);
 the journal's `ChainWriter` keeps an asyncio connection of its own in autocommit mode, sends
@@ -23,13 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from samhandling.audit.storage import sql as audit_sql
 from samhandling.audit.storage.sql import Row, Statement
 from samhandling.audit.storage.tables import audit_event, audit_patient
-from samhandling.audit.storage.waiting_digests import digests_of, merged
 from samhandling.store.advisory_locks import lock_number
 from samhandling.store.database import is_sqlite
 from samhandling.store.index_buffer import send_with_commit
@@ -81,9 +82,8 @@ def append_unlinked(connection: Connection, count: int, rows_for: RowsFor) -> No
         with dbapi.cursor() as cursor:
             cursor.execute(audit_sql.next_ids_sql(count))
             ids = [int(row[0]) for row in cursor.fetchall()]
-        events, patients, named = rows_for(ids)
+        events, patients, _ = rows_for(ids)
         _execute(dbapi, audit_sql.insert_statements(events, patients))
-        digests_of(connection.engine).keep(events, named)
     except psycopg.Error as exc:
         raise wrapped(exc) from exc
 
@@ -96,11 +96,16 @@ def chain_in(connection: Connection, count: int, lock: str, batch_for: BatchFor)
 
     dbapi: Any = connection.connection.dbapi_connection
     try:
-        batch = batch_for(*_reserve(dbapi, connection.engine, lock, count, SEAL_LIMIT))
-        _execute(dbapi, statements_of(batch))
+        with dbapi.cursor() as cursor:
+            cursor.execute(audit_sql.chain_sql(lock_number(lock), count, SEAL_LIMIT, begin=False))
+            cursor.nextset()  # past the lock
+            ids = [int(row[0]) for row in cursor.fetchall()]
+            cursor.nextset()
+            linked, head = linked_and_head(cursor.fetchone())
+        _execute(dbapi, statements_of(batch_for(ids, head, [])))
     except psycopg.Error as exc:
         raise wrapped(exc) from exc
-    return len(batch.links)
+    return linked
 
 
 def chain_head(connection: Connection) -> Head:
@@ -108,29 +113,9 @@ def chain_head(connection: Connection) -> Head:
     return head_of(connection.execute(text(audit_sql.HEAD_SQL)).first())
 
 
-def _reserve(
-    dbapi: Any, engine: Engine, lock: str, count: int, limit: int
-) -> tuple[list[int], Head, list[Row]]:
-    """Lock, new ids, head and (up to `limit`) waiting rows in one simple-protocol round
-    trip, in the caller's transaction (and those this process did not insert in another)."""
-    digests = digests_of(engine)
-    whole = digests.empty()
-    with dbapi.cursor() as cursor:
-        sql = audit_sql.chain_sql(lock_number(lock), count, limit, begin=False, whole=whole)
-        cursor.execute(sql)
-        cursor.nextset()  # past the lock
-        ids = [int(row[0]) for row in cursor.fetchall()]
-        cursor.nextset()
-        head = head_of(cursor.fetchone())
-        waiting: list[Row] = []
-        if limit:
-            cursor.nextset()
-            waiting = rows_of(cursor.description, cursor.fetchall())
-            missing = [] if whole else digests.complete(waiting)
-            if missing:
-                cursor.execute(audit_sql.whole_rows_sql(), [missing])
-                waiting = merged(waiting, rows_of(cursor.description, cursor.fetchall()))
-    return ids, head, waiting
+def linked_and_head(row: Any) -> tuple[int, Head]:
+    """How many waiting rows the database linked, and the head it left (`link_waiting_sql`)."""
+    return int(row[0]), (int(row[1]), str(row[2])) if row[1] is not None else None
 
 
 def rows_of(description: Any, rows: list[Any]) -> list[Row]:
@@ -140,9 +125,9 @@ def rows_of(description: Any, rows: list[Any]) -> list[Row]:
 
 
 def statements_of(batch: Batch) -> list[Statement]:
-    """The UPDATEs linking the waiting rows, then the INSERTs of the new ones."""
-    links = audit_sql.link_statements(batch.links)
-    return links + audit_sql.insert_statements(batch.events, batch.patients)
+    """The INSERTs of the batch's new rows (on PostgreSQL the database links the waiting
+    rows: a batch has no links to send)."""
+    return audit_sql.insert_statements(batch.events, batch.patients)
 
 
 def _execute(dbapi: Any, statements: list[Statement]) -> None:
@@ -151,12 +136,11 @@ def _execute(dbapi: Any, statements: list[Statement]) -> None:
 
     if len(statements) == 1:
         with psycopg.RawCursor(dbapi) as raw:
-            sql, params = statements[0]
-            raw.execute(sql, params, prepare=audit_sql.psycopg_prepare(sql))
+            raw.execute(*statements[0])
         return
     with dbapi.pipeline(), psycopg.RawCursor(dbapi) as raw:
         for sql, params in statements:
-            raw.execute(sql, params, prepare=audit_sql.psycopg_prepare(sql))
+            raw.execute(sql, params)
 
 
 def chain_sqlite(connection: Connection, count: int, batch_for: BatchFor, limit: int) -> int:
