@@ -20,8 +20,6 @@ from samhandling.audit.storage.tables import audit_event, audit_patient
 from samhandling.audit.trail import append, append_at_commit
 from samhandling.store.database import make_engine, write_connection
 
-pytestmark = pytest.mark.postgres
-
 # what a column can hold: any character but a surrogate, and no NUL (PostgreSQL's text has none)
 _chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 
