@@ -52,6 +52,16 @@ def _others(res: dict[str, Any], server_cpus: str | None) -> str:
     return _num(max(0.0, busy - res["server_cpu_cores"]), 2)
 
 
+def other_cores_busy(res: dict[str, Any], server_cpus: str | None) -> str:
+    """How busy the cores other than the server's were (cores): the database's backends,
+    the load generator and the harness share them, so near 1.0 per core they, not the
+    server, may be what binds."""
+    busy = res.get("cpu_busy") or {}
+    if not server_cpus or server_cpus not in busy:
+        return "–"
+    return _num(sum(v for cpu, v in busy.items() if cpu != server_cpus), 2)
+
+
 def _workload_row(name: str, w: dict[str, Any], server_cpus: str | None = None) -> str:
     lat = w.get("latency_ms") or {}
     res = w.get("resources") or {}
@@ -72,6 +82,7 @@ def _workload_row(name: str, w: dict[str, Any], server_cpus: str | None = None) 
         _num(res.get("server_peak_rss_mb"), 0),
         _num(res.get("database_cpu_cores"), 2),
         _others(res, server_cpus),
+        other_cores_busy(res, server_cpus),
         f"{_num(w.get('load_average_before', [None])[0], 2)}",
     ]
     return "| " + " | ".join(cells) + " |"
@@ -101,8 +112,8 @@ def run_section(result: dict[str, Any]) -> str:
         "",
         "| workload | clients | requests | errors | throughput | p50 ms | p95 ms | p99 ms "
         "| server CPU (cores) | server CPU ms/req | server peak RSS MB | DB CPU (cores) "
-        "| others on server core | load avg |",
-        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| others on server core | other cores busy | load avg |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     workloads = result["workloads"]
     ceilings = result.get("ceilings", {})
