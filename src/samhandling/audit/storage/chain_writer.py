@@ -61,9 +61,8 @@ class ChainWriter:
     processes do not fail each other's batches one after the other. The general way —
     lock, ids and head first (with the rows write transactions left waiting linked by the
     database, `samhandling_audit_link_waiting`, migration 0030, when a link is due), then
-    the rows — takes new ids. A connection found broken
-    before anything was committed (the database restarted) is replaced and the batch tried
-    once more.
+    the rows — takes new ids. A connection found broken before anything was committed (the
+    database restarted) is replaced and the batch tried once more.
     """
 
     def __init__(self, engine: Engine) -> None:
