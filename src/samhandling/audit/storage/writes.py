@@ -115,13 +115,7 @@ def chain_head(connection: Connection) -> Head:
 
 def linked_and_head(row: Any) -> tuple[int, Head]:
     """How many waiting rows the database linked, and the head it left (`link_waiting_sql`)."""
-    return int(row[0]), (int(row[1]), str(row[2])) if row[1] is not None else None
-
-
-def rows_of(description: Any, rows: list[Any]) -> list[Row]:
-    """Result rows as dicts by column name."""
-    names = [column.name for column in description]
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    return int(row[0]), head_of(row[1:] if row[1] is not None else None)
 
 
 def statements_of(batch: Batch) -> list[Statement]:
