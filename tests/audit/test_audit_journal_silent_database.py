@@ -23,6 +23,10 @@ from samhandling.store.database import make_engine, write_connection
 from samhandling.store.version_writer import VersionWriter
 
 NOT_AUDITED = "The access could not be audited"
+# How late a wait may end on a loaded host: CI runs this beside other test workers on two
+# cores, where a 1 s wait has ended 2.37 s after it began. The bound still tells a wait
+# that ends from one that lasts the 30 s of a connection's default, or for ever.
+LATE = 3.0
 
 
 def _patient(database_url: str) -> str:
@@ -67,9 +71,9 @@ def test_a_request_the_silent_database_cannot_record_is_refused_in_time(
             proxy.speak()
             again = client.get(f"/fhir/Patient/{rid}")
     assert refusal.status_code == 503 and NOT_AUDITED in refusal.text
-    assert 1.0 <= refusal_took < 2.0, refusal_took
+    assert 1.0 <= refusal_took < 1.0 + LATE, refusal_took
     assert read.status_code == 503 and read.json()["resourceType"] == "OperationOutcome"
-    assert 3.0 <= read_took < 4.0, read_took
+    assert 3.0 <= read_took < 3.0 + LATE, read_took
     assert again.status_code == 200 and again.json()["id"] == rid
     after, verified = _stored(database_url)
     assert before == 1 and after == 2 and verified  # the silent requests left no record

@@ -232,8 +232,9 @@ def test_a_gp_finds_and_reads_the_hospitals_document_through_federation(
         assert issues["area-a"]["severity"] == "information"
         assert "1 added, 1 already listed" in issues["area-a"]["diagnostics"]
         assert not any("area-b" in i["diagnostics"] for i in outcome_issues(bundle))  # no loop
-        # the slow peer is waited for up to its timeout, not for its answer (3 s)
-        assert SLOW_TIMEOUT <= elapsed < SLOW_TIMEOUT + 1.5, elapsed
+        # the slow peer is waited for up to its timeout, not for its answer (3 s); the
+        # margin between them is for a loaded host, where a 1 s wait can end late
+        assert SLOW_TIMEOUT <= elapsed < SLOW_SECONDS, elapsed
         assert slow_peer.seen[0][FEDERATION.lower()] == "1"
 
         read_remote_content(client, b, remote["resource"])

@@ -82,7 +82,9 @@ def test_a_loop_read_the_database_does_not_answer_fails_in_time_and_the_next_one
             first, again, took, dropped = asyncio.run(asyncio.wait_for(scenario(), TIMEOUT))
         finally:
             engine.dispose()
-    assert 2.0 <= took < 3.0, took
+    # statement timeout and dead-after, 1 s each; the margin is for a loaded host, where a
+    # 1 s wait has ended over a second late, and still tells a bound from the 30 s default
+    assert 2.0 <= took < 5.0, took
     assert dropped
     assert first is not None and again == first
 
